@@ -1,0 +1,153 @@
+// Domain records as the store holds them. Times are epoch milliseconds. Secrets appear here only
+// sealed (vault ciphertext strings); nothing in these shapes is ever a plaintext credential.
+
+export type Role = 'admin' | 'approver' | 'investigator' | 'user';
+export const ROLES: readonly Role[] = ['admin', 'approver', 'investigator', 'user'];
+
+export type UserKind = 'human' | 'service';
+
+export interface UserRecord {
+  id: string;
+  name: string;
+  kind: UserKind;
+  roles: string[];
+  passwordHash: string | null;
+  sshKeys: string[];
+  /** Vault-sealed base32 TOTP secret, or null when not enrolled. */
+  totpSealed: string | null;
+  totpLastStep: number;
+  disabled: boolean;
+  createdAt: number;
+}
+
+export type TargetKind = 'ssh' | 'postgres' | 'mysql';
+export type CredentialKind = 'password' | 'private-key';
+export type DbTlsMode = 'disable' | 'require' | 'verify-full';
+
+export interface TargetRecord {
+  id: string;
+  name: string;
+  kind: TargetKind;
+  host: string;
+  port: number;
+  account: string;
+  credentialKind: CredentialKind;
+  credentialSealed: string;
+  /** Pinned SSH host key fingerprint, "SHA256:..." (ssh targets). */
+  hostKey: string | null;
+  database: string | null;
+  tlsMode: DbTlsMode;
+  tlsCaPem: string | null;
+  tags: string[];
+  createdAt: number;
+}
+
+export interface AutoApprove {
+  roles: string[];
+  /** Weekdays 0 (Sunday) to 6; empty means every day. */
+  days: number[];
+  /** Hour window [fromHour, toHour) in UTC; null means any hour. */
+  fromHour: number | null;
+  toHour: number | null;
+  onCall: string[];
+}
+
+export interface PolicyRecord {
+  id: string;
+  name: string;
+  roles: string[];
+  targets: string[];
+  targetTags: string[];
+  maxDurationMs: number;
+  requireReason: boolean;
+  ticketPattern: string | null;
+  approvalsRequired: number;
+  approverRoles: string[];
+  autoApprove: AutoApprove | null;
+  breakglass: boolean;
+  recordKeystrokes: boolean;
+  allowPortForwarding: boolean;
+  createdAt: number;
+}
+
+export type RequestStatus = 'pending' | 'approved' | 'denied' | 'expired';
+
+export interface RequestRecord {
+  id: string;
+  userId: string;
+  targetId: string;
+  policyId: string;
+  durationMs: number;
+  reason: string;
+  ticket: string | null;
+  status: RequestStatus;
+  createdAt: number;
+  pendingUntil: number;
+  decidedAt: number | null;
+  decidedBy: string | null;
+  denyReason: string | null;
+  grantId: string | null;
+  autoApproved: boolean;
+}
+
+export interface ApprovalRecord {
+  subjectId: string;
+  approverId: string;
+  kind: 'request' | 'extend' | 'review';
+  at: number;
+}
+
+export type GrantSource = 'request' | 'admin' | 'breakglass' | 'link';
+
+export interface GrantRecord {
+  id: string;
+  userId: string;
+  targetId: string;
+  requestId: string | null;
+  policyId: string | null;
+  source: GrantSource;
+  startsAt: number;
+  expiresAt: number;
+  reason: string;
+  ticket: string | null;
+  approvers: string[];
+  revokedAt: number | null;
+  revokedBy: string | null;
+  revokeReason: string | null;
+  needsReview: boolean;
+  reviewedBy: string | null;
+  reviewedAt: number | null;
+  createdAt: number;
+}
+
+export interface ApiTokenRecord {
+  id: string;
+  userId: string;
+  hash: string;
+  label: string;
+  expiresAt: number | null;
+  createdAt: number;
+}
+
+export interface AuditRow {
+  seq: number;
+  ts: number;
+  code: string;
+  actor: string;
+  data: string;
+  prevHash: string;
+  hash: string;
+}
+
+export interface SessionRecord {
+  id: string;
+  protocol: string;
+  userId: string | null;
+  targetId: string;
+  grantId: string | null;
+  clientAddr: string;
+  startedAt: number;
+  endedAt: number | null;
+  endReason: string | null;
+  recording: string | null;
+}

@@ -1,0 +1,66 @@
+// Schema migrations, applied in order and recorded in PRAGMA user_version. Append only: a shipped
+// migration is never edited, a change is a new entry.
+import type Database from 'better-sqlite3';
+
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, roles TEXT NOT NULL,
+    password_hash TEXT, ssh_keys TEXT NOT NULL, totp_sealed TEXT, totp_last_step INTEGER NOT NULL DEFAULT 0,
+    disabled INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL
+  );
+  CREATE TABLE targets (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, host TEXT NOT NULL, port INTEGER NOT NULL,
+    account TEXT NOT NULL, credential_kind TEXT NOT NULL, credential_sealed TEXT NOT NULL, host_key TEXT,
+    database TEXT, tls_mode TEXT NOT NULL, tls_ca_pem TEXT, tags TEXT NOT NULL, created_at INTEGER NOT NULL
+  );
+  CREATE TABLE policies (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, body TEXT NOT NULL, created_at INTEGER NOT NULL
+  );
+  CREATE TABLE requests (
+    id TEXT PRIMARY KEY, user_id TEXT NOT NULL, target_id TEXT NOT NULL, policy_id TEXT NOT NULL,
+    duration_ms INTEGER NOT NULL, reason TEXT NOT NULL, ticket TEXT, status TEXT NOT NULL,
+    created_at INTEGER NOT NULL, pending_until INTEGER NOT NULL, decided_at INTEGER, decided_by TEXT,
+    deny_reason TEXT, grant_id TEXT, auto_approved INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX requests_status ON requests(status, pending_until);
+  CREATE TABLE approvals (
+    subject_id TEXT NOT NULL, approver_id TEXT NOT NULL, kind TEXT NOT NULL, at INTEGER NOT NULL
+  );
+  CREATE INDEX approvals_subject ON approvals(subject_id, kind);
+  CREATE TABLE grants (
+    id TEXT PRIMARY KEY, user_id TEXT NOT NULL, target_id TEXT NOT NULL, request_id TEXT, policy_id TEXT,
+    source TEXT NOT NULL, starts_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, reason TEXT NOT NULL,
+    ticket TEXT, approvers TEXT NOT NULL, revoked_at INTEGER, revoked_by TEXT, revoke_reason TEXT,
+    needs_review INTEGER NOT NULL DEFAULT 0, reviewed_by TEXT, reviewed_at INTEGER, created_at INTEGER NOT NULL
+  );
+  CREATE INDEX grants_active ON grants(user_id, target_id, expires_at);
+  CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY, user_id TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, label TEXT NOT NULL,
+    expires_at INTEGER, created_at INTEGER NOT NULL
+  );
+  CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, code TEXT NOT NULL, actor TEXT NOT NULL,
+    data TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
+  );
+  -- Append-only at the database level too: the hash chain detects tampering, these make the
+  -- ordinary code path unable to do it by mistake.
+  CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+  CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+  CREATE TABLE sessions (
+    id TEXT PRIMARY KEY, protocol TEXT NOT NULL, user_id TEXT, target_id TEXT NOT NULL, grant_id TEXT,
+    client_addr TEXT NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER, end_reason TEXT, recording TEXT
+  );
+  CREATE INDEX sessions_started ON sessions(started_at);
+  `,
+];
+
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

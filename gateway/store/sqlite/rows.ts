@@ -1,0 +1,93 @@
+// Row <-> record mapping. SQLite has no arrays or booleans: lists are JSON text, flags are 0/1.
+import type {
+  ApiTokenRecord, GrantRecord, PolicyRecord, RequestRecord, SessionRecord, TargetRecord, UserRecord,
+} from '../records.js';
+
+export type Row = Record<string, unknown>;
+
+const str = (v: unknown): string => String(v);
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const num = (v: unknown): number => Number(v);
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const list = (v: unknown): string[] => JSON.parse(String(v)) as string[];
+
+export const userFromRow = (r: Row): UserRecord => ({
+  id: str(r.id), name: str(r.name), kind: str(r.kind) as UserRecord['kind'], roles: list(r.roles),
+  passwordHash: strOrNull(r.password_hash), sshKeys: list(r.ssh_keys), totpSealed: strOrNull(r.totp_sealed),
+  totpLastStep: num(r.totp_last_step), disabled: num(r.disabled) === 1, createdAt: num(r.created_at),
+});
+
+export const userToRow = (u: UserRecord): Row => ({
+  id: u.id, name: u.name, kind: u.kind, roles: JSON.stringify(u.roles), password_hash: u.passwordHash,
+  ssh_keys: JSON.stringify(u.sshKeys), totp_sealed: u.totpSealed, totp_last_step: u.totpLastStep,
+  disabled: u.disabled ? 1 : 0, created_at: u.createdAt,
+});
+
+export const targetFromRow = (r: Row): TargetRecord => ({
+  id: str(r.id), name: str(r.name), kind: str(r.kind) as TargetRecord['kind'], host: str(r.host), port: num(r.port),
+  account: str(r.account), credentialKind: str(r.credential_kind) as TargetRecord['credentialKind'],
+  credentialSealed: str(r.credential_sealed), hostKey: strOrNull(r.host_key), database: strOrNull(r.database),
+  tlsMode: str(r.tls_mode) as TargetRecord['tlsMode'], tlsCaPem: strOrNull(r.tls_ca_pem), tags: list(r.tags),
+  createdAt: num(r.created_at),
+});
+
+export const targetToRow = (t: TargetRecord): Row => ({
+  id: t.id, name: t.name, kind: t.kind, host: t.host, port: t.port, account: t.account,
+  credential_kind: t.credentialKind, credential_sealed: t.credentialSealed, host_key: t.hostKey,
+  database: t.database, tls_mode: t.tlsMode, tls_ca_pem: t.tlsCaPem, tags: JSON.stringify(t.tags),
+  created_at: t.createdAt,
+});
+
+// A policy has many optional knobs; it is stored as one JSON body so adding a knob needs no migration.
+export const policyFromRow = (r: Row): PolicyRecord => ({
+  ...(JSON.parse(str(r.body)) as Omit<PolicyRecord, 'id' | 'name' | 'createdAt'>),
+  id: str(r.id), name: str(r.name), createdAt: num(r.created_at),
+});
+
+export const policyToRow = (p: PolicyRecord): Row => {
+  const { id, name, createdAt, ...body } = p;
+  return { id, name, created_at: createdAt, body: JSON.stringify(body) };
+};
+
+export const requestFromRow = (r: Row): RequestRecord => ({
+  id: str(r.id), userId: str(r.user_id), targetId: str(r.target_id), policyId: str(r.policy_id),
+  durationMs: num(r.duration_ms), reason: str(r.reason), ticket: strOrNull(r.ticket),
+  status: str(r.status) as RequestRecord['status'], createdAt: num(r.created_at), pendingUntil: num(r.pending_until),
+  decidedAt: numOrNull(r.decided_at), decidedBy: strOrNull(r.decided_by), denyReason: strOrNull(r.deny_reason),
+  grantId: strOrNull(r.grant_id), autoApproved: num(r.auto_approved) === 1,
+});
+
+export const requestToRow = (q: RequestRecord): Row => ({
+  id: q.id, user_id: q.userId, target_id: q.targetId, policy_id: q.policyId, duration_ms: q.durationMs,
+  reason: q.reason, ticket: q.ticket, status: q.status, created_at: q.createdAt, pending_until: q.pendingUntil,
+  decided_at: q.decidedAt, decided_by: q.decidedBy, deny_reason: q.denyReason, grant_id: q.grantId,
+  auto_approved: q.autoApproved ? 1 : 0,
+});
+
+export const grantFromRow = (r: Row): GrantRecord => ({
+  id: str(r.id), userId: str(r.user_id), targetId: str(r.target_id), requestId: strOrNull(r.request_id),
+  policyId: strOrNull(r.policy_id), source: str(r.source) as GrantRecord['source'], startsAt: num(r.starts_at),
+  expiresAt: num(r.expires_at), reason: str(r.reason), ticket: strOrNull(r.ticket), approvers: list(r.approvers),
+  revokedAt: numOrNull(r.revoked_at), revokedBy: strOrNull(r.revoked_by), revokeReason: strOrNull(r.revoke_reason),
+  needsReview: num(r.needs_review) === 1, reviewedBy: strOrNull(r.reviewed_by), reviewedAt: numOrNull(r.reviewed_at),
+  createdAt: num(r.created_at),
+});
+
+export const grantToRow = (g: GrantRecord): Row => ({
+  id: g.id, user_id: g.userId, target_id: g.targetId, request_id: g.requestId, policy_id: g.policyId,
+  source: g.source, starts_at: g.startsAt, expires_at: g.expiresAt, reason: g.reason, ticket: g.ticket,
+  approvers: JSON.stringify(g.approvers), revoked_at: g.revokedAt, revoked_by: g.revokedBy,
+  revoke_reason: g.revokeReason, needs_review: g.needsReview ? 1 : 0, reviewed_by: g.reviewedBy,
+  reviewed_at: g.reviewedAt, created_at: g.createdAt,
+});
+
+export const tokenFromRow = (r: Row): ApiTokenRecord => ({
+  id: str(r.id), userId: str(r.user_id), hash: str(r.hash), label: str(r.label),
+  expiresAt: numOrNull(r.expires_at), createdAt: num(r.created_at),
+});
+
+export const sessionFromRow = (r: Row): SessionRecord => ({
+  id: str(r.id), protocol: str(r.protocol), userId: strOrNull(r.user_id), targetId: str(r.target_id),
+  grantId: strOrNull(r.grant_id), clientAddr: str(r.client_addr), startedAt: num(r.started_at),
+  endedAt: numOrNull(r.ended_at), endReason: strOrNull(r.end_reason), recording: strOrNull(r.recording),
+});

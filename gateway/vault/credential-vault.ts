@@ -1,0 +1,63 @@
+// CredentialVault: the one place a target credential is decrypted, for the upstream leg only.
+// Also owns key rotation: re-seal every value under a new key in one transaction.
+import { randomBytes } from 'node:crypto';
+import type { GrantRecord, TargetRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { PortcullisError } from '../util/errors.js';
+import { commitNewKey, discardNewKey, stageNewKey } from './master-key.js';
+import { aadFor, type Vault } from './vault.js';
+
+export interface CheckedOutCredential {
+  kind: TargetRecord['credentialKind'];
+  account: string;
+  secret: Buffer;
+  /** Zeroes the secret; call as soon as the upstream login is done. */
+  wipe(): void;
+}
+
+export class CredentialVault {
+  constructor(private readonly store: Store, private readonly vault: Vault, private readonly keyFile: string | null) {}
+
+  sealFor(targetId: string, secret: Buffer | string): string {
+    return this.vault.seal(secret, aadFor.target(targetId));
+  }
+
+  checkout(grant: GrantRecord, target: TargetRecord): CheckedOutCredential {
+    if (grant.targetId !== target.id) throw new PortcullisError('forbidden', 'grant is not for this target');
+    const secret = this.vault.open(target.credentialSealed, aadFor.target(target.id));
+    return { kind: target.credentialKind, account: target.account, secret, wipe: () => secret.fill(0) };
+  }
+
+  /** Re-encrypts every sealed value under a fresh key. Returns how many values were re-sealed. */
+  rotateKey(): { resealed: number; keyId: string } {
+    if (!this.keyFile) {
+      throw new PortcullisError('conflict',
+        'the master key comes from PORTCULLIS_MASTER_KEY; rotate by moving it to a key file first (unset the variable and put it in <data>/master.key)');
+    }
+    const fresh = randomBytes(32);
+    // Stage first: if we crash after the commit below, the next start loads both keys and can read everything.
+    stageNewKey(this.keyFile, fresh);
+    const before = this.vault.primaryKeyId;
+    this.vault.usePrimary(fresh);
+    let resealed = 0;
+    try {
+      this.store.transaction(() => {
+        for (const v of this.store.sealedValues()) {
+          const aad = v.table === 'targets' ? aadFor.target(v.id) : aadFor.totp(v.id);
+          const plain = this.vault.open(v.sealed, aad);
+          this.store.replaceSealed({ ...v, sealed: this.vault.seal(plain, aad) });
+          plain.fill(0);
+          resealed++;
+        }
+      });
+    } catch (err) {
+      // The transaction rolled back: the store still holds values under the old key.
+      this.vault.setPrimary(before);
+      discardNewKey(this.keyFile);
+      throw err;
+    }
+    commitNewKey(this.keyFile);
+    this.vault.forgetOldKeys();
+    return { resealed, keyId: this.vault.primaryKeyId };
+  }
+}

@@ -1,0 +1,76 @@
+// Credential encryption: AES-256-GCM under the master key. A sealed value is
+// "v1.<keyId>.<iv>.<tag>.<ciphertext>" (base64url parts); keyId names the key so a key ring can
+// decrypt values from before and after a rotation. The associated data binds each ciphertext to its
+// row ("target:<id>"), so a ciphertext copied into another row does not decrypt.
+// Plaintext leaves this module only as a Buffer the caller wipes after use.
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { PortcullisError } from '../util/errors.js';
+
+export function keyId(key: Buffer): string {
+  return createHash('sha256').update(key).digest('base64url').slice(0, 8);
+}
+
+export class Vault {
+  private ring = new Map<string, Buffer>();
+  private primary: string;
+
+  constructor(keys: Buffer[]) {
+    if (keys.length === 0) throw new PortcullisError('internal', 'vault needs a master key');
+    for (const k of keys) this.ring.set(keyId(k), k);
+    this.primary = keyId(keys[0]!);
+  }
+
+  get primaryKeyId(): string {
+    return this.primary;
+  }
+
+  seal(plaintext: Buffer | string, aad: string): string {
+    return sealWith(this.ring.get(this.primary)!, plaintext, aad);
+  }
+
+  open(sealed: string, aad: string): Buffer {
+    const parts = sealed.split('.');
+    if (parts.length !== 5 || parts[0] !== 'v1') throw new PortcullisError('internal', 'sealed value has an unknown format');
+    const key = this.ring.get(parts[1]!);
+    if (!key) throw new PortcullisError('internal', `sealed value uses key ${parts[1]} which this vault does not hold`);
+    try {
+      const d = createDecipheriv('aes-256-gcm', key, Buffer.from(parts[2]!, 'base64url'));
+      d.setAAD(Buffer.from(aad));
+      d.setAuthTag(Buffer.from(parts[3]!, 'base64url'));
+      return Buffer.concat([d.update(Buffer.from(parts[4]!, 'base64url')), d.final()]);
+    } catch {
+      // Never echo the value or the key: just say it failed.
+      throw new PortcullisError('internal', 'sealed value failed authentication (wrong key or tampered)');
+    }
+  }
+
+  /** Adds a key and makes it primary; older keys stay in the ring for reading. */
+  usePrimary(key: Buffer): void {
+    this.ring.set(keyId(key), key);
+    this.primary = keyId(key);
+  }
+
+  setPrimary(id: string): void {
+    if (!this.ring.has(id)) throw new PortcullisError('internal', `vault does not hold key ${id}`);
+    this.primary = id;
+  }
+
+  /** Drops every key but the primary (after all values were re-sealed). */
+  forgetOldKeys(): void {
+    const p = this.ring.get(this.primary)!;
+    this.ring = new Map([[this.primary, p]]);
+  }
+}
+
+function sealWith(key: Buffer, plaintext: Buffer | string, aad: string): string {
+  const iv = randomBytes(12);
+  const c = createCipheriv('aes-256-gcm', key, iv);
+  c.setAAD(Buffer.from(aad));
+  const ct = Buffer.concat([c.update(typeof plaintext === 'string' ? Buffer.from(plaintext) : plaintext), c.final()]);
+  return ['v1', keyId(key), iv.toString('base64url'), c.getAuthTag().toString('base64url'), ct.toString('base64url')].join('.');
+}
+
+export const aadFor = {
+  target: (id: string): string => `target:${id}`,
+  totp: (id: string): string => `totp:${id}`,
+};
