@@ -1,0 +1,90 @@
+// Authentication of gateway users: password (+ TOTP when enrolled) with throttling, and API tokens.
+// Every protocol adapter and the HTTP API call this; none checks a password itself. Failures are
+// audited and all look alike to the caller ("invalid-credentials"), so they reveal no user names.
+import type { UserRecord } from '../store/records.js';
+import { PortcullisError } from '../util/errors.js';
+import { newId, newToken, sha256Hex } from '../util/ids.js';
+import { aadFor, type Vault } from '../vault/vault.js';
+import type { AccessContext } from './context.js';
+import { verifyPassword } from './passwords.js';
+import type { LoginThrottle } from './throttle.js';
+import { verifyTotp } from './totp.js';
+
+export interface LoginAttempt {
+  user: string;
+  password: string;
+  /** One-time code; required when the user has TOTP. */
+  totp?: string | undefined;
+  addr: string;
+  method: string;
+}
+
+const TOKEN_PREFIX = 'pcat';
+
+export class Authenticator {
+  constructor(private readonly ctx: AccessContext, private readonly vault: Vault, private readonly throttle: LoginThrottle) {}
+
+  /** Checks password (and TOTP if enrolled). Throws a PortcullisError on any failure. */
+  async login(a: LoginAttempt): Promise<UserRecord> {
+    const lockedMs = this.throttle.lockedFor(a.user, a.addr);
+    if (lockedMs > 0) {
+      this.ctx.audit.append('auth.failed', a.user, { user: a.user, method: a.method, addr: a.addr, reason: 'locked' });
+      throw new PortcullisError('locked', `too many failed logins for ${a.user} from ${a.addr}; try again in ${Math.ceil(lockedMs / 60_000)} min`);
+    }
+    const user = this.ctx.store.users.byName(a.user);
+    const passwordOk = await verifyPassword(a.password, user?.passwordHash ?? null);
+    if (!user || !passwordOk) return this.reject(a, 'bad-password');
+    if (user.totpSealed !== null) {
+      if (!a.totp) {
+        throw new PortcullisError('totp-required', `user ${a.user} has a one-time code enrolled; give it as well`);
+      }
+      const secret = this.vault.open(user.totpSealed, aadFor.totp(user.id)).toString();
+      const step = verifyTotp(secret, a.totp, this.ctx.clock.now(), user.totpLastStep);
+      if (step === null) return this.reject(a, 'bad-totp');
+      this.ctx.store.users.update({ ...user, totpLastStep: step });
+    }
+    if (user.disabled) {
+      this.ctx.audit.append('auth.failed', a.user, { user: a.user, method: a.method, addr: a.addr, reason: 'disabled' });
+      throw new PortcullisError('user-disabled', `account ${a.user} is disabled; ask a Portcullis admin to enable it`);
+    }
+    this.throttle.succeed(a.user, a.addr);
+    this.ctx.audit.append('auth.succeeded', user.name, { user: user.name, method: a.method, addr: a.addr });
+    return user;
+  }
+
+  /** Whether the user must also give a one-time code (for protocols that ask in two steps). */
+  needsTotp(name: string): boolean {
+    return this.ctx.store.users.byName(name)?.totpSealed != null;
+  }
+
+  private reject(a: LoginAttempt, reason: string): never {
+    this.ctx.audit.append('auth.failed', a.user, { user: a.user, method: a.method, addr: a.addr, reason });
+    if (this.throttle.fail(a.user, a.addr)) {
+      const until = this.ctx.clock.now() + this.throttle.lockedFor(a.user, a.addr);
+      this.ctx.audit.append('auth.locked', a.user, { user: a.user, addr: a.addr, until });
+    }
+    throw new PortcullisError('invalid-credentials', 'invalid user name, password or one-time code');
+  }
+
+  issueToken(actor: string, user: UserRecord, label: string, ttlMs: number | null): { token: string; expiresAt: number | null } {
+    const token = newToken(TOKEN_PREFIX);
+    const now = this.ctx.clock.now();
+    const expiresAt = ttlMs === null ? null : now + ttlMs;
+    const id = newId('tok');
+    this.ctx.store.transaction(() => {
+      this.ctx.store.tokens.insert({ id, userId: user.id, hash: sha256Hex(token), label, expiresAt, createdAt: now });
+      this.ctx.audit.append('token.created', actor, { user: user.name, label, tokenId: id });
+    });
+    return { token, expiresAt };
+  }
+
+  /** Resolves a bearer token to its user; undefined when unknown, expired, or the user is disabled. */
+  byToken(token: string): UserRecord | undefined {
+    if (!token.startsWith(TOKEN_PREFIX + '_') || token.length > 200) return undefined;
+    // Lookup by SHA-256 of a 256-bit random token: the index lookup leaks nothing usable about the token.
+    const rec = this.ctx.store.tokens.byHash(sha256Hex(token));
+    if (!rec || (rec.expiresAt !== null && rec.expiresAt <= this.ctx.clock.now())) return undefined;
+    const user = this.ctx.store.users.byId(rec.userId);
+    return user && !user.disabled ? user : undefined;
+  }
+}

@@ -1,0 +1,19 @@
+// Domain events the access layer publishes after a change is committed. Subscribers: the session
+// layer (cut sessions on revoke, re-arm on extend), access timers, and webhooks.
+import type { GrantView, RequestView } from './views.js';
+
+export interface AccessEvents {
+  'request.created': { request: RequestView };
+  'request.approved': { request: RequestView; approver: string };
+  'request.denied': { request: RequestView; approver: string; reason: string };
+  'request.expired': { request: RequestView };
+  'grant.created': { grant: GrantView };
+  'grant.extended': { grant: GrantView; by: string };
+  'grant.revoked': { grant: GrantView; by: string; reason: string; cause: 'revoked' | 'breakglass-denied' };
+  'grant.expiring': { grant: GrantView; inMs: number };
+  'grant.expired': { grant: GrantView };
+  'breakglass.used': { grant: GrantView };
+  'breakglass.reviewed': { grant: GrantView; by: string; verdict: 'accepted' | 'denied'; reason: string };
+}
+
+export type AccessEventName = keyof AccessEvents;

@@ -1,0 +1,111 @@
+// Policies: who may request what, for how long, and how it is approved. Matching is pure so it can
+// be unit-tested without a store.
+import type { AutoApprove, PolicyRecord, TargetRecord, UserRecord } from '../store/records.js';
+import { PortcullisError } from '../util/errors.js';
+import { newId } from '../util/ids.js';
+import type { AccessContext } from './context.js';
+import { checkName } from './names.js';
+
+export type NewPolicy = Omit<PolicyRecord, 'id' | 'createdAt'>;
+
+export class PolicyService {
+  constructor(private readonly ctx: AccessContext) {}
+
+  add(actor: string, p: NewPolicy): PolicyRecord {
+    checkName('policy', p.name);
+    if (p.roles.length === 0) throw new PortcullisError('bad-request', 'a policy needs at least one role (--roles)');
+    if (p.targets.length === 0 && p.targetTags.length === 0) {
+      throw new PortcullisError('bad-request', 'a policy needs target names (--targets) or tags (--tags); "*" means every target');
+    }
+    if (p.maxDurationMs <= 0) throw new PortcullisError('bad-request', 'max duration must be positive');
+    if (!Number.isInteger(p.approvalsRequired) || p.approvalsRequired < 0 || p.approvalsRequired > 10) {
+      throw new PortcullisError('bad-request', 'approvals required must be 0-10');
+    }
+    if (p.approvalsRequired > 0 && p.approverRoles.length === 0) {
+      throw new PortcullisError('bad-request', 'a policy that needs approvals must name approver roles (--approver-roles)');
+    }
+    if (p.ticketPattern !== null) {
+      try {
+        new RegExp(p.ticketPattern);
+      } catch {
+        throw new PortcullisError('bad-request', `ticket pattern "${p.ticketPattern}" is not a valid regular expression`);
+      }
+    }
+    if (this.ctx.store.policies.byName(p.name)) throw new PortcullisError('conflict', `policy "${p.name}" already exists`);
+    const rec: PolicyRecord = { ...p, id: newId('pol'), createdAt: this.ctx.clock.now() };
+    this.ctx.store.transaction(() => {
+      this.ctx.store.policies.insert(rec);
+      this.ctx.audit.append('policy.created', actor, { policy: rec.name });
+    });
+    return rec;
+  }
+
+  list(): PolicyRecord[] {
+    return this.ctx.store.policies.list();
+  }
+
+  remove(actor: string, name: string): void {
+    const p = this.ctx.store.policies.byName(name);
+    if (!p) throw new PortcullisError('not-found', `no policy "${name}"; see "portcullis policy list"`);
+    this.ctx.store.transaction(() => {
+      this.ctx.store.policies.remove(p.id);
+      this.ctx.audit.append('policy.removed', actor, { policy: name });
+    });
+  }
+
+  covering(user: UserRecord, target: TargetRecord): PolicyRecord[] {
+    return this.list().filter((p) => policyCovers(p, user, target));
+  }
+}
+
+export function policyCovers(p: PolicyRecord, user: UserRecord, target: TargetRecord): boolean {
+  const roleOk = p.roles.includes('*') || p.roles.some((r) => user.roles.includes(r));
+  const targetOk = p.targets.includes('*') || p.targets.includes(target.name) || p.targetTags.some((t) => target.tags.includes(t));
+  return roleOk && targetOk;
+}
+
+/** Whether the auto-approval conditions hold for this user at this time (UTC). */
+export function autoApproves(a: AutoApprove | null, user: UserRecord, now: number): boolean {
+  if (!a) return false;
+  if (a.roles.length > 0 && !a.roles.some((r) => user.roles.includes(r))) return false;
+  if (a.onCall.length > 0 && !a.onCall.includes(user.name)) return false;
+  const d = new Date(now);
+  if (a.days.length > 0 && !a.days.includes(d.getUTCDay())) return false;
+  if (a.fromHour !== null && a.toHour !== null) {
+    const h = d.getUTCHours();
+    const inWindow = a.fromHour <= a.toHour ? h >= a.fromHour && h < a.toHour : h >= a.fromHour || h < a.toHour;
+    if (!inWindow) return false;
+  }
+  return true;
+}
+
+const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+
+/** Parses "mon-fri 09-17" (UTC), "sat,sun", or "08-20" into days and an hour window. */
+export function parseWindow(text: string): Pick<AutoApprove, 'days' | 'fromHour' | 'toHour'> {
+  const bad = (): never => { throw new PortcullisError('bad-request', `malformed window "${text}"; write e.g. "mon-fri 09-17" (UTC hours)`); };
+  let days: number[] = [];
+  let fromHour: number | null = null;
+  let toHour: number | null = null;
+  for (const part of text.trim().toLowerCase().split(/\s+/)) {
+    const hours = /^(\d{1,2})-(\d{1,2})$/.exec(part);
+    if (hours) {
+      fromHour = Number(hours[1]);
+      toHour = Number(hours[2]);
+      if (fromHour > 23 || toHour > 24) bad();
+      continue;
+    }
+    for (const piece of part.split(',')) {
+      const range = /^([a-z]{3})(?:-([a-z]{3}))?$/.exec(piece) ?? bad();
+      const a = DAY_NAMES.indexOf(range[1]!);
+      const b = range[2] ? DAY_NAMES.indexOf(range[2]) : a;
+      if (a < 0 || b < 0) bad();
+      for (let i = a; ; i = (i + 1) % 7) {
+        days.push(i);
+        if (i === b) break;
+      }
+    }
+  }
+  days = [...new Set(days)].sort();
+  return { days, fromHour, toHour };
+}

@@ -1,0 +1,81 @@
+// Targets: where sessions go, with the vaulted credential used for the upstream leg.
+import type { DbTlsMode, TargetKind, TargetRecord } from '../store/records.js';
+import { PortcullisError } from '../util/errors.js';
+import { newId } from '../util/ids.js';
+import type { CredentialVault } from '../vault/credential-vault.js';
+import type { AccessContext } from './context.js';
+import { checkName } from './names.js';
+
+export interface NewTarget {
+  name: string;
+  kind: TargetKind;
+  host: string;
+  port?: number;
+  account: string;
+  password?: string;
+  privateKey?: string;
+  hostKey?: string;
+  database?: string;
+  tls?: DbTlsMode;
+  tlsCaPem?: string;
+  tags?: string[];
+}
+
+const KINDS: readonly TargetKind[] = ['ssh', 'postgres', 'mysql'];
+const DEFAULT_PORT: Record<TargetKind, number> = { ssh: 22, postgres: 5432, mysql: 3306 };
+
+export class TargetService {
+  constructor(private readonly ctx: AccessContext, private readonly creds: CredentialVault) {}
+
+  add(actor: string, t: NewTarget): TargetRecord {
+    checkName('target', t.name);
+    if (!KINDS.includes(t.kind)) throw new PortcullisError('bad-request', `target kind must be one of ${KINDS.join(', ')}`);
+    if (!t.host || /[\s/]/.test(t.host)) throw new PortcullisError('bad-request', 'target host is required (a name or an address)');
+    const port = t.port ?? DEFAULT_PORT[t.kind];
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new PortcullisError('bad-request', 'port must be 1-65535');
+    if (!t.account) throw new PortcullisError('bad-request', 'the upstream account (--account) is required');
+    if ((t.password === undefined) === (t.privateKey === undefined)) {
+      throw new PortcullisError('bad-request', 'give exactly one credential: --password-stdin or --key-file');
+    }
+    if (t.privateKey !== undefined && t.kind !== 'ssh') throw new PortcullisError('bad-request', 'private keys are for ssh targets');
+    if (t.hostKey !== undefined && !/^SHA256:[A-Za-z0-9+/]{43}$/.test(t.hostKey)) {
+      throw new PortcullisError('bad-request', 'host key must be an OpenSSH fingerprint "SHA256:<43 base64 chars>" (ssh-keyscan | ssh-keygen -lf -)');
+    }
+    if (t.kind === 'ssh' && t.hostKey === undefined) {
+      throw new PortcullisError('bad-request', 'ssh targets need a pinned host key: --host-key SHA256:... (ssh-keyscan HOST | ssh-keygen -lf -)');
+    }
+    if (this.ctx.store.targets.byName(t.name)) throw new PortcullisError('conflict', `target "${t.name}" already exists`);
+    const id = newId('tgt');
+    const secret = t.password ?? t.privateKey!;
+    const rec: TargetRecord = {
+      id, name: t.name, kind: t.kind, host: t.host, port, account: t.account,
+      credentialKind: t.password !== undefined ? 'password' : 'private-key',
+      credentialSealed: this.creds.sealFor(id, secret), hostKey: t.hostKey ?? null, database: t.database ?? null,
+      tlsMode: t.tls ?? 'disable', tlsCaPem: t.tlsCaPem ?? null, tags: (t.tags ?? []).map((x) => checkName('tag', x)),
+      createdAt: this.ctx.clock.now(),
+    };
+    this.ctx.store.transaction(() => {
+      this.ctx.store.targets.insert(rec);
+      this.ctx.audit.append('target.created', actor, { target: rec.name, kind: rec.kind, host: rec.host, port: rec.port });
+    });
+    return rec;
+  }
+
+  get(name: string): TargetRecord {
+    const t = this.ctx.store.targets.byName(name);
+    if (!t) throw new PortcullisError('not-found', `no target "${name}"; see "portcullis target list"`);
+    return t;
+  }
+
+  list(): TargetRecord[] {
+    return this.ctx.store.targets.list();
+  }
+
+  remove(actor: string, name: string): void {
+    const t = this.get(name);
+    this.ctx.store.transaction(() => {
+      this.ctx.store.targets.remove(t.id);
+      this.ctx.audit.append('target.removed', actor, { target: name });
+    });
+  }
+}

@@ -1,0 +1,127 @@
+// Users and service accounts: create, list, remove, password, TOTP enrolment, SSH keys, disable.
+// TOTP secrets are vault-sealed; the otpauth URI is returned once, at enrolment, to the admin.
+import { createHash } from 'node:crypto';
+import type { AuditEventMap } from '../audit/events.js';
+import { PortcullisError } from '../util/errors.js';
+import { newId } from '../util/ids.js';
+import type { UserRecord } from '../store/records.js';
+import { aadFor, type Vault } from '../vault/vault.js';
+import type { AccessContext } from './context.js';
+import { checkName } from './names.js';
+import { hashPassword } from './passwords.js';
+import { newTotpSecret, otpauthUri } from './totp.js';
+
+export interface NewUser {
+  name: string;
+  roles: string[];
+  kind?: UserRecord['kind'];
+  password?: string;
+  sshKeys?: string[];
+}
+
+const MIN_PASSWORD = 8;
+const MAX_PASSWORD = 1024;
+
+export class UserService {
+  constructor(private readonly ctx: AccessContext, private readonly vault: Vault) {}
+
+  async add(actor: string, input: NewUser): Promise<UserRecord> {
+    checkName('user', input.name);
+    input.roles.forEach((r) => checkName('role', r));
+    if (this.ctx.store.users.byName(input.name)) throw new PortcullisError('conflict', `user "${input.name}" already exists`);
+    const user: UserRecord = {
+      id: newId('usr'), name: input.name, kind: input.kind ?? 'human', roles: [...new Set(input.roles)],
+      passwordHash: input.password === undefined ? null : await hashPassword(checkPassword(input.password)),
+      sshKeys: (input.sshKeys ?? []).map(normalizeSshKey), totpSealed: null, totpLastStep: 0, disabled: false,
+      createdAt: this.ctx.clock.now(),
+    };
+    this.ctx.store.transaction(() => {
+      this.ctx.store.users.insert(user);
+      this.ctx.audit.append('user.created', actor, { user: user.name, roles: user.roles, kind: user.kind });
+    });
+    return user;
+  }
+
+  get(name: string): UserRecord {
+    const u = this.ctx.store.users.byName(name);
+    if (!u) throw new PortcullisError('not-found', `no user "${name}"; see "portcullis user list"`);
+    return u;
+  }
+
+  list(): UserRecord[] {
+    return this.ctx.store.users.list();
+  }
+
+  remove(actor: string, name: string): void {
+    const u = this.get(name);
+    this.ctx.store.transaction(() => {
+      this.ctx.store.tokens.removeForUser(u.id);
+      this.ctx.store.users.remove(u.id);
+      this.ctx.audit.append('user.removed', actor, { user: name });
+    });
+  }
+
+  async setPassword(actor: string, name: string, password: string): Promise<void> {
+    const u = this.get(name);
+    const hash = await hashPassword(checkPassword(password));
+    this.update(actor, { ...u, passwordHash: hash }, 'password');
+  }
+
+  enrollTotp(actor: string, name: string, issuer: string): { uri: string; secret: string } {
+    const u = this.get(name);
+    const secret = newTotpSecret();
+    this.update(actor, { ...u, totpSealed: this.vault.seal(secret, aadFor.totp(u.id)), totpLastStep: 0 }, 'totp-enrolled');
+    return { uri: otpauthUri(issuer, u.name, secret), secret };
+  }
+
+  removeTotp(actor: string, name: string): void {
+    const u = this.get(name);
+    this.update(actor, { ...u, totpSealed: null, totpLastStep: 0 }, 'totp-removed');
+  }
+
+  addSshKey(actor: string, name: string, key: string): void {
+    const u = this.get(name);
+    const k = normalizeSshKey(key);
+    if (u.sshKeys.includes(k)) return;
+    this.update(actor, { ...u, sshKeys: [...u.sshKeys, k] }, 'ssh-key-added');
+  }
+
+  setDisabled(actor: string, name: string, disabled: boolean): void {
+    const u = this.get(name);
+    this.update(actor, { ...u, disabled }, disabled ? 'disabled' : 'enabled');
+  }
+
+  setRoles(actor: string, name: string, roles: string[]): void {
+    roles.forEach((r) => checkName('role', r));
+    const u = this.get(name);
+    this.update(actor, { ...u, roles: [...new Set(roles)] }, 'roles');
+  }
+
+  private update(actor: string, u: UserRecord, change: AuditEventMap['user.updated']['change']): void {
+    this.ctx.store.transaction(() => {
+      this.ctx.store.users.update(u);
+      this.ctx.audit.append('user.updated', actor, { user: u.name, change });
+    });
+  }
+}
+
+function checkPassword(p: string): string {
+  if (p.length < MIN_PASSWORD) throw new PortcullisError('bad-request', `password must be at least ${MIN_PASSWORD} characters`);
+  if (p.length > MAX_PASSWORD) throw new PortcullisError('bad-request', `password must be at most ${MAX_PASSWORD} characters`);
+  return p;
+}
+
+/** "type base64 [comment]" → "type base64": the comment is not part of the key's identity. */
+export function normalizeSshKey(line: string): string {
+  const parts = line.trim().split(/\s+/);
+  const [type, b64] = parts;
+  if (!type || !b64 || !/^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp(256|384|521)|sk-\S+)$/.test(type) || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) {
+    throw new PortcullisError('bad-request', 'not an OpenSSH public key line ("ssh-ed25519 AAAA... comment")');
+  }
+  return `${type} ${b64}`;
+}
+
+export function sshKeyFingerprint(line: string): string {
+  const b64 = line.split(' ')[1] ?? '';
+  return 'SHA256:' + createHash('sha256').update(Buffer.from(b64, 'base64')).digest('base64').replace(/=+$/, '');
+}

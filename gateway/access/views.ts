@@ -1,0 +1,76 @@
+// Outward shapes (API, CLI --json, webhooks): names instead of ids, snake_case per DESIGN.md §3, ISO
+// times, and never a secret. Every API response is built from these, so a credential cannot leak
+// through a record passed straight to JSON.
+import type {
+  GrantRecord, PolicyRecord, RequestRecord, TargetRecord, UserRecord,
+} from '../store/records.js';
+import type { Store } from '../store/store.js';
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export interface UserView { id: string; name: string; kind: string; roles: string[]; totp: boolean; ssh_keys: number; disabled: boolean; created_at: string }
+export function userView(u: UserRecord): UserView {
+  return { id: u.id, name: u.name, kind: u.kind, roles: u.roles, totp: u.totpSealed !== null, ssh_keys: u.sshKeys.length, disabled: u.disabled, created_at: iso(u.createdAt)! };
+}
+
+export interface TargetView { id: string; name: string; kind: string; host: string; port: number; account: string; credential: string; host_key: string | null; database: string | null; tls: string; tags: string[]; created_at: string }
+export function targetView(t: TargetRecord): TargetView {
+  return {
+    id: t.id, name: t.name, kind: t.kind, host: t.host, port: t.port, account: t.account,
+    credential: t.credentialKind, host_key: t.hostKey, database: t.database, tls: t.tlsMode, tags: t.tags, created_at: iso(t.createdAt)!,
+  };
+}
+
+export interface PolicyView {
+  id: string; name: string; roles: string[]; targets: string[]; target_tags: string[]; max_duration_s: number;
+  require_reason: boolean; ticket_pattern: string | null; approvals_required: number; approver_roles: string[];
+  auto_approve: PolicyRecord['autoApprove']; breakglass: boolean; record_keystrokes: boolean; allow_port_forwarding: boolean;
+}
+export function policyView(p: PolicyRecord): PolicyView {
+  return {
+    id: p.id, name: p.name, roles: p.roles, targets: p.targets, target_tags: p.targetTags, max_duration_s: p.maxDurationMs / 1000,
+    require_reason: p.requireReason, ticket_pattern: p.ticketPattern, approvals_required: p.approvalsRequired,
+    approver_roles: p.approverRoles, auto_approve: p.autoApprove, breakglass: p.breakglass,
+    record_keystrokes: p.recordKeystrokes, allow_port_forwarding: p.allowPortForwarding,
+  };
+}
+
+export interface RequestView {
+  id: string; user: string; target: string; policy: string; duration_s: number; reason: string; ticket: string | null;
+  status: string; created_at: string; pending_until: string; decided_at: string | null; decided_by: string | null;
+  deny_reason: string | null; grant: string | null; auto_approved: boolean; approvals: string[];
+}
+export function requestView(store: Store, r: RequestRecord): RequestView {
+  return {
+    id: r.id, user: nameOfUser(store, r.userId), target: nameOfTarget(store, r.targetId),
+    policy: store.policies.byId(r.policyId)?.name ?? r.policyId, duration_s: r.durationMs / 1000, reason: r.reason,
+    ticket: r.ticket, status: r.status, created_at: iso(r.createdAt)!, pending_until: iso(r.pendingUntil)!,
+    decided_at: iso(r.decidedAt), decided_by: r.decidedBy && nameOfUser(store, r.decidedBy), deny_reason: r.denyReason,
+    grant: r.grantId, auto_approved: r.autoApproved,
+    approvals: store.approvals.forSubject(r.id, 'request').map((a) => nameOfUser(store, a.approverId)),
+  };
+}
+
+export interface GrantView {
+  id: string; user: string; target: string; source: string; starts_at: string; expires_at: string; reason: string;
+  ticket: string | null; approvers: string[]; revoked_at: string | null; revoked_by: string | null; revoke_reason: string | null;
+  needs_review: boolean; reviewed_by: string | null; request: string | null; status: 'active' | 'expired' | 'revoked' | 'scheduled';
+}
+export function grantView(store: Store, g: GrantRecord, now: number): GrantView {
+  const status = g.revokedAt !== null ? 'revoked' : now >= g.expiresAt ? 'expired' : now < g.startsAt ? 'scheduled' : 'active';
+  return {
+    id: g.id, user: nameOfUser(store, g.userId), target: nameOfTarget(store, g.targetId), source: g.source,
+    starts_at: iso(g.startsAt)!, expires_at: iso(g.expiresAt)!, reason: g.reason, ticket: g.ticket,
+    approvers: g.approvers.map((a) => nameOfUser(store, a)), revoked_at: iso(g.revokedAt),
+    revoked_by: g.revokedBy && nameOfUser(store, g.revokedBy), revoke_reason: g.revokeReason, needs_review: g.needsReview,
+    reviewed_by: g.reviewedBy && nameOfUser(store, g.reviewedBy), request: g.requestId, status,
+  };
+}
+
+export function nameOfUser(store: Store, id: string): string {
+  return store.users.byId(id)?.name ?? id;
+}
+
+export function nameOfTarget(store: Store, id: string): string {
+  return store.targets.byId(id)?.name ?? id;
+}

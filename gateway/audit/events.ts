@@ -1,0 +1,45 @@
+// Typed audit events with stable codes. The code string is the contract (exports, SIEM rules);
+// each code has one data shape. No shape has a field for a secret, so none can be logged by mistake.
+
+export interface AuditEventMap {
+  'user.created': { user: string; roles: string[]; kind: string };
+  'user.removed': { user: string };
+  'user.updated': { user: string; change: 'password' | 'totp-enrolled' | 'totp-removed' | 'ssh-key-added' | 'disabled' | 'enabled' | 'roles' };
+  'auth.succeeded': { user: string; method: string; addr: string };
+  'auth.failed': { user: string; method: string; addr: string; reason: string };
+  'auth.locked': { user: string; addr: string; until: number };
+  'token.created': { user: string; label: string; tokenId: string };
+  'target.created': { target: string; kind: string; host: string; port: number };
+  'target.removed': { target: string };
+  'target.tested': { target: string; ok: boolean; detail: string };
+  'policy.created': { policy: string };
+  'policy.removed': { policy: string };
+  'request.created': { request: string; user: string; target: string; duration: number; reason: string; ticket: string | null; policy: string };
+  'request.approved': { request: string; approver: string; approvals: number; needed: number };
+  'request.denied': { request: string; approver: string; reason: string };
+  'request.expired': { request: string };
+  'request.refused': { user: string; target: string; code: string; message: string };
+  'grant.created': { grant: string; user: string; target: string; source: string; expiresAt: number; reason: string; ticket: string | null; approvers: string[] };
+  'grant.revoked': { grant: string; by: string; reason: string };
+  'grant.extended': { grant: string; by: string; expiresAt: number };
+  'grant.expired': { grant: string };
+  'grant.reviewed': { grant: string; by: string; verdict: 'accepted' | 'denied'; reason: string };
+  'breakglass.used': { grant: string; user: string; target: string; reason: string; expiresAt: number };
+  'approval.refused': { subject: string; approver: string; code: string };
+  'access.denied': { user: string; target: string; protocol: string; code: string; addr: string };
+  'session.started': { session: string; user: string; target: string; protocol: string; grant: string | null; addr: string };
+  'session.ended': { session: string; reason: string };
+  'session.killed': { session: string; by: string };
+  'vault.rotated': { keyId: string; resealed: number };
+  'api.denied': { user: string; route: string; code: string };
+}
+
+export type AuditCode = keyof AuditEventMap;
+
+export const AUDIT_CODES = [
+  'user.created', 'user.removed', 'user.updated', 'auth.succeeded', 'auth.failed', 'auth.locked', 'token.created',
+  'target.created', 'target.removed', 'target.tested', 'policy.created', 'policy.removed', 'request.created',
+  'request.approved', 'request.denied', 'request.expired', 'request.refused', 'grant.created', 'grant.revoked',
+  'grant.extended', 'grant.expired', 'grant.reviewed', 'breakglass.used', 'approval.refused', 'access.denied',
+  'session.started', 'session.ended', 'session.killed', 'vault.rotated', 'api.denied',
+] as const satisfies readonly AuditCode[];
