@@ -24,6 +24,15 @@ export class CredentialVault {
 
   checkout(grant: GrantRecord, target: TargetRecord): CheckedOutCredential {
     if (grant.targetId !== target.id) throw new PortcullisError('forbidden', 'grant is not for this target');
+    return this.open(target);
+  }
+
+  /** For an admin's `target test` only: the same credential, without a grant. */
+  checkoutForCheck(target: TargetRecord): CheckedOutCredential {
+    return this.open(target);
+  }
+
+  private open(target: TargetRecord): CheckedOutCredential {
     const secret = this.vault.open(target.credentialSealed, aadFor.target(target.id));
     return { kind: target.credentialKind, account: target.account, secret, wipe: () => secret.fill(0) };
   }

@@ -1,0 +1,133 @@
+// The composition root: builds every service from a config, a clock and a store. The only place
+// that wires modules together; `serve`, `init` and tests all go through here.
+import { mkdirSync } from 'node:fs';
+import { AccessTimers } from './access/access-timers.js';
+import { Authenticator } from './access/authn.js';
+import { BreakglassService } from './access/breakglass.js';
+import { type AccessContext } from './access/context.js';
+import { AccessDecider } from './access/decider.js';
+import type { AccessEvents } from './access/events.js';
+import { GrantService } from './access/grants.js';
+import { PolicyService } from './access/policies.js';
+import { RequestService } from './access/requests.js';
+import { TargetService } from './access/targets.js';
+import { LoginThrottle } from './access/throttle.js';
+import { UserService } from './access/users.js';
+import { AuditLog } from './audit/audit-log.js';
+import type { Config } from './config/config.js';
+import { type DataPaths, dataPaths } from './config/data-dir.js';
+import { Metrics } from './http/metrics.js';
+import { LOG, type Logger } from './log/logger.js';
+import { LiveSessions } from './session/live-sessions.js';
+import { openSqliteStore } from './store/sqlite/sqlite-store.js';
+import type { Store } from './store/store.js';
+import type { Clock } from './util/clock.js';
+import { DeadlineScheduler } from './util/deadline-scheduler.js';
+import { parseDuration } from './util/duration.js';
+import { EventBus } from './util/event-bus.js';
+import { CredentialVault } from './vault/credential-vault.js';
+import { loadMasterKeys } from './vault/master-key.js';
+import { Vault } from './vault/vault.js';
+import { type Poster, WebhookNotifier } from './webhooks/notifier.js';
+
+export interface App {
+  config: Config;
+  paths: DataPaths;
+  clock: Clock;
+  log: Logger;
+  store: Store;
+  audit: AuditLog;
+  events: EventBus<AccessEvents>;
+  scheduler: DeadlineScheduler;
+  vault: Vault;
+  creds: CredentialVault;
+  users: UserService;
+  authn: Authenticator;
+  targets: TargetService;
+  policies: PolicyService;
+  requests: RequestService;
+  grants: GrantService;
+  breakglass: BreakglassService;
+  decider: AccessDecider;
+  live: LiveSessions;
+  timers: AccessTimers;
+  notifier: WebhookNotifier;
+  metrics: Metrics;
+  counters: { http: (l: Record<string, string>) => void; authFailures: () => void; webhookFailures: () => void };
+  close(): void;
+}
+
+export interface AppOptions {
+  clock: Clock;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  poster?: Poster;
+}
+
+export function buildApp(config: Config, opts: AppOptions): App {
+  const paths = dataPaths(config.data);
+  mkdirSync(paths.recordings, { recursive: true });
+  const { clock, log } = opts;
+  const store = openSqliteStore(paths.store);
+  const keys = loadMasterKeys(paths.root, opts.env);
+  const vault = new Vault(keys.keys);
+  const audit = new AuditLog(store, clock);
+  const events = new EventBus<AccessEvents>((event, err) => log.error({ event, err }, LOG.eventHandlerFailed));
+  const scheduler = new DeadlineScheduler(clock, (key, err) => log.error({ key, err }, LOG.timerFailed));
+  const settings = {
+    pendingTtlMs: parseDuration(config.requests.pendingTtl),
+    breakglassMaxMs: parseDuration(config.breakglass.max),
+    warnBeforeMs: parseDuration(config.expiry.warnBefore),
+  };
+  const ctx: AccessContext = { store, audit, clock, events, settings };
+  const creds = new CredentialVault(store, vault, keys.file);
+  const policies = new PolicyService(ctx);
+  const grants = new GrantService(ctx);
+  const requests = new RequestService(ctx, policies, grants);
+  const live = new LiveSessions(clock, scheduler, settings.warnBeforeMs);
+  live.watch(events);
+  const metrics = new Metrics();
+  const counters = {
+    http: metrics.counter('portcullis_http_requests_total', 'HTTP API requests by route group and status'),
+    authFailures: metrics.counter('portcullis_auth_failures_total', 'Failed logins on any listener'),
+    webhookFailures: metrics.counter('portcullis_webhook_failures_total', 'Failed webhook delivery attempts'),
+  };
+  metrics.gauge('portcullis_live_sessions', 'Sessions currently brokered', () => live.size);
+  metrics.gauge('portcullis_scheduled_deadlines', 'Deadlines held by the timer wheel', () => scheduler.size);
+  const notifier = new WebhookNotifier(config.webhooks, clock, scheduler, {
+    delivered: (url, event) => log.info({ url: redactUrl(url), event }, LOG.webhookDelivered),
+    failed: (url, event, attempt, error, final) => {
+      counters.webhookFailures();
+      log.warn({ url: redactUrl(url), event, attempt, error, final }, LOG.webhookFailed);
+    },
+  }, opts.poster);
+  notifier.subscribe(events);
+  const app: App = {
+    config, paths, clock, log, store, audit, events, scheduler, vault, creds,
+    users: new UserService(ctx, vault),
+    authn: new Authenticator(ctx, vault, new LoginThrottle(clock)),
+    targets: new TargetService(ctx, creds),
+    policies, requests, grants,
+    breakglass: new BreakglassService(ctx, policies, grants),
+    decider: new AccessDecider(ctx),
+    live,
+    timers: new AccessTimers(ctx, scheduler, requests),
+    notifier, metrics,
+    counters: { http: (l) => counters.http(l), authFailures: () => counters.authFailures(), webhookFailures: () => counters.webhookFailures() },
+    close: () => {
+      scheduler.stop();
+      store.close();
+    },
+  };
+  return app;
+}
+
+/** Webhook URLs (Slack's especially) carry a secret in the path: log only scheme and host. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}/…`;
+  } catch {
+    return '[invalid url]';
+  }
+}

@@ -1,0 +1,126 @@
+// Configuration: defaults, then <data>/portcullis.yaml (or --config FILE), then PORTCULLIS_* env,
+// then flags, in that order. Every key is typed here; unknown keys are an error so typos surface.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { parseDuration } from '../util/duration.js';
+import { PortcullisError } from '../util/errors.js';
+
+export interface Config {
+  data: string;
+  listen: string;
+  http: { port: number };
+  ssh: { port: number };
+  postgres: { port: number };
+  mysql: { port: number };
+  /** Names and IPs the listener certificate is issued for. */
+  hostnames: string[];
+  /** Public URL clients use; defaults to https://<first hostname>:<http.port>. */
+  publicUrl: string | null;
+  expiry: { warnBefore: string };
+  requests: { pendingTtl: string };
+  breakglass: { max: string };
+  webhooks: Array<{ url: string; events: string[] }>;
+  log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent' };
+  api: { tokenTtl: string };
+}
+
+export function defaultConfig(data: string): Config {
+  return {
+    data,
+    listen: '127.0.0.1',
+    http: { port: 8443 },
+    ssh: { port: 2222 },
+    postgres: { port: 15432 },
+    mysql: { port: 13306 },
+    hostnames: ['localhost', '127.0.0.1', '::1'],
+    publicUrl: null,
+    expiry: { warnBefore: '60s' },
+    requests: { pendingTtl: '24h' },
+    breakglass: { max: '1h' },
+    webhooks: [],
+    log: { level: 'info' },
+    api: { tokenTtl: '12h' },
+  };
+}
+
+// Environment variables that override a key, with how to read them.
+const ENV: Array<[string, (c: Config, v: string) => void]> = [
+  ['PORTCULLIS_LISTEN', (c, v) => { c.listen = v; }],
+  ['PORTCULLIS_HTTP_PORT', (c, v) => { c.http.port = port(v); }],
+  ['PORTCULLIS_SSH_PORT', (c, v) => { c.ssh.port = port(v); }],
+  ['PORTCULLIS_POSTGRES_PORT', (c, v) => { c.postgres.port = port(v); }],
+  ['PORTCULLIS_MYSQL_PORT', (c, v) => { c.mysql.port = port(v); }],
+  ['PORTCULLIS_HOSTNAMES', (c, v) => { c.hostnames = v.split(',').map((s) => s.trim()).filter(Boolean); }],
+  ['PORTCULLIS_PUBLIC_URL', (c, v) => { c.publicUrl = v; }],
+  ['PORTCULLIS_WARN_BEFORE', (c, v) => { c.expiry.warnBefore = v; }],
+  ['PORTCULLIS_WEBHOOK_URL', (c, v) => { c.webhooks = [{ url: v, events: [] }]; }],
+  ['PORTCULLIS_LOG_LEVEL', (c, v) => { c.log.level = v as Config['log']['level']; }],
+];
+
+function port(v: unknown): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new PortcullisError('bad-request', `invalid port "${String(v)}"`);
+  return n;
+}
+
+export interface ConfigSources {
+  data: string;
+  file?: string | undefined;
+  env: NodeJS.ProcessEnv;
+  flags?: Partial<Record<'listen' | 'http-port' | 'ssh-port' | 'postgres-port' | 'mysql-port', string>>;
+}
+
+export function loadConfig(src: ConfigSources): Config {
+  const data = resolve(src.data);
+  const c = defaultConfig(data);
+  const file = src.file ?? join(data, 'portcullis.yaml');
+  if (existsSync(file)) merge(c, parseYaml(readFileSync(file, 'utf8')) as unknown, file);
+  else if (src.file) throw new PortcullisError('not-found', `config file ${src.file} does not exist`);
+  for (const [name, apply] of ENV) {
+    const v = src.env[name];
+    if (v !== undefined && v !== '') apply(c, v);
+  }
+  const f = src.flags ?? {};
+  if (f.listen) c.listen = f.listen;
+  if (f['http-port']) c.http.port = port(f['http-port']);
+  if (f['ssh-port']) c.ssh.port = port(f['ssh-port']);
+  if (f['postgres-port']) c.postgres.port = port(f['postgres-port']);
+  if (f['mysql-port']) c.mysql.port = port(f['mysql-port']);
+  validate(c);
+  return c;
+}
+
+function merge(c: Config, raw: unknown, where: string): void {
+  if (raw === null || raw === undefined) return;
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new PortcullisError('bad-request', `${where}: top level must be a mapping`);
+  const target = c as unknown as Record<string, unknown>;
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+    if (!(k in target) || k === 'data') throw new PortcullisError('bad-request', `${where}: unknown key "${k}"`);
+    const cur = target[k];
+    if (cur !== null && typeof cur === 'object' && !Array.isArray(cur)) {
+      if (typeof v !== 'object' || v === null) throw new PortcullisError('bad-request', `${where}: "${k}" must be a mapping`);
+      for (const [k2, v2] of Object.entries(v as Record<string, unknown>)) {
+        if (!(k2 in (cur as Record<string, unknown>))) throw new PortcullisError('bad-request', `${where}: unknown key "${k}.${k2}"`);
+        (cur as Record<string, unknown>)[k2] = k2 === 'port' ? port(v2) : v2;
+      }
+    } else {
+      target[k] = v;
+    }
+  }
+}
+
+function validate(c: Config): void {
+  for (const d of [c.expiry.warnBefore, c.requests.pendingTtl, c.breakglass.max, c.api.tokenTtl]) parseDuration(String(d));
+  if (!Array.isArray(c.hostnames) || c.hostnames.length === 0) throw new PortcullisError('bad-request', 'hostnames must list at least one name');
+  for (const w of c.webhooks) {
+    if (!w || typeof w.url !== 'string' || !/^https?:\/\//.test(w.url)) throw new PortcullisError('bad-request', 'each webhook needs an http(s) url');
+    w.events = Array.isArray(w.events) ? w.events : [];
+  }
+}
+
+export function publicUrl(c: Config): string {
+  if (c.publicUrl) return c.publicUrl;
+  const host = c.hostnames[0]!;
+  return `https://${host.includes(':') ? `[${host}]` : host}:${c.http.port}`;
+}

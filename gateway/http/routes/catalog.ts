@@ -1,0 +1,59 @@
+// Targets and policies.
+import { parseWindow } from '../../access/policies.js';
+import { policyView, targetView } from '../../access/views.js';
+import type { AutoApprove } from '../../store/records.js';
+import { parseDuration } from '../../util/duration.js';
+import { PortcullisError } from '../../util/errors.js';
+import { checkTarget } from '../../session/target-check.js';
+import type { Input } from '../input.js';
+import { type Route, route } from '../router.js';
+import { me } from './identity.js';
+
+export const catalogRoutes: Route[] = [
+  route('GET', '/api/v1/targets', 'any', (c) => c.app.targets.list().map(targetView)),
+  route('POST', '/api/v1/targets', ['admin'], (c) => {
+    const kind = c.body.str('kind');
+    if (kind !== 'ssh' && kind !== 'postgres' && kind !== 'mysql') throw new PortcullisError('bad-request', 'kind must be ssh, postgres or mysql');
+    const tls = c.body.optStr('tls');
+    if (tls !== undefined && tls !== 'disable' && tls !== 'require' && tls !== 'verify-full') throw new PortcullisError('bad-request', 'tls must be disable, require or verify-full');
+    const t = c.app.targets.add(me(c).name, {
+      name: c.body.str('name'), kind, host: c.body.str('host'), port: c.body.optNum('port'), account: c.body.str('account'),
+      password: c.body.optStr('password'), privateKey: c.body.optStr('private_key'), hostKey: c.body.optStr('host_key'),
+      database: c.body.optStr('database'), tls, tlsCaPem: c.body.optStr('tls_ca'), tags: c.body.strList('tags'),
+    });
+    return targetView(t);
+  }),
+  route('DELETE', '/api/v1/targets/:name', ['admin'], (c) => {
+    c.app.targets.remove(me(c).name, c.params.name!);
+    return { removed: c.params.name };
+  }),
+  route('POST', '/api/v1/targets/:name/test', ['admin'], async (c) => {
+    const t = c.app.targets.get(c.params.name!);
+    const result = await checkTarget(t, c.app.creds);
+    c.app.audit.append('target.tested', me(c).name, { target: t.name, ok: result.ok, detail: result.detail });
+    return { target: t.name, ...result };
+  }),
+  route('GET', '/api/v1/policies', ['approver'], (c) => c.app.policies.list().map(policyView)),
+  route('POST', '/api/v1/policies', ['admin'], (c) => policyView(c.app.policies.add(me(c).name, policyFromInput(c.body)))),
+  route('DELETE', '/api/v1/policies/:name', ['admin'], (c) => {
+    c.app.policies.remove(me(c).name, c.params.name!);
+    return { removed: c.params.name };
+  }),
+];
+
+function policyFromInput(b: Input): Parameters<import('../../access/policies.js').PolicyService['add']>[1] {
+  const window = b.optStr('auto_approve_window');
+  const autoRoles = b.strList('auto_approve_roles');
+  const onCall = b.strList('on_call');
+  const auto = b.optBool('auto_approve') || window !== undefined || autoRoles.length > 0 || onCall.length > 0;
+  const autoApprove: AutoApprove | null = auto
+    ? { roles: autoRoles, onCall, ...(window ? parseWindow(window) : { days: [], fromHour: null, toHour: null }) }
+    : null;
+  return {
+    name: b.str('name'), roles: b.strList('roles'), targets: b.strList('targets'), targetTags: b.strList('tags'),
+    maxDurationMs: parseDuration(b.optStr('max') ?? '1h'), requireReason: b.optBool('require_reason') ?? true,
+    ticketPattern: b.optStr('ticket_pattern') ?? null, approvalsRequired: b.optNum('approvals') ?? 1,
+    approverRoles: b.strList('approver_roles'), autoApprove, breakglass: b.optBool('breakglass') ?? false,
+    recordKeystrokes: b.optBool('record_keystrokes') ?? true, allowPortForwarding: b.optBool('allow_port_forwarding') ?? false,
+  };
+}

@@ -1,0 +1,104 @@
+// The HTTPS API server: TLS from the gateway CA, bearer-token auth, the role check of each route,
+// bounded JSON bodies, and errors as {error: {code, message}} with the code's HTTP status.
+// Handlers return plain values; this file alone turns them into HTTP.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { App } from '../app.js';
+import { LOG } from '../log/logger.js';
+import type { UserRecord } from '../store/records.js';
+import { PortcullisError } from '../util/errors.js';
+import { Input } from './input.js';
+import { type Route, allowed, isRaw, match } from './router.js';
+import { catalogRoutes } from './routes/catalog.js';
+import { identityRoutes } from './routes/identity.js';
+import { oversightRoutes } from './routes/oversight.js';
+import { workflowRoutes } from './routes/workflow.js';
+
+const MAX_BODY = 256 * 1024;
+export const API_ROUTES: Route[] = [...identityRoutes, ...catalogRoutes, ...workflowRoutes, ...oversightRoutes];
+
+export function createApiServer(app: App, tls: { cert: string; key: string }): Server {
+  const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, (req, res) => {
+    void handle(app, req, res);
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  return server;
+}
+
+async function handle(app: App, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = app.clock.now();
+  const url = new URL(req.url ?? '/', 'https://gateway');
+  const addr = req.socket.remoteAddress ?? 'unknown';
+  let group = 'unmatched';
+  let status = 500;
+  try {
+    const m = match(API_ROUTES, req.method ?? 'GET', url.pathname);
+    if (m === undefined) throw new PortcullisError('not-found', `no API route ${url.pathname}`);
+    if (m === 'method') throw new PortcullisError('bad-request', `${req.method} is not allowed on ${url.pathname}`);
+    group = m.route.group;
+    const user = authenticate(app, req);
+    if (!allowed(m.route.access, user)) {
+      if (!user) throw new PortcullisError('unauthenticated', 'missing or invalid API token; run "portcullis login" or set PORTCULLIS_TOKEN');
+      app.audit.append('api.denied', user.name, { user: user.name, route: `${m.route.method} ${m.route.path}`, code: 'forbidden' });
+      const roles = m.route.access === 'any' || m.route.access === 'public' ? [] : m.route.access;
+      throw new PortcullisError('forbidden', `${user.name} may not do this (needs role: ${['admin', ...roles].join(' or ')})`);
+    }
+    const body = req.method === 'POST' ? Input.from(await readJson(req)) : Input.from(undefined);
+    const result = await m.route.handler({ app, user, params: m.params, query: url.searchParams, body, addr });
+    if (isRaw(result)) {
+      status = result.status;
+      res.writeHead(status, { 'content-type': result.contentType });
+      res.end(result.body);
+    } else {
+      status = 200;
+      sendJson(res, status, result);
+    }
+  } catch (err) {
+    const e = err instanceof PortcullisError ? err : null;
+    status = e?.status ?? 500;
+    if (!e) app.log.error({ err, path: url.pathname }, LOG.httpError);
+    sendJson(res, status, { error: { code: e?.code ?? 'internal', message: e?.message ?? 'internal error; see the gateway log' } });
+  } finally {
+    app.counters.http({ group, status: String(status) });
+    app.log.debug({ method: req.method, path: url.pathname, status, ms: app.clock.now() - started, addr }, LOG.httpRequest);
+  }
+}
+
+function authenticate(app: App, req: IncomingMessage): UserRecord | null {
+  const h = req.headers.authorization;
+  if (!h || !h.startsWith('Bearer ')) return null;
+  return app.authn.byToken(h.slice(7).trim()) ?? null;
+}
+
+function readJson(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new PortcullisError('payload-too-large', `request body over ${MAX_BODY} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (size === 0) return resolve(undefined);
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch {
+        reject(new PortcullisError('bad-request', 'request body is not valid JSON'));
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+  res.end(body);
+}

@@ -1,0 +1,32 @@
+// Structured JSON logs (pino). Messages are constants so they can be searched and alerted on.
+// Fields that could ever hold a secret are redacted by path as a second line of defence; the first
+// is that no secret is passed to a logger at all.
+import pino from 'pino';
+
+export type Logger = pino.Logger;
+
+export const LOG = {
+  serveStarted: 'serve.started',
+  serveStopping: 'serve.stopping',
+  serveStopped: 'serve.stopped',
+  httpRequest: 'http.request',
+  httpError: 'http.error',
+  webhookDelivered: 'webhook.delivered',
+  webhookFailed: 'webhook.failed',
+  timerFailed: 'timer.failed',
+  eventHandlerFailed: 'event.handler_failed',
+  sessionWarned: 'session.warned',
+  sessionClosed: 'session.closed',
+} as const;
+
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { app: 'portcullis' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: ['password', '*.password', 'secret', '*.secret', 'token', '*.token', 'authorization', '*.authorization'], censor: '[redacted]' },
+    },
+    destination,
+  );
+}

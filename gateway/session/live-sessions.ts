@@ -1,0 +1,129 @@
+// The live-session registry and its expiry watch. A protocol adapter registers each brokered session
+// with two callbacks (warn, close); this module decides when to call them:
+//   - warn at expires_at - warnBefore, close('grant-expired') at expires_at (one DeadlineScheduler);
+//   - close('grant-revoked' | 'breakglass-denied') at once when the grant is revoked;
+//   - re-arm both when the grant is extended; close('killed-by-admin') on kill;
+//   - close('gateway-shutdown') for all on drain.
+// It never touches sockets; adapters translate warn/close into protocol words.
+import type { AccessEvents } from '../access/events.js';
+import type { Clock } from '../util/clock.js';
+import type { DeadlineScheduler } from '../util/deadline-scheduler.js';
+import type { EventBus } from '../util/event-bus.js';
+import type { TerminationReason } from './termination.js';
+
+export interface LiveSessionHandle {
+  id: string;
+  protocol: string;
+  user: string;
+  target: string;
+  grantId: string | null;
+  clientAddr: string;
+  startedAt: number;
+  expiresAt: number;
+  /** Shows a one-line notice to the user (terminal line, NoticeResponse, ...). */
+  warn(message: string): void;
+  /** Ends the session with this reason. Must be idempotent. */
+  close(reason: TerminationReason): void;
+}
+
+export interface LiveSessionInfo {
+  id: string; protocol: string; user: string; target: string; grant: string | null; client_addr: string;
+  started_at: string; expires_at: string;
+}
+
+export class LiveSessions {
+  private sessions = new Map<string, LiveSessionHandle>();
+  private byGrant = new Map<string, Set<string>>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly scheduler: DeadlineScheduler,
+    private readonly warnBeforeMs: number,
+  ) {}
+
+  /** Subscribes to grant changes from the access layer. */
+  watch(events: EventBus<AccessEvents>): void {
+    events.on('grant.revoked', ({ grant, cause }) => this.closeGrant(grant.id, cause === 'breakglass-denied' ? 'breakglass-denied' : 'grant-revoked'));
+    events.on('grant.extended', ({ grant }) => this.extendGrant(grant.id, Date.parse(grant.expires_at)));
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  list(): LiveSessionInfo[] {
+    return [...this.sessions.values()].map((s) => ({
+      id: s.id, protocol: s.protocol, user: s.user, target: s.target, grant: s.grantId, client_addr: s.clientAddr,
+      started_at: new Date(s.startedAt).toISOString(), expires_at: new Date(s.expiresAt).toISOString(),
+    }));
+  }
+
+  get(id: string): LiveSessionHandle | undefined {
+    return this.sessions.get(id);
+  }
+
+  /** Registers a session; returns the function the adapter calls when the session has ended. */
+  register(s: LiveSessionHandle): () => void {
+    this.sessions.set(s.id, s);
+    if (s.grantId) {
+      const set = this.byGrant.get(s.grantId) ?? new Set<string>();
+      set.add(s.id);
+      this.byGrant.set(s.grantId, set);
+    }
+    this.arm(s);
+    return () => this.unregister(s.id);
+  }
+
+  close(id: string, reason: TerminationReason): boolean {
+    const s = this.sessions.get(id);
+    if (!s) return false;
+    this.unregister(id);
+    s.close(reason);
+    return true;
+  }
+
+  closeGrant(grantId: string, reason: TerminationReason): number {
+    const ids = [...(this.byGrant.get(grantId) ?? [])];
+    for (const id of ids) this.close(id, reason);
+    return ids.length;
+  }
+
+  closeAll(reason: TerminationReason): void {
+    for (const id of [...this.sessions.keys()]) this.close(id, reason);
+  }
+
+  private extendGrant(grantId: string, expiresAt: number): void {
+    for (const id of this.byGrant.get(grantId) ?? []) {
+      const s = this.sessions.get(id);
+      if (!s) continue;
+      s.expiresAt = expiresAt;
+      this.arm(s);
+    }
+  }
+
+  private arm(s: LiveSessionHandle): void {
+    const warnAt = s.expiresAt - this.warnBeforeMs;
+    if (warnAt > this.clock.now()) {
+      this.scheduler.set(`session-warn:${s.id}`, warnAt, () => {
+        const secs = Math.max(0, Math.round((s.expiresAt - this.clock.now()) / 1000));
+        s.warn(`Portcullis: your access to ${s.target} ends in ${secs} s`);
+      });
+    } else {
+      this.scheduler.delete(`session-warn:${s.id}`);
+    }
+    this.scheduler.set(`session-end:${s.id}`, s.expiresAt, () => this.close(s.id, 'grant-expired'));
+  }
+
+  private unregister(id: string): void {
+    const s = this.sessions.get(id);
+    if (!s) return;
+    this.sessions.delete(id);
+    this.scheduler.delete(`session-warn:${id}`);
+    this.scheduler.delete(`session-end:${id}`);
+    if (s.grantId) {
+      const set = this.byGrant.get(s.grantId);
+      set?.delete(id);
+      if (set && set.size === 0) this.byGrant.delete(s.grantId);
+    }
+  }
+}

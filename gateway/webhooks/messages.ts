@@ -1,0 +1,31 @@
+// Webhook bodies: a Slack incoming webhook reads `text`; other receivers read the structured fields.
+import type { AccessEvents } from '../access/events.js';
+
+export type WebhookEvent = keyof AccessEvents;
+
+export interface WebhookBody {
+  text: string;
+  event: WebhookEvent;
+  at: string;
+  data: AccessEvents[WebhookEvent];
+}
+
+export function webhookText<K extends WebhookEvent>(event: K, p: AccessEvents[K]): string {
+  const d = p as Partial<AccessEvents[WebhookEvent]> & Record<string, unknown>;
+  const g = 'grant' in d ? (d as { grant: { user: string; target: string; expires_at: string; reason: string; id: string } }).grant : null;
+  const r = 'request' in d ? (d as { request: { user: string; target: string; duration_s: number; reason: string; ticket: string | null; id: string } }).request : null;
+  switch (event) {
+    case 'request.created': return `:key: ${r!.user} requests ${r!.target} for ${r!.duration_s}s: "${r!.reason}"${r!.ticket ? ` (${r!.ticket})` : ''} [${r!.id}]`;
+    case 'request.approved': return `:white_check_mark: ${String(d.approver)} approved ${r!.user} on ${r!.target} [${r!.id}]`;
+    case 'request.denied': return `:no_entry: ${String(d.approver)} denied ${r!.user} on ${r!.target}: "${String(d.reason)}" [${r!.id}]`;
+    case 'request.expired': return `:hourglass: request by ${r!.user} for ${r!.target} expired unanswered [${r!.id}]`;
+    case 'grant.created': return `:unlock: ${g!.user} has access to ${g!.target} until ${g!.expires_at} [${g!.id}]`;
+    case 'grant.extended': return `:arrow_forward: ${String(d.by)} extended ${g!.user} on ${g!.target} until ${g!.expires_at} [${g!.id}]`;
+    case 'grant.revoked': return `:lock: ${String(d.by)} revoked ${g!.user} on ${g!.target}: "${String(d.reason)}" [${g!.id}]`;
+    case 'grant.expiring': return `:alarm_clock: ${g!.user}'s access to ${g!.target} ends in ${Math.round(Number(d.inMs) / 1000)}s [${g!.id}]`;
+    case 'grant.expired': return `:lock: ${g!.user}'s access to ${g!.target} expired [${g!.id}]`;
+    case 'breakglass.used': return `:rotating_light: BREAK-GLASS: ${g!.user} took access to ${g!.target} until ${g!.expires_at}: "${g!.reason}" — needs review [${g!.id}]`;
+    case 'breakglass.reviewed': return `:mag: ${String(d.by)} ${String(d.verdict)} break-glass by ${g!.user} on ${g!.target} [${g!.id}]`;
+    default: return `${String(event)}`;
+  }
+}
