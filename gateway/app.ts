@@ -66,7 +66,7 @@ export interface AppOptions {
 
 export function buildApp(config: Config, opts: AppOptions): App {
   const paths = dataPaths(config.data);
-  mkdirSync(paths.recordings, { recursive: true });
+  mkdirSync(paths.recordings, { recursive: true, mode: 0o700 });
   const { clock, log } = opts;
   const store = openSqliteStore(paths.store);
   const keys = loadMasterKeys(paths.root, opts.env);

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { connect as tcpConnect } from 'node:net';
 import mysql from 'mysql2/promise';
-import { Client } from 'ssh2';
+import ssh2 from 'ssh2';
 import type { TargetRecord } from '../store/records.js';
 import type { CredentialVault } from '../vault/credential-vault.js';
 
@@ -44,7 +44,7 @@ function tcpReachable(host: string, port: number): Promise<{ ok: boolean; error?
 
 function sshLogin(t: TargetRecord, secret: Buffer): Promise<CheckResult> {
   return new Promise((resolve) => {
-    const c = new Client();
+    const c = new ssh2.Client();
     let hostKeyOk = false;
     const done = (r: CheckResult): void => { c.end(); resolve(r); };
     c.once('ready', () => done({ ok: true, reachable: true, login: 'ok', detail: 'logged in' }));

@@ -1,0 +1,45 @@
+// `portcullis init`: create a data directory with everything a node owns: store, master key, CA and
+// listener certificate, SSH host key, and the admin service account whose token is written to
+// admin.token (mode 0600). Opens the store directly: there is no server yet.
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import ssh2 from 'ssh2';
+import { ensureCerts } from '../../certs/ca.js';
+import { buildApp } from '../app.js';
+import { loadConfig } from '../config/config.js';
+import { dataPaths } from '../config/data-dir.js';
+import { createLogger } from '../log/logger.js';
+import { systemClock } from '../util/clock.js';
+import { PortcullisError } from '../util/errors.js';
+import { createMasterKeyFile } from '../vault/master-key.js';
+
+export interface InitResult {
+  created: boolean;
+  dataDir: string;
+}
+
+export async function initDataDir(dataDir: string, env: NodeJS.ProcessEnv, opts: { ifMissing: boolean; configFile?: string | undefined }): Promise<InitResult> {
+  const paths = dataPaths(dataDir);
+  if (existsSync(paths.store)) {
+    if (opts.ifMissing) return { created: false, dataDir: paths.root };
+    throw new PortcullisError('conflict', `${paths.root} is already initialized; use it with "portcullis serve --data ${dataDir}"`);
+  }
+  mkdirSync(paths.root, { recursive: true, mode: 0o700 });
+  chmodSync(paths.root, 0o700);
+  if (!env.PORTCULLIS_MASTER_KEY) createMasterKeyFile(paths.root);
+  const config = loadConfig({ data: paths.root, file: opts.configFile, env });
+  ensureCerts(paths.root, config.hostnames);
+  if (!existsSync(paths.hostKey)) {
+    const kp = ssh2.utils.generateKeyPairSync('ed25519');
+    writeFileSync(paths.hostKey, kp.private, { mode: 0o600 });
+    writeFileSync(paths.hostKey + '.pub', kp.public + '\n', { mode: 0o644 });
+  }
+  const app = buildApp(config, { clock: systemClock, env, log: createLogger('silent') });
+  try {
+    const admin = await app.users.add('init', { name: 'admin', roles: ['admin'], kind: 'service' });
+    const { token } = app.authn.issueToken('init', admin, 'admin token (init)', null);
+    writeFileSync(paths.adminToken, token + '\n', { mode: 0o600 });
+  } finally {
+    app.close();
+  }
+  return { created: true, dataDir: paths.root };
+}

@@ -1,0 +1,68 @@
+// The `portcullis` command: parses argv, dispatches, prints errors as "portcullis: message (code)".
+// Exit codes: 0 ok, 1 refused or failed, 2 usage.
+import { isPortcullisError } from '../util/errors.js';
+import { Flags, parseArgs } from './args.js';
+import { type Command, type CommandContext, makeApi } from './command.js';
+import { policyCmd, targetCmd, userCmd } from './commands/admin.js';
+import { initCmd, serveCmd } from './commands/node.js';
+import { auditCmd, sessionCmd, vaultCmd } from './commands/oversight.js';
+import { loginCmd, logoutCmd, whoamiCmd } from './commands/session-login.js';
+import { approveCmd, breakglassCmd, denyCmd, grantCmd, requestCmd, requestsCmd } from './commands/workflow.js';
+import { type Out, stdio } from './output.js';
+
+const COMMANDS: Record<string, Command> = {
+  init: initCmd, serve: serveCmd, user: userCmd, target: targetCmd, policy: policyCmd, request: requestCmd,
+  requests: requestsCmd, approve: approveCmd, deny: denyCmd, grant: grantCmd, breakglass: breakglassCmd,
+  audit: auditCmd, session: sessionCmd, vault: vaultCmd, login: loginCmd, logout: logoutCmd, whoami: whoamiCmd,
+};
+
+const HELP = `portcullis: just-in-time privileged access gateway
+
+  init   [--data DIR] [--if-missing]       create DIR: store, master key, CA, host key, admin token
+  serve  [--data DIR] [--config FILE]      run every listener; SIGTERM drains and closes cleanly
+  user   add|list|remove|passwd|totp|ssh-key|disable|enable|token
+  target add|list|remove|test
+  policy add|list|remove
+  request TARGET --for DUR --reason TEXT [--ticket ID]
+  requests [--pending]    approve ID    deny ID --reason TEXT
+  grant  add|list [--active]|revoke ID|extend ID --by DUR|review ID --accept|--deny
+  breakglass TARGET --reason TEXT
+  session list [--live] | kill ID
+  audit  list|verify|export
+  vault  rotate-key
+  login  --server URL --user U --password-stdin    logout    whoami
+
+Listings take --json. Secrets are read from standard input, never from arguments.
+`;
+
+export async function main(argv: string[], io: { out?: Out; env?: NodeJS.ProcessEnv; stdin?: NodeJS.ReadableStream } = {}): Promise<number> {
+  const out = io.out ?? stdio;
+  const env = io.env ?? process.env;
+  try {
+    const args = parseArgs(argv);
+    const [name, ...rest] = args.positionals;
+    if (!name || name === 'help' || args.flags.has('help')) {
+      out.write(HELP);
+      return name ? 0 : 2;
+    }
+    const cmd = COMMANDS[name];
+    if (!cmd) {
+      out.error(`portcullis: unknown command "${name}"; see "portcullis help"\n`);
+      return 2;
+    }
+    const flags = new Flags({ positionals: rest, flags: args.flags });
+    const data = flags.opt('data');
+    const ctx: CommandContext = { flags, env, out, json: flags.bool('json'), stdin: io.stdin ?? process.stdin, data, api: makeApi(env, data) };
+    const code = await cmd(ctx);
+    const unknown = flags.unknown();
+    if (unknown.length > 0) out.error(`portcullis: warning: ignored unknown flag(s) ${unknown.map((f) => '--' + f).join(' ')}\n`);
+    return code;
+  } catch (err) {
+    if (isPortcullisError(err)) {
+      out.error(`portcullis: ${err.message} (${err.code})\n`);
+      return err.message.startsWith('usage:') ? 2 : 1;
+    }
+    out.error(`portcullis: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,64 @@
+// `portcullis serve`: run every listener until SIGTERM/SIGINT, then drain: stop accepting, end live
+// sessions with `gateway-shutdown`, finish in-flight API calls, close the store. Protocol listeners
+// (SSH, PostgreSQL, MySQL) join the `listeners` list as their issues land.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { certPaths, ensureCerts } from '../../certs/ca.js';
+import { type App, buildApp } from '../app.js';
+import type { Config } from '../config/config.js';
+import { createApiServer } from '../http/server.js';
+import { LOG, type Logger } from '../log/logger.js';
+import { systemClock } from '../util/clock.js';
+
+export interface Listener {
+  name: string;
+  start(): Promise<AddressInfo>;
+  /** Stops accepting new connections; existing ones are ended by the live-session registry. */
+  stop(): Promise<void>;
+}
+
+export interface Running {
+  app: App;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: Logger): Promise<Running> {
+  const app = buildApp(config, { clock: systemClock, env, log });
+  const certs = ensureCerts(config.data, config.hostnames);
+  app.timers.start();
+  const api = createApiServer(app, { cert: readFileSync(certs.serverCert, 'utf8'), key: readFileSync(certs.serverKey, 'utf8') });
+  const listeners: Listener[] = [{
+    name: 'https',
+    start: () => new Promise((resolve, reject) => {
+      api.once('error', reject);
+      api.listen(config.http.port, config.listen, () => resolve(api.address() as AddressInfo));
+    }),
+    stop: () => new Promise((resolve) => {
+      api.close(() => resolve());
+      api.closeIdleConnections();
+    }),
+  }];
+  const bound: Record<string, number> = {};
+  for (const l of listeners) bound[l.name] = (await l.start()).port;
+  const host = config.listen === '0.0.0.0' || config.listen === '::' ? config.hostnames[0]! : config.listen;
+  const url = `https://${host.includes(':') ? `[${host}]` : host}:${bound.https}`;
+  writeFileSync(app.paths.serveInfo, JSON.stringify({ url, pid: process.pid, ports: bound, ca: certPaths(config.data).caCert }, null, 2) + '\n');
+  log.info({ url, ports: bound }, LOG.serveStarted);
+
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      log.info({ live: app.live.size }, LOG.serveStopping);
+      const closing = Promise.all(listeners.map((l) => l.stop()));
+      app.live.closeAll('gateway-shutdown');
+      await Promise.race([closing, new Promise((r) => setTimeout(r, 10_000).unref())]);
+      api.closeAllConnections();
+      rmSync(app.paths.serveInfo, { force: true });
+      app.close();
+      log.info({}, LOG.serveStopped);
+    })();
+    return stopping;
+  };
+  return { app, url, stop };
+}
