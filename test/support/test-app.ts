@@ -1,0 +1,44 @@
+// An in-process App on a temp data dir with a fake clock: the unit ring's way to exercise the
+// real services and the real SQLite store without a server.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type App, buildApp } from '../../gateway/app.js';
+import { defaultConfig, type Config } from '../../gateway/config/config.js';
+import { createLogger } from '../../gateway/log/logger.js';
+import type { UserRecord } from '../../gateway/store/records.js';
+import { createMasterKeyFile } from '../../gateway/vault/master-key.js';
+import type { Poster } from '../../gateway/webhooks/notifier.js';
+import { FakeClock } from './fake-clock.js';
+
+export interface TestApp {
+  app: App;
+  clock: FakeClock;
+  dir: string;
+  admin: UserRecord;
+  user(name: string, roles: string[]): Promise<UserRecord>;
+  close(): void;
+}
+
+export async function testApp(opts: { config?: (c: Config) => void; poster?: Poster } = {}): Promise<TestApp> {
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-unit-'));
+  createMasterKeyFile(dir);
+  const config = defaultConfig(dir);
+  opts.config?.(config);
+  const clock = new FakeClock();
+  const app = buildApp(config, { clock, env: {}, log: createLogger('silent'), ...(opts.poster ? { poster: opts.poster } : {}) });
+  app.timers.start();
+  const admin = await app.users.add('test', { name: 'admin', roles: ['admin'], kind: 'service' });
+  return {
+    app, clock, dir, admin,
+    user: (name, roles) => app.users.add('admin', { name, roles, password: `${name}-password-1` }),
+    close: () => { app.close(); rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+export function addSshTarget(app: App, name = 'web01', password = 'target-secret-1'): ReturnType<App['targets']['add']> {
+  return app.targets.add('admin', {
+    name, kind: 'ssh', host: '127.0.0.1', port: 22, account: 'root', password,
+    hostKey: 'SHA256:' + 'A'.repeat(43),
+  });
+}
