@@ -23,7 +23,9 @@ export function createApiServer(app: App, tls: { cert: string; key: string }): S
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
-  server.keepAliveTimeout = 5_000;
+  // Longer than common clients' idle timeout (Node's agent: 5 s), so a client never reuses a
+  // socket the server is closing at that same moment.
+  server.keepAliveTimeout = 65_000;
   return server;
 }
 
@@ -43,7 +45,7 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse): Prom
       if (!user) throw new PortcullisError('unauthenticated', 'missing or invalid API token; run "portcullis login" or set PORTCULLIS_TOKEN');
       app.audit.append('api.denied', user.name, { user: user.name, route: `${m.route.method} ${m.route.path}`, code: 'forbidden' });
       const roles = m.route.access === 'any' || m.route.access === 'public' ? [] : m.route.access;
-      throw new PortcullisError('forbidden', `${user.name} may not do this (needs role: ${['admin', ...roles].join(' or ')})`);
+      throw new PortcullisError('forbidden', `${user.name} may not do this (needs role: ${[...new Set(['admin', ...roles])].join(' or ')})`);
     }
     const body = req.method === 'POST' ? Input.from(await readJson(req)) : Input.from(undefined);
     const result = await m.route.handler({ app, user, params: m.params, query: url.searchParams, body, addr });
