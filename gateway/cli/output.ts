@@ -37,6 +37,7 @@ export function printOne(out: Out, json: boolean, value: unknown): void {
 function cellText(v: unknown): string {
   if (v === null || v === undefined) return '-';
   if (Array.isArray(v)) return v.join(',') || '-';
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return v.toString();
+  return JSON.stringify(v) ?? '-';
 }

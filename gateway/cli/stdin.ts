@@ -3,7 +3,7 @@ export async function readStdinLines(stdin: NodeJS.ReadableStream = process.stdi
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of stdin) {
-    const b = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
+    const b = typeof c === 'string' ? Buffer.from(c) : c;
     size += b.length;
     if (size > maxBytes) throw new Error('standard input is too large');
     chunks.push(b);

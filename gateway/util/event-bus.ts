@@ -9,7 +9,7 @@ export class EventBus<Events extends { [K in keyof Events]: unknown }> {
 
   on<K extends keyof Events>(event: K, fn: (payload: Events[K]) => void): () => void {
     const list = this.handlers.get(event) ?? [];
-    list.push(fn as (payload: never) => void);
+    list.push(fn);
     this.handlers.set(event, list);
     return () => {
       const l = this.handlers.get(event);

@@ -82,3 +82,20 @@ export function portOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
     s.once('error', () => resolve(false));
   });
 }
+
+/**
+ * Starts a peer that must be told its port up front. Another test worker can take a port between
+ * freePort() and the peer's bind, so a start that fails on an address in use is retried, at most
+ * three times in all.
+ */
+export async function withFreshPort<T>(start: (port: number) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return await start(port);
+    } catch (err) {
+      const inUse = /address already in use|could not bind|could not create listen socket|Do you already have another/i.test(String(err));
+      if (!inUse || attempt >= 3) throw err;
+    }
+  }
+}

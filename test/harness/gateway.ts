@@ -2,7 +2,7 @@
 // as a child process on free loopback ports, with its JSON log captured for secret scans.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { freePort, run, startProc, tempDir, waitFor, type Proc } from './common.js';
+import { run, startProc, tempDir, waitFor, type Proc } from './common.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 export const BIN = join(ROOT, 'bin/portcullis.js');
@@ -17,6 +17,7 @@ export interface GatewayPeer {
   dataDir: string;
   url: string;
   caFile: string;
+  /** Bound ports as serve reports them (0 for a listener not running yet). */
   ports: { https: number; ssh: number; postgres: number; mysql: number };
   /** The gateway's log so far (stdout and stderr of serve). */
   log(): string;
@@ -41,15 +42,18 @@ export async function startGateway(opts: { env?: NodeJS.ProcessEnv; config?: str
   const baseEnv: NodeJS.ProcessEnv = { ...opts.env, PORTCULLIS_HOME: join(homes, '_admin'), PORTCULLIS_DATA: '' };
   const init = cli(['init', '--data', dataDir], { env: baseEnv });
   if (init.code !== 0) throw new Error(`portcullis init failed: ${init.stderr}`);
-  const ports = { https: await freePort(), ssh: await freePort(), postgres: await freePort(), mysql: await freePort() };
+  // Port 0 everywhere: serve binds what the kernel gives and writes the real ports to serve.json.
+  // Picking "free" ports up front races with other test workers doing the same.
   const env = {
-    ...process.env, ...baseEnv, PORTCULLIS_LOG_LEVEL: 'debug', PORTCULLIS_HTTP_PORT: String(ports.https),
-    PORTCULLIS_SSH_PORT: String(ports.ssh), PORTCULLIS_POSTGRES_PORT: String(ports.postgres), PORTCULLIS_MYSQL_PORT: String(ports.mysql),
+    ...process.env, ...baseEnv, PORTCULLIS_LOG_LEVEL: 'debug', PORTCULLIS_HTTP_PORT: '0',
+    PORTCULLIS_SSH_PORT: '0', PORTCULLIS_POSTGRES_PORT: '0', PORTCULLIS_MYSQL_PORT: '0',
   };
   const proc: Proc = startProc(process.execPath, [BIN, 'serve', '--data', dataDir, ...(opts.config ? ['--config', opts.config] : [])], { env });
   const info = join(dataDir, 'serve.json');
   await waitFor('portcullis serve', () => existsSync(info), 30_000, proc);
-  const url = (JSON.parse(readFileSync(info, 'utf8')) as { url: string }).url;
+  const served = JSON.parse(readFileSync(info, 'utf8')) as { url: string; ports: Partial<GatewayPeer['ports']> };
+  const url = served.url;
+  const ports = { https: served.ports.https ?? 0, ssh: served.ports.ssh ?? 0, postgres: served.ports.postgres ?? 0, mysql: served.ports.mysql ?? 0 };
   const userEnv = (user: string): NodeJS.ProcessEnv => ({ ...opts.env, PORTCULLIS_HOME: join(homes, user), PORTCULLIS_DATA: dataDir });
   return {
     dataDir, url, ports, caFile: join(dataDir, 'certs/ca.crt'),

@@ -3,7 +3,7 @@
 // shadow 'user'@'%' for logins from 127.0.0.1.
 import { chmodSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, portOpen, requireBinary, runOk, startProc, tempDir, waitFor } from './common.js';
+import { withFreshPort, portOpen, requireBinary, runOk, startProc, tempDir, waitFor } from './common.js';
 
 export interface MariadbPeer {
   port: number;
@@ -27,21 +27,22 @@ export async function startMariadb(): Promise<MariadbPeer> {
   const gid = Number(runOk('id', ['-g', 'mysql']).trim());
   chownSync(dir, uid, gid);
   runOk(install, ['--no-defaults', '--user=mysql', `--datadir=${data}`, '--auth-root-authentication-method=socket', '--skip-test-db']);
-  const port = await freePort();
   const socket = join(dir, 'mysqld.sock');
-  const proc = startProc(mariadbd, ['--no-defaults', '--user=mysql', `--datadir=${data}`, `--port=${port}`, `--socket=${socket}`,
-    '--bind-address=127.0.0.1', `--pid-file=${join(dir, 'mysqld.pid')}`, '--skip-log-bin', '--innodb-buffer-pool-size=64M',
-    '--innodb-flush-log-at-trx-commit=0', '--skip-name-resolve']);
-  await waitFor('mariadb to listen', () => portOpen(port), 60_000, proc);
-  const sql = (query: string): string => runOk(client, ['--no-defaults', '-S', socket, '-u', 'root', '-N', '-B', '-e', query]);
-  sql("DELETE FROM mysql.global_priv WHERE User=''; FLUSH PRIVILEGES;");
-  return {
-    port, socket, dir, sql,
-    createUser: (name, password, database) => {
-      const db = database ? `CREATE DATABASE IF NOT EXISTS \`${database}\`; ` : '';
-      sql(`${db}CREATE USER '${name}'@'127.0.0.1' IDENTIFIED BY '${password}'; CREATE USER '${name}'@'localhost' IDENTIFIED BY '${password}'; ` +
-        `GRANT ALL ON ${database ? `\`${database}\`` : '*'}.* TO '${name}'@'127.0.0.1'; GRANT ALL ON ${database ? `\`${database}\`` : '*'}.* TO '${name}'@'localhost'; FLUSH PRIVILEGES;`);
-    },
-    stop: () => proc.stop(),
-  };
+  return withFreshPort(async (port) => {
+    const proc = startProc(mariadbd, ['--no-defaults', '--user=mysql', `--datadir=${data}`, `--port=${port}`, `--socket=${socket}`,
+      '--bind-address=127.0.0.1', `--pid-file=${join(dir, 'mysqld.pid')}`, '--skip-log-bin', '--innodb-buffer-pool-size=64M',
+      '--innodb-flush-log-at-trx-commit=0', '--skip-name-resolve']);
+    await waitFor('mariadb to listen', () => portOpen(port), 60_000, proc);
+    const sql = (query: string): string => runOk(client, ['--no-defaults', '-S', socket, '-u', 'root', '-N', '-B', '-e', query]);
+    sql("DELETE FROM mysql.global_priv WHERE User=''; FLUSH PRIVILEGES;");
+    return {
+      port, socket, dir, sql,
+      createUser: (name, password, database) => {
+        const db = database ? `CREATE DATABASE IF NOT EXISTS \`${database}\`; ` : '';
+        sql(`${db}CREATE USER '${name}'@'127.0.0.1' IDENTIFIED BY '${password}'; CREATE USER '${name}'@'localhost' IDENTIFIED BY '${password}'; ` +
+          `GRANT ALL ON ${database ? `\`${database}\`` : '*'}.* TO '${name}'@'127.0.0.1'; GRANT ALL ON ${database ? `\`${database}\`` : '*'}.* TO '${name}'@'localhost'; FLUSH PRIVILEGES;`);
+      },
+      stop: () => proc.stop(),
+    };
+  });
 }

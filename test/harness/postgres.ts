@@ -2,7 +2,7 @@
 // root), scram-sha-256 for every TCP login so passwords are really checked, on a free port.
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, portOpen, requireBinary, runOk, startProc, tempDir, waitFor } from './common.js';
+import { withFreshPort, portOpen, requireBinary, runOk, startProc, tempDir, waitFor } from './common.js';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 
@@ -27,13 +27,14 @@ export async function startPostgres(): Promise<PostgresPeer> {
   const pwfile = join(dir, 'pwfile');
   writeFileSync(pwfile, password + '\n', { mode: 0o644 });
   runOk('runuser', ['-u', 'postgres', '--', initdb, '-D', data, '-U', 'postgres', '--pwfile', pwfile, '--auth=scram-sha-256', '-E', 'UTF8', '--no-sync']);
-  const port = await freePort();
-  const proc = startProc('runuser', ['-u', 'postgres', '--', postgres, '-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1',
-    '-c', `unix_socket_directories=${dir}`, '-c', 'fsync=off', '-c', 'max_connections=100', '-c', 'password_encryption=scram-sha-256']);
-  await waitFor('postgres to listen', () => portOpen(port), 30_000, proc);
-  const env = { ...process.env, PGPASSWORD: password };
-  const sql = (query: string, database = 'postgres'): string =>
-    runOk(psql, ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', database, '-c', query], { env });
-  await waitFor('postgres to accept logins', () => { try { sql('SELECT 1'); return true; } catch { return false; } }, 30_000, proc);
-  return { port, superuser: 'postgres', password, dir, sql, stop: () => proc.stop() };
+  return withFreshPort(async (port) => {
+    const proc = startProc('runuser', ['-u', 'postgres', '--', postgres, '-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1',
+      '-c', `unix_socket_directories=${dir}`, '-c', 'fsync=off', '-c', 'max_connections=100', '-c', 'password_encryption=scram-sha-256']);
+    await waitFor('postgres to listen', () => portOpen(port), 30_000, proc);
+    const env = { ...process.env, PGPASSWORD: password };
+    const sql = (query: string, database = 'postgres'): string =>
+      runOk(psql, ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', database, '-c', query], { env });
+    await waitFor('postgres to accept logins', () => { try { sql('SELECT 1'); return true; } catch { return false; } }, 30_000, proc);
+    return { port, superuser: 'postgres', password, dir, sql, stop: () => proc.stop() };
+  });
 }

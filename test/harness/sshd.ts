@@ -2,7 +2,7 @@
 // account is an OS user (created once, as root) with a password and an authorized key.
 import { chmodSync, mkdirSync, readFileSync, writeFileSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Proc, freePort, portOpen, requireBinary, run, runOk, startProc, tempDir, waitFor } from './common.js';
+import { type Proc, withFreshPort, portOpen, requireBinary, run, runOk, startProc, tempDir, waitFor } from './common.js';
 
 export const SSH_TEST_USER = 'pctest';
 
@@ -41,16 +41,17 @@ export async function startSshd(): Promise<SshdPeer> {
   mkdirSync(home, { recursive: true });
   const uid = Number(runOk('id', ['-u', SSH_TEST_USER]).trim());
   chownSync(home, uid, uid);
-  const port = await freePort();
-  const config = join(dir, 'sshd_config');
-  writeFileSync(config, [
-    `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${hostKey}`, `PidFile ${join(dir, 'sshd.pid')}`,
-    'UsePAM no', 'PasswordAuthentication yes', 'KbdInteractiveAuthentication no', 'PubkeyAuthentication yes',
-    `AuthorizedKeysFile ${authKeys}`, 'StrictModes no', 'PermitRootLogin no', `AllowUsers ${SSH_TEST_USER}`,
-    'Subsystem sftp internal-sftp', 'AllowTcpForwarding yes', 'LogLevel VERBOSE', 'MaxStartups 100:30:200', 'MaxSessions 20', '',
-  ].join('\n'));
   const fp = runOk(keygen, ['-l', '-f', hostKey + '.pub']).split(' ')[1]!;
-  const proc: Proc = startProc(sshd, ['-D', '-e', '-f', config]);
-  await waitFor('sshd to listen', () => portOpen(port), 20_000, proc);
-  return { port, user: SSH_TEST_USER, password, clientKeyFile: clientKey, hostKeyFingerprint: fp, dir, stop: () => proc.stop() };
+  const config = join(dir, 'sshd_config');
+  return withFreshPort(async (port) => {
+    writeFileSync(config, [
+      `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${hostKey}`, `PidFile ${join(dir, 'sshd.pid')}`,
+      'UsePAM no', 'PasswordAuthentication yes', 'KbdInteractiveAuthentication no', 'PubkeyAuthentication yes',
+      `AuthorizedKeysFile ${authKeys}`, 'StrictModes no', 'PermitRootLogin no', `AllowUsers ${SSH_TEST_USER}`,
+      'Subsystem sftp internal-sftp', 'AllowTcpForwarding yes', 'LogLevel VERBOSE', 'MaxStartups 100:30:200', 'MaxSessions 20', '',
+    ].join('\n'));
+    const proc: Proc = startProc(sshd, ['-D', '-e', '-f', config]);
+    await waitFor('sshd to listen', () => portOpen(port), 20_000, proc);
+    return { port, user: SSH_TEST_USER, password, clientKeyFile: clientKey, hostKeyFingerprint: fp, dir, stop: () => proc.stop() };
+  });
 }

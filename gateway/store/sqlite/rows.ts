@@ -5,11 +5,12 @@ import type {
 
 export type Row = Record<string, unknown>;
 
-const str = (v: unknown): string => String(v);
-const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+// SQLite hands back strings, numbers, bigints, buffers or null; columns read here are text or integers.
+const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'bigint' ? v.toString() : '');
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : str(v));
 const num = (v: unknown): number => Number(v);
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-const list = (v: unknown): string[] => JSON.parse(String(v)) as string[];
+const list = (v: unknown): string[] => JSON.parse(str(v)) as string[];
 
 export const userFromRow = (r: Row): UserRecord => ({
   id: str(r.id), name: str(r.name), kind: str(r.kind) as UserRecord['kind'], roles: list(r.roles),
