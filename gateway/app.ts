@@ -18,6 +18,7 @@ import type { Config } from './config/config.js';
 import { type DataPaths, dataPaths } from './config/data-dir.js';
 import { Metrics } from './http/metrics.js';
 import { LOG, type Logger } from './log/logger.js';
+import { SessionBroker } from './session/broker.js';
 import { LiveSessions } from './session/live-sessions.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
@@ -50,6 +51,7 @@ export interface App {
   breakglass: BreakglassService;
   decider: AccessDecider;
   live: LiveSessions;
+  broker: SessionBroker;
   timers: AccessTimers;
   notifier: WebhookNotifier;
   metrics: Metrics;
@@ -111,6 +113,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     breakglass: new BreakglassService(ctx, policies, grants),
     decider: new AccessDecider(ctx),
     live,
+    broker: new SessionBroker({ store, audit, clock, live, creds, log, recordingsDir: paths.recordings }),
     timers: new AccessTimers(ctx, scheduler, requests),
     notifier, metrics,
     counters: { http: (l) => counters.http(l), authFailures: () => counters.authFailures(), webhookFailures: () => counters.webhookFailures() },

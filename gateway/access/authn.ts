@@ -52,6 +52,44 @@ export class Authenticator {
     return user;
   }
 
+  /**
+   * Public-key login. `verify` is the protocol's proof of possession (an SSH signature check); it
+   * is called only for a key registered to the user. Same throttle and audit as passwords.
+   */
+  publicKeyLogin(name: string, keyLine: (k: string) => boolean, verify: () => boolean, addr: string): UserRecord {
+    const a: LoginAttempt = { user: name, password: '', addr, method: 'publickey' };
+    const lockedMs = this.throttle.lockedFor(name, addr);
+    if (lockedMs > 0) throw new PortcullisError('locked', `too many failed logins for ${name} from ${addr}; try again in ${Math.ceil(lockedMs / 60_000)} min`);
+    const user = this.ctx.store.users.byName(name);
+    if (!user || !user.sshKeys.some(keyLine) || !verify()) return this.reject(a, 'bad-key');
+    if (user.disabled) {
+      this.ctx.audit.append('auth.failed', name, { user: name, method: a.method, addr, reason: 'disabled' });
+      throw new PortcullisError('user-disabled', `account ${name} is disabled; ask a Portcullis admin to enable it`);
+    }
+    this.throttle.succeed(name, addr);
+    this.ctx.audit.append('auth.succeeded', user.name, { user: user.name, method: a.method, addr });
+    return user;
+  }
+
+  /** Whether this user has a registered key matching `keyLine` (no signature yet: a probe). */
+  hasKey(name: string, keyLine: (k: string) => boolean): boolean {
+    const user = this.ctx.store.users.byName(name);
+    return !!user && !user.disabled && user.sshKeys.some(keyLine);
+  }
+
+  /** The one-time code after a first factor (an SSH key). */
+  secondFactor(user: UserRecord, code: string, addr: string, method: string): UserRecord {
+    const fresh = this.ctx.store.users.byId(user.id);
+    const a: LoginAttempt = { user: user.name, password: '', addr, method };
+    if (!fresh || fresh.totpSealed === null) return this.reject(a, 'no-totp');
+    const secret = this.vault.open(fresh.totpSealed, aadFor.totp(fresh.id)).toString();
+    const step = verifyTotp(secret, code.trim(), this.ctx.clock.now(), fresh.totpLastStep);
+    if (step === null) return this.reject(a, 'bad-totp');
+    this.ctx.store.users.update({ ...fresh, totpLastStep: step });
+    this.ctx.audit.append('auth.succeeded', fresh.name, { user: fresh.name, method: method + '+totp', addr });
+    return fresh;
+  }
+
   /** Whether the user must also give a one-time code (for protocols that ask in two steps). */
   needsTotp(name: string): boolean {
     return this.ctx.store.users.byName(name)?.totpSealed != null;

@@ -8,7 +8,10 @@ import { type App, buildApp } from '../app.js';
 import type { Config } from '../config/config.js';
 import { createApiServer } from '../http/server.js';
 import { LOG, type Logger } from '../log/logger.js';
+import { createSshListener } from '../ssh/listener.js';
 import { systemClock } from '../util/clock.js';
+import { optionalDuration } from '../config/config.js';
+import { parseDuration } from '../util/duration.js';
 
 export interface Listener {
   name: string;
@@ -39,6 +42,10 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
       api.closeIdleConnections();
     }),
   }];
+  listeners.push(createSshListener({
+    authn: app.authn, decider: app.decider, broker: app.broker, audit: app.audit, clock: app.clock, log: log.child({ listener: 'ssh' }),
+    authTimeoutMs: parseDuration(config.ssh.authTimeout), idleTimeoutMs: optionalDuration(config.ssh.idleTimeout),
+  }, { hostKeyFile: app.paths.hostKey, host: config.listen, port: config.ssh.port, maxPreAuth: config.ssh.maxPreAuth }));
   const bound: Record<string, number> = {};
   for (const l of listeners) bound[l.name] = (await l.start()).port;
   const host = config.listen === '0.0.0.0' || config.listen === '::' ? config.hostnames[0]! : config.listen;

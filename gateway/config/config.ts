@@ -10,7 +10,7 @@ export interface Config {
   data: string;
   listen: string;
   http: { port: number };
-  ssh: { port: number };
+  ssh: { port: number; idleTimeout: string; authTimeout: string; maxPreAuth: number };
   postgres: { port: number };
   mysql: { port: number };
   /** Names and IPs the listener certificate is issued for. */
@@ -30,7 +30,7 @@ export function defaultConfig(data: string): Config {
     data,
     listen: '127.0.0.1',
     http: { port: 8443 },
-    ssh: { port: 2222 },
+    ssh: { port: 2222, idleTimeout: 'off', authTimeout: '30s', maxPreAuth: 256 },
     postgres: { port: 15432 },
     mysql: { port: 13306 },
     hostnames: ['localhost', '127.0.0.1', '::1'],
@@ -49,6 +49,7 @@ const ENV: Array<[string, (c: Config, v: string) => void]> = [
   ['PORTCULLIS_LISTEN', (c, v) => { c.listen = v; }],
   ['PORTCULLIS_HTTP_PORT', (c, v) => { c.http.port = port(v); }],
   ['PORTCULLIS_SSH_PORT', (c, v) => { c.ssh.port = port(v); }],
+  ['PORTCULLIS_SSH_IDLE_TIMEOUT', (c, v) => { c.ssh.idleTimeout = v; }],
   ['PORTCULLIS_POSTGRES_PORT', (c, v) => { c.postgres.port = port(v); }],
   ['PORTCULLIS_MYSQL_PORT', (c, v) => { c.mysql.port = port(v); }],
   ['PORTCULLIS_HOSTNAMES', (c, v) => { c.hostnames = v.split(',').map((s) => s.trim()).filter(Boolean); }],
@@ -111,7 +112,8 @@ function merge(c: Config, raw: unknown, where: string): void {
 }
 
 function validate(c: Config): void {
-  for (const d of [c.expiry.warnBefore, c.requests.pendingTtl, c.breakglass.max, c.api.tokenTtl]) parseDuration(String(d));
+  for (const d of [c.expiry.warnBefore, c.requests.pendingTtl, c.breakglass.max, c.api.tokenTtl, c.ssh.authTimeout]) parseDuration(String(d));
+  optionalDuration(c.ssh.idleTimeout);
   if (!Array.isArray(c.hostnames) || c.hostnames.length === 0) throw new PortcullisError('bad-request', 'hostnames must list at least one name');
   for (const w of c.webhooks) {
     if (!w || typeof w.url !== 'string' || !/^https?:\/\//.test(w.url)) throw new PortcullisError('bad-request', 'each webhook needs an http(s) url');
@@ -123,4 +125,9 @@ export function publicUrl(c: Config): string {
   if (c.publicUrl) return c.publicUrl;
   const host = c.hostnames[0]!;
   return `https://${host.includes(':') ? `[${host}]` : host}:${c.http.port}`;
+}
+
+/** A duration, or "off" (0). */
+export function optionalDuration(text: string): number {
+  return text === 'off' || text === '' ? 0 : parseDuration(String(text));
 }

@@ -1,0 +1,168 @@
+// One client `session` channel, relayed to one upstream channel. Translates requests faithfully
+// (pty-req with size and modes, allow-listed env, shell, exec, the sftp subsystem, signal,
+// window-change) and ends in the order OpenSSH expects: data, then exit-status or exit-signal,
+// then EOF and close. `pipe` carries backpressure both ways (a paused stream stops SSH window
+// adjusts). Recording only taps: a terminal recording for pty channels, a summary for the rest.
+import type ssh2 from 'ssh2';
+import type { AsciicastWriter } from '../../recorder/asciicast-writer.js';
+import type { SessionRecording } from '../../recorder/session-recording.js';
+import { StreamDigest } from '../../recorder/stream-digest.js';
+import type { Logger } from '../log/logger.js';
+
+/** What a channel needs from its connection. */
+export interface ChannelHost {
+  /** The upstream client; in menu mode the channel is used to ask which target first. */
+  upstream(ch: ssh2.ServerChannel, pty: ssh2.PseudoTtyInfo | null): Promise<ssh2.Client>;
+  recording(): SessionRecording | null;
+  keystrokes(): boolean;
+  /** Lines to show the user when the channel starts (refused forwards, ...). */
+  notices(): string[];
+  track(c: TrackedChannel): () => void;
+  log: Logger;
+}
+
+export interface TrackedChannel {
+  notice(text: string): void;
+  cut(text: string): void;
+}
+
+type Start = { kind: 'shell' } | { kind: 'exec'; command: string } | { kind: 'subsystem'; name: 'sftp' };
+
+// Locale settings only: PATH, LD_* and friends could change what runs upstream.
+const ENV_ALLOWED = /^(LANG|LANGUAGE|LC_[A-Z_]+|TZ|COLORTERM)$/;
+const MAX_ENV = 32;
+const EMPTY = Buffer.alloc(0);
+
+export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): void {
+  let pty: ssh2.PseudoTtyInfo | null = null;
+  const env: Record<string, string> = {};
+  let up: ssh2.ClientChannel | null = null;
+  let writer: AsciicastWriter | null = null;
+  let started = false;
+  const refusals: string[] = [];
+
+  session.on('pty', (accept, _reject, info) => { pty = info; accept?.(); });
+  session.on('env', (accept, reject, info) => {
+    if (ENV_ALLOWED.test(info.key) && Object.keys(env).length < MAX_ENV && info.val.length <= 1024) {
+      env[info.key] = info.val;
+      accept?.();
+    } else reject?.();
+  });
+  session.on('window-change', (accept, _reject, info) => {
+    if (pty) Object.assign(pty, { cols: info.cols, rows: info.rows, width: info.width, height: info.height });
+    up?.setWindow(info.rows, info.cols, info.height, info.width);
+    writer?.resize(info.cols, info.rows);
+    accept?.();
+  });
+  session.on('signal', (accept, _reject, info) => { up?.signal(info.name); accept?.(); });
+  session.on('auth-agent', (_accept, reject) => { refusals.push('agent forwarding is not allowed through Portcullis'); reject?.(); });
+  session.on('x11', (_accept, reject) => { refusals.push('X11 forwarding is not allowed through Portcullis'); reject?.(); });
+  const begin = (ch: ssh2.ServerChannel, what: Start): void => {
+    if (started) { ch.close(); return; }
+    started = true;
+    void start(ch, what);
+  };
+  session.on('shell', (accept) => begin(accept(), { kind: 'shell' }));
+  session.on('exec', (accept, _reject, info) => begin(accept(), { kind: 'exec', command: info.command }));
+  session.on('subsystem', (accept, reject, info) => {
+    if (info.name === 'sftp') begin(accept(), { kind: 'subsystem', name: 'sftp' });
+    else reject?.();
+  });
+
+  async function start(ch: ssh2.ServerChannel, what: Start): Promise<void> {
+    const terminal = pty !== null && what.kind !== 'subsystem';
+    const say = (text: string): void => {
+      if (terminal) ch.write(`\r\n${text}\r\n`);
+      else ch.stderr.write(`${text}\n`);
+    };
+    let client: ssh2.Client;
+    try {
+      client = await host.upstream(ch, pty);
+    } catch (err) {
+      say(`Portcullis: ${err instanceof Error ? err.message : 'cannot reach the target'}`);
+      finishClient(ch, { code: 1 });
+      return;
+    }
+    for (const n of [...host.notices(), ...refusals]) say(`Portcullis: ${n}`);
+    const ptyOpts = pty ? { term: pty.term, rows: pty.rows, cols: pty.cols, width: pty.width, height: pty.height, modes: pty.modes } : undefined;
+    const opened = (err: Error | undefined, channel: ssh2.ClientChannel): void => {
+      if (err) {
+        say(`Portcullis: the target refused the ${what.kind} request`);
+        finishClient(ch, { code: 1 });
+        return;
+      }
+      up = channel;
+      relay(ch, channel, what, terminal);
+    };
+    try {
+      if (what.kind === 'shell') client.shell(ptyOpts ?? false, { env }, opened);
+      else if (what.kind === 'exec') client.exec(what.command, { env, ...(ptyOpts ? { pty: ptyOpts } : {}) }, opened);
+      else client.subsys(what.name, opened);
+    } catch (err) {
+      opened(err instanceof Error ? err : new Error(String(err)), undefined as never);
+    }
+  }
+
+  function relay(ch: ssh2.ServerChannel, upCh: ssh2.ClientChannel, what: Start, terminal: boolean): void {
+    const rec = host.recording();
+    const label = what.kind === 'exec' ? what.command : what.kind === 'subsystem' ? `subsystem:${what.name}` : 'shell';
+    let exit: { code: number } | { signal: string; core: boolean; message: string } | null = null;
+    const digests = terminal ? null : { stdin: new StreamDigest(), stdout: new StreamDigest(), stderr: new StreamDigest() };
+    if (terminal && rec && pty) {
+      writer = rec.terminal({ width: pty.cols, height: pty.rows, ...(what.kind === 'exec' ? { command: what.command } : {}), env: { TERM: pty.term } }, host.keystrokes());
+      const w = writer;
+      ch.on('data', (d: Buffer) => w.input(d));
+      upCh.on('data', (d: Buffer) => w.output(d));
+      upCh.stderr.on('data', (d: Buffer) => w.output(d));
+    } else if (digests) {
+      ch.on('data', (d: Buffer) => digests.stdin.update(d));
+      upCh.on('data', (d: Buffer) => digests.stdout.update(d));
+      upCh.stderr.on('data', (d: Buffer) => digests.stderr.update(d));
+    }
+    ch.pipe(upCh);
+    upCh.pipe(ch, { end: false });
+    upCh.stderr.pipe(ch.stderr, { end: false });
+    const untrack = host.track({
+      notice: (text) => (terminal ? ch.write(`\r\n${text}\r\n`) : ch.stderr.write(`${text}\n`)),
+      cut: (text) => {
+        if (terminal) ch.write(`\r\n${text}\r\n`);
+        else ch.stderr.write(`${text}\n`);
+        finishClient(ch, { signal: 'TERM', core: false, message: text });
+        upCh.close();
+      },
+    });
+    upCh.on('exit', (code: number | null, signal?: string, core?: boolean, message?: string) => {
+      exit = code !== null && code !== undefined ? { code } : { signal: signal ?? 'KILL', core: core ?? false, message: message ?? '' };
+    });
+    upCh.once('close', () => {
+      untrack();
+      finishClient(ch, exit ?? { code: 0 });
+      if (writer && rec) rec.endTerminal(writer);
+      if (digests && rec) {
+        rec.event('exec', {
+          what: label, exit, stdin: { bytes: digests.stdin.summary().bytes, sha256: digests.stdin.summary().sha256 },
+          stdout: digests.stdout.summary(), stderr: digests.stderr.summary(),
+        });
+      }
+    });
+    // The client closed its side: close upstream too (its close then finishes the client side).
+    ch.once('close', () => upCh.close());
+  }
+}
+
+/**
+ * Ends the client channel once everything written so far has gone out: a zero-length write is a
+ * barrier (ssh2 calls it back only after earlier writes were sent), then exit status, EOF, close.
+ */
+function finishClient(ch: ssh2.ServerChannel, exit: { code: number } | { signal: string; core: boolean; message: string }): void {
+  const closeWhenDone = (): void => {
+    ch.stderr.write(EMPTY, () => {
+      if ('code' in exit) ch.exit(exit.code);
+      else ch.exit(exit.signal, exit.core, exit.message);
+      ch.end();
+      ch.close();
+    });
+  };
+  if (!ch.writable) { ch.close(); return; }
+  ch.write(EMPTY, closeWhenDone);
+}

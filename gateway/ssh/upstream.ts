@@ -1,0 +1,50 @@
+// The upstream leg: an ssh2 client to the target with the vaulted credential. The target's host
+// key must match the pinned fingerprint or the connection is refused. The credential buffer is
+// wiped as soon as the handshake is done, whichever way it ends.
+import ssh2 from 'ssh2';
+import type { TargetRecord } from '../store/records.js';
+import type { CheckedOutCredential } from '../vault/credential-vault.js';
+import { fingerprint } from '../session/target-check.js';
+
+export type UpstreamFailure = 'host-key-mismatch' | 'auth-failed' | 'unreachable';
+
+export class UpstreamError extends Error {
+  constructor(readonly kind: UpstreamFailure, message: string) {
+    super(message);
+  }
+}
+
+const READY_TIMEOUT_MS = 15_000;
+
+export function connectUpstream(target: TargetRecord, cred: CheckedOutCredential): Promise<ssh2.Client> {
+  return new Promise((resolve, reject) => {
+    const client = new ssh2.Client();
+    let hostKeyOk = false;
+    const done = (err?: UpstreamError): void => {
+      cred.wipe();
+      if (err) {
+        client.end();
+        reject(err);
+      } else resolve(client);
+    };
+    client.once('ready', () => done());
+    client.once('error', (e: Error & { level?: string }) => {
+      if (!hostKeyOk && e.level !== 'client-socket' && e.level !== 'client-timeout') {
+        done(new UpstreamError('host-key-mismatch', `the host key of ${target.name} does not match the pinned one`));
+      } else if (e.level === 'client-authentication') {
+        done(new UpstreamError('auth-failed', `${target.name} refused the vaulted credential`));
+      } else {
+        done(new UpstreamError('unreachable', `cannot connect to ${target.name}`));
+      }
+    });
+    client.connect({
+      host: target.host, port: target.port, username: cred.account, readyTimeout: READY_TIMEOUT_MS,
+      keepaliveInterval: 30_000, keepaliveCountMax: 3,
+      ...(cred.kind === 'password' ? { password: cred.secret.toString() } : { privateKey: cred.secret }),
+      hostVerifier: (key: Buffer) => {
+        hostKeyOk = target.hostKey !== null && fingerprint(key) === target.hostKey;
+        return hostKeyOk;
+      },
+    });
+  });
+}

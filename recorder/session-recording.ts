@@ -1,0 +1,103 @@
+// One session's recording directory: `meta.json` (sidecar metadata, rewritten at the end),
+// `ch-N.cast` (asciicast v2) for each terminal channel, and `events.ndjson` for structured events
+// (exec summaries, file transfers, forwards). Any write failure is reported once through
+// `onFailure`, so the caller can end the session (fail closed).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AsciicastWriter, type CastHeader } from './asciicast-writer.js';
+import { FileSink } from './file-sink.js';
+
+export interface RecordingMeta {
+  session: string;
+  protocol: string;
+  user: string;
+  target: string;
+  grant: string;
+  reason: string;
+  ticket: string | null;
+  client_addr: string;
+  started_at: string;
+  ended_at?: string;
+  end_reason?: string;
+  channels?: number;
+}
+
+export class SessionRecording {
+  private readonly sinks: FileSink[] = [];
+  private readonly terminals = new Set<AsciicastWriter>();
+  private readonly events: FileSink;
+  private channels = 0;
+  private failed = false;
+
+  constructor(
+    readonly dir: string,
+    private readonly meta: RecordingMeta,
+    private readonly now: () => number,
+    private readonly onFailure: (err: Error) => void,
+  ) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.writeMeta();
+    this.events = this.sink('events.ndjson');
+  }
+
+  private sink(name: string): FileSink {
+    const s = new FileSink(join(this.dir, name), { onError: (e) => this.fail(e) });
+    this.sinks.push(s);
+    return s;
+  }
+
+  private fail(err: Error): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.onFailure(err);
+  }
+
+  /** A new terminal recording for a channel with a pty. */
+  terminal(header: Omit<CastHeader, 'timestamp'>, keystrokes: boolean): AsciicastWriter {
+    const n = ++this.channels;
+    const w = new AsciicastWriter(this.sink(`ch-${n}.cast`), {
+      ...header, timestamp: Math.floor(this.now() / 1000),
+      portcullis: { session: this.meta.session, channel: n, user: this.meta.user, target: this.meta.target, grant: this.meta.grant },
+    }, this.now, keystrokes);
+    this.terminals.add(w);
+    return w;
+  }
+
+  endTerminal(w: AsciicastWriter): void {
+    w.end();
+    this.terminals.delete(w);
+  }
+
+  /** A structured event, one NDJSON line with its time. */
+  event(kind: string, data: Record<string, unknown>): void {
+    this.events.write(JSON.stringify({ t: new Date(this.now()).toISOString(), kind, ...data }) + '\n');
+  }
+
+  /** A marker in every open terminal recording, and in the event log. */
+  marker(label: string): void {
+    for (const t of this.terminals) t.marker(label);
+    this.event('marker', { label });
+  }
+
+  nextChannel(): number {
+    return ++this.channels;
+  }
+
+  async close(reason: string): Promise<void> {
+    for (const t of this.terminals) t.end();
+    this.terminals.clear();
+    await Promise.all(this.sinks.map((s) => s.close()));
+    this.meta.ended_at = new Date(this.now()).toISOString();
+    this.meta.end_reason = reason;
+    this.meta.channels = this.channels;
+    this.writeMeta();
+  }
+
+  private writeMeta(): void {
+    try {
+      writeFileSync(join(this.dir, 'meta.json'), JSON.stringify(this.meta, null, 2) + '\n', { mode: 0o600 });
+    } catch (e) {
+      this.fail(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+}
