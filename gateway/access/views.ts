@@ -2,7 +2,7 @@
 // times, and never a secret. Every API response is built from these, so a credential cannot leak
 // through a record passed straight to JSON.
 import type {
-  GrantRecord, PolicyRecord, RequestRecord, TargetRecord, UserRecord,
+  GrantRecord, PolicyRecord, RequestRecord, SessionRecord, TargetRecord, UserRecord,
 } from '../store/records.js';
 import type { Store } from '../store/store.js';
 
@@ -64,6 +64,18 @@ export function grantView(store: Store, g: GrantRecord, now: number): GrantView 
     approvers: g.approvers.map((a) => nameOfUser(store, a)), revoked_at: iso(g.revokedAt),
     revoked_by: g.revokedBy && nameOfUser(store, g.revokedBy), revoke_reason: g.revokeReason, needs_review: g.needsReview,
     reviewed_by: g.reviewedBy && nameOfUser(store, g.reviewedBy), request: g.requestId, status,
+  };
+}
+
+export interface SessionView {
+  id: string; protocol: string; user: string | null; target: string; grant: string | null; client_addr: string;
+  started_at: string; ended_at: string | null; end_reason: string | null; live: boolean;
+}
+export function sessionView(store: Store, s: SessionRecord): SessionView {
+  return {
+    id: s.id, protocol: s.protocol, user: s.userId && nameOfUser(store, s.userId), target: nameOfTarget(store, s.targetId),
+    grant: s.grantId, client_addr: s.clientAddr, started_at: iso(s.startedAt)!, ended_at: iso(s.endedAt), end_reason: s.endReason,
+    live: s.endedAt === null,
   };
 }
 

@@ -24,12 +24,15 @@ export class SshAuthFlow {
   result: SshAuthResult | null = null;
   private firstFactor: UserRecord | null = null;
   private refusal: string | null = null;
+  private refusalShown = false;
 
   constructor(
     private readonly authn: Authenticator,
     private readonly decider: AccessDecider,
     private readonly addr: string,
     private readonly log: Logger,
+    /** Called once the refusal was shown: the connection ends instead of inviting retries. */
+    private readonly onRefused: () => void,
   ) {}
 
   handle(ctx: ssh2.AuthContext): void {
@@ -151,7 +154,13 @@ export class SshAuthFlow {
 
   private showRefusal(ctx: ssh2.AuthContext): void {
     if (ctx.method !== 'keyboard-interactive') return ctx.reject(['keyboard-interactive']);
-    ctx.prompt([], TITLE, `Portcullis: ${this.refusal ?? 'access refused'}`, () => ctx.reject([]));
+    if (this.refusalShown) return ctx.reject([]);
+    this.refusalShown = true;
+    // Empty name: OpenSSH prints the instruction text alone.
+    ctx.prompt([], '', `Portcullis: ${this.refusal ?? 'access refused'}`, () => {
+      ctx.reject([]);
+      this.onRefused();
+    });
   }
 }
 

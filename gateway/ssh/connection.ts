@@ -41,7 +41,7 @@ export class SshConnection {
 
   constructor(private readonly deps: SshDeps, private readonly client: ssh2.Connection, private readonly addr: string, onDone: () => void) {
     const log = deps.log.child({ addr });
-    this.flow = new SshAuthFlow(deps.authn, deps.decider, addr, log);
+    this.flow = new SshAuthFlow(deps.authn, deps.decider, addr, log, () => setTimeout(() => client.end(), 20));
     this.authTimer = setTimeout(() => { log.info({}, 'ssh.auth_timeout'); client.end(); }, deps.authTimeoutMs);
     client.on('authentication', (ctx) => this.flow.handle(ctx));
     client.on('ready', () => {

@@ -1,4 +1,5 @@
 // Audit log, vault key rotation, live sessions, metrics and health.
+import { sessionView } from '../../access/views.js';
 import { verifyChain } from '../../audit/audit-log.js';
 import { PortcullisError } from '../../util/errors.js';
 import { type Route, route } from '../router.js';
@@ -19,7 +20,7 @@ export const oversightRoutes: Route[] = [
   }),
   route('GET', '/api/v1/sessions', ['investigator'], (c) => {
     if (c.query.get('live') === '1') return c.app.live.list();
-    return c.app.store.sessions.list({ limit: 1000 });
+    return c.app.store.sessions.list({ limit: 1000 }).map((s) => sessionView(c.app.store, s));
   }),
   route('POST', '/api/v1/sessions/:id/kill', ['admin'], (c) => {
     const id = c.params.id!;
