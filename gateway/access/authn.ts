@@ -74,7 +74,8 @@ export class Authenticator {
   /** Whether this user has a registered key matching `keyLine` (no signature yet: a probe). */
   hasKey(name: string, keyLine: (k: string) => boolean): boolean {
     const user = this.ctx.store.users.byName(name);
-    return !!user && !user.disabled && user.sshKeys.some(keyLine);
+    // Disabled users too: the signed attempt that follows is refused with a message saying why.
+    return !!user && user.sshKeys.some(keyLine);
   }
 
   /** The one-time code after a first factor (an SSH key). */

@@ -1,0 +1,103 @@
+// The SSH test fixture: a real sshd, a real gateway, a user "ops" with a password and a key, and a
+// target "web01" whose vaulted credential is the sshd test account's password. Helpers drive the
+// real OpenSSH client (ssh, scp, sftp) and, for interactive use, tmux.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { requireBinary, run, runOk, tempDir, waitFor } from './common.js';
+import { type GatewayPeer, json, startGateway } from './gateway.js';
+import { type SshdPeer, startSshd } from './sshd.js';
+
+export interface SshFixture {
+  gw: GatewayPeer;
+  sshd: SshdPeer;
+  dir: string;
+  opsKey: string;
+  /** Common OpenSSH options for the gateway's SSH port. */
+  sshOpts(extra?: string[]): string[];
+  /** Runs ssh through the gateway with the ops key; returns status and output. */
+  ssh(login: string, command: string[], opts?: { input?: string | Buffer; extra?: string[] }): Promise<{ status: number; stdout: Buffer; stderr: string }>;
+  grant(user: string, target: string, duration: string): string;
+  stop(): Promise<void>;
+}
+
+export async function startSshFixture(env: NodeJS.ProcessEnv = {}): Promise<SshFixture> {
+  const ssh = requireBinary('openssh-client', 'ssh');
+  const [gw, sshd] = await Promise.all([startGateway({ env }), startSshd()]);
+  const dir = tempDir('sshfx');
+  const opsKey = join(dir, 'ops_ed25519');
+  runOk(requireBinary('openssh-client', 'ssh-keygen'), ['-q', '-t', 'ed25519', '-N', '', '-f', opsKey]);
+  const add = gw.admin(['user', 'add', 'ops', '--role', 'ops', '--password-stdin', '--ssh-key', opsKey + '.pub'], 'ops-Password-1\n');
+  if (add.code !== 0) throw new Error(add.stderr);
+  const t = gw.admin(['target', 'add', 'web01', '--kind', 'ssh', '--host', '127.0.0.1', '--port', String(sshd.port), '--account', sshd.user,
+    '--password-stdin', '--host-key', sshd.hostKeyFingerprint], `${sshd.password}\n`);
+  if (t.code !== 0) throw new Error(t.stderr);
+  const sshOpts = (extra: string[] = []): string[] => [
+    '-p', String(gw.ports.ssh), '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
+    '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=10', ...extra,
+  ];
+  return {
+    gw, sshd, dir, opsKey, sshOpts,
+    ssh: (login, command, opts = {}) => new Promise((resolve) => {
+      // OpenSSH keeps the first value given for an option, so per-call options go first.
+      const child = spawn(ssh, [...(opts.extra ?? []), ...sshOpts(['-i', opsKey, '-o', 'BatchMode=yes']), `${login}@127.0.0.1`, ...command]);
+      const out: Buffer[] = [];
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => out.push(d));
+      child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+      child.stdin.end(opts.input ?? '');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.on('close', (code) => { clearTimeout(timer); resolve({ status: code ?? -1, stdout: Buffer.concat(out), stderr: err }); });
+    }),
+    grant: (user, target, duration) => json<{ id: string }>(gw.admin(['grant', 'add', '--user', user, '--target', target, '--for', duration, '--reason', 'test', '--json'])).id,
+    stop: async () => { await Promise.all([gw.stop(), sshd.stop()]); },
+  };
+}
+
+/** A tmux session running one command in a real terminal, for interactive tests. */
+export class Tmux {
+  private constructor(readonly name: string, private readonly socket: string) {}
+
+  static start(command: string, size = { cols: 100, rows: 30 }): Tmux {
+    const tmux = requireBinary('tmux', 'tmux');
+    const name = `pc${process.pid}${Math.floor(Math.random() * 1e6)}`;
+    const socket = join(tempDir('tmux'), 'sock');
+    runOk(tmux, ['-S', socket, 'new-session', '-d', '-s', name, '-x', String(size.cols), '-y', String(size.rows), command]);
+    runOk(tmux, ['-S', socket, 'set-option', '-t', name, 'remain-on-exit', 'on']);
+    return new Tmux(name, socket);
+  }
+
+  screen(): string {
+    return run('tmux', ['-S', this.socket, 'capture-pane', '-p', '-t', this.name, '-S', '-200']).stdout;
+  }
+
+  send(keys: string, enter = true): void {
+    runOk('tmux', ['-S', this.socket, 'send-keys', '-t', this.name, '-l', keys]);
+    if (enter) runOk('tmux', ['-S', this.socket, 'send-keys', '-t', this.name, 'Enter']);
+  }
+
+  async waitFor(re: RegExp, timeoutMs = 20_000): Promise<string> {
+    let last = '';
+    try {
+      await waitFor(`screen to show ${re}`, () => re.test((last = this.screen())), timeoutMs);
+    } catch {
+      throw new Error(`screen never showed ${re}; it shows:\n${last}`);
+    }
+    return last;
+  }
+
+  /** The exit status of the pane's command once it has exited, else null. */
+  exitStatus(): number | null {
+    const r = run('tmux', ['-S', this.socket, 'display-message', '-p', '-t', this.name, '#{pane_dead} #{pane_dead_status}']).stdout.trim();
+    const [dead, status] = r.split(' ');
+    return dead === '1' ? Number(status) : null;
+  }
+
+  kill(): void {
+    run('tmux', ['-S', this.socket, 'kill-server']);
+  }
+}
+
+export function readRecordings(dataDir: string): string {
+  const dir = join(dataDir, 'recordings');
+  return run('sh', ['-c', `cat ${dir}/*/*.cast ${dir}/*/events.ndjson 2>/dev/null`]).stdout;
+}
