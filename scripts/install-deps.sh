@@ -15,6 +15,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v sshpass >/dev/null 2>&1 || need+=(sshpass)
 command -v oathtool >/dev/null 2>&1 || need+=(oathtool)
+command -v asciinema >/dev/null 2>&1 || need+=(asciinema)
 
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
