@@ -50,6 +50,7 @@ const ENV: Array<[string, (c: Config, v: string) => void]> = [
   ['PORTCULLIS_HTTP_PORT', (c, v) => { c.http.port = port(v); }],
   ['PORTCULLIS_SSH_PORT', (c, v) => { c.ssh.port = port(v); }],
   ['PORTCULLIS_SSH_IDLE_TIMEOUT', (c, v) => { c.ssh.idleTimeout = v; }],
+  ['PORTCULLIS_SSH_AUTH_TIMEOUT', (c, v) => { c.ssh.authTimeout = v; }],
   ['PORTCULLIS_POSTGRES_PORT', (c, v) => { c.postgres.port = port(v); }],
   ['PORTCULLIS_MYSQL_PORT', (c, v) => { c.mysql.port = port(v); }],
   ['PORTCULLIS_HOSTNAMES', (c, v) => { c.hostnames = v.split(',').map((s) => s.trim()).filter(Boolean); }],

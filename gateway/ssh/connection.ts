@@ -35,26 +35,19 @@ export class SshConnection {
   private upstreamClient: ssh2.Client | null = null;
   private readonly channels = new Set<TrackedChannel>();
   private readonly notices: string[] = [];
-  private authTimer: NodeJS.Timeout | null;
   private idleTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
-  constructor(private readonly deps: SshDeps, private readonly client: ssh2.Connection, private readonly addr: string, onDone: () => void) {
+  constructor(private readonly deps: SshDeps, private readonly client: ssh2.Connection, private readonly addr: string, onAuthenticated: () => void) {
     const log = deps.log.child({ addr });
     this.flow = new SshAuthFlow(deps.authn, deps.decider, addr, log, () => setTimeout(() => client.end(), 20));
-    this.authTimer = setTimeout(() => { log.info({}, 'ssh.auth_timeout'); client.end(); }, deps.authTimeoutMs);
     client.on('authentication', (ctx) => this.flow.handle(ctx));
     client.on('ready', () => {
-      if (this.authTimer) clearTimeout(this.authTimer);
-      this.authTimer = null;
-      onDone();
+      onAuthenticated();
       this.ready(this.flow.result);
     });
     client.on('error', (err: Error) => log.info({ reason: err.message }, 'ssh.client_error'));
-    client.on('close', () => {
-      if (this.authTimer) { clearTimeout(this.authTimer); onDone(); }
-      this.onClientClosed();
-    });
+    client.on('close', () => this.onClientClosed());
   }
 
   private ready(result: SshAuthResult | null): void {

@@ -1,8 +1,10 @@
-// The SSH listener: an ssh2 server with the gateway's host key. Bounds the number of connections
-// still authenticating (half-open floods drop new ones, not existing sessions) and logs every
-// protocol error against its own connection only.
+// The SSH listener. TCP is accepted here, not inside ssh2, because ssh2 only reports a connection
+// once the client has sent its ident line: a client that connects and says nothing would otherwise
+// hold a socket forever. Every socket counts as pre-auth until its SSH login succeeds; pre-auth
+// sockets are bounded (new ones are dropped, existing sessions untouched) and closed at the auth
+// timeout. Protocol errors are logged against their own connection only.
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import ssh2 from 'ssh2';
 import type { Listener } from '../cli/serve.js';
 import { SshConnection, type SshDeps } from './connection.js';
@@ -15,27 +17,46 @@ export interface SshListenerOptions {
 }
 
 export function createSshListener(deps: SshDeps, opts: SshListenerOptions): Listener {
-  let preAuth = 0;
-  const server = new ssh2.Server({ hostKeys: [readFileSync(opts.hostKeyFile)], ident: 'Portcullis' }, (client, info) => {
-    if (preAuth >= opts.maxPreAuth) {
-      deps.log.warn({ addr: info.ip, preAuth }, 'ssh.preauth_limit');
-      client.on('error', () => {});
-      client.end();
+  const preAuth = new Map<string, NodeJS.Timeout>();
+  const settle = (key: string): void => {
+    const timer = preAuth.get(key);
+    if (timer) clearTimeout(timer);
+    preAuth.delete(key);
+  };
+  const ssh = new ssh2.Server({ hostKeys: [readFileSync(opts.hostKeyFile)], ident: 'Portcullis' }, (client, info) => {
+    new SshConnection(deps, client, info.ip, () => settle(`${info.ip}:${info.port}`));
+  });
+  const sockets = new Set<Socket>();
+  const tcp = createServer((socket) => {
+    const addr = socket.remoteAddress ?? 'unknown';
+    socket.on('error', () => {});
+    if (preAuth.size >= opts.maxPreAuth) {
+      deps.log.warn({ addr, preAuth: preAuth.size }, 'ssh.preauth_limit');
+      socket.destroy();
       return;
     }
-    preAuth++;
-    let counted = true;
-    new SshConnection(deps, client, info.ip, () => {
-      if (counted) { counted = false; preAuth--; }
-    });
+    const key = `${addr}:${socket.remotePort ?? 0}`;
+    preAuth.set(key, setTimeout(() => {
+      deps.log.info({ addr }, 'ssh.auth_timeout');
+      socket.destroy();
+    }, deps.authTimeoutMs));
+    sockets.add(socket);
+    socket.once('close', () => { settle(key); sockets.delete(socket); });
+    socket.setNoDelay(true);
+    ssh.injectSocket(socket);
   });
-  server.on('error', (err: Error) => deps.log.error({ err: err.message }, 'ssh.listener_error'));
+  tcp.on('error', (err: Error) => deps.log.error({ err: err.message }, 'ssh.listener_error'));
   return {
     name: 'ssh',
     start: () => new Promise<AddressInfo>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(opts.port, opts.host, () => resolve(server.address() as AddressInfo));
+      tcp.once('error', reject);
+      tcp.listen(opts.port, opts.host, () => resolve(tcp.address() as AddressInfo));
     }),
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    stop: () => new Promise<void>((resolve) => {
+      tcp.close(() => resolve());
+      // Sessions were ended by the live registry; drop whatever is still authenticating.
+      for (const [key] of preAuth) settle(key);
+      for (const s of sockets) s.destroy();
+    }),
   };
 }

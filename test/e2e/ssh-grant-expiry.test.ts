@@ -1,0 +1,88 @@
+// The cut: a short grant warns before it ends and cuts at the deadline; revocation and an admin's
+// kill cut at once; each with its reason recorded. Runs against the real clock with short grants.
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SshFixture, startSshFixture } from '../harness/ssh-fixture.js';
+
+let fx: SshFixture;
+
+beforeAll(async () => {
+  fx = await startSshFixture({ PORTCULLIS_WARN_BEFORE: '3s' });
+}, 120_000);
+
+afterAll(async () => { await fx?.stop(); });
+
+interface SessionRow { id: string; end_reason: string | null; started_at: string; ended_at: string | null }
+const sessions = (): SessionRow[] => JSON.parse(fx.gw.admin(['session', 'list', '--json']).stdout) as SessionRow[];
+const until = async (cond: () => boolean, ms = 10_000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+};
+
+describe('grant expiry, revocation and kill', () => {
+  it('warns before the grant ends, cuts at the deadline, and records grant-expired', async () => {
+    const grantId = fx.grant('ops', 'web01', '6s');
+    const grant = (JSON.parse(fx.gw.admin(['grant', 'list', '--json']).stdout) as Array<{ id: string; expires_at: string }>).find((g) => g.id === grantId)!;
+    const r = await fx.ssh('ops+web01', ['for i in $(seq 1 30); do echo tick $i; sleep 0.5; done']);
+    const cutAt = Date.now();
+    expect(r.status).toBe(255);
+    expect(r.stderr).toMatch(/Portcullis: your access to web01 ends in 3 s/);
+    expect(r.stderr).toMatch(/Portcullis: your access to web01 has ended \(grant expired\)/);
+    expect(r.stdout.toString()).not.toMatch(/tick 30/);
+    // Cut within a second of the deadline.
+    expect(Math.abs(cutAt - Date.parse(grant.expires_at))).toBeLessThan(1500);
+    const s = sessions()[0]!;
+    expect(s.end_reason).toBe('grant-expired');
+    const events = readFileSync(join(fx.gw.dataDir, 'recordings', s.id, 'events.ndjson'), 'utf8');
+    expect(events).toMatch(/"label":"expiry warning"/);
+    expect(events).toMatch(/"label":"cut: grant-expired"/);
+    fx.gw.admin(['grant', 'revoke', grantId]);
+  });
+
+  it('cuts within a second of revocation', async () => {
+    const grantId = fx.grant('ops', 'web01', '10m');
+    const run = fx.ssh('ops+web01', ['echo started; sleep 30']);
+    await until(() => (JSON.parse(fx.gw.admin(['session', 'list', '--live', '--json']).stdout) as unknown[]).length === 1);
+    const t0 = Date.now();
+    fx.gw.admin(['grant', 'revoke', grantId, '--reason', 'test revoke']);
+    const r = await run;
+    expect(Date.now() - t0).toBeLessThan(1500);
+    expect(r.stderr).toMatch(/your access to web01 was revoked/);
+    expect(sessions()[0]!.end_reason).toBe('grant-revoked');
+  });
+
+  it('lets an admin kill a live session', async () => {
+    const grantId = fx.grant('ops', 'web01', '10m');
+    const run = fx.ssh('ops+web01', ['sleep 30']);
+    let live: Array<{ id: string }> = [];
+    await until(() => (live = JSON.parse(fx.gw.admin(['session', 'list', '--live', '--json']).stdout) as Array<{ id: string }>).length === 1);
+    expect(fx.gw.admin(['session', 'kill', live[0]!.id]).code).toBe(0);
+    const r = await run;
+    expect(r.stderr).toMatch(/session ended by a Portcullis admin/);
+    expect(sessions()[0]!.end_reason).toBe('killed-by-admin');
+    fx.gw.admin(['grant', 'revoke', grantId]);
+  });
+
+  it('refuses a target whose host key does not match the pin, without leaking either fingerprint', async () => {
+    fx.gw.admin(['target', 'add', 'evil', '--kind', 'ssh', '--host', '127.0.0.1', '--port', String(fx.sshd.port), '--account', fx.sshd.user,
+      '--password-stdin', '--host-key', 'SHA256:' + 'Q'.repeat(43)], `${fx.sshd.password}\n`);
+    const grantId = fx.grant('ops', 'evil', '5m');
+    const r = await fx.ssh('ops+evil', ['echo must-not-run']);
+    expect(r.status).not.toBe(0);
+    expect(r.stdout.toString()).toBe('');
+    expect(r.stderr).toMatch(/host key of evil does not match the pinned one/);
+    expect(r.stderr).not.toContain(fx.sshd.hostKeyFingerprint.slice(7));
+    expect(r.stderr).not.toContain('Q'.repeat(43));
+    expect(fx.gw.admin(['audit', 'export']).stdout).toMatch(/"code":"session.upstream_failed".*"reason":"host-key-mismatch"/);
+    fx.gw.admin(['grant', 'revoke', grantId]);
+  });
+
+  it('leaves no recording without its end: meta.json names the reason of every ended session', () => {
+    const root = join(fx.gw.dataDir, 'recordings');
+    for (const id of readdirSync(root)) {
+      const meta = JSON.parse(readFileSync(join(root, id, 'meta.json'), 'utf8')) as { end_reason?: string };
+      expect(meta.end_reason, id).toBeTruthy();
+    }
+  });
+});
