@@ -1,10 +1,15 @@
 // A real `portcullis serve` for end-to-end tests: `init` into a temp data dir, then the built CLI
 // as a child process on free loopback ports, with its JSON log captured for secret scans.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { run, startProc, tempDir, waitFor, type Proc } from './common.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
+// The repository root, whether this runs from test/harness (vitest) or dist/test/harness (demo).
+function findRoot(dir: string): string {
+  for (let d = dir; d !== dirname(d); d = dirname(d)) if (existsSync(join(d, 'package.json'))) return d;
+  throw new Error(`no package.json above ${dir}`);
+}
+const ROOT = findRoot(resolve(import.meta.dirname));
 export const BIN = join(ROOT, 'bin/portcullis.js');
 
 export interface CliResult {

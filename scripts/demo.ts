@@ -1,0 +1,33 @@
+// npm run demo: a throwaway OpenSSH server (the test harness's), a gateway in a temp dir in front of
+// it, a demo user with a 15-minute grant, and the one ssh line to try. Ctrl-C stops everything.
+// Needs root (the harness creates the OS account the throwaway sshd logs in as).
+import { startSshd } from '../test/harness/sshd.js';
+import { startGateway } from '../test/harness/gateway.js';
+
+const sshd = await startSshd();
+const gw = await startGateway({ env: { PORTCULLIS_WARN_BEFORE: '60s' } });
+const must = (r: { code: number; stderr: string }): void => { if (r.code !== 0) throw new Error(r.stderr); };
+must(gw.admin(['user', 'add', 'demo', '--role', 'ops', '--password-stdin'], 'demo-password-1\n'));
+must(gw.admin(['target', 'add', 'web01', '--kind', 'ssh', '--host', '127.0.0.1', '--port', String(sshd.port), '--account', sshd.user,
+  '--password-stdin', '--host-key', sshd.hostKeyFingerprint], `${sshd.password}\n`));
+must(gw.admin(['grant', 'add', '--user', 'demo', '--target', 'web01', '--for', '15m', '--reason', 'demo']));
+
+process.stdout.write(`
+Portcullis demo is running.
+
+  ssh -p ${gw.ports.ssh} -o StrictHostKeyChecking=no demo+web01@127.0.0.1      (password: demo-password-1)
+
+The demo user holds a 15-minute grant to web01 (a throwaway OpenSSH server on port ${sshd.port},
+logged in to with a vaulted password the user never sees). You are warned a minute before the
+grant ends and cut off when it does. Recordings: ${gw.dataDir}/recordings
+Admin CLI:  node bin/portcullis.js session list --data ${gw.dataDir}
+
+Ctrl-C to stop.
+`);
+
+const stop = async (): Promise<void> => {
+  await Promise.all([gw.stop(), sshd.stop()]);
+  process.exit(0);
+};
+process.once('SIGINT', () => { void stop(); });
+process.once('SIGTERM', () => { void stop(); });
