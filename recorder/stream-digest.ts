@@ -17,7 +17,10 @@ export class StreamDigest {
   private readonly hash: Hash = createHash('sha256');
   private head: Buffer[] = [];
   private headLen = 0;
-  private tail: Buffer = Buffer.alloc(0);
+  // The newest chunks covering at least `edge` bytes, by reference: copying per chunk would cost
+  // more than the relay itself on bulk transfers. Materialized only in summary().
+  private tail: Buffer[] = [];
+  private tailLen = 0;
 
   constructor(private readonly edge = EDGE) {}
 
@@ -29,18 +32,20 @@ export class StreamDigest {
       this.head.push(Buffer.from(take));
       this.headLen += take.length;
     }
-    // Keep the last `edge` bytes; concat only what is needed so large streams stay cheap.
-    if (chunk.length >= this.edge) this.tail = Buffer.from(chunk.subarray(chunk.length - this.edge));
-    else this.tail = Buffer.concat([this.tail.subarray(Math.max(0, this.tail.length + chunk.length - this.edge)), chunk]);
+    this.tail.push(chunk);
+    this.tailLen += chunk.length;
+    while (this.tail.length > 1 && this.tailLen - this.tail[0]!.length >= this.edge) this.tailLen -= this.tail.shift()!.length;
   }
 
   summary(): StreamSummary {
     const head = Buffer.concat(this.head);
+    const all = Buffer.concat(this.tail);
+    const last = all.subarray(Math.max(0, all.length - this.edge));
     const truncated = this.bytes > this.edge * 2;
     return {
       bytes: this.bytes, sha256: this.hash.copy().digest('hex'), head: head.toString('utf8'),
       // When head and tail overlap, the tail adds only what the head does not hold.
-      tail: truncated ? this.tail.toString('utf8') : this.bytes > this.edge ? this.tail.subarray(this.edge * 2 - this.bytes).toString('utf8') : '',
+      tail: truncated ? last.toString('utf8') : this.bytes > this.edge ? last.subarray(this.edge * 2 - this.bytes).toString('utf8') : '',
       truncated,
     };
   }
