@@ -59,6 +59,10 @@ export class SshConnection {
       keystrokes: () => this.session?.recordKeystrokes ?? true,
       notices: () => this.notices.splice(0),
       track: (c) => { this.channels.add(c); return () => this.channels.delete(c); },
+      fail: (reason, detail) => {
+        this.session?.log.warn({ detail }, 'ssh.channel_failed');
+        this.session?.terminate(reason);
+      },
       log: this.deps.log,
     };
     this.client.on('session', (accept) => { this.touch(); handleSessionChannel(host, accept()); });

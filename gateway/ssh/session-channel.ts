@@ -8,6 +8,8 @@ import type { AsciicastWriter } from '../../recorder/asciicast-writer.js';
 import type { SessionRecording } from '../../recorder/session-recording.js';
 import { StreamDigest } from '../../recorder/stream-digest.js';
 import type { Logger } from '../log/logger.js';
+import type { TerminationReason } from '../session/termination.js';
+import { SftpTracker } from './wire/sftp-tracker.js';
 
 /** What a channel needs from its connection. */
 export interface ChannelHost {
@@ -18,6 +20,8 @@ export interface ChannelHost {
   /** Lines to show the user when the channel starts (refused forwards, ...). */
   notices(): string[];
   track(c: TrackedChannel): () => void;
+  /** Ends the whole session (e.g. a stream we must record could not be parsed). */
+  fail(reason: TerminationReason, detail: string): void;
   log: Logger;
 }
 
@@ -119,6 +123,21 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
       upCh.on('data', (d: Buffer) => digests.stdout.update(d));
       upCh.stderr.on('data', (d: Buffer) => digests.stderr.update(d));
     }
+    let sftp: SftpTracker | null = null;
+    if (what.kind === 'subsystem' && rec) {
+      const tracker = new SftpTracker((e) => rec.event('sftp', { ...e }));
+      sftp = tracker;
+      const feed = (side: 'client' | 'server') => (d: Buffer): void => {
+        try {
+          tracker[side].push(d);
+        } catch (err) {
+          // A file transfer we cannot record must not go on unrecorded.
+          host.fail('protocol-error', `unparseable SFTP from the ${side}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      };
+      ch.on('data', feed('client'));
+      upCh.on('data', feed('server'));
+    }
     ch.pipe(upCh);
     upCh.pipe(ch, { end: false });
     upCh.stderr.pipe(ch.stderr, { end: false });
@@ -136,6 +155,7 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
     });
     upCh.once('close', () => {
       untrack();
+      sftp?.end();
       finishClient(ch, exit ?? { code: 0 });
       if (writer && rec) rec.endTerminal(writer);
       if (digests && rec) {

@@ -31,6 +31,10 @@ describe('file transfer through Portcullis', () => {
     const down = run(scp, [...opts, 'ops+web01@127.0.0.1:/tmp/pc-scp-up.bin', back]);
     expect(down.status, down.stderr).toBe(0);
     expect(sha(readFileSync(back))).toBe(sha(data));
+    // OpenSSH 9's scp speaks SFTP, so its copies show up as file operations too.
+    const rec = readRecordings(fx.gw.dataDir);
+    expect(rec).toMatch(/"kind":"sftp","op":"write","path":"\/tmp\/pc-scp-up.bin","bytes":52428800,"ok":true/);
+    expect(rec).toMatch(/"kind":"sftp","op":"read","path":"\/tmp\/pc-scp-up.bin","bytes":52428800,"ok":true/);
   });
 
   it('puts and gets a 50 MB file with sftp', () => {
@@ -44,8 +48,12 @@ describe('file transfer through Portcullis', () => {
     const r = run(sftp, ['-P', String(fx.gw.ports.ssh), '-i', fx.opsKey, '-o', 'BatchMode=yes', ...fx.sshOpts().slice(2), '-b', batch, 'ops+web01@127.0.0.1']);
     expect(r.status, r.stderr).toBe(0);
     expect(sha(readFileSync(got))).toBe(sha(data));
-    const rec = readRecordings(fx.gw.dataDir);
-    expect(rec).toMatch(/"what":"subsystem:sftp"/);
+    const events = readRecordings(fx.gw.dataDir).split('\n').filter((l) => l.includes('"kind":"sftp"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events).toEqual(expect.arrayContaining([
+      expect.objectContaining({ op: 'write', path: '/tmp/pc-sftp.bin', bytes: 50 * MB, ok: true }),
+      expect.objectContaining({ op: 'read', path: '/tmp/pc-sftp.bin', bytes: 50 * MB, ok: true }),
+      expect.objectContaining({ op: 'remove', path: '/tmp/pc-sftp.bin', ok: true }),
+    ]));
   });
 
   it('carries two channels over one ControlMaster connection', async () => {
