@@ -15,7 +15,7 @@ export interface SinkOptions {
 const FLUSH_AT = 256 * 1024;
 
 export class FileSink {
-  private pending: string[] = [];
+  private pending: Buffer[] = [];
   private pendingBytes = 0;
   private writing: Promise<void> = Promise.resolve();
   private handle: Promise<FileHandle>;
@@ -37,10 +37,12 @@ export class FileSink {
     return !this.failed;
   }
 
-  write(line: string): void {
+  /** Appends text (recording lines) or raw bytes (captured output). */
+  write(data: string | Buffer): void {
     if (this.failed || this.closed) return;
-    this.pending.push(line);
-    this.pendingBytes += line.length;
+    const b = typeof data === 'string' ? Buffer.from(data) : data;
+    this.pending.push(b);
+    this.pendingBytes += b.length;
     if (this.pendingBytes > this.maxPending) {
       this.fail(new Error(`recording ${this.path} fell more than ${this.maxPending} bytes behind`));
       return;
@@ -54,7 +56,7 @@ export class FileSink {
 
   flush(): Promise<void> {
     if (this.pending.length === 0 || this.failed) return this.writing;
-    const chunk = this.pending.join('');
+    const chunk = Buffer.concat(this.pending);
     this.pending = [];
     this.pendingBytes = 0;
     this.writing = this.writing.then(async () => {

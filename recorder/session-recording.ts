@@ -68,6 +68,11 @@ export class SessionRecording {
     this.terminals.delete(w);
   }
 
+  /** A raw capture file (full command output), e.g. `exec-3.stdout`. */
+  capture(name: string): FileSink {
+    return this.sink(name);
+  }
+
   /** A structured event, one NDJSON line with its time. */
   event(kind: string, data: Record<string, unknown>): void {
     this.events.write(JSON.stringify({ t: new Date(this.now()).toISOString(), kind, ...data }) + '\n');

@@ -25,6 +25,7 @@ export interface PolicyView {
   id: string; name: string; roles: string[]; targets: string[]; target_tags: string[]; max_duration_s: number;
   require_reason: boolean; ticket_pattern: string | null; approvals_required: number; approver_roles: string[];
   auto_approve: PolicyRecord['autoApprove']; breakglass: boolean; record_keystrokes: boolean; allow_port_forwarding: boolean;
+  capture_full_output: boolean; recording_required: boolean;
 }
 export function policyView(p: PolicyRecord): PolicyView {
   return {
@@ -32,6 +33,7 @@ export function policyView(p: PolicyRecord): PolicyView {
     require_reason: p.requireReason, ticket_pattern: p.ticketPattern, approvals_required: p.approvalsRequired,
     approver_roles: p.approverRoles, auto_approve: p.autoApprove, breakglass: p.breakglass,
     record_keystrokes: p.recordKeystrokes, allow_port_forwarding: p.allowPortForwarding,
+    capture_full_output: p.captureFullOutput, recording_required: p.recordingRequired,
   };
 }
 

@@ -99,6 +99,15 @@ export class BrokeredSession {
     return this.auth.policy?.allowPortForwarding ?? false;
   }
 
+  get captureFullOutput(): boolean {
+    return this.auth.policy?.captureFullOutput ?? false;
+  }
+
+  /** Without a policy (admin and break-glass grants) recording is required. */
+  get recordingRequired(): boolean {
+    return this.auth.policy?.recordingRequired ?? true;
+  }
+
   onEnd(fn: (reason: TerminationReason) => void): void {
     this.endHooks.push(fn);
   }

@@ -57,6 +57,7 @@ export class SshConnection {
       upstream: (ch, pty) => this.upstreamFor(result, ch, pty),
       recording: () => this.recording,
       keystrokes: () => this.session?.recordKeystrokes ?? true,
+      fullCapture: () => this.session?.captureFullOutput ?? false,
       notices: () => this.notices.splice(0),
       track: (c) => { this.channels.add(c); return () => this.channels.delete(c); },
       fail: (reason, detail) => {
@@ -102,8 +103,9 @@ export class SshConnection {
       session: session.id, protocol: 'ssh', user: auth.user.name, target: auth.target.name, grant: auth.grant.id,
       reason: auth.grant.reason, ticket: auth.grant.ticket, client_addr: this.addr, started_at: new Date(session.startedAt).toISOString(),
     }, () => this.deps.clock.now(), (err) => {
-      session.log.error({ err: err.message }, 'recording.failed');
-      session.terminate('recording-failed');
+      session.log.error({ err: err.message, required: session.recordingRequired }, 'recording.failed');
+      // Fail closed unless the policy explicitly lets the session go on unrecorded.
+      if (session.recordingRequired) session.terminate('recording-failed');
     });
     session.onEnd((reason) => { void this.recording?.close(reason); });
     this.upstream = connectUpstream(auth.target, session.credential()).then((c) => {

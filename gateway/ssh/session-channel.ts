@@ -17,6 +17,8 @@ export interface ChannelHost {
   upstream(ch: ssh2.ServerChannel, pty: ssh2.PseudoTtyInfo | null): Promise<ssh2.Client>;
   recording(): SessionRecording | null;
   keystrokes(): boolean;
+  /** Keep all output of non-terminal channels (policy), not only its first and last 64 KiB. */
+  fullCapture(): boolean;
   /** Lines to show the user when the channel starts (refused forwards, ...). */
   notices(): string[];
   track(c: TrackedChannel): () => void;
@@ -122,6 +124,14 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
       ch.on('data', (d: Buffer) => digests.stdin.update(d));
       upCh.on('data', (d: Buffer) => digests.stdout.update(d));
       upCh.stderr.on('data', (d: Buffer) => digests.stderr.update(d));
+      if (rec && host.fullCapture() && what.kind === 'exec') {
+        const n = rec.nextChannel();
+        const out = rec.capture(`exec-${n}.stdout`);
+        const err = rec.capture(`exec-${n}.stderr`);
+        upCh.on('data', (d: Buffer) => out.write(d));
+        upCh.stderr.on('data', (d: Buffer) => err.write(d));
+        upCh.once('close', () => { void out.close(); void err.close(); });
+      }
     }
     let sftp: SftpTracker | null = null;
     if (what.kind === 'subsystem' && rec) {

@@ -67,6 +67,10 @@ export interface PolicyRecord {
   breakglass: boolean;
   recordKeystrokes: boolean;
   allowPortForwarding: boolean;
+  /** Keep all output of commands run without a terminal, not just its first and last 64 KiB. */
+  captureFullOutput: boolean;
+  /** End the session when it cannot be recorded (fail closed); false lets it go on unrecorded. */
+  recordingRequired: boolean;
   createdAt: number;
 }
 

@@ -119,6 +119,24 @@ describe('the file sink', () => {
   });
 });
 
+describe('a session recording', () => {
+  it('reports a write failure once, so the session can be ended', async () => {
+    const { SessionRecording } = await import('../../recorder/session-recording.js');
+    const { mkdirSync } = await import('node:fs');
+    const dir = tmp();
+    // events.ndjson is a directory: opening it for append fails.
+    mkdirSync(join(dir, 'events.ndjson'));
+    const failures: string[] = [];
+    const rec = new SessionRecording(dir, {
+      session: 's', protocol: 'ssh', user: 'u', target: 't', grant: 'g', reason: 'r', ticket: null, client_addr: 'a', started_at: 'x',
+    }, () => 0, (e) => failures.push(e.message));
+    rec.event('x', {});
+    await rec.close('closed-by-client');
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatch(/EISDIR/);
+  });
+});
+
 describe('user names with a target', () => {
   it.each([
     ['ops+web01', { user: 'ops', target: 'web01' }], ['ops', { user: 'ops', target: null }],

@@ -55,5 +55,6 @@ function policyFromInput(b: Input): Parameters<import('../../access/policies.js'
     ticketPattern: b.optStr('ticket_pattern') ?? null, approvalsRequired: b.optNum('approvals') ?? 1,
     approverRoles: b.strList('approver_roles'), autoApprove, breakglass: b.optBool('breakglass') ?? false,
     recordKeystrokes: b.optBool('record_keystrokes') ?? true, allowPortForwarding: b.optBool('allow_port_forwarding') ?? false,
+    captureFullOutput: b.optBool('capture_full_output') ?? false, recordingRequired: b.optBool('recording_required') ?? true,
   };
 }

@@ -40,7 +40,11 @@ export const targetToRow = (t: TargetRecord): Row => ({
 });
 
 // A policy has many optional knobs; it is stored as one JSON body so adding a knob needs no migration.
+// Knobs added after a policy was stored take these values.
+const POLICY_DEFAULTS = { captureFullOutput: false, recordingRequired: true };
+
 export const policyFromRow = (r: Row): PolicyRecord => ({
+  ...POLICY_DEFAULTS,
   ...(JSON.parse(str(r.body)) as Omit<PolicyRecord, 'id' | 'name' | 'createdAt'>),
   id: str(r.id), name: str(r.name), createdAt: num(r.created_at),
 });
