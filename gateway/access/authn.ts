@@ -7,6 +7,7 @@ import { newId, newToken, sha256Hex } from '../util/ids.js';
 import { aadFor, type Vault } from '../vault/vault.js';
 import type { AccessContext } from './context.js';
 import { verifyPassword } from './passwords.js';
+import { makeScramVerifier } from './scram-verifier.js';
 import type { LoginThrottle } from './throttle.js';
 import { verifyTotp } from './totp.js';
 
@@ -49,7 +50,11 @@ export class Authenticator {
     }
     this.throttle.succeed(a.user, a.addr);
     this.ctx.audit.append('auth.succeeded', user.name, { user: user.name, method: a.method, addr: a.addr });
-    return user;
+    // Users created before database logins existed get their SCRAM verifier at their next login.
+    // Re-read: the TOTP check above may have just moved totpLastStep.
+    const current = this.ctx.store.users.byId(user.id) ?? user;
+    if (current.scramVerifier === null) this.ctx.store.users.update({ ...current, scramVerifier: makeScramVerifier(a.password) });
+    return current;
   }
 
   /**

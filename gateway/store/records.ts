@@ -12,6 +12,8 @@ export interface UserRecord {
   kind: UserKind;
   roles: string[];
   passwordHash: string | null;
+  /** SCRAM-SHA-256 verifier ("SCRAM-SHA-256$iter:salt$StoredKey:ServerKey") for database logins. */
+  scramVerifier: string | null;
   sshKeys: string[];
   /** Vault-sealed base32 TOTP secret, or null when not enrolled. */
   totpSealed: string | null;

@@ -53,6 +53,8 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX sessions_started ON sessions(started_at);
   `,
+  // 2: a SCRAM-SHA-256 verifier per user, so database clients can authenticate to the gateway.
+  `ALTER TABLE users ADD COLUMN scram_verifier TEXT;`,
 ];
 
 export function migrate(db: Database.Database): void {

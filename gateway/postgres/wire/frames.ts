@@ -1,0 +1,126 @@
+// PostgreSQL v3 message framing, sans-I/O: bytes in, message heads out, for either direction.
+// Typed messages are `byte type, int32 length (self-inclusive), body`. Only the first `headMax`
+// bytes of a body are kept (what recording needs: SQL text, tags, error fields); bulk bodies
+// (DataRow, CopyData) are counted and skipped without copying. A length below 4 or above the
+// configured limit is a protocol error that ends that one connection.
+
+export class PgProtocolError extends Error {}
+
+export interface PgMessage {
+  type: string;
+  /** Body length (without type and length fields). */
+  length: number;
+  /** The first min(length, headMax) bytes of the body. */
+  head: Buffer;
+}
+
+export const DEFAULT_MAX_MESSAGE = 256 * 1024 * 1024;
+
+export class PgFrameReader {
+  private hdr = Buffer.alloc(5);
+  private hdrHave = 0;
+  private bodyLen = -1;
+  private head: Buffer[] = [];
+  private headHave = 0;
+  private skipLeft = 0;
+  private type = '';
+
+  constructor(
+    private readonly onMessage: (m: PgMessage) => void,
+    private readonly maxMessage = DEFAULT_MAX_MESSAGE,
+    private readonly headMax = 64 * 1024,
+  ) {}
+
+  /** True when no message is partially read: a place where another message may be inserted. */
+  get atBoundary(): boolean {
+    return this.bodyLen < 0 && this.hdrHave === 0;
+  }
+
+  push(chunk: Buffer): void {
+    let off = 0;
+    while (off < chunk.length) {
+      if (this.bodyLen < 0) {
+        const take = Math.min(5 - this.hdrHave, chunk.length - off);
+        chunk.copy(this.hdr, this.hdrHave, off, off + take);
+        this.hdrHave += take;
+        off += take;
+        if (this.hdrHave < 5) return;
+        const len = this.hdr.readInt32BE(1);
+        if (len < 4 || len - 4 > this.maxMessage) throw new PgProtocolError(`message length ${len} outside 4..${this.maxMessage + 4}`);
+        this.type = String.fromCharCode(this.hdr[0]!);
+        this.bodyLen = len - 4;
+        this.head = [];
+        this.headHave = 0;
+        this.skipLeft = Math.max(0, this.bodyLen - this.headMax);
+      }
+      const want = Math.min(this.bodyLen, this.headMax) - this.headHave;
+      if (want > 0) {
+        const take = Math.min(want, chunk.length - off);
+        this.head.push(chunk.subarray(off, off + take));
+        this.headHave += take;
+        off += take;
+        if (this.headHave < Math.min(this.bodyLen, this.headMax)) return;
+      }
+      if (this.skipLeft > 0) {
+        const take = Math.min(this.skipLeft, chunk.length - off);
+        this.skipLeft -= take;
+        off += take;
+        if (this.skipLeft > 0) return;
+      }
+      const head = this.head.length === 0 ? EMPTY : this.head.length === 1 ? Buffer.from(this.head[0]!) : Buffer.concat(this.head);
+      const m: PgMessage = { type: this.type, length: this.bodyLen, head };
+      this.bodyLen = -1;
+      this.hdrHave = 0;
+      this.head = [];
+      this.onMessage(m);
+    }
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Bounds-checked reads of message fields. */
+export class PgReader {
+  private off = 0;
+  constructor(private readonly buf: Buffer) {}
+
+  get remaining(): number {
+    return this.buf.length - this.off;
+  }
+
+  int16(): number {
+    if (this.off + 2 > this.buf.length) throw new PgProtocolError('message too short');
+    const v = this.buf.readInt16BE(this.off);
+    this.off += 2;
+    return v;
+  }
+
+  int32(): number {
+    if (this.off + 4 > this.buf.length) throw new PgProtocolError('message too short');
+    const v = this.buf.readInt32BE(this.off);
+    this.off += 4;
+    return v;
+  }
+
+  /** A NUL-terminated string; a string cut off by the head limit is returned as far as it goes. */
+  cstring(): string {
+    const end = this.buf.indexOf(0, this.off);
+    const stop = end < 0 ? this.buf.length : end;
+    const s = this.buf.toString('utf8', this.off, stop);
+    this.off = end < 0 ? this.buf.length : end + 1;
+    return s;
+  }
+
+  bytes(n: number): Buffer {
+    if (n < 0 || this.off + n > this.buf.length) throw new PgProtocolError('field runs past the message');
+    const b = this.buf.subarray(this.off, this.off + n);
+    this.off += n;
+    return b;
+  }
+
+  rest(): Buffer {
+    const b = this.buf.subarray(this.off);
+    this.off = this.buf.length;
+    return b;
+  }
+}
