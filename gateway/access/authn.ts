@@ -7,7 +7,7 @@ import { newId, newToken, sha256Hex } from '../util/ids.js';
 import { aadFor, type Vault } from '../vault/vault.js';
 import type { AccessContext } from './context.js';
 import { verifyPassword } from './passwords.js';
-import { makeScramVerifier } from './scram-verifier.js';
+import { makeScramVerifier, parseScramVerifier, type ScramKeys } from './scram-verifier.js';
 import type { LoginThrottle } from './throttle.js';
 import { verifyTotp } from './totp.js';
 
@@ -94,6 +94,35 @@ export class Authenticator {
     this.ctx.store.users.update({ ...fresh, totpLastStep: step });
     this.ctx.audit.append('auth.succeeded', fresh.name, { user: fresh.name, method: method + '+totp', addr });
     return fresh;
+  }
+
+  /**
+   * Step one of a SCRAM login (database protocols): the verifier to run the exchange against, or
+   * null for an unknown user (the exchange then runs against fake keys and fails). Throws when the
+   * user+address is locked, or when the account needs a one-time code, which SCRAM cannot carry.
+   */
+  scramBegin(name: string, addr: string): ScramKeys | null {
+    const lockedMs = this.throttle.lockedFor(name, addr);
+    if (lockedMs > 0) throw new PortcullisError('locked', `too many failed logins for ${name} from ${addr}; try again in ${Math.ceil(lockedMs / 60_000)} min`);
+    const user = this.ctx.store.users.byName(name);
+    if (user?.totpSealed) {
+      throw new PortcullisError('totp-required', `account ${name} uses a one-time code, which database logins cannot carry; ask an admin for a service account or use SSH`);
+    }
+    return user?.scramVerifier ? parseScramVerifier(user.scramVerifier) : null;
+  }
+
+  /** Step two: the exchange's outcome, audited and throttled like any login. */
+  scramFinish(name: string, addr: string, method: string, proofOk: boolean): UserRecord {
+    const a: LoginAttempt = { user: name, password: '', addr, method };
+    const user = this.ctx.store.users.byName(name);
+    if (!user || !proofOk) return this.reject(a, 'bad-password');
+    if (user.disabled) {
+      this.ctx.audit.append('auth.failed', name, { user: name, method, addr, reason: 'disabled' });
+      throw new PortcullisError('user-disabled', `account ${name} is disabled; ask a Portcullis admin to enable it`);
+    }
+    this.throttle.succeed(name, addr);
+    this.ctx.audit.append('auth.succeeded', user.name, { user: user.name, method, addr });
+    return user;
   }
 
   /** Whether the user must also give a one-time code (for protocols that ask in two steps). */

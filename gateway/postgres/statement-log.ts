@@ -1,0 +1,193 @@
+// Correlates the two PostgreSQL message streams into one record per executed statement. Pure:
+// the relay feeds it message heads from each side. Client messages that get a reply are queued in
+// order; server replies consume the queue (the protocol answers in order). After an error the
+// server skips to Sync, and so does the queue. Prepared statements keep their SQL by name, so each
+// Bind/Execute of `-M prepared` is recorded with its text and parameters.
+import type { PgMessage } from './wire/frames.js';
+import { PgReader } from './wire/frames.js';
+import { parseErrorFields } from './wire/server-messages.js';
+
+export interface StatementRecord {
+  t: string;
+  duration_ms: number;
+  sql: string;
+  path: 'simple' | 'extended' | 'function-call';
+  statement?: string;
+  portal?: string;
+  params?: Array<string | null>;
+  command?: string;
+  rows?: number;
+  rows_returned?: number;
+  suspended?: boolean;
+  error?: { code: string; message: string };
+  copy?: { direction: 'in' | 'out'; bytes: number };
+}
+
+type Pending =
+  | { kind: 'query'; sql: string; start: number }
+  | { kind: 'parse'; sql: string; name: string; start: number }
+  | { kind: 'bind' | 'describe' | 'close' | 'sync' | 'call'; start: number }
+  | { kind: 'execute'; sql: string; statement: string; portal: string; params: Array<string | null>; start: number };
+
+const MAX_PARAM_CHARS = 1024;
+const MAX_QUEUE = 100_000;
+const MAX_NAMES = 10_000;
+
+export class StatementLog {
+  private queue: Pending[] = [];
+  private skipping = false;
+  private statements = new Map<string, string>();
+  private portals = new Map<string, { sql: string; statement: string; params: Array<string | null> }>();
+  private rows = 0;
+  private copy: StatementRecord['copy'] | null = null;
+  private queryStart = 0;
+
+  constructor(private readonly now: () => number, private readonly onRecord: (r: StatementRecord) => void) {}
+
+  fromClient(m: PgMessage): void {
+    const r = new PgReader(m.head);
+    const at = this.now();
+    switch (m.type) {
+      case 'Q': this.push({ kind: 'query', sql: sqlText(r, m), start: at }); this.queryStart = at; return;
+      case 'P': {
+        const name = r.cstring();
+        this.push({ kind: 'parse', name, sql: sqlText(r, m), start: at });
+        return;
+      }
+      case 'B': {
+        const portal = r.cstring();
+        const statement = r.cstring();
+        const params = readParams(r, m);
+        if (this.portals.size < MAX_NAMES || this.portals.has(portal)) {
+          this.portals.set(portal, { sql: this.statements.get(statement) ?? '', statement, params });
+        }
+        this.push({ kind: 'bind', start: at });
+        return;
+      }
+      case 'E': {
+        const portal = r.cstring();
+        const p = this.portals.get(portal);
+        this.push({ kind: 'execute', sql: p?.sql ?? '', statement: p?.statement ?? '', portal, params: p?.params ?? [], start: at });
+        return;
+      }
+      case 'D': this.push({ kind: 'describe', start: at }); return;
+      case 'C': {
+        const what = String.fromCharCode(r.bytes(1)[0]!);
+        const name = r.cstring();
+        if (what === 'S') this.statements.delete(name);
+        else this.portals.delete(name);
+        this.push({ kind: 'close', start: at });
+        return;
+      }
+      case 'S': this.push({ kind: 'sync', start: at }); return;
+      case 'F': this.push({ kind: 'call', start: at }); return;
+      case 'd': if (this.copy?.direction === 'in') this.copy.bytes += m.length; return;
+      default: return;
+    }
+  }
+
+  fromServer(m: PgMessage): void {
+    const head = this.queue[0];
+    switch (m.type) {
+      case 'D': this.rows++; return;
+      case 'd': if (this.copy?.direction === 'out') this.copy.bytes += m.length; return;
+      case 'G': this.copy = { direction: 'in', bytes: 0 }; return;
+      case 'H': this.copy = { direction: 'out', bytes: 0 }; return;
+      case '1':
+        if (head?.kind === 'parse') {
+          if (this.statements.size < MAX_NAMES || this.statements.has(head.name)) this.statements.set(head.name, head.sql);
+          this.queue.shift();
+        }
+        return;
+      case '2': case '3': case 'n': case 'T': case 'V':
+        if (head && head.kind !== 'query' && head.kind !== 'execute') this.queue.shift();
+        return;
+      case 'C': case 's': case 'I': {
+        if (!head) return;
+        const tag = m.type === 'C' ? new PgReader(m.head).cstring() : undefined;
+        if (head.kind === 'query') {
+          if (m.type !== 'I') this.emit(head.sql, 'simple', this.queryStart, { command: tag });
+          this.queryStart = this.now();
+        } else if (head.kind === 'execute') {
+          this.queue.shift();
+          this.emit(head.sql, 'extended', head.start, {
+            command: tag, statement: head.statement, portal: head.portal, params: head.params, ...(m.type === 's' ? { suspended: true } : {}),
+          });
+        }
+        return;
+      }
+      case 'E': {
+        const f = parseErrorFields(m.head);
+        const error = { code: f.C ?? '', message: f.M ?? '' };
+        if (head?.kind === 'query') {
+          this.emit(head.sql, 'simple', this.queryStart, { error });
+        } else if (head?.kind === 'execute' || head?.kind === 'parse') {
+          this.emit(head.sql, 'extended', head.start, head.kind === 'execute'
+            ? { error, statement: head.statement, portal: head.portal, params: head.params }
+            : { error, statement: head.name });
+        }
+        // Until Sync the server ignores the rest; so does the queue.
+        if (head && head.kind !== 'query') {
+          while (this.queue.length > 0 && this.queue[0]!.kind !== 'sync') this.queue.shift();
+        }
+        return;
+      }
+      case 'Z':
+        // ReadyForQuery ends a simple query or a Sync; anything queued before it was skipped.
+        while (this.queue.length > 0) {
+          const p = this.queue.shift()!;
+          if (p.kind === 'query' || p.kind === 'sync') break;
+        }
+        this.rows = 0;
+        this.copy = null;
+        return;
+      default:
+        return;
+    }
+  }
+
+  private push(p: Pending): void {
+    if (this.queue.length >= MAX_QUEUE) this.queue.shift();
+    this.queue.push(p);
+  }
+
+  private emit(sql: string, path: StatementRecord['path'], start: number, extra: Partial<StatementRecord>): void {
+    const rec: StatementRecord = { t: new Date(start).toISOString(), duration_ms: Math.max(0, this.now() - start), sql, path };
+    for (const [k, v] of Object.entries(extra)) if (v !== undefined) (rec as unknown as Record<string, unknown>)[k] = v;
+    if (extra.command) {
+      const n = /(\d+)$/.exec(extra.command);
+      if (n) rec.rows = Number(n[1]);
+    }
+    if (this.rows > 0) rec.rows_returned = this.rows;
+    if (this.copy) rec.copy = { ...this.copy };
+    this.rows = 0;
+    this.copy = null;
+    this.onRecord(rec);
+  }
+}
+
+function sqlText(r: PgReader, m: PgMessage): string {
+  const s = r.cstring();
+  return m.length > m.head.length ? `${s}…[truncated, ${m.length} bytes]` : s;
+}
+
+function readParams(r: PgReader, m: PgMessage): Array<string | null> {
+  try {
+    const nFormats = r.int16();
+    const formats: number[] = [];
+    for (let i = 0; i < nFormats; i++) formats.push(r.int16());
+    const n = r.int16();
+    const out: Array<string | null> = [];
+    for (let i = 0; i < n; i++) {
+      const len = r.int32();
+      if (len < 0) { out.push(null); continue; }
+      const v = r.bytes(len);
+      const binary = (formats.length === 1 ? formats[0] : formats[i]) === 1;
+      const text = binary ? '\\x' + v.subarray(0, MAX_PARAM_CHARS / 2).toString('hex') : v.toString('utf8', 0, Math.min(v.length, MAX_PARAM_CHARS));
+      out.push(v.length > (binary ? MAX_PARAM_CHARS / 2 : MAX_PARAM_CHARS) ? `${text}…[truncated, ${len} bytes]` : text);
+    }
+    return out;
+  } catch {
+    return m.length > m.head.length ? ['…[parameters too large to record]'] : ['…[malformed parameters]'];
+  }
+}

@@ -1,0 +1,159 @@
+// The upstream leg to a PostgreSQL target: TCP, TLS when the target is configured for it
+// (verifying the server against the given CA for verify-full), a StartupMessage as the vaulted
+// account, then authentication as the server asks (SCRAM-SHA-256, MD5 or cleartext) with the vaulted
+// password, up to ReadyForQuery. Returns the socket with the parameters and backend key the target
+// sent and any bytes that came after ReadyForQuery. The password is wiped once the login is done.
+import { createHash } from 'node:crypto';
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { serialize } from 'pg-protocol';
+import type { TargetRecord } from '../store/records.js';
+import type { CheckedOutCredential } from '../vault/credential-vault.js';
+import { PgProtocolError, PgReader } from './wire/frames.js';
+import { ScramClient } from './wire/scram.js';
+import { parseErrorFields } from './wire/server-messages.js';
+
+export interface UpstreamReady {
+  socket: Socket;
+  parameters: Array<[string, string]>;
+  pid: number;
+  key: Buffer;
+  status: 'I' | 'T' | 'E';
+  /** Bytes received after ReadyForQuery (asynchronous messages), to relay first. */
+  rest: Buffer;
+}
+
+export class PgUpstreamError extends Error {
+  constructor(readonly kind: 'unreachable' | 'tls' | 'auth-failed' | 'refused' | 'protocol', message: string, readonly sqlstate?: string) {
+    super(message);
+  }
+}
+
+const TIMEOUT_MS = 15_000;
+const MAX_HANDSHAKE = 1024 * 1024;
+
+export async function connectPgUpstream(target: TargetRecord, cred: CheckedOutCredential, params: Record<string, string>): Promise<UpstreamReady> {
+  let socket: Socket | null = null;
+  try {
+    socket = await openSocket(target);
+    socket.write(serialize.startup({ user: cred.account, ...params }));
+    return await authenticate(socket, target, cred);
+  } catch (err) {
+    socket?.destroy();
+    throw err instanceof PgUpstreamError ? err : new PgUpstreamError('protocol', `unexpected reply from ${target.name}`);
+  } finally {
+    cred.wipe();
+  }
+}
+
+function openSocket(target: TargetRecord): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const raw = tcpConnect({ host: target.host, port: target.port });
+    raw.setNoDelay(true);
+    const timer = setTimeout(() => { raw.destroy(); reject(new PgUpstreamError('unreachable', `cannot connect to ${target.name} (timed out)`)); }, TIMEOUT_MS);
+    raw.once('error', () => { clearTimeout(timer); reject(new PgUpstreamError('unreachable', `cannot connect to ${target.name}`)); });
+    raw.once('connect', () => {
+      if (target.tlsMode === 'disable') { clearTimeout(timer); resolve(raw); return; }
+      raw.write(serialize.requestSsl());
+      raw.once('data', (b: Buffer) => {
+        if (b[0] !== 0x53 /* S */) {
+          clearTimeout(timer);
+          raw.destroy();
+          reject(new PgUpstreamError('tls', `${target.name} does not accept TLS, but the target requires it`));
+          return;
+        }
+        const tls = tlsConnect({
+          socket: raw, servername: /^[\d.:]+$/.test(target.host) ? undefined : target.host,
+          ca: target.tlsCaPem ?? undefined, rejectUnauthorized: target.tlsMode === 'verify-full',
+        });
+        tls.once('secureConnect', () => { clearTimeout(timer); resolve(tls); });
+        tls.once('error', (e) => { clearTimeout(timer); reject(new PgUpstreamError('tls', `TLS to ${target.name} failed: ${e.message}`)); });
+      });
+    });
+  });
+}
+
+function authenticate(socket: Socket, target: TargetRecord, cred: CheckedOutCredential): Promise<UpstreamReady> {
+  return new Promise((resolve, reject) => {
+    let buf = Buffer.alloc(0);
+    const parameters: Array<[string, string]> = [];
+    let pid = 0;
+    let key = Buffer.alloc(0);
+    let scram: ScramClient | null = null;
+    const password = (): string => cred.secret.toString('utf8');
+    const fail = (e: PgUpstreamError): void => { cleanup(); reject(e); };
+    const timer = setTimeout(() => fail(new PgUpstreamError('unreachable', `${target.name} did not finish the login in time`)), TIMEOUT_MS);
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+    };
+    const onError = (): void => fail(new PgUpstreamError('unreachable', `connection to ${target.name} failed`));
+    const onClose = (): void => fail(new PgUpstreamError('unreachable', `${target.name} closed the connection during login`));
+    const onData = (chunk: Buffer): void => {
+      buf = Buffer.concat([buf, chunk]);
+      if (buf.length > MAX_HANDSHAKE) return fail(new PgUpstreamError('protocol', `${target.name} sent too much during login`));
+      let off = 0;
+      try {
+        while (buf.length - off >= 5) {
+          const type = String.fromCharCode(buf[off]!);
+          const len = buf.readInt32BE(off + 1);
+          if (len < 4) throw new PgProtocolError('bad length');
+          if (buf.length - off < 1 + len) break;
+          const body = buf.subarray(off + 5, off + 1 + len);
+          off += 1 + len;
+          const r = new PgReader(body);
+          switch (type) {
+            case 'R': {
+              const code = r.int32();
+              if (code === 0) break;
+              if (code === 3) socket.write(serialize.password(password()));
+              else if (code === 5) {
+                const salt = r.bytes(4);
+                const inner = createHash('md5').update(password() + cred.account).digest('hex');
+                socket.write(serialize.password('md5' + createHash('md5').update(inner).update(salt).digest('hex')));
+              } else if (code === 10) {
+                const mechs: string[] = [];
+                for (let m = r.cstring(); m !== ''; m = r.cstring()) mechs.push(m);
+                if (!mechs.includes('SCRAM-SHA-256')) throw new PgUpstreamError('auth-failed', `${target.name} offers no supported SASL mechanism`);
+                scram = new ScramClient(password());
+                socket.write(serialize.sendSASLInitialResponseMessage('SCRAM-SHA-256', scram.first()));
+              } else if (code === 11 && scram) {
+                socket.write(serialize.sendSCRAMClientFinalMessage(scram.final(r.rest().toString('utf8'))));
+              } else if (code === 12 && scram) {
+                if (!scram.verify(r.rest().toString('utf8'))) throw new PgUpstreamError('auth-failed', `${target.name} failed to prove it knows the password`);
+              } else {
+                throw new PgUpstreamError('auth-failed', `${target.name} asks for an unsupported authentication method (${code})`);
+              }
+              break;
+            }
+            case 'S': parameters.push([r.cstring(), r.cstring()]); break;
+            case 'K': pid = r.int32(); key = Buffer.from(r.rest()); break;
+            case 'N': break;
+            case 'v': break;
+            case 'E': {
+              const f = parseErrorFields(body);
+              const auth = f.C === '28P01' || f.C === '28000';
+              throw new PgUpstreamError(auth ? 'auth-failed' : 'refused', auth ? `${target.name} refused the vaulted credential` : `${target.name} refused the connection: ${f.M ?? ''}`, f.C);
+            }
+            case 'Z': {
+              const status = String.fromCharCode(body[0] ?? 0x49) as UpstreamReady['status'];
+              cleanup();
+              resolve({ socket, parameters, pid, key, status, rest: Buffer.from(buf.subarray(off)) });
+              return;
+            }
+            default:
+              throw new PgProtocolError(`unexpected message ${type} during login`);
+          }
+        }
+        buf = buf.subarray(off);
+      } catch (e) {
+        fail(e instanceof PgUpstreamError ? e : new PgUpstreamError('protocol', `${target.name} sent a malformed login reply`));
+      }
+    };
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.on('close', onClose);
+  });
+}
