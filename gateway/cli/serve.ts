@@ -9,6 +9,8 @@ import type { Config } from '../config/config.js';
 import { createApiServer } from '../http/server.js';
 import { LOG, type Logger } from '../log/logger.js';
 import { createSshListener } from '../ssh/listener.js';
+import { createPgListener } from '../postgres/listener.js';
+import { CancelKeys } from '../postgres/cancel-keys.js';
 import { systemClock } from '../util/clock.js';
 import { optionalDuration } from '../config/config.js';
 import { parseDuration } from '../util/duration.js';
@@ -46,6 +48,12 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
     authn: app.authn, decider: app.decider, broker: app.broker, audit: app.audit, clock: app.clock, log: log.child({ listener: 'ssh' }),
     authTimeoutMs: parseDuration(config.ssh.authTimeout), idleTimeoutMs: optionalDuration(config.ssh.idleTimeout),
   }, { hostKeyFile: app.paths.hostKey, host: config.listen, port: config.ssh.port, maxPreAuth: config.ssh.maxPreAuth }));
+  listeners.push(createPgListener({
+    authn: app.authn, decider: app.decider, broker: app.broker, audit: app.audit, clock: app.clock, log: log.child({ listener: 'postgres' }),
+    tls: { cert: readFileSync(certs.serverCert, 'utf8'), key: readFileSync(certs.serverKey, 'utf8') },
+    allowPlaintext: config.postgres.allowPlaintext, cancelKeys: new CancelKeys(), maxMessage: config.postgres.maxMessageBytes,
+    handshakeTimeoutMs: parseDuration(config.postgres.handshakeTimeout),
+  }, { host: config.listen, port: config.postgres.port, maxHandshakes: config.postgres.maxHandshakes }));
   const bound: Record<string, number> = {};
   for (const l of listeners) bound[l.name] = (await l.start()).port;
   const host = config.listen === '0.0.0.0' || config.listen === '::' ? config.hostnames[0]! : config.listen;

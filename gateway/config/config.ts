@@ -11,7 +11,7 @@ export interface Config {
   listen: string;
   http: { port: number };
   ssh: { port: number; idleTimeout: string; authTimeout: string; maxPreAuth: number };
-  postgres: { port: number };
+  postgres: { port: number; allowPlaintext: boolean; maxMessageBytes: number; handshakeTimeout: string; maxHandshakes: number };
   mysql: { port: number };
   /** Names and IPs the listener certificate is issued for. */
   hostnames: string[];
@@ -31,7 +31,7 @@ export function defaultConfig(data: string): Config {
     listen: '127.0.0.1',
     http: { port: 8443 },
     ssh: { port: 2222, idleTimeout: 'off', authTimeout: '30s', maxPreAuth: 256 },
-    postgres: { port: 15432 },
+    postgres: { port: 15432, allowPlaintext: false, maxMessageBytes: 256 * 1024 * 1024, handshakeTimeout: '30s', maxHandshakes: 256 },
     mysql: { port: 13306 },
     hostnames: ['localhost', '127.0.0.1', '::1'],
     publicUrl: null,
@@ -52,6 +52,8 @@ const ENV: Array<[string, (c: Config, v: string) => void]> = [
   ['PORTCULLIS_SSH_IDLE_TIMEOUT', (c, v) => { c.ssh.idleTimeout = v; }],
   ['PORTCULLIS_SSH_AUTH_TIMEOUT', (c, v) => { c.ssh.authTimeout = v; }],
   ['PORTCULLIS_POSTGRES_PORT', (c, v) => { c.postgres.port = port(v); }],
+  // Development only: lets clients connect without TLS (sslmode=disable).
+  ['PORTCULLIS_POSTGRES_ALLOW_PLAINTEXT', (c, v) => { c.postgres.allowPlaintext = v === 'true' || v === '1'; }],
   ['PORTCULLIS_MYSQL_PORT', (c, v) => { c.mysql.port = port(v); }],
   ['PORTCULLIS_HOSTNAMES', (c, v) => { c.hostnames = v.split(',').map((s) => s.trim()).filter(Boolean); }],
   ['PORTCULLIS_PUBLIC_URL', (c, v) => { c.publicUrl = v; }],
@@ -113,7 +115,7 @@ function merge(c: Config, raw: unknown, where: string): void {
 }
 
 function validate(c: Config): void {
-  for (const d of [c.expiry.warnBefore, c.requests.pendingTtl, c.breakglass.max, c.api.tokenTtl, c.ssh.authTimeout]) parseDuration(String(d));
+  for (const d of [c.expiry.warnBefore, c.requests.pendingTtl, c.breakglass.max, c.api.tokenTtl, c.ssh.authTimeout, c.postgres.handshakeTimeout]) parseDuration(String(d));
   optionalDuration(c.ssh.idleTimeout);
   if (!Array.isArray(c.hostnames) || c.hostnames.length === 0) throw new PortcullisError('bad-request', 'hostnames must list at least one name');
   for (const w of c.webhooks) {

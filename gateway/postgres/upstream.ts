@@ -67,7 +67,7 @@ function openSocket(target: TargetRecord): Promise<Socket> {
           ca: target.tlsCaPem ?? undefined, rejectUnauthorized: target.tlsMode === 'verify-full',
         });
         tls.once('secureConnect', () => { clearTimeout(timer); resolve(tls); });
-        tls.once('error', (e) => { clearTimeout(timer); reject(new PgUpstreamError('tls', `TLS to ${target.name} failed: ${e.message}`)); });
+        tls.once('error', (e: Error) => { clearTimeout(timer); reject(new PgUpstreamError('tls', `TLS to ${target.name} failed: ${e.message}`)); });
       });
     });
   });

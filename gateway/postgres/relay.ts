@@ -1,0 +1,105 @@
+// The PostgreSQL relay: bytes go through verbatim both ways (no re-serialization), with
+// backpressure both ways, while each side's framer feeds the statement log. Messages the gateway
+// adds itself (the expiry notice, the FATAL at the cut) are only ever written between two server
+// messages, never inside one.
+import type { Socket } from 'node:net';
+import type { Logger } from '../log/logger.js';
+import { PgFrameReader, PgProtocolError } from './wire/frames.js';
+import { fatal } from './wire/server-messages.js';
+import type { StatementLog } from './statement-log.js';
+
+export interface RelayEvents {
+  /** `terminated`: the client said goodbye (Terminate) before closing. */
+  clientClosed(terminated: boolean): void;
+  upstreamClosed(): void;
+  protocolError(side: 'client' | 'server', detail: string): void;
+}
+
+export class PgRelay {
+  private readonly clientFrames: PgFrameReader;
+  private readonly serverFrames: PgFrameReader;
+  private readonly pendingInjections: Buffer[] = [];
+  private clientTerminated = false;
+  private closed = false;
+
+  constructor(
+    private readonly client: Socket,
+    private readonly upstream: Socket,
+    log: StatementLog,
+    maxMessage: number,
+    private readonly events: RelayEvents,
+    private readonly logger: Logger,
+  ) {
+    this.clientFrames = new PgFrameReader((m) => {
+      if (m.type === 'X') this.clientTerminated = true;
+      log.fromClient(m);
+    }, maxMessage);
+    this.serverFrames = new PgFrameReader((m) => log.fromServer(m), maxMessage);
+  }
+
+  start(clientPipelined: Buffer, upstreamEarly: Buffer): void {
+    const { client, upstream } = this;
+    client.on('data', (d: Buffer) => this.fromClient(d));
+    upstream.on('data', (d: Buffer) => this.fromServer(d));
+    client.on('close', () => { this.close(); this.events.clientClosed(this.clientTerminated); });
+    upstream.on('close', () => { this.close(); this.events.upstreamClosed(); });
+    client.on('error', (e) => this.logger.info({ reason: e.message }, 'pg.client_error'));
+    upstream.on('error', (e) => this.logger.info({ reason: e.message }, 'pg.upstream_error'));
+    if (upstreamEarly.length > 0) this.fromServer(upstreamEarly);
+    if (clientPipelined.length > 0) this.fromClient(clientPipelined);
+  }
+
+  private fromClient(d: Buffer): void {
+    try {
+      this.clientFrames.push(d);
+    } catch (e) {
+      this.events.protocolError('client', e instanceof PgProtocolError ? e.message : String(e));
+      return;
+    }
+    if (!this.upstream.write(d)) {
+      this.client.pause();
+      this.upstream.once('drain', () => this.client.resume());
+    }
+  }
+
+  private fromServer(d: Buffer): void {
+    try {
+      this.serverFrames.push(d);
+    } catch (e) {
+      this.events.protocolError('server', e instanceof PgProtocolError ? e.message : String(e));
+      return;
+    }
+    if (!this.client.write(d)) {
+      this.upstream.pause();
+      this.client.once('drain', () => this.upstream.resume());
+    }
+    this.flushInjections();
+  }
+
+  /** Sends a gateway-made message at the next message boundary. */
+  inject(msg: Buffer): void {
+    this.pendingInjections.push(msg);
+    this.flushInjections();
+  }
+
+  private flushInjections(): void {
+    if (!this.serverFrames.atBoundary || this.closed) return;
+    while (this.pendingInjections.length > 0) this.client.write(this.pendingInjections.shift()!);
+  }
+
+  /** Ends both legs, with a FATAL first when the client's stream is at a message boundary. */
+  cut(code: string, message: string): void {
+    if (this.closed) return;
+    if (this.serverFrames.atBoundary) this.client.write(fatal(code, message));
+    this.close();
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.client.end();
+    this.upstream.destroy();
+    // A client that does not read its last bytes must not keep the socket forever.
+    setTimeout(() => this.client.destroy(), 2000).unref();
+  }
+}
