@@ -1,0 +1,104 @@
+// psql through Portcullis to a real PostgreSQL 15: TLS required and verifiable, multi-statement
+// queries, transactions with errors, \copy both ways, refusals with real SQLSTATEs, and the
+// statement recording.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir, waitFor } from '../harness/common.js';
+import { DB_PASSWORD, type PgFixture, startPgFixture } from '../harness/pg-fixture.js';
+
+let fx: PgFixture;
+
+beforeAll(async () => {
+  fx = await startPgFixture();
+  fx.grant('30m');
+}, 120_000);
+
+afterAll(async () => { await fx?.stop(); });
+
+function statements(): Array<Record<string, unknown>> {
+  const root = join(fx.gw.dataDir, 'recordings');
+  return readdirSync(root).flatMap((d) => {
+    try {
+      return readFileSync(join(root, d, 'statements.ndjson'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    } catch {
+      return [];
+    }
+  });
+}
+
+describe('psql through Portcullis', () => {
+  it('connects with sslmode=require as the vaulted role, and with verify-full against the exported CA', () => {
+    const r = fx.psql(['-tAc', 'select current_user, current_database(), ssl from pg_stat_ssl where pid = pg_backend_pid()']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('app|orders|f');
+    const full = fx.psql(['-tAc', 'select 42'], { conninfo: fx.conninfo(`sslmode=verify-full sslrootcert=${fx.gw.caFile}`).replace('sslmode=require ', '') });
+    expect(full.status, full.stderr).toBe(0);
+    expect(full.stdout.trim()).toBe('42');
+  });
+
+  it('runs several statements in one -c and reports each result', () => {
+    const r = fx.psql(['-c', 'create table items(id int primary key, name text); insert into items values (1, \'a\'), (2, \'b\'); select count(*) from items;']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/count\s*\n-+\n\s+2/);
+  });
+
+  it('rolls back a transaction after an error', () => {
+    const r = fx.psql(['-v', 'ON_ERROR_STOP=0', '-c', 'begin', '-c', "insert into items values (3, 'c')", '-c', 'insert into items values (1, \'dup\')', '-c', 'rollback', '-c', 'select count(*) from items']);
+    expect(r.stderr).toMatch(/duplicate key value violates unique constraint/);
+    expect(r.stdout).toMatch(/ROLLBACK[\s\S]*\s2\n/);
+  });
+
+  it('copies 100,000 rows in and out with \\copy', async () => {
+    const dir = tempDir('copy');
+    const src = join(dir, 'in.csv');
+    writeFileSync(src, Array.from({ length: 100_000 }, (_, i) => `${i},name-${i}`).join('\n') + '\n');
+    expect(fx.psql(['-c', 'create table big(id int, name text)']).status).toBe(0);
+    const copyIn = fx.psql(['-c', `\\copy big from '${src}' csv`]);
+    expect(copyIn.status, copyIn.stderr).toBe(0);
+    expect(copyIn.stdout).toMatch(/COPY 100000/);
+    const out = join(dir, 'out.csv');
+    const copyOut = fx.psql(['-c', `\\copy (select * from big order by id) to '${out}' csv`]);
+    expect(copyOut.status, copyOut.stderr).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe(readFileSync(src, 'utf8'));
+    await waitFor('copy records', () => statements().some((s) => (s.copy as { direction?: string } | undefined)?.direction === 'out'), 5000);
+    const recs = statements();
+    const inRec = recs.find((s) => String(s.sql).startsWith('COPY  big FROM STDIN') || /copy big from stdin/i.test(String(s.sql)));
+    expect(inRec).toMatchObject({ rows: 100000, copy: { direction: 'in' } });
+    expect((inRec!.copy as { bytes: number }).bytes).toBeGreaterThan(1_000_000);
+    expect(recs.some((s) => (s.copy as { direction?: string } | undefined)?.direction === 'out' && s.rows === 100000)).toBe(true);
+  });
+
+  it('records every statement with its command tag, row counts and errors', async () => {
+    fx.psql(['-v', 'ON_ERROR_STOP=0', '-c', 'select * from items order by id', '-c', 'select 1/0']);
+    // The recording is closed just after the client leaves.
+    await waitFor('statement records', () => statements().some((s) => s.sql === 'select 1/0'), 5000);
+    const recs = statements();
+    expect(recs).toEqual(expect.arrayContaining([
+      expect.objectContaining({ sql: 'select * from items order by id', path: 'simple', command: 'SELECT 2', rows: 2, rows_returned: 2 }),
+      expect.objectContaining({ sql: 'select 1/0', error: { code: '22012', message: 'division by zero' } }),
+      expect.objectContaining({ command: 'INSERT 0 2', rows: 2 }),
+    ]));
+  });
+
+  it('refuses a wrong password with 28P01, a missing grant and a malformed user with 28000, and plaintext with a hint', () => {
+    const wrong = fx.psql(['-c', 'select 1'], { password: 'nope' });
+    expect(wrong.stderr).toMatch(/FATAL: {2}password authentication failed for user "dba"/);
+    const noTarget = fx.psql(['-c', 'select 1'], { conninfo: fx.conninfo().replace('user=dba+orders-db', 'user=dba') });
+    expect(noTarget.stderr).toMatch(/FATAL: {2}connect as USER\+TARGET/);
+    fx.gw.admin(['target', 'add', 'other-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(fx.pg.port), '--account', 'app', '--password-stdin'], `${DB_PASSWORD}\n`);
+    const noGrant = fx.psql(['-c', 'select 1'], { conninfo: fx.conninfo().replace('orders-db', 'other-db') });
+    expect(noGrant.stderr).toMatch(/FATAL: {2}no active grant for dba on other-db; request one with: portcullis request other-db/);
+    const plain = fx.psql(['-c', 'select 1'], { conninfo: fx.conninfo().replace('sslmode=require', 'sslmode=disable') });
+    expect(plain.stderr).toMatch(/FATAL: {2}Portcullis requires TLS\nHINT: {2}connect with sslmode=require/);
+  });
+
+  it('never shows the vaulted password to the client, in the recording or in the logs', () => {
+    const r = fx.psql(['-c', 'select current_setting(\'application_name\')', '-c', '\\conninfo']);
+    const root = join(fx.gw.dataDir, 'recordings');
+    const recordings = readdirSync(root).map((d) => readdirSync(join(root, d)).map((f) => readFileSync(join(root, d, f), 'utf8')).join('\n')).join('\n');
+    for (const text of [r.stdout, r.stderr, recordings, fx.gw.log(), fx.gw.admin(['audit', 'export']).stdout]) {
+      expect(text).not.toContain(DB_PASSWORD);
+    }
+  });
+});

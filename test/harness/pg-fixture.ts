@@ -1,0 +1,39 @@
+// The PostgreSQL test fixture: a real PostgreSQL 15 (scram-sha-256), a real gateway, a gateway user
+// "dba" and a target "orders-db" whose vaulted credential is the database role's password.
+import { requireBinary, run } from './common.js';
+import { type GatewayPeer, startGateway } from './gateway.js';
+import { type PostgresPeer, startPostgres } from './postgres.js';
+
+export const DB_PASSWORD = 'Db-Vaulted-Canary-42';
+export const DBA_PASSWORD = 'dba-Password-1';
+
+export interface PgFixture {
+  gw: GatewayPeer;
+  pg: PostgresPeer;
+  /** libpq connection string through the gateway. */
+  conninfo(extra?: string): string;
+  /** Runs psql through the gateway as dba. */
+  psql(args: string[], opts?: { password?: string; input?: string; conninfo?: string }): { status: number; stdout: string; stderr: string };
+  grant(duration: string): string;
+  stop(): Promise<void>;
+}
+
+export async function startPgFixture(env: NodeJS.ProcessEnv = {}): Promise<PgFixture> {
+  const psql = requireBinary('postgresql-client-15', 'psql');
+  const [gw, pg] = await Promise.all([startGateway({ env }), startPostgres()]);
+  pg.sql(`CREATE ROLE app LOGIN PASSWORD '${DB_PASSWORD}'`);
+  pg.sql('CREATE DATABASE orders OWNER app');
+  const must = (r: { code: number; stderr: string }): void => { if (r.code !== 0) throw new Error(r.stderr); };
+  must(gw.admin(['user', 'add', 'dba', '--role', 'dba', '--password-stdin'], `${DBA_PASSWORD}\n`));
+  must(gw.admin(['target', 'add', 'orders-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(pg.port), '--account', 'app',
+    '--database', 'orders', '--password-stdin'], `${DB_PASSWORD}\n`));
+  const conninfo = (extra = ''): string => `host=127.0.0.1 port=${gw.ports.postgres} user=dba+orders-db dbname=orders sslmode=require connect_timeout=10 ${extra}`;
+  return {
+    gw, pg, conninfo,
+    psql: (args, opts = {}) => run(psql, ['-X', '-v', 'ON_ERROR_STOP=1', opts.conninfo ?? conninfo(), ...args], {
+      env: { ...process.env, PGPASSWORD: opts.password ?? DBA_PASSWORD }, input: opts.input,
+    }),
+    grant: (duration) => (JSON.parse(gw.admin(['grant', 'add', '--user', 'dba', '--target', 'orders-db', '--for', duration, '--reason', 'test', '--json']).stdout) as { id: string }).id,
+    stop: async () => { await Promise.all([gw.stop(), pg.stop()]); },
+  };
+}
