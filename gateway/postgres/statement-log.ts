@@ -26,7 +26,8 @@ export interface StatementRecord {
 type Pending =
   | { kind: 'query'; sql: string; start: number }
   | { kind: 'parse'; sql: string; name: string; start: number }
-  | { kind: 'bind' | 'describe' | 'close' | 'sync' | 'call'; start: number }
+  | { kind: 'bind'; sql: string; statement: string; portal: string; params: Array<string | null>; start: number }
+  | { kind: 'describe' | 'close' | 'sync' | 'call'; start: number }
   | { kind: 'execute'; sql: string; statement: string; portal: string; params: Array<string | null>; start: number };
 
 const MAX_PARAM_CHARS = 1024;
@@ -50,18 +51,20 @@ export class StatementLog {
     switch (m.type) {
       case 'Q': this.push({ kind: 'query', sql: sqlText(r, m), start: at }); this.queryStart = at; return;
       case 'P': {
+        // Named as soon as it is sent: drivers pipeline Parse, Bind, Execute before any reply.
         const name = r.cstring();
-        this.push({ kind: 'parse', name, sql: sqlText(r, m), start: at });
+        const sql = sqlText(r, m);
+        if (this.statements.size < MAX_NAMES || this.statements.has(name)) this.statements.set(name, sql);
+        this.push({ kind: 'parse', name, sql, start: at });
         return;
       }
       case 'B': {
         const portal = r.cstring();
         const statement = r.cstring();
         const params = readParams(r, m);
-        if (this.portals.size < MAX_NAMES || this.portals.has(portal)) {
-          this.portals.set(portal, { sql: this.statements.get(statement) ?? '', statement, params });
-        }
-        this.push({ kind: 'bind', start: at });
+        const sql = this.statements.get(statement) ?? '';
+        if (this.portals.size < MAX_NAMES || this.portals.has(portal)) this.portals.set(portal, { sql, statement, params });
+        this.push({ kind: 'bind', sql, statement, portal, params, start: at });
         return;
       }
       case 'E': {
@@ -94,10 +97,7 @@ export class StatementLog {
       case 'G': this.copy = { direction: 'in', bytes: 0 }; return;
       case 'H': this.copy = { direction: 'out', bytes: 0 }; return;
       case '1':
-        if (head?.kind === 'parse') {
-          if (this.statements.size < MAX_NAMES || this.statements.has(head.name)) this.statements.set(head.name, head.sql);
-          this.queue.shift();
-        }
+        if (head?.kind === 'parse') this.queue.shift();
         return;
       case '2': case '3': case 'n': case 'T': case 'V':
         if (head && head.kind !== 'query' && head.kind !== 'execute') this.queue.shift();
@@ -121,10 +121,11 @@ export class StatementLog {
         const error = { code: f.C ?? '', message: f.M ?? '' };
         if (head?.kind === 'query') {
           this.emit(head.sql, 'simple', this.queryStart, { error });
-        } else if (head?.kind === 'execute' || head?.kind === 'parse') {
-          this.emit(head.sql, 'extended', head.start, head.kind === 'execute'
-            ? { error, statement: head.statement, portal: head.portal, params: head.params }
-            : { error, statement: head.name });
+        } else if (head?.kind === 'execute' || head?.kind === 'bind') {
+          // A Bind can fail too: an unnamed statement is planned with its parameter values there.
+          this.emit(head.sql, 'extended', head.start, { error, statement: head.statement, portal: head.portal, params: head.params });
+        } else if (head?.kind === 'parse') {
+          this.emit(head.sql, 'extended', head.start, { error, statement: head.name });
         }
         // Until Sync the server ignores the rest; so does the queue.
         if (head && head.kind !== 'query') {

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpAt } from '../../gateway/access/totp.js';
-import { requireBinary, runOk } from '../harness/common.js';
+import { requireBinary, runOk, waitFor } from '../harness/common.js';
 import { type SshFixture, Tmux, startSshFixture } from '../harness/ssh-fixture.js';
 
 let fx: SshFixture;
@@ -35,7 +35,8 @@ describe('interactive ssh through Portcullis', () => {
       t.send('TopSecretTyped99');
       await t.waitFor(/got 16 chars/);
       t.send('exit 0');
-      await t.waitFor(/Connection to .* closed|\[exited\]|Pane is dead/i).catch(() => '');
+      await waitFor('ssh to exit', () => t.exitStatus() !== null, 20_000);
+      expect(t.exitStatus()).toBe(0);
     } finally {
       t.kill();
     }

@@ -71,7 +71,8 @@ export class Tmux {
   }
 
   send(keys: string, enter = true): void {
-    runOk('tmux', ['-S', this.socket, 'send-keys', '-t', this.name, '-l', keys]);
+    // tmux reads a trailing ";" in an argument as its own command separator: escape it.
+    runOk('tmux', ['-S', this.socket, 'send-keys', '-t', this.name, '-l', keys.endsWith(';') ? keys.slice(0, -1) + '\\;' : keys]);
     if (enter) runOk('tmux', ['-S', this.socket, 'send-keys', '-t', this.name, 'Enter']);
   }
 
@@ -90,6 +91,11 @@ export class Tmux {
     const r = run('tmux', ['-S', this.socket, 'display-message', '-p', '-t', this.name, '#{pane_dead} #{pane_dead_status}']).stdout.trim();
     const [dead, status] = r.split(' ');
     return dead === '1' ? Number(status) : null;
+  }
+
+  /** Sends a named key such as C-c. */
+  key(name: string): void {
+    runOk('tmux', ['-S', this.socket, 'send-keys', '-t', this.name, name]);
   }
 
   kill(): void {
