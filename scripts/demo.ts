@@ -3,22 +3,30 @@
 // Needs root (the harness creates the OS account the throwaway sshd logs in as).
 import { startSshd } from '../test/harness/sshd.js';
 import { startGateway } from '../test/harness/gateway.js';
+import { startPostgres } from '../test/harness/postgres.js';
 
-const sshd = await startSshd();
+const [sshd, pg] = await Promise.all([startSshd(), startPostgres()]);
+pg.sql("CREATE ROLE app LOGIN PASSWORD 'demo-vaulted-db-password'");
+pg.sql('CREATE DATABASE orders OWNER app');
 const gw = await startGateway({ env: { PORTCULLIS_WARN_BEFORE: '60s' } });
 const must = (r: { code: number; stderr: string }): void => { if (r.code !== 0) throw new Error(r.stderr); };
 must(gw.admin(['user', 'add', 'demo', '--role', 'ops', '--password-stdin'], 'demo-password-1\n'));
 must(gw.admin(['target', 'add', 'web01', '--kind', 'ssh', '--host', '127.0.0.1', '--port', String(sshd.port), '--account', sshd.user,
   '--password-stdin', '--host-key', sshd.hostKeyFingerprint], `${sshd.password}\n`));
 must(gw.admin(['grant', 'add', '--user', 'demo', '--target', 'web01', '--for', '15m', '--reason', 'demo']));
+must(gw.admin(['target', 'add', 'orders-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(pg.port), '--account', 'app',
+  '--database', 'orders', '--password-stdin'], 'demo-vaulted-db-password\n'));
+must(gw.admin(['grant', 'add', '--user', 'demo', '--target', 'orders-db', '--for', '15m', '--reason', 'demo']));
 
 process.stdout.write(`
 Portcullis demo is running.
 
   ssh -p ${gw.ports.ssh} -o StrictHostKeyChecking=no demo+web01@127.0.0.1      (password: demo-password-1)
+  psql "host=127.0.0.1 port=${gw.ports.postgres} user=demo+orders-db dbname=orders sslmode=require"   (same password)
 
-The demo user holds a 15-minute grant to web01 (a throwaway OpenSSH server on port ${sshd.port},
-logged in to with a vaulted password the user never sees). You are warned a minute before the
+The demo user holds 15-minute grants to web01 (a throwaway OpenSSH server on port ${sshd.port}) and
+orders-db (a throwaway PostgreSQL on port ${pg.port}); the gateway logs in to both with vaulted
+passwords the user never sees. Every SQL statement is recorded. You are warned a minute before the
 grant ends and cut off when it does. Recordings: ${gw.dataDir}/recordings
 Admin CLI:  node bin/portcullis.js session list --data ${gw.dataDir}
 
@@ -26,7 +34,7 @@ Ctrl-C to stop.
 `);
 
 const stop = async (): Promise<void> => {
-  await Promise.all([gw.stop(), sshd.stop()]);
+  await Promise.all([gw.stop(), sshd.stop(), pg.stop()]);
   process.exit(0);
 };
 process.once('SIGINT', () => { void stop(); });

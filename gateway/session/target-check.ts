@@ -1,13 +1,14 @@
 // `portcullis target test`: can the gateway reach the target and log in with the vaulted credential?
 // SSH: a real login with ssh2, host key checked against the pinned fingerprint. MySQL: a real login
-// with mysql2. PostgreSQL: reachability only until the PostgreSQL adapter brings its upstream login.
+// with mysql2. PostgreSQL: the gateway's own upstream login (SCRAM/MD5/cleartext, TLS as configured).
 // Results never include the credential or the presented host key (no fingerprint oracle).
 import { createHash } from 'node:crypto';
 import { connect as tcpConnect } from 'node:net';
 import mysql from 'mysql2/promise';
 import ssh2 from 'ssh2';
 import type { TargetRecord } from '../store/records.js';
-import type { CredentialVault } from '../vault/credential-vault.js';
+import type { CheckedOutCredential, CredentialVault } from '../vault/credential-vault.js';
+import { PgUpstreamError, connectPgUpstream } from '../postgres/upstream.js';
 
 export interface CheckResult {
   ok: boolean;
@@ -26,7 +27,7 @@ export async function checkTarget(t: TargetRecord, creds: CredentialVault): Prom
     switch (t.kind) {
       case 'ssh': return await sshLogin(t, secret.secret);
       case 'mysql': return await mysqlLogin(t, secret.secret);
-      case 'postgres': return { ok: true, reachable: true, login: 'not-checked', detail: 'reachable; login check needs the PostgreSQL adapter' };
+      case 'postgres': return await postgresLogin(t, secret);
     }
   } finally {
     secret.wipe();
@@ -74,6 +75,17 @@ async function mysqlLogin(t: TargetRecord, secret: Buffer): Promise<CheckResult>
   } catch (e) {
     const code = (e as { code?: string }).code ?? 'error';
     return { ok: false, reachable: true, login: 'failed', detail: `login failed (${code})` };
+  }
+}
+
+async function postgresLogin(t: TargetRecord, cred: CheckedOutCredential): Promise<CheckResult> {
+  try {
+    const up = await connectPgUpstream(t, cred, { database: t.database ?? t.account });
+    up.socket.end(Buffer.from([0x58, 0, 0, 0, 4]));
+    return { ok: true, reachable: true, login: 'ok', detail: 'logged in' };
+  } catch (e) {
+    const kind = e instanceof PgUpstreamError ? e.kind : 'protocol';
+    return { ok: false, reachable: true, login: 'failed', detail: kind === 'auth-failed' ? 'upstream refused the vaulted credential' : `login failed (${kind})` };
   }
 }
 

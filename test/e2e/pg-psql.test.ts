@@ -37,6 +37,11 @@ describe('psql through Portcullis', () => {
     expect(full.stdout.trim()).toBe('42');
   });
 
+  it('lets an admin check the target: a real login with the vaulted password', () => {
+    const r = JSON.parse(fx.gw.admin(['target', 'test', 'orders-db', '--json']).stdout) as { ok: boolean; login: string };
+    expect(r).toMatchObject({ ok: true, login: 'ok' });
+  });
+
   it('runs several statements in one -c and reports each result', () => {
     const r = fx.psql(['-c', 'create table items(id int primary key, name text); insert into items values (1, \'a\'), (2, \'b\'); select count(*) from items;']);
     expect(r.status, r.stderr).toBe(0);
