@@ -101,12 +101,18 @@ export class Authenticator {
    * null for an unknown user (the exchange then runs against fake keys and fails). Throws when the
    * user+address is locked, or when the account needs a one-time code, which SCRAM cannot carry.
    */
-  scramBegin(name: string, addr: string): ScramKeys | null {
+  scramBegin(name: string, target: string, addr: string): ScramKeys | null {
     const lockedMs = this.throttle.lockedFor(name, addr);
     if (lockedMs > 0) throw new PortcullisError('locked', `too many failed logins for ${name} from ${addr}; try again in ${Math.ceil(lockedMs / 60_000)} min`);
     const user = this.ctx.store.users.byName(name);
     if (user?.totpSealed) {
-      throw new PortcullisError('totp-required', `account ${name} uses a one-time code, which database logins cannot carry; ask an admin for a service account or use SSH`);
+      // A second factor cannot travel in SCRAM: such users log in with the grant's one-time password.
+      const t = this.ctx.store.targets.byName(target);
+      const grant = t && this.ctx.store.grants.active(this.ctx.clock.now(), { userId: user.id, targetId: t.id }).find((g) => g.dbVerifier);
+      if (!grant?.dbVerifier) {
+        throw new PortcullisError('totp-required', `account ${name} uses a one-time code; get a database password for this grant with: portcullis db-password ${target}`);
+      }
+      return parseScramVerifier(grant.dbVerifier);
     }
     return user?.scramVerifier ? parseScramVerifier(user.scramVerifier) : null;
   }

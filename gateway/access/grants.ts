@@ -1,6 +1,8 @@
 // Grants: creation (from an approved request, an admin, break-glass), revoke, extend, review, listing.
 // A grant's clock starts when it is created (at approval). Publishing events happens after commit.
+import { randomBytes } from 'node:crypto';
 import type { GrantRecord, GrantSource, UserRecord } from '../store/records.js';
+import { makeScramVerifier } from './scram-verifier.js';
 import { PortcullisError } from '../util/errors.js';
 import { newId } from '../util/ids.js';
 import type { AccessContext } from './context.js';
@@ -33,7 +35,7 @@ export class GrantService {
       id: newId('grt'), userId: g.userId, targetId: g.targetId, requestId: g.requestId ?? null, policyId: g.policyId ?? null,
       source: g.source, startsAt: now, expiresAt: now + g.durationMs, reason: g.reason, ticket: g.ticket,
       approvers: g.approvers ?? [], revokedAt: null, revokedBy: null, revokeReason: null, needsReview: g.needsReview ?? false,
-      reviewedBy: null, reviewedAt: null, createdAt: now,
+      reviewedBy: null, reviewedAt: null, dbVerifier: null, createdAt: now,
     };
     this.ctx.store.grants.insert(rec);
     const v = grantView(this.ctx.store, rec, now);
@@ -108,6 +110,26 @@ export class GrantService {
     });
     this.ctx.events.emit('grant.extended', { grant: grantView(this.ctx.store, updated, now), by: actor.name });
     return updated;
+  }
+
+  /**
+   * A one-time database password for the caller's active grant on a database target: how users
+   * with a second factor reach psql and drivers, which cannot carry a one-time code. Valid for the
+   * grant's lifetime; a new one replaces the old. Only its SCRAM verifier is stored.
+   */
+  issueDbPassword(user: UserRecord, targetName: string): { password: string; expiresAt: number } {
+    const target = this.ctx.store.targets.byName(targetName);
+    if (!target || target.kind === 'ssh') throw new PortcullisError('not-found', `no database target "${targetName}"`);
+    const grant = this.ctx.store.grants.active(this.ctx.clock.now(), { userId: user.id, targetId: target.id })[0];
+    if (!grant) {
+      throw new PortcullisError('no-active-grant', `no active grant for ${user.name} on ${targetName}; request one with: portcullis request ${targetName} --for 30m --reason "..."`);
+    }
+    const password = randomBytes(24).toString('base64url');
+    this.ctx.store.transaction(() => {
+      this.ctx.store.grants.update({ ...grant, dbVerifier: makeScramVerifier(password) });
+      this.ctx.audit.append('grant.db_password', user.name, { grant: grant.id, user: user.name, target: target.name });
+    });
+    return { password, expiresAt: grant.expiresAt };
   }
 
   /** Review of a break-glass grant. Denial revokes it at once, which cuts its sessions. */

@@ -23,6 +23,7 @@ export interface AuditEventMap {
   'grant.revoked': { grant: string; by: string; reason: string };
   'grant.extended': { grant: string; by: string; expiresAt: number };
   'grant.expired': { grant: string };
+  'grant.db_password': { grant: string; user: string; target: string };
   'grant.reviewed': { grant: string; by: string; verdict: 'accepted' | 'denied'; reason: string };
   'breakglass.used': { grant: string; user: string; target: string; reason: string; expiresAt: number };
   'approval.refused': { subject: string; approver: string; code: string };
@@ -43,6 +44,6 @@ export const AUDIT_CODES = [
   'user.created', 'user.removed', 'user.updated', 'auth.succeeded', 'auth.failed', 'auth.locked', 'token.created',
   'target.created', 'target.removed', 'target.tested', 'policy.created', 'policy.removed', 'request.created',
   'request.approved', 'request.denied', 'request.expired', 'request.refused', 'grant.created', 'grant.revoked',
-  'grant.extended', 'grant.expired', 'grant.reviewed', 'breakglass.used', 'approval.refused', 'access.denied',
+  'grant.extended', 'grant.expired', 'grant.reviewed', 'grant.db_password', 'breakglass.used', 'approval.refused', 'access.denied',
   'session.started', 'session.ended', 'session.killed', 'session.upstream_failed', 'session.forward', 'session.statements', 'vault.rotated', 'api.denied',
 ] as const satisfies readonly AuditCode[];

@@ -7,13 +7,13 @@ import { policyCmd, targetCmd, userCmd } from './commands/admin.js';
 import { initCmd, serveCmd } from './commands/node.js';
 import { auditCmd, sessionCmd, vaultCmd } from './commands/oversight.js';
 import { loginCmd, logoutCmd, whoamiCmd } from './commands/session-login.js';
-import { approveCmd, breakglassCmd, denyCmd, grantCmd, requestCmd, requestsCmd } from './commands/workflow.js';
+import { approveCmd, breakglassCmd, dbPasswordCmd, denyCmd, grantCmd, requestCmd, requestsCmd } from './commands/workflow.js';
 import { type Out, stdio } from './output.js';
 
 const COMMANDS: Record<string, Command> = {
   init: initCmd, serve: serveCmd, user: userCmd, target: targetCmd, policy: policyCmd, request: requestCmd,
   requests: requestsCmd, approve: approveCmd, deny: denyCmd, grant: grantCmd, breakglass: breakglassCmd,
-  audit: auditCmd, session: sessionCmd, vault: vaultCmd, login: loginCmd, logout: logoutCmd, whoami: whoamiCmd,
+  'db-password': dbPasswordCmd, audit: auditCmd, session: sessionCmd, vault: vaultCmd, login: loginCmd, logout: logoutCmd, whoami: whoamiCmd,
 };
 
 const HELP = `portcullis: just-in-time privileged access gateway
@@ -27,6 +27,7 @@ const HELP = `portcullis: just-in-time privileged access gateway
   requests [--pending]    approve ID    deny ID --reason TEXT
   grant  add|list [--active]|revoke ID|extend ID --by DUR|review ID --accept|--deny
   breakglass TARGET --reason TEXT
+  db-password TARGET                      one-time database password for your grant (users with TOTP)
   session list [--live] | kill ID
   audit  list|verify|export
   vault  rotate-key

@@ -84,7 +84,7 @@ export async function handlePgConnection(deps: PgDeps, raw: Socket): Promise<voi
     if (!principal || principal.target === null) {
       throw new Refusal('28000', 'connect as USER+TARGET', 'for example: psql "host=gateway port=15432 user=dba+orders-db dbname=orders sslmode=require"');
     }
-    const user = await scramLogin(deps, socket, reader, principal.user, addr);
+    const user = await scramLogin(deps, socket, reader, principal.user, principal.target, addr);
     const d = deps.decider.authorize(user, principal.target, 'postgres', addr);
     if (!d.ok) throw new Refusal('28000', d.error.message);
     const auth = d.auth;
@@ -151,8 +151,8 @@ export async function handlePgConnection(deps: PgDeps, raw: Socket): Promise<voi
   }
 }
 
-async function scramLogin(deps: PgDeps, socket: Socket, reader: HandshakeReader, name: string, addr: string): Promise<UserRecord> {
-  const keys = deps.authn.scramBegin(name, addr);
+async function scramLogin(deps: PgDeps, socket: Socket, reader: HandshakeReader, name: string, target: string, addr: string): Promise<UserRecord> {
+  const keys = deps.authn.scramBegin(name, target, addr);
   socket.write(authSasl(['SCRAM-SHA-256']));
   const first = await reader.message();
   if (first.type !== 'p') throw new Refusal('08P01', 'expected a SASLInitialResponse');

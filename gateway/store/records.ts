@@ -123,6 +123,8 @@ export interface GrantRecord {
   needsReview: boolean;
   reviewedBy: string | null;
   reviewedAt: number | null;
+  /** SCRAM verifier of a one-time database password issued for this grant (`portcullis db-password`). */
+  dbVerifier: string | null;
   createdAt: number;
 }
 

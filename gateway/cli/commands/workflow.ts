@@ -84,6 +84,19 @@ export const grantCmd: Command = async (c) => {
   }
 };
 
+export const dbPasswordCmd: Command = async (c) => {
+  const target = c.flags.positionals[0];
+  if (!target) usage('portcullis db-password TARGET');
+  const r = await c.api().post<{ password: string; expires_at: string }>('/api/v1/db-password', { target });
+  if (c.json) printOne(c.out, true, r);
+  else {
+    // The password alone on stdout, so it can be piped into PGPASSWORD; the rest on stderr.
+    c.out.write(r.password + '\n');
+    c.out.error(`database password for ${target}, valid until ${r.expires_at}; a new one replaces it\n`);
+  }
+  return 0;
+};
+
 export const breakglassCmd: Command = async (c) => {
   const target = c.flags.positionals[0];
   if (!target) usage('portcullis breakglass TARGET --reason TEXT [--for DUR]');

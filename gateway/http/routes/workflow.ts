@@ -45,6 +45,10 @@ export const workflowRoutes: Route[] = [
     const g = c.app.grants.review(me(c), c.params.id!, verdict, c.body.optStr('reason') ?? '');
     return grantView(c.app.store, g, c.app.clock.now());
   }),
+  route('POST', '/api/v1/db-password', 'any', (c) => {
+    const r = c.app.grants.issueDbPassword(me(c), c.body.str('target'));
+    return { password: r.password, expires_at: new Date(r.expiresAt).toISOString() };
+  }),
   route('POST', '/api/v1/breakglass', 'any', (c) => {
     const dur = c.body.optStr('for');
     const g = c.app.breakglass.use(me(c), c.body.str('target'), c.body.optStr('reason'), dur ? parseDuration(dur) : undefined);

@@ -55,6 +55,8 @@ const MIGRATIONS: string[] = [
   `,
   // 2: a SCRAM-SHA-256 verifier per user, so database clients can authenticate to the gateway.
   `ALTER TABLE users ADD COLUMN scram_verifier TEXT;`,
+  // 3: a per-grant database password (SCRAM verifier only) for users whose logins need a second factor.
+  `ALTER TABLE grants ADD COLUMN db_verifier TEXT;`,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -75,7 +75,7 @@ export const grantFromRow = (r: Row): GrantRecord => ({
   expiresAt: num(r.expires_at), reason: str(r.reason), ticket: strOrNull(r.ticket), approvers: list(r.approvers),
   revokedAt: numOrNull(r.revoked_at), revokedBy: strOrNull(r.revoked_by), revokeReason: strOrNull(r.revoke_reason),
   needsReview: num(r.needs_review) === 1, reviewedBy: strOrNull(r.reviewed_by), reviewedAt: numOrNull(r.reviewed_at),
-  createdAt: num(r.created_at),
+  dbVerifier: strOrNull(r.db_verifier), createdAt: num(r.created_at),
 });
 
 export const grantToRow = (g: GrantRecord): Row => ({
@@ -83,7 +83,7 @@ export const grantToRow = (g: GrantRecord): Row => ({
   source: g.source, starts_at: g.startsAt, expires_at: g.expiresAt, reason: g.reason, ticket: g.ticket,
   approvers: JSON.stringify(g.approvers), revoked_at: g.revokedAt, revoked_by: g.revokedBy,
   revoke_reason: g.revokeReason, needs_review: g.needsReview ? 1 : 0, reviewed_by: g.reviewedBy,
-  reviewed_at: g.reviewedAt, created_at: g.createdAt,
+  reviewed_at: g.reviewedAt, db_verifier: g.dbVerifier, created_at: g.createdAt,
 });
 
 export const tokenFromRow = (r: Row): ApiTokenRecord => ({
