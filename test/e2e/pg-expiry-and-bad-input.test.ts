@@ -2,6 +2,7 @@
 // within a second) and hostile or broken clients on the PostgreSQL port.
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tmux } from '../harness/ssh-fixture.js';
 import { waitFor } from '../harness/common.js';
@@ -107,12 +108,11 @@ describe('bad input on the PostgreSQL port', () => {
   });
 
   it('ends a session whose client sends a message the protocol does not have, with 08P01', async () => {
-    const tls = await import('node:tls');
     // A real login through TLS, then garbage: the relay's framer refuses a length under 4.
     const pg = await import('pg');
     const c = new pg.default.Client({ connectionString: `postgresql://dba%2Borders-db:${DBA_PASSWORD}@127.0.0.1:${fx.gw.ports.postgres}/orders?sslmode=no-verify` });
     await c.connect();
-    const stream = (c as unknown as { connection: { stream: InstanceType<typeof tls.TLSSocket> } }).connection.stream;
+    const stream = (c as unknown as { connection: { stream: TLSSocket } }).connection.stream;
     const ended = new Promise<void>((r) => stream.once('close', () => r()));
     c.on('error', () => {});
     stream.write(Buffer.from([0x51, 0, 0, 0, 1]));
