@@ -9,8 +9,8 @@ import type { AccessDecider } from '../access/decider.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Logger } from '../log/logger.js';
 import type { UserRecord } from '../store/records.js';
-import { SessionRecording } from '../../recorder/session-recording.js';
 import type { SessionBroker } from '../session/broker.js';
+import { DbUpstreamFailure, openDbSession } from '../session/db-session.js';
 import { parsePrincipal } from '../session/principal.js';
 import type { TerminationReason } from '../session/termination.js';
 import type { Clock } from '../util/clock.js';
@@ -19,7 +19,7 @@ import type { CancelKeys } from './cancel-keys.js';
 import { HandshakeReader } from './handshake-reader.js';
 import { PgRelay } from './relay.js';
 import { StatementLog } from './statement-log.js';
-import { PgUpstreamError, connectPgUpstream } from './upstream.js';
+import { connectPgUpstream } from './upstream.js';
 import { PgProtocolError, PgReader } from './wire/frames.js';
 import { authOk, authSasl, authSaslContinue, authSaslFinal, backendKeyData, fatal, notice, parameterStatus, readyForQuery } from './wire/server-messages.js';
 import { ScramServer } from './wire/scram.js';
@@ -85,50 +85,35 @@ export async function handlePgConnection(deps: PgDeps, raw: Socket): Promise<voi
       throw new Refusal('28000', 'connect as USER+TARGET', 'for example: psql "host=gateway port=15432 user=dba+orders-db dbname=orders sslmode=require"');
     }
     const user = await scramLogin(deps, socket, reader, principal.user, principal.target, addr);
-    const d = deps.decider.authorize(user, principal.target, 'postgres', addr);
-    if (!d.ok) throw new Refusal('28000', d.error.message);
-    const auth = d.auth;
 
     let relay: PgRelay | null = null;
-    const session = deps.broker.start(auth, 'postgres', addr, {
-      warn: (m) => relay?.inject(notice(m)),
-      close: (reason, message) => { relay?.cut(sqlstateFor(reason), message); if (!relay) socket.destroy(); },
-    });
-    const recording = new SessionRecording(session.recordingDir, {
-      session: session.id, protocol: 'postgres', user: auth.user.name, target: auth.target.name, grant: auth.grant.id,
-      reason: auth.grant.reason, ticket: auth.grant.ticket, client_addr: addr, started_at: new Date(session.startedAt).toISOString(),
-    }, () => deps.clock.now(), (err) => {
-      session.log.error({ err: err.message }, 'recording.failed');
-      if (session.recordingRequired) session.terminate('recording-failed');
-    });
-    const statements = recording.capture('statements.ndjson');
-    let count = 0;
-    session.onEnd((reason) => {
-      deps.audit.append('session.statements', auth.user.name, { session: session.id, count });
-      void recording.close(reason).then(() => statements.close());
-    });
-
-    const params: Record<string, string> = { database: packet.params.database ?? auth.target.database ?? auth.target.account };
+    const params: Record<string, string> = { database: packet.params.database ?? '' };
     for (const k of PASS_PARAMS) if (packet.params[k] !== undefined) params[k] = packet.params[k];
-    let up;
+    let opened;
     try {
-      up = await connectPgUpstream(auth.target, session.credential(), params);
+      opened = await openDbSession(deps, {
+        user, target: principal.target, kind: 'postgres', addr,
+        controls: {
+          warn: (m) => relay?.inject(notice(m)),
+          close: (reason, message) => { if (relay) relay.cut(sqlstateFor(reason), message); else socket.destroy(); },
+        },
+      }, (auth, credential) => connectPgUpstream(auth.target, credential, {
+        ...params, database: params.database || (auth.target.database ?? auth.target.account),
+      }), (u) => u.socket.destroy());
     } catch (err) {
-      const e = err instanceof PgUpstreamError ? err : new PgUpstreamError('protocol', 'upstream failed');
-      deps.audit.append('session.upstream_failed', auth.user.name, { session: session.id, target: auth.target.name, reason: e.kind });
-      session.finish('upstream-failed');
-      throw e.kind === 'refused' && e.sqlstate
-        ? new Refusal(e.sqlstate, e.message)
-        : new Refusal('08006', e.message, `an admin can check the target with: portcullis target test ${auth.target.name}`);
+      if (!(err instanceof DbUpstreamFailure)) throw err;
+      throw err.kind === 'refused' && err.targetCode
+        ? new Refusal(err.targetCode, err.message)
+        : new Refusal('08006', err.message, 'an admin can check the target with: portcullis target test ' + principal.target);
     }
-    if (session.isEnded) { up.socket.destroy(); socket.destroy(); return; }
+    const { session, auth, upstream: up } = opened;
     const key = deps.cancelKeys.issue(auth.target, up.pid, up.key);
     session.onEnd(() => deps.cancelKeys.release(key.pid, key.key));
     socket.write(Buffer.concat([
       authOk(), ...up.parameters.map(([k, v]) => parameterStatus(k, v)), backendKeyData(key.pid, key.key), readyForQuery(up.status),
     ]));
     clearTimeout(timer);
-    const log2 = new StatementLog(() => deps.clock.now(), (rec) => { count++; statements.write(JSON.stringify(rec) + '\n'); });
+    const log2 = new StatementLog(() => deps.clock.now(), (rec) => opened.record(rec));
     relay = new PgRelay(socket, up.socket, log2, deps.maxMessage, {
       clientClosed: () => session.finish('closed-by-client'),
       upstreamClosed: () => session.finish('upstream-closed'),

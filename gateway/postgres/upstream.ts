@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { serialize } from 'pg-protocol';
+import { DbUpstreamFailure } from '../session/db-session.js';
 import type { TargetRecord } from '../store/records.js';
 import type { CheckedOutCredential } from '../vault/credential-vault.js';
 import { PgProtocolError, PgReader } from './wire/frames.js';
@@ -23,9 +24,11 @@ export interface UpstreamReady {
   rest: Buffer;
 }
 
-export class PgUpstreamError extends Error {
-  constructor(readonly kind: 'unreachable' | 'tls' | 'auth-failed' | 'refused' | 'protocol', message: string, readonly sqlstate?: string) {
-    super(message);
+export type PgFailureKind = 'unreachable' | 'tls' | 'auth-failed' | 'refused' | 'protocol';
+
+export class PgUpstreamError extends DbUpstreamFailure {
+  constructor(kind: PgFailureKind, message: string, sqlstate?: string) {
+    super(kind, message, sqlstate);
   }
 }
 
