@@ -7,7 +7,7 @@ import { newId, newToken, sha256Hex } from '../util/ids.js';
 import { aadFor, type Vault } from '../vault/vault.js';
 import type { AccessContext } from './context.js';
 import { verifyPassword } from './passwords.js';
-import { makeScramVerifier, parseScramVerifier, type ScramKeys } from './scram-verifier.js';
+import { makeScramVerifier, nativeVerifier, parseScramVerifier, scramMatches, type ScramKeys } from './scram-verifier.js';
 import type { LoginThrottle } from './throttle.js';
 import { verifyTotp } from './totp.js';
 
@@ -53,7 +53,11 @@ export class Authenticator {
     // Users created before database logins existed get their SCRAM verifier at their next login.
     // Re-read: the TOTP check above may have just moved totpLastStep.
     const current = this.ctx.store.users.byId(user.id) ?? user;
-    if (current.scramVerifier === null) this.ctx.store.users.update({ ...current, scramVerifier: makeScramVerifier(a.password) });
+    if (current.scramVerifier === null || current.nativeVerifier === null) {
+      this.ctx.store.users.update({
+        ...current, scramVerifier: current.scramVerifier ?? makeScramVerifier(a.password), nativeVerifier: current.nativeVerifier ?? nativeVerifier(a.password),
+      });
+    }
     return current;
   }
 
@@ -117,8 +121,34 @@ export class Authenticator {
     return user?.scramVerifier ? parseScramVerifier(user.scramVerifier) : null;
   }
 
+  /** mysql_native_password: the stored SHA1(SHA1(password)), or null for an unknown user. */
+  nativeBegin(name: string, addr: string): string | null {
+    const lockedMs = this.throttle.lockedFor(name, addr);
+    if (lockedMs > 0) throw new PortcullisError('locked', `too many failed logins for ${name} from ${addr}; try again in ${Math.ceil(lockedMs / 60_000)} min`);
+    const user = this.ctx.store.users.byName(name);
+    if (user?.totpSealed) throw new PortcullisError('totp-required', `account ${name} uses a one-time code; connect with TLS and caching_sha2_password using: portcullis db-password TARGET`);
+    return user?.nativeVerifier ?? null;
+  }
+
+  /**
+   * A database login that received the password itself (over TLS): the account password, or for
+   * users with a second factor the grant's one-time database password.
+   */
+  async dbPasswordLogin(name: string, target: string, password: string, addr: string, method: string): Promise<UserRecord> {
+    const user = this.ctx.store.users.byName(name);
+    if (!user?.totpSealed) return this.login({ user: name, password, addr, method });
+    const lockedMs = this.throttle.lockedFor(name, addr);
+    if (lockedMs > 0) throw new PortcullisError('locked', `too many failed logins for ${name} from ${addr}; try again in ${Math.ceil(lockedMs / 60_000)} min`);
+    const t = this.ctx.store.targets.byName(target);
+    const grant = t && this.ctx.store.grants.active(this.ctx.clock.now(), { userId: user.id, targetId: t.id }).find((g) => g.dbVerifier);
+    if (!grant?.dbVerifier) {
+      throw new PortcullisError('totp-required', `account ${name} uses a one-time code; get a database password for this grant with: portcullis db-password ${target}`);
+    }
+    return this.proofFinish(name, addr, method, scramMatches(password, grant.dbVerifier));
+  }
+
   /** Step two: the exchange's outcome, audited and throttled like any login. */
-  scramFinish(name: string, addr: string, method: string, proofOk: boolean): UserRecord {
+  proofFinish(name: string, addr: string, method: string, proofOk: boolean): UserRecord {
     const a: LoginAttempt = { user: name, password: '', addr, method };
     const user = this.ctx.store.users.byName(name);
     if (!user || !proofOk) return this.reject(a, 'bad-password');

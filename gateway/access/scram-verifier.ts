@@ -33,6 +33,20 @@ export function makeScramVerifier(password: string, iterations = SCRAM_ITERATION
   return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }
 
+/** SHA1(SHA1(password)) in hex: what mysql_native_password needs (like MySQL's own storage). */
+export function nativeVerifier(password: string): string {
+  const once = createHash('sha1').update(Buffer.from(password, 'utf8')).digest();
+  return createHash('sha1').update(once).digest('hex');
+}
+
+/** Whether `password` matches a SCRAM verifier (for cleartext logins against a per-grant password). */
+export function scramMatches(password: string, verifier: string): boolean {
+  const k = parseScramVerifier(verifier);
+  if (!k) return false;
+  const { storedKey } = scramKeysFromSalted(saltedPassword(password, k.salt, k.iterations));
+  return storedKey.equals(k.storedKey);
+}
+
 export function parseScramVerifier(v: string): ScramKeys | null {
   const m = /^SCRAM-SHA-256\$(\d+):([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+):([A-Za-z0-9+/=]+)$/.exec(v);
   if (!m) return null;

@@ -9,7 +9,7 @@ import { aadFor, type Vault } from '../vault/vault.js';
 import type { AccessContext } from './context.js';
 import { checkName } from './names.js';
 import { hashPassword } from './passwords.js';
-import { makeScramVerifier } from './scram-verifier.js';
+import { makeScramVerifier, nativeVerifier } from './scram-verifier.js';
 import { newTotpSecret, otpauthUri } from './totp.js';
 
 export interface NewUser {
@@ -34,6 +34,7 @@ export class UserService {
       id: newId('usr'), name: input.name, kind: input.kind ?? 'human', roles: [...new Set(input.roles)],
       passwordHash: input.password === undefined ? null : await hashPassword(checkPassword(input.password)),
       scramVerifier: input.password === undefined ? null : makeScramVerifier(input.password),
+      nativeVerifier: input.password === undefined ? null : nativeVerifier(input.password),
       sshKeys: (input.sshKeys ?? []).map(normalizeSshKey), totpSealed: null, totpLastStep: 0, disabled: false,
       createdAt: this.ctx.clock.now(),
     };
@@ -66,7 +67,7 @@ export class UserService {
   async setPassword(actor: string, name: string, password: string): Promise<void> {
     const u = this.get(name);
     const hash = await hashPassword(checkPassword(password));
-    this.update(actor, { ...u, passwordHash: hash, scramVerifier: makeScramVerifier(password) }, 'password');
+    this.update(actor, { ...u, passwordHash: hash, scramVerifier: makeScramVerifier(password), nativeVerifier: nativeVerifier(password) }, 'password');
   }
 
   enrollTotp(actor: string, name: string, issuer: string): { uri: string; secret: string } {

@@ -11,6 +11,9 @@ import { LOG, type Logger } from '../log/logger.js';
 import { createSshListener } from '../ssh/listener.js';
 import { createPgListener } from '../postgres/listener.js';
 import { CancelKeys } from '../postgres/cancel-keys.js';
+import { createMyListener } from '../mysql/listener.js';
+import { ConnectionIds } from '../mysql/connection-ids.js';
+import { GreetingCache } from '../mysql/greeting-cache.js';
 import { systemClock } from '../util/clock.js';
 import { optionalDuration } from '../config/config.js';
 import { parseDuration } from '../util/duration.js';
@@ -54,6 +57,12 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
     allowPlaintext: config.postgres.allowPlaintext, cancelKeys: new CancelKeys(), maxMessage: config.postgres.maxMessageBytes,
     handshakeTimeoutMs: parseDuration(config.postgres.handshakeTimeout),
   }, { host: config.listen, port: config.postgres.port, maxHandshakes: config.postgres.maxHandshakes }));
+  listeners.push(createMyListener({
+    authn: app.authn, decider: app.decider, broker: app.broker, audit: app.audit, clock: app.clock, log: log.child({ listener: 'mysql' }),
+    tls: { cert: readFileSync(certs.serverCert, 'utf8'), key: readFileSync(certs.serverKey, 'utf8') },
+    allowPlaintext: config.mysql.allowPlaintext, ids: new ConnectionIds(), greetings: new GreetingCache(), maxPacket: config.mysql.maxPacketBytes,
+    handshakeTimeoutMs: parseDuration(config.mysql.handshakeTimeout),
+  }, { host: config.listen, port: config.mysql.port, maxHandshakes: config.mysql.maxHandshakes, targets: () => app.store.targets.list() }));
   const bound: Record<string, number> = {};
   for (const l of listeners) bound[l.name] = (await l.start()).port;
   const host = config.listen === '0.0.0.0' || config.listen === '::' ? config.hostnames[0]! : config.listen;

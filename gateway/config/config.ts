@@ -12,7 +12,7 @@ export interface Config {
   http: { port: number };
   ssh: { port: number; idleTimeout: string; authTimeout: string; maxPreAuth: number };
   postgres: { port: number; allowPlaintext: boolean; maxMessageBytes: number; handshakeTimeout: string; maxHandshakes: number };
-  mysql: { port: number };
+  mysql: { port: number; allowPlaintext: boolean; maxPacketBytes: number; handshakeTimeout: string; maxHandshakes: number };
   /** Names and IPs the listener certificate is issued for. */
   hostnames: string[];
   /** Public URL clients use; defaults to https://<first hostname>:<http.port>. */
@@ -32,7 +32,7 @@ export function defaultConfig(data: string): Config {
     http: { port: 8443 },
     ssh: { port: 2222, idleTimeout: 'off', authTimeout: '30s', maxPreAuth: 256 },
     postgres: { port: 15432, allowPlaintext: false, maxMessageBytes: 256 * 1024 * 1024, handshakeTimeout: '30s', maxHandshakes: 256 },
-    mysql: { port: 13306 },
+    mysql: { port: 13306, allowPlaintext: false, maxPacketBytes: 64 * 1024 * 1024, handshakeTimeout: '30s', maxHandshakes: 256 },
     hostnames: ['localhost', '127.0.0.1', '::1'],
     publicUrl: null,
     expiry: { warnBefore: '60s' },
@@ -55,6 +55,7 @@ const ENV: Array<[string, (c: Config, v: string) => void]> = [
   // Development only: lets clients connect without TLS (sslmode=disable).
   ['PORTCULLIS_POSTGRES_ALLOW_PLAINTEXT', (c, v) => { c.postgres.allowPlaintext = v === 'true' || v === '1'; }],
   ['PORTCULLIS_MYSQL_PORT', (c, v) => { c.mysql.port = port(v); }],
+  ['PORTCULLIS_MYSQL_ALLOW_PLAINTEXT', (c, v) => { c.mysql.allowPlaintext = v === 'true' || v === '1'; }],
   ['PORTCULLIS_HOSTNAMES', (c, v) => { c.hostnames = v.split(',').map((s) => s.trim()).filter(Boolean); }],
   ['PORTCULLIS_PUBLIC_URL', (c, v) => { c.publicUrl = v; }],
   ['PORTCULLIS_WARN_BEFORE', (c, v) => { c.expiry.warnBefore = v; }],
@@ -115,7 +116,7 @@ function merge(c: Config, raw: unknown, where: string): void {
 }
 
 function validate(c: Config): void {
-  for (const d of [c.expiry.warnBefore, c.requests.pendingTtl, c.breakglass.max, c.api.tokenTtl, c.ssh.authTimeout, c.postgres.handshakeTimeout]) parseDuration(String(d));
+  for (const d of [c.expiry.warnBefore, c.requests.pendingTtl, c.breakglass.max, c.api.tokenTtl, c.ssh.authTimeout, c.postgres.handshakeTimeout, c.mysql.handshakeTimeout]) parseDuration(String(d));
   optionalDuration(c.ssh.idleTimeout);
   if (!Array.isArray(c.hostnames) || c.hostnames.length === 0) throw new PortcullisError('bad-request', 'hostnames must list at least one name');
   for (const w of c.webhooks) {

@@ -152,7 +152,7 @@ async function scramLogin(deps: PgDeps, socket: Socket, reader: HandshakeReader,
   const result = server.final(second.body.toString('utf8'));
   let user;
   try {
-    user = deps.authn.scramFinish(name, addr, 'postgres-scram', result.ok);
+    user = deps.authn.proofFinish(name, addr, 'postgres-scram', result.ok);
   } catch (err) {
     if (isPortcullisError(err) && err.code === 'invalid-credentials') throw new Refusal('28P01', `password authentication failed for user "${name}"`);
     throw err;

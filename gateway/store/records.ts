@@ -14,6 +14,8 @@ export interface UserRecord {
   passwordHash: string | null;
   /** SCRAM-SHA-256 verifier ("SCRAM-SHA-256$iter:salt$StoredKey:ServerKey") for database logins. */
   scramVerifier: string | null;
+  /** SHA1(SHA1(password)) hex, for mysql_native_password logins. */
+  nativeVerifier: string | null;
   sshKeys: string[];
   /** Vault-sealed base32 TOTP secret, or null when not enrolled. */
   totpSealed: string | null;

@@ -57,6 +57,8 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE users ADD COLUMN scram_verifier TEXT;`,
   // 3: a per-grant database password (SCRAM verifier only) for users whose logins need a second factor.
   `ALTER TABLE grants ADD COLUMN db_verifier TEXT;`,
+  // 4: SHA1(SHA1(password)) for MySQL clients that only speak mysql_native_password.
+  `ALTER TABLE users ADD COLUMN native_verifier TEXT;`,
 ];
 
 export function migrate(db: Database.Database): void {

@@ -1,0 +1,217 @@
+// One client connection to the MySQL listener: the greeting (the target's real server version and
+// capabilities, learned by probing), TLS, authentication against the gateway account —
+// caching_sha2_password with full authentication over TLS, or mysql_native_password for old
+// clients — then the shared database session flow, the upstream login and the relay. Refusals are
+// MySQL error packets with real codes and a message that says what to do.
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import type { Authenticator } from '../access/authn.js';
+import type { Logger } from '../log/logger.js';
+import { DbUpstreamFailure, type DbSessionDeps, openDbSession } from '../session/db-session.js';
+import { parsePrincipal } from '../session/principal.js';
+import type { TerminationReason } from '../session/termination.js';
+import type { UserRecord } from '../store/records.js';
+import { isPortcullisError } from '../util/errors.js';
+import type { ConnectionIds } from './connection-ids.js';
+import { MyRelay } from './relay.js';
+import { MyStatementLog } from './statement-log.js';
+import { connectMyUpstream } from './upstream.js';
+import type { GreetingCache } from './greeting-cache.js';
+import { checkNative } from './wire/auth-scramble.js';
+import { CAP, has } from './wire/capabilities.js';
+import { encodeGreeting, parseHandshakeResponse } from './wire/handshake.js';
+import { MyProtocolError, errPacket, okPacket, packet } from './wire/packets.js';
+
+export interface MyDeps extends DbSessionDeps {
+  authn: Authenticator;
+  log: Logger;
+  tls: { cert: string; key: string };
+  allowPlaintext: boolean;
+  ids: ConnectionIds;
+  greetings: GreetingCache;
+  maxPacket: number;
+  handshakeTimeoutMs: number;
+}
+
+class Refusal extends Error {
+  constructor(readonly code: number, readonly sqlstate: string, message: string) {
+    super(message);
+  }
+}
+
+/** Whole packets from the client during the connection phase. */
+class HandshakePackets {
+  private buf: Buffer = Buffer.alloc(0);
+  private waiter: (() => void) | null = null;
+  private closed = false;
+  private readonly onData = (d: Buffer): void => { this.buf = Buffer.concat([this.buf, d]); this.waiter?.(); };
+  private readonly onClose = (): void => { this.closed = true; this.waiter?.(); };
+
+  constructor(private socket: Socket) { this.attach(socket); }
+
+  private attach(s: Socket): void {
+    this.socket = s;
+    s.on('data', this.onData);
+    s.on('close', this.onClose);
+  }
+
+  switchTo(s: Socket): void { this.detach(); this.attach(s); }
+
+  detach(): Buffer {
+    this.socket.off('data', this.onData);
+    this.socket.off('close', this.onClose);
+    const rest = this.buf;
+    this.buf = Buffer.alloc(0);
+    return rest;
+  }
+
+  async next(): Promise<{ seq: number; payload: Buffer }> {
+    for (;;) {
+      if (this.buf.length >= 4) {
+        const len = this.buf.readUIntLE(0, 3);
+        if (len > 64 * 1024) throw new MyProtocolError(`handshake packet of ${len} bytes`);
+        if (this.buf.length >= 4 + len) {
+          const p = { seq: this.buf[3]!, payload: Buffer.from(this.buf.subarray(4, 4 + len)) };
+          this.buf = this.buf.subarray(4 + len);
+          return p;
+        }
+      }
+      if (this.closed) throw new MyProtocolError('client closed the connection during the handshake');
+      await new Promise<void>((r) => { this.waiter = r; });
+      this.waiter = null;
+    }
+  }
+}
+
+/** 20 printable bytes: some clients mishandle NULs in the nonce. */
+function nonce(): Buffer {
+  return Buffer.from(randomBytes(20).map((b) => 0x21 + (b % 0x5e)));
+}
+
+export async function handleMyConnection(deps: MyDeps, raw: Socket): Promise<void> {
+  const addr = raw.remoteAddress ?? 'unknown';
+  const log = deps.log.child({ addr });
+  let socket: Socket = raw;
+  let seq = 0;
+  const id = deps.ids.allocate();
+  const timer = setTimeout(() => { log.info({}, 'mysql.handshake_timeout'); socket.destroy(); }, deps.handshakeTimeoutMs);
+  raw.on('error', () => {});
+  const packets = new HandshakePackets(raw);
+  const send = (payload: Buffer): void => { socket.write(packet(++seq, payload)); };
+  const recv = async (): Promise<Buffer> => {
+    const p = await packets.next();
+    if (p.seq !== (seq + 1) % 256) throw new MyProtocolError(`packet out of order (got ${p.seq}, expected ${seq + 1})`);
+    seq = p.seq;
+    return p.payload;
+  };
+  try {
+    const g = deps.greetings.forClients();
+    const scramble = nonce();
+    socket.write(packet(0, encodeGreeting({ ...g, connectionId: id, nonce: scramble, plugin: 'caching_sha2_password' })));
+    let resp = parseHandshakeResponse(await recv());
+    if (resp.sslRequest) {
+      if (!has(resp.caps, CAP.SSL)) throw new Refusal(1043, '08S01', 'Bad handshake');
+      packets.detach();
+      const tls = new TLSSocket(raw, { isServer: true, cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' });
+      tls.on('error', () => {});
+      socket = tls;
+      packets.switchTo(tls);
+      resp = parseHandshakeResponse(await recv());
+    }
+    const secure = socket instanceof TLSSocket;
+    if (!secure && !deps.allowPlaintext) {
+      throw new Refusal(3159, 'HY000', 'Portcullis requires TLS: connect with --ssl (mysql/mariadb) or ssl-mode=REQUIRED');
+    }
+    const principal = parsePrincipal(resp.user);
+    if (!principal || principal.target === null) {
+      throw new Refusal(1045, '28000', 'connect as USER+TARGET, for example: mysql -h gateway -P 13306 -u dba+shop-db -p --ssl');
+    }
+    const target = principal.target;
+
+    let user: UserRecord;
+    if (resp.plugin === 'mysql_native_password' || (resp.plugin === null && !has(resp.caps, CAP.PLUGIN_AUTH))) {
+      const verifier = deps.authn.nativeBegin(principal.user, addr);
+      const ok = verifier !== null && checkNative(resp.authResponse, scramble, verifier);
+      user = proof(deps, principal.user, addr, 'mysql-native', ok);
+    } else {
+      if (resp.plugin !== 'caching_sha2_password') {
+        // AuthSwitchRequest to the plugin we speak, with the same nonce.
+        send(Buffer.concat([Buffer.from([0xfe]), Buffer.from('caching_sha2_password\0'), scramble, Buffer.from([0])]));
+        await recv();
+      }
+      if (!secure) throw new Refusal(3159, 'HY000', 'caching_sha2_password needs TLS here: connect with --ssl');
+      // No password cache on the gateway: always ask for full authentication (safe over TLS).
+      send(Buffer.from([0x01, 0x04]));
+      const password = (await recv()).toString('utf8').replace(/\0$/, '');
+      try {
+        user = await deps.authn.dbPasswordLogin(principal.user, target, password, addr, 'mysql-caching-sha2');
+      } catch (err) {
+        if (isPortcullisError(err) && err.code === 'invalid-credentials') throw new Refusal(1045, '28000', `Access denied for user '${resp.user}' (using password: YES)`);
+        throw err;
+      }
+    }
+
+    let relay: MyRelay | null = null;
+    const clientCaps = resp.caps;
+    let opened;
+    try {
+      opened = await openDbSession(deps, {
+        user, target, kind: 'mysql', addr,
+        controls: {
+          warn: (m) => relay?.warnOnNextStatement(m),
+          close: (reason, message) => { if (relay) relay.cut(...errorFor(reason), message); else socket.destroy(); },
+        },
+      }, (auth, credential) => connectMyUpstream(auth.target, credential, {
+        caps: clientCaps, extCaps: resp.extCaps, charset: resp.charset, database: resp.database ?? auth.target.database,
+      }), (u) => u.socket.destroy());
+    } catch (err) {
+      if (!(err instanceof DbUpstreamFailure)) throw err;
+      throw new Refusal(1105, 'HY000', `${err.message}; an admin can check the target with: portcullis target test ${target}`);
+    }
+    const { session, auth, upstream: up } = opened;
+    deps.greetings.learn(up.greeting);
+    deps.ids.bind(id, { userId: auth.user.id, targetId: auth.target.id, upstreamId: up.greeting.connectionId });
+    session.onEnd(() => deps.ids.release(id));
+    socket.write(okPacket(++seq, up.status, has(clientCaps, CAP.SESSION_TRACK)));
+    clearTimeout(timer);
+    const statements = new MyStatementLog(() => clientCaps, () => deps.clock.now(), (rec) => opened.record(rec));
+    relay = new MyRelay(socket, up.socket, statements, deps.maxPacket, {
+      killTarget: (gatewayId) => deps.ids.resolve(gatewayId, auth.user.id, auth.target.id),
+      clientClosed: () => session.finish('closed-by-client'),
+      upstreamClosed: () => session.finish('upstream-closed'),
+      protocolError: (side, detail) => {
+        session.log.warn({ side, detail }, 'mysql.protocol_error');
+        session.terminate('protocol-error');
+      },
+    }, session.log);
+    relay.start(packets.detach(), up.rest);
+  } catch (err) {
+    clearTimeout(timer);
+    deps.ids.release(id);
+    const r = err instanceof Refusal ? err
+      : err instanceof MyProtocolError ? new Refusal(1043, '08S01', `Bad handshake: ${err.message}`)
+      : isPortcullisError(err) ? new Refusal(1045, '28000', err.message)
+      : new Refusal(1105, 'HY000', 'internal error in the gateway; see its log');
+    if (err instanceof Refusal || err instanceof MyProtocolError || isPortcullisError(err)) log.info({ code: r.code, reason: r.message }, 'mysql.refused');
+    else log.error({ err }, 'mysql.handshake_error');
+    if (!socket.destroyed && socket.writable) socket.end(errPacket(seq + 1, r.code, r.sqlstate, r.message));
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+}
+
+function proof(deps: MyDeps, name: string, addr: string, method: string, ok: boolean): UserRecord {
+  try {
+    return deps.authn.proofFinish(name, addr, method, ok);
+  } catch (err) {
+    if (isPortcullisError(err) && err.code === 'invalid-credentials') throw new Refusal(1045, '28000', `Access denied for user '${name}' (using password: YES)`);
+    throw err;
+  }
+}
+
+function errorFor(reason: TerminationReason): [number, string] {
+  switch (reason) {
+    case 'protocol-error': case 'recording-failed': return [1105, 'HY000'];
+    default: return [1927, '70100'];
+  }
+}

@@ -1,0 +1,241 @@
+// Correlates MySQL commands with their replies into one record per executed statement. Pure: fed
+// with packet heads from both sides. The command phase is strictly request/response, so one state
+// machine per connection follows the server's reply to the current command: OK, ERR, or result
+// sets (column count, column definitions, [EOF], rows, EOF/OK; more may follow).
+import { CAP, STATUS_MORE_RESULTS, has } from './wire/capabilities.js';
+import { type MyPacket, MyReader, parseErr } from './wire/packets.js';
+
+export interface MyStatementRecord {
+  t: string;
+  duration_ms: number;
+  sql: string;
+  path: 'query' | 'prepared' | 'init-db';
+  statement_id?: number;
+  params?: Array<string | null>;
+  rows?: number;
+  affected_rows?: number;
+  error?: { code: number; sqlstate: string; message: string };
+}
+
+export const COM = { QUIT: 0x01, INIT_DB: 0x02, QUERY: 0x03, FIELD_LIST: 0x04, PING: 0x0e, CHANGE_USER: 0x11, STMT_PREPARE: 0x16, STMT_EXECUTE: 0x17, STMT_SEND_LONG_DATA: 0x18, STMT_CLOSE: 0x19, STMT_RESET: 0x1a } as const;
+
+type Phase =
+  | { kind: 'idle' }
+  | { kind: 'simple' }                        // OK or ERR, nothing to record
+  | { kind: 'fieldlist' }                     // column definitions until EOF
+  | { kind: 'result'; step: 'first' | 'columns' | 'columns-eof' | 'rows'; columns: number; rows: number; binary: boolean }
+  | { kind: 'prepare'; sql: string; skip: number; got: boolean };
+
+interface Current { sql: string; path: MyStatementRecord['path']; start: number; statementId?: number; params?: Array<string | null> }
+interface Prepared { sql: string; params: number; types: number[] }
+
+const MAX_PARAM_CHARS = 1024;
+const MAX_STATEMENTS = 10_000;
+
+export class MyStatementLog {
+  private phase: Phase = { kind: 'idle' };
+  private current: Current | null = null;
+  private readonly prepared = new Map<number, Prepared>();
+
+  constructor(private readonly caps: () => number, private readonly now: () => number, private readonly onRecord: (r: MyStatementRecord) => void) {}
+
+  /** A command packet from the client (sequence id 0). */
+  command(p: MyPacket): void {
+    if (p.seq !== 0 || p.head.length === 0) return;
+    const cmd = p.head[0]!;
+    const at = this.now();
+    const text = (): string => p.head.toString('utf8', 1) + (p.length > p.head.length ? `…[truncated, ${p.length} bytes]` : '');
+    switch (cmd) {
+      case COM.QUERY:
+        this.current = { sql: text(), path: 'query', start: at };
+        this.phase = { kind: 'result', step: 'first', columns: 0, rows: 0, binary: false };
+        return;
+      case COM.STMT_PREPARE:
+        this.current = null;
+        this.phase = { kind: 'prepare', sql: text(), skip: 0, got: false };
+        return;
+      case COM.STMT_EXECUTE: {
+        const r = new MyReader(p.head);
+        r.u8();
+        const id = r.u32();
+        const stmt = this.prepared.get(id);
+        this.current = { sql: stmt?.sql ?? '', path: 'prepared', start: at, statementId: id, params: stmt ? readParams(r, stmt) : [] };
+        this.phase = { kind: 'result', step: 'first', columns: 0, rows: 0, binary: true };
+        return;
+      }
+      case COM.STMT_CLOSE: {
+        const r = new MyReader(p.head);
+        r.u8();
+        this.prepared.delete(r.u32());
+        this.phase = { kind: 'idle' };
+        return;
+      }
+      case COM.STMT_SEND_LONG_DATA:
+        return;
+      case COM.INIT_DB:
+        this.current = { sql: `USE \`${p.head.toString('utf8', 1)}\``, path: 'init-db', start: at };
+        this.phase = { kind: 'simple' };
+        return;
+      case COM.FIELD_LIST:
+        this.current = null;
+        this.phase = { kind: 'fieldlist' };
+        return;
+      default:
+        this.current = null;
+        this.phase = { kind: 'simple' };
+    }
+  }
+
+  reply(p: MyPacket): void {
+    const first = p.head[0];
+    const ph = this.phase;
+    const deprecateEof = has(this.caps(), CAP.DEPRECATE_EOF);
+    switch (ph.kind) {
+      case 'idle': return;
+      case 'simple':
+        if (first === 0x00 && this.current) this.emit({ affected_rows: okAffected(p.head) });
+        else if (first === 0xff && this.current) this.emit({ error: parseErr(p.head) });
+        this.done();
+        return;
+      case 'fieldlist':
+        if (first === 0xff || (first === 0xfe && p.length < 9)) this.done();
+        return;
+      case 'prepare':
+        if (!ph.got) {
+          if (first === 0xff) { this.current = { sql: ph.sql, path: 'prepared', start: this.now() }; this.emit({ error: parseErr(p.head) }); this.done(); return; }
+          const r = new MyReader(p.head);
+          r.u8();
+          const id = r.u32();
+          const columns = r.u16();
+          const params = r.u16();
+          if (this.prepared.size < MAX_STATEMENTS) this.prepared.set(id, { sql: ph.sql, params, types: [] });
+          ph.got = true;
+          ph.skip = params + columns + (deprecateEof ? 0 : (params > 0 ? 1 : 0) + (columns > 0 ? 1 : 0));
+          if (ph.skip === 0) this.done();
+          return;
+        }
+        if (--ph.skip <= 0) this.done();
+        return;
+      case 'result':
+        switch (ph.step) {
+          case 'first':
+            if (first === 0x00) {
+              const { affected, status } = okInfo(p.head);
+              this.emit({ affected_rows: affected });
+              if (status & STATUS_MORE_RESULTS) return;
+              this.done();
+            } else if (first === 0xff) {
+              this.emit({ error: parseErr(p.head) });
+              this.done();
+            } else if (first === 0xfb) {
+              // LOCAL INFILE request: the client answers with file data, then the server with OK/ERR.
+              return;
+            } else {
+              ph.columns = new MyReader(p.head).lenenc() ?? 0;
+              ph.rows = 0;
+              ph.step = ph.columns > 0 ? 'columns' : 'rows';
+            }
+            return;
+          case 'columns':
+            if (--ph.columns === 0) ph.step = deprecateEof ? 'rows' : 'columns-eof';
+            return;
+          case 'columns-eof':
+            ph.step = 'rows';
+            return;
+          case 'rows': {
+            if (first === 0xff) { this.emit({ error: parseErr(p.head), rows: ph.rows }); this.done(); return; }
+            const terminator = first === 0xfe && (deprecateEof ? p.length < 0xffffff : p.length < 9);
+            if (!terminator) { ph.rows++; return; }
+            const status = deprecateEof ? okInfo(p.head).status : eofStatus(p.head);
+            this.emit({ rows: ph.rows });
+            if (status & STATUS_MORE_RESULTS) { ph.step = 'first'; return; }
+            this.done();
+            return;
+          }
+        }
+    }
+  }
+
+  private emit(extra: Partial<MyStatementRecord>): void {
+    const c = this.current;
+    if (!c) return;
+    const rec: MyStatementRecord = { t: new Date(c.start).toISOString(), duration_ms: Math.max(0, this.now() - c.start), sql: c.sql, path: c.path };
+    if (c.statementId !== undefined) rec.statement_id = c.statementId;
+    if (c.params) rec.params = c.params;
+    Object.assign(rec, Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined)));
+    this.onRecord(rec);
+    // Further result sets of the same statement get their own record, timed from now.
+    c.start = this.now();
+  }
+
+  private done(): void {
+    this.phase = { kind: 'idle' };
+    this.current = null;
+  }
+}
+
+function okInfo(head: Buffer): { affected: number; status: number } {
+  try {
+    const r = new MyReader(head);
+    r.u8();
+    const affected = r.lenenc() ?? 0;
+    r.lenenc();
+    return { affected, status: r.remaining >= 2 ? r.u16() : 0 };
+  } catch {
+    return { affected: 0, status: 0 };
+  }
+}
+
+const okAffected = (head: Buffer): number => okInfo(head).affected;
+
+function eofStatus(head: Buffer): number {
+  return head.length >= 5 ? head.readUInt16LE(3) : 0;
+}
+
+/** Binary-protocol parameters of COM_STMT_EXECUTE, as text for the record. */
+function readParams(r: MyReader, stmt: Prepared): Array<string | null> {
+  const n = stmt.params;
+  if (n === 0) return [];
+  try {
+    r.u8();
+    r.u32();
+    const nullBitmap = Buffer.from(r.bytes(Math.floor((n + 7) / 8)));
+    if (r.u8() === 1) {
+      stmt.types = [];
+      for (let i = 0; i < n; i++) stmt.types.push(r.u16());
+    }
+    const out: Array<string | null> = [];
+    for (let i = 0; i < n; i++) {
+      if (nullBitmap[i >> 3]! & (1 << (i & 7))) { out.push(null); continue; }
+      out.push(binaryValue(r, (stmt.types[i] ?? 0xfd) & 0xff, ((stmt.types[i] ?? 0) & 0x8000) !== 0));
+    }
+    return out;
+  } catch {
+    return ['…[parameters not recorded: too large or sent as long data]'];
+  }
+}
+
+function binaryValue(r: MyReader, type: number, unsigned: boolean): string {
+  switch (type) {
+    case 0x01: { const v = r.u8(); return String(unsigned ? v : (v << 24) >> 24); }
+    case 0x02: case 0x0d: { const v = r.u16(); return String(unsigned ? v : (v << 16) >> 16); }
+    case 0x03: case 0x09: { const v = r.u32(); return String(unsigned ? v : v | 0); }
+    case 0x08: { const b = r.bytes(8); return unsigned ? b.readBigUInt64LE().toString() : b.readBigInt64LE().toString(); }
+    case 0x04: return String(r.bytes(4).readFloatLE());
+    case 0x05: return String(r.bytes(8).readDoubleLE());
+    case 0x06: return 'NULL';
+    case 0x07: case 0x0a: case 0x0c: case 0x0b: {
+      const len = r.u8();
+      const b = r.bytes(len);
+      if (type === 0x0b) return `time(${b.toString('hex')})`;
+      if (len === 0) return '0000-00-00';
+      const date = `${b.readUInt16LE(0)}-${String(b[2]).padStart(2, '0')}-${String(b[3]).padStart(2, '0')}`;
+      return len >= 7 ? `${date} ${String(b[4]).padStart(2, '0')}:${String(b[5]).padStart(2, '0')}:${String(b[6]).padStart(2, '0')}` : date;
+    }
+    default: {
+      const v = r.lenencBytes() ?? Buffer.alloc(0);
+      const text = v.toString('utf8', 0, Math.min(v.length, MAX_PARAM_CHARS));
+      return v.length > MAX_PARAM_CHARS ? `${text}…[truncated, ${v.length} bytes]` : text;
+    }
+  }
+}

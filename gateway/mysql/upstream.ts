@@ -1,0 +1,187 @@
+// The upstream leg to a MySQL or MariaDB target: read its greeting, TLS when the target is
+// configured for it, a HandshakeResponse with the capabilities the client chose (so both legs frame
+// the command phase the same way), then authentication with the vaulted password as the server
+// asks: mysql_native_password, or caching_sha2_password (fast auth, or full auth in clear over TLS
+// or RSA-encrypted with the server's key). The password is wiped once the login is done.
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { DbUpstreamFailure } from '../session/db-session.js';
+import type { TargetRecord } from '../store/records.js';
+import type { CheckedOutCredential } from '../vault/credential-vault.js';
+import { nativeScramble, sha2RsaEncrypt, sha2Scramble } from './wire/auth-scramble.js';
+import { CAP, has } from './wire/capabilities.js';
+import { type Greeting, encodeHandshakeResponse, encodeSslRequest, parseGreeting } from './wire/handshake.js';
+import { MyProtocolError, MyReader, packet, parseErr } from './wire/packets.js';
+
+export interface MyUpstream {
+  socket: Socket;
+  greeting: Greeting;
+  /** Status flags of the final OK. */
+  status: number;
+  rest: Buffer;
+}
+
+const TIMEOUT_MS = 15_000;
+
+/** Reads whole packets from a socket during the connection phase. */
+class PacketQueue {
+  private buf: Buffer = Buffer.alloc(0);
+  private waiter: (() => void) | null = null;
+  private failure: Error | null = null;
+
+  constructor(private socket: Socket) {
+    this.attach(socket);
+  }
+
+  private readonly onData = (d: Buffer): void => { this.buf = Buffer.concat([this.buf, d]); this.waiter?.(); };
+  private readonly onEnd = (): void => { this.failure = new DbUpstreamFailure('unreachable', 'the target closed the connection during login'); this.waiter?.(); };
+
+  private attach(s: Socket): void {
+    this.socket = s;
+    s.on('data', this.onData);
+    s.on('close', this.onEnd);
+    s.on('error', this.onEnd);
+  }
+
+  switchTo(s: Socket): void {
+    this.detach();
+    this.attach(s);
+  }
+
+  detach(): Buffer {
+    this.socket.off('data', this.onData);
+    this.socket.off('close', this.onEnd);
+    this.socket.off('error', this.onEnd);
+    const rest = this.buf;
+    this.buf = Buffer.alloc(0);
+    return rest;
+  }
+
+  async next(): Promise<{ seq: number; payload: Buffer }> {
+    for (;;) {
+      if (this.buf.length >= 4) {
+        const len = this.buf.readUIntLE(0, 3);
+        if (len > 1024 * 1024) throw new MyProtocolError('oversized login packet from the target');
+        if (this.buf.length >= 4 + len) {
+          const p = { seq: this.buf[3]!, payload: Buffer.from(this.buf.subarray(4, 4 + len)) };
+          this.buf = this.buf.subarray(4 + len);
+          return p;
+        }
+      }
+      if (this.failure) throw this.failure;
+      await new Promise<void>((r) => { this.waiter = r; });
+      this.waiter = null;
+    }
+  }
+}
+
+/** Reads just the greeting (server version and capabilities) and hangs up. */
+export async function probeGreeting(target: TargetRecord): Promise<Greeting> {
+  const socket = await open(target);
+  try {
+    const q = new PacketQueue(socket);
+    return parseGreeting((await withTimeout(q.next(), target)).payload);
+  } finally {
+    socket.destroy();
+  }
+}
+
+export async function connectMyUpstream(
+  target: TargetRecord, cred: CheckedOutCredential, client: { caps: number; extCaps: number; charset: number; database: string | null },
+): Promise<MyUpstream> {
+  let socket = await open(target);
+  try {
+    const q = new PacketQueue(socket);
+    const first = await withTimeout(q.next(), target);
+    if (first.payload[0] === 0xff) throw new DbUpstreamFailure('refused', `${target.name} refused the connection: ${parseErr(first.payload).message}`);
+    const greeting = parseGreeting(first.payload);
+    const useTls = target.tlsMode !== 'disable';
+    if (useTls && !has(greeting.caps, CAP.SSL)) throw new DbUpstreamFailure('tls', `${target.name} does not offer TLS, but the target requires it`);
+    let caps = (client.caps | CAP.PROTOCOL_41 | CAP.SECURE_CONNECTION | CAP.PLUGIN_AUTH | CAP.PLUGIN_AUTH_LENENC_CLIENT_DATA) & greeting.caps;
+    caps &= ~(CAP.SSL | CAP.COMPRESS | CAP.ZSTD | CAP.CONNECT_ATTRS | CAP.LOCAL_FILES | CAP.MULTI_FACTOR_AUTH | CAP.SSL_VERIFY_SERVER_CERT);
+    if (client.database) caps |= CAP.CONNECT_WITH_DB; else caps &= ~CAP.CONNECT_WITH_DB;
+    let seq = 1;
+    if (useTls) {
+      caps |= CAP.SSL;
+      socket.write(packet(seq++, encodeSslRequest(caps, client.extCaps & greeting.extCaps, client.charset)));
+      q.detach();
+      socket = await new Promise<Socket>((resolve, reject) => {
+        const tls = tlsConnect({ socket, servername: /^[\d.:]+$/.test(target.host) ? undefined : target.host, ca: target.tlsCaPem ?? undefined, rejectUnauthorized: target.tlsMode === 'verify-full' });
+        tls.once('secureConnect', () => resolve(tls));
+        tls.once('error', (e: Error) => reject(new DbUpstreamFailure('tls', `TLS to ${target.name} failed: ${e.message}`)));
+      });
+      q.switchTo(socket);
+    }
+    const password = cred.secret;
+    let plugin = greeting.plugin === 'caching_sha2_password' ? 'caching_sha2_password' : 'mysql_native_password';
+    let nonce = greeting.nonce;
+    const scramble = (): Buffer => (plugin === 'caching_sha2_password' ? sha2Scramble(password, nonce) : nativeScramble(password, nonce));
+    socket.write(packet(seq++, encodeHandshakeResponse({
+      caps, extCaps: client.extCaps & greeting.extCaps, maxPacket: 0x1000000, charset: client.charset, user: cred.account,
+      authResponse: scramble(), database: client.database, plugin,
+    })));
+    for (;;) {
+      const p = await withTimeout(q.next(), target);
+      seq = p.seq + 1;
+      const kind = p.payload[0];
+      if (kind === 0x00) {
+        const r = new MyReader(p.payload);
+        r.u8(); r.lenenc(); r.lenenc();
+        const status = r.remaining >= 2 ? r.u16() : 0;
+        return { socket, greeting, status, rest: q.detach() };
+      }
+      if (kind === 0xff) {
+        const e = parseErr(p.payload);
+        const auth = e.code === 1045 || e.code === 1698;
+        throw new DbUpstreamFailure(auth ? 'auth-failed' : 'refused', auth ? `${target.name} refused the vaulted credential` : `${target.name}: ${e.message}`, String(e.code));
+      }
+      if (kind === 0xfe) {
+        // AuthSwitchRequest: another plugin and a fresh nonce.
+        const r = new MyReader(p.payload);
+        r.u8();
+        plugin = r.cstring();
+        nonce = Buffer.from(r.rest().subarray(0, 20));
+        if (plugin !== 'mysql_native_password' && plugin !== 'caching_sha2_password') {
+          throw new DbUpstreamFailure('auth-failed', `${target.name} asks for an unsupported authentication plugin (${plugin})`);
+        }
+        socket.write(packet(seq, scramble()));
+      } else if (kind === 0x01) {
+        const data = p.payload.subarray(1);
+        if (data[0] === 0x03 && data.length === 1) continue;
+        if (data[0] === 0x04 && data.length === 1) {
+          if (useTls) socket.write(packet(seq, Buffer.concat([password, Buffer.from([0])])));
+          else socket.write(packet(seq, Buffer.from([0x02])));
+        } else if (data.toString('latin1').includes('BEGIN PUBLIC KEY')) {
+          socket.write(packet(seq, sha2RsaEncrypt(password, nonce, data.toString('latin1'))));
+        } else {
+          throw new MyProtocolError('unexpected auth data from the target');
+        }
+      } else {
+        throw new MyProtocolError(`unexpected packet 0x${(kind ?? 0).toString(16)} during login`);
+      }
+    }
+  } catch (err) {
+    socket.destroy();
+    if (err instanceof DbUpstreamFailure) throw err;
+    throw new DbUpstreamFailure('protocol', `unexpected reply from ${target.name} during login`);
+  } finally {
+    cred.wipe();
+  }
+}
+
+function open(target: TargetRecord): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = tcpConnect({ host: target.host, port: target.port });
+    s.setNoDelay(true);
+    const timer = setTimeout(() => { s.destroy(); reject(new DbUpstreamFailure('unreachable', `cannot connect to ${target.name} (timed out)`)); }, TIMEOUT_MS);
+    s.once('connect', () => { clearTimeout(timer); resolve(s); });
+    s.once('error', () => { clearTimeout(timer); reject(new DbUpstreamFailure('unreachable', `cannot connect to ${target.name}`)); });
+  });
+}
+
+function withTimeout<T>(p: Promise<T>, target: TargetRecord): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new DbUpstreamFailure('unreachable', `${target.name} did not finish the login in time`)), TIMEOUT_MS);
+    p.then((v) => { clearTimeout(t); resolve(v); }, (e: unknown) => { clearTimeout(t); reject(e instanceof Error ? e : new Error(String(e))); });
+  });
+}
