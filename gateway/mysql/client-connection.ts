@@ -132,7 +132,13 @@ export async function handleMyConnection(deps: MyDeps, raw: Socket): Promise<voi
     let user: UserRecord;
     if (resp.plugin === 'mysql_native_password' || (resp.plugin === null && !has(resp.caps, CAP.PLUGIN_AUTH))) {
       const verifier = deps.authn.nativeBegin(principal.user, addr);
-      const ok = verifier !== null && checkNative(resp.authResponse, scramble, verifier);
+      let answer = resp.authResponse;
+      if (answer.length === 0) {
+        // libmariadb sends nothing when its plugin differs from the greeting's and waits for a switch.
+        send(Buffer.concat([Buffer.from([0xfe]), Buffer.from('mysql_native_password\0'), scramble, Buffer.from([0])]));
+        answer = await recv();
+      }
+      const ok = verifier !== null && checkNative(answer, scramble, verifier);
       user = proof(deps, principal.user, addr, 'mysql-native', ok);
     } else {
       if (resp.plugin !== 'caching_sha2_password') {
@@ -179,7 +185,7 @@ export async function handleMyConnection(deps: MyDeps, raw: Socket): Promise<voi
     relay = new MyRelay(socket, up.socket, statements, deps.maxPacket, {
       killTarget: (gatewayId) => deps.ids.resolve(gatewayId, auth.user.id, auth.target.id),
       clientClosed: () => session.finish('closed-by-client'),
-      upstreamClosed: () => session.finish('upstream-closed'),
+      upstreamClosed: (afterQuit) => session.finish(afterQuit ? 'closed-by-client' : 'upstream-closed'),
       protocolError: (side, detail) => {
         session.log.warn({ side, detail }, 'mysql.protocol_error');
         session.terminate('protocol-error');

@@ -12,7 +12,8 @@ export interface MyRelayHooks {
   /** Rewrites `KILL [QUERY|CONNECTION] id` for the target, or null to refuse it. */
   killTarget(gatewayId: number): number | null;
   clientClosed(): void;
-  upstreamClosed(): void;
+  /** `afterQuit`: the client had said COM_QUIT, so the target closing is the client's doing. */
+  upstreamClosed(afterQuit: boolean): void;
   protocolError(side: 'client' | 'server', detail: string): void;
 }
 
@@ -25,6 +26,7 @@ export class MyRelay {
   private streamLeft = 0;
   private warning: string | null = null;
   private closed = false;
+  private clientQuit = false;
 
   constructor(
     private readonly client: Socket,
@@ -41,7 +43,7 @@ export class MyRelay {
     this.client.on('data', (d: Buffer) => this.fromClient(d));
     this.upstream.on('data', (d: Buffer) => this.fromServer(d));
     this.client.on('close', () => { this.close(); this.hooks.clientClosed(); });
-    this.upstream.on('close', () => { this.close(); this.hooks.upstreamClosed(); });
+    this.upstream.on('close', () => { this.close(); this.hooks.upstreamClosed(this.clientQuit); });
     this.client.on('error', (e) => this.logger.info({ reason: e.message }, 'mysql.client_error'));
     this.upstream.on('error', (e) => this.logger.info({ reason: e.message }, 'mysql.upstream_error'));
     if (upstreamEarly.length) this.fromServer(upstreamEarly);
@@ -96,7 +98,9 @@ export class MyRelay {
   }
 
   private handleStart(seq: number, payloadStart: Buffer, length: number): void {
-    if (seq === 0) this.log.command({ seq, length, head: payloadStart.subarray(0, 64 * 1024) });
+    if (seq !== 0) return;
+    if (payloadStart[0] === COM.QUIT) this.clientQuit = true;
+    this.log.command({ seq, length, head: payloadStart.subarray(0, 64 * 1024) });
   }
 
   /** Returns true when the packet was answered here and must not reach the target. */
