@@ -112,7 +112,11 @@ export async function handleMyConnection(deps: MyDeps, raw: Socket): Promise<voi
     let resp = parseHandshakeResponse(await recv());
     if (resp.sslRequest) {
       if (!has(resp.caps, CAP.SSL)) throw new Refusal(1043, '08S01', 'Bad handshake');
-      packets.detach();
+      // Clients send their TLS ClientHello right behind the SSLRequest, without waiting: bytes
+      // already read go back into the socket, where the TLS layer picks them up.
+      const early = packets.detach();
+      raw.pause();
+      if (early.length > 0) raw.unshift(early);
       const tls = new TLSSocket(raw, { isServer: true, cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' });
       tls.on('error', () => {});
       socket = tls;

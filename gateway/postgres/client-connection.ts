@@ -60,7 +60,10 @@ export async function handlePgConnection(deps: PgDeps, raw: Socket): Promise<voi
     for (;;) {
       if (packet.kind === 'ssl') {
         if (socket instanceof TLSSocket) throw new Refusal('08P01', 'SSLRequest after TLS was already set up');
-        reader.detach();
+        // A client that sends its ClientHello without waiting for 'S' must not lose those bytes.
+        const early = reader.detach();
+        raw.pause();
+        if (early.length > 0) raw.unshift(early);
         raw.write('S');
         const tls = new TLSSocket(raw, { isServer: true, cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' });
         tls.on('error', () => {});
