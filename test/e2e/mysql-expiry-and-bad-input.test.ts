@@ -89,7 +89,8 @@ describe('bad input on the MySQL port', () => {
       const oldProtocol = await probe(Buffer.concat([Buffer.from([32, 0, 0, 1]), Buffer.alloc(32)]));
       for (const answer of [garbage, oversized, outOfOrder, oldProtocol]) {
         // The greeting, then an ERR packet (0xff) before the close.
-        expect(answer.subarray(4).toString('latin1')).toMatch(/\x0a\d+\.\d+/);
+        expect(answer[4]).toBe(10);
+        expect(answer.subarray(5).toString('latin1')).toMatch(/^\d+\.\d+/);
         expect(answer.includes(Buffer.from([0xff]))).toBe(true);
       }
       // Stalls mid-packet: closed at the handshake deadline or when it goes; nothing else affected.
