@@ -14,9 +14,16 @@ import { CancelKeys } from '../postgres/cancel-keys.js';
 import { createMyListener } from '../mysql/listener.js';
 import { ConnectionIds } from '../mysql/connection-ids.js';
 import { GreetingCache } from '../mysql/greeting-cache.js';
+import { generateKeyPairSync } from 'node:crypto';
 import { systemClock } from '../util/clock.js';
 import { optionalDuration } from '../config/config.js';
 import { parseDuration } from '../util/duration.js';
+
+/** A per-process RSA key for MySQL's caching_sha2_password exchange without TLS. */
+function mysqlRsaKey(): { publicKeyPem: string; privateKey: import('node:crypto').KeyObject } {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), privateKey };
+}
 
 export interface Listener {
   name: string;
@@ -61,6 +68,7 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
     authn: app.authn, decider: app.decider, broker: app.broker, audit: app.audit, clock: app.clock, log: log.child({ listener: 'mysql' }),
     tls: { cert: readFileSync(certs.serverCert, 'utf8'), key: readFileSync(certs.serverKey, 'utf8') },
     allowPlaintext: config.mysql.allowPlaintext, ids: new ConnectionIds(), greetings: new GreetingCache(), maxPacket: config.mysql.maxPacketBytes,
+    rsa: mysqlRsaKey(),
     handshakeTimeoutMs: parseDuration(config.mysql.handshakeTimeout),
   }, { host: config.listen, port: config.mysql.port, maxHandshakes: config.mysql.maxHandshakes, targets: () => app.store.targets.list() }));
   const bound: Record<string, number> = {};

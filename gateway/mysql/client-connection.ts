@@ -3,7 +3,7 @@
 // caching_sha2_password with full authentication over TLS, or mysql_native_password for old
 // clients — then the shared database session flow, the upstream login and the relay. Refusals are
 // MySQL error packets with real codes and a message that says what to do.
-import { randomBytes } from 'node:crypto';
+import { constants, type KeyObject, privateDecrypt, randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Authenticator } from '../access/authn.js';
@@ -32,6 +32,12 @@ export interface MyDeps extends DbSessionDeps {
   greetings: GreetingCache;
   maxPacket: number;
   handshakeTimeoutMs: number;
+  /** For caching_sha2_password full authentication without TLS (plaintext development mode). */
+  rsa: { publicKeyPem: string; privateKey: KeyObject };
+}
+
+function xorNonce(data: Buffer, nonce: Buffer): Buffer {
+  return Buffer.from(data.map((b, i) => b ^ nonce[i % nonce.length]!));
 }
 
 class Refusal extends Error {
@@ -150,10 +156,17 @@ export async function handleMyConnection(deps: MyDeps, raw: Socket): Promise<voi
         send(Buffer.concat([Buffer.from([0xfe]), Buffer.from('caching_sha2_password\0'), scramble, Buffer.from([0])]));
         await recv();
       }
-      if (!secure) throw new Refusal(3159, 'HY000', 'caching_sha2_password needs TLS here: connect with --ssl');
-      // No password cache on the gateway: always ask for full authentication (safe over TLS).
+      // No password cache on the gateway: always ask for full authentication. Over TLS the client
+      // sends the password itself; without TLS (development only) it asks for our RSA key first.
       send(Buffer.from([0x01, 0x04]));
-      const password = (await recv()).toString('utf8').replace(/\0$/, '');
+      let answer = await recv();
+      if (!secure && answer.length === 1 && answer[0] === 0x02) {
+        send(Buffer.concat([Buffer.from([0x01]), Buffer.from(deps.rsa.publicKeyPem)]));
+        answer = xorNonce(privateDecrypt({ key: deps.rsa.privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING }, await recv()), scramble);
+      } else if (!secure) {
+        throw new Refusal(3159, 'HY000', 'caching_sha2_password needs TLS or the RSA key exchange: connect with --ssl');
+      }
+      const password = answer.toString('utf8').replace(/\0$/, '');
       try {
         user = await deps.authn.dbPasswordLogin(principal.user, target, password, addr, 'mysql-caching-sha2');
       } catch (err) {

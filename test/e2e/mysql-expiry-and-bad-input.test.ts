@@ -105,3 +105,18 @@ describe('bad input on the MySQL port', () => {
     expect(fx.gw.log()).toMatch(/"msg":"mysql.refused"/);
   });
 });
+
+describe('database logins for users with a second factor', () => {
+  it('takes the per-grant one-time database password, and not the account password', async () => {
+    fx.grant('10m');
+    const { totpAt } = await import('../../gateway/access/totp.js');
+    const secret = /secret=([A-Z2-7]+)/.exec(fx.gw.admin(['user', 'totp', 'dba', '--json']).stdout)![1]!;
+    expect(fx.gw.login('dba', DBA_PASSWORD, totpAt(secret, Date.now())).code).toBe(0);
+    expect(fx.client('select 1').stderr).toMatch(/uses a one-time code; get a database password for this grant with: portcullis db-password shop-db/);
+    const password = fx.gw.as('dba', ['db-password', 'shop-db']).stdout.trim();
+    const r = fx.client('select current_user()', { password });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/shopapp@/);
+  });
+});
+
