@@ -1,0 +1,50 @@
+// A TCP listener for the database protocols: connections are bounded while they handshake (a flood
+// of half-open connections drops new ones, never live sessions); each is handed to the protocol's
+// handler, which resolves once the handshake is over (relaying or refused).
+import { type AddressInfo, createServer, type Socket } from 'node:net';
+import type { Listener } from '../cli/serve.js';
+import type { Logger } from '../log/logger.js';
+
+export interface HandshakeListenerOptions {
+  name: string;
+  host: string;
+  port: number;
+  maxHandshakes: number;
+  log: Logger;
+  handle(socket: Socket): Promise<void>;
+  /** Runs before listening (e.g. probing targets). */
+  beforeStart?(): Promise<void>;
+}
+
+export function createHandshakeListener(o: HandshakeListenerOptions): Listener {
+  const sockets = new Set<Socket>();
+  let handshaking = 0;
+  const server = createServer((socket) => {
+    socket.on('error', () => {});
+    if (handshaking >= o.maxHandshakes) {
+      o.log.warn({ addr: socket.remoteAddress }, `${o.name}.handshake_limit`);
+      socket.destroy();
+      return;
+    }
+    handshaking++;
+    sockets.add(socket);
+    socket.setNoDelay(true);
+    socket.once('close', () => sockets.delete(socket));
+    void o.handle(socket).finally(() => { handshaking--; });
+  });
+  server.on('error', (err: Error) => o.log.error({ err: err.message }, `${o.name}.listener_error`));
+  return {
+    name: o.name,
+    start: async () => {
+      await o.beforeStart?.();
+      return new Promise<AddressInfo>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(o.port, o.host, () => resolve(server.address() as AddressInfo));
+      });
+    },
+    stop: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    }),
+  };
+}
