@@ -14,6 +14,7 @@ import type { TerminationReason } from '../session/termination.js';
 import type { UserRecord } from '../store/records.js';
 import { isPortcullisError } from '../util/errors.js';
 import type { ConnectionIds } from './connection-ids.js';
+import { PacketQueue } from './packet-queue.js';
 import { MyRelay } from './relay.js';
 import { MyStatementLog } from './statement-log.js';
 import { connectMyUpstream } from './upstream.js';
@@ -46,50 +47,6 @@ class Refusal extends Error {
   }
 }
 
-/** Whole packets from the client during the connection phase. */
-class HandshakePackets {
-  private buf: Buffer = Buffer.alloc(0);
-  private waiter: (() => void) | null = null;
-  private closed = false;
-  private readonly onData = (d: Buffer): void => { this.buf = Buffer.concat([this.buf, d]); this.waiter?.(); };
-  private readonly onClose = (): void => { this.closed = true; this.waiter?.(); };
-
-  constructor(private socket: Socket) { this.attach(socket); }
-
-  private attach(s: Socket): void {
-    this.socket = s;
-    s.on('data', this.onData);
-    s.on('close', this.onClose);
-  }
-
-  switchTo(s: Socket): void { this.detach(); this.attach(s); }
-
-  detach(): Buffer {
-    this.socket.off('data', this.onData);
-    this.socket.off('close', this.onClose);
-    const rest = this.buf;
-    this.buf = Buffer.alloc(0);
-    return rest;
-  }
-
-  async next(): Promise<{ seq: number; payload: Buffer }> {
-    for (;;) {
-      if (this.buf.length >= 4) {
-        const len = this.buf.readUIntLE(0, 3);
-        if (len > 64 * 1024) throw new MyProtocolError(`handshake packet of ${len} bytes`);
-        if (this.buf.length >= 4 + len) {
-          const p = { seq: this.buf[3]!, payload: Buffer.from(this.buf.subarray(4, 4 + len)) };
-          this.buf = this.buf.subarray(4 + len);
-          return p;
-        }
-      }
-      if (this.closed) throw new MyProtocolError('client closed the connection during the handshake');
-      await new Promise<void>((r) => { this.waiter = r; });
-      this.waiter = null;
-    }
-  }
-}
-
 /** 20 printable bytes: some clients mishandle NULs in the nonce. */
 function nonce(): Buffer {
   return Buffer.from(randomBytes(20).map((b) => 0x21 + (b % 0x5e)));
@@ -103,7 +60,7 @@ export async function handleMyConnection(deps: MyDeps, raw: Socket): Promise<voi
   const id = deps.ids.allocate();
   const timer = setTimeout(() => { log.info({}, 'mysql.handshake_timeout'); socket.destroy(); }, deps.handshakeTimeoutMs);
   raw.on('error', () => {});
-  const packets = new HandshakePackets(raw);
+  const packets = new PacketQueue(raw, 64 * 1024, () => new MyProtocolError('client closed the connection during the handshake'));
   const send = (payload: Buffer): void => { socket.write(packet(++seq, payload)); };
   const recv = async (): Promise<Buffer> => {
     const p = await packets.next();

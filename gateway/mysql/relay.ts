@@ -5,6 +5,7 @@
 // (answered with the warning instead). Big packets stream through once their first bytes are seen.
 import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
+import { writeOrPause } from '../util/backpressure.js';
 import { COM, type MyStatementLog } from './statement-log.js';
 import { MyPacketReader, MyProtocolError, errPacket, packet } from './wire/packets.js';
 
@@ -56,10 +57,7 @@ export class MyRelay {
   }
 
   private forward(bytes: Buffer): void {
-    if (!this.upstream.write(bytes)) {
-      this.client.pause();
-      this.upstream.once('drain', () => this.client.resume());
-    }
+    writeOrPause(this.upstream, bytes, this.client);
   }
 
   private fromClient(d: Buffer): void {
@@ -141,10 +139,7 @@ export class MyRelay {
       this.hooks.protocolError('server', e instanceof MyProtocolError ? e.message : String(e));
       return;
     }
-    if (!this.client.write(d)) {
-      this.upstream.pause();
-      this.client.once('drain', () => this.upstream.resume());
-    }
+    writeOrPause(this.client, d, this.upstream);
   }
 
   /** Ends both legs; when no reply is in flight the client first gets an error saying why. */

@@ -11,6 +11,7 @@ import type { CheckedOutCredential } from '../vault/credential-vault.js';
 import { nativeScramble, sha2RsaEncrypt, sha2Scramble } from './wire/auth-scramble.js';
 import { CAP, has } from './wire/capabilities.js';
 import { type Greeting, encodeHandshakeResponse, encodeSslRequest, parseGreeting } from './wire/handshake.js';
+import { PacketQueue } from './packet-queue.js';
 import { MyProtocolError, MyReader, packet, parseErr } from './wire/packets.js';
 
 export interface MyUpstream {
@@ -23,63 +24,11 @@ export interface MyUpstream {
 
 const TIMEOUT_MS = 15_000;
 
-/** Reads whole packets from a socket during the connection phase. */
-class PacketQueue {
-  private buf: Buffer = Buffer.alloc(0);
-  private waiter: (() => void) | null = null;
-  private failure: Error | null = null;
-
-  constructor(private socket: Socket) {
-    this.attach(socket);
-  }
-
-  private readonly onData = (d: Buffer): void => { this.buf = Buffer.concat([this.buf, d]); this.waiter?.(); };
-  private readonly onEnd = (): void => { this.failure = new DbUpstreamFailure('unreachable', 'the target closed the connection during login'); this.waiter?.(); };
-
-  private attach(s: Socket): void {
-    this.socket = s;
-    s.on('data', this.onData);
-    s.on('close', this.onEnd);
-    s.on('error', this.onEnd);
-  }
-
-  switchTo(s: Socket): void {
-    this.detach();
-    this.attach(s);
-  }
-
-  detach(): Buffer {
-    this.socket.off('data', this.onData);
-    this.socket.off('close', this.onEnd);
-    this.socket.off('error', this.onEnd);
-    const rest = this.buf;
-    this.buf = Buffer.alloc(0);
-    return rest;
-  }
-
-  async next(): Promise<{ seq: number; payload: Buffer }> {
-    for (;;) {
-      if (this.buf.length >= 4) {
-        const len = this.buf.readUIntLE(0, 3);
-        if (len > 1024 * 1024) throw new MyProtocolError('oversized login packet from the target');
-        if (this.buf.length >= 4 + len) {
-          const p = { seq: this.buf[3]!, payload: Buffer.from(this.buf.subarray(4, 4 + len)) };
-          this.buf = this.buf.subarray(4 + len);
-          return p;
-        }
-      }
-      if (this.failure) throw this.failure;
-      await new Promise<void>((r) => { this.waiter = r; });
-      this.waiter = null;
-    }
-  }
-}
-
 /** Reads just the greeting (server version and capabilities) and hangs up. */
 export async function probeGreeting(target: TargetRecord): Promise<Greeting> {
   const socket = await open(target);
   try {
-    const q = new PacketQueue(socket);
+    const q = new PacketQueue(socket, 1024 * 1024, () => new DbUpstreamFailure('unreachable', 'the target closed the connection during login'));
     return parseGreeting((await withTimeout(q.next(), target)).payload);
   } finally {
     socket.destroy();
@@ -91,7 +40,7 @@ export async function connectMyUpstream(
 ): Promise<MyUpstream> {
   let socket = await open(target);
   try {
-    const q = new PacketQueue(socket);
+    const q = new PacketQueue(socket, 1024 * 1024, () => new DbUpstreamFailure('unreachable', 'the target closed the connection during login'));
     const first = await withTimeout(q.next(), target);
     if (first.payload[0] === 0xff) throw new DbUpstreamFailure('refused', `${target.name} refused the connection: ${parseErr(first.payload).message}`);
     const greeting = parseGreeting(first.payload);

@@ -4,6 +4,7 @@
 // messages, never inside one.
 import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
+import { writeOrPause } from '../util/backpressure.js';
 import { PgFrameReader, PgProtocolError } from './wire/frames.js';
 import { fatal } from './wire/server-messages.js';
 import type { StatementLog } from './statement-log.js';
@@ -56,10 +57,7 @@ export class PgRelay {
       this.events.protocolError('client', e instanceof PgProtocolError ? e.message : String(e));
       return;
     }
-    if (!this.upstream.write(d)) {
-      this.client.pause();
-      this.upstream.once('drain', () => this.client.resume());
-    }
+    writeOrPause(this.upstream, d, this.client);
   }
 
   private fromServer(d: Buffer): void {
@@ -69,10 +67,7 @@ export class PgRelay {
       this.events.protocolError('server', e instanceof PgProtocolError ? e.message : String(e));
       return;
     }
-    if (!this.client.write(d)) {
-      this.upstream.pause();
-      this.client.once('drain', () => this.upstream.resume());
-    }
+    writeOrPause(this.client, d, this.upstream);
     this.flushInjections();
   }
 
