@@ -1,7 +1,6 @@
 // Drivers and tools through Portcullis: node-postgres with parameters and prepared statements,
 // pgbench in all three query modes, and psql's Ctrl-C cancel of a long query.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireBinary, run, waitFor } from '../harness/common.js';
@@ -17,16 +16,6 @@ beforeAll(async () => {
 
 afterAll(async () => { await fx?.stop(); });
 
-function statements(): Array<Record<string, unknown>> {
-  const root = join(fx.gw.dataDir, 'recordings');
-  return readdirSync(root).flatMap((d) => {
-    try {
-      return readFileSync(join(root, d, 'statements.ndjson'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-    } catch {
-      return [];
-    }
-  });
-}
 
 function client(): pg.Client {
   return new pg.Client({
@@ -51,8 +40,8 @@ describe('clients through Portcullis', () => {
     } finally {
       await c.end();
     }
-    await waitFor('statement records', () => statements().some((s) => s.sql === 'select 1 as ok'), 5000);
-    const recs = statements();
+    await waitFor('statement records', () => fx.statements().some((s) => s.sql === 'select 1 as ok'), 5000);
+    const recs = fx.statements();
     expect(recs).toEqual(expect.arrayContaining([
       expect.objectContaining({ sql: 'insert into kv values ($1, $2), ($3, $4)', path: 'extended', params: ['a', '1', 'b', '2'], rows: 2 }),
       expect.objectContaining({ sql: 'select v from kv where k = $1', statement: 'get-kv', params: ['b'], rows: 1 }),
@@ -74,7 +63,7 @@ describe('clients through Portcullis', () => {
       expect(r.stdout).toMatch(/number of transactions actually processed: [1-9]\d*/);
     }
     // Prepared mode sends the SQL once per connection; every execution is still recorded with it.
-    const prepared = statements().filter((s) => s.path === 'extended' && String(s.sql).includes('UPDATE pgbench_accounts SET abalance'));
+    const prepared = fx.statements().filter((s) => s.path === 'extended' && String(s.sql).includes('UPDATE pgbench_accounts SET abalance'));
     expect(prepared.length).toBeGreaterThan(10);
     expect(prepared.filter((s) => !Array.isArray(s.params) || (s.params as unknown[]).length !== 2)).toEqual([]);
   }, 60_000);

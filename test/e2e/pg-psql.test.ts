@@ -16,16 +16,6 @@ beforeAll(async () => {
 
 afterAll(async () => { await fx?.stop(); });
 
-function statements(): Array<Record<string, unknown>> {
-  const root = join(fx.gw.dataDir, 'recordings');
-  return readdirSync(root).flatMap((d) => {
-    try {
-      return readFileSync(join(root, d, 'statements.ndjson'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-    } catch {
-      return [];
-    }
-  });
-}
 
 describe('psql through Portcullis', () => {
   it('connects with sslmode=require as the vaulted role, and with verify-full against the exported CA', () => {
@@ -66,8 +56,8 @@ describe('psql through Portcullis', () => {
     const copyOut = fx.psql(['-c', `\\copy (select * from big order by id) to '${out}' csv`]);
     expect(copyOut.status, copyOut.stderr).toBe(0);
     expect(readFileSync(out, 'utf8')).toBe(readFileSync(src, 'utf8'));
-    await waitFor('copy records', () => statements().some((s) => (s.copy as { direction?: string } | undefined)?.direction === 'out'), 5000);
-    const recs = statements();
+    await waitFor('copy records', () => fx.statements().some((s) => (s.copy as { direction?: string } | undefined)?.direction === 'out'), 5000);
+    const recs = fx.statements();
     const inRec = recs.find((s) => String(s.sql).startsWith('COPY  big FROM STDIN') || /copy big from stdin/i.test(String(s.sql)));
     expect(inRec).toMatchObject({ rows: 100000, copy: { direction: 'in' } });
     expect((inRec!.copy as { bytes: number }).bytes).toBeGreaterThan(1_000_000);
@@ -77,8 +67,8 @@ describe('psql through Portcullis', () => {
   it('records every statement with its command tag, row counts and errors', async () => {
     fx.psql(['-v', 'ON_ERROR_STOP=0', '-c', 'select * from items order by id', '-c', 'select 1/0']);
     // The recording is closed just after the client leaves.
-    await waitFor('statement records', () => statements().some((s) => s.sql === 'select 1/0'), 5000);
-    const recs = statements();
+    await waitFor('statement records', () => fx.statements().some((s) => s.sql === 'select 1/0'), 5000);
+    const recs = fx.statements();
     expect(recs).toEqual(expect.arrayContaining([
       expect.objectContaining({ sql: 'select * from items order by id', path: 'simple', command: 'SELECT 2', rows: 2, rows_returned: 2 }),
       expect.objectContaining({ sql: 'select 1/0', error: { code: '22012', message: 'division by zero' } }),

@@ -1,10 +1,9 @@
 // The MySQL test fixture: a real MariaDB, a real gateway, a gateway user "dba" and a target
 // "shop-db" whose vaulted credential is the MariaDB account's password.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { requireBinary, run } from './common.js';
 import { type GatewayPeer, startGateway } from './gateway.js';
 import { type MariadbPeer, startMariadb } from './mariadb.js';
+import { readStatements } from './pg-fixture.js';
 
 export const SHOP_PASSWORD = 'Shop-Vaulted-Canary-5';
 export const DBA_PASSWORD = 'dba-Password-1';
@@ -32,16 +31,7 @@ export async function startMyFixture(env: NodeJS.ProcessEnv = {}): Promise<MyFix
     client: (sql, opts = {}) => run(mariadb, ['--no-defaults', '-h', '127.0.0.1', '-P', String(gw.ports.mysql), '-u', opts.user ?? 'dba+shop-db',
       `-p${opts.password ?? DBA_PASSWORD}`, '--ssl', '--batch', ...(opts.extra ?? []), '-e', sql]),
     grant: (duration) => (JSON.parse(gw.admin(['grant', 'add', '--user', 'dba', '--target', 'shop-db', '--for', duration, '--reason', 'test', '--json']).stdout) as { id: string }).id,
-    statements: () => {
-      const root = join(gw.dataDir, 'recordings');
-      return readdirSync(root).flatMap((d) => {
-        try {
-          return readFileSync(join(root, d, 'statements.ndjson'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-        } catch {
-          return [];
-        }
-      });
-    },
+    statements: () => readStatements(gw.dataDir),
     stop: async () => { await Promise.all([gw.stop(), db.stop()]); },
   };
 }

@@ -1,5 +1,7 @@
 // The PostgreSQL test fixture: a real PostgreSQL 15 (scram-sha-256), a real gateway, a gateway user
 // "dba" and a target "orders-db" whose vaulted credential is the database role's password.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { requireBinary, run } from './common.js';
 import { type GatewayPeer, startGateway } from './gateway.js';
 import { type PostgresPeer, startPostgres } from './postgres.js';
@@ -15,6 +17,8 @@ export interface PgFixture {
   /** Runs psql through the gateway as dba. */
   psql(args: string[], opts?: { password?: string; input?: string; conninfo?: string }): { status: number; stdout: string; stderr: string };
   grant(duration: string): string;
+  /** Every statement record written so far, across sessions. */
+  statements(): Array<Record<string, unknown>>;
   stop(): Promise<void>;
 }
 
@@ -34,6 +38,19 @@ export async function startPgFixture(env: NodeJS.ProcessEnv = {}): Promise<PgFix
       env: { ...process.env, PGPASSWORD: opts.password ?? DBA_PASSWORD }, input: opts.input,
     }),
     grant: (duration) => (JSON.parse(gw.admin(['grant', 'add', '--user', 'dba', '--target', 'orders-db', '--for', duration, '--reason', 'test', '--json']).stdout) as { id: string }).id,
+    statements: () => readStatements(gw.dataDir),
     stop: async () => { await Promise.all([gw.stop(), pg.stop()]); },
   };
+}
+
+/** Statement records (statements.ndjson) of every session under a gateway's data dir. */
+export function readStatements(dataDir: string): Array<Record<string, unknown>> {
+  const root = join(dataDir, 'recordings');
+  return readdirSync(root).flatMap((d) => {
+    try {
+      return readFileSync(join(root, d, 'statements.ndjson'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    } catch {
+      return [];
+    }
+  });
 }
