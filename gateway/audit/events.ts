@@ -33,6 +33,7 @@ export interface AuditEventMap {
   'session.killed': { session: string; by: string };
   'session.upstream_failed': { session: string; target: string; reason: string };
   'session.statements': { session: string; count: number };
+  'recording.viewed': { session: string; file: string; by: string };
   'session.forward': { session: string; host: string; port: number; allowed: boolean; bytesIn: number; bytesOut: number };
   'vault.rotated': { keyId: string; resealed: number };
   'api.denied': { user: string; route: string; code: string };
@@ -45,5 +46,5 @@ export const AUDIT_CODES = [
   'target.created', 'target.removed', 'target.tested', 'policy.created', 'policy.removed', 'request.created',
   'request.approved', 'request.denied', 'request.expired', 'request.refused', 'grant.created', 'grant.revoked',
   'grant.extended', 'grant.expired', 'grant.reviewed', 'grant.db_password', 'breakglass.used', 'approval.refused', 'access.denied',
-  'session.started', 'session.ended', 'session.killed', 'session.upstream_failed', 'session.forward', 'session.statements', 'vault.rotated', 'api.denied',
+  'session.started', 'session.ended', 'session.killed', 'session.upstream_failed', 'session.forward', 'session.statements', 'recording.viewed', 'vault.rotated', 'api.denied',
 ] as const satisfies readonly AuditCode[];

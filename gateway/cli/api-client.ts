@@ -11,6 +11,11 @@ export class ApiClient {
     return this.call<T>('GET', path);
   }
 
+  /** A raw (non-JSON) body, e.g. a recording file. */
+  async text(path: string): Promise<string> {
+    return this.call<string>('GET', path, undefined, true);
+  }
+
   post<T>(path: string, body: unknown = {}): Promise<T> {
     return this.call<T>('POST', path, body);
   }
@@ -19,7 +24,7 @@ export class ApiClient {
     return this.call<T>('DELETE', path);
   }
 
-  private call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private call<T>(method: string, path: string, body?: unknown, raw = false): Promise<T> {
     const url = new URL(path, this.conn.url);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise<T>((resolve, reject) => {
@@ -36,6 +41,7 @@ export class ApiClient {
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
+          if (raw && (res.statusCode ?? 500) < 400) return resolve(text as T);
           let json: unknown;
           try {
             json = text ? JSON.parse(text) : null;

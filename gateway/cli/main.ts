@@ -7,13 +7,14 @@ import { policyCmd, targetCmd, userCmd } from './commands/admin.js';
 import { initCmd, serveCmd } from './commands/node.js';
 import { auditCmd, sessionCmd, vaultCmd } from './commands/oversight.js';
 import { loginCmd, logoutCmd, whoamiCmd } from './commands/session-login.js';
+import { exportCmd, playCmd } from './commands/recordings.js';
 import { approveCmd, breakglassCmd, dbPasswordCmd, denyCmd, grantCmd, requestCmd, requestsCmd } from './commands/workflow.js';
 import { type Out, stdio } from './output.js';
 
 const COMMANDS: Record<string, Command> = {
   init: initCmd, serve: serveCmd, user: userCmd, target: targetCmd, policy: policyCmd, request: requestCmd,
   requests: requestsCmd, approve: approveCmd, deny: denyCmd, grant: grantCmd, breakglass: breakglassCmd,
-  'db-password': dbPasswordCmd, audit: auditCmd, session: sessionCmd, vault: vaultCmd, login: loginCmd, logout: logoutCmd, whoami: whoamiCmd,
+  'db-password': dbPasswordCmd, audit: auditCmd, session: sessionCmd, play: playCmd, export: exportCmd, vault: vaultCmd, login: loginCmd, logout: logoutCmd, whoami: whoamiCmd,
 };
 
 const HELP = `portcullis: just-in-time privileged access gateway
@@ -28,7 +29,8 @@ const HELP = `portcullis: just-in-time privileged access gateway
   grant  add|list [--active]|revoke ID|extend ID --by DUR|review ID --accept|--deny
   breakglass TARGET --reason TEXT
   db-password TARGET                      one-time database password for your grant (users with TOTP)
-  session list [--live] | kill ID
+  session list [--live] | show ID | kill ID
+  play ID [--speed X] [--skip-idle]        export ID > session.cast
   audit  list|verify|export
   vault  rotate-key
   login  --server URL --user U --password-stdin    logout    whoami

@@ -6,6 +6,7 @@ import { dataPaths, defaultDataDir } from '../../config/data-dir.js';
 import { openSqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { type Command, type CommandContext, enc, usage } from '../command.js';
 import { printList, printOne } from '../output.js';
+import { sessionShowCmd } from './recordings.js';
 
 const PAGE = 5000;
 
@@ -64,12 +65,14 @@ export const sessionCmd: Command = async (c) => {
       printList(c.out, c.json, rows, c.flags.bool('live') ? ['id', 'protocol', 'user', 'target', 'started_at', 'expires_at'] : ['id', 'protocol', 'user', 'target', 'started_at', 'ended_at', 'end_reason']);
       return 0;
     }
+    case 'show':
+      return sessionShowCmd(c);
     case 'kill':
       if (!id) usage('portcullis session kill ID');
       printOne(c.out, c.json, await c.api().post(`/api/v1/sessions/${enc(id)}/kill`));
       return 0;
     default:
-      usage('portcullis session list [--live] | kill ID');
+      usage('portcullis session list [--live] | show ID | kill ID');
   }
 };
 

@@ -1,7 +1,18 @@
 // Audit log, vault key rotation, live sessions, metrics and health.
 import { sessionView } from '../../access/views.js';
 import { verifyChain } from '../../audit/audit-log.js';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { PortcullisError } from '../../util/errors.js';
+
+const RECORDING_FILE = /^(ch-\d{1,6}\.cast|events\.ndjson|statements\.ndjson|meta\.json|exec-\d{1,6}\.(stdout|stderr))$/;
+const MAX_RECORDING_BYTES = 256 * 1024 * 1024;
+
+function recordingFiles(root: string, id: string): Array<{ file: string; bytes: number }> {
+  const dir = join(root, id);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => RECORDING_FILE.test(f)).sort().map((f) => ({ file: f, bytes: statSync(join(dir, f)).size }));
+}
 import { type Route, route } from '../router.js';
 import { me } from './identity.js';
 
@@ -21,6 +32,23 @@ export const oversightRoutes: Route[] = [
   route('GET', '/api/v1/sessions', ['investigator'], (c) => {
     if (c.query.get('live') === '1') return c.app.live.list();
     return c.app.store.sessions.list({ limit: 1000 }).map((s) => sessionView(c.app.store, s));
+  }),
+  route('GET', '/api/v1/sessions/:id', ['investigator'], (c) => {
+    const s = c.app.store.sessions.byId(c.params.id!);
+    if (!s) throw new PortcullisError('not-found', `no session "${c.params.id}"; see "portcullis session list"`);
+    return { ...sessionView(c.app.store, s), recording: recordingFiles(c.app.paths.recordings, s.id) };
+  }),
+  route('GET', '/api/v1/sessions/:id/recording/:file', ['investigator'], (c) => {
+    const s = c.app.store.sessions.byId(c.params.id!);
+    if (!s) throw new PortcullisError('not-found', `no session "${c.params.id}"`);
+    const file = c.params.file!;
+    // Only the names the recorder writes: nothing else in the data dir is reachable this way.
+    if (!RECORDING_FILE.test(file)) throw new PortcullisError('bad-request', `"${file}" is not a recording file name`);
+    const path = join(c.app.paths.recordings, s.id, file);
+    if (!existsSync(path)) throw new PortcullisError('not-found', `session ${s.id} has no ${file}`);
+    if (statSync(path).size > MAX_RECORDING_BYTES) throw new PortcullisError('payload-too-large', `${file} is over ${MAX_RECORDING_BYTES} bytes; read it from the data dir`);
+    c.app.audit.append('recording.viewed', me(c).name, { session: s.id, file, by: me(c).name });
+    return { status: 200, contentType: file.endsWith('.json') || file.endsWith('.ndjson') || file.endsWith('.cast') ? 'application/x-ndjson; charset=utf-8' : 'application/octet-stream', body: readFileSync(path, 'utf8') };
   }),
   route('POST', '/api/v1/sessions/:id/kill', ['admin'], (c) => {
     const id = c.params.id!;
