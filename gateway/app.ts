@@ -19,6 +19,7 @@ import { type DataPaths, dataPaths } from './config/data-dir.js';
 import { Metrics } from './http/metrics.js';
 import { LOG, type Logger } from './log/logger.js';
 import { SessionBroker } from './session/broker.js';
+import type { SessionRecording } from '../recorder/session-recording.js';
 import { LiveSessions } from './session/live-sessions.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
@@ -52,6 +53,8 @@ export interface App {
   decider: AccessDecider;
   live: LiveSessions;
   broker: SessionBroker;
+  /** Recordings of running sessions, for live viewers. */
+  liveRecordings: Map<string, SessionRecording>;
   timers: AccessTimers;
   notifier: WebhookNotifier;
   metrics: Metrics;
@@ -114,6 +117,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     decider: new AccessDecider(ctx),
     live,
     broker: new SessionBroker({ store, audit, clock, live, creds, log, recordingsDir: paths.recordings }),
+    liveRecordings: new Map(),
     timers: new AccessTimers(ctx, scheduler, requests),
     notifier, metrics,
     counters: { http: (l) => counters.http(l), authFailures: () => counters.authFailures(), webhookFailures: () => counters.webhookFailures() },

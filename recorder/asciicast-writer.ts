@@ -23,14 +23,22 @@ export class AsciicastWriter {
   private readonly masker = new InputMasker();
   private readonly start: number;
 
-  constructor(private readonly sink: FileSink, header: CastHeader, private readonly now: () => number, private readonly keystrokes: boolean) {
+  constructor(
+    private readonly sink: FileSink,
+    header: CastHeader,
+    private readonly now: () => number,
+    private readonly keystrokes: boolean,
+    /** Sees every event as it is written (live viewers). */
+    private readonly onEvent: (e: [number, string, string]) => void = () => {},
+  ) {
     this.start = now();
     sink.write(JSON.stringify({ version: 2, ...header }) + '\n');
   }
 
   private event(code: string, data: string): void {
-    const t = Math.max(0, (this.now() - this.start) / 1000);
+    const t = Number(Math.max(0, (this.now() - this.start) / 1000).toFixed(6));
     this.sink.write(`[${t.toFixed(6)},${JSON.stringify(code)},${JSON.stringify(data)}]\n`);
+    this.onEvent([t, code, data]);
   }
 
   output(bytes: Buffer): void {

@@ -28,6 +28,7 @@ export class SessionRecording {
   private readonly events: FileSink;
   private channels = 0;
   private failed = false;
+  private readonly listeners = new Set<(channel: number, e: [number, string, string]) => void>();
 
   constructor(
     readonly dir: string,
@@ -58,7 +59,7 @@ export class SessionRecording {
     const w = new AsciicastWriter(this.sink(`ch-${n}.cast`), {
       ...header, timestamp: Math.floor(this.now() / 1000),
       portcullis: { session: this.meta.session, channel: n, user: this.meta.user, target: this.meta.target, grant: this.meta.grant },
-    }, this.now, keystrokes);
+    }, this.now, keystrokes, (e) => { for (const l of this.listeners) l(n, e); });
     this.terminals.add(w);
     return w;
   }
@@ -66,6 +67,22 @@ export class SessionRecording {
   endTerminal(w: AsciicastWriter): void {
     w.end();
     this.terminals.delete(w);
+  }
+
+  /** Live terminal events from now on; returns the unsubscribe function. */
+  subscribe(fn: (channel: number, e: [number, string, string]) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Writes out everything written so far (a live viewer reads the files after this). */
+  async flush(): Promise<void> {
+    await Promise.all(this.sinks.map((s) => s.flush()));
+  }
+
+  /** The newest terminal channel, or 0 when none was opened yet. */
+  get lastChannel(): number {
+    return this.channels;
   }
 
   /** A raw capture file (full command output), e.g. `exec-3.stdout`. */

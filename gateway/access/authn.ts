@@ -201,6 +201,10 @@ export class Authenticator {
     return { token, expiresAt };
   }
 
+  revokeToken(token: string): void {
+    this.ctx.store.tokens.removeByHash(sha256Hex(token));
+  }
+
   /** Resolves a bearer token to its user; undefined when unknown, expired, or the user is disabled. */
   byToken(token: string): UserRecord | undefined {
     if (!token.startsWith(TOKEN_PREFIX + '_') || token.length > 200) return undefined;

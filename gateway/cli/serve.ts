@@ -7,6 +7,7 @@ import { certPaths, ensureCerts } from '../../certs/ca.js';
 import { type App, buildApp } from '../app.js';
 import type { Config } from '../config/config.js';
 import { createApiServer } from '../http/server.js';
+import { attachLiveView } from '../http/live-view.js';
 import { LOG, type Logger } from '../log/logger.js';
 import { createSshListener } from '../ssh/listener.js';
 import { createPgListener } from '../postgres/listener.js';
@@ -43,6 +44,7 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   const certs = ensureCerts(config.data, config.hostnames);
   app.timers.start();
   const api = createApiServer(app, { cert: readFileSync(certs.serverCert, 'utf8'), key: readFileSync(certs.serverKey, 'utf8') });
+  attachLiveView(app, api, app.liveRecordings);
   const listeners: Listener[] = [{
     name: 'https',
     start: () => new Promise((resolve, reject) => {
@@ -56,7 +58,7 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   }];
   listeners.push(createSshListener({
     authn: app.authn, decider: app.decider, broker: app.broker, audit: app.audit, clock: app.clock, log: log.child({ listener: 'ssh' }),
-    authTimeoutMs: parseDuration(config.ssh.authTimeout), idleTimeoutMs: optionalDuration(config.ssh.idleTimeout),
+    authTimeoutMs: parseDuration(config.ssh.authTimeout), idleTimeoutMs: optionalDuration(config.ssh.idleTimeout), liveRecordings: app.liveRecordings,
   }, { hostKeyFile: app.paths.hostKey, host: config.listen, port: config.ssh.port, maxPreAuth: config.ssh.maxPreAuth }));
   listeners.push(createPgListener({
     authn: app.authn, decider: app.decider, broker: app.broker, audit: app.audit, clock: app.clock, log: log.child({ listener: 'postgres' }),

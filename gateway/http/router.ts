@@ -13,12 +13,15 @@ export interface RouteContext {
   query: URLSearchParams;
   body: Input;
   addr: string;
+  /** The credential the request came with (Bearer or cookie), for sign-out and CSRF. */
+  token: string;
 }
 
 export interface RawResponse {
   status: number;
   contentType: string;
   body: string;
+  headers?: Record<string, string>;
 }
 
 export type Handler = (c: RouteContext) => unknown;

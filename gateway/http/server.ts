@@ -13,9 +13,12 @@ import { catalogRoutes } from './routes/catalog.js';
 import { identityRoutes } from './routes/identity.js';
 import { oversightRoutes } from './routes/oversight.js';
 import { workflowRoutes } from './routes/workflow.js';
+import { webRoutes } from './routes/web.js';
+import { serveAsset } from './static-assets.js';
+import { cookieToken, csrfOk } from './web-auth.js';
 
 const MAX_BODY = 256 * 1024;
-export const API_ROUTES: Route[] = [...identityRoutes, ...catalogRoutes, ...workflowRoutes, ...oversightRoutes];
+export const API_ROUTES: Route[] = [...identityRoutes, ...catalogRoutes, ...workflowRoutes, ...oversightRoutes, ...webRoutes];
 
 export function createApiServer(app: App, tls: { cert: string; key: string }): Server {
   const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, (req, res) => {
@@ -37,10 +40,20 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse): Prom
   let status = 500;
   try {
     const m = match(API_ROUTES, req.method ?? 'GET', url.pathname);
+    if (m === undefined && req.method === 'GET' && !url.pathname.startsWith('/api/') && serveAsset(url.pathname, res)) {
+      status = 200;
+      group = 'assets';
+      return;
+    }
     if (m === undefined) throw new PortcullisError('not-found', `no API route ${url.pathname}`);
     if (m === 'method') throw new PortcullisError('bad-request', `${req.method} is not allowed on ${url.pathname}`);
     group = m.route.group;
-    const user = authenticate(app, req);
+    const auth = authenticate(app, req);
+    const user = auth?.user ?? null;
+    // A browser session (cookie) must prove each state change with its CSRF token.
+    if (auth?.viaCookie && req.method !== 'GET' && !csrfOk(req, auth.token)) {
+      throw new PortcullisError('forbidden', 'missing or wrong CSRF token; reload the page');
+    }
     if (!allowed(m.route.access, user)) {
       if (!user) throw new PortcullisError('unauthenticated', 'missing or invalid API token; run "portcullis login" or set PORTCULLIS_TOKEN');
       app.audit.append('api.denied', user.name, { user: user.name, route: `${m.route.method} ${m.route.path}`, code: 'forbidden' });
@@ -48,10 +61,10 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse): Prom
       throw new PortcullisError('forbidden', `${user.name} may not do this (needs role: ${[...new Set(['admin', ...roles])].join(' or ')})`);
     }
     const body = req.method === 'POST' ? Input.from(await readJson(req)) : Input.from(undefined);
-    const result = await m.route.handler({ app, user, params: m.params, query: url.searchParams, body, addr });
+    const result = await m.route.handler({ app, user, params: m.params, query: url.searchParams, body, addr, token: auth?.token ?? '' });
     if (isRaw(result)) {
       status = result.status;
-      res.writeHead(status, { 'content-type': result.contentType });
+      res.writeHead(status, { 'content-type': result.contentType, 'cache-control': 'no-store', ...result.headers });
       res.end(result.body);
     } else {
       status = 200;
@@ -68,10 +81,16 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse): Prom
   }
 }
 
-function authenticate(app: App, req: IncomingMessage): UserRecord | null {
+function authenticate(app: App, req: IncomingMessage): { user: UserRecord; token: string; viaCookie: boolean } | null {
   const h = req.headers.authorization;
-  if (!h || !h.startsWith('Bearer ')) return null;
-  return app.authn.byToken(h.slice(7).trim()) ?? null;
+  if (h?.startsWith('Bearer ')) {
+    const token = h.slice(7).trim();
+    const user = app.authn.byToken(token);
+    return user ? { user, token, viaCookie: false } : null;
+  }
+  const token = cookieToken(req);
+  const user = token ? app.authn.byToken(token) : undefined;
+  return user && token ? { user, token, viaCookie: true } : null;
 }
 
 function readJson(req: IncomingMessage): Promise<unknown> {

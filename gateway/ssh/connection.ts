@@ -25,6 +25,7 @@ export interface SshDeps {
   log: Logger;
   authTimeoutMs: number;
   idleTimeoutMs: number;
+  liveRecordings: Map<string, SessionRecording>;
 }
 
 export class SshConnection {
@@ -107,7 +108,11 @@ export class SshConnection {
       // Fail closed unless the policy explicitly lets the session go on unrecorded.
       if (session.recordingRequired) session.terminate('recording-failed');
     });
-    session.onEnd((reason) => { void this.recording?.close(reason); });
+    this.deps.liveRecordings.set(session.id, this.recording);
+    session.onEnd((reason) => {
+      this.deps.liveRecordings.delete(session.id);
+      void this.recording?.close(reason);
+    });
     this.upstream = connectUpstream(auth.target, session.credential()).then((c) => {
       this.upstreamClient = c;
       c.on('close', () => { if (!this.closed) session.terminate('upstream-closed'); });

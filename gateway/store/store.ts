@@ -59,6 +59,7 @@ export interface TokenRepo {
   insert(t: ApiTokenRecord): void;
   byHash(hash: string): ApiTokenRecord | undefined;
   removeForUser(userId: string): void;
+  removeByHash(hash: string): void;
   removeExpired(now: number): void;
 }
 

@@ -126,6 +126,7 @@ class SqliteStore implements Store {
     }),
     byHash: (hash) => { const r = this.one('SELECT * FROM api_tokens WHERE hash=?', hash); return r && tokenFromRow(r); },
     removeForUser: (userId) => { this.st('DELETE FROM api_tokens WHERE user_id=?').run(userId); },
+    removeByHash: (hash) => { this.st('DELETE FROM api_tokens WHERE hash=?').run(hash); },
     removeExpired: (now) => { this.st('DELETE FROM api_tokens WHERE expires_at IS NOT NULL AND expires_at<=?').run(now); },
   };
 

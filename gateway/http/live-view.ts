@@ -1,0 +1,69 @@
+// The live view: a WebSocket that streams a running terminal session. Authenticated in the HTTP
+// upgrade handler (cookie or Bearer, investigator role), before any WebSocket exists. No gap and
+// no duplicate between what was recorded and the live stream: the viewer subscribes to live events
+// first, then the recording is flushed and read; events that arrive meanwhile are held and sent
+// after the file's. A viewer that falls behind is disconnected rather than buffered without bound.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { join } from 'node:path';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { readCast } from '../../recorder/asciicast-reader.js';
+import type { SessionRecording } from '../../recorder/session-recording.js';
+import type { App } from '../app.js';
+import { allowed } from './router.js';
+import { cookieToken } from './web-auth.js';
+
+const PATH = /^\/api\/v1\/sessions\/([A-Za-z0-9_-]+)\/live$/;
+const MAX_BUFFERED = 8 * 1024 * 1024;
+
+export function attachLiveView(app: App, server: import('node:https').Server, live: Map<string, SessionRecording>): void {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const m = PATH.exec(new URL(req.url ?? '/', 'https://gateway').pathname);
+    const refuse = (code: number, text: string): void => {
+      socket.end(`HTTP/1.1 ${code} ${text}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${text}\n`);
+    };
+    if (!m) return refuse(404, 'Not Found');
+    const bearer = req.headers.authorization?.startsWith('Bearer ') ? req.headers.authorization.slice(7) : null;
+    const token = bearer ?? cookieToken(req);
+    const user = token ? app.authn.byToken(token) : undefined;
+    if (!user) return refuse(401, 'Unauthorized');
+    if (!allowed(['investigator'], user)) return refuse(403, 'Forbidden');
+    const id = m[1]!;
+    const recording = live.get(id);
+    if (!recording) return refuse(404, 'No live session with that id');
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      app.audit.append('recording.viewed', user.name, { session: id, file: 'live', by: user.name });
+      void stream(ws, recording, app, id);
+    });
+  });
+}
+
+async function stream(ws: WebSocket, rec: SessionRecording, app: App, id: string): Promise<void> {
+  const held: Array<[number, [number, string, string]]> = [];
+  let caughtUp = false;
+  const send = (msg: unknown): void => {
+    if (ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount > MAX_BUFFERED) { ws.close(1013, 'viewer too slow'); return; }
+    ws.send(JSON.stringify(msg));
+  };
+  const unsubscribe = rec.subscribe((channel, e) => {
+    if (caughtUp) send({ type: 'event', channel, event: e });
+    else held.push([channel, e]);
+  });
+  const channel = Math.max(1, rec.lastChannel);
+  ws.on('close', unsubscribe);
+  await rec.flush();
+  try {
+    const cast = await readCast(join(app.paths.recordings, id, `ch-${channel}.cast`));
+    send({ type: 'header', channel, header: cast.header });
+    for (const e of cast.events) send({ type: 'event', channel, event: e });
+  } catch {
+    send({ type: 'header', channel, header: null });
+  }
+  for (const [ch, e] of held) send({ type: 'event', channel: ch, event: e });
+  caughtUp = true;
+  const ended = (): void => { send({ type: 'end' }); ws.close(1000, 'session ended'); };
+  const timer = setInterval(() => { if (!app.live.get(id)) { clearInterval(timer); ended(); } }, 500);
+  ws.on('close', () => clearInterval(timer));
+}
