@@ -1,0 +1,62 @@
+// The page's only way to the gateway: same-origin fetch with the session cookie, and the CSRF token
+// on every state change. Errors come back as the API's {error: {code, message}}.
+
+export interface Me { user: string; roles: string[]; csrf: string }
+
+let csrf = '';
+
+export class ApiError extends Error {
+  constructor(readonly code: string, message: string, readonly status: number) {
+    super(message);
+  }
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(path, {
+    method, credentials: 'same-origin',
+    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(method !== 'GET' ? { 'x-csrf-token': csrf } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) {
+    let e: { error?: { code?: string; message?: string } } = {};
+    try { e = JSON.parse(text) as typeof e; } catch { /* not JSON */ }
+    throw new ApiError(e.error?.code ?? 'internal', e.error?.message ?? `HTTP ${res.status}`, res.status);
+  }
+  return (res.headers.get('content-type')?.includes('json') && !res.headers.get('content-type')?.includes('ndjson') ? JSON.parse(text) : text) as T;
+}
+
+export const api = {
+  get: <T>(path: string): Promise<T> => call<T>('GET', path),
+  post: <T>(path: string, body: unknown = {}): Promise<T> => call<T>('POST', path, body),
+  async login(user: string, password: string, totp?: string): Promise<Me> {
+    const me = await call<Me>('POST', '/api/v1/web/login', { user, password, ...(totp ? { totp } : {}) });
+    csrf = me.csrf;
+    return me;
+  },
+  async me(): Promise<Me | null> {
+    try {
+      const me = await call<Me>('GET', '/api/v1/web/me');
+      csrf = me.csrf;
+      return me;
+    } catch {
+      return null;
+    }
+  },
+  async logout(): Promise<void> {
+    await call('POST', '/api/v1/web/logout');
+    csrf = '';
+  },
+};
+
+export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: Array<Node | string>): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  for (const c of children) e.append(c);
+  return e;
+}
+
+export function fmtTime(s: number): string {
+  const m = Math.floor(s / 60);
+  return `${m}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
+}

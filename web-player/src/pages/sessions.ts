@@ -1,0 +1,36 @@
+// Live and past sessions, filterable; a row opens the player (or the live view for running SSH).
+import { api, ApiError, el, type Me } from '../api.js';
+
+interface SessionRow { id: string; protocol: string; user: string | null; target: string; started_at: string; ended_at: string | null; end_reason: string | null; live: boolean }
+
+export async function sessionsPage(root: HTMLElement, me: Me): Promise<void> {
+  const rows = await api.get<SessionRow[]>('/api/v1/sessions');
+  const f = { user: el('input', { placeholder: 'user', name: 'user' }), target: el('input', { placeholder: 'target', name: 'target' }),
+    protocol: el('select', { name: 'protocol' }, el('option', { value: '' }, 'any protocol'), el('option', {}, 'ssh'), el('option', {}, 'postgres'), el('option', {}, 'mysql')),
+    reason: el('input', { placeholder: 'end reason', name: 'reason' }) };
+  const tbody = el('tbody');
+  const error = el('div', { class: 'error' });
+  const render = (): void => {
+    const shown = rows.filter((r) => (!f.user.value || (r.user ?? '').includes(f.user.value)) && (!f.target.value || r.target.includes(f.target.value))
+      && (!f.protocol.value || r.protocol === f.protocol.value) && (!f.reason.value || (r.end_reason ?? 'live').includes(f.reason.value)));
+    tbody.replaceChildren(...shown.map((r) => {
+      const open = r.live && r.protocol === 'ssh' ? `#/live/${r.id}` : `#/session/${r.id}`;
+      const actions = el('td');
+      if (r.live && me.roles.includes('admin')) {
+        const kill = el('button', { class: 'danger', 'data-kill': r.id }, 'Kill');
+        kill.addEventListener('click', () => {
+          api.post(`/api/v1/sessions/${r.id}/kill`).then(() => { r.live = false; r.end_reason = 'killed-by-admin'; render(); },
+            (e: unknown) => { error.textContent = e instanceof ApiError ? e.message : 'kill failed'; });
+        });
+        actions.append(kill);
+      }
+      return el('tr', { class: r.live ? 'live' : '', 'data-session': r.id },
+        el('td', {}, el('a', { href: open }, r.id)), el('td', {}, r.protocol), el('td', {}, r.user ?? '-'), el('td', {}, r.target),
+        el('td', {}, new Date(r.started_at).toLocaleString()), el('td', {}, r.end_reason ?? 'live'), actions);
+    }));
+  };
+  for (const input of Object.values(f)) input.addEventListener('input', render);
+  render();
+  root.replaceChildren(el('h2', {}, 'Sessions'), el('div', { class: 'filters' }, ...Object.values(f)), error,
+    el('table', {}, el('thead', {}, el('tr', {}, ...['Session', 'Protocol', 'User', 'Target', 'Started', 'Ended', ''].map((h) => el('th', {}, h)))), tbody));
+}
