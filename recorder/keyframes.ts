@@ -2,8 +2,15 @@
 // terminal (serialized with @xterm/addon-serialize from a headless xterm). Seeking to t restores the
 // nearest keyframe at or before t and replays only the output after it, so a seek anywhere in a
 // long recording costs at most one keyframe interval of replay.
-import { SerializeAddon } from '@xterm/addon-serialize';
-import { Terminal } from '@xterm/headless';
+// Both packages are CommonJS: Node's ESM loader only gives them a default export.
+import serializePkg from '@xterm/addon-serialize';
+import headlessPkg from '@xterm/headless';
+import type { Terminal as HeadlessTerminal } from '@xterm/headless';
+
+const { SerializeAddon } = serializePkg;
+const { Terminal } = headlessPkg;
+type Terminal = HeadlessTerminal;
+type SerializeAddon = InstanceType<typeof SerializeAddon>;
 import type { CastEvent, CastFile } from './asciicast-reader.js';
 
 export interface Keyframe {

@@ -1,0 +1,120 @@
+// The web console in real headless Chromium: sign in, find a session, play and seek a real SSH
+// recording (masked password span on the seek bar), a database session's statements, roles.
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../harness/common.js';
+import { launchChromium, newContext, screenshotPath } from '../harness/browser.js';
+import { type SshFixture, Tmux, startSshFixture } from '../harness/ssh-fixture.js';
+
+let fx: SshFixture;
+let browser: Browser;
+let sessionId = '';
+
+beforeAll(async () => {
+  fx = await startSshFixture();
+  fx.grant('ops', 'web01', '30m');
+  fx.gw.admin(['user', 'add', 'ivy', '--role', 'investigator', '--password-stdin'], 'ivy-Password-1\n');
+  fx.gw.admin(['user', 'add', 'root-admin', '--role', 'admin', '--password-stdin'], 'admin-Password-1\n');
+  const t = Tmux.start(`ssh ${fx.sshOpts(['-tt', '-i', fx.opsKey, '-o', 'BatchMode=yes']).join(' ')} ops+web01@127.0.0.1`);
+  try {
+    await t.waitFor(/\$\s*$/m);
+    t.send('echo "first-marker"');
+    await t.waitFor(/^first-marker/m);
+    await new Promise((r) => setTimeout(r, 1500));
+    t.send('read -s -p "Password: " p; echo; echo "typed ${#p}"');
+    await t.waitFor(/Password:/);
+    t.send('SecretTypedInWeb1');
+    await t.waitFor(/typed 17/);
+    await new Promise((r) => setTimeout(r, 1500));
+    t.send('echo "last-marker"; exit');
+    await waitFor('ssh to exit', () => t.exitStatus() !== null, 20_000);
+  } finally {
+    t.kill();
+  }
+  await waitFor('session ended', () => (JSON.parse(fx.gw.admin(['session', 'list', '--json']).stdout) as Array<{ end_reason: string | null }>).some((s) => s.end_reason), 5000);
+  sessionId = (JSON.parse(fx.gw.admin(['session', 'list', '--json']).stdout) as Array<{ id: string }>)[0]!.id;
+  browser = await launchChromium();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await fx?.stop();
+});
+
+async function signIn(page: Page, user: string, password: string): Promise<void> {
+  await page.goto(fx.gw.url + '/');
+  await page.fill('input[name=user]', user);
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#who');
+}
+
+const terminalText = (page: Page): Promise<string> => page.locator('#terminal .xterm-rows').innerText();
+
+describe('the web console', () => {
+  it('refuses a wrong password and signs in with the right one', async () => {
+    const page = await (await newContext(browser)).newPage();
+    await page.goto(fx.gw.url + '/');
+    await page.fill('input[name=user]', 'ivy');
+    await page.fill('input[name=password]', 'nope-nope-1');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('.error:has-text("invalid user name")');
+    await page.screenshot({ path: screenshotPath('sign-in-refused') });
+    await page.fill('input[name=password]', 'ivy-Password-1');
+    await page.click('button[type=submit]');
+    await page.waitForSelector(`tr[data-session="${sessionId}"]`);
+    await page.screenshot({ path: screenshotPath('sessions') });
+    const cookies = await page.context().cookies();
+    expect(cookies.find((c) => c.name === 'pc_session')).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict' });
+  });
+
+  it('plays a recording and seeks anywhere, showing what the user saw then', async () => {
+    const page = await (await newContext(browser)).newPage();
+    await signIn(page, 'ivy', 'ivy-Password-1');
+    await page.click(`a[href="#/session/${sessionId}"]`);
+    await page.waitForSelector('#terminal .xterm-rows');
+    const max = Number(await page.getAttribute('#seek', 'max'));
+    expect(max).toBeGreaterThan(2);
+    await page.locator('#seek').fill(String(max));
+    await page.locator('#seek').dispatchEvent('change');
+    await page.waitForFunction(() => document.querySelector('#terminal .xterm-rows')?.textContent?.includes('last-marker'));
+    expect(await terminalText(page)).toMatch(/typed 17/);
+    expect(await terminalText(page)).not.toMatch(/SecretTypedInWeb1/);
+    await page.screenshot({ path: screenshotPath('player-end') });
+    // Back to the start: the later output is gone from the screen.
+    await page.locator('#seek').fill('0.3');
+    await page.locator('#seek').dispatchEvent('change');
+    await page.waitForFunction(() => !document.querySelector('#terminal .xterm-rows')?.textContent?.includes('last-marker'));
+    await page.click('#play');
+    await page.selectOption('#speed', '16');
+    await page.waitForFunction(() => document.querySelector('#terminal .xterm-rows')?.textContent?.includes('first-marker'), undefined, { timeout: 15_000 });
+    expect(page.url()).toMatch(/#\/session\/.*\?t=\d/);
+  });
+
+  it('marks the masked password span on the seek bar, and opens at a #t= link', async () => {
+    const page = await (await newContext(browser)).newPage();
+    await signIn(page, 'ivy', 'ivy-Password-1');
+    const marks = await (async () => {
+      await page.goto(`${fx.gw.url}/#/session/${sessionId}?t=0.5`);
+      await page.waitForSelector('.mark');
+      return page.$$eval('.mark', (ms) => ms.map((m) => m.getAttribute('data-label')));
+    })();
+    expect(marks).toContain('masked input');
+    await page.screenshot({ path: screenshotPath('player-markers') });
+  });
+
+  it('keeps admin actions from an investigator, in the page and at the API', async () => {
+    const page = await (await newContext(browser)).newPage();
+    await signIn(page, 'ivy', 'ivy-Password-1');
+    expect(await page.locator('button[data-kill]').count()).toBe(0);
+    const status = await page.evaluate(async () => (await fetch('/api/v1/users')).status);
+    expect(status).toBe(403);
+  });
+
+  it('refuses a state change without the CSRF token even with a valid session cookie', async () => {
+    const page = await (await newContext(browser)).newPage();
+    await signIn(page, 'root-admin', 'admin-Password-1');
+    const status = await page.evaluate(async () => (await fetch('/api/v1/vault/rotate-key', { method: 'POST' })).status);
+    expect(status).toBe(403);
+  });
+});
