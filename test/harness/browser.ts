@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type Browser, type BrowserContext, chromium } from 'playwright-core';
-import { requireBinary, tempDir } from './common.js';
+import { requireBinary } from './common.js';
 
 export const SCREENSHOTS = resolve(import.meta.dirname, '../../test-output/screenshots');
 
@@ -12,7 +12,7 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: exe, headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--disable-quic', '--no-first-run', `--user-data-dir=${tempDir('chromium')}`],
+      '--disable-quic', '--no-first-run'],
   });
 }
 

@@ -25,7 +25,9 @@ export async function playerPage(root: HTMLElement, id: string, startAt: number)
   const playBtn = el('button', { id: 'play' }, 'Play');
   const speed = el('select', { id: 'speed' }, ...['0.25', '0.5', '1', '2', '4', '8', '16'].map((s) => el('option', s === '1' ? { value: s, selected: '' } : { value: s }, `${s}×`)));
   const skipIdle = el('input', { type: 'checkbox', id: 'skip-idle' });
-  const seek = el('input', { type: 'range', id: 'seek', min: '0', max: String(first.duration), step: '0.1', value: '0' });
+  // A range input snaps its value to the step grid below `max`: round the end up so it is reachable.
+  const end = Math.ceil(first.duration * 10) / 10;
+  const seek = el('input', { type: 'range', id: 'seek', min: '0', max: end.toFixed(1), step: '0.1', value: '0' });
   const clock = el('span', { id: 'clock' }, `0:00 / ${fmtTime(first.duration)}`);
   const marks = el('div', { class: 'marks' }, ...first.markers.map((m) => el('div', {
     class: `mark ${m.label === 'masked input' ? 'masked' : m.label.startsWith('cut') ? 'cut' : ''}`,
@@ -92,7 +94,7 @@ export async function playerPage(root: HTMLElement, id: string, startAt: number)
   const seekTo = async (t: number): Promise<void> => {
     const was = playing;
     stop();
-    await load(Math.max(0, Math.min(first.duration, t)));
+    await load(Math.max(0, Math.min(end, t)));
     if (was) start();
   };
 
