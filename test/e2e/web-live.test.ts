@@ -1,0 +1,107 @@
+// Live view and approvals in real headless Chromium: watch an SSH session while a real ssh client
+// types, kill it from the page (the client is cut with the reason), approve a request as an
+// approver and fail to approve one's own.
+import { spawn } from 'node:child_process';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../harness/common.js';
+import { launchChromium, newContext, screenshotPath } from '../harness/browser.js';
+import { type SshFixture, Tmux, startSshFixture } from '../harness/ssh-fixture.js';
+
+let fx: SshFixture;
+let browser: Browser;
+
+beforeAll(async () => {
+  fx = await startSshFixture();
+  fx.gw.admin(['user', 'add', 'boss', '--role', 'admin', '--password-stdin'], 'boss-Password-1\n');
+  fx.gw.admin(['user', 'add', 'alice', '--role', 'approver', '--password-stdin'], 'alice-Password-1\n');
+  fx.gw.admin(['user', 'add', 'ops2', '--role', 'ops', '--role', 'approver', '--password-stdin'], 'ops2-Password-1\n');
+  fx.gw.admin(['policy', 'add', 'ops-web', '--roles', 'ops', '--targets', 'web01', '--approvals', '1', '--approver-roles', 'approver']);
+  browser = await launchChromium();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await fx?.stop();
+});
+
+async function signIn(page: Page, user: string, password: string): Promise<void> {
+  await page.goto(fx.gw.url + '/');
+  await page.fill('input[name=user]', user);
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#who');
+}
+
+describe('live view and approvals in the browser', () => {
+  it('shows a running session as it happens, and an admin kills it', async () => {
+    const grantId = fx.grant('ops', 'web01', '30m');
+    const t = Tmux.start(`ssh ${fx.sshOpts(['-tt', '-i', fx.opsKey, '-o', 'BatchMode=yes', '-o', 'LogLevel=INFO']).join(' ')} ops+web01@127.0.0.1`);
+    try {
+      await t.waitFor(/\$\s*$/m);
+      t.send('echo "before-watching"');
+      await t.waitFor(/^before-watching/m);
+      const page = await (await newContext(browser)).newPage();
+      await signIn(page, 'boss', 'boss-Password-1');
+      await page.waitForSelector('tr.live a');
+      await page.click('tr.live a');
+      await page.waitForSelector('#live-status:has-text("live")');
+      // What was recorded before the viewer came is there, with no gap to what follows.
+      await page.waitForFunction(() => document.querySelector('#terminal .xterm-rows')?.textContent?.includes('before-watching'));
+      t.send('echo "while-watching-$((40+2))"');
+      await page.waitForFunction(() => document.querySelector('#terminal .xterm-rows')?.textContent?.includes('while-watching-42'), undefined, { timeout: 10_000 });
+      await page.screenshot({ path: screenshotPath('live-view') });
+      await page.click('#kill');
+      await t.waitFor(/session ended by a Portcullis admin/, 10_000);
+      await waitFor('ssh to exit', () => t.exitStatus() !== null, 10_000);
+      await page.waitForSelector('#live-status:has-text("session")');
+      await page.screenshot({ path: screenshotPath('live-killed') });
+    } finally {
+      t.kill();
+      fx.gw.admin(['grant', 'revoke', grantId]);
+    }
+    const sessions = JSON.parse(fx.gw.admin(['session', 'list', '--json']).stdout) as Array<{ end_reason: string }>;
+    expect(sessions[0]!.end_reason).toBe('killed-by-admin');
+  });
+
+  it('lets an approver approve a pending request, and nobody approve their own', async () => {
+    fx.gw.login('ops2', 'ops2-Password-1');
+    const own = JSON.parse(fx.gw.as('ops2', ['request', 'web01', '--for', '10m', '--reason', 'my own', '--json']).stdout) as { id: string };
+    fx.gw.login('ops', 'ops-Password-1');
+    const theirs = JSON.parse(fx.gw.as('ops', ['request', 'web01', '--for', '10m', '--reason', 'disk full', '--json']).stdout) as { id: string };
+
+    const mine = await (await newContext(browser)).newPage();
+    await signIn(mine, 'ops2', 'ops2-Password-1');
+    await mine.goto(`${fx.gw.url}/#/requests`);
+    await mine.waitForSelector(`tr[data-request="${own.id}"]`);
+    await mine.click(`button[data-approve="${own.id}"]`);
+    await mine.waitForSelector('.error:has-text("cannot decide your own request")');
+    await mine.screenshot({ path: screenshotPath('requests-self-approval') });
+
+    const page = await (await newContext(browser)).newPage();
+    await signIn(page, 'alice', 'alice-Password-1');
+    await page.goto(`${fx.gw.url}/#/requests`);
+    await page.waitForSelector(`tr[data-request="${theirs.id}"]`);
+    await page.screenshot({ path: screenshotPath('requests') });
+    await page.click(`button[data-approve="${theirs.id}"]`);
+    await page.waitForSelector(`tr[data-request="${theirs.id}"]`, { state: 'detached' });
+    const grants = JSON.parse(fx.gw.as('ops', ['grant', 'list', '--active', '--json']).stdout) as Array<{ approvers: string[]; reason: string }>;
+    expect(grants.find((g) => g.reason === 'disk full')?.approvers).toEqual(['alice']);
+  });
+
+  it('refuses a live-view WebSocket without a valid session', async () => {
+    const code = await new Promise<number>((resolve) => {
+      const ws = spawn(process.execPath, ['-e', `
+        const WebSocket = require('ws');
+        const ws = new WebSocket('${fx.gw.url.replace('https', 'wss')}/api/v1/sessions/ses_x/live', { rejectUnauthorized: false });
+        ws.on('unexpected-response', (req, res) => { console.log(res.statusCode); process.exit(0); });
+        ws.on('open', () => { console.log('open'); process.exit(0); });
+        ws.on('error', () => {});
+      `], { cwd: process.cwd() });
+      let out = '';
+      ws.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+      ws.on('close', () => resolve(Number(out.trim())));
+    });
+    expect(code).toBe(401);
+  });
+});
