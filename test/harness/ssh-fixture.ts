@@ -90,7 +90,8 @@ export class Tmux {
   exitStatus(): number | null {
     const r = run('tmux', ['-S', this.socket, 'display-message', '-p', '-t', this.name, '#{pane_dead} #{pane_dead_status}']).stdout.trim();
     const [dead, status] = r.split(' ');
-    return dead === '1' ? Number(status) : null;
+    // Right after the pane dies tmux may not know the status yet: not finished until it does.
+    return dead === '1' && status !== undefined && status !== '' ? Number(status) : null;
   }
 
   /** Sends a named key such as C-c. */
