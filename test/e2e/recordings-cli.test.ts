@@ -19,7 +19,8 @@ beforeAll(async () => {
     t.send('echo "recorded-$((6*7))"');
     await t.waitFor(/recorded-42/);
     t.send('exit');
-    await waitFor('ssh to exit', () => t.exitStatus() !== null, 20_000);
+    // The gateway's record of the end, not tmux's view of the pane (tmux can be slow to notice).
+    await waitFor('session end', () => (JSON.parse(fx.gw.admin(['session', 'list', '--json']).stdout) as Array<{ end_reason: string | null }>).some((s) => s.end_reason), 20_000);
   } finally {
     t.kill();
   }

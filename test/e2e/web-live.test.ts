@@ -53,7 +53,7 @@ describe('live view and approvals in the browser', () => {
       await page.screenshot({ path: screenshotPath('live-view') });
       await page.click('#kill');
       await t.waitFor(/session ended by a Portcullis admin/, 10_000);
-      await waitFor('ssh to exit', () => t.exitStatus() !== null, 10_000);
+      await waitFor('session end', () => (JSON.parse(fx.gw.admin(['session', 'list', '--json']).stdout) as Array<{ end_reason: string | null }>).some((s) => s.end_reason === 'killed-by-admin'), 10_000);
       await page.waitForSelector('#live-status:has-text("session")');
       await page.screenshot({ path: screenshotPath('live-killed') });
     } finally {

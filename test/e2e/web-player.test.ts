@@ -27,7 +27,8 @@ beforeAll(async () => {
     await t.waitFor(/typed 17/);
     await new Promise((r) => setTimeout(r, 1500));
     t.send('echo "last-marker"; exit');
-    await waitFor('ssh to exit', () => t.exitStatus() !== null, 20_000);
+    // The gateway's record of the end, not tmux's view of the pane (tmux can be slow to notice).
+    await waitFor('session end', () => (JSON.parse(fx.gw.admin(['session', 'list', '--json']).stdout) as Array<{ end_reason: string | null }>).some((s) => s.end_reason), 20_000);
   } finally {
     t.kill();
   }

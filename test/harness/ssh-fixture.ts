@@ -90,8 +90,11 @@ export class Tmux {
   exitStatus(): number | null {
     const r = run('tmux', ['-S', this.socket, 'display-message', '-p', '-t', this.name, '#{pane_dead} #{pane_dead_status}']).stdout.trim();
     const [dead, status] = r.split(' ');
-    // Right after the pane dies tmux may not know the status yet: not finished until it does.
-    return dead === '1' && status !== undefined && status !== '' ? Number(status) : null;
+    if (dead !== '1') return null;
+    if (status !== undefined && status !== '') return Number(status);
+    // tmux 3.3 sometimes leaves the format empty; with remain-on-exit it also prints the status.
+    const m = /Pane is dead \(status (\d+)/.exec(this.screen());
+    return m ? Number(m[1]) : null;
   }
 
   /** Sends a named key such as C-c. */
