@@ -5,7 +5,7 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireBinary, runOk, waitFor } from '../harness/common.js';
-import { type SshFixture, Tmux, startSshFixture } from '../harness/ssh-fixture.js';
+import { type SshFixture, Tmux, latestClosedSession, startSshFixture } from '../harness/ssh-fixture.js';
 
 let fx: SshFixture;
 let sessionId = '';
@@ -19,13 +19,11 @@ beforeAll(async () => {
     t.send('echo "recorded-$((6*7))"');
     await t.waitFor(/recorded-42/);
     t.send('exit');
-    // The gateway's record of the end, not tmux's view of the pane (tmux can be slow to notice).
-    await waitFor('session end', () => (JSON.parse(fx.gw.admin(['session', 'list', '--json']).stdout) as Array<{ end_reason: string | null }>).some((s) => s.end_reason), 20_000);
+    // The gateway's record of the end (tmux can be slow to see the exit), with the recording closed.
+    sessionId = await latestClosedSession(fx.gw.dataDir, fx.gw.admin);
   } finally {
     t.kill();
   }
-  await waitFor('session ended', () => (JSON.parse(fx.gw.admin(['session', 'list', '--json']).stdout) as Array<{ end_reason: string | null }>).some((s) => s.end_reason), 5000);
-  sessionId = (JSON.parse(fx.gw.admin(['session', 'list', '--json']).stdout) as Array<{ id: string }>)[0]!.id;
   fx.gw.admin(['user', 'add', 'ivy', '--role', 'investigator', '--password-stdin'], 'ivy-Password-1\n');
   fx.gw.login('ivy', 'ivy-Password-1');
   fx.gw.login('ops', 'ops-Password-1');

@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../harness/common.js';
 import { launchChromium, newContext, screenshotPath } from '../harness/browser.js';
-import { type SshFixture, Tmux, startSshFixture } from '../harness/ssh-fixture.js';
+import { type SshFixture, Tmux, latestClosedSession, startSshFixture } from '../harness/ssh-fixture.js';
 
 let fx: SshFixture;
 let browser: Browser;
@@ -27,13 +27,11 @@ beforeAll(async () => {
     await t.waitFor(/typed 17/);
     await new Promise((r) => setTimeout(r, 1500));
     t.send('echo "last-marker"; exit');
-    // The gateway's record of the end, not tmux's view of the pane (tmux can be slow to notice).
-    await waitFor('session end', () => (JSON.parse(fx.gw.admin(['session', 'list', '--json']).stdout) as Array<{ end_reason: string | null }>).some((s) => s.end_reason), 20_000);
+    // The gateway's record of the end (tmux can be slow to see the exit), with the recording closed.
+    sessionId = await latestClosedSession(fx.gw.dataDir, fx.gw.admin);
   } finally {
     t.kill();
   }
-  await waitFor('session ended', () => (JSON.parse(fx.gw.admin(['session', 'list', '--json']).stdout) as Array<{ end_reason: string | null }>).some((s) => s.end_reason), 5000);
-  sessionId = (JSON.parse(fx.gw.admin(['session', 'list', '--json']).stdout) as Array<{ id: string }>)[0]!.id;
   browser = await launchChromium();
 }, 180_000);
 

@@ -2,6 +2,7 @@
 // target "web01" whose vaulted credential is the sshd test account's password. Helpers drive the
 // real OpenSSH client (ssh, scp, sftp) and, for interactive use, tmux.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireBinary, run, runOk, tempDir, waitFor } from './common.js';
 import { type GatewayPeer, json, startGateway } from './gateway.js';
@@ -105,6 +106,23 @@ export class Tmux {
   kill(): void {
     run('tmux', ['-S', this.socket, 'kill-server']);
   }
+}
+
+/** Waits until the latest session's recording is closed (meta.json gets its end last). */
+export async function latestClosedSession(dataDir: string, admin: GatewayPeer['admin']): Promise<string> {
+  let id = '';
+  await waitFor('the recording to close', () => {
+    const list = JSON.parse(admin(['session', 'list', '--json']).stdout) as Array<{ id: string; end_reason: string | null }>;
+    const s = list.find((x) => x.end_reason);
+    if (!s) return false;
+    id = s.id;
+    try {
+      return Boolean((JSON.parse(readFileSync(join(dataDir, 'recordings', s.id, 'meta.json'), 'utf8')) as { end_reason?: string }).end_reason);
+    } catch {
+      return false;
+    }
+  }, 20_000);
+  return id;
 }
 
 export function readRecordings(dataDir: string): string {
