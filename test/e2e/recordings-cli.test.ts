@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireBinary, runOk, waitFor } from '../harness/common.js';
+import { requireBinary, runOk } from '../harness/common.js';
 import { type SshFixture, Tmux, latestClosedSession, startSshFixture } from '../harness/ssh-fixture.js';
 
 let fx: SshFixture;
@@ -20,7 +20,7 @@ beforeAll(async () => {
     await t.waitFor(/recorded-42/);
     t.send('exit');
     // The gateway's record of the end (tmux can be slow to see the exit), with the recording closed.
-    sessionId = await latestClosedSession(fx.gw.dataDir, fx.gw.admin);
+    sessionId = await latestClosedSession(fx.gw);
   } finally {
     t.kill();
   }

@@ -2,7 +2,6 @@
 // recording (masked password span on the seek bar), a database session's statements, roles.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../harness/common.js';
 import { launchChromium, newContext, screenshotPath } from '../harness/browser.js';
 import { type SshFixture, Tmux, latestClosedSession, startSshFixture } from '../harness/ssh-fixture.js';
 
@@ -28,7 +27,7 @@ beforeAll(async () => {
     await new Promise((r) => setTimeout(r, 1500));
     t.send('echo "last-marker"; exit');
     // The gateway's record of the end (tmux can be slow to see the exit), with the recording closed.
-    sessionId = await latestClosedSession(fx.gw.dataDir, fx.gw.admin);
+    sessionId = await latestClosedSession(fx.gw);
   } finally {
     t.kill();
   }

@@ -109,15 +109,15 @@ export class Tmux {
 }
 
 /** Waits until the latest session's recording is closed (meta.json gets its end last). */
-export async function latestClosedSession(dataDir: string, admin: GatewayPeer['admin']): Promise<string> {
+export async function latestClosedSession(gw: GatewayPeer): Promise<string> {
   let id = '';
   await waitFor('the recording to close', () => {
-    const list = JSON.parse(admin(['session', 'list', '--json']).stdout) as Array<{ id: string; end_reason: string | null }>;
+    const list = JSON.parse(gw.admin(['session', 'list', '--json']).stdout) as Array<{ id: string; end_reason: string | null }>;
     const s = list.find((x) => x.end_reason);
     if (!s) return false;
     id = s.id;
     try {
-      return Boolean((JSON.parse(readFileSync(join(dataDir, 'recordings', s.id, 'meta.json'), 'utf8')) as { end_reason?: string }).end_reason);
+      return Boolean((JSON.parse(readFileSync(join(gw.dataDir, 'recordings', s.id, 'meta.json'), 'utf8')) as { end_reason?: string }).end_reason);
     } catch {
       return false;
     }
