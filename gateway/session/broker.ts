@@ -13,6 +13,7 @@ import type { Clock } from '../util/clock.js';
 import { newId } from '../util/ids.js';
 import type { CheckedOutCredential, CredentialVault } from '../vault/credential-vault.js';
 import type { LiveSessions } from './live-sessions.js';
+import { indexRecording } from './search-index.js';
 import { describeTermination, type TerminationReason } from './termination.js';
 
 export type Protocol = 'ssh' | 'postgres' | 'mysql';
@@ -88,6 +89,11 @@ export class BrokeredSession {
   /** The vaulted credential for the upstream login. Wipe it as soon as the login is done. */
   credential(): CheckedOutCredential {
     return this.deps.creds.checkout(this.auth.grant, this.auth.target);
+  }
+
+  /** Indexes the session's closed recording for search (called once its files are complete). */
+  indexRecording(): Promise<number> {
+    return indexRecording(this.deps.store, this.recordingDir, this.id, this.log);
   }
 
   /** Whether the session's policy records keystrokes (default yes when no policy applies). */

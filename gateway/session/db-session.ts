@@ -56,7 +56,7 @@ export async function openDbSession<U>(
   let count = 0;
   session.onEnd((reason) => {
     deps.audit.append('session.statements', auth.user.name, { session: session.id, count });
-    void recording.close(reason);
+    void recording.close(reason).then(() => session.indexRecording());
   });
   let upstream: U;
   try {

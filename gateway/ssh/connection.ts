@@ -111,7 +111,7 @@ export class SshConnection {
     this.deps.liveRecordings.set(session.id, this.recording);
     session.onEnd((reason) => {
       this.deps.liveRecordings.delete(session.id);
-      void this.recording?.close(reason);
+      void this.recording?.close(reason).then(() => session.indexRecording());
     });
     this.upstream = connectUpstream(auth.target, session.credential()).then((c) => {
       this.upstreamClient = c;

@@ -77,6 +77,20 @@ export interface SessionRepo {
   list(filter: { live?: boolean; limit?: number }): SessionRecord[];
 }
 
+export interface SearchEntry {
+  sessionId: string;
+  /** Seconds from the start of the session. */
+  t: number;
+  kind: 'input' | 'output' | 'sql';
+  text: string;
+}
+
+export interface SearchRepo {
+  add(entries: SearchEntry[]): void;
+  /** Best matches first; `query` is plain words (each must occur), not FTS syntax. */
+  query(query: string, limit: number): SearchEntry[];
+}
+
 export interface SealedValue {
   table: 'targets' | 'users';
   id: string;
@@ -93,6 +107,7 @@ export interface Store {
   readonly tokens: TokenRepo;
   readonly audit: AuditRepo;
   readonly sessions: SessionRepo;
+  readonly search: SearchRepo;
   /** Every vault-sealed value, for key rotation. */
   sealedValues(): SealedValue[];
   replaceSealed(v: SealedValue): void;

@@ -89,6 +89,21 @@ describe('the web console', () => {
     expect(page.url()).toMatch(/#\/session\/.*\?t=\d/);
   });
 
+  it('finds a session by a command typed in it and opens it at that moment; masked input is not searchable', async () => {
+    const page = await (await newContext(browser)).newPage();
+    await signIn(page, 'ivy', 'ivy-Password-1');
+    await page.fill('#search', 'first-marker');
+    await page.waitForSelector(`a[data-hit="${sessionId}"]`);
+    const hits = await page.$$eval('#hits li', (ls) => ls.map((l) => l.textContent ?? ''));
+    expect(hits.some((h) => /\(input\): echo "first-marker"/.test(h))).toBe(true);
+    await page.screenshot({ path: screenshotPath('search') });
+    await page.click(`#hits li:has-text("(input)") a[data-hit="${sessionId}"]`);
+    await page.waitForFunction(() => document.querySelector('#terminal .xterm-rows')?.textContent?.includes('echo "first-marker"'));
+    expect(await terminalText(page)).not.toMatch(/last-marker/);
+    const secret = await page.evaluate(async () => (await (await fetch('/api/v1/search?q=SecretTypedInWeb1')).json()) as unknown[]);
+    expect(secret).toEqual([]);
+  });
+
   it('marks the masked password span on the seek bar, and opens at a #t= link', async () => {
     const page = await (await newContext(browser)).newPage();
     await signIn(page, 'ivy', 'ivy-Password-1');

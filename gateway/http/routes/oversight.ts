@@ -33,6 +33,15 @@ export const oversightRoutes: Route[] = [
     if (c.query.get('live') === '1') return c.app.live.list();
     return c.app.store.sessions.list({ limit: 1000 }).map((s) => sessionView(c.app.store, s));
   }),
+  route('GET', '/api/v1/search', ['investigator'], (c) => {
+    const q = (c.query.get('q') ?? '').slice(0, 200);
+    const limit = Math.min(Number(c.query.get('limit') ?? 50), 200);
+    return c.app.store.search.query(q, limit).map((h) => {
+      const s = c.app.store.sessions.byId(h.sessionId);
+      const v = s ? sessionView(c.app.store, s) : null;
+      return { session: h.sessionId, t: h.t, kind: h.kind, text: h.text, protocol: v?.protocol ?? null, user: v?.user ?? null, target: v?.target ?? null };
+    });
+  }),
   route('GET', '/api/v1/sessions/:id', ['investigator'], (c) => {
     const s = c.app.store.sessions.byId(c.params.id!);
     if (!s) throw new PortcullisError('not-found', `no session "${c.params.id}"; see "portcullis session list"`);

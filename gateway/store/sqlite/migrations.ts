@@ -59,6 +59,8 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE grants ADD COLUMN db_verifier TEXT;`,
   // 4: SHA1(SHA1(password)) for MySQL clients that only speak mysql_native_password.
   `ALTER TABLE users ADD COLUMN native_verifier TEXT;`,
+  // 5: full-text search over what happened in sessions: typed commands, output lines, SQL.
+  `CREATE VIRTUAL TABLE recording_text USING fts5(session_id UNINDEXED, t UNINDEXED, kind UNINDEXED, text, tokenize = 'unicode61');`,
 ];
 
 export function migrate(db: Database.Database): void {

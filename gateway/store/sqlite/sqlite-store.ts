@@ -154,6 +154,20 @@ class SqliteStore implements Store {
       ).map(sessionFromRow),
   };
 
+  readonly search: Store['search'] = {
+    add: (entries) => {
+      const st = this.st('INSERT INTO recording_text (session_id, t, kind, text) VALUES (?, ?, ?, ?)');
+      this.db.transaction(() => { for (const e of entries) st.run(e.sessionId, e.t, e.kind, e.text); })();
+    },
+    query: (query, limit) => {
+      // Each word becomes a quoted prefix term: user input never reaches FTS syntax.
+      const terms = query.split(/\s+/).map((w) => w.replace(/"/g, '')).filter(Boolean).map((w) => `"${w}"*`).join(' ');
+      if (!terms) return [];
+      return this.all('SELECT session_id, t, kind, text FROM recording_text WHERE recording_text MATCH ? ORDER BY rank LIMIT ?', terms, limit)
+        .map((r) => ({ sessionId: String(r.session_id), t: Number(r.t), kind: String(r.kind) as 'input' | 'output' | 'sql', text: String(r.text) }));
+    },
+  };
+
   sealedValues(): SealedValue[] {
     const targets = this.all('SELECT id, credential_sealed AS sealed FROM targets');
     const users = this.all('SELECT id, totp_sealed AS sealed FROM users WHERE totp_sealed IS NOT NULL');

@@ -1,6 +1,7 @@
 // Live and past sessions, filterable; a row opens the player (or the live view for running SSH).
 import { api, ApiError, el, type Me } from '../api.js';
 
+interface Hit { session: string; t: number; kind: string; text: string; user: string | null; target: string | null }
 interface SessionRow { id: string; protocol: string; user: string | null; target: string; started_at: string; ended_at: string | null; end_reason: string | null; live: boolean }
 
 export async function sessionsPage(root: HTMLElement, me: Me): Promise<void> {
@@ -31,6 +32,20 @@ export async function sessionsPage(root: HTMLElement, me: Me): Promise<void> {
   };
   for (const input of Object.values(f)) input.addEventListener('input', render);
   render();
-  root.replaceChildren(el('h2', {}, 'Sessions'), el('div', { class: 'filters' }, ...Object.values(f)), error,
+  // Full-text search over typed commands, output and SQL; a hit opens the session at that moment.
+  const search = el('input', { placeholder: 'search what was typed, shown or run', id: 'search', size: '40' });
+  const hits = el('ul', { id: 'hits' });
+  let pending: number | null = null;
+  search.addEventListener('input', () => {
+    if (pending !== null) clearTimeout(pending);
+    pending = window.setTimeout(() => {
+      if (!search.value.trim()) { hits.replaceChildren(); return; }
+      api.get<Hit[]>(`/api/v1/search?q=${encodeURIComponent(search.value)}`).then((list) => {
+        hits.replaceChildren(...list.map((h) => el('li', {}, el('a', { href: `#/session/${h.session}?t=${Math.max(0, h.t + 0.5).toFixed(1)}`, 'data-hit': h.session },
+          `${h.user ?? '-'} → ${h.target ?? '-'} at ${h.t.toFixed(1)} s (${h.kind}): `), el('code', {}, h.text))));
+      }, (e: unknown) => { error.textContent = e instanceof ApiError ? e.message : 'search failed'; });
+    }, 250);
+  });
+  root.replaceChildren(el('h2', {}, 'Sessions'), el('div', { class: 'filters' }, search), hits, el('div', { class: 'filters' }, ...Object.values(f)), error,
     el('table', {}, el('thead', {}, el('tr', {}, ...['Session', 'Protocol', 'User', 'Target', 'Started', 'Ended', ''].map((h) => el('th', {}, h)))), tbody));
 }
