@@ -1,0 +1,43 @@
+// A PostgreSQL session in the web console: its statements as a searchable table with parameters,
+// row counts and errors.
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../harness/common.js';
+import { launchChromium, newContext, screenshotPath } from '../harness/browser.js';
+import { type PgFixture, startPgFixture } from '../harness/pg-fixture.js';
+
+let fx: PgFixture;
+let browser: Browser;
+
+beforeAll(async () => {
+  fx = await startPgFixture();
+  fx.grant('30m');
+  fx.gw.admin(['user', 'add', 'ivy', '--role', 'investigator', '--password-stdin'], 'ivy-Password-1\n');
+  fx.psql(['-v', 'ON_ERROR_STOP=0', '-c', 'create table kv(k text, v int)', '-c', "insert into kv values ('a', 1), ('b', 2)", '-c', 'select * from kv order by k', '-c', 'select 1/0']);
+  await waitFor('statements recorded', () => fx.statements().some((s) => s.sql === 'select 1/0'), 5000);
+  browser = await launchChromium();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await fx?.stop();
+});
+
+describe('a database session in the web console', () => {
+  it('lists its statements with rows and errors, and filters them', async () => {
+    const page = await (await newContext(browser)).newPage();
+    await page.goto(fx.gw.url + '/');
+    await page.fill('input[name=user]', 'ivy');
+    await page.fill('input[name=password]', 'ivy-Password-1');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('tr[data-session] a');
+    await page.click('tr[data-session] a');
+    await page.waitForSelector('#statements tbody tr');
+    const rows = await page.$$eval('#statements tbody tr', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent ?? '')));
+    expect(rows.some((r) => r[2] === 'select * from kv order by k' && r[4] === '2')).toBe(true);
+    expect(rows.some((r) => r[2] === 'select 1/0' && r[5] === '22012: division by zero')).toBe(true);
+    await page.screenshot({ path: screenshotPath('db-statements') });
+    await page.fill('#sql-search', 'insert');
+    await page.waitForFunction(() => document.querySelectorAll('#statements tbody tr').length === 1);
+  });
+});
