@@ -70,11 +70,24 @@ export interface AuditRepo {
   page(afterSeq: number, limit: number): AuditRow[];
 }
 
+export interface SessionFilter {
+  live?: boolean;
+  userId?: string;
+  targetId?: string;
+  protocol?: string;
+  endReason?: string;
+  since?: number;
+  until?: number;
+  /** Sessions started before this one (keyset paging by start time, then id). */
+  before?: { startedAt: number; id: string };
+  limit?: number;
+}
+
 export interface SessionRepo {
   insert(s: SessionRecord): void;
   end(id: string, endedAt: number, reason: string): void;
   byId(id: string): SessionRecord | undefined;
-  list(filter: { live?: boolean; limit?: number }): SessionRecord[];
+  list(filter: SessionFilter): SessionRecord[];
 }
 
 export interface SearchEntry {

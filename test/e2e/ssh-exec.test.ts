@@ -1,7 +1,7 @@
 // Plain OpenSSH `ssh host cmd` through the gateway to a real sshd: exit codes, signals, stdin,
 // stderr, logins by key and password, and refusals that say what to do.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireBinary, run } from '../harness/common.js';
+import { requireBinary, run, waitFor } from '../harness/common.js';
 import { type SshFixture, readRecordings, startSshFixture } from '../harness/ssh-fixture.js';
 
 let fx: SshFixture;
@@ -74,6 +74,8 @@ describe('ssh commands through Portcullis', () => {
 
   it('records each exec with its command, exit status, byte counts and digests, and never the vaulted password', async () => {
     await fx.ssh('ops+web01', ['printf recorded-output; exit 4']);
+    // The summary is written when the session's recording closes, just after the client leaves.
+    await waitFor('the exec summary', () => readRecordings(fx.gw.dataDir).includes('printf recorded-output'), 5000);
     const rec = readRecordings(fx.gw.dataDir);
     const line = rec.split('\n').find((l) => l.includes('printf recorded-output'))!;
     const ev = JSON.parse(line) as { exit: { code: number }; stdout: { bytes: number; sha256: string; head: string } };

@@ -31,7 +31,8 @@ describe('file transfer through Portcullis', () => {
     const down = run(scp, [...opts, 'ops+web01@127.0.0.1:/tmp/pc-scp-up.bin', back]);
     expect(down.status, down.stderr).toBe(0);
     expect(sha(readFileSync(back))).toBe(sha(data));
-    // OpenSSH 9's scp speaks SFTP, so its copies show up as file operations too.
+    // OpenSSH 9's scp speaks SFTP, so its copies show up as file operations too (written as the session closes).
+    await waitFor('the file events', () => /"op":"read","path":"\/tmp\/pc-scp-up.bin"/.test(readRecordings(fx.gw.dataDir)), 5000);
     const rec = readRecordings(fx.gw.dataDir);
     expect(rec).toMatch(/"kind":"sftp","op":"write","path":"\/tmp\/pc-scp-up.bin","bytes":52428800,"ok":true/);
     expect(rec).toMatch(/"kind":"sftp","op":"read","path":"\/tmp\/pc-scp-up.bin","bytes":52428800,"ok":true/);
@@ -48,6 +49,7 @@ describe('file transfer through Portcullis', () => {
     const r = run(sftp, ['-P', String(fx.gw.ports.ssh), '-i', fx.opsKey, '-o', 'BatchMode=yes', ...fx.sshOpts().slice(2), '-b', batch, 'ops+web01@127.0.0.1']);
     expect(r.status, r.stderr).toBe(0);
     expect(sha(readFileSync(got))).toBe(sha(data));
+    await waitFor('the file events', () => /"op":"remove","path":"\/tmp\/pc-sftp.bin"/.test(readRecordings(fx.gw.dataDir)), 5000);
     const events = readRecordings(fx.gw.dataDir).split('\n').filter((l) => l.includes('"kind":"sftp"')).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(events).toEqual(expect.arrayContaining([
       expect.objectContaining({ op: 'write', path: '/tmp/pc-sftp.bin', bytes: 50 * MB, ok: true }),

@@ -183,3 +183,35 @@ describe('the access workflow', () => {
     expect(t.app.decider.authorize(ops, 'web01', 'ssh', 'x')).toMatchObject({ ok: false, error: { code: 'user-disabled' } });
   });
 });
+
+describe('the session list', () => {
+  let t: TestApp;
+  afterEach(() => t.close());
+
+  it('pages through 10,000 sessions by start time with filters, each page a bounded query', async () => {
+    t = await testApp();
+    const target = addSshTarget(t.app);
+    const ops = await t.user('ops', ['ops']);
+    t.app.store.transaction(() => {
+      for (let i = 0; i < 10_000; i++) {
+        t.app.store.sessions.insert({
+          id: `ses_${String(i).padStart(5, '0')}`, protocol: i % 3 === 0 ? 'postgres' : 'ssh', userId: ops.id, targetId: target.id, grantId: null,
+          clientAddr: '127.0.0.1', startedAt: 1_000_000 + Math.floor(i / 2), endedAt: 1_000_500 + i, endReason: i % 10 === 0 ? 'grant-expired' : 'closed-by-client', recording: null,
+        });
+      }
+    });
+    const seen = new Set<string>();
+    let before: { startedAt: number; id: string } | undefined;
+    for (;;) {
+      const page = t.app.store.sessions.list({ limit: 1000, before });
+      if (page.length === 0) break;
+      for (const s of page) seen.add(s.id);
+      const last = page[page.length - 1]!;
+      before = { startedAt: last.startedAt, id: last.id };
+    }
+    expect(seen.size).toBe(10_000);
+    expect(t.app.store.sessions.list({ endReason: 'grant-expired', limit: 1000 })).toHaveLength(1000);
+    expect(t.app.store.sessions.list({ protocol: 'postgres', endReason: 'grant-expired', limit: 1000 }).every((s) => s.protocol === 'postgres' && s.endReason === 'grant-expired')).toBe(true);
+    expect(t.app.store.sessions.list({ since: 1_004_000, limit: 1000 })).toHaveLength(1000);
+  });
+});

@@ -31,7 +31,18 @@ export const oversightRoutes: Route[] = [
   }),
   route('GET', '/api/v1/sessions', ['investigator'], (c) => {
     if (c.query.get('live') === '1') return c.app.live.list();
-    return c.app.store.sessions.list({ limit: 1000 }).map((s) => sessionView(c.app.store, s));
+    const q = c.query;
+    const user = q.get('user') ? c.app.store.users.byName(q.get('user')!) : undefined;
+    const target = q.get('target') ? c.app.store.targets.byName(q.get('target')!) : undefined;
+    if ((q.get('user') && !user) || (q.get('target') && !target)) return [];
+    const before = q.get('before');
+    const cursor = before ? c.app.store.sessions.byId(before) : undefined;
+    const time = (name: string): number | undefined => (q.get(name) ? Date.parse(q.get(name)!) : undefined);
+    return c.app.store.sessions.list({
+      userId: user?.id, targetId: target?.id, protocol: q.get('protocol') ?? undefined, endReason: q.get('reason') ?? undefined,
+      since: time('since'), until: time('until'), before: cursor ? { startedAt: cursor.startedAt, id: cursor.id } : undefined,
+      limit: Number(q.get('limit') ?? 1000),
+    }).map((s) => sessionView(c.app.store, s));
   }),
   route('GET', '/api/v1/search', ['investigator'], (c) => {
     const q = (c.query.get('q') ?? '').slice(0, 200);

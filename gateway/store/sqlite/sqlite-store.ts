@@ -147,10 +147,20 @@ class SqliteStore implements Store {
       this.st('UPDATE sessions SET ended_at=?, end_reason=? WHERE id=? AND ended_at IS NULL').run(endedAt, reason, id);
     },
     byId: (id) => { const r = this.one('SELECT * FROM sessions WHERE id=?', id); return r && sessionFromRow(r); },
-    list: ({ live, limit }) =>
+    // Keyset paging over the started_at index: page N costs the same as page 1 with 10,000+ sessions.
+    list: (f) =>
       this.all(
-        `SELECT * FROM sessions WHERE (@live IS NULL OR (ended_at IS NULL) = @live) ORDER BY started_at DESC LIMIT @limit`,
-        { live: live === undefined ? null : live ? 1 : 0, limit: limit ?? 1000 },
+        `SELECT * FROM sessions WHERE (@live IS NULL OR (ended_at IS NULL) = @live)
+           AND (@user IS NULL OR user_id = @user) AND (@target IS NULL OR target_id = @target)
+           AND (@protocol IS NULL OR protocol = @protocol) AND (@reason IS NULL OR end_reason = @reason)
+           AND (@since IS NULL OR started_at >= @since) AND (@until IS NULL OR started_at < @until)
+           AND (@beforeAt IS NULL OR started_at < @beforeAt OR (started_at = @beforeAt AND id < @beforeId))
+         ORDER BY started_at DESC, id DESC LIMIT @limit`,
+        {
+          live: f.live === undefined ? null : f.live ? 1 : 0, user: f.userId ?? null, target: f.targetId ?? null, protocol: f.protocol ?? null,
+          reason: f.endReason ?? null, since: f.since ?? null, until: f.until ?? null, beforeAt: f.before?.startedAt ?? null,
+          beforeId: f.before?.id ?? null, limit: Math.min(f.limit ?? 100, 1000),
+        },
       ).map(sessionFromRow),
   };
 

@@ -4,17 +4,32 @@ import { api, ApiError, el, type Me } from '../api.js';
 interface Hit { session: string; t: number; kind: string; text: string; user: string | null; target: string | null }
 interface SessionRow { id: string; protocol: string; user: string | null; target: string; started_at: string; ended_at: string | null; end_reason: string | null; live: boolean }
 
+const PAGE = 100;
+
 export async function sessionsPage(root: HTMLElement, me: Me): Promise<void> {
-  const rows = await api.get<SessionRow[]>('/api/v1/sessions');
   const f = { user: el('input', { placeholder: 'user', name: 'user' }), target: el('input', { placeholder: 'target', name: 'target' }),
     protocol: el('select', { name: 'protocol' }, el('option', { value: '' }, 'any protocol'), el('option', {}, 'ssh'), el('option', {}, 'postgres'), el('option', {}, 'mysql')),
-    reason: el('input', { placeholder: 'end reason', name: 'reason' }) };
+    reason: el('select', { name: 'reason' }, ...['', 'closed-by-client', 'grant-expired', 'grant-revoked', 'killed-by-admin', 'upstream-closed', 'recording-failed', 'gateway-shutdown', 'protocol-error', 'upstream-failed', 'idle-timeout', 'breakglass-denied']
+      .map((r) => el('option', { value: r }, r || 'any end'))),
+    since: el('input', { type: 'date', name: 'since' }) };
   const tbody = el('tbody');
   const error = el('div', { class: 'error' });
+  const more = el('button', { id: 'more' }, 'Older sessions');
+  let rows: SessionRow[] = [];
+
+  // Filters and paging run on the server (keyset by start time), so 10,000 sessions cost one page.
+  const query = (before?: string): string => {
+    const q = new URLSearchParams({ limit: String(PAGE) });
+    if (f.user.value) q.set('user', f.user.value);
+    if (f.target.value) q.set('target', f.target.value);
+    if (f.protocol.value) q.set('protocol', f.protocol.value);
+    if (f.reason.value) q.set('reason', f.reason.value);
+    if (f.since.value) q.set('since', f.since.value);
+    if (before) q.set('before', before);
+    return `/api/v1/sessions?${q.toString()}`;
+  };
   const render = (): void => {
-    const shown = rows.filter((r) => (!f.user.value || (r.user ?? '').includes(f.user.value)) && (!f.target.value || r.target.includes(f.target.value))
-      && (!f.protocol.value || r.protocol === f.protocol.value) && (!f.reason.value || (r.end_reason ?? 'live').includes(f.reason.value)));
-    tbody.replaceChildren(...shown.map((r) => {
+    tbody.replaceChildren(...rows.map((r) => {
       const open = r.live && r.protocol === 'ssh' ? `#/live/${r.id}` : `#/session/${r.id}`;
       const actions = el('td');
       if (r.live && me.roles.includes('admin')) {
@@ -30,8 +45,21 @@ export async function sessionsPage(root: HTMLElement, me: Me): Promise<void> {
         el('td', {}, new Date(r.started_at).toLocaleString()), el('td', {}, r.end_reason ?? 'live'), actions);
     }));
   };
-  for (const input of Object.values(f)) input.addEventListener('input', render);
-  render();
+  const load = async (append: boolean): Promise<void> => {
+    const page = await api.get<SessionRow[]>(query(append ? rows[rows.length - 1]?.id : undefined));
+    rows = append ? [...rows, ...page] : page;
+    more.hidden = page.length < PAGE;
+    render();
+  };
+  let filterTimer: number | null = null;
+  for (const input of Object.values(f)) {
+    input.addEventListener('input', () => {
+      if (filterTimer !== null) clearTimeout(filterTimer);
+      filterTimer = window.setTimeout(() => { void load(false); }, 250);
+    });
+  }
+  more.addEventListener('click', () => { void load(true); });
+  await load(false);
   // Full-text search over typed commands, output and SQL; a hit opens the session at that moment.
   const search = el('input', { placeholder: 'search what was typed, shown or run', id: 'search', size: '40' });
   const hits = el('ul', { id: 'hits' });
@@ -47,5 +75,5 @@ export async function sessionsPage(root: HTMLElement, me: Me): Promise<void> {
     }, 250);
   });
   root.replaceChildren(el('h2', {}, 'Sessions'), el('div', { class: 'filters' }, search), hits, el('div', { class: 'filters' }, ...Object.values(f)), error,
-    el('table', {}, el('thead', {}, el('tr', {}, ...['Session', 'Protocol', 'User', 'Target', 'Started', 'Ended', ''].map((h) => el('th', {}, h)))), tbody));
+    el('table', {}, el('thead', {}, el('tr', {}, ...['Session', 'Protocol', 'User', 'Target', 'Started', 'Ended', ''].map((h) => el('th', {}, h)))), tbody), more);
 }
