@@ -19,7 +19,7 @@ beforeAll(async () => {
 afterAll(async () => { await fx?.stop(); });
 
 describe('file transfer through Portcullis', () => {
-  it('copies a 50 MB file both ways with scp', () => {
+  it('copies a 50 MB file both ways with scp', async () => {
     const scp = requireBinary('openssh-client', 'scp');
     const src = join(fx.dir, 'up.bin');
     const data = randomBytes(50 * MB);
@@ -38,7 +38,7 @@ describe('file transfer through Portcullis', () => {
     expect(rec).toMatch(/"kind":"sftp","op":"read","path":"\/tmp\/pc-scp-up.bin","bytes":52428800,"ok":true/);
   });
 
-  it('puts and gets a 50 MB file with sftp', () => {
+  it('puts and gets a 50 MB file with sftp', async () => {
     const sftp = requireBinary('openssh-client', 'sftp');
     const src = join(fx.dir, 'sftp-up.bin');
     const data = randomBytes(50 * MB);
