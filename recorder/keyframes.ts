@@ -63,6 +63,22 @@ export async function buildKeyframes(cast: CastFile, seconds = KEYFRAME_SECONDS,
   return frames;
 }
 
+/** Sidecar file of a cast's keyframes, valid for a cast of exactly `castBytes` bytes. */
+export interface KeyframeFile { castBytes: number; frames: Keyframe[] }
+
+export function keyframePath(castPath: string): string {
+  return castPath.replace(/\.cast$/, '.keyframes.json');
+}
+
+/** Builds and writes the keyframes of a finished recording, so the first seek is as fast as any. */
+export async function writeKeyframes(castPath: string): Promise<void> {
+  const { readCast } = await import('./asciicast-reader.js');
+  const { statSync, writeFileSync } = await import('node:fs');
+  const castBytes = statSync(castPath).size;
+  const frames = await buildKeyframes(await readCast(castPath));
+  writeFileSync(keyframePath(castPath), JSON.stringify({ castBytes, frames } satisfies KeyframeFile), { mode: 0o600 });
+}
+
 /** The terminal as it is at time t, built from the nearest keyframe. Caller disposes it. */
 export async function screenAt(cast: CastFile, frames: Keyframe[], t: number): Promise<Terminal> {
   let k = frames[0]!;

@@ -2,10 +2,11 @@
 // `ch-N.cast` (asciicast v2) for each terminal channel, and `events.ndjson` for structured events
 // (exec summaries, file transfers, forwards). Any write failure is reported once through
 // `onFailure`, so the caller can end the session (fail closed).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AsciicastWriter, type CastHeader } from './asciicast-writer.js';
 import { FileSink } from './file-sink.js';
+import { writeKeyframes } from './keyframes.js';
 
 export interface RecordingMeta {
   session: string;
@@ -109,6 +110,10 @@ export class SessionRecording {
     for (const t of this.terminals) t.end();
     this.terminals.clear();
     await Promise.all(this.sinks.map((s) => s.close()));
+    // Keyframes before the end is declared: a viewer opening the closed recording seeks at once.
+    for (const f of readdirSync(this.dir).filter((x) => /^ch-\d+\.cast$/.test(x))) {
+      await writeKeyframes(join(this.dir, f)).catch(() => {});
+    }
     this.meta.ended_at = new Date(this.now()).toISOString();
     this.meta.end_reason = reason;
     this.meta.channels = this.channels;

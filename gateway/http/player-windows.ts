@@ -1,9 +1,9 @@
 // Windows of a terminal recording for the browser player: the keyframe at or before `from` plus
 // the events up to `to`, so a page never loads a whole long recording and a seek anywhere costs at
 // most one keyframe interval of replay. Keyframes are built once per file and cached by size/mtime.
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { type CastEvent, type CastFile, readCast } from '../../recorder/asciicast-reader.js';
-import { buildKeyframes, type Keyframe } from '../../recorder/keyframes.js';
+import { buildKeyframes, type Keyframe, type KeyframeFile, keyframePath } from '../../recorder/keyframes.js';
 
 interface Entry { size: number; mtime: number; cast: CastFile; frames: Keyframe[] }
 const cache = new Map<string, Entry>();
@@ -14,10 +14,20 @@ async function load(path: string): Promise<Entry> {
   const hit = cache.get(path);
   if (hit && hit.size === st.size && hit.mtime === st.mtimeMs) return hit;
   const cast = await readCast(path);
-  const entry = { size: st.size, mtime: st.mtimeMs, cast, frames: await buildKeyframes(cast) };
+  const entry = { size: st.size, mtime: st.mtimeMs, cast, frames: readSidecar(path, st.size) ?? await buildKeyframes(cast) };
   if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
   cache.set(path, entry);
   return entry;
+}
+
+/** Keyframes written when the recording closed, if they belong to this exact file. */
+function readSidecar(path: string, size: number): Keyframe[] | null {
+  try {
+    const k = JSON.parse(readFileSync(keyframePath(path), 'utf8')) as KeyframeFile;
+    return k.castBytes === size && Array.isArray(k.frames) && k.frames.length > 0 ? k.frames : null;
+  } catch {
+    return null;
+  }
 }
 
 export interface PlayerWindow {
