@@ -34,7 +34,9 @@ describe('grant expiry, revocation and kill', () => {
     expect(Math.abs(cutAt - Date.parse(grant.expires_at))).toBeLessThan(1500);
     const s = sessions()[0]!;
     expect(s.end_reason).toBe('grant-expired');
-    const events = readFileSync(join(fx.gw.dataDir, 'recordings', s.id, 'events.ndjson'), 'utf8');
+    const eventsFile = join(fx.gw.dataDir, 'recordings', s.id, 'events.ndjson');
+    await until(() => readFileSync(eventsFile, 'utf8').includes('cut: grant-expired'));
+    const events = readFileSync(eventsFile, 'utf8');
     expect(events).toMatch(/"label":"expiry warning"/);
     expect(events).toMatch(/"label":"cut: grant-expired"/);
     fx.gw.admin(['grant', 'revoke', grantId]);
@@ -78,8 +80,10 @@ describe('grant expiry, revocation and kill', () => {
     fx.gw.admin(['grant', 'revoke', grantId]);
   });
 
-  it('leaves no recording without its end: meta.json names the reason of every ended session', () => {
+  it('leaves no recording without its end: meta.json names the reason of every ended session', async () => {
     const root = join(fx.gw.dataDir, 'recordings');
+    const ended = (id: string): boolean => Boolean((JSON.parse(readFileSync(join(root, id, 'meta.json'), 'utf8')) as { end_reason?: string }).end_reason);
+    await until(() => readdirSync(root).every(ended));
     for (const id of readdirSync(root)) {
       const meta = JSON.parse(readFileSync(join(root, id, 'meta.json'), 'utf8')) as { end_reason?: string };
       expect(meta.end_reason, id).toBeTruthy();
