@@ -3,7 +3,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../harness/common.js';
-import { launchChromium, newContext, screenshotPath } from '../harness/browser.js';
+import { launchChromium, newContext, screenshotPath, signIn } from '../harness/browser.js';
 import { type PgFixture, startPgFixture } from '../harness/pg-fixture.js';
 
 let fx: PgFixture;
@@ -26,10 +26,7 @@ afterAll(async () => {
 describe('a database session in the web console', () => {
   it('lists its statements with rows and errors, and filters them', async () => {
     const page = await (await newContext(browser)).newPage();
-    await page.goto(fx.gw.url + '/');
-    await page.fill('input[name=user]', 'ivy');
-    await page.fill('input[name=password]', 'ivy-Password-1');
-    await page.click('button[type=submit]');
+    await signIn(page, fx.gw.url, 'ivy', 'ivy-Password-1');
     await page.waitForSelector('tr[data-session] a');
     await page.click('tr[data-session] a');
     await page.waitForSelector('#statements tbody tr');

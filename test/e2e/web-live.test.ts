@@ -2,10 +2,10 @@
 // types, kill it from the page (the client is cut with the reason), approve a request as an
 // approver and fail to approve one's own.
 import { spawn } from 'node:child_process';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../harness/common.js';
-import { launchChromium, newContext, screenshotPath } from '../harness/browser.js';
+import { launchChromium, newContext, screenshotPath, signIn } from '../harness/browser.js';
 import { type SshFixture, Tmux, startSshFixture } from '../harness/ssh-fixture.js';
 
 let fx: SshFixture;
@@ -25,13 +25,6 @@ afterAll(async () => {
   await fx?.stop();
 });
 
-async function signIn(page: Page, user: string, password: string): Promise<void> {
-  await page.goto(fx.gw.url + '/');
-  await page.fill('input[name=user]', user);
-  await page.fill('input[name=password]', password);
-  await page.click('button[type=submit]');
-  await page.waitForSelector('#who');
-}
 
 describe('live view and approvals in the browser', () => {
   it('shows a running session as it happens, and an admin kills it', async () => {
@@ -42,7 +35,7 @@ describe('live view and approvals in the browser', () => {
       t.send('echo "before-watching"');
       await t.waitFor(/^before-watching/m);
       const page = await (await newContext(browser)).newPage();
-      await signIn(page, 'boss', 'boss-Password-1');
+      await signIn(page, fx.gw.url, 'boss', 'boss-Password-1');
       await page.waitForSelector('tr.live a');
       await page.click('tr.live a');
       await page.waitForSelector('#live-status:has-text("live")');
@@ -71,7 +64,7 @@ describe('live view and approvals in the browser', () => {
     const theirs = JSON.parse(fx.gw.as('ops', ['request', 'web01', '--for', '10m', '--reason', 'disk full', '--json']).stdout) as { id: string };
 
     const mine = await (await newContext(browser)).newPage();
-    await signIn(mine, 'ops2', 'ops2-Password-1');
+    await signIn(mine, fx.gw.url, 'ops2', 'ops2-Password-1');
     await mine.goto(`${fx.gw.url}/#/requests`);
     await mine.waitForSelector(`tr[data-request="${own.id}"]`);
     await mine.click(`button[data-approve="${own.id}"]`);
@@ -79,7 +72,7 @@ describe('live view and approvals in the browser', () => {
     await mine.screenshot({ path: screenshotPath('requests-self-approval') });
 
     const page = await (await newContext(browser)).newPage();
-    await signIn(page, 'alice', 'alice-Password-1');
+    await signIn(page, fx.gw.url, 'alice', 'alice-Password-1');
     await page.goto(`${fx.gw.url}/#/requests`);
     await page.waitForSelector(`tr[data-request="${theirs.id}"]`);
     await page.screenshot({ path: screenshotPath('requests') });

@@ -2,7 +2,7 @@
 // recording (masked password span on the seek bar), a database session's statements, roles.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, newContext, screenshotPath } from '../harness/browser.js';
+import { launchChromium, newContext, screenshotPath, signIn } from '../harness/browser.js';
 import { type SshFixture, Tmux, latestClosedSession, startSshFixture } from '../harness/ssh-fixture.js';
 
 let fx: SshFixture;
@@ -39,13 +39,6 @@ afterAll(async () => {
   await fx?.stop();
 });
 
-async function signIn(page: Page, user: string, password: string): Promise<void> {
-  await page.goto(fx.gw.url + '/');
-  await page.fill('input[name=user]', user);
-  await page.fill('input[name=password]', password);
-  await page.click('button[type=submit]');
-  await page.waitForSelector('#who');
-}
 
 const terminalText = (page: Page): Promise<string> => page.locator('#terminal .xterm-rows').innerText();
 
@@ -68,7 +61,7 @@ describe('the web console', () => {
 
   it('plays a recording and seeks anywhere, showing what the user saw then', async () => {
     const page = await (await newContext(browser)).newPage();
-    await signIn(page, 'ivy', 'ivy-Password-1');
+    await signIn(page, fx.gw.url, 'ivy', 'ivy-Password-1');
     await page.click(`a[href="#/session/${sessionId}"]`);
     await page.waitForSelector('#terminal .xterm-rows');
     const max = Number(await page.getAttribute('#seek', 'max'));
@@ -96,7 +89,7 @@ describe('the web console', () => {
 
   it('finds a session by a command typed in it and opens it at that moment; masked input is not searchable', async () => {
     const page = await (await newContext(browser)).newPage();
-    await signIn(page, 'ivy', 'ivy-Password-1');
+    await signIn(page, fx.gw.url, 'ivy', 'ivy-Password-1');
     await page.fill('#search', 'first-marker');
     await page.waitForSelector(`a[data-hit="${sessionId}"]`);
     const hits = await page.$$eval('#hits li', (ls) => ls.map((l) => l.textContent ?? ''));
@@ -111,7 +104,7 @@ describe('the web console', () => {
 
   it('marks the masked password span on the seek bar, and opens at a #t= link', async () => {
     const page = await (await newContext(browser)).newPage();
-    await signIn(page, 'ivy', 'ivy-Password-1');
+    await signIn(page, fx.gw.url, 'ivy', 'ivy-Password-1');
     const marks = await (async () => {
       await page.goto(`${fx.gw.url}/#/session/${sessionId}?t=0.5`);
       await page.waitForSelector('.mark');
@@ -123,7 +116,7 @@ describe('the web console', () => {
 
   it('keeps admin actions from an investigator, in the page and at the API', async () => {
     const page = await (await newContext(browser)).newPage();
-    await signIn(page, 'ivy', 'ivy-Password-1');
+    await signIn(page, fx.gw.url, 'ivy', 'ivy-Password-1');
     expect(await page.locator('button[data-kill]').count()).toBe(0);
     const status = await page.evaluate(async () => (await fetch('/api/v1/users')).status);
     expect(status).toBe(403);
@@ -131,7 +124,7 @@ describe('the web console', () => {
 
   it('refuses a state change without the CSRF token even with a valid session cookie', async () => {
     const page = await (await newContext(browser)).newPage();
-    await signIn(page, 'root-admin', 'admin-Password-1');
+    await signIn(page, fx.gw.url, 'root-admin', 'admin-Password-1');
     const status = await page.evaluate(async () => (await fetch('/api/v1/vault/rotate-key', { method: 'POST' })).status);
     expect(status).toBe(403);
   });

@@ -2,7 +2,7 @@
 // downloaded browser. Screenshots go to test-output/ for a reviewer to look at.
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
 import { requireBinary } from './common.js';
 
 export const SCREENSHOTS = resolve(import.meta.dirname, '../../test-output/screenshots');
@@ -24,4 +24,13 @@ export function newContext(browser: Browser): Promise<BrowserContext> {
 export function screenshotPath(name: string): string {
   mkdirSync(SCREENSHOTS, { recursive: true });
   return join(SCREENSHOTS, `${name}.png`);
+}
+
+/** Signs in through the page's own form. */
+export async function signIn(page: Page, url: string, user: string, password: string): Promise<void> {
+  await page.goto(url + '/');
+  await page.fill('input[name=user]', user);
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#who');
 }
