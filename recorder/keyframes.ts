@@ -2,6 +2,7 @@
 // terminal (serialized with @xterm/addon-serialize from a headless xterm). Seeking to t restores the
 // nearest keyframe at or before t and replays only the output after it, so a seek anywhere in a
 // long recording costs at most one keyframe interval of replay.
+import { Worker } from 'node:worker_threads';
 // Both packages are CommonJS: Node's ESM loader only gives them a default export.
 import serializePkg from '@xterm/addon-serialize';
 import headlessPkg from '@xterm/headless';
@@ -77,6 +78,25 @@ export async function writeKeyframes(castPath: string): Promise<void> {
   const castBytes = statSync(castPath).size;
   const frames = await buildKeyframes(await readCast(castPath));
   writeFileSync(keyframePath(castPath), JSON.stringify({ castBytes, frames } satisfies KeyframeFile), { mode: 0o600 });
+}
+
+/**
+ * writeKeyframes in a worker thread: replaying an hour of busy output through a terminal emulator
+ * takes tens of seconds of CPU, which on the main thread would stall every live relay. Resolves
+ * when done or failed (a missing sidecar only makes the first seek slower).
+ */
+export function writeKeyframesOffThread(castPath: string): Promise<void> {
+  return new Promise((resolve) => {
+    let worker: Worker;
+    try {
+      worker = new Worker(new URL('./keyframe-worker.js', import.meta.url), { workerData: { castPath }, resourceLimits: { maxOldGenerationSizeMb: 2048 } });
+    } catch {
+      resolve();
+      return;
+    }
+    worker.once('error', () => resolve());
+    worker.once('exit', () => resolve());
+  });
 }
 
 /** The terminal as it is at time t, built from the nearest keyframe. Caller disposes it. */

@@ -6,7 +6,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AsciicastWriter, type CastHeader } from './asciicast-writer.js';
 import { FileSink } from './file-sink.js';
-import { writeKeyframes } from './keyframes.js';
+import { writeKeyframesOffThread } from './keyframes.js';
 
 export interface RecordingMeta {
   session: string;
@@ -112,7 +112,7 @@ export class SessionRecording {
     await Promise.all(this.sinks.map((s) => s.close()));
     // Keyframes before the end is declared: a viewer opening the closed recording seeks at once.
     for (const f of readdirSync(this.dir).filter((x) => /^ch-\d+\.cast$/.test(x))) {
-      await writeKeyframes(join(this.dir, f)).catch(() => {});
+      await writeKeyframesOffThread(join(this.dir, f));
     }
     this.meta.ended_at = new Date(this.now()).toISOString();
     this.meta.end_reason = reason;

@@ -3,7 +3,7 @@
 // most one keyframe interval of replay. Keyframes are built once per file and cached by size/mtime.
 import { readFileSync, statSync } from 'node:fs';
 import { type CastEvent, type CastFile, readCast } from '../../recorder/asciicast-reader.js';
-import { buildKeyframes, type Keyframe, type KeyframeFile, keyframePath } from '../../recorder/keyframes.js';
+import { buildKeyframes, type Keyframe, type KeyframeFile, keyframePath, writeKeyframesOffThread } from '../../recorder/keyframes.js';
 
 interface Entry { size: number; mtime: number; cast: CastFile; frames: Keyframe[] }
 const cache = new Map<string, Entry>();
@@ -14,7 +14,13 @@ async function load(path: string): Promise<Entry> {
   const hit = cache.get(path);
   if (hit && hit.size === st.size && hit.mtime === st.mtimeMs) return hit;
   const cast = await readCast(path);
-  const entry = { size: st.size, mtime: st.mtimeMs, cast, frames: readSidecar(path, st.size) ?? await buildKeyframes(cast) };
+  let frames = readSidecar(path, st.size);
+  if (!frames) {
+    // Built off the main thread, like at recording close; in-process only if the worker could not run.
+    await writeKeyframesOffThread(path);
+    frames = readSidecar(path, st.size) ?? await buildKeyframes(cast);
+  }
+  const entry = { size: st.size, mtime: st.mtimeMs, cast, frames };
   if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
   cache.set(path, entry);
   return entry;
