@@ -5,7 +5,7 @@
 // (answered with the warning instead). Big packets stream through once their first bytes are seen.
 import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
-import { writeOrPause } from '../util/backpressure.js';
+import { endLegs, writeOrPause } from '../util/relay-sockets.js';
 import { COM, type MyStatementLog } from './statement-log.js';
 import { MyPacketReader, MyProtocolError, errPacket, packet } from './wire/packets.js';
 
@@ -152,8 +152,6 @@ export class MyRelay {
   private close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.client.end();
-    this.upstream.destroy();
-    setTimeout(() => this.client.destroy(), 2000).unref();
+    endLegs(this.client, this.upstream);
   }
 }

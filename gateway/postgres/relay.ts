@@ -4,7 +4,7 @@
 // messages, never inside one.
 import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
-import { writeOrPause } from '../util/backpressure.js';
+import { endLegs, writeOrPause } from '../util/relay-sockets.js';
 import { PgFrameReader, PgProtocolError } from './wire/frames.js';
 import { fatal } from './wire/server-messages.js';
 import type { StatementLog } from './statement-log.js';
@@ -92,9 +92,6 @@ export class PgRelay {
   private close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.client.end();
-    this.upstream.destroy();
-    // A client that does not read its last bytes must not keep the socket forever.
-    setTimeout(() => this.client.destroy(), 2000).unref();
+    endLegs(this.client, this.upstream);
   }
 }
