@@ -24,6 +24,8 @@ export class FileSink {
   private closed = false;
   private readonly flushMs: number;
   private readonly maxPending: number;
+  /** Bytes accepted so far (the file's size once flushed), so a reader knows where "now" is. */
+  written = 0;
 
   constructor(readonly path: string, private readonly opts: SinkOptions) {
     this.flushMs = opts.flushMs ?? 1000;
@@ -43,6 +45,7 @@ export class FileSink {
     const b = typeof data === 'string' ? Buffer.from(data) : data;
     this.pending.push(b);
     this.pendingBytes += b.length;
+    this.written += b.length;
     if (this.pendingBytes > this.maxPending) {
       this.fail(new Error(`recording ${this.path} fell more than ${this.maxPending} bytes behind`));
       return;

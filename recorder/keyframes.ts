@@ -12,13 +12,16 @@ const { SerializeAddon } = serializePkg;
 const { Terminal } = headlessPkg;
 type Terminal = HeadlessTerminal;
 type SerializeAddon = InstanceType<typeof SerializeAddon>;
-import type { CastEvent, CastFile } from './asciicast-reader.js';
+import { statSync, writeFileSync } from 'node:fs';
+import { type CastEvent, type CastFile, type CastHeader, openCast } from './asciicast-reader.js';
 
 export interface Keyframe {
   /** Time of the last event folded into the snapshot. */
   t: number;
   /** Index of the first event not folded in. */
   next: number;
+  /** Byte offset in the cast file of the first event not folded in. */
+  offset: number;
   cols: number;
   rows: number;
   snapshot: string;
@@ -45,39 +48,90 @@ async function apply(term: Terminal, e: CastEvent): Promise<void> {
   }
 }
 
-export async function buildKeyframes(cast: CastFile, seconds = KEYFRAME_SECONDS, bytes = KEYFRAME_BYTES): Promise<Keyframe[]> {
-  const { term, ser } = terminal(cast.header.width, cast.header.height);
-  const frames: Keyframe[] = [{ t: 0, next: 0, cols: term.cols, rows: term.rows, snapshot: '' }];
-  let lastT = 0;
-  let sinceBytes = 0;
-  for (let i = 0; i < cast.events.length; i++) {
-    const e = cast.events[i]!;
-    await apply(term, e);
-    if (e[1] === 'o') sinceBytes += e[2].length;
-    if (e[0] - lastT >= seconds || sinceBytes >= bytes) {
-      frames.push({ t: e[0], next: i + 1, cols: term.cols, rows: term.rows, snapshot: ser.serialize() });
-      lastT = e[0];
-      sinceBytes = 0;
+/** Folds events into a headless terminal and takes a snapshot every `seconds` or `bytes` of output. */
+class FrameBuilder {
+  readonly frames: Keyframe[];
+  private readonly term: Terminal;
+  private readonly ser: SerializeAddon;
+  private lastT = 0;
+  private sinceBytes = 0;
+
+  constructor(header: CastHeader, headerEnd: number, private readonly seconds: number, private readonly bytes: number) {
+    ({ term: this.term, ser: this.ser } = terminal(header.width, header.height));
+    this.frames = [{ t: 0, next: 0, offset: headerEnd, cols: this.term.cols, rows: this.term.rows, snapshot: '' }];
+  }
+
+  async add(e: CastEvent, index: number, end: number): Promise<void> {
+    await apply(this.term, e);
+    if (e[1] === 'o') this.sinceBytes += e[2].length;
+    if (e[0] - this.lastT >= this.seconds || this.sinceBytes >= this.bytes) {
+      this.frames.push({ t: e[0], next: index + 1, offset: end, cols: this.term.cols, rows: this.term.rows, snapshot: this.ser.serialize() });
+      this.lastT = e[0];
+      this.sinceBytes = 0;
     }
   }
-  term.dispose();
-  return frames;
+
+  dispose(): void { this.term.dispose(); }
 }
 
-/** Sidecar file of a cast's keyframes, valid for a cast of exactly `castBytes` bytes. */
-export interface KeyframeFile { castBytes: number; frames: Keyframe[] }
+/** Keyframes of a recording held in memory (offsets are not known: 0). */
+export async function buildKeyframes(cast: CastFile, seconds = KEYFRAME_SECONDS, bytes = KEYFRAME_BYTES): Promise<Keyframe[]> {
+  const b = new FrameBuilder(cast.header, 0, seconds, bytes);
+  for (let i = 0; i < cast.events.length; i++) await b.add(cast.events[i]!, i, 0);
+  b.dispose();
+  return b.frames;
+}
+
+export interface Marker { t: number; label: string }
+/** Markers kept per recording: enough for a seek bar, bounded for a recording full of them. */
+export const MAX_MARKERS = 2000;
+
+/**
+ * What a player needs to open a recording without reading it: header, duration, markers and
+ * keyframes with byte offsets. Valid for a cast of exactly `castBytes` bytes.
+ */
+export interface CastIndex {
+  castBytes: number;
+  header: CastHeader;
+  duration: number;
+  truncated: boolean;
+  markers: Marker[];
+  frames: Keyframe[];
+}
+/** The sidecar file holds the index. */
+export type KeyframeFile = CastIndex;
+
+/** Streams a cast file once and builds its index; memory stays bounded by one terminal. */
+export async function buildIndex(castPath: string, seconds = KEYFRAME_SECONDS, bytes = KEYFRAME_BYTES): Promise<CastIndex> {
+  const castBytes = statSync(castPath).size;
+  const { header, headerEnd, entries } = await openCast(castPath);
+  const b = new FrameBuilder(header, headerEnd, seconds, bytes);
+  const markers: Marker[] = [];
+  let truncated = false;
+  let duration = 0;
+  let i = 0;
+  try {
+    for await (const { event, end } of entries) {
+      if (end > castBytes) break; // written after we started: the next index covers it
+      if (!event) { truncated = true; continue; }
+      await b.add(event, i++, end);
+      duration = Math.max(duration, event[0]);
+      if (event[1] === 'm' && markers.length < MAX_MARKERS) markers.push({ t: event[0], label: event[2] });
+    }
+  } finally {
+    b.dispose();
+  }
+  return { castBytes, header, duration, truncated, markers, frames: b.frames };
+}
 
 export function keyframePath(castPath: string): string {
   return castPath.replace(/\.cast$/, '.keyframes.json');
 }
 
-/** Builds and writes the keyframes of a finished recording, so the first seek is as fast as any. */
+/** Builds and writes the index of a finished recording, so the first open and seek are as fast as any. */
 export async function writeKeyframes(castPath: string): Promise<void> {
-  const { readCast } = await import('./asciicast-reader.js');
-  const { statSync, writeFileSync } = await import('node:fs');
-  const castBytes = statSync(castPath).size;
-  const frames = await buildKeyframes(await readCast(castPath));
-  writeFileSync(keyframePath(castPath), JSON.stringify({ castBytes, frames } satisfies KeyframeFile), { mode: 0o600 });
+  const index = await buildIndex(castPath);
+  writeFileSync(keyframePath(castPath), JSON.stringify(index satisfies KeyframeFile), { mode: 0o600 });
 }
 
 /**

@@ -26,6 +26,7 @@ export interface RecordingMeta {
 export class SessionRecording {
   private readonly sinks: FileSink[] = [];
   private readonly terminals = new Set<AsciicastWriter>();
+  private readonly castSinks = new Map<number, FileSink>();
   private readonly events: FileSink;
   private channels = 0;
   private failed = false;
@@ -57,7 +58,9 @@ export class SessionRecording {
   /** A new terminal recording for a channel with a pty. */
   terminal(header: Omit<CastHeader, 'timestamp'>, keystrokes: boolean): AsciicastWriter {
     const n = ++this.channels;
-    const w = new AsciicastWriter(this.sink(`ch-${n}.cast`), {
+    const castSink = this.sink(`ch-${n}.cast`);
+    this.castSinks.set(n, castSink);
+    const w = new AsciicastWriter(castSink, {
       ...header, timestamp: Math.floor(this.now() / 1000),
       portcullis: { session: this.meta.session, channel: n, user: this.meta.user, target: this.meta.target, grant: this.meta.grant },
     }, this.now, keystrokes, (e) => { for (const l of this.listeners) l(n, e); });
@@ -70,10 +73,15 @@ export class SessionRecording {
     this.terminals.delete(w);
   }
 
-  /** Live terminal events from now on; returns the unsubscribe function. */
-  subscribe(fn: (channel: number, e: [number, string, string]) => void): () => void {
+  /**
+   * Live terminal events from now on, and where "now" is in each channel's file: a viewer reads
+   * the file up to that byte after flush() and takes everything later from the subscription, so it
+   * sees each event exactly once.
+   */
+  subscribe(fn: (channel: number, e: [number, string, string]) => void): { unsubscribe: () => void; positions: Map<number, number> } {
     this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+    const positions = new Map([...this.castSinks].map(([n, s]) => [n, s.written]));
+    return { unsubscribe: () => this.listeners.delete(fn), positions };
   }
 
   /** Writes out everything written so far (a live viewer reads the files after this). */

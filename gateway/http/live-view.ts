@@ -1,13 +1,13 @@
 // The live view: a WebSocket that streams a running terminal session. Authenticated in the HTTP
 // upgrade handler (cookie or Bearer, investigator role), before any WebSocket exists. No gap and
 // no duplicate between what was recorded and the live stream: the viewer subscribes to live events
-// first, then the recording is flushed and read; events that arrive meanwhile are held and sent
-// after the file's. A viewer that falls behind is disconnected rather than buffered without bound.
+// (learning each file's byte position at that instant), then the recording is flushed and read up
+// to that position; events that arrive meanwhile are held and sent after the file's. A viewer that falls behind is disconnected rather than buffered without bound.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { readCast } from '../../recorder/asciicast-reader.js';
+import { openCast } from '../../recorder/asciicast-reader.js';
 import type { SessionRecording } from '../../recorder/session-recording.js';
 import type { App } from '../app.js';
 import { allowed } from './router.js';
@@ -47,7 +47,7 @@ async function stream(ws: WebSocket, rec: SessionRecording, app: App, id: string
     if (ws.bufferedAmount > MAX_BUFFERED) { ws.close(1013, 'viewer too slow'); return; }
     ws.send(JSON.stringify(msg));
   };
-  const unsubscribe = rec.subscribe((channel, e) => {
+  const { unsubscribe, positions } = rec.subscribe((channel, e) => {
     if (caughtUp) send({ type: 'event', channel, event: e });
     else held.push([channel, e]);
   });
@@ -55,9 +55,15 @@ async function stream(ws: WebSocket, rec: SessionRecording, app: App, id: string
   ws.on('close', unsubscribe);
   await rec.flush();
   try {
-    const cast = await readCast(join(app.paths.recordings, id, `ch-${channel}.cast`));
-    send({ type: 'header', channel, header: cast.header });
-    for (const e of cast.events) send({ type: 'event', channel, event: e });
+    // Streamed, never held whole: a long live session's catch-up waits for the viewer to drain.
+    const { header, entries } = await openCast(join(app.paths.recordings, id, `ch-${channel}.cast`));
+    send({ type: 'header', channel, header });
+    const upTo = positions.get(channel) ?? 0;
+    for await (const { event, end } of entries) {
+      if (ws.readyState !== ws.OPEN || end > upTo) break;
+      if (event) ws.send(JSON.stringify({ type: 'event', channel, event }));
+      while (ws.bufferedAmount > MAX_BUFFERED / 2 && ws.readyState === ws.OPEN) await new Promise((r) => setTimeout(r, 20));
+    }
   } catch {
     send({ type: 'header', channel, header: null });
   }

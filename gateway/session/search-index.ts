@@ -3,7 +3,7 @@
 // the session it happened at, so a hit opens the player at that moment.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readCast } from '../../recorder/asciicast-reader.js';
+import { openCast } from '../../recorder/asciicast-reader.js';
 import type { Logger } from '../log/logger.js';
 import type { SearchEntry, Store } from '../store/store.js';
 
@@ -23,13 +23,15 @@ export async function indexRecording(store: Store, dir: string, sessionId: strin
   try {
     if (!existsSync(dir)) return 0;
     for (const file of readdirSync(dir).filter((f) => /^ch-\d+\.cast$/.test(f))) {
-      const cast = await readCast(join(dir, file));
+      const { entries: castEntries } = await openCast(join(dir, file));
       let typed = '';
       let typedAt = 0;
       let masked = false;
       let out = '';
       let outAt = 0;
-      for (const [t, code, data] of cast.events) {
+      for await (const { event } of castEntries) {
+        if (!event) continue;
+        const [t, code, data] = event;
         if (code === 'm' && data === 'masked input') masked = true;
         if (code === 'i') {
           for (const ch of data) {
