@@ -39,32 +39,58 @@ function terminal(cols: number, rows: number): { term: Terminal; ser: SerializeA
 
 const write = (term: Terminal, data: string): Promise<void> => new Promise((r) => term.write(data, r));
 
-/** Applies one event to a terminal: output is written, resizes resize; input and markers change nothing. */
-async function apply(term: Terminal, e: CastEvent): Promise<void> {
-  if (e[1] === 'o') await write(term, e[2]);
-  else if (e[1] === 'r') {
-    const m = /^(\d+)x(\d+)$/.exec(e[2]);
-    if (m) term.resize(Math.max(1, Number(m[1])), Math.max(1, Number(m[2])));
+/**
+ * Feeds events to a terminal. Output is queued without waiting for each write: xterm parses its
+ * queue in batches between timer ticks, so awaiting every event costs a timer tick per event (an
+ * hour of output took 40 s of mostly idle waiting). The queue is drained before a resize (which
+ * must apply in order), before a snapshot, and every MAX_QUEUED characters to bound memory.
+ */
+class Feeder {
+  private queued = 0;
+  constructor(readonly term: Terminal) {}
+
+  async apply(e: CastEvent): Promise<void> {
+    if (e[1] === 'o') {
+      this.term.write(e[2]);
+      this.queued += e[2].length;
+      if (this.queued >= MAX_QUEUED) await this.drain();
+    } else if (e[1] === 'r') {
+      const m = /^(\d+)x(\d+)$/.exec(e[2]);
+      if (m) {
+        await this.drain();
+        this.term.resize(Math.max(1, Number(m[1])), Math.max(1, Number(m[2])));
+      }
+    }
+  }
+
+  async drain(): Promise<void> {
+    if (this.queued === 0) return;
+    this.queued = 0;
+    await write(this.term, '');
   }
 }
+const MAX_QUEUED = 1024 * 1024;
 
 /** Folds events into a headless terminal and takes a snapshot every `seconds` or `bytes` of output. */
 class FrameBuilder {
   readonly frames: Keyframe[];
   private readonly term: Terminal;
   private readonly ser: SerializeAddon;
+  private readonly feed: Feeder;
   private lastT = 0;
   private sinceBytes = 0;
 
   constructor(header: CastHeader, headerEnd: number, private readonly seconds: number, private readonly bytes: number) {
     ({ term: this.term, ser: this.ser } = terminal(header.width, header.height));
+    this.feed = new Feeder(this.term);
     this.frames = [{ t: 0, next: 0, offset: headerEnd, cols: this.term.cols, rows: this.term.rows, snapshot: '' }];
   }
 
   async add(e: CastEvent, index: number, end: number): Promise<void> {
-    await apply(this.term, e);
+    await this.feed.apply(e);
     if (e[1] === 'o') this.sinceBytes += e[2].length;
     if (e[0] - this.lastT >= this.seconds || this.sinceBytes >= this.bytes) {
+      await this.feed.drain();
       this.frames.push({ t: e[0], next: index + 1, offset: end, cols: this.term.cols, rows: this.term.rows, snapshot: this.ser.serialize() });
       this.lastT = e[0];
       this.sinceBytes = 0;
@@ -159,17 +185,21 @@ export async function screenAt(cast: CastFile, frames: Keyframe[], t: number): P
   for (const f of frames) if (f.t <= t) k = f; else break;
   const { term } = terminal(k.cols, k.rows);
   if (k.snapshot) await write(term, k.snapshot);
-  for (let i = k.next; i < cast.events.length && cast.events[i]![0] <= t; i++) await apply(term, cast.events[i]!);
+  const feed = new Feeder(term);
+  for (let i = k.next; i < cast.events.length && cast.events[i]![0] <= t; i++) await feed.apply(cast.events[i]!);
+  await feed.drain();
   return term;
 }
 
 /** The terminal at time t by playing every event from the start (the reference for seeking). */
 export async function screenByPlaying(cast: CastFile, t: number): Promise<Terminal> {
   const { term } = terminal(cast.header.width, cast.header.height);
+  const feed = new Feeder(term);
   for (const e of cast.events) {
     if (e[0] > t) break;
-    await apply(term, e);
+    await feed.apply(e);
   }
+  await feed.drain();
   return term;
 }
 
