@@ -21,6 +21,8 @@ export interface CliResult {
 export interface GatewayPeer {
   dataDir: string;
   url: string;
+  /** The serve process (for memory checks). */
+  pid: number;
   caFile: string;
   /** Bound ports as serve reports them (0 for a listener not running yet). */
   ports: { https: number; ssh: number; postgres: number; mysql: number };
@@ -61,7 +63,7 @@ export async function startGateway(opts: { env?: NodeJS.ProcessEnv; config?: str
   const ports = { https: served.ports.https ?? 0, ssh: served.ports.ssh ?? 0, postgres: served.ports.postgres ?? 0, mysql: served.ports.mysql ?? 0 };
   const userEnv = (user: string): NodeJS.ProcessEnv => ({ ...opts.env, PORTCULLIS_HOME: join(homes, user), PORTCULLIS_DATA: dataDir });
   return {
-    dataDir, url, ports, caFile: join(dataDir, 'certs/ca.crt'),
+    dataDir, url, ports, pid: proc.child.pid ?? 0, caFile: join(dataDir, 'certs/ca.crt'),
     log: () => proc.output(),
     admin: (args, stdin) => cli([...args, '--data', dataDir], { env: baseEnv, stdin }),
     as: (user, args, stdin) => cli(args, { env: userEnv(user), stdin }),
