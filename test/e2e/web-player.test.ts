@@ -118,8 +118,30 @@ describe('the web console', () => {
     const page = await (await newContext(browser)).newPage();
     await signIn(page, fx.gw.url, 'ivy', 'ivy-Password-1');
     expect(await page.locator('button[data-kill]').count()).toBe(0);
+    expect(await page.locator('#nav a[href="#/admin"]').count()).toBe(0);
+    await page.goto(`${fx.gw.url}/#/admin`);
+    await page.waitForSelector('.error:has-text("forbidden")');
     const status = await page.evaluate(async () => (await fetch('/api/v1/users')).status);
     expect(status).toBe(403);
+  });
+
+  it('gives an admin the users, targets, policies and grants, and disabling a user takes effect', async () => {
+    fx.gw.admin(['user', 'add', 'leaver', '--role', 'investigator', '--password-stdin'], 'leaver-Password-1\n');
+    const page = await (await newContext(browser)).newPage();
+    await signIn(page, fx.gw.url, 'root-admin', 'admin-Password-1');
+    await page.click('#nav a[href="#/admin"]');
+    await page.waitForSelector('tr[data-target="web01"]');
+    expect(await page.locator('tr[data-user="leaver"]').innerText()).toContain('active');
+    expect(await page.locator('tr[data-grant]').count()).toBeGreaterThan(0);
+    await page.screenshot({ path: screenshotPath('admin'), fullPage: true });
+    await page.click('button[data-toggle-user="leaver"]');
+    await page.waitForSelector('tr[data-user="leaver"]:has-text("disabled")');
+    const leaver = await (await newContext(browser)).newPage();
+    await leaver.goto(fx.gw.url + '/');
+    await leaver.fill('input[name=user]', 'leaver');
+    await leaver.fill('input[name=password]', 'leaver-Password-1');
+    await leaver.click('button[type=submit]');
+    await leaver.waitForSelector('.error');
   });
 
   it('refuses a state change without the CSRF token even with a valid session cookie', async () => {

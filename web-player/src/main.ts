@@ -1,6 +1,7 @@
 // The web console: a hash router over a few pages. Signed-in state is the HttpOnly cookie; the page
 // only ever holds the CSRF token.
 import { api, ApiError, el, type Me } from './api.js';
+import { adminPage } from './pages/admin.js';
 import { livePage } from './pages/live.js';
 import { loginPage } from './pages/login.js';
 import { playerPage } from './pages/player.js';
@@ -18,6 +19,7 @@ function renderNav(): void {
   const links: Array<[string, string]> = [];
   if (me.roles.some((r) => r === 'admin' || r === 'investigator')) links.push(['#/sessions', 'Sessions']);
   links.push(['#/requests', 'Requests']);
+  if (me.roles.includes('admin')) links.push(['#/admin', 'Admin']);
   nav.replaceChildren(...links.map(([href, text]) => el('a', { href }, text)));
   const out = el('a', { href: '#/logout' }, 'Sign out');
   who.replaceChildren(`${me.user} · `, out);
@@ -33,6 +35,7 @@ async function route(): Promise<void> {
   try {
     if (parts[0] === 'logout') { await api.logout(); me = null; location.hash = ''; return void route(); }
     if (parts[0] === 'requests') return await requestsPage(app);
+    if (parts[0] === 'admin') return await adminPage(app);
     if (parts[0] === 'live' && parts[1]) return livePage(app, parts[1], me);
     if (parts[0] === 'session' && parts[1]) {
       const detail = await api.get<{ protocol: string }>(`/api/v1/sessions/${parts[1]}`);

@@ -1,0 +1,44 @@
+// The admin console: users (disable / enable), targets, policies and active grants (revoke). Only
+// admins get here; the API refuses everyone else whatever the page shows. Creating users, targets
+// and policies stays in the CLI, where secrets come from stdin rather than a browser form.
+import { api, ApiError, el } from '../api.js';
+
+interface User { name: string; kind: string; roles: string[]; totp: boolean; ssh_keys: number; disabled: boolean }
+interface Target { name: string; kind: string; host: string; port: number; account: string; tags: string[] }
+interface Policy { name: string; roles: string[]; targets: string[]; target_tags: string[]; max_duration_s: number; approvals_required: number; breakglass: boolean }
+interface Grant { id: string; user: string; target: string; source: string; expires_at: string; reason: string }
+
+const table = (heads: string[], rows: HTMLElement[]): HTMLTableElement =>
+  el('table', {}, el('thead', {}, el('tr', {}, ...heads.map((h) => el('th', {}, h)))), el('tbody', {}, ...rows));
+const td = (s: string): HTMLTableCellElement => el('td', {}, s);
+
+export async function adminPage(root: HTMLElement): Promise<void> {
+  const error = el('div', { class: 'error', role: 'alert' });
+  const act = (p: Promise<unknown>): void => {
+    error.textContent = '';
+    p.then(() => adminPage(root), (e: unknown) => { error.textContent = e instanceof ApiError ? e.message : 'failed'; });
+  };
+  const [users, targets, policies, grants] = await Promise.all([
+    api.get<User[]>('/api/v1/users'), api.get<Target[]>('/api/v1/targets'),
+    api.get<Policy[]>('/api/v1/policies'), api.get<Grant[]>('/api/v1/grants?active=1'),
+  ]);
+  const userRows = users.map((u) => {
+    const toggle = el('button', { 'data-toggle-user': u.name, class: u.disabled ? '' : 'danger' }, u.disabled ? 'Enable' : 'Disable');
+    toggle.addEventListener('click', () => act(api.post(`/api/v1/users/${encodeURIComponent(u.name)}/disable`, { disabled: !u.disabled })));
+    return el('tr', { 'data-user': u.name }, td(u.name), td(u.kind), td(u.roles.join(', ')), td(u.totp ? 'yes' : 'no'), td(String(u.ssh_keys)),
+      td(u.disabled ? 'disabled' : 'active'), el('td', {}, toggle));
+  });
+  const grantRows = grants.map((g) => {
+    const revoke = el('button', { class: 'danger', 'data-revoke': g.id }, 'Revoke');
+    revoke.addEventListener('click', () => act(api.post(`/api/v1/grants/${g.id}/revoke`, { reason: 'revoked from the web console' })));
+    return el('tr', { 'data-grant': g.id }, td(g.user), td(g.target), td(g.source), td(new Date(g.expires_at).toLocaleString()), td(g.reason), el('td', {}, revoke));
+  });
+  root.replaceChildren(el('h2', {}, 'Administration'), error,
+    el('h3', {}, 'Active grants'), table(['User', 'Target', 'Source', 'Expires', 'Reason', ''], grantRows),
+    el('h3', {}, 'Users'), table(['Name', 'Kind', 'Roles', 'TOTP', 'SSH keys', 'State', ''], userRows),
+    el('h3', {}, 'Targets'), table(['Name', 'Kind', 'Address', 'Account', 'Tags'],
+      targets.map((t) => el('tr', { 'data-target': t.name }, td(t.name), td(t.kind), td(`${t.host}:${t.port}`), td(t.account), td(t.tags.join(', '))))),
+    el('h3', {}, 'Policies'), table(['Name', 'Roles', 'Targets', 'Max', 'Approvals', 'Break-glass'],
+      policies.map((p) => el('tr', { 'data-policy': p.name }, td(p.name), td(p.roles.join(', ')), td([...p.targets, ...p.target_tags.map((x) => `tag:${x}`)].join(', ')),
+        td(`${Math.round(p.max_duration_s / 60)} min`), td(String(p.approvals_required)), td(p.breakglass ? 'yes' : 'no')))));
+}
