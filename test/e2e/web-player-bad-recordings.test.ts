@@ -30,7 +30,7 @@ async function writeHuge(file: string): Promise<void> {
   for (let i = 0; i < 72_000; i++) {
     const t = (i / 10).toFixed(1);
     const chunk = `${JSON.stringify([Number(t), 'o', `[at ${t}] ${'w'.repeat(60)}\r\n`.repeat(40)])}\n`;
-    if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+    if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise((r) => out.end(r));
 }
