@@ -37,4 +37,19 @@ describe('a database session in the web console', () => {
     await page.fill('#sql-search', 'insert');
     await page.waitForFunction(() => document.querySelectorAll('#statements tbody tr').length === 1);
   });
+
+  it('finds a statement by full-text search and opens the session at it', async () => {
+    const page = await (await newContext(browser)).newPage();
+    await signIn(page, fx.gw.url, 'ivy', 'ivy-Password-1');
+    await page.fill('#search', 'order by');
+    await page.waitForSelector('a[data-hit]');
+    expect(await page.locator('#hits').innerText()).toContain('(sql)');
+    await page.click('a[data-hit]');
+    await page.waitForSelector('#statements tr.at');
+    expect(await page.locator('#statements tr.at pre.sql').innerText()).toBe('select * from kv order by k');
+    // The row's own offset link is the same kind of link.
+    const href = await page.locator('#statements tr.at a').getAttribute('href');
+    expect(href).toMatch(/^#\/session\/ses_[^?]+\?t=\d+\.\d$/);
+    await page.screenshot({ path: screenshotPath('db-statement-hit') });
+  });
 });

@@ -38,9 +38,9 @@ async function route(): Promise<void> {
     if (parts[0] === 'admin') return await adminPage(app);
     if (parts[0] === 'live' && parts[1]) return livePage(app, parts[1], me);
     if (parts[0] === 'session' && parts[1]) {
-      const detail = await api.get<{ protocol: string }>(`/api/v1/sessions/${parts[1]}`);
+      const detail = await api.get<{ protocol: string; started_at: string }>(`/api/v1/sessions/${parts[1]}`);
       if (detail.protocol === 'ssh') return await playerPage(app, parts[1], Number(params.get('t') ?? 0));
-      return await statementsPage(app, parts[1]);
+      return await statementsPage(app, parts[1], detail.started_at, params.has('t') ? Number(params.get('t')) : null, params.get('q') ?? '');
     }
     return await sessionsPage(app, me);
   } catch (e) {

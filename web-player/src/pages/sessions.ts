@@ -60,7 +60,12 @@ export async function sessionsPage(root: HTMLElement, me: Me): Promise<void> {
   }
   more.addEventListener('click', () => { void load(true); });
   await load(false);
-  // Full-text search over typed commands, output and SQL; a hit opens the session at that moment.
+  // Full-text search over typed commands, output and SQL; a hit opens the session at that moment
+  // (a terminal just after it, so the line is on screen; statements at it, with the query to pick
+  // the statement among those in the same tenth of a second).
+  const hitLink = (h: Hit, q: string): string => h.kind === 'sql'
+    ? `#/session/${h.session}?t=${h.t.toFixed(1)}&q=${encodeURIComponent(q)}`
+    : `#/session/${h.session}?t=${Math.max(0, h.t + 0.5).toFixed(1)}`;
   const search = el('input', { placeholder: 'search what was typed, shown or run', id: 'search', size: '40' });
   const hits = el('ul', { id: 'hits' });
   let pending: number | null = null;
@@ -69,7 +74,7 @@ export async function sessionsPage(root: HTMLElement, me: Me): Promise<void> {
     pending = window.setTimeout(() => {
       if (!search.value.trim()) { hits.replaceChildren(); return; }
       api.get<Hit[]>(`/api/v1/search?q=${encodeURIComponent(search.value)}`).then((list) => {
-        hits.replaceChildren(...list.map((h) => el('li', {}, el('a', { href: `#/session/${h.session}?t=${Math.max(0, h.t + 0.5).toFixed(1)}`, 'data-hit': h.session },
+        hits.replaceChildren(...list.map((h) => el('li', {}, el('a', { href: hitLink(h, search.value), 'data-hit': h.session },
           `${h.user ?? '-'} → ${h.target ?? '-'} at ${h.t.toFixed(1)} s (${h.kind}): `), el('code', {}, h.text))));
       }, (e: unknown) => { error.textContent = e instanceof ApiError ? e.message : 'search failed'; });
     }, 250);

@@ -1,16 +1,26 @@
-// A database session's statements as a table: time, duration, SQL, parameters, rows, errors.
+// A database session's statements as a table: time, duration, SQL, parameters, rows, errors. Each
+// row's offset is a link (#/session/ID?t=12.3, seconds since the session started, as search hits
+// use); opening such a link highlights and scrolls to the statement running at that moment.
 import { api, el } from '../api.js';
 
 interface Statement { t: string; duration_ms: number; sql: string; params?: Array<string | null>; rows?: number; affected_rows?: number; command?: string; error?: { code: string | number; message: string } }
 
-export async function statementsPage(root: HTMLElement, id: string): Promise<void> {
+export async function statementsPage(root: HTMLElement, id: string, startedAt: string, at: number | null, query = ''): Promise<void> {
   const text = await api.get<string>(`/api/v1/sessions/${id}/recording/statements.ndjson`);
   const rows = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Statement);
+  const zero = Date.parse(startedAt);
+  const offset = (r: Statement): number => Math.max(0, (Date.parse(r.t) - zero) / 1000);
+  // The statement at `at` (offsets are rounded to 0.1 s): among those in that tenth, the first that
+  // matches the search query; else the first in it; else the last one before it.
+  const inTenth = at === null ? [] : rows.filter((r) => Math.abs(offset(r) - at) <= 0.05);
+  const target = at === null ? null
+    : inTenth.find((r) => query && r.sql.toLowerCase().includes(query.toLowerCase())) ?? inTenth[0]
+      ?? rows.filter((r) => offset(r) <= at).pop() ?? rows[0] ?? null;
   const q = el('input', { placeholder: 'search SQL', id: 'sql-search' });
   const tbody = el('tbody');
   const render = (): void => {
-    tbody.replaceChildren(...rows.filter((r) => r.sql.toLowerCase().includes(q.value.toLowerCase())).map((r) => el('tr', { class: r.error ? 'failed' : '' },
-      el('td', {}, new Date(r.t).toLocaleTimeString()), el('td', {}, `${r.duration_ms} ms`), el('td', {}, el('pre', { class: 'sql' }, r.sql)),
+    tbody.replaceChildren(...rows.filter((r) => r.sql.toLowerCase().includes(q.value.toLowerCase())).map((r) => el('tr', { class: `${r.error ? 'failed' : ''} ${r === target ? 'at' : ''}` },
+      el('td', {}, el('a', { href: `#/session/${id}?t=${offset(r).toFixed(1)}`, title: new Date(r.t).toLocaleString() }, `+${offset(r).toFixed(1)} s`), ' ', new Date(r.t).toLocaleTimeString()), el('td', {}, `${r.duration_ms} ms`), el('td', {}, el('pre', { class: 'sql' }, r.sql)),
       el('td', {}, r.params ? JSON.stringify(r.params) : ''), el('td', {}, String(r.rows ?? r.affected_rows ?? '')),
       el('td', {}, r.error ? `${r.error.code}: ${r.error.message}` : r.command ?? ''))));
   };
@@ -18,4 +28,5 @@ export async function statementsPage(root: HTMLElement, id: string): Promise<voi
   render();
   root.replaceChildren(el('h2', {}, `Statements of ${id}`), el('div', { class: 'filters' }, q),
     el('table', { id: 'statements' }, el('thead', {}, el('tr', {}, ...['Time', 'Duration', 'SQL', 'Parameters', 'Rows', 'Result'].map((h) => el('th', {}, h)))), tbody));
+  root.querySelector('tr.at')?.scrollIntoView({ block: 'center' });
 }
