@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { AccessTimers } from './access/access-timers.js';
 import { Authenticator } from './access/authn.js';
 import { BreakglassService } from './access/breakglass.js';
+import { LinkService } from './access/links.js';
 import { type AccessContext } from './access/context.js';
 import { AccessDecider } from './access/decider.js';
 import type { AccessEvents } from './access/events.js';
@@ -50,6 +51,7 @@ export interface App {
   requests: RequestService;
   grants: GrantService;
   breakglass: BreakglassService;
+  links: LinkService;
   decider: AccessDecider;
   live: LiveSessions;
   broker: SessionBroker;
@@ -114,6 +116,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     targets: new TargetService(ctx, creds),
     policies, requests, grants,
     breakglass: new BreakglassService(ctx, policies, grants),
+    links: new LinkService(ctx, policies, grants),
     decider: new AccessDecider(ctx),
     live,
     broker: new SessionBroker({ store, audit, clock, live, creds, log, recordingsDir: paths.recordings }),

@@ -18,6 +18,8 @@ export interface RecordingMeta {
   ticket: string | null;
   client_addr: string;
   started_at: string;
+  /** Set when the session was opened through a one-time link. */
+  link?: { id: string; label: string; issuer: string };
   ended_at?: string;
   end_reason?: string;
   channels?: number;

@@ -10,6 +10,8 @@ export interface Authorization {
   target: TargetRecord;
   grant: GrantRecord;
   policy: PolicyRecord | null;
+  /** Set when the authorization comes from opening a one-time link rather than a user's grant. */
+  link?: { id: string; label: string; issuer: string };
 }
 
 export type Decision = { ok: true; auth: Authorization } | { ok: false; error: PortcullisError };

@@ -2,7 +2,7 @@
 // times, and never a secret. Every API response is built from these, so a credential cannot leak
 // through a record passed straight to JSON.
 import type {
-  GrantRecord, PolicyRecord, RequestRecord, SessionRecord, TargetRecord, UserRecord,
+  GrantRecord, LinkRecord, PolicyRecord, RequestRecord, SessionRecord, TargetRecord, UserRecord,
 } from '../store/records.js';
 import type { Store } from '../store/store.js';
 
@@ -25,7 +25,7 @@ export interface PolicyView {
   id: string; name: string; roles: string[]; targets: string[]; target_tags: string[]; max_duration_s: number;
   require_reason: boolean; ticket_pattern: string | null; approvals_required: number; approver_roles: string[];
   auto_approve: PolicyRecord['autoApprove']; breakglass: boolean; record_keystrokes: boolean; allow_port_forwarding: boolean;
-  capture_full_output: boolean; recording_required: boolean;
+  capture_full_output: boolean; recording_required: boolean; allow_links: boolean;
 }
 export function policyView(p: PolicyRecord): PolicyView {
   return {
@@ -33,7 +33,7 @@ export function policyView(p: PolicyRecord): PolicyView {
     require_reason: p.requireReason, ticket_pattern: p.ticketPattern, approvals_required: p.approvalsRequired,
     approver_roles: p.approverRoles, auto_approve: p.autoApprove, breakglass: p.breakglass,
     record_keystrokes: p.recordKeystrokes, allow_port_forwarding: p.allowPortForwarding,
-    capture_full_output: p.captureFullOutput, recording_required: p.recordingRequired,
+    capture_full_output: p.captureFullOutput, recording_required: p.recordingRequired, allow_links: p.allowLinks,
   };
 }
 
@@ -72,9 +72,13 @@ export function grantView(store: Store, g: GrantRecord, now: number): GrantView 
 export interface SessionView {
   id: string; protocol: string; user: string | null; target: string; grant: string | null; client_addr: string;
   started_at: string; ended_at: string | null; end_reason: string | null; live: boolean;
+  /** For a session opened through a one-time link: which link, its label and who issued it. */
+  link: { id: string; label: string; issuer: string } | null;
 }
 export function sessionView(store: Store, s: SessionRecord): SessionView {
+  const l = s.userId?.startsWith('lnk_') ? store.links.byId(s.userId) : undefined;
   return {
+    link: l ? { id: l.id, label: l.label, issuer: nameOfUser(store, l.issuerId) } : null,
     id: s.id, protocol: s.protocol, user: s.userId && nameOfUser(store, s.userId), target: nameOfTarget(store, s.targetId),
     grant: s.grantId, client_addr: s.clientAddr, started_at: iso(s.startedAt)!, ended_at: iso(s.endedAt), end_reason: s.endReason,
     live: s.endedAt === null,
@@ -82,7 +86,22 @@ export function sessionView(store: Store, s: SessionRecord): SessionView {
 }
 
 export function nameOfUser(store: Store, id: string): string {
-  return store.users.byId(id)?.name ?? id;
+  // A link's sessions and grants belong to the link itself (see access/links.ts).
+  return store.users.byId(id)?.name ?? (id.startsWith('lnk_') ? `link:${id}` : id);
+}
+
+export interface LinkView {
+  id: string; target: string; issuer: string; label: string; created_at: string; expires_at: string; uses: number; uses_left: number;
+  session_max_s: number; status: 'pending' | 'active' | 'used' | 'expired' | 'revoked'; approved_by: string | null; revoked_by: string | null;
+}
+/** Never the token: it is shown once, at creation. */
+export function linkView(store: Store, l: LinkRecord, now: number): LinkView {
+  const status = l.revokedAt !== null ? 'revoked' : l.expiresAt <= now ? 'expired' : l.status === 'pending' ? 'pending' : l.usesLeft <= 0 ? 'used' : 'active';
+  return {
+    id: l.id, target: nameOfTarget(store, l.targetId), issuer: nameOfUser(store, l.issuerId), label: l.label, created_at: iso(l.createdAt)!,
+    expires_at: iso(l.expiresAt)!, uses: l.uses, uses_left: l.usesLeft, session_max_s: l.sessionMaxMs / 1000, status,
+    approved_by: l.approvedBy && nameOfUser(store, l.approvedBy), revoked_by: l.revokedBy && nameOfUser(store, l.revokedBy),
+  };
 }
 
 export function nameOfTarget(store: Store, id: string): string {

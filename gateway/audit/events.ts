@@ -28,7 +28,7 @@ export interface AuditEventMap {
   'breakglass.used': { grant: string; user: string; target: string; reason: string; expiresAt: number };
   'approval.refused': { subject: string; approver: string; code: string };
   'access.denied': { user: string; target: string; protocol: string; code: string; addr: string };
-  'session.started': { session: string; user: string; target: string; protocol: string; grant: string | null; addr: string };
+  'session.started': { session: string; user: string; target: string; protocol: string; grant: string | null; addr: string; link?: { id: string; label: string; issuer: string } };
   'session.ended': { session: string; reason: string };
   'session.killed': { session: string; by: string };
   'session.upstream_failed': { session: string; target: string; reason: string };
@@ -37,6 +37,11 @@ export interface AuditEventMap {
   'session.forward': { session: string; host: string; port: number; allowed: boolean; bytesIn: number; bytesOut: number };
   'vault.rotated': { keyId: string; resealed: number };
   'api.denied': { user: string; route: string; code: string };
+  'link.created': { link: string; target: string; issuer: string; label: string; expiresAt: number; uses: number; sessionMaxMs: number; status: string };
+  'link.approved': { link: string; by: string };
+  'link.revoked': { link: string; by: string };
+  'link.opened': { link: string; target: string; label: string; issuer: string; via: 'browser' | 'ssh'; grant: string; addr: string };
+  'link.refused': { link: string | null; addr: string; code: string };
 }
 
 export type AuditCode = keyof AuditEventMap;
@@ -47,4 +52,5 @@ export const AUDIT_CODES = [
   'request.approved', 'request.denied', 'request.expired', 'request.refused', 'grant.created', 'grant.revoked',
   'grant.extended', 'grant.expired', 'grant.reviewed', 'grant.db_password', 'breakglass.used', 'approval.refused', 'access.denied',
   'session.started', 'session.ended', 'session.killed', 'session.upstream_failed', 'session.forward', 'session.statements', 'recording.viewed', 'vault.rotated', 'api.denied',
+  'link.created', 'link.approved', 'link.revoked', 'link.opened', 'link.refused',
 ] as const satisfies readonly AuditCode[];

@@ -57,7 +57,7 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
     }),
   }];
   listeners.push(createSshListener({
-    authn: app.authn, decider: app.decider, broker: app.broker, audit: app.audit, clock: app.clock, log: log.child({ listener: 'ssh' }),
+    authn: app.authn, decider: app.decider, links: app.links, broker: app.broker, audit: app.audit, clock: app.clock, log: log.child({ listener: 'ssh' }),
     authTimeoutMs: parseDuration(config.ssh.authTimeout), idleTimeoutMs: optionalDuration(config.ssh.idleTimeout), liveRecordings: app.liveRecordings,
   }, { hostKeyFile: app.paths.hostKey, host: config.listen, port: config.ssh.port, maxPreAuth: config.ssh.maxPreAuth }));
   listeners.push(createPgListener({

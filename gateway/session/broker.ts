@@ -69,6 +69,7 @@ export class BrokeredSession {
       });
       deps.audit.append('session.started', auth.user.name, {
         session: this.id, user: auth.user.name, target: auth.target.name, protocol, grant: auth.grant.id, addr: clientAddr,
+        ...(auth.link ? { link: auth.link } : {}),
       });
     });
     this.unregister = deps.live.register({

@@ -7,6 +7,7 @@
 import ssh2 from 'ssh2';
 import type { Authenticator } from '../access/authn.js';
 import type { AccessDecider, Authorization } from '../access/decider.js';
+import { LINK_SSH_USER, type LinkService } from '../access/links.js';
 import type { Logger } from '../log/logger.js';
 import type { GrantRecord, TargetRecord, UserRecord } from '../store/records.js';
 import { parsePrincipal, type Principal } from '../session/principal.js';
@@ -29,6 +30,7 @@ export class SshAuthFlow {
   constructor(
     private readonly authn: Authenticator,
     private readonly decider: AccessDecider,
+    private readonly links: LinkService,
     private readonly addr: string,
     private readonly log: Logger,
     /** Called once the refusal was shown: the connection ends instead of inviting retries. */
@@ -36,6 +38,7 @@ export class SshAuthFlow {
   ) {}
 
   handle(ctx: ssh2.AuthContext): void {
+    if (LINK_SSH_USER.test(ctx.username)) return this.linkLogin(ctx);
     const principal = parsePrincipal(ctx.username);
     if (!principal) return ctx.reject();
     void this.dispatch(ctx, principal).catch((err: unknown) => {
@@ -137,6 +140,24 @@ export class SshAuthFlow {
     if (choices.length === 1) return this.authorizeTarget(ctx, user, choices[0]!.target.name);
     this.result = { kind: 'menu', user, choices };
     ctx.accept();
+  }
+
+  /**
+   * The one-time SSH login of a link (`ssh link-<code>@gateway`): the 128-bit code in the user name
+   * is the credential, so the first request of any method consumes the link and is accepted; the
+   * refusal (used, expired, revoked, unknown) is shown like any other.
+   */
+  private linkLogin(ctx: ssh2.AuthContext): void {
+    if (this.result) return ctx.accept();
+    if (this.refusal !== null) return this.showRefusal(ctx);
+    try {
+      const opened = this.links.openBySsh(ctx.username, this.addr);
+      if (!opened) return ctx.reject();
+      this.result = { kind: 'authorized', auth: opened.auth };
+      ctx.accept();
+    } catch (err) {
+      this.refuse(ctx, isPortcullisError(err) ? err.message : 'this link cannot be used');
+    }
   }
 
   private authorizeTarget(ctx: ssh2.AuthContext, user: UserRecord, target: string): void {

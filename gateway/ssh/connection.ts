@@ -2,12 +2,14 @@
 // (SessionBroker) and one upstream connection that all of the client's channels share. Warnings and
 // cuts from the expiry watch reach every open channel. Holds no security decision of its own.
 import type ssh2 from 'ssh2';
-import { SessionRecording } from '../../recorder/session-recording.js';
+import type { SessionRecording } from '../../recorder/session-recording.js';
 import type { Authenticator } from '../access/authn.js';
 import type { AccessDecider, Authorization } from '../access/decider.js';
+import type { LinkService } from '../access/links.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Logger } from '../log/logger.js';
 import type { BrokeredSession, SessionBroker } from '../session/broker.js';
+import { recordSession } from '../session/session-recording-setup.js';
 import type { TerminationReason } from '../session/termination.js';
 import type { Clock } from '../util/clock.js';
 import { SshAuthFlow, type SshAuthResult } from './auth.js';
@@ -19,6 +21,7 @@ import { UpstreamError, connectUpstream } from './upstream.js';
 export interface SshDeps {
   authn: Authenticator;
   decider: AccessDecider;
+  links: LinkService;
   broker: SessionBroker;
   audit: AuditLog;
   clock: Clock;
@@ -41,7 +44,7 @@ export class SshConnection {
 
   constructor(private readonly deps: SshDeps, private readonly client: ssh2.Connection, private readonly addr: string, onAuthenticated: () => void) {
     const log = deps.log.child({ addr });
-    this.flow = new SshAuthFlow(deps.authn, deps.decider, addr, log, () => setTimeout(() => client.end(), 20));
+    this.flow = new SshAuthFlow(deps.authn, deps.decider, deps.links, addr, log, () => setTimeout(() => client.end(), 20));
     client.on('authentication', (ctx) => this.flow.handle(ctx));
     client.on('ready', () => {
       onAuthenticated();
@@ -100,19 +103,7 @@ export class SshConnection {
       close: (reason, message) => this.cut(reason, message),
     });
     this.session = session;
-    this.recording = new SessionRecording(session.recordingDir, {
-      session: session.id, protocol: 'ssh', user: auth.user.name, target: auth.target.name, grant: auth.grant.id,
-      reason: auth.grant.reason, ticket: auth.grant.ticket, client_addr: this.addr, started_at: new Date(session.startedAt).toISOString(),
-    }, () => this.deps.clock.now(), (err) => {
-      session.log.error({ err: err.message, required: session.recordingRequired }, 'recording.failed');
-      // Fail closed unless the policy explicitly lets the session go on unrecorded.
-      if (session.recordingRequired) session.terminate('recording-failed');
-    });
-    this.deps.liveRecordings.set(session.id, this.recording);
-    session.onEnd((reason) => {
-      this.deps.liveRecordings.delete(session.id);
-      void this.recording?.close(reason).then(() => session.indexRecording());
-    });
+    this.recording = recordSession(session, this.deps.clock, this.deps.liveRecordings);
     this.upstream = connectUpstream(auth.target, session.credential()).then((c) => {
       this.upstreamClient = c;
       c.on('close', () => { if (!this.closed) session.terminate('upstream-closed'); });

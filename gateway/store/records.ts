@@ -4,7 +4,8 @@
 export type Role = 'admin' | 'approver' | 'investigator' | 'user';
 export const ROLES: readonly Role[] = ['admin', 'approver', 'investigator', 'user'];
 
-export type UserKind = 'human' | 'service';
+/** 'link' is never stored: it is the in-memory principal of a session opened through a one-time link. */
+export type UserKind = 'human' | 'service' | 'link';
 
 export interface UserRecord {
   id: string;
@@ -75,6 +76,8 @@ export interface PolicyRecord {
   captureFullOutput: boolean;
   /** End the session when it cannot be recorded (fail closed); false lets it go on unrecorded. */
   recordingRequired: boolean;
+  /** Holders of this policy may issue one-time vendor links for its targets (TTL up to maxDuration). */
+  allowLinks: boolean;
   createdAt: number;
 }
 
@@ -160,4 +163,28 @@ export interface SessionRecord {
   endedAt: number | null;
   endReason: string | null;
   recording: string | null;
+}
+
+/**
+ * A one-time link: a browser terminal (or one-time SSH login) to one target for someone without a
+ * gateway account. Only hashes of the token and of its SSH code are stored.
+ */
+export interface LinkRecord {
+  id: string;
+  tokenHash: string;
+  sshCodeHash: string;
+  targetId: string;
+  issuerId: string;
+  policyId: string | null;
+  label: string;
+  createdAt: number;
+  expiresAt: number;
+  usesLeft: number;
+  uses: number;
+  sessionMaxMs: number;
+  /** pending: waits for an approver; active: can be opened while uses are left. */
+  status: 'pending' | 'active';
+  approvedBy: string | null;
+  revokedAt: number | null;
+  revokedBy: string | null;
 }

@@ -3,7 +3,7 @@
 // for "not there"; uniqueness violations surface as `conflict` errors.
 import type {
   ApiTokenRecord, ApprovalRecord, AuditRow, GrantRecord, PolicyRecord, RequestRecord,
-  SessionRecord, TargetRecord, UserRecord,
+  LinkRecord, SessionRecord, TargetRecord, UserRecord,
 } from './records.js';
 
 export interface UserRepo {
@@ -98,6 +98,17 @@ export interface SearchEntry {
   text: string;
 }
 
+export interface LinkRepo {
+  insert(l: LinkRecord): void;
+  byId(id: string): LinkRecord | undefined;
+  byTokenHash(hash: string): LinkRecord | undefined;
+  bySshCodeHash(hash: string): LinkRecord | undefined;
+  list(): LinkRecord[];
+  update(l: LinkRecord): void;
+  /** Takes one use if the link is active, not revoked, unexpired and has uses left; true if taken. Atomic. */
+  consume(id: string, now: number): boolean;
+}
+
 export interface SearchRepo {
   add(entries: SearchEntry[]): void;
   /** Best matches first; `query` is plain words (each must occur), not FTS syntax. */
@@ -121,6 +132,7 @@ export interface Store {
   readonly audit: AuditRepo;
   readonly sessions: SessionRepo;
   readonly search: SearchRepo;
+  readonly links: LinkRepo;
   /** Every vault-sealed value, for key rotation. */
   sealedValues(): SealedValue[];
   replaceSealed(v: SealedValue): void;

@@ -7,7 +7,7 @@ import { addSshTarget, testApp, type TestApp } from '../support/test-app.js';
 const policy = (over: Partial<NewPolicy> = {}): NewPolicy => ({
   name: 'ops-web', roles: ['ops'], targets: ['web01'], targetTags: [], maxDurationMs: 2 * 3_600_000, requireReason: true,
   ticketPattern: null, approvalsRequired: 1, approverRoles: ['approver'], autoApprove: null, breakglass: false,
-  recordKeystrokes: true, allowPortForwarding: false, captureFullOutput: false, recordingRequired: true, ...over,
+  recordKeystrokes: true, allowPortForwarding: false, captureFullOutput: false, recordingRequired: true, allowLinks: false, ...over,
 });
 
 function liveSession(t: TestApp, grantId: string, expiresAt: number): { closed: TerminationReason[] } {

@@ -106,7 +106,7 @@ export const policyCmd: Command = async (c) => {
   const api = c.api();
   switch (sub) {
     case 'add': {
-      if (!name) usage('portcullis policy add NAME --roles R --targets T|--tags TAG [--max DUR] [--approvals N --approver-roles R] [--ticket-pattern RE] [--no-reason] [--auto-approve] [--auto-approve-roles R] [--auto-approve-window "mon-fri 09-17"] [--on-call U] [--breakglass] [--no-record-keystrokes] [--allow-port-forwarding] [--full-capture] [--recording-optional]');
+      if (!name) usage('portcullis policy add NAME --roles R --targets T|--tags TAG [--max DUR] [--approvals N --approver-roles R] [--ticket-pattern RE] [--no-reason] [--auto-approve] [--auto-approve-roles R] [--auto-approve-window "mon-fri 09-17"] [--on-call U] [--breakglass] [--no-record-keystrokes] [--allow-port-forwarding] [--full-capture] [--recording-optional] [--allow-links]');
       const approvals = c.flags.opt('approvals');
       const p = await api.post<PolicyView>('/api/v1/policies', {
         name, roles: c.flags.list('roles'), targets: c.flags.list('targets'), tags: c.flags.list('tags'), max: c.flags.opt('max'),
@@ -117,6 +117,7 @@ export const policyCmd: Command = async (c) => {
         breakglass: c.flags.bool('breakglass'), record_keystrokes: !c.flags.bool('no-record-keystrokes'),
         allow_port_forwarding: c.flags.bool('allow-port-forwarding'),
         capture_full_output: c.flags.bool('full-capture'), recording_required: !c.flags.bool('recording-optional'),
+        allow_links: c.flags.bool('allow-links'),
       });
       printOne(c.out, c.json, p);
       return 0;

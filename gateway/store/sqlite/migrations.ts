@@ -61,6 +61,13 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE users ADD COLUMN native_verifier TEXT;`,
   // 5: full-text search over what happened in sessions: typed commands, output lines, SQL.
   `CREATE VIRTUAL TABLE recording_text USING fts5(session_id UNINDEXED, t UNINDEXED, kind UNINDEXED, text, tokenize = 'unicode61');`,
+  // 6: one-time links for vendors (hashes of the token and of its SSH code only).
+  `CREATE TABLE links (
+    id TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, ssh_code_hash TEXT NOT NULL UNIQUE, target_id TEXT NOT NULL,
+    issuer_id TEXT NOT NULL, policy_id TEXT, label TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+    uses_left INTEGER NOT NULL, uses INTEGER NOT NULL, session_max_ms INTEGER NOT NULL, status TEXT NOT NULL,
+    approved_by TEXT, revoked_at INTEGER, revoked_by TEXT
+  );`,
 ];
 
 export function migrate(db: Database.Database): void {

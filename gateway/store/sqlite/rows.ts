@@ -1,6 +1,6 @@
 // Row <-> record mapping. SQLite has no arrays or booleans: lists are JSON text, flags are 0/1.
 import type {
-  ApiTokenRecord, GrantRecord, PolicyRecord, RequestRecord, SessionRecord, TargetRecord, UserRecord,
+  ApiTokenRecord, GrantRecord, LinkRecord, PolicyRecord, RequestRecord, SessionRecord, TargetRecord, UserRecord,
 } from '../records.js';
 
 export type Row = Record<string, unknown>;
@@ -41,7 +41,7 @@ export const targetToRow = (t: TargetRecord): Row => ({
 
 // A policy has many optional knobs; it is stored as one JSON body so adding a knob needs no migration.
 // Knobs added after a policy was stored take these values.
-const POLICY_DEFAULTS = { captureFullOutput: false, recordingRequired: true };
+const POLICY_DEFAULTS = { captureFullOutput: false, recordingRequired: true, allowLinks: false };
 
 export const policyFromRow = (r: Row): PolicyRecord => ({
   ...POLICY_DEFAULTS,
@@ -95,4 +95,17 @@ export const sessionFromRow = (r: Row): SessionRecord => ({
   id: str(r.id), protocol: str(r.protocol), userId: strOrNull(r.user_id), targetId: str(r.target_id),
   grantId: strOrNull(r.grant_id), clientAddr: str(r.client_addr), startedAt: num(r.started_at),
   endedAt: numOrNull(r.ended_at), endReason: strOrNull(r.end_reason), recording: strOrNull(r.recording),
+});
+
+export const linkToRow = (l: LinkRecord): Row => ({
+  id: l.id, token_hash: l.tokenHash, ssh_code_hash: l.sshCodeHash, target_id: l.targetId, issuer_id: l.issuerId, policy_id: l.policyId,
+  label: l.label, created_at: l.createdAt, expires_at: l.expiresAt, uses_left: l.usesLeft, uses: l.uses, session_max_ms: l.sessionMaxMs,
+  status: l.status, approved_by: l.approvedBy, revoked_at: l.revokedAt, revoked_by: l.revokedBy,
+});
+
+export const linkFromRow = (r: Row): LinkRecord => ({
+  id: str(r.id), tokenHash: str(r.token_hash), sshCodeHash: str(r.ssh_code_hash), targetId: str(r.target_id), issuerId: str(r.issuer_id),
+  policyId: strOrNull(r.policy_id), label: str(r.label), createdAt: num(r.created_at), expiresAt: num(r.expires_at), usesLeft: num(r.uses_left),
+  uses: num(r.uses), sessionMaxMs: num(r.session_max_ms), status: str(r.status) === 'pending' ? 'pending' : 'active',
+  approvedBy: strOrNull(r.approved_by), revokedAt: numOrNull(r.revoked_at), revokedBy: strOrNull(r.revoked_by),
 });

@@ -6,7 +6,7 @@ import type { AuditRow, GrantRecord } from '../records.js';
 import type { SealedValue, Store } from '../store.js';
 import { migrate } from './migrations.js';
 import {
-  type Row, grantFromRow, grantToRow, policyFromRow, policyToRow, requestFromRow, requestToRow,
+  type Row, grantFromRow, grantToRow, linkFromRow, linkToRow, policyFromRow, policyToRow, requestFromRow, requestToRow,
   sessionFromRow, targetFromRow, targetToRow, tokenFromRow, userFromRow, userToRow,
 } from './rows.js';
 
@@ -176,6 +176,20 @@ class SqliteStore implements Store {
       return this.all('SELECT session_id, t, kind, text FROM recording_text WHERE recording_text MATCH ? ORDER BY rank LIMIT ?', terms, limit)
         .map((r) => ({ sessionId: String(r.session_id), t: Number(r.t), kind: String(r.kind) as 'input' | 'output' | 'sql', text: String(r.text) }));
     },
+  };
+
+  readonly links: Store['links'] = {
+    insert: (l) => this.insertRow('links', linkToRow(l)),
+    byId: (id) => { const r = this.one('SELECT * FROM links WHERE id=?', id); return r && linkFromRow(r); },
+    byTokenHash: (h) => { const r = this.one('SELECT * FROM links WHERE token_hash=?', h); return r && linkFromRow(r); },
+    bySshCodeHash: (h) => { const r = this.one('SELECT * FROM links WHERE ssh_code_hash=?', h); return r && linkFromRow(r); },
+    list: () => this.all('SELECT * FROM links ORDER BY created_at DESC').map(linkFromRow),
+    update: (l) => this.updateRow('links', linkToRow(l)),
+    // One statement: of any number of simultaneous opens, exactly as many as there are uses succeed.
+    consume: (id, now) => this.st(
+      `UPDATE links SET uses_left = uses_left - 1, uses = uses + 1
+         WHERE id=? AND status='active' AND revoked_at IS NULL AND expires_at>? AND uses_left>0`,
+    ).run(id, now).changes === 1,
   };
 
   sealedValues(): SealedValue[] {
