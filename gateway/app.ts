@@ -5,6 +5,7 @@ import { AccessTimers } from './access/access-timers.js';
 import { Authenticator } from './access/authn.js';
 import { BreakglassService } from './access/breakglass.js';
 import { LinkService } from './access/links.js';
+import { VendorTerminals } from './web-terminal/vendor-terminal.js';
 import { type AccessContext } from './access/context.js';
 import { AccessDecider } from './access/decider.js';
 import type { AccessEvents } from './access/events.js';
@@ -15,7 +16,7 @@ import { TargetService } from './access/targets.js';
 import { LoginThrottle } from './access/throttle.js';
 import { UserService } from './access/users.js';
 import { AuditLog } from './audit/audit-log.js';
-import type { Config } from './config/config.js';
+import { type Config, publicUrl } from './config/config.js';
 import { type DataPaths, dataPaths } from './config/data-dir.js';
 import { Metrics } from './http/metrics.js';
 import { LOG, type Logger } from './log/logger.js';
@@ -57,6 +58,10 @@ export interface App {
   broker: SessionBroker;
   /** Recordings of running sessions, for live viewers. */
   liveRecordings: Map<string, SessionRecording>;
+  /** Browser terminals opened through one-time links. */
+  vendorTerminals: VendorTerminals;
+  /** Where users reach the gateway (links print these); serve sets the bound ports. */
+  addresses: { url: string; sshHost: string; sshPort: number };
   timers: AccessTimers;
   notifier: WebhookNotifier;
   metrics: Metrics;
@@ -109,6 +114,8 @@ export function buildApp(config: Config, opts: AppOptions): App {
     },
   }, opts.poster);
   notifier.subscribe(events);
+  const liveRecordings = new Map<string, SessionRecording>();
+  const broker = new SessionBroker({ store, audit, clock, live, creds, log, recordingsDir: paths.recordings });
   const app: App = {
     config, paths, clock, log, store, audit, events, scheduler, vault, creds,
     users: new UserService(ctx, vault),
@@ -119,8 +126,10 @@ export function buildApp(config: Config, opts: AppOptions): App {
     links: new LinkService(ctx, policies, grants),
     decider: new AccessDecider(ctx),
     live,
-    broker: new SessionBroker({ store, audit, clock, live, creds, log, recordingsDir: paths.recordings }),
-    liveRecordings: new Map(),
+    broker,
+    liveRecordings,
+    vendorTerminals: new VendorTerminals({ broker, audit, clock, liveRecordings, graceMs: 30_000 }),
+    addresses: { url: publicUrl(config), sshHost: config.hostnames[0]!, sshPort: config.ssh.port },
     timers: new AccessTimers(ctx, scheduler, requests),
     notifier, metrics,
     counters: { http: (l) => counters.http(l), authFailures: () => counters.authFailures(), webhookFailures: () => counters.webhookFailures() },

@@ -4,6 +4,7 @@ import { isPortcullisError } from '../util/errors.js';
 import { Flags, parseArgs } from './args.js';
 import { type Command, type CommandContext, makeApi } from './command.js';
 import { policyCmd, targetCmd, userCmd } from './commands/admin.js';
+import { linkCmd } from './commands/links.js';
 import { initCmd, serveCmd } from './commands/node.js';
 import { auditCmd, sessionCmd, vaultCmd } from './commands/oversight.js';
 import { loginCmd, logoutCmd, whoamiCmd } from './commands/session-login.js';
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, Command> = {
   init: initCmd, serve: serveCmd, user: userCmd, target: targetCmd, policy: policyCmd, request: requestCmd,
   requests: requestsCmd, approve: approveCmd, deny: denyCmd, grant: grantCmd, breakglass: breakglassCmd,
   'db-password': dbPasswordCmd, audit: auditCmd, session: sessionCmd, play: playCmd, export: exportCmd, vault: vaultCmd, login: loginCmd, logout: logoutCmd, whoami: whoamiCmd,
+  link: linkCmd,
 };
 
 const HELP = `portcullis: just-in-time privileged access gateway
@@ -28,6 +30,7 @@ const HELP = `portcullis: just-in-time privileged access gateway
   requests [--pending]    approve ID    deny ID --reason TEXT
   grant  add|list [--active]|revoke ID|extend ID --by DUR|review ID --accept|--deny
   breakglass TARGET --reason TEXT
+  link   create TARGET --ttl DUR [--uses N] [--label TEXT] [--session-max DUR]|list|approve ID|revoke ID
   db-password TARGET                      one-time database password for your grant (users with TOTP)
   session list [--live] | show ID | kill ID
   play ID [--speed X] [--skip-idle]        export ID > session.cast

@@ -7,7 +7,9 @@ import { certPaths, ensureCerts } from '../../certs/ca.js';
 import { type App, buildApp } from '../app.js';
 import type { Config } from '../config/config.js';
 import { createApiServer } from '../http/server.js';
-import { attachLiveView } from '../http/live-view.js';
+import { liveViewRoute } from '../http/live-view.js';
+import { attachUpgrades } from '../http/upgrade.js';
+import { vendorTerminalRoute } from '../http/vendor-socket.js';
 import { LOG, type Logger } from '../log/logger.js';
 import { createSshListener } from '../ssh/listener.js';
 import { createPgListener } from '../postgres/listener.js';
@@ -44,7 +46,7 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   const certs = ensureCerts(config.data, config.hostnames);
   app.timers.start();
   const api = createApiServer(app, { cert: readFileSync(certs.serverCert, 'utf8'), key: readFileSync(certs.serverKey, 'utf8') });
-  attachLiveView(app, api, app.liveRecordings);
+  attachUpgrades(api, [liveViewRoute(app, app.liveRecordings), vendorTerminalRoute(app)]);
   const listeners: Listener[] = [{
     name: 'https',
     start: () => new Promise((resolve, reject) => {
@@ -77,6 +79,7 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   for (const l of listeners) bound[l.name] = (await l.start()).port;
   const host = config.listen === '0.0.0.0' || config.listen === '::' ? config.hostnames[0]! : config.listen;
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${bound.https}`;
+  app.addresses = { url: config.publicUrl ?? url, sshHost: host, sshPort: bound.ssh ?? config.ssh.port };
   writeFileSync(app.paths.serveInfo, JSON.stringify({ url, pid: process.pid, ports: bound, ca: certPaths(config.data).caCert }, null, 2) + '\n');
   log.info({ url, ports: bound }, LOG.serveStarted);
 

@@ -3,40 +3,39 @@
 // no duplicate between what was recorded and the live stream: the viewer subscribes to live events
 // (learning each file's byte position at that instant), then the recording is flushed and read up
 // to that position; events that arrive meanwhile are held and sent after the file's. A viewer that falls behind is disconnected rather than buffered without bound.
-import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { openCast } from '../../recorder/asciicast-reader.js';
 import type { SessionRecording } from '../../recorder/session-recording.js';
 import type { App } from '../app.js';
 import { allowed } from './router.js';
+import { refuseUpgrade, type UpgradeRoute } from './upgrade.js';
 import { cookieToken } from './web-auth.js';
 
 const PATH = /^\/api\/v1\/sessions\/([A-Za-z0-9_-]+)\/live$/;
 const MAX_BUFFERED = 8 * 1024 * 1024;
 
-export function attachLiveView(app: App, server: import('node:https').Server, live: Map<string, SessionRecording>): void {
+export function liveViewRoute(app: App, live: Map<string, SessionRecording>): UpgradeRoute {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const m = PATH.exec(new URL(req.url ?? '/', 'https://gateway').pathname);
-    const refuse = (code: number, text: string): void => {
-      socket.end(`HTTP/1.1 ${code} ${text}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${text}\n`);
-    };
-    if (!m) return refuse(404, 'Not Found');
-    const bearer = req.headers.authorization?.startsWith('Bearer ') ? req.headers.authorization.slice(7) : null;
-    const token = bearer ?? cookieToken(req);
-    const user = token ? app.authn.byToken(token) : undefined;
-    if (!user) return refuse(401, 'Unauthorized');
-    if (!allowed(['investigator'], user)) return refuse(403, 'Forbidden');
-    const id = m[1]!;
-    const recording = live.get(id);
-    if (!recording) return refuse(404, 'No live session with that id');
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      app.audit.append('recording.viewed', user.name, { session: id, file: 'live', by: user.name });
-      void stream(ws, recording, app, id);
-    });
-  });
+  return {
+    path: PATH,
+    handle: (req, socket, head, m) => {
+      const bearer = req.headers.authorization?.startsWith('Bearer ') ? req.headers.authorization.slice(7) : null;
+      const token = bearer ?? cookieToken(req);
+      const user = token ? app.authn.byToken(token) : undefined;
+      if (!user) return refuseUpgrade(socket, 401, 'Unauthorized');
+      if (!allowed(['investigator'], user)) return refuseUpgrade(socket, 403, 'Forbidden');
+      const id = m[1]!;
+      const recording = live.get(id);
+      if (!recording) return refuseUpgrade(socket, 404, 'No live session with that id');
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        // Oversized frames make ws close the socket and emit an error: log it, never crash.
+        ws.on('error', (err: Error) => app.log.info({ session: id, reason: err.message }, 'live.socket_error'));
+        app.audit.append('recording.viewed', user.name, { session: id, file: 'live', by: user.name });
+        void stream(ws, recording, app, id);
+      });
+    },
+  };
 }
 
 async function stream(ws: WebSocket, rec: SessionRecording, app: App, id: string): Promise<void> {

@@ -15,6 +15,8 @@ export interface RouteContext {
   addr: string;
   /** The credential the request came with (Bearer or cookie), for sign-out and CSRF. */
   token: string;
+  /** A cookie of the request, by name (null when absent). */
+  cookie(name: string): string | null;
 }
 
 export interface RawResponse {

@@ -13,12 +13,13 @@ import { catalogRoutes } from './routes/catalog.js';
 import { identityRoutes } from './routes/identity.js';
 import { oversightRoutes } from './routes/oversight.js';
 import { workflowRoutes } from './routes/workflow.js';
+import { linkRoutes } from './routes/links.js';
 import { webRoutes } from './routes/web.js';
 import { serveAsset } from './static-assets.js';
-import { cookieToken, csrfOk } from './web-auth.js';
+import { cookieToken, cookieValue, csrfOk } from './web-auth.js';
 
 const MAX_BODY = 256 * 1024;
-export const API_ROUTES: Route[] = [...identityRoutes, ...catalogRoutes, ...workflowRoutes, ...oversightRoutes, ...webRoutes];
+export const API_ROUTES: Route[] = [...identityRoutes, ...catalogRoutes, ...workflowRoutes, ...oversightRoutes, ...webRoutes, ...linkRoutes];
 
 export function createApiServer(app: App, tls: { cert: string; key: string }): Server {
   const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, (req, res) => {
@@ -61,7 +62,9 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse): Prom
       throw new PortcullisError('forbidden', `${user.name} may not do this (needs role: ${[...new Set(['admin', ...roles])].join(' or ')})`);
     }
     const body = req.method === 'POST' ? Input.from(await readJson(req)) : Input.from(undefined);
-    const result = await m.route.handler({ app, user, params: m.params, query: url.searchParams, body, addr, token: auth?.token ?? '' });
+    const result = await m.route.handler({
+      app, user, params: m.params, query: url.searchParams, body, addr, token: auth?.token ?? '', cookie: (name) => cookieValue(req, name),
+    });
     if (isRaw(result)) {
       status = result.status;
       res.writeHead(status, { 'content-type': result.contentType, 'cache-control': 'no-store', ...result.headers });
@@ -73,11 +76,13 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse): Prom
   } catch (err) {
     const e = err instanceof PortcullisError ? err : null;
     status = e?.status ?? 500;
-    if (!e) app.log.error({ err, path: url.pathname }, LOG.httpError);
+    if (!e) app.log.error({ err, path: url.pathname.startsWith('/l/') ? '/l/…' : url.pathname }, LOG.httpError);
     sendJson(res, status, { error: { code: e?.code ?? 'internal', message: e?.message ?? 'internal error; see the gateway log' } });
   } finally {
     app.counters.http({ group, status: String(status) });
-    app.log.debug({ method: req.method, path: url.pathname, status, ms: app.clock.now() - started, addr }, LOG.httpRequest);
+    // A link's path is its secret: never log it.
+    const path = url.pathname.startsWith('/l/') ? '/l/…' : url.pathname;
+    app.log.debug({ method: req.method, path, status, ms: app.clock.now() - started, addr }, LOG.httpRequest);
   }
 }
 

@@ -21,13 +21,23 @@ export function clearedCookie(): string {
 }
 
 export function cookieToken(req: IncomingMessage): string | null {
+  return cookieValue(req, COOKIE);
+}
+
+export function cookieValue(req: IncomingMessage, name: string): string | null {
   const header = req.headers.cookie;
   if (!header) return null;
   for (const part of header.split(';')) {
     const [k, ...v] = part.trim().split('=');
-    if (k === COOKIE) return v.join('=') || null;
+    if (k === name) return v.join('=') || null;
   }
   return null;
+}
+
+/** The resume cookie of a vendor's browser terminal: only sent to the link endpoints. */
+export const LINK_COOKIE = 'pc_link';
+export function linkCookie(value: string, maxAgeSeconds: number): string {
+  return `${LINK_COOKIE}=${value}; HttpOnly; Secure; SameSite=Strict; Path=/api/v1/l; Max-Age=${maxAgeSeconds}`;
 }
 
 export function csrfOk(req: IncomingMessage, sessionToken: string): boolean {

@@ -8,6 +8,7 @@ import { playerPage } from './pages/player.js';
 import { requestsPage } from './pages/requests.js';
 import { sessionsPage } from './pages/sessions.js';
 import { statementsPage } from './pages/statements.js';
+import { vendorPage } from './pages/vendor.js';
 
 const app = document.getElementById('app')!;
 const nav = document.getElementById('nav')!;
@@ -26,6 +27,8 @@ function renderNav(): void {
 }
 
 async function route(): Promise<void> {
+  // A one-time link's page: no account, no navigation.
+  if (location.pathname.startsWith('/l/')) return vendorPage(app);
   if (!me) me = await api.me();
   renderNav();
   if (!me) { loginPage(app, (m) => { me = m; location.hash = '#/sessions'; void route(); }); return; }

@@ -1,0 +1,62 @@
+// One-time links: issuing, listing, approving and revoking them (signed-in users, per policy), and
+// the vendor's side (public: the token is the credential): what the link is, and opening it.
+// The token travels in request bodies, never in a query string a log might keep.
+import { createHash } from 'node:crypto';
+import { sshCodeOf } from '../../access/links.js';
+import { linkView } from '../../access/views.js';
+import { parseDuration } from '../../util/duration.js';
+import { PortcullisError } from '../../util/errors.js';
+import type { VendorTerminal } from '../../web-terminal/vendor-terminal.js';
+import { type RawResponse, type Route, type RouteContext, route } from '../router.js';
+import { LINK_COOKIE, linkCookie } from '../web-auth.js';
+import { me } from './identity.js';
+
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+/** This browser's running terminal for this link, if it has one (a reload within the grace period). */
+function resumable(c: RouteContext, token: string): VendorTerminal | undefined {
+  const t = c.app.vendorTerminals.byResume(c.cookie(LINK_COOKIE));
+  return t && t.opening.link.tokenHash === sha256(token) ? t : undefined;
+}
+
+export const linkRoutes: Route[] = [
+  route('POST', '/api/v1/links', 'any', (c) => {
+    const uses = c.body.optNum('uses');
+    const sessionMax = c.body.optStr('session_max');
+    const { link, token } = c.app.links.create(me(c), {
+      target: c.body.str('target'), ttlMs: parseDuration(c.body.str('ttl')), label: c.body.optStr('label') ?? '',
+      ...(uses !== undefined ? { uses } : {}), ...(sessionMax ? { sessionMaxMs: parseDuration(sessionMax) } : {}),
+    });
+    // The only time the token leaves the gateway: to the issuer, inside the URL.
+    return { ...linkView(c.app.store, link, c.app.clock.now()), url: `${c.app.addresses.url}/l/${token}` };
+  }),
+  route('GET', '/api/v1/links', 'any', (c) => c.app.links.list(me(c)).map((l) => linkView(c.app.store, l, c.app.clock.now()))),
+  route('POST', '/api/v1/links/:id/approve', 'any', (c) => linkView(c.app.store, c.app.links.approve(me(c), c.params.id!), c.app.clock.now())),
+  route('POST', '/api/v1/links/:id/revoke', 'any', (c) => linkView(c.app.store, c.app.links.revoke(me(c), c.params.id!), c.app.clock.now())),
+
+  route('POST', '/api/v1/l/info', 'public', (c) => {
+    const token = c.body.str('token');
+    const t = resumable(c, token);
+    const { link, target, issuer } = t ? { link: t.opening.link, target: t.opening.auth.target, issuer: t.opening.issuer } : c.app.links.inspect(token, c.addr);
+    const { sshHost, sshPort } = c.app.addresses;
+    return {
+      label: link.label, target: target.name, issuer, expires_at: new Date(link.expiresAt).toISOString(),
+      session_max_s: link.sessionMaxMs / 1000, uses_left: link.usesLeft, recorded: true, resumable: Boolean(t),
+      ssh: `ssh -p ${sshPort} link-${sshCodeOf(token)}@${sshHost}`,
+    };
+  }),
+  route('POST', '/api/v1/l/open', 'public', async (c): Promise<RawResponse> => {
+    const token = c.body.str('token');
+    const again = resumable(c, token);
+    if (again) return json({ terminal: again.id, resumed: true });
+    const cols = Math.min(Math.max(Math.trunc(c.body.optNum('cols') ?? 80), 10), 500);
+    const rows = Math.min(Math.max(Math.trunc(c.body.optNum('rows') ?? 24), 5), 200);
+    if (!Number.isFinite(cols) || !Number.isFinite(rows)) throw new PortcullisError('bad-request', 'cols and rows must be numbers');
+    const opening = c.app.links.open(token, c.addr);
+    const { terminal, resume } = await c.app.vendorTerminals.start(opening, c.addr, cols, rows);
+    const maxAge = Math.max(1, Math.ceil((opening.auth.grant.expiresAt - c.app.clock.now()) / 1000));
+    return json({ terminal: terminal.id, resumed: false }, { 'set-cookie': linkCookie(resume, maxAge) });
+  }),
+];
+
+const json = (value: unknown, headers: Record<string, string> = {}): RawResponse => ({ status: 200, contentType: 'application/json; charset=utf-8', body: JSON.stringify(value), headers });
