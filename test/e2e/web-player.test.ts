@@ -133,6 +133,11 @@ describe('the web console', () => {
     await page.waitForSelector('tr[data-target="web01"]');
     expect(await page.locator('tr[data-user="leaver"]').innerText()).toContain('active');
     expect(await page.locator('tr[data-grant]').count()).toBeGreaterThan(0);
+    // A one-time link from the console: the URL is shown once, the link listed.
+    await page.fill('input[name=link-label]', 'Vendor from the console');
+    await page.click('#link-create');
+    await page.waitForSelector('#link-url code');
+    expect(await page.locator('#link-url code').innerText()).toMatch(/\/l\/[A-Za-z0-9_-]{43}$/);
     await page.screenshot({ path: screenshotPath('admin'), fullPage: true });
     await page.click('button[data-toggle-user="leaver"]');
     await page.waitForSelector('tr[data-user="leaver"]:has-text("disabled")');

@@ -7,6 +7,7 @@ interface User { name: string; kind: string; roles: string[]; totp: boolean; ssh
 interface Target { name: string; kind: string; host: string; port: number; account: string; tags: string[] }
 interface Policy { name: string; roles: string[]; targets: string[]; target_tags: string[]; max_duration_s: number; approvals_required: number; breakglass: boolean }
 interface Grant { id: string; user: string; target: string; source: string; expires_at: string; reason: string }
+interface Link { id: string; target: string; label: string; issuer: string; status: string; uses_left: number; expires_at: string }
 
 const table = (heads: string[], rows: HTMLElement[]): HTMLTableElement =>
   el('table', {}, el('thead', {}, el('tr', {}, ...heads.map((h) => el('th', {}, h)))), el('tbody', {}, ...rows));
@@ -18,10 +19,28 @@ export async function adminPage(root: HTMLElement): Promise<void> {
     error.textContent = '';
     p.then(() => adminPage(root), (e: unknown) => { error.textContent = e instanceof ApiError ? e.message : 'failed'; });
   };
-  const [users, targets, policies, grants] = await Promise.all([
+  const [users, targets, policies, grants, links] = await Promise.all([
     api.get<User[]>('/api/v1/users'), api.get<Target[]>('/api/v1/targets'),
-    api.get<Policy[]>('/api/v1/policies'), api.get<Grant[]>('/api/v1/grants?active=1'),
+    api.get<Policy[]>('/api/v1/policies'), api.get<Grant[]>('/api/v1/grants?active=1'), api.get<Link[]>('/api/v1/links'),
   ]);
+  // One-time vendor links: the URL is shown once, here, right after creation.
+  const linkTarget = el('select', { name: 'link-target' }, ...targets.filter((t) => t.kind === 'ssh').map((t) => el('option', { value: t.name }, t.name)));
+  const linkTtl = el('input', { name: 'link-ttl', value: '2h', size: '5' });
+  const linkLabel = el('input', { name: 'link-label', placeholder: 'who and why, e.g. ACME support, ticket 4411', size: '40' });
+  const linkCreate = el('button', { id: 'link-create' }, 'Create link');
+  const linkUrl = el('div', { id: 'link-url', class: 'meta' });
+  linkCreate.addEventListener('click', () => {
+    error.textContent = '';
+    api.post<{ url: string }>('/api/v1/links', { target: linkTarget.value, ttl: linkTtl.value, label: linkLabel.value }).then((l) => {
+      linkUrl.replaceChildren('Send this URL to the vendor (shown only now): ', el('code', {}, l.url));
+    }, (e: unknown) => { error.textContent = e instanceof ApiError ? e.message : 'failed'; });
+  });
+  const linkRows = links.map((l) => {
+    const revoke = el('button', { class: 'danger', 'data-revoke-link': l.id }, 'Revoke');
+    revoke.addEventListener('click', () => act(api.post(`/api/v1/links/${l.id}/revoke`)));
+    return el('tr', { 'data-link': l.id }, td(l.target), td(l.label), td(l.issuer), td(l.status), td(String(l.uses_left)),
+      td(new Date(l.expires_at).toLocaleString()), el('td', {}, l.status === 'active' || l.status === 'pending' ? revoke : ''));
+  });
   const userRows = users.map((u) => {
     const toggle = el('button', { 'data-toggle-user': u.name, class: u.disabled ? '' : 'danger' }, u.disabled ? 'Enable' : 'Disable');
     toggle.addEventListener('click', () => act(api.post(`/api/v1/users/${encodeURIComponent(u.name)}/disable`, { disabled: !u.disabled })));
@@ -35,6 +54,8 @@ export async function adminPage(root: HTMLElement): Promise<void> {
   });
   root.replaceChildren(el('h2', {}, 'Administration'), error,
     el('h3', {}, 'Active grants'), table(['User', 'Target', 'Source', 'Expires', 'Reason', ''], grantRows),
+    el('h3', {}, 'One-time links'), el('div', { class: 'filters' }, linkTarget, linkTtl, linkLabel, linkCreate), linkUrl,
+    table(['Target', 'Label', 'Issuer', 'Status', 'Uses left', 'Expires', ''], linkRows),
     el('h3', {}, 'Users'), table(['Name', 'Kind', 'Roles', 'TOTP', 'SSH keys', 'State', ''], userRows),
     el('h3', {}, 'Targets'), table(['Name', 'Kind', 'Address', 'Account', 'Tags'],
       targets.map((t) => el('tr', { 'data-target': t.name }, td(t.name), td(t.kind), td(`${t.host}:${t.port}`), td(t.account), td(t.tags.join(', '))))),
