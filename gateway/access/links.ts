@@ -9,7 +9,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { GrantRecord, LinkRecord, PolicyRecord, TargetRecord, UserRecord } from '../store/records.js';
 import { PortcullisError } from '../util/errors.js';
-import { newId } from '../util/ids.js';
+import { newId, sha256Hex } from '../util/ids.js';
 import type { Authorization } from './decider.js';
 import type { AccessContext } from './context.js';
 import type { GrantService } from './grants.js';
@@ -42,7 +42,6 @@ export interface LinkContext { link: LinkRecord; target: TargetRecord; issuer: s
 /** An opened link: the authorization a session is brokered with, plus the link it came from. */
 export interface LinkOpening { auth: Authorization; link: LinkRecord; issuer: string }
 
-const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 export const sshCodeOf = (token: string): string => createHash('sha256').update(`portcullis-link-ssh:${token}`).digest('base64url').slice(0, 22);
 
 /** The in-memory principal of a link's sessions (never stored as a user, cannot log in). */
@@ -90,7 +89,7 @@ export class LinkService {
     const token = randomBytes(32).toString('base64url');
     const now = this.ctx.clock.now();
     const link: LinkRecord = {
-      id: newId('lnk'), tokenHash: sha256(token), sshCodeHash: sha256(sshCodeOf(token)), targetId: target.id, issuerId: issuer.id,
+      id: newId('lnk'), tokenHash: sha256Hex(token), sshCodeHash: sha256Hex(sshCodeOf(token)), targetId: target.id, issuerId: issuer.id,
       policyId: policy?.id ?? null, label, createdAt: now, expiresAt: now + input.ttlMs, usesLeft: uses, uses: 0, sessionMaxMs,
       status: policy && policy.approvalsRequired > 0 ? 'pending' : 'active', approvedBy: null, revokedAt: null, revokedBy: null,
     };
@@ -173,7 +172,7 @@ export class LinkService {
       throw new PortcullisError('locked', 'too many invalid links from your address; try again in a few minutes');
     }
     const wellFormed = via === 'browser' ? LINK_TOKEN.test(secret) : /^[A-Za-z0-9_-]{22}$/.test(secret);
-    const hash = sha256(wellFormed ? secret : '');
+    const hash = sha256Hex(wellFormed ? secret : '');
     const l = wellFormed ? (via === 'browser' ? this.ctx.store.links.byTokenHash(hash) : this.ctx.store.links.bySshCodeHash(hash)) : undefined;
     const stored = l ? (via === 'browser' ? l.tokenHash : l.sshCodeHash) : '0'.repeat(64);
     // The lookup is by hash already; the constant-time comparison keeps the final check honest too.

@@ -4,7 +4,7 @@
 // reload), the shell keeps running for a grace period and the same browser (resume cookie) can
 // attach again, getting what it missed from the recording first, then the live stream.
 // Translation only: the link service decided, the broker keeps the books.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type ssh2 from 'ssh2';
 import type { WebSocket } from 'ws';
@@ -19,7 +19,7 @@ import type { TerminationReason } from '../session/termination.js';
 import { connectUpstream, UpstreamError } from '../ssh/upstream.js';
 import type { Clock } from '../util/clock.js';
 import { PortcullisError } from '../util/errors.js';
-import { constantTimeEqual } from '../util/ids.js';
+import { constantTimeEqual, sha256Hex } from '../util/ids.js';
 import { parseClientFrame, type ServerNotice, TerminalProtocolError } from './messages.js';
 
 export interface VendorTerminalDeps {
@@ -37,7 +37,6 @@ const MAX_HELD = 4 * 1024 * 1024;
 const HIGH_WATER = 1024 * 1024;
 const RESIZE_EVERY_MS = 100;
 
-const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 export class VendorTerminals {
   private readonly byId = new Map<string, VendorTerminal>();
@@ -47,7 +46,7 @@ export class VendorTerminals {
   /** Starts the session for an opened link; resolves once the shell runs. The resume secret goes in a cookie. */
   async start(opening: LinkOpening, addr: string, cols: number, rows: number): Promise<{ terminal: VendorTerminal; resume: string }> {
     const secret = randomBytes(32).toString('base64url');
-    const t = new VendorTerminal(this.deps, opening, addr, sha256(secret), () => this.byId.delete(t.id));
+    const t = new VendorTerminal(this.deps, opening, addr, sha256Hex(secret), () => this.byId.delete(t.id));
     this.byId.set(t.id, t);
     await t.connect(cols, rows);
     return { terminal: t, resume: `${t.id}.${secret}` };
@@ -58,7 +57,7 @@ export class VendorTerminals {
     if (!cookie) return undefined;
     const [id, secret] = cookie.split('.');
     const t = id ? this.byId.get(id) : undefined;
-    return t && secret && constantTimeEqual(sha256(secret), t.resumeHash) ? t : undefined;
+    return t && secret && constantTimeEqual(sha256Hex(secret), t.resumeHash) ? t : undefined;
   }
 
   get size(): number {

@@ -1,22 +1,21 @@
 // One-time links: issuing, listing, approving and revoking them (signed-in users, per policy), and
 // the vendor's side (public: the token is the credential): what the link is, and opening it.
 // The token travels in request bodies, never in a query string a log might keep.
-import { createHash } from 'node:crypto';
 import { sshCodeOf } from '../../access/links.js';
 import { linkView } from '../../access/views.js';
 import { parseDuration } from '../../util/duration.js';
 import { PortcullisError } from '../../util/errors.js';
+import { sha256Hex } from '../../util/ids.js';
 import type { VendorTerminal } from '../../web-terminal/vendor-terminal.js';
 import { type RawResponse, type Route, type RouteContext, route } from '../router.js';
 import { LINK_COOKIE, linkCookie } from '../web-auth.js';
 import { me } from './identity.js';
 
-const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 /** This browser's running terminal for this link, if it has one (a reload within the grace period). */
 function resumable(c: RouteContext, token: string): VendorTerminal | undefined {
   const t = c.app.vendorTerminals.byResume(c.cookie(LINK_COOKIE));
-  return t && t.opening.link.tokenHash === sha256(token) ? t : undefined;
+  return t && t.opening.link.tokenHash === sha256Hex(token) ? t : undefined;
 }
 
 export const linkRoutes: Route[] = [
