@@ -2,8 +2,10 @@
 // and that the session is recorded; one click (the consent) opens a terminal over a WebSocket.
 // Reloading within the grace period reconnects to the same session (the gateway knows this browser
 // by an HttpOnly cookie). The page never sees a credential: only terminal bytes and notices.
+// Mounted with a lifecycle like every page: its socket, terminal and listeners end with it.
 import { Terminal } from '@xterm/xterm';
-import { api, ApiError, el } from '../api.js';
+import { apiFor, ApiError, el } from '../api.js';
+import type { PageLifecycle } from '../lifecycle.js';
 
 interface Info {
   label: string; target: string; issuer: string; expires_at: string; session_max_s: number; uses_left: number;
@@ -16,7 +18,8 @@ const CHUNK = 8192;
 const COLS = 120;
 const ROWS = 32;
 
-export async function vendorPage(root: HTMLElement): Promise<void> {
+export async function vendorPage(root: HTMLElement, page: PageLifecycle): Promise<void> {
+  const api = apiFor(page);
   const token = location.pathname.slice('/l/'.length);
   let info: Info;
   try {
@@ -36,23 +39,23 @@ export async function vendorPage(root: HTMLElement): Promise<void> {
     open, error,
     el('details', {}, el('summary', {}, 'Prefer your own SSH client?'),
       el('p', {}, 'Run this instead (it uses up this link the same way):'), el('pre', { id: 'ssh-command' }, info.ssh))));
-  open.addEventListener('click', () => {
+  page.listen(open, 'click', () => {
     open.disabled = true;
     api.post<{ terminal: string }>('/api/v1/l/open', { token, cols: COLS, rows: ROWS })
-      .then(() => terminalView(root, info), (e: unknown) => { open.disabled = false; error.textContent = e instanceof ApiError ? e.message : 'could not open the terminal'; });
+      .then(() => terminalView(root, page, info), (e: unknown) => { open.disabled = false; error.textContent = e instanceof ApiError ? e.message : 'could not open the terminal'; });
   });
   if (info.resumable) open.click();
 }
 
-function terminalView(root: HTMLElement, info: Info): void {
-  const term = new Terminal({ cols: COLS, rows: ROWS, scrollback: 2000, convertEol: false });
+function terminalView(root: HTMLElement, page: PageLifecycle, info: Info): void {
+  const term = page.own(new Terminal({ cols: COLS, rows: ROWS, scrollback: 2000, convertEol: false }));
   const screen = el('div', { id: 'terminal' });
   const status = el('div', { class: 'meta', id: 'vendor-status' }, `Connecting to ${info.target}… (recorded)`);
   const banner = el('div', { class: 'notice', id: 'vendor-notice', role: 'status' });
   root.replaceChildren(el('h2', {}, `${info.target} — ${info.label}`), status, banner, screen);
   term.open(screen);
   term.focus();
-  const ws = new WebSocket(`wss://${location.host}/api/v1/l/terminal`);
+  const ws = page.socket(`wss://${location.host}/api/v1/l/terminal`);
   ws.binaryType = 'arraybuffer';
   let ended = false;
   ws.onopen = (): void => { status.textContent = `Connected to ${info.target}. This session is recorded.`; };
