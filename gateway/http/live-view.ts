@@ -31,6 +31,9 @@ export function liveViewRoute(app: App, live: Map<string, SessionRecording>): Up
       wss.handleUpgrade(req, socket, head, (ws) => {
         // Oversized frames make ws close the socket and emit an error: log it, never crash.
         ws.on('error', (err: Error) => app.log.info({ session: id, reason: err.message }, 'live.socket_error'));
+        // A viewer leaving (closing the page or navigating away) is worth a line: it shows the
+        // stream to that browser really stopped.
+        ws.on('close', (code: number) => app.log.info({ session: id, by: user.name, code }, 'live.viewer_left'));
         app.audit.append('recording.viewed', user.name, { session: id, file: 'live', by: user.name });
         void stream(ws, recording, app, id);
       });
