@@ -20,6 +20,25 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  // The API's types are shared with the browser bundle: that module stays types only (no imports,
+  // no runtime code), and the browser takes nothing but types from the server's folders.
+  {
+    files: ['gateway/api-types.ts'],
+    rules: {
+      'no-restricted-syntax': ['error',
+        { selector: 'Program > :not(TSInterfaceDeclaration, TSTypeAliasDeclaration, ExportNamedDeclaration)', message: 'api-types.ts holds types only: no imports, no runtime code' },
+        { selector: 'ExportNamedDeclaration > :not(TSInterfaceDeclaration, TSTypeAliasDeclaration)', message: 'api-types.ts exports interfaces and type aliases only' }],
+    },
+  },
+  {
+    files: ['web-player/src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{
+        regex: '^(\\.\\./)+(gateway|recorder|certs)/', allowTypeImports: true,
+        message: 'the browser bundle takes only types from the server side (import type from gateway/api-types.ts)',
+      }] }],
+    },
+  },
   {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,

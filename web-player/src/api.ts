@@ -1,9 +1,11 @@
 // The page's only way to the gateway: same-origin fetch with the session cookie, and the CSRF token
 // on every state change. Errors come back as the API's {error: {code, message}}. Pages call it
 // through `apiFor(page)`, so leaving a page aborts its fetches and drops their late answers.
+import type { ApiErrorBody, WebMe } from '../../gateway/api-types.js';
 import type { PageLifecycle } from './lifecycle.js';
 
-export interface Me { user: string; roles: string[]; csrf: string }
+/** Who is signed in (GET /api/v1/web/me). */
+export type Me = WebMe;
 
 let csrf = '';
 
@@ -21,7 +23,7 @@ async function call<T>(method: string, path: string, body?: unknown, signal?: Ab
   });
   const text = await res.text();
   if (!res.ok) {
-    let e: { error?: { code?: string; message?: string } } = {};
+    let e: Partial<ApiErrorBody> = {};
     try { e = JSON.parse(text) as typeof e; } catch { /* not JSON */ }
     throw new ApiError(e.error?.code ?? 'internal', e.error?.message ?? `HTTP ${res.status}`, res.status);
   }

@@ -3,6 +3,7 @@
 // disposes it when the page is left, so nothing a left page started (a player's timer, a live
 // view's socket, a fetch still in flight) can act afterwards. Pages render; this file only routes.
 import { api, apiFor, ApiError, el, type Me } from './api.js';
+import type { SessionDetail } from '../../gateway/api-types.js';
 import { PageLifecycle } from './lifecycle.js';
 import { adminPage } from './pages/admin.js';
 import { livePage } from './pages/live.js';
@@ -74,7 +75,7 @@ async function route(): Promise<void> {
 
 /** A recorded session: the terminal player for SSH, the statements view for databases. */
 async function sessionPage(page: PageLifecycle, id: string, params: URLSearchParams): Promise<void> {
-  const detail = await apiFor(page).get<{ protocol: string; started_at: string }>(`/api/v1/sessions/${id}`);
+  const detail = await apiFor(page).get<SessionDetail>(`/api/v1/sessions/${id}`);
   if (detail.protocol === 'ssh') return playerPage(app, page, id, Number(params.get('t') ?? 0));
   return statementsPage(app, page, id, detail.started_at, params.has('t') ? Number(params.get('t')) : null, params.get('q') ?? '');
 }

@@ -1,14 +1,9 @@
 // The admin console: users (disable / enable), targets, policies and active grants (revoke). Only
 // admins get here; the API refuses everyone else whatever the page shows. Creating users, targets
 // and policies stays in the CLI, where secrets come from stdin rather than a browser form.
+import type { GrantView, LinkCreated, LinkView, PolicyView, TargetView, UserView } from '../../../gateway/api-types.js';
 import { apiFor, ApiError, el } from '../api.js';
 import type { PageLifecycle } from '../lifecycle.js';
-
-interface User { name: string; kind: string; roles: string[]; totp: boolean; ssh_keys: number; disabled: boolean }
-interface Target { name: string; kind: string; host: string; port: number; account: string; tags: string[] }
-interface Policy { name: string; roles: string[]; targets: string[]; target_tags: string[]; max_duration_s: number; approvals_required: number; breakglass: boolean }
-interface Grant { id: string; user: string; target: string; source: string; expires_at: string; reason: string }
-interface Link { id: string; target: string; label: string; issuer: string; status: string; uses_left: number; expires_at: string }
 
 const table = (heads: string[], rows: HTMLElement[]): HTMLTableElement =>
   el('table', {}, el('thead', {}, el('tr', {}, ...heads.map((h) => el('th', {}, h)))), el('tbody', {}, ...rows));
@@ -22,8 +17,8 @@ export async function adminPage(root: HTMLElement, page: PageLifecycle): Promise
     p.then(() => adminPage(root, page), (e: unknown) => { error.textContent = e instanceof ApiError ? e.message : 'failed'; });
   };
   const [users, targets, policies, grants, links] = await Promise.all([
-    api.get<User[]>('/api/v1/users'), api.get<Target[]>('/api/v1/targets'),
-    api.get<Policy[]>('/api/v1/policies'), api.get<Grant[]>('/api/v1/grants?active=1'), api.get<Link[]>('/api/v1/links'),
+    api.get<UserView[]>('/api/v1/users'), api.get<TargetView[]>('/api/v1/targets'),
+    api.get<PolicyView[]>('/api/v1/policies'), api.get<GrantView[]>('/api/v1/grants?active=1'), api.get<LinkView[]>('/api/v1/links'),
   ]);
   // One-time vendor links: the URL is shown once, here, right after creation.
   const linkTarget = el('select', { name: 'link-target' }, ...targets.filter((t) => t.kind === 'ssh').map((t) => el('option', { value: t.name }, t.name)));
@@ -33,7 +28,7 @@ export async function adminPage(root: HTMLElement, page: PageLifecycle): Promise
   const linkUrl = el('div', { id: 'link-url', class: 'meta' });
   page.listen(linkCreate, 'click', () => {
     error.textContent = '';
-    api.post<{ url: string }>('/api/v1/links', { target: linkTarget.value, ttl: linkTtl.value, label: linkLabel.value }).then((l) => {
+    api.post<LinkCreated>('/api/v1/links', { target: linkTarget.value, ttl: linkTtl.value, label: linkLabel.value }).then((l) => {
       linkUrl.replaceChildren('Send this URL to the vendor (shown only now): ', el('code', {}, l.url));
     }, (e: unknown) => { error.textContent = e instanceof ApiError ? e.message : 'failed'; });
   });

@@ -2,6 +2,7 @@
 // admin can end the session from here. The socket and the terminal belong to the page's lifecycle:
 // leaving the page closes the socket (the gateway stops streaming to it) and disposes the terminal.
 import { Terminal } from '@xterm/xterm';
+import type { LiveFrame } from '../../../gateway/api-types.js';
 import { apiFor, ApiError, el, type Me } from '../api.js';
 import type { PageLifecycle } from '../lifecycle.js';
 
@@ -21,9 +22,9 @@ export function livePage(root: HTMLElement, page: PageLifecycle, id: string, me:
   ws.onopen = (): void => { status.textContent = 'live'; };
   ws.onclose = (ev): void => { status.textContent = ev.code === 1000 ? 'session ended' : `disconnected (${ev.code})`; };
   ws.onmessage = (m: MessageEvent<string>): void => {
-    const msg = JSON.parse(m.data) as { type: string; header?: { width: number; height: number } | null; event?: [number, string, string] };
+    const msg = JSON.parse(m.data) as LiveFrame;
     if (msg.type === 'header' && msg.header) term.resize(msg.header.width, msg.header.height);
-    else if (msg.type === 'event' && msg.event) {
+    else if (msg.type === 'event') {
       const [, code, data] = msg.event;
       if (code === 'o') term.write(data);
       else if (code === 'r') { const r = /^(\d+)x(\d+)$/.exec(data); if (r) term.resize(Number(r[1]), Number(r[2])); }

@@ -5,25 +5,15 @@
 // fetches and terminal belong to the page's lifecycle: leaving the player stops playback at once
 // (before, a pending step rewrote the hash and dragged the browser back to the player).
 import { Terminal } from '@xterm/xterm';
+import type { CastEvent, PlayerWindow } from '../../../gateway/api-types.js';
 import { apiFor, el, fmtTime } from '../api.js';
 import type { PageLifecycle } from '../lifecycle.js';
-
-type CastEvent = [number, string, string];
-interface Window {
-  header: { width: number; height: number };
-  duration: number;
-  truncated: boolean;
-  markers: Array<{ t: number; label: string }>;
-  keyframe: { t: number; cols: number; rows: number; snapshot: string };
-  events: CastEvent[];
-  next: number | null;
-}
 
 const SPAN = 60;
 
 export async function playerPage(root: HTMLElement, page: PageLifecycle, id: string, startAt: number): Promise<void> {
   const api = apiFor(page);
-  const first = await api.get<Window>(`/api/v1/sessions/${id}/terminal?from=0&span=1&open=1`);
+  const first = await api.get<PlayerWindow>(`/api/v1/sessions/${id}/terminal?from=0&span=1&open=1`);
   const term = page.own(new Terminal({ cols: first.header.width, rows: first.header.height, disableStdin: true, convertEol: false, scrollback: 0 }));
   const screen = el('div', { id: 'terminal' });
   const playBtn = el('button', { id: 'play' }, 'Play');
@@ -67,7 +57,7 @@ export async function playerPage(root: HTMLElement, page: PageLifecycle, id: str
   /** Renders the screen at t from the server's keyframe, and queues what follows. */
   const load = async (t: number): Promise<void> => {
     const g = ++generation;
-    const w = await api.get<Window>(`/api/v1/sessions/${id}/terminal?from=${t}&span=${SPAN}`);
+    const w = await api.get<PlayerWindow>(`/api/v1/sessions/${id}/terminal?from=${t}&span=${SPAN}`);
     if (g !== generation) return;
     term.reset();
     term.resize(w.keyframe.cols, w.keyframe.rows);
@@ -84,7 +74,7 @@ export async function playerPage(root: HTMLElement, page: PageLifecycle, id: str
     timer = null;
     if (!playing) return;
     if (queue.length === 0 && next !== null) {
-      const w = await api.get<Window>(`/api/v1/sessions/${id}/terminal?from=${next}&span=${SPAN}`);
+      const w = await api.get<PlayerWindow>(`/api/v1/sessions/${id}/terminal?from=${next}&span=${SPAN}`);
       queue = w.events.filter((e) => e[0] > pos);
       next = w.next;
     }

@@ -1,15 +1,14 @@
 // Pending access requests for approvers: approve, or deny with a reason.
+import type { RequestView } from '../../../gateway/api-types.js';
 import { apiFor, ApiError, el } from '../api.js';
 import type { PageLifecycle } from '../lifecycle.js';
-
-interface Req { id: string; user: string; target: string; duration_s: number; reason: string; ticket: string | null; policy: string; approvals: string[] }
 
 export async function requestsPage(root: HTMLElement, page: PageLifecycle): Promise<void> {
   const api = apiFor(page);
   const error = el('div', { class: 'error', role: 'alert' });
   const tbody = el('tbody');
   const load = async (): Promise<void> => {
-    const list = await api.get<Req[]>('/api/v1/requests?pending=1');
+    const list = await api.get<RequestView[]>('/api/v1/requests?pending=1');
     tbody.replaceChildren(...list.map((r) => {
       const approve = el('button', { 'data-approve': r.id }, 'Approve');
       const why = el('input', { placeholder: 'reason to deny', 'data-deny-reason': r.id });

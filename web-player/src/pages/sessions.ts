@@ -1,9 +1,7 @@
 // Live and past sessions, filterable; a row opens the player (or the live view for running SSH).
+import type { SearchHit, SessionView } from '../../../gateway/api-types.js';
 import { apiFor, ApiError, el, type Me } from '../api.js';
 import type { PageLifecycle } from '../lifecycle.js';
-
-interface Hit { session: string; t: number; kind: string; text: string; user: string | null; target: string | null }
-interface SessionRow { id: string; protocol: string; user: string | null; target: string; started_at: string; ended_at: string | null; end_reason: string | null; live: boolean }
 
 const PAGE = 100;
 
@@ -17,7 +15,7 @@ export async function sessionsPage(root: HTMLElement, page: PageLifecycle, me: M
   const tbody = el('tbody');
   const error = el('div', { class: 'error' });
   const more = el('button', { id: 'more' }, 'Older sessions');
-  let rows: SessionRow[] = [];
+  let rows: SessionView[] = [];
 
   // Filters and paging run on the server (keyset by start time), so 10,000 sessions cost one page.
   const query = (before?: string): string => {
@@ -48,7 +46,7 @@ export async function sessionsPage(root: HTMLElement, page: PageLifecycle, me: M
     }));
   };
   const load = async (append: boolean): Promise<void> => {
-    const batch = await api.get<SessionRow[]>(query(append ? rows[rows.length - 1]?.id : undefined));
+    const batch = await api.get<SessionView[]>(query(append ? rows[rows.length - 1]?.id : undefined));
     rows = append ? [...rows, ...batch] : batch;
     more.hidden = batch.length < PAGE;
     render();
@@ -65,7 +63,7 @@ export async function sessionsPage(root: HTMLElement, page: PageLifecycle, me: M
   // Full-text search over typed commands, output and SQL; a hit opens the session at that moment
   // (a terminal just after it, so the line is on screen; statements at it, with the query to pick
   // the statement among those in the same tenth of a second).
-  const hitLink = (h: Hit, q: string): string => h.kind === 'sql'
+  const hitLink = (h: SearchHit, q: string): string => h.kind === 'sql'
     ? `#/session/${h.session}?t=${h.t.toFixed(1)}&q=${encodeURIComponent(q)}`
     : `#/session/${h.session}?t=${Math.max(0, h.t + 0.5).toFixed(1)}`;
   const search = el('input', { placeholder: 'search what was typed, shown or run', id: 'search', size: '40' });
@@ -75,7 +73,7 @@ export async function sessionsPage(root: HTMLElement, page: PageLifecycle, me: M
     page.clearTimeout(pending);
     pending = page.setTimeout(() => {
       if (!search.value.trim()) { hits.replaceChildren(); return; }
-      api.get<Hit[]>(`/api/v1/search?q=${encodeURIComponent(search.value)}`).then((list) => {
+      api.get<SearchHit[]>(`/api/v1/search?q=${encodeURIComponent(search.value)}`).then((list) => {
         hits.replaceChildren(...list.map((h) => el('li', {}, el('a', { href: hitLink(h, search.value), 'data-hit': h.session },
           `${h.user ?? '-'} → ${h.target ?? '-'} at ${h.t.toFixed(1)} s (${h.kind}): `), el('code', {}, h.text))));
       }, (e: unknown) => { error.textContent = e instanceof ApiError ? e.message : 'search failed'; });
