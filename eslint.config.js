@@ -39,6 +39,20 @@ export default tseslint.config(
       }] }],
     },
   },
+  // A page starts timers, listeners, sockets and fetches only through its PageLifecycle, so that
+  // leaving the page stops them (web-player/src/lifecycle.ts).
+  {
+    files: ['web-player/src/pages/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': ['error', ...[
+        "CallExpression[callee.name=/^(setTimeout|setInterval|requestAnimationFrame|fetch)$/]",
+        "CallExpression[callee.object.name='window'][callee.property.name=/^(setTimeout|setInterval|requestAnimationFrame|fetch)$/]",
+        "CallExpression[callee.property.name='addEventListener']",
+        "NewExpression[callee.name='WebSocket']",
+        "AssignmentExpression[left.object.name=/^(window|document)$/][left.property.name=/^on/]",
+      ].map((selector) => ({ selector, message: 'pages go through their PageLifecycle (page.setTimeout, page.listen, page.socket, apiFor(page))' }))],
+    },
+  },
   {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,

@@ -1,6 +1,7 @@
-// The lint rules that keep the shared API types shareable: gateway/api-types.ts stays types only
-// (the browser bundle imports it), and the browser takes nothing but types from the server's
-// folders. Runs the project's real ESLint configuration on deliberate violations.
+// The web console's lint rules: gateway/api-types.ts stays types only (the browser bundle imports
+// it), the browser takes nothing but types from the server's folders, and pages start timers,
+// listeners and sockets only through their PageLifecycle. Runs the project's real ESLint
+// configuration on deliberate violations.
 import { resolve } from 'node:path';
 import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
@@ -36,5 +37,20 @@ describe('the shared API types stay types only', () => {
     expect(restricted).toHaveLength(1);
     expect(restricted[0]).toContain('gateway/log/logger.js');
   }, 60_000);
+});
 
+describe('pages start things only through their lifecycle', () => {
+  it('rejects a raw timer, listener, socket or global handler in a page', async () => {
+    const found = await problems('web-player/src/pages/live.ts', [
+      'export function leaky(b: HTMLElement): void {',
+      '  window.setTimeout(() => undefined, 10);',
+      '  setInterval(() => undefined, 10);',
+      "  b.addEventListener('click', () => undefined);",
+      "  const ws = new WebSocket('wss://example.invalid/');",
+      '  document.onkeydown = (): void => { ws.close(); };',
+      '}',
+      '',
+    ].join('\n'));
+    expect(found.filter((p) => p.startsWith('no-restricted-syntax'))).toHaveLength(5);
+  }, 60_000);
 });
