@@ -1,19 +1,21 @@
 // Outward shapes (API, CLI --json, webhooks): names instead of ids, snake_case per DESIGN.md §3, ISO
 // times, and never a secret. Every API response is built from these, so a credential cannot leak
-// through a record passed straight to JSON.
+// through a record passed straight to JSON. The shapes themselves are declared once in
+// ../api-types.ts, which the browser bundle reads too; this file builds them from records.
+import type { GrantView, LinkView, PolicyView, RequestView, SessionView, TargetView, UserView } from '../api-types.js';
 import type {
   GrantRecord, LinkRecord, PolicyRecord, RequestRecord, SessionRecord, TargetRecord, UserRecord,
 } from '../store/records.js';
 import type { Store } from '../store/store.js';
 
+export type { GrantView, LinkView, PolicyView, RequestView, SessionView, TargetView, UserView };
+
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-export interface UserView { id: string; name: string; kind: string; roles: string[]; totp: boolean; ssh_keys: number; disabled: boolean; created_at: string }
 export function userView(u: UserRecord): UserView {
   return { id: u.id, name: u.name, kind: u.kind, roles: u.roles, totp: u.totpSealed !== null, ssh_keys: u.sshKeys.length, disabled: u.disabled, created_at: iso(u.createdAt)! };
 }
 
-export interface TargetView { id: string; name: string; kind: string; host: string; port: number; account: string; credential: string; host_key: string | null; database: string | null; tls: string; tags: string[]; created_at: string }
 export function targetView(t: TargetRecord): TargetView {
   return {
     id: t.id, name: t.name, kind: t.kind, host: t.host, port: t.port, account: t.account,
@@ -21,12 +23,6 @@ export function targetView(t: TargetRecord): TargetView {
   };
 }
 
-export interface PolicyView {
-  id: string; name: string; roles: string[]; targets: string[]; target_tags: string[]; max_duration_s: number;
-  require_reason: boolean; ticket_pattern: string | null; approvals_required: number; approver_roles: string[];
-  auto_approve: PolicyRecord['autoApprove']; breakglass: boolean; record_keystrokes: boolean; allow_port_forwarding: boolean;
-  capture_full_output: boolean; recording_required: boolean; allow_links: boolean;
-}
 export function policyView(p: PolicyRecord): PolicyView {
   return {
     id: p.id, name: p.name, roles: p.roles, targets: p.targets, target_tags: p.targetTags, max_duration_s: p.maxDurationMs / 1000,
@@ -37,11 +33,6 @@ export function policyView(p: PolicyRecord): PolicyView {
   };
 }
 
-export interface RequestView {
-  id: string; user: string; target: string; policy: string; duration_s: number; reason: string; ticket: string | null;
-  status: string; created_at: string; pending_until: string; decided_at: string | null; decided_by: string | null;
-  deny_reason: string | null; grant: string | null; auto_approved: boolean; approvals: string[];
-}
 export function requestView(store: Store, r: RequestRecord): RequestView {
   return {
     id: r.id, user: nameOfUser(store, r.userId), target: nameOfTarget(store, r.targetId),
@@ -53,11 +44,6 @@ export function requestView(store: Store, r: RequestRecord): RequestView {
   };
 }
 
-export interface GrantView {
-  id: string; user: string; target: string; source: string; starts_at: string; expires_at: string; reason: string;
-  ticket: string | null; approvers: string[]; revoked_at: string | null; revoked_by: string | null; revoke_reason: string | null;
-  needs_review: boolean; reviewed_by: string | null; request: string | null; status: 'active' | 'expired' | 'revoked' | 'scheduled';
-}
 export function grantView(store: Store, g: GrantRecord, now: number): GrantView {
   const status = g.revokedAt !== null ? 'revoked' : now >= g.expiresAt ? 'expired' : now < g.startsAt ? 'scheduled' : 'active';
   return {
@@ -69,12 +55,6 @@ export function grantView(store: Store, g: GrantRecord, now: number): GrantView 
   };
 }
 
-export interface SessionView {
-  id: string; protocol: string; user: string | null; target: string; grant: string | null; client_addr: string;
-  started_at: string; ended_at: string | null; end_reason: string | null; live: boolean;
-  /** For a session opened through a one-time link: which link, its label and who issued it. */
-  link: { id: string; label: string; issuer: string } | null;
-}
 export function sessionView(store: Store, s: SessionRecord): SessionView {
   const l = s.userId?.startsWith('lnk_') ? store.links.byId(s.userId) : undefined;
   return {
@@ -90,10 +70,6 @@ export function nameOfUser(store: Store, id: string): string {
   return store.users.byId(id)?.name ?? (id.startsWith('lnk_') ? `link:${id}` : id);
 }
 
-export interface LinkView {
-  id: string; target: string; issuer: string; label: string; created_at: string; expires_at: string; uses: number; uses_left: number;
-  session_max_s: number; status: 'pending' | 'active' | 'used' | 'expired' | 'revoked'; approved_by: string | null; revoked_by: string | null;
-}
 /** Never the token: it is shown once, at creation. */
 export function linkView(store: Store, l: LinkRecord, now: number): LinkView {
   const status = l.revokedAt !== null ? 'revoked' : l.expiresAt <= now ? 'expired' : l.status === 'pending' ? 'pending' : l.usesLeft <= 0 ? 'used' : 'active';

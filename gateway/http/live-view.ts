@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { openCast } from '../../recorder/asciicast-reader.js';
 import type { SessionRecording } from '../../recorder/session-recording.js';
+import type { LiveFrame } from '../api-types.js';
 import type { App } from '../app.js';
 import { allowed } from './router.js';
 import { refuseUpgrade, type UpgradeRoute } from './upgrade.js';
@@ -31,6 +32,9 @@ export function liveViewRoute(app: App, live: Map<string, SessionRecording>): Up
       wss.handleUpgrade(req, socket, head, (ws) => {
         // Oversized frames make ws close the socket and emit an error: log it, never crash.
         ws.on('error', (err: Error) => app.log.info({ session: id, reason: err.message }, 'live.socket_error'));
+        // A viewer leaving (closing the page or navigating away) is worth a line: it shows the
+        // stream to that browser really stopped.
+        ws.on('close', (code: number) => app.log.info({ session: id, by: user.name, code }, 'live.viewer_left'));
         app.audit.append('recording.viewed', user.name, { session: id, file: 'live', by: user.name });
         void stream(ws, recording, app, id);
       });
@@ -41,7 +45,7 @@ export function liveViewRoute(app: App, live: Map<string, SessionRecording>): Up
 async function stream(ws: WebSocket, rec: SessionRecording, app: App, id: string): Promise<void> {
   const held: Array<[number, [number, string, string]]> = [];
   let caughtUp = false;
-  const send = (msg: unknown): void => {
+  const send = (msg: LiveFrame): void => {
     if (ws.readyState !== ws.OPEN) return;
     if (ws.bufferedAmount > MAX_BUFFERED) { ws.close(1013, 'viewer too slow'); return; }
     ws.send(JSON.stringify(msg));
@@ -60,7 +64,7 @@ async function stream(ws: WebSocket, rec: SessionRecording, app: App, id: string
     const upTo = positions.get(channel) ?? 0;
     for await (const { event, end } of entries) {
       if (ws.readyState !== ws.OPEN || end > upTo) break;
-      if (event) ws.send(JSON.stringify({ type: 'event', channel, event }));
+      if (event) ws.send(JSON.stringify({ type: 'event', channel, event } satisfies LiveFrame));
       while (ws.bufferedAmount > MAX_BUFFERED / 2 && ws.readyState === ws.OPEN) await new Promise((r) => setTimeout(r, 20));
     }
   } catch {

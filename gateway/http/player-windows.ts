@@ -4,8 +4,11 @@
 // each file's index (header, markers, keyframes with byte offsets) and reads a window from the
 // keyframe's offset on.
 import { readFileSync, statSync } from 'node:fs';
-import { type CastEvent, type CastFile, castLines, entriesOf } from '../../recorder/asciicast-reader.js';
-import { buildIndex, type CastIndex, type KeyframeFile, keyframePath, type Marker, writeKeyframesOffThread } from '../../recorder/keyframes.js';
+import { type CastEvent, castLines, entriesOf } from '../../recorder/asciicast-reader.js';
+import { buildIndex, type CastIndex, type KeyframeFile, keyframePath, writeKeyframesOffThread } from '../../recorder/keyframes.js';
+import type { PlayerWindow } from '../api-types.js';
+
+export type { PlayerWindow };
 
 interface Entry { size: number; mtime: number; index: CastIndex }
 const cache = new Map<string, Entry>();
@@ -40,17 +43,6 @@ function readSidecar(path: string, size: number): CastIndex | null {
   } catch {
     return null;
   }
-}
-
-export interface PlayerWindow {
-  header: CastFile['header'];
-  duration: number;
-  truncated: boolean;
-  markers: Marker[];
-  keyframe: { t: number; cols: number; rows: number; snapshot: string };
-  events: CastEvent[];
-  /** Where the next window starts (null at the end). */
-  next: number | null;
 }
 
 export async function playerWindow(path: string, from: number, span: number): Promise<PlayerWindow> {

@@ -2,7 +2,11 @@
 // frames of JSON, {"type":"input","data":"..."} or {"type":"resize","cols":N,"rows":N}; anything
 // else (binary frames, other JSON, oversized input) is a protocol error that ends the socket with a
 // reason. Gateway → browser: binary frames are terminal output bytes, text frames are JSON notices
-// ({"type":"notice"|"end"|"error", ...}). Pure: no sockets here.
+// ({"type":"notice"|"end"|"error", ...}). Pure: no sockets here. The message types are declared
+// in ../api-types.ts, which the browser's vendor page reads too.
+import type { TerminalClientMessage as ClientMessage, TerminalNotice as ServerNotice } from '../api-types.js';
+
+export type { ClientMessage, ServerNotice };
 
 /** Most input one frame may carry; the page splits a large paste into frames of this size. */
 export const MAX_INPUT_CHARS = 16 * 1024;
@@ -10,15 +14,6 @@ export const MAX_INPUT_CHARS = 16 * 1024;
 export const MAX_FRAME_BYTES = 64 * 1024;
 export const MAX_COLS = 500;
 export const MAX_ROWS = 200;
-
-export type ClientMessage =
-  | { type: 'input'; data: string }
-  | { type: 'resize'; cols: number; rows: number };
-
-export type ServerNotice =
-  | { type: 'notice'; message: string }
-  | { type: 'end'; reason: string; message: string }
-  | { type: 'error'; code: string; message: string };
 
 export class TerminalProtocolError extends Error {}
 

@@ -1,7 +1,11 @@
 // The page's only way to the gateway: same-origin fetch with the session cookie, and the CSRF token
-// on every state change. Errors come back as the API's {error: {code, message}}.
+// on every state change. Errors come back as the API's {error: {code, message}}. Pages call it
+// through `apiFor(page)`, so leaving a page aborts its fetches and drops their late answers.
+import type { ApiErrorBody, WebMe } from '../../gateway/api-types.js';
+import type { PageLifecycle } from './lifecycle.js';
 
-export interface Me { user: string; roles: string[]; csrf: string }
+/** Who is signed in (GET /api/v1/web/me). */
+export type Me = WebMe;
 
 let csrf = '';
 
@@ -11,24 +15,36 @@ export class ApiError extends Error {
   }
 }
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const res = await fetch(path, {
-    method, credentials: 'same-origin',
+    method, credentials: 'same-origin', ...(signal ? { signal } : {}),
     headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(method !== 'GET' ? { 'x-csrf-token': csrf } : {}) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
   if (!res.ok) {
-    let e: { error?: { code?: string; message?: string } } = {};
+    let e: Partial<ApiErrorBody> = {};
     try { e = JSON.parse(text) as typeof e; } catch { /* not JSON */ }
     throw new ApiError(e.error?.code ?? 'internal', e.error?.message ?? `HTTP ${res.status}`, res.status);
   }
   return (res.headers.get('content-type')?.includes('json') && !res.headers.get('content-type')?.includes('ndjson') ? JSON.parse(text) : text) as T;
 }
 
+/** What a page may ask of the gateway: its calls end with the page (see PageLifecycle.guard). */
+export interface PageApi {
+  get<T>(path: string): Promise<T>;
+  post<T>(path: string, body?: unknown): Promise<T>;
+}
+
+export function apiFor(page: PageLifecycle): PageApi {
+  return {
+    get: <T>(path: string): Promise<T> => page.guard(call<T>('GET', path, undefined, page.signal)),
+    post: <T>(path: string, body: unknown = {}): Promise<T> => page.guard(call<T>('POST', path, body, page.signal)),
+  };
+}
+
+/** Sign-in state, shared by every page (not tied to one). */
 export const api = {
-  get: <T>(path: string): Promise<T> => call<T>('GET', path),
-  post: <T>(path: string, body: unknown = {}): Promise<T> => call<T>('POST', path, body),
   async login(user: string, password: string, totp?: string): Promise<Me> {
     const me = await call<Me>('POST', '/api/v1/web/login', { user, password, ...(totp ? { totp } : {}) });
     csrf = me.csrf;

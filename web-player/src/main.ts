@@ -1,6 +1,10 @@
 // The web console: a hash router over a few pages. Signed-in state is the HttpOnly cookie; the page
-// only ever holds the CSRF token.
-import { api, ApiError, el, type Me } from './api.js';
+// only ever holds the CSRF token. Each page is mounted with a fresh PageLifecycle and the router
+// disposes it when the page is left, so nothing a left page started (a player's timer, a live
+// view's socket, a fetch still in flight) can act afterwards. Pages render; this file only routes.
+import { api, apiFor, ApiError, el, type Me } from './api.js';
+import type { SessionDetail } from '../../gateway/api-types.js';
+import { PageLifecycle } from './lifecycle.js';
 import { adminPage } from './pages/admin.js';
 import { livePage } from './pages/live.js';
 import { loginPage } from './pages/login.js';
@@ -14,6 +18,7 @@ const app = document.getElementById('app')!;
 const nav = document.getElementById('nav')!;
 const who = document.getElementById('who')!;
 let me: Me | null = null;
+let current: PageLifecycle | null = null;
 
 function renderNav(): void {
   if (!me) { nav.replaceChildren(); who.textContent = ''; return; }
@@ -26,36 +31,58 @@ function renderNav(): void {
   who.replaceChildren(`${me.user} · `, out);
 }
 
+/** The page part of a hash ("#/session/ID"), without the query a page may rewrite as it runs. */
+const pageOf = (hash: string): string => hash.split('?')[0] ?? '';
+
 async function route(): Promise<void> {
+  // Leave the old page before anything of the new one exists.
+  current?.dispose();
+  const page = new PageLifecycle();
+  current = page;
+  lastPage = pageOf(location.hash);
   // A one-time link's page: no account, no navigation.
-  if (location.pathname.startsWith('/l/')) return vendorPage(app);
-  if (!me) me = await api.me();
+  if (location.pathname.startsWith('/l/')) return vendorPage(app, page);
+  if (!me) me = await page.guard(api.me());
   renderNav();
-  if (!me) { loginPage(app, (m) => { me = m; location.hash = '#/sessions'; void route(); }); return; }
+  if (!me) {
+    loginPage(app, page, (m) => {
+      me = m;
+      if (pageOf(location.hash) === '#/sessions') void route();
+      else location.hash = '#/sessions';
+    });
+    return;
+  }
   const [path = '', query = ''] = location.hash.slice(1).split('?');
   const params = new URLSearchParams(query);
   const parts = path.split('/').filter(Boolean);
   try {
-    if (parts[0] === 'logout') { await api.logout(); me = null; location.hash = ''; return void route(); }
-    if (parts[0] === 'requests') return await requestsPage(app);
-    if (parts[0] === 'admin') return await adminPage(app);
-    if (parts[0] === 'live' && parts[1]) return livePage(app, parts[1], me);
-    if (parts[0] === 'session' && parts[1]) {
-      const detail = await api.get<{ protocol: string; started_at: string }>(`/api/v1/sessions/${parts[1]}`);
-      if (detail.protocol === 'ssh') return await playerPage(app, parts[1], Number(params.get('t') ?? 0));
-      return await statementsPage(app, parts[1], detail.started_at, params.has('t') ? Number(params.get('t')) : null, params.get('q') ?? '');
+    if (parts[0] === 'logout') {
+      await page.guard(api.logout());
+      me = null;
+      // The hashchange this causes routes to the sign-in page.
+      location.hash = '';
+      return;
     }
-    return await sessionsPage(app, me);
+    if (parts[0] === 'requests') return await requestsPage(app, page);
+    if (parts[0] === 'admin') return await adminPage(app, page);
+    if (parts[0] === 'live' && parts[1]) return livePage(app, page, parts[1], me);
+    if (parts[0] === 'session' && parts[1]) return await sessionPage(page, parts[1], params);
+    return await sessionsPage(app, page, me);
   } catch (e) {
-    app.replaceChildren(el('div', { class: 'error', role: 'alert' }, e instanceof ApiError ? `${e.message} (${e.code})` : 'something went wrong'));
+    if (page.alive) app.replaceChildren(el('div', { class: 'error', role: 'alert' }, e instanceof ApiError ? `${e.message} (${e.code})` : 'something went wrong'));
   }
 }
 
-// The player rewrites the hash as it plays; only a change of page re-routes.
-let lastPage = '';
+/** A recorded session: the terminal player for SSH, the statements view for databases. */
+async function sessionPage(page: PageLifecycle, id: string, params: URLSearchParams): Promise<void> {
+  const detail = await apiFor(page).get<SessionDetail>(`/api/v1/sessions/${id}`);
+  if (detail.protocol === 'ssh') return playerPage(app, page, id, Number(params.get('t') ?? 0));
+  return statementsPage(app, page, id, detail.started_at, params.has('t') ? Number(params.get('t')) : null, params.get('q') ?? '');
+}
+
+// The player rewrites the hash as it plays (#…?t=12.3); only a change of page re-routes.
+let lastPage = pageOf(location.hash);
 window.addEventListener('hashchange', () => {
-  const page = location.hash.split('?')[0] ?? '';
-  if (page !== lastPage) { lastPage = page; void route(); }
+  if (pageOf(location.hash) !== lastPage) void route();
 });
-lastPage = location.hash.split('?')[0] ?? '';
 void route();

@@ -2,6 +2,7 @@
 // the vendor's side (public: the token is the credential): what the link is, and opening it.
 // The token travels in request bodies, never in a query string a log might keep.
 import { sshCodeOf } from '../../access/links.js';
+import type { LinkCreated, LinkInfo, LinkOpened } from '../../api-types.js';
 import { linkView } from '../../access/views.js';
 import { parseDuration } from '../../util/duration.js';
 import { PortcullisError } from '../../util/errors.js';
@@ -19,7 +20,7 @@ function resumable(c: RouteContext, token: string): VendorTerminal | undefined {
 }
 
 export const linkRoutes: Route[] = [
-  route('POST', '/api/v1/links', 'any', (c) => {
+  route('POST', '/api/v1/links', 'any', (c): LinkCreated => {
     const uses = c.body.optNum('uses');
     const sessionMax = c.body.optStr('session_max');
     const { link, token } = c.app.links.create(me(c), {
@@ -33,7 +34,7 @@ export const linkRoutes: Route[] = [
   route('POST', '/api/v1/links/:id/approve', 'any', (c) => linkView(c.app.store, c.app.links.approve(me(c), c.params.id!), c.app.clock.now())),
   route('POST', '/api/v1/links/:id/revoke', 'any', (c) => linkView(c.app.store, c.app.links.revoke(me(c), c.params.id!), c.app.clock.now())),
 
-  route('POST', '/api/v1/l/info', 'public', (c) => {
+  route('POST', '/api/v1/l/info', 'public', (c): LinkInfo => {
     const token = c.body.str('token');
     const t = resumable(c, token);
     const { link, target, issuer } = t ? { link: t.opening.link, target: t.opening.auth.target, issuer: t.opening.issuer } : c.app.links.inspect(token, c.addr);
@@ -47,14 +48,14 @@ export const linkRoutes: Route[] = [
   route('POST', '/api/v1/l/open', 'public', async (c): Promise<RawResponse> => {
     const token = c.body.str('token');
     const again = resumable(c, token);
-    if (again) return json({ terminal: again.id, resumed: true });
+    if (again) return json({ terminal: again.id, resumed: true } satisfies LinkOpened);
     const cols = Math.min(Math.max(Math.trunc(c.body.optNum('cols') ?? 80), 10), 500);
     const rows = Math.min(Math.max(Math.trunc(c.body.optNum('rows') ?? 24), 5), 200);
     if (!Number.isFinite(cols) || !Number.isFinite(rows)) throw new PortcullisError('bad-request', 'cols and rows must be numbers');
     const opening = c.app.links.open(token, c.addr);
     const { terminal, resume } = await c.app.vendorTerminals.start(opening, c.addr, cols, rows);
     const maxAge = Math.max(1, Math.ceil((opening.auth.grant.expiresAt - c.app.clock.now()) / 1000));
-    return json({ terminal: terminal.id, resumed: false }, { 'set-cookie': linkCookie(resume, maxAge) });
+    return json({ terminal: terminal.id, resumed: false } satisfies LinkOpened, { 'set-cookie': linkCookie(resume, maxAge) });
   }),
 ];
 

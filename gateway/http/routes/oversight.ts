@@ -1,5 +1,6 @@
 // Audit log, vault key rotation, live sessions, metrics and health.
 import { sessionView } from '../../access/views.js';
+import type { SearchHit, SessionDetail } from '../../api-types.js';
 import { verifyChain } from '../../audit/audit-log.js';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,13 +48,13 @@ export const oversightRoutes: Route[] = [
   route('GET', '/api/v1/search', ['investigator'], (c) => {
     const q = (c.query.get('q') ?? '').slice(0, 200);
     const limit = Math.min(Number(c.query.get('limit') ?? 50), 200);
-    return c.app.store.search.query(q, limit).map((h) => {
+    return c.app.store.search.query(q, limit).map((h): SearchHit => {
       const s = c.app.store.sessions.byId(h.sessionId);
       const v = s ? sessionView(c.app.store, s) : null;
       return { session: h.sessionId, t: h.t, kind: h.kind, text: h.text, protocol: v?.protocol ?? null, user: v?.user ?? null, target: v?.target ?? null };
     });
   }),
-  route('GET', '/api/v1/sessions/:id', ['investigator'], (c) => {
+  route('GET', '/api/v1/sessions/:id', ['investigator'], (c): SessionDetail => {
     const s = c.app.store.sessions.byId(c.params.id!);
     if (!s) throw new PortcullisError('not-found', `no session "${c.params.id}"; see "portcullis session list"`);
     return { ...sessionView(c.app.store, s), recording: recordingFiles(c.app.paths.recordings, s.id) };

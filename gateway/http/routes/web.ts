@@ -2,6 +2,7 @@
 // token for a reloaded page, and windows of terminal recordings for the player.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { WebMe } from '../../api-types.js';
 import { parseDuration } from '../../util/duration.js';
 import { PortcullisError } from '../../util/errors.js';
 import { playerWindow } from '../player-windows.js';
@@ -18,13 +19,13 @@ export const webRoutes: Route[] = [
     }).catch((err: unknown) => { c.app.counters.authFailures(); throw err; });
     const ttlMs = parseDuration(c.app.config.api.tokenTtl);
     const { token } = c.app.authn.issueToken(user.name, user, 'web', ttlMs);
-    return json({ user: user.name, roles: user.roles, csrf: csrfFor(token) }, { 'set-cookie': sessionCookie(token, Math.floor(ttlMs / 1000)) });
+    return json({ user: user.name, roles: user.roles, csrf: csrfFor(token) } satisfies WebMe, { 'set-cookie': sessionCookie(token, Math.floor(ttlMs / 1000)) });
   }),
   route('POST', '/api/v1/web/logout', 'any', (c) => {
     c.app.authn.revokeToken(c.token);
     return json({ ok: true }, { 'set-cookie': clearedCookie() });
   }),
-  route('GET', '/api/v1/web/me', 'any', (c) => ({ user: me(c).name, roles: me(c).roles, csrf: csrfFor(c.token) })),
+  route('GET', '/api/v1/web/me', 'any', (c): WebMe => ({ user: me(c).name, roles: me(c).roles, csrf: csrfFor(c.token) })),
   route('GET', '/api/v1/sessions/:id/terminal', ['investigator'], async (c) => {
     const s = c.app.store.sessions.byId(c.params.id!);
     if (!s) throw new PortcullisError('not-found', `no session "${c.params.id}"`);

@@ -1,26 +1,20 @@
 // The terminal player: a window of the recording at a time (keyframe + events), play/pause, speed
 // 0.25x–16x, skip idle, a seek bar with markers (typed input, masked input, warnings, the cut),
 // #t=93.5 links, and keys (space, arrows). Seeking asks the server for the keyframe at that time,
-// so it costs one keyframe interval of replay, never the whole recording.
+// so it costs one keyframe interval of replay, never the whole recording. Its playback timer, keys,
+// fetches and terminal belong to the page's lifecycle: leaving the player stops playback at once
+// (before, a pending step rewrote the hash and dragged the browser back to the player).
 import { Terminal } from '@xterm/xterm';
-import { api, el, fmtTime } from '../api.js';
-
-type CastEvent = [number, string, string];
-interface Window {
-  header: { width: number; height: number };
-  duration: number;
-  truncated: boolean;
-  markers: Array<{ t: number; label: string }>;
-  keyframe: { t: number; cols: number; rows: number; snapshot: string };
-  events: CastEvent[];
-  next: number | null;
-}
+import type { CastEvent, PlayerWindow } from '../../../gateway/api-types.js';
+import { apiFor, el, fmtTime } from '../api.js';
+import type { PageLifecycle } from '../lifecycle.js';
 
 const SPAN = 60;
 
-export async function playerPage(root: HTMLElement, id: string, startAt: number): Promise<void> {
-  const first = await api.get<Window>(`/api/v1/sessions/${id}/terminal?from=0&span=1&open=1`);
-  const term = new Terminal({ cols: first.header.width, rows: first.header.height, disableStdin: true, convertEol: false, scrollback: 0 });
+export async function playerPage(root: HTMLElement, page: PageLifecycle, id: string, startAt: number): Promise<void> {
+  const api = apiFor(page);
+  const first = await api.get<PlayerWindow>(`/api/v1/sessions/${id}/terminal?from=0&span=1&open=1`);
+  const term = page.own(new Terminal({ cols: first.header.width, rows: first.header.height, disableStdin: true, convertEol: false, scrollback: 0 }));
   const screen = el('div', { id: 'terminal' });
   const playBtn = el('button', { id: 'play' }, 'Play');
   const speed = el('select', { id: 'speed' }, ...['0.25', '0.5', '1', '2', '4', '8', '16'].map((s) => el('option', s === '1' ? { value: s, selected: '' } : { value: s }, `${s}×`)));
@@ -53,6 +47,8 @@ export async function playerPage(root: HTMLElement, id: string, startAt: number)
     }
   };
   const show = (): void => {
+    // Only this page may rewrite the hash, and only while it is shown (timers are gone once left).
+    if (!page.alive) return;
     clock.textContent = `${fmtTime(pos)} / ${fmtTime(first.duration)}`;
     seek.value = String(pos);
     location.replace(`#/session/${id}?t=${pos.toFixed(1)}`);
@@ -61,7 +57,7 @@ export async function playerPage(root: HTMLElement, id: string, startAt: number)
   /** Renders the screen at t from the server's keyframe, and queues what follows. */
   const load = async (t: number): Promise<void> => {
     const g = ++generation;
-    const w = await api.get<Window>(`/api/v1/sessions/${id}/terminal?from=${t}&span=${SPAN}`);
+    const w = await api.get<PlayerWindow>(`/api/v1/sessions/${id}/terminal?from=${t}&span=${SPAN}`);
     if (g !== generation) return;
     term.reset();
     term.resize(w.keyframe.cols, w.keyframe.rows);
@@ -70,7 +66,7 @@ export async function playerPage(root: HTMLElement, id: string, startAt: number)
     queue = w.events.filter((e) => e[0] > t);
     next = w.next;
     pos = t;
-    await new Promise<void>((r) => term.write('', r));
+    await page.guard(new Promise<void>((r) => term.write('', r)));
     show();
   };
 
@@ -78,7 +74,7 @@ export async function playerPage(root: HTMLElement, id: string, startAt: number)
     timer = null;
     if (!playing) return;
     if (queue.length === 0 && next !== null) {
-      const w = await api.get<Window>(`/api/v1/sessions/${id}/terminal?from=${next}&span=${SPAN}`);
+      const w = await api.get<PlayerWindow>(`/api/v1/sessions/${id}/terminal?from=${next}&span=${SPAN}`);
       queue = w.events.filter((e) => e[0] > pos);
       next = w.next;
     }
@@ -86,10 +82,10 @@ export async function playerPage(root: HTMLElement, id: string, startAt: number)
     if (!e) { playing = false; playBtn.textContent = 'Play'; return; }
     const gap = Math.max(0, e[0] - pos);
     const wait = (skipIdle.checked ? Math.min(gap, 0.5) : gap) / Number(speed.value);
-    timer = window.setTimeout(() => { apply(e); pos = e[0]; show(); void step(); }, wait * 1000);
+    timer = page.setTimeout(() => { apply(e); pos = e[0]; show(); void step(); }, wait * 1000);
   };
 
-  const stop = (): void => { playing = false; if (timer !== null) clearTimeout(timer); timer = null; playBtn.textContent = 'Play'; };
+  const stop = (): void => { playing = false; page.clearTimeout(timer); timer = null; playBtn.textContent = 'Play'; };
   const start = (): void => { if (playing) return; playing = true; playBtn.textContent = 'Pause'; void step(); };
   const seekTo = async (t: number): Promise<void> => {
     const was = playing;
@@ -98,14 +94,14 @@ export async function playerPage(root: HTMLElement, id: string, startAt: number)
     if (was) start();
   };
 
-  playBtn.addEventListener('click', () => (playing ? stop() : start()));
-  speed.addEventListener('change', () => { if (playing) { stop(); start(); } });
-  seek.addEventListener('change', () => { void seekTo(Number(seek.value)); });
-  document.onkeydown = (ev: KeyboardEvent): void => {
+  page.listen(playBtn, 'click', () => (playing ? stop() : start()));
+  page.listen(speed, 'change', () => { if (playing) { stop(); start(); } });
+  page.listen(seek, 'change', () => { void seekTo(Number(seek.value)); });
+  page.listen(document, 'keydown', (ev) => {
     if (ev.target instanceof HTMLInputElement && ev.target.type !== 'range') return;
     if (ev.key === ' ') { ev.preventDefault(); if (playing) stop(); else start(); }
     if (ev.key === 'ArrowRight') void seekTo(pos + 5);
     if (ev.key === 'ArrowLeft') void seekTo(pos - 5);
-  };
+  });
   await load(startAt);
 }

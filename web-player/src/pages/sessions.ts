@@ -1,12 +1,12 @@
 // Live and past sessions, filterable; a row opens the player (or the live view for running SSH).
-import { api, ApiError, el, type Me } from '../api.js';
-
-interface Hit { session: string; t: number; kind: string; text: string; user: string | null; target: string | null }
-interface SessionRow { id: string; protocol: string; user: string | null; target: string; started_at: string; ended_at: string | null; end_reason: string | null; live: boolean }
+import type { SearchHit, SessionView } from '../../../gateway/api-types.js';
+import { apiFor, ApiError, el, type Me } from '../api.js';
+import type { PageLifecycle } from '../lifecycle.js';
 
 const PAGE = 100;
 
-export async function sessionsPage(root: HTMLElement, me: Me): Promise<void> {
+export async function sessionsPage(root: HTMLElement, page: PageLifecycle, me: Me): Promise<void> {
+  const api = apiFor(page);
   const f = { user: el('input', { placeholder: 'user', name: 'user' }), target: el('input', { placeholder: 'target', name: 'target' }),
     protocol: el('select', { name: 'protocol' }, el('option', { value: '' }, 'any protocol'), el('option', {}, 'ssh'), el('option', {}, 'postgres'), el('option', {}, 'mysql')),
     reason: el('select', { name: 'reason' }, ...['', 'closed-by-client', 'grant-expired', 'grant-revoked', 'killed-by-admin', 'upstream-closed', 'recording-failed', 'gateway-shutdown', 'protocol-error', 'upstream-failed', 'idle-timeout', 'breakglass-denied']
@@ -15,7 +15,7 @@ export async function sessionsPage(root: HTMLElement, me: Me): Promise<void> {
   const tbody = el('tbody');
   const error = el('div', { class: 'error' });
   const more = el('button', { id: 'more' }, 'Older sessions');
-  let rows: SessionRow[] = [];
+  let rows: SessionView[] = [];
 
   // Filters and paging run on the server (keyset by start time), so 10,000 sessions cost one page.
   const query = (before?: string): string => {
@@ -34,7 +34,7 @@ export async function sessionsPage(root: HTMLElement, me: Me): Promise<void> {
       const actions = el('td');
       if (r.live && me.roles.includes('admin')) {
         const kill = el('button', { class: 'danger', 'data-kill': r.id }, 'Kill');
-        kill.addEventListener('click', () => {
+        page.listen(kill, 'click', () => {
           api.post(`/api/v1/sessions/${r.id}/kill`).then(() => { r.live = false; r.end_reason = 'killed-by-admin'; render(); },
             (e: unknown) => { error.textContent = e instanceof ApiError ? e.message : 'kill failed'; });
         });
@@ -46,34 +46,34 @@ export async function sessionsPage(root: HTMLElement, me: Me): Promise<void> {
     }));
   };
   const load = async (append: boolean): Promise<void> => {
-    const page = await api.get<SessionRow[]>(query(append ? rows[rows.length - 1]?.id : undefined));
-    rows = append ? [...rows, ...page] : page;
-    more.hidden = page.length < PAGE;
+    const batch = await api.get<SessionView[]>(query(append ? rows[rows.length - 1]?.id : undefined));
+    rows = append ? [...rows, ...batch] : batch;
+    more.hidden = batch.length < PAGE;
     render();
   };
   let filterTimer: number | null = null;
   for (const input of Object.values(f)) {
-    input.addEventListener('input', () => {
-      if (filterTimer !== null) clearTimeout(filterTimer);
-      filterTimer = window.setTimeout(() => { void load(false); }, 250);
+    page.listen(input, 'input', () => {
+      page.clearTimeout(filterTimer);
+      filterTimer = page.setTimeout(() => { void load(false); }, 250);
     });
   }
-  more.addEventListener('click', () => { void load(true); });
+  page.listen(more, 'click', () => { void load(true); });
   await load(false);
   // Full-text search over typed commands, output and SQL; a hit opens the session at that moment
   // (a terminal just after it, so the line is on screen; statements at it, with the query to pick
   // the statement among those in the same tenth of a second).
-  const hitLink = (h: Hit, q: string): string => h.kind === 'sql'
+  const hitLink = (h: SearchHit, q: string): string => h.kind === 'sql'
     ? `#/session/${h.session}?t=${h.t.toFixed(1)}&q=${encodeURIComponent(q)}`
     : `#/session/${h.session}?t=${Math.max(0, h.t + 0.5).toFixed(1)}`;
   const search = el('input', { placeholder: 'search what was typed, shown or run', id: 'search', size: '40' });
   const hits = el('ul', { id: 'hits' });
   let pending: number | null = null;
-  search.addEventListener('input', () => {
-    if (pending !== null) clearTimeout(pending);
-    pending = window.setTimeout(() => {
+  page.listen(search, 'input', () => {
+    page.clearTimeout(pending);
+    pending = page.setTimeout(() => {
       if (!search.value.trim()) { hits.replaceChildren(); return; }
-      api.get<Hit[]>(`/api/v1/search?q=${encodeURIComponent(search.value)}`).then((list) => {
+      api.get<SearchHit[]>(`/api/v1/search?q=${encodeURIComponent(search.value)}`).then((list) => {
         hits.replaceChildren(...list.map((h) => el('li', {}, el('a', { href: hitLink(h, search.value), 'data-hit': h.session },
           `${h.user ?? '-'} → ${h.target ?? '-'} at ${h.t.toFixed(1)} s (${h.kind}): `), el('code', {}, h.text))));
       }, (e: unknown) => { error.textContent = e instanceof ApiError ? e.message : 'search failed'; });

@@ -1,12 +1,13 @@
 // A database session's statements as a table: time, duration, SQL, parameters, rows, errors. Each
 // row's offset is a link (#/session/ID?t=12.3, seconds since the session started, as search hits
 // use); opening such a link highlights and scrolls to the statement running at that moment.
-import { api, el } from '../api.js';
+import { apiFor, el } from '../api.js';
+import type { PageLifecycle } from '../lifecycle.js';
 
 interface Statement { t: string; duration_ms: number; sql: string; params?: Array<string | null>; rows?: number; affected_rows?: number; command?: string; error?: { code: string | number; message: string } }
 
-export async function statementsPage(root: HTMLElement, id: string, startedAt: string, at: number | null, query = ''): Promise<void> {
-  const text = await api.get<string>(`/api/v1/sessions/${id}/recording/statements.ndjson`);
+export async function statementsPage(root: HTMLElement, page: PageLifecycle, id: string, startedAt: string, at: number | null, query = ''): Promise<void> {
+  const text = await apiFor(page).get<string>(`/api/v1/sessions/${id}/recording/statements.ndjson`);
   const rows = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Statement);
   const zero = Date.parse(startedAt);
   const offset = (r: Statement): number => Math.max(0, (Date.parse(r.t) - zero) / 1000);
@@ -24,7 +25,7 @@ export async function statementsPage(root: HTMLElement, id: string, startedAt: s
       el('td', {}, r.params ? JSON.stringify(r.params) : ''), el('td', {}, String(r.rows ?? r.affected_rows ?? '')),
       el('td', {}, r.error ? `${r.error.code}: ${r.error.message}` : r.command ?? ''))));
   };
-  q.addEventListener('input', render);
+  page.listen(q, 'input', render);
   render();
   root.replaceChildren(el('h2', {}, `Statements of ${id}`), el('div', { class: 'filters' }, q),
     el('table', { id: 'statements' }, el('thead', {}, el('tr', {}, ...['Time', 'Duration', 'SQL', 'Parameters', 'Rows', 'Result'].map((h) => el('th', {}, h)))), tbody));

@@ -2,25 +2,23 @@
 // and that the session is recorded; one click (the consent) opens a terminal over a WebSocket.
 // Reloading within the grace period reconnects to the same session (the gateway knows this browser
 // by an HttpOnly cookie). The page never sees a credential: only terminal bytes and notices.
+// Mounted with a lifecycle like every page: its socket, terminal and listeners end with it.
 import { Terminal } from '@xterm/xterm';
-import { api, ApiError, el } from '../api.js';
-
-interface Info {
-  label: string; target: string; issuer: string; expires_at: string; session_max_s: number; uses_left: number;
-  recorded: boolean; resumable: boolean; ssh: string;
-}
-type Notice = { type: 'notice'; message: string } | { type: 'end'; reason: string; message: string } | { type: 'error'; code: string; message: string };
+import type { LinkInfo, LinkOpened, TerminalClientMessage, TerminalNotice } from '../../../gateway/api-types.js';
+import { apiFor, ApiError, el } from '../api.js';
+import type { PageLifecycle } from '../lifecycle.js';
 
 /** The gateway takes at most 16 K characters per frame; escapes can grow JSON up to 6x, so 8 K. */
 const CHUNK = 8192;
 const COLS = 120;
 const ROWS = 32;
 
-export async function vendorPage(root: HTMLElement): Promise<void> {
+export async function vendorPage(root: HTMLElement, page: PageLifecycle): Promise<void> {
+  const api = apiFor(page);
   const token = location.pathname.slice('/l/'.length);
-  let info: Info;
+  let info: LinkInfo;
   try {
-    info = await api.post<Info>('/api/v1/l/info', { token });
+    info = await api.post<LinkInfo>('/api/v1/l/info', { token });
   } catch (e) {
     root.replaceChildren(el('div', { class: 'card wide' }, el('h2', {}, 'This link cannot be opened'),
       el('div', { class: 'error', id: 'link-error', role: 'alert' }, e instanceof ApiError ? e.message : 'the gateway could not be reached')));
@@ -36,29 +34,29 @@ export async function vendorPage(root: HTMLElement): Promise<void> {
     open, error,
     el('details', {}, el('summary', {}, 'Prefer your own SSH client?'),
       el('p', {}, 'Run this instead (it uses up this link the same way):'), el('pre', { id: 'ssh-command' }, info.ssh))));
-  open.addEventListener('click', () => {
+  page.listen(open, 'click', () => {
     open.disabled = true;
-    api.post<{ terminal: string }>('/api/v1/l/open', { token, cols: COLS, rows: ROWS })
-      .then(() => terminalView(root, info), (e: unknown) => { open.disabled = false; error.textContent = e instanceof ApiError ? e.message : 'could not open the terminal'; });
+    api.post<LinkOpened>('/api/v1/l/open', { token, cols: COLS, rows: ROWS })
+      .then(() => terminalView(root, page, info), (e: unknown) => { open.disabled = false; error.textContent = e instanceof ApiError ? e.message : 'could not open the terminal'; });
   });
   if (info.resumable) open.click();
 }
 
-function terminalView(root: HTMLElement, info: Info): void {
-  const term = new Terminal({ cols: COLS, rows: ROWS, scrollback: 2000, convertEol: false });
+function terminalView(root: HTMLElement, page: PageLifecycle, info: LinkInfo): void {
+  const term = page.own(new Terminal({ cols: COLS, rows: ROWS, scrollback: 2000, convertEol: false }));
   const screen = el('div', { id: 'terminal' });
   const status = el('div', { class: 'meta', id: 'vendor-status' }, `Connecting to ${info.target}… (recorded)`);
   const banner = el('div', { class: 'notice', id: 'vendor-notice', role: 'status' });
   root.replaceChildren(el('h2', {}, `${info.target} — ${info.label}`), status, banner, screen);
   term.open(screen);
   term.focus();
-  const ws = new WebSocket(`wss://${location.host}/api/v1/l/terminal`);
+  const ws = page.socket(`wss://${location.host}/api/v1/l/terminal`);
   ws.binaryType = 'arraybuffer';
   let ended = false;
   ws.onopen = (): void => { status.textContent = `Connected to ${info.target}. This session is recorded.`; };
   ws.onmessage = (m: MessageEvent<ArrayBuffer | string>): void => {
     if (typeof m.data !== 'string') { term.write(new Uint8Array(m.data)); return; }
-    const n = JSON.parse(m.data) as Notice;
+    const n = JSON.parse(m.data) as TerminalNotice;
     if (n.type === 'notice') banner.textContent = n.message;
     else if (n.type === 'end') {
       ended = true;
@@ -75,6 +73,6 @@ function terminalView(root: HTMLElement, info: Info): void {
   };
   term.onData((d) => {
     if (ws.readyState !== WebSocket.OPEN) return;
-    for (let i = 0; i < d.length; i += CHUNK) ws.send(JSON.stringify({ type: 'input', data: d.slice(i, i + CHUNK) }));
+    for (let i = 0; i < d.length; i += CHUNK) ws.send(JSON.stringify({ type: 'input', data: d.slice(i, i + CHUNK) } satisfies TerminalClientMessage));
   });
 }

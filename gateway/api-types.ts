@@ -1,0 +1,121 @@
+// The HTTP API's shapes, declared once for both ends: the server builds its answers to these types
+// (access/views.ts, http/ routes, player windows, the live view, the vendor terminal) and the
+// browser bundle (web-player/) reads them with `import type`. Types only — no imports, no runtime
+// code — so the browser build pulls nothing from the server and this module depends on nothing;
+// eslint.config.js enforces both. Field names are the API's: snake_case per DESIGN.md §3, times as
+// ISO strings, never a secret. Recording formats are not here: recorder/ owns them.
+
+/** Every refusal: an HTTP status with a stable code (see util/errors.ts) and a sentence. */
+export interface ApiErrorBody { error: { code: string; message: string } }
+
+// ---- Resources (GET /api/v1/users, targets, policies, requests, grants, sessions, links) ----
+
+export interface UserView { id: string; name: string; kind: string; roles: string[]; totp: boolean; ssh_keys: number; disabled: boolean; created_at: string }
+
+export interface TargetView {
+  id: string; name: string; kind: string; host: string; port: number; account: string; credential: string;
+  host_key: string | null; database: string | null; tls: string; tags: string[]; created_at: string;
+}
+
+/** A policy's auto-approval rule, as stored (UTC hours, weekdays 0 = Sunday). */
+export interface AutoApproveView { roles: string[]; days: number[]; fromHour: number | null; toHour: number | null; onCall: string[] }
+
+export interface PolicyView {
+  id: string; name: string; roles: string[]; targets: string[]; target_tags: string[]; max_duration_s: number;
+  require_reason: boolean; ticket_pattern: string | null; approvals_required: number; approver_roles: string[];
+  auto_approve: AutoApproveView | null; breakglass: boolean; record_keystrokes: boolean; allow_port_forwarding: boolean;
+  capture_full_output: boolean; recording_required: boolean; allow_links: boolean;
+}
+
+export interface RequestView {
+  id: string; user: string; target: string; policy: string; duration_s: number; reason: string; ticket: string | null;
+  status: string; created_at: string; pending_until: string; decided_at: string | null; decided_by: string | null;
+  deny_reason: string | null; grant: string | null; auto_approved: boolean; approvals: string[];
+}
+
+export interface GrantView {
+  id: string; user: string; target: string; source: string; starts_at: string; expires_at: string; reason: string;
+  ticket: string | null; approvers: string[]; revoked_at: string | null; revoked_by: string | null; revoke_reason: string | null;
+  needs_review: boolean; reviewed_by: string | null; request: string | null; status: 'active' | 'expired' | 'revoked' | 'scheduled';
+}
+
+export interface SessionView {
+  id: string; protocol: string; user: string | null; target: string; grant: string | null; client_addr: string;
+  started_at: string; ended_at: string | null; end_reason: string | null; live: boolean;
+  /** For a session opened through a one-time link: which link, its label and who issued it. */
+  link: { id: string; label: string; issuer: string } | null;
+}
+
+/** GET /api/v1/sessions/:id: the session and the files of its recording. */
+export interface SessionDetail extends SessionView { recording: Array<{ file: string; bytes: number }> }
+
+/** GET /api/v1/search: one hit, `t` seconds since the session started. */
+export interface SearchHit {
+  session: string; t: number; kind: string; text: string; protocol: string | null; user: string | null; target: string | null;
+}
+
+/** Never the token: it is shown once, at creation (LinkCreated). */
+export interface LinkView {
+  id: string; target: string; issuer: string; label: string; created_at: string; expires_at: string; uses: number; uses_left: number;
+  session_max_s: number; status: 'pending' | 'active' | 'used' | 'expired' | 'revoked'; approved_by: string | null; revoked_by: string | null;
+}
+
+/** POST /api/v1/links: the link and, this once, its URL. */
+export interface LinkCreated extends LinkView { url: string }
+
+// ---- The web console's sign-in (POST /api/v1/web/login, GET /api/v1/web/me) ----
+
+/** Who is signed in, and the CSRF token the page must send with every state change. */
+export interface WebMe { user: string; roles: string[]; csrf: string }
+
+// ---- The terminal player (GET /api/v1/sessions/:id/terminal) ----
+
+/** An asciicast v2 event: seconds since start, code ("o", "i", "r", "m", …), data. */
+export type CastEvent = [number, string, string];
+
+/** An asciicast v2 header; writers may add keys, readers ignore what they do not know. */
+export interface CastHeaderView { version: 2; width: number; height: number; timestamp?: number; [key: string]: unknown }
+
+export interface MarkerView { t: number; label: string }
+
+/** A window of a recording: the keyframe at or before `from`, then the events up to `from + span`. */
+export interface PlayerWindow {
+  header: CastHeaderView;
+  duration: number;
+  /** The recording ends abruptly (the gateway stopped while recording). */
+  truncated: boolean;
+  markers: MarkerView[];
+  keyframe: { t: number; cols: number; rows: number; snapshot: string };
+  events: CastEvent[];
+  /** Where the next window starts (null at the end). */
+  next: number | null;
+}
+
+// ---- The live view (WebSocket /api/v1/sessions/:id/live, gateway → browser, JSON text frames) ----
+
+export type LiveFrame =
+  | { type: 'header'; channel: number; header: CastHeaderView | null }
+  | { type: 'event'; channel: number; event: CastEvent }
+  | { type: 'end' };
+
+// ---- A vendor's one-time link (POST /api/v1/l/info, /api/v1/l/open, WebSocket /api/v1/l/terminal) ----
+
+export interface LinkInfo {
+  label: string; target: string; issuer: string; expires_at: string; session_max_s: number; uses_left: number;
+  recorded: boolean; resumable: boolean;
+  /** The one-time SSH login that uses up the link the same way. */
+  ssh: string;
+}
+
+export interface LinkOpened { terminal: string; resumed: boolean }
+
+/** Browser → gateway on the vendor terminal (text frames of JSON). */
+export type TerminalClientMessage =
+  | { type: 'input'; data: string }
+  | { type: 'resize'; cols: number; rows: number };
+
+/** Gateway → browser notices on the vendor terminal (text frames); binary frames are terminal output. */
+export type TerminalNotice =
+  | { type: 'notice'; message: string }
+  | { type: 'end'; reason: string; message: string }
+  | { type: 'error'; code: string; message: string };
