@@ -18,7 +18,7 @@ import { UserService } from './access/users.js';
 import { AuditLog } from './audit/audit-log.js';
 import { type Config, publicUrl } from './config/config.js';
 import { type DataPaths, dataPaths } from './config/data-dir.js';
-import { Metrics } from './http/metrics.js';
+import { Metrics } from './util/metrics.js';
 import { LOG, type Logger } from './log/logger.js';
 import { SessionBroker } from './session/broker.js';
 import type { SessionRecording } from '../recorder/session-recording.js';

@@ -21,6 +21,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { systemClock } from '../util/clock.js';
 import { optionalDuration } from '../config/config.js';
 import { parseDuration } from '../util/duration.js';
+import type { Listener } from '../net/listener.js';
 
 /** A per-process RSA key for MySQL's caching_sha2_password exchange without TLS. */
 function mysqlRsaKey(): { publicKeyPem: string; privateKey: import('node:crypto').KeyObject } {
@@ -28,12 +29,6 @@ function mysqlRsaKey(): { publicKeyPem: string; privateKey: import('node:crypto'
   return { publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), privateKey };
 }
 
-export interface Listener {
-  name: string;
-  start(): Promise<AddressInfo>;
-  /** Stops accepting new connections; existing ones are ended by the live-session registry. */
-  stop(): Promise<void>;
-}
 
 export interface Running {
   app: App;
