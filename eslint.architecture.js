@@ -9,9 +9,10 @@
 //   - nothing imports gateway/cli except cli itself and bin/;
 //   - the composition level (gateway/compose) is imported only by cli/ (so no protocol folder can
 //     reach the protocol registry), and the services root (app.ts) builds no front end;
-//   - no import cycles (import-x/no-cycle follows runtime imports; `import type` edges are not
-//     followed, since they vanish at compile time and cannot break module initialisation).
+//   - no import cycles: import-x/no-cycle follows runtime imports; eslint-rules/no-type-cycle.js
+//     catches the cycles it skips because an edge is `import type`.
 import { createNodeResolver, importX } from 'eslint-plugin-import-x';
+import { noTypeCycle } from './eslint-rules/no-type-cycle.js';
 
 const PROTOCOL_FOLDERS = ['ssh', 'postgres', 'mysql', 'web-terminal'];
 
@@ -91,7 +92,7 @@ export function architectureConfig({ basePath, files = ['**/*.ts', '**/*.js', '*
   return [
     {
       files,
-      plugins: { 'import-x': importX },
+      plugins: { 'import-x': importX, portcullis: { rules: { 'no-type-cycle': noTypeCycle } } },
       settings: {
         // Sources import './x.js' and the file is x.ts (NodeNext style).
         'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.mjs', '.json'], extensionAlias: { '.js': ['.ts', '.js'] } })],
@@ -102,6 +103,7 @@ export function architectureConfig({ basePath, files = ['**/*.ts', '**/*.js', '*
       rules: {
         'import-x/no-restricted-paths': rule([]),
         'import-x/no-cycle': ['error', { ignoreExternal: true }],
+        'portcullis/no-type-cycle': 'error',
       },
     },
     ...Object.entries(TEMPORARY_ALLOWANCES).map(([file, allowed]) => ({

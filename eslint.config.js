@@ -13,7 +13,7 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'bin/*.js', 'scripts/*.mjs'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'bin/*.js', 'scripts/*.mjs', 'eslint-rules/*.js'] }, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
@@ -30,6 +30,6 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
   // Plain JS cannot declare the types this rule asks for; the module is typed by its JSDoc.
-  { files: ['eslint.architecture.js'], rules: { '@typescript-eslint/explicit-module-boundary-types': 'off' } },
+  { files: ['eslint.architecture.js', 'eslint-rules/*.js'], rules: { '@typescript-eslint/explicit-module-boundary-types': 'off' } },
   ...architectureConfig({ basePath: import.meta.dirname }),
 );

@@ -71,6 +71,12 @@ describe('the architecture lint', () => {
     }
   });
 
+  it('rejects a cycle whose edges are type-only, which import-x/no-cycle does not follow', async () => {
+    for (const file of ['gateway/net/type-cycle-a.ts', 'gateway/net/type-cycle-b.ts']) {
+      expect(await problems(file)).toMatchObject([{ rule: 'portcullis/no-type-cycle', line: 3 }]);
+    }
+  });
+
   it('lets a temporary allowance import only the module it lists', async () => {
     // gateway/ssh/upstream.ts may import vault/credential-vault.ts (line 3) but not vault/vault.ts (line 4).
     expect(await problems('gateway/ssh/upstream.ts')).toMatchObject([{ rule: 'import-x/no-restricted-paths', line: 4 }]);
