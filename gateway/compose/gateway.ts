@@ -31,7 +31,7 @@ export interface Running {
 }
 
 /** The front ends the API reaches that the services root does not build. */
-export function composeForApi(app: App): Composed {
+function composeForApi(app: App): Composed {
   return {
     vendorTerminals: new VendorTerminals({ broker: app.broker, audit: app.audit, clock: app.clock, liveRecordings: app.liveRecordings, graceMs: VENDOR_RECONNECT_GRACE_MS }),
     checkTarget: (t) => checkTarget(t, app.creds, PROTOCOLS[t.kind].probe),
