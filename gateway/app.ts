@@ -1,11 +1,12 @@
-// The composition root: builds every service from a config, a clock and a store. The only place
-// that wires modules together; `serve`, `init` and tests all go through here.
+// The services root: builds every service from a config, a clock and a store — access, audit,
+// vault, store, the session broker and live-session registry, timers, webhooks, metrics. It builds
+// no front end: the protocol listeners, the vendor browser terminals and the HTTP server are built
+// around it by the composition root (compose/gateway.ts). `serve`, `init` and tests go through here.
 import { mkdirSync } from 'node:fs';
 import { AccessTimers } from './access/access-timers.js';
 import { Authenticator } from './access/authn.js';
 import { BreakglassService } from './access/breakglass.js';
 import { LinkService } from './access/links.js';
-import { VendorTerminals } from './web-terminal/vendor-terminal.js';
 import { type AccessContext } from './access/context.js';
 import { AccessDecider } from './access/decider.js';
 import type { AccessEvents } from './access/events.js';
@@ -18,7 +19,7 @@ import { UserService } from './access/users.js';
 import { AuditLog } from './audit/audit-log.js';
 import { type Config, publicUrl } from './config/config.js';
 import { type DataPaths, dataPaths } from './config/data-dir.js';
-import { Metrics } from './http/metrics.js';
+import { Metrics } from './util/metrics.js';
 import { LOG, type Logger } from './log/logger.js';
 import { SessionBroker } from './session/broker.js';
 import type { SessionRecording } from '../recorder/session-recording.js';
@@ -58,8 +59,6 @@ export interface App {
   broker: SessionBroker;
   /** Recordings of running sessions, for live viewers. */
   liveRecordings: Map<string, SessionRecording>;
-  /** Browser terminals opened through one-time links. */
-  vendorTerminals: VendorTerminals;
   /** Where users reach the gateway (links print these); serve sets the bound ports. */
   addresses: { url: string; sshHost: string; sshPort: number };
   timers: AccessTimers;
@@ -128,7 +127,6 @@ export function buildApp(config: Config, opts: AppOptions): App {
     live,
     broker,
     liveRecordings,
-    vendorTerminals: new VendorTerminals({ broker, audit, clock, liveRecordings, graceMs: 30_000 }),
     addresses: { url: publicUrl(config), sshHost: config.hostnames[0]!, sshPort: config.ssh.port },
     timers: new AccessTimers(ctx, scheduler, requests),
     notifier, metrics,

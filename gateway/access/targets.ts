@@ -1,5 +1,5 @@
 // Targets: where sessions go, with the vaulted credential used for the upstream leg.
-import type { DbTlsMode, TargetKind, TargetRecord } from '../store/records.js';
+import { type DbTlsMode, isTargetKind, TARGET_KINDS, type TargetKind, type TargetRecord } from '../store/records.js';
 import { PortcullisError } from '../util/errors.js';
 import { newId } from '../util/ids.js';
 import type { CredentialVault } from '../vault/credential-vault.js';
@@ -21,7 +21,6 @@ export interface NewTarget {
   tags?: string[];
 }
 
-const KINDS: readonly TargetKind[] = ['ssh', 'postgres', 'mysql'];
 const DEFAULT_PORT: Record<TargetKind, number> = { ssh: 22, postgres: 5432, mysql: 3306 };
 
 export class TargetService {
@@ -29,7 +28,7 @@ export class TargetService {
 
   add(actor: string, t: NewTarget): TargetRecord {
     checkName('target', t.name);
-    if (!KINDS.includes(t.kind)) throw new PortcullisError('bad-request', `target kind must be one of ${KINDS.join(', ')}`);
+    if (!isTargetKind(t.kind)) throw new PortcullisError('bad-request', `target kind must be one of ${TARGET_KINDS.join(', ')}`);
     if (!t.host || /[\s/]/.test(t.host)) throw new PortcullisError('bad-request', 'target host is required (a name or an address)');
     const port = t.port ?? DEFAULT_PORT[t.kind];
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new PortcullisError('bad-request', 'port must be 1-65535');

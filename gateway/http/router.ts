@@ -1,13 +1,25 @@
 // Route table for the API. Each route names who may call it: 'public', 'any' signed-in identity, or
 // a list of roles (admin always passes). The check runs before the handler, for every route.
 import type { App } from '../app.js';
-import type { UserRecord } from '../store/records.js';
+import type { TargetRecord, UserRecord } from '../store/records.js';
+import type { CheckResult } from '../targets/target-check.js';
+import type { VendorTerminals } from '../web-terminal/vendor-terminal.js';
 import type { Input } from './input.js';
 
 export type Access = 'public' | 'any' | string[];
 
+/**
+ * What the composition root builds beside the services root and hands to the API: the vendor
+ * browser terminals (a front end) and `target test` through the protocol registry's probes.
+ */
+export interface Composed {
+  vendorTerminals: VendorTerminals;
+  checkTarget(target: TargetRecord): Promise<CheckResult>;
+}
+
 export interface RouteContext {
   app: App;
+  composed: Composed;
   user: UserRecord | null;
   params: Record<string, string>;
   query: URLSearchParams;

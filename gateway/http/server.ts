@@ -8,7 +8,7 @@ import { LOG } from '../log/logger.js';
 import type { UserRecord } from '../store/records.js';
 import { PortcullisError } from '../util/errors.js';
 import { Input } from './input.js';
-import { type Route, allowed, isRaw, match } from './router.js';
+import { type Composed, type Route, allowed, isRaw, match } from './router.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { identityRoutes } from './routes/identity.js';
 import { oversightRoutes } from './routes/oversight.js';
@@ -21,9 +21,9 @@ import { cookieToken, cookieValue, csrfOk } from './web-auth.js';
 const MAX_BODY = 256 * 1024;
 export const API_ROUTES: Route[] = [...identityRoutes, ...catalogRoutes, ...workflowRoutes, ...oversightRoutes, ...webRoutes, ...linkRoutes];
 
-export function createApiServer(app: App, tls: { cert: string; key: string }): Server {
+export function createApiServer(app: App, composed: Composed, tls: { cert: string; key: string }): Server {
   const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, (req, res) => {
-    void handle(app, req, res);
+    void handle(app, composed, req, res);
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
@@ -33,7 +33,7 @@ export function createApiServer(app: App, tls: { cert: string; key: string }): S
   return server;
 }
 
-async function handle(app: App, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(app: App, composed: Composed, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = app.clock.now();
   const url = new URL(req.url ?? '/', 'https://gateway');
   const addr = req.socket.remoteAddress ?? 'unknown';
@@ -63,7 +63,7 @@ async function handle(app: App, req: IncomingMessage, res: ServerResponse): Prom
     }
     const body = req.method === 'POST' ? Input.from(await readJson(req)) : Input.from(undefined);
     const result = await m.route.handler({
-      app, user, params: m.params, query: url.searchParams, body, addr, token: auth?.token ?? '', cookie: (name) => cookieValue(req, name),
+      app, composed, user, params: m.params, query: url.searchParams, body, addr, token: auth?.token ?? '', cookie: (name) => cookieValue(req, name),
     });
     if (isRaw(result)) {
       status = result.status;

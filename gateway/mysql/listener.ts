@@ -1,7 +1,7 @@
 // The MySQL listener: bounded handshakes with a deadline (the shared handshake listener). At start
 // it probes the MySQL targets for their greeting, so clients see the real server version.
-import type { Listener } from '../cli/serve.js';
-import { createHandshakeListener } from '../session/handshake-listener.js';
+import type { Listener } from '../net/listener.js';
+import { createHandshakeListener } from '../net/handshake-listener.js';
 import type { TargetRecord } from '../store/records.js';
 import { handleMyConnection, type MyDeps } from './client-connection.js';
 import { probeGreeting } from './upstream.js';

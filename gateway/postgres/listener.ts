@@ -1,6 +1,6 @@
 // The PostgreSQL listener: bounded handshakes with a deadline (the shared handshake listener).
-import type { Listener } from '../cli/serve.js';
-import { createHandshakeListener } from '../session/handshake-listener.js';
+import type { Listener } from '../net/listener.js';
+import { createHandshakeListener } from '../net/handshake-listener.js';
 import { handlePgConnection, type PgDeps } from './client-connection.js';
 
 export function createPgListener(deps: PgDeps, opts: { host: string; port: number; maxHandshakes: number }): Listener {

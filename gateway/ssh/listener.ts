@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import ssh2 from 'ssh2';
-import type { Listener } from '../cli/serve.js';
+import type { Listener } from '../net/listener.js';
 import { SshConnection, type SshDeps } from './connection.js';
 
 export interface SshListenerOptions {

@@ -4,7 +4,7 @@
 import ssh2 from 'ssh2';
 import type { TargetRecord } from '../store/records.js';
 import type { CheckedOutCredential } from '../vault/credential-vault.js';
-import { fingerprint } from '../session/target-check.js';
+import { fingerprint } from './host-key.js';
 
 export type UpstreamFailure = 'host-key-mismatch' | 'auth-failed' | 'unreachable';
 

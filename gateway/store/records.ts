@@ -25,7 +25,10 @@ export interface UserRecord {
   createdAt: number;
 }
 
-export type TargetKind = 'ssh' | 'postgres' | 'mysql';
+/** Every kind of target; each has one entry in the protocol registry (gateway/compose/protocols.ts). */
+export const TARGET_KINDS = ['ssh', 'postgres', 'mysql'] as const;
+export type TargetKind = (typeof TARGET_KINDS)[number];
+export const isTargetKind = (s: string): s is TargetKind => (TARGET_KINDS as readonly string[]).includes(s);
 export type CredentialKind = 'password' | 'private-key';
 export type DbTlsMode = 'disable' | 'require' | 'verify-full';
 

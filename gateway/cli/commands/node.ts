@@ -4,7 +4,7 @@ import { loadConfig } from '../../config/config.js';
 import { createLogger } from '../../log/logger.js';
 import { type Command } from '../command.js';
 import { initDataDir } from '../init.js';
-import { startGateway } from '../serve.js';
+import { startGateway } from '../../compose/gateway.js';
 
 export const initCmd: Command = async (c) => {
   const dir = c.data ?? defaultDataDir(c.env);

@@ -1,10 +1,9 @@
 // Targets and policies.
 import { parseWindow } from '../../access/policies.js';
 import { policyView, targetView } from '../../access/views.js';
-import type { AutoApprove } from '../../store/records.js';
+import { type AutoApprove, isTargetKind, TARGET_KINDS } from '../../store/records.js';
 import { parseDuration } from '../../util/duration.js';
 import { PortcullisError } from '../../util/errors.js';
-import { checkTarget } from '../../session/target-check.js';
 import type { Input } from '../input.js';
 import { type Route, route } from '../router.js';
 import { me } from './identity.js';
@@ -13,7 +12,7 @@ export const catalogRoutes: Route[] = [
   route('GET', '/api/v1/targets', 'any', (c) => c.app.targets.list().map(targetView)),
   route('POST', '/api/v1/targets', ['admin'], (c) => {
     const kind = c.body.str('kind');
-    if (kind !== 'ssh' && kind !== 'postgres' && kind !== 'mysql') throw new PortcullisError('bad-request', 'kind must be ssh, postgres or mysql');
+    if (!isTargetKind(kind)) throw new PortcullisError('bad-request', `kind must be one of ${TARGET_KINDS.join(', ')}`);
     const tls = c.body.optStr('tls');
     if (tls !== undefined && tls !== 'disable' && tls !== 'require' && tls !== 'verify-full') throw new PortcullisError('bad-request', 'tls must be disable, require or verify-full');
     const t = c.app.targets.add(me(c).name, {
@@ -29,7 +28,7 @@ export const catalogRoutes: Route[] = [
   }),
   route('POST', '/api/v1/targets/:name/test', ['admin'], async (c) => {
     const t = c.app.targets.get(c.params.name!);
-    const result = await checkTarget(t, c.app.creds);
+    const result = await c.composed.checkTarget(t);
     c.app.audit.append('target.tested', me(c).name, { target: t.name, ok: result.ok, detail: result.detail });
     return { target: t.name, ...result };
   }),

@@ -15,7 +15,7 @@ import { me } from './identity.js';
 
 /** This browser's running terminal for this link, if it has one (a reload within the grace period). */
 function resumable(c: RouteContext, token: string): VendorTerminal | undefined {
-  const t = c.app.vendorTerminals.byResume(c.cookie(LINK_COOKIE));
+  const t = c.composed.vendorTerminals.byResume(c.cookie(LINK_COOKIE));
   return t && t.opening.link.tokenHash === sha256Hex(token) ? t : undefined;
 }
 
@@ -53,7 +53,7 @@ export const linkRoutes: Route[] = [
     const rows = Math.min(Math.max(Math.trunc(c.body.optNum('rows') ?? 24), 5), 200);
     if (!Number.isFinite(cols) || !Number.isFinite(rows)) throw new PortcullisError('bad-request', 'cols and rows must be numbers');
     const opening = c.app.links.open(token, c.addr);
-    const { terminal, resume } = await c.app.vendorTerminals.start(opening, c.addr, cols, rows);
+    const { terminal, resume } = await c.composed.vendorTerminals.start(opening, c.addr, cols, rows);
     const maxAge = Math.max(1, Math.ceil((opening.auth.grant.expiresAt - c.app.clock.now()) / 1000));
     return json({ terminal: terminal.id, resumed: false } satisfies LinkOpened, { 'set-cookie': linkCookie(resume, maxAge) });
   }),

@@ -2,7 +2,7 @@
 // of half-open connections drops new ones, never live sessions); each is handed to the protocol's
 // handler, which resolves once the handshake is over (relaying or refused).
 import { type AddressInfo, createServer, type Socket } from 'node:net';
-import type { Listener } from '../cli/serve.js';
+import type { Listener } from './listener.js';
 import type { Logger } from '../log/logger.js';
 
 export interface HandshakeListenerOptions {

@@ -1,0 +1,87 @@
+// The composition root of a running gateway (`portcullis serve`): builds the services root
+// (app.ts), then the front ends around it — the HTTPS API with its WebSocket routes, the vendor
+// browser terminals, and one listener per protocol from the registry — starts them, and drains them
+// on stop: stop accepting, end live sessions with `gateway-shutdown`, finish in-flight API calls,
+// close the store. It owns no protocol or session logic; it only wires.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:https';
+import { certPaths, ensureCerts } from '../../certs/ca.js';
+import { type App, buildApp } from '../app.js';
+import type { Config } from '../config/config.js';
+import { liveViewRoute } from '../http/live-view.js';
+import type { Composed } from '../http/router.js';
+import { createApiServer } from '../http/server.js';
+import { attachUpgrades } from '../http/upgrade.js';
+import { vendorTerminalRoute } from '../http/vendor-socket.js';
+import { LOG, type Logger } from '../log/logger.js';
+import type { Listener } from '../net/listener.js';
+import { checkTarget } from '../targets/target-check.js';
+import { systemClock } from '../util/clock.js';
+import { VendorTerminals } from '../web-terminal/vendor-terminal.js';
+import { PROTOCOLS } from './protocols.js';
+
+/** How long a reloaded vendor page may take to re-attach to its running terminal. */
+const VENDOR_RECONNECT_GRACE_MS = 30_000;
+
+export interface Running {
+  app: App;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** The front ends the API reaches that the services root does not build. */
+function composeForApi(app: App): Composed {
+  return {
+    vendorTerminals: new VendorTerminals({ broker: app.broker, audit: app.audit, clock: app.clock, liveRecordings: app.liveRecordings, graceMs: VENDOR_RECONNECT_GRACE_MS }),
+    checkTarget: (t) => checkTarget(t, app.creds, PROTOCOLS[t.kind].probe),
+  };
+}
+
+export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: Logger): Promise<Running> {
+  const app = buildApp(config, { clock: systemClock, env, log });
+  const certs = ensureCerts(config.data, config.hostnames);
+  const tls = { cert: readFileSync(certs.serverCert, 'utf8'), key: readFileSync(certs.serverKey, 'utf8') };
+  app.timers.start();
+  const composed = composeForApi(app);
+  const api = createApiServer(app, composed, tls);
+  attachUpgrades(api, [liveViewRoute(app, app.liveRecordings), vendorTerminalRoute(composed.vendorTerminals)]);
+  const listeners: Listener[] = [httpsListener(api, config), ...Object.values(PROTOCOLS).map((p) => p.listener({ app, tls }))];
+  const bound: Record<string, number> = {};
+  for (const l of listeners) bound[l.name] = (await l.start()).port;
+  const host = config.listen === '0.0.0.0' || config.listen === '::' ? config.hostnames[0]! : config.listen;
+  const url = `https://${host.includes(':') ? `[${host}]` : host}:${bound.https}`;
+  app.addresses = { url: config.publicUrl ?? url, sshHost: host, sshPort: bound.ssh ?? config.ssh.port };
+  writeFileSync(app.paths.serveInfo, JSON.stringify({ url, pid: process.pid, ports: bound, ca: certPaths(config.data).caCert }, null, 2) + '\n');
+  log.info({ url, ports: bound }, LOG.serveStarted);
+
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      log.info({ live: app.live.size }, LOG.serveStopping);
+      const closing = Promise.all(listeners.map((l) => l.stop()));
+      app.live.closeAll('gateway-shutdown');
+      await Promise.race([closing, new Promise((r) => setTimeout(r, 10_000).unref())]);
+      api.closeAllConnections();
+      rmSync(app.paths.serveInfo, { force: true });
+      app.close();
+      log.info({}, LOG.serveStopped);
+    })();
+    return stopping;
+  };
+  return { app, url, stop };
+}
+
+function httpsListener(api: Server, config: Config): Listener {
+  return {
+    name: 'https',
+    start: () => new Promise((resolve, reject) => {
+      api.once('error', reject);
+      api.listen(config.http.port, config.listen, () => resolve(api.address() as AddressInfo));
+    }),
+    stop: () => new Promise((resolve) => {
+      api.close(() => resolve());
+      api.closeIdleConnections();
+    }),
+  };
+}

@@ -1,0 +1,71 @@
+// The protocol registry: for each target kind, how the gateway listens for that protocol's clients
+// and how `target test` logs in to such a target (the session adapter joins each entry with the
+// pipeline merge). `serve`, `target test` and the API all read this one table, so adding a protocol
+// is a folder under gateway/ plus an entry here (the table is keyed by TargetKind, so a new kind
+// does not compile until it has one). It lives at the composition level: it imports the protocol
+// folders and the services root; no protocol folder imports it. Building an entry's listener does
+// not start it.
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { App } from '../app.js';
+import { optionalDuration } from '../config/config.js';
+import type { Listener } from '../net/listener.js';
+import { ConnectionIds } from '../mysql/connection-ids.js';
+import { GreetingCache } from '../mysql/greeting-cache.js';
+import { createMyListener } from '../mysql/listener.js';
+import { probeMysqlLogin } from '../mysql/probe.js';
+import { CancelKeys } from '../postgres/cancel-keys.js';
+import { createPgListener } from '../postgres/listener.js';
+import { probePostgresLogin } from '../postgres/probe.js';
+import { createSshListener } from '../ssh/listener.js';
+import { probeSshLogin } from '../ssh/probe.js';
+import type { TargetKind } from '../store/records.js';
+import type { LoginProbe } from '../targets/target-check.js';
+import { parseDuration } from '../util/duration.js';
+
+/** What an entry needs to build its listener: the services and the gateway's TLS certificate. */
+export interface ListenerContext {
+  app: App;
+  tls: { cert: string; key: string };
+}
+
+export interface ProtocolEntry {
+  /** Builds (does not start) the listener for this protocol's clients. */
+  listener(ctx: ListenerContext): Listener;
+  /** Logs in to a target of this kind with its vaulted credential (`target test`). */
+  probe: LoginProbe;
+}
+
+export const PROTOCOLS: { readonly [K in TargetKind]: ProtocolEntry } = {
+  ssh: {
+    listener: ({ app }) => createSshListener({
+      authn: app.authn, decider: app.decider, links: app.links, broker: app.broker, audit: app.audit, clock: app.clock,
+      log: app.log.child({ listener: 'ssh' }), liveRecordings: app.liveRecordings,
+      authTimeoutMs: parseDuration(app.config.ssh.authTimeout), idleTimeoutMs: optionalDuration(app.config.ssh.idleTimeout),
+    }, { hostKeyFile: app.paths.hostKey, host: app.config.listen, port: app.config.ssh.port, maxPreAuth: app.config.ssh.maxPreAuth }),
+    probe: probeSshLogin,
+  },
+  postgres: {
+    listener: ({ app, tls }) => createPgListener({
+      authn: app.authn, decider: app.decider, broker: app.broker, audit: app.audit, clock: app.clock,
+      log: app.log.child({ listener: 'postgres' }), tls,
+      allowPlaintext: app.config.postgres.allowPlaintext, cancelKeys: new CancelKeys(), maxMessage: app.config.postgres.maxMessageBytes,
+      handshakeTimeoutMs: parseDuration(app.config.postgres.handshakeTimeout),
+    }, { host: app.config.listen, port: app.config.postgres.port, maxHandshakes: app.config.postgres.maxHandshakes }),
+    probe: probePostgresLogin,
+  },
+  mysql: {
+    listener: ({ app, tls }) => createMyListener({
+      authn: app.authn, decider: app.decider, broker: app.broker, audit: app.audit, clock: app.clock,
+      log: app.log.child({ listener: 'mysql' }), tls,
+      allowPlaintext: app.config.mysql.allowPlaintext, ids: new ConnectionIds(), greetings: new GreetingCache(), maxPacket: app.config.mysql.maxPacketBytes,
+      rsa: mysqlRsaKey(), handshakeTimeoutMs: parseDuration(app.config.mysql.handshakeTimeout),
+    }, { host: app.config.listen, port: app.config.mysql.port, maxHandshakes: app.config.mysql.maxHandshakes, targets: () => app.store.targets.list() }),
+    probe: probeMysqlLogin,
+  },
+};
+
+/** A per-process RSA key for MySQL's caching_sha2_password exchange without TLS. */
+function mysqlRsaKey(): { publicKeyPem: string; privateKey: KeyObject } {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), privateKey };
+}
