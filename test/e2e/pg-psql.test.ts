@@ -56,12 +56,12 @@ describe('psql through Portcullis', () => {
     const copyOut = fx.psql(['-c', `\\copy (select * from big order by id) to '${out}' csv`]);
     expect(copyOut.status, copyOut.stderr).toBe(0);
     expect(readFileSync(out, 'utf8')).toBe(readFileSync(src, 'utf8'));
-    await waitFor('copy records', () => fx.statements().some((s) => (s.copy as { direction?: string } | undefined)?.direction === 'out'), 5000);
+    await waitFor('copy records', () => fx.statements().some((s) => s.copy?.direction === 'out'), 5000);
     const recs = fx.statements();
-    const inRec = recs.find((s) => String(s.sql).startsWith('COPY  big FROM STDIN') || /copy big from stdin/i.test(String(s.sql)));
-    expect(inRec).toMatchObject({ rows: 100000, copy: { direction: 'in' } });
-    expect((inRec!.copy as { bytes: number }).bytes).toBeGreaterThan(1_000_000);
-    expect(recs.some((s) => (s.copy as { direction?: string } | undefined)?.direction === 'out' && s.rows === 100000)).toBe(true);
+    const inRec = recs.find((s) => s.sql.startsWith('COPY  big FROM STDIN') || /copy big from stdin/i.test(s.sql));
+    expect(inRec).toMatchObject({ rows_affected: 100000, rows_returned: null, copy: { direction: 'in' } });
+    expect(inRec!.copy!.bytes).toBeGreaterThan(1_000_000);
+    expect(recs.some((s) => s.copy?.direction === 'out' && s.rows_returned === 100000)).toBe(true);
   });
 
   it('records every statement with its command tag, row counts and errors', async () => {
@@ -70,9 +70,9 @@ describe('psql through Portcullis', () => {
     await waitFor('statement records', () => fx.statements().some((s) => s.sql === 'select 1/0'), 5000);
     const recs = fx.statements();
     expect(recs).toEqual(expect.arrayContaining([
-      expect.objectContaining({ sql: 'select * from items order by id', path: 'simple', command: 'SELECT 2', rows: 2, rows_returned: 2 }),
-      expect.objectContaining({ sql: 'select 1/0', error: { code: '22012', message: 'division by zero' } }),
-      expect.objectContaining({ command: 'INSERT 0 2', rows: 2 }),
+      expect.objectContaining({ sql: 'select * from items order by id', path: 'simple', command: 'SELECT 2', rows_returned: 2, rows_affected: null }),
+      expect.objectContaining({ sql: 'select 1/0', error: { sqlstate: '22012', code: null, message: 'division by zero' } }),
+      expect.objectContaining({ command: 'INSERT 0 2', rows_affected: 2, rows_returned: null }),
     ]));
   });
 
