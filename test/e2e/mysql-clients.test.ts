@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../harness/common.js';
 import { DBA_PASSWORD, type MyFixture, SHOP_PASSWORD, startMyFixture } from '../harness/my-fixture.js';
 import { Tmux } from '../harness/ssh-fixture.js';
+import { recordingsRoot } from '../../recorder/layout.js';
 
 let fx: MyFixture;
 
@@ -84,7 +85,7 @@ describe('mysql clients through Portcullis', () => {
     fx.client('select * from nope');
     await waitFor('error recorded', () => fx.statements().some((s) => s.sql === 'select * from nope'), 5000);
     expect(fx.statements().find((s) => s.sql === 'select * from nope')).toMatchObject({ v: 1, protocol: 'mysql', path: 'simple', error: { sqlstate: '42S02', code: 1146 } });
-    const root = join(fx.gw.dataDir, 'recordings');
+    const root = recordingsRoot(fx.gw.dataDir);
     const all = readdirSync(root).map((d) => readdirSync(join(root, d)).map((f) => readFileSync(join(root, d, f), 'utf8')).join('')).join('');
     expect(all).not.toContain(SHOP_PASSWORD);
     expect(fx.gw.log()).not.toContain(SHOP_PASSWORD);
