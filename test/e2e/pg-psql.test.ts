@@ -79,6 +79,18 @@ describe('psql through Portcullis', () => {
     ]));
   });
 
+  it('records function calls (psql \\lo_import runs the large-object functions through FunctionCall)', async () => {
+    const src = join(tempDir('lo'), 'blob.bin');
+    writeFileSync(src, Buffer.alloc(70_000, 7));
+    const r = fx.psql(['-c', `\\lo_import '${src}'`]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/lo_import \d+/);
+    await waitFor('function call records', () => fx.statements().some((s) => s.path === 'function-call'), 5000);
+    const calls = fx.statements().filter((s) => s.path === 'function-call');
+    expect(calls.every((s) => typeof s.function_oid === 'number' && s.sql === `/* function call: oid ${s.function_oid} */` && s.error === null)).toBe(true);
+    expect(calls.length).toBeGreaterThanOrEqual(3);
+  });
+
   it('shows a session\'s statements with session show, recordings made before the schema was versioned upgraded', async () => {
     expect(fx.psql(['-c', 'select 40 + 2 as answer']).status).toBe(0);
     const root = recordingsRoot(fx.gw.dataDir);
