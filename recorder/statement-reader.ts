@@ -70,7 +70,7 @@ function validateV1(o: Obj): StatementRecord | null {
 }
 
 const LEGACY_PG_PATHS = new Set(['simple', 'extended', 'function-call']);
-const LEGACY_MYSQL_PATHS: Record<string, StatementPath> = { query: 'simple', prepared: 'prepared', 'init-db': 'init-db' };
+const LEGACY_MYSQL_PATHS = new Map<string, StatementPath>([['query', 'simple'], ['prepared', 'prepared'], ['init-db', 'init-db']]);
 
 /**
  * Records written before the schema had a version: PostgreSQL's (`rows` = the tag's number,
@@ -82,7 +82,7 @@ function upgradeUnversioned(o: Obj, hint: StatementProtocol | undefined): Statem
   if (!optional(o.params, isParams) || !optional(o.command, isString) || !optional(o.statement, isString) || !optional(o.portal, isString)) return null;
   const err = o.error;
   if (err !== undefined && !(isObj(err) && isString(err.message) && (isString(err.code) || typeof err.code === 'number'))) return null;
-  const mysqlShape = o.path in LEGACY_MYSQL_PATHS || 'affected_rows' in o || 'statement_id' in o || (isObj(err) && typeof err.code === 'number');
+  const mysqlShape = LEGACY_MYSQL_PATHS.has(o.path) || 'affected_rows' in o || 'statement_id' in o || (isObj(err) && typeof err.code === 'number');
   const protocol = hint ?? (mysqlShape ? 'mysql' : LEGACY_PG_PATHS.has(o.path) ? 'postgres' : null);
   const start = Date.parse(o.t);
   const base = { start, end: start + o.duration_ms, sql: o.sql, params: o.params };
@@ -96,7 +96,7 @@ function upgradeUnversioned(o: Obj, hint: StatementProtocol | undefined): Statem
     });
   }
   if (protocol === 'mysql') {
-    const path = LEGACY_MYSQL_PATHS[o.path];
+    const path = LEGACY_MYSQL_PATHS.get(o.path);
     if (!path || !optional(o.rows, isCount) || !optional(o.affected_rows, isCount) || !optional(o.statement_id, isCount)) return null;
     const error: StatementError | null = isObj(err)
       ? { sqlstate: isString(err.sqlstate) ? err.sqlstate : '', code: typeof err.code === 'number' ? err.code : null, message: err.message as string } : null;

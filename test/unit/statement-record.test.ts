@@ -4,6 +4,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { openStatements, parseStatementLine, readStatements } from '../../recorder/statement-reader.js';
 import { pgRowCounts, serializeStatement, type StatementRecord, statementRecord } from '../../recorder/statement-record.js';
@@ -66,9 +67,26 @@ describe('statement records', () => {
     expect(parseStatementLine('[1,2]')).toEqual({ ok: false, problem: 'invalid' });
     expect(parseStatementLine(JSON.stringify({ ...sample, rows_returned: 'many' }))).toEqual({ ok: false, problem: 'invalid' });
     expect(parseStatementLine(JSON.stringify({ ...sample, path: 'teleport' }))).toEqual({ ok: false, problem: 'invalid' });
+    expect(parseStatementLine(JSON.stringify({ t: sample.t, duration_ms: 1, sql: 'x', path: 'constructor' }))).toEqual({ ok: false, problem: 'invalid' });
+    expect(parseStatementLine(JSON.stringify({ t: 'yesterday', duration_ms: 1, sql: 'x', path: 'simple' }))).toEqual({ ok: false, problem: 'invalid' });
     expect(parseStatementLine(JSON.stringify({ ...sample, v: 2 }))).toEqual({ ok: false, problem: 'newer-version' });
     // Keys a later writer adds are dropped, not refused.
     expect(parseStatementLine(JSON.stringify({ ...sample, plan: 'seq scan' }))).toEqual({ ok: true, record: sample });
+  });
+
+  it('never throw on arbitrary lines or JSON, and return a record only when it validates', () => {
+    fc.assert(fc.property(fc.oneof(fc.string(), fc.jsonValue().map((v) => JSON.stringify(v))), (line) => {
+      const r = parseStatementLine(line);
+      if (r.ok) expect(parseStatementLine(serializeStatement(r.record))).toEqual(r);
+    }), { numRuns: 2000 });
+    // Every field replaced by values of other types, one at a time: only a free text field takes a string, only params an array.
+    const text = new Set(['sql', 'statement', 'portal', 'command']);
+    for (const key of Object.keys(sample)) {
+      for (const value of [{}, [], 'x', -1, true]) {
+        const valid = (value === 'x' && text.has(key)) || (key === 'params' && Array.isArray(value));
+        expect(parseStatementLine(JSON.stringify({ ...sample, [key]: value })).ok, `${key} = ${JSON.stringify(value)}`).toBe(valid);
+      }
+    }
   });
 
   it('read files of mixed age, counting a torn last line, a corrupt line and newer records', async () => {
