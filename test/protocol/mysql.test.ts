@@ -34,6 +34,8 @@ function conversation(deprecateEof: boolean): Array<[Side, Buffer]> {
   // Multi-statement: OK (more results), then a result set with one row.
   reset(); out.push(['client', cmd(0x03, Buffer.from('insert into t values (1); select 1'))]);
   out.push(['server', Buffer.concat([ok(seq(), 1, MORE), packet(seq(), Buffer.from([1])), col(seq()), ...(deprecateEof ? [] : [eof(seq())]), row(seq(), '1'), end(seq())])]);
+  // COM_INIT_DB (a client's "USE"), answered with OK.
+  reset(); out.push(['client', cmd(0x02, Buffer.from('shop'))]); out.push(['server', ok(seq(), 0)]);
   // An error.
   reset(); out.push(['client', cmd(0x03, Buffer.from('select * from nope'))]); out.push(['server', err(seq(), 1146, '42S02', "Table 'shop.nope' doesn't exist")]);
   // Prepare with 2 params and 1 column, then execute with (7, 'x').
@@ -72,6 +74,7 @@ const want: Recorded[] = [
   my({ sql: 'update t set c = 1', path: 'simple', rows_affected: 5 }),
   my({ sql: 'insert into t values (1); select 1', path: 'simple', rows_affected: 1 }),
   my({ sql: 'insert into t values (1); select 1', path: 'simple', rows_returned: 1 }),
+  my({ sql: 'USE `shop`', path: 'init-db', rows_affected: 0 }),
   my({ sql: 'select * from nope', path: 'simple', error: { sqlstate: '42S02', code: 1146, message: "Table 'shop.nope' doesn't exist" } }),
   my({ sql: 'select c from t where a = ? and b = ?', path: 'prepared', statement: '9', params: ['7', 'x'], rows_returned: 1 }),
 ];
