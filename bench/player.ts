@@ -3,10 +3,10 @@
 // cold (index built on first open) and with the index sidecar written at recording close.
 //   npm run bench:player
 import { rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { keyframePath, writeKeyframes } from '../recorder/keyframes.js';
 import { launchChromium, newContext } from '../test/harness/browser.js';
 import { startSshFixture } from '../test/harness/ssh-fixture.js';
+import { RecordingLayout } from '../recorder/layout.js';
 
 const fx = await startSshFixture();
 fx.grant('ops', 'web01', '2h');
@@ -27,7 +27,7 @@ for (let t = 0; t < 3600; t += 0.1) {
   const out = `\u001b[3${rnd(8)}m[${t.toFixed(1)}]\u001b[0m compiling module-${rnd(100000)}.ts ${'.'.repeat(rnd(80))} ok\r\n`.repeat(14);
   lines.push(JSON.stringify([Number(t.toFixed(1)), 'o', out]));
 }
-const casts = ids.slice(0, 2).map((id) => join(fx.gw.dataDir, 'recordings', id, 'ch-1.cast'));
+const casts = ids.slice(0, 2).map((id) => RecordingLayout.inDataDir(fx.gw.dataDir, id).cast(1));
 for (const c of casts) {
   writeFileSync(c, lines.join('\n') + '\n');
   rmSync(keyframePath(c), { force: true });

@@ -14,6 +14,7 @@ type Terminal = HeadlessTerminal;
 type SerializeAddon = InstanceType<typeof SerializeAddon>;
 import { statSync, writeFileSync } from 'node:fs';
 import { type CastEvent, type CastFile, type CastHeader, openCast } from './asciicast-reader.js';
+import { keyframePath } from './layout.js';
 
 export interface Keyframe {
   /** Time of the last event folded into the snapshot. */
@@ -150,9 +151,8 @@ export async function buildIndex(castPath: string, seconds = KEYFRAME_SECONDS, b
   return { castBytes, header, duration, truncated, markers, frames: b.frames };
 }
 
-export function keyframePath(castPath: string): string {
-  return castPath.replace(/\.cast$/, '.keyframes.json');
-}
+/** The sidecar's name is the layout's to decide; re-exported for the index's readers. */
+export { keyframePath };
 
 /** Builds and writes the index of a finished recording, so the first open and seek are as fast as any. */
 export async function writeKeyframes(castPath: string): Promise<void> {

@@ -1,29 +1,16 @@
-// One session's recording directory: `meta.json` (sidecar metadata, rewritten at the end),
-// `ch-N.cast` (asciicast v2) for each terminal channel, and `events.ndjson` for structured events
-// (exec summaries, file transfers, forwards). Any write failure is reported once through
-// `onFailure`, so the caller can end the session (fail closed).
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// Writes one session's recording directory (names and paths from layout.ts, formats in README.md):
+// `meta.json` (sidecar metadata, rewritten at the end), `ch-N.cast` (asciicast v2) for each
+// terminal channel, `events.ndjson` for structured events (exec summaries, file transfers,
+// forwards), and append-only captures (statements, full exec output). Any write failure is
+// reported once through `onFailure`, so the caller can end the session (fail closed).
+import { mkdirSync } from 'node:fs';
 import { AsciicastWriter, type CastHeader } from './asciicast-writer.js';
 import { FileSink } from './file-sink.js';
 import { writeKeyframesOffThread } from './keyframes.js';
+import { castFile, EVENTS_FILE, RecordingLayout } from './layout.js';
+import { RECORDING_FORMAT_VERSION, type RecordingMeta, writeRecordingMeta } from './meta.js';
 
-export interface RecordingMeta {
-  session: string;
-  protocol: string;
-  user: string;
-  target: string;
-  grant: string;
-  reason: string;
-  ticket: string | null;
-  client_addr: string;
-  started_at: string;
-  /** Set when the session was opened through a one-time link. */
-  link?: { id: string; label: string; issuer: string };
-  ended_at?: string;
-  end_reason?: string;
-  channels?: number;
-}
+export type { RecordingMeta } from './meta.js';
 
 export class SessionRecording {
   private readonly sinks: FileSink[] = [];
@@ -33,20 +20,24 @@ export class SessionRecording {
   private channels = 0;
   private failed = false;
   private readonly listeners = new Set<(channel: number, e: [number, string, string]) => void>();
+  private readonly meta: RecordingMeta;
+  readonly layout: RecordingLayout;
 
   constructor(
     readonly dir: string,
-    private readonly meta: RecordingMeta,
+    meta: RecordingMeta,
     private readonly now: () => number,
     private readonly onFailure: (err: Error) => void,
   ) {
+    this.layout = new RecordingLayout(dir);
+    this.meta = { format: RECORDING_FORMAT_VERSION, ...meta };
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.writeMeta();
-    this.events = this.sink('events.ndjson');
+    this.events = this.sink(EVENTS_FILE);
   }
 
   private sink(name: string): FileSink {
-    const s = new FileSink(join(this.dir, name), { onError: (e) => this.fail(e) });
+    const s = new FileSink(this.layout.file(name), { onError: (e) => this.fail(e) });
     this.sinks.push(s);
     return s;
   }
@@ -60,7 +51,7 @@ export class SessionRecording {
   /** A new terminal recording for a channel with a pty. */
   terminal(header: Omit<CastHeader, 'timestamp'>, keystrokes: boolean): AsciicastWriter {
     const n = ++this.channels;
-    const castSink = this.sink(`ch-${n}.cast`);
+    const castSink = this.sink(castFile(n));
     this.castSinks.set(n, castSink);
     const w = new AsciicastWriter(castSink, {
       ...header, timestamp: Math.floor(this.now() / 1000),
@@ -96,7 +87,7 @@ export class SessionRecording {
     return this.channels;
   }
 
-  /** A raw capture file (full command output), e.g. `exec-3.stdout`. */
+  /** An append-only file of the recording by its layout name (layout.ts), e.g. `exec-3.stdout`. */
   capture(name: string): FileSink {
     return this.sink(name);
   }
@@ -121,8 +112,8 @@ export class SessionRecording {
     this.terminals.clear();
     await Promise.all(this.sinks.map((s) => s.close()));
     // Keyframes before the end is declared: a viewer opening the closed recording seeks at once.
-    for (const f of readdirSync(this.dir).filter((x) => /^ch-\d+\.cast$/.test(x))) {
-      await writeKeyframesOffThread(join(this.dir, f));
+    for (const channel of this.layout.castChannels()) {
+      await writeKeyframesOffThread(this.layout.cast(channel));
     }
     this.meta.ended_at = new Date(this.now()).toISOString();
     this.meta.end_reason = reason;
@@ -132,7 +123,7 @@ export class SessionRecording {
 
   private writeMeta(): void {
     try {
-      writeFileSync(join(this.dir, 'meta.json'), JSON.stringify(this.meta, null, 2) + '\n', { mode: 0o600 });
+      writeRecordingMeta(this.layout.meta, this.meta);
     } catch (e) {
       this.fail(e instanceof Error ? e : new Error(String(e)));
     }

@@ -1,5 +1,6 @@
 // The files a node owns in its data directory (DESIGN.md §3).
 import { join, resolve } from 'node:path';
+import { recordingsRoot } from '../../recorder/layout.js';
 
 export interface DataPaths {
   root: string;
@@ -18,7 +19,7 @@ export function dataPaths(root: string): DataPaths {
     store: join(r, 'state.db'),
     adminToken: join(r, 'admin.token'),
     hostKey: join(r, 'ssh_host_ed25519_key'),
-    recordings: join(r, 'recordings'),
+    recordings: recordingsRoot(r),
     serveInfo: join(r, 'serve.json'),
   };
 }

@@ -3,7 +3,6 @@
 // no duplicate between what was recorded and the live stream: the viewer subscribes to live events
 // (learning each file's byte position at that instant), then the recording is flushed and read up
 // to that position; events that arrive meanwhile are held and sent after the file's. A viewer that falls behind is disconnected rather than buffered without bound.
-import { join } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { openCast } from '../../recorder/asciicast-reader.js';
 import type { SessionRecording } from '../../recorder/session-recording.js';
@@ -59,7 +58,7 @@ async function stream(ws: WebSocket, rec: SessionRecording, app: App, id: string
   await rec.flush();
   try {
     // Streamed, never held whole: a long live session's catch-up waits for the viewer to drain.
-    const { header, entries } = await openCast(join(app.paths.recordings, id, `ch-${channel}.cast`));
+    const { header, entries } = await openCast(rec.layout.cast(channel));
     send({ type: 'header', channel, header });
     const upTo = positions.get(channel) ?? 0;
     for await (const { event, end } of entries) {

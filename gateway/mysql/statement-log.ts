@@ -1,21 +1,15 @@
 // Correlates MySQL commands with their replies into one record per executed statement. Pure: fed
 // with packet heads from both sides. The command phase is strictly request/response, so one state
 // machine per connection follows the server's reply to the current command: OK, ERR, or result
-// sets (column count, column definitions, [EOF], rows, EOF/OK; more may follow).
+// sets (column count, column definitions, [EOF], rows, EOF/OK; more may follow). Records are the
+// recorder's one statement schema (recorder/statement-record.ts): a result set's rows are rows
+// returned, an OK packet's count rows affected; this module only translates.
+import { type StatementError, type StatementRecord, statementRecord } from '../../recorder/statement-record.js';
 import { CAP, STATUS_MORE_RESULTS, has } from './wire/capabilities.js';
 import { type MyPacket, MyReader, parseErr } from './wire/packets.js';
 
-export interface MyStatementRecord {
-  t: string;
-  duration_ms: number;
-  sql: string;
-  path: 'query' | 'prepared' | 'init-db';
-  statement_id?: number;
-  params?: Array<string | null>;
-  rows?: number;
-  affected_rows?: number;
-  error?: { code: number; sqlstate: string; message: string };
-}
+/** What one emitted record adds to the current command. */
+interface Outcome { rowsReturned?: number; rowsAffected?: number; error?: StatementError }
 
 export const COM = { QUIT: 0x01, INIT_DB: 0x02, QUERY: 0x03, FIELD_LIST: 0x04, PING: 0x0e, CHANGE_USER: 0x11, STMT_PREPARE: 0x16, STMT_EXECUTE: 0x17, STMT_SEND_LONG_DATA: 0x18, STMT_CLOSE: 0x19, STMT_RESET: 0x1a } as const;
 
@@ -26,7 +20,7 @@ type Phase =
   | { kind: 'result'; step: 'first' | 'columns' | 'columns-eof' | 'rows'; columns: number; rows: number; binary: boolean }
   | { kind: 'prepare'; sql: string; skip: number; got: boolean };
 
-interface Current { sql: string; path: MyStatementRecord['path']; start: number; statementId?: number; params?: Array<string | null> }
+interface Current { sql: string; path: StatementRecord['path']; start: number; statementId?: number; params?: Array<string | null> }
 interface Prepared { sql: string; params: number; types: number[] }
 
 const MAX_PARAM_CHARS = 1024;
@@ -37,7 +31,7 @@ export class MyStatementLog {
   private current: Current | null = null;
   private readonly prepared = new Map<number, Prepared>();
 
-  constructor(private readonly caps: () => number, private readonly now: () => number, private readonly onRecord: (r: MyStatementRecord) => void) {}
+  constructor(private readonly caps: () => number, private readonly now: () => number, private readonly onRecord: (r: StatementRecord) => void) {}
 
   /** A command packet from the client (sequence id 0). */
   command(p: MyPacket): void {
@@ -47,7 +41,7 @@ export class MyStatementLog {
     const text = (): string => p.head.toString('utf8', 1) + (p.length > p.head.length ? `…[truncated, ${p.length} bytes]` : '');
     switch (cmd) {
       case COM.QUERY:
-        this.current = { sql: text(), path: 'query', start: at };
+        this.current = { sql: text(), path: 'simple', start: at };
         this.phase = { kind: 'result', step: 'first', columns: 0, rows: 0, binary: false };
         return;
       case COM.STMT_PREPARE:
@@ -93,7 +87,7 @@ export class MyStatementLog {
     switch (ph.kind) {
       case 'idle': return;
       case 'simple':
-        if (first === 0x00 && this.current) this.emit({ affected_rows: okAffected(p.head) });
+        if (first === 0x00 && this.current) this.emit({ rowsAffected: okAffected(p.head) });
         else if (first === 0xff && this.current) this.emit({ error: parseErr(p.head) });
         this.done();
         return;
@@ -121,7 +115,7 @@ export class MyStatementLog {
           case 'first':
             if (first === 0x00) {
               const { affected, status } = okInfo(p.head);
-              this.emit({ affected_rows: affected });
+              this.emit({ rowsAffected: affected });
               if (status & STATUS_MORE_RESULTS) return;
               this.done();
             } else if (first === 0xff) {
@@ -143,11 +137,11 @@ export class MyStatementLog {
             ph.step = 'rows';
             return;
           case 'rows': {
-            if (first === 0xff) { this.emit({ error: parseErr(p.head), rows: ph.rows }); this.done(); return; }
+            if (first === 0xff) { this.emit({ error: parseErr(p.head), rowsReturned: ph.rows }); this.done(); return; }
             const terminator = first === 0xfe && (deprecateEof ? p.length < 0xffffff : p.length < 9);
             if (!terminator) { ph.rows++; return; }
             const status = deprecateEof ? okInfo(p.head).status : eofStatus(p.head);
-            this.emit({ rows: ph.rows });
+            this.emit({ rowsReturned: ph.rows });
             if (status & STATUS_MORE_RESULTS) { ph.step = 'first'; return; }
             this.done();
             return;
@@ -156,14 +150,14 @@ export class MyStatementLog {
     }
   }
 
-  private emit(extra: Partial<MyStatementRecord>): void {
+  private emit(o: Outcome): void {
     const c = this.current;
     if (!c) return;
-    const rec: MyStatementRecord = { t: new Date(c.start).toISOString(), duration_ms: Math.max(0, this.now() - c.start), sql: c.sql, path: c.path };
-    if (c.statementId !== undefined) rec.statement_id = c.statementId;
-    if (c.params) rec.params = c.params;
-    Object.assign(rec, Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined)));
-    this.onRecord(rec);
+    this.onRecord(statementRecord({
+      protocol: 'mysql', start: c.start, end: this.now(), sql: c.sql, path: c.path,
+      statement: c.statementId === undefined ? undefined : String(c.statementId), params: c.params,
+      rowsReturned: o.rowsReturned, rowsAffected: o.rowsAffected, error: o.error,
+    }));
     // Further result sets of the same statement get their own record, timed from now.
     c.start = this.now();
   }

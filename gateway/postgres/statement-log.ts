@@ -2,32 +2,30 @@
 // the relay feeds it message heads from each side. Client messages that get a reply are queued in
 // order; server replies consume the queue (the protocol answers in order). After an error the
 // server skips to Sync, and so does the queue. Prepared statements keep their SQL by name, so each
-// Bind/Execute of `-M prepared` is recorded with its text and parameters.
+// Bind/Execute of `-M prepared` is recorded with its text and parameters. Records are the
+// recorder's one statement schema (recorder/statement-record.ts); this module only translates.
+import { type CopyTransfer, pgRowCounts, type StatementError, type StatementRecord, statementRecord } from '../../recorder/statement-record.js';
 import type { PgMessage } from './wire/frames.js';
 import { PgReader } from './wire/frames.js';
 import { parseErrorFields } from './wire/server-messages.js';
 
-export interface StatementRecord {
-  t: string;
-  duration_ms: number;
-  sql: string;
-  path: 'simple' | 'extended' | 'function-call';
+/** What one emitted record adds to the statement's text, path and start. */
+interface Outcome {
+  command?: string | undefined;
   statement?: string;
   portal?: string;
   params?: Array<string | null>;
-  command?: string;
-  rows?: number;
-  rows_returned?: number;
+  functionOid?: number;
   suspended?: boolean;
-  error?: { code: string; message: string };
-  copy?: { direction: 'in' | 'out'; bytes: number };
+  error?: StatementError;
 }
 
 type Pending =
   | { kind: 'query'; sql: string; start: number }
   | { kind: 'parse'; sql: string; name: string; start: number }
   | { kind: 'bind'; sql: string; statement: string; portal: string; params: Array<string | null>; start: number }
-  | { kind: 'describe' | 'close' | 'sync' | 'call'; start: number }
+  | { kind: 'describe' | 'close' | 'sync'; start: number }
+  | { kind: 'call'; oid: number; params: Array<string | null>; start: number }
   | { kind: 'execute'; sql: string; statement: string; portal: string; params: Array<string | null>; start: number };
 
 const MAX_PARAM_CHARS = 1024;
@@ -40,7 +38,7 @@ export class StatementLog {
   private statements = new Map<string, string>();
   private portals = new Map<string, { sql: string; statement: string; params: Array<string | null> }>();
   private rows = 0;
-  private copy: StatementRecord['copy'] | null = null;
+  private copy: CopyTransfer | null = null;
   private queryStart = 0;
 
   constructor(private readonly now: () => number, private readonly onRecord: (r: StatementRecord) => void) {}
@@ -83,7 +81,12 @@ export class StatementLog {
         return;
       }
       case 'S': this.push({ kind: 'sync', start: at }); return;
-      case 'F': this.push({ kind: 'call', start: at }); return;
+      case 'F': {
+        // A FunctionCall has no SQL text: its arguments are recorded like Bind's parameters.
+        const oid = m.head.length >= 4 ? r.int32() >>> 0 : 0;
+        this.push({ kind: 'call', oid, params: readParams(r, m), start: at });
+        return;
+      }
       case 'd': if (this.copy?.direction === 'in') this.copy.bytes += m.length; return;
       default: return;
     }
@@ -99,8 +102,12 @@ export class StatementLog {
       case '1':
         if (head?.kind === 'parse') this.queue.shift();
         return;
-      case '2': case '3': case 'n': case 'T': case 'V':
-        if (head && head.kind !== 'query' && head.kind !== 'execute') this.queue.shift();
+      case '2': case '3': case 'n': case 'T':
+        if (head && head.kind !== 'query' && head.kind !== 'execute' && head.kind !== 'call') this.queue.shift();
+        return;
+      case 'V':
+        // The call stays queued until its ReadyForQuery, like a simple Query.
+        if (head?.kind === 'call') this.emitCall(head, {});
         return;
       case 'C': case 's': case 'I': {
         if (!head) return;
@@ -118,9 +125,12 @@ export class StatementLog {
       }
       case 'E': {
         const f = parseErrorFields(m.head);
-        const error = { code: f.C ?? '', message: f.M ?? '' };
+        const error: StatementError = { sqlstate: f.C ?? '', code: null, message: f.M ?? '' };
         if (head?.kind === 'query') {
           this.emit(head.sql, 'simple', this.queryStart, { error });
+        } else if (head?.kind === 'call') {
+          this.emitCall(head, { error });
+          return;
         } else if (head?.kind === 'execute' || head?.kind === 'bind') {
           // A Bind can fail too: an unnamed statement is planned with its parameter values there.
           this.emit(head.sql, 'extended', head.start, { error, statement: head.statement, portal: head.portal, params: head.params });
@@ -137,7 +147,7 @@ export class StatementLog {
         // ReadyForQuery ends a simple query or a Sync; anything queued before it was skipped.
         while (this.queue.length > 0) {
           const p = this.queue.shift()!;
-          if (p.kind === 'query' || p.kind === 'sync') break;
+          if (p.kind === 'query' || p.kind === 'sync' || p.kind === 'call') break;
         }
         this.rows = 0;
         this.copy = null;
@@ -152,18 +162,19 @@ export class StatementLog {
     this.queue.push(p);
   }
 
-  private emit(sql: string, path: StatementRecord['path'], start: number, extra: Partial<StatementRecord>): void {
-    const rec: StatementRecord = { t: new Date(start).toISOString(), duration_ms: Math.max(0, this.now() - start), sql, path };
-    for (const [k, v] of Object.entries(extra)) if (v !== undefined) (rec as unknown as Record<string, unknown>)[k] = v;
-    if (extra.command) {
-      const n = /(\d+)$/.exec(extra.command);
-      if (n) rec.rows = Number(n[1]);
-    }
-    if (this.rows > 0) rec.rows_returned = this.rows;
-    if (this.copy) rec.copy = { ...this.copy };
+  private emit(sql: string, path: StatementRecord['path'], start: number, o: Outcome): void {
+    const counts = pgRowCounts(o.command, this.rows, this.copy?.direction);
+    this.onRecord(statementRecord({
+      protocol: 'postgres', start, end: this.now(), sql, path, statement: o.statement, portal: o.portal, params: o.params,
+      functionOid: o.functionOid, command: o.command, rowsReturned: counts.returned, rowsAffected: counts.affected,
+      suspended: o.suspended, error: o.error, copy: this.copy,
+    }));
     this.rows = 0;
     this.copy = null;
-    this.onRecord(rec);
+  }
+
+  private emitCall(call: Extract<Pending, { kind: 'call' }>, o: Outcome): void {
+    this.emit(`/* function call: oid ${call.oid} */`, 'function-call', call.start, { ...o, functionOid: call.oid, params: call.params });
   }
 }
 

@@ -3,7 +3,7 @@
 // credential for the upstream leg only, register it with the live registry (expiry watch, revoke,
 // kill, shutdown), and end it exactly once with a termination reason. Adapters translate; the
 // decisions and the bookkeeping live here so the protocols cannot drift apart.
-import { join } from 'node:path';
+import { sessionRecordingDir } from '../../recorder/layout.js';
 import type { Authorization } from '../access/decider.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Logger } from '../log/logger.js';
@@ -60,7 +60,7 @@ export class BrokeredSession {
     private readonly controls: SessionControls,
   ) {
     this.startedAt = deps.clock.now();
-    this.recordingDir = join(deps.recordingsDir, this.id);
+    this.recordingDir = sessionRecordingDir(deps.recordingsDir, this.id);
     this.log = deps.log.child({ session: this.id, user: auth.user.name, target: auth.target.name, protocol });
     deps.store.transaction(() => {
       deps.store.sessions.insert({

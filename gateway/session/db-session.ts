@@ -3,7 +3,9 @@
 // start the brokered session, open its recording with a statement log, log in upstream with the
 // vaulted credential (auditing a failure and ending the session), and count statements at the end.
 // Adapters supply the wire: how to reach the target, and how to say no.
+import { STATEMENTS_FILE } from '../../recorder/layout.js';
 import { SessionRecording } from '../../recorder/session-recording.js';
+import { serializeStatement, type StatementRecord } from '../../recorder/statement-record.js';
 import type { AccessDecider, Authorization } from '../access/decider.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { TargetKind, UserRecord } from '../store/records.js';
@@ -24,7 +26,7 @@ export interface OpenDbSession<U> {
   auth: Authorization;
   upstream: U;
   /** Appends one statement record (NDJSON) to the session's recording. */
-  record(statement: object): void;
+  record(statement: StatementRecord): void;
 }
 
 /** The target refused or could not be reached; `message` is safe to show the client. */
@@ -52,7 +54,7 @@ export async function openDbSession<U>(
     session.log.error({ err: err.message, required: session.recordingRequired }, 'recording.failed');
     if (session.recordingRequired) session.terminate('recording-failed');
   });
-  const statements = recording.capture('statements.ndjson');
+  const statements = recording.capture(STATEMENTS_FILE);
   let count = 0;
   session.onEnd((reason) => {
     deps.audit.append('session.statements', auth.user.name, { session: session.id, count });
@@ -73,6 +75,6 @@ export async function openDbSession<U>(
   }
   return {
     session, auth, upstream,
-    record: (statement) => { count++; statements.write(JSON.stringify(statement) + '\n'); },
+    record: (statement) => { count++; statements.write(serializeStatement(statement)); },
   };
 }

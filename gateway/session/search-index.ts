@@ -1,9 +1,10 @@
 // Makes a finished session searchable: typed commands (keystrokes joined into lines; masked input is
 // left out), output lines (escape sequences stripped) and SQL statements, each with the second of
 // the session it happened at, so a hit opens the player at that moment.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { openCast } from '../../recorder/asciicast-reader.js';
+import { RecordingLayout } from '../../recorder/layout.js';
+import { openStatements } from '../../recorder/statement-reader.js';
 import type { Logger } from '../log/logger.js';
 import type { SearchEntry, Store } from '../store/store.js';
 
@@ -22,8 +23,9 @@ export async function indexRecording(store: Store, dir: string, sessionId: strin
   };
   try {
     if (!existsSync(dir)) return 0;
-    for (const file of readdirSync(dir).filter((f) => /^ch-\d+\.cast$/.test(f))) {
-      const { entries: castEntries } = await openCast(join(dir, file));
+    const layout = new RecordingLayout(dir);
+    for (const channel of layout.castChannels()) {
+      const { entries: castEntries } = await openCast(layout.cast(channel));
       let typed = '';
       let typedAt = 0;
       let masked = false;
@@ -54,13 +56,13 @@ export async function indexRecording(store: Store, dir: string, sessionId: strin
       }
       add(outAt, 'output', out);
     }
-    const statements = join(dir, 'statements.ndjson');
-    if (existsSync(statements)) {
-      const lines = readFileSync(statements, 'utf8').split('\n').filter(Boolean);
+    if (existsSync(layout.statements)) {
+      const session = store.sessions.byId(sessionId);
+      const protocol = session?.protocol === 'postgres' || session?.protocol === 'mysql' ? session.protocol : undefined;
       // Seconds since the session started, the same clock as the player's #t= links.
-      const first = store.sessions.byId(sessionId)?.startedAt ?? (lines[0] ? Date.parse((JSON.parse(lines[0]) as { t: string }).t) : 0);
-      for (const l of lines) {
-        const s = JSON.parse(l) as { t: string; sql: string };
+      let first = session?.startedAt;
+      for await (const s of openStatements(layout.statements, protocol).records) {
+        first ??= Date.parse(s.t);
         add((Date.parse(s.t) - first) / 1000, 'sql', s.sql);
       }
     }

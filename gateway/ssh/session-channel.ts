@@ -5,6 +5,7 @@
 // adjusts). Recording only taps: a terminal recording for pty channels, a summary for the rest.
 import type ssh2 from 'ssh2';
 import type { AsciicastWriter } from '../../recorder/asciicast-writer.js';
+import { execCaptureFile } from '../../recorder/layout.js';
 import type { SessionRecording } from '../../recorder/session-recording.js';
 import { StreamDigest } from '../../recorder/stream-digest.js';
 import type { Logger } from '../log/logger.js';
@@ -126,8 +127,8 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
       upCh.stderr.on('data', (d: Buffer) => digests.stderr.update(d));
       if (rec && host.fullCapture() && what.kind === 'exec') {
         const n = rec.nextChannel();
-        const out = rec.capture(`exec-${n}.stdout`);
-        const err = rec.capture(`exec-${n}.stderr`);
+        const out = rec.capture(execCaptureFile(n, 'stdout'));
+        const err = rec.capture(execCaptureFile(n, 'stderr'));
         upCh.on('data', (d: Buffer) => out.write(d));
         upCh.stderr.on('data', (d: Buffer) => err.write(d));
         upCh.once('close', () => { void out.close(); void err.close(); });

@@ -5,7 +5,6 @@
 // attach again, getting what it missed from the recording first, then the live stream.
 // Translation only: the link service decided, the broker keeps the books.
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import type ssh2 from 'ssh2';
 import type { WebSocket } from 'ws';
 import { openCast } from '../../recorder/asciicast-reader.js';
@@ -175,7 +174,7 @@ export class VendorTerminal {
   private async catchUp(ws: WebSocket, upTo: number): Promise<void> {
     try {
       await this.recording.flush();
-      const file = join(this.session.recordingDir, 'ch-1.cast');
+      const file = this.recording.layout.cast(1);
       const { entries } = await openCast(file);
       for await (const { event, end } of entries) {
         if (this.ws !== ws || end > upTo) break;

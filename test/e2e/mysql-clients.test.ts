@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../harness/common.js';
 import { DBA_PASSWORD, type MyFixture, SHOP_PASSWORD, startMyFixture } from '../harness/my-fixture.js';
 import { Tmux } from '../harness/ssh-fixture.js';
+import { recordingsRoot } from '../../recorder/layout.js';
 
 let fx: MyFixture;
 
@@ -62,10 +63,10 @@ describe('mysql clients through Portcullis', () => {
     } finally {
       await c.end();
     }
-    await waitFor('prepared records', () => fx.statements().some((s) => String(s.sql).startsWith('update items')), 5000);
+    await waitFor('prepared records', () => fx.statements().some((s) => s.sql.startsWith('update items')), 5000);
     expect(fx.statements()).toEqual(expect.arrayContaining([
-      expect.objectContaining({ sql: 'select name from items where id = ? and name <> ?', path: 'prepared', params: ['2', 'zz'], rows: 1 }),
-      expect.objectContaining({ sql: 'update items set name = ? where id = ?', path: 'prepared', params: ['bee', '2'], affected_rows: 1 }),
+      expect.objectContaining({ sql: 'select name from items where id = ? and name <> ?', path: 'prepared', params: ['2', 'zz'], rows_returned: 1, rows_affected: null }),
+      expect.objectContaining({ sql: 'update items set name = ? where id = ?', path: 'prepared', params: ['bee', '2'], rows_affected: 1, rows_returned: null }),
     ]));
   });
 
@@ -77,14 +78,14 @@ describe('mysql clients through Portcullis', () => {
     } finally {
       await c.end();
     }
-    await waitFor('big result recorded', () => fx.statements().some((s) => s.sql === 'select seq from seq_1_to_100000' && s.rows === 100000), 5000);
+    await waitFor('big result recorded', () => fx.statements().some((s) => s.sql === 'select seq from seq_1_to_100000' && s.rows_returned === 100000), 5000);
   });
 
   it('records errors with their code, and never the vaulted password', async () => {
     fx.client('select * from nope');
     await waitFor('error recorded', () => fx.statements().some((s) => s.sql === 'select * from nope'), 5000);
-    expect(fx.statements().find((s) => s.sql === 'select * from nope')).toMatchObject({ error: { code: 1146, sqlstate: '42S02' } });
-    const root = join(fx.gw.dataDir, 'recordings');
+    expect(fx.statements().find((s) => s.sql === 'select * from nope')).toMatchObject({ v: 1, protocol: 'mysql', path: 'simple', error: { sqlstate: '42S02', code: 1146 } });
+    const root = recordingsRoot(fx.gw.dataDir);
     const all = readdirSync(root).map((d) => readdirSync(join(root, d)).map((f) => readFileSync(join(root, d, f), 'utf8')).join('')).join('');
     expect(all).not.toContain(SHOP_PASSWORD);
     expect(fx.gw.log()).not.toContain(SHOP_PASSWORD);

@@ -4,6 +4,9 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RecordingLayout, recordingsRoot } from '../../recorder/layout.js';
+import { readRecordingMeta } from '../../recorder/meta.js';
+import type { StatementRecord } from '../../recorder/statement-record.js';
 import { tempDir, waitFor } from '../harness/common.js';
 import { DB_PASSWORD, type PgFixture, startPgFixture } from '../harness/pg-fixture.js';
 
@@ -56,12 +59,12 @@ describe('psql through Portcullis', () => {
     const copyOut = fx.psql(['-c', `\\copy (select * from big order by id) to '${out}' csv`]);
     expect(copyOut.status, copyOut.stderr).toBe(0);
     expect(readFileSync(out, 'utf8')).toBe(readFileSync(src, 'utf8'));
-    await waitFor('copy records', () => fx.statements().some((s) => (s.copy as { direction?: string } | undefined)?.direction === 'out'), 5000);
+    await waitFor('copy records', () => fx.statements().some((s) => s.copy?.direction === 'out'), 5000);
     const recs = fx.statements();
-    const inRec = recs.find((s) => String(s.sql).startsWith('COPY  big FROM STDIN') || /copy big from stdin/i.test(String(s.sql)));
-    expect(inRec).toMatchObject({ rows: 100000, copy: { direction: 'in' } });
-    expect((inRec!.copy as { bytes: number }).bytes).toBeGreaterThan(1_000_000);
-    expect(recs.some((s) => (s.copy as { direction?: string } | undefined)?.direction === 'out' && s.rows === 100000)).toBe(true);
+    const inRec = recs.find((s) => s.sql.startsWith('COPY  big FROM STDIN') || /copy big from stdin/i.test(s.sql));
+    expect(inRec).toMatchObject({ rows_affected: 100000, rows_returned: null, copy: { direction: 'in' } });
+    expect(inRec!.copy!.bytes).toBeGreaterThan(1_000_000);
+    expect(recs.some((s) => s.copy?.direction === 'out' && s.rows_returned === 100000)).toBe(true);
   });
 
   it('records every statement with its command tag, row counts and errors', async () => {
@@ -70,10 +73,50 @@ describe('psql through Portcullis', () => {
     await waitFor('statement records', () => fx.statements().some((s) => s.sql === 'select 1/0'), 5000);
     const recs = fx.statements();
     expect(recs).toEqual(expect.arrayContaining([
-      expect.objectContaining({ sql: 'select * from items order by id', path: 'simple', command: 'SELECT 2', rows: 2, rows_returned: 2 }),
-      expect.objectContaining({ sql: 'select 1/0', error: { code: '22012', message: 'division by zero' } }),
-      expect.objectContaining({ command: 'INSERT 0 2', rows: 2 }),
+      expect.objectContaining({ sql: 'select * from items order by id', path: 'simple', command: 'SELECT 2', rows_returned: 2, rows_affected: null }),
+      expect.objectContaining({ sql: 'select 1/0', error: { sqlstate: '22012', code: null, message: 'division by zero' } }),
+      expect.objectContaining({ command: 'INSERT 0 2', rows_affected: 2, rows_returned: null }),
     ]));
+  });
+
+  it('records function calls (psql \\lo_import runs the large-object functions through FunctionCall)', async () => {
+    const src = join(tempDir('lo'), 'blob.bin');
+    writeFileSync(src, Buffer.alloc(70_000, 7));
+    const r = fx.psql(['-c', `\\lo_import '${src}'`]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/lo_import \d+/);
+    await waitFor('function call records', () => fx.statements().some((s) => s.path === 'function-call'), 5000);
+    const calls = fx.statements().filter((s) => s.path === 'function-call');
+    expect(calls.every((s) => typeof s.function_oid === 'number' && s.sql === `/* function call: oid ${s.function_oid} */` && s.error === null)).toBe(true);
+    expect(calls.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('shows a session\'s statements with session show, recordings made before the schema was versioned upgraded', async () => {
+    expect(fx.psql(['-c', 'select 40 + 2 as answer']).status).toBe(0);
+    const root = recordingsRoot(fx.gw.dataDir);
+    const closedWithIt = (d: string): boolean => {
+      const layout = RecordingLayout.of(root, d);
+      try {
+        return readFileSync(layout.statements, 'utf8').includes('select 40 + 2') && Boolean(readRecordingMeta(layout.meta)?.end_reason);
+      } catch { return false; }
+    };
+    await waitFor('the session recorded and closed', () => readdirSync(root).some(closedWithIt), 5000);
+    const id = readdirSync(root).find(closedWithIt)!;
+    const text = fx.gw.admin(['session', 'show', id]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/AT +MS +PATH +RETURNED +AFFECTED +RESULT +SQL/);
+    expect(text.stdout).toMatch(/simple +1 +- +SELECT 1 +select 40 \+ 2 as answer/);
+    const shown = (): { statements: StatementRecord[] } => JSON.parse(fx.gw.admin(['session', 'show', id, '--json']).stdout) as { statements: StatementRecord[] };
+    expect(shown().statements).toEqual([expect.objectContaining({ v: 1, protocol: 'postgres', sql: 'select 40 + 2 as answer', rows_returned: 1, rows_affected: null, error: null })]);
+    // The same session as an older gateway wrote it: no version, `rows` from the tag, string error codes.
+    writeFileSync(RecordingLayout.of(root, id).statements, [
+      { t: '2026-11-20T09:00:00.000Z', duration_ms: 2, sql: 'update items set n = 1', path: 'simple', command: 'UPDATE 2', rows: 2 },
+      { t: '2026-11-20T09:00:01.000Z', duration_ms: 1, sql: 'select 1/0', path: 'simple', error: { code: '22012', message: 'division by zero' } },
+    ].map((r) => JSON.stringify(r) + '\n').join(''));
+    expect(shown().statements).toEqual([
+      expect.objectContaining({ v: 1, sql: 'update items set n = 1', rows_returned: null, rows_affected: 2, error: null }),
+      expect.objectContaining({ v: 1, sql: 'select 1/0', rows_returned: null, rows_affected: null, error: { sqlstate: '22012', code: null, message: 'division by zero' } }),
+    ]);
   });
 
   it('refuses a wrong password with 28P01, a missing grant and a malformed user with 28000, and plaintext with a hint', () => {
@@ -90,7 +133,7 @@ describe('psql through Portcullis', () => {
 
   it('never shows the vaulted password to the client, in the recording or in the logs', () => {
     const r = fx.psql(['-c', 'select current_setting(\'application_name\')', '-c', '\\conninfo']);
-    const root = join(fx.gw.dataDir, 'recordings');
+    const root = recordingsRoot(fx.gw.dataDir);
     const recordings = readdirSync(root).map((d) => readdirSync(join(root, d)).map((f) => readFileSync(join(root, d, f), 'utf8')).join('\n')).join('\n');
     for (const text of [r.stdout, r.stderr, recordings, fx.gw.log(), fx.gw.admin(['audit', 'export']).stdout]) {
       expect(text).not.toContain(DB_PASSWORD);

@@ -1,9 +1,10 @@
 // The cut: a short grant warns before it ends and cuts at the deadline; revocation and an admin's
 // kill cut at once; each with its reason recorded. Runs against the real clock with short grants.
 import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SshFixture, startSshFixture } from '../harness/ssh-fixture.js';
+import { RecordingLayout, recordingsRoot } from '../../recorder/layout.js';
+import { readRecordingMeta } from '../../recorder/meta.js';
 
 let fx: SshFixture;
 
@@ -34,7 +35,7 @@ describe('grant expiry, revocation and kill', () => {
     expect(Math.abs(cutAt - Date.parse(grant.expires_at))).toBeLessThan(1500);
     const s = sessions()[0]!;
     expect(s.end_reason).toBe('grant-expired');
-    const eventsFile = join(fx.gw.dataDir, 'recordings', s.id, 'events.ndjson');
+    const eventsFile = RecordingLayout.inDataDir(fx.gw.dataDir, s.id).events;
     await until(() => readFileSync(eventsFile, 'utf8').includes('cut: grant-expired'));
     const events = readFileSync(eventsFile, 'utf8');
     expect(events).toMatch(/"label":"expiry warning"/);
@@ -81,12 +82,12 @@ describe('grant expiry, revocation and kill', () => {
   });
 
   it('leaves no recording without its end: meta.json names the reason of every ended session', async () => {
-    const root = join(fx.gw.dataDir, 'recordings');
-    const ended = (id: string): boolean => Boolean((JSON.parse(readFileSync(join(root, id, 'meta.json'), 'utf8')) as { end_reason?: string }).end_reason);
+    const root = recordingsRoot(fx.gw.dataDir);
+    const ended = (id: string): boolean => Boolean(readRecordingMeta(RecordingLayout.of(root, id).meta)?.end_reason);
     await until(() => readdirSync(root).every(ended));
     for (const id of readdirSync(root)) {
-      const meta = JSON.parse(readFileSync(join(root, id, 'meta.json'), 'utf8')) as { end_reason?: string };
-      expect(meta.end_reason, id).toBeTruthy();
+      const meta = readRecordingMeta(RecordingLayout.of(root, id).meta);
+      expect(meta?.end_reason, id).toBeTruthy();
     }
   });
 });

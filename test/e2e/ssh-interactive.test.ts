@@ -2,11 +2,11 @@
 // and sees, keystroke recording with the password prompt masked, a recording asciinema plays, the
 // grant menu, and keyboard-interactive login with a one-time code.
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpAt } from '../../gateway/access/totp.js';
 import { requireBinary, runOk, waitFor } from '../harness/common.js';
 import { type SshFixture, Tmux, startSshFixture } from '../harness/ssh-fixture.js';
+import { RecordingLayout, recordingsRoot } from '../../recorder/layout.js';
 
 let fx: SshFixture;
 
@@ -18,8 +18,8 @@ beforeAll(async () => {
 afterAll(async () => { await fx?.stop(); });
 
 function castFiles(): string[] {
-  const root = join(fx.gw.dataDir, 'recordings');
-  return readdirSync(root).flatMap((s) => readdirSync(join(root, s)).filter((f) => f.endsWith('.cast')).map((f) => join(root, s, f)));
+  const root = recordingsRoot(fx.gw.dataDir);
+  return readdirSync(root).flatMap((s) => { const layout = RecordingLayout.of(root, s); return layout.castChannels().map((n) => layout.cast(n)); });
 }
 
 describe('interactive ssh through Portcullis', () => {

@@ -1,10 +1,10 @@
 // Policy knobs of the recording: full capture of command output, and keystrokes off.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../harness/common.js';
 import { type SshFixture, startSshFixture } from '../harness/ssh-fixture.js';
+import { execCaptureFile, RecordingLayout, recordingsRoot } from '../../recorder/layout.js';
 
 let fx: SshFixture;
 
@@ -21,29 +21,25 @@ describe('recording policy', () => {
   it('keeps the whole output of a command when the policy asks for full capture', async () => {
     const r = await fx.ssh('ops+web01', ['head -c 300000 /dev/urandom | base64; echo to-stderr >&2']);
     expect(r.status).toBe(0);
-    const root = join(fx.gw.dataDir, 'recordings');
-    const captureFile = (): string | undefined => {
-      for (const d of readdirSync(root)) {
-        const f = readdirSync(join(root, d)).find((x) => x.endsWith('.stdout'));
-        if (f) return join(root, d, f);
-      }
-      return undefined;
-    };
+    const root = recordingsRoot(fx.gw.dataDir);
+    // The first exec of a session without a pty is capture number 1.
+    const captureFile = (): string | undefined => readdirSync(root).map((d) => RecordingLayout.of(root, d).execCapture(1, 'stdout')).find((f) => existsSync(f));
     // The capture is complete once the recording has written what the client received.
     await waitFor('the full capture', () => { const f = captureFile(); return f !== undefined && readFileSync(f).length === r.stdout.length; }, 5000);
     const stdoutFile = captureFile()!;
     const captured = readFileSync(stdoutFile);
     expect(captured.length).toBe(r.stdout.length);
     expect(createHash('sha256').update(captured).digest('hex')).toBe(createHash('sha256').update(r.stdout).digest('hex'));
-    await waitFor('the stderr capture', () => readFileSync(stdoutFile.replace('.stdout', '.stderr'), 'utf8') === 'to-stderr\n', 5000);
+    const stderrFile = stdoutFile.replace(execCaptureFile(1, 'stdout'), execCaptureFile(1, 'stderr'));
+    await waitFor('the stderr capture', () => readFileSync(stderrFile, 'utf8') === 'to-stderr\n', 5000);
   });
 
   it('records no keystrokes when the policy turns them off', async () => {
     const r = await fx.ssh('ops+web01', ['read -p "name? " x; echo "hi $x"'], { input: 'typed-by-user\n', extra: ['-tt'] });
     expect(r.stdout.toString()).toMatch(/hi typed-by-user/);
-    const root = join(fx.gw.dataDir, 'recordings');
-    await waitFor('the terminal recording', () => readdirSync(root).some((d) => readdirSync(join(root, d)).some((f) => f.endsWith('.cast'))), 5000);
-    const casts = readdirSync(root).flatMap((d) => readdirSync(join(root, d)).filter((f) => f.endsWith('.cast')).map((f) => readFileSync(join(root, d, f), 'utf8')));
+    const root = recordingsRoot(fx.gw.dataDir);
+    await waitFor('the terminal recording', () => readdirSync(root).some((d) => RecordingLayout.of(root, d).castChannels().length > 0), 5000);
+    const casts = readdirSync(root).flatMap((d) => { const layout = RecordingLayout.of(root, d); return layout.castChannels().map((n) => readFileSync(layout.cast(n), 'utf8')); });
     expect(casts.length).toBeGreaterThan(0);
     const inputEvents = casts.join('\n').split('\n').filter((l) => l.includes('"i"'));
     expect(inputEvents).toEqual([]);

@@ -1,13 +1,14 @@
 // One-time vendor links end to end: real headless Chromium opening the link's page and terminal,
 // real OpenSSH (the target's sshd, and the ssh client for the one-time SSH login), the real gateway.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../harness/common.js';
 import { launchChromium, newContext, screenshotPath } from '../harness/browser.js';
 import { json } from '../harness/gateway.js';
 import { type SshFixture, startSshFixture } from '../harness/ssh-fixture.js';
+import { RecordingLayout } from '../../recorder/layout.js';
+import { readRecordingMeta } from '../../recorder/meta.js';
 
 let fx: SshFixture;
 let browser: Browser;
@@ -79,12 +80,10 @@ describe('one-time vendor links', () => {
 
     const [s] = sessionsOf(link.id);
     expect(s?.link).toMatchObject({ label: 'ACME support, ticket 4411', issuer: 'admin' });
-    await waitFor('the recording closed', () => {
-      try { return Boolean((JSON.parse(readFileSync(join(fx.gw.dataDir, 'recordings', s!.id, 'meta.json'), 'utf8')) as { end_reason?: string }).end_reason); } catch { return false; }
-    }, 10_000);
-    const meta = JSON.parse(readFileSync(join(fx.gw.dataDir, 'recordings', s!.id, 'meta.json'), 'utf8')) as { link?: { label: string } };
-    expect(meta.link?.label).toBe('ACME support, ticket 4411');
-    expect(readFileSync(join(fx.gw.dataDir, 'recordings', s!.id, 'ch-1.cast'), 'utf8')).toContain('vendor-42');
+    await waitFor('the recording closed', () => Boolean(readRecordingMeta(RecordingLayout.inDataDir(fx.gw.dataDir, s!.id).meta)?.end_reason), 10_000);
+    const meta = readRecordingMeta(RecordingLayout.inDataDir(fx.gw.dataDir, s!.id).meta);
+    expect(meta?.link?.label).toBe('ACME support, ticket 4411');
+    expect(readFileSync(RecordingLayout.inDataDir(fx.gw.dataDir, s!.id).cast(1), 'utf8')).toContain('vendor-42');
     const audit = json<Array<{ code: string; data: unknown }>>(fx.gw.admin(['audit', 'list', '--limit', '1000', '--json']));
     const labelled = (code: string): boolean => audit.some((e) => e.code === code && JSON.stringify(e.data).includes('ACME support, ticket 4411'));
     expect(labelled('link.created')).toBe(true);

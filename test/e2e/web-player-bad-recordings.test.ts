@@ -2,12 +2,13 @@
 // last line), one with event codes from a newer writer, a 200 MB one (streamed in windows; the
 // gateway's memory stays bounded), a session id that does not exist, and a viewer without the role.
 import { createWriteStream, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../harness/common.js';
 import { launchChromium, newContext, screenshotPath, signIn } from '../harness/browser.js';
 import { type SshFixture, startSshFixture } from '../harness/ssh-fixture.js';
+import { keyframePath, RecordingLayout } from '../../recorder/layout.js';
+import { readRecordingMeta } from '../../recorder/meta.js';
 
 let fx: SshFixture;
 let browser: Browser;
@@ -16,15 +17,15 @@ const header = JSON.stringify({ version: 2, width: 80, height: 24 });
 
 /** Replaces a real session's recording with crafted content (and drops its index). */
 function replaceCast(id: string, content: string): string {
-  const file = join(fx.gw.dataDir, 'recordings', id, 'ch-1.cast');
+  const file = RecordingLayout.inDataDir(fx.gw.dataDir, id).cast(1);
   writeFileSync(file, content);
-  rmSync(file.replace(/\.cast$/, '.keyframes.json'), { force: true });
+  rmSync(keyframePath(file), { force: true });
   return file;
 }
 
 /** ~200 MB: 2 hours of 28 KB of output per second, every line saying when it was printed. */
 async function writeHuge(file: string): Promise<void> {
-  rmSync(file.replace(/\.cast$/, '.keyframes.json'), { force: true });
+  rmSync(keyframePath(file), { force: true });
   const out = createWriteStream(file);
   out.write(header + '\n');
   for (let i = 0; i < 72_000; i++) {
@@ -49,7 +50,7 @@ beforeAll(async () => {
     ids = list.filter((s) => s.end_reason).map((s) => s.id);
     return ids.length === 3 && ids.every((id) => {
       try {
-        return Boolean((JSON.parse(readFileSync(join(fx.gw.dataDir, 'recordings', id, 'meta.json'), 'utf8')) as { end_reason?: string }).end_reason);
+        return Boolean(readRecordingMeta(RecordingLayout.inDataDir(fx.gw.dataDir, id).meta)?.end_reason);
       } catch {
         return false;
       }
@@ -90,7 +91,7 @@ describe('the player with bad recordings', () => {
 
   it('opens and seeks a 200 MB recording without loading it whole, in the browser or the gateway', async () => {
     const id = ids[2]!;
-    const file = join(fx.gw.dataDir, 'recordings', id, 'ch-1.cast');
+    const file = RecordingLayout.inDataDir(fx.gw.dataDir, id).cast(1);
     await writeHuge(file);
     const before = rssMiB(fx.gw.pid);
     const page = await (await newContext(browser)).newPage();

@@ -3,6 +3,7 @@
 import { requireBinary, run } from './common.js';
 import { type GatewayPeer, startGateway } from './gateway.js';
 import { type MariadbPeer, startMariadb } from './mariadb.js';
+import type { StatementRecord } from '../../recorder/statement-record.js';
 import { readStatements } from './pg-fixture.js';
 
 export const SHOP_PASSWORD = 'Shop-Vaulted-Canary-5';
@@ -14,7 +15,7 @@ export interface MyFixture {
   /** Runs the mariadb client through the gateway as dba+shop-db with --ssl. */
   client(sql: string, opts?: { password?: string; user?: string; extra?: string[] }): { status: number; stdout: string; stderr: string };
   grant(duration: string): string;
-  statements(): Array<Record<string, unknown>>;
+  statements(): StatementRecord[];
   stop(): Promise<void>;
 }
 

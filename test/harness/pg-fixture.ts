@@ -1,7 +1,9 @@
 // The PostgreSQL test fixture: a real PostgreSQL 15 (scram-sha-256), a real gateway, a gateway user
 // "dba" and a target "orders-db" whose vaulted credential is the database role's password.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { RecordingLayout, recordingsRoot } from '../../recorder/layout.js';
+import { parseStatementLine } from '../../recorder/statement-reader.js';
+import type { StatementRecord } from '../../recorder/statement-record.js';
 import { requireBinary, run } from './common.js';
 import { type GatewayPeer, startGateway } from './gateway.js';
 import { type PostgresPeer, startPostgres } from './postgres.js';
@@ -18,7 +20,7 @@ export interface PgFixture {
   psql(args: string[], opts?: { password?: string; input?: string; conninfo?: string }): { status: number; stdout: string; stderr: string };
   grant(duration: string): string;
   /** Every statement record written so far, across sessions. */
-  statements(): Array<Record<string, unknown>>;
+  statements(): StatementRecord[];
   stop(): Promise<void>;
 }
 
@@ -43,14 +45,21 @@ export async function startPgFixture(env: NodeJS.ProcessEnv = {}): Promise<PgFix
   };
 }
 
-/** Statement records (statements.ndjson) of every session under a gateway's data dir. */
-export function readStatements(dataDir: string): Array<Record<string, unknown>> {
-  const root = join(dataDir, 'recordings');
-  return readdirSync(root).flatMap((d) => {
-    try {
-      return readFileSync(join(root, d, 'statements.ndjson'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-    } catch {
-      return [];
-    }
+/**
+ * Statement records (statements.ndjson) of every session under a gateway's data dir, read with the
+ * recorder's reader; a whole line it cannot read fails the test.
+ */
+export function readStatements(dataDir: string): StatementRecord[] {
+  const root = recordingsRoot(dataDir);
+  return readdirSync(root).flatMap((id) => {
+    const path = RecordingLayout.of(root, id).statements;
+    if (!existsSync(path)) return [];
+    const text = readFileSync(path, 'utf8');
+    // A line without its newline is still being written: not a record yet.
+    return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => {
+      const r = parseStatementLine(l);
+      if (!r.ok) throw new Error(`unreadable statement record in ${path}: ${r.problem}: ${l.slice(0, 200)}`);
+      return r.record;
+    });
   });
 }

@@ -2,11 +2,13 @@
 // target "web01" whose vaulted credential is the sshd test account's password. Helpers drive the
 // real OpenSSH client (ssh, scp, sftp) and, for interactive use, tmux.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireBinary, run, runOk, tempDir, waitFor } from './common.js';
 import { type GatewayPeer, json, startGateway } from './gateway.js';
 import { type SshdPeer, startSshd } from './sshd.js';
+import { RecordingLayout, recordingsRoot } from '../../recorder/layout.js';
+import { readRecordingMeta } from '../../recorder/meta.js';
 
 export interface SshFixture {
   gw: GatewayPeer;
@@ -117,7 +119,7 @@ export async function latestClosedSession(gw: GatewayPeer): Promise<string> {
     if (!s) return false;
     id = s.id;
     try {
-      return Boolean((JSON.parse(readFileSync(join(gw.dataDir, 'recordings', s.id, 'meta.json'), 'utf8')) as { end_reason?: string }).end_reason);
+      return Boolean(readRecordingMeta(RecordingLayout.inDataDir(gw.dataDir, s.id).meta)?.end_reason);
     } catch {
       return false;
     }
@@ -126,6 +128,10 @@ export async function latestClosedSession(gw: GatewayPeer): Promise<string> {
 }
 
 export function readRecordings(dataDir: string): string {
-  const dir = join(dataDir, 'recordings');
-  return run('sh', ['-c', `cat ${dir}/*/*.cast ${dir}/*/events.ndjson 2>/dev/null`]).stdout;
+  const root = recordingsRoot(dataDir);
+  const files = readdirSync(root).flatMap((id) => {
+    const layout = RecordingLayout.of(root, id);
+    return [...layout.castChannels().map((n) => layout.cast(n)), layout.events];
+  });
+  return files.map((f) => { try { return readFileSync(f, 'utf8'); } catch { return ''; } }).join('');
 }

@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MyStatementLog, type MyStatementRecord } from '../../gateway/mysql/statement-log.js';
+import { MyStatementLog } from '../../gateway/mysql/statement-log.js';
 import { CAP } from '../../gateway/mysql/wire/capabilities.js';
 import { encodeGreeting, encodeHandshakeResponse, parseGreeting, parseHandshakeResponse } from '../../gateway/mysql/wire/handshake.js';
 import { type MyPacket, MyPacketReader, MyProtocolError, lenenc, packet } from '../../gateway/mysql/wire/packets.js';
+import type { StatementRecord } from '../../recorder/statement-record.js';
 
 const u16 = (n: number): Buffer => { const b = Buffer.alloc(2); b.writeUInt16LE(n); return b; };
 const u32 = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
@@ -33,6 +34,8 @@ function conversation(deprecateEof: boolean): Array<[Side, Buffer]> {
   // Multi-statement: OK (more results), then a result set with one row.
   reset(); out.push(['client', cmd(0x03, Buffer.from('insert into t values (1); select 1'))]);
   out.push(['server', Buffer.concat([ok(seq(), 1, MORE), packet(seq(), Buffer.from([1])), col(seq()), ...(deprecateEof ? [] : [eof(seq())]), row(seq(), '1'), end(seq())])]);
+  // COM_INIT_DB (a client's "USE"), answered with OK.
+  reset(); out.push(['client', cmd(0x02, Buffer.from('shop'))]); out.push(['server', ok(seq(), 0)]);
   // An error.
   reset(); out.push(['client', cmd(0x03, Buffer.from('select * from nope'))]); out.push(['server', err(seq(), 1146, '42S02', "Table 'shop.nope' doesn't exist")]);
   // Prepare with 2 params and 1 column, then execute with (7, 'x').
@@ -46,8 +49,10 @@ function conversation(deprecateEof: boolean): Array<[Side, Buffer]> {
   return out;
 }
 
-function records(timeline: Array<[Side, Buffer]>, caps: number, split?: { side: Side; at: number }): Array<Omit<MyStatementRecord, 't' | 'duration_ms'>> {
-  const got: MyStatementRecord[] = [];
+type Recorded = Omit<StatementRecord, 't' | 'duration_ms'>;
+
+function records(timeline: Array<[Side, Buffer]>, caps: number, split?: { side: Side; at: number }): Recorded[] {
+  const got: StatementRecord[] = [];
   const log = new MyStatementLog(() => caps, () => 0, (r) => got.push(r));
   const readers = { client: new MyPacketReader((p: MyPacket) => log.command(p)), server: new MyPacketReader((p: MyPacket) => log.reply(p)) };
   const offset = { client: 0, server: 0 };
@@ -62,13 +67,16 @@ function records(timeline: Array<[Side, Buffer]>, caps: number, split?: { side: 
   return got.map(({ t: _t, duration_ms: _d, ...rest }) => rest);
 }
 
-const want = [
-  { sql: 'select c from t', path: 'query', rows: 3 },
-  { sql: 'update t set c = 1', path: 'query', affected_rows: 5 },
-  { sql: 'insert into t values (1); select 1', path: 'query', affected_rows: 1 },
-  { sql: 'insert into t values (1); select 1', path: 'query', rows: 1 },
-  { sql: 'select * from nope', path: 'query', error: { code: 1146, sqlstate: '42S02', message: "Table 'shop.nope' doesn't exist" } },
-  { sql: 'select c from t where a = ? and b = ?', path: 'prepared', statement_id: 9, params: ['7', 'x'], rows: 1 },
+// Every field of the one statement schema (the same as PostgreSQL's), so a change to it shows here.
+const my = (r: Partial<Recorded> & Pick<Recorded, 'sql' | 'path'>): Recorded => ({ v: 1, protocol: 'mysql', rows_returned: null, rows_affected: null, error: null, ...r });
+const want: Recorded[] = [
+  my({ sql: 'select c from t', path: 'simple', rows_returned: 3 }),
+  my({ sql: 'update t set c = 1', path: 'simple', rows_affected: 5 }),
+  my({ sql: 'insert into t values (1); select 1', path: 'simple', rows_affected: 1 }),
+  my({ sql: 'insert into t values (1); select 1', path: 'simple', rows_returned: 1 }),
+  my({ sql: 'USE `shop`', path: 'init-db', rows_affected: 0 }),
+  my({ sql: 'select * from nope', path: 'simple', error: { sqlstate: '42S02', code: 1146, message: "Table 'shop.nope' doesn't exist" } }),
+  my({ sql: 'select c from t where a = ? and b = ?', path: 'prepared', statement: '9', params: ['7', 'x'], rows_returned: 1 }),
 ];
 
 describe('the MySQL statement log', () => {

@@ -1,10 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { makeScramVerifier, parseScramVerifier } from '../../gateway/access/scram-verifier.js';
-import { StatementLog, type StatementRecord } from '../../gateway/postgres/statement-log.js';
+import { StatementLog } from '../../gateway/postgres/statement-log.js';
 import { type PgMessage, PgFrameReader, PgProtocolError } from '../../gateway/postgres/wire/frames.js';
 import { ScramClient, ScramServer } from '../../gateway/postgres/wire/scram.js';
 import { StartupReader } from '../../gateway/postgres/wire/startup.js';
+import type { StatementRecord } from '../../recorder/statement-record.js';
 
 const int16 = (n: number): Buffer => { const b = Buffer.alloc(2); b.writeInt16BE(n); return b; };
 const int32 = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeInt32BE(n); return b; };
@@ -20,6 +21,7 @@ const E = (portal: string): Buffer => msg('E', cstr(portal), int32(0));
 const S = (): Buffer => msg('S');
 const d = (bytes: number): Buffer => msg('d', Buffer.alloc(bytes, 0x41));
 const c = (): Buffer => msg('c');
+const F = (oid: number, arg: string): Buffer => msg('F', int32(oid), int16(1), int16(0), int16(1), int32(Buffer.byteLength(arg)), Buffer.from(arg), int16(0));
 // Server → client
 const C = (tag: string): Buffer => msg('C', cstr(tag));
 const Z = (): Buffer => msg('Z', Buffer.from('I'));
@@ -29,11 +31,14 @@ const one = (): Buffer => msg('1');
 const two = (): Buffer => msg('2');
 const G = (): Buffer => msg('G', Buffer.from([0]), int16(0));
 const H = (): Buffer => msg('H', Buffer.from([0]), int16(0));
+const V = (): Buffer => msg('V', int32(1), Buffer.from('t'));
 
 type Side = 'client' | 'server';
 
+type Recorded = Omit<StatementRecord, 't' | 'duration_ms'>;
+
 /** A conversation in causal order, fed to a StatementLog with the given chunking of each side. */
-function records(timeline: Array<[Side, Buffer]>, split?: { side: Side; at: number }): StatementRecord[] {
+function records(timeline: Array<[Side, Buffer]>, split?: { side: Side; at: number }): Recorded[] {
   const out: StatementRecord[] = [];
   const log = new StatementLog(() => 0, (r) => out.push(r));
   const readers = { client: new PgFrameReader((m) => log.fromClient(m)), server: new PgFrameReader((m) => log.fromServer(m)) };
@@ -46,7 +51,7 @@ function records(timeline: Array<[Side, Buffer]>, split?: { side: Side; at: numb
       readers[side].push(bytes.subarray(split.at - start));
     } else readers[side].push(bytes);
   }
-  return out.map(({ t: _t, duration_ms: _d, ...rest }) => rest as StatementRecord);
+  return out.map(({ t: _t, duration_ms: _d, ...rest }) => rest);
 }
 
 const conversation: Array<[Side, Buffer]> = [
@@ -62,20 +67,33 @@ const conversation: Array<[Side, Buffer]> = [
   // COPY in and out in simple protocol.
   ['client', Q('copy t from stdin')], ['server', G()], ['client', Buffer.concat([d(1000), d(500), c()])], ['server', Buffer.concat([C('COPY 3'), Z()])],
   ['client', Q('copy t to stdout')], ['server', Buffer.concat([H(), d(300), d(300), msg('c'), C('COPY 2'), Z()])],
+  // CREATE TABLE AS answers "SELECT n" without sending rows: rows written, not returned.
+  ['client', Q('create table u as select * from t')], ['server', Buffer.concat([C('SELECT 5'), Z()])],
+  // INSERT … RETURNING both affects and returns rows.
+  ['client', Q('insert into t values (2) returning c')], ['server', Buffer.concat([DR(), C('INSERT 0 1'), Z()])],
+  // A FunctionCall (no SQL text), then one that fails.
+  ['client', F(1598, 'x')], ['server', Buffer.concat([V(), Z()])],
+  ['client', F(1598, 'y')], ['server', Buffer.concat([ERR('42883', 'function does not exist'), Z()])],
 ];
 
-const want: StatementRecord[] = [
-  { sql: 'select 1; insert into t values (1)', path: 'simple', command: 'SELECT 1', rows: 1, rows_returned: 1 } as StatementRecord,
-  { sql: 'select 1; insert into t values (1)', path: 'simple', command: 'INSERT 0 1', rows: 1 } as StatementRecord,
-  { sql: 'select $1::int', path: 'extended', command: 'SELECT 1', statement: 's1', portal: '', params: ['7'], rows: 1, rows_returned: 1 } as StatementRecord,
-  { sql: 'select $1::int', path: 'extended', command: 'SELECT 1', statement: 's1', portal: '', params: [null], rows: 1, rows_returned: 1 } as StatementRecord,
-  { sql: 'select 1/$1', path: 'extended', statement: '', portal: '', params: ['0'], error: { code: '22012', message: 'division by zero' } } as StatementRecord,
-  { sql: 'copy t from stdin', path: 'simple', command: 'COPY 3', rows: 3, copy: { direction: 'in', bytes: 1500 } } as StatementRecord,
-  { sql: 'copy t to stdout', path: 'simple', command: 'COPY 2', rows: 2, copy: { direction: 'out', bytes: 600 } } as StatementRecord,
+// Every field of the one statement schema, so a change to it shows here.
+const pg = (r: Partial<Recorded> & Pick<Recorded, 'sql' | 'path'>): Recorded => ({ v: 1, protocol: 'postgres', rows_returned: null, rows_affected: null, error: null, ...r });
+const want: Recorded[] = [
+  pg({ sql: 'select 1; insert into t values (1)', path: 'simple', command: 'SELECT 1', rows_returned: 1 }),
+  pg({ sql: 'select 1; insert into t values (1)', path: 'simple', command: 'INSERT 0 1', rows_affected: 1 }),
+  pg({ sql: 'select $1::int', path: 'extended', statement: 's1', portal: '', params: ['7'], command: 'SELECT 1', rows_returned: 1 }),
+  pg({ sql: 'select $1::int', path: 'extended', statement: 's1', portal: '', params: [null], command: 'SELECT 1', rows_returned: 1 }),
+  pg({ sql: 'select 1/$1', path: 'extended', statement: '', portal: '', params: ['0'], error: { sqlstate: '22012', code: null, message: 'division by zero' } }),
+  pg({ sql: 'copy t from stdin', path: 'simple', command: 'COPY 3', rows_affected: 3, copy: { direction: 'in', bytes: 1500 } }),
+  pg({ sql: 'copy t to stdout', path: 'simple', command: 'COPY 2', rows_returned: 2, copy: { direction: 'out', bytes: 600 } }),
+  pg({ sql: 'create table u as select * from t', path: 'simple', command: 'SELECT 5', rows_affected: 5 }),
+  pg({ sql: 'insert into t values (2) returning c', path: 'simple', command: 'INSERT 0 1', rows_returned: 1, rows_affected: 1 }),
+  pg({ sql: '/* function call: oid 1598 */', path: 'function-call', params: ['x'], function_oid: 1598 }),
+  pg({ sql: '/* function call: oid 1598 */', path: 'function-call', params: ['y'], function_oid: 1598, error: { sqlstate: '42883', code: null, message: 'function does not exist' } }),
 ];
 
 describe('the statement log', () => {
-  it('records simple, pipelined extended, failed and COPY statements', () => {
+  it('records simple, pipelined extended, failed, COPY and function-call statements in the one schema', () => {
     expect(records(conversation)).toEqual(want);
   });
 

@@ -8,6 +8,7 @@ import { FileSink } from '../../recorder/file-sink.js';
 import { InputMasker } from '../../recorder/input-masker.js';
 import { StreamDigest } from '../../recorder/stream-digest.js';
 import { parsePrincipal } from '../../gateway/session/principal.js';
+import { RecordingLayout } from '../../recorder/layout.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'portcullis-rec-'));
 
@@ -125,7 +126,7 @@ describe('a session recording', () => {
     const { mkdirSync } = await import('node:fs');
     const dir = tmp();
     // events.ndjson is a directory: opening it for append fails.
-    mkdirSync(join(dir, 'events.ndjson'));
+    mkdirSync(new RecordingLayout(dir).events);
     const failures: string[] = [];
     const rec = new SessionRecording(dir, {
       session: 's', protocol: 'ssh', user: 'u', target: 't', grant: 'g', reason: 'r', ticket: null, client_addr: 'a', started_at: 'x',

@@ -1,15 +1,43 @@
-// session show, export and play: recordings through the API (so every view is audited).
+// session show, export and play: recordings through the API (so every view is audited). A
+// database session's statements come from the statements API, already in the recorder's one
+// schema whatever gateway version recorded them.
 import { parseEvent, parseHeader } from '../../../recorder/asciicast-reader.js';
+import { castChannel, castFile, STATEMENTS_FILE } from '../../../recorder/layout.js';
+import type { StatementFileSummary, StatementPage, StatementRecord } from '../../../recorder/statement-record.js';
 import { type Command, type CommandContext, enc, usage } from '../command.js';
-import { printOne } from '../output.js';
+import { printList, printOne } from '../output.js';
 
-interface SessionDetail { id: string; recording: Array<{ file: string; bytes: number }> }
+interface SessionDetail { id: string; started_at: string; recording: Array<{ file: string; bytes: number }> }
+
+async function allStatements(c: CommandContext, id: string): Promise<{ statements: StatementRecord[]; read: StatementFileSummary }> {
+  const statements: StatementRecord[] = [];
+  const read: StatementFileSummary = { skipped: 0, newer: 0, truncated: false };
+  for (let from: number | null = 0; from !== null;) {
+    const page: StatementPage = await c.api().get<StatementPage>(`/api/v1/sessions/${enc(id)}/statements?from=${from}`);
+    for (const s of page.statements) statements.push(s);
+    read.skipped += page.skipped;
+    read.newer += page.newer;
+    read.truncated ||= page.truncated;
+    from = page.next;
+  }
+  return { statements, read };
+}
+
+/** One table row per statement: offset from the session start like the player's #t= links. */
+function statementRow(s: StatementRecord, startedAt: number): Record<string, unknown> {
+  return {
+    at: `+${((Date.parse(s.t) - startedAt) / 1000).toFixed(1)}s`, ms: s.duration_ms, path: s.path,
+    returned: s.rows_returned, affected: s.rows_affected,
+    result: s.error ? `${s.error.sqlstate || 'error'}${s.error.code === null ? '' : ` (${s.error.code})`}: ${s.error.message}` : s.command ?? 'ok',
+    sql: s.sql.replace(/\s+/g, ' '),
+  };
+}
 
 async function castText(c: CommandContext, id: string): Promise<string> {
   const detail = await c.api().get<SessionDetail>(`/api/v1/sessions/${enc(id)}`);
   const channel = c.flags.opt('channel');
-  const casts = detail.recording.filter((f) => f.file.endsWith('.cast'));
-  const pick = channel ? casts.find((f) => f.file === `ch-${channel}.cast`) : casts[0];
+  const casts = detail.recording.filter((f) => castChannel(f.file) !== null);
+  const pick = channel ? casts.find((f) => f.file === castFile(Number(channel))) : casts[0];
   if (!pick) {
     const what = casts.length === 0 ? 'no terminal recording (database sessions have statements: portcullis session show)' : `no channel ${channel}; it has ${casts.map((f) => f.file).join(', ')}`;
     throw new Error(`session ${id} has ${what}`);
@@ -20,7 +48,21 @@ async function castText(c: CommandContext, id: string): Promise<string> {
 export const sessionShowCmd: Command = async (c) => {
   const id = c.flags.positionals[1];
   if (!id) usage('portcullis session show ID');
-  printOne(c.out, c.json, await c.api().get(`/api/v1/sessions/${enc(id)}`));
+  const detail = await c.api().get<SessionDetail>(`/api/v1/sessions/${enc(id)}`);
+  if (!detail.recording.some((f) => f.file === STATEMENTS_FILE)) {
+    printOne(c.out, c.json, detail);
+    return 0;
+  }
+  const { statements, read } = await allStatements(c, id);
+  if (c.json) {
+    printOne(c.out, true, { ...detail, statements, statements_read: read });
+    return 0;
+  }
+  printOne(c.out, false, detail);
+  c.out.write('\n');
+  printList(c.out, false, statements.map((s) => statementRow(s, Date.parse(detail.started_at))), ['at', 'ms', 'path', 'returned', 'affected', 'result', 'sql']);
+  if (read.truncated) c.out.error('note: the statement log ends with a line cut short (the gateway stopped while recording)\n');
+  if (read.skipped + read.newer > 0) c.out.error(`note: ${read.skipped} unreadable and ${read.newer} newer-format statement records left out\n`);
   return 0;
 };
 

@@ -2,18 +2,15 @@
 import { sessionView } from '../../access/views.js';
 import type { SearchHit, SessionDetail } from '../../api-types.js';
 import { verifyChain } from '../../audit/audit-log.js';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isServableRecordingFile, RecordingLayout, STATEMENTS_FILE } from '../../../recorder/layout.js';
+import { readStatements } from '../../../recorder/statement-reader.js';
+import type { StatementPage } from '../../../recorder/statement-record.js';
 import { PortcullisError } from '../../util/errors.js';
 
-const RECORDING_FILE = /^(ch-\d{1,6}\.cast|events\.ndjson|statements\.ndjson|meta\.json|exec-\d{1,6}\.(stdout|stderr))$/;
 const MAX_RECORDING_BYTES = 256 * 1024 * 1024;
-
-function recordingFiles(root: string, id: string): Array<{ file: string; bytes: number }> {
-  const dir = join(root, id);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => RECORDING_FILE.test(f)).sort().map((f) => ({ file: f, bytes: statSync(join(dir, f)).size }));
-}
+/** Statements per reply: a busy session has millions; the viewer pages through them. */
+const MAX_STATEMENTS_PAGE = 50_000;
 import { type Route, route } from '../router.js';
 import { me } from './identity.js';
 
@@ -57,19 +54,32 @@ export const oversightRoutes: Route[] = [
   route('GET', '/api/v1/sessions/:id', ['investigator'], (c): SessionDetail => {
     const s = c.app.store.sessions.byId(c.params.id!);
     if (!s) throw new PortcullisError('not-found', `no session "${c.params.id}"; see "portcullis session list"`);
-    return { ...sessionView(c.app.store, s), recording: recordingFiles(c.app.paths.recordings, s.id) };
+    return { ...sessionView(c.app.store, s), recording: RecordingLayout.of(c.app.paths.recordings, s.id).servableFiles() };
   }),
   route('GET', '/api/v1/sessions/:id/recording/:file', ['investigator'], (c) => {
     const s = c.app.store.sessions.byId(c.params.id!);
     if (!s) throw new PortcullisError('not-found', `no session "${c.params.id}"`);
     const file = c.params.file!;
     // Only the names the recorder writes: nothing else in the data dir is reachable this way.
-    if (!RECORDING_FILE.test(file)) throw new PortcullisError('bad-request', `"${file}" is not a recording file name`);
-    const path = join(c.app.paths.recordings, s.id, file);
+    if (!isServableRecordingFile(file)) throw new PortcullisError('bad-request', `"${file}" is not a recording file name`);
+    const path = RecordingLayout.of(c.app.paths.recordings, s.id).file(file);
     if (!existsSync(path)) throw new PortcullisError('not-found', `session ${s.id} has no ${file}`);
     if (statSync(path).size > MAX_RECORDING_BYTES) throw new PortcullisError('payload-too-large', `${file} is over ${MAX_RECORDING_BYTES} bytes; read it from the data dir`);
     c.app.audit.append('recording.viewed', me(c).name, { session: s.id, file, by: me(c).name });
     return { status: 200, contentType: file.endsWith('.json') || file.endsWith('.ndjson') || file.endsWith('.cast') ? 'application/x-ndjson; charset=utf-8' : 'application/octet-stream', body: readFileSync(path, 'utf8') };
+  }),
+  // A database session's statements in the current schema, whatever version wrote them.
+  route('GET', '/api/v1/sessions/:id/statements', ['investigator'], async (c): Promise<StatementPage> => {
+    const s = c.app.store.sessions.byId(c.params.id!);
+    if (!s) throw new PortcullisError('not-found', `no session "${c.params.id}"`);
+    const from = Number(c.query.get('from') ?? 0);
+    const limit = Math.min(Number(c.query.get('limit') ?? MAX_STATEMENTS_PAGE), MAX_STATEMENTS_PAGE);
+    if (!Number.isInteger(from) || !Number.isInteger(limit) || from < 0 || limit < 1) throw new PortcullisError('bad-request', 'from and limit must be whole numbers');
+    const path = RecordingLayout.of(c.app.paths.recordings, s.id).statements;
+    if (!existsSync(path)) throw new PortcullisError('not-found', `session ${s.id} has no statements (only database sessions do)`);
+    c.app.audit.append('recording.viewed', me(c).name, { session: s.id, file: STATEMENTS_FILE, by: me(c).name });
+    const hint = s.protocol === 'postgres' || s.protocol === 'mysql' ? s.protocol : undefined;
+    return readStatements(path, hint, { from, limit });
   }),
   route('POST', '/api/v1/sessions/:id/kill', ['admin'], (c) => {
     const id = c.params.id!;

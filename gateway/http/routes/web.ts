@@ -1,8 +1,8 @@
 // Routes for the browser: sign-in and sign-out with a cookie session, "who am I" with the CSRF
 // token for a reloaded page, and windows of terminal recordings for the player.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { WebMe } from '../../api-types.js';
+import { castFile, RecordingLayout } from '../../../recorder/layout.js';
 import { parseDuration } from '../../util/duration.js';
 import { PortcullisError } from '../../util/errors.js';
 import { playerWindow } from '../player-windows.js';
@@ -33,9 +33,9 @@ export const webRoutes: Route[] = [
     const from = Number(c.query.get('from') ?? 0);
     const span = Math.min(Number(c.query.get('span') ?? 60), 600);
     if (!Number.isInteger(channel) || channel < 1 || !(from >= 0) || !(span > 0)) throw new PortcullisError('bad-request', 'channel, from and span must be positive numbers');
-    const path = join(c.app.paths.recordings, s.id, `ch-${channel}.cast`);
+    const path = RecordingLayout.of(c.app.paths.recordings, s.id).cast(channel);
     if (!existsSync(path)) throw new PortcullisError('not-found', `session ${s.id} has no terminal recording on channel ${channel}`);
-    if (c.query.get('open') === '1') c.app.audit.append('recording.viewed', me(c).name, { session: s.id, file: `ch-${channel}.cast`, by: me(c).name });
+    if (c.query.get('open') === '1') c.app.audit.append('recording.viewed', me(c).name, { session: s.id, file: castFile(channel), by: me(c).name });
     return playerWindow(path, from, span);
   }),
 ];

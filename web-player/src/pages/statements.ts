@@ -1,14 +1,32 @@
 // A database session's statements as a table: time, duration, SQL, parameters, rows, errors. Each
 // row's offset is a link (#/session/ID?t=12.3, seconds since the session started, as search hits
-// use); opening such a link highlights and scrolls to the statement running at that moment.
+// use); opening such a link highlights and scrolls to the statement running at that moment. The
+// server hands out the recorder's one statement schema (older recordings upgraded), in pages.
+import type { StatementPage, StatementRecord as Statement } from '../../../recorder/statement-record.js';
 import { apiFor, el } from '../api.js';
 import type { PageLifecycle } from '../lifecycle.js';
 
-interface Statement { t: string; duration_ms: number; sql: string; params?: Array<string | null>; rows?: number; affected_rows?: number; command?: string; error?: { code: string | number; message: string } }
+/** Rows returned as a bare number (what a reader looks for first), rows affected said so. */
+function rowCounts(r: Statement): string {
+  const affected = r.rows_affected === null ? null : `${r.rows_affected} affected`;
+  if (r.rows_returned === null) return affected ?? '';
+  return affected === null ? String(r.rows_returned) : `${r.rows_returned}, ${affected}`;
+}
+
+/** SQLSTATE, MySQL's own error number when there is one, and the message. */
+function result(r: Statement): string {
+  if (!r.error) return r.command ?? '';
+  return `${r.error.sqlstate || 'error'}${r.error.code === null ? '' : ` (${r.error.code})`}: ${r.error.message}`;
+}
 
 export async function statementsPage(root: HTMLElement, page: PageLifecycle, id: string, startedAt: string, at: number | null, query = ''): Promise<void> {
-  const text = await apiFor(page).get<string>(`/api/v1/sessions/${id}/recording/statements.ndjson`);
-  const rows = text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Statement);
+  const api = apiFor(page);
+  const rows: Statement[] = [];
+  for (let from: number | null = 0; from !== null;) {
+    const batch: StatementPage = await api.get<StatementPage>(`/api/v1/sessions/${id}/statements?from=${from}`);
+    for (const s of batch.statements) rows.push(s);
+    from = batch.next;
+  }
   const zero = Date.parse(startedAt);
   const offset = (r: Statement): number => Math.max(0, (Date.parse(r.t) - zero) / 1000);
   // The statement at `at` (offsets are rounded to 0.1 s): among those in that tenth, the first that
@@ -22,8 +40,8 @@ export async function statementsPage(root: HTMLElement, page: PageLifecycle, id:
   const render = (): void => {
     tbody.replaceChildren(...rows.filter((r) => r.sql.toLowerCase().includes(q.value.toLowerCase())).map((r) => el('tr', { class: `${r.error ? 'failed' : ''} ${r === target ? 'at' : ''}` },
       el('td', {}, el('a', { href: `#/session/${id}?t=${offset(r).toFixed(1)}`, title: new Date(r.t).toLocaleString() }, `+${offset(r).toFixed(1)} s`), ' ', new Date(r.t).toLocaleTimeString()), el('td', {}, `${r.duration_ms} ms`), el('td', {}, el('pre', { class: 'sql' }, r.sql)),
-      el('td', {}, r.params ? JSON.stringify(r.params) : ''), el('td', {}, String(r.rows ?? r.affected_rows ?? '')),
-      el('td', {}, r.error ? `${r.error.code}: ${r.error.message}` : r.command ?? ''))));
+      el('td', {}, r.params ? JSON.stringify(r.params) : ''), el('td', {}, rowCounts(r)),
+      el('td', {}, result(r)))));
   };
   page.listen(q, 'input', render);
   render();

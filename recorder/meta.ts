@@ -1,0 +1,50 @@
+// meta.json, the sidecar that says whose session a recording is: its fields, the recording format
+// version, an atomic writer (a crash leaves the old or the new file, never half of one) and a
+// tolerant reader. It does not know where the file lives (layout.ts) or when it is written
+// (session-recording.ts).
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+
+/**
+ * Version of the recording directory as a whole (which files, meta.json's fields). Absent in
+ * recordings written before it existed, which readers treat as format 0: same layout, statement
+ * records without a version. Each file format carries its own version too (asciicast `version`,
+ * statement `v`).
+ */
+export const RECORDING_FORMAT_VERSION = 1;
+
+export interface RecordingMeta {
+  format?: number;
+  session: string;
+  protocol: string;
+  user: string;
+  target: string;
+  grant: string;
+  reason: string;
+  ticket: string | null;
+  client_addr: string;
+  started_at: string;
+  /** Set when the session was opened through a one-time link. */
+  link?: { id: string; label: string; issuer: string };
+  ended_at?: string;
+  end_reason?: string;
+  channels?: number;
+}
+
+/** Replaces the file through a rename, so readers never see a torn meta.json. */
+export function writeRecordingMeta(path: string, meta: RecordingMeta): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, JSON.stringify(meta, null, 2) + '\n', { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
+/** The metadata, or null when the file is missing or not a recording's metadata. */
+export function readRecordingMeta(path: string): RecordingMeta | null {
+  try {
+    const m = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+    if (typeof m !== 'object' || m === null) return null;
+    const o = m as Partial<RecordingMeta>;
+    return typeof o.session === 'string' && typeof o.protocol === 'string' && typeof o.started_at === 'string' ? o as RecordingMeta : null;
+  } catch {
+    return null;
+  }
+}
