@@ -1,12 +1,14 @@
 // One session's recording directory: `meta.json` (sidecar metadata, rewritten at the end),
-// `ch-N.cast` (asciicast v2) for each terminal channel, and `events.ndjson` for structured events
-// (exec summaries, file transfers, forwards). Any write failure is reported once through
-// `onFailure`, so the caller can end the session (fail closed).
+// `ch-N.cast` (asciicast v2) for each terminal channel, `events.ndjson` for structured events
+// (exec summaries, file transfers, forwards), `statements.ndjson` for database statements. It is the
+// SessionTaps implementation the session pipeline writes through. Any write failure is reported
+// once through `onFailure`; what it means (end the session or go on) is the caller's decision.
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AsciicastWriter, type CastHeader } from './asciicast-writer.js';
 import { FileSink } from './file-sink.js';
 import { writeKeyframesOffThread } from './keyframes.js';
+import type { ByteTap, FileOperation, SessionTaps, TerminalHeader, TerminalTap } from './taps.js';
 
 export interface RecordingMeta {
   session: string;
@@ -25,8 +27,15 @@ export interface RecordingMeta {
   channels?: number;
 }
 
-export class SessionRecording {
+export interface RecordingOptions {
+  /** Record keystrokes ("i" events) in terminal streams; default yes. */
+  keystrokes?: boolean;
+}
+
+export class SessionRecording implements SessionTaps {
   private readonly sinks: FileSink[] = [];
+  private statementSink: FileSink | null = null;
+  private statementCount = 0;
   private readonly terminals = new Set<AsciicastWriter>();
   private readonly castSinks = new Map<number, FileSink>();
   private readonly events: FileSink;
@@ -39,6 +48,7 @@ export class SessionRecording {
     private readonly meta: RecordingMeta,
     private readonly now: () => number,
     private readonly onFailure: (err: Error) => void,
+    private readonly options: RecordingOptions = {},
   ) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.writeMeta();
@@ -57,8 +67,20 @@ export class SessionRecording {
     this.onFailure(err);
   }
 
+  /** A terminal stream (SessionTaps): ended through the tap, or at the latest when the recording ends. */
+  terminal(header: TerminalHeader): TerminalTap {
+    const w = this.terminalWriter(header, this.options.keystrokes ?? true);
+    return {
+      output: (b) => w.output(b),
+      input: (b) => w.input(b),
+      resize: (c, r) => w.resize(c, r),
+      marker: (label) => w.marker(label),
+      end: () => this.endTerminal(w),
+    };
+  }
+
   /** A new terminal recording for a channel with a pty. */
-  terminal(header: Omit<CastHeader, 'timestamp'>, keystrokes: boolean): AsciicastWriter {
+  terminalWriter(header: Omit<CastHeader, 'timestamp'>, keystrokes: boolean): AsciicastWriter {
     const n = ++this.channels;
     const castSink = this.sink(`ch-${n}.cast`);
     this.castSinks.set(n, castSink);
@@ -104,6 +126,31 @@ export class SessionRecording {
   /** A structured event, one NDJSON line with its time. */
   event(kind: string, data: Record<string, unknown>): void {
     this.events.write(JSON.stringify({ t: new Date(this.now()).toISOString(), kind, ...data }) + '\n');
+  }
+
+  /** One database statement record (statements.ndjson, created with the first statement). */
+  statement(record: object): void {
+    this.statementSink ??= this.sink('statements.ndjson');
+    this.statementCount++;
+    this.statementSink.write(JSON.stringify(record) + '\n');
+  }
+
+  /** Statements recorded so far. */
+  get statements(): number {
+    return this.statementCount;
+  }
+
+  fileOperation(op: FileOperation): void {
+    this.event('sftp', { ...op });
+  }
+
+  captureExec(): { stdout: ByteTap; stderr: ByteTap } {
+    const n = this.nextChannel();
+    return { stdout: this.capture(`exec-${n}.stdout`), stderr: this.capture(`exec-${n}.stderr`) };
+  }
+
+  end(reason: string): Promise<void> {
+    return this.close(reason);
   }
 
   /** A marker in every open terminal recording, and in the event log. */

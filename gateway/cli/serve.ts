@@ -19,7 +19,6 @@ import { ConnectionIds } from '../mysql/connection-ids.js';
 import { GreetingCache } from '../mysql/greeting-cache.js';
 import { generateKeyPairSync } from 'node:crypto';
 import { systemClock } from '../util/clock.js';
-import { optionalDuration } from '../config/config.js';
 import { parseDuration } from '../util/duration.js';
 
 /** A per-process RSA key for MySQL's caching_sha2_password exchange without TLS. */
@@ -59,17 +58,17 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
     }),
   }];
   listeners.push(createSshListener({
-    authn: app.authn, decider: app.decider, links: app.links, broker: app.broker, audit: app.audit, clock: app.clock, log: log.child({ listener: 'ssh' }),
-    authTimeoutMs: parseDuration(config.ssh.authTimeout), idleTimeoutMs: optionalDuration(config.ssh.idleTimeout), liveRecordings: app.liveRecordings,
+    authn: app.authn, links: app.links, pipeline: app.pipeline, log: log.child({ listener: 'ssh' }),
+    authTimeoutMs: parseDuration(config.ssh.authTimeout),
   }, { hostKeyFile: app.paths.hostKey, host: config.listen, port: config.ssh.port, maxPreAuth: config.ssh.maxPreAuth }));
   listeners.push(createPgListener({
-    authn: app.authn, decider: app.decider, broker: app.broker, audit: app.audit, clock: app.clock, log: log.child({ listener: 'postgres' }),
+    authn: app.authn, pipeline: app.pipeline, clock: app.clock, log: log.child({ listener: 'postgres' }),
     tls: { cert: readFileSync(certs.serverCert, 'utf8'), key: readFileSync(certs.serverKey, 'utf8') },
     allowPlaintext: config.postgres.allowPlaintext, cancelKeys: new CancelKeys(), maxMessage: config.postgres.maxMessageBytes,
     handshakeTimeoutMs: parseDuration(config.postgres.handshakeTimeout),
   }, { host: config.listen, port: config.postgres.port, maxHandshakes: config.postgres.maxHandshakes }));
   listeners.push(createMyListener({
-    authn: app.authn, decider: app.decider, broker: app.broker, audit: app.audit, clock: app.clock, log: log.child({ listener: 'mysql' }),
+    authn: app.authn, pipeline: app.pipeline, clock: app.clock, log: log.child({ listener: 'mysql' }),
     tls: { cert: readFileSync(certs.serverCert, 'utf8'), key: readFileSync(certs.serverKey, 'utf8') },
     allowPlaintext: config.mysql.allowPlaintext, ids: new ConnectionIds(), greetings: new GreetingCache(), maxPacket: config.mysql.maxPacketBytes,
     rsa: mysqlRsaKey(),

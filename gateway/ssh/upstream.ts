@@ -3,14 +3,15 @@
 // wiped as soon as the handshake is done, whichever way it ends.
 import ssh2 from 'ssh2';
 import type { TargetRecord } from '../store/records.js';
-import type { CheckedOutCredential } from '../vault/credential-vault.js';
+import type { UpstreamCredential as CheckedOutCredential } from '../session/credentials.js';
 import { fingerprint } from '../session/target-check.js';
+import { UpstreamFailure as SessionUpstreamFailure } from '../session/upstream-failure.js';
 
 export type UpstreamFailure = 'host-key-mismatch' | 'auth-failed' | 'unreachable';
 
-export class UpstreamError extends Error {
-  constructor(readonly kind: UpstreamFailure, message: string) {
-    super(message);
+export class UpstreamError extends SessionUpstreamFailure {
+  constructor(override readonly kind: UpstreamFailure, message: string) {
+    super(kind, message);
   }
 }
 
