@@ -5,7 +5,7 @@ import { AccessTimers } from './access/access-timers.js';
 import { Authenticator } from './access/authn.js';
 import { BreakglassService } from './access/breakglass.js';
 import { LinkService } from './access/links.js';
-import { VendorTerminals } from './web-terminal/vendor-terminal.js';
+import { VendorTerminals } from './web-terminal/vendor-terminals.js';
 import { type AccessContext } from './access/context.js';
 import { AccessDecider } from './access/decider.js';
 import type { AccessEvents } from './access/events.js';

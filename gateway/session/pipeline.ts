@@ -7,9 +7,10 @@ import type { Authorization } from '../access/decider.js';
 import { PortcullisError } from '../util/errors.js';
 import type { Identity, ProtocolAdapter } from './adapter.js';
 import type { Authorizer } from './ports.js';
-import { type PipelineDeps, refuseSafely, RunningSession, type SessionHandle } from './running-session.js';
+import { type PipelineDeps, refuseSafely, type SessionHandle } from './pipeline-deps.js';
+import { RunningSession } from './running-session.js';
 
-export type { PipelineDeps, SessionHandle, SessionLimitsConfig, RecordingOpener } from './running-session.js';
+export type { PipelineDeps, SessionHandle, SessionLimitsConfig, RecordingOpener } from './pipeline-deps.js';
 
 export class SessionPipeline {
   constructor(private readonly deps: PipelineDeps) {}

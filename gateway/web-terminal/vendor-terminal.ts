@@ -4,7 +4,6 @@
 // The browser attaches over a WebSocket; if it goes away (a reload), the shell keeps running for a
 // grace period and the same browser (resume cookie) can attach again, getting what it missed from
 // the recording first, then the live stream. Translation only: the link service decided.
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type ssh2 from 'ssh2';
 import type { WebSocket } from 'ws';
@@ -19,7 +18,6 @@ import type { TerminationReason } from '../session/termination.js';
 import { UpstreamFailure } from '../session/upstream-failure.js';
 import { connectUpstream } from '../ssh/upstream.js';
 import { PortcullisError } from '../util/errors.js';
-import { constantTimeEqual, sha256Hex } from '../util/ids.js';
 import { parseClientFrame, type ServerNotice, TerminalProtocolError } from './messages.js';
 
 export interface VendorTerminalDeps {
@@ -37,36 +35,6 @@ const HIGH_WATER = 1024 * 1024;
 const RESIZE_EVERY_MS = 100;
 
 interface Shell { upstream: ssh2.Client; stream: ssh2.ClientChannel }
-
-export class VendorTerminals {
-  private readonly byId = new Map<string, VendorTerminal>();
-
-  constructor(private readonly deps: VendorTerminalDeps) {}
-
-  /** Runs the session for an opened link; resolves once the shell runs. The resume secret goes in a cookie. */
-  async start(opening: LinkOpening, addr: string, cols: number, rows: number): Promise<{ terminal: VendorTerminal; resume: string }> {
-    const secret = randomBytes(32).toString('base64url');
-    const t = new VendorTerminal(this.deps, opening, addr, sha256Hex(secret), cols, rows, (id) => this.byId.delete(id));
-    const handle = await this.deps.pipeline.start(t);
-    if (!handle) throw t.refusal ?? new PortcullisError('unavailable', 'the session could not start');
-    t.handle = handle;
-    this.byId.set(handle.id, t);
-    if (handle.isEnded) this.byId.delete(handle.id);
-    return { terminal: t, resume: `${handle.id}.${secret}` };
-  }
-
-  /** The running terminal a resume cookie belongs to (same browser only). */
-  byResume(cookie: string | null): VendorTerminal | undefined {
-    if (!cookie) return undefined;
-    const [id, secret] = cookie.split('.');
-    const t = id ? this.byId.get(id) : undefined;
-    return t && secret && constantTimeEqual(sha256Hex(secret), t.resumeHash) ? t : undefined;
-  }
-
-  get size(): number {
-    return this.byId.size;
-  }
-}
 
 export class VendorTerminal implements ProtocolAdapter<Shell> {
   readonly protocol = 'ssh';
