@@ -6,7 +6,7 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { UpstreamFailure as DbUpstreamFailure } from '../session/upstream-failure.js';
-import type { TargetRecord } from '../store/records.js';
+import type { TargetRecord } from '../session/adapter.js';
 import type { UpstreamCredential as CheckedOutCredential } from '../session/credentials.js';
 import { nativeScramble, sha2RsaEncrypt, sha2Scramble } from './wire/auth-scramble.js';
 import { CAP, has } from './wire/capabilities.js';

@@ -8,7 +8,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { serialize } from 'pg-protocol';
 import { UpstreamFailure as DbUpstreamFailure } from '../session/upstream-failure.js';
-import type { TargetRecord } from '../store/records.js';
+import type { TargetRecord } from '../session/adapter.js';
 import type { UpstreamCredential as CheckedOutCredential } from '../session/credentials.js';
 import { PgProtocolError, PgReader } from './wire/frames.js';
 import { ScramClient } from './wire/scram.js';

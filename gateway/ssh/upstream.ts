@@ -2,7 +2,7 @@
 // key must match the pinned fingerprint or the connection is refused. The credential buffer is
 // wiped as soon as the handshake is done, whichever way it ends.
 import ssh2 from 'ssh2';
-import type { TargetRecord } from '../store/records.js';
+import type { TargetRecord } from '../session/adapter.js';
 import type { UpstreamCredential as CheckedOutCredential } from '../session/credentials.js';
 import { fingerprint } from '../session/target-check.js';
 import { UpstreamFailure as SessionUpstreamFailure } from '../session/upstream-failure.js';
