@@ -74,10 +74,9 @@ export class SshAdapter implements ProtocolAdapter<ssh2.Client> {
       log: this.log,
     };
     this.client.on('session', (accept) => { this.ctx?.activity(); handleSessionChannel(host, accept()); });
+    // A forward may come before the upstream is up (ssh -N opens no session channel): it waits.
     this.client.on('tcpip', (accept, reject, info) => {
-      const ctx = this.ctx;
-      if (!ctx || !this.upstreamClient) return reject();
-      handleDirectTcpip(ctx, this.upstreamClient, accept, reject, info);
+      this.relaying.then(({ ctx, client }) => handleDirectTcpip(ctx, client, accept, reject, info), () => reject());
     });
     this.client.on('request', (accept, reject, name) => {
       // tcpip-forward (ssh -R) and streamlocal forwards are refused; say so once a channel starts.
