@@ -5,7 +5,7 @@
 // messages stream through as they arrive. With no rules the relay never builds this: bytes pass
 // verbatim without it. Translates verdicts; does not make them.
 import type { GateCommand, GateVerdict } from '../session/gate.js';
-import { type PgMessage, PgReader } from './wire/frames.js';
+import { PgFrameReader, type PgMessage, PgReader } from './wire/frames.js';
 import { errorOrNotice, readyForQuery } from './wire/server-messages.js';
 
 const COMMANDS = new Set(['Q', 'P', 'B', 'E', 'F']);
@@ -25,11 +25,26 @@ export interface ClientGateIo {
 export class PgClientGate {
   private held: Buffer[] = [];
   private skipToSync = false;
+  private readonly frames: PgFrameReader;
+  private chunk: Buffer = Buffer.alloc(0);
+  private offset = 0;
 
-  constructor(private readonly io: ClientGateIo) {}
+  constructor(private readonly io: ClientGateIo, maxMessage: number) {
+    this.frames = new PgFrameReader((m, end) => {
+      this.message(m, this.chunk, this.offset, end);
+      this.offset = end;
+    }, maxMessage);
+  }
 
-  /** Called by the frame reader for each whole client message, with its end offset in `chunk`. */
-  message(m: PgMessage, chunk: Buffer, start: number, end: number): void {
+  /** Client bytes as they arrive; throws PgProtocolError on malformed framing. */
+  push(chunk: Buffer): void {
+    this.chunk = chunk;
+    this.offset = 0;
+    this.frames.push(chunk);
+    this.chunkEnd(chunk, this.offset, this.frames.partialType);
+  }
+
+  private message(m: PgMessage, chunk: Buffer, start: number, end: number): void {
     const bytes = this.take(chunk, start, end);
     if (this.skipToSync) {
       if (m.type !== 'S') return;
@@ -44,7 +59,7 @@ export class PgClientGate {
   }
 
   /** At the end of a chunk: a partial non-command message streams on; a partial command waits. */
-  chunkEnd(chunk: Buffer, start: number, partialType: string | null): void {
+  private chunkEnd(chunk: Buffer, start: number, partialType: string | null): void {
     if (start >= chunk.length) return;
     if (partialType !== null && !COMMANDS.has(partialType) && !this.skipToSync) {
       this.io.forward(this.take(chunk, start, chunk.length));

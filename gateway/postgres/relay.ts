@@ -28,8 +28,6 @@ export class PgRelay {
   private status: 'I' | 'T' | 'E' = 'I';
   /** Null on the fast path (no gate rules). */
   private readonly gate: PgClientGate | null;
-  private chunk: Buffer = Buffer.alloc(0);
-  private chunkOffset = 0;
 
   constructor(
     private readonly client: Socket,
@@ -44,20 +42,16 @@ export class PgRelay {
       check: (cmd) => session.check(cmd),
       forward: (b) => writeOrPause(this.upstream, b, this.client),
       answer: (b) => this.inject(b),
-      logged: (m) => log.fromClient(m),
-      status: () => this.status,
-    });
-    const gate = this.gate;
-    this.clientFrames = new PgFrameReader(gate
-      ? (m, end) => {
-        if (m.type === 'X') this.clientTerminated = true;
-        gate.message(m, this.chunk, this.chunkOffset, end);
-        this.chunkOffset = end;
-      }
-      : (m) => {
+      logged: (m) => {
         if (m.type === 'X') this.clientTerminated = true;
         log.fromClient(m);
-      }, maxMessage);
+      },
+      status: () => this.status,
+    }, maxMessage);
+    this.clientFrames = new PgFrameReader((m) => {
+      if (m.type === 'X') this.clientTerminated = true;
+      log.fromClient(m);
+    }, maxMessage);
     this.serverFrames = new PgFrameReader((m) => {
       // ReadyForQuery's one-byte body is the transaction status a gate refusal must repeat.
       if (m.type === 'Z' && m.head.length === 1) this.status = m.head.toString('latin1') as 'I' | 'T' | 'E';
@@ -92,15 +86,11 @@ export class PgRelay {
   }
 
   private fromClientGated(d: Buffer, gate: PgClientGate): void {
-    this.chunk = d;
-    this.chunkOffset = 0;
     try {
-      this.clientFrames.push(d);
+      gate.push(d);
     } catch (e) {
       this.events.protocolError('client', e instanceof PgProtocolError ? e.message : String(e));
-      return;
     }
-    gate.chunkEnd(d, this.chunkOffset, this.clientFrames.partialType);
   }
 
   private fromServer(d: Buffer): void {
