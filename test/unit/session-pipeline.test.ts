@@ -239,6 +239,24 @@ describe('the session pipeline', () => {
     await endsWith('recording-failed', (a) => a.ctx!.recordingFailed('unparseable SFTP from the client'));
   });
 
+  it('goes on when recording fails and the policy says recording is optional', async () => {
+    t.app.targets.add('admin', { name: 'db02', kind: 'postgres', host: '127.0.0.1', port: 5432, account: 'app', password: 'vaulted-db-secret' });
+    t.app.policies.add('admin', {
+      name: 'db02-unrecorded', roles: ['ops'], targets: ['db02'], targetTags: [], maxDurationMs: 3_600_000, requireReason: false,
+      ticketPattern: null, approvalsRequired: 0, approverRoles: [], autoApprove: null, breakglass: false,
+      recordKeystrokes: true, allowPortForwarding: false, captureFullOutput: false, recordingRequired: false, allowLinks: false,
+    });
+    t.app.requests.create(ops, { target: 'db02', durationMs: 30 * MIN, reason: 'optional recording', ticket: null });
+    const { p } = pipeline();
+    const adapter = new TestAdapter(steps, ops, 'db02');
+    const handle = (await p.start(adapter))!;
+    expect(adapter.ctx!.policy.recordingRequired).toBe(false);
+    adapter.ctx!.recordingFailed('unparseable SFTP from the client');
+    expect(handle.isEnded).toBe(false);
+    adapter.ctx!.ended('closed-by-client');
+    expect(await handle.settled).toBe('closed-by-client');
+  });
+
   it('ends only its own session when the adapter throws mid-relay', async () => {
     await endsWith('adapter-error', (a) => {
       const handler = a.ctx!.guard((_d: Buffer) => { throw new Error('bug in a relay handler'); });
