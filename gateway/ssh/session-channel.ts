@@ -11,6 +11,8 @@ import { StreamDigest } from '../../recorder/stream-digest.js';
 import type { Logger } from '../log/logger.js';
 import type { SessionContext } from '../session/adapter.js';
 import type { GateCommand } from '../session/gate.js';
+import { gateTypedInput, TypedLines } from '../session/typed-lines.js';
+import { writeOrPause } from '../util/relay-sockets.js';
 import { SftpTracker } from './wire/sftp-tracker.js';
 
 /** The relaying session a channel works in: the shared upstream client and the session context. */
@@ -165,7 +167,8 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
       ch.on('data', feed('client'));
       upCh.on('data', feed('server'));
     }
-    ch.pipe(upCh);
+    if (!ctx.gatePassThrough && terminal && what.kind === 'shell') gateShellInput(ch, upCh, ctx, (text) => ch.write(`\r\n${text}\r\n`));
+    else ch.pipe(upCh);
     upCh.pipe(ch, { end: false });
     upCh.stderr.pipe(ch.stderr, { end: false });
     const untrack = host.track({
@@ -195,6 +198,21 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
     // The client closed its side: close upstream too (its close then finishes the client side).
     ch.once('close', () => upCh.close());
   }
+}
+
+/**
+ * Gate rules are configured: lines typed at the shell's prompt pass the gate before their Enter is
+ * forwarded (a denied line is abandoned with Ctrl-C and the user told why). Backpressure as pipe.
+ */
+function gateShellInput(ch: ssh2.ServerChannel, upCh: ssh2.ClientChannel, ctx: SessionContext, say: (text: string) => void): void {
+  const lines = new TypedLines();
+  upCh.on('data', (d: Buffer) => lines.output(d));
+  ch.on('data', ctx.guard((d: Buffer) => {
+    const { forward, refusals } = gateTypedInput(lines, d, (cmd) => ctx.check(cmd));
+    for (const b of forward) writeOrPause(upCh, b, ch);
+    for (const m of refusals) say(`Portcullis: ${m}`);
+  }));
+  ch.once('end', () => upCh.end());
 }
 
 /**

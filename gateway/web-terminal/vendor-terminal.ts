@@ -15,6 +15,7 @@ import type { Identity, ProtocolAdapter, SessionContext, SessionRefusal } from '
 import type { UpstreamCredential } from '../session/credentials.js';
 import type { SessionHandle, SessionPipeline } from '../session/pipeline.js';
 import type { TerminationReason } from '../session/termination.js';
+import { gateTypedInput, TypedLines } from '../session/typed-lines.js';
 import { UpstreamFailure } from '../session/upstream-failure.js';
 import { connectUpstream } from '../ssh/upstream.js';
 import { PortcullisError } from '../util/errors.js';
@@ -56,6 +57,8 @@ export class VendorTerminal implements ProtocolAdapter<Shell> {
   private drainPoll: NodeJS.Timeout | null = null;
   /** Input waiting for the shell's channel to drain (bounded: the socket is paused meanwhile). */
   private inputQueue: Buffer[] | null = null;
+  /** Lines typed at the prompt, tracked only when gate rules are configured. */
+  private lines: TypedLines | null = null;
 
   constructor(
     private readonly deps: VendorTerminalDeps,
@@ -118,6 +121,7 @@ export class VendorTerminal implements ProtocolAdapter<Shell> {
     this.upstream = upstream;
     this.stream = stream;
     this.writer = ctx.taps.terminal({ width: this.cols, height: this.rows, env: { TERM: 'xterm-256color' } });
+    if (!ctx.gatePassThrough) this.lines = new TypedLines();
     ctx.signal.addEventListener('abort', () => {
       for (const t of [this.grace, this.resizeTimer, this.drainPoll]) if (t) clearTimeout(t);
       this.onGone(ctx.id);
@@ -187,6 +191,7 @@ export class VendorTerminal implements ProtocolAdapter<Shell> {
 
   private output(b: Buffer): void {
     this.ctx?.activity();
+    this.lines?.output(b);
     this.writer?.output(b);
     if (!this.ws) return;
     if (this.held) {
@@ -231,7 +236,12 @@ export class VendorTerminal implements ProtocolAdapter<Shell> {
     if (m.type === 'input') {
       const bytes = Buffer.from(m.data, 'utf8');
       this.writer.input(bytes);
-      this.input(ws, stream, bytes);
+      if (!this.lines || !this.ctx) { this.input(ws, stream, bytes); return; }
+      // Gate rules are configured: a submitted line passes the gate before its Enter is sent.
+      const ctx = this.ctx;
+      const { forward, refusals } = gateTypedInput(this.lines, bytes, (cmd) => ctx.check(cmd));
+      for (const b of forward) this.input(ws, stream, b);
+      for (const message of refusals) this.send({ type: 'notice', message: `Portcullis: ${message}` });
       return;
     }
     // Resize storms are coalesced: the last size wins, applied at most every RESIZE_EVERY_MS.

@@ -246,7 +246,7 @@ describe('the session pipeline', () => {
       ticketPattern: null, approvalsRequired: 0, approverRoles: [], autoApprove: null, breakglass: false,
       recordKeystrokes: true, allowPortForwarding: false, captureFullOutput: false, recordingRequired: false, allowLinks: false,
     });
-    t.app.requests.create(ops, { target: 'db02', durationMs: 30 * MIN, reason: 'optional recording', ticket: null });
+    t.app.requests.create(ops, { target: 'db02', durationMs: 30 * MIN, reason: 'optional recording' });
     const { p } = pipeline();
     const adapter = new TestAdapter(steps, ops, 'db02');
     const handle = (await p.start(adapter))!;
