@@ -24,34 +24,18 @@ const PROTOCOL_FOLDERS = ['ssh', 'postgres', 'mysql', 'web-terminal'];
  */
 const STORE_EXCEPT = ['./records.ts'];
 
-/**
- * TEMPORARY until the pipeline merge (issue 12, item 1): the session pipeline rewrite removes these
- * protocol-folder imports of vault/ and audit/. Each file may import only the listed module; any
- * other forbidden import in the same file still fails. Delete an entry when its file is clean.
- */
-export const TEMPORARY_ALLOWANCES = {
-  'gateway/ssh/connection.ts': ['gateway/audit/audit-log.ts'],
-  'gateway/ssh/forwarding.ts': ['gateway/audit/audit-log.ts'],
-  'gateway/ssh/upstream.ts': ['gateway/vault/credential-vault.ts'],
-  'gateway/postgres/client-connection.ts': ['gateway/audit/audit-log.ts'],
-  'gateway/postgres/upstream.ts': ['gateway/vault/credential-vault.ts'],
-  'gateway/mysql/upstream.ts': ['gateway/vault/credential-vault.ts'],
-  'gateway/web-terminal/vendor-terminal.ts': ['gateway/audit/audit-log.ts'],
-};
-
 /** Every file but gateway/cli/ and bin/ (globs, so a new top-level folder is covered too). */
 const NOT_CLI = ['./!(gateway|bin|node_modules|dist)/**', './gateway/!(cli)/**', './gateway/*', './*'];
 
-/** The zones of import-x/no-restricted-paths; `allowed` lists modules one file may still import. */
-function zones(allowed = []) {
+/** The zones of import-x/no-restricted-paths. */
+function zones() {
   const protocolTargets = PROTOCOL_FOLDERS.map((p) => `./gateway/${p}`);
   const forbidden = (dir, except = []) => {
     // `except` is relative to the zone's `from` folder.
-    const extra = allowed.filter((m) => m.startsWith(`gateway/${dir}/`)).map((m) => `./${m.slice(`gateway/${dir}/`.length)}`);
     return {
       target: protocolTargets,
       from: `./gateway/${dir}`,
-      except: [...except, ...extra],
+      except,
       message: `Protocol folders translate and decide nothing: they never import gateway/${dir} (DESIGN.md section 5). Take what you need through the session pipeline.`,
     };
   };
@@ -88,7 +72,6 @@ function zones(allowed = []) {
  * @returns {import('eslint').Linter.Config[]}
  */
 export function architectureConfig({ basePath, files = ['**/*.ts', '**/*.js', '**/*.mjs'] }) {
-  const rule = (allowed) => ['error', { basePath, zones: zones(allowed) }];
   return [
     {
       files,
@@ -101,14 +84,10 @@ export function architectureConfig({ basePath, files = ['**/*.ts', '**/*.js', '*
         'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
       },
       rules: {
-        'import-x/no-restricted-paths': rule([]),
+        'import-x/no-restricted-paths': ['error', { basePath, zones: zones() }],
         'import-x/no-cycle': ['error', { ignoreExternal: true }],
         'portcullis/no-type-cycle': 'error',
       },
     },
-    ...Object.entries(TEMPORARY_ALLOWANCES).map(([file, allowed]) => ({
-      files: [file],
-      rules: { 'import-x/no-restricted-paths': rule(allowed) },
-    })),
   ];
 }

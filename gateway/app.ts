@@ -17,13 +17,15 @@ import { TargetService } from './access/targets.js';
 import { LoginThrottle } from './access/throttle.js';
 import { UserService } from './access/users.js';
 import { AuditLog } from './audit/audit-log.js';
-import { type Config, publicUrl } from './config/config.js';
+import { type Config, optionalDuration, publicUrl } from './config/config.js';
 import { type DataPaths, dataPaths } from './config/data-dir.js';
 import { Metrics } from './util/metrics.js';
 import { LOG, type Logger } from './log/logger.js';
-import { SessionBroker } from './session/broker.js';
 import type { SessionRecording } from '../recorder/session-recording.js';
+import { StaticCredentials } from './session/credentials.js';
 import { LiveSessions } from './session/live-sessions.js';
+import { SessionPipeline } from './session/pipeline.js';
+import { decidingAuthorizer, storeJournal } from './session/store-ports.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 import type { Clock } from './util/clock.js';
@@ -56,7 +58,8 @@ export interface App {
   links: LinkService;
   decider: AccessDecider;
   live: LiveSessions;
-  broker: SessionBroker;
+  /** THE session pipeline every front end runs its sessions through. */
+  pipeline: SessionPipeline;
   /** Recordings of running sessions, for live viewers. */
   liveRecordings: Map<string, SessionRecording>;
   /** Where users reach the gateway (links print these); serve sets the bound ports. */
@@ -114,7 +117,18 @@ export function buildApp(config: Config, opts: AppOptions): App {
   }, opts.poster);
   notifier.subscribe(events);
   const liveRecordings = new Map<string, SessionRecording>();
-  const broker = new SessionBroker({ store, audit, clock, live, creds, log, recordingsDir: paths.recordings });
+  const decider = new AccessDecider(ctx);
+  const pipeline = new SessionPipeline({
+    authorizer: decidingAuthorizer(decider, store, clock), journal: storeJournal(store, audit, log), credentials: new StaticCredentials(creds),
+    live, scheduler, clock, log, recordingsDir: paths.recordings, liveRecordings, gateRules: [],
+    limits: {
+      idleMs: {
+        ssh: optionalDuration(config.ssh.idleTimeout), postgres: optionalDuration(config.postgres.idleTimeout),
+        mysql: optionalDuration(config.mysql.idleTimeout), 'web-terminal': optionalDuration(config.webTerminal.idleTimeout),
+      },
+      maxSessionMs: optionalDuration(config.session.maxLength),
+    },
+  });
   const app: App = {
     config, paths, clock, log, store, audit, events, scheduler, vault, creds,
     users: new UserService(ctx, vault),
@@ -123,9 +137,9 @@ export function buildApp(config: Config, opts: AppOptions): App {
     policies, requests, grants,
     breakglass: new BreakglassService(ctx, policies, grants),
     links: new LinkService(ctx, policies, grants),
-    decider: new AccessDecider(ctx),
+    decider,
     live,
-    broker,
+    pipeline,
     liveRecordings,
     addresses: { url: publicUrl(config), sshHost: config.hostnames[0]!, sshPort: config.ssh.port },
     timers: new AccessTimers(ctx, scheduler, requests),

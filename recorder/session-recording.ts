@@ -1,19 +1,30 @@
 // Writes one session's recording directory (names and paths from layout.ts, formats in README.md):
 // `meta.json` (sidecar metadata, rewritten at the end), `ch-N.cast` (asciicast v2) for each
 // terminal channel, `events.ndjson` for structured events (exec summaries, file transfers,
-// forwards), and append-only captures (statements, full exec output). Any write failure is
-// reported once through `onFailure`, so the caller can end the session (fail closed).
+// forwards), `statements.ndjson` for database statements (statement-record.ts), and append-only
+// captures (full exec output). It is the SessionTaps implementation the session pipeline writes
+// through. Any write failure is reported once through `onFailure`; what it means (end the session
+// or go on) is the caller's decision.
 import { mkdirSync } from 'node:fs';
 import { AsciicastWriter, type CastHeader } from './asciicast-writer.js';
 import { FileSink } from './file-sink.js';
 import { writeKeyframesOffThread } from './keyframes.js';
-import { castFile, EVENTS_FILE, RecordingLayout } from './layout.js';
+import { castFile, EVENTS_FILE, execCaptureFile, RecordingLayout, STATEMENTS_FILE } from './layout.js';
 import { RECORDING_FORMAT_VERSION, type RecordingMeta, writeRecordingMeta } from './meta.js';
+import { serializeStatement, type StatementRecord } from './statement-record.js';
+import type { ByteTap, FileOperation, SessionTaps, TerminalHeader, TerminalTap } from './taps.js';
 
 export type { RecordingMeta } from './meta.js';
 
-export class SessionRecording {
+export interface RecordingOptions {
+  /** Record keystrokes ("i" events) in terminal streams; default yes. */
+  keystrokes?: boolean;
+}
+
+export class SessionRecording implements SessionTaps {
   private readonly sinks: FileSink[] = [];
+  private statementSink: FileSink | null = null;
+  private statementCount = 0;
   private readonly terminals = new Set<AsciicastWriter>();
   private readonly castSinks = new Map<number, FileSink>();
   private readonly events: FileSink;
@@ -28,6 +39,7 @@ export class SessionRecording {
     meta: RecordingMeta,
     private readonly now: () => number,
     private readonly onFailure: (err: Error) => void,
+    private readonly options: RecordingOptions = {},
   ) {
     this.layout = new RecordingLayout(dir);
     this.meta = { format: RECORDING_FORMAT_VERSION, ...meta };
@@ -48,8 +60,20 @@ export class SessionRecording {
     this.onFailure(err);
   }
 
+  /** A terminal stream (SessionTaps): ended through the tap, or at the latest when the recording ends. */
+  terminal(header: TerminalHeader): TerminalTap {
+    const w = this.terminalWriter(header, this.options.keystrokes ?? true);
+    return {
+      output: (b) => w.output(b),
+      input: (b) => w.input(b),
+      resize: (c, r) => w.resize(c, r),
+      marker: (label) => w.marker(label),
+      end: () => this.endTerminal(w),
+    };
+  }
+
   /** A new terminal recording for a channel with a pty. */
-  terminal(header: Omit<CastHeader, 'timestamp'>, keystrokes: boolean): AsciicastWriter {
+  terminalWriter(header: Omit<CastHeader, 'timestamp'>, keystrokes: boolean): AsciicastWriter {
     const n = ++this.channels;
     const castSink = this.sink(castFile(n));
     this.castSinks.set(n, castSink);
@@ -95,6 +119,31 @@ export class SessionRecording {
   /** A structured event, one NDJSON line with its time. */
   event(kind: string, data: Record<string, unknown>): void {
     this.events.write(JSON.stringify({ t: new Date(this.now()).toISOString(), kind, ...data }) + '\n');
+  }
+
+  /** One database statement record (statements.ndjson, created with the first statement). */
+  statement(record: StatementRecord): void {
+    this.statementSink ??= this.sink(STATEMENTS_FILE);
+    this.statementCount++;
+    this.statementSink.write(serializeStatement(record));
+  }
+
+  /** Statements recorded so far. */
+  get statements(): number {
+    return this.statementCount;
+  }
+
+  fileOperation(op: FileOperation): void {
+    this.event('sftp', { ...op });
+  }
+
+  captureExec(): { stdout: ByteTap; stderr: ByteTap } {
+    const n = this.nextChannel();
+    return { stdout: this.capture(execCaptureFile(n, 'stdout')), stderr: this.capture(execCaptureFile(n, 'stderr')) };
+  }
+
+  end(reason: string): Promise<void> {
+    return this.close(reason);
   }
 
   /** A marker in every open terminal recording, and in the event log. */

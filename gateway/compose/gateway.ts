@@ -18,7 +18,7 @@ import { LOG, type Logger } from '../log/logger.js';
 import type { Listener } from '../net/listener.js';
 import { checkTarget } from '../targets/target-check.js';
 import { systemClock } from '../util/clock.js';
-import { VendorTerminals } from '../web-terminal/vendor-terminal.js';
+import { VendorTerminals } from '../web-terminal/vendor-terminals.js';
 import { PROTOCOLS } from './protocols.js';
 
 /** How long a reloaded vendor page may take to re-attach to its running terminal. */
@@ -33,7 +33,7 @@ export interface Running {
 /** The front ends the API reaches that the services root does not build. */
 function composeForApi(app: App): Composed {
   return {
-    vendorTerminals: new VendorTerminals({ broker: app.broker, audit: app.audit, clock: app.clock, liveRecordings: app.liveRecordings, graceMs: VENDOR_RECONNECT_GRACE_MS }),
+    vendorTerminals: new VendorTerminals({ pipeline: app.pipeline, liveRecordings: app.liveRecordings, graceMs: VENDOR_RECONNECT_GRACE_MS }),
     checkTarget: (t) => checkTarget(t, app.creds, PROTOCOLS[t.kind].probe),
   };
 }

@@ -7,7 +7,6 @@
 // not start it.
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { App } from '../app.js';
-import { optionalDuration } from '../config/config.js';
 import type { Listener } from '../net/listener.js';
 import { ConnectionIds } from '../mysql/connection-ids.js';
 import { GreetingCache } from '../mysql/greeting-cache.js';
@@ -38,16 +37,14 @@ export interface ProtocolEntry {
 export const PROTOCOLS: { readonly [K in TargetKind]: ProtocolEntry } = {
   ssh: {
     listener: ({ app }) => createSshListener({
-      authn: app.authn, decider: app.decider, links: app.links, broker: app.broker, audit: app.audit, clock: app.clock,
-      log: app.log.child({ listener: 'ssh' }), liveRecordings: app.liveRecordings,
-      authTimeoutMs: parseDuration(app.config.ssh.authTimeout), idleTimeoutMs: optionalDuration(app.config.ssh.idleTimeout),
+      authn: app.authn, links: app.links, pipeline: app.pipeline, log: app.log.child({ listener: 'ssh' }),
+      authTimeoutMs: parseDuration(app.config.ssh.authTimeout),
     }, { hostKeyFile: app.paths.hostKey, host: app.config.listen, port: app.config.ssh.port, maxPreAuth: app.config.ssh.maxPreAuth }),
     probe: probeSshLogin,
   },
   postgres: {
     listener: ({ app, tls }) => createPgListener({
-      authn: app.authn, decider: app.decider, broker: app.broker, audit: app.audit, clock: app.clock,
-      log: app.log.child({ listener: 'postgres' }), tls,
+      authn: app.authn, pipeline: app.pipeline, clock: app.clock, log: app.log.child({ listener: 'postgres' }), tls,
       allowPlaintext: app.config.postgres.allowPlaintext, cancelKeys: new CancelKeys(), maxMessage: app.config.postgres.maxMessageBytes,
       handshakeTimeoutMs: parseDuration(app.config.postgres.handshakeTimeout),
     }, { host: app.config.listen, port: app.config.postgres.port, maxHandshakes: app.config.postgres.maxHandshakes }),
@@ -55,8 +52,7 @@ export const PROTOCOLS: { readonly [K in TargetKind]: ProtocolEntry } = {
   },
   mysql: {
     listener: ({ app, tls }) => createMyListener({
-      authn: app.authn, decider: app.decider, broker: app.broker, audit: app.audit, clock: app.clock,
-      log: app.log.child({ listener: 'mysql' }), tls,
+      authn: app.authn, pipeline: app.pipeline, clock: app.clock, log: app.log.child({ listener: 'mysql' }), tls,
       allowPlaintext: app.config.mysql.allowPlaintext, ids: new ConnectionIds(), greetings: new GreetingCache(), maxPacket: app.config.mysql.maxPacketBytes,
       rsa: mysqlRsaKey(), handshakeTimeoutMs: parseDuration(app.config.mysql.handshakeTimeout),
     }, { host: app.config.listen, port: app.config.mysql.port, maxHandshakes: app.config.mysql.maxHandshakes, targets: () => app.store.targets.list() }),

@@ -11,8 +11,12 @@ export interface Config {
   listen: string;
   http: { port: number };
   ssh: { port: number; idleTimeout: string; authTimeout: string; maxPreAuth: number };
-  postgres: { port: number; allowPlaintext: boolean; maxMessageBytes: number; handshakeTimeout: string; maxHandshakes: number };
-  mysql: { port: number; allowPlaintext: boolean; maxPacketBytes: number; handshakeTimeout: string; maxHandshakes: number };
+  postgres: { port: number; allowPlaintext: boolean; maxMessageBytes: number; handshakeTimeout: string; maxHandshakes: number; idleTimeout: string };
+  mysql: { port: number; allowPlaintext: boolean; maxPacketBytes: number; handshakeTimeout: string; maxHandshakes: number; idleTimeout: string };
+  /** The vendor browser terminal (one-time links). */
+  webTerminal: { idleTimeout: string };
+  /** Limits every session has, whatever its protocol ("off" = none). */
+  session: { maxLength: string };
   /** Names and IPs the listener certificate is issued for. */
   hostnames: string[];
   /** Public URL clients use; defaults to https://<first hostname>:<http.port>. */
@@ -31,8 +35,10 @@ export function defaultConfig(data: string): Config {
     listen: '127.0.0.1',
     http: { port: 8443 },
     ssh: { port: 2222, idleTimeout: 'off', authTimeout: '30s', maxPreAuth: 256 },
-    postgres: { port: 15432, allowPlaintext: false, maxMessageBytes: 256 * 1024 * 1024, handshakeTimeout: '30s', maxHandshakes: 256 },
-    mysql: { port: 13306, allowPlaintext: false, maxPacketBytes: 64 * 1024 * 1024, handshakeTimeout: '30s', maxHandshakes: 256 },
+    postgres: { port: 15432, allowPlaintext: false, maxMessageBytes: 256 * 1024 * 1024, handshakeTimeout: '30s', maxHandshakes: 256, idleTimeout: 'off' },
+    mysql: { port: 13306, allowPlaintext: false, maxPacketBytes: 64 * 1024 * 1024, handshakeTimeout: '30s', maxHandshakes: 256, idleTimeout: 'off' },
+    webTerminal: { idleTimeout: 'off' },
+    session: { maxLength: 'off' },
     hostnames: ['localhost', '127.0.0.1', '::1'],
     publicUrl: null,
     expiry: { warnBefore: '60s' },
@@ -54,7 +60,11 @@ const ENV: Array<[string, (c: Config, v: string) => void]> = [
   ['PORTCULLIS_POSTGRES_PORT', (c, v) => { c.postgres.port = port(v); }],
   // Development only: lets clients connect without TLS (sslmode=disable).
   ['PORTCULLIS_POSTGRES_ALLOW_PLAINTEXT', (c, v) => { c.postgres.allowPlaintext = v === 'true' || v === '1'; }],
+  ['PORTCULLIS_POSTGRES_IDLE_TIMEOUT', (c, v) => { c.postgres.idleTimeout = v; }],
   ['PORTCULLIS_MYSQL_PORT', (c, v) => { c.mysql.port = port(v); }],
+  ['PORTCULLIS_MYSQL_IDLE_TIMEOUT', (c, v) => { c.mysql.idleTimeout = v; }],
+  ['PORTCULLIS_WEB_TERMINAL_IDLE_TIMEOUT', (c, v) => { c.webTerminal.idleTimeout = v; }],
+  ['PORTCULLIS_SESSION_MAX_LENGTH', (c, v) => { c.session.maxLength = v; }],
   ['PORTCULLIS_MYSQL_ALLOW_PLAINTEXT', (c, v) => { c.mysql.allowPlaintext = v === 'true' || v === '1'; }],
   ['PORTCULLIS_HOSTNAMES', (c, v) => { c.hostnames = v.split(',').map((s) => s.trim()).filter(Boolean); }],
   ['PORTCULLIS_PUBLIC_URL', (c, v) => { c.publicUrl = v; }],
@@ -117,7 +127,7 @@ function merge(c: Config, raw: unknown, where: string): void {
 
 function validate(c: Config): void {
   for (const d of [c.expiry.warnBefore, c.requests.pendingTtl, c.breakglass.max, c.api.tokenTtl, c.ssh.authTimeout, c.postgres.handshakeTimeout, c.mysql.handshakeTimeout]) parseDuration(String(d));
-  optionalDuration(c.ssh.idleTimeout);
+  for (const d of [c.ssh.idleTimeout, c.postgres.idleTimeout, c.mysql.idleTimeout, c.webTerminal.idleTimeout, c.session.maxLength]) optionalDuration(String(d));
   if (!Array.isArray(c.hostnames) || c.hostnames.length === 0) throw new PortcullisError('bad-request', 'hostnames must list at least one name');
   for (const w of c.webhooks) {
     if (!w || typeof w.url !== 'string' || !/^https?:\/\//.test(w.url)) throw new PortcullisError('bad-request', 'each webhook needs an http(s) url');

@@ -3,7 +3,7 @@
 import type { App } from '../app.js';
 import type { TargetRecord, UserRecord } from '../store/records.js';
 import type { CheckResult } from '../targets/target-check.js';
-import type { VendorTerminals } from '../web-terminal/vendor-terminal.js';
+import type { VendorTerminals } from '../web-terminal/vendor-terminals.js';
 import type { Input } from './input.js';
 
 export type Access = 'public' | 'any' | string[];

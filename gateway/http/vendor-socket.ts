@@ -3,7 +3,7 @@
 // another site cannot drive the terminal). Frames are limited in size; the terminal parses them.
 import { WebSocketServer } from 'ws';
 import { MAX_FRAME_BYTES } from '../web-terminal/messages.js';
-import type { VendorTerminals } from '../web-terminal/vendor-terminal.js';
+import type { VendorTerminals } from '../web-terminal/vendor-terminals.js';
 import { refuseUpgrade, type UpgradeRoute } from './upgrade.js';
 import { cookieValue, LINK_COOKIE } from './web-auth.js';
 

@@ -1,31 +1,36 @@
 // One client connection to the MySQL listener: the greeting (the target's real server version and
 // capabilities, learned by probing), TLS, authentication against the gateway account —
 // caching_sha2_password with full authentication over TLS, or mysql_native_password for old
-// clients — then the shared database session flow, the upstream login and the relay. Refusals are
-// MySQL error packets with real codes and a message that says what to do.
+// clients — as the session pipeline's adapter (identify); then the upstream login with the
+// credential the pipeline issues, and the relay. Refusals are MySQL error packets with real codes
+// and a message that says what to do. Decides nothing: the pipeline authorizes, records and ends.
 import { constants, type KeyObject, privateDecrypt, randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Authenticator } from '../access/authn.js';
 import type { Logger } from '../log/logger.js';
-import { DbUpstreamFailure, type DbSessionDeps, openDbSession } from '../session/db-session.js';
+import type { Identity, ProtocolAdapter, SessionContext, SessionRefusal, UserRecord } from '../session/adapter.js';
+import type { UpstreamCredential } from '../session/credentials.js';
+import type { SessionPipeline } from '../session/pipeline.js';
 import { parsePrincipal } from '../session/principal.js';
 import type { TerminationReason } from '../session/termination.js';
-import type { UserRecord } from '../store/records.js';
+import type { Clock } from '../util/clock.js';
 import { isPortcullisError } from '../util/errors.js';
 import type { ConnectionIds } from './connection-ids.js';
 import { PacketQueue } from './packet-queue.js';
 import { MyRelay } from './relay.js';
 import { MyStatementLog } from './statement-log.js';
-import { connectMyUpstream } from './upstream.js';
+import { connectMyUpstream, type MyUpstream } from './upstream.js';
 import type { GreetingCache } from './greeting-cache.js';
 import { checkNative } from './wire/auth-scramble.js';
 import { CAP, has } from './wire/capabilities.js';
 import { encodeGreeting, parseHandshakeResponse } from './wire/handshake.js';
 import { MyProtocolError, errPacket, okPacket, packet } from './wire/packets.js';
 
-export interface MyDeps extends DbSessionDeps {
+export interface MyDeps {
   authn: Authenticator;
+  pipeline: SessionPipeline;
+  clock: Clock;
   log: Logger;
   tls: { cert: string; key: string };
   allowPlaintext: boolean;
@@ -53,26 +58,53 @@ function nonce(): Buffer {
 }
 
 export async function handleMyConnection(deps: MyDeps, raw: Socket): Promise<void> {
-  const addr = raw.remoteAddress ?? 'unknown';
-  const log = deps.log.child({ addr });
-  let socket: Socket = raw;
-  let seq = 0;
-  const id = deps.ids.allocate();
-  const timer = setTimeout(() => { log.info({}, 'mysql.handshake_timeout'); socket.destroy(); }, deps.handshakeTimeoutMs);
-  raw.on('error', () => {});
-  const packets = new PacketQueue(raw, 64 * 1024, () => new MyProtocolError('client closed the connection during the handshake'));
-  const send = (payload: Buffer): void => { socket.write(packet(++seq, payload)); };
-  const recv = async (): Promise<Buffer> => {
-    const p = await packets.next();
-    if (p.seq !== (seq + 1) % 256) throw new MyProtocolError(`packet out of order (got ${p.seq}, expected ${seq + 1})`);
-    seq = p.seq;
+  await deps.pipeline.start(new MyAdapter(deps, raw));
+}
+
+interface ClientHello { caps: number; extCaps: number; charset: number; database: string | null; user: string }
+
+class MyAdapter implements ProtocolAdapter<MyUpstream> {
+  readonly protocol = 'mysql';
+  readonly frontEnd = 'mysql';
+  readonly clientAddr: string;
+  private readonly log: Logger;
+  private socket: Socket;
+  private seq = 0;
+  private readonly id: number;
+  private readonly timer: NodeJS.Timeout;
+  private readonly packets: PacketQueue;
+  private hello: ClientHello | null = null;
+  private target = '';
+  private relayer: MyRelay | null = null;
+
+  constructor(private readonly deps: MyDeps, private readonly raw: Socket) {
+    this.clientAddr = raw.remoteAddress ?? 'unknown';
+    this.log = deps.log.child({ addr: this.clientAddr });
+    this.socket = raw;
+    this.id = deps.ids.allocate();
+    this.timer = setTimeout(() => { this.log.info({}, 'mysql.handshake_timeout'); this.socket.destroy(); }, deps.handshakeTimeoutMs);
+    raw.on('error', () => {});
+    this.packets = new PacketQueue(raw, 64 * 1024, () => new MyProtocolError('client closed the connection during the handshake'));
+  }
+
+  private send(payload: Buffer): void {
+    this.socket.write(packet(++this.seq, payload));
+  }
+
+  private async recv(): Promise<Buffer> {
+    const p = await this.packets.next();
+    if (p.seq !== (this.seq + 1) % 256) throw new MyProtocolError(`packet out of order (got ${p.seq}, expected ${this.seq + 1})`);
+    this.seq = p.seq;
     return p.payload;
-  };
-  try {
+  }
+
+  async identify(): Promise<Identity> {
+    const { deps, raw, packets } = this;
+    const addr = this.clientAddr;
     const g = deps.greetings.forClients();
     const scramble = nonce();
-    socket.write(packet(0, encodeGreeting({ ...g, connectionId: id, nonce: scramble, plugin: 'caching_sha2_password' })));
-    let resp = parseHandshakeResponse(await recv());
+    this.socket.write(packet(0, encodeGreeting({ ...g, connectionId: this.id, nonce: scramble, plugin: 'caching_sha2_password' })));
+    let resp = parseHandshakeResponse(await this.recv());
     if (resp.sslRequest) {
       if (!has(resp.caps, CAP.SSL)) throw new Refusal(1043, '08S01', 'Bad handshake');
       // Clients send their TLS ClientHello right behind the SSLRequest, without waiting: bytes
@@ -82,11 +114,11 @@ export async function handleMyConnection(deps: MyDeps, raw: Socket): Promise<voi
       if (early.length > 0) raw.unshift(early);
       const tls = new TLSSocket(raw, { isServer: true, cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' });
       tls.on('error', () => {});
-      socket = tls;
+      this.socket = tls;
       packets.switchTo(tls);
-      resp = parseHandshakeResponse(await recv());
+      resp = parseHandshakeResponse(await this.recv());
     }
-    const secure = socket instanceof TLSSocket;
+    const secure = this.socket instanceof TLSSocket;
     if (!secure && !deps.allowPlaintext) {
       throw new Refusal(3159, 'HY000', 'Portcullis requires TLS: connect with --ssl (mysql/mariadb) or ssl-mode=REQUIRED');
     }
@@ -95,6 +127,7 @@ export async function handleMyConnection(deps: MyDeps, raw: Socket): Promise<voi
       throw new Refusal(1045, '28000', 'connect as USER+TARGET, for example: mysql -h gateway -P 13306 -u dba+shop-db -p --ssl');
     }
     const target = principal.target;
+    this.target = target;
 
     let user: UserRecord;
     if (resp.plugin === 'mysql_native_password' || (resp.plugin === null && !has(resp.caps, CAP.PLUGIN_AUTH))) {
@@ -102,24 +135,24 @@ export async function handleMyConnection(deps: MyDeps, raw: Socket): Promise<voi
       let answer = resp.authResponse;
       if (answer.length === 0) {
         // libmariadb sends nothing when its plugin differs from the greeting's and waits for a switch.
-        send(Buffer.concat([Buffer.from([0xfe]), Buffer.from('mysql_native_password\0'), scramble, Buffer.from([0])]));
-        answer = await recv();
+        this.send(Buffer.concat([Buffer.from([0xfe]), Buffer.from('mysql_native_password\0'), scramble, Buffer.from([0])]));
+        answer = await this.recv();
       }
       const ok = verifier !== null && checkNative(answer, scramble, verifier);
       user = proof(deps, principal.user, addr, 'mysql-native', ok);
     } else {
       if (resp.plugin !== 'caching_sha2_password') {
         // AuthSwitchRequest to the plugin we speak, with the same nonce.
-        send(Buffer.concat([Buffer.from([0xfe]), Buffer.from('caching_sha2_password\0'), scramble, Buffer.from([0])]));
-        await recv();
+        this.send(Buffer.concat([Buffer.from([0xfe]), Buffer.from('caching_sha2_password\0'), scramble, Buffer.from([0])]));
+        await this.recv();
       }
       // No password cache on the gateway: always ask for full authentication. Over TLS the client
       // sends the password itself; without TLS (development only) it asks for our RSA key first.
-      send(Buffer.from([0x01, 0x04]));
-      let answer = await recv();
+      this.send(Buffer.from([0x01, 0x04]));
+      let answer = await this.recv();
       if (!secure && answer.length === 1 && answer[0] === 0x02) {
-        send(Buffer.concat([Buffer.from([0x01]), Buffer.from(deps.rsa.publicKeyPem)]));
-        answer = xorNonce(privateDecrypt({ key: deps.rsa.privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING }, await recv()), scramble);
+        this.send(Buffer.concat([Buffer.from([0x01]), Buffer.from(deps.rsa.publicKeyPem)]));
+        answer = xorNonce(privateDecrypt({ key: deps.rsa.privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING }, await this.recv()), scramble);
       } else if (!secure) {
         throw new Refusal(3159, 'HY000', 'caching_sha2_password needs TLS or the RSA key exchange: connect with --ssl');
       }
@@ -131,52 +164,72 @@ export async function handleMyConnection(deps: MyDeps, raw: Socket): Promise<voi
         throw err;
       }
     }
+    this.hello = { caps: resp.caps, extCaps: resp.extCaps, charset: resp.charset, database: resp.database, user: resp.user };
+    return { kind: 'user', user, target };
+  }
 
-    let relay: MyRelay | null = null;
-    const clientCaps = resp.caps;
-    let opened;
-    try {
-      opened = await openDbSession(deps, {
-        user, target, kind: 'mysql', addr,
-        controls: {
-          warn: (m) => relay?.warnOnNextStatement(m),
-          close: (reason, message) => { if (relay) relay.cut(...errorFor(reason), message); else socket.destroy(); },
-        },
-      }, (auth, credential) => connectMyUpstream(auth.target, credential, {
-        caps: clientCaps, extCaps: resp.extCaps, charset: resp.charset, database: resp.database ?? auth.target.database,
-      }), (u) => u.socket.destroy());
-    } catch (err) {
-      if (!(err instanceof DbUpstreamFailure)) throw err;
-      throw new Refusal(1105, 'HY000', `${err.message}; an admin can check the target with: portcullis target test ${target}`);
+  refuse(refusal: SessionRefusal): void {
+    clearTimeout(this.timer);
+    this.deps.ids.release(this.id);
+    const r = this.refusalFor(refusal);
+    const socket = this.socket;
+    if (!socket.destroyed && socket.writable) socket.end(errPacket(this.seq + 1, r.code, r.sqlstate, r.message));
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+
+  private refusalFor(refusal: SessionRefusal): Refusal {
+    if (refusal.kind === 'upstream') {
+      const r = new Refusal(1105, 'HY000', `${refusal.failure.message}; an admin can check the target with: portcullis target test ${this.target}`);
+      this.log.info({ code: r.code, reason: r.message }, 'mysql.refused');
+      return r;
     }
-    const { session, auth, upstream: up } = opened;
-    deps.greetings.learn(up.greeting);
-    deps.ids.bind(id, { userId: auth.user.id, targetId: auth.target.id, upstreamId: up.greeting.connectionId });
-    session.onEnd(() => deps.ids.release(id));
-    socket.write(okPacket(++seq, up.status, has(clientCaps, CAP.SESSION_TRACK)));
-    clearTimeout(timer);
-    const statements = new MyStatementLog(() => clientCaps, () => deps.clock.now(), (rec) => opened.record(rec));
-    relay = new MyRelay(socket, up.socket, statements, deps.maxPacket, {
-      killTarget: (gatewayId) => deps.ids.resolve(gatewayId, auth.user.id, auth.target.id),
-      clientClosed: () => session.finish('closed-by-client'),
-      upstreamClosed: (afterQuit) => session.finish(afterQuit ? 'closed-by-client' : 'upstream-closed'),
-      protocolError: (side, detail) => {
-        session.log.warn({ side, detail }, 'mysql.protocol_error');
-        session.terminate('protocol-error');
-      },
-    }, session.log);
-    relay.start(packets.detach(), up.rest);
-  } catch (err) {
-    clearTimeout(timer);
-    deps.ids.release(id);
+    const err = refusal.error;
     const r = err instanceof Refusal ? err
       : err instanceof MyProtocolError ? new Refusal(1043, '08S01', `Bad handshake: ${err.message}`)
       : isPortcullisError(err) ? new Refusal(1045, '28000', err.message)
       : new Refusal(1105, 'HY000', 'internal error in the gateway; see its log');
-    if (err instanceof Refusal || err instanceof MyProtocolError || isPortcullisError(err)) log.info({ code: r.code, reason: r.message }, 'mysql.refused');
-    else log.error({ err }, 'mysql.handshake_error');
-    if (!socket.destroyed && socket.writable) socket.end(errPacket(seq + 1, r.code, r.sqlstate, r.message));
-    setTimeout(() => socket.destroy(), 1000).unref();
+    if (err instanceof Refusal || err instanceof MyProtocolError || isPortcullisError(err)) this.log.info({ code: r.code, reason: r.message }, 'mysql.refused');
+    else this.log.error({ err }, 'mysql.handshake_error');
+    return r;
+  }
+
+  connect(ctx: SessionContext, credential: UpstreamCredential): Promise<MyUpstream> {
+    const hello = this.hello!;
+    return connectMyUpstream(ctx.auth.target, credential, {
+      caps: hello.caps, extCaps: hello.extCaps, charset: hello.charset, database: hello.database ?? ctx.auth.target.database,
+    });
+  }
+
+  release(upstream: MyUpstream): void {
+    upstream.socket.destroy();
+  }
+
+  relay(ctx: SessionContext, up: MyUpstream): void {
+    const { deps, id } = this;
+    const { auth } = ctx;
+    const clientCaps = this.hello!.caps;
+    deps.greetings.learn(up.greeting);
+    deps.ids.bind(id, { userId: auth.user.id, targetId: auth.target.id, upstreamId: up.greeting.connectionId });
+    ctx.signal.addEventListener('abort', () => deps.ids.release(id), { once: true });
+    this.socket.write(okPacket(++this.seq, up.status, has(clientCaps, CAP.SESSION_TRACK)));
+    clearTimeout(this.timer);
+    const statements = new MyStatementLog(() => clientCaps, () => deps.clock.now(), (rec) => ctx.taps.statement(rec));
+    this.relayer = new MyRelay(this.socket, up.socket, statements, deps.maxPacket, {
+      killTarget: (gatewayId) => deps.ids.resolve(gatewayId, auth.user.id, auth.target.id),
+      clientClosed: () => ctx.ended('closed-by-client'),
+      upstreamClosed: (afterQuit) => ctx.ended(afterQuit ? 'closed-by-client' : 'upstream-closed'),
+      protocolError: (side, detail) => ctx.ended('protocol-error', `${side}: ${detail}`),
+    }, ctx.log, ctx);
+    this.relayer.start(this.packets.detach(), up.rest);
+  }
+
+  warn(message: string): void {
+    this.relayer?.warnOnNextStatement(message);
+  }
+
+  close(reason: TerminationReason, message: string): void {
+    if (this.relayer) this.relayer.cut(...errorFor(reason), message);
+    else this.socket.destroy();
   }
 }
 

@@ -2,7 +2,7 @@
 // it probes the MySQL targets for their greeting, so clients see the real server version.
 import type { Listener } from '../net/listener.js';
 import { createHandshakeListener } from '../net/handshake-listener.js';
-import type { TargetRecord } from '../store/records.js';
+import type { TargetRecord } from '../session/adapter.js';
 import { handleMyConnection, type MyDeps } from './client-connection.js';
 import { probeGreeting } from './upstream.js';
 

@@ -3,8 +3,13 @@
 // pass as sent: COM_CHANGE_USER (it would switch identity without the gateway), KILL of a thread
 // id the gateway did not issue to this user, and the first statement after the expiry warning
 // (answered with the warning instead). Big packets stream through once their first bytes are seen.
+// Statements (COM_QUERY, COM_STMT_PREPARE, COM_STMT_EXECUTE) pass the session's gate before they
+// are forwarded; a denial is answered with error 1142 and the packet never reaches the target.
+// With no gate rules the call is skipped (the fast path).
 import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
+import type { SessionContext } from '../session/adapter.js';
+import type { GateCommand } from '../session/gate.js';
 import { endLegs, writeOrPause } from '../util/relay-sockets.js';
 import { COM, type MyStatementLog } from './statement-log.js';
 import { MyPacketReader, MyProtocolError, errPacket, packet } from './wire/packets.js';
@@ -25,6 +30,8 @@ export class MyRelay {
   private readonly serverFrames: MyPacketReader;
   private pending: Buffer = Buffer.alloc(0);
   private streamLeft = 0;
+  /** Bytes of a denied big packet still to drop. */
+  private dropLeft = 0;
   private warning: string | null = null;
   private closed = false;
   private clientQuit = false;
@@ -36,19 +43,22 @@ export class MyRelay {
     private readonly maxPacket: number,
     private readonly hooks: MyRelayHooks,
     private readonly logger: Logger,
+    private readonly session: Pick<SessionContext, 'activity' | 'check' | 'gatePassThrough' | 'guard'>,
   ) {
     this.serverFrames = new MyPacketReader((p) => log.reply(p), maxPacket);
   }
 
   start(clientEarly: Buffer, upstreamEarly: Buffer): void {
-    this.client.on('data', (d: Buffer) => this.fromClient(d));
-    this.upstream.on('data', (d: Buffer) => this.fromServer(d));
+    this.client.on('data', this.session.guard((d: Buffer) => this.fromClient(d)));
+    this.upstream.on('data', this.session.guard((d: Buffer) => this.fromServer(d)));
     this.client.on('close', () => { this.close(); this.hooks.clientClosed(); });
     this.upstream.on('close', () => { this.close(); this.hooks.upstreamClosed(this.clientQuit); });
     this.client.on('error', (e) => this.logger.info({ reason: e.message }, 'mysql.client_error'));
     this.upstream.on('error', (e) => this.logger.info({ reason: e.message }, 'mysql.upstream_error'));
     if (upstreamEarly.length) this.fromServer(upstreamEarly);
     if (clientEarly.length) this.fromClient(clientEarly);
+    // The client may have gone while the upstream login ran: its 'close' was before our listener.
+    if (this.client.destroyed) { this.close(); this.hooks.clientClosed(); }
   }
 
   /** Answer the next statement with this warning instead of running it. */
@@ -61,9 +71,16 @@ export class MyRelay {
   }
 
   private fromClient(d: Buffer): void {
+    this.session.activity();
     try {
       let buf = this.pending.length ? Buffer.concat([this.pending, d]) : d;
       while (buf.length > 0) {
+        if (this.dropLeft > 0) {
+          const take = Math.min(this.dropLeft, buf.length);
+          this.dropLeft -= take;
+          buf = buf.subarray(take);
+          continue;
+        }
         if (this.streamLeft > 0) {
           const take = Math.min(this.streamLeft, buf.length);
           this.forward(buf.subarray(0, take));
@@ -76,7 +93,12 @@ export class MyRelay {
         if (len > this.maxPacket) throw new MyProtocolError(`packet length ${len} over the limit ${this.maxPacket}`);
         if (buf.length < 4 + len) {
           if (len < STREAM_AT || buf.length < 5) break;
-          // A big packet (bulk data): record its start, then let it stream.
+          // A big packet (bulk data): gate and record its start, then let it stream.
+          if (this.denied(buf[3]!, buf.subarray(4))) {
+            this.dropLeft = 4 + len - buf.length;
+            buf = Buffer.alloc(0);
+            break;
+          }
           this.handleStart(buf[3]!, buf.subarray(4), len);
           this.forward(buf);
           this.streamLeft = 4 + len - buf.length;
@@ -114,6 +136,7 @@ export class MyRelay {
       this.warning = null;
       return true;
     }
+    if (this.denied(seq, payload)) return true;
     if (cmd === COM.QUERY) {
       const m = KILL.exec(payload.toString('utf8', 1));
       if (m) {
@@ -132,7 +155,19 @@ export class MyRelay {
     return false;
   }
 
+  /** Passes a statement through the gate; on deny the client gets error 1142 and true is returned. */
+  private denied(seq: number, payload: Buffer): boolean {
+    if (this.session.gatePassThrough || seq !== 0) return false;
+    const cmd = gateCommand(payload);
+    if (!cmd) return false;
+    const v = this.session.check(cmd);
+    if (v.verdict !== 'deny') return false;
+    this.client.write(errPacket(1, 1142, '42000', `Portcullis: ${v.message}`));
+    return true;
+  }
+
   private fromServer(d: Buffer): void {
+    this.session.activity();
     try {
       this.serverFrames.push(d);
     } catch (e) {
@@ -153,5 +188,14 @@ export class MyRelay {
     if (this.closed) return;
     this.closed = true;
     endLegs(this.client, this.upstream);
+  }
+}
+
+function gateCommand(payload: Buffer): GateCommand | null {
+  switch (payload[0]) {
+    case COM.QUERY: return { kind: 'sql', protocol: 'mysql', path: 'simple', text: payload.toString('utf8', 1, Math.min(payload.length, 64 * 1024)) };
+    case COM.STMT_PREPARE: return { kind: 'sql', protocol: 'mysql', path: 'prepare', text: payload.toString('utf8', 1, Math.min(payload.length, 64 * 1024)) };
+    case COM.STMT_EXECUTE: return { kind: 'sql', protocol: 'mysql', path: 'execute', text: `statement ${payload.length >= 5 ? payload.readUInt32LE(1) : 0}` };
+    default: return null;
   }
 }

@@ -5,9 +5,9 @@
 // or RSA-encrypted with the server's key). The password is wiped once the login is done.
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { DbUpstreamFailure } from '../session/db-session.js';
-import type { TargetRecord } from '../store/records.js';
-import type { CheckedOutCredential } from '../vault/credential-vault.js';
+import { UpstreamFailure as DbUpstreamFailure } from '../session/upstream-failure.js';
+import type { TargetRecord } from '../session/adapter.js';
+import type { UpstreamCredential as CheckedOutCredential } from '../session/credentials.js';
 import { nativeScramble, sha2RsaEncrypt, sha2Scramble } from './wire/auth-scramble.js';
 import { CAP, has } from './wire/capabilities.js';
 import { type Greeting, encodeHandshakeResponse, encodeSslRequest, parseGreeting } from './wire/handshake.js';

@@ -4,7 +4,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { connect } from 'node:net';
 import { serialize } from 'pg-protocol';
-import type { TargetRecord } from '../store/records.js';
+import type { TargetRecord } from '../session/adapter.js';
 
 interface Entry { target: TargetRecord; pid: number; key: Buffer }
 

@@ -1,16 +1,15 @@
-// One client connection to the PostgreSQL listener: TLS (SSLRequest), GSSENC refused, cancel
-// forwarding, SCRAM-SHA-256 to the gateway, authorization in the shared decider, the session
-// pipeline, the upstream login, then the relay. Refusals are ErrorResponses with real SQLSTATEs
-// and a message that says what to do. Decides nothing itself.
+// One client connection to the PostgreSQL listener, as the session pipeline's adapter: TLS
+// (SSLRequest), GSSENC refused, cancel forwarding, SCRAM-SHA-256 to the gateway (identify), the
+// upstream login with the credential the pipeline issues, then the relay. Refusals are
+// ErrorResponses with real SQLSTATEs and a message that says what to do. Decides nothing itself:
+// authorization, recording, limits and the end of the session are the pipeline's.
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Authenticator } from '../access/authn.js';
-import type { AccessDecider } from '../access/decider.js';
-import type { AuditLog } from '../audit/audit-log.js';
 import type { Logger } from '../log/logger.js';
-import type { UserRecord } from '../store/records.js';
-import type { SessionBroker } from '../session/broker.js';
-import { DbUpstreamFailure, openDbSession } from '../session/db-session.js';
+import type { Identity, ProtocolAdapter, SessionContext, SessionRefusal, UserRecord } from '../session/adapter.js';
+import type { UpstreamCredential } from '../session/credentials.js';
+import type { SessionPipeline } from '../session/pipeline.js';
 import { parsePrincipal } from '../session/principal.js';
 import type { TerminationReason } from '../session/termination.js';
 import type { Clock } from '../util/clock.js';
@@ -19,7 +18,7 @@ import type { CancelKeys } from './cancel-keys.js';
 import { HandshakeReader } from './handshake-reader.js';
 import { PgRelay } from './relay.js';
 import { StatementLog } from './statement-log.js';
-import { connectPgUpstream } from './upstream.js';
+import { connectPgUpstream, type UpstreamReady } from './upstream.js';
 import { PgProtocolError, PgReader } from './wire/frames.js';
 import { authOk, authSasl, authSaslContinue, authSaslFinal, backendKeyData, fatal, notice, parameterStatus, readyForQuery } from './wire/server-messages.js';
 import { ScramServer } from './wire/scram.js';
@@ -27,9 +26,7 @@ import { PROTOCOL_3_2 } from './wire/startup.js';
 
 export interface PgDeps {
   authn: Authenticator;
-  decider: AccessDecider;
-  broker: SessionBroker;
-  audit: AuditLog;
+  pipeline: SessionPipeline;
   clock: Clock;
   log: Logger;
   tls: { cert: string; key: string };
@@ -49,17 +46,37 @@ class Refusal extends Error {
 }
 
 export async function handlePgConnection(deps: PgDeps, raw: Socket): Promise<void> {
-  const addr = raw.remoteAddress ?? 'unknown';
-  const log = deps.log.child({ addr });
-  let socket: Socket = raw;
-  const reader = new HandshakeReader(raw);
-  const timer = setTimeout(() => { log.info({}, 'pg.handshake_timeout'); socket.destroy(); }, deps.handshakeTimeoutMs);
-  raw.on('error', () => {});
-  try {
+  await deps.pipeline.start(new PgAdapter(deps, raw));
+}
+
+class PgAdapter implements ProtocolAdapter<UpstreamReady> {
+  readonly protocol = 'postgres';
+  readonly frontEnd = 'postgres';
+  readonly clientAddr: string;
+  private readonly log: Logger;
+  private socket: Socket;
+  private readonly reader: HandshakeReader;
+  private readonly timer: NodeJS.Timeout;
+  private params: Record<string, string> = {};
+  private target = '';
+  private relayer: PgRelay | null = null;
+
+  constructor(private readonly deps: PgDeps, raw: Socket) {
+    this.clientAddr = raw.remoteAddress ?? 'unknown';
+    this.log = deps.log.child({ addr: this.clientAddr });
+    this.socket = raw;
+    this.reader = new HandshakeReader(raw);
+    this.timer = setTimeout(() => { this.log.info({}, 'pg.handshake_timeout'); this.socket.destroy(); }, deps.handshakeTimeoutMs);
+    raw.on('error', () => {});
+  }
+
+  async identify(): Promise<Identity | null> {
+    const { deps, reader } = this;
+    const raw = this.socket;
     let packet = await reader.startup();
     for (;;) {
       if (packet.kind === 'ssl') {
-        if (socket instanceof TLSSocket) throw new Refusal('08P01', 'SSLRequest after TLS was already set up');
+        if (this.socket instanceof TLSSocket) throw new Refusal('08P01', 'SSLRequest after TLS was already set up');
         // A client that sends its ClientHello without waiting for 'S' must not lose those bytes.
         const early = reader.detach();
         raw.pause();
@@ -67,75 +84,97 @@ export async function handlePgConnection(deps: PgDeps, raw: Socket): Promise<voi
         raw.write('S');
         const tls = new TLSSocket(raw, { isServer: true, cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' });
         tls.on('error', () => {});
-        socket = tls;
+        this.socket = tls;
         reader.switchTo(tls);
       } else if (packet.kind === 'gssenc') {
-        socket.write('N');
+        this.socket.write('N');
       } else if (packet.kind === 'cancel') {
         deps.cancelKeys.forward(packet.pid, packet.key);
-        socket.end();
-        return;
+        this.socket.end();
+        clearTimeout(this.timer);
+        return null;
       } else break;
       packet = await reader.startup();
     }
-    if (packet.kind !== 'startup') return;
-    if (!(socket instanceof TLSSocket) && !deps.allowPlaintext) {
+    if (packet.kind !== 'startup') { clearTimeout(this.timer); return null; }
+    if (!(this.socket instanceof TLSSocket) && !deps.allowPlaintext) {
       throw new Refusal('28000', 'Portcullis requires TLS', 'connect with sslmode=require (or verify-full with the gateway CA)');
     }
-    if (packet.version === PROTOCOL_3_2) socket.write(negotiateProtocol30(Object.keys(packet.params).filter((k) => k.startsWith('_pq_.'))));
+    if (packet.version === PROTOCOL_3_2) this.socket.write(negotiateProtocol30(Object.keys(packet.params).filter((k) => k.startsWith('_pq_.'))));
     const principal = parsePrincipal(packet.params.user ?? '');
     if (!principal || principal.target === null) {
       throw new Refusal('28000', 'connect as USER+TARGET', 'for example: psql "host=gateway port=15432 user=dba+orders-db dbname=orders sslmode=require"');
     }
-    const user = await scramLogin(deps, socket, reader, principal.user, principal.target, addr);
+    const user: UserRecord = await scramLogin(deps, this.socket, reader, principal.user, principal.target, this.clientAddr);
+    this.params = { database: packet.params.database ?? '' };
+    for (const k of PASS_PARAMS) if (packet.params[k] !== undefined) this.params[k] = packet.params[k];
+    this.target = principal.target;
+    return { kind: 'user', user, target: principal.target };
+  }
 
-    let relay: PgRelay | null = null;
-    const params: Record<string, string> = { database: packet.params.database ?? '' };
-    for (const k of PASS_PARAMS) if (packet.params[k] !== undefined) params[k] = packet.params[k];
-    let opened;
-    try {
-      opened = await openDbSession(deps, {
-        user, target: principal.target, kind: 'postgres', addr,
-        controls: {
-          warn: (m) => relay?.inject(notice(m)),
-          close: (reason, message) => { if (relay) relay.cut(sqlstateFor(reason), message); else socket.destroy(); },
-        },
-      }, (auth, credential) => connectPgUpstream(auth.target, credential, {
-        ...params, database: params.database || (auth.target.database ?? auth.target.account),
-      }), (u) => u.socket.destroy());
-    } catch (err) {
-      if (!(err instanceof DbUpstreamFailure)) throw err;
-      throw err.kind === 'refused' && err.targetCode
-        ? new Refusal(err.targetCode, err.message)
-        : new Refusal('08006', err.message, 'an admin can check the target with: portcullis target test ' + principal.target);
+  refuse(refusal: SessionRefusal): void {
+    clearTimeout(this.timer);
+    const r = this.refusalFor(refusal);
+    if (!this.socket.destroyed && this.socket.writable) this.socket.end(fatal(r.sqlstate, r.message, r.hint));
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
+  private refusalFor(refusal: SessionRefusal): Refusal {
+    switch (refusal.kind) {
+      case 'upstream': {
+        const f = refusal.failure;
+        const r = f.kind === 'refused' && f.targetCode ? new Refusal(f.targetCode, f.message)
+          : new Refusal('08006', f.message, 'an admin can check the target with: portcullis target test ' + this.target);
+        this.log.info({ code: r.sqlstate, reason: r.message }, 'pg.refused');
+        return r;
+      }
+      case 'access':
+      case 'client': {
+        const err = refusal.kind === 'access' ? refusal.error : refusal.error;
+        const r = err instanceof Refusal ? err
+          : err instanceof PgProtocolError ? new Refusal('08P01', err.message)
+          : isPortcullisError(err) ? new Refusal(err.code === 'invalid-credentials' ? '28P01' : '28000', err.message)
+          : new Refusal('XX000', 'internal error in the gateway; see its log');
+        if (!(err instanceof Refusal) && !(err instanceof PgProtocolError) && !isPortcullisError(err)) this.log.error({ err }, 'pg.handshake_error');
+        else this.log.info({ code: r.sqlstate, reason: r.message }, 'pg.refused');
+        return r;
+      }
     }
-    const { session, auth, upstream: up } = opened;
-    const key = deps.cancelKeys.issue(auth.target, up.pid, up.key);
-    session.onEnd(() => deps.cancelKeys.release(key.pid, key.key));
+  }
+
+  connect(ctx: SessionContext, credential: UpstreamCredential): Promise<UpstreamReady> {
+    const { target } = ctx.auth;
+    return connectPgUpstream(target, credential, { ...this.params, database: this.params.database || (target.database ?? target.account) });
+  }
+
+  release(upstream: UpstreamReady): void {
+    upstream.socket.destroy();
+  }
+
+  relay(ctx: SessionContext, up: UpstreamReady): void {
+    const { deps, socket } = this;
+    const key = deps.cancelKeys.issue(ctx.auth.target, up.pid, up.key);
+    ctx.signal.addEventListener('abort', () => deps.cancelKeys.release(key.pid, key.key), { once: true });
     socket.write(Buffer.concat([
       authOk(), ...up.parameters.map(([k, v]) => parameterStatus(k, v)), backendKeyData(key.pid, key.key), readyForQuery(up.status),
     ]));
-    clearTimeout(timer);
-    const log2 = new StatementLog(() => deps.clock.now(), (rec) => opened.record(rec));
-    relay = new PgRelay(socket, up.socket, log2, deps.maxMessage, {
-      clientClosed: () => session.finish('closed-by-client'),
-      upstreamClosed: () => session.finish('upstream-closed'),
-      protocolError: (side, detail) => {
-        session.log.warn({ side, detail }, 'pg.protocol_error');
-        session.terminate('protocol-error');
-      },
-    }, session.log);
-    relay.start(reader.detach(), up.rest);
-  } catch (err) {
-    clearTimeout(timer);
-    const r = err instanceof Refusal ? err
-      : err instanceof PgProtocolError ? new Refusal('08P01', err.message)
-      : isPortcullisError(err) ? new Refusal(err.code === 'invalid-credentials' ? '28P01' : '28000', err.message)
-      : new Refusal('XX000', 'internal error in the gateway; see its log');
-    if (!(err instanceof Refusal) && !(err instanceof PgProtocolError) && !isPortcullisError(err)) log.error({ err }, 'pg.handshake_error');
-    else log.info({ code: r.sqlstate, reason: r.message }, 'pg.refused');
-    if (!socket.destroyed && socket.writable) socket.end(fatal(r.sqlstate, r.message, r.hint));
-    setTimeout(() => socket.destroy(), 1000).unref();
+    clearTimeout(this.timer);
+    const statements = new StatementLog(() => deps.clock.now(), (rec) => ctx.taps.statement(rec));
+    this.relayer = new PgRelay(socket, up.socket, statements, deps.maxMessage, {
+      clientClosed: () => ctx.ended('closed-by-client'),
+      upstreamClosed: () => ctx.ended('upstream-closed'),
+      protocolError: (side, detail) => ctx.ended('protocol-error', `${side}: ${detail}`),
+    }, ctx.log, ctx);
+    this.relayer.start(this.reader.detach(), up.rest);
+  }
+
+  warn(message: string): void {
+    this.relayer?.inject(notice(message));
+  }
+
+  close(reason: TerminationReason, message: string): void {
+    if (this.relayer) this.relayer.cut(sqlstateFor(reason), message);
+    else this.socket.destroy();
   }
 }
 

@@ -1,10 +1,13 @@
 // The PostgreSQL relay: bytes go through verbatim both ways (no re-serialization), with
 // backpressure both ways, while each side's framer feeds the statement log. Messages the gateway
-// adds itself (the expiry notice, the FATAL at the cut) are only ever written between two server
-// messages, never inside one.
+// adds itself (the expiry notice, the FATAL at the cut, a gate refusal) are only ever written
+// between two server messages, never inside one. With gate rules configured, client commands go
+// through PgClientGate first; without, client bytes are forwarded as they come (the fast path).
 import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
+import type { SessionContext } from '../session/adapter.js';
 import { endLegs, writeOrPause } from '../util/relay-sockets.js';
+import { PgClientGate } from './client-gate.js';
 import { PgFrameReader, PgProtocolError } from './wire/frames.js';
 import { fatal } from './wire/server-messages.js';
 import type { StatementLog } from './statement-log.js';
@@ -22,6 +25,9 @@ export class PgRelay {
   private readonly pendingInjections: Buffer[] = [];
   private clientTerminated = false;
   private closed = false;
+  private status: 'I' | 'T' | 'E' = 'I';
+  /** Null on the fast path (no gate rules). */
+  private readonly gate: PgClientGate | null;
 
   constructor(
     private readonly client: Socket,
@@ -30,27 +36,46 @@ export class PgRelay {
     maxMessage: number,
     private readonly events: RelayEvents,
     private readonly logger: Logger,
+    private readonly session: Pick<SessionContext, 'activity' | 'check' | 'gatePassThrough' | 'guard'>,
   ) {
+    this.gate = session.gatePassThrough ? null : new PgClientGate({
+      check: (cmd) => session.check(cmd),
+      forward: (b) => writeOrPause(this.upstream, b, this.client),
+      answer: (b) => this.inject(b),
+      logged: (m) => {
+        if (m.type === 'X') this.clientTerminated = true;
+        log.fromClient(m);
+      },
+      status: () => this.status,
+    }, maxMessage);
     this.clientFrames = new PgFrameReader((m) => {
       if (m.type === 'X') this.clientTerminated = true;
       log.fromClient(m);
     }, maxMessage);
-    this.serverFrames = new PgFrameReader((m) => log.fromServer(m), maxMessage);
+    this.serverFrames = new PgFrameReader((m) => {
+      // ReadyForQuery's one-byte body is the transaction status a gate refusal must repeat.
+      if (m.type === 'Z' && m.head.length === 1) this.status = m.head.toString('latin1') as 'I' | 'T' | 'E';
+      log.fromServer(m);
+    }, maxMessage);
   }
 
   start(clientPipelined: Buffer, upstreamEarly: Buffer): void {
-    const { client, upstream } = this;
-    client.on('data', (d: Buffer) => this.fromClient(d));
-    upstream.on('data', (d: Buffer) => this.fromServer(d));
+    const { client, upstream, session } = this;
+    client.on('data', session.guard((d: Buffer) => this.fromClient(d)));
+    upstream.on('data', session.guard((d: Buffer) => this.fromServer(d)));
     client.on('close', () => { this.close(); this.events.clientClosed(this.clientTerminated); });
     upstream.on('close', () => { this.close(); this.events.upstreamClosed(); });
     client.on('error', (e) => this.logger.info({ reason: e.message }, 'pg.client_error'));
     upstream.on('error', (e) => this.logger.info({ reason: e.message }, 'pg.upstream_error'));
     if (upstreamEarly.length > 0) this.fromServer(upstreamEarly);
     if (clientPipelined.length > 0) this.fromClient(clientPipelined);
+    // The client may have gone while the upstream login ran: its 'close' was before our listener.
+    if (client.destroyed) { this.close(); this.events.clientClosed(false); }
   }
 
   private fromClient(d: Buffer): void {
+    this.session.activity();
+    if (this.gate) return this.fromClientGated(d, this.gate);
     try {
       this.clientFrames.push(d);
     } catch (e) {
@@ -60,7 +85,16 @@ export class PgRelay {
     writeOrPause(this.upstream, d, this.client);
   }
 
+  private fromClientGated(d: Buffer, gate: PgClientGate): void {
+    try {
+      gate.push(d);
+    } catch (e) {
+      this.events.protocolError('client', e instanceof PgProtocolError ? e.message : String(e));
+    }
+  }
+
   private fromServer(d: Buffer): void {
+    this.session.activity();
     try {
       this.serverFrames.push(d);
     } catch (e) {

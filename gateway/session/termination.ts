@@ -12,7 +12,10 @@ export type TerminationReason =
   | 'recording-failed'
   | 'gateway-shutdown'
   | 'protocol-error'
-  | 'upstream-failed';
+  | 'upstream-failed'
+  | 'credential-failed'
+  | 'max-session-length'
+  | 'adapter-error';
 
 export function describeTermination(r: TerminationReason, target: string): string {
   switch (r) {
@@ -27,5 +30,23 @@ export function describeTermination(r: TerminationReason, target: string): strin
     case 'gateway-shutdown': return 'the Portcullis gateway is shutting down';
     case 'protocol-error': return 'session ended after a protocol error';
     case 'upstream-failed': return `could not connect to ${target}`;
+    case 'credential-failed': return `could not obtain a credential for ${target}`;
+    case 'max-session-length': return 'session closed after reaching the maximum session length';
+    case 'adapter-error': return 'session ended after an internal error in the gateway';
+  }
+}
+
+/**
+ * Whether the pipeline closes the adapter (tell the user, drop both legs) when a session ends for
+ * this reason. Only a client that already went away has nobody left to tell.
+ */
+export function closesAdapter(r: TerminationReason): boolean {
+  switch (r) {
+    case 'closed-by-client':
+      return false;
+    case 'upstream-closed': case 'grant-expired': case 'grant-revoked': case 'breakglass-denied': case 'killed-by-admin':
+    case 'idle-timeout': case 'recording-failed': case 'gateway-shutdown': case 'protocol-error': case 'upstream-failed':
+    case 'credential-failed': case 'max-session-length': case 'adapter-error':
+      return true;
   }
 }

@@ -1,15 +1,15 @@
 // SSH authentication, translated: each ssh2 auth request becomes a call to the shared
-// Authenticator and AccessDecider. Methods: publickey (registered keys), password, and
+// Authenticator and the pipeline's Authorizer (the AccessDecider). Methods: publickey (registered keys), password, and
 // keyboard-interactive (password, plus "Verification code" when the user has TOTP; after a key, just
 // the code). Authorization happens here too, so a wrong target or a missing grant is refused at
 // auth; its message reaches the user as the instruction text of a keyboard-interactive request with
 // no prompts, which OpenSSH prints. No listener decides anything: ssh2 rejects what we don't accept.
 import ssh2 from 'ssh2';
 import type { Authenticator } from '../access/authn.js';
-import type { AccessDecider, Authorization } from '../access/decider.js';
 import { LINK_SSH_USER, type LinkService } from '../access/links.js';
 import type { Logger } from '../log/logger.js';
-import type { GrantRecord, TargetRecord, UserRecord } from '../store/records.js';
+import type { Authorization, GrantRecord, TargetRecord, UserRecord } from '../session/adapter.js';
+import type { Authorizer } from '../session/ports.js';
 import { parsePrincipal, type Principal } from '../session/principal.js';
 import { isPortcullisError } from '../util/errors.js';
 
@@ -29,7 +29,7 @@ export class SshAuthFlow {
 
   constructor(
     private readonly authn: Authenticator,
-    private readonly decider: AccessDecider,
+    private readonly authorizer: Authorizer,
     private readonly links: LinkService,
     private readonly addr: string,
     private readonly log: Logger,
@@ -128,12 +128,19 @@ export class SshAuthFlow {
 
   /** Authenticated: now authorize, in the shared decider, and accept or refuse with a message. */
   private finish(ctx: ssh2.AuthContext, p: Principal, user: UserRecord | null): void {
+    void this.authorizeUser(ctx, p, user).catch((err: unknown) => {
+      this.log.warn({ err: isPortcullisError(err) ? err.code : String(err) }, 'ssh.auth_error');
+      ctx.reject();
+    });
+  }
+
+  private async authorizeUser(ctx: ssh2.AuthContext, p: Principal, user: UserRecord | null): Promise<void> {
     if (!user) {
       if (this.refusal !== null) return this.refuse(ctx, this.refusal);
       return ctx.reject();
     }
     if (p.target !== null) return this.authorizeTarget(ctx, user, p.target);
-    const choices = this.decider.activeGrants(user, 'ssh');
+    const choices = await this.authorizer.activeGrants(user, 'ssh');
     if (choices.length === 0) {
       return this.refuse(ctx, `no active SSH grant for ${user.name}; request one with: portcullis request TARGET --for 30m --reason "..."`);
     }
@@ -160,8 +167,8 @@ export class SshAuthFlow {
     }
   }
 
-  private authorizeTarget(ctx: ssh2.AuthContext, user: UserRecord, target: string): void {
-    const d = this.decider.authorize(user, target, 'ssh', this.addr);
+  private async authorizeTarget(ctx: ssh2.AuthContext, user: UserRecord, target: string): Promise<void> {
+    const d = await this.authorizer.authorize(user, target, 'ssh', this.addr);
     if (!d.ok) return this.refuse(ctx, d.error.message);
     this.result = { kind: 'authorized', auth: d.auth };
     ctx.accept();

@@ -1,79 +1,82 @@
-// One client SSH connection: authentication (SshAuthFlow), then the shared session pipeline
-// (SessionBroker) and one upstream connection that all of the client's channels share. Warnings and
-// cuts from the expiry watch reach every open channel. Holds no security decision of its own.
+// One client SSH connection as the session pipeline's adapter: authentication (SshAuthFlow, which
+// asks the pipeline's Authorizer so a refusal is said during auth), the grant menu when the user
+// named no target, one upstream connection that all of the client's channels share, and the words
+// for warnings, refusals and cuts on every open channel. Holds no security decision of its own:
+// port forwards and commands go through the pipeline's gate, recording through its taps.
 import type ssh2 from 'ssh2';
-import type { SessionRecording } from '../../recorder/session-recording.js';
 import type { Authenticator } from '../access/authn.js';
-import type { AccessDecider, Authorization } from '../access/decider.js';
 import type { LinkService } from '../access/links.js';
-import type { AuditLog } from '../audit/audit-log.js';
 import type { Logger } from '../log/logger.js';
-import type { BrokeredSession, SessionBroker } from '../session/broker.js';
-import { recordSession } from '../session/session-recording-setup.js';
+import type { Identity, ProtocolAdapter, SessionContext, SessionRefusal } from '../session/adapter.js';
+import type { UpstreamCredential } from '../session/credentials.js';
+import type { SessionPipeline } from '../session/pipeline.js';
 import type { TerminationReason } from '../session/termination.js';
-import type { Clock } from '../util/clock.js';
 import { SshAuthFlow, type SshAuthResult } from './auth.js';
 import { handleDirectTcpip } from './forwarding.js';
 import { chooseTarget } from './menu.js';
-import { type ChannelHost, type TrackedChannel, handleSessionChannel } from './session-channel.js';
-import { UpstreamError, connectUpstream } from './upstream.js';
+import { type ChannelHost, type Relaying, type TrackedChannel, handleSessionChannel } from './session-channel.js';
+import { connectUpstream } from './upstream.js';
 
 export interface SshDeps {
   authn: Authenticator;
-  decider: AccessDecider;
   links: LinkService;
-  broker: SessionBroker;
-  audit: AuditLog;
-  clock: Clock;
+  pipeline: SessionPipeline;
   log: Logger;
   authTimeoutMs: number;
-  idleTimeoutMs: number;
-  liveRecordings: Map<string, SessionRecording>;
 }
 
-export class SshConnection {
+export class SshAdapter implements ProtocolAdapter<ssh2.Client> {
+  readonly protocol = 'ssh';
+  readonly frontEnd = 'ssh';
   private readonly flow: SshAuthFlow;
-  private session: BrokeredSession | null = null;
-  private recording: SessionRecording | null = null;
-  private upstream: Promise<ssh2.Client> | null = null;
-  private upstreamClient: ssh2.Client | null = null;
+  private readonly log: Logger;
   private readonly channels = new Set<TrackedChannel>();
   private readonly notices: string[] = [];
-  private idleTimer: NodeJS.Timeout | null = null;
-  private closed = false;
+  private ctx: SessionContext | null = null;
+  private upstreamClient: ssh2.Client | null = null;
+  private clientGone = false;
+  private closing = false;
+  private identified: (id: Identity | null) => void = () => {};
+  private readonly identity: Promise<Identity | null>;
+  private menuShown = false;
+  /** What channels wait for: the relaying session, or the refusal to tell the user. */
+  private readonly relaying: Promise<Relaying>;
+  private relayStarted: (r: Relaying) => void = () => {};
+  private relayRefused: (e: Error) => void = () => {};
 
-  constructor(private readonly deps: SshDeps, private readonly client: ssh2.Connection, private readonly addr: string, onAuthenticated: () => void) {
-    const log = deps.log.child({ addr });
-    this.flow = new SshAuthFlow(deps.authn, deps.decider, deps.links, addr, log, () => setTimeout(() => client.end(), 20));
+  constructor(private readonly deps: SshDeps, private readonly client: ssh2.Connection, readonly clientAddr: string, onAuthenticated: () => void) {
+    this.log = deps.log.child({ addr: clientAddr });
+    this.identity = new Promise((r) => { this.identified = r; });
+    this.relaying = new Promise((resolve, reject) => { this.relayStarted = resolve; this.relayRefused = reject; });
+    // Channels that never get an upstream must not leave an unhandled rejection behind.
+    this.relaying.catch(() => {});
+    this.flow = new SshAuthFlow(deps.authn, deps.pipeline.authorizer, deps.links, clientAddr, this.log, () => setTimeout(() => client.end(), 20));
     client.on('authentication', (ctx) => this.flow.handle(ctx));
     client.on('ready', () => {
       onAuthenticated();
       this.ready(this.flow.result);
     });
-    client.on('error', (err: Error) => log.info({ reason: err.message }, 'ssh.client_error'));
+    client.on('error', (err: Error) => this.log.info({ reason: err.message }, 'ssh.client_error'));
     client.on('close', () => this.onClientClosed());
   }
 
+  identify(): Promise<Identity | null> {
+    return this.identity;
+  }
+
   private ready(result: SshAuthResult | null): void {
-    if (!result) { this.client.end(); return; }
-    if (result.kind === 'authorized') this.begin(result.auth);
+    if (!result) { this.client.end(); this.identified(null); return; }
+    if (result.kind === 'authorized') this.identified({ kind: 'authorized', auth: result.auth });
     const host: ChannelHost = {
       upstream: (ch, pty) => this.upstreamFor(result, ch, pty),
-      recording: () => this.recording,
-      keystrokes: () => this.session?.recordKeystrokes ?? true,
-      fullCapture: () => this.session?.captureFullOutput ?? false,
       notices: () => this.notices.splice(0),
       track: (c) => { this.channels.add(c); return () => this.channels.delete(c); },
-      fail: (reason, detail) => {
-        this.session?.log.warn({ detail }, 'ssh.channel_failed');
-        this.session?.terminate(reason);
-      },
-      log: this.deps.log,
+      log: this.log,
     };
-    this.client.on('session', (accept) => { this.touch(); handleSessionChannel(host, accept()); });
+    this.client.on('session', (accept) => { this.ctx?.activity(); handleSessionChannel(host, accept()); });
+    // A forward may come before the upstream is up (ssh -N opens no session channel): it waits.
     this.client.on('tcpip', (accept, reject, info) => {
-      if (!this.session || !this.upstream) return reject();
-      handleDirectTcpip(this.session, this.deps.audit, this.recording, this.upstream, accept, reject, info);
+      this.relaying.then(({ ctx, client }) => handleDirectTcpip(ctx, client, accept, reject, info), () => reject());
     });
     this.client.on('request', (accept, reject, name) => {
       // tcpip-forward (ssh -R) and streamlocal forwards are refused; say so once a channel starts.
@@ -82,67 +85,64 @@ export class SshConnection {
     });
   }
 
-  private async upstreamFor(result: SshAuthResult, ch: ssh2.ServerChannel, pty: ssh2.PseudoTtyInfo | null): Promise<ssh2.Client> {
-    if (!this.upstream && result.kind === 'menu') {
+  /** A channel wants the upstream; in menu mode the first terminal channel asks which target first. */
+  private async upstreamFor(result: SshAuthResult, ch: ssh2.ServerChannel, pty: ssh2.PseudoTtyInfo | null): Promise<Relaying> {
+    if (result.kind === 'menu' && !this.menuShown) {
       if (!pty) throw new Error(`you hold several SSH grants; name one: ssh ${result.user.name}+TARGET@gateway`);
+      this.menuShown = true;
       const target = await chooseTarget(ch, result.choices);
-      const d = this.deps.decider.authorize(result.user, target, 'ssh', this.addr);
-      if (!d.ok) throw new Error(d.error.message);
-      this.begin(d.auth);
+      this.identified({ kind: 'user', user: result.user, target });
     }
-    if (!this.upstream) throw new Error('access refused');
-    return this.upstream;
+    return this.relaying;
   }
 
-  private begin(auth: Authorization): void {
-    const session = this.deps.broker.start(auth, 'ssh', this.addr, {
-      warn: (m) => {
-        this.recording?.marker('expiry warning');
-        for (const c of this.channels) c.notice(m);
-      },
-      close: (reason, message) => this.cut(reason, message),
-    });
-    this.session = session;
-    this.recording = recordSession(session, this.deps.clock, this.deps.liveRecordings);
-    this.upstream = connectUpstream(auth.target, session.credential()).then((c) => {
-      this.upstreamClient = c;
-      c.on('close', () => { if (!this.closed) session.terminate('upstream-closed'); });
-      c.on('error', (e: Error) => session.log.info({ reason: e.message }, 'ssh.upstream_error'));
-      return c;
-    }, (err: unknown) => {
-      const reason = err instanceof UpstreamError ? err.kind : 'unreachable';
-      this.deps.audit.append('session.upstream_failed', auth.user.name, { session: session.id, target: auth.target.name, reason });
-      // Finish after the channel that is waiting has told the user.
-      setTimeout(() => { session.finish('upstream-failed'); this.client.end(); }, 50);
-      throw err;
-    });
-    this.touch();
+  refuse(refusal: SessionRefusal): void {
+    const message = refusal.kind === 'upstream' ? refusal.failure.message
+      : refusal.kind === 'access' ? refusal.error.message
+      : 'access refused';
+    this.log.info({ reason: message }, 'ssh.refused');
+    this.relayRefused(new Error(message));
+    // The waiting channel tells the user first; then the connection ends.
+    setTimeout(() => this.client.end(), 50).unref();
   }
 
-  /** Idle timeout: any channel activity re-arms it. */
-  private touch(): void {
-    if (this.deps.idleTimeoutMs <= 0) return;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => this.session?.terminate('idle-timeout'), this.deps.idleTimeoutMs);
-    this.idleTimer.unref();
+  async connect(ctx: SessionContext, credential: UpstreamCredential): Promise<ssh2.Client> {
+    this.ctx = ctx;
+    if (this.clientGone) ctx.ended('closed-by-client');
+    return connectUpstream(ctx.auth.target, credential);
   }
 
-  private cut(reason: TerminationReason, message: string): void {
-    this.recording?.marker(`cut: ${reason}`);
+  release(upstream: ssh2.Client): void {
+    upstream.end();
+  }
+
+  relay(ctx: SessionContext, upstream: ssh2.Client): void {
+    this.upstreamClient = upstream;
+    upstream.on('close', () => { if (!this.closing) ctx.ended('upstream-closed'); });
+    upstream.on('error', (e: Error) => ctx.log.info({ reason: e.message }, 'ssh.upstream_error'));
+    this.relayStarted({ client: upstream, ctx });
+  }
+
+  warn(message: string): void {
+    for (const c of this.channels) c.notice(message);
+  }
+
+  close(_reason: TerminationReason, message: string): void {
+    if (this.closing) return;
+    this.closing = true;
     for (const c of [...this.channels]) c.cut(message);
     // Give the channels a moment to flush their last words, then drop both legs.
     setTimeout(() => {
-      this.closed = true;
       this.client.end();
       this.upstreamClient?.end();
     }, 100).unref();
   }
 
   private onClientClosed(): void {
-    this.closed = true;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.session?.finish('closed-by-client');
+    this.clientGone = true;
+    this.closing = true;
+    this.identified(null);
+    this.ctx?.ended('closed-by-client');
     this.upstreamClient?.end();
-    this.upstream?.then((c) => c.end(), () => {});
   }
 }

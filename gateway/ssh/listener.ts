@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import ssh2 from 'ssh2';
 import type { Listener } from '../net/listener.js';
-import { SshConnection, type SshDeps } from './connection.js';
+import { SshAdapter, type SshDeps } from './connection.js';
 
 export interface SshListenerOptions {
   hostKeyFile: string;
@@ -24,7 +24,7 @@ export function createSshListener(deps: SshDeps, opts: SshListenerOptions): List
     preAuth.delete(key);
   };
   const ssh = new ssh2.Server({ hostKeys: [readFileSync(opts.hostKeyFile)], ident: 'Portcullis' }, (client, info) => {
-    new SshConnection(deps, client, info.ip, () => settle(`${info.ip}:${info.port}`));
+    void deps.pipeline.start(new SshAdapter(deps, client, info.ip, () => settle(`${info.ip}:${info.port}`)));
   });
   const sockets = new Set<Socket>();
   const tcp = createServer((socket) => {

@@ -1,7 +1,7 @@
 // The grant menu shown when a user connects without naming a target and holds several SSH grants.
 // The client's terminal is in raw mode, so this echoes what is typed and reads one line.
 import type ssh2 from 'ssh2';
-import type { GrantRecord, TargetRecord } from '../store/records.js';
+import type { GrantRecord, TargetRecord } from '../session/adapter.js';
 
 const TIMEOUT_MS = 60_000;
 const MAX_LINE = 16;

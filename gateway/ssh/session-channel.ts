@@ -2,29 +2,32 @@
 // (pty-req with size and modes, allow-listed env, shell, exec, the sftp subsystem, signal,
 // window-change) and ends in the order OpenSSH expects: data, then exit-status or exit-signal,
 // then EOF and close. `pipe` carries backpressure both ways (a paused stream stops SSH window
-// adjusts). Recording only taps: a terminal recording for pty channels, a summary for the rest.
+// adjusts). Recording only taps (the session's SessionTaps): a terminal stream for pty channels, a
+// summary for the rest. The shell, exec or subsystem request passes the session's gate first; a
+// denial is said on the channel (stderr for exec) and the channel exits with status 1.
 import type ssh2 from 'ssh2';
-import type { AsciicastWriter } from '../../recorder/asciicast-writer.js';
-import { execCaptureFile } from '../../recorder/layout.js';
-import type { SessionRecording } from '../../recorder/session-recording.js';
+import type { TerminalTap } from '../../recorder/taps.js';
 import { StreamDigest } from '../../recorder/stream-digest.js';
 import type { Logger } from '../log/logger.js';
-import type { TerminationReason } from '../session/termination.js';
+import type { SessionContext } from '../session/adapter.js';
+import type { GateCommand } from '../session/gate.js';
+import { gateTypedInput, TypedLines } from '../session/typed-lines.js';
+import { writeOrPause } from '../util/relay-sockets.js';
 import { SftpTracker } from './wire/sftp-tracker.js';
+
+/** The relaying session a channel works in: the shared upstream client and the session context. */
+export interface Relaying {
+  client: ssh2.Client;
+  ctx: SessionContext;
+}
 
 /** What a channel needs from its connection. */
 export interface ChannelHost {
-  /** The upstream client; in menu mode the channel is used to ask which target first. */
-  upstream(ch: ssh2.ServerChannel, pty: ssh2.PseudoTtyInfo | null): Promise<ssh2.Client>;
-  recording(): SessionRecording | null;
-  keystrokes(): boolean;
-  /** Keep all output of non-terminal channels (policy), not only its first and last 64 KiB. */
-  fullCapture(): boolean;
+  /** The relaying session; in menu mode the channel is used to ask which target first. */
+  upstream(ch: ssh2.ServerChannel, pty: ssh2.PseudoTtyInfo | null): Promise<Relaying>;
   /** Lines to show the user when the channel starts (refused forwards, ...). */
   notices(): string[];
   track(c: TrackedChannel): () => void;
-  /** Ends the whole session (e.g. a stream we must record could not be parsed). */
-  fail(reason: TerminationReason, detail: string): void;
   log: Logger;
 }
 
@@ -44,7 +47,7 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
   let pty: ssh2.PseudoTtyInfo | null = null;
   const env: Record<string, string> = {};
   let up: ssh2.ClientChannel | null = null;
-  let writer: AsciicastWriter | null = null;
+  let writer: TerminalTap | null = null;
   let started = false;
   const refusals: string[] = [];
 
@@ -82,15 +85,24 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
       if (terminal) ch.write(`\r\n${text}\r\n`);
       else ch.stderr.write(`${text}\n`);
     };
-    let client: ssh2.Client;
+    let relaying: Relaying;
     try {
-      client = await host.upstream(ch, pty);
+      relaying = await host.upstream(ch, pty);
     } catch (err) {
       say(`Portcullis: ${err instanceof Error ? err.message : 'cannot reach the target'}`);
       finishClient(ch, { code: 1 });
       return;
     }
+    const { client, ctx } = relaying;
     for (const n of [...host.notices(), ...refusals]) say(`Portcullis: ${n}`);
+    const command: GateCommand = what.kind === 'exec' ? { kind: 'exec', command: what.command }
+      : what.kind === 'shell' ? { kind: 'channel', type: 'shell' } : { kind: 'channel', type: 'subsystem', name: what.name };
+    const verdict = ctx.check(command);
+    if (verdict.verdict === 'deny') {
+      say(`Portcullis: ${verdict.message}`);
+      finishClient(ch, { code: 1 });
+      return;
+    }
     const ptyOpts = pty ? { term: pty.term, rows: pty.rows, cols: pty.cols, width: pty.width, height: pty.height, modes: pty.modes } : undefined;
     const opened = (err: Error | undefined, channel: ssh2.ClientChannel): void => {
       if (err) {
@@ -99,7 +111,7 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
         return;
       }
       up = channel;
-      relay(ch, channel, what, terminal);
+      relay(ch, channel, what, terminal, ctx);
     };
     try {
       if (what.kind === 'shell') client.shell(ptyOpts ?? false, { env }, opened);
@@ -110,46 +122,53 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
     }
   }
 
-  function relay(ch: ssh2.ServerChannel, upCh: ssh2.ClientChannel, what: Start, terminal: boolean): void {
-    const rec = host.recording();
+  function relay(ch: ssh2.ServerChannel, upCh: ssh2.ClientChannel, what: Start, terminal: boolean, ctx: SessionContext): void {
+    const rec = ctx.taps;
+    // Idle timeout: any byte either way is activity.
+    const active = (): void => ctx.activity();
+    ch.on('data', active);
+    upCh.on('data', active);
+    upCh.stderr.on('data', active);
     const label = what.kind === 'exec' ? what.command : what.kind === 'subsystem' ? `subsystem:${what.name}` : 'shell';
     let exit: { code: number } | { signal: string; core: boolean; message: string } | null = null;
     const digests = terminal ? null : { stdin: new StreamDigest(), stdout: new StreamDigest(), stderr: new StreamDigest() };
-    if (terminal && rec && pty) {
-      writer = rec.terminal({ width: pty.cols, height: pty.rows, ...(what.kind === 'exec' ? { command: what.command } : {}), env: { TERM: pty.term } }, host.keystrokes());
+    if (terminal && pty) {
+      writer = rec.terminal({ width: pty.cols, height: pty.rows, ...(what.kind === 'exec' ? { command: what.command } : {}), env: { TERM: pty.term } });
       const w = writer;
-      ch.on('data', (d: Buffer) => w.input(d));
-      upCh.on('data', (d: Buffer) => w.output(d));
-      upCh.stderr.on('data', (d: Buffer) => w.output(d));
+      ch.on('data', ctx.guard((d: Buffer) => w.input(d)));
+      upCh.on('data', ctx.guard((d: Buffer) => w.output(d)));
+      upCh.stderr.on('data', ctx.guard((d: Buffer) => w.output(d)));
     } else if (digests) {
       ch.on('data', (d: Buffer) => digests.stdin.update(d));
       upCh.on('data', (d: Buffer) => digests.stdout.update(d));
       upCh.stderr.on('data', (d: Buffer) => digests.stderr.update(d));
-      if (rec && host.fullCapture() && what.kind === 'exec') {
-        const n = rec.nextChannel();
-        const out = rec.capture(execCaptureFile(n, 'stdout'));
-        const err = rec.capture(execCaptureFile(n, 'stderr'));
+      if (ctx.policy.captureFullOutput && what.kind === 'exec') {
+        const { stdout: out, stderr: err } = rec.captureExec();
         upCh.on('data', (d: Buffer) => out.write(d));
         upCh.stderr.on('data', (d: Buffer) => err.write(d));
         upCh.once('close', () => { void out.close(); void err.close(); });
       }
     }
     let sftp: SftpTracker | null = null;
-    if (what.kind === 'subsystem' && rec) {
-      const tracker = new SftpTracker((e) => rec.event('sftp', { ...e }));
+    if (what.kind === 'subsystem') {
+      const tracker = new SftpTracker((e) => rec.fileOperation(e));
       sftp = tracker;
+      let unparseable = false;
       const feed = (side: 'client' | 'server') => (d: Buffer): void => {
+        if (unparseable) return;
         try {
           tracker[side].push(d);
         } catch (err) {
-          // A file transfer we cannot record must not go on unrecorded.
-          host.fail('protocol-error', `unparseable SFTP from the ${side}: ${err instanceof Error ? err.message : String(err)}`);
+          // The pipeline applies the recording policy: required ends the session, optional goes on.
+          unparseable = true;
+          ctx.recordingFailed(`unparseable SFTP from the ${side}: ${err instanceof Error ? err.message : String(err)}`);
         }
       };
       ch.on('data', feed('client'));
       upCh.on('data', feed('server'));
     }
-    ch.pipe(upCh);
+    if (!ctx.gatePassThrough && terminal && what.kind === 'shell') gateShellInput(ch, upCh, ctx, (text) => ch.write(`\r\n${text}\r\n`));
+    else ch.pipe(upCh);
     upCh.pipe(ch, { end: false });
     upCh.stderr.pipe(ch.stderr, { end: false });
     const untrack = host.track({
@@ -168,8 +187,8 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
       untrack();
       sftp?.end();
       finishClient(ch, exit ?? { code: 0 });
-      if (writer && rec) rec.endTerminal(writer);
-      if (digests && rec) {
+      writer?.end();
+      if (digests) {
         rec.event('exec', {
           what: label, exit, stdin: { bytes: digests.stdin.summary().bytes, sha256: digests.stdin.summary().sha256 },
           stdout: digests.stdout.summary(), stderr: digests.stderr.summary(),
@@ -179,6 +198,21 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
     // The client closed its side: close upstream too (its close then finishes the client side).
     ch.once('close', () => upCh.close());
   }
+}
+
+/**
+ * Gate rules are configured: lines typed at the shell's prompt pass the gate before their Enter is
+ * forwarded (a denied line is abandoned with Ctrl-C and the user told why). Backpressure as pipe.
+ */
+function gateShellInput(ch: ssh2.ServerChannel, upCh: ssh2.ClientChannel, ctx: SessionContext, say: (text: string) => void): void {
+  const lines = new TypedLines();
+  upCh.on('data', (d: Buffer) => lines.output(d));
+  ch.on('data', ctx.guard((d: Buffer) => {
+    const { forward, refusals } = gateTypedInput(lines, d, (cmd) => ctx.check(cmd));
+    for (const b of forward) writeOrPause(upCh, b, ch);
+    for (const m of refusals) say(`Portcullis: ${m}`);
+  }));
+  ch.once('end', () => upCh.end());
 }
 
 /**

@@ -2,15 +2,16 @@
 // key must match the pinned fingerprint or the connection is refused. The credential buffer is
 // wiped as soon as the handshake is done, whichever way it ends.
 import ssh2 from 'ssh2';
-import type { TargetRecord } from '../store/records.js';
-import type { CheckedOutCredential } from '../vault/credential-vault.js';
+import type { TargetRecord } from '../session/adapter.js';
+import type { UpstreamCredential as CheckedOutCredential } from '../session/credentials.js';
+import { UpstreamFailure as SessionUpstreamFailure } from '../session/upstream-failure.js';
 import { fingerprint } from './host-key.js';
 
 export type UpstreamFailure = 'host-key-mismatch' | 'auth-failed' | 'unreachable';
 
-export class UpstreamError extends Error {
-  constructor(readonly kind: UpstreamFailure, message: string) {
-    super(message);
+export class UpstreamError extends SessionUpstreamFailure {
+  constructor(override readonly kind: UpstreamFailure, message: string) {
+    super(kind, message);
   }
 }
 

@@ -1,30 +1,28 @@
-// A vendor's browser terminal: one link opening brokered through the same session pipeline as an
-// SSH client (vaulted credential on the upstream leg only, recording, expiry warning and cut,
-// revocation, admin kill, live view). The browser attaches over a WebSocket; if it goes away (a
-// reload), the shell keeps running for a grace period and the same browser (resume cookie) can
-// attach again, getting what it missed from the recording first, then the live stream.
-// Translation only: the link service decided, the broker keeps the books.
-import { randomBytes } from 'node:crypto';
+// A vendor's browser terminal, as the session pipeline's adapter: one link opening relayed to a
+// shell on the target like an SSH client's (credential on the upstream leg only, recording,
+// expiry warning and cut, revocation, admin kill, idle timeout, live view — all the pipeline's).
+// The browser attaches over a WebSocket; if it goes away (a reload), the shell keeps running for a
+// grace period and the same browser (resume cookie) can attach again, getting what it missed from
+// the recording first, then the live stream. Translation only: the link service decided.
 import type ssh2 from 'ssh2';
 import type { WebSocket } from 'ws';
 import { openCast } from '../../recorder/asciicast-reader.js';
-import type { AsciicastWriter } from '../../recorder/asciicast-writer.js';
 import type { SessionRecording } from '../../recorder/session-recording.js';
+import type { TerminalTap } from '../../recorder/taps.js';
 import type { LinkOpening } from '../access/links.js';
-import type { AuditLog } from '../audit/audit-log.js';
-import type { BrokeredSession, SessionBroker } from '../session/broker.js';
-import { recordSession } from '../session/session-recording-setup.js';
+import type { Identity, ProtocolAdapter, SessionContext, SessionRefusal } from '../session/adapter.js';
+import type { UpstreamCredential } from '../session/credentials.js';
+import type { SessionHandle, SessionPipeline } from '../session/pipeline.js';
 import type { TerminationReason } from '../session/termination.js';
-import { connectUpstream, UpstreamError } from '../ssh/upstream.js';
-import type { Clock } from '../util/clock.js';
+import { gateTypedInput, TypedLines } from '../session/typed-lines.js';
+import { UpstreamFailure } from '../session/upstream-failure.js';
+import { connectUpstream } from '../ssh/upstream.js';
 import { PortcullisError } from '../util/errors.js';
-import { constantTimeEqual, sha256Hex } from '../util/ids.js';
 import { parseClientFrame, type ServerNotice, TerminalProtocolError } from './messages.js';
 
 export interface VendorTerminalDeps {
-  broker: SessionBroker;
-  audit: AuditLog;
-  clock: Clock;
+  pipeline: SessionPipeline;
+  /** Recordings of running sessions: a reattaching browser catches up from its terminal's file. */
   liveRecordings: Map<string, SessionRecording>;
   /** How long a detached terminal waits for its browser to come back. */
   graceMs: number;
@@ -36,38 +34,16 @@ const MAX_HELD = 4 * 1024 * 1024;
 const HIGH_WATER = 1024 * 1024;
 const RESIZE_EVERY_MS = 100;
 
+interface Shell { upstream: ssh2.Client; stream: ssh2.ClientChannel }
 
-export class VendorTerminals {
-  private readonly byId = new Map<string, VendorTerminal>();
-
-  constructor(private readonly deps: VendorTerminalDeps) {}
-
-  /** Starts the session for an opened link; resolves once the shell runs. The resume secret goes in a cookie. */
-  async start(opening: LinkOpening, addr: string, cols: number, rows: number): Promise<{ terminal: VendorTerminal; resume: string }> {
-    const secret = randomBytes(32).toString('base64url');
-    const t = new VendorTerminal(this.deps, opening, addr, sha256Hex(secret), () => this.byId.delete(t.id));
-    this.byId.set(t.id, t);
-    await t.connect(cols, rows);
-    return { terminal: t, resume: `${t.id}.${secret}` };
-  }
-
-  /** The running terminal a resume cookie belongs to (same browser only). */
-  byResume(cookie: string | null): VendorTerminal | undefined {
-    if (!cookie) return undefined;
-    const [id, secret] = cookie.split('.');
-    const t = id ? this.byId.get(id) : undefined;
-    return t && secret && constantTimeEqual(sha256Hex(secret), t.resumeHash) ? t : undefined;
-  }
-
-  get size(): number {
-    return this.byId.size;
-  }
-}
-
-export class VendorTerminal {
-  readonly session: BrokeredSession;
-  private readonly recording: SessionRecording;
-  private writer: AsciicastWriter | null = null;
+export class VendorTerminal implements ProtocolAdapter<Shell> {
+  readonly protocol = 'ssh';
+  readonly frontEnd = 'web-terminal';
+  handle: SessionHandle | null = null;
+  /** Why the session could not start, in words for the vendor's page. */
+  refusal: PortcullisError | null = null;
+  private ctx: SessionContext | null = null;
+  private writer: TerminalTap | null = null;
   private upstream: ssh2.Client | null = null;
   private stream: ssh2.ClientChannel | null = null;
   private ws: WebSocket | null = null;
@@ -80,71 +56,92 @@ export class VendorTerminal {
   private drainPoll: NodeJS.Timeout | null = null;
   /** Input waiting for the shell's channel to drain (bounded: the socket is paused meanwhile). */
   private inputQueue: Buffer[] | null = null;
+  /** Lines typed at the prompt, tracked only when gate rules are configured. */
+  private lines: TypedLines | null = null;
 
   constructor(
     private readonly deps: VendorTerminalDeps,
     readonly opening: LinkOpening,
-    addr: string,
+    readonly clientAddr: string,
     readonly resumeHash: string,
-    onGone: () => void,
-  ) {
-    this.session = deps.broker.start(opening.auth, 'ssh', addr, {
-      warn: (m) => this.notice(m),
-      close: (reason, message) => this.cut(reason, message),
-    });
-    this.recording = recordSession(this.session, deps.clock, deps.liveRecordings);
-    this.session.onEnd(() => {
-      for (const t of [this.grace, this.resizeTimer, this.drainPoll]) if (t) clearTimeout(t);
-      onGone();
-    });
-    // Until the browser first attaches, the same grace applies: an opened link nobody uses ends.
-    this.armGrace();
-  }
+    private readonly cols: number,
+    private readonly rows: number,
+    private readonly onGone: (id: string) => void,
+  ) {}
 
   get id(): string {
-    return this.session.id;
+    return this.handle?.id ?? this.ctx?.id ?? '';
   }
 
   get linkId(): string {
     return this.opening.link.id;
   }
 
-  async connect(cols: number, rows: number): Promise<void> {
+  private get ended(): boolean {
+    return this.ctx?.signal.aborted ?? true;
+  }
+
+  identify(): Promise<Identity> {
+    return Promise.resolve({ kind: 'authorized', auth: this.opening.auth });
+  }
+
+  refuse(refusal: SessionRefusal): void {
+    this.refusal = refusal.kind === 'upstream'
+      ? new PortcullisError('unavailable', refusal.failure.message)
+      : new PortcullisError('link-expired', 'the session ended before it started');
+  }
+
+  async connect(ctx: SessionContext, credential: UpstreamCredential): Promise<Shell> {
+    this.ctx = ctx;
     const { target } = this.opening.auth;
+    let upstream: ssh2.Client;
     try {
-      this.upstream = await connectUpstream(target, this.session.credential());
+      upstream = await connectUpstream(target, credential);
     } catch (err) {
-      const reason = err instanceof UpstreamError ? err.kind : 'unreachable';
-      this.deps.audit.append('session.upstream_failed', this.opening.auth.user.name, { session: this.id, target: target.name, reason });
-      this.session.finish('upstream-failed');
-      throw new PortcullisError('unavailable', `cannot reach ${target.name} right now; ask ${this.opening.issuer} for a new link`);
+      const kind = err instanceof UpstreamFailure ? err.kind : 'unreachable';
+      throw new UpstreamFailure(kind, `cannot reach ${target.name} right now; ask ${this.opening.issuer} for a new link`);
     }
-    const upstream = this.upstream;
-    upstream.on('error', (e: Error) => this.session.log.info({ reason: e.message }, 'vendor.upstream_error'));
-    upstream.on('close', () => this.session.terminate('upstream-closed'));
-    if (this.session.isEnded) { upstream.end(); throw new PortcullisError('link-expired', 'the session ended before it started'); }
+    upstream.on('error', (e: Error) => ctx.log.info({ reason: e.message }, 'vendor.upstream_error'));
     const stream = await new Promise<ssh2.ClientChannel>((resolve, reject) => {
-      upstream.shell({ term: 'xterm-256color', cols, rows }, (err, s) => (err ? reject(err) : resolve(s)));
+      upstream.shell({ term: 'xterm-256color', cols: this.cols, rows: this.rows }, (err, s) => (err ? reject(err) : resolve(s)));
     }).catch((err: unknown) => {
-      this.session.log.warn({ err: String(err) }, 'vendor.shell_refused');
-      this.session.terminate('upstream-failed');
-      throw new PortcullisError('unavailable', `${target.name} refused to start a shell`);
+      ctx.log.warn({ err: String(err) }, 'vendor.shell_refused');
+      upstream.end();
+      throw new UpstreamFailure('shell-refused', `${target.name} refused to start a shell`);
     });
+    return { upstream, stream };
+  }
+
+  release(shell: Shell): void {
+    shell.upstream.end();
+  }
+
+  relay(ctx: SessionContext, { upstream, stream }: Shell): void {
+    this.upstream = upstream;
     this.stream = stream;
-    this.writer = this.recording.terminal({ width: cols, height: rows, env: { TERM: 'xterm-256color' } }, this.session.recordKeystrokes);
-    stream.on('data', (b: Buffer) => this.output(b));
-    stream.stderr.on('data', (b: Buffer) => this.output(b));
+    this.writer = ctx.taps.terminal({ width: this.cols, height: this.rows, env: { TERM: 'xterm-256color' } });
+    if (!ctx.gatePassThrough) this.lines = new TypedLines();
+    ctx.signal.addEventListener('abort', () => {
+      for (const t of [this.grace, this.resizeTimer, this.drainPoll]) if (t) clearTimeout(t);
+      this.onGone(ctx.id);
+    }, { once: true });
+    upstream.on('close', () => ctx.ended('upstream-closed'));
+    stream.on('data', ctx.guard((b: Buffer) => this.output(b)));
+    stream.stderr.on('data', ctx.guard((b: Buffer) => this.output(b)));
     stream.on('close', () => {
       this.send({ type: 'end', reason: 'closed-by-client', message: 'The session ended.' });
       this.ws?.close(1000, 'session ended');
-      this.session.finish('closed-by-client');
+      ctx.ended('closed-by-client');
       upstream.end();
     });
+    // Until the browser first attaches, the same grace applies: an opened link nobody uses ends.
+    this.armGrace();
   }
 
   /** A browser (the first, or the same one after a reload) attaches. */
   attach(ws: WebSocket): void {
-    if (this.session.isEnded) { ws.close(4410, 'this session has ended'); return; }
+    const recording = this.deps.liveRecordings.get(this.id);
+    if (this.ended || !recording) { ws.close(4410, 'this session has ended'); return; }
     if (this.ws) {
       const old = this.ws;
       this.ws = null;
@@ -155,33 +152,33 @@ export class VendorTerminal {
     this.held = [];
     this.heldBytes = 0;
     // Where "now" is in the recording: the file up to here, then everything held since.
-    const { unsubscribe, positions } = this.recording.subscribe(() => undefined);
+    const { unsubscribe, positions } = recording.subscribe(() => undefined);
     unsubscribe();
-    void this.catchUp(ws, positions.get(1) ?? 0);
+    void this.catchUp(ws, recording, positions.get(1) ?? 0);
     ws.on('message', (data: Buffer, isBinary: boolean) => this.fromBrowser(ws, data, isBinary));
     // An oversized or malformed frame: ws closes the socket (1009/1002); without a listener the
     // error would take the whole process down.
-    ws.on('error', (err: Error) => this.session.log.info({ reason: err.message }, 'vendor.socket_error'));
+    ws.on('error', (err: Error) => this.ctx?.log.info({ reason: err.message }, 'vendor.socket_error'));
     ws.on('close', () => {
       if (this.ws !== ws) return;
       this.ws = null;
       this.held = null;
       this.stream?.resume();
-      if (!this.session.isEnded) this.armGrace();
+      if (!this.ended) this.armGrace();
     });
   }
 
-  private async catchUp(ws: WebSocket, upTo: number): Promise<void> {
+  private async catchUp(ws: WebSocket, recording: SessionRecording, upTo: number): Promise<void> {
     try {
-      await this.recording.flush();
-      const file = this.recording.layout.cast(1);
+      await recording.flush();
+      const file = recording.layout.cast(1);
       const { entries } = await openCast(file);
       for await (const { event, end } of entries) {
         if (this.ws !== ws || end > upTo) break;
         if (event?.[1] === 'o') ws.send(Buffer.from(event[2]), { binary: true });
       }
     } catch (err) {
-      this.session.log.warn({ err: String(err) }, 'vendor.catch_up_failed');
+      this.ctx?.log.warn({ err: String(err) }, 'vendor.catch_up_failed');
     }
     if (this.ws !== ws) return;
     const held = this.held ?? [];
@@ -192,6 +189,8 @@ export class VendorTerminal {
   }
 
   private output(b: Buffer): void {
+    this.ctx?.activity();
+    this.lines?.output(b);
     this.writer?.output(b);
     if (!this.ws) return;
     if (this.held) {
@@ -225,17 +224,23 @@ export class VendorTerminal {
       m = parseClientFrame(data, isBinary);
     } catch (err) {
       const why = err instanceof TerminalProtocolError ? err.message : 'bad frame';
-      this.session.log.info({ reason: why }, 'vendor.bad_frame');
+      this.ctx?.log.info({ reason: why }, 'vendor.bad_frame');
       this.sendTo(ws, { type: 'error', code: 'bad-frame', message: why });
       ws.close(1008, why.slice(0, 120));
       return;
     }
     const stream = this.stream;
     if (!stream || !this.writer) return;
+    this.ctx?.activity();
     if (m.type === 'input') {
       const bytes = Buffer.from(m.data, 'utf8');
       this.writer.input(bytes);
-      this.input(ws, stream, bytes);
+      if (!this.lines || !this.ctx) { this.input(ws, stream, bytes); return; }
+      // Gate rules are configured: a submitted line passes the gate before its Enter is sent.
+      const ctx = this.ctx;
+      const { forward, refusals } = gateTypedInput(this.lines, bytes, (cmd) => ctx.check(cmd));
+      for (const b of forward) this.input(ws, stream, b);
+      for (const message of refusals) this.send({ type: 'notice', message: `Portcullis: ${message}` });
       return;
     }
     // Resize storms are coalesced: the last size wins, applied at most every RESIZE_EVERY_MS.
@@ -245,7 +250,7 @@ export class VendorTerminal {
       this.resizeTimer = null;
       const s = this.wantedSize;
       this.wantedSize = null;
-      if (!s || this.session.isEnded) return;
+      if (!s || this.ended) return;
       stream.setWindow(s.rows, s.cols, 0, 0);
       this.writer?.resize(s.cols, s.rows);
       this.resizeTimer = setTimeout(apply, RESIZE_EVERY_MS);
@@ -274,21 +279,23 @@ export class VendorTerminal {
     stream.once('drain', drain);
   }
 
-  private notice(message: string): void {
-    this.recording.marker('expiry warning');
+  warn(message: string): void {
     this.send({ type: 'notice', message });
   }
 
-  private cut(reason: TerminationReason, message: string): void {
-    this.recording.marker(`cut: ${reason}`);
+  close(reason: TerminationReason, message: string): void {
     this.send({ type: 'end', reason, message: vendorWords(reason, this.opening.auth.target.name) ?? message });
     this.ws?.close(1000, 'session ended');
     this.upstream?.end();
   }
 
+  /** The browser stayed away too long: say so (to nobody, likely), drop the shell, end the session. */
   private armGrace(): void {
     if (this.grace) clearTimeout(this.grace);
-    this.grace = setTimeout(() => this.session.terminate('closed-by-client'), this.deps.graceMs);
+    this.grace = setTimeout(() => {
+      this.close('closed-by-client', 'The browser was away too long.');
+      this.ctx?.ended('closed-by-client');
+    }, this.deps.graceMs);
     this.grace.unref();
   }
 

@@ -26,7 +26,8 @@ export class PgFrameReader {
   private type = '';
 
   constructor(
-    private readonly onMessage: (m: PgMessage) => void,
+    /** `end`: the offset in the pushed chunk just past this message. */
+    private readonly onMessage: (m: PgMessage, end: number) => void,
     private readonly maxMessage = DEFAULT_MAX_MESSAGE,
     private readonly headMax = 64 * 1024,
   ) {}
@@ -34,6 +35,11 @@ export class PgFrameReader {
   /** True when no message is partially read: a place where another message may be inserted. */
   get atBoundary(): boolean {
     return this.bodyLen < 0 && this.hdrHave === 0;
+  }
+
+  /** The type of the message partly read so far, or null at a boundary. */
+  get partialType(): string | null {
+    return this.bodyLen < 0 ? null : this.type;
   }
 
   push(chunk: Buffer): void {
@@ -72,7 +78,7 @@ export class PgFrameReader {
       this.bodyLen = -1;
       this.hdrHave = 0;
       this.head = [];
-      this.onMessage(m);
+      this.onMessage(m, off);
     }
   }
 }

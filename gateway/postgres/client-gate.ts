@@ -1,0 +1,100 @@
+// Client→server PostgreSQL traffic when gate rules are configured: every command message (simple
+// Query, Parse, Bind, Execute, FunctionCall) is held until it is whole, passed to the gate, then
+// forwarded or answered here in protocol words (ErrorResponse 42501; after a denied extended-protocol
+// message, everything up to Sync is dropped, as the server itself would after an error). Other
+// messages stream through as they arrive. With no rules the relay never builds this: bytes pass
+// verbatim without it. Translates verdicts; does not make them.
+import type { GateCommand, GateVerdict } from '../session/gate.js';
+import { PgFrameReader, type PgMessage, PgReader } from './wire/frames.js';
+import { errorOrNotice, readyForQuery } from './wire/server-messages.js';
+
+const COMMANDS = new Set(['Q', 'P', 'B', 'E', 'F']);
+
+export interface ClientGateIo {
+  check(cmd: GateCommand): GateVerdict;
+  /** Forwards bytes to the target. */
+  forward(bytes: Buffer): void;
+  /** Answers the client at the next server message boundary. */
+  answer(bytes: Buffer): void;
+  /** Feeds a forwarded message to the statement log. */
+  logged(m: PgMessage): void;
+  /** The transaction status of the last ReadyForQuery the target sent. */
+  status(): 'I' | 'T' | 'E';
+}
+
+export class PgClientGate {
+  private held: Buffer[] = [];
+  private skipToSync = false;
+  private readonly frames: PgFrameReader;
+  private chunk: Buffer = Buffer.alloc(0);
+  private offset = 0;
+
+  constructor(private readonly io: ClientGateIo, maxMessage: number) {
+    this.frames = new PgFrameReader((m, end) => {
+      this.message(m, this.chunk, this.offset, end);
+      this.offset = end;
+    }, maxMessage);
+  }
+
+  /** Client bytes as they arrive; throws PgProtocolError on malformed framing. */
+  push(chunk: Buffer): void {
+    this.chunk = chunk;
+    this.offset = 0;
+    this.frames.push(chunk);
+    this.chunkEnd(chunk, this.offset, this.frames.partialType);
+  }
+
+  private message(m: PgMessage, chunk: Buffer, start: number, end: number): void {
+    const bytes = this.take(chunk, start, end);
+    if (this.skipToSync) {
+      if (m.type !== 'S') return;
+      this.skipToSync = false;
+    }
+    if (COMMANDS.has(m.type)) {
+      const v = this.io.check(commandOf(m));
+      if (v.verdict === 'deny') return this.deny(m.type, v.message);
+    }
+    this.io.logged(m);
+    this.io.forward(bytes);
+  }
+
+  /** At the end of a chunk: a partial non-command message streams on; a partial command waits. */
+  private chunkEnd(chunk: Buffer, start: number, partialType: string | null): void {
+    if (start >= chunk.length) return;
+    if (partialType !== null && !COMMANDS.has(partialType) && !this.skipToSync) {
+      this.io.forward(this.take(chunk, start, chunk.length));
+    } else {
+      this.held.push(chunk.subarray(start));
+    }
+  }
+
+  private take(chunk: Buffer, start: number, end: number): Buffer {
+    const part = chunk.subarray(start, end);
+    if (this.held.length === 0) return part;
+    const all = Buffer.concat([...this.held, part]);
+    this.held = [];
+    return all;
+  }
+
+  private deny(type: string, message: string): void {
+    const error = errorOrNotice('E', 'ERROR', '42501', `Portcullis: ${message}`);
+    // A simple query and a function call get their ReadyForQuery from us; an extended-protocol
+    // message gets it from the target when the client's Sync arrives.
+    if (type === 'Q' || type === 'F') this.io.answer(Buffer.concat([error, readyForQuery(this.io.status())]));
+    else {
+      this.io.answer(error);
+      this.skipToSync = true;
+    }
+  }
+}
+
+function commandOf(m: PgMessage): GateCommand {
+  const r = new PgReader(m.head);
+  switch (m.type) {
+    case 'Q': return { kind: 'sql', protocol: 'postgres', path: 'simple', text: r.cstring() };
+    case 'P': { r.cstring(); return { kind: 'sql', protocol: 'postgres', path: 'parse', text: r.cstring() }; }
+    case 'B': { const portal = r.cstring(); return { kind: 'sql', protocol: 'postgres', path: 'bind', text: `portal "${portal}" statement "${r.cstring()}"` }; }
+    case 'E': return { kind: 'sql', protocol: 'postgres', path: 'execute', text: `portal "${r.cstring()}"` };
+    default: return { kind: 'sql', protocol: 'postgres', path: 'function-call', text: `function ${r.remaining >= 4 ? r.int32() : 0}` };
+  }
+}

@@ -1,0 +1,83 @@
+// The gate: the one hook every client command that can act on the target passes before it is
+// forwarded (an SQL statement or function call, an SSH exec command, a channel or forward request,
+// a line submitted at an interactive prompt where the adapter can tell). It answers allow, deny
+// (with a message the adapter says in protocol words) or flag (forwarded, but recorded as flagged).
+// Rules come from later issues (guardrails); today the rule list is empty and every command passes.
+// Hot path: adapters read `passThrough` once per chunk and skip the per-command call entirely when
+// no rule is configured, so the byte relay pays nothing; `check` itself allocates nothing on allow.
+// Does not record or audit: the pipeline's session context does that with the verdict.
+
+export type GateCommand =
+  | { kind: 'sql'; protocol: 'postgres' | 'mysql'; path: 'simple' | 'parse' | 'bind' | 'execute' | 'function-call' | 'prepare'; text: string }
+  | { kind: 'exec'; command: string }
+  | { kind: 'channel'; type: 'shell' | 'exec' | 'subsystem' | 'x11' | 'agent' | 'tcpip-forward'; name?: string }
+  | { kind: 'forward'; host: string; port: number }
+  | { kind: 'line'; text: string };
+
+export type GateVerdict =
+  | { readonly verdict: 'allow' }
+  | { readonly verdict: 'deny'; readonly message: string; readonly rule: string }
+  | { readonly verdict: 'flag'; readonly label: string; readonly rule: string };
+
+export const ALLOW: GateVerdict = Object.freeze({ verdict: 'allow' });
+
+/** What a rule sees besides the command: who, where, under which policy. */
+export interface GateSubject {
+  user: string;
+  target: string;
+  protocol: string;
+  allowPortForwarding: boolean;
+}
+
+export interface GateRule {
+  readonly name: string;
+  /** Returns null when the rule has nothing to say about this command. Must be synchronous and cheap. */
+  check(cmd: GateCommand, subject: GateSubject): GateVerdict | null;
+}
+
+/**
+ * The built-in rule every session has: port forwarding only where the policy allows it. Forward
+ * requests are rare (not on the byte path), so this rule does not make the gate leave pass-through
+ * for statements: `appliesTo` lets the gate keep its fast path for everything else.
+ */
+export const FORWARDING_POLICY: GateRule = {
+  name: 'policy:port-forwarding',
+  check: (cmd, s) => (cmd.kind === 'forward' && !s.allowPortForwarding
+    ? { verdict: 'deny', message: 'port forwarding is not allowed for this target by its policy', rule: 'policy:port-forwarding' }
+    : null),
+};
+
+export class Gate {
+  /** True when no rule looks at statements, exec commands or lines: adapters may skip the call. */
+  readonly passThrough: boolean;
+
+  constructor(private readonly rules: readonly GateRule[], private readonly subject: GateSubject) {
+    this.passThrough = rules.length === 0;
+  }
+
+  /** First non-null verdict wins; deny beats flag only by order (rules are ordered by the caller). */
+  check(cmd: GateCommand): GateVerdict {
+    // Built-in policy rules are not optional and run even in pass-through mode.
+    const p = FORWARDING_POLICY.check(cmd, this.subject);
+    if (p) return p;
+    for (const r of this.rules) {
+      const v = r.check(cmd, this.subject);
+      if (v) return v;
+    }
+    return ALLOW;
+  }
+}
+
+/** A short, bounded description of a command for records and logs. */
+export function describeCommand(cmd: GateCommand): string {
+  const text = (() => {
+    switch (cmd.kind) {
+      case 'sql': return `${cmd.path}: ${cmd.text}`;
+      case 'exec': return cmd.command;
+      case 'channel': return cmd.name ? `${cmd.type}:${cmd.name}` : cmd.type;
+      case 'forward': return `${cmd.host}:${cmd.port}`;
+      case 'line': return cmd.text;
+    }
+  })();
+  return text.length > 200 ? text.slice(0, 200) + '…' : text;
+}

@@ -1,0 +1,71 @@
+// What the session pipeline is built from (its ports, registry, clock, limits and gate rules), and
+// the handle a front end keeps for a session it started. Types and two small defaults; no logic.
+import { SessionRecording, type RecordingMeta, type RecordingOptions } from '../../recorder/session-recording.js';
+import type { SessionTaps } from '../../recorder/taps.js';
+import type { Logger } from '../log/logger.js';
+import type { Clock } from '../util/clock.js';
+import type { DeadlineScheduler } from '../util/deadline-scheduler.js';
+import type { FrontEnd, ProtocolAdapter, SessionRefusal } from './adapter.js';
+import type { Credentials } from './credentials.js';
+import type { GateRule } from './gate.js';
+import type { LiveSessions } from './live-sessions.js';
+import type { Authorizer, SessionJournal } from './ports.js';
+import type { TerminationReason } from './termination.js';
+
+export type RecordingOpener = (dir: string, meta: RecordingMeta, now: () => number, onFailure: (err: Error) => void, opts: RecordingOptions) => SessionRecording;
+
+export interface SessionLimitsConfig {
+  /** Idle timeout per front end in ms; 0 = none. */
+  idleMs: Record<FrontEnd, number>;
+  /** Maximum session length in ms; 0 = none. */
+  maxSessionMs: number;
+}
+
+export interface PipelineDeps {
+  authorizer: Authorizer;
+  journal: SessionJournal;
+  credentials: Credentials;
+  live: LiveSessions;
+  scheduler: DeadlineScheduler;
+  clock: Clock;
+  log: Logger;
+  recordingsDir: string;
+  /** Recordings of running sessions, for live viewers and the browser terminal's catch-up. */
+  liveRecordings: Map<string, SessionRecording>;
+  limits: SessionLimitsConfig;
+  /** Gate rules (guardrails, a later issue); empty: every command passes. */
+  gateRules: readonly GateRule[];
+  /** How a recording is opened; tests may wrap it. */
+  openRecording?: RecordingOpener;
+}
+
+/** A session that got as far as relaying. */
+export interface SessionHandle {
+  readonly id: string;
+  readonly recordingDir: string;
+  readonly isEnded: boolean;
+  /** Ends the session from the gateway's side (e.g. a browser terminal nobody came back to). */
+  terminate(reason: TerminationReason): void;
+  /** Resolves once the session has ended and its credential is revoked and recording sealed. */
+  readonly settled: Promise<TerminationReason>;
+}
+
+/** An adapter's refusal must never take the pipeline down: it is the last thing said anyway. */
+export function refuseSafely<U>(adapter: ProtocolAdapter<U>, refusal: SessionRefusal, log: Logger): void {
+  try {
+    adapter.refuse(refusal);
+  } catch (err) {
+    log.error({ err: err instanceof Error ? err.message : String(err), addr: adapter.clientAddr }, 'session.refuse_failed');
+  }
+}
+
+export const defaultOpener: RecordingOpener = (dir, meta, now, onFailure, opts) => new SessionRecording(dir, meta, now, onFailure, opts);
+
+const NO_BYTES = { write: (): void => {}, close: (): Promise<void> => Promise.resolve() };
+/** Taps for a session the policy lets run unrecorded after its recording could not be opened. */
+export const NO_TAPS: SessionTaps = {
+  terminal: () => ({ output: () => {}, input: () => {}, resize: () => {}, marker: () => {}, end: () => {} }),
+  marker: () => {}, statement: () => {}, fileOperation: () => {}, event: () => {},
+  captureExec: () => ({ stdout: NO_BYTES, stderr: NO_BYTES }),
+  end: () => Promise.resolve(),
+};

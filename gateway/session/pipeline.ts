@@ -1,0 +1,61 @@
+// THE session pipeline, once for every front end: identify (the adapter) → authorize (the
+// AccessDecider, through the Authorizer port) → run the session (running-session.ts: start,
+// record, issue the credential, connect, check the grant, relay with taps, the gate and an abort
+// signal, end once, revoke, seal). Adapters translate; every decision is made here or in the ports.
+// Does not know any protocol, and does not touch sockets.
+import type { Authorization } from '../access/decider.js';
+import { PortcullisError } from '../util/errors.js';
+import type { Identity, ProtocolAdapter } from './adapter.js';
+import type { Authorizer } from './ports.js';
+import { type PipelineDeps, refuseSafely, type SessionHandle } from './pipeline-deps.js';
+import { RunningSession } from './running-session.js';
+
+export type { PipelineDeps, SessionHandle, SessionLimitsConfig, RecordingOpener } from './pipeline-deps.js';
+
+export class SessionPipeline {
+  constructor(private readonly deps: PipelineDeps) {}
+
+  /** The authorization port, for front ends that must refuse during their own auth (SSH). */
+  get authorizer(): Authorizer {
+    return this.deps.authorizer;
+  }
+
+  /**
+   * Runs one client connection through the pipeline. Resolves once the session relays (with its
+   * handle), or once the client was refused or turned out not to be a session (null).
+   */
+  async start<U>(adapter: ProtocolAdapter<U>): Promise<SessionHandle | null> {
+    // Never rejects: listeners fire and forget, and one connection's bug must not crash the process.
+    try {
+      return await this.run(adapter);
+    } catch (err) {
+      this.deps.log.error({ err: err instanceof Error ? err.stack : String(err), addr: adapter.clientAddr }, 'session.pipeline_error');
+      refuseSafely(adapter, { kind: 'client', error: err }, this.deps.log);
+      return null;
+    }
+  }
+
+  private async run<U>(adapter: ProtocolAdapter<U>): Promise<SessionHandle | null> {
+    let identity: Identity | null;
+    try {
+      identity = await adapter.identify();
+    } catch (error) {
+      refuseSafely(adapter, { kind: 'client', error }, this.deps.log);
+      return null;
+    }
+    if (!identity) return null;
+    const auth = await this.authorize(adapter, identity);
+    if (!auth) return null;
+    const session = new RunningSession(this.deps, adapter, auth);
+    return session.run();
+  }
+
+  private async authorize<U>(adapter: ProtocolAdapter<U>, identity: Identity): Promise<Authorization | null> {
+    if (identity.kind === 'authorized') return identity.auth;
+    const d = await this.deps.authorizer.authorize(identity.user, identity.target, adapter.protocol, adapter.clientAddr)
+      .catch(() => ({ ok: false as const, error: new PortcullisError('no-active-grant', 'access check failed; try again or ask an admin') }));
+    if (d.ok) return d.auth;
+    refuseSafely(adapter, { kind: 'access', error: d.error }, this.deps.log);
+    return null;
+  }
+}

@@ -1,0 +1,289 @@
+// One authorized session's life, in order: start (session row, audit) and register with the live
+// registry (expiry, revoke, kill, shutdown reach it from here on) → open the recording → issue the
+// credential → connect upstream (secret wiped after) → grant still valid? → relay with taps, the
+// gate, the idle/max limits and an abort signal → end exactly once with a reason → revoke the
+// credential (fail-closed: a failure is logged and audited) → seal and index the recording.
+// Before relaying, an end is a refusal in protocol words; after, it is the adapter's close.
+import { join } from 'node:path';
+import type { RecordingMeta, SessionRecording } from '../../recorder/session-recording.js';
+import type { SessionTaps } from '../../recorder/taps.js';
+import type { Authorization } from '../access/decider.js';
+import { LOG, type Logger } from '../log/logger.js';
+import { PortcullisError } from '../util/errors.js';
+import { newId } from '../util/ids.js';
+import type { ForwardRecord, ObservedEnd, ProtocolAdapter, SessionContext, SessionPolicy, SessionRefusal } from './adapter.js';
+import type { IssuedCredential } from './credentials.js';
+import { describeCommand, Gate, type GateCommand, type GateVerdict } from './gate.js';
+import { defaultOpener, NO_TAPS, type PipelineDeps, refuseSafely, type SessionHandle } from './pipeline-deps.js';
+import type { SessionStart } from './ports.js';
+import { SessionLimits } from './session-limits.js';
+import { closesAdapter, describeTermination, type TerminationReason } from './termination.js';
+import { UpstreamFailure } from './upstream-failure.js';
+
+type Phase = 'starting' | 'relaying' | 'ended';
+
+export class RunningSession<U> implements SessionHandle {
+  readonly id = newId('ses');
+  readonly recordingDir: string;
+  readonly settled: Promise<TerminationReason>;
+  private readonly start: SessionStart;
+  private readonly log: Logger;
+  private readonly policy: SessionPolicy;
+  private readonly abort = new AbortController();
+  private readonly limits: SessionLimits;
+  private readonly gate: Gate;
+  private phase: Phase = 'starting';
+  private endReason: TerminationReason | null = null;
+  private refused = false;
+  private unregister: (() => void) | null = null;
+  private recording: SessionRecording | null = null;
+  private issuing: Promise<IssuedCredential | null> = Promise.resolve(null);
+  private resolveSettled: (r: TerminationReason) => void = () => {};
+
+  constructor(private readonly deps: PipelineDeps, private readonly adapter: ProtocolAdapter<U>, readonly auth: Authorization) {
+    const startedAt = deps.clock.now();
+    this.recordingDir = join(deps.recordingsDir, this.id);
+    this.start = { id: this.id, protocol: adapter.protocol, auth, clientAddr: adapter.clientAddr, startedAt, recordingDir: this.recordingDir };
+    this.log = deps.log.child({ session: this.id, user: auth.user.name, target: auth.target.name, protocol: adapter.protocol });
+    const p = auth.policy;
+    // Without a policy (admin and break-glass grants) recording is required and keystrokes recorded.
+    this.policy = {
+      recordKeystrokes: p?.recordKeystrokes ?? true, captureFullOutput: p?.captureFullOutput ?? false,
+      allowPortForwarding: p?.allowPortForwarding ?? false, recordingRequired: p?.recordingRequired ?? true,
+    };
+    this.limits = new SessionLimits(deps.scheduler, deps.clock, this.id, deps.limits.idleMs[adapter.frontEnd], deps.limits.maxSessionMs, (r) => this.end(r));
+    this.gate = new Gate(deps.gateRules, {
+      user: auth.user.name, target: auth.target.name, protocol: adapter.protocol, allowPortForwarding: this.policy.allowPortForwarding,
+    });
+    this.settled = new Promise((r) => { this.resolveSettled = r; });
+  }
+
+  get isEnded(): boolean {
+    return this.endReason !== null;
+  }
+
+  terminate(reason: TerminationReason): void {
+    this.end(reason);
+  }
+
+  /** Runs the session up to relaying; null when it ended before (the client was refused). */
+  async run(): Promise<SessionHandle | null> {
+    const { deps, adapter } = this;
+    try {
+      await deps.journal.started(this.start);
+    } catch (err) {
+      // No books, no session: fail closed before anything reaches the target.
+      this.log.error({ err: errText(err) }, 'session.start_failed');
+      this.refuse({ kind: 'access', error: new PortcullisError('unavailable', 'the gateway could not start the session; try again') });
+      this.phase = 'ended';
+      this.resolveSettled('adapter-error');
+      return null;
+    }
+    this.unregister = deps.live.register({
+      id: this.id, protocol: adapter.protocol, user: this.auth.user.name, target: this.auth.target.name, grantId: this.auth.grant.id,
+      clientAddr: adapter.clientAddr, startedAt: this.start.startedAt, expiresAt: this.auth.grant.expiresAt,
+      warn: (m) => this.warn(m),
+      close: (reason) => this.end(reason),
+    });
+    const taps = this.openRecording();
+    if (this.endReason) return null;
+
+    this.issuing = deps.credentials.issue(this.auth.grant, this.auth.target).catch((err: unknown) => {
+      this.log.error({ err: errText(err) }, 'session.credential_failed');
+      return null;
+    });
+    const credential = await this.issuing;
+    if (this.endReason) return null;
+    if (!credential) {
+      void deps.journal.upstreamFailed(this.start, 'credential').catch((e: unknown) => this.logBooks(e));
+      this.refuse({ kind: 'upstream', failure: new UpstreamFailure('credential', `cannot obtain a credential for ${this.auth.target.name}`) });
+      this.end('credential-failed');
+      return null;
+    }
+
+    const ctx = this.context(taps);
+    let upstream: U;
+    try {
+      upstream = await adapter.connect(ctx, credential);
+    } catch (err) {
+      const failure = err instanceof UpstreamFailure ? err : new UpstreamFailure('unreachable', `cannot connect to ${this.auth.target.name}`);
+      if (!(err instanceof UpstreamFailure)) this.log.warn({ err: errText(err) }, 'session.connect_error');
+      void deps.journal.upstreamFailed(this.start, failure.kind).catch((e: unknown) => this.logBooks(e));
+      this.refuse({ kind: 'upstream', failure });
+      this.end('upstream-failed');
+      return null;
+    } finally {
+      credential.wipe();
+    }
+    // The grant may have ended while we were logging in: the live registry ended us, or it ended
+    // between its last timer and now.
+    const valid = this.endReason ? null : await deps.authorizer.stillValid(this.auth).catch(() => ({ ok: false as const, reason: 'grant-revoked' as const }));
+    if (this.endReason || !valid || !valid.ok) {
+      adapter.release(upstream);
+      if (valid && !valid.ok) this.end(valid.reason);
+      return null;
+    }
+    this.phase = 'relaying';
+    this.limits.arm(this.start.startedAt);
+    try {
+      await adapter.relay(ctx, upstream);
+    } catch (err) {
+      this.adapterError(err);
+    }
+    return this;
+  }
+
+  private openRecording(): SessionTaps {
+    const { auth } = this;
+    const meta: RecordingMeta = {
+      session: this.id, protocol: this.adapter.protocol, user: auth.user.name, target: auth.target.name, grant: auth.grant.id,
+      reason: auth.grant.reason, ticket: auth.grant.ticket, client_addr: this.adapter.clientAddr,
+      started_at: new Date(this.start.startedAt).toISOString(), ...(auth.link ? { link: auth.link } : {}),
+    };
+    try {
+      const opener = this.deps.openRecording ?? defaultOpener;
+      const rec = opener(this.recordingDir, meta, () => this.deps.clock.now(), (err) => this.recordingFailed(err.message), { keystrokes: this.policy.recordKeystrokes });
+      this.recording = rec;
+      this.deps.liveRecordings.set(this.id, rec);
+      return rec;
+    } catch (err) {
+      this.recordingFailed(errText(err));
+      return NO_TAPS;
+    }
+  }
+
+  private context(taps: SessionTaps): SessionContext {
+    const limits = this.limits;
+    return {
+      id: this.id, auth: this.auth, policy: this.policy, log: this.log, signal: this.abort.signal, taps,
+      gatePassThrough: this.gate.passThrough,
+      check: (cmd) => this.check(cmd, taps),
+      activity: () => limits.touch(),
+      ended: (reason: ObservedEnd, detail?: string) => {
+        if (detail) this.log.warn({ detail }, 'session.adapter_reported');
+        this.end(reason);
+      },
+      recordingFailed: (detail) => this.recordingFailed(detail),
+      forwarded: (f: ForwardRecord) => {
+        taps.event('forward', { host: f.host, port: f.port, allowed: f.allowed, bytes_in: f.bytesIn, bytes_out: f.bytesOut });
+        void this.deps.journal.forwarded(this.start, f).catch((e: unknown) => this.logBooks(e));
+      },
+      guard: <A extends unknown[]>(fn: (...args: A) => void) => (...args: A): void => {
+        try {
+          fn(...args);
+        } catch (err) {
+          this.adapterError(err);
+        }
+      },
+    };
+  }
+
+  private check(cmd: GateCommand, taps: SessionTaps): GateVerdict {
+    const v = this.gate.check(cmd);
+    if (v.verdict === 'allow') return v;
+    const command = describeCommand(cmd);
+    taps.event('gate', { verdict: v.verdict, rule: v.rule, command });
+    this.log.info({ verdict: v.verdict, rule: v.rule, command }, 'session.gated');
+    void this.deps.journal.gated(this.start, { verdict: v.verdict, rule: v.rule, command }).catch((e: unknown) => this.logBooks(e));
+    return v;
+  }
+
+  private warn(message: string): void {
+    if (this.phase !== 'relaying') return;
+    this.log.info({ message }, LOG.sessionWarned);
+    this.recording?.marker('expiry warning');
+    try {
+      this.adapter.warn(message);
+    } catch (err) {
+      this.adapterError(err);
+    }
+  }
+
+  private recordingFailed(detail: string): void {
+    this.log.error({ err: detail, required: this.policy.recordingRequired }, 'recording.failed');
+    // Fail closed unless the policy explicitly lets the session go on unrecorded.
+    if (this.policy.recordingRequired) this.end('recording-failed');
+  }
+
+  private adapterError(err: unknown): void {
+    this.log.error({ err: errText(err), stack: err instanceof Error ? err.stack : undefined }, 'session.adapter_error');
+    this.end('adapter-error');
+  }
+
+  private refuse(refusal: SessionRefusal): void {
+    if (this.refused) return;
+    this.refused = true;
+    refuseSafely(this.adapter, refusal, this.log);
+  }
+
+  /** The one way a session ends. Idempotent: the first reason wins. */
+  private end(reason: TerminationReason): void {
+    if (this.endReason) return;
+    this.endReason = reason;
+    const endedAt = this.deps.clock.now();
+    const wasRelaying = this.phase === 'relaying';
+    this.phase = 'ended';
+    this.limits.disarm();
+    this.unregister?.();
+    this.deps.liveRecordings.delete(this.id);
+    if (wasRelaying) {
+      if (closesAdapter(reason)) {
+        this.recording?.marker(`cut: ${reason}`);
+        try {
+          this.adapter.close(reason, `Portcullis: ${describeTermination(reason, this.auth.target.name)}`);
+        } catch (err) {
+          this.log.error({ err: errText(err) }, 'session.close_failed');
+        }
+      }
+    } else {
+      this.refuse({ kind: 'access', error: endedWhileStarting(reason, this.auth.target.name) });
+    }
+    this.abort.abort();
+    void this.finish(reason, endedAt);
+  }
+
+  /** After the end: the books, then the credential, then the recording. Never throws. */
+  private async finish(reason: TerminationReason, endedAt: number): Promise<void> {
+    const { journal } = this.deps;
+    if (this.adapter.protocol !== 'ssh') await journal.statements(this.start, this.recording?.statements ?? 0).catch((e: unknown) => this.logBooks(e));
+    await journal.ended(this.start, endedAt, reason).catch((e: unknown) => this.logBooks(e));
+    const credential = await this.issuing;
+    if (credential) {
+      try {
+        await this.deps.credentials.revoke(credential);
+      } catch (err) {
+        this.log.error({ err: errText(err), source: credential.source }, 'credential.revoke_failed');
+        await journal.credentialRevokeFailed(this.start, credential.source, errText(err)).catch((e: unknown) => this.logBooks(e));
+      }
+    }
+    if (this.recording) {
+      try {
+        await this.recording.end(reason);
+        await journal.index(this.start);
+      } catch (err) {
+        this.log.error({ err: errText(err) }, 'recording.seal_failed');
+      }
+    }
+    this.log.info({ reason, seconds: Math.round((endedAt - this.start.startedAt) / 1000) }, LOG.sessionClosed);
+    this.resolveSettled(reason);
+  }
+
+  private logBooks(err: unknown): void {
+    this.log.error({ err: errText(err) }, 'session.journal_failed');
+  }
+}
+
+/** What a client that is still logging in is told when its session ends before relaying. */
+function endedWhileStarting(reason: TerminationReason, target: string): PortcullisError {
+  switch (reason) {
+    case 'grant-expired': case 'grant-revoked': case 'breakglass-denied':
+      return new PortcullisError('no-active-grant', `access to ${target} ended during login`);
+    case 'closed-by-client': case 'upstream-closed': case 'killed-by-admin': case 'idle-timeout': case 'recording-failed':
+    case 'gateway-shutdown': case 'protocol-error': case 'upstream-failed': case 'credential-failed': case 'max-session-length': case 'adapter-error':
+      return new PortcullisError('unavailable', describeTermination(reason, target));
+  }
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,52 @@
+// The time limits every session has, on the one timer mechanism (DeadlineScheduler, injected
+// clock): an idle timeout (per front end, from config) and a maximum session length. Grant expiry
+// and its warning stay with the live registry (live-sessions.ts), which also re-arms on extension.
+// Idle is "nothing moved on either leg": adapters call `touch()` per chunk, which only stores the
+// clock's time; the single scheduled check re-arms itself to the last activity plus the timeout,
+// so a busy session costs one heap entry per timeout period, not one timer reset per chunk.
+import type { Clock } from '../util/clock.js';
+import type { DeadlineScheduler } from '../util/deadline-scheduler.js';
+
+export type LimitReason = 'idle-timeout' | 'max-session-length';
+
+export class SessionLimits {
+  private last: number;
+  private readonly idleKey: string;
+  private readonly maxKey: string;
+
+  constructor(
+    private readonly scheduler: DeadlineScheduler,
+    private readonly clock: Clock,
+    id: string,
+    /** 0 = no idle timeout. */
+    private readonly idleMs: number,
+    /** 0 = no maximum length. */
+    private readonly maxMs: number,
+    private readonly onLimit: (reason: LimitReason) => void,
+  ) {
+    this.last = clock.now();
+    this.idleKey = `session-idle:${id}`;
+    this.maxKey = `session-max:${id}`;
+  }
+
+  arm(startedAt: number): void {
+    this.last = this.clock.now();
+    if (this.maxMs > 0) this.scheduler.set(this.maxKey, startedAt + this.maxMs, () => this.onLimit('max-session-length'));
+    if (this.idleMs > 0) this.scheduler.set(this.idleKey, this.last + this.idleMs, this.checkIdle);
+  }
+
+  touch(): void {
+    this.last = this.clock.now();
+  }
+
+  disarm(): void {
+    this.scheduler.delete(this.idleKey);
+    this.scheduler.delete(this.maxKey);
+  }
+
+  private readonly checkIdle = (): void => {
+    const due = this.last + this.idleMs;
+    if (this.clock.now() >= due) this.onLimit('idle-timeout');
+    else this.scheduler.set(this.idleKey, due, this.checkIdle);
+  };
+}

@@ -1,0 +1,13 @@
+// The one error shape adapters use when the upstream leg cannot be set up: the target refused
+// (its own code, when it gave one) or could not be reached. The message is safe to show the client;
+// the kind goes to the audit trail. Translation into protocol words is the adapter's `refuse`.
+
+export class UpstreamFailure extends Error {
+  /**
+   * `kind` is what the audit trail records: 'refused' (with the target's own code), 'unreachable',
+   * 'auth-failed', 'host-key-mismatch', 'tls', 'protocol', 'shell-refused', 'credential'.
+   */
+  constructor(readonly kind: string, message: string, readonly targetCode?: string) {
+    super(message);
+  }
+}

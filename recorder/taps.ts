@@ -1,0 +1,55 @@
+// The recorder-side interface the session pipeline writes a session through: terminal streams
+// (output, input, resize), markers, database statements, file operations, structured events, raw
+// output captures, and the end that seals the recording. Protocol adapters get it from the pipeline
+// and only tap: they never decide what a recording failure means (the pipeline does, by policy).
+// This module is types only; SessionRecording implements it.
+
+/** The header fields of one terminal stream (asciicast v2 header minus the timestamp). */
+export interface TerminalHeader {
+  width: number;
+  height: number;
+  command?: string;
+  title?: string;
+  env?: Record<string, string>;
+}
+
+/** One terminal stream (an SSH pty channel, a browser terminal). */
+export interface TerminalTap {
+  output(bytes: Buffer): void;
+  input(bytes: Buffer): void;
+  resize(cols: number, rows: number): void;
+  marker(label: string): void;
+  end(): void;
+}
+
+/** A raw byte capture (full output of a command under a full-capture policy). */
+export interface ByteTap {
+  write(bytes: Buffer): void;
+  close(): Promise<void>;
+}
+
+/** A file operation seen in a file-transfer protocol (SFTP today). */
+export interface FileOperation {
+  op: string;
+  path: string;
+  to?: string;
+  bytes?: number;
+  ok: boolean;
+  error?: string;
+}
+
+export interface SessionTaps {
+  /** Opens a terminal stream; keystrokes are recorded or not as the recording was configured. */
+  terminal(header: TerminalHeader): TerminalTap;
+  /** A marker in every open terminal stream and in the event log. */
+  marker(label: string): void;
+  /** One executed database statement (one NDJSON record). */
+  statement(record: object): void;
+  fileOperation(op: FileOperation): void;
+  /** A structured event (exec summary, forward, gate verdict): one NDJSON line with its time. */
+  event(kind: string, data: Record<string, unknown>): void;
+  /** A raw capture file for the next command (`exec-N.stdout` / `exec-N.stderr`). */
+  captureExec(): { stdout: ByteTap; stderr: ByteTap };
+  /** Ends every stream, writes everything out and seals the recording with the reason. */
+  end(reason: string): Promise<void>;
+}

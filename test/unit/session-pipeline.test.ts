@@ -1,0 +1,352 @@
+// The session pipeline, in process: a test adapter driven through the real pipeline with the real
+// decider, store, audit log, vault, live registry and scheduler (test-app) on a fake clock. Shows
+// the order of the steps, and that on every ending the credential is revoked once and the
+// recording is sealed with the reason.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SessionRecording } from '../../recorder/session-recording.js';
+import type { Identity, ProtocolAdapter, SessionContext, SessionRefusal } from '../../gateway/session/adapter.js';
+import { type Credentials, type IssuedCredential, StaticCredentials, type UpstreamCredential } from '../../gateway/session/credentials.js';
+import type { GateRule } from '../../gateway/session/gate.js';
+import { type PipelineDeps, SessionPipeline } from '../../gateway/session/pipeline.js';
+import type { SessionJournal } from '../../gateway/session/ports.js';
+import { decidingAuthorizer, storeJournal } from '../../gateway/session/store-ports.js';
+import type { TerminationReason } from '../../gateway/session/termination.js';
+import { UpstreamFailure } from '../../gateway/session/upstream-failure.js';
+import type { UserRecord } from '../../gateway/store/records.js';
+import { type TestApp, testApp } from '../support/test-app.js';
+
+const MIN = 60_000;
+
+interface Upstream { open: boolean }
+
+/** A protocol adapter that records what the pipeline asks of it and lets the test act as client or target. */
+class TestAdapter implements ProtocolAdapter<Upstream> {
+  readonly protocol = 'postgres';
+  readonly frontEnd = 'postgres';
+  readonly clientAddr = '192.0.2.7';
+  ctx: SessionContext | null = null;
+  secretSeen = '';
+  credential: UpstreamCredential | null = null;
+  upstream: Upstream | null = null;
+  failConnect = false;
+  constructor(private readonly steps: string[], private readonly user: UserRecord, private readonly target = 'db01') {}
+
+  identify(): Promise<Identity> {
+    this.steps.push('adapter.identify');
+    return Promise.resolve({ kind: 'user', user: this.user, target: this.target });
+  }
+
+  refuse(r: SessionRefusal): void {
+    this.steps.push(`adapter.refuse:${r.kind}`);
+  }
+
+  connect(ctx: SessionContext, credential: UpstreamCredential): Promise<Upstream> {
+    this.steps.push('adapter.connect');
+    this.ctx = ctx;
+    this.credential = credential;
+    this.secretSeen = credential.secret.toString();
+    credential.wipe();
+    if (this.failConnect) return Promise.reject(new UpstreamFailure('unreachable', 'cannot connect to db01'));
+    this.upstream = { open: true };
+    return Promise.resolve(this.upstream);
+  }
+
+  release(u: Upstream): void {
+    this.steps.push('adapter.release');
+    u.open = false;
+  }
+
+  relay(ctx: SessionContext): void {
+    this.steps.push('adapter.relay');
+    ctx.taps.statement({ sql: 'select 1' });
+  }
+
+  warn(message: string): void {
+    this.steps.push(`adapter.warn:${message}`);
+  }
+
+  close(reason: TerminationReason): void {
+    this.steps.push(`adapter.close:${reason}`);
+    if (this.upstream) this.upstream.open = false;
+  }
+
+  /** The client sends a statement (activity for the idle timeout, and a gate check). */
+  statement(sql: string): string {
+    this.ctx!.activity();
+    return this.ctx!.check({ kind: 'sql', protocol: 'postgres', path: 'simple', text: sql }).verdict;
+  }
+}
+
+let t: TestApp;
+let steps: string[];
+let ops: UserRecord;
+
+function tracingJournal(inner: SessionJournal): SessionJournal {
+  return {
+    started: async (s) => { steps.push('journal.started'); await inner.started(s); },
+    ended: async (s, at, r) => { steps.push(`journal.ended:${r}`); await inner.ended(s, at, r); },
+    upstreamFailed: async (s, k) => { steps.push(`journal.upstream_failed:${k}`); await inner.upstreamFailed(s, k); },
+    statements: async (s, n) => { steps.push(`journal.statements:${n}`); await inner.statements(s, n); },
+    forwarded: (s, f) => inner.forwarded(s, f),
+    gated: async (s, g) => { steps.push(`journal.gated:${g.verdict}`); await inner.gated(s, g); },
+    credentialRevokeFailed: async (s, src, e) => { steps.push('journal.revoke_failed'); await inner.credentialRevokeFailed(s, src, e); },
+    index: async (s) => { steps.push('journal.index'); await inner.index(s); },
+  };
+}
+
+function tracingCredentials(inner: Credentials, opts: { failRevoke?: boolean } = {}): Credentials & { revoked: IssuedCredential[] } {
+  const revoked: IssuedCredential[] = [];
+  return {
+    revoked,
+    issue: async (g, target) => { steps.push('credentials.issue'); return inner.issue(g, target); },
+    revoke: async (c) => {
+      steps.push('credentials.revoke');
+      revoked.push(c);
+      if (opts.failRevoke) throw new Error('target unreachable for revoke');
+      await inner.revoke(c);
+    },
+  };
+}
+
+function pipeline(over: Partial<PipelineDeps> = {}, creds = tracingCredentials(new StaticCredentials(t.app.creds))): { p: SessionPipeline; creds: typeof creds } {
+  const { app } = t;
+  const p = new SessionPipeline({
+    authorizer: decidingAuthorizer(app.decider, app.store, app.clock),
+    journal: tracingJournal(storeJournal(app.store, app.audit, app.log)),
+    credentials: creds,
+    live: app.live, scheduler: app.scheduler, clock: app.clock, log: app.log,
+    recordingsDir: app.paths.recordings, liveRecordings: app.liveRecordings, gateRules: [],
+    limits: { idleMs: { ssh: 0, postgres: 5 * MIN, mysql: 0, 'web-terminal': 0 }, maxSessionMs: 60 * MIN },
+    openRecording: (dir, meta, now, onFailure, opts) => {
+      steps.push('recording.open');
+      return new (class extends SessionRecording {
+        override end(reason: string): Promise<void> {
+          steps.push(`recording.end:${reason}`);
+          return super.end(reason);
+        }
+      })(dir, meta, now, onFailure, opts);
+    },
+    ...over,
+  });
+  return { p, creds };
+}
+
+async function begin(over: Partial<PipelineDeps> = {}): Promise<{ adapter: TestAdapter; creds: ReturnType<typeof tracingCredentials>; id: string; settled: Promise<TerminationReason> }> {
+  const { p, creds } = pipeline(over);
+  const adapter = new TestAdapter(steps, ops);
+  const handle = await p.start(adapter);
+  expect(handle).not.toBeNull();
+  return { adapter, creds, id: handle!.id, settled: handle!.settled };
+}
+
+function meta(id: string): { end_reason?: string } {
+  return JSON.parse(readFileSync(join(t.app.paths.recordings, id, 'meta.json'), 'utf8')) as { end_reason?: string };
+}
+
+const STARTED = ['adapter.identify', 'journal.started', 'recording.open', 'credentials.issue', 'adapter.connect', 'adapter.relay'];
+const ENDED = (r: string): string[] => ['journal.statements:1', `journal.ended:${r}`, 'credentials.revoke', `recording.end:${r}`, 'journal.index'];
+
+beforeEach(async () => {
+  t = await testApp();
+  steps = [];
+  ops = await t.user('ops', ['ops']);
+  t.app.targets.add('admin', { name: 'db01', kind: 'postgres', host: '127.0.0.1', port: 5432, account: 'app', password: 'vaulted-db-secret' });
+  t.app.grants.adminGrant(t.admin, 'ops', 'db01', 30 * MIN, 'maintenance', null);
+});
+
+afterEach(() => t.close());
+
+/** Ends a running session one way and checks the whole ordered life, revoke and seal included. */
+async function endsWith(reason: TerminationReason, act: (a: TestAdapter, id: string) => void, over: Partial<PipelineDeps> = {}): Promise<TestAdapter> {
+  const { adapter, creds, id, settled } = await begin(over);
+  expect(steps).toEqual(STARTED);
+  expect(adapter.secretSeen).toBe('vaulted-db-secret');
+  act(adapter, id);
+  expect(await settled).toBe(reason);
+  const told = reason === 'closed-by-client' ? [] : [`adapter.close:${reason}`];
+  expect(steps).toEqual([...STARTED, ...told, ...ENDED(reason)]);
+  expect(creds.revoked).toHaveLength(1);
+  expect(creds.revoked[0]!.secret.every((b) => b === 0)).toBe(true);
+  expect(meta(id).end_reason).toBe(reason);
+  expect(t.app.store.sessions.byId(id)?.endReason).toBe(reason);
+  expect(t.app.live.size).toBe(0);
+  expect(t.app.liveRecordings.size).toBe(0);
+  return adapter;
+}
+
+describe('the session pipeline', () => {
+  it('runs identify, start, record, issue, connect, relay in order, and ends on client close', async () => {
+    await endsWith('closed-by-client', (a) => a.ctx!.ended('closed-by-client'));
+  });
+
+  it('ends at grant expiry after the warning, on the injected clock', async () => {
+    await endsWith('grant-expired', () => {
+      t.clock.advance(29 * MIN);
+      expect(steps.at(-1)).toBe('adapter.warn:Portcullis: your access to db01 ends in 60 s');
+      steps.pop();
+      t.clock.advance(MIN);
+    }, { limits: { idleMs: { ssh: 0, postgres: 0, mysql: 0, 'web-terminal': 0 }, maxSessionMs: 0 } });
+  });
+
+  it('ends at once when the grant is revoked', async () => {
+    await endsWith('grant-revoked', () => {
+      const g = t.app.grants.list({ active: true })[0]!;
+      t.app.grants.revoke(t.admin, g.id, 'incident');
+    });
+  });
+
+  it('ends when an admin kills the session', async () => {
+    await endsWith('killed-by-admin', (_a, id) => { expect(t.app.live.close(id, 'killed-by-admin')).toBe(true); });
+  });
+
+  it('ends after the idle timeout, and activity moves it', async () => {
+    await endsWith('idle-timeout', (a) => {
+      t.clock.advance(4 * MIN);
+      expect(a.statement('select now()')).toBe('allow');
+      t.clock.advance(4 * MIN);
+      expect(steps).toEqual(STARTED);
+      t.clock.advance(MIN);
+    });
+  });
+
+  it('ends at the maximum session length', async () => {
+    await endsWith('max-session-length', (a) => {
+      for (let i = 0; i < 3; i++) { t.clock.advance(4 * MIN); a.statement('select 1'); }
+      t.clock.advance(3 * MIN);
+    }, { limits: { idleMs: { ssh: 0, postgres: 5 * MIN, mysql: 0, 'web-terminal': 0 }, maxSessionMs: 15 * MIN } });
+  });
+
+  it('ends when the target closes the connection', async () => {
+    await endsWith('upstream-closed', (a) => a.ctx!.ended('upstream-closed'));
+  });
+
+  it('ends, fail-closed, when the recorder fails to write mid-session', async () => {
+    const { p } = pipeline();
+    const real = (p as unknown as { deps: PipelineDeps }).deps.openRecording!;
+    await endsWith('recording-failed', () => {}, {
+      // The statement log cannot be created (a directory is in its place): a real write failure,
+      // reported by the recorder when the adapter records its first statement.
+      openRecording: (dir, m, now, onFailure, opts) => {
+        mkdirSync(join(dir, 'statements.ndjson'), { recursive: true });
+        return real(dir, m, now, onFailure, opts);
+      },
+    });
+  });
+
+  it('ends, fail-closed, when the adapter cannot record what the policy requires (e.g. unparseable SFTP)', async () => {
+    await endsWith('recording-failed', (a) => a.ctx!.recordingFailed('unparseable SFTP from the client'));
+  });
+
+  it('goes on when recording fails and the policy says recording is optional', async () => {
+    t.app.targets.add('admin', { name: 'db02', kind: 'postgres', host: '127.0.0.1', port: 5432, account: 'app', password: 'vaulted-db-secret' });
+    t.app.policies.add('admin', {
+      name: 'db02-unrecorded', roles: ['ops'], targets: ['db02'], targetTags: [], maxDurationMs: 3_600_000, requireReason: false,
+      ticketPattern: null, approvalsRequired: 0, approverRoles: [], autoApprove: null, breakglass: false,
+      recordKeystrokes: true, allowPortForwarding: false, captureFullOutput: false, recordingRequired: false, allowLinks: false,
+    });
+    t.app.requests.create(ops, { target: 'db02', durationMs: 30 * MIN, reason: 'optional recording' });
+    const { p } = pipeline();
+    const adapter = new TestAdapter(steps, ops, 'db02');
+    const handle = (await p.start(adapter))!;
+    expect(adapter.ctx!.policy.recordingRequired).toBe(false);
+    adapter.ctx!.recordingFailed('unparseable SFTP from the client');
+    expect(handle.isEnded).toBe(false);
+    adapter.ctx!.ended('closed-by-client');
+    expect(await handle.settled).toBe('closed-by-client');
+  });
+
+  it('ends only its own session when the adapter throws mid-relay', async () => {
+    await endsWith('adapter-error', (a) => {
+      const handler = a.ctx!.guard((_d: Buffer) => { throw new Error('bug in a relay handler'); });
+      expect(() => handler(Buffer.from('x'))).not.toThrow();
+    });
+  });
+
+  it('ends every session at gateway shutdown', async () => {
+    await endsWith('gateway-shutdown', () => t.app.live.closeAll('gateway-shutdown'));
+  });
+
+  it('refuses, revokes and seals when the target cannot be reached', async () => {
+    const { p, creds } = pipeline();
+    const adapter = new TestAdapter(steps, ops);
+    adapter.failConnect = true;
+    expect(await p.start(adapter)).toBeNull();
+    await waitUntil(() => steps.includes('journal.index'));
+    expect(steps).toEqual([
+      'adapter.identify', 'journal.started', 'recording.open', 'credentials.issue', 'adapter.connect',
+      'journal.upstream_failed:unreachable', 'adapter.refuse:upstream', 'journal.statements:0', 'journal.ended:upstream-failed',
+      'credentials.revoke', 'recording.end:upstream-failed', 'journal.index',
+    ]);
+    expect(creds.revoked).toHaveLength(1);
+  });
+
+  it('refuses without a session when the decider says no', async () => {
+    const { p, creds } = pipeline();
+    const adapter = new TestAdapter(steps, ops, 'no-such-db');
+    expect(await p.start(adapter)).toBeNull();
+    expect(steps).toEqual(['adapter.identify', 'adapter.refuse:access']);
+    expect(creds.revoked).toHaveLength(0);
+    expect(auditCodes().at(-1)).toBe('access.denied');
+  });
+
+  it('refuses and releases the upstream when access ended while logging in', async () => {
+    const gate: Credentials = tracingCredentials(new StaticCredentials(t.app.creds));
+    let release: () => void = () => {};
+    const slow: Credentials & { revoked: IssuedCredential[] } = {
+      revoked: [],
+      issue: async (g, target) => { const c = await gate.issue(g, target); await new Promise<void>((r) => { release = r; }); return c; },
+      revoke: async (c) => { slow.revoked.push(c); await gate.revoke(c); },
+    };
+    const { p } = pipeline({}, slow);
+    const adapter = new TestAdapter(steps, ops);
+    const started = p.start(adapter);
+    await waitUntil(() => steps.includes('credentials.issue'));
+    t.app.grants.revoke(t.admin, t.app.grants.list({ active: true })[0]!.id, 'done');
+    expect(steps).toContain('adapter.refuse:access');
+    release();
+    expect(await started).toBeNull();
+    await waitUntil(() => steps.includes('journal.index'));
+    expect(steps).not.toContain('adapter.connect');
+    expect(slow.revoked).toHaveLength(1);
+  });
+
+  it('logs and audits a credential that could not be revoked, and still seals the recording', async () => {
+    const { p, creds } = pipeline({}, tracingCredentials(new StaticCredentials(t.app.creds), { failRevoke: true }));
+    const adapter = new TestAdapter(steps, ops);
+    const handle = (await p.start(adapter))!;
+    adapter.ctx!.ended('closed-by-client');
+    await handle.settled;
+    expect(creds.revoked).toHaveLength(1);
+    expect(steps.slice(-4)).toEqual(['credentials.revoke', 'journal.revoke_failed', 'recording.end:closed-by-client', 'journal.index']);
+    expect(auditCodes()).toContain('credential.revoke_failed');
+  });
+
+  it('passes commands through the gate: allow by default, deny and flag recorded and audited', async () => {
+    const rules: GateRule[] = [{
+      name: 'no-drop', check: (cmd) => (cmd.kind === 'sql' && /drop/i.test(cmd.text) ? { verdict: 'deny', message: 'DROP is not allowed', rule: 'no-drop' }
+        : cmd.kind === 'sql' && /delete/i.test(cmd.text) ? { verdict: 'flag', label: 'delete', rule: 'no-drop' } : null),
+    }];
+    const { adapter, id, settled } = await begin({ gateRules: rules });
+    expect(adapter.ctx!.gatePassThrough).toBe(false);
+    expect(adapter.statement('select 1')).toBe('allow');
+    expect(adapter.statement('DROP TABLE orders')).toBe('deny');
+    expect(adapter.statement('delete from orders')).toBe('flag');
+    adapter.ctx!.ended('closed-by-client');
+    await settled;
+    const events = readFileSync(join(t.app.paths.recordings, id, 'events.ndjson'), 'utf8');
+    expect(events).toMatch(/"kind":"gate","verdict":"deny","rule":"no-drop","command":"simple: DROP TABLE orders"/);
+    expect(events).toMatch(/"kind":"gate","verdict":"flag"/);
+    expect(steps.filter((s) => s.startsWith('journal.gated'))).toEqual(['journal.gated:deny', 'journal.gated:flag']);
+  });
+});
+
+function auditCodes(): string[] {
+  return t.app.audit.page(0, 10_000).map((e) => e.code);
+}
+
+async function waitUntil(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+  expect(cond()).toBe(true);
+}
