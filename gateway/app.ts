@@ -23,6 +23,7 @@ import { LOG, type Logger } from './log/logger.js';
 import { SessionBroker } from './session/broker.js';
 import type { SessionRecording } from '../recorder/session-recording.js';
 import { LiveSessions } from './session/live-sessions.js';
+import { SessionCatalog } from './session/session-catalog.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 import type { Clock } from './util/clock.js';
@@ -56,6 +57,8 @@ export interface App {
   decider: AccessDecider;
   live: LiveSessions;
   broker: SessionBroker;
+  /** Recorded sessions for the API: list, search, lookup. */
+  sessions: SessionCatalog;
   /** Recordings of running sessions, for live viewers. */
   liveRecordings: Map<string, SessionRecording>;
   /** Browser terminals opened through one-time links. */
@@ -66,7 +69,8 @@ export interface App {
   notifier: WebhookNotifier;
   metrics: Metrics;
   counters: { http: (l: Record<string, string>) => void; authFailures: () => void; webhookFailures: () => void };
-  close(): void;
+  /** Stops the timers, then closes the store once its running transaction has finished. */
+  close(): Promise<void>;
 }
 
 export interface AppOptions {
@@ -83,7 +87,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
   const store = openSqliteStore(paths.store);
   const keys = loadMasterKeys(paths.root, opts.env);
   const vault = new Vault(keys.keys);
-  const audit = new AuditLog(store, clock);
+  const audit = new AuditLog(store, clock, (code, err) => log.error({ code, err }, LOG.auditFailed));
   const events = new EventBus<AccessEvents>((event, err) => log.error({ event, err }, LOG.eventHandlerFailed));
   const scheduler = new DeadlineScheduler(clock, (key, err) => log.error({ key, err }, LOG.timerFailed));
   const settings = {
@@ -127,6 +131,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     decider: new AccessDecider(ctx),
     live,
     broker,
+    sessions: new SessionCatalog(store),
     liveRecordings,
     vendorTerminals: new VendorTerminals({ broker, audit, clock, liveRecordings, graceMs: 30_000 }),
     addresses: { url: publicUrl(config), sshHost: config.hostnames[0]!, sshPort: config.ssh.port },
@@ -135,7 +140,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     counters: { http: (l) => counters.http(l), authFailures: () => counters.authFailures(), webhookFailures: () => counters.webhookFailures() },
     close: () => {
       scheduler.stop();
-      store.close();
+      return store.close();
     },
   };
   return app;

@@ -44,7 +44,7 @@ export interface Running {
 export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: Logger): Promise<Running> {
   const app = buildApp(config, { clock: systemClock, env, log });
   const certs = ensureCerts(config.data, config.hostnames);
-  app.timers.start();
+  await app.timers.start();
   const api = createApiServer(app, { cert: readFileSync(certs.serverCert, 'utf8'), key: readFileSync(certs.serverKey, 'utf8') });
   attachUpgrades(api, [liveViewRoute(app, app.liveRecordings), vendorTerminalRoute(app)]);
   const listeners: Listener[] = [{
@@ -74,7 +74,7 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
     allowPlaintext: config.mysql.allowPlaintext, ids: new ConnectionIds(), greetings: new GreetingCache(), maxPacket: config.mysql.maxPacketBytes,
     rsa: mysqlRsaKey(),
     handshakeTimeoutMs: parseDuration(config.mysql.handshakeTimeout),
-  }, { host: config.listen, port: config.mysql.port, maxHandshakes: config.mysql.maxHandshakes, targets: () => app.store.targets.list() }));
+  }, { host: config.listen, port: config.mysql.port, maxHandshakes: config.mysql.maxHandshakes, targets: () => app.targets.list() }));
   const bound: Record<string, number> = {};
   for (const l of listeners) bound[l.name] = (await l.start()).port;
   const host = config.listen === '0.0.0.0' || config.listen === '::' ? config.hostnames[0]! : config.listen;
@@ -92,7 +92,7 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
       await Promise.race([closing, new Promise((r) => setTimeout(r, 10_000).unref())]);
       api.closeAllConnections();
       rmSync(app.paths.serveInfo, { force: true });
-      app.close();
+      await app.close();
       log.info({}, LOG.serveStopped);
     })();
     return stopping;

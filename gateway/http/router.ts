@@ -1,13 +1,14 @@
 // Route table for the API. Each route names who may call it: 'public', 'any' signed-in identity, or
 // a list of roles (admin always passes). The check runs before the handler, for every route.
-import type { App } from '../app.js';
+import type { ApiServices } from './api-services.js';
 import type { UserRecord } from '../store/records.js';
 import type { Input } from './input.js';
 
 export type Access = 'public' | 'any' | string[];
 
 export interface RouteContext {
-  app: App;
+  /** The services a route may use (never the store). */
+  services: ApiServices;
   user: UserRecord | null;
   params: Record<string, string>;
   query: URLSearchParams;

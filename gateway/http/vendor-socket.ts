@@ -2,12 +2,12 @@
 // cookie that opening the link set (so only that browser attaches), and by Origin (a page on
 // another site cannot drive the terminal). Frames are limited in size; the terminal parses them.
 import { WebSocketServer } from 'ws';
-import type { App } from '../app.js';
+import type { ApiServices } from './api-services.js';
 import { MAX_FRAME_BYTES } from '../web-terminal/messages.js';
 import { refuseUpgrade, type UpgradeRoute } from './upgrade.js';
 import { cookieValue, LINK_COOKIE } from './web-auth.js';
 
-export function vendorTerminalRoute(app: App): UpgradeRoute {
+export function vendorTerminalRoute(app: Pick<ApiServices, 'vendorTerminals'>): UpgradeRoute {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   return {
     path: /^\/api\/v1\/l\/terminal$/,

@@ -15,6 +15,7 @@ export const LOG = {
   webhookFailed: 'webhook.failed',
   timerFailed: 'timer.failed',
   eventHandlerFailed: 'event.handler_failed',
+  auditFailed: 'audit.append_failed',
   sessionWarned: 'session.warned',
   sessionClosed: 'session.closed',
 } as const;

@@ -98,7 +98,7 @@ export async function handleMyConnection(deps: MyDeps, raw: Socket): Promise<voi
 
     let user: UserRecord;
     if (resp.plugin === 'mysql_native_password' || (resp.plugin === null && !has(resp.caps, CAP.PLUGIN_AUTH))) {
-      const verifier = deps.authn.nativeBegin(principal.user, addr);
+      const verifier = await deps.authn.nativeBegin(principal.user, addr);
       let answer = resp.authResponse;
       if (answer.length === 0) {
         // libmariadb sends nothing when its plugin differs from the greeting's and waits for a switch.
@@ -106,7 +106,7 @@ export async function handleMyConnection(deps: MyDeps, raw: Socket): Promise<voi
         answer = await recv();
       }
       const ok = verifier !== null && checkNative(answer, scramble, verifier);
-      user = proof(deps, principal.user, addr, 'mysql-native', ok);
+      user = await proof(deps, principal.user, addr, 'mysql-native', ok);
     } else {
       if (resp.plugin !== 'caching_sha2_password') {
         // AuthSwitchRequest to the plugin we speak, with the same nonce.
@@ -180,9 +180,9 @@ export async function handleMyConnection(deps: MyDeps, raw: Socket): Promise<voi
   }
 }
 
-function proof(deps: MyDeps, name: string, addr: string, method: string, ok: boolean): UserRecord {
+async function proof(deps: MyDeps, name: string, addr: string, method: string, ok: boolean): Promise<UserRecord> {
   try {
-    return deps.authn.proofFinish(name, addr, method, ok);
+    return await deps.authn.proofFinish(name, addr, method, ok);
   } catch (err) {
     if (isPortcullisError(err) && err.code === 'invalid-credentials') throw new Refusal(1045, '28000', `Access denied for user '${name}' (using password: YES)`);
     throw err;

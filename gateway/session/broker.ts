@@ -50,6 +50,8 @@ export class BrokeredSession {
   readonly recordingDir: string;
   private ended: TerminationReason | null = null;
   private readonly unregister: () => void;
+  /** The session row and `session.started` entry; the credential is handed out only once they are stored. */
+  private readonly started: Promise<void>;
   private readonly endHooks: Array<(reason: TerminationReason) => void> = [];
 
   constructor(
@@ -62,16 +64,18 @@ export class BrokeredSession {
     this.startedAt = deps.clock.now();
     this.recordingDir = join(deps.recordingsDir, this.id);
     this.log = deps.log.child({ session: this.id, user: auth.user.name, target: auth.target.name, protocol });
-    deps.store.transaction(() => {
-      deps.store.sessions.insert({
+    this.started = deps.store.transaction(async () => {
+      await deps.store.sessions.insert({
         id: this.id, protocol, userId: auth.user.id, targetId: auth.target.id, grantId: auth.grant.id, clientAddr,
         startedAt: this.startedAt, endedAt: null, endReason: null, recording: this.recordingDir,
       });
-      deps.audit.append('session.started', auth.user.name, {
+      await deps.audit.append('session.started', auth.user.name, {
         session: this.id, user: auth.user.name, target: auth.target.name, protocol, grant: auth.grant.id, addr: clientAddr,
         ...(auth.link ? { link: auth.link } : {}),
       });
     });
+    // Observed here so a failure is never unhandled; credential() rethrows it to the adapter.
+    this.started.catch((err: unknown) => this.log.error({ err }, LOG.sessionClosed));
     this.unregister = deps.live.register({
       id: this.id, protocol, user: auth.user.name, target: auth.target.name, grantId: auth.grant.id, clientAddr,
       startedAt: this.startedAt, expiresAt: auth.grant.expiresAt,
@@ -87,8 +91,12 @@ export class BrokeredSession {
     return this.ended !== null;
   }
 
-  /** The vaulted credential for the upstream login. Wipe it as soon as the login is done. */
-  credential(): CheckedOutCredential {
+  /**
+   * The vaulted credential for the upstream login, once the session's start is on record (fails
+   * closed: no record, no credential). Wipe it as soon as the login is done.
+   */
+  async credential(): Promise<CheckedOutCredential> {
+    await this.started;
     return this.deps.creds.checkout(this.auth.grant, this.auth.target);
   }
 
@@ -115,6 +123,19 @@ export class BrokeredSession {
     return this.auth.policy?.recordingRequired ?? true;
   }
 
+  /** Stores the end after the start (an end can never be stored first); failures are logged. */
+  private async recordEnd(reason: TerminationReason, endedAt: number): Promise<void> {
+    try {
+      await this.started;
+      await this.deps.store.transaction(async () => {
+        await this.deps.store.sessions.end(this.id, endedAt, reason);
+        await this.deps.audit.append('session.ended', this.auth.user.name, { session: this.id, reason });
+      });
+    } catch (err) {
+      this.log.error({ err }, LOG.sessionClosed);
+    }
+  }
+
   onEnd(fn: (reason: TerminationReason) => void): void {
     this.endHooks.push(fn);
   }
@@ -138,14 +159,7 @@ export class BrokeredSession {
         this.log.error({ err }, LOG.sessionClosed);
       }
     }
-    try {
-      this.deps.store.transaction(() => {
-        this.deps.store.sessions.end(this.id, this.deps.clock.now(), reason);
-        this.deps.audit.append('session.ended', this.auth.user.name, { session: this.id, reason });
-      });
-    } catch (err) {
-      this.log.error({ err }, LOG.sessionClosed);
-    }
+    void this.recordEnd(reason, this.deps.clock.now());
     this.log.info({ reason, seconds: Math.round((this.deps.clock.now() - this.startedAt) / 1000) }, LOG.sessionClosed);
   }
 }

@@ -41,7 +41,7 @@ export async function openDbSession<U>(
   /** Closes an upstream that is no longer wanted (the grant ended while logging in). */
   release: (upstream: U) => void,
 ): Promise<OpenDbSession<U>> {
-  const d = deps.decider.authorize(req.user, req.target, req.kind, req.addr);
+  const d = await deps.decider.authorize(req.user, req.target, req.kind, req.addr);
   if (!d.ok) throw d.error;
   const auth = d.auth;
   const session = deps.broker.start(auth, req.kind, req.addr, req.controls);
@@ -55,15 +55,15 @@ export async function openDbSession<U>(
   const statements = recording.capture('statements.ndjson');
   let count = 0;
   session.onEnd((reason) => {
-    deps.audit.append('session.statements', auth.user.name, { session: session.id, count });
+    deps.audit.record('session.statements', auth.user.name, { session: session.id, count });
     void recording.close(reason).then(() => session.indexRecording());
   });
   let upstream: U;
   try {
-    upstream = await connect(auth, session.credential());
+    upstream = await connect(auth, await session.credential());
   } catch (err) {
     const kind = err instanceof DbUpstreamFailure ? err.kind : 'unreachable';
-    deps.audit.append('session.upstream_failed', auth.user.name, { session: session.id, target: auth.target.name, reason: kind });
+    deps.audit.record('session.upstream_failed', auth.user.name, { session: session.id, target: auth.target.name, reason: kind });
     session.finish('upstream-failed');
     throw err instanceof DbUpstreamFailure ? err : new DbUpstreamFailure('unreachable', `cannot connect to ${auth.target.name}`);
   }

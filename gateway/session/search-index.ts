@@ -58,13 +58,13 @@ export async function indexRecording(store: Store, dir: string, sessionId: strin
     if (existsSync(statements)) {
       const lines = readFileSync(statements, 'utf8').split('\n').filter(Boolean);
       // Seconds since the session started, the same clock as the player's #t= links.
-      const first = store.sessions.byId(sessionId)?.startedAt ?? (lines[0] ? Date.parse((JSON.parse(lines[0]) as { t: string }).t) : 0);
+      const first = (await store.sessions.byId(sessionId))?.startedAt ?? (lines[0] ? Date.parse((JSON.parse(lines[0]) as { t: string }).t) : 0);
       for (const l of lines) {
         const s = JSON.parse(l) as { t: string; sql: string };
         add((Date.parse(s.t) - first) / 1000, 'sql', s.sql);
       }
     }
-    store.search.add(entries);
+    await store.search.add(entries);
   } catch (err) {
     log.warn({ session: sessionId, err: err instanceof Error ? err.message : String(err) }, 'search.index_failed');
   }

@@ -86,7 +86,7 @@ export class SshConnection {
     if (!this.upstream && result.kind === 'menu') {
       if (!pty) throw new Error(`you hold several SSH grants; name one: ssh ${result.user.name}+TARGET@gateway`);
       const target = await chooseTarget(ch, result.choices);
-      const d = this.deps.decider.authorize(result.user, target, 'ssh', this.addr);
+      const d = await this.deps.decider.authorize(result.user, target, 'ssh', this.addr);
       if (!d.ok) throw new Error(d.error.message);
       this.begin(d.auth);
     }
@@ -104,14 +104,14 @@ export class SshConnection {
     });
     this.session = session;
     this.recording = recordSession(session, this.deps.clock, this.deps.liveRecordings);
-    this.upstream = connectUpstream(auth.target, session.credential()).then((c) => {
+    this.upstream = session.credential().then((credential) => connectUpstream(auth.target, credential)).then((c) => {
       this.upstreamClient = c;
       c.on('close', () => { if (!this.closed) session.terminate('upstream-closed'); });
       c.on('error', (e: Error) => session.log.info({ reason: e.message }, 'ssh.upstream_error'));
       return c;
     }, (err: unknown) => {
       const reason = err instanceof UpstreamError ? err.kind : 'unreachable';
-      this.deps.audit.append('session.upstream_failed', auth.user.name, { session: session.id, target: auth.target.name, reason });
+      this.deps.audit.record('session.upstream_failed', auth.user.name, { session: session.id, target: auth.target.name, reason });
       // Finish after the channel that is waiting has told the user.
       setTimeout(() => { session.finish('upstream-failed'); this.client.end(); }, 50);
       throw err;

@@ -10,7 +10,7 @@ export function handleDirectTcpip(
   accept: () => ssh2.ServerChannel, reject: () => void, info: ssh2.TcpipRequestInfo,
 ): void {
   const record = (allowed: boolean, bytesIn: number, bytesOut: number): void => {
-    audit.append('session.forward', session.auth.user.name, { session: session.id, host: info.destIP, port: info.destPort, allowed, bytesIn, bytesOut });
+    audit.record('session.forward', session.auth.user.name, { session: session.id, host: info.destIP, port: info.destPort, allowed, bytesIn, bytesOut });
     recording?.event('forward', { host: info.destIP, port: info.destPort, allowed, bytes_in: bytesIn, bytes_out: bytesOut });
   };
   if (!session.allowPortForwarding) {

@@ -16,6 +16,8 @@ export interface CheckedOutCredential {
 }
 
 export class CredentialVault {
+  private rotating = false;
+
   constructor(private readonly store: Store, private readonly vault: Vault, private readonly keyFile: string | null) {}
 
   sealFor(targetId: string, secret: Buffer | string): string {
@@ -38,7 +40,18 @@ export class CredentialVault {
   }
 
   /** Re-encrypts every sealed value under a fresh key. Returns how many values were re-sealed. */
-  rotateKey(): { resealed: number; keyId: string } {
+  async rotateKey(): Promise<{ resealed: number; keyId: string }> {
+    // Staging, re-sealing and swapping key files must not interleave with a second rotation.
+    if (this.rotating) throw new PortcullisError('conflict', 'a key rotation is already running; try again when it has finished');
+    this.rotating = true;
+    try {
+      return await this.rotateNow();
+    } finally {
+      this.rotating = false;
+    }
+  }
+
+  private async rotateNow(): Promise<{ resealed: number; keyId: string }> {
     if (!this.keyFile) {
       throw new PortcullisError('conflict',
         'the master key comes from PORTCULLIS_MASTER_KEY; rotate by moving it to a key file first (unset the variable and put it in <data>/master.key)');
@@ -50,11 +63,11 @@ export class CredentialVault {
     this.vault.usePrimary(fresh);
     let resealed = 0;
     try {
-      this.store.transaction(() => {
-        for (const v of this.store.sealedValues()) {
+      await this.store.transaction(async () => {
+        for (const v of await this.store.sealedValues()) {
           const aad = v.table === 'targets' ? aadFor.target(v.id) : aadFor.totp(v.id);
           const plain = this.vault.open(v.sealed, aad);
-          this.store.replaceSealed({ ...v, sealed: this.vault.seal(plain, aad) });
+          await this.store.replaceSealed({ ...v, sealed: this.vault.seal(plain, aad) });
           plain.fill(0);
           resealed++;
         }

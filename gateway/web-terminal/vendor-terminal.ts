@@ -113,10 +113,10 @@ export class VendorTerminal {
   async connect(cols: number, rows: number): Promise<void> {
     const { target } = this.opening.auth;
     try {
-      this.upstream = await connectUpstream(target, this.session.credential());
+      this.upstream = await connectUpstream(target, await this.session.credential());
     } catch (err) {
       const reason = err instanceof UpstreamError ? err.kind : 'unreachable';
-      this.deps.audit.append('session.upstream_failed', this.opening.auth.user.name, { session: this.id, target: target.name, reason });
+      this.deps.audit.record('session.upstream_failed', this.opening.auth.user.name, { session: this.id, target: target.name, reason });
       this.session.finish('upstream-failed');
       throw new PortcullisError('unavailable', `cannot reach ${target.name} right now; ask ${this.opening.issuer} for a new link`);
     }

@@ -40,23 +40,23 @@ describe('master key rotation', () => {
 
   it('re-encrypts every credential and TOTP secret under a new key and keeps them readable', async () => {
     t = await testApp();
-    const target = addSshTarget(t.app, 'web01', 'canary-credential-77');
+    const target = await addSshTarget(t.app, 'web01', 'canary-credential-77');
     await t.user('ops', ['ops']);
-    t.app.users.enrollTotp('admin', 'ops', 'Portcullis');
+    await t.app.users.enrollTotp('admin', 'ops', 'Portcullis');
     const keyFile = join(t.dir, 'master.key');
     const before = readFileSync(keyFile, 'utf8');
-    const sealedBefore = t.app.store.targets.byId(target.id)!.credentialSealed;
+    const sealedBefore = (await t.app.store.targets.byId(target.id))!.credentialSealed;
 
-    const r = t.app.creds.rotateKey();
+    const r = await t.app.creds.rotateKey();
 
     expect(r.resealed).toBe(2);
     expect(readFileSync(keyFile, 'utf8')).not.toBe(before);
     expect(readFileSync(keyFile + '.old', 'utf8')).toBe(before);
     expect(existsSync(keyFile + '.new')).toBe(false);
-    const after = t.app.store.targets.byId(target.id)!;
+    const after = (await t.app.store.targets.byId(target.id))!;
     expect(after.credentialSealed).not.toBe(sealedBefore);
     expect(after.credentialSealed.split('.')[1]).toBe(r.keyId);
-    const grant = t.app.grants.adminGrant(t.admin, 'admin', 'web01', 60_000, 'test', null);
+    const grant = await t.app.grants.adminGrant(t.admin, 'admin', 'web01', 60_000, 'test', null);
     const cred = t.app.creds.checkout(grant, after);
     expect(cred.secret.toString()).toBe('canary-credential-77');
     cred.wipe();
@@ -68,9 +68,9 @@ describe('master key rotation', () => {
 
   it('recovers from a crash between the re-encryption and the key file swap', async () => {
     t = await testApp();
-    addSshTarget(t.app);
+    await addSshTarget(t.app);
     const keyFile = join(t.dir, 'master.key');
-    t.app.creds.rotateKey();
+    await t.app.creds.rotateKey();
     // Simulate the crash: the old key is back in master.key and the new one is still staged.
     const newKey = readFileSync(keyFile, 'utf8');
     writeFileSync(keyFile + '.new', newKey);
@@ -78,7 +78,7 @@ describe('master key rotation', () => {
     const keys = loadMasterKeys(t.dir, {}).keys;
     expect(keys).toHaveLength(2);
     const v = new Vault(keys);
-    const tgt = t.app.store.targets.byName('web01')!;
+    const tgt = (await t.app.store.targets.byName('web01'))!;
     expect(v.open(tgt.credentialSealed, aadFor.target(tgt.id)).toString()).toBe('target-secret-1');
   });
 
