@@ -2,11 +2,13 @@
 // `describeStoreContract(name, open)` registers the suite; each implementation has a *.test.ts
 // that calls it with a factory for a fresh, empty store (SQLite today, PostgreSQL later). The
 // suite speaks only the Store interface: no SQL, no file paths, no implementation details.
-// Transaction behaviour and atomicity are here as well as the repositories (see store-contract-tx.ts).
+// Transactions, sessions and links have their own files (store-contract-*.ts), registered from here.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../gateway/store/store.js';
-import { isPortcullisError } from '../../gateway/util/errors.js';
-import { aGrant, aLink, aPolicy, aRequest, aSession, aTarget, aUser } from './store-fixtures.js';
+import { describeLinkContract } from './store-contract-links.js';
+import { describeSessionContract } from './store-contract-sessions.js';
+import { rejectionCode } from './store-contract-errors.js';
+import { aGrant, aPolicy, aRequest, aTarget, aUser } from './store-fixtures.js';
 import { describeTransactionContract } from './store-contract-tx.js';
 
 export interface OpenedStore {
@@ -16,17 +18,6 @@ export interface OpenedStore {
 }
 
 export type OpenStore = () => Promise<OpenedStore>;
-
-/** Resolves to the error's code when `p` rejects with a PortcullisError; fails the test otherwise. */
-export async function rejectionCode(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (isPortcullisError(err)) return err.code;
-    throw err;
-  }
-  throw new Error('expected a rejection');
-}
 
 export function describeStoreContract(name: string, open: OpenStore): void {
   describe(`Store contract: ${name}`, () => {
@@ -252,113 +243,5 @@ export function describeStoreContract(name: string, open: OpenStore): void {
     });
 
     describeTransactionContract(() => s);
-  });
-}
-
-function describeSessionContract(store: () => Store): void {
-  describe('sessions', () => {
-    it('stores sessions whole and records the end once', async () => {
-      const s = store();
-      const ses = aSession('tgt_1', { userId: 'usr_1', grantId: 'grt_1', recording: '/r/x', protocol: 'postgres' });
-      await s.sessions.insert(ses);
-      expect(await s.sessions.byId(ses.id)).toEqual(ses);
-      expect(await rejectionCode(s.sessions.insert(ses))).toBe('conflict');
-      await s.sessions.end(ses.id, 2_000, 'grant-expired');
-      await s.sessions.end(ses.id, 3_000, 'closed-by-client');
-      expect(await s.sessions.byId(ses.id)).toEqual({ ...ses, endedAt: 2_000, endReason: 'grant-expired' });
-      expect(await s.sessions.byId('ses_nope')).toBeUndefined();
-    });
-
-    it('filters by live, user, target, protocol, end reason and time, newest first', async () => {
-      const s = store();
-      const a = aSession('tgt_a', { userId: 'usr_a', startedAt: 1_000, endedAt: 1_500, endReason: 'closed-by-client' });
-      const b = aSession('tgt_b', { userId: 'usr_a', startedAt: 2_000, protocol: 'mysql' });
-      const c = aSession('tgt_a', { userId: 'usr_b', startedAt: 3_000, endedAt: 3_500, endReason: 'grant-expired', protocol: 'postgres' });
-      for (const x of [b, c, a]) await s.sessions.insert(x);
-      const ids = async (f: Parameters<Store['sessions']['list']>[0]): Promise<string[]> => (await s.sessions.list(f)).map((x) => x.id);
-      expect(await ids({})).toEqual([c.id, b.id, a.id]);
-      expect(await ids({ live: true })).toEqual([b.id]);
-      expect(await ids({ live: false })).toEqual([c.id, a.id]);
-      expect(await ids({ userId: 'usr_a' })).toEqual([b.id, a.id]);
-      expect(await ids({ targetId: 'tgt_a' })).toEqual([c.id, a.id]);
-      expect(await ids({ protocol: 'mysql' })).toEqual([b.id]);
-      expect(await ids({ endReason: 'grant-expired' })).toEqual([c.id]);
-      expect(await ids({ since: 2_000 })).toEqual([c.id, b.id]);
-      expect(await ids({ until: 2_000 })).toEqual([a.id]);
-      expect(await ids({ since: 1_000, until: 3_000, userId: 'usr_a', targetId: 'tgt_b' })).toEqual([b.id]);
-      expect(await ids({ limit: 2 })).toEqual([c.id, b.id]);
-    });
-
-    it('pages by keyset without gaps or repeats, also across equal start times', async () => {
-      const s = store();
-      const all = Array.from({ length: 250 }, (_, i) => aSession('tgt_p', { startedAt: 10_000 + Math.floor(i / 3) }));
-      await s.transaction(async () => { for (const x of all) await s.sessions.insert(x); });
-      expect(await s.sessions.list({})).toHaveLength(100);
-      const seen: string[] = [];
-      let before: { startedAt: number; id: string } | undefined;
-      for (;;) {
-        const page = await s.sessions.list({ limit: 40, before });
-        if (page.length === 0) break;
-        seen.push(...page.map((x) => x.id));
-        const last = page[page.length - 1]!;
-        before = { startedAt: last.startedAt, id: last.id };
-      }
-      const expected = [...all].sort((x, y) => y.startedAt - x.startedAt || (x.id < y.id ? 1 : -1)).map((x) => x.id);
-      expect(seen).toEqual(expected);
-      expect(await s.sessions.list({ limit: 5_000 })).toHaveLength(250);
-    });
-  });
-}
-
-function describeLinkContract(store: () => Store): void {
-  describe('links', () => {
-    it('stores links whole, finds them by id and by either hash, lists newest first, updates, refuses duplicate hashes', async () => {
-      const s = store();
-      const l1 = aLink('tgt_1', 'usr_1', { createdAt: 1_000, status: 'pending', policyId: 'pol_1' });
-      const l2 = aLink('tgt_1', 'usr_1', { createdAt: 2_000 });
-      await s.links.insert(l1);
-      await s.links.insert(l2);
-      expect(await s.links.byId(l1.id)).toEqual(l1);
-      expect(await s.links.byTokenHash(l2.tokenHash)).toEqual(l2);
-      expect(await s.links.bySshCodeHash(l2.sshCodeHash)).toEqual(l2);
-      expect(await s.links.byTokenHash('f'.repeat(64))).toBeUndefined();
-      expect((await s.links.list()).map((l) => l.id)).toEqual([l2.id, l1.id]);
-      await s.links.update({ ...l1, status: 'active', approvedBy: 'usr_2' });
-      expect(await s.links.byId(l1.id)).toMatchObject({ status: 'active', approvedBy: 'usr_2' });
-      expect(await rejectionCode(s.links.insert({ ...aLink('tgt_1', 'usr_1'), tokenHash: l1.tokenHash }))).toBe('conflict');
-    });
-
-    it('consumes exactly `uses` of many concurrent opens, and counts them', async () => {
-      const s = store();
-      const l = aLink('tgt_1', 'usr_1', { usesLeft: 3 });
-      await s.links.insert(l);
-      const results = await Promise.all(Array.from({ length: 25 }, () => s.links.consume(l.id, 2_000)));
-      expect(results.filter(Boolean)).toHaveLength(3);
-      expect(await s.links.byId(l.id)).toMatchObject({ usesLeft: 0, uses: 3 });
-    });
-
-    it('consumes atomically inside concurrent transactions too', async () => {
-      const s = store();
-      const l = aLink('tgt_1', 'usr_1', { usesLeft: 2 });
-      await s.links.insert(l);
-      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => s.transaction(async () => {
-        if (!(await s.links.consume(l.id, 2_000))) return false;
-        await s.grants.insert(aGrant(l.id, 'tgt_1', { source: 'link', id: `grt_link_${i}` }));
-        return true;
-      })));
-      expect(results.filter(Boolean)).toHaveLength(2);
-      expect(await s.grants.list({ userId: l.id })).toHaveLength(2);
-    });
-
-    it('never consumes a pending, revoked or expired link', async () => {
-      const s = store();
-      const pending = aLink('tgt_1', 'usr_1', { status: 'pending' });
-      const revoked = aLink('tgt_1', 'usr_1', { revokedAt: 1_500 });
-      const expired = aLink('tgt_1', 'usr_1', { expiresAt: 2_000 });
-      for (const l of [pending, revoked, expired]) await s.links.insert(l);
-      for (const l of [pending, revoked, expired]) expect(await s.links.consume(l.id, 2_000)).toBe(false);
-      expect(await s.links.consume('lnk_nope', 2_000)).toBe(false);
-      expect(await s.links.byId(pending.id)).toMatchObject({ usesLeft: 1, uses: 0 });
-    });
   });
 }
