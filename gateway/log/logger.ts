@@ -16,6 +16,7 @@ export const LOG = {
   timerFailed: 'timer.failed',
   eventHandlerFailed: 'event.handler_failed',
   auditFailed: 'audit.append_failed',
+  sessionStartFailed: 'session.start_failed',
   sessionWarned: 'session.warned',
   sessionClosed: 'session.closed',
 } as const;

@@ -75,7 +75,7 @@ export class BrokeredSession {
       });
     });
     // Observed here so a failure is never unhandled; credential() rethrows it to the adapter.
-    this.started.catch((err: unknown) => this.log.error({ err }, LOG.sessionClosed));
+    this.started.catch((err: unknown) => this.log.error({ err }, LOG.sessionStartFailed));
     this.unregister = deps.live.register({
       id: this.id, protocol, user: auth.user.name, target: auth.target.name, grantId: auth.grant.id, clientAddr,
       startedAt: this.startedAt, expiresAt: auth.grant.expiresAt,
