@@ -43,6 +43,19 @@ describe('the audit hash chain', () => {
     expect(await verify(file)).toMatchObject({ ok: true, entries: 6 });
   });
 
+  it('stays one chain, in call order, under concurrent appends from inside and outside transactions', async () => {
+    const t = await testApp();
+    dir = t.dir;
+    const calls = Array.from({ length: 60 }, (_, i) => i % 5 === 0
+      ? t.app.store.transaction(() => t.app.audit.append('user.removed', 'test', { user: `u${i}` }))
+      : t.app.audit.append('user.removed', 'test', { user: `u${i}` }));
+    await Promise.all(calls);
+    const users = (await t.app.audit.page(0, 1000)).filter((e) => e.code === 'user.removed').map((e) => (e.data as { user: string }).user);
+    expect(users).toEqual(Array.from({ length: 60 }, (_, i) => `u${i}`));
+    expect(await t.app.audit.verify()).toMatchObject({ ok: true, entries: 61 });
+    await t.app.close();
+  });
+
   it('refuses updates and deletes at the database level', async () => {
     const file = await chainOnDisk();
     const db = new Database(file);
