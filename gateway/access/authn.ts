@@ -58,14 +58,17 @@ export class Authenticator {
     this.throttle.succeed(a.user, a.addr);
     await this.ctx.audit.append('auth.succeeded', user.name, { user: user.name, method: a.method, addr: a.addr });
     // Users created before database logins existed get their SCRAM verifier at their next login.
-    // Re-read: the TOTP check above may have just moved totpLastStep.
-    const current = (await this.ctx.store.users.byId(user.id)) ?? user;
-    if (current.scramVerifier === null || current.nativeVerifier === null) {
-      await this.ctx.store.users.update({
-        ...current, scramVerifier: current.scramVerifier ?? makeScramVerifier(a.password), nativeVerifier: current.nativeVerifier ?? nativeVerifier(a.password),
-      });
-    }
-    return current;
+    // Re-read and write in one transaction: the TOTP check above (or a concurrent login) may have
+    // just moved totpLastStep, and an older copy must never be written back over it.
+    return this.ctx.store.transaction(async () => {
+      const current = (await this.ctx.store.users.byId(user.id)) ?? user;
+      if (current.scramVerifier === null || current.nativeVerifier === null) {
+        await this.ctx.store.users.update({
+          ...current, scramVerifier: current.scramVerifier ?? makeScramVerifier(a.password), nativeVerifier: current.nativeVerifier ?? nativeVerifier(a.password),
+        });
+      }
+      return current;
+    });
   }
 
   /**

@@ -67,42 +67,48 @@ export class UserService {
   async setPassword(actor: string, name: string, password: string): Promise<void> {
     const u = await this.get(name);
     const hash = await hashPassword(checkPassword(password));
-    await this.update(actor, { ...u, passwordHash: hash, scramVerifier: makeScramVerifier(password), nativeVerifier: nativeVerifier(password) }, 'password');
+    await this.update(actor, u, (cur) => ({ ...cur, passwordHash: hash, scramVerifier: makeScramVerifier(password), nativeVerifier: nativeVerifier(password) }), 'password');
   }
 
   async enrollTotp(actor: string, name: string, issuer: string): Promise<{ uri: string; secret: string }> {
     const u = await this.get(name);
     const secret = newTotpSecret();
-    await this.update(actor, { ...u, totpSealed: this.vault.seal(secret, aadFor.totp(u.id)), totpLastStep: 0 }, 'totp-enrolled');
+    await this.update(actor, u, (cur) => ({ ...cur, totpSealed: this.vault.seal(secret, aadFor.totp(u.id)), totpLastStep: 0 }), 'totp-enrolled');
     return { uri: otpauthUri(issuer, u.name, secret), secret };
   }
 
   async removeTotp(actor: string, name: string): Promise<void> {
     const u = await this.get(name);
-    await this.update(actor, { ...u, totpSealed: null, totpLastStep: 0 }, 'totp-removed');
+    await this.update(actor, u, (cur) => ({ ...cur, totpSealed: null, totpLastStep: 0 }), 'totp-removed');
   }
 
   async addSshKey(actor: string, name: string, key: string): Promise<void> {
     const u = await this.get(name);
     const k = normalizeSshKey(key);
     if (u.sshKeys.includes(k)) return;
-    await this.update(actor, { ...u, sshKeys: [...u.sshKeys, k] }, 'ssh-key-added');
+    await this.update(actor, u, (cur) => ({ ...cur, sshKeys: cur.sshKeys.includes(k) ? cur.sshKeys : [...cur.sshKeys, k] }), 'ssh-key-added');
   }
 
   async setDisabled(actor: string, name: string, disabled: boolean): Promise<void> {
     const u = await this.get(name);
-    await this.update(actor, { ...u, disabled }, disabled ? 'disabled' : 'enabled');
+    await this.update(actor, u, (cur) => ({ ...cur, disabled }), disabled ? 'disabled' : 'enabled');
   }
 
   async setRoles(actor: string, name: string, roles: string[]): Promise<void> {
     roles.forEach((r) => checkName('role', r));
     const u = await this.get(name);
-    await this.update(actor, { ...u, roles: [...new Set(roles)] }, 'roles');
+    await this.update(actor, u, (cur) => ({ ...cur, roles: [...new Set(roles)] }), 'roles');
   }
 
-  private async update(actor: string, u: UserRecord, change: AuditEventMap['user.updated']['change']): Promise<void> {
+  /**
+   * Applies `edit` to the user as stored now, inside one transaction: a login that moved the TOTP
+   * step (or another admin's change) meanwhile is kept, not overwritten by the copy read earlier.
+   */
+  private async update(actor: string, u: UserRecord, edit: (current: UserRecord) => UserRecord, change: AuditEventMap['user.updated']['change']): Promise<void> {
     await this.ctx.store.transaction(async () => {
-      await this.ctx.store.users.update(u);
+      const current = await this.ctx.store.users.byId(u.id);
+      if (!current) throw new PortcullisError('not-found', `no user "${u.name}"; see "portcullis user list"`);
+      await this.ctx.store.users.update(edit(current));
       await this.ctx.audit.append('user.updated', actor, { user: u.name, change });
     });
   }
