@@ -47,18 +47,19 @@ export class TargetService {
     if (await this.ctx.store.targets.byName(t.name)) throw new PortcullisError('conflict', `target "${t.name}" already exists`);
     const id = newId('tgt');
     const secret = t.password ?? t.privateKey!;
-    const rec: TargetRecord = {
-      id, name: t.name, kind: t.kind, host: t.host, port, account: t.account,
-      credentialKind: t.password !== undefined ? 'password' : 'private-key',
-      credentialSealed: this.creds.sealFor(id, secret), hostKey: t.hostKey ?? null, database: t.database ?? null,
-      tlsMode: t.tls ?? 'disable', tlsCaPem: t.tlsCaPem ?? null, tags: (t.tags ?? []).map((x) => checkName('tag', x)),
-      createdAt: this.ctx.clock.now(),
-    };
-    await this.ctx.store.transaction(async () => {
+    const tags = (t.tags ?? []).map((x) => checkName('tag', x));
+    return this.ctx.store.transaction(async () => {
+      // Sealed inside the transaction: a master key rotation runs wholly before or after it.
+      const rec: TargetRecord = {
+        id, name: t.name, kind: t.kind, host: t.host, port, account: t.account,
+        credentialKind: t.password !== undefined ? 'password' : 'private-key',
+        credentialSealed: this.creds.sealFor(id, secret), hostKey: t.hostKey ?? null, database: t.database ?? null,
+        tlsMode: t.tls ?? 'disable', tlsCaPem: t.tlsCaPem ?? null, tags, createdAt: this.ctx.clock.now(),
+      };
       await this.ctx.store.targets.insert(rec);
       await this.ctx.audit.append('target.created', actor, { target: rec.name, kind: rec.kind, host: rec.host, port: rec.port });
+      return rec;
     });
-    return rec;
   }
 
   async get(name: string): Promise<TargetRecord> {

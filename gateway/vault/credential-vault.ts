@@ -20,6 +20,7 @@ export class CredentialVault {
 
   constructor(private readonly store: Store, private readonly vault: Vault, private readonly keyFile: string | null) {}
 
+  /** Seal inside the store transaction that writes the value, so a key rotation cannot interleave. */
   sealFor(targetId: string, secret: Buffer | string): string {
     return this.vault.seal(secret, aadFor.target(targetId));
   }
@@ -60,16 +61,24 @@ export class CredentialVault {
     // Stage first: if we crash after the commit below, the next start loads both keys and can read everything.
     stageNewKey(this.keyFile, fresh);
     const before = this.vault.primaryKeyId;
-    this.vault.usePrimary(fresh);
     let resealed = 0;
     try {
+      // The key switch happens inside the transaction: whatever another transaction seals (a new
+      // target, a TOTP enrolment) runs wholly before it, and is re-sealed here, or wholly after it.
       await this.store.transaction(async () => {
-        for (const v of await this.store.sealedValues()) {
-          const aad = v.table === 'targets' ? aadFor.target(v.id) : aadFor.totp(v.id);
-          const plain = this.vault.open(v.sealed, aad);
-          await this.store.replaceSealed({ ...v, sealed: this.vault.seal(plain, aad) });
-          plain.fill(0);
-          resealed++;
+        this.vault.usePrimary(fresh);
+        try {
+          for (const v of await this.store.sealedValues()) {
+            const aad = v.table === 'targets' ? aadFor.target(v.id) : aadFor.totp(v.id);
+            const plain = this.vault.open(v.sealed, aad);
+            await this.store.replaceSealed({ ...v, sealed: this.vault.seal(plain, aad) });
+            plain.fill(0);
+            resealed++;
+          }
+        } catch (err) {
+          // Back to the old key before the next transaction can seal anything with the new one.
+          this.vault.setPrimary(before);
+          throw err;
         }
       });
     } catch (err) {

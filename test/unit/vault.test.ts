@@ -82,6 +82,18 @@ describe('master key rotation', () => {
     expect(v.open(tgt.credentialSealed, aadFor.target(tgt.id)).toString()).toBe('target-secret-1');
   });
 
+  it('keeps targets added while the key rotates readable with the key files alone', async () => {
+    t = await testApp();
+    await addSshTarget(t.app, 'web01');
+    await Promise.all([addSshTarget(t.app, 'web02', 'second-secret-2'), t.app.creds.rotateKey(), addSshTarget(t.app, 'web03', 'third-secret-3')]);
+    const fresh = new Vault(loadMasterKeys(t.dir, {}).keys);
+    for (const [name, secret] of [['web01', 'target-secret-1'], ['web02', 'second-secret-2'], ['web03', 'third-secret-3']] as const) {
+      const tgt = (await t.app.store.targets.byName(name))!;
+      expect(fresh.open(tgt.credentialSealed, aadFor.target(tgt.id)).toString()).toBe(secret);
+    }
+    await expect(Promise.all([t.app.creds.rotateKey(), t.app.creds.rotateKey()])).rejects.toMatchObject({ code: 'conflict' });
+  });
+
   it('refuses to rotate a key that comes from the environment', () => {
     const v = new Vault([randomBytes(32)]);
     expect(v.primaryKeyId).toHaveLength(8);
