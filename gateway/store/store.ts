@@ -10,8 +10,13 @@
 //   in that transaction; a nested `transaction` joins the outer one (no savepoints: an inner
 //   failure fails the whole transaction once it reaches the outer fn). Calls from anywhere else
 //   never see or join it. Never hold a transaction open across network I/O to a peer.
-// - Operations documented as atomic (links.consume, audit.append) stay atomic with no transaction
-//   around them and under any number of concurrent callers, on one node or several.
+// - Concurrent transactions behave as if run one after the other and never fail for running at
+//   the same time (callers have no retry logic): SQLite runs them one at a time; a shared
+//   PostgreSQL can take a transaction-scoped advisory lock. A write that breaks a uniqueness rule
+//   still rejects with `conflict`.
+// - Operations documented as atomic (links.consume, audit.append, users.advanceTotpStep) stay
+//   atomic with no transaction around them, under any number of concurrent callers, on one node
+//   or several.
 // It does not: cache, retry, or decide anything; the services in access/ decide.
 import type {
   ApiTokenRecord, ApprovalRecord, AuditRow, GrantRecord, PolicyRecord, RequestRecord,
