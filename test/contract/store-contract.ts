@@ -71,6 +71,10 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         expect(await rejectionCode(s.users.insert(aUser({ name: 'alice' })))).toBe('conflict');
         expect(await rejectionCode(s.users.insert({ ...aUser(), id: a.id }))).toBe('conflict');
         expect(await s.users.list()).toEqual([a]);
+        const b = aUser({ name: 'bob' });
+        await s.users.insert(b);
+        expect(await rejectionCode(s.users.update({ ...b, name: 'alice' }))).toBe('conflict');
+        expect(await s.users.byId(b.id)).toEqual(b);
       });
     });
 
