@@ -26,6 +26,7 @@ import { StaticCredentials } from './session/credentials.js';
 import { LiveSessions } from './session/live-sessions.js';
 import { SessionPipeline } from './session/pipeline.js';
 import { decidingAuthorizer, storeJournal } from './session/store-ports.js';
+import { SessionCatalog } from './session/session-catalog.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 import type { Clock } from './util/clock.js';
@@ -60,6 +61,8 @@ export interface App {
   live: LiveSessions;
   /** THE session pipeline every front end runs its sessions through. */
   pipeline: SessionPipeline;
+  /** Recorded sessions for the API: list, search, lookup. */
+  sessions: SessionCatalog;
   /** Recordings of running sessions, for live viewers. */
   liveRecordings: Map<string, SessionRecording>;
   /** Where users reach the gateway (links print these); serve sets the bound ports. */
@@ -68,7 +71,8 @@ export interface App {
   notifier: WebhookNotifier;
   metrics: Metrics;
   counters: { http: (l: Record<string, string>) => void; authFailures: () => void; webhookFailures: () => void };
-  close(): void;
+  /** Stops the timers, then closes the store once its running transaction has finished. */
+  close(): Promise<void>;
 }
 
 export interface AppOptions {
@@ -85,7 +89,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
   const store = openSqliteStore(paths.store);
   const keys = loadMasterKeys(paths.root, opts.env);
   const vault = new Vault(keys.keys);
-  const audit = new AuditLog(store, clock);
+  const audit = new AuditLog(store, clock, (code, err) => log.error({ code, err }, LOG.auditFailed));
   const events = new EventBus<AccessEvents>((event, err) => log.error({ event, err }, LOG.eventHandlerFailed));
   const scheduler = new DeadlineScheduler(clock, (key, err) => log.error({ key, err }, LOG.timerFailed));
   const settings = {
@@ -140,6 +144,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     decider,
     live,
     pipeline,
+    sessions: new SessionCatalog(store),
     liveRecordings,
     addresses: { url: publicUrl(config), sshHost: config.hostnames[0]!, sshPort: config.ssh.port },
     timers: new AccessTimers(ctx, scheduler, requests),
@@ -147,7 +152,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     counters: { http: (l) => counters.http(l), authFailures: () => counters.authFailures(), webhookFailures: () => counters.webhookFailures() },
     close: () => {
       scheduler.stop();
-      store.close();
+      return store.close();
     },
   };
   return app;

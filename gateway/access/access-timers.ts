@@ -9,10 +9,7 @@ import { type GrantView, grantView } from './views.js';
 export class AccessTimers {
   constructor(private readonly ctx: AccessContext, private readonly scheduler: DeadlineScheduler, private readonly requests: RequestService) {}
 
-  start(): void {
-    const now = this.ctx.clock.now();
-    for (const g of this.ctx.store.grants.active(now)) this.armGrant(grantView(this.ctx.store, g, now));
-    for (const r of this.ctx.store.requests.list({ status: 'pending' })) this.armRequest(r.id, r.pendingUntil);
+  async start(): Promise<void> {
     this.ctx.events.on('grant.created', ({ grant }) => this.armGrant(grant));
     this.ctx.events.on('grant.extended', ({ grant }) => this.armGrant(grant));
     this.ctx.events.on('grant.revoked', ({ grant }) => {
@@ -22,28 +19,33 @@ export class AccessTimers {
     this.ctx.events.on('request.created', ({ request }) => {
       if (request.status === 'pending') this.armRequest(request.id, Date.parse(request.pending_until));
     });
+    // Subscribed first, loaded second: a grant created while loading is armed either way (arming twice is harmless).
+    const now = this.ctx.clock.now();
+    for (const g of await this.ctx.store.grants.active(now)) this.armGrant(await grantView(this.ctx.store, g, now));
+    for (const r of await this.ctx.store.requests.list({ status: 'pending' })) this.armRequest(r.id, r.pendingUntil);
   }
 
   private armGrant(g: GrantView): void {
     const expiresAt = Date.parse(g.expires_at);
     const warnAt = expiresAt - this.ctx.settings.warnBeforeMs;
     if (warnAt > this.ctx.clock.now()) {
-      this.scheduler.set(`grant-warn:${g.id}`, warnAt, () => {
-        const cur = this.ctx.store.grants.byId(g.id);
+      this.scheduler.set(`grant-warn:${g.id}`, warnAt, async () => {
+        const cur = await this.ctx.store.grants.byId(g.id);
         if (!cur || cur.revokedAt !== null || cur.expiresAt !== expiresAt) return;
-        this.ctx.events.emit('grant.expiring', { grant: grantView(this.ctx.store, cur, this.ctx.clock.now()), inMs: cur.expiresAt - this.ctx.clock.now() });
+        const view = await grantView(this.ctx.store, cur, this.ctx.clock.now());
+        this.ctx.events.emit('grant.expiring', { grant: view, inMs: cur.expiresAt - this.ctx.clock.now() });
       });
     }
-    this.scheduler.set(`grant-end:${g.id}`, expiresAt, () => {
-      const cur = this.ctx.store.grants.byId(g.id);
+    this.scheduler.set(`grant-end:${g.id}`, expiresAt, async () => {
+      const cur = await this.ctx.store.grants.byId(g.id);
       if (!cur || cur.revokedAt !== null || cur.expiresAt > this.ctx.clock.now()) return;
-      this.ctx.audit.append('grant.expired', 'system', { grant: cur.id });
-      this.ctx.events.emit('grant.expired', { grant: grantView(this.ctx.store, cur, this.ctx.clock.now()) });
+      await this.ctx.audit.append('grant.expired', 'system', { grant: cur.id });
+      this.ctx.events.emit('grant.expired', { grant: await grantView(this.ctx.store, cur, this.ctx.clock.now()) });
     });
   }
 
   private armRequest(id: string, at: number): void {
     // expireOverdue audits and publishes each request it expires; decided requests are left alone.
-    this.scheduler.set(`request:${id}`, at, () => { this.requests.expireOverdue(); });
+    this.scheduler.set(`request:${id}`, at, async () => { await this.requests.expireOverdue(); });
   }
 }

@@ -2,7 +2,7 @@
 // Every protocol adapter and the HTTP API call this; none checks a password itself. Failures are
 // audited and all look alike to the caller ("invalid-credentials"), so they reveal no user names.
 import { randomBytes } from 'node:crypto';
-import type { UserRecord } from '../store/records.js';
+import type { GrantRecord, UserRecord } from '../store/records.js';
 import { PortcullisError } from '../util/errors.js';
 import { newId, newToken, sha256Hex } from '../util/ids.js';
 import { aadFor, type Vault } from '../vault/vault.js';
@@ -36,10 +36,10 @@ export class Authenticator {
   async login(a: LoginAttempt): Promise<UserRecord> {
     const lockedMs = this.throttle.lockedFor(a.user, a.addr);
     if (lockedMs > 0) {
-      this.ctx.audit.append('auth.failed', a.user, { user: a.user, method: a.method, addr: a.addr, reason: 'locked' });
+      await this.ctx.audit.append('auth.failed', a.user, { user: a.user, method: a.method, addr: a.addr, reason: 'locked' });
       throw new PortcullisError('locked', `too many failed logins for ${a.user} from ${a.addr}; try again in ${Math.ceil(lockedMs / 60_000)} min`);
     }
-    const user = this.ctx.store.users.byName(a.user);
+    const user = await this.ctx.store.users.byName(a.user);
     const passwordOk = await verifyPassword(a.password, user?.passwordHash ?? null);
     if (!user || !passwordOk) return this.reject(a, 'bad-password');
     if (user.totpSealed !== null) {
@@ -48,63 +48,65 @@ export class Authenticator {
       }
       const secret = this.vault.open(user.totpSealed, aadFor.totp(user.id)).toString();
       const step = verifyTotp(secret, a.totp, this.ctx.clock.now(), user.totpLastStep);
-      if (step === null) return this.reject(a, 'bad-totp');
-      this.ctx.store.users.update({ ...user, totpLastStep: step });
+      // Taking the step is atomic in the store: of two logins racing with one code, one wins.
+      if (step === null || !(await this.ctx.store.users.advanceTotpStep(user.id, step))) return this.reject(a, 'bad-totp');
     }
     if (user.disabled) {
-      this.ctx.audit.append('auth.failed', a.user, { user: a.user, method: a.method, addr: a.addr, reason: 'disabled' });
+      await this.ctx.audit.append('auth.failed', a.user, { user: a.user, method: a.method, addr: a.addr, reason: 'disabled' });
       throw new PortcullisError('user-disabled', `account ${a.user} is disabled; ask a Portcullis admin to enable it`);
     }
     this.throttle.succeed(a.user, a.addr);
-    this.ctx.audit.append('auth.succeeded', user.name, { user: user.name, method: a.method, addr: a.addr });
+    await this.ctx.audit.append('auth.succeeded', user.name, { user: user.name, method: a.method, addr: a.addr });
     // Users created before database logins existed get their SCRAM verifier at their next login.
-    // Re-read: the TOTP check above may have just moved totpLastStep.
-    const current = this.ctx.store.users.byId(user.id) ?? user;
-    if (current.scramVerifier === null || current.nativeVerifier === null) {
-      this.ctx.store.users.update({
-        ...current, scramVerifier: current.scramVerifier ?? makeScramVerifier(a.password), nativeVerifier: current.nativeVerifier ?? nativeVerifier(a.password),
-      });
-    }
-    return current;
+    // Re-read and write in one transaction: the TOTP check above (or a concurrent login) may have
+    // just moved totpLastStep, and an older copy must never be written back over it.
+    return this.ctx.store.transaction(async () => {
+      const current = (await this.ctx.store.users.byId(user.id)) ?? user;
+      if (current.scramVerifier === null || current.nativeVerifier === null) {
+        await this.ctx.store.users.update({
+          ...current, scramVerifier: current.scramVerifier ?? makeScramVerifier(a.password), nativeVerifier: current.nativeVerifier ?? nativeVerifier(a.password),
+        });
+      }
+      return current;
+    });
   }
 
   /**
    * Public-key login. `verify` is the protocol's proof of possession (an SSH signature check); it
    * is called only for a key registered to the user. Same throttle and audit as passwords.
    */
-  publicKeyLogin(name: string, keyLine: (k: string) => boolean, verify: () => boolean, addr: string): UserRecord {
+  async publicKeyLogin(name: string, keyLine: (k: string) => boolean, verify: () => boolean, addr: string): Promise<UserRecord> {
     const a: LoginAttempt = { user: name, password: '', addr, method: 'publickey' };
     const lockedMs = this.throttle.lockedFor(name, addr);
     if (lockedMs > 0) throw new PortcullisError('locked', `too many failed logins for ${name} from ${addr}; try again in ${Math.ceil(lockedMs / 60_000)} min`);
-    const user = this.ctx.store.users.byName(name);
+    const user = await this.ctx.store.users.byName(name);
     if (!user || !user.sshKeys.some(keyLine) || !verify()) return this.reject(a, 'bad-key');
     if (user.disabled) {
-      this.ctx.audit.append('auth.failed', name, { user: name, method: a.method, addr, reason: 'disabled' });
+      await this.ctx.audit.append('auth.failed', name, { user: name, method: a.method, addr, reason: 'disabled' });
       throw new PortcullisError('user-disabled', `account ${name} is disabled; ask a Portcullis admin to enable it`);
     }
     this.throttle.succeed(name, addr);
-    this.ctx.audit.append('auth.succeeded', user.name, { user: user.name, method: a.method, addr });
+    await this.ctx.audit.append('auth.succeeded', user.name, { user: user.name, method: a.method, addr });
     return user;
   }
 
   /** Whether this user has a registered key matching `keyLine` (no signature yet: a probe). */
-  hasKey(name: string, keyLine: (k: string) => boolean): boolean {
-    const user = this.ctx.store.users.byName(name);
+  async hasKey(name: string, keyLine: (k: string) => boolean): Promise<boolean> {
+    const user = await this.ctx.store.users.byName(name);
     // Disabled users too: the signed attempt that follows is refused with a message saying why.
     return !!user && user.sshKeys.some(keyLine);
   }
 
   /** The one-time code after a first factor (an SSH key). */
-  secondFactor(user: UserRecord, code: string, addr: string, method: string): UserRecord {
-    const fresh = this.ctx.store.users.byId(user.id);
+  async secondFactor(user: UserRecord, code: string, addr: string, method: string): Promise<UserRecord> {
+    const fresh = await this.ctx.store.users.byId(user.id);
     const a: LoginAttempt = { user: user.name, password: '', addr, method };
     if (!fresh || fresh.totpSealed === null) return this.reject(a, 'no-totp');
     const secret = this.vault.open(fresh.totpSealed, aadFor.totp(fresh.id)).toString();
     const step = verifyTotp(secret, code.trim(), this.ctx.clock.now(), fresh.totpLastStep);
-    if (step === null) return this.reject(a, 'bad-totp');
-    this.ctx.store.users.update({ ...fresh, totpLastStep: step });
-    this.ctx.audit.append('auth.succeeded', fresh.name, { user: fresh.name, method: method + '+totp', addr });
-    return fresh;
+    if (step === null || !(await this.ctx.store.users.advanceTotpStep(fresh.id, step))) return this.reject(a, 'bad-totp');
+    await this.ctx.audit.append('auth.succeeded', fresh.name, { user: fresh.name, method: method + '+totp', addr });
+    return { ...fresh, totpLastStep: step };
   }
 
   /**
@@ -112,14 +114,13 @@ export class Authenticator {
    * null for an unknown user (the exchange then runs against fake keys and fails). Throws when the
    * user+address is locked, or when the account needs a one-time code, which SCRAM cannot carry.
    */
-  scramBegin(name: string, target: string, addr: string): ScramKeys | null {
+  async scramBegin(name: string, target: string, addr: string): Promise<ScramKeys | null> {
     const lockedMs = this.throttle.lockedFor(name, addr);
     if (lockedMs > 0) throw new PortcullisError('locked', `too many failed logins for ${name} from ${addr}; try again in ${Math.ceil(lockedMs / 60_000)} min`);
-    const user = this.ctx.store.users.byName(name);
+    const user = await this.ctx.store.users.byName(name);
     if (user?.totpSealed) {
       // A second factor cannot travel in SCRAM: such users log in with the grant's one-time password.
-      const t = this.ctx.store.targets.byName(target);
-      const grant = t && this.ctx.store.grants.active(this.ctx.clock.now(), { userId: user.id, targetId: t.id }).find((g) => g.dbVerifier);
+      const grant = await this.dbPasswordGrant(user, target);
       if (!grant?.dbVerifier) {
         throw new PortcullisError('totp-required', `account ${name} uses a one-time code; get a database password for this grant with: portcullis db-password ${target}`);
       }
@@ -129,10 +130,10 @@ export class Authenticator {
   }
 
   /** mysql_native_password: the stored SHA1(SHA1(password)), or null for an unknown user. */
-  nativeBegin(name: string, addr: string): string | null {
+  async nativeBegin(name: string, addr: string): Promise<string | null> {
     const lockedMs = this.throttle.lockedFor(name, addr);
     if (lockedMs > 0) throw new PortcullisError('locked', `too many failed logins for ${name} from ${addr}; try again in ${Math.ceil(lockedMs / 60_000)} min`);
-    const user = this.ctx.store.users.byName(name);
+    const user = await this.ctx.store.users.byName(name);
     if (user?.totpSealed) throw new PortcullisError('totp-required', `account ${name} uses a one-time code; connect with TLS and caching_sha2_password using: portcullis db-password TARGET`);
     return user?.nativeVerifier ?? null;
   }
@@ -142,7 +143,7 @@ export class Authenticator {
    * users with a second factor the grant's one-time database password.
    */
   async dbPasswordLogin(name: string, target: string, password: string, addr: string, method: string): Promise<UserRecord> {
-    const user = this.ctx.store.users.byName(name);
+    const user = await this.ctx.store.users.byName(name);
     // Accounts from before SCRAM verifiers existed: scrypt, which also backfills the verifiers.
     if (user && !user.totpSealed && user.scramVerifier === null) return this.login({ user: name, password, addr, method });
     const lockedMs = this.throttle.lockedFor(name, addr);
@@ -153,8 +154,7 @@ export class Authenticator {
       const matches = scramMatches(password, user?.scramVerifier ?? fakeVerifier());
       return this.proofFinish(name, addr, method, user !== undefined && matches);
     }
-    const t = this.ctx.store.targets.byName(target);
-    const grant = t && this.ctx.store.grants.active(this.ctx.clock.now(), { userId: user.id, targetId: t.id }).find((g) => g.dbVerifier);
+    const grant = await this.dbPasswordGrant(user, target);
     if (!grant?.dbVerifier) {
       throw new PortcullisError('totp-required', `account ${name} uses a one-time code; get a database password for this grant with: portcullis db-password ${target}`);
     }
@@ -162,56 +162,65 @@ export class Authenticator {
   }
 
   /** Step two: the exchange's outcome, audited and throttled like any login. */
-  proofFinish(name: string, addr: string, method: string, proofOk: boolean): UserRecord {
+  async proofFinish(name: string, addr: string, method: string, proofOk: boolean): Promise<UserRecord> {
     const a: LoginAttempt = { user: name, password: '', addr, method };
-    const user = this.ctx.store.users.byName(name);
+    const user = await this.ctx.store.users.byName(name);
     if (!user || !proofOk) return this.reject(a, 'bad-password');
     if (user.disabled) {
-      this.ctx.audit.append('auth.failed', name, { user: name, method, addr, reason: 'disabled' });
+      await this.ctx.audit.append('auth.failed', name, { user: name, method, addr, reason: 'disabled' });
       throw new PortcullisError('user-disabled', `account ${name} is disabled; ask a Portcullis admin to enable it`);
     }
     this.throttle.succeed(name, addr);
-    this.ctx.audit.append('auth.succeeded', user.name, { user: user.name, method, addr });
+    await this.ctx.audit.append('auth.succeeded', user.name, { user: user.name, method, addr });
     return user;
   }
 
   /** Whether the user must also give a one-time code (for protocols that ask in two steps). */
-  needsTotp(name: string): boolean {
-    return this.ctx.store.users.byName(name)?.totpSealed != null;
+  async needsTotp(name: string): Promise<boolean> {
+    return (await this.ctx.store.users.byName(name))?.totpSealed != null;
   }
 
-  private reject(a: LoginAttempt, reason: string): never {
-    this.ctx.audit.append('auth.failed', a.user, { user: a.user, method: a.method, addr: a.addr, reason });
-    if (this.throttle.fail(a.user, a.addr)) {
+  /** The active grant of this user on this target that has a one-time database password, if any. */
+  private async dbPasswordGrant(user: UserRecord, targetName: string): Promise<GrantRecord | undefined> {
+    const t = await this.ctx.store.targets.byName(targetName);
+    if (!t) return undefined;
+    return (await this.ctx.store.grants.active(this.ctx.clock.now(), { userId: user.id, targetId: t.id })).find((g) => g.dbVerifier);
+  }
+
+  private async reject(a: LoginAttempt, reason: string): Promise<never> {
+    // Count the failure before the first await: concurrent guesses must all be counted.
+    const locked = this.throttle.fail(a.user, a.addr);
+    await this.ctx.audit.append('auth.failed', a.user, { user: a.user, method: a.method, addr: a.addr, reason });
+    if (locked) {
       const until = this.ctx.clock.now() + this.throttle.lockedFor(a.user, a.addr);
-      this.ctx.audit.append('auth.locked', a.user, { user: a.user, addr: a.addr, until });
+      await this.ctx.audit.append('auth.locked', a.user, { user: a.user, addr: a.addr, until });
     }
     throw new PortcullisError('invalid-credentials', 'invalid user name, password or one-time code');
   }
 
-  issueToken(actor: string, user: UserRecord, label: string, ttlMs: number | null): { token: string; expiresAt: number | null } {
+  async issueToken(actor: string, user: UserRecord, label: string, ttlMs: number | null): Promise<{ token: string; expiresAt: number | null }> {
     const token = newToken(TOKEN_PREFIX);
     const now = this.ctx.clock.now();
     const expiresAt = ttlMs === null ? null : now + ttlMs;
     const id = newId('tok');
-    this.ctx.store.transaction(() => {
-      this.ctx.store.tokens.insert({ id, userId: user.id, hash: sha256Hex(token), label, expiresAt, createdAt: now });
-      this.ctx.audit.append('token.created', actor, { user: user.name, label, tokenId: id });
+    await this.ctx.store.transaction(async () => {
+      await this.ctx.store.tokens.insert({ id, userId: user.id, hash: sha256Hex(token), label, expiresAt, createdAt: now });
+      await this.ctx.audit.append('token.created', actor, { user: user.name, label, tokenId: id });
     });
     return { token, expiresAt };
   }
 
-  revokeToken(token: string): void {
-    this.ctx.store.tokens.removeByHash(sha256Hex(token));
+  revokeToken(token: string): Promise<void> {
+    return this.ctx.store.tokens.removeByHash(sha256Hex(token));
   }
 
   /** Resolves a bearer token to its user; undefined when unknown, expired, or the user is disabled. */
-  byToken(token: string): UserRecord | undefined {
+  async byToken(token: string): Promise<UserRecord | undefined> {
     if (!token.startsWith(TOKEN_PREFIX + '_') || token.length > 200) return undefined;
     // Lookup by SHA-256 of a 256-bit random token: the index lookup leaks nothing usable about the token.
-    const rec = this.ctx.store.tokens.byHash(sha256Hex(token));
+    const rec = await this.ctx.store.tokens.byHash(sha256Hex(token));
     if (!rec || (rec.expiresAt !== null && rec.expiresAt <= this.ctx.clock.now())) return undefined;
-    const user = this.ctx.store.users.byId(rec.userId);
+    const user = await this.ctx.store.users.byId(rec.userId);
     return user && !user.disabled ? user : undefined;
   }
 }

@@ -12,27 +12,27 @@ import { grantView } from './views.js';
 export class BreakglassService {
   constructor(private readonly ctx: AccessContext, private readonly policies: PolicyService, private readonly grants: GrantService) {}
 
-  use(user: UserRecord, targetName: string, reason: string | undefined, durationMs?: number): GrantRecord {
-    const target = this.ctx.store.targets.byName(targetName);
+  async use(user: UserRecord, targetName: string, reason: string | undefined, durationMs?: number): Promise<GrantRecord> {
+    const target = await this.ctx.store.targets.byName(targetName);
     if (!target) throw new PortcullisError('not-found', `no target "${targetName}"`);
     const why = requireText('reason', reason);
-    const policy = this.policies.covering(user, target).find((p) => p.breakglass);
+    const policy = (await this.policies.covering(user, target)).find((p) => p.breakglass);
     if (!policy) {
-      this.ctx.audit.append('request.refused', user.name, { user: user.name, target: targetName, code: 'no-policy', message: 'break-glass not allowed' });
+      await this.ctx.audit.append('request.refused', user.name, { user: user.name, target: targetName, code: 'no-policy', message: 'break-glass not allowed' });
       throw new PortcullisError('no-policy', `no policy allows break-glass for ${user.name} on ${targetName}; request access instead (portcullis request)`);
     }
     const cap = this.ctx.settings.breakglassMaxMs;
     const duration = Math.min(durationMs ?? cap, cap);
-    const g = this.ctx.store.transaction(() => {
-      const grant = this.grants.createInTx(user.name, {
+    const g = await this.ctx.store.transaction(async () => {
+      const grant = await this.grants.createInTx(user.name, {
         userId: user.id, targetId: target.id, durationMs: duration, reason: why, ticket: null, source: 'breakglass',
         policyId: policy.id, needsReview: true,
       });
-      this.ctx.audit.append('breakglass.used', user.name, { grant: grant.id, user: user.name, target: target.name, reason: why, expiresAt: grant.expiresAt });
+      await this.ctx.audit.append('breakglass.used', user.name, { grant: grant.id, user: user.name, target: target.name, reason: why, expiresAt: grant.expiresAt });
       return grant;
     });
-    this.grants.publishCreated(g);
-    this.ctx.events.emit('breakglass.used', { grant: grantView(this.ctx.store, g, this.ctx.clock.now()) });
+    await this.grants.publishCreated(g);
+    this.ctx.events.emit('breakglass.used', { grant: await grantView(this.ctx.store, g, this.ctx.clock.now()) });
     return g;
   }
 }

@@ -19,13 +19,13 @@ export type Decision = { ok: true; auth: Authorization } | { ok: false; error: P
 export class AccessDecider {
   constructor(private readonly ctx: AccessContext) {}
 
-  authorize(user: UserRecord, targetName: string, kind: TargetKind, addr: string): Decision {
+  async authorize(user: UserRecord, targetName: string, kind: TargetKind, addr: string): Promise<Decision> {
     try {
-      return { ok: true, auth: this.decide(user, targetName, kind) };
+      return { ok: true, auth: await this.decide(user, targetName, kind) };
     } catch (err) {
       const error = err instanceof PortcullisError ? err : new PortcullisError('no-active-grant', 'access check failed; try again or ask an admin');
       try {
-        this.ctx.audit.append('access.denied', user.name, { user: user.name, target: targetName, protocol: kind, code: error.code, addr });
+        await this.ctx.audit.append('access.denied', user.name, { user: user.name, target: targetName, protocol: kind, code: error.code, addr });
       } catch {
         // Auditing failed too: still refuse.
       }
@@ -34,27 +34,29 @@ export class AccessDecider {
   }
 
   /** Active grants of this user for targets of this kind (for menus when no target was named). */
-  activeGrants(user: UserRecord, kind: TargetKind): Array<{ grant: GrantRecord; target: TargetRecord }> {
+  async activeGrants(user: UserRecord, kind: TargetKind): Promise<Array<{ grant: GrantRecord; target: TargetRecord }>> {
     const now = this.ctx.clock.now();
-    return this.ctx.store.grants.active(now, { userId: user.id }).flatMap((grant) => {
-      const target = this.ctx.store.targets.byId(grant.targetId);
-      return target && target.kind === kind ? [{ grant, target }] : [];
-    });
+    const out: Array<{ grant: GrantRecord; target: TargetRecord }> = [];
+    for (const grant of await this.ctx.store.grants.active(now, { userId: user.id })) {
+      const target = await this.ctx.store.targets.byId(grant.targetId);
+      if (target && target.kind === kind) out.push({ grant, target });
+    }
+    return out;
   }
 
-  private decide(user: UserRecord, targetName: string, kind: TargetKind): Authorization {
-    const fresh = this.ctx.store.users.byId(user.id);
+  private async decide(user: UserRecord, targetName: string, kind: TargetKind): Promise<Authorization> {
+    const fresh = await this.ctx.store.users.byId(user.id);
     if (!fresh || fresh.disabled) throw new PortcullisError('user-disabled', `account ${user.name} is disabled; ask a Portcullis admin`);
-    const target = this.ctx.store.targets.byName(targetName);
+    const target = await this.ctx.store.targets.byName(targetName);
     if (!target || target.kind !== kind) {
       throw new PortcullisError('not-found', `no ${kind} target "${targetName}"; see "portcullis target list"`);
     }
-    const grant = this.ctx.store.grants.active(this.ctx.clock.now(), { userId: user.id, targetId: target.id })[0];
+    const grant = (await this.ctx.store.grants.active(this.ctx.clock.now(), { userId: user.id, targetId: target.id }))[0];
     if (!grant) {
       throw new PortcullisError('no-active-grant',
         `no active grant for ${user.name} on ${target.name}; request one with: portcullis request ${target.name} --for 30m --reason "..."`);
     }
-    const policy = grant.policyId ? this.ctx.store.policies.byId(grant.policyId) ?? null : null;
+    const policy = grant.policyId ? (await this.ctx.store.policies.byId(grant.policyId)) ?? null : null;
     return { user: fresh, target, grant, policy };
   }
 }

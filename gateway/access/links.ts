@@ -17,6 +17,7 @@ import { isPrivileged } from './grants.js';
 import { requireText } from './names.js';
 import type { PolicyService } from './policies.js';
 import { LoginThrottle } from './throttle.js';
+import { type LinkView, linkView } from './views.js';
 
 /** 256 bits, base64url without padding. */
 export const LINK_TOKEN = /^[A-Za-z0-9_-]{43}$/;
@@ -65,8 +66,8 @@ export class LinkService {
     this.guesses = new LoginThrottle(ctx.clock, { maxFailures: 10, windowMs: 10 * 60_000, lockMs: 10 * 60_000 });
   }
 
-  create(issuer: UserRecord, input: NewLink): { link: LinkRecord; token: string } {
-    const target = this.ctx.store.targets.byName(input.target);
+  async create(issuer: UserRecord, input: NewLink): Promise<{ link: LinkRecord; token: string }> {
+    const target = await this.ctx.store.targets.byName(input.target);
     if (!target) throw new PortcullisError('not-found', `no target "${input.target}"`);
     if (target.kind !== 'ssh') throw new PortcullisError('bad-request', `links open a terminal, so the target must be an SSH target; ${target.name} is ${target.kind}`);
     const label = requireText('label', input.label).slice(0, 200);
@@ -76,9 +77,9 @@ export class LinkService {
     let policy: PolicyRecord | null = null;
     let maxTtl = this.settings.maxTtlMs;
     if (!issuer.roles.includes('admin')) {
-      policy = this.policies.covering(issuer, target).find((p) => p.allowLinks) ?? null;
+      policy = (await this.policies.covering(issuer, target)).find((p) => p.allowLinks) ?? null;
       if (!policy) {
-        this.ctx.audit.append('request.refused', issuer.name, { user: issuer.name, target: target.name, code: 'no-policy', message: 'links not allowed' });
+        await this.ctx.audit.append('request.refused', issuer.name, { user: issuer.name, target: target.name, code: 'no-policy', message: 'links not allowed' });
         throw new PortcullisError('no-policy', `no policy lets ${issuer.name} issue links for ${target.name}; ask an admin`);
       }
       maxTtl = policy.maxDurationMs;
@@ -93,9 +94,9 @@ export class LinkService {
       policyId: policy?.id ?? null, label, createdAt: now, expiresAt: now + input.ttlMs, usesLeft: uses, uses: 0, sessionMaxMs,
       status: policy && policy.approvalsRequired > 0 ? 'pending' : 'active', approvedBy: null, revokedAt: null, revokedBy: null,
     };
-    this.ctx.store.transaction(() => {
-      this.ctx.store.links.insert(link);
-      this.ctx.audit.append('link.created', issuer.name, {
+    await this.ctx.store.transaction(async () => {
+      await this.ctx.store.links.insert(link);
+      await this.ctx.audit.append('link.created', issuer.name, {
         link: link.id, target: target.name, issuer: issuer.name, label, expiresAt: link.expiresAt, uses, sessionMaxMs, status: link.status,
       });
     });
@@ -103,120 +104,139 @@ export class LinkService {
   }
 
   /** A pending link needs an approver of its policy (or an admin), never its issuer. */
-  approve(actor: UserRecord, id: string): LinkRecord {
-    const l = this.get(id);
+  async approve(actor: UserRecord, id: string): Promise<LinkRecord> {
+    const l = await this.get(id);
     if (l.status !== 'pending') throw new PortcullisError('not-pending', `link ${id} is not waiting for approval`);
     if (l.issuerId === actor.id) throw new PortcullisError('self-approval', 'you cannot approve your own link; ask an approver');
-    const policy = l.policyId ? this.ctx.store.policies.byId(l.policyId) : undefined;
+    const policy = l.policyId ? await this.ctx.store.policies.byId(l.policyId) : undefined;
     if (!isPrivileged(actor, policy?.approverRoles ?? [])) throw new PortcullisError('not-approver', `${actor.name} may not approve this link`);
-    const updated: LinkRecord = { ...l, status: 'active', approvedBy: actor.id };
-    this.ctx.store.transaction(() => {
-      this.ctx.store.links.update(updated);
-      this.ctx.audit.append('link.approved', actor.name, { link: id, by: actor.name });
+    return this.ctx.store.transaction(async () => {
+      // Fresh copy: uses and revocation may have changed since the checks above.
+      const cur = await this.get(id);
+      if (cur.status !== 'pending') throw new PortcullisError('not-pending', `link ${id} is not waiting for approval`);
+      const updated: LinkRecord = { ...cur, status: 'active', approvedBy: actor.id };
+      await this.ctx.store.links.update(updated);
+      await this.ctx.audit.append('link.approved', actor.name, { link: id, by: actor.name });
+      return updated;
     });
-    return updated;
   }
 
   /** Revoking a link also revokes its open sessions' grants, which cuts them at once. */
-  revoke(actor: UserRecord, id: string): LinkRecord {
-    const l = this.get(id);
+  async revoke(actor: UserRecord, id: string): Promise<LinkRecord> {
+    const l = await this.get(id);
     if (l.issuerId !== actor.id && !isPrivileged(actor, ['approver'])) throw new PortcullisError('forbidden', 'only the issuer, an approver or an admin can revoke a link');
     if (l.revokedAt !== null) return l;
-    const updated: LinkRecord = { ...l, revokedAt: this.ctx.clock.now(), revokedBy: actor.id };
-    this.ctx.store.transaction(() => {
-      this.ctx.store.links.update(updated);
-      this.ctx.audit.append('link.revoked', actor.name, { link: id, by: actor.name });
+    const updated = await this.ctx.store.transaction(async () => {
+      // Fresh copy: a use consumed since the read above must not be given back by this update.
+      const cur = await this.get(id);
+      if (cur.revokedAt !== null) return cur;
+      const rec: LinkRecord = { ...cur, revokedAt: this.ctx.clock.now(), revokedBy: actor.id };
+      await this.ctx.store.links.update(rec);
+      await this.ctx.audit.append('link.revoked', actor.name, { link: id, by: actor.name });
+      return rec;
     });
-    for (const g of this.ctx.store.grants.active(this.ctx.clock.now(), { userId: l.id })) this.grants.revoke(actor, g.id, `link ${id} revoked`);
+    for (const g of await this.ctx.store.grants.active(this.ctx.clock.now(), { userId: l.id })) {
+      try {
+        await this.grants.revoke(actor, g.id, `link ${id} revoked`);
+      } catch (err) {
+        // Revoked meanwhile by someone else: that is the outcome we want.
+        if (!(err instanceof PortcullisError && err.code === 'grant-inactive')) throw err;
+      }
+    }
     return updated;
   }
 
-  get(id: string): LinkRecord {
-    const l = this.ctx.store.links.byId(id);
+  /** The outward shape (names, status now; never the token) for the API. */
+  view(l: LinkRecord): Promise<LinkView> {
+    return linkView(this.ctx.store, l, this.ctx.clock.now());
+  }
+
+  async get(id: string): Promise<LinkRecord> {
+    const l = await this.ctx.store.links.byId(id);
     if (!l) throw new PortcullisError('not-found', `no link "${id}"; see "portcullis link list"`);
     return l;
   }
 
   /** Admins and approvers see every link; others the ones they issued. */
-  list(actor: UserRecord): LinkRecord[] {
-    const all = this.ctx.store.links.list();
+  async list(actor: UserRecord): Promise<LinkRecord[]> {
+    const all = await this.ctx.store.links.list();
     return isPrivileged(actor, ['approver']) ? all : all.filter((l) => l.issuerId === actor.id);
   }
 
   /** What the vendor's page shows before anything is consumed. Throws on a bad, used, expired or revoked link. */
-  inspect(token: string, addr: string): LinkContext {
-    return this.describe(this.find(token, addr, 'browser'));
+  async inspect(token: string, addr: string): Promise<LinkContext> {
+    return this.describe(await this.find(token, addr, 'browser'));
   }
 
   /** Consumes one use and grants the session; throws with the reason when it cannot. */
-  open(token: string, addr: string): LinkOpening {
-    return this.consume(this.find(token, addr, 'browser'), 'browser', addr);
+  async open(token: string, addr: string): Promise<LinkOpening> {
+    return this.consume(await this.find(token, addr, 'browser'), 'browser', addr);
   }
 
   /** The one-time SSH login: `link-<code>` as the user name. Null when the name is not a link login. */
-  openBySsh(user: string, addr: string): LinkOpening | null {
+  async openBySsh(user: string, addr: string): Promise<LinkOpening | null> {
     const m = LINK_SSH_USER.exec(user);
     if (!m) return null;
-    return this.consume(this.find(m[1]!, addr, 'ssh'), 'ssh', addr);
+    return this.consume(await this.find(m[1]!, addr, 'ssh'), 'ssh', addr);
   }
 
-  private describe(link: LinkRecord): LinkContext {
-    const target = this.ctx.store.targets.byId(link.targetId);
+  private async describe(link: LinkRecord): Promise<LinkContext> {
+    const target = await this.ctx.store.targets.byId(link.targetId);
     if (!target) throw new PortcullisError('link-invalid', 'this link points to a target that no longer exists');
-    return { link, target, issuer: this.ctx.store.users.byId(link.issuerId)?.name ?? link.issuerId };
+    return { link, target, issuer: (await this.ctx.store.users.byId(link.issuerId))?.name ?? link.issuerId };
   }
 
   /** Looks a token (or SSH code) up by its hash, rate-limited per address, and checks its state. */
-  private find(secret: string, addr: string, via: 'browser' | 'ssh'): LinkRecord {
+  private async find(secret: string, addr: string, via: 'browser' | 'ssh'): Promise<LinkRecord> {
     if (this.guesses.lockedFor('link', addr) > 0) {
       throw new PortcullisError('locked', 'too many invalid links from your address; try again in a few minutes');
     }
     const wellFormed = via === 'browser' ? LINK_TOKEN.test(secret) : /^[A-Za-z0-9_-]{22}$/.test(secret);
     const hash = sha256Hex(wellFormed ? secret : '');
-    const l = wellFormed ? (via === 'browser' ? this.ctx.store.links.byTokenHash(hash) : this.ctx.store.links.bySshCodeHash(hash)) : undefined;
+    const l = wellFormed ? await (via === 'browser' ? this.ctx.store.links.byTokenHash(hash) : this.ctx.store.links.bySshCodeHash(hash)) : undefined;
     const stored = l ? (via === 'browser' ? l.tokenHash : l.sshCodeHash) : '0'.repeat(64);
     // The lookup is by hash already; the constant-time comparison keeps the final check honest too.
     if (!l || !timingSafeEqual(Buffer.from(stored, 'hex'), Buffer.from(hash, 'hex'))) {
       this.guesses.fail('link', addr);
-      this.ctx.audit.append('link.refused', 'anonymous', { link: null, addr, code: wellFormed ? 'unknown' : 'malformed' });
+      await this.ctx.audit.append('link.refused', 'anonymous', { link: null, addr, code: wellFormed ? 'unknown' : 'malformed' });
       throw new PortcullisError('link-invalid', wellFormed ? 'this link is not valid; check that you copied all of it' : 'this is not a Portcullis link (malformed token)');
     }
-    this.check(l, addr);
+    await this.check(l, addr);
     return l;
   }
 
-  private check(l: LinkRecord, addr: string): void {
-    const refuse = (code: 'link-revoked' | 'link-expired' | 'link-used' | 'link-pending', message: string): never => {
-      this.ctx.audit.append('link.refused', 'anonymous', { link: l.id, addr, code });
+  private async check(l: LinkRecord, addr: string): Promise<void> {
+    const refuse = async (code: 'link-revoked' | 'link-expired' | 'link-used' | 'link-pending', message: string): Promise<never> => {
+      await this.ctx.audit.append('link.refused', 'anonymous', { link: l.id, addr, code });
       throw new PortcullisError(code, message);
     };
-    if (l.revokedAt !== null) refuse('link-revoked', 'this link has been revoked by its issuer');
-    if (l.expiresAt <= this.ctx.clock.now()) refuse('link-expired', `this link expired at ${new Date(l.expiresAt).toISOString()}`);
-    if (l.status === 'pending') refuse('link-pending', 'this link is waiting for approval; try again once it is approved');
-    if (l.usesLeft <= 0) refuse('link-used', 'this link has already been used');
+    if (l.revokedAt !== null) await refuse('link-revoked', 'this link has been revoked by its issuer');
+    if (l.expiresAt <= this.ctx.clock.now()) await refuse('link-expired', `this link expired at ${new Date(l.expiresAt).toISOString()}`);
+    if (l.status === 'pending') await refuse('link-pending', 'this link is waiting for approval; try again once it is approved');
+    if (l.usesLeft <= 0) await refuse('link-used', 'this link has already been used');
   }
 
-  private consume(l: LinkRecord, via: 'browser' | 'ssh', addr: string): LinkOpening {
-    const { target, issuer } = this.describe(l);
+  private async consume(l: LinkRecord, via: 'browser' | 'ssh', addr: string): Promise<LinkOpening> {
+    const { target, issuer } = await this.describe(l);
     const now = this.ctx.clock.now();
-    const grant = this.ctx.store.transaction((): GrantRecord | null => {
-      if (!this.ctx.store.links.consume(l.id, now)) return null;
-      const g = this.grants.createInTx(`link:${l.id}`, {
+    const grant = await this.ctx.store.transaction(async (): Promise<GrantRecord | null> => {
+      if (!(await this.ctx.store.links.consume(l.id, now))) return null;
+      const g = await this.grants.createInTx(`link:${l.id}`, {
         userId: l.id, targetId: target.id, durationMs: Math.min(l.sessionMaxMs, l.expiresAt - now), reason: l.label, ticket: null,
         source: 'link', policyId: l.policyId, approvers: [l.issuerId, ...(l.approvedBy ? [l.approvedBy] : [])],
       });
-      this.ctx.audit.append('link.opened', `link:${l.id}`, { link: l.id, target: target.name, label: l.label, issuer, via, grant: g.id, addr });
+      await this.ctx.audit.append('link.opened', `link:${l.id}`, { link: l.id, target: target.name, label: l.label, issuer, via, grant: g.id, addr });
       return g;
     });
     if (!grant) {
       // Lost the race (or the state changed since find): say why in the same words.
-      this.check(this.get(l.id), addr);
+      await this.check(await this.get(l.id), addr);
       throw new PortcullisError('link-used', 'this link has already been used');
     }
     this.guesses.succeed('link', addr);
-    this.grants.publishCreated(grant);
-    const link = this.get(l.id);
-    const policy = l.policyId ? this.ctx.store.policies.byId(l.policyId) ?? null : null;
+    await this.grants.publishCreated(grant);
+    const link = await this.get(l.id);
+    const policy = l.policyId ? (await this.ctx.store.policies.byId(l.policyId)) ?? null : null;
     return { auth: { user: linkPrincipal(link), target, grant, policy, link: { id: link.id, label: link.label, issuer } }, link, issuer };
   }
 }

@@ -11,7 +11,7 @@ export type NewPolicy = Omit<PolicyRecord, 'id' | 'createdAt'>;
 export class PolicyService {
   constructor(private readonly ctx: AccessContext) {}
 
-  add(actor: string, p: NewPolicy): PolicyRecord {
+  async add(actor: string, p: NewPolicy): Promise<PolicyRecord> {
     checkName('policy', p.name);
     if (p.roles.length === 0) throw new PortcullisError('bad-request', 'a policy needs at least one role (--roles)');
     if (p.targets.length === 0 && p.targetTags.length === 0) {
@@ -31,30 +31,30 @@ export class PolicyService {
         throw new PortcullisError('bad-request', `ticket pattern "${p.ticketPattern}" is not a valid regular expression`);
       }
     }
-    if (this.ctx.store.policies.byName(p.name)) throw new PortcullisError('conflict', `policy "${p.name}" already exists`);
+    if (await this.ctx.store.policies.byName(p.name)) throw new PortcullisError('conflict', `policy "${p.name}" already exists`);
     const rec: PolicyRecord = { ...p, id: newId('pol'), createdAt: this.ctx.clock.now() };
-    this.ctx.store.transaction(() => {
-      this.ctx.store.policies.insert(rec);
-      this.ctx.audit.append('policy.created', actor, { policy: rec.name });
+    await this.ctx.store.transaction(async () => {
+      await this.ctx.store.policies.insert(rec);
+      await this.ctx.audit.append('policy.created', actor, { policy: rec.name });
     });
     return rec;
   }
 
-  list(): PolicyRecord[] {
+  list(): Promise<PolicyRecord[]> {
     return this.ctx.store.policies.list();
   }
 
-  remove(actor: string, name: string): void {
-    const p = this.ctx.store.policies.byName(name);
+  async remove(actor: string, name: string): Promise<void> {
+    const p = await this.ctx.store.policies.byName(name);
     if (!p) throw new PortcullisError('not-found', `no policy "${name}"; see "portcullis policy list"`);
-    this.ctx.store.transaction(() => {
-      this.ctx.store.policies.remove(p.id);
-      this.ctx.audit.append('policy.removed', actor, { policy: name });
+    await this.ctx.store.transaction(async () => {
+      await this.ctx.store.policies.remove(p.id);
+      await this.ctx.audit.append('policy.removed', actor, { policy: name });
     });
   }
 
-  covering(user: UserRecord, target: TargetRecord): PolicyRecord[] {
-    return this.list().filter((p) => policyCovers(p, user, target));
+  async covering(user: UserRecord, target: TargetRecord): Promise<PolicyRecord[]> {
+    return (await this.list()).filter((p) => policyCovers(p, user, target));
   }
 }
 

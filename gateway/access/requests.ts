@@ -1,7 +1,7 @@
 // Access requests: create (validated against the covering policies), approve (N distinct approvers,
 // never the requester), deny, and expiry of pending requests. Approval creates the grant, whose
 // clock starts then.
-import type { PolicyRecord, RequestRecord, TargetRecord, UserRecord } from '../store/records.js';
+import type { GrantRecord, PolicyRecord, RequestRecord, TargetRecord, UserRecord } from '../store/records.js';
 import { formatDuration } from '../util/duration.js';
 import { PortcullisError } from '../util/errors.js';
 import { newId } from '../util/ids.js';
@@ -9,7 +9,7 @@ import type { AccessContext } from './context.js';
 import { type GrantService, isPrivileged } from './grants.js';
 import { requireText } from './names.js';
 import { autoApproves, type PolicyService } from './policies.js';
-import { requestView } from './views.js';
+import { type RequestView, requestView } from './views.js';
 
 export interface NewRequest {
   target: string;
@@ -21,21 +21,21 @@ export interface NewRequest {
 export class RequestService {
   constructor(private readonly ctx: AccessContext, private readonly policies: PolicyService, private readonly grants: GrantService) {}
 
-  create(user: UserRecord, input: NewRequest): RequestRecord {
+  async create(user: UserRecord, input: NewRequest): Promise<RequestRecord> {
     try {
-      return this.createUnchecked(user, input);
+      return await this.createUnchecked(user, input);
     } catch (err) {
       if (err instanceof PortcullisError) {
-        this.ctx.audit.append('request.refused', user.name, { user: user.name, target: input.target, code: err.code, message: err.message });
+        await this.ctx.audit.append('request.refused', user.name, { user: user.name, target: input.target, code: err.code, message: err.message });
       }
       throw err;
     }
   }
 
-  private createUnchecked(user: UserRecord, input: NewRequest): RequestRecord {
-    const target = this.ctx.store.targets.byName(input.target);
+  private async createUnchecked(user: UserRecord, input: NewRequest): Promise<RequestRecord> {
+    const target = await this.ctx.store.targets.byName(input.target);
     if (!target) throw new PortcullisError('not-found', `no target "${input.target}"; see "portcullis target list"`);
-    const policy = this.choosePolicy(user, target, input);
+    const policy = await this.choosePolicy(user, target, input);
     const reason = policy.requireReason ? requireText('reason', input.reason) : (input.reason ?? '').trim();
     const ticket = input.ticket?.trim() || null;
     if (policy.ticketPattern !== null) {
@@ -50,28 +50,28 @@ export class RequestService {
       status: 'pending', createdAt: now, pendingUntil: now + this.ctx.settings.pendingTtlMs, decidedAt: null, decidedBy: null,
       denyReason: null, grantId: null, autoApproved: false,
     };
-    let grant = null;
-    const final = this.ctx.store.transaction(() => {
-      this.ctx.store.requests.insert(req);
-      this.ctx.audit.append('request.created', user.name, {
+    let grant: GrantRecord | null = null;
+    const final = await this.ctx.store.transaction(async () => {
+      await this.ctx.store.requests.insert(req);
+      await this.ctx.audit.append('request.created', user.name, {
         request: req.id, user: user.name, target: target.name, duration: req.durationMs, reason, ticket, policy: policy.name,
       });
       if (!auto) return req;
-      grant = this.grants.createInTx('policy:' + policy.name, {
+      grant = await this.grants.createInTx('policy:' + policy.name, {
         userId: user.id, targetId: target.id, durationMs: req.durationMs, reason, ticket, source: 'request', requestId: req.id, policyId: policy.id,
       });
       const approved: RequestRecord = { ...req, status: 'approved', decidedAt: now, decidedBy: null, grantId: grant.id, autoApproved: true };
-      this.ctx.store.requests.update(approved);
+      await this.ctx.store.requests.update(approved);
       return approved;
     });
-    this.ctx.events.emit('request.created', { request: requestView(this.ctx.store, final) });
-    if (grant) this.grants.publishCreated(grant);
+    this.ctx.events.emit('request.created', { request: await requestView(this.ctx.store, final) });
+    if (grant) await this.grants.publishCreated(grant);
     return final;
   }
 
   /** The covering policy that allows this request, preferring auto-approval, then fewest approvals. */
-  private choosePolicy(user: UserRecord, target: TargetRecord, input: NewRequest): PolicyRecord {
-    const covering = this.policies.covering(user, target);
+  private async choosePolicy(user: UserRecord, target: TargetRecord, input: NewRequest): Promise<PolicyRecord> {
+    const covering = await this.policies.covering(user, target);
     if (covering.length === 0) {
       throw new PortcullisError('no-policy', `no policy lets ${user.name} request ${target.name}; ask an admin to add one (portcullis policy add)`);
     }
@@ -85,89 +85,109 @@ export class RequestService {
     return [...fits].sort((a, b) => rank(a) - rank(b))[0]!;
   }
 
-  get(id: string): RequestRecord {
-    const r = this.ctx.store.requests.byId(id);
+  /** The outward shape (names, approvals so far) for the API and webhooks. */
+  view(r: RequestRecord): Promise<RequestView> {
+    return requestView(this.ctx.store, r);
+  }
+
+  async get(id: string): Promise<RequestRecord> {
+    const r = await this.ctx.store.requests.byId(id);
     if (!r) throw new PortcullisError('not-found', `no request "${id}"; see "portcullis requests"`);
     return r;
   }
 
-  list(filter: { pending?: boolean; userId?: string }): RequestRecord[] {
-    this.expireOverdue();
+  async list(filter: { pending?: boolean | undefined; userId?: string | undefined }): Promise<RequestRecord[]> {
+    await this.expireOverdue();
     return this.ctx.store.requests.list({ status: filter.pending ? 'pending' : undefined, userId: filter.userId });
   }
 
-  approve(approver: UserRecord, id: string): RequestRecord {
-    const { req, policy } = this.checkDecider(approver, id);
+  async approve(approver: UserRecord, id: string): Promise<RequestRecord> {
+    const { policy } = await this.checkDecider(approver, id);
     const now = this.ctx.clock.now();
-    const prior = this.ctx.store.approvals.forSubject(id, 'request');
-    if (prior.some((a) => a.approverId === approver.id)) {
-      this.refuse(id, approver, 'duplicate-approval');
-      throw new PortcullisError('duplicate-approval', `${approver.name} already approved ${id}; it needs a different approver`);
-    }
-    const count = prior.length + 1;
-    let grant = null;
-    const final = this.ctx.store.transaction(() => {
-      this.ctx.store.approvals.insert({ subjectId: id, approverId: approver.id, kind: 'request', at: now });
-      this.ctx.audit.append('request.approved', approver.name, { request: id, approver: approver.name, approvals: count, needed: policy.approvalsRequired });
+    let grant: GrantRecord | null = null;
+    // Everything from reading the approvals so far to the grant in one transaction: two approvers
+    // deciding at once must not both create a grant, nor one approver count twice.
+    const final = await this.ctx.store.transaction(async () => {
+      const req = await this.get(id);
+      if (req.status !== 'pending') throw new PortcullisError('not-pending', `request ${id} is ${req.status}, not pending`);
+      const prior = await this.ctx.store.approvals.forSubject(id, 'request');
+      if (prior.some((a) => a.approverId === approver.id)) return 'duplicate' as const;
+      const count = prior.length + 1;
+      await this.ctx.store.approvals.insert({ subjectId: id, approverId: approver.id, kind: 'request', at: now });
+      await this.ctx.audit.append('request.approved', approver.name, { request: id, approver: approver.name, approvals: count, needed: policy.approvalsRequired });
       if (count < policy.approvalsRequired) return req;
       const approvers = [...prior.map((a) => a.approverId), approver.id];
-      grant = this.grants.createInTx(approver.name, {
+      grant = await this.grants.createInTx(approver.name, {
         userId: req.userId, targetId: req.targetId, durationMs: req.durationMs, reason: req.reason, ticket: req.ticket,
         source: 'request', requestId: req.id, policyId: policy.id, approvers,
       });
       const approved: RequestRecord = { ...req, status: 'approved', decidedAt: now, decidedBy: approver.id, grantId: grant.id };
-      this.ctx.store.requests.update(approved);
+      await this.ctx.store.requests.update(approved);
       return approved;
     });
-    this.ctx.events.emit('request.approved', { request: requestView(this.ctx.store, final), approver: approver.name });
-    if (grant) this.grants.publishCreated(grant);
+    if (final === 'duplicate') {
+      await this.refuse(id, approver, 'duplicate-approval');
+      throw new PortcullisError('duplicate-approval', `${approver.name} already approved ${id}; it needs a different approver`);
+    }
+    this.ctx.events.emit('request.approved', { request: await requestView(this.ctx.store, final), approver: approver.name });
+    if (grant) await this.grants.publishCreated(grant);
     return final;
   }
 
-  deny(approver: UserRecord, id: string, reason: string): RequestRecord {
+  async deny(approver: UserRecord, id: string, reason: string): Promise<RequestRecord> {
     const why = requireText('reason', reason);
-    const { req } = this.checkDecider(approver, id);
-    const denied: RequestRecord = { ...req, status: 'denied', decidedAt: this.ctx.clock.now(), decidedBy: approver.id, denyReason: why };
-    this.ctx.store.transaction(() => {
-      this.ctx.store.requests.update(denied);
-      this.ctx.audit.append('request.denied', approver.name, { request: id, approver: approver.name, reason: why });
+    await this.checkDecider(approver, id);
+    const denied = await this.ctx.store.transaction(async () => {
+      const req = await this.get(id);
+      if (req.status !== 'pending') throw new PortcullisError('not-pending', `request ${id} is ${req.status}, not pending`);
+      const rec: RequestRecord = { ...req, status: 'denied', decidedAt: this.ctx.clock.now(), decidedBy: approver.id, denyReason: why };
+      await this.ctx.store.requests.update(rec);
+      await this.ctx.audit.append('request.denied', approver.name, { request: id, approver: approver.name, reason: why });
+      return rec;
     });
-    this.ctx.events.emit('request.denied', { request: requestView(this.ctx.store, denied), approver: approver.name, reason: why });
+    this.ctx.events.emit('request.denied', { request: await requestView(this.ctx.store, denied), approver: approver.name, reason: why });
     return denied;
   }
 
   /** Marks pending requests past their pending window as expired. */
-  expireOverdue(): number {
-    const overdue = this.ctx.store.requests.overdue(this.ctx.clock.now());
+  async expireOverdue(): Promise<number> {
+    const overdue = await this.ctx.store.requests.overdue(this.ctx.clock.now());
+    let count = 0;
     for (const r of overdue) {
-      const expired: RequestRecord = { ...r, status: 'expired', decidedAt: this.ctx.clock.now() };
-      this.ctx.store.transaction(() => {
-        this.ctx.store.requests.update(expired);
-        this.ctx.audit.append('request.expired', 'system', { request: r.id });
+      // Each one re-checked in its own transaction: a concurrent approve or another expiry run may have decided it.
+      const expired = await this.ctx.store.transaction(async () => {
+        const cur = await this.ctx.store.requests.byId(r.id);
+        if (cur?.status !== 'pending') return null;
+        const rec: RequestRecord = { ...cur, status: 'expired', decidedAt: this.ctx.clock.now() };
+        await this.ctx.store.requests.update(rec);
+        await this.ctx.audit.append('request.expired', 'system', { request: r.id });
+        return rec;
       });
-      this.ctx.events.emit('request.expired', { request: requestView(this.ctx.store, expired) });
+      if (!expired) continue;
+      count++;
+      this.ctx.events.emit('request.expired', { request: await requestView(this.ctx.store, expired) });
     }
-    return overdue.length;
+    return count;
   }
 
-  private checkDecider(approver: UserRecord, id: string): { req: RequestRecord; policy: PolicyRecord } {
-    this.expireOverdue();
-    const req = this.get(id);
+  private async checkDecider(approver: UserRecord, id: string): Promise<{ req: RequestRecord; policy: PolicyRecord }> {
+    await this.expireOverdue();
+    const req = await this.get(id);
     if (req.status !== 'pending') throw new PortcullisError('not-pending', `request ${id} is ${req.status}, not pending`);
     if (req.userId === approver.id) {
-      this.refuse(id, approver, 'self-approval');
+      await this.refuse(id, approver, 'self-approval');
       throw new PortcullisError('self-approval', 'you cannot decide your own request; another approver must');
     }
-    const policy = this.ctx.store.policies.byId(req.policyId);
+    const policy = await this.ctx.store.policies.byId(req.policyId);
     if (!policy) throw new PortcullisError('conflict', `the policy of request ${id} was removed; the request cannot be approved`);
     if (!isPrivileged(approver, policy.approverRoles)) {
-      this.refuse(id, approver, 'not-approver');
+      await this.refuse(id, approver, 'not-approver');
       throw new PortcullisError('not-approver', `${approver.name} is not an approver for policy ${policy.name} (needs role: ${policy.approverRoles.join(' or ')})`);
     }
     return { req, policy };
   }
 
-  private refuse(subject: string, approver: UserRecord, code: string): void {
-    this.ctx.audit.append('approval.refused', approver.name, { subject, approver: approver.name, code });
+  private async refuse(subject: string, approver: UserRecord, code: string): Promise<void> {
+    await this.ctx.audit.append('approval.refused', approver.name, { subject, approver: approver.name, code });
   }
 }

@@ -26,7 +26,7 @@ const DEFAULT_PORT: Record<TargetKind, number> = { ssh: 22, postgres: 5432, mysq
 export class TargetService {
   constructor(private readonly ctx: AccessContext, private readonly creds: CredentialVault) {}
 
-  add(actor: string, t: NewTarget): TargetRecord {
+  async add(actor: string, t: NewTarget): Promise<TargetRecord> {
     checkName('target', t.name);
     if (!isTargetKind(t.kind)) throw new PortcullisError('bad-request', `target kind must be one of ${TARGET_KINDS.join(', ')}`);
     if (!t.host || /[\s/]/.test(t.host)) throw new PortcullisError('bad-request', 'target host is required (a name or an address)');
@@ -43,38 +43,39 @@ export class TargetService {
     if (t.kind === 'ssh' && t.hostKey === undefined) {
       throw new PortcullisError('bad-request', 'ssh targets need a pinned host key: --host-key SHA256:... (ssh-keyscan HOST | ssh-keygen -lf -)');
     }
-    if (this.ctx.store.targets.byName(t.name)) throw new PortcullisError('conflict', `target "${t.name}" already exists`);
+    if (await this.ctx.store.targets.byName(t.name)) throw new PortcullisError('conflict', `target "${t.name}" already exists`);
     const id = newId('tgt');
     const secret = t.password ?? t.privateKey!;
-    const rec: TargetRecord = {
-      id, name: t.name, kind: t.kind, host: t.host, port, account: t.account,
-      credentialKind: t.password !== undefined ? 'password' : 'private-key',
-      credentialSealed: this.creds.sealFor(id, secret), hostKey: t.hostKey ?? null, database: t.database ?? null,
-      tlsMode: t.tls ?? 'disable', tlsCaPem: t.tlsCaPem ?? null, tags: (t.tags ?? []).map((x) => checkName('tag', x)),
-      createdAt: this.ctx.clock.now(),
-    };
-    this.ctx.store.transaction(() => {
-      this.ctx.store.targets.insert(rec);
-      this.ctx.audit.append('target.created', actor, { target: rec.name, kind: rec.kind, host: rec.host, port: rec.port });
+    const tags = (t.tags ?? []).map((x) => checkName('tag', x));
+    return this.ctx.store.transaction(async () => {
+      // Sealed inside the transaction: a master key rotation runs wholly before or after it.
+      const rec: TargetRecord = {
+        id, name: t.name, kind: t.kind, host: t.host, port, account: t.account,
+        credentialKind: t.password !== undefined ? 'password' : 'private-key',
+        credentialSealed: this.creds.sealFor(id, secret), hostKey: t.hostKey ?? null, database: t.database ?? null,
+        tlsMode: t.tls ?? 'disable', tlsCaPem: t.tlsCaPem ?? null, tags, createdAt: this.ctx.clock.now(),
+      };
+      await this.ctx.store.targets.insert(rec);
+      await this.ctx.audit.append('target.created', actor, { target: rec.name, kind: rec.kind, host: rec.host, port: rec.port });
+      return rec;
     });
-    return rec;
   }
 
-  get(name: string): TargetRecord {
-    const t = this.ctx.store.targets.byName(name);
+  async get(name: string): Promise<TargetRecord> {
+    const t = await this.ctx.store.targets.byName(name);
     if (!t) throw new PortcullisError('not-found', `no target "${name}"; see "portcullis target list"`);
     return t;
   }
 
-  list(): TargetRecord[] {
+  list(): Promise<TargetRecord[]> {
     return this.ctx.store.targets.list();
   }
 
-  remove(actor: string, name: string): void {
-    const t = this.get(name);
-    this.ctx.store.transaction(() => {
-      this.ctx.store.targets.remove(t.id);
-      this.ctx.audit.append('target.removed', actor, { target: name });
+  async remove(actor: string, name: string): Promise<void> {
+    const t = await this.get(name);
+    await this.ctx.store.transaction(async () => {
+      await this.ctx.store.targets.remove(t.id);
+      await this.ctx.audit.append('target.removed', actor, { target: name });
     });
   }
 }

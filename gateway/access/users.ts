@@ -29,7 +29,7 @@ export class UserService {
   async add(actor: string, input: NewUser): Promise<UserRecord> {
     checkName('user', input.name);
     input.roles.forEach((r) => checkName('role', r));
-    if (this.ctx.store.users.byName(input.name)) throw new PortcullisError('conflict', `user "${input.name}" already exists`);
+    if (await this.ctx.store.users.byName(input.name)) throw new PortcullisError('conflict', `user "${input.name}" already exists`);
     const user: UserRecord = {
       id: newId('usr'), name: input.name, kind: input.kind ?? 'human', roles: [...new Set(input.roles)],
       passwordHash: input.password === undefined ? null : await hashPassword(checkPassword(input.password)),
@@ -38,72 +38,78 @@ export class UserService {
       sshKeys: (input.sshKeys ?? []).map(normalizeSshKey), totpSealed: null, totpLastStep: 0, disabled: false,
       createdAt: this.ctx.clock.now(),
     };
-    this.ctx.store.transaction(() => {
-      this.ctx.store.users.insert(user);
-      this.ctx.audit.append('user.created', actor, { user: user.name, roles: user.roles, kind: user.kind });
+    await this.ctx.store.transaction(async () => {
+      await this.ctx.store.users.insert(user);
+      await this.ctx.audit.append('user.created', actor, { user: user.name, roles: user.roles, kind: user.kind });
     });
     return user;
   }
 
-  get(name: string): UserRecord {
-    const u = this.ctx.store.users.byName(name);
+  async get(name: string): Promise<UserRecord> {
+    const u = await this.ctx.store.users.byName(name);
     if (!u) throw new PortcullisError('not-found', `no user "${name}"; see "portcullis user list"`);
     return u;
   }
 
-  list(): UserRecord[] {
+  list(): Promise<UserRecord[]> {
     return this.ctx.store.users.list();
   }
 
-  remove(actor: string, name: string): void {
-    const u = this.get(name);
-    this.ctx.store.transaction(() => {
-      this.ctx.store.tokens.removeForUser(u.id);
-      this.ctx.store.users.remove(u.id);
-      this.ctx.audit.append('user.removed', actor, { user: name });
+  async remove(actor: string, name: string): Promise<void> {
+    const u = await this.get(name);
+    await this.ctx.store.transaction(async () => {
+      await this.ctx.store.tokens.removeForUser(u.id);
+      await this.ctx.store.users.remove(u.id);
+      await this.ctx.audit.append('user.removed', actor, { user: name });
     });
   }
 
   async setPassword(actor: string, name: string, password: string): Promise<void> {
-    const u = this.get(name);
+    const u = await this.get(name);
     const hash = await hashPassword(checkPassword(password));
-    this.update(actor, { ...u, passwordHash: hash, scramVerifier: makeScramVerifier(password), nativeVerifier: nativeVerifier(password) }, 'password');
+    await this.update(actor, u, (cur) => ({ ...cur, passwordHash: hash, scramVerifier: makeScramVerifier(password), nativeVerifier: nativeVerifier(password) }), 'password');
   }
 
-  enrollTotp(actor: string, name: string, issuer: string): { uri: string; secret: string } {
-    const u = this.get(name);
+  async enrollTotp(actor: string, name: string, issuer: string): Promise<{ uri: string; secret: string }> {
+    const u = await this.get(name);
     const secret = newTotpSecret();
-    this.update(actor, { ...u, totpSealed: this.vault.seal(secret, aadFor.totp(u.id)), totpLastStep: 0 }, 'totp-enrolled');
+    await this.update(actor, u, (cur) => ({ ...cur, totpSealed: this.vault.seal(secret, aadFor.totp(u.id)), totpLastStep: 0 }), 'totp-enrolled');
     return { uri: otpauthUri(issuer, u.name, secret), secret };
   }
 
-  removeTotp(actor: string, name: string): void {
-    const u = this.get(name);
-    this.update(actor, { ...u, totpSealed: null, totpLastStep: 0 }, 'totp-removed');
+  async removeTotp(actor: string, name: string): Promise<void> {
+    const u = await this.get(name);
+    await this.update(actor, u, (cur) => ({ ...cur, totpSealed: null, totpLastStep: 0 }), 'totp-removed');
   }
 
-  addSshKey(actor: string, name: string, key: string): void {
-    const u = this.get(name);
+  async addSshKey(actor: string, name: string, key: string): Promise<void> {
+    const u = await this.get(name);
     const k = normalizeSshKey(key);
     if (u.sshKeys.includes(k)) return;
-    this.update(actor, { ...u, sshKeys: [...u.sshKeys, k] }, 'ssh-key-added');
+    await this.update(actor, u, (cur) => ({ ...cur, sshKeys: cur.sshKeys.includes(k) ? cur.sshKeys : [...cur.sshKeys, k] }), 'ssh-key-added');
   }
 
-  setDisabled(actor: string, name: string, disabled: boolean): void {
-    const u = this.get(name);
-    this.update(actor, { ...u, disabled }, disabled ? 'disabled' : 'enabled');
+  async setDisabled(actor: string, name: string, disabled: boolean): Promise<void> {
+    const u = await this.get(name);
+    await this.update(actor, u, (cur) => ({ ...cur, disabled }), disabled ? 'disabled' : 'enabled');
   }
 
-  setRoles(actor: string, name: string, roles: string[]): void {
+  async setRoles(actor: string, name: string, roles: string[]): Promise<void> {
     roles.forEach((r) => checkName('role', r));
-    const u = this.get(name);
-    this.update(actor, { ...u, roles: [...new Set(roles)] }, 'roles');
+    const u = await this.get(name);
+    await this.update(actor, u, (cur) => ({ ...cur, roles: [...new Set(roles)] }), 'roles');
   }
 
-  private update(actor: string, u: UserRecord, change: AuditEventMap['user.updated']['change']): void {
-    this.ctx.store.transaction(() => {
-      this.ctx.store.users.update(u);
-      this.ctx.audit.append('user.updated', actor, { user: u.name, change });
+  /**
+   * Applies `edit` to the user as stored now, inside one transaction: a login that moved the TOTP
+   * step (or another admin's change) meanwhile is kept, not overwritten by the copy read earlier.
+   */
+  private async update(actor: string, u: UserRecord, edit: (current: UserRecord) => UserRecord, change: AuditEventMap['user.updated']['change']): Promise<void> {
+    await this.ctx.store.transaction(async () => {
+      const current = await this.ctx.store.users.byId(u.id);
+      if (!current) throw new PortcullisError('not-found', `no user "${u.name}"; see "portcullis user list"`);
+      await this.ctx.store.users.update(edit(current));
+      await this.ctx.audit.append('user.updated', actor, { user: u.name, change });
     });
   }
 }

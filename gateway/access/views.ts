@@ -33,53 +33,54 @@ export function policyView(p: PolicyRecord): PolicyView {
   };
 }
 
-export function requestView(store: Store, r: RequestRecord): RequestView {
+export async function requestView(store: Store, r: RequestRecord): Promise<RequestView> {
+  const approvals = await store.approvals.forSubject(r.id, 'request');
   return {
-    id: r.id, user: nameOfUser(store, r.userId), target: nameOfTarget(store, r.targetId),
-    policy: store.policies.byId(r.policyId)?.name ?? r.policyId, duration_s: r.durationMs / 1000, reason: r.reason,
+    id: r.id, user: await nameOfUser(store, r.userId), target: await nameOfTarget(store, r.targetId),
+    policy: (await store.policies.byId(r.policyId))?.name ?? r.policyId, duration_s: r.durationMs / 1000, reason: r.reason,
     ticket: r.ticket, status: r.status, created_at: iso(r.createdAt)!, pending_until: iso(r.pendingUntil)!,
-    decided_at: iso(r.decidedAt), decided_by: r.decidedBy && nameOfUser(store, r.decidedBy), deny_reason: r.denyReason,
+    decided_at: iso(r.decidedAt), decided_by: r.decidedBy && (await nameOfUser(store, r.decidedBy)), deny_reason: r.denyReason,
     grant: r.grantId, auto_approved: r.autoApproved,
-    approvals: store.approvals.forSubject(r.id, 'request').map((a) => nameOfUser(store, a.approverId)),
+    approvals: await Promise.all(approvals.map((a) => nameOfUser(store, a.approverId))),
   };
 }
 
-export function grantView(store: Store, g: GrantRecord, now: number): GrantView {
+export async function grantView(store: Store, g: GrantRecord, now: number): Promise<GrantView> {
   const status = g.revokedAt !== null ? 'revoked' : now >= g.expiresAt ? 'expired' : now < g.startsAt ? 'scheduled' : 'active';
   return {
-    id: g.id, user: nameOfUser(store, g.userId), target: nameOfTarget(store, g.targetId), source: g.source,
+    id: g.id, user: await nameOfUser(store, g.userId), target: await nameOfTarget(store, g.targetId), source: g.source,
     starts_at: iso(g.startsAt)!, expires_at: iso(g.expiresAt)!, reason: g.reason, ticket: g.ticket,
-    approvers: g.approvers.map((a) => nameOfUser(store, a)), revoked_at: iso(g.revokedAt),
-    revoked_by: g.revokedBy && nameOfUser(store, g.revokedBy), revoke_reason: g.revokeReason, needs_review: g.needsReview,
-    reviewed_by: g.reviewedBy && nameOfUser(store, g.reviewedBy), request: g.requestId, status,
+    approvers: await Promise.all(g.approvers.map((a) => nameOfUser(store, a))), revoked_at: iso(g.revokedAt),
+    revoked_by: g.revokedBy && (await nameOfUser(store, g.revokedBy)), revoke_reason: g.revokeReason, needs_review: g.needsReview,
+    reviewed_by: g.reviewedBy && (await nameOfUser(store, g.reviewedBy)), request: g.requestId, status,
   };
 }
 
-export function sessionView(store: Store, s: SessionRecord): SessionView {
-  const l = s.userId?.startsWith('lnk_') ? store.links.byId(s.userId) : undefined;
+export async function sessionView(store: Store, s: SessionRecord): Promise<SessionView> {
+  const l = s.userId?.startsWith('lnk_') ? await store.links.byId(s.userId) : undefined;
   return {
-    link: l ? { id: l.id, label: l.label, issuer: nameOfUser(store, l.issuerId) } : null,
-    id: s.id, protocol: s.protocol, user: s.userId && nameOfUser(store, s.userId), target: nameOfTarget(store, s.targetId),
+    link: l ? { id: l.id, label: l.label, issuer: await nameOfUser(store, l.issuerId) } : null,
+    id: s.id, protocol: s.protocol, user: s.userId && (await nameOfUser(store, s.userId)), target: await nameOfTarget(store, s.targetId),
     grant: s.grantId, client_addr: s.clientAddr, started_at: iso(s.startedAt)!, ended_at: iso(s.endedAt), end_reason: s.endReason,
     live: s.endedAt === null,
   };
 }
 
-export function nameOfUser(store: Store, id: string): string {
+export async function nameOfUser(store: Store, id: string): Promise<string> {
   // A link's sessions and grants belong to the link itself (see access/links.ts).
-  return store.users.byId(id)?.name ?? (id.startsWith('lnk_') ? `link:${id}` : id);
+  return (await store.users.byId(id))?.name ?? (id.startsWith('lnk_') ? `link:${id}` : id);
 }
 
 /** Never the token: it is shown once, at creation. */
-export function linkView(store: Store, l: LinkRecord, now: number): LinkView {
+export async function linkView(store: Store, l: LinkRecord, now: number): Promise<LinkView> {
   const status = l.revokedAt !== null ? 'revoked' : l.expiresAt <= now ? 'expired' : l.status === 'pending' ? 'pending' : l.usesLeft <= 0 ? 'used' : 'active';
   return {
-    id: l.id, target: nameOfTarget(store, l.targetId), issuer: nameOfUser(store, l.issuerId), label: l.label, created_at: iso(l.createdAt)!,
+    id: l.id, target: await nameOfTarget(store, l.targetId), issuer: await nameOfUser(store, l.issuerId), label: l.label, created_at: iso(l.createdAt)!,
     expires_at: iso(l.expiresAt)!, uses: l.uses, uses_left: l.usesLeft, session_max_s: l.sessionMaxMs / 1000, status,
-    approved_by: l.approvedBy && nameOfUser(store, l.approvedBy), revoked_by: l.revokedBy && nameOfUser(store, l.revokedBy),
+    approved_by: l.approvedBy && (await nameOfUser(store, l.approvedBy)), revoked_by: l.revokedBy && (await nameOfUser(store, l.revokedBy)),
   };
 }
 
-export function nameOfTarget(store: Store, id: string): string {
-  return store.targets.byId(id)?.name ?? id;
+export async function nameOfTarget(store: Store, id: string): Promise<string> {
+  return (await store.targets.byId(id))?.name ?? id;
 }

@@ -25,23 +25,44 @@ export function rowHash(prevHash: string, row: Pick<AuditRow, 'seq' | 'ts' | 'co
   return sha256Hex(prevHash + '\n' + canonicalJson({ seq: row.seq, ts: row.ts, code: row.code, actor: row.actor, data: row.data }));
 }
 
-export class AuditLog {
-  constructor(private readonly store: Store, private readonly clock: Clock) {}
+/** Told about an append that nobody awaited (see `record`) and that failed. */
+export type AuditFailureHook = (code: AuditCode, err: unknown) => void;
 
-  append<C extends AuditCode>(code: C, actor: string, data: AuditEventMap[C]): AuditEntry<C> {
-    return this.store.transaction(() => {
-      const last = this.store.audit.last();
+export class AuditLog {
+  constructor(private readonly store: Store, private readonly clock: Clock, private readonly onFailure: AuditFailureHook = () => undefined) {}
+
+  /**
+   * Appends one entry. The store serializes appends (head read + insert are one atomic step), so
+   * concurrent appends from anywhere form one chain, in the order they were called on this node.
+   * Inside a store transaction the entry commits or rolls back with it.
+   */
+  async append<C extends AuditCode>(code: C, actor: string, data: AuditEventMap[C]): Promise<AuditEntry<C>> {
+    const json = canonicalJson(data);
+    const row = await this.store.audit.append((last) => {
       const seq = (last?.seq ?? 0) + 1;
+      // Taken at append time, under the store's serialization, so ts never goes back along the chain.
       const ts = this.clock.now();
       const prevHash = last?.hash ?? GENESIS_HASH;
-      const hash = rowHash(prevHash, { seq, ts, code, actor, data });
-      this.store.audit.insert({ seq, ts, code, actor, data: canonicalJson(data), prevHash, hash });
-      return { seq, ts, code, actor, data, hash };
+      return { seq, ts, code, actor, data: json, prevHash, hash: rowHash(prevHash, { seq, ts, code, actor, data }) };
     });
+    return { seq: row.seq, ts: row.ts, code, actor, data, hash: row.hash };
   }
 
-  page(afterSeq: number, limit: number): AuditEntry[] {
-    return this.store.audit.page(afterSeq, limit).map(toEntry);
+  /**
+   * Appends without waiting, for callers that cannot (socket and timer callbacks). The entry keeps
+   * its place in call order all the same; a failure goes to the failure hook instead of the caller.
+   */
+  record<C extends AuditCode>(code: C, actor: string, data: AuditEventMap[C]): void {
+    this.append(code, actor, data).catch((err: unknown) => this.onFailure(code, err));
+  }
+
+  /** Recomputes the whole chain (see verifyChain). */
+  verify(): Promise<VerifyResult> {
+    return verifyChain(this.store);
+  }
+
+  async page(afterSeq: number, limit: number): Promise<AuditEntry[]> {
+    return (await this.store.audit.page(afterSeq, limit)).map(toEntry);
   }
 }
 
@@ -54,13 +75,13 @@ export type VerifyResult =
   | { ok: false; entries: number; firstBadSeq: number; problem: 'hash-mismatch' | 'broken-link' | 'sequence-gap' | 'unparseable' };
 
 /** Recomputes the whole chain in pages; names the first entry that does not fit. */
-export function verifyChain(store: Store, pageSize = 5000): VerifyResult {
+export async function verifyChain(store: Store, pageSize = 5000): Promise<VerifyResult> {
   let prevHash = GENESIS_HASH;
   let expectSeq = 1;
   let after = 0;
   let count = 0;
   for (;;) {
-    const rows = store.audit.page(after, pageSize);
+    const rows = await store.audit.page(after, pageSize);
     if (rows.length === 0) break;
     for (const r of rows) {
       if (r.seq !== expectSeq) return { ok: false, entries: count, firstBadSeq: r.seq, problem: 'sequence-gap' };

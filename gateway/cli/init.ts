@@ -36,10 +36,10 @@ export async function initDataDir(dataDir: string, env: NodeJS.ProcessEnv, opts:
   const app = buildApp(config, { clock: systemClock, env, log: createLogger('silent') });
   try {
     const admin = await app.users.add('init', { name: 'admin', roles: ['admin'], kind: 'service' });
-    const { token } = app.authn.issueToken('init', admin, 'admin token (init)', null);
+    const { token } = await app.authn.issueToken('init', admin, 'admin token (init)', null);
     writeFileSync(paths.adminToken, token + '\n', { mode: 0o600 });
   } finally {
-    app.close();
+    await app.close();
   }
   return { created: true, dataDir: paths.root };
 }

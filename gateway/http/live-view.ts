@@ -7,7 +7,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { openCast } from '../../recorder/asciicast-reader.js';
 import type { SessionRecording } from '../../recorder/session-recording.js';
 import type { LiveFrame } from '../api-types.js';
-import type { App } from '../app.js';
+import type { ApiServices } from './api-services.js';
 import { allowed } from './router.js';
 import { refuseUpgrade, type UpgradeRoute } from './upgrade.js';
 import { cookieToken } from './web-auth.js';
@@ -15,14 +15,14 @@ import { cookieToken } from './web-auth.js';
 const PATH = /^\/api\/v1\/sessions\/([A-Za-z0-9_-]+)\/live$/;
 const MAX_BUFFERED = 8 * 1024 * 1024;
 
-export function liveViewRoute(app: App, live: Map<string, SessionRecording>): UpgradeRoute {
+export function liveViewRoute(app: ApiServices, live: Map<string, SessionRecording>): UpgradeRoute {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
   return {
     path: PATH,
-    handle: (req, socket, head, m) => {
+    handle: (req, socket, head, m) => void (async () => {
       const bearer = req.headers.authorization?.startsWith('Bearer ') ? req.headers.authorization.slice(7) : null;
       const token = bearer ?? cookieToken(req);
-      const user = token ? app.authn.byToken(token) : undefined;
+      const user = token ? await app.authn.byToken(token) : undefined;
       if (!user) return refuseUpgrade(socket, 401, 'Unauthorized');
       if (!allowed(['investigator'], user)) return refuseUpgrade(socket, 403, 'Forbidden');
       const id = m[1]!;
@@ -34,14 +34,17 @@ export function liveViewRoute(app: App, live: Map<string, SessionRecording>): Up
         // A viewer leaving (closing the page or navigating away) is worth a line: it shows the
         // stream to that browser really stopped.
         ws.on('close', (code: number) => app.log.info({ session: id, by: user.name, code }, 'live.viewer_left'));
-        app.audit.append('recording.viewed', user.name, { session: id, file: 'live', by: user.name });
+        app.audit.record('recording.viewed', user.name, { session: id, file: 'live', by: user.name });
         void stream(ws, recording, app, id);
       });
-    },
+    })().catch((err: unknown) => {
+      app.log.error({ err }, 'live.upgrade_failed');
+      refuseUpgrade(socket, 500, 'Internal Server Error');
+    }),
   };
 }
 
-async function stream(ws: WebSocket, rec: SessionRecording, app: App, id: string): Promise<void> {
+async function stream(ws: WebSocket, rec: SessionRecording, app: ApiServices, id: string): Promise<void> {
   const held: Array<[number, [number, string, string]]> = [];
   let caughtUp = false;
   const send = (msg: LiveFrame): void => {

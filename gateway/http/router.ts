@@ -1,6 +1,6 @@
 // Route table for the API. Each route names who may call it: 'public', 'any' signed-in identity, or
 // a list of roles (admin always passes). The check runs before the handler, for every route.
-import type { App } from '../app.js';
+import type { ApiServices } from './api-services.js';
 import type { TargetRecord, UserRecord } from '../store/records.js';
 import type { CheckResult } from '../targets/target-check.js';
 import type { VendorTerminals } from '../web-terminal/vendor-terminals.js';
@@ -18,7 +18,9 @@ export interface Composed {
 }
 
 export interface RouteContext {
-  app: App;
+  /** The services a route may use (never the store). */
+  services: ApiServices;
+  /** Front ends the composition root built beside the services (vendor terminals, target test). */
   composed: Composed;
   user: UserRecord | null;
   params: Record<string, string>;

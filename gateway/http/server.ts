@@ -3,7 +3,7 @@
 // Handlers return plain values; this file alone turns them into HTTP.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import type { App } from '../app.js';
+import type { ApiServices } from './api-services.js';
 import { LOG } from '../log/logger.js';
 import type { UserRecord } from '../store/records.js';
 import { PortcullisError } from '../util/errors.js';
@@ -21,7 +21,7 @@ import { cookieToken, cookieValue, csrfOk } from './web-auth.js';
 const MAX_BODY = 256 * 1024;
 export const API_ROUTES: Route[] = [...identityRoutes, ...catalogRoutes, ...workflowRoutes, ...oversightRoutes, ...webRoutes, ...linkRoutes];
 
-export function createApiServer(app: App, composed: Composed, tls: { cert: string; key: string }): Server {
+export function createApiServer(app: ApiServices, composed: Composed, tls: { cert: string; key: string }): Server {
   const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, (req, res) => {
     void handle(app, composed, req, res);
   });
@@ -33,7 +33,7 @@ export function createApiServer(app: App, composed: Composed, tls: { cert: strin
   return server;
 }
 
-async function handle(app: App, composed: Composed, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(app: ApiServices, composed: Composed, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = app.clock.now();
   const url = new URL(req.url ?? '/', 'https://gateway');
   const addr = req.socket.remoteAddress ?? 'unknown';
@@ -49,7 +49,7 @@ async function handle(app: App, composed: Composed, req: IncomingMessage, res: S
     if (m === undefined) throw new PortcullisError('not-found', `no API route ${url.pathname}`);
     if (m === 'method') throw new PortcullisError('bad-request', `${req.method} is not allowed on ${url.pathname}`);
     group = m.route.group;
-    const auth = authenticate(app, req);
+    const auth = await authenticate(app, req);
     const user = auth?.user ?? null;
     // A browser session (cookie) must prove each state change with its CSRF token.
     if (auth?.viaCookie && req.method !== 'GET' && !csrfOk(req, auth.token)) {
@@ -57,13 +57,13 @@ async function handle(app: App, composed: Composed, req: IncomingMessage, res: S
     }
     if (!allowed(m.route.access, user)) {
       if (!user) throw new PortcullisError('unauthenticated', 'missing or invalid API token; run "portcullis login" or set PORTCULLIS_TOKEN');
-      app.audit.append('api.denied', user.name, { user: user.name, route: `${m.route.method} ${m.route.path}`, code: 'forbidden' });
+      await app.audit.append('api.denied', user.name, { user: user.name, route: `${m.route.method} ${m.route.path}`, code: 'forbidden' });
       const roles = m.route.access === 'any' || m.route.access === 'public' ? [] : m.route.access;
       throw new PortcullisError('forbidden', `${user.name} may not do this (needs role: ${[...new Set(['admin', ...roles])].join(' or ')})`);
     }
     const body = req.method === 'POST' ? Input.from(await readJson(req)) : Input.from(undefined);
     const result = await m.route.handler({
-      app, composed, user, params: m.params, query: url.searchParams, body, addr, token: auth?.token ?? '', cookie: (name) => cookieValue(req, name),
+      services: app, composed, user, params: m.params, query: url.searchParams, body, addr, token: auth?.token ?? '', cookie: (name) => cookieValue(req, name),
     });
     if (isRaw(result)) {
       status = result.status;
@@ -86,15 +86,15 @@ async function handle(app: App, composed: Composed, req: IncomingMessage, res: S
   }
 }
 
-function authenticate(app: App, req: IncomingMessage): { user: UserRecord; token: string; viaCookie: boolean } | null {
+async function authenticate(app: ApiServices, req: IncomingMessage): Promise<{ user: UserRecord; token: string; viaCookie: boolean } | null> {
   const h = req.headers.authorization;
   if (h?.startsWith('Bearer ')) {
     const token = h.slice(7).trim();
-    const user = app.authn.byToken(token);
+    const user = await app.authn.byToken(token);
     return user ? { user, token, viaCookie: false } : null;
   }
   const token = cookieToken(req);
-  const user = token ? app.authn.byToken(token) : undefined;
+  const user = token ? await app.authn.byToken(token) : undefined;
   return user && token ? { user, token, viaCookie: true } : null;
 }
 

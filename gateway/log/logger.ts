@@ -15,6 +15,8 @@ export const LOG = {
   webhookFailed: 'webhook.failed',
   timerFailed: 'timer.failed',
   eventHandlerFailed: 'event.handler_failed',
+  auditFailed: 'audit.append_failed',
+  sessionStartFailed: 'session.start_failed',
   sessionWarned: 'session.warned',
   sessionClosed: 'session.closed',
 } as const;

@@ -131,7 +131,7 @@ class MyAdapter implements ProtocolAdapter<MyUpstream> {
 
     let user: UserRecord;
     if (resp.plugin === 'mysql_native_password' || (resp.plugin === null && !has(resp.caps, CAP.PLUGIN_AUTH))) {
-      const verifier = deps.authn.nativeBegin(principal.user, addr);
+      const verifier = await deps.authn.nativeBegin(principal.user, addr);
       let answer = resp.authResponse;
       if (answer.length === 0) {
         // libmariadb sends nothing when its plugin differs from the greeting's and waits for a switch.
@@ -139,7 +139,7 @@ class MyAdapter implements ProtocolAdapter<MyUpstream> {
         answer = await this.recv();
       }
       const ok = verifier !== null && checkNative(answer, scramble, verifier);
-      user = proof(deps, principal.user, addr, 'mysql-native', ok);
+      user = await proof(deps, principal.user, addr, 'mysql-native', ok);
     } else {
       if (resp.plugin !== 'caching_sha2_password') {
         // AuthSwitchRequest to the plugin we speak, with the same nonce.
@@ -233,9 +233,9 @@ class MyAdapter implements ProtocolAdapter<MyUpstream> {
   }
 }
 
-function proof(deps: MyDeps, name: string, addr: string, method: string, ok: boolean): UserRecord {
+async function proof(deps: MyDeps, name: string, addr: string, method: string, ok: boolean): Promise<UserRecord> {
   try {
-    return deps.authn.proofFinish(name, addr, method, ok);
+    return await deps.authn.proofFinish(name, addr, method, ok);
   } catch (err) {
     if (isPortcullisError(err) && err.code === 'invalid-credentials') throw new Refusal(1045, '28000', `Access denied for user '${name}' (using password: YES)`);
     throw err;

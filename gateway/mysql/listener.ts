@@ -6,12 +6,12 @@ import type { TargetRecord } from '../session/adapter.js';
 import { handleMyConnection, type MyDeps } from './client-connection.js';
 import { probeGreeting } from './upstream.js';
 
-export function createMyListener(deps: MyDeps, opts: { host: string; port: number; maxHandshakes: number; targets: () => TargetRecord[] }): Listener {
+export function createMyListener(deps: MyDeps, opts: { host: string; port: number; maxHandshakes: number; targets: () => Promise<TargetRecord[]> }): Listener {
   return createHandshakeListener({
     name: 'mysql', host: opts.host, port: opts.port, maxHandshakes: opts.maxHandshakes, log: deps.log,
     handle: (s) => handleMyConnection(deps, s),
     beforeStart: async () => {
-      for (const t of opts.targets().filter((x) => x.kind === 'mysql')) {
+      for (const t of (await opts.targets()).filter((x) => x.kind === 'mysql')) {
         try {
           deps.greetings.learn(await probeGreeting(t));
         } catch {

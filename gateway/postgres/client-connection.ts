@@ -179,7 +179,7 @@ class PgAdapter implements ProtocolAdapter<UpstreamReady> {
 }
 
 async function scramLogin(deps: PgDeps, socket: Socket, reader: HandshakeReader, name: string, target: string, addr: string): Promise<UserRecord> {
-  const keys = deps.authn.scramBegin(name, target, addr);
+  const keys = await deps.authn.scramBegin(name, target, addr);
   socket.write(authSasl(['SCRAM-SHA-256']));
   const first = await reader.message();
   if (first.type !== 'p') throw new Refusal('08P01', 'expected a SASLInitialResponse');
@@ -194,7 +194,7 @@ async function scramLogin(deps: PgDeps, socket: Socket, reader: HandshakeReader,
   const result = server.final(second.body.toString('utf8'));
   let user;
   try {
-    user = deps.authn.proofFinish(name, addr, 'postgres-scram', result.ok);
+    user = await deps.authn.proofFinish(name, addr, 'postgres-scram', result.ok);
   } catch (err) {
     if (isPortcullisError(err) && err.code === 'invalid-credentials') throw new Refusal('28P01', `password authentication failed for user "${name}"`);
     throw err;

@@ -57,7 +57,7 @@ export async function indexRecording(store: Store, dir: string, sessionId: strin
       add(outAt, 'output', out);
     }
     if (existsSync(layout.statements)) {
-      const session = store.sessions.byId(sessionId);
+      const session = await store.sessions.byId(sessionId);
       const protocol = session?.protocol === 'postgres' || session?.protocol === 'mysql' ? session.protocol : undefined;
       // Seconds since the session started, the same clock as the player's #t= links.
       let first = session?.startedAt;
@@ -66,7 +66,7 @@ export async function indexRecording(store: Store, dir: string, sessionId: strin
         add((Date.parse(s.t) - first) / 1000, 'sql', s.sql);
       }
     }
-    store.search.add(entries);
+    await store.search.add(entries);
   } catch (err) {
     log.warn({ session: sessionId, err: err instanceof Error ? err.message : String(err) }, 'search.index_failed');
   }

@@ -38,10 +38,10 @@ export class SshAuthFlow {
   ) {}
 
   handle(ctx: ssh2.AuthContext): void {
-    if (LINK_SSH_USER.test(ctx.username)) return this.linkLogin(ctx);
-    const principal = parsePrincipal(ctx.username);
-    if (!principal) return ctx.reject();
-    void this.dispatch(ctx, principal).catch((err: unknown) => {
+    const isLink = LINK_SSH_USER.test(ctx.username);
+    const principal = isLink ? null : parsePrincipal(ctx.username);
+    if (!isLink && !principal) return ctx.reject();
+    void (principal ? this.dispatch(ctx, principal) : this.linkLogin(ctx)).catch((err: unknown) => {
       this.log.warn({ err: isPortcullisError(err) ? err.code : String(err) }, 'ssh.auth_error');
       ctx.reject();
     });
@@ -49,7 +49,7 @@ export class SshAuthFlow {
 
   private async dispatch(ctx: ssh2.AuthContext, p: Principal): Promise<void> {
     if (this.refusal !== null) return this.showRefusal(ctx);
-    const needsTotp = this.authn.needsTotp(p.user);
+    const needsTotp = await this.authn.needsTotp(p.user);
     const methods: Method[] = needsTotp ? ['publickey', 'keyboard-interactive'] : ['publickey', 'password', 'keyboard-interactive'];
     switch (ctx.method) {
       case 'publickey':
@@ -64,7 +64,7 @@ export class SshAuthFlow {
     }
   }
 
-  private publicKey(ctx: ssh2.PublicKeyAuthContext, p: Principal, needsTotp: boolean): void {
+  private async publicKey(ctx: ssh2.PublicKeyAuthContext, p: Principal, needsTotp: boolean): Promise<void> {
     const blob = ctx.key.data;
     const matches = (line: string): boolean => {
       const [, b64] = line.split(' ');
@@ -72,13 +72,13 @@ export class SshAuthFlow {
     };
     if (!ctx.signature || !ctx.blob) {
       // A probe: "would you accept this key?" No signature yet, so nothing is proven.
-      return this.authn.hasKey(p.user, matches) ? ctx.accept() : ctx.reject();
+      return (await this.authn.hasKey(p.user, matches)) ? ctx.accept() : ctx.reject();
     }
     const signature = ctx.signature;
     const signed = ctx.blob;
     let user: UserRecord;
     try {
-      user = this.authn.publicKeyLogin(p.user, matches, () => {
+      user = await this.authn.publicKeyLogin(p.user, matches, () => {
         // parseKey reads the SSH wire-format public key blob the client sent.
         const key = ssh2.utils.parseKey(blob);
         return !(key instanceof Error) && key.verify(signed, signature, ctx.hashAlgo) === true;
@@ -91,18 +91,17 @@ export class SshAuthFlow {
       this.firstFactor = user;
       return ctx.reject(['keyboard-interactive'], true);
     }
-    this.finish(ctx, p, user);
+    return this.finish(ctx, p, user);
   }
 
   private keyboard(ctx: ssh2.KeyboardAuthContext, p: Principal, needsTotp: boolean): void {
     if (this.firstFactor) {
       const user = this.firstFactor;
       ctx.prompt([{ prompt: 'Verification code: ', echo: true }], TITLE, (answers) => {
-        try {
-          this.finish(ctx, p, this.authn.secondFactor(user, answers[0] ?? '', this.addr, 'ssh-publickey'));
-        } catch {
-          ctx.reject(['keyboard-interactive']);
-        }
+        void this.authn.secondFactor(user, answers[0] ?? '', this.addr, 'ssh-publickey').then(
+          (second) => this.finish(ctx, p, second),
+          () => ctx.reject(['keyboard-interactive']),
+        ).catch(() => ctx.reject());
       });
       return;
     }
@@ -154,11 +153,11 @@ export class SshAuthFlow {
    * is the credential, so the first request of any method consumes the link and is accepted; the
    * refusal (used, expired, revoked, unknown) is shown like any other.
    */
-  private linkLogin(ctx: ssh2.AuthContext): void {
+  private async linkLogin(ctx: ssh2.AuthContext): Promise<void> {
     if (this.result) return ctx.accept();
     if (this.refusal !== null) return this.showRefusal(ctx);
     try {
-      const opened = this.links.openBySsh(ctx.username, this.addr);
+      const opened = await this.links.openBySsh(ctx.username, this.addr);
       if (!opened) return ctx.reject();
       this.result = { kind: 'authorized', auth: opened.auth };
       ctx.accept();

@@ -1,93 +1,127 @@
 // The repository interface. Callers see records, never SQL; SQLite implements it today and a
-// PostgreSQL store can implement it later without touching callers. Lookups return undefined
-// for "not there"; uniqueness violations surface as `conflict` errors.
+// PostgreSQL store (several gateway nodes on one database) implements the same interface later
+// without touching callers. Every call is async so that store can talk to the network.
+//
+// What every implementation guarantees (test/contract/store-contract.ts checks each one):
+// - Lookups resolve to undefined for "not there"; uniqueness violations reject with a `conflict`
+//   PortcullisError, whatever the database calls them.
+// - `transaction(fn)` runs fn atomically: all of its writes commit or none do (a rejection of fn
+//   rolls back and rejects with the same error). Calls made inside fn, however deep in awaits, run
+//   in that transaction; a nested `transaction` joins the outer one (no savepoints: an inner
+//   failure fails the whole transaction once it reaches the outer fn). Calls from anywhere else
+//   never see or join it. Never hold a transaction open across network I/O to a peer.
+// - Concurrent transactions behave as if run one after the other and never fail for running at
+//   the same time (callers have no retry logic): SQLite runs them one at a time; a shared
+//   PostgreSQL can take a transaction-scoped advisory lock. A write that breaks a uniqueness rule
+//   still rejects with `conflict`.
+// - Operations documented as atomic (links.consume, audit.append, users.advanceTotpStep) stay
+//   atomic with no transaction around them, under any number of concurrent callers, on one node
+//   or several.
+// It does not: cache, retry, or decide anything; the services in access/ decide.
 import type {
   ApiTokenRecord, ApprovalRecord, AuditRow, GrantRecord, PolicyRecord, RequestRecord,
   LinkRecord, SessionRecord, TargetRecord, UserRecord,
 } from './records.js';
 
 export interface UserRepo {
-  insert(u: UserRecord): void;
-  byName(name: string): UserRecord | undefined;
-  byId(id: string): UserRecord | undefined;
-  list(): UserRecord[];
-  update(u: UserRecord): void;
-  remove(id: string): void;
+  insert(u: UserRecord): Promise<void>;
+  byName(name: string): Promise<UserRecord | undefined>;
+  byId(id: string): Promise<UserRecord | undefined>;
+  list(): Promise<UserRecord[]>;
+  update(u: UserRecord): Promise<void>;
+  remove(id: string): Promise<void>;
+  /**
+   * Sets totpLastStep to `step` only if it is lower now; true if it did. Atomic, so one TOTP time
+   * step is accepted once however many logins race with the same code.
+   */
+  advanceTotpStep(id: string, step: number): Promise<boolean>;
 }
 
 export interface TargetRepo {
-  insert(t: TargetRecord): void;
-  byName(name: string): TargetRecord | undefined;
-  byId(id: string): TargetRecord | undefined;
-  list(): TargetRecord[];
-  update(t: TargetRecord): void;
-  remove(id: string): void;
+  insert(t: TargetRecord): Promise<void>;
+  byName(name: string): Promise<TargetRecord | undefined>;
+  byId(id: string): Promise<TargetRecord | undefined>;
+  list(): Promise<TargetRecord[]>;
+  update(t: TargetRecord): Promise<void>;
+  remove(id: string): Promise<void>;
 }
 
 export interface PolicyRepo {
-  insert(p: PolicyRecord): void;
-  byName(name: string): PolicyRecord | undefined;
-  byId(id: string): PolicyRecord | undefined;
-  list(): PolicyRecord[];
-  remove(id: string): void;
+  insert(p: PolicyRecord): Promise<void>;
+  byName(name: string): Promise<PolicyRecord | undefined>;
+  byId(id: string): Promise<PolicyRecord | undefined>;
+  list(): Promise<PolicyRecord[]>;
+  remove(id: string): Promise<void>;
 }
 
 export interface RequestRepo {
-  insert(r: RequestRecord): void;
-  byId(id: string): RequestRecord | undefined;
-  list(filter: { status?: RequestRecord['status']; userId?: string }): RequestRecord[];
-  update(r: RequestRecord): void;
+  insert(r: RequestRecord): Promise<void>;
+  byId(id: string): Promise<RequestRecord | undefined>;
+  /** Oldest first. */
+  list(filter: { status?: RequestRecord['status'] | undefined; userId?: string | undefined }): Promise<RequestRecord[]>;
+  update(r: RequestRecord): Promise<void>;
   /** Pending requests whose pendingUntil is at or before `now`. */
-  overdue(now: number): RequestRecord[];
+  overdue(now: number): Promise<RequestRecord[]>;
 }
 
 export interface ApprovalRepo {
-  insert(a: ApprovalRecord): void;
-  forSubject(subjectId: string, kind: ApprovalRecord['kind']): ApprovalRecord[];
+  insert(a: ApprovalRecord): Promise<void>;
+  /** Oldest first. */
+  forSubject(subjectId: string, kind: ApprovalRecord['kind']): Promise<ApprovalRecord[]>;
 }
 
 export interface GrantRepo {
-  insert(g: GrantRecord): void;
-  byId(id: string): GrantRecord | undefined;
-  /** Grants not revoked with startsAt <= now < expiresAt. */
-  active(now: number, filter?: { userId?: string; targetId?: string }): GrantRecord[];
-  list(filter: { userId?: string }): GrantRecord[];
-  update(g: GrantRecord): void;
+  insert(g: GrantRecord): Promise<void>;
+  byId(id: string): Promise<GrantRecord | undefined>;
+  /** Grants not revoked with startsAt <= now < expiresAt, latest expiry first. */
+  active(now: number, filter?: { userId?: string | undefined; targetId?: string | undefined }): Promise<GrantRecord[]>;
+  /** Oldest first. */
+  list(filter: { userId?: string | undefined }): Promise<GrantRecord[]>;
+  update(g: GrantRecord): Promise<void>;
 }
 
 export interface TokenRepo {
-  insert(t: ApiTokenRecord): void;
-  byHash(hash: string): ApiTokenRecord | undefined;
-  removeForUser(userId: string): void;
-  removeByHash(hash: string): void;
-  removeExpired(now: number): void;
+  insert(t: ApiTokenRecord): Promise<void>;
+  byHash(hash: string): Promise<ApiTokenRecord | undefined>;
+  removeForUser(userId: string): Promise<void>;
+  removeByHash(hash: string): Promise<void>;
+  removeExpired(now: number): Promise<void>;
 }
 
 export interface AuditRepo {
-  last(): AuditRow | undefined;
-  insert(row: AuditRow): void;
+  /** The chain head (highest seq), undefined while the log is empty. */
+  last(): Promise<AuditRow | undefined>;
+  /**
+   * Appends the row `next` builds from the current head. Atomic and serialized across every
+   * caller (and, for a shared database, every node): no other append runs between reading the
+   * head and inserting, so the hash chain stays one chain. `next` must be pure and quick.
+   */
+  append(next: (head: AuditRow | undefined) => AuditRow): Promise<AuditRow>;
   /** Rows in seq order starting after `afterSeq`. */
-  page(afterSeq: number, limit: number): AuditRow[];
+  page(afterSeq: number, limit: number): Promise<AuditRow[]>;
 }
 
 export interface SessionFilter {
-  live?: boolean;
-  userId?: string;
-  targetId?: string;
-  protocol?: string;
-  endReason?: string;
-  since?: number;
-  until?: number;
+  live?: boolean | undefined;
+  userId?: string | undefined;
+  targetId?: string | undefined;
+  protocol?: string | undefined;
+  endReason?: string | undefined;
+  since?: number | undefined;
+  until?: number | undefined;
   /** Sessions started before this one (keyset paging by start time, then id). */
-  before?: { startedAt: number; id: string };
-  limit?: number;
+  before?: { startedAt: number; id: string } | undefined;
+  /** Default 100, at most 1000. */
+  limit?: number | undefined;
 }
 
 export interface SessionRepo {
-  insert(s: SessionRecord): void;
-  end(id: string, endedAt: number, reason: string): void;
-  byId(id: string): SessionRecord | undefined;
-  list(filter: SessionFilter): SessionRecord[];
+  insert(s: SessionRecord): Promise<void>;
+  /** Records the end once; a second call for an ended session changes nothing. */
+  end(id: string, endedAt: number, reason: string): Promise<void>;
+  byId(id: string): Promise<SessionRecord | undefined>;
+  /** Newest first (started_at, then id, descending). */
+  list(filter: SessionFilter): Promise<SessionRecord[]>;
 }
 
 export interface SearchEntry {
@@ -99,20 +133,25 @@ export interface SearchEntry {
 }
 
 export interface LinkRepo {
-  insert(l: LinkRecord): void;
-  byId(id: string): LinkRecord | undefined;
-  byTokenHash(hash: string): LinkRecord | undefined;
-  bySshCodeHash(hash: string): LinkRecord | undefined;
-  list(): LinkRecord[];
-  update(l: LinkRecord): void;
-  /** Takes one use if the link is active, not revoked, unexpired and has uses left; true if taken. Atomic. */
-  consume(id: string, now: number): boolean;
+  insert(l: LinkRecord): Promise<void>;
+  byId(id: string): Promise<LinkRecord | undefined>;
+  byTokenHash(hash: string): Promise<LinkRecord | undefined>;
+  bySshCodeHash(hash: string): Promise<LinkRecord | undefined>;
+  /** Newest first. */
+  list(): Promise<LinkRecord[]>;
+  update(l: LinkRecord): Promise<void>;
+  /**
+   * Takes one use if the link is active, not revoked, unexpired and has uses left; true if taken.
+   * Atomic: of N concurrent calls exactly min(N, uses left) resolve true.
+   */
+  consume(id: string, now: number): Promise<boolean>;
 }
 
 export interface SearchRepo {
-  add(entries: SearchEntry[]): void;
-  /** Best matches first; `query` is plain words (each must occur), not FTS syntax. */
-  query(query: string, limit: number): SearchEntry[];
+  /** All entries or none. */
+  add(entries: SearchEntry[]): Promise<void>;
+  /** Best matches first; `query` is plain words (each must occur, as a word prefix), not query syntax. */
+  query(query: string, limit: number): Promise<SearchEntry[]>;
 }
 
 export interface SealedValue {
@@ -133,10 +172,11 @@ export interface Store {
   readonly sessions: SessionRepo;
   readonly search: SearchRepo;
   readonly links: LinkRepo;
-  /** Every vault-sealed value, for key rotation. */
-  sealedValues(): SealedValue[];
-  replaceSealed(v: SealedValue): void;
-  /** Runs fn atomically; nested calls join the outer transaction. */
-  transaction<T>(fn: () => T): T;
-  close(): void;
+  /** Every vault-sealed value (target credentials, TOTP secrets), for key rotation. */
+  sealedValues(): Promise<SealedValue[]>;
+  replaceSealed(v: SealedValue): Promise<void>;
+  /** Runs fn atomically; nested calls join the outer transaction. See the contract above. */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
+  /** Waits for a running transaction, then releases the database. */
+  close(): Promise<void>;
 }

@@ -4,7 +4,7 @@
 // Does not know what a deadline means; callbacks do. A throwing callback never stops the others.
 import type { Cancel, Clock } from './clock.js';
 
-interface Entry { key: string; at: number; fn: () => void; version: number }
+interface Entry { key: string; at: number; fn: (() => void) | (() => Promise<void>); version: number }
 
 export class DeadlineScheduler {
   private heap: Entry[] = [];
@@ -24,8 +24,11 @@ export class DeadlineScheduler {
     return this.live.has(key);
   }
 
-  /** Adds or replaces the deadline for `key`. A deadline in the past fires on the next tick. */
-  set(key: string, at: number, fn: () => void): void {
+  /**
+   * Adds or replaces the deadline for `key`. A deadline in the past fires on the next tick. An
+   * async fn is not awaited (deadlines never wait for each other); its rejection goes to onError.
+   */
+  set(key: string, at: number, fn: (() => void) | (() => Promise<void>)): void {
     if (this.stopped) return;
     const entry: Entry = { key, at, fn, version: ++this.version };
     this.live.set(key, entry);
@@ -76,7 +79,8 @@ export class DeadlineScheduler {
     }
     for (const e of due) {
       try {
-        e.fn();
+        const done = e.fn();
+        if (done instanceof Promise) done.catch((err: unknown) => this.onError(e.key, err));
       } catch (err) {
         this.onError(e.key, err);
       }

@@ -16,8 +16,11 @@ export interface CheckedOutCredential {
 }
 
 export class CredentialVault {
+  private rotating = false;
+
   constructor(private readonly store: Store, private readonly vault: Vault, private readonly keyFile: string | null) {}
 
+  /** Seal inside the store transaction that writes the value, so a key rotation cannot interleave. */
   sealFor(targetId: string, secret: Buffer | string): string {
     return this.vault.seal(secret, aadFor.target(targetId));
   }
@@ -38,7 +41,18 @@ export class CredentialVault {
   }
 
   /** Re-encrypts every sealed value under a fresh key. Returns how many values were re-sealed. */
-  rotateKey(): { resealed: number; keyId: string } {
+  async rotateKey(): Promise<{ resealed: number; keyId: string }> {
+    // Staging, re-sealing and swapping key files must not interleave with a second rotation.
+    if (this.rotating) throw new PortcullisError('conflict', 'a key rotation is already running; try again when it has finished');
+    this.rotating = true;
+    try {
+      return await this.rotateNow();
+    } finally {
+      this.rotating = false;
+    }
+  }
+
+  private async rotateNow(): Promise<{ resealed: number; keyId: string }> {
     if (!this.keyFile) {
       throw new PortcullisError('conflict',
         'the master key comes from PORTCULLIS_MASTER_KEY; rotate by moving it to a key file first (unset the variable and put it in <data>/master.key)');
@@ -47,16 +61,24 @@ export class CredentialVault {
     // Stage first: if we crash after the commit below, the next start loads both keys and can read everything.
     stageNewKey(this.keyFile, fresh);
     const before = this.vault.primaryKeyId;
-    this.vault.usePrimary(fresh);
     let resealed = 0;
     try {
-      this.store.transaction(() => {
-        for (const v of this.store.sealedValues()) {
-          const aad = v.table === 'targets' ? aadFor.target(v.id) : aadFor.totp(v.id);
-          const plain = this.vault.open(v.sealed, aad);
-          this.store.replaceSealed({ ...v, sealed: this.vault.seal(plain, aad) });
-          plain.fill(0);
-          resealed++;
+      // The key switch happens inside the transaction: whatever another transaction seals (a new
+      // target, a TOTP enrolment) runs wholly before it, and is re-sealed here, or wholly after it.
+      await this.store.transaction(async () => {
+        this.vault.usePrimary(fresh);
+        try {
+          for (const v of await this.store.sealedValues()) {
+            const aad = v.table === 'targets' ? aadFor.target(v.id) : aadFor.totp(v.id);
+            const plain = this.vault.open(v.sealed, aad);
+            await this.store.replaceSealed({ ...v, sealed: this.vault.seal(plain, aad) });
+            plain.fill(0);
+            resealed++;
+          }
+        } catch (err) {
+          // Back to the old key before the next transaction can seal anything with the new one.
+          this.vault.setPrimary(before);
+          throw err;
         }
       });
     } catch (err) {

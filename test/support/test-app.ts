@@ -17,7 +17,7 @@ export interface TestApp {
   dir: string;
   admin: UserRecord;
   user(name: string, roles: string[]): Promise<UserRecord>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export async function testApp(opts: { config?: (c: Config) => void; poster?: Poster } = {}): Promise<TestApp> {
@@ -27,12 +27,12 @@ export async function testApp(opts: { config?: (c: Config) => void; poster?: Pos
   opts.config?.(config);
   const clock = new FakeClock();
   const app = buildApp(config, { clock, env: {}, log: createLogger('silent'), ...(opts.poster ? { poster: opts.poster } : {}) });
-  app.timers.start();
+  await app.timers.start();
   const admin = await app.users.add('test', { name: 'admin', roles: ['admin'], kind: 'service' });
   return {
     app, clock, dir, admin,
     user: (name, roles) => app.users.add('admin', { name, roles, password: `${name}-password-1` }),
-    close: () => { app.close(); rmSync(dir, { recursive: true, force: true }); },
+    close: async () => { await app.close(); rmSync(dir, { recursive: true, force: true }); },
   };
 }
 

@@ -12,7 +12,7 @@ let dir = '';
 async function chainOnDisk(): Promise<string> {
   const t = await testApp();
   for (let i = 0; i < 5; i++) await t.user(`user${i}`, ['ops']);
-  t.app.close();
+  await t.app.close();
   dir = t.dir;
   return join(t.dir, 'state.db');
 }
@@ -26,12 +26,12 @@ function tamper(file: string, sql: string[]): void {
   db.close();
 }
 
-function verify(file: string): VerifyResult {
+async function verify(file: string): Promise<VerifyResult> {
   const store = openSqliteStore(file);
   try {
-    return verifyChain(store);
+    return await verifyChain(store);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -40,7 +40,20 @@ describe('the audit hash chain', () => {
 
   it('verifies an untouched chain and reports its head', async () => {
     const file = await chainOnDisk();
-    expect(verify(file)).toMatchObject({ ok: true, entries: 6 });
+    expect(await verify(file)).toMatchObject({ ok: true, entries: 6 });
+  });
+
+  it('stays one chain, in call order, under concurrent appends from inside and outside transactions', async () => {
+    const t = await testApp();
+    dir = t.dir;
+    const calls = Array.from({ length: 60 }, (_, i) => i % 5 === 0
+      ? t.app.store.transaction(() => t.app.audit.append('user.removed', 'test', { user: `u${i}` }))
+      : t.app.audit.append('user.removed', 'test', { user: `u${i}` }));
+    await Promise.all(calls);
+    const users = (await t.app.audit.page(0, 1000)).filter((e) => e.code === 'user.removed').map((e) => (e.data as { user: string }).user);
+    expect(users).toEqual(Array.from({ length: 60 }, (_, i) => `u${i}`));
+    expect(await t.app.audit.verify()).toMatchObject({ ok: true, entries: 61 });
+    await t.app.close();
   });
 
   it('refuses updates and deletes at the database level', async () => {
@@ -54,24 +67,24 @@ describe('the audit hash chain', () => {
   it('names the first edited entry', async () => {
     const file = await chainOnDisk();
     tamper(file, [`UPDATE audit SET data = replace(data, 'user2', 'userX') WHERE seq = 4`]);
-    expect(verify(file)).toMatchObject({ ok: false, firstBadSeq: 4, problem: 'hash-mismatch', entries: 3 });
+    expect(await verify(file)).toMatchObject({ ok: false, firstBadSeq: 4, problem: 'hash-mismatch', entries: 3 });
   });
 
   it('detects a deleted entry', async () => {
     const file = await chainOnDisk();
     tamper(file, ['DELETE FROM audit WHERE seq = 3']);
-    expect(verify(file)).toMatchObject({ ok: false, firstBadSeq: 4, problem: 'sequence-gap' });
+    expect(await verify(file)).toMatchObject({ ok: false, firstBadSeq: 4, problem: 'sequence-gap' });
   });
 
   it('detects a deleted entry even when the sequence is renumbered', async () => {
     const file = await chainOnDisk();
     tamper(file, ['DELETE FROM audit WHERE seq = 3', 'UPDATE audit SET seq = seq - 1 WHERE seq > 3']);
-    expect(verify(file)).toMatchObject({ ok: false, firstBadSeq: 3, problem: 'broken-link' });
+    expect(await verify(file)).toMatchObject({ ok: false, firstBadSeq: 3, problem: 'broken-link' });
   });
 
   it('detects reordered entries', async () => {
     const file = await chainOnDisk();
     tamper(file, ['UPDATE audit SET seq = 100 WHERE seq = 3', 'UPDATE audit SET seq = 3 WHERE seq = 4', 'UPDATE audit SET seq = 4 WHERE seq = 100']);
-    expect(verify(file)).toMatchObject({ ok: false, firstBadSeq: 3, problem: 'broken-link' });
+    expect(await verify(file)).toMatchObject({ ok: false, firstBadSeq: 3, problem: 'broken-link' });
   });
 });

@@ -152,25 +152,25 @@ beforeEach(async () => {
   t = await testApp();
   steps = [];
   ops = await t.user('ops', ['ops']);
-  t.app.targets.add('admin', { name: 'db01', kind: 'postgres', host: '127.0.0.1', port: 5432, account: 'app', password: 'vaulted-db-secret' });
-  t.app.grants.adminGrant(t.admin, 'ops', 'db01', 30 * MIN, 'maintenance', null);
+  await t.app.targets.add('admin', { name: 'db01', kind: 'postgres', host: '127.0.0.1', port: 5432, account: 'app', password: 'vaulted-db-secret' });
+  await t.app.grants.adminGrant(t.admin, 'ops', 'db01', 30 * MIN, 'maintenance', null);
 });
 
 afterEach(() => t.close());
 
 /** Ends a running session one way and checks the whole ordered life, revoke and seal included. */
-async function endsWith(reason: TerminationReason, act: (a: TestAdapter, id: string) => void, over: Partial<PipelineDeps> = {}): Promise<TestAdapter> {
+async function endsWith(reason: TerminationReason, act: (a: TestAdapter, id: string) => void | Promise<void>, over: Partial<PipelineDeps> = {}): Promise<TestAdapter> {
   const { adapter, creds, id, settled } = await begin(over);
   expect(steps).toEqual(STARTED);
   expect(adapter.secretSeen).toBe('vaulted-db-secret');
-  act(adapter, id);
+  await act(adapter, id);
   expect(await settled).toBe(reason);
   const told = reason === 'closed-by-client' ? [] : [`adapter.close:${reason}`];
   expect(steps).toEqual([...STARTED, ...told, ...ENDED(reason)]);
   expect(creds.revoked).toHaveLength(1);
   expect(creds.revoked[0]!.secret.every((b) => b === 0)).toBe(true);
   expect(meta(id).end_reason).toBe(reason);
-  expect(t.app.store.sessions.byId(id)?.endReason).toBe(reason);
+  expect((await t.app.store.sessions.byId(id))?.endReason).toBe(reason);
   expect(t.app.live.size).toBe(0);
   expect(t.app.liveRecordings.size).toBe(0);
   return adapter;
@@ -191,9 +191,9 @@ describe('the session pipeline', () => {
   });
 
   it('ends at once when the grant is revoked', async () => {
-    await endsWith('grant-revoked', () => {
-      const g = t.app.grants.list({ active: true })[0]!;
-      t.app.grants.revoke(t.admin, g.id, 'incident');
+    await endsWith('grant-revoked', async () => {
+      const g = (await t.app.grants.list({ active: true }))[0]!;
+      await t.app.grants.revoke(t.admin, g.id, 'incident');
     });
   });
 
@@ -240,13 +240,13 @@ describe('the session pipeline', () => {
   });
 
   it('goes on when recording fails and the policy says recording is optional', async () => {
-    t.app.targets.add('admin', { name: 'db02', kind: 'postgres', host: '127.0.0.1', port: 5432, account: 'app', password: 'vaulted-db-secret' });
-    t.app.policies.add('admin', {
+    await t.app.targets.add('admin', { name: 'db02', kind: 'postgres', host: '127.0.0.1', port: 5432, account: 'app', password: 'vaulted-db-secret' });
+    await t.app.policies.add('admin', {
       name: 'db02-unrecorded', roles: ['ops'], targets: ['db02'], targetTags: [], maxDurationMs: 3_600_000, requireReason: false,
       ticketPattern: null, approvalsRequired: 0, approverRoles: [], autoApprove: null, breakglass: false,
       recordKeystrokes: true, allowPortForwarding: false, captureFullOutput: false, recordingRequired: false, allowLinks: false,
     });
-    t.app.requests.create(ops, { target: 'db02', durationMs: 30 * MIN, reason: 'optional recording' });
+    await t.app.requests.create(ops, { target: 'db02', durationMs: 30 * MIN, reason: 'optional recording' });
     const { p } = pipeline();
     const adapter = new TestAdapter(steps, ops, 'db02');
     const handle = (await p.start(adapter))!;
@@ -288,7 +288,7 @@ describe('the session pipeline', () => {
     expect(await p.start(adapter)).toBeNull();
     expect(steps).toEqual(['adapter.identify', 'adapter.refuse:access']);
     expect(creds.revoked).toHaveLength(0);
-    expect(auditCodes().at(-1)).toBe('access.denied');
+    expect((await auditCodes()).at(-1)).toBe('access.denied');
   });
 
   it('refuses and releases the upstream when access ended while logging in', async () => {
@@ -303,7 +303,7 @@ describe('the session pipeline', () => {
     const adapter = new TestAdapter(steps, ops);
     const started = p.start(adapter);
     await waitUntil(() => steps.includes('credentials.issue'));
-    t.app.grants.revoke(t.admin, t.app.grants.list({ active: true })[0]!.id, 'done');
+    await t.app.grants.revoke(t.admin, (await t.app.grants.list({ active: true }))[0]!.id, 'done');
     expect(steps).toContain('adapter.refuse:access');
     release();
     expect(await started).toBeNull();
@@ -320,7 +320,7 @@ describe('the session pipeline', () => {
     await handle.settled;
     expect(creds.revoked).toHaveLength(1);
     expect(steps.slice(-4)).toEqual(['credentials.revoke', 'journal.revoke_failed', 'recording.end:closed-by-client', 'journal.index']);
-    expect(auditCodes()).toContain('credential.revoke_failed');
+    expect((await auditCodes())).toContain('credential.revoke_failed');
   });
 
   it('passes commands through the gate: allow by default, deny and flag recorded and audited', async () => {
@@ -342,8 +342,8 @@ describe('the session pipeline', () => {
   });
 });
 
-function auditCodes(): string[] {
-  return t.app.audit.page(0, 10_000).map((e) => e.code);
+async function auditCodes(): Promise<string[]> {
+  return (await t.app.audit.page(0, 10_000)).map((e) => e.code);
 }
 
 async function waitUntil(cond: () => boolean): Promise<void> {

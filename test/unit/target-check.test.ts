@@ -20,10 +20,10 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await new Promise((resolve) => server.close(resolve));
-  t.close();
+  await t.close();
 });
 
-function target(p: number): TargetRecord {
+function target(p: number): Promise<TargetRecord> {
   return t.app.targets.add('admin', { name: 'db01', kind: 'postgres', host: '127.0.0.1', port: p, account: 'app', password: 'vaulted-secret-1' });
 }
 
@@ -35,7 +35,7 @@ describe('target test, the protocol-neutral half', () => {
     const closedPort = (gone.address() as { port: number }).port;
     await new Promise((resolve) => gone.close(resolve));
     let probed = false;
-    const r = await checkTarget(target(closedPort), t.app.creds, () => { probed = true; return Promise.resolve({ ok: true, detail: 'logged in' }); });
+    const r = await checkTarget(await target(closedPort), t.app.creds, () => { probed = true; return Promise.resolve({ ok: true, detail: 'logged in' }); });
     expect(r).toEqual({ ok: false, reachable: false, login: 'not-checked', detail: `cannot reach 127.0.0.1:${closedPort}: ECONNREFUSED` });
     expect(probed).toBe(false);
   });
@@ -47,14 +47,14 @@ describe('target test, the protocol-neutral half', () => {
       seen = cred.secret;
       return Promise.resolve({ ok: false, detail: 'upstream refused the vaulted credential' });
     };
-    expect(await checkTarget(target(port), t.app.creds, probe)).toEqual({ ok: false, reachable: true, login: 'failed', detail: 'upstream refused the vaulted credential' });
+    expect(await checkTarget(await target(port), t.app.creds, probe)).toEqual({ ok: false, reachable: true, login: 'failed', detail: 'upstream refused the vaulted credential' });
     expect(seen?.every((b) => b === 0)).toBe(true);
   });
 
   it('wipes the credential when the probe throws', async () => {
     let seen: Buffer | undefined;
     const probe: LoginProbe = (_t, cred) => { seen = cred.secret; return Promise.reject(new Error('probe bug')); };
-    await expect(checkTarget(target(port), t.app.creds, probe)).rejects.toThrow('probe bug');
+    await expect(checkTarget(await target(port), t.app.creds, probe)).rejects.toThrow('probe bug');
     expect(seen?.every((b) => b === 0)).toBe(true);
   });
 });

@@ -40,23 +40,23 @@ describe('master key rotation', () => {
 
   it('re-encrypts every credential and TOTP secret under a new key and keeps them readable', async () => {
     t = await testApp();
-    const target = addSshTarget(t.app, 'web01', 'canary-credential-77');
+    const target = await addSshTarget(t.app, 'web01', 'canary-credential-77');
     await t.user('ops', ['ops']);
-    t.app.users.enrollTotp('admin', 'ops', 'Portcullis');
+    await t.app.users.enrollTotp('admin', 'ops', 'Portcullis');
     const keyFile = join(t.dir, 'master.key');
     const before = readFileSync(keyFile, 'utf8');
-    const sealedBefore = t.app.store.targets.byId(target.id)!.credentialSealed;
+    const sealedBefore = (await t.app.store.targets.byId(target.id))!.credentialSealed;
 
-    const r = t.app.creds.rotateKey();
+    const r = await t.app.creds.rotateKey();
 
     expect(r.resealed).toBe(2);
     expect(readFileSync(keyFile, 'utf8')).not.toBe(before);
     expect(readFileSync(keyFile + '.old', 'utf8')).toBe(before);
     expect(existsSync(keyFile + '.new')).toBe(false);
-    const after = t.app.store.targets.byId(target.id)!;
+    const after = (await t.app.store.targets.byId(target.id))!;
     expect(after.credentialSealed).not.toBe(sealedBefore);
     expect(after.credentialSealed.split('.')[1]).toBe(r.keyId);
-    const grant = t.app.grants.adminGrant(t.admin, 'admin', 'web01', 60_000, 'test', null);
+    const grant = await t.app.grants.adminGrant(t.admin, 'admin', 'web01', 60_000, 'test', null);
     const cred = t.app.creds.checkout(grant, after);
     expect(cred.secret.toString()).toBe('canary-credential-77');
     cred.wipe();
@@ -68,9 +68,9 @@ describe('master key rotation', () => {
 
   it('recovers from a crash between the re-encryption and the key file swap', async () => {
     t = await testApp();
-    addSshTarget(t.app);
+    await addSshTarget(t.app);
     const keyFile = join(t.dir, 'master.key');
-    t.app.creds.rotateKey();
+    await t.app.creds.rotateKey();
     // Simulate the crash: the old key is back in master.key and the new one is still staged.
     const newKey = readFileSync(keyFile, 'utf8');
     writeFileSync(keyFile + '.new', newKey);
@@ -78,8 +78,20 @@ describe('master key rotation', () => {
     const keys = loadMasterKeys(t.dir, {}).keys;
     expect(keys).toHaveLength(2);
     const v = new Vault(keys);
-    const tgt = t.app.store.targets.byName('web01')!;
+    const tgt = (await t.app.store.targets.byName('web01'))!;
     expect(v.open(tgt.credentialSealed, aadFor.target(tgt.id)).toString()).toBe('target-secret-1');
+  });
+
+  it('keeps targets added while the key rotates readable with the key files alone', async () => {
+    t = await testApp();
+    await addSshTarget(t.app, 'web01');
+    await Promise.all([addSshTarget(t.app, 'web02', 'second-secret-2'), t.app.creds.rotateKey(), addSshTarget(t.app, 'web03', 'third-secret-3')]);
+    const fresh = new Vault(loadMasterKeys(t.dir, {}).keys);
+    for (const [name, secret] of [['web01', 'target-secret-1'], ['web02', 'second-secret-2'], ['web03', 'third-secret-3']] as const) {
+      const tgt = (await t.app.store.targets.byName(name))!;
+      expect(fresh.open(tgt.credentialSealed, aadFor.target(tgt.id)).toString()).toBe(secret);
+    }
+    await expect(Promise.all([t.app.creds.rotateKey(), t.app.creds.rotateKey()])).rejects.toMatchObject({ code: 'conflict' });
   });
 
   it('refuses to rotate a key that comes from the environment', () => {

@@ -20,14 +20,14 @@ async function* allEntries(c: CommandContext, after = 0): AsyncGenerator<AuditEn
 }
 
 /** `audit verify` reads the store directly when it can (DESIGN §3), so it works with the server down. */
-function verifyLocally(c: CommandContext): VerifyResult | null {
+async function verifyLocally(c: CommandContext): Promise<VerifyResult | null> {
   const dir = c.data ?? (c.env.PORTCULLIS_URL ? undefined : defaultDataDir(c.env));
   if (!dir || !existsSync(dataPaths(dir).store)) return null;
   const store = openSqliteStore(dataPaths(dir).store);
   try {
-    return verifyChain(store);
+    return await verifyChain(store);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -42,7 +42,7 @@ export const auditCmd: Command = async (c) => {
       return 0;
     }
     case 'verify': {
-      const r = verifyLocally(c) ?? await c.api().get<VerifyResult>('/api/v1/audit/verify');
+      const r = (await verifyLocally(c)) ?? await c.api().get<VerifyResult>('/api/v1/audit/verify');
       if (c.json) printOne(c.out, true, r);
       else if (r.ok) c.out.write(`audit chain intact: ${r.entries} entries, head ${r.head}\n`);
       else c.out.write(`audit chain BROKEN at entry ${r.firstBadSeq} (${r.problem}); ${r.entries} entries before it verify\n`);

@@ -9,33 +9,33 @@ import { type Route, route } from '../router.js';
 import { me } from './identity.js';
 
 export const catalogRoutes: Route[] = [
-  route('GET', '/api/v1/targets', 'any', (c) => c.app.targets.list().map(targetView)),
-  route('POST', '/api/v1/targets', ['admin'], (c) => {
+  route('GET', '/api/v1/targets', 'any', async (c) => (await c.services.targets.list()).map(targetView)),
+  route('POST', '/api/v1/targets', ['admin'], async (c) => {
     const kind = c.body.str('kind');
     if (!isTargetKind(kind)) throw new PortcullisError('bad-request', `kind must be one of ${TARGET_KINDS.join(', ')}`);
     const tls = c.body.optStr('tls');
     if (tls !== undefined && tls !== 'disable' && tls !== 'require' && tls !== 'verify-full') throw new PortcullisError('bad-request', 'tls must be disable, require or verify-full');
-    const t = c.app.targets.add(me(c).name, {
+    const t = await c.services.targets.add(me(c).name, {
       name: c.body.str('name'), kind, host: c.body.str('host'), port: c.body.optNum('port'), account: c.body.str('account'),
       password: c.body.optStr('password'), privateKey: c.body.optStr('private_key'), hostKey: c.body.optStr('host_key'),
       database: c.body.optStr('database'), tls, tlsCaPem: c.body.optStr('tls_ca'), tags: c.body.strList('tags'),
     });
     return targetView(t);
   }),
-  route('DELETE', '/api/v1/targets/:name', ['admin'], (c) => {
-    c.app.targets.remove(me(c).name, c.params.name!);
+  route('DELETE', '/api/v1/targets/:name', ['admin'], async (c) => {
+    await c.services.targets.remove(me(c).name, c.params.name!);
     return { removed: c.params.name };
   }),
   route('POST', '/api/v1/targets/:name/test', ['admin'], async (c) => {
-    const t = c.app.targets.get(c.params.name!);
+    const t = await c.services.targets.get(c.params.name!);
     const result = await c.composed.checkTarget(t);
-    c.app.audit.append('target.tested', me(c).name, { target: t.name, ok: result.ok, detail: result.detail });
+    await c.services.audit.append('target.tested', me(c).name, { target: t.name, ok: result.ok, detail: result.detail });
     return { target: t.name, ...result };
   }),
-  route('GET', '/api/v1/policies', ['approver'], (c) => c.app.policies.list().map(policyView)),
-  route('POST', '/api/v1/policies', ['admin'], (c) => policyView(c.app.policies.add(me(c).name, policyFromInput(c.body)))),
-  route('DELETE', '/api/v1/policies/:name', ['admin'], (c) => {
-    c.app.policies.remove(me(c).name, c.params.name!);
+  route('GET', '/api/v1/policies', ['approver'], async (c) => (await c.services.policies.list()).map(policyView)),
+  route('POST', '/api/v1/policies', ['admin'], async (c) => policyView(await c.services.policies.add(me(c).name, policyFromInput(c.body)))),
+  route('DELETE', '/api/v1/policies/:name', ['admin'], async (c) => {
+    await c.services.policies.remove(me(c).name, c.params.name!);
     return { removed: c.params.name };
   }),
 ];

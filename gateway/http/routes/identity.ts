@@ -12,52 +12,52 @@ export const me = (c: RouteContext): UserRecord => {
 
 export const identityRoutes: Route[] = [
   route('POST', '/api/v1/login', 'public', async (c) => {
-    const user = await c.app.authn.login({
+    const user = await c.services.authn.login({
       user: c.body.str('user'), password: c.body.str('password'), totp: c.body.optStr('totp'), addr: c.addr, method: 'api-password',
-    }).catch((err: unknown) => { c.app.counters.authFailures(); throw err; });
-    const ttl = parseDuration(c.app.config.api.tokenTtl);
-    const { token, expiresAt } = c.app.authn.issueToken(user.name, user, 'login', ttl);
+    }).catch((err: unknown) => { c.services.counters.authFailures(); throw err; });
+    const ttl = parseDuration(c.services.config.api.tokenTtl);
+    const { token, expiresAt } = await c.services.authn.issueToken(user.name, user, 'login', ttl);
     return { token, user: user.name, roles: user.roles, expires_at: new Date(expiresAt!).toISOString() };
   }),
   route('GET', '/api/v1/whoami', 'any', (c) => userView(me(c))),
-  route('GET', '/api/v1/users', ['admin'], (c) => c.app.users.list().map(userView)),
+  route('GET', '/api/v1/users', ['admin'], async (c) => (await c.services.users.list()).map(userView)),
   route('POST', '/api/v1/users', ['admin'], async (c) => {
     const kind = c.body.optStr('kind') === 'service' ? 'service' : 'human';
-    const u = await c.app.users.add(me(c).name, {
+    const u = await c.services.users.add(me(c).name, {
       name: c.body.str('name'), roles: c.body.strList('roles'), kind, password: c.body.optStr('password'), sshKeys: c.body.strList('ssh_keys'),
     });
     return userView(u);
   }),
-  route('DELETE', '/api/v1/users/:name', ['admin'], (c) => {
-    c.app.users.remove(me(c).name, c.params.name!);
+  route('DELETE', '/api/v1/users/:name', ['admin'], async (c) => {
+    await c.services.users.remove(me(c).name, c.params.name!);
     return { removed: c.params.name };
   }),
   route('POST', '/api/v1/users/:name/password', 'any', async (c) => {
     const self = me(c);
     if (self.name !== c.params.name && !self.roles.includes('admin')) throw new PortcullisError('forbidden', 'only an admin may set another user\'s password');
-    await c.app.users.setPassword(self.name, c.params.name!, c.body.str('password'));
+    await c.services.users.setPassword(self.name, c.params.name!, c.body.str('password'));
     return { updated: c.params.name };
   }),
-  route('POST', '/api/v1/users/:name/totp', ['admin'], (c) => {
+  route('POST', '/api/v1/users/:name/totp', ['admin'], async (c) => {
     if (c.body.optBool('remove')) {
-      c.app.users.removeTotp(me(c).name, c.params.name!);
+      await c.services.users.removeTotp(me(c).name, c.params.name!);
       return { removed: true };
     }
-    return { uri: c.app.users.enrollTotp(me(c).name, c.params.name!, 'Portcullis').uri };
+    return { uri: (await c.services.users.enrollTotp(me(c).name, c.params.name!, 'Portcullis')).uri };
   }),
-  route('POST', '/api/v1/users/:name/ssh-keys', ['admin'], (c) => {
-    c.app.users.addSshKey(me(c).name, c.params.name!, c.body.str('key'));
-    return userView(c.app.users.get(c.params.name!));
+  route('POST', '/api/v1/users/:name/ssh-keys', ['admin'], async (c) => {
+    await c.services.users.addSshKey(me(c).name, c.params.name!, c.body.str('key'));
+    return userView(await c.services.users.get(c.params.name!));
   }),
-  route('POST', '/api/v1/users/:name/disable', ['admin'], (c) => {
-    c.app.users.setDisabled(me(c).name, c.params.name!, c.body.optBool('disabled') ?? true);
-    return userView(c.app.users.get(c.params.name!));
+  route('POST', '/api/v1/users/:name/disable', ['admin'], async (c) => {
+    await c.services.users.setDisabled(me(c).name, c.params.name!, c.body.optBool('disabled') ?? true);
+    return userView(await c.services.users.get(c.params.name!));
   }),
-  route('POST', '/api/v1/tokens', ['admin'], (c) => {
-    const u = c.app.users.get(c.body.str('user'));
+  route('POST', '/api/v1/tokens', ['admin'], async (c) => {
+    const u = await c.services.users.get(c.body.str('user'));
     if (u.kind !== 'service') throw new PortcullisError('bad-request', `${u.name} is not a service account (user add --service)`);
     const ttl = c.body.optStr('ttl');
-    const { token, expiresAt } = c.app.authn.issueToken(me(c).name, u, c.body.optStr('label') ?? 'api', ttl ? parseDuration(ttl) : null);
+    const { token, expiresAt } = await c.services.authn.issueToken(me(c).name, u, c.body.optStr('label') ?? 'api', ttl ? parseDuration(ttl) : null);
     return { token, user: u.name, expires_at: expiresAt === null ? null : new Date(expiresAt).toISOString() };
   }),
 ];

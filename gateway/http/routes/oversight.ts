@@ -1,7 +1,5 @@
 // Audit log, vault key rotation, live sessions, metrics and health.
-import { sessionView } from '../../access/views.js';
 import type { SearchHit, SessionDetail } from '../../api-types.js';
-import { verifyChain } from '../../audit/audit-log.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isServableRecordingFile, RecordingLayout, STATEMENTS_FILE } from '../../../recorder/layout.js';
 import { readStatements } from '../../../recorder/statement-reader.js';
@@ -19,74 +17,65 @@ export const oversightRoutes: Route[] = [
     const after = Number(c.query.get('after') ?? 0);
     const limit = Math.min(Number(c.query.get('limit') ?? 1000), 10_000);
     if (!Number.isInteger(after) || !Number.isInteger(limit) || after < 0 || limit < 1) throw new PortcullisError('bad-request', 'after and limit must be whole numbers');
-    return c.app.audit.page(after, limit);
+    return c.services.audit.page(after, limit);
   }),
-  route('GET', '/api/v1/audit/verify', ['investigator'], (c) => verifyChain(c.app.store)),
-  route('POST', '/api/v1/vault/rotate-key', ['admin'], (c) => {
-    const r = c.app.creds.rotateKey();
-    c.app.audit.append('vault.rotated', me(c).name, { keyId: r.keyId, resealed: r.resealed });
+  route('GET', '/api/v1/audit/verify', ['investigator'], (c) => c.services.audit.verify()),
+  route('POST', '/api/v1/vault/rotate-key', ['admin'], async (c) => {
+    const r = await c.services.creds.rotateKey();
+    await c.services.audit.append('vault.rotated', me(c).name, { keyId: r.keyId, resealed: r.resealed });
     return { key_id: r.keyId, resealed: r.resealed };
   }),
   route('GET', '/api/v1/sessions', ['investigator'], (c) => {
-    if (c.query.get('live') === '1') return c.app.live.list();
+    if (c.query.get('live') === '1') return c.services.live.list();
     const q = c.query;
-    const user = q.get('user') ? c.app.store.users.byName(q.get('user')!) : undefined;
-    const target = q.get('target') ? c.app.store.targets.byName(q.get('target')!) : undefined;
-    if ((q.get('user') && !user) || (q.get('target') && !target)) return [];
-    const before = q.get('before');
-    const cursor = before ? c.app.store.sessions.byId(before) : undefined;
     const time = (name: string): number | undefined => (q.get(name) ? Date.parse(q.get(name)!) : undefined);
-    return c.app.store.sessions.list({
-      userId: user?.id, targetId: target?.id, protocol: q.get('protocol') ?? undefined, endReason: q.get('reason') ?? undefined,
-      since: time('since'), until: time('until'), before: cursor ? { startedAt: cursor.startedAt, id: cursor.id } : undefined,
+    return c.services.sessions.list({
+      user: q.get('user') ?? undefined, target: q.get('target') ?? undefined, protocol: q.get('protocol') ?? undefined,
+      endReason: q.get('reason') ?? undefined, since: time('since'), until: time('until'), before: q.get('before') ?? undefined,
       limit: Number(q.get('limit') ?? 1000),
-    }).map((s) => sessionView(c.app.store, s));
-  }),
-  route('GET', '/api/v1/search', ['investigator'], (c) => {
-    const q = (c.query.get('q') ?? '').slice(0, 200);
-    const limit = Math.min(Number(c.query.get('limit') ?? 50), 200);
-    return c.app.store.search.query(q, limit).map((h): SearchHit => {
-      const s = c.app.store.sessions.byId(h.sessionId);
-      const v = s ? sessionView(c.app.store, s) : null;
-      return { session: h.sessionId, t: h.t, kind: h.kind, text: h.text, protocol: v?.protocol ?? null, user: v?.user ?? null, target: v?.target ?? null };
     });
   }),
-  route('GET', '/api/v1/sessions/:id', ['investigator'], (c): SessionDetail => {
-    const s = c.app.store.sessions.byId(c.params.id!);
-    if (!s) throw new PortcullisError('not-found', `no session "${c.params.id}"; see "portcullis session list"`);
-    return { ...sessionView(c.app.store, s), recording: RecordingLayout.of(c.app.paths.recordings, s.id).servableFiles() };
+  route('GET', '/api/v1/search', ['investigator'], (c): Promise<SearchHit[]> => {
+    const q = (c.query.get('q') ?? '').slice(0, 200);
+    const limit = Math.min(Number(c.query.get('limit') ?? 50), 200);
+    return c.services.sessions.search(q, limit);
   }),
-  route('GET', '/api/v1/sessions/:id/recording/:file', ['investigator'], (c) => {
-    const s = c.app.store.sessions.byId(c.params.id!);
+  route('GET', '/api/v1/sessions/:id', ['investigator'], async (c): Promise<SessionDetail> => {
+    const s = await c.services.sessions.get(c.params.id!);
+    if (!s) throw new PortcullisError('not-found', `no session "${c.params.id}"; see "portcullis session list"`);
+    return { ...s, recording: RecordingLayout.of(c.services.paths.recordings, s.id).servableFiles() };
+  }),
+  route('GET', '/api/v1/sessions/:id/recording/:file', ['investigator'], async (c) => {
+    const s = await c.services.sessions.get(c.params.id!);
     if (!s) throw new PortcullisError('not-found', `no session "${c.params.id}"`);
     const file = c.params.file!;
     // Only the names the recorder writes: nothing else in the data dir is reachable this way.
     if (!isServableRecordingFile(file)) throw new PortcullisError('bad-request', `"${file}" is not a recording file name`);
-    const path = RecordingLayout.of(c.app.paths.recordings, s.id).file(file);
+    const path = RecordingLayout.of(c.services.paths.recordings, s.id).file(file);
     if (!existsSync(path)) throw new PortcullisError('not-found', `session ${s.id} has no ${file}`);
     if (statSync(path).size > MAX_RECORDING_BYTES) throw new PortcullisError('payload-too-large', `${file} is over ${MAX_RECORDING_BYTES} bytes; read it from the data dir`);
-    c.app.audit.append('recording.viewed', me(c).name, { session: s.id, file, by: me(c).name });
+    await c.services.audit.append('recording.viewed', me(c).name, { session: s.id, file, by: me(c).name });
     return { status: 200, contentType: file.endsWith('.json') || file.endsWith('.ndjson') || file.endsWith('.cast') ? 'application/x-ndjson; charset=utf-8' : 'application/octet-stream', body: readFileSync(path, 'utf8') };
   }),
   // A database session's statements in the current schema, whatever version wrote them.
   route('GET', '/api/v1/sessions/:id/statements', ['investigator'], async (c): Promise<StatementPage> => {
-    const s = c.app.store.sessions.byId(c.params.id!);
+    const s = await c.services.sessions.get(c.params.id!);
     if (!s) throw new PortcullisError('not-found', `no session "${c.params.id}"`);
     const from = Number(c.query.get('from') ?? 0);
     const limit = Math.min(Number(c.query.get('limit') ?? MAX_STATEMENTS_PAGE), MAX_STATEMENTS_PAGE);
     if (!Number.isInteger(from) || !Number.isInteger(limit) || from < 0 || limit < 1) throw new PortcullisError('bad-request', 'from and limit must be whole numbers');
-    const path = RecordingLayout.of(c.app.paths.recordings, s.id).statements;
+    const path = RecordingLayout.of(c.services.paths.recordings, s.id).statements;
     if (!existsSync(path)) throw new PortcullisError('not-found', `session ${s.id} has no statements (only database sessions do)`);
-    c.app.audit.append('recording.viewed', me(c).name, { session: s.id, file: STATEMENTS_FILE, by: me(c).name });
+    await c.services.audit.append('recording.viewed', me(c).name, { session: s.id, file: STATEMENTS_FILE, by: me(c).name });
     const hint = s.protocol === 'postgres' || s.protocol === 'mysql' ? s.protocol : undefined;
     return readStatements(path, hint, { from, limit });
   }),
-  route('POST', '/api/v1/sessions/:id/kill', ['admin'], (c) => {
+  route('POST', '/api/v1/sessions/:id/kill', ['admin'], async (c) => {
     const id = c.params.id!;
-    if (!c.app.live.close(id, 'killed-by-admin')) throw new PortcullisError('not-found', `no live session "${id}"; see "portcullis session list --live"`);
-    c.app.audit.append('session.killed', me(c).name, { session: id, by: me(c).name });
+    if (!c.services.live.close(id, 'killed-by-admin')) throw new PortcullisError('not-found', `no live session "${id}"; see "portcullis session list --live"`);
+    await c.services.audit.append('session.killed', me(c).name, { session: id, by: me(c).name });
     return { killed: id };
   }),
-  route('GET', '/metrics', 'public', (c) => ({ status: 200, contentType: 'text/plain; version=0.0.4', body: c.app.metrics.render() })),
+  route('GET', '/metrics', 'public', (c) => ({ status: 200, contentType: 'text/plain; version=0.0.4', body: c.services.metrics.render() })),
   route('GET', '/healthz', 'public', () => ({ ok: true })),
 ];

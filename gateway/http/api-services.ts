@@ -1,0 +1,43 @@
+// What the HTTPS API and its WebSocket endpoints may use: the access, audit, session and vault
+// services, each narrow, and never the store. The composition root's App satisfies this shape; the
+// API is handed the App typed as ApiServices, so a route that reaches for `store` does not compile.
+import type { Authenticator } from '../access/authn.js';
+import type { BreakglassService } from '../access/breakglass.js';
+import type { GrantService } from '../access/grants.js';
+import type { LinkService } from '../access/links.js';
+import type { PolicyService } from '../access/policies.js';
+import type { RequestService } from '../access/requests.js';
+import type { TargetService } from '../access/targets.js';
+import type { UserService } from '../access/users.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Config } from '../config/config.js';
+import type { DataPaths } from '../config/data-dir.js';
+import type { Logger } from '../log/logger.js';
+import type { LiveSessions } from '../session/live-sessions.js';
+import type { SessionCatalog } from '../session/session-catalog.js';
+import type { Clock } from '../util/clock.js';
+import type { CredentialVault } from '../vault/credential-vault.js';
+
+export interface ApiServices {
+  readonly config: Pick<Config, 'api'>;
+  readonly paths: Pick<DataPaths, 'recordings'>;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly audit: AuditLog;
+  readonly creds: CredentialVault;
+  readonly users: UserService;
+  readonly authn: Authenticator;
+  readonly targets: TargetService;
+  readonly policies: PolicyService;
+  readonly requests: RequestService;
+  readonly grants: GrantService;
+  readonly breakglass: BreakglassService;
+  readonly links: LinkService;
+  readonly live: LiveSessions;
+  /** Recorded sessions: list, search, lookup. */
+  readonly sessions: SessionCatalog;
+  /** Where users reach the gateway; read per request because serve sets it once the ports are bound. */
+  readonly addresses: { url: string; sshHost: string; sshPort: number };
+  readonly metrics: { render(): string };
+  readonly counters: { http: (l: Record<string, string>) => void; authFailures: () => void };
+}

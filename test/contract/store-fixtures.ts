@@ -1,0 +1,66 @@
+// Record builders for the store contract suite: complete, valid records with unique ids and names,
+// overridable per test. They hold no secrets (sealed fields are placeholders) and touch no store.
+import type {
+  GrantRecord, LinkRecord, PolicyRecord, RequestRecord, SessionRecord, TargetRecord, UserRecord,
+} from '../../gateway/store/records.js';
+
+let n = 0;
+const next = (prefix: string): string => `${prefix}_${(++n).toString().padStart(6, '0')}`;
+
+export function aUser(over: Partial<UserRecord> = {}): UserRecord {
+  const id = next('usr');
+  return {
+    id, name: `user-${id}`, kind: 'human', roles: ['ops'], passwordHash: null, scramVerifier: null, nativeVerifier: null,
+    sshKeys: [], totpSealed: null, totpLastStep: 0, disabled: false, createdAt: 1_000, ...over,
+  };
+}
+
+export function aTarget(over: Partial<TargetRecord> = {}): TargetRecord {
+  const id = next('tgt');
+  return {
+    id, name: `target-${id}`, kind: 'ssh', host: '127.0.0.1', port: 22, account: 'root', credentialKind: 'password',
+    credentialSealed: `sealed:${id}`, hostKey: null, database: null, tlsMode: 'disable', tlsCaPem: null, tags: ['prod'], createdAt: 1_000, ...over,
+  };
+}
+
+export function aPolicy(over: Partial<PolicyRecord> = {}): PolicyRecord {
+  const id = next('pol');
+  return {
+    id, name: `policy-${id}`, roles: ['ops'], targets: ['*'], targetTags: [], maxDurationMs: 3_600_000, requireReason: true,
+    ticketPattern: null, approvalsRequired: 1, approverRoles: ['approver'],
+    autoApprove: { roles: ['ops'], days: [1, 2], fromHour: 9, toHour: 17, onCall: ['alice'] }, breakglass: false,
+    recordKeystrokes: true, allowPortForwarding: false, captureFullOutput: false, recordingRequired: true, allowLinks: false,
+    createdAt: 1_000, ...over,
+  };
+}
+
+export function aRequest(userId: string, targetId: string, policyId: string, over: Partial<RequestRecord> = {}): RequestRecord {
+  return {
+    id: next('req'), userId, targetId, policyId, durationMs: 1_800_000, reason: 'deploy', ticket: 'INC-1', status: 'pending',
+    createdAt: 1_000, pendingUntil: 10_000, decidedAt: null, decidedBy: null, denyReason: null, grantId: null, autoApproved: false, ...over,
+  };
+}
+
+export function aGrant(userId: string, targetId: string, over: Partial<GrantRecord> = {}): GrantRecord {
+  return {
+    id: next('grt'), userId, targetId, requestId: null, policyId: null, source: 'admin', startsAt: 1_000, expiresAt: 5_000,
+    reason: 'fix', ticket: null, approvers: [], revokedAt: null, revokedBy: null, revokeReason: null, needsReview: false,
+    reviewedBy: null, reviewedAt: null, dbVerifier: null, createdAt: 1_000, ...over,
+  };
+}
+
+export function aSession(targetId: string, over: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    id: next('ses'), protocol: 'ssh', userId: null, targetId, grantId: null, clientAddr: '127.0.0.1', startedAt: 1_000,
+    endedAt: null, endReason: null, recording: null, ...over,
+  };
+}
+
+export function aLink(targetId: string, issuerId: string, over: Partial<LinkRecord> = {}): LinkRecord {
+  const id = next('lnk');
+  return {
+    id, tokenHash: `t${id}`.padEnd(64, '0'), sshCodeHash: `s${id}`.padEnd(64, '0'), targetId, issuerId, policyId: null, label: 'vendor',
+    createdAt: 1_000, expiresAt: 100_000, usesLeft: 1, uses: 0, sessionMaxMs: 3_600_000, status: 'active', approvedBy: null,
+    revokedAt: null, revokedBy: null, ...over,
+  };
+}
