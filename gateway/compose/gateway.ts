@@ -42,7 +42,7 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   const app = buildApp(config, { clock: systemClock, env, log });
   const certs = ensureCerts(config.data, config.hostnames);
   const tls = { cert: readFileSync(certs.serverCert, 'utf8'), key: readFileSync(certs.serverKey, 'utf8') };
-  app.timers.start();
+  await app.timers.start();
   const composed = composeForApi(app);
   const api = createApiServer(app, composed, tls);
   attachUpgrades(api, [liveViewRoute(app, app.liveRecordings), vendorTerminalRoute(composed.vendorTerminals)]);
@@ -64,7 +64,7 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
       await Promise.race([closing, new Promise((r) => setTimeout(r, 10_000).unref())]);
       api.closeAllConnections();
       rmSync(app.paths.serveInfo, { force: true });
-      app.close();
+      await app.close();
       log.info({}, LOG.serveStopped);
     })();
     return stopping;
