@@ -264,6 +264,21 @@ describe('the session pipeline', () => {
     });
   });
 
+  it('ends only the session whose adapter failed to start relaying, and leaves another running', async () => {
+    const { p } = pipeline();
+    const healthy = new TestAdapter(steps, ops);
+    const other = (await p.start(healthy))!;
+    const broken = new TestAdapter([], ops);
+    broken.relay = (): void => { throw new Error('bug while wiring the relay'); };
+    const failed = (await p.start(broken))!;
+    expect(await failed.settled).toBe('adapter-error');
+    expect(other.isEnded).toBe(false);
+    expect(t.app.live.size).toBe(1);
+    healthy.ctx!.ended('closed-by-client');
+    expect(await other.settled).toBe('closed-by-client');
+    expect(meta(failed.id).end_reason).toBe('adapter-error');
+  });
+
   it('ends every session at gateway shutdown', async () => {
     await endsWith('gateway-shutdown', () => t.app.live.closeAll('gateway-shutdown'));
   });
