@@ -76,6 +76,12 @@ export interface SessionContext {
   check(cmd: GateCommand): GateVerdict;
   /** Something happened on either leg (idle timeout). Cheap: one clock read, no allocation. */
   activity(): void;
+  /**
+   * The client went away but may come back (a browser reload): unless `clientBack()` comes within
+   * `graceMs`, the pipeline ends the session as closed by the client.
+   */
+  clientAway(graceMs: number): void;
+  clientBack(): void;
   /** The adapter saw the session end. Idempotent; the first end wins. */
   ended(reason: ObservedEnd, detail?: string): void;
   /** Something the policy wants recorded could not be (e.g. unparseable SFTP): the pipeline decides. */

@@ -159,6 +159,8 @@ export class RunningSession<U> implements SessionHandle {
       gatePassThrough: this.gate.passThrough,
       check: (cmd) => this.check(cmd, taps),
       activity: () => limits.touch(),
+      clientAway: (graceMs) => { if (!this.endReason) limits.away(graceMs); },
+      clientBack: () => limits.back(),
       ended: (reason: ObservedEnd, detail?: string) => {
         if (detail) this.log.warn({ detail }, 'session.adapter_reported');
         this.end(reason);

@@ -211,6 +211,18 @@ describe('the session pipeline', () => {
     });
   });
 
+  it('ends as closed by the client when a client that went away does not come back in time', async () => {
+    await endsWith('closed-by-client', (a) => {
+      a.ctx!.clientAway(30_000);
+      t.clock.advance(20_000);
+      a.ctx!.clientBack();
+      t.clock.advance(60_000);
+      expect(steps).toEqual(STARTED);
+      a.ctx!.clientAway(30_000);
+      t.clock.advance(30_000);
+    });
+  });
+
   it('ends at the maximum session length', async () => {
     await endsWith('max-session-length', (a) => {
       for (let i = 0; i < 3; i++) { t.clock.advance(4 * MIN); a.statement('select 1'); }
