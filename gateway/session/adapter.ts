@@ -89,10 +89,11 @@ export interface SessionContext {
   /** A port forward finished (or was refused): audited and recorded. */
   forwarded(f: ForwardRecord): void;
   /**
-   * Wraps an event handler so a throw ends this session only (reason adapter-error) instead of
-   * taking the process down. Wrap once at setup; the wrapper adds no allocation per call.
+   * Wraps a one-argument event handler (a 'data' listener) so a throw ends this session only
+   * (reason adapter-error) instead of taking the process down. Wrap once at setup: the wrapper
+   * takes exactly one argument, so a call allocates nothing (no rest array) on the byte path.
    */
-  guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void;
+  guard<T>(fn: (arg: T) => void): (arg: T) => void;
 }
 
 export interface ProtocolAdapter<U> {

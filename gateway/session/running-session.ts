@@ -170,9 +170,9 @@ export class RunningSession<U> implements SessionHandle {
         taps.event('forward', { host: f.host, port: f.port, allowed: f.allowed, bytes_in: f.bytesIn, bytes_out: f.bytesOut });
         void this.deps.journal.forwarded(this.start, f).catch((e: unknown) => this.logBooks(e));
       },
-      guard: <A extends unknown[]>(fn: (...args: A) => void) => (...args: A): void => {
+      guard: <T>(fn: (arg: T) => void) => (arg: T): void => {
         try {
-          fn(...args);
+          fn(arg);
         } catch (err) {
           this.adapterError(err);
         }
