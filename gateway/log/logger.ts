@@ -19,6 +19,20 @@ export const LOG = {
   sessionStartFailed: 'session.start_failed',
   sessionWarned: 'session.warned',
   sessionClosed: 'session.closed',
+  // The session pipeline (gateway/session/).
+  credentialRevokeFailed: 'credential.revoke_failed',
+  recordingFailed: 'recording.failed',
+  recordingSealFailed: 'recording.seal_failed',
+  sessionAdapterError: 'session.adapter_error',
+  sessionAdapterReported: 'session.adapter_reported',
+  sessionCloseFailed: 'session.close_failed',
+  sessionConnectError: 'session.connect_error',
+  sessionCredentialFailed: 'session.credential_failed',
+  sessionGated: 'session.gated',
+  sessionJournalFailed: 'session.journal_failed',
+  sessionPipelineError: 'session.pipeline_error',
+  sessionRefuseFailed: 'session.refuse_failed',
+  sessionStartFailed: 'session.start_failed',
 } as const;
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {

@@ -76,6 +76,12 @@ export interface SessionContext {
   check(cmd: GateCommand): GateVerdict;
   /** Something happened on either leg (idle timeout). Cheap: one clock read, no allocation. */
   activity(): void;
+  /**
+   * The client went away but may come back (a browser reload): unless `clientBack()` comes within
+   * `graceMs`, the pipeline ends the session as closed by the client.
+   */
+  clientAway(graceMs: number): void;
+  clientBack(): void;
   /** The adapter saw the session end. Idempotent; the first end wins. */
   ended(reason: ObservedEnd, detail?: string): void;
   /** Something the policy wants recorded could not be (e.g. unparseable SFTP): the pipeline decides. */
@@ -83,10 +89,11 @@ export interface SessionContext {
   /** A port forward finished (or was refused): audited and recorded. */
   forwarded(f: ForwardRecord): void;
   /**
-   * Wraps an event handler so a throw ends this session only (reason adapter-error) instead of
-   * taking the process down. Wrap once at setup; the wrapper adds no allocation per call.
+   * Wraps a one-argument event handler (a 'data' listener) so a throw ends this session only
+   * (reason adapter-error) instead of taking the process down. Wrap once at setup: the wrapper
+   * takes exactly one argument, so a call allocates nothing (no rest array) on the byte path.
    */
-  guard<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void;
+  guard<T>(fn: (arg: T) => void): (arg: T) => void;
 }
 
 export interface ProtocolAdapter<U> {

@@ -2,7 +2,7 @@
 // the handle a front end keeps for a session it started. Types and two small defaults; no logic.
 import { SessionRecording, type RecordingMeta, type RecordingOptions } from '../../recorder/session-recording.js';
 import type { SessionTaps } from '../../recorder/taps.js';
-import type { Logger } from '../log/logger.js';
+import { LOG, type Logger } from '../log/logger.js';
 import type { Clock } from '../util/clock.js';
 import type { DeadlineScheduler } from '../util/deadline-scheduler.js';
 import type { FrontEnd, ProtocolAdapter, SessionRefusal } from './adapter.js';
@@ -55,7 +55,7 @@ export function refuseSafely<U>(adapter: ProtocolAdapter<U>, refusal: SessionRef
   try {
     adapter.refuse(refusal);
   } catch (err) {
-    log.error({ err: err instanceof Error ? err.message : String(err), addr: adapter.clientAddr }, 'session.refuse_failed');
+    log.error({ err: err instanceof Error ? err.message : String(err), addr: adapter.clientAddr }, LOG.sessionRefuseFailed);
   }
 }
 

@@ -4,6 +4,7 @@
 // signal, end once, revoke, seal). Adapters translate; every decision is made here or in the ports.
 // Does not know any protocol, and does not touch sockets.
 import type { Authorization } from '../access/decider.js';
+import { LOG } from '../log/logger.js';
 import { PortcullisError } from '../util/errors.js';
 import type { Identity, ProtocolAdapter } from './adapter.js';
 import type { Authorizer } from './ports.js';
@@ -29,7 +30,7 @@ export class SessionPipeline {
     try {
       return await this.run(adapter);
     } catch (err) {
-      this.deps.log.error({ err: err instanceof Error ? err.stack : String(err), addr: adapter.clientAddr }, 'session.pipeline_error');
+      this.deps.log.error({ err: err instanceof Error ? err.stack : String(err), addr: adapter.clientAddr }, LOG.sessionPipelineError);
       refuseSafely(adapter, { kind: 'client', error: err }, this.deps.log);
       return null;
     }

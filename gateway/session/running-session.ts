@@ -73,7 +73,7 @@ export class RunningSession<U> implements SessionHandle {
       await deps.journal.started(this.start);
     } catch (err) {
       // No books, no session: fail closed before anything reaches the target.
-      this.log.error({ err: errText(err) }, 'session.start_failed');
+      this.log.error({ err: errText(err) }, LOG.sessionStartFailed);
       this.refuse({ kind: 'access', error: new PortcullisError('unavailable', 'the gateway could not start the session; try again') });
       this.phase = 'ended';
       this.resolveSettled('adapter-error');
@@ -89,7 +89,7 @@ export class RunningSession<U> implements SessionHandle {
     if (this.endReason) return null;
 
     this.issuing = deps.credentials.issue(this.auth.grant, this.auth.target).catch((err: unknown) => {
-      this.log.error({ err: errText(err) }, 'session.credential_failed');
+      this.log.error({ err: errText(err) }, LOG.sessionCredentialFailed);
       return null;
     });
     const credential = await this.issuing;
@@ -107,7 +107,7 @@ export class RunningSession<U> implements SessionHandle {
       upstream = await adapter.connect(ctx, credential);
     } catch (err) {
       const failure = err instanceof UpstreamFailure ? err : new UpstreamFailure('unreachable', `cannot connect to ${this.auth.target.name}`);
-      if (!(err instanceof UpstreamFailure)) this.log.warn({ err: errText(err) }, 'session.connect_error');
+      if (!(err instanceof UpstreamFailure)) this.log.warn({ err: errText(err) }, LOG.sessionConnectError);
       void deps.journal.upstreamFailed(this.start, failure.kind).catch((e: unknown) => this.logBooks(e));
       this.refuse({ kind: 'upstream', failure });
       this.end('upstream-failed');
@@ -159,8 +159,10 @@ export class RunningSession<U> implements SessionHandle {
       gatePassThrough: this.gate.passThrough,
       check: (cmd) => this.check(cmd, taps),
       activity: () => limits.touch(),
+      clientAway: (graceMs) => { if (!this.endReason) limits.away(graceMs); },
+      clientBack: () => limits.back(),
       ended: (reason: ObservedEnd, detail?: string) => {
-        if (detail) this.log.warn({ detail }, 'session.adapter_reported');
+        if (detail) this.log.warn({ detail }, LOG.sessionAdapterReported);
         this.end(reason);
       },
       recordingFailed: (detail) => this.recordingFailed(detail),
@@ -168,9 +170,9 @@ export class RunningSession<U> implements SessionHandle {
         taps.event('forward', { host: f.host, port: f.port, allowed: f.allowed, bytes_in: f.bytesIn, bytes_out: f.bytesOut });
         void this.deps.journal.forwarded(this.start, f).catch((e: unknown) => this.logBooks(e));
       },
-      guard: <A extends unknown[]>(fn: (...args: A) => void) => (...args: A): void => {
+      guard: <T>(fn: (arg: T) => void) => (arg: T): void => {
         try {
-          fn(...args);
+          fn(arg);
         } catch (err) {
           this.adapterError(err);
         }
@@ -183,7 +185,7 @@ export class RunningSession<U> implements SessionHandle {
     if (v.verdict === 'allow') return v;
     const command = describeCommand(cmd);
     taps.event('gate', { verdict: v.verdict, rule: v.rule, command });
-    this.log.info({ verdict: v.verdict, rule: v.rule, command }, 'session.gated');
+    this.log.info({ verdict: v.verdict, rule: v.rule, command }, LOG.sessionGated);
     void this.deps.journal.gated(this.start, { verdict: v.verdict, rule: v.rule, command }).catch((e: unknown) => this.logBooks(e));
     return v;
   }
@@ -200,13 +202,13 @@ export class RunningSession<U> implements SessionHandle {
   }
 
   private recordingFailed(detail: string): void {
-    this.log.error({ err: detail, required: this.policy.recordingRequired }, 'recording.failed');
+    this.log.error({ err: detail, required: this.policy.recordingRequired }, LOG.recordingFailed);
     // Fail closed unless the policy explicitly lets the session go on unrecorded.
     if (this.policy.recordingRequired) this.end('recording-failed');
   }
 
   private adapterError(err: unknown): void {
-    this.log.error({ err: errText(err), stack: err instanceof Error ? err.stack : undefined }, 'session.adapter_error');
+    this.log.error({ err: errText(err), stack: err instanceof Error ? err.stack : undefined }, LOG.sessionAdapterError);
     this.end('adapter-error');
   }
 
@@ -232,7 +234,7 @@ export class RunningSession<U> implements SessionHandle {
         try {
           this.adapter.close(reason, `Portcullis: ${describeTermination(reason, this.auth.target.name)}`);
         } catch (err) {
-          this.log.error({ err: errText(err) }, 'session.close_failed');
+          this.log.error({ err: errText(err) }, LOG.sessionCloseFailed);
         }
       }
     } else {
@@ -252,7 +254,7 @@ export class RunningSession<U> implements SessionHandle {
       try {
         await this.deps.credentials.revoke(credential);
       } catch (err) {
-        this.log.error({ err: errText(err), source: credential.source }, 'credential.revoke_failed');
+        this.log.error({ err: errText(err), source: credential.source }, LOG.credentialRevokeFailed);
         await journal.credentialRevokeFailed(this.start, credential.source, errText(err)).catch((e: unknown) => this.logBooks(e));
       }
     }
@@ -261,7 +263,7 @@ export class RunningSession<U> implements SessionHandle {
         await this.recording.end(reason);
         await journal.index(this.start);
       } catch (err) {
-        this.log.error({ err: errText(err) }, 'recording.seal_failed');
+        this.log.error({ err: errText(err) }, LOG.recordingSealFailed);
       }
     }
     this.log.info({ reason, seconds: Math.round((endedAt - this.start.startedAt) / 1000) }, LOG.sessionClosed);
@@ -269,7 +271,7 @@ export class RunningSession<U> implements SessionHandle {
   }
 
   private logBooks(err: unknown): void {
-    this.log.error({ err: errText(err) }, 'session.journal_failed');
+    this.log.error({ err: errText(err) }, LOG.sessionJournalFailed);
   }
 }
 

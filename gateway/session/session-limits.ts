@@ -1,5 +1,6 @@
 // The time limits every session has, on the one timer mechanism (DeadlineScheduler, injected
-// clock): an idle timeout (per front end, from config) and a maximum session length. Grant expiry
+// clock): an idle timeout (per front end, from config), a maximum session length, and how long a
+// client that went away may take to come back (a browser reload) before the session ends. Grant expiry
 // and its warning stay with the live registry (live-sessions.ts), which also re-arms on extension.
 // Idle is "nothing moved on either leg": adapters call `touch()` per chunk, which only stores the
 // clock's time; the single scheduled check re-arms itself to the last activity plus the timeout,
@@ -7,12 +8,13 @@
 import type { Clock } from '../util/clock.js';
 import type { DeadlineScheduler } from '../util/deadline-scheduler.js';
 
-export type LimitReason = 'idle-timeout' | 'max-session-length';
+export type LimitReason = 'idle-timeout' | 'max-session-length' | 'closed-by-client';
 
 export class SessionLimits {
   private last: number;
   private readonly idleKey: string;
   private readonly maxKey: string;
+  private readonly awayKey: string;
 
   constructor(
     private readonly scheduler: DeadlineScheduler,
@@ -27,6 +29,7 @@ export class SessionLimits {
     this.last = clock.now();
     this.idleKey = `session-idle:${id}`;
     this.maxKey = `session-max:${id}`;
+    this.awayKey = `session-away:${id}`;
   }
 
   arm(startedAt: number): void {
@@ -39,9 +42,19 @@ export class SessionLimits {
     this.last = this.clock.now();
   }
 
+  /** The client went away; unless it is back within `graceMs`, the session ends as closed by it. */
+  away(graceMs: number): void {
+    this.scheduler.set(this.awayKey, this.clock.now() + graceMs, () => this.onLimit('closed-by-client'));
+  }
+
+  back(): void {
+    this.scheduler.delete(this.awayKey);
+  }
+
   disarm(): void {
     this.scheduler.delete(this.idleKey);
     this.scheduler.delete(this.maxKey);
+    this.scheduler.delete(this.awayKey);
   }
 
   private readonly checkIdle = (): void => {

@@ -76,6 +76,8 @@ export class SshAdapter implements ProtocolAdapter<ssh2.Client> {
     this.client.on('session', (accept) => { this.ctx?.activity(); handleSessionChannel(host, accept()); });
     // A forward may come before the upstream is up (ssh -N opens no session channel): it waits.
     this.client.on('tcpip', (accept, reject, info) => {
+      // In menu mode no target is chosen until a terminal channel asks: nothing to forward to yet.
+      if (result.kind === 'menu' && !this.menuShown) return reject();
       this.relaying.then(({ ctx, client }) => handleDirectTcpip(ctx, client, accept, reject, info), () => reject());
     });
     this.client.on('request', (accept, reject, name) => {

@@ -50,7 +50,6 @@ export class VendorTerminal implements ProtocolAdapter<Shell> {
   /** Non-null while an attached browser catches up from the recording. */
   private held: Buffer[] | null = null;
   private heldBytes = 0;
-  private grace: NodeJS.Timeout | null = null;
   private resizeTimer: NodeJS.Timeout | null = null;
   private wantedSize: { cols: number; rows: number } | null = null;
   private drainPoll: NodeJS.Timeout | null = null;
@@ -122,7 +121,9 @@ export class VendorTerminal implements ProtocolAdapter<Shell> {
     this.writer = ctx.taps.terminal({ width: this.cols, height: this.rows, env: { TERM: 'xterm-256color' } });
     if (!ctx.gatePassThrough) this.lines = new TypedLines();
     ctx.signal.addEventListener('abort', () => {
-      for (const t of [this.grace, this.resizeTimer, this.drainPoll]) if (t) clearTimeout(t);
+      for (const t of [this.resizeTimer, this.drainPoll]) if (t) clearTimeout(t);
+      // Whatever ended the session (a browser that never came back too), the shell goes.
+      upstream.end();
       this.onGone(ctx.id);
     }, { once: true });
     upstream.on('close', () => ctx.ended('upstream-closed'));
@@ -135,7 +136,7 @@ export class VendorTerminal implements ProtocolAdapter<Shell> {
       upstream.end();
     });
     // Until the browser first attaches, the same grace applies: an opened link nobody uses ends.
-    this.armGrace();
+    ctx.clientAway(this.deps.graceMs);
   }
 
   /** A browser (the first, or the same one after a reload) attaches. */
@@ -147,7 +148,7 @@ export class VendorTerminal implements ProtocolAdapter<Shell> {
       this.ws = null;
       old.close(4409, 'this terminal was opened again in another tab');
     }
-    if (this.grace) { clearTimeout(this.grace); this.grace = null; }
+    this.ctx?.clientBack();
     this.ws = ws;
     this.held = [];
     this.heldBytes = 0;
@@ -164,7 +165,7 @@ export class VendorTerminal implements ProtocolAdapter<Shell> {
       this.ws = null;
       this.held = null;
       this.stream?.resume();
-      if (!this.ended) this.armGrace();
+      if (!this.ended) this.ctx?.clientAway(this.deps.graceMs);
     });
   }
 
@@ -287,16 +288,6 @@ export class VendorTerminal implements ProtocolAdapter<Shell> {
     this.send({ type: 'end', reason, message: vendorWords(reason, this.opening.auth.target.name) ?? message });
     this.ws?.close(1000, 'session ended');
     this.upstream?.end();
-  }
-
-  /** The browser stayed away too long: say so (to nobody, likely), drop the shell, end the session. */
-  private armGrace(): void {
-    if (this.grace) clearTimeout(this.grace);
-    this.grace = setTimeout(() => {
-      this.close('closed-by-client', 'The browser was away too long.');
-      this.ctx?.ended('closed-by-client');
-    }, this.deps.graceMs);
-    this.grace.unref();
   }
 
   private send(n: ServerNotice): void {

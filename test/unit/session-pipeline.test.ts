@@ -6,115 +6,26 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SessionRecording } from '../../recorder/session-recording.js';
-import type { Identity, ProtocolAdapter, SessionContext, SessionRefusal } from '../../gateway/session/adapter.js';
-import { type Credentials, type IssuedCredential, StaticCredentials, type UpstreamCredential } from '../../gateway/session/credentials.js';
+import { type Credentials, type IssuedCredential, StaticCredentials } from '../../gateway/session/credentials.js';
 import type { GateRule } from '../../gateway/session/gate.js';
 import { type PipelineDeps, SessionPipeline } from '../../gateway/session/pipeline.js';
-import type { SessionJournal } from '../../gateway/session/ports.js';
 import { decidingAuthorizer, storeJournal } from '../../gateway/session/store-ports.js';
 import type { TerminationReason } from '../../gateway/session/termination.js';
-import { UpstreamFailure } from '../../gateway/session/upstream-failure.js';
 import type { UserRecord } from '../../gateway/store/records.js';
+import { TestAdapter, tracingCredentials, tracingJournal } from '../support/pipeline-tracing.js';
 import { type TestApp, testApp } from '../support/test-app.js';
 
 const MIN = 60_000;
-
-interface Upstream { open: boolean }
-
-/** A protocol adapter that records what the pipeline asks of it and lets the test act as client or target. */
-class TestAdapter implements ProtocolAdapter<Upstream> {
-  readonly protocol = 'postgres';
-  readonly frontEnd = 'postgres';
-  readonly clientAddr = '192.0.2.7';
-  ctx: SessionContext | null = null;
-  secretSeen = '';
-  credential: UpstreamCredential | null = null;
-  upstream: Upstream | null = null;
-  failConnect = false;
-  constructor(private readonly steps: string[], private readonly user: UserRecord, private readonly target = 'db01') {}
-
-  identify(): Promise<Identity> {
-    this.steps.push('adapter.identify');
-    return Promise.resolve({ kind: 'user', user: this.user, target: this.target });
-  }
-
-  refuse(r: SessionRefusal): void {
-    this.steps.push(`adapter.refuse:${r.kind}`);
-  }
-
-  connect(ctx: SessionContext, credential: UpstreamCredential): Promise<Upstream> {
-    this.steps.push('adapter.connect');
-    this.ctx = ctx;
-    this.credential = credential;
-    this.secretSeen = credential.secret.toString();
-    credential.wipe();
-    if (this.failConnect) return Promise.reject(new UpstreamFailure('unreachable', 'cannot connect to db01'));
-    this.upstream = { open: true };
-    return Promise.resolve(this.upstream);
-  }
-
-  release(u: Upstream): void {
-    this.steps.push('adapter.release');
-    u.open = false;
-  }
-
-  relay(ctx: SessionContext): void {
-    this.steps.push('adapter.relay');
-    ctx.taps.statement({ sql: 'select 1' });
-  }
-
-  warn(message: string): void {
-    this.steps.push(`adapter.warn:${message}`);
-  }
-
-  close(reason: TerminationReason): void {
-    this.steps.push(`adapter.close:${reason}`);
-    if (this.upstream) this.upstream.open = false;
-  }
-
-  /** The client sends a statement (activity for the idle timeout, and a gate check). */
-  statement(sql: string): string {
-    this.ctx!.activity();
-    return this.ctx!.check({ kind: 'sql', protocol: 'postgres', path: 'simple', text: sql }).verdict;
-  }
-}
 
 let t: TestApp;
 let steps: string[];
 let ops: UserRecord;
 
-function tracingJournal(inner: SessionJournal): SessionJournal {
-  return {
-    started: async (s) => { steps.push('journal.started'); await inner.started(s); },
-    ended: async (s, at, r) => { steps.push(`journal.ended:${r}`); await inner.ended(s, at, r); },
-    upstreamFailed: async (s, k) => { steps.push(`journal.upstream_failed:${k}`); await inner.upstreamFailed(s, k); },
-    statements: async (s, n) => { steps.push(`journal.statements:${n}`); await inner.statements(s, n); },
-    forwarded: (s, f) => inner.forwarded(s, f),
-    gated: async (s, g) => { steps.push(`journal.gated:${g.verdict}`); await inner.gated(s, g); },
-    credentialRevokeFailed: async (s, src, e) => { steps.push('journal.revoke_failed'); await inner.credentialRevokeFailed(s, src, e); },
-    index: async (s) => { steps.push('journal.index'); await inner.index(s); },
-  };
-}
-
-function tracingCredentials(inner: Credentials, opts: { failRevoke?: boolean } = {}): Credentials & { revoked: IssuedCredential[] } {
-  const revoked: IssuedCredential[] = [];
-  return {
-    revoked,
-    issue: async (g, target) => { steps.push('credentials.issue'); return inner.issue(g, target); },
-    revoke: async (c) => {
-      steps.push('credentials.revoke');
-      revoked.push(c);
-      if (opts.failRevoke) throw new Error('target unreachable for revoke');
-      await inner.revoke(c);
-    },
-  };
-}
-
-function pipeline(over: Partial<PipelineDeps> = {}, creds = tracingCredentials(new StaticCredentials(t.app.creds))): { p: SessionPipeline; creds: typeof creds } {
+function pipeline(over: Partial<PipelineDeps> = {}, creds = tracingCredentials(new StaticCredentials(t.app.creds), steps)): { p: SessionPipeline; creds: typeof creds } {
   const { app } = t;
   const p = new SessionPipeline({
     authorizer: decidingAuthorizer(app.decider, app.store, app.clock),
-    journal: tracingJournal(storeJournal(app.store, app.audit, app.log)),
+    journal: tracingJournal(storeJournal(app.store, app.audit, app.log), steps),
     credentials: creds,
     live: app.live, scheduler: app.scheduler, clock: app.clock, log: app.log,
     recordingsDir: app.paths.recordings, liveRecordings: app.liveRecordings, gateRules: [],
@@ -211,6 +122,18 @@ describe('the session pipeline', () => {
     });
   });
 
+  it('ends as closed by the client when a client that went away does not come back in time', async () => {
+    await endsWith('closed-by-client', (a) => {
+      a.ctx!.clientAway(30_000);
+      t.clock.advance(20_000);
+      a.ctx!.clientBack();
+      t.clock.advance(60_000);
+      expect(steps).toEqual(STARTED);
+      a.ctx!.clientAway(30_000);
+      t.clock.advance(30_000);
+    });
+  });
+
   it('ends at the maximum session length', async () => {
     await endsWith('max-session-length', (a) => {
       for (let i = 0; i < 3; i++) { t.clock.advance(4 * MIN); a.statement('select 1'); }
@@ -264,6 +187,21 @@ describe('the session pipeline', () => {
     });
   });
 
+  it('ends only the session whose adapter failed to start relaying, and leaves another running', async () => {
+    const { p } = pipeline();
+    const healthy = new TestAdapter(steps, ops);
+    const other = (await p.start(healthy))!;
+    const broken = new TestAdapter([], ops);
+    broken.relay = (): void => { throw new Error('bug while wiring the relay'); };
+    const failed = (await p.start(broken))!;
+    expect(await failed.settled).toBe('adapter-error');
+    expect(other.isEnded).toBe(false);
+    expect(t.app.live.size).toBe(1);
+    healthy.ctx!.ended('closed-by-client');
+    expect(await other.settled).toBe('closed-by-client');
+    expect(meta(failed.id).end_reason).toBe('adapter-error');
+  });
+
   it('ends every session at gateway shutdown', async () => {
     await endsWith('gateway-shutdown', () => t.app.live.closeAll('gateway-shutdown'));
   });
@@ -292,7 +230,7 @@ describe('the session pipeline', () => {
   });
 
   it('refuses and releases the upstream when access ended while logging in', async () => {
-    const gate: Credentials = tracingCredentials(new StaticCredentials(t.app.creds));
+    const gate: Credentials = tracingCredentials(new StaticCredentials(t.app.creds), steps);
     let release: () => void = () => {};
     const slow: Credentials & { revoked: IssuedCredential[] } = {
       revoked: [],
@@ -313,7 +251,7 @@ describe('the session pipeline', () => {
   });
 
   it('logs and audits a credential that could not be revoked, and still seals the recording', async () => {
-    const { p, creds } = pipeline({}, tracingCredentials(new StaticCredentials(t.app.creds), { failRevoke: true }));
+    const { p, creds } = pipeline({}, tracingCredentials(new StaticCredentials(t.app.creds), steps, { failRevoke: true }));
     const adapter = new TestAdapter(steps, ops);
     const handle = (await p.start(adapter))!;
     adapter.ctx!.ended('closed-by-client');
