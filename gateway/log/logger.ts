@@ -32,7 +32,6 @@ export const LOG = {
   sessionJournalFailed: 'session.journal_failed',
   sessionPipelineError: 'session.pipeline_error',
   sessionRefuseFailed: 'session.refuse_failed',
-  sessionStartFailed: 'session.start_failed',
 } as const;
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
