@@ -31,7 +31,8 @@ describe('interactive ssh through Portcullis', () => {
       t.send('echo "cols=$(tput cols) term=$TERM"');
       await t.waitFor(/cols=120 term=\S+/);
       t.send('read -s -p "Password: " secret; echo; echo "got ${#secret} chars"');
-      await t.waitFor(/Password:/);
+      // The prompt on a line of its own: the typed command line also contains "Password:".
+      await t.waitFor(/^Password: ?$/m);
       t.send('TopSecretTyped99');
       await t.waitFor(/got 16 chars/);
       t.send('exit 0');

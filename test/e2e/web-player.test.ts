@@ -21,7 +21,8 @@ beforeAll(async () => {
     await t.waitFor(/^first-marker/m);
     await new Promise((r) => setTimeout(r, 1500));
     t.send('read -s -p "Password: " p; echo; echo "typed ${#p}"');
-    await t.waitFor(/Password:/);
+    // The prompt on a line of its own: the typed command line also contains "Password:".
+    await t.waitFor(/^Password: ?$/m);
     t.send('SecretTypedInWeb1');
     await t.waitFor(/typed 17/);
     await new Promise((r) => setTimeout(r, 1500));
