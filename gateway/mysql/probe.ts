@@ -2,7 +2,7 @@
 // outcome into a LoginOutcome; reachability and the credential's lifetime are the caller's
 // (targets/target-check.ts).
 import mysql from 'mysql2/promise';
-import type { TargetRecord } from '../store/records.js';
+import type { TargetRecord } from '../session/adapter.js';
 import { type LoginOutcome, PROBE_TIMEOUT_MS } from '../targets/target-check.js';
 
 export async function probeMysqlLogin(t: TargetRecord, cred: { secret: Buffer }): Promise<LoginOutcome> {

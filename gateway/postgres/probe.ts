@@ -1,7 +1,7 @@
 // `target test` for PostgreSQL targets: the gateway's own upstream login (SCRAM/MD5/cleartext, TLS
 // as configured), then a Terminate. Translates the upstream's failure kind into a LoginOutcome;
 // reachability and the credential's lifetime are the caller's (targets/target-check.ts).
-import type { TargetRecord } from '../store/records.js';
+import type { TargetRecord } from '../session/adapter.js';
 import type { LoginOutcome } from '../targets/target-check.js';
 import { PgUpstreamError, connectPgUpstream } from './upstream.js';
 

@@ -2,7 +2,7 @@
 // fingerprint. Translates ssh2's outcome into a LoginOutcome; reachability, the credential's
 // checkout and wiping are the caller's (targets/target-check.ts).
 import ssh2 from 'ssh2';
-import type { TargetRecord } from '../store/records.js';
+import type { TargetRecord } from '../session/adapter.js';
 import { type LoginOutcome, PROBE_TIMEOUT_MS } from '../targets/target-check.js';
 import { fingerprint } from './host-key.js';
 
