@@ -51,7 +51,9 @@ export class PgClientGate {
       this.skipToSync = false;
     }
     if (COMMANDS.has(m.type)) {
-      const v = this.io.check(commandOf(m));
+      // The gate reads the whole held message, never the framer's head: a statement padded past
+      // the head limit would otherwise hide its end (the part a rule looks for) from the rules.
+      const v = this.io.check(commandOf(m.type, bytes.subarray(5)));
       if (v.verdict === 'deny') return this.deny(m.type, v.message);
     }
     this.io.logged(m);
@@ -88,9 +90,9 @@ export class PgClientGate {
   }
 }
 
-function commandOf(m: PgMessage): GateCommand {
-  const r = new PgReader(m.head);
-  switch (m.type) {
+function commandOf(type: string, body: Buffer): GateCommand {
+  const r = new PgReader(body);
+  switch (type) {
     case 'Q': return { kind: 'sql', protocol: 'postgres', path: 'simple', text: r.cstring() };
     case 'P': { r.cstring(); return { kind: 'sql', protocol: 'postgres', path: 'parse', text: r.cstring() }; }
     case 'B': { const portal = r.cstring(); return { kind: 'sql', protocol: 'postgres', path: 'bind', text: `portal "${portal}" statement "${r.cstring()}"` }; }

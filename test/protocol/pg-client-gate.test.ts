@@ -69,4 +69,13 @@ describe('the PostgreSQL client gate', () => {
     const r = run([...stream].map((b) => Buffer.from([b])));
     expect(types(r.forwarded)).toEqual(['Q', 'P', 'B', 'E', 'S', 'S', 'd']);
   });
+
+  it('lets the gate see the whole statement, not only the first 64 KB the statement log keeps', () => {
+    const padded = `select 1; /*${' '.repeat(70_000)}*/ DROP TABLE orders`;
+    for (const chunks of [[Q(padded)], [...Q(padded)].reduce<Buffer[]>((a, _b, i, all) => (i % 4096 === 0 ? [...a, Buffer.from(all.slice(i, i + 4096))] : a), [])]) {
+      const r = run(chunks);
+      expect(r.forwarded.length).toBe(0);
+      expect(types(Buffer.concat(r.answers))).toEqual(['E', 'Z']);
+    }
+  });
 });
