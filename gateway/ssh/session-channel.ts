@@ -124,11 +124,16 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
 
   function relay(ch: ssh2.ServerChannel, upCh: ssh2.ClientChannel, what: Start, terminal: boolean, ctx: SessionContext): void {
     const rec = ctx.taps;
-    // Idle timeout: any byte either way is activity.
+    // Idle timeout: what the client sends is activity. On a terminal only that counts: `top`,
+    // `tail -f` or a loop printing forever in an abandoned terminal must not keep it open. Without
+    // a terminal (scp, rsync, a batch command) the target's output counts too: a transfer running
+    // is not an abandoned session, and it ends by itself.
     const active = (): void => ctx.activity();
     ch.on('data', active);
-    upCh.on('data', active);
-    upCh.stderr.on('data', active);
+    if (!terminal) {
+      upCh.on('data', active);
+      upCh.stderr.on('data', active);
+    }
     const label = what.kind === 'exec' ? what.command : what.kind === 'subsystem' ? `subsystem:${what.name}` : 'shell';
     let exit: { code: number } | { signal: string; core: boolean; message: string } | null = null;
     const digests = terminal ? null : { stdin: new StreamDigest(), stdout: new StreamDigest(), stderr: new StreamDigest() };
