@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { PgClientGate } from '../../gateway/postgres/client-gate.js';
 import { PgFrameReader } from '../../gateway/postgres/wire/frames.js';
+import { readyForQuery } from '../../gateway/postgres/wire/server-messages.js';
 import type { GateCommand, GateVerdict } from '../../gateway/session/gate.js';
 
 const int16 = (n: number): Buffer => { const b = Buffer.alloc(2); b.writeInt16BE(n); return b; };
@@ -28,9 +29,10 @@ function run(chunks: Buffer[]): { forwarded: Buffer; answers: Buffer[]; checked:
   const gate = new PgClientGate({
     check: (cmd) => { if (cmd.kind === 'sql') checked.push(`${cmd.path}:${cmd.text}`); return deny(cmd); },
     forward: (b) => forwarded.push(Buffer.from(b)),
-    answer: (b) => answers.push(b),
+    // What the client is told, in the order refused (its place among the target's replies is
+    // answer-order.ts's job, tested in pg-answer-order.test.ts).
+    refuse: (type, error) => answers.push(type === 'Q' || type === 'F' ? Buffer.concat([error, readyForQuery('T')]) : error),
     logged: () => {},
-    status: () => 'T',
   }, 1 << 20);
   for (const c of chunks) gate.push(c);
   return { forwarded: Buffer.concat(forwarded), answers, checked };
