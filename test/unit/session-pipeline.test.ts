@@ -389,6 +389,14 @@ describe('the session pipeline', () => {
     expect(events).toMatch(/"kind":"gate","verdict":"flag"/);
     expect(steps.filter((s) => s.startsWith('journal.gated'))).toEqual(['journal.gated:deny', 'journal.gated:flag']);
   });
+  it('refuses, fail-closed, a command a gate rule throws on, and the session goes on', async () => {
+    const rules: GateRule[] = [{ name: 'buggy', check: () => { throw new Error('bug in a rule'); } }];
+    const { adapter, settled } = await begin({ gateRules: rules });
+    expect(adapter.statement('select 1')).toBe('deny');
+    expect(steps.at(-1)).toBe('journal.gated:deny');
+    adapter.ctx!.ended('closed-by-client');
+    expect(await settled).toBe('closed-by-client');
+  });
 });
 
 async function auditCodes(): Promise<string[]> {
