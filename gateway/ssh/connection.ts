@@ -76,7 +76,8 @@ export class SshAdapter implements ProtocolAdapter<ssh2.Client> {
     this.client.on('session', (accept) => { this.ctx?.activity(); handleSessionChannel(host, accept()); });
     // A forward may come before the upstream is up (ssh -N opens no session channel): it waits.
     this.client.on('tcpip', (accept, reject, info) => {
-      this.relaying.then(({ ctx, client }) => handleDirectTcpip(ctx, client, accept, reject, info), () => reject());
+      // Guarded: a throw in a detached promise would otherwise take the process down.
+      this.relaying.then(({ ctx, client }) => ctx.guard(handleDirectTcpip)(ctx, client, accept, reject, info), () => reject());
     });
     this.client.on('request', (accept, reject, name) => {
       // tcpip-forward (ssh -R) and streamlocal forwards are refused; say so once a channel starts.

@@ -70,7 +70,11 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
   const begin = (ch: ssh2.ServerChannel, what: Start): void => {
     if (started) { ch.close(); return; }
     started = true;
-    void start(ch, what);
+    // Before the session relays there is no session to end: log, close this channel, stay up.
+    start(ch, what).catch((err: unknown) => {
+      host.log.error({ err: err instanceof Error ? err.message : String(err) }, 'ssh.channel_start_failed');
+      ch.close();
+    });
   };
   session.on('shell', (accept) => begin(accept(), { kind: 'shell' }));
   session.on('exec', (accept, _reject, info) => begin(accept(), { kind: 'exec', command: info.command }));
@@ -94,6 +98,12 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
       return;
     }
     const { client, ctx } = relaying;
+    // From here a throw ends this session (adapter-error), never the process: start() runs detached.
+    ctx.guard(() => startOn(ch, what, client, ctx, say))();
+  }
+
+  function startOn(ch: ssh2.ServerChannel, what: Start, client: ssh2.Client, ctx: SessionContext, say: (text: string) => void): void {
+    const terminal = pty !== null && what.kind !== 'subsystem';
     for (const n of [...host.notices(), ...refusals]) say(`Portcullis: ${n}`);
     const command: GateCommand = what.kind === 'exec' ? { kind: 'exec', command: what.command }
       : what.kind === 'shell' ? { kind: 'channel', type: 'shell' } : { kind: 'channel', type: 'subsystem', name: what.name };
@@ -104,7 +114,7 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
       return;
     }
     const ptyOpts = pty ? { term: pty.term, rows: pty.rows, cols: pty.cols, width: pty.width, height: pty.height, modes: pty.modes } : undefined;
-    const opened = (err: Error | undefined, channel: ssh2.ClientChannel): void => {
+    const opened = ctx.guard((err: Error | undefined, channel: ssh2.ClientChannel): void => {
       if (err) {
         say(`Portcullis: the target refused the ${what.kind} request`);
         finishClient(ch, { code: 1 });
@@ -112,7 +122,7 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
       }
       up = channel;
       relay(ch, channel, what, terminal, ctx);
-    };
+    });
     try {
       if (what.kind === 'shell') client.shell(ptyOpts ?? false, { env }, opened);
       else if (what.kind === 'exec') client.exec(what.command, { env, ...(ptyOpts ? { pty: ptyOpts } : {}) }, opened);
