@@ -397,6 +397,27 @@ describe('the session pipeline', () => {
     adapter.ctx!.ended('closed-by-client');
     expect(await settled).toBe('closed-by-client');
   });
+  it('ends at once when the user is disabled, and refuses a login that was under way when it happened', async () => {
+    await endsWith('grant-revoked', async () => { await t.app.users.setDisabled('admin', 'ops', true); });
+    await t.app.users.setDisabled('admin', 'ops', false);
+    steps = [];
+    let release: () => void = () => {};
+    const inner = tracingJournal(storeJournal(t.app.store, t.app.audit, t.app.log));
+    const journal: SessionJournal = { ...inner, started: async (s) => { await new Promise<void>((r) => { release = r; }); await inner.started(s); } };
+    const { p, creds } = pipeline({ journal });
+    const started = p.start(new TestAdapter(steps, ops));
+    await waitUntil(() => steps.includes('adapter.identify'));
+    // Disabled while the session row is being written: the live registry does not know it yet.
+    await t.app.users.setDisabled('admin', 'ops', true);
+    release();
+    expect(await started).toBeNull();
+    await waitUntil(() => steps.includes('journal.index'));
+    expect(steps).toContain('adapter.release');
+    expect(steps).toContain('journal.ended:grant-revoked');
+    expect(steps).not.toContain('adapter.relay');
+    expect(creds.revoked).toHaveLength(1);
+  });
+
 });
 
 async function auditCodes(): Promise<string[]> {
