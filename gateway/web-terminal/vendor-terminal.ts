@@ -155,7 +155,9 @@ export class VendorTerminal implements ProtocolAdapter<Shell> {
     const { unsubscribe, positions } = recording.subscribe(() => undefined);
     unsubscribe();
     void this.catchUp(ws, recording, positions.get(1) ?? 0);
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.fromBrowser(ws, data, isBinary));
+    // Guarded: a throw while handling one browser's frame ends that session, not the process.
+    const onMessage = (data: Buffer, isBinary: boolean): void => this.fromBrowser(ws, data, isBinary);
+    ws.on('message', this.ctx ? this.ctx.guard(onMessage) : onMessage);
     // An oversized or malformed frame: ws closes the socket (1009/1002); without a listener the
     // error would take the whole process down.
     ws.on('error', (err: Error) => this.ctx?.log.info({ reason: err.message }, 'vendor.socket_error'));
