@@ -182,7 +182,9 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
       ch.on('data', feed('client'));
       upCh.on('data', feed('server'));
     }
-    if (!ctx.gatePassThrough && terminal && what.kind === 'shell') gateShellInput(ch, upCh, ctx, (text) => ch.write(`\r\n${text}\r\n`));
+    // Every terminal, not only `shell`: `ssh -t host bash` is an exec whose command passes the gate
+    // once, then an interactive shell whose lines must pass it too.
+    if (!ctx.gatePassThrough && terminal) gateShellInput(ch, upCh, ctx, (text) => ch.write(`\r\n${text}\r\n`));
     else ch.pipe(upCh);
     upCh.pipe(ch, { end: false });
     upCh.stderr.pipe(ch.stderr, { end: false });
