@@ -14,6 +14,8 @@ export interface AccessEvents {
   'grant.expired': { grant: GrantView };
   'breakglass.used': { grant: GrantView };
   'breakglass.reviewed': { grant: GrantView; by: string; verdict: 'accepted' | 'denied'; reason: string };
+  /** A user was disabled or removed: whatever access they hold now must end. */
+  'user.disabled': { user: string; by: string };
 }
 
 export type AccessEventName = keyof AccessEvents;

@@ -62,6 +62,7 @@ export class UserService {
       await this.ctx.store.users.remove(u.id);
       await this.ctx.audit.append('user.removed', actor, { user: name });
     });
+    this.ctx.events.emit('user.disabled', { user: name, by: actor });
   }
 
   async setPassword(actor: string, name: string, password: string): Promise<void> {
@@ -92,6 +93,8 @@ export class UserService {
   async setDisabled(actor: string, name: string, disabled: boolean): Promise<void> {
     const u = await this.get(name);
     await this.update(actor, u, (cur) => ({ ...cur, disabled }), disabled ? 'disabled' : 'enabled');
+    // Live sessions end too (the session layer listens): an offboarded user keeps nothing open.
+    if (disabled) this.ctx.events.emit('user.disabled', { user: name, by: actor });
   }
 
   async setRoles(actor: string, name: string, roles: string[]): Promise<void> {

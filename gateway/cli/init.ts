@@ -2,7 +2,7 @@
 // listener certificate, SSH host key, and the admin service account whose token is written to
 // admin.token (mode 0600). Opens the store directly: there is no server yet.
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import ssh2 from 'ssh2';
+import { newHostKeyPair } from '../ssh/host-key.js';
 import { ensureCerts } from '../../certs/ca.js';
 import { buildApp } from '../app.js';
 import { loadConfig } from '../config/config.js';
@@ -29,7 +29,7 @@ export async function initDataDir(dataDir: string, env: NodeJS.ProcessEnv, opts:
   const config = loadConfig({ data: paths.root, file: opts.configFile, env });
   ensureCerts(paths.root, config.hostnames);
   if (!existsSync(paths.hostKey)) {
-    const kp = ssh2.utils.generateKeyPairSync('ed25519');
+    const kp = newHostKeyPair();
     writeFileSync(paths.hostKey, kp.private, { mode: 0o600 });
     writeFileSync(paths.hostKey + '.pub', kp.public + '\n', { mode: 0o644 });
   }

@@ -59,9 +59,12 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       log.info({ live: app.live.size }, LOG.serveStopping);
+      // Every session, logging in or relaying, ends with gateway-shutdown (first, so that reason wins
+      // over the client sockets the listeners drop) and gets to book its end, revoke its credential
+      // and seal its recording before the store closes under it.
+      const drained = app.pipeline.shutdown(10_000);
       const closing = Promise.all(listeners.map((l) => l.stop()));
-      app.live.closeAll('gateway-shutdown');
-      await Promise.race([closing, new Promise((r) => setTimeout(r, 10_000).unref())]);
+      await Promise.race([Promise.all([closing, drained]), new Promise((r) => setTimeout(r, 10_000).unref())]);
       api.closeAllConnections();
       rmSync(app.paths.serveInfo, { force: true });
       await app.close();

@@ -2,7 +2,8 @@
 // the statement log. Client→server bytes are gated per packet, because a few commands must not
 // pass as sent: COM_CHANGE_USER (it would switch identity without the gateway), KILL of a thread
 // id the gateway did not issue to this user, and the first statement after the expiry warning
-// (answered with the warning instead). Big packets stream through once their first bytes are seen.
+// (answered with the warning instead). Big packets stream through once their first bytes are seen,
+// except statements while gate rules are configured: those are held whole so the rules see all of them.
 // Statements (COM_QUERY, COM_STMT_PREPARE, COM_STMT_EXECUTE) pass the session's gate before they
 // are forwarded; a denial is answered with error 1142 and the packet never reaches the target.
 // With no gate rules the call is skipped (the fast path).
@@ -33,6 +34,10 @@ export class MyRelay {
   /** Bytes of a denied big packet still to drop. */
   private dropLeft = 0;
   private warning: string | null = null;
+  /** A big command held whole for the gate: its chunks, their length, the packet's full length. */
+  private held: Buffer[] = [];
+  private heldLen = 0;
+  private holdNeed = 0;
   private closed = false;
   private clientQuit = false;
 
@@ -70,8 +75,19 @@ export class MyRelay {
     writeOrPause(this.upstream, bytes, this.client);
   }
 
-  private fromClient(d: Buffer): void {
+  private fromClient(chunk: Buffer): void {
     this.session.activity();
+    let d = chunk;
+    if (this.holdNeed > 0) {
+      // A big command held whole for the gate: collect without re-copying, join once complete.
+      this.held.push(d);
+      this.heldLen += d.length;
+      if (this.heldLen < this.holdNeed) return;
+      d = Buffer.concat(this.held);
+      this.held = [];
+      this.heldLen = 0;
+      this.holdNeed = 0;
+    }
     try {
       let buf = this.pending.length ? Buffer.concat([this.pending, d]) : d;
       while (buf.length > 0) {
@@ -93,6 +109,15 @@ export class MyRelay {
         if (len > this.maxPacket) throw new MyProtocolError(`packet length ${len} over the limit ${this.maxPacket}`);
         if (buf.length < 4 + len) {
           if (len < STREAM_AT || buf.length < 5) break;
+          if (!this.session.gatePassThrough && buf[3] === 0 && GATED.has(buf[4]!)) {
+            // Gate rules look at the whole statement: a big one is held until complete (bounded by
+            // maxPacket, as PostgreSQL's gate holds a command) instead of streaming past the rules.
+            this.held = [Buffer.from(buf)];
+            this.heldLen = buf.length;
+            this.holdNeed = 4 + len;
+            buf = Buffer.alloc(0);
+            break;
+          }
           // A big packet (bulk data): gate and record its start, then let it stream.
           if (this.denied(buf[3]!, buf.subarray(4))) {
             this.dropLeft = 4 + len - buf.length;
@@ -191,10 +216,14 @@ export class MyRelay {
   }
 }
 
+/** Commands whose text the gate reads (held whole when big). */
+const GATED = new Set<number>([COM.QUERY, COM.STMT_PREPARE]);
+
+// The whole statement, never a head: padding must not push its end out of the rules' sight.
 function gateCommand(payload: Buffer): GateCommand | null {
   switch (payload[0]) {
-    case COM.QUERY: return { kind: 'sql', protocol: 'mysql', path: 'simple', text: payload.toString('utf8', 1, Math.min(payload.length, 64 * 1024)) };
-    case COM.STMT_PREPARE: return { kind: 'sql', protocol: 'mysql', path: 'prepare', text: payload.toString('utf8', 1, Math.min(payload.length, 64 * 1024)) };
+    case COM.QUERY: return { kind: 'sql', protocol: 'mysql', path: 'simple', text: payload.toString('utf8', 1) };
+    case COM.STMT_PREPARE: return { kind: 'sql', protocol: 'mysql', path: 'prepare', text: payload.toString('utf8', 1) };
     case COM.STMT_EXECUTE: return { kind: 'sql', protocol: 'mysql', path: 'execute', text: `statement ${payload.length >= 5 ? payload.readUInt32LE(1) : 0}` };
     default: return null;
   }

@@ -164,7 +164,7 @@ class PgAdapter implements ProtocolAdapter<UpstreamReady> {
       clientClosed: () => ctx.ended('closed-by-client'),
       upstreamClosed: () => ctx.ended('upstream-closed'),
       protocolError: (side, detail) => ctx.ended('protocol-error', `${side}: ${detail}`),
-    }, ctx.log, ctx);
+    }, ctx.log, ctx, up.status);
     this.relayer.start(this.reader.detach(), up.rest);
   }
 

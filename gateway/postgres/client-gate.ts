@@ -1,25 +1,27 @@
 // Client→server PostgreSQL traffic when gate rules are configured: every command message (simple
 // Query, Parse, Bind, Execute, FunctionCall) is held until it is whole, passed to the gate, then
-// forwarded or answered here in protocol words (ErrorResponse 42501; after a denied extended-protocol
-// message, everything up to Sync is dropped, as the server itself would after an error). Other
+// forwarded or refused in protocol words (ErrorResponse 42501, placed in the reply stream by
+// answer-order.ts; after a denied extended-protocol message, everything up to Sync is dropped, as
+// the server itself would after an error). Other
 // messages stream through as they arrive. With no rules the relay never builds this: bytes pass
 // verbatim without it. Translates verdicts; does not make them.
 import type { GateCommand, GateVerdict } from '../session/gate.js';
 import { PgFrameReader, type PgMessage, PgReader } from './wire/frames.js';
-import { errorOrNotice, readyForQuery } from './wire/server-messages.js';
+import { errorOrNotice } from './wire/server-messages.js';
 
 const COMMANDS = new Set(['Q', 'P', 'B', 'E', 'F']);
 
 export interface ClientGateIo {
   check(cmd: GateCommand): GateVerdict;
-  /** Forwards bytes to the target. */
-  forward(bytes: Buffer): void;
-  /** Answers the client at the next server message boundary. */
-  answer(bytes: Buffer): void;
+  /** Forwards bytes to the target; `type` when they complete a message, null for a streamed part. */
+  forward(bytes: Buffer, type: string | null): void;
+  /**
+   * A refused message's ErrorResponse, for the client in its turn (answer-order.ts): a simple
+   * query or function call also gets its ReadyForQuery there; an extended one ends at Sync.
+   */
+  refuse(type: string, error: Buffer): void;
   /** Feeds a forwarded message to the statement log. */
   logged(m: PgMessage): void;
-  /** The transaction status of the last ReadyForQuery the target sent. */
-  status(): 'I' | 'T' | 'E';
 }
 
 export class PgClientGate {
@@ -51,18 +53,20 @@ export class PgClientGate {
       this.skipToSync = false;
     }
     if (COMMANDS.has(m.type)) {
-      const v = this.io.check(commandOf(m));
+      // The gate reads the whole held message, never the framer's head: a statement padded past
+      // the head limit would otherwise hide its end (the part a rule looks for) from the rules.
+      const v = this.io.check(commandOf(m.type, bytes.subarray(5)));
       if (v.verdict === 'deny') return this.deny(m.type, v.message);
     }
     this.io.logged(m);
-    this.io.forward(bytes);
+    this.io.forward(bytes, m.type);
   }
 
   /** At the end of a chunk: a partial non-command message streams on; a partial command waits. */
   private chunkEnd(chunk: Buffer, start: number, partialType: string | null): void {
     if (start >= chunk.length) return;
     if (partialType !== null && !COMMANDS.has(partialType) && !this.skipToSync) {
-      this.io.forward(this.take(chunk, start, chunk.length));
+      this.io.forward(this.take(chunk, start, chunk.length), null);
     } else {
       this.held.push(chunk.subarray(start));
     }
@@ -77,20 +81,16 @@ export class PgClientGate {
   }
 
   private deny(type: string, message: string): void {
-    const error = errorOrNotice('E', 'ERROR', '42501', `Portcullis: ${message}`);
-    // A simple query and a function call get their ReadyForQuery from us; an extended-protocol
-    // message gets it from the target when the client's Sync arrives.
-    if (type === 'Q' || type === 'F') this.io.answer(Buffer.concat([error, readyForQuery(this.io.status())]));
-    else {
-      this.io.answer(error);
-      this.skipToSync = true;
-    }
+    // A simple query and a function call get their ReadyForQuery with the refusal; an
+    // extended-protocol message gets it from the target when the client's Sync arrives.
+    this.io.refuse(type, errorOrNotice('E', 'ERROR', '42501', `Portcullis: ${message}`));
+    if (type !== 'Q' && type !== 'F') this.skipToSync = true;
   }
 }
 
-function commandOf(m: PgMessage): GateCommand {
-  const r = new PgReader(m.head);
-  switch (m.type) {
+function commandOf(type: string, body: Buffer): GateCommand {
+  const r = new PgReader(body);
+  switch (type) {
     case 'Q': return { kind: 'sql', protocol: 'postgres', path: 'simple', text: r.cstring() };
     case 'P': { r.cstring(); return { kind: 'sql', protocol: 'postgres', path: 'parse', text: r.cstring() }; }
     case 'B': { const portal = r.cstring(); return { kind: 'sql', protocol: 'postgres', path: 'bind', text: `portal "${portal}" statement "${r.cstring()}"` }; }

@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
 import type { SessionContext } from '../session/adapter.js';
 import { endLegs, writeOrPause } from '../util/relay-sockets.js';
+import { PgAnswerOrder } from './answer-order.js';
 import { PgClientGate } from './client-gate.js';
 import { PgFrameReader, PgProtocolError } from './wire/frames.js';
 import { fatal } from './wire/server-messages.js';
@@ -25,9 +26,9 @@ export class PgRelay {
   private readonly pendingInjections: Buffer[] = [];
   private clientTerminated = false;
   private closed = false;
-  private status: 'I' | 'T' | 'E' = 'I';
-  /** Null on the fast path (no gate rules). */
+  /** Both null on the fast path (no gate rules). */
   private readonly gate: PgClientGate | null;
+  private readonly order: PgAnswerOrder | null;
 
   constructor(
     private readonly client: Socket,
@@ -37,26 +38,28 @@ export class PgRelay {
     private readonly events: RelayEvents,
     private readonly logger: Logger,
     private readonly session: Pick<SessionContext, 'activity' | 'check' | 'gatePassThrough' | 'guard'>,
+    /** The transaction status of the target's ReadyForQuery at login. */
+    initialStatus: 'I' | 'T' | 'E' = 'I',
   ) {
-    this.gate = session.gatePassThrough ? null : new PgClientGate({
+    const order = session.gatePassThrough ? null : new PgAnswerOrder((b) => writeOrPause(this.client, b, this.upstream), initialStatus);
+    this.order = order;
+    this.gate = order === null ? null : new PgClientGate({
       check: (cmd) => session.check(cmd),
-      forward: (b) => writeOrPause(this.upstream, b, this.client),
-      answer: (b) => this.inject(b),
+      forward: (b, type) => {
+        if (type !== null) order.forwarded(type);
+        writeOrPause(this.upstream, b, this.client);
+      },
+      refuse: (type, error) => order.refused(type, error),
       logged: (m) => {
         if (m.type === 'X') this.clientTerminated = true;
         log.fromClient(m);
       },
-      status: () => this.status,
     }, maxMessage);
     this.clientFrames = new PgFrameReader((m) => {
       if (m.type === 'X') this.clientTerminated = true;
       log.fromClient(m);
     }, maxMessage);
-    this.serverFrames = new PgFrameReader((m) => {
-      // ReadyForQuery's one-byte body is the transaction status a gate refusal must repeat.
-      if (m.type === 'Z' && m.head.length === 1) this.status = m.head.toString('latin1') as 'I' | 'T' | 'E';
-      log.fromServer(m);
-    }, maxMessage);
+    this.serverFrames = new PgFrameReader((m) => log.fromServer(m), maxMessage);
   }
 
   start(clientPipelined: Buffer, upstreamEarly: Buffer): void {
@@ -101,7 +104,8 @@ export class PgRelay {
       this.events.protocolError('server', e instanceof PgProtocolError ? e.message : String(e));
       return;
     }
-    writeOrPause(this.client, d, this.upstream);
+    if (this.order) this.order.server(d);
+    else writeOrPause(this.client, d, this.upstream);
     this.flushInjections();
   }
 

@@ -61,7 +61,14 @@ export class Gate {
     const p = FORWARDING_POLICY.check(cmd, this.subject);
     if (p) return p;
     for (const r of this.rules) {
-      const v = r.check(cmd, this.subject);
+      let v: GateVerdict | null;
+      try {
+        v = r.check(cmd, this.subject);
+      } catch {
+        // Fail closed: a rule that cannot decide refuses. A throw must not reach the adapter
+        // either: some call the gate from async code where it would take the process down.
+        return { verdict: 'deny', message: 'the gateway could not check this command; ask an admin', rule: r.name };
+      }
       if (v) return v;
     }
     return ALLOW;

@@ -1,7 +1,8 @@
 // The live-session registry and its expiry watch. A protocol adapter registers each brokered session
 // with two callbacks (warn, close); this module decides when to call them:
 //   - warn at expires_at - warnBefore, close('grant-expired') at expires_at (one DeadlineScheduler);
-//   - close('grant-revoked' | 'breakglass-denied') at once when the grant is revoked;
+//   - close('grant-revoked' | 'breakglass-denied') at once when the grant is revoked, and
+//     close('grant-revoked') when the user is disabled or removed;
 //   - re-arm both when the grant is extended; close('killed-by-admin') on kill;
 //   - close('gateway-shutdown') for all on drain.
 // It never touches sockets; adapters translate warn/close into protocol words.
@@ -45,6 +46,8 @@ export class LiveSessions {
   watch(events: EventBus<AccessEvents>): void {
     events.on('grant.revoked', ({ grant, cause }) => this.closeGrant(grant.id, cause === 'breakglass-denied' ? 'breakglass-denied' : 'grant-revoked'));
     events.on('grant.extended', ({ grant }) => this.extendGrant(grant.id, Date.parse(grant.expires_at)));
+    // A disabled or removed user's access ends like a revoked grant's.
+    events.on('user.disabled', ({ user }) => this.closeUser(user, 'grant-revoked'));
   }
 
   get size(): number {
@@ -86,6 +89,10 @@ export class LiveSessions {
     const ids = [...(this.byGrant.get(grantId) ?? [])];
     for (const id of ids) this.close(id, reason);
     return ids.length;
+  }
+
+  closeUser(user: string, reason: TerminationReason): void {
+    for (const s of [...this.sessions.values()]) if (s.user === user) this.close(s.id, reason);
   }
 
   closeAll(reason: TerminationReason): void {

@@ -14,7 +14,29 @@ import { RunningSession } from './running-session.js';
 export type { PipelineDeps, SessionHandle, SessionLimitsConfig, RecordingOpener } from './pipeline-deps.js';
 
 export class SessionPipeline {
+  /** Every session from its first step to its sealed end, registered with the live registry or not yet. */
+  private readonly running = new Set<RunningSession<unknown>>();
+  private closing = false;
+
   constructor(private readonly deps: PipelineDeps) {}
+
+  /**
+   * Gateway shutdown: refuses new sessions, ends every running one with `gateway-shutdown` — also
+   * those still logging in, which the live registry does not know yet — and resolves once each has
+   * booked its end, revoked its credential and sealed its recording (or after `timeoutMs`). The
+   * store must stay open until this resolves.
+   */
+  async shutdown(timeoutMs: number): Promise<void> {
+    this.closing = true;
+    const settled = [...this.running].map((s) => {
+      s.terminate('gateway-shutdown');
+      return s.settled;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((r) => { timer = setTimeout(r, timeoutMs); });
+    await Promise.race([Promise.all(settled), late]);
+    clearTimeout(timer);
+  }
 
   /** The authorization port, for front ends that must refuse during their own auth (SSH). */
   get authorizer(): Authorizer {
@@ -47,7 +69,13 @@ export class SessionPipeline {
     if (!identity) return null;
     const auth = await this.authorize(adapter, identity);
     if (!auth) return null;
+    if (this.closing) {
+      refuseSafely(adapter, { kind: 'access', error: new PortcullisError('unavailable', 'the gateway is shutting down; try again shortly') }, this.deps.log);
+      return null;
+    }
     const session = new RunningSession(this.deps, adapter, auth);
+    this.running.add(session);
+    void session.settled.then(() => this.running.delete(session));
     return session.run();
   }
 

@@ -38,6 +38,8 @@ export class RunningSession<U> implements SessionHandle {
   private unregister: (() => void) | null = null;
   private recording: SessionRecording | null = null;
   private issuing: Promise<IssuedCredential | null> = Promise.resolve(null);
+  /** Whether the session row and session.started were written; the end is booked only after them. */
+  private booked: Promise<boolean> = Promise.resolve(false);
   private resolveSettled: (r: TerminationReason) => void = () => {};
 
   constructor(private readonly deps: PipelineDeps, private readonly adapter: ProtocolAdapter<U>, readonly auth: Authorization) {
@@ -69,16 +71,21 @@ export class RunningSession<U> implements SessionHandle {
   /** Runs the session up to relaying; null when it ended before (the client was refused). */
   async run(): Promise<SessionHandle | null> {
     const { deps, adapter } = this;
-    try {
-      await deps.journal.started(this.start);
-    } catch (err) {
-      // No books, no session: fail closed before anything reaches the target.
+    this.booked = deps.journal.started(this.start).then(() => true, (err: unknown) => {
       this.log.error({ err: errText(err) }, LOG.sessionStartFailed);
+      return false;
+    });
+    if (!(await this.booked)) {
+      // No books, no session: fail closed before anything reaches the target.
       this.refuse({ kind: 'access', error: new PortcullisError('unavailable', 'the gateway could not start the session; try again') });
       this.phase = 'ended';
+      this.endReason ??= 'adapter-error';
       this.resolveSettled('adapter-error');
       return null;
     }
+    // Ended (gateway shutdown) while the books were being opened: finish() closes them; never
+    // register, record or issue anything for it.
+    if (this.endReason) return null;
     this.unregister = deps.live.register({
       id: this.id, protocol: adapter.protocol, user: this.auth.user.name, target: this.auth.target.name, grantId: this.auth.grant.id,
       clientAddr: adapter.clientAddr, startedAt: this.start.startedAt, expiresAt: this.auth.grant.expiresAt,
@@ -247,6 +254,9 @@ export class RunningSession<U> implements SessionHandle {
   /** After the end: the books, then the credential, then the recording. Never throws. */
   private async finish(reason: TerminationReason, endedAt: number): Promise<void> {
     const { journal } = this.deps;
+    // An end that raced the start (shutdown while the row was being written) books after it, so
+    // there is exactly one session.ended, after its session.started; no row, no end to book.
+    if (!(await this.booked)) { this.resolveSettled(reason); return; }
     if (this.adapter.protocol !== 'ssh') await journal.statements(this.start, this.recording?.statements ?? 0).catch((e: unknown) => this.logBooks(e));
     await journal.ended(this.start, endedAt, reason).catch((e: unknown) => this.logBooks(e));
     const credential = await this.issuing;

@@ -2,9 +2,15 @@
 // clock): an idle timeout (per front end, from config), a maximum session length, and how long a
 // client that went away may take to come back (a browser reload) before the session ends. Grant expiry
 // and its warning stay with the live registry (live-sessions.ts), which also re-arms on extension.
-// Idle is "nothing moved on either leg": adapters call `touch()` per chunk, which only stores the
-// clock's time; the single scheduled check re-arms itself to the last activity plus the timeout,
-// so a busy session costs one heap entry per timeout period, not one timer reset per chunk.
+// Idle means no one is at the session. Adapters call `touch()` for what counts, which only stores
+// the clock's time: input from the client always; the target's output only where it answers the
+// client or moves data the client asked for (database replies, SSH exec/sftp/forwards without a
+// terminal). On an SSH terminal (pty) output never counts, so a loop printing on the target cannot
+// keep an abandoned session open (the browser terminal still counts output, as its e2e test pins); keepalives at the SSH layer never count. The
+// idle timeout is not a control against the grant holder (who can always send input); grant expiry
+// and the maximum session length are. The single scheduled check re-arms itself to the last
+// activity plus the timeout, so a busy session costs one heap entry per timeout period, not one
+// timer reset per chunk.
 import type { Clock } from '../util/clock.js';
 import type { DeadlineScheduler } from '../util/deadline-scheduler.js';
 

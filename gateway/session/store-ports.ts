@@ -16,6 +16,12 @@ export function decidingAuthorizer(decider: AccessDecider, store: Store, clock: 
     stillValid: async (auth: Authorization) => {
       const g = await store.grants.byId(auth.grant.id);
       if (!g || g.revokedAt !== null) return { ok: false, reason: 'grant-revoked' } as const;
+      // The user may have been disabled or removed while logging in (before the live registry
+      // knew the session, so its event did not reach it). A link's principal is not a stored user.
+      if (!auth.link) {
+        const u = await store.users.byId(auth.user.id);
+        if (!u || u.disabled) return { ok: false, reason: 'grant-revoked' } as const;
+      }
       // A link's grant and a user's grant end the same way: at expiresAt.
       return clock.now() < g.expiresAt ? { ok: true } as const : { ok: false, reason: 'grant-expired' } as const;
     },

@@ -78,7 +78,8 @@ export class SshAdapter implements ProtocolAdapter<ssh2.Client> {
     this.client.on('tcpip', (accept, reject, info) => {
       // In menu mode no target is chosen until a terminal channel asks: nothing to forward to yet.
       if (result.kind === 'menu' && !this.menuShown) return reject();
-      this.relaying.then(({ ctx, client }) => handleDirectTcpip(ctx, client, accept, reject, info), () => reject());
+      // Guarded: a throw in a detached promise would otherwise take the process down.
+      this.relaying.then(({ ctx, client }) => ctx.guard(() => handleDirectTcpip(ctx, client, accept, reject, info))(undefined), () => reject());
     });
     this.client.on('request', (accept, reject, name) => {
       // tcpip-forward (ssh -R) and streamlocal forwards are refused; say so once a channel starts.

@@ -70,7 +70,11 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
   const begin = (ch: ssh2.ServerChannel, what: Start): void => {
     if (started) { ch.close(); return; }
     started = true;
-    void start(ch, what);
+    // Before the session relays there is no session to end: log, close this channel, stay up.
+    start(ch, what).catch((err: unknown) => {
+      host.log.error({ err: err instanceof Error ? err.message : String(err) }, 'ssh.channel_start_failed');
+      ch.close();
+    });
   };
   session.on('shell', (accept) => begin(accept(), { kind: 'shell' }));
   session.on('exec', (accept, _reject, info) => begin(accept(), { kind: 'exec', command: info.command }));
@@ -94,6 +98,12 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
       return;
     }
     const { client, ctx } = relaying;
+    // From here a throw ends this session (adapter-error), never the process: start() runs detached.
+    ctx.guard(() => startOn(ch, what, client, ctx, say))(undefined);
+  }
+
+  function startOn(ch: ssh2.ServerChannel, what: Start, client: ssh2.Client, ctx: SessionContext, say: (text: string) => void): void {
+    const terminal = pty !== null && what.kind !== 'subsystem';
     for (const n of [...host.notices(), ...refusals]) say(`Portcullis: ${n}`);
     const command: GateCommand = what.kind === 'exec' ? { kind: 'exec', command: what.command }
       : what.kind === 'shell' ? { kind: 'channel', type: 'shell' } : { kind: 'channel', type: 'subsystem', name: what.name };
@@ -104,7 +114,8 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
       return;
     }
     const ptyOpts = pty ? { term: pty.term, rows: pty.rows, cols: pty.cols, width: pty.width, height: pty.height, modes: pty.modes } : undefined;
-    const opened = (err: Error | undefined, channel: ssh2.ClientChannel): void => {
+    // guard takes one argument (no rest array on the relay's hot path): the callback's two go in one.
+    const openedOnce = ctx.guard(({ err, channel }: { err: Error | undefined; channel: ssh2.ClientChannel }): void => {
       if (err) {
         say(`Portcullis: the target refused the ${what.kind} request`);
         finishClient(ch, { code: 1 });
@@ -112,7 +123,8 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
       }
       up = channel;
       relay(ch, channel, what, terminal, ctx);
-    };
+    });
+    const opened = (err: Error | undefined, channel: ssh2.ClientChannel): void => openedOnce({ err, channel });
     try {
       if (what.kind === 'shell') client.shell(ptyOpts ?? false, { env }, opened);
       else if (what.kind === 'exec') client.exec(what.command, { env, ...(ptyOpts ? { pty: ptyOpts } : {}) }, opened);
@@ -124,11 +136,16 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
 
   function relay(ch: ssh2.ServerChannel, upCh: ssh2.ClientChannel, what: Start, terminal: boolean, ctx: SessionContext): void {
     const rec = ctx.taps;
-    // Idle timeout: any byte either way is activity.
+    // Idle timeout: what the client sends is activity. On a terminal only that counts: `top`,
+    // `tail -f` or a loop printing forever in an abandoned terminal must not keep it open. Without
+    // a terminal (scp, rsync, a batch command) the target's output counts too: a transfer running
+    // is not an abandoned session, and it ends by itself.
     const active = (): void => ctx.activity();
     ch.on('data', active);
-    upCh.on('data', active);
-    upCh.stderr.on('data', active);
+    if (!terminal) {
+      upCh.on('data', active);
+      upCh.stderr.on('data', active);
+    }
     const label = what.kind === 'exec' ? what.command : what.kind === 'subsystem' ? `subsystem:${what.name}` : 'shell';
     let exit: { code: number } | { signal: string; core: boolean; message: string } | null = null;
     const digests = terminal ? null : { stdin: new StreamDigest(), stdout: new StreamDigest(), stderr: new StreamDigest() };
@@ -167,7 +184,9 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
       ch.on('data', feed('client'));
       upCh.on('data', feed('server'));
     }
-    if (!ctx.gatePassThrough && terminal && what.kind === 'shell') gateShellInput(ch, upCh, ctx, (text) => ch.write(`\r\n${text}\r\n`));
+    // Every terminal, not only `shell`: `ssh -t host bash` is an exec whose command passes the gate
+    // once, then an interactive shell whose lines must pass it too.
+    if (!ctx.gatePassThrough && terminal) gateShellInput(ch, upCh, ctx, (text) => ch.write(`\r\n${text}\r\n`));
     else ch.pipe(upCh);
     upCh.pipe(ch, { end: false });
     upCh.stderr.pipe(ch.stderr, { end: false });

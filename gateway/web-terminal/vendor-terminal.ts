@@ -156,7 +156,10 @@ export class VendorTerminal implements ProtocolAdapter<Shell> {
     const { unsubscribe, positions } = recording.subscribe(() => undefined);
     unsubscribe();
     void this.catchUp(ws, recording, positions.get(1) ?? 0);
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.fromBrowser(ws, data, isBinary));
+    // Guarded: a throw while handling one browser's frame ends that session, not the process.
+    const handle = ({ data, isBinary }: { data: Buffer; isBinary: boolean }): void => this.fromBrowser(ws, data, isBinary);
+    const guarded = this.ctx ? this.ctx.guard(handle) : handle;
+    ws.on('message', (data: Buffer, isBinary: boolean) => guarded({ data, isBinary }));
     // An oversized or malformed frame: ws closes the socket (1009/1002); without a listener the
     // error would take the whole process down.
     ws.on('error', (err: Error) => this.ctx?.log.info({ reason: err.message }, 'vendor.socket_error'));

@@ -1,6 +1,7 @@
 // The idle timeout for SSH sessions (ssh.idleTimeout, the pipeline's one mechanism): a session
-// where nothing moves either way is cut with a message and the reason recorded; output keeps a
-// session alive. Real OpenSSH client → gateway → real sshd.
+// where nothing comes from the client is cut with a message and the reason recorded; without a
+// terminal the target's output keeps a session alive, on a terminal it does not (an abandoned
+// terminal running a printing loop). Real OpenSSH client → gateway → real sshd.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json } from '../harness/gateway.js';
 import { type SshFixture, latestClosedSession, startSshFixture } from '../harness/ssh-fixture.js';
@@ -34,5 +35,18 @@ describe('the SSH idle timeout', () => {
     const r = await fx.ssh('ops+web01', ['for i in 1 2 3 4 5 6 7 8; do echo tick-$i; sleep 0.5; done']);
     expect(r.status).toBe(0);
     expect(r.stdout.toString()).toContain('tick-8');
+  });
+
+  it('cuts a terminal session whose target keeps printing while the client sends nothing', async () => {
+    const t0 = Date.now();
+    const r = await fx.ssh('ops+web01', ['for i in $(seq 1 30); do echo tick-$i; sleep 0.5; done'], { extra: ['-tt'] });
+    const took = Date.now() - t0;
+    const out = r.stdout.toString();
+    expect(out).toContain('tick-1');
+    expect(out).not.toContain('tick-30');
+    expect(out).toMatch(/Portcullis: session closed after being idle too long/);
+    expect(took).toBeLessThan(12_000);
+    const id = await latestClosedSession(fx.gw);
+    expect(json<SessionRow[]>(fx.gw.admin(['session', 'list', '--json'])).find((s) => s.id === id)?.end_reason).toBe('idle-timeout');
   });
 });

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { PgClientGate } from '../../gateway/postgres/client-gate.js';
 import { PgFrameReader } from '../../gateway/postgres/wire/frames.js';
+import { readyForQuery } from '../../gateway/postgres/wire/server-messages.js';
 import type { GateCommand, GateVerdict } from '../../gateway/session/gate.js';
 
 const int16 = (n: number): Buffer => { const b = Buffer.alloc(2); b.writeInt16BE(n); return b; };
@@ -28,9 +29,10 @@ function run(chunks: Buffer[]): { forwarded: Buffer; answers: Buffer[]; checked:
   const gate = new PgClientGate({
     check: (cmd) => { if (cmd.kind === 'sql') checked.push(`${cmd.path}:${cmd.text}`); return deny(cmd); },
     forward: (b) => forwarded.push(Buffer.from(b)),
-    answer: (b) => answers.push(b),
+    // What the client is told, in the order refused (its place among the target's replies is
+    // answer-order.ts's job, tested in pg-answer-order.test.ts).
+    refuse: (type, error) => answers.push(type === 'Q' || type === 'F' ? Buffer.concat([error, readyForQuery('T')]) : error),
     logged: () => {},
-    status: () => 'T',
   }, 1 << 20);
   for (const c of chunks) gate.push(c);
   return { forwarded: Buffer.concat(forwarded), answers, checked };
@@ -68,5 +70,14 @@ describe('the PostgreSQL client gate', () => {
   it('forwards byte at a time without loss', () => {
     const r = run([...stream].map((b) => Buffer.from([b])));
     expect(types(r.forwarded)).toEqual(['Q', 'P', 'B', 'E', 'S', 'S', 'd']);
+  });
+
+  it('lets the gate see the whole statement, not only the first 64 KB the statement log keeps', () => {
+    const padded = `select 1; /*${' '.repeat(70_000)}*/ DROP TABLE orders`;
+    for (const chunks of [[Q(padded)], [...Q(padded)].reduce<Buffer[]>((a, _b, i, all) => (i % 4096 === 0 ? [...a, Buffer.from(all.slice(i, i + 4096))] : a), [])]) {
+      const r = run(chunks);
+      expect(r.forwarded.length).toBe(0);
+      expect(types(Buffer.concat(r.answers))).toEqual(['E', 'Z']);
+    }
   });
 });

@@ -9,6 +9,7 @@ import { SessionRecording } from '../../recorder/session-recording.js';
 import { type Credentials, type IssuedCredential, StaticCredentials } from '../../gateway/session/credentials.js';
 import type { GateRule } from '../../gateway/session/gate.js';
 import { type PipelineDeps, SessionPipeline } from '../../gateway/session/pipeline.js';
+import type { SessionJournal } from '../../gateway/session/ports.js';
 import { decidingAuthorizer, storeJournal } from '../../gateway/session/store-ports.js';
 import type { TerminationReason } from '../../gateway/session/termination.js';
 import type { UserRecord } from '../../gateway/store/records.js';
@@ -250,6 +251,55 @@ describe('the session pipeline', () => {
     expect(slow.revoked).toHaveLength(1);
   });
 
+  it('ends a session still writing its start at gateway shutdown: refused, one session.ended after session.started, never relayed', async () => {
+    let release: () => void = () => {};
+    const inner = tracingJournal(storeJournal(t.app.store, t.app.audit, t.app.log), steps);
+    const journal: SessionJournal = { ...inner, started: async (s) => { await new Promise<void>((r) => { release = r; }); await inner.started(s); } };
+    const { p, creds } = pipeline({ journal });
+    const adapter = new TestAdapter(steps, ops);
+    const started = p.start(adapter);
+    await waitUntil(() => steps.includes('adapter.identify'));
+    await new Promise((r) => setTimeout(r, 10));
+    const drained = p.shutdown(5_000);
+    expect(steps).toContain('adapter.refuse:access');
+    release();
+    expect(await started).toBeNull();
+    await drained;
+    expect(steps).toEqual(['adapter.identify', 'adapter.refuse:access', 'journal.started', 'journal.statements:0', 'journal.ended:gateway-shutdown']);
+    expect(steps).not.toContain('adapter.connect');
+    expect(creds.revoked).toHaveLength(0);
+    expect(t.app.live.size).toBe(0);
+    const codes = await auditCodes();
+    expect(codes.filter((c) => c === 'session.ended')).toHaveLength(1);
+    expect(codes.indexOf('session.started')).toBeLessThan(codes.indexOf('session.ended'));
+  });
+
+  it('ends a session logging in upstream at gateway shutdown, revokes and seals before shutdown resolves, and refuses new ones', async () => {
+    let release: () => void = () => {};
+    const inner = tracingCredentials(new StaticCredentials(t.app.creds), steps);
+    const slow: Credentials & { revoked: IssuedCredential[] } = {
+      revoked: inner.revoked,
+      issue: async (g, target) => { const c = await inner.issue(g, target); await new Promise<void>((r) => { release = r; }); return c; },
+      revoke: (c) => inner.revoke(c),
+    };
+    const { p } = pipeline({}, slow);
+    const started = p.start(new TestAdapter(steps, ops));
+    await waitUntil(() => steps.includes('credentials.issue'));
+    let done = false;
+    const drained = p.shutdown(5_000).then(() => { done = true; });
+    await new Promise((r) => setTimeout(r, 20));
+    // Shutdown waits for the credential (still being issued) to be revoked and the recording sealed.
+    expect(done).toBe(false);
+    release();
+    await drained;
+    expect(await started).toBeNull();
+    expect(steps.slice(-4)).toEqual(['journal.ended:gateway-shutdown', 'credentials.revoke', 'recording.end:gateway-shutdown', 'journal.index']);
+    expect(slow.revoked).toHaveLength(1);
+    const late: string[] = [];
+    expect(await p.start(new TestAdapter(late, ops))).toBeNull();
+    expect(late).toEqual(['adapter.identify', 'adapter.refuse:access']);
+  });
+
   it('logs and audits a credential that could not be revoked, and still seals the recording', async () => {
     const { p, creds } = pipeline({}, tracingCredentials(new StaticCredentials(t.app.creds), steps, { failRevoke: true }));
     const adapter = new TestAdapter(steps, ops);
@@ -278,6 +328,35 @@ describe('the session pipeline', () => {
     expect(events).toMatch(/"kind":"gate","verdict":"flag"/);
     expect(steps.filter((s) => s.startsWith('journal.gated'))).toEqual(['journal.gated:deny', 'journal.gated:flag']);
   });
+  it('refuses, fail-closed, a command a gate rule throws on, and the session goes on', async () => {
+    const rules: GateRule[] = [{ name: 'buggy', check: () => { throw new Error('bug in a rule'); } }];
+    const { adapter, settled } = await begin({ gateRules: rules });
+    expect(adapter.statement('select 1')).toBe('deny');
+    expect(steps.at(-1)).toBe('journal.gated:deny');
+    adapter.ctx!.ended('closed-by-client');
+    expect(await settled).toBe('closed-by-client');
+  });
+  it('ends at once when the user is disabled, and refuses a login that was under way when it happened', async () => {
+    await endsWith('grant-revoked', async () => { await t.app.users.setDisabled('admin', 'ops', true); });
+    await t.app.users.setDisabled('admin', 'ops', false);
+    steps = [];
+    let release: () => void = () => {};
+    const inner = tracingJournal(storeJournal(t.app.store, t.app.audit, t.app.log), steps);
+    const journal: SessionJournal = { ...inner, started: async (s) => { await new Promise<void>((r) => { release = r; }); await inner.started(s); } };
+    const { p, creds } = pipeline({ journal });
+    const started = p.start(new TestAdapter(steps, ops));
+    await waitUntil(() => steps.includes('adapter.identify'));
+    // Disabled while the session row is being written: the live registry does not know it yet.
+    await t.app.users.setDisabled('admin', 'ops', true);
+    release();
+    expect(await started).toBeNull();
+    await waitUntil(() => steps.includes('journal.index'));
+    expect(steps).toContain('adapter.release');
+    expect(steps).toContain('journal.ended:grant-revoked');
+    expect(steps).not.toContain('adapter.relay');
+    expect(creds.revoked).toHaveLength(1);
+  });
+
 });
 
 async function auditCodes(): Promise<string[]> {
