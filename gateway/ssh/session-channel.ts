@@ -3,8 +3,10 @@
 // window-change) and ends in the order OpenSSH expects: data, then exit-status or exit-signal,
 // then EOF and close. `pipe` carries backpressure both ways (a paused stream stops SSH window
 // adjusts). Recording only taps (the session's SessionTaps): a terminal stream for pty channels, a
-// summary for the rest. The shell, exec or subsystem request passes the session's gate first; a
-// denial is said on the channel (stderr for exec) and the channel exits with status 1.
+// summary for the rest. A terminal is recorded with a real size even when the client asked for 0x0
+// (wire/pty-size.ts); the target gets the pty request and window-changes as the client sent them.
+// The shell, exec or subsystem request passes the session's gate first; a denial is said on the
+// channel (stderr for exec) and the channel exits with status 1.
 import type ssh2 from 'ssh2';
 import type { TerminalTap } from '../../recorder/taps.js';
 import { StreamDigest } from '../../recorder/stream-digest.js';
@@ -13,6 +15,7 @@ import type { SessionContext } from '../session/adapter.js';
 import type { GateCommand } from '../session/gate.js';
 import { gateTypedInput, TypedLines } from '../session/typed-lines.js';
 import { writeOrPause } from '../util/relay-sockets.js';
+import { changedSize, DEFAULT_TERMINAL_SIZE, requestedSize, type TerminalSize } from './wire/pty-size.js';
 import { SftpTracker } from './wire/sftp-tracker.js';
 
 /** The relaying session a channel works in: the shared upstream client and the session context. */
@@ -45,13 +48,19 @@ const EMPTY = Buffer.alloc(0);
 
 export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): void {
   let pty: ssh2.PseudoTtyInfo | null = null;
+  // The size the recording is given (never 0x0); `pty` keeps what the client asked for.
+  let recordedSize: TerminalSize = { ...DEFAULT_TERMINAL_SIZE };
   const env: Record<string, string> = {};
   let up: ssh2.ClientChannel | null = null;
   let writer: TerminalTap | null = null;
   let started = false;
   const refusals: string[] = [];
 
-  session.on('pty', (accept, _reject, info) => { pty = info; accept?.(); });
+  session.on('pty', (accept, _reject, info) => {
+    pty = info;
+    recordedSize = requestedSize(info.cols, info.rows);
+    accept?.();
+  });
   session.on('env', (accept, reject, info) => {
     if (ENV_ALLOWED.test(info.key) && Object.keys(env).length < MAX_ENV && info.val.length <= 1024) {
       env[info.key] = info.val;
@@ -61,7 +70,11 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
   session.on('window-change', (accept, _reject, info) => {
     if (pty) Object.assign(pty, { cols: info.cols, rows: info.rows, width: info.width, height: info.height });
     up?.setWindow(info.rows, info.cols, info.height, info.width);
-    writer?.resize(info.cols, info.rows);
+    const next = changedSize(recordedSize, info.cols, info.rows);
+    if (next) {
+      recordedSize = next;
+      writer?.resize(next.cols, next.rows);
+    }
     accept?.();
   });
   session.on('signal', (accept, _reject, info) => { up?.signal(info.name); accept?.(); });
@@ -150,7 +163,7 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
     let exit: { code: number } | { signal: string; core: boolean; message: string } | null = null;
     const digests = terminal ? null : { stdin: new StreamDigest(), stdout: new StreamDigest(), stderr: new StreamDigest() };
     if (terminal && pty) {
-      writer = rec.terminal({ width: pty.cols, height: pty.rows, ...(what.kind === 'exec' ? { command: what.command } : {}), env: { TERM: pty.term } });
+      writer = rec.terminal({ width: recordedSize.cols, height: recordedSize.rows, ...(what.kind === 'exec' ? { command: what.command } : {}), env: { TERM: pty.term } });
       const w = writer;
       ch.on('data', ctx.guard((d: Buffer) => w.input(d)));
       upCh.on('data', ctx.guard((d: Buffer) => w.output(d)));
