@@ -1,8 +1,9 @@
 // Closes the sessions a previous run of this gateway left open when it died without draining
-// (`kill -9`, OOM, power loss): their store rows still say live, no `session.ended` was audited and
-// their recording's meta.json has no end. Run once at serve start, before any listener accepts, so
-// no session of this run can be mistaken for an orphan. Each one gets `gateway-crashed` in the
-// store and in the audit log (one transaction, as a normal end), and its meta.json the same end.
+// (`kill -9`, OOM, power loss): their store rows still say live, no `session.ended` was audited,
+// their recording's meta.json has no end and the recording was never indexed for search. Run once
+// at serve start, before any listener accepts, so no session of this run can be mistaken for an
+// orphan. Each one gets `gateway-crashed` in the store and the audit log (one transaction, as a
+// normal end), the same end in meta.json, and its recording indexed as a normal end does.
 // It does not repair the recording's data files: the FileSink flushed them up to about 1 s before
 // the crash, and readers tolerate a torn last line. It revokes no credential: today's credentials
 // are vaulted static ones (nothing was issued for the session alone).
@@ -15,6 +16,7 @@ import { readRecordingMeta, writeRecordingMeta } from '../../recorder/meta.js';
 import type { SessionRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
+import { indexRecording } from './search-index.js';
 import type { TerminationReason } from './termination.js';
 
 const CRASHED: TerminationReason = 'gateway-crashed';
@@ -78,6 +80,9 @@ async function closeOne(deps: CrashRecoveryDeps, s: SessionRecord): Promise<Reco
   if (metaPath !== null && meta !== null) {
     writeRecordingMeta(metaPath, { ...meta, ended_at: new Date(endedAt).toISOString(), end_reason: CRASHED });
   }
+  // A normal end indexes the recording for search; the dead run never got to. The indexer logs and
+  // swallows its own failures (a torn last line is skipped by the readers it uses).
+  if (s.recording !== null) await indexRecording(store, s.recording, s.id, deps.log);
   return { id: s.id, endedAt };
 }
 

@@ -56,6 +56,9 @@ describe('crash recovery at serve start', () => {
     // The statements file was last written 2 s after the start: the best bound on the crash.
     const stmts = join(t.app.paths.recordings, 'ses_a', 'statements.ndjson');
     writeFileSync(stmts, '{"v":1}\n{"v":1,"torn');
+    const cast = join(t.app.paths.recordings, 'ses_a', 'ch-1.cast');
+    writeFileSync(cast, `${JSON.stringify({ version: 2, width: 80, height: 24, timestamp: a.startedAt / 1000 })}\n[0.5,"o","crashmarker shown\\r\\n"]\n[0.9,"o","tor`);
+    utimesSync(cast, a.startedAt / 1000, a.startedAt / 1000);
     const lastWrite = a.startedAt + 2_000;
     utimesSync(stmts, lastWrite / 1000, lastWrite / 1000);
     t.clock.advance(60_000);
@@ -74,6 +77,8 @@ describe('crash recovery at serve start', () => {
     const meta = readRecordingMeta(join(t.app.paths.recordings, 'ses_a', 'meta.json'));
     expect(meta).toMatchObject({ session: 'ses_a', user: 'ops', end_reason: 'gateway-crashed', ended_at: new Date(lastWrite).toISOString() });
     expect((await verifyChain(t.app.store)).ok).toBe(true);
+    // Indexed for search as a normal end would be, the torn last line skipped.
+    expect((await t.app.store.search.query('crashmarker', 10)).map((e) => e.sessionId)).toEqual(['ses_a']);
   });
 
   it('leaves sessions it does not own, sessions running here and sessions already ended alone', async () => {
