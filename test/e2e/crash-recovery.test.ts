@@ -90,9 +90,18 @@ describe('kill -9 of the gateway mid-session', () => {
       const live = sessions().filter((s) => s.end_reason === null);
       expect(live.map((s) => s.protocol).sort()).toEqual(['mysql', 'postgres', 'ssh']);
 
+      // Then activity up to the kill: the shell prints the time every 100 ms and both database
+      // clients run a statement naming the time every 100 ms.
+      term.send('while :; do echo "tick-$(date +%s%3N)"; sleep 0.1; done');
+      const ticker = setInterval(() => {
+        psql.type(`select 'pg-tick-${Date.now()}';`);
+        mariadb.type(`select 'my-tick-${Date.now()}';`);
+      }, 100);
       // Longer than the sink's 1 s flush: what was shown above is on disk when serve dies.
       await new Promise((r) => setTimeout(r, 1_500));
+      const killedAt = Date.now();
       await gw.crash();
+      clearInterval(ticker);
       // Nothing booked the ends (the CLI cannot ask the dead API; the recordings say it too).
       for (const s of live) expect(readRecordingMeta(RecordingLayout.inDataDir(gw.dataDir, s.id).meta)?.end_reason, s.protocol).toBeUndefined();
       await gw.restart();
@@ -117,6 +126,17 @@ describe('kill -9 of the gateway mid-session', () => {
       const texts = readStatements(gw.dataDir).map((r) => JSON.stringify(r));
       expect(texts.some((t) => t.includes("'pg-before-' || (40 + 2)"))).toBe(true);
       expect(texts.some((t) => t.includes("concat('my-before-', 40 + 2)"))).toBe(true);
+
+      // What each recording lost: the time from its last recorded tick to the kill. The sink
+      // flushes every 1 s and ticks come every 100 ms, so at most about 1.1 s (plus scheduling).
+      const lastTick = (text: string, re: RegExp): number => Math.max(0, ...[...text.matchAll(re)].map((m) => Number(m[1])));
+      const gaps = {
+        ssh: killedAt - lastTick(castText(gw.dataDir, sshId), /tick-(\d{13})/g),
+        postgres: killedAt - lastTick(texts.join('\n'), /pg-tick-(\d{13})/g),
+        mysql: killedAt - lastTick(texts.join('\n'), /my-tick-(\d{13})/g),
+      };
+      console.log(`crash: ms of activity lost before the kill per recording: ${JSON.stringify(gaps)}`);
+      for (const [protocol, gap] of Object.entries(gaps)) expect(gap, protocol).toBeLessThanOrEqual(1_350);
 
       // The restarted gateway serves: a new psql session works and ends normally.
       const again = new PipedClient(requireBinary('postgresql-client-15', 'psql'), [
