@@ -16,6 +16,7 @@ import { attachUpgrades } from '../http/upgrade.js';
 import { vendorTerminalRoute } from '../http/vendor-socket.js';
 import { LOG, type Logger } from '../log/logger.js';
 import type { Listener } from '../net/listener.js';
+import { closeOrphanedSessions } from '../session/crash-recovery.js';
 import { checkTarget } from '../targets/target-check.js';
 import { systemClock } from '../util/clock.js';
 import { VendorTerminals } from '../web-terminal/vendor-terminals.js';
@@ -42,6 +43,10 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   const app = buildApp(config, { clock: systemClock, env, log });
   const certs = ensureCerts(config.data, config.hostnames);
   const tls = { cert: readFileSync(certs.serverCert, 'utf8'), key: readFileSync(certs.serverKey, 'utf8') };
+  // Before any listener accepts: every session live in the store now was left open by a previous
+  // run that died without draining. One node on its own store owns every one of them; a later
+  // multi-node store must narrow `owns` to this node's sessions.
+  await closeOrphanedSessions({ store: app.store, audit: app.audit, clock: app.clock, log, owns: () => true, running: (id) => app.live.get(id) !== undefined });
   await app.timers.start();
   const composed = composeForApi(app);
   const api = createApiServer(app, composed, tls);

@@ -19,6 +19,8 @@ export const LOG = {
   sessionStartFailed: 'session.start_failed',
   sessionWarned: 'session.warned',
   sessionClosed: 'session.closed',
+  sessionsCrashRecovered: 'session.crash_recovered',
+  sessionCrashRecoveryFailed: 'session.crash_recovery_failed',
   // The session pipeline (gateway/session/).
   credentialRevokeFailed: 'credential.revoke_failed',
   recordingFailed: 'recording.failed',

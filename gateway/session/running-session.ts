@@ -291,7 +291,7 @@ function endedWhileStarting(reason: TerminationReason, target: string): Portcull
     case 'grant-expired': case 'grant-revoked': case 'breakglass-denied':
       return new PortcullisError('no-active-grant', `access to ${target} ended during login`);
     case 'closed-by-client': case 'upstream-closed': case 'killed-by-admin': case 'idle-timeout': case 'recording-failed':
-    case 'gateway-shutdown': case 'protocol-error': case 'upstream-failed': case 'credential-failed': case 'max-session-length': case 'adapter-error':
+    case 'gateway-shutdown': case 'gateway-crashed': case 'protocol-error': case 'upstream-failed': case 'credential-failed': case 'max-session-length': case 'adapter-error':
       return new PortcullisError('unavailable', describeTermination(reason, target));
   }
 }

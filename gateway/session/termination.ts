@@ -11,6 +11,8 @@ export type TerminationReason =
   | 'idle-timeout'
   | 'recording-failed'
   | 'gateway-shutdown'
+  /** Found open at the next start after the gateway died without draining (kill -9, OOM, power loss). */
+  | 'gateway-crashed'
   | 'protocol-error'
   | 'upstream-failed'
   | 'credential-failed'
@@ -28,6 +30,7 @@ export function describeTermination(r: TerminationReason, target: string): strin
     case 'idle-timeout': return 'session closed after being idle too long';
     case 'recording-failed': return 'session ended because it could not be recorded';
     case 'gateway-shutdown': return 'the Portcullis gateway is shutting down';
+    case 'gateway-crashed': return 'the Portcullis gateway stopped unexpectedly; the session was closed when it restarted';
     case 'protocol-error': return 'session ended after a protocol error';
     case 'upstream-failed': return `could not connect to ${target}`;
     case 'credential-failed': return `could not obtain a credential for ${target}`;
@@ -45,7 +48,7 @@ export function closesAdapter(r: TerminationReason): boolean {
     case 'closed-by-client':
       return false;
     case 'upstream-closed': case 'grant-expired': case 'grant-revoked': case 'breakglass-denied': case 'killed-by-admin':
-    case 'idle-timeout': case 'recording-failed': case 'gateway-shutdown': case 'protocol-error': case 'upstream-failed':
+    case 'idle-timeout': case 'recording-failed': case 'gateway-shutdown': case 'gateway-crashed': case 'protocol-error': case 'upstream-failed':
     case 'credential-failed': case 'max-session-length': case 'adapter-error':
       return true;
   }

@@ -33,6 +33,10 @@ export interface GatewayPeer {
   /** Runs the CLI as a logged-in user whose session lives in its own PORTCULLIS_HOME. */
   as(user: string, args: string[], stdin?: string): CliResult;
   login(user: string, password: string, totp?: string): CliResult;
+  /** `kill -9` of serve: no drain, no session ends booked (crash tests). */
+  crash(): Promise<void>;
+  /** Starts serve again on the same data dir; url, ports and pid change to the new process's. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -55,24 +59,41 @@ export async function startGateway(opts: { env?: NodeJS.ProcessEnv; config?: str
     ...process.env, ...baseEnv, PORTCULLIS_LOG_LEVEL: 'debug', PORTCULLIS_HTTP_PORT: '0',
     PORTCULLIS_SSH_PORT: '0', PORTCULLIS_POSTGRES_PORT: '0', PORTCULLIS_MYSQL_PORT: '0',
   };
-  const proc: Proc = startProc(process.execPath, [BIN, 'serve', '--data', dataDir, ...(opts.config ? ['--config', opts.config] : [])], { env });
   const info = join(dataDir, 'serve.json');
-  await waitFor('portcullis serve', () => existsSync(info), 30_000, proc);
-  const served = JSON.parse(readFileSync(info, 'utf8')) as { url: string; ports: Partial<GatewayPeer['ports']> };
-  const url = served.url;
-  const ports = { https: served.ports.https ?? 0, ssh: served.ports.ssh ?? 0, postgres: served.ports.postgres ?? 0, mysql: served.ports.mysql ?? 0 };
+  const serve = async (): Promise<{ proc: Proc; url: string; ports: GatewayPeer['ports'] }> => {
+    const proc = startProc(process.execPath, [BIN, 'serve', '--data', dataDir, ...(opts.config ? ['--config', opts.config] : [])], { env });
+    await waitFor('portcullis serve', () => existsSync(info), 30_000, proc);
+    const served = JSON.parse(readFileSync(info, 'utf8')) as { url: string; ports: Partial<GatewayPeer['ports']> };
+    const ports = { https: served.ports.https ?? 0, ssh: served.ports.ssh ?? 0, postgres: served.ports.postgres ?? 0, mysql: served.ports.mysql ?? 0 };
+    return { proc, url: served.url, ports };
+  };
+  let { proc, url, ports } = await serve();
   const userEnv = (user: string): NodeJS.ProcessEnv => ({ ...opts.env, PORTCULLIS_HOME: join(homes, user), PORTCULLIS_DATA: dataDir });
-  return {
+  const peer: GatewayPeer = {
     dataDir, url, ports, pid: proc.child.pid ?? 0, caFile: join(dataDir, 'certs/ca.crt'),
     log: () => proc.output(),
     admin: (args, stdin) => cli([...args, '--data', dataDir], { env: baseEnv, stdin }),
     as: (user, args, stdin) => cli(args, { env: userEnv(user), stdin }),
     login: (user, password, totp) => cli(['login', '--user', user, '--password-stdin'], { env: userEnv(user), stdin: `${password}\n${totp ?? ''}\n` }),
+    crash: () => new Promise((resolve) => {
+      if (proc.child.exitCode !== null || proc.child.signalCode !== null) return resolve();
+      proc.child.once('exit', () => resolve());
+      proc.child.kill('SIGKILL');
+    }),
+    restart: async () => {
+      await proc.stop();
+      // A killed serve leaves its serve.json behind: the new one is the sign the restart is up.
+      rmSync(info, { force: true });
+      ({ proc, url, ports } = await serve());
+      Object.assign(peer, { url, pid: proc.child.pid ?? 0 });
+      Object.assign(peer.ports, ports);
+    },
     stop: async () => {
       await proc.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return peer;
 }
 
 export function json<T>(r: CliResult): T {
