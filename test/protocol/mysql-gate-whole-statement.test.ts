@@ -2,9 +2,10 @@
 // gate rules configured, a statement is checked whole — one padded past 64 KB, or big enough to be
 // streamed (over 1 MiB, in many reads), cannot carry a refused command past the rules — and
 // allowed big statements still reach the target byte-exact.
-import { createServer, type Socket, connect } from 'node:net';
+import type { Socket } from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closeSocketPairs, socketPair } from '../support/socket-pair.js';
 import { MyRelay } from '../../gateway/mysql/relay.js';
 import { MyStatementLog } from '../../gateway/mysql/statement-log.js';
 import { createLogger } from '../../gateway/log/logger.js';
@@ -13,20 +14,7 @@ import type { GateCommand, GateVerdict } from '../../gateway/session/gate.js';
 const deny = (cmd: GateCommand): GateVerdict =>
   cmd.kind === 'sql' && /drop table/i.test(cmd.text) ? { verdict: 'deny', message: 'DROP is not allowed here', rule: 'test' } : { verdict: 'allow' };
 
-const closers: Array<() => void> = [];
-afterEach(() => { for (const c of closers.splice(0)) c(); });
-
-async function socketPair(): Promise<[Socket, Socket]> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  const a = connect(port, '127.0.0.1');
-  const [b] = await once(server, 'connection') as [Socket];
-  await once(a, 'connect');
-  closers.push(() => { a.destroy(); b.destroy(); server.close(); });
-  return [a, b];
-}
+afterEach(closeSocketPairs);
 
 function query(sql: string): Buffer {
   const body = Buffer.concat([Buffer.from([0x03]), Buffer.from(sql)]);

@@ -2,8 +2,9 @@
 // configured, a denied COM_QUERY / COM_STMT_PREPARE never reaches the target and the client gets
 // error 1142 (42000) with the message; allowed commands pass byte-exact; with no rules the gate is
 // never called.
-import { createServer, type Server, type Socket, connect } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closeSocketPairs, socketPair } from '../support/socket-pair.js';
 import { createLogger } from '../../gateway/log/logger.js';
 import { MyRelay } from '../../gateway/mysql/relay.js';
 import { MyStatementLog } from '../../gateway/mysql/statement-log.js';
@@ -11,18 +12,12 @@ import { packet } from '../../gateway/mysql/wire/packets.js';
 import type { SessionContext } from '../../gateway/session/adapter.js';
 import type { GateCommand, GateVerdict } from '../../gateway/session/gate.js';
 
-const servers: Server[] = [];
-afterEach(() => { for (const s of servers.splice(0)) s.close(); });
+afterEach(closeSocketPairs);
 
 /** A connected socket pair on loopback: [the side the relay holds, the far side]. */
 async function pair(): Promise<[Socket, Socket]> {
-  const server = createServer();
-  servers.push(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const accepted = new Promise<Socket>((r) => server.once('connection', r));
-  const far = connect((server.address() as { port: number }).port, '127.0.0.1');
-  await new Promise((r) => far.once('connect', r));
-  return [await accepted, far];
+  const [far, held] = await socketPair();
+  return [held, far];
 }
 
 const query = (sql: string): Buffer => packet(0, Buffer.concat([Buffer.from([0x03]), Buffer.from(sql)]));

@@ -3,9 +3,9 @@
 // answers late, as a busy server does). A refused simple query is answered after the replies to
 // what was sent before it; a refused extended-protocol message is answered inside its own batch,
 // before the batch's ReadyForQuery, once. Also the sans-I/O ordering at every split point.
-import { createServer, type Socket, connect } from 'node:net';
-import { once } from 'node:events';
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closeSocketPairs, socketPair } from '../support/socket-pair.js';
 import { PgAnswerOrder } from '../../gateway/postgres/answer-order.js';
 import { PgRelay } from '../../gateway/postgres/relay.js';
 import { StatementLog } from '../../gateway/postgres/statement-log.js';
@@ -43,20 +43,7 @@ function types(bytes: Buffer): string[] {
   return out;
 }
 
-const closers: Array<() => void> = [];
-afterEach(() => { for (const c of closers.splice(0)) c(); });
-
-async function socketPair(): Promise<[Socket, Socket]> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  const a = connect(port, '127.0.0.1');
-  const [b] = await once(server, 'connection') as [Socket];
-  await once(a, 'connect');
-  closers.push(() => { a.destroy(); b.destroy(); server.close(); });
-  return [a, b];
-}
+afterEach(closeSocketPairs);
 
 /** A client, the relay with a gate rule that refuses DROP, and the target's end of the upstream. */
 async function relay(): Promise<{ client: Socket; target: Socket; received: () => Buffer }> {
