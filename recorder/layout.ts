@@ -14,11 +14,23 @@ export const EVENTS_FILE = 'events.ndjson';
 /** One statement record per line (database sessions). */
 export const STATEMENTS_FILE = 'statements.ndjson';
 
+/** The whole text of statement number n (1-based) when it is too long to sit in its record. */
+export function statementTextFile(n: number): string {
+  return `stmt-${n}.sql`;
+}
+
+const STATEMENT_TEXT = /^stmt-\d{1,10}\.sql$/;
+
+/** Whether a name is a statement side file (`stmt-N.sql`). */
+export function isStatementTextFile(name: string): boolean {
+  return STATEMENT_TEXT.test(name);
+}
+
 export type CaptureStream = 'stdout' | 'stderr';
 
 const CAST = /^ch-(\d{1,6})\.cast$/;
 /** The names the recorder writes that a viewer may read (sidecars are derived, not served). */
-const SERVABLE = /^(ch-\d{1,6}\.cast|events\.ndjson|statements\.ndjson|meta\.json|exec-\d{1,6}\.(stdout|stderr))$/;
+const SERVABLE = /^(ch-\d{1,6}\.cast|events\.ndjson|statements\.ndjson|meta\.json|exec-\d{1,6}\.(stdout|stderr)|stmt-\d{1,10}\.sql)$/;
 /** Session ids are generated (`ses_` + base64url); anything else must never become a path. */
 const SESSION_ID = /^[A-Za-z0-9_-]{1,128}$/;
 

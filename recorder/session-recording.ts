@@ -1,7 +1,8 @@
 // Writes one session's recording directory (names and paths from layout.ts, formats in README.md):
 // `meta.json` (sidecar metadata, rewritten at the end), `ch-N.cast` (asciicast v2) for each
 // terminal channel, `events.ndjson` for structured events (exec summaries, file transfers,
-// forwards), `statements.ndjson` for database statements (statement-record.ts), and append-only
+// forwards), `statements.ndjson` for database statements (statement-record.ts; long statement
+// text in `stmt-N.sql` side files, statement-writer.ts), and append-only
 // captures (full exec output). It is the SessionTaps implementation the session pipeline writes
 // through. Any write failure is reported once through `onFailure`; what it means (end the session
 // or go on) is the caller's decision.
@@ -9,9 +10,10 @@ import { mkdirSync } from 'node:fs';
 import { AsciicastWriter, type CastHeader } from './asciicast-writer.js';
 import { FileSink } from './file-sink.js';
 import { writeKeyframesOffThread } from './keyframes.js';
-import { castFile, EVENTS_FILE, execCaptureFile, RecordingLayout, STATEMENTS_FILE } from './layout.js';
+import { castFile, EVENTS_FILE, execCaptureFile, RecordingLayout } from './layout.js';
 import { RECORDING_FORMAT_VERSION, type RecordingMeta, writeRecordingMeta } from './meta.js';
-import { serializeStatement, type StatementRecord } from './statement-record.js';
+import type { StatementRecord } from './statement-record.js';
+import { StatementWriter } from './statement-writer.js';
 import type { ByteTap, FileOperation, SessionTaps, TerminalHeader, TerminalTap } from './taps.js';
 
 export type { RecordingMeta } from './meta.js';
@@ -23,8 +25,7 @@ export interface RecordingOptions {
 
 export class SessionRecording implements SessionTaps {
   private readonly sinks: FileSink[] = [];
-  private statementSink: FileSink | null = null;
-  private statementCount = 0;
+  private readonly statementWriter: StatementWriter;
   private readonly terminals = new Set<AsciicastWriter>();
   private readonly castSinks = new Map<number, FileSink>();
   private readonly events: FileSink;
@@ -46,6 +47,7 @@ export class SessionRecording implements SessionTaps {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.writeMeta();
     this.events = this.sink(EVENTS_FILE);
+    this.statementWriter = new StatementWriter(this.layout, (name) => this.sink(name), (e) => this.fail(e));
   }
 
   private sink(name: string): FileSink {
@@ -103,6 +105,7 @@ export class SessionRecording implements SessionTaps {
 
   /** Writes out everything written so far (a live viewer reads the files after this). */
   async flush(): Promise<void> {
+    await this.statementWriter.settled();
     await Promise.all(this.sinks.map((s) => s.flush()));
   }
 
@@ -121,16 +124,22 @@ export class SessionRecording implements SessionTaps {
     this.events.write(JSON.stringify({ t: new Date(this.now()).toISOString(), kind, ...data }) + '\n');
   }
 
-  /** One database statement record (statements.ndjson, created with the first statement). */
+  /**
+   * One database statement record (statements.ndjson, created with the first statement); a text
+   * over 64 KiB goes whole into a side file the record names (statement-writer.ts).
+   */
   statement(record: StatementRecord): void {
-    this.statementSink ??= this.sink(STATEMENTS_FILE);
-    this.statementCount++;
-    this.statementSink.write(serializeStatement(record));
+    this.statementWriter.write(record);
   }
 
   /** Statements recorded so far. */
   get statements(): number {
-    return this.statementCount;
+    return this.statementWriter.statements;
+  }
+
+  /** Bytes this recording has accepted so far, side files included: what it costs on disk. */
+  get bytes(): number {
+    return this.sinks.reduce((sum, s) => sum + s.written, 0) + this.statementWriter.sideBytes;
   }
 
   fileOperation(op: FileOperation): void {
@@ -159,6 +168,8 @@ export class SessionRecording implements SessionTaps {
   async close(reason: string): Promise<void> {
     for (const t of this.terminals) t.end();
     this.terminals.clear();
+    // Side files still being written go first: their records are appended once they are on disk.
+    await this.statementWriter.settled();
     await Promise.all(this.sinks.map((s) => s.close()));
     // Keyframes before the end is declared: a viewer opening the closed recording seeks at once.
     for (const channel of this.layout.castChannels()) {

@@ -41,8 +41,15 @@ export interface StatementRecord {
   t: string;
   /** From sending to the server's answer completing this record. */
   duration_ms: number;
-  /** The statement text; long text ends with `…[truncated, N bytes]`. */
+  /**
+   * The statement text. Over 64 KiB only its start and end are here, around a note saying where the
+   * whole text is: `sql_file` then names the side file that holds all of it (`sql_bytes` long).
+   */
   sql: string;
+  /** Side file in the recording directory (`stmt-N.sql`) holding the whole statement text. */
+  sql_file?: string;
+  /** The whole statement's length in bytes when `sql` is not all of it (side file, or a refusal). */
+  sql_bytes?: number;
   path: StatementPath;
   /** Prepared statement: PostgreSQL name ('' = unnamed), or MySQL statement id in decimal. */
   statement?: string;
@@ -52,6 +59,10 @@ export interface StatementRecord {
   params?: Array<string | null>;
   /** PostgreSQL FunctionCall: the function's OID. */
   function_oid?: number;
+  /** PostgreSQL FunctionCall: the function's name when the gateway knows the OID (built-in functions). */
+  function_name?: string;
+  /** PostgreSQL FunctionCall: bytes of the function's result; null for an SQL NULL result. */
+  result_bytes?: number | null;
   /** PostgreSQL CommandComplete tag, e.g. `UPDATE 3`. */
   command?: string;
   /** Rows the server sent back (result set rows, RETURNING rows, COPY TO rows); null if none. */
@@ -97,6 +108,10 @@ export interface StatementFacts {
   portal?: string | undefined;
   params?: Array<string | null> | undefined;
   functionOid?: number | undefined;
+  functionName?: string | undefined;
+  resultBytes?: number | null | undefined;
+  sqlFile?: string | undefined;
+  sqlBytes?: number | undefined;
   command?: string | undefined;
   rowsReturned?: number | null | undefined;
   rowsAffected?: number | null | undefined;
@@ -112,10 +127,14 @@ export function statementRecord(f: StatementFacts): StatementRecord {
     duration_ms: Math.max(0, f.end - f.start), sql: f.sql, path: f.path,
     rows_returned: null, rows_affected: null, error: null,
   };
+  if (f.sqlFile !== undefined) r.sql_file = f.sqlFile;
+  if (f.sqlBytes !== undefined) r.sql_bytes = f.sqlBytes;
   if (f.statement !== undefined) r.statement = f.statement;
   if (f.portal !== undefined) r.portal = f.portal;
   if (f.params !== undefined) r.params = f.params;
   if (f.functionOid !== undefined) r.function_oid = f.functionOid;
+  if (f.functionName !== undefined) r.function_name = f.functionName;
+  if (f.resultBytes !== undefined) r.result_bytes = f.resultBytes;
   if (f.command !== undefined) r.command = f.command;
   r.rows_returned = f.rowsReturned ?? null;
   r.rows_affected = f.rowsAffected ?? null;

@@ -46,6 +46,7 @@ export const PROTOCOLS: { readonly [K in TargetKind]: ProtocolEntry } = {
     listener: ({ app, tls }) => createPgListener({
       authn: app.authn, pipeline: app.pipeline, clock: app.clock, log: app.log.child({ listener: 'postgres' }), tls,
       allowPlaintext: app.config.postgres.allowPlaintext, cancelKeys: new CancelKeys(), maxMessage: app.config.postgres.maxMessageBytes,
+      statementMax: app.config.statements.maxBytes,
       handshakeTimeoutMs: parseDuration(app.config.postgres.handshakeTimeout),
     }, { host: app.config.listen, port: app.config.postgres.port, maxHandshakes: app.config.postgres.maxHandshakes }),
     probe: probePostgresLogin,
@@ -54,6 +55,7 @@ export const PROTOCOLS: { readonly [K in TargetKind]: ProtocolEntry } = {
     listener: ({ app, tls }) => createMyListener({
       authn: app.authn, pipeline: app.pipeline, clock: app.clock, log: app.log.child({ listener: 'mysql' }), tls,
       allowPlaintext: app.config.mysql.allowPlaintext, ids: new ConnectionIds(), greetings: new GreetingCache(), maxPacket: app.config.mysql.maxPacketBytes,
+      statementMax: app.config.statements.maxBytes,
       rsa: mysqlRsaKey(), handshakeTimeoutMs: parseDuration(app.config.mysql.handshakeTimeout),
     }, { host: app.config.listen, port: app.config.mysql.port, maxHandshakes: app.config.mysql.maxHandshakes, targets: () => app.store.targets.list() }),
     probe: probeMysqlLogin,

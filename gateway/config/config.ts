@@ -17,6 +17,11 @@ export interface Config {
   webTerminal: { idleTimeout: string };
   /** Limits every session has, whatever its protocol ("off" = none). */
   session: { maxLength: string };
+  /**
+   * Database statements (PostgreSQL and MySQL): the hard cap on one statement's text. Statements up
+   * to it are recorded whole (long ones in a side file); a longer one is refused and the session ends.
+   */
+  statements: { maxBytes: number };
   /** Names and IPs the listener certificate is issued for. */
   hostnames: string[];
   /** Public URL clients use; defaults to https://<first hostname>:<http.port>. */
@@ -39,6 +44,7 @@ export function defaultConfig(data: string): Config {
     mysql: { port: 13306, allowPlaintext: false, maxPacketBytes: 64 * 1024 * 1024, handshakeTimeout: '30s', maxHandshakes: 256, idleTimeout: 'off' },
     webTerminal: { idleTimeout: 'off' },
     session: { maxLength: 'off' },
+    statements: { maxBytes: 16 * 1024 * 1024 },
     hostnames: ['localhost', '127.0.0.1', '::1'],
     publicUrl: null,
     expiry: { warnBefore: '60s' },
@@ -65,6 +71,7 @@ const ENV: Array<[string, (c: Config, v: string) => void]> = [
   ['PORTCULLIS_MYSQL_IDLE_TIMEOUT', (c, v) => { c.mysql.idleTimeout = v; }],
   ['PORTCULLIS_WEB_TERMINAL_IDLE_TIMEOUT', (c, v) => { c.webTerminal.idleTimeout = v; }],
   ['PORTCULLIS_SESSION_MAX_LENGTH', (c, v) => { c.session.maxLength = v; }],
+  ['PORTCULLIS_STATEMENT_MAX_BYTES', (c, v) => { c.statements.maxBytes = Number(v); }],
   ['PORTCULLIS_MYSQL_ALLOW_PLAINTEXT', (c, v) => { c.mysql.allowPlaintext = v === 'true' || v === '1'; }],
   ['PORTCULLIS_HOSTNAMES', (c, v) => { c.hostnames = v.split(',').map((s) => s.trim()).filter(Boolean); }],
   ['PORTCULLIS_PUBLIC_URL', (c, v) => { c.publicUrl = v; }],
@@ -128,6 +135,10 @@ function merge(c: Config, raw: unknown, where: string): void {
 function validate(c: Config): void {
   for (const d of [c.expiry.warnBefore, c.requests.pendingTtl, c.breakglass.max, c.api.tokenTtl, c.ssh.authTimeout, c.postgres.handshakeTimeout, c.mysql.handshakeTimeout]) parseDuration(String(d));
   for (const d of [c.ssh.idleTimeout, c.postgres.idleTimeout, c.mysql.idleTimeout, c.webTerminal.idleTimeout, c.session.maxLength]) optionalDuration(String(d));
+  const maxStatement = c.statements.maxBytes;
+  if (!Number.isInteger(maxStatement) || maxStatement < 1024 || maxStatement > 256 * 1024 * 1024) {
+    throw new PortcullisError('bad-request', `statements.maxBytes must be a whole number of bytes from 1024 to ${256 * 1024 * 1024}`);
+  }
   if (!Array.isArray(c.hostnames) || c.hostnames.length === 0) throw new PortcullisError('bad-request', 'hostnames must list at least one name');
   for (const w of c.webhooks) {
     if (!w || typeof w.url !== 'string' || !/^https?:\/\//.test(w.url)) throw new PortcullisError('bad-request', 'each webhook needs an http(s) url');

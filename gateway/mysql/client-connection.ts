@@ -37,6 +37,8 @@ export interface MyDeps {
   ids: ConnectionIds;
   greetings: GreetingCache;
   maxPacket: number;
+  /** statements.maxBytes: the longest statement text recorded whole and run; longer is refused. */
+  statementMax: number;
   handshakeTimeoutMs: number;
   /** For caching_sha2_password full authentication without TLS (plaintext development mode). */
   rsa: { publicKeyPem: string; privateKey: KeyObject };
@@ -219,7 +221,11 @@ class MyAdapter implements ProtocolAdapter<MyUpstream> {
       clientClosed: () => ctx.ended('closed-by-client'),
       upstreamClosed: (afterQuit) => ctx.ended(afterQuit ? 'closed-by-client' : 'upstream-closed'),
       protocolError: (side, detail) => ctx.ended('protocol-error', `${side}: ${detail}`),
-    }, ctx.log, ctx);
+      statementTooLarge: (e) => {
+        statements.refused(e.textBytes, `Portcullis: statement over ${e.textBytes} bytes refused: the gateway's limit is ${e.limit} bytes (statements.maxBytes)`);
+        ctx.ended('statement-too-large');
+      },
+    }, ctx.log, ctx, deps.statementMax);
     this.relayer.start(this.packets.detach(), up.rest);
   }
 
@@ -245,6 +251,7 @@ async function proof(deps: MyDeps, name: string, addr: string, method: string, o
 function errorFor(reason: TerminationReason): [number, string] {
   switch (reason) {
     case 'protocol-error': case 'recording-failed': return [1105, 'HY000'];
+    case 'statement-too-large': return [1153, '08S01'];
     default: return [1927, '70100'];
   }
 }

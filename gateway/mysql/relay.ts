@@ -7,11 +7,15 @@
 // Statements (COM_QUERY, COM_STMT_PREPARE, COM_STMT_EXECUTE) pass the session's gate before they
 // are forwarded; a denial is answered with error 1142 and the packet never reaches the target.
 // With no gate rules the call is skipped (the fast path).
+// The statement log sees exactly the bytes forwarded, joined into whole commands by
+// command-assembler.ts; a statement over the cap is refused there before its bytes go on: the
+// client gets error 1153, nothing more of it reaches the target, and the session ends.
 import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
 import type { SessionContext } from '../session/adapter.js';
 import type { GateCommand } from '../session/gate.js';
 import { endLegs, writeOrPause } from '../util/relay-sockets.js';
+import { MyCommandAssembler, MyStatementTooLarge } from './command-assembler.js';
 import { COM, type MyStatementLog } from './statement-log.js';
 import { MyPacketReader, MyProtocolError, errPacket, packet } from './wire/packets.js';
 
@@ -22,6 +26,8 @@ export interface MyRelayHooks {
   /** `afterQuit`: the client had said COM_QUIT, so the target closing is the client's doing. */
   upstreamClosed(afterQuit: boolean): void;
   protocolError(side: 'client' | 'server', detail: string): void;
+  /** A statement over the cap was refused (the client has its error); nothing more is forwarded. */
+  statementTooLarge?(refusal: MyStatementTooLarge): void;
 }
 
 const KILL = /^\s*KILL\s+(QUERY\s+|CONNECTION\s+)?(\d+)\s*;?\s*$/i;
@@ -40,6 +46,10 @@ export class MyRelay {
   private holdNeed = 0;
   private closed = false;
   private clientQuit = false;
+  /** What was forwarded, as whole commands for the statement log. */
+  private readonly commands: MyCommandAssembler;
+  /** Set by a refused oversized statement: the client's bytes stop here. */
+  private clientStopped = false;
 
   constructor(
     private readonly client: Socket,
@@ -49,8 +59,11 @@ export class MyRelay {
     private readonly hooks: MyRelayHooks,
     private readonly logger: Logger,
     private readonly session: Pick<SessionContext, 'activity' | 'check' | 'gatePassThrough' | 'guard'>,
+    /** statements.maxBytes: longer statements are refused. */
+    statementMax = 16 * 1024 * 1024,
   ) {
     this.serverFrames = new MyPacketReader((p) => log.reply(p), maxPacket);
+    this.commands = new MyCommandAssembler((p) => log.command(p), statementMax);
   }
 
   start(clientEarly: Buffer, upstreamEarly: Buffer): void {
@@ -72,10 +85,28 @@ export class MyRelay {
   }
 
   private forward(bytes: Buffer): void {
+    if (this.clientStopped) return;
+    try {
+      this.commands.push(bytes);
+    } catch (e) {
+      if (!(e instanceof MyStatementTooLarge)) throw e;
+      this.refuseTooLarge(e);
+      return;
+    }
     writeOrPause(this.upstream, bytes, this.client);
   }
 
+  private refuseTooLarge(e: MyStatementTooLarge): void {
+    this.clientStopped = true;
+    if (this.serverFrames.atBoundary) {
+      this.client.write(errPacket(e.replySeq, 1153, '08S01',
+        `Portcullis: this statement is over ${e.textBytes} bytes, more than the gateway's limit of ${e.limit} bytes (statements.maxBytes); it was not run, and the connection is closed`));
+    }
+    this.hooks.statementTooLarge?.(e);
+  }
+
   private fromClient(chunk: Buffer): void {
+    if (this.clientStopped) return;
     this.session.activity();
     let d = chunk;
     if (this.holdNeed > 0) {
@@ -142,10 +173,10 @@ export class MyRelay {
     }
   }
 
-  private handleStart(seq: number, payloadStart: Buffer, length: number): void {
+  private handleStart(seq: number, payloadStart: Buffer, _length: number): void {
     if (seq !== 0) return;
     if (payloadStart[0] === COM.QUIT) this.clientQuit = true;
-    this.log.command({ seq, length, head: payloadStart.subarray(0, 64 * 1024) });
+    // The statement log is fed in forward(), from the bytes that actually reach the target.
   }
 
   /** Returns true when the packet was answered here and must not reach the target. */
@@ -205,7 +236,8 @@ export class MyRelay {
   /** Ends both legs; when no reply is in flight the client first gets an error saying why. */
   cut(code: number, sqlstate: string, message: string): void {
     if (this.closed) return;
-    if (this.serverFrames.atBoundary) this.client.write(errPacket(0, code, sqlstate, message));
+    // After a refused statement the client already has its error.
+    if (this.serverFrames.atBoundary && !this.clientStopped) this.client.write(errPacket(0, code, sqlstate, message));
     this.close();
   }
 

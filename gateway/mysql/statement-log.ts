@@ -3,7 +3,8 @@
 // machine per connection follows the server's reply to the current command: OK, ERR, or result
 // sets (column count, column definitions, [EOF], rows, EOF/OK; more may follow). Records are the
 // recorder's one statement schema (recorder/statement-record.ts): a result set's rows are rows
-// returned, an OK packet's count rows affected; this module only translates.
+// returned, an OK packet's count rows affected; this module only translates. Commands arrive whole
+// (command-assembler.ts joins multi-packet ones and keeps statement text whole up to the cap).
 import { type StatementError, type StatementRecord, statementRecord } from '../../recorder/statement-record.js';
 import { CAP, STATUS_MORE_RESULTS, has } from './wire/capabilities.js';
 import { type MyPacket, MyReader, parseErr } from './wire/packets.js';
@@ -148,6 +149,15 @@ export class MyStatementLog {
           }
         }
     }
+  }
+
+  /** A statement refused over the statement cap: it never reached the target. */
+  refused(textBytes: number, message: string): void {
+    const at = this.now();
+    this.onRecord(statementRecord({
+      protocol: 'mysql', start: at, end: at, sql: `/* not run: refused by Portcullis, over ${textBytes} bytes of statement text */`,
+      sqlBytes: textBytes, path: 'simple', error: { sqlstate: '08S01', code: 1153, message },
+    }));
   }
 
   private emit(o: Outcome): void {

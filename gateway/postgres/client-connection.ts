@@ -33,6 +33,8 @@ export interface PgDeps {
   allowPlaintext: boolean;
   cancelKeys: CancelKeys;
   maxMessage: number;
+  /** statements.maxBytes: the longest statement text recorded whole and run; longer is refused. */
+  statementMax: number;
   handshakeTimeoutMs: number;
 }
 
@@ -60,6 +62,8 @@ class PgAdapter implements ProtocolAdapter<UpstreamReady> {
   private params: Record<string, string> = {};
   private target = '';
   private relayer: PgRelay | null = null;
+  /** What the client is told at the end when the session ends for a refused statement. */
+  private refusal: string | null = null;
 
   constructor(private readonly deps: PgDeps, raw: Socket) {
     this.clientAddr = raw.remoteAddress ?? 'unknown';
@@ -160,10 +164,16 @@ class PgAdapter implements ProtocolAdapter<UpstreamReady> {
     ]));
     clearTimeout(this.timer);
     const statements = new StatementLog(() => deps.clock.now(), (rec) => ctx.taps.statement(rec));
-    this.relayer = new PgRelay(socket, up.socket, statements, deps.maxMessage, {
+    this.relayer = new PgRelay(socket, up.socket, statements, { maxMessage: deps.maxMessage, statementMax: deps.statementMax }, {
       clientClosed: () => ctx.ended('closed-by-client'),
       upstreamClosed: () => ctx.ended('upstream-closed'),
       protocolError: (side, detail) => ctx.ended('protocol-error', `${side}: ${detail}`),
+      statementTooLarge: (e) => {
+        this.refusal = `Portcullis: this statement is ${e.textBytes} bytes, over the gateway's limit of ${e.limit} bytes (statements.maxBytes); `
+          + 'it was not run, and the session is closed';
+        statements.refused(e.messageType, e.textBytes, this.refusal);
+        ctx.ended('statement-too-large');
+      },
     }, ctx.log, ctx, up.status);
     this.relayer.start(this.reader.detach(), up.rest);
   }
@@ -173,7 +183,7 @@ class PgAdapter implements ProtocolAdapter<UpstreamReady> {
   }
 
   close(reason: TerminationReason, message: string): void {
-    if (this.relayer) this.relayer.cut(sqlstateFor(reason), message);
+    if (this.relayer) this.relayer.cut(sqlstateFor(reason), reason === 'statement-too-large' && this.refusal ? this.refusal : message);
     else this.socket.destroy();
   }
 }
@@ -206,6 +216,7 @@ async function scramLogin(deps: PgDeps, socket: Socket, reader: HandshakeReader,
 function sqlstateFor(reason: TerminationReason): string {
   switch (reason) {
     case 'recording-failed': case 'protocol-error': return '08P01';
+    case 'statement-too-large': return '54000';
     default: return '57P01';
   }
 }

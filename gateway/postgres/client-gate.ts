@@ -31,14 +31,17 @@ export class PgClientGate {
   private chunk: Buffer = Buffer.alloc(0);
   private offset = 0;
 
-  constructor(private readonly io: ClientGateIo, maxMessage: number) {
+  constructor(private readonly io: ClientGateIo, limits: { maxMessage: number; statementMax: number }) {
     this.frames = new PgFrameReader((m, end) => {
       this.message(m, this.chunk, this.offset, end);
       this.offset = end;
-    }, maxMessage);
+    }, limits.maxMessage, undefined, limits.statementMax);
   }
 
-  /** Client bytes as they arrive; throws PgProtocolError on malformed framing. */
+  /**
+   * Client bytes as they arrive; throws PgProtocolError on malformed framing, PgStatementTooLarge
+   * (before anything of that message is held) for a statement over the cap.
+   */
   push(chunk: Buffer): void {
     this.chunk = chunk;
     this.offset = 0;

@@ -3,13 +3,16 @@
 // adds itself (the expiry notice, the FATAL at the cut, a gate refusal) are only ever written
 // between two server messages, never inside one. With gate rules configured, client commands go
 // through PgClientGate first; without, client bytes are forwarded as they come (the fast path).
+// A Query or Parse over the statement cap is refused the moment its length is read: from then on
+// no client byte reaches the target (the part of it already streamed is an unfinished message the
+// target never runs), and the adapter ends the session with the refusal in protocol words.
 import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
 import type { SessionContext } from '../session/adapter.js';
 import { endLegs, writeOrPause } from '../util/relay-sockets.js';
 import { PgAnswerOrder } from './answer-order.js';
 import { PgClientGate } from './client-gate.js';
-import { PgFrameReader, PgProtocolError } from './wire/frames.js';
+import { PgFrameReader, PgProtocolError, PgStatementTooLarge } from './wire/frames.js';
 import { fatal } from './wire/server-messages.js';
 import type { StatementLog } from './statement-log.js';
 
@@ -18,6 +21,8 @@ export interface RelayEvents {
   clientClosed(terminated: boolean): void;
   upstreamClosed(): void;
   protocolError(side: 'client' | 'server', detail: string): void;
+  /** A statement over the cap was refused; nothing more from the client is forwarded. */
+  statementTooLarge(refusal: PgStatementTooLarge): void;
 }
 
 export class PgRelay {
@@ -26,6 +31,8 @@ export class PgRelay {
   private readonly pendingInjections: Buffer[] = [];
   private clientTerminated = false;
   private closed = false;
+  /** Set by a refused oversized statement: the client's bytes stop here. */
+  private clientStopped = false;
   /** Both null on the fast path (no gate rules). */
   private readonly gate: PgClientGate | null;
   private readonly order: PgAnswerOrder | null;
@@ -34,7 +41,7 @@ export class PgRelay {
     private readonly client: Socket,
     private readonly upstream: Socket,
     log: StatementLog,
-    maxMessage: number,
+    limits: { maxMessage: number; statementMax: number },
     private readonly events: RelayEvents,
     private readonly logger: Logger,
     private readonly session: Pick<SessionContext, 'activity' | 'check' | 'gatePassThrough' | 'guard'>,
@@ -54,12 +61,12 @@ export class PgRelay {
         if (m.type === 'X') this.clientTerminated = true;
         log.fromClient(m);
       },
-    }, maxMessage);
+    }, limits);
     this.clientFrames = new PgFrameReader((m) => {
       if (m.type === 'X') this.clientTerminated = true;
       log.fromClient(m);
-    }, maxMessage);
-    this.serverFrames = new PgFrameReader((m) => log.fromServer(m), maxMessage);
+    }, limits.maxMessage, undefined, limits.statementMax);
+    this.serverFrames = new PgFrameReader((m) => log.fromServer(m), limits.maxMessage);
   }
 
   start(clientPipelined: Buffer, upstreamEarly: Buffer): void {
@@ -77,12 +84,15 @@ export class PgRelay {
   }
 
   private fromClient(d: Buffer): void {
+    if (this.clientStopped) return;
     this.session.activity();
     if (this.gate) return this.fromClientGated(d, this.gate);
     try {
       this.clientFrames.push(d);
     } catch (e) {
-      this.events.protocolError('client', e instanceof PgProtocolError ? e.message : String(e));
+      // The whole chunk stays here: messages before the refused one in it are never run either,
+      // and none of them gets a reply (nor a record) as the session ends.
+      this.clientError(e);
       return;
     }
     writeOrPause(this.upstream, d, this.client);
@@ -92,8 +102,17 @@ export class PgRelay {
     try {
       gate.push(d);
     } catch (e) {
-      this.events.protocolError('client', e instanceof PgProtocolError ? e.message : String(e));
+      this.clientError(e);
     }
+  }
+
+  private clientError(e: unknown): void {
+    if (e instanceof PgStatementTooLarge) {
+      this.clientStopped = true;
+      this.events.statementTooLarge(e);
+      return;
+    }
+    this.events.protocolError('client', e instanceof PgProtocolError ? e.message : String(e));
   }
 
   private fromServer(d: Buffer): void {

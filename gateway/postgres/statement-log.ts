@@ -2,9 +2,14 @@
 // the relay feeds it message heads from each side. Client messages that get a reply are queued in
 // order; server replies consume the queue (the protocol answers in order). After an error the
 // server skips to Sync, and so does the queue. Prepared statements keep their SQL by name, so each
-// Bind/Execute of `-M prepared` is recorded with its text and parameters. Records are the
-// recorder's one statement schema (recorder/statement-record.ts); this module only translates.
+// Bind/Execute of `-M prepared` is recorded with its text and parameters. A FunctionCall is
+// recorded with its OID, its name when it is a well-known built-in (function-names.ts), its
+// arguments, the size of its result and its error. Statement text arrives whole (the client framer
+// keeps Query and Parse whole up to the statement cap); a statement refused over the cap is
+// recorded as refused. Records are the recorder's one statement schema
+// (recorder/statement-record.ts); this module only translates.
 import { type CopyTransfer, pgRowCounts, type StatementError, type StatementRecord, statementRecord } from '../../recorder/statement-record.js';
+import { builtinFunctionName, functionCallText } from './function-names.js';
 import type { PgMessage } from './wire/frames.js';
 import { PgReader } from './wire/frames.js';
 import { parseErrorFields } from './wire/server-messages.js';
@@ -16,6 +21,7 @@ interface Outcome {
   portal?: string;
   params?: Array<string | null>;
   functionOid?: number;
+  resultBytes?: number | null;
   suspended?: boolean;
   error?: StatementError;
 }
@@ -107,7 +113,7 @@ export class StatementLog {
         return;
       case 'V':
         // The call stays queued until its ReadyForQuery, like a simple Query.
-        if (head?.kind === 'call') this.emitCall(head, {});
+        if (head?.kind === 'call') this.emitCall(head, { resultBytes: resultSize(m) });
         return;
       case 'C': case 's': case 'I': {
         if (!head) return;
@@ -162,11 +168,24 @@ export class StatementLog {
     this.queue.push(p);
   }
 
+  /**
+   * A Query or Parse the gateway refused because its text is over the statement cap: it never
+   * reached the target. Recorded with its size and the refusal (SQLSTATE 54000) the client got.
+   */
+  refused(type: string, textBytes: number, message: string): void {
+    const at = this.now();
+    this.onRecord(statementRecord({
+      protocol: 'postgres', start: at, end: at, sql: `/* not run: refused by Portcullis, ${textBytes} bytes of statement text */`,
+      sqlBytes: textBytes, path: type === 'Q' ? 'simple' : 'extended', error: { sqlstate: '54000', code: null, message },
+    }));
+  }
+
   private emit(sql: string, path: StatementRecord['path'], start: number, o: Outcome): void {
     const counts = pgRowCounts(o.command, this.rows, this.copy?.direction);
     this.onRecord(statementRecord({
       protocol: 'postgres', start, end: this.now(), sql, path, statement: o.statement, portal: o.portal, params: o.params,
-      functionOid: o.functionOid, command: o.command, rowsReturned: counts.returned, rowsAffected: counts.affected,
+      functionOid: o.functionOid, functionName: o.functionOid === undefined ? undefined : builtinFunctionName(o.functionOid),
+      resultBytes: o.resultBytes, command: o.command, rowsReturned: counts.returned, rowsAffected: counts.affected,
       suspended: o.suspended, error: o.error, copy: this.copy,
     }));
     this.rows = 0;
@@ -174,8 +193,15 @@ export class StatementLog {
   }
 
   private emitCall(call: Extract<Pending, { kind: 'call' }>, o: Outcome): void {
-    this.emit(`/* function call: oid ${call.oid} */`, 'function-call', call.start, { ...o, functionOid: call.oid, params: call.params });
+    this.emit(functionCallText(call.oid, call.params.length), 'function-call', call.start, { ...o, functionOid: call.oid, params: call.params });
   }
+}
+
+/** A FunctionCallResponse's result length: null for an SQL NULL (length -1). */
+function resultSize(m: PgMessage): number | null {
+  if (m.head.length < 4) return 0;
+  const n = m.head.readInt32BE(0);
+  return n < 0 ? null : n;
 }
 
 function sqlText(r: PgReader, m: PgMessage): string {

@@ -51,7 +51,7 @@ export interface SessionPolicy {
 }
 
 /** Ends an adapter may observe and report (the rest are the pipeline's). */
-export type ObservedEnd = 'closed-by-client' | 'upstream-closed' | 'protocol-error';
+export type ObservedEnd = 'closed-by-client' | 'upstream-closed' | 'protocol-error' | 'statement-too-large';
 
 export interface ForwardRecord {
   host: string;

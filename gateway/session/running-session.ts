@@ -292,6 +292,7 @@ function endedWhileStarting(reason: TerminationReason, target: string): Portcull
       return new PortcullisError('no-active-grant', `access to ${target} ended during login`);
     case 'closed-by-client': case 'upstream-closed': case 'killed-by-admin': case 'idle-timeout': case 'recording-failed':
     case 'gateway-shutdown': case 'gateway-crashed': case 'protocol-error': case 'upstream-failed': case 'credential-failed': case 'max-session-length': case 'adapter-error':
+    case 'statement-too-large':
       return new PortcullisError('unavailable', describeTermination(reason, target));
   }
 }

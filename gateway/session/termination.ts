@@ -17,6 +17,8 @@ export type TerminationReason =
   | 'upstream-failed'
   | 'credential-failed'
   | 'max-session-length'
+  /** A database statement longer than `statements.maxBytes` was refused (never run) and the session ended. */
+  | 'statement-too-large'
   | 'adapter-error';
 
 export function describeTermination(r: TerminationReason, target: string): string {
@@ -35,6 +37,7 @@ export function describeTermination(r: TerminationReason, target: string): strin
     case 'upstream-failed': return `could not connect to ${target}`;
     case 'credential-failed': return `could not obtain a credential for ${target}`;
     case 'max-session-length': return 'session closed after reaching the maximum session length';
+    case 'statement-too-large': return 'session ended: a statement over the gateway\'s size limit was refused and not run';
     case 'adapter-error': return 'session ended after an internal error in the gateway';
   }
 }
@@ -49,7 +52,7 @@ export function closesAdapter(r: TerminationReason): boolean {
       return false;
     case 'upstream-closed': case 'grant-expired': case 'grant-revoked': case 'breakglass-denied': case 'killed-by-admin':
     case 'idle-timeout': case 'recording-failed': case 'gateway-shutdown': case 'gateway-crashed': case 'protocol-error': case 'upstream-failed':
-    case 'credential-failed': case 'max-session-length': case 'adapter-error':
+    case 'credential-failed': case 'max-session-length': case 'adapter-error': case 'statement-too-large':
       return true;
   }
 }

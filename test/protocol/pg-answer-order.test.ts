@@ -50,7 +50,7 @@ async function relay(): Promise<{ client: Socket; target: Socket; received: () =
   const [client, gatewayClient] = await socketPair();
   const [gatewayUpstream, target] = await socketPair();
   const log = new StatementLog(() => 0, () => {});
-  const r = new PgRelay(gatewayClient, gatewayUpstream, log, 1 << 20, { clientClosed: () => {}, upstreamClosed: () => {}, protocolError: () => {} },
+  const r = new PgRelay(gatewayClient, gatewayUpstream, log, { maxMessage: 1 << 20, statementMax: 1 << 20 }, { clientClosed: () => {}, upstreamClosed: () => {}, protocolError: () => {}, statementTooLarge: () => {} },
     createLogger('silent'), { activity: () => {}, check: deny, gatePassThrough: false, guard: (fn) => fn }, 'I');
   r.start(Buffer.alloc(0), Buffer.alloc(0));
   const got: Buffer[] = [];

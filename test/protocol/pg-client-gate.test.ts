@@ -33,7 +33,7 @@ function run(chunks: Buffer[]): { forwarded: Buffer; answers: Buffer[]; checked:
     // answer-order.ts's job, tested in pg-answer-order.test.ts).
     refuse: (type, error) => answers.push(type === 'Q' || type === 'F' ? Buffer.concat([error, readyForQuery('T')]) : error),
     logged: () => {},
-  }, 1 << 20);
+  }, { maxMessage: 1 << 20, statementMax: 1 << 20 });
   for (const c of chunks) gate.push(c);
   return { forwarded: Buffer.concat(forwarded), answers, checked };
 }

@@ -71,9 +71,9 @@ const conversation: Array<[Side, Buffer]> = [
   ['client', Q('create table u as select * from t')], ['server', Buffer.concat([C('SELECT 5'), Z()])],
   // INSERT … RETURNING both affects and returns rows.
   ['client', Q('insert into t values (2) returning c')], ['server', Buffer.concat([DR(), C('INSERT 0 1'), Z()])],
-  // A FunctionCall (no SQL text), then one that fails.
-  ['client', F(1598, 'x')], ['server', Buffer.concat([V(), Z()])],
-  ['client', F(1598, 'y')], ['server', Buffer.concat([ERR('42883', 'function does not exist'), Z()])],
+  // A FunctionCall (no SQL text) of a built-in the gateway names, then one of a user's function that fails.
+  ['client', F(2078, 'x')], ['server', Buffer.concat([V(), Z()])],
+  ['client', F(16390, 'y')], ['server', Buffer.concat([ERR('42883', 'function does not exist'), Z()])],
 ];
 
 // Every field of the one statement schema, so a change to it shows here.
@@ -88,8 +88,10 @@ const want: Recorded[] = [
   pg({ sql: 'copy t to stdout', path: 'simple', command: 'COPY 2', rows_returned: 2, copy: { direction: 'out', bytes: 600 } }),
   pg({ sql: 'create table u as select * from t', path: 'simple', command: 'SELECT 5', rows_affected: 5 }),
   pg({ sql: 'insert into t values (2) returning c', path: 'simple', command: 'INSERT 0 1', rows_returned: 1, rows_affected: 1 }),
-  pg({ sql: '/* function call: oid 1598 */', path: 'function-call', params: ['x'], function_oid: 1598 }),
-  pg({ sql: '/* function call: oid 1598 */', path: 'function-call', params: ['y'], function_oid: 1598, error: { sqlstate: '42883', code: null, message: 'function does not exist' } }),
+  pg({ sql: '/* FunctionCall, oid 2078 */ SELECT pg_catalog.set_config($1)', path: 'function-call', params: ['x'], function_oid: 2078,
+    function_name: 'set_config(text, text, boolean)', result_bytes: 1 }),
+  pg({ sql: '/* FunctionCall, oid 16390 (a function created on the target: SELECT 16390::regprocedure names it) */ SELECT <oid 16390>($1)',
+    path: 'function-call', params: ['y'], function_oid: 16390, error: { sqlstate: '42883', code: null, message: 'function does not exist' } }),
 ];
 
 describe('the statement log', () => {

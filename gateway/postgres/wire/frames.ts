@@ -1,10 +1,26 @@
 // PostgreSQL v3 message framing, sans-I/O: bytes in, message heads out, for either direction.
 // Typed messages are `byte type, int32 length (self-inclusive), body`. Only the first `headMax`
-// bytes of a body are kept (what recording needs: SQL text, tags, error fields); bulk bodies
+// bytes of a body are kept (what recording needs: tags, error fields, parameters); bulk bodies
 // (DataRow, CopyData) are counted and skipped without copying. A length below 4 or above the
-// configured limit is a protocol error that ends that one connection.
+// configured limit is a protocol error that ends that one connection. On the client stream, with
+// `statementMax` set, the messages that carry statement text (Query, Parse) are kept whole, so no
+// statement is recorded cut short; one whose text is longer than `statementMax` is refused as soon
+// as its length is known (PgStatementTooLarge), before any of its body is read.
 
 export class PgProtocolError extends Error {}
+
+/** A Query or Parse longer than the statement cap: nothing of it may reach the target. */
+export class PgStatementTooLarge extends PgProtocolError {
+  constructor(readonly messageType: string, readonly textBytes: number, readonly limit: number) {
+    super(`statement of ${textBytes} bytes over the limit of ${limit} bytes`);
+  }
+}
+
+/**
+ * Bytes of a statement message's body that are not statement text: Query has a NUL; Parse at least
+ * a NUL-terminated (empty) name, the text's NUL and a parameter count.
+ */
+const STATEMENT_OVERHEAD: Record<string, number> = { Q: 1, P: 4 };
 
 export interface PgMessage {
   type: string;
@@ -24,12 +40,16 @@ export class PgFrameReader {
   private headHave = 0;
   private skipLeft = 0;
   private type = '';
+  /** The head kept of the current message: `headMax`, or the whole body of a statement message. */
+  private keep = 0;
 
   constructor(
     /** `end`: the offset in the pushed chunk just past this message. */
     private readonly onMessage: (m: PgMessage, end: number) => void,
     private readonly maxMessage = DEFAULT_MAX_MESSAGE,
     private readonly headMax = 64 * 1024,
+    /** Client streams: the cap on statement text, kept whole up to it (null: heads only). */
+    private readonly statementMax: number | null = null,
   ) {}
 
   /** True when no message is partially read: a place where another message may be inserted. */
@@ -53,19 +73,25 @@ export class PgFrameReader {
         if (this.hdrHave < 5) return;
         const len = this.hdr.readInt32BE(1);
         if (len < 4 || len - 4 > this.maxMessage) throw new PgProtocolError(`message length ${len} outside 4..${this.maxMessage + 4}`);
-        this.type = String.fromCharCode(this.hdr[0]!);
+        const type = String.fromCharCode(this.hdr[0]!);
+        const overhead = this.statementMax === null ? undefined : STATEMENT_OVERHEAD[type];
+        if (overhead !== undefined && len - 4 - overhead > this.statementMax!) {
+          throw new PgStatementTooLarge(type, len - 4 - overhead, this.statementMax!);
+        }
+        this.type = type;
         this.bodyLen = len - 4;
+        this.keep = overhead === undefined ? Math.min(this.bodyLen, this.headMax) : this.bodyLen;
         this.head = [];
         this.headHave = 0;
-        this.skipLeft = Math.max(0, this.bodyLen - this.headMax);
+        this.skipLeft = this.bodyLen - this.keep;
       }
-      const want = Math.min(this.bodyLen, this.headMax) - this.headHave;
+      const want = this.keep - this.headHave;
       if (want > 0) {
         const take = Math.min(want, chunk.length - off);
         this.head.push(chunk.subarray(off, off + take));
         this.headHave += take;
         off += take;
-        if (this.headHave < Math.min(this.bodyLen, this.headMax)) return;
+        if (this.headHave < this.keep) return;
       }
       if (this.skipLeft > 0) {
         const take = Math.min(this.skipLeft, chunk.length - off);

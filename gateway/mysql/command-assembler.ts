@@ -1,0 +1,97 @@
+// Client→server MySQL commands as the statement log needs them, sans-I/O: fed the bytes the relay
+// forwards to the target (so what is recorded is exactly what the target got), it frames packets
+// and joins a command that spans several packets (a payload of 2^24-1 bytes continues in the next
+// packet) into one. Statement commands (COM_QUERY, COM_STMT_PREPARE) are kept whole up to the
+// statement cap; any other command keeps its first `headMax` bytes (parameters, ids). A statement
+// whose text grows past the cap throws MyStatementTooLarge as soon as a packet header or command
+// byte says so, before the bytes that say it are consumed: the caller then forwards nothing more
+// and the target is left with an unfinished packet it never runs. Never touches a socket.
+import { MAX_PAYLOAD, type MyPacket, MyProtocolError } from './wire/packets.js';
+
+const COM_QUERY = 0x03;
+const COM_STMT_PREPARE = 0x16;
+
+export class MyStatementTooLarge extends MyProtocolError {
+  constructor(
+    /** Statement text bytes known so far: already more than `limit`. */
+    readonly textBytes: number,
+    readonly limit: number,
+    /** The sequence id the client expects on the server's answer. */
+    readonly replySeq: number,
+  ) {
+    super(`statement of at least ${textBytes} bytes over the limit of ${limit} bytes`);
+  }
+}
+
+export class MyCommandAssembler {
+  private readonly hdr = Buffer.alloc(4);
+  private hdrHave = 0;
+  /** Payload bytes of the current packet still to read; -1 between packets. */
+  private left = -1;
+  private packetLen = 0;
+  private packetSeq = 0;
+  /** The command being assembled: null between commands or for a packet that is not a command. */
+  private cmd: { command: number | null; total: number; parts: Buffer[]; kept: number; statement: boolean } | null = null;
+  /** The last packet had a full payload: the next one continues the same command. */
+  private continues = false;
+
+  constructor(
+    private readonly onCommand: (p: MyPacket) => void,
+    private readonly statementMax: number,
+    private readonly headMax = 64 * 1024,
+  ) {}
+
+  push(chunk: Buffer): void {
+    let off = 0;
+    while (off < chunk.length) {
+      if (this.left < 0) {
+        const take = Math.min(4 - this.hdrHave, chunk.length - off);
+        chunk.copy(this.hdr, this.hdrHave, off, off + take);
+        this.hdrHave += take;
+        if (this.hdrHave < 4) return;
+        const len = this.hdr.readUIntLE(0, 3);
+        const seq = this.hdr[3]!;
+        if (this.continues && this.cmd) {
+          if (this.cmd.statement && this.cmd.total + len - 1 > this.statementMax) {
+            throw new MyStatementTooLarge(this.cmd.total + len - 1, this.statementMax, (seq + 1) & 0xff);
+          }
+          this.cmd.total += len;
+        } else {
+          // Sequence 0 starts a command; anything else outside a continuation (LOCAL INFILE data) is skipped.
+          this.cmd = seq === 0 ? { command: null, total: len, parts: [], kept: 0, statement: false } : null;
+        }
+        off += take;
+        this.hdrHave = 0;
+        this.left = len;
+        this.packetLen = len;
+        this.packetSeq = seq;
+      }
+      const cmd = this.cmd;
+      if (cmd && cmd.command === null && this.left > 0) {
+        // The command byte decides what is kept; a statement over the cap stops here, unconsumed.
+        const command = chunk[off]!;
+        const statement = command === COM_QUERY || command === COM_STMT_PREPARE;
+        if (statement && cmd.total - 1 > this.statementMax) throw new MyStatementTooLarge(cmd.total - 1, this.statementMax, (this.packetSeq + 1) & 0xff);
+        cmd.command = command;
+        cmd.statement = statement;
+      }
+      const take = Math.min(this.left, chunk.length - off);
+      if (cmd) {
+        const room = cmd.statement ? take : Math.min(take, this.headMax - cmd.kept);
+        if (room > 0) {
+          cmd.parts.push(chunk.subarray(off, off + room));
+          cmd.kept += room;
+        }
+      }
+      off += take;
+      this.left -= take;
+      if (this.left > 0) return;
+      this.left = -1;
+      this.continues = this.packetLen === MAX_PAYLOAD;
+      if (!this.continues && cmd) {
+        this.cmd = null;
+        this.onCommand({ seq: 0, length: cmd.total, head: cmd.parts.length === 1 ? Buffer.from(cmd.parts[0]!) : Buffer.concat(cmd.parts) });
+      }
+    }
+  }
+}

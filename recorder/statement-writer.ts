@@ -1,0 +1,118 @@
+// Writes a session's statements: one NDJSON line per record in statements.ndjson, and for a
+// statement longer than 64 KiB its whole text in a side file `stmt-N.sql` that the record names
+// (`sql_file`), with only the text's start and end inline. Crash-safe in this order: the side file
+// is written under a temporary name, fsynced, renamed, and the directory fsynced, and only then
+// does its record enter the line sink, so a record never names a file that is not there. Records
+// keep their order: while a side file is being written, later records wait behind it. It does not
+// decide how long a statement may be (the protocol front ends refuse over the hard cap) or what a
+// failed write means (reported once through `fail`, the pipeline decides).
+import { type FileHandle, open, rename } from 'node:fs/promises';
+import type { FileSink } from './file-sink.js';
+import { type RecordingLayout, STATEMENTS_FILE, statementTextFile } from './layout.js';
+import { serializeStatement, type StatementRecord } from './statement-record.js';
+
+/** Statement text up to this many bytes stays in its record; longer text goes to a side file. */
+export const INLINE_SQL_BYTES = 64 * 1024;
+/** Characters of a long statement's start and of its end kept inline (the end is where padding hides the verb). */
+const INLINE_PART_CHARS = 16 * 1024;
+
+export class StatementWriter {
+  private sink: FileSink | null = null;
+  private count = 0;
+  /** Work queued behind a side file (its own line, and every line after it). */
+  private queued = 0;
+  private tail: Promise<void> = Promise.resolve();
+  /** Bytes of side files accepted so far (they count towards the recording's size). */
+  sideBytes = 0;
+
+  constructor(
+    private readonly layout: RecordingLayout,
+    private readonly openSink: (name: string) => FileSink,
+    private readonly fail: (err: Error) => void,
+  ) {}
+
+  /** Statements recorded so far. */
+  get statements(): number {
+    return this.count;
+  }
+
+  write(record: StatementRecord): void {
+    const n = ++this.count;
+    const sink = this.sink ??= this.openSink(STATEMENTS_FILE);
+    const whole = Buffer.byteLength(record.sql);
+    if (whole <= INLINE_SQL_BYTES) {
+      this.line(sink, record);
+      return;
+    }
+    const name = statementTextFile(n);
+    const text = Buffer.from(record.sql, 'utf8');
+    this.sideBytes += text.length;
+    const pointing: StatementRecord = { ...record, sql: inlineSql(record.sql, whole, name), sql_file: name, sql_bytes: whole };
+    this.queued++;
+    this.tail = this.tail.then(() => writeSideFile(this.layout, name, text)).then(
+      () => { this.queued--; sink.write(serializeStatement(pointing)); },
+      (e: unknown) => {
+        this.queued--;
+        // The record still goes in (start and end of the text), never pointing at a missing file.
+        const { sql_file: _omit, ...rest } = pointing;
+        sink.write(serializeStatement({ ...rest, sql: inlineSql(record.sql, whole, null) }));
+        this.fail(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  }
+
+  /** Resolves once every side file queued so far is written and its record handed to the sink. */
+  settled(): Promise<void> {
+    return this.tail;
+  }
+
+  private line(sink: FileSink, record: StatementRecord): void {
+    const text = serializeStatement(record);
+    if (this.queued === 0) {
+      sink.write(text);
+      return;
+    }
+    this.queued++;
+    this.tail = this.tail.then(() => { this.queued--; sink.write(text); });
+  }
+}
+
+/**
+ * The inline text of a long statement: its start and its end around a note of the whole size and
+ * where the whole text is. Keeping the end matters: `/* 70 KB of padding *\/ UPDATE ...` hides the
+ * verb at the end, and search and older readers see only what is inline.
+ */
+export function inlineSql(sql: string, bytes: number, file: string | null): string {
+  const head = cutAt(sql, INLINE_PART_CHARS);
+  const tail = sql.slice(cutAt(sql, sql.length - INLINE_PART_CHARS).length);
+  const where = file ? `the whole statement is in ${file}` : 'the whole statement could not be written';
+  return `${head}\n…[${bytes} bytes in all; ${where}]…\n${tail}`;
+}
+
+/** The first `n` UTF-16 units, never ending inside a surrogate pair. */
+function cutAt(s: string, n: number): string {
+  const code = s.charCodeAt(n - 1);
+  return s.slice(0, code >= 0xd800 && code <= 0xdbff ? n - 1 : n);
+}
+
+async function writeSideFile(layout: RecordingLayout, name: string, text: Buffer): Promise<void> {
+  const path = layout.file(name);
+  const tmp = `${path}.tmp`;
+  let h: FileHandle | null = await open(tmp, 'w', 0o600);
+  try {
+    await h.writeFile(text);
+    await h.sync();
+    await h.close();
+    h = null;
+  } finally {
+    await h?.close();
+  }
+  await rename(tmp, path);
+  // The rename itself must be durable before a record names the file (power loss, not only a crash).
+  const dir = await open(layout.dir, 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
