@@ -18,7 +18,7 @@ import type { Clock } from '../util/clock.js';
 import { isPortcullisError } from '../util/errors.js';
 import type { ConnectionIds } from './connection-ids.js';
 import { PacketQueue } from './packet-queue.js';
-import { MyRelay } from './relay.js';
+import { MyRelay, statementTooLargeMessage } from './relay.js';
 import { MyStatementLog } from './statement-log.js';
 import { connectMyUpstream, type MyUpstream } from './upstream.js';
 import type { GreetingCache } from './greeting-cache.js';
@@ -222,7 +222,7 @@ class MyAdapter implements ProtocolAdapter<MyUpstream> {
       upstreamClosed: (afterQuit) => ctx.ended(afterQuit ? 'closed-by-client' : 'upstream-closed'),
       protocolError: (side, detail) => ctx.ended('protocol-error', `${side}: ${detail}`),
       statementTooLarge: (e) => {
-        statements.refused(e.textBytes, `Portcullis: statement over ${e.textBytes} bytes refused: the gateway's limit is ${e.limit} bytes (statements.maxBytes)`);
+        statements.refused(e.textBytes, statementTooLargeMessage(e));
         ctx.ended('statement-too-large');
       },
     }, ctx.log, ctx, deps.statementMax);

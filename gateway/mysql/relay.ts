@@ -48,7 +48,7 @@ export class MyRelay {
   private clientQuit = false;
   /** What was forwarded, as whole commands for the statement log. */
   private readonly commands: MyCommandAssembler;
-  /** Set by a refused oversized statement: the client's bytes stop here. */
+  /** Set by a statement over the cap: the client's bytes stop here (read and dropped). */
   private clientStopped = false;
 
   constructor(
@@ -63,7 +63,7 @@ export class MyRelay {
     statementMax = 16 * 1024 * 1024,
   ) {
     this.serverFrames = new MyPacketReader((p) => log.reply(p), maxPacket);
-    this.commands = new MyCommandAssembler((p) => log.command(p), statementMax);
+    this.commands = new MyCommandAssembler((p) => log.command(p), (e) => this.refuseTooLarge(e), statementMax);
   }
 
   start(clientEarly: Buffer, upstreamEarly: Buffer): void {
@@ -85,28 +85,24 @@ export class MyRelay {
   }
 
   private forward(bytes: Buffer): void {
-    if (this.clientStopped) return;
-    try {
-      this.commands.push(bytes);
-    } catch (e) {
-      if (!(e instanceof MyStatementTooLarge)) throw e;
-      this.refuseTooLarge(e);
+    // After a refused statement every byte only goes to the assembler, which drops it.
+    if (!this.commands.push(bytes) || this.clientStopped) {
+      this.clientStopped = true;
       return;
     }
     writeOrPause(this.upstream, bytes, this.client);
   }
 
+  /** The refused statement has all arrived: the client gets its error (sequence in turn), the session ends. */
   private refuseTooLarge(e: MyStatementTooLarge): void {
     this.clientStopped = true;
     if (this.serverFrames.atBoundary) {
-      this.client.write(errPacket(e.replySeq, 1153, '08S01',
-        `Portcullis: this statement is over ${e.textBytes} bytes, more than the gateway's limit of ${e.limit} bytes (statements.maxBytes); it was not run, and the connection is closed`));
+      this.client.write(errPacket(e.replySeq, 1153, '08S01', statementTooLargeMessage(e)));
     }
     this.hooks.statementTooLarge?.(e);
   }
 
   private fromClient(chunk: Buffer): void {
-    if (this.clientStopped) return;
     this.session.activity();
     let d = chunk;
     if (this.holdNeed > 0) {
@@ -122,6 +118,11 @@ export class MyRelay {
     try {
       let buf = this.pending.length ? Buffer.concat([this.pending, d]) : d;
       while (buf.length > 0) {
+        if (this.clientStopped) {
+          this.forward(buf);
+          buf = Buffer.alloc(0);
+          break;
+        }
         if (this.dropLeft > 0) {
           const take = Math.min(this.dropLeft, buf.length);
           this.dropLeft -= take;
@@ -246,6 +247,11 @@ export class MyRelay {
     this.closed = true;
     endLegs(this.client, this.upstream);
   }
+}
+
+/** What the client is told, and the record says, about a statement refused over the cap. */
+export function statementTooLargeMessage(e: MyStatementTooLarge): string {
+  return `Portcullis: this statement is ${e.textBytes} bytes, over the gateway's limit of ${e.limit} bytes (statements.maxBytes); it was not run, and the connection is closed`;
 }
 
 /** Commands whose text the gate reads (held whole when big). */

@@ -155,7 +155,7 @@ export class MyStatementLog {
   refused(textBytes: number, message: string): void {
     const at = this.now();
     this.onRecord(statementRecord({
-      protocol: 'mysql', start: at, end: at, sql: `/* not run: refused by Portcullis, over ${textBytes} bytes of statement text */`,
+      protocol: 'mysql', start: at, end: at, sql: `/* not run: refused by Portcullis, ${textBytes} bytes of statement text */`,
       sqlBytes: textBytes, path: 'simple', error: { sqlstate: '08S01', code: 1153, message },
     }));
   }

@@ -5,7 +5,8 @@
 // through PgClientGate first; without, client bytes are forwarded as they come (the fast path).
 // A Query or Parse over the statement cap is refused the moment its length is read: from then on
 // no client byte reaches the target (the part of it already streamed is an unfinished message the
-// target never runs), and the adapter ends the session with the refusal in protocol words.
+// target never runs). The rest of that message is read and dropped, so the client has finished
+// writing and reads the refusal; then the adapter ends the session with it in protocol words.
 import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
 import type { SessionContext } from '../session/adapter.js';
@@ -33,6 +34,9 @@ export class PgRelay {
   private closed = false;
   /** Set by a refused oversized statement: the client's bytes stop here. */
   private clientStopped = false;
+  /** Bytes of the refused statement still to drop before the refusal is said. */
+  private drainLeft = 0;
+  private refused: PgStatementTooLarge | null = null;
   /** Both null on the fast path (no gate rules). */
   private readonly gate: PgClientGate | null;
   private readonly order: PgAnswerOrder | null;
@@ -84,15 +88,15 @@ export class PgRelay {
   }
 
   private fromClient(d: Buffer): void {
-    if (this.clientStopped) return;
     this.session.activity();
+    if (this.clientStopped) return this.drain(d.length);
     if (this.gate) return this.fromClientGated(d, this.gate);
     try {
       this.clientFrames.push(d);
     } catch (e) {
       // The whole chunk stays here: messages before the refused one in it are never run either,
       // and none of them gets a reply (nor a record) as the session ends.
-      this.clientError(e);
+      this.clientError(e, d);
       return;
     }
     writeOrPause(this.upstream, d, this.client);
@@ -102,17 +106,29 @@ export class PgRelay {
     try {
       gate.push(d);
     } catch (e) {
-      this.clientError(e);
+      this.clientError(e, d);
     }
   }
 
-  private clientError(e: unknown): void {
+  private clientError(e: unknown, chunk: Buffer): void {
     if (e instanceof PgStatementTooLarge) {
       this.clientStopped = true;
-      this.events.statementTooLarge(e);
+      this.refused = e;
+      this.drainLeft = e.bodyBytes;
+      this.drain(chunk.length - e.bodyStart);
       return;
     }
     this.events.protocolError('client', e instanceof PgProtocolError ? e.message : String(e));
+  }
+
+  /** Drops client bytes of the refused statement; once it has all arrived, the refusal is said. */
+  private drain(bytes: number): void {
+    if (!this.refused) return;
+    this.drainLeft -= bytes;
+    if (this.drainLeft > 0) return;
+    const e = this.refused;
+    this.refused = null;
+    this.events.statementTooLarge(e);
   }
 
   private fromServer(d: Buffer): void {

@@ -31,7 +31,8 @@ export async function startMariadb(): Promise<MariadbPeer> {
   return withFreshPort(async (port) => {
     const proc = startProc(mariadbd, ['--no-defaults', '--user=mysql', `--datadir=${data}`, `--port=${port}`, `--socket=${socket}`,
       '--bind-address=127.0.0.1', `--pid-file=${join(dir, 'mysqld.pid')}`, '--skip-log-bin', '--innodb-buffer-pool-size=64M',
-      '--innodb-flush-log-at-trx-commit=0', '--skip-name-resolve']);
+      // 64 MiB: statements past the gateway's 16 MiB cap must reach the gateway's check, not the server's.
+      '--innodb-flush-log-at-trx-commit=0', '--skip-name-resolve', '--max-allowed-packet=64M']);
     await waitFor('mariadb to listen', () => portOpen(port), 60_000, proc);
     const sql = (query: string): string => runOk(client, ['--no-defaults', '-S', socket, '-u', 'root', '-N', '-B', '-e', query]);
     sql("DELETE FROM mysql.global_priv WHERE User=''; FLUSH PRIVILEGES;");

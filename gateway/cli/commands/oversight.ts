@@ -72,7 +72,7 @@ export const sessionCmd: Command = async (c) => {
       printOne(c.out, c.json, await c.api().post(`/api/v1/sessions/${enc(id)}/kill`));
       return 0;
     default:
-      usage('portcullis session list [--live] | show ID | kill ID');
+      usage('portcullis session list [--live] | show ID [--full] | kill ID');
   }
 };
 

@@ -47,13 +47,18 @@ async function castText(c: CommandContext, id: string): Promise<string> {
 
 export const sessionShowCmd: Command = async (c) => {
   const id = c.flags.positionals[1];
-  if (!id) usage('portcullis session show ID');
+  if (!id) usage('portcullis session show ID [--full]');
+  const full = c.flags.bool('full');
   const detail = await c.api().get<SessionDetail>(`/api/v1/sessions/${enc(id)}`);
   if (!detail.recording.some((f) => f.file === STATEMENTS_FILE)) {
     printOne(c.out, c.json, detail);
     return 0;
   }
   const { statements, read } = await allStatements(c, id);
+  if (full) {
+    // Statements over 64 KiB keep only their start and end inline; the whole text is a side file.
+    for (const s of statements) if (s.sql_file) s.sql = await c.api().text(`/api/v1/sessions/${enc(id)}/recording/${s.sql_file}`);
+  }
   if (c.json) {
     printOne(c.out, true, { ...detail, statements, statements_read: read });
     return 0;

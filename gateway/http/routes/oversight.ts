@@ -55,7 +55,9 @@ export const oversightRoutes: Route[] = [
     if (!existsSync(path)) throw new PortcullisError('not-found', `session ${s.id} has no ${file}`);
     if (statSync(path).size > MAX_RECORDING_BYTES) throw new PortcullisError('payload-too-large', `${file} is over ${MAX_RECORDING_BYTES} bytes; read it from the data dir`);
     await c.services.audit.append('recording.viewed', me(c).name, { session: s.id, file, by: me(c).name });
-    return { status: 200, contentType: file.endsWith('.json') || file.endsWith('.ndjson') || file.endsWith('.cast') ? 'application/x-ndjson; charset=utf-8' : 'application/octet-stream', body: readFileSync(path, 'utf8') };
+    const contentType = file.endsWith('.json') || file.endsWith('.ndjson') || file.endsWith('.cast') ? 'application/x-ndjson; charset=utf-8'
+      : file.endsWith('.sql') ? 'text/plain; charset=utf-8' : 'application/octet-stream';
+    return { status: 200, contentType, body: readFileSync(path, 'utf8') };
   }),
   // A database session's statements in the current schema, whatever version wrote them.
   route('GET', '/api/v1/sessions/:id/statements', ['investigator'], async (c): Promise<StatementPage> => {

@@ -11,7 +11,15 @@ export class PgProtocolError extends Error {}
 
 /** A Query or Parse longer than the statement cap: nothing of it may reach the target. */
 export class PgStatementTooLarge extends PgProtocolError {
-  constructor(readonly messageType: string, readonly textBytes: number, readonly limit: number) {
+  constructor(
+    readonly messageType: string,
+    readonly textBytes: number,
+    readonly limit: number,
+    /** The message body's length: what the client still sends after the header. */
+    readonly bodyBytes: number,
+    /** Where in the pushed chunk the body starts (the chunk's length when it ends with the header). */
+    readonly bodyStart: number,
+  ) {
     super(`statement of ${textBytes} bytes over the limit of ${limit} bytes`);
   }
 }
@@ -76,7 +84,7 @@ export class PgFrameReader {
         const type = String.fromCharCode(this.hdr[0]!);
         const overhead = this.statementMax === null ? undefined : STATEMENT_OVERHEAD[type];
         if (overhead !== undefined && len - 4 - overhead > this.statementMax!) {
-          throw new PgStatementTooLarge(type, len - 4 - overhead, this.statementMax!);
+          throw new PgStatementTooLarge(type, len - 4 - overhead, this.statementMax!, len - 4, off);
         }
         this.type = type;
         this.bodyLen = len - 4;

@@ -1,7 +1,9 @@
 // A database session's statements as a table: time, duration, SQL, parameters, rows, errors. Each
 // row's offset is a link (#/session/ID?t=12.3, seconds since the session started, as search hits
 // use); opening such a link highlights and scrolls to the statement running at that moment. The
-// server hands out the recorder's one statement schema (older recordings upgraded), in pages.
+// server hands out the recorder's one statement schema (older recordings upgraded), in pages. A
+// statement over 64 KiB shows its start and end inline and a button that fetches its whole text
+// from its side file (`sql_file`; every fetch is audited as a recording view).
 import type { StatementPage, StatementRecord as Statement } from '../../../recorder/statement-record.js';
 import { apiFor, el } from '../api.js';
 import type { PageLifecycle } from '../lifecycle.js';
@@ -37,9 +39,26 @@ export async function statementsPage(root: HTMLElement, page: PageLifecycle, id:
       ?? rows.filter((r) => offset(r) <= at).pop() ?? rows[0] ?? null;
   const q = el('input', { placeholder: 'search SQL', id: 'sql-search' });
   const tbody = el('tbody');
+  // Whole texts fetched so far, kept across re-renders of the filtered table.
+  const whole = new Map<Statement, string>();
+  const sqlCell = (r: Statement): HTMLElement => {
+    const pre = el('pre', { class: 'sql' }, whole.get(r) ?? r.sql);
+    const file = r.sql_file;
+    if (!file || whole.has(r)) return el('td', {}, pre);
+    const more = el('button', { class: 'whole-sql', 'data-sql-file': file }, `Show the whole statement (${r.sql_bytes ?? '?'} bytes)`);
+    page.listen(more, 'click', () => {
+      more.setAttribute('disabled', '');
+      void api.get<string>(`/api/v1/sessions/${id}/recording/${file}`).then((text) => {
+        whole.set(r, text);
+        pre.textContent = text;
+        more.remove();
+      });
+    });
+    return el('td', {}, pre, more);
+  };
   const render = (): void => {
     tbody.replaceChildren(...rows.filter((r) => r.sql.toLowerCase().includes(q.value.toLowerCase())).map((r) => el('tr', { class: `${r.error ? 'failed' : ''} ${r === target ? 'at' : ''}` },
-      el('td', {}, el('a', { href: `#/session/${id}?t=${offset(r).toFixed(1)}`, title: new Date(r.t).toLocaleString() }, `+${offset(r).toFixed(1)} s`), ' ', new Date(r.t).toLocaleTimeString()), el('td', {}, `${r.duration_ms} ms`), el('td', {}, el('pre', { class: 'sql' }, r.sql)),
+      el('td', {}, el('a', { href: `#/session/${id}?t=${offset(r).toFixed(1)}`, title: new Date(r.t).toLocaleString() }, `+${offset(r).toFixed(1)} s`), ' ', new Date(r.t).toLocaleTimeString()), el('td', {}, `${r.duration_ms} ms`), sqlCell(r),
       el('td', {}, r.params ? JSON.stringify(r.params) : ''), el('td', {}, rowCounts(r)),
       el('td', {}, result(r)))));
   };
