@@ -79,6 +79,7 @@ export class MyCommandAssembler {
         this.packetSeq = seq;
       }
       const cmd = this.cmd;
+      if (off === chunk.length && this.left > 0) break;
       if (cmd && cmd.command === null && this.left > 0) {
         // The command byte decides what is kept; a statement over the cap is refused here.
         const command = chunk[off]!;
