@@ -29,6 +29,11 @@ export class StatementWriter {
     private readonly layout: RecordingLayout,
     private readonly openSink: (name: string) => FileSink,
     private readonly fail: (err: Error) => void,
+    /**
+     * Charged with a side file's bytes before it is written (a recording's byte budget); a refused
+     * charge means the recording has stopped: the side file is not written.
+     */
+    private readonly meter?: { take(bytes: number): boolean },
   ) {}
 
   /** Statements recorded so far. */
@@ -46,6 +51,11 @@ export class StatementWriter {
     }
     const name = statementTextFile(n);
     const text = Buffer.from(record.sql, 'utf8');
+    if (this.meter && !this.meter.take(text.length)) {
+      const { sql_file: _omit, ...rest } = record;
+      this.line(sink, { ...rest, sql: inlineSql(record.sql, whole, null), sql_bytes: whole });
+      return;
+    }
     this.sideBytes += text.length;
     const pointing: StatementRecord = { ...record, sql: inlineSql(record.sql, whole, name), sql_file: name, sql_bytes: whole };
     this.queued++;

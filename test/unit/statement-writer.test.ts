@@ -41,16 +41,31 @@ describe('the statement writer', () => {
     await w.settled();
     await sink.close();
     expect(failures).toEqual([]);
-    const records = readFileSync(layout.statements, 'utf8').trim().split('\n').map((l) => parseStatementLine(l));
-    expect(records.map((r) => r.ok && r.record.sql_file)).toEqual([undefined, 'stmt-2.sql', undefined]);
-    const long = records[1]!.ok ? records[1].record : null;
+    const records = readFileSync(layout.statements, 'utf8').trim().split('\n').map((l) => parseStatementLine(l))
+      .map((r) => (r.ok ? r.record : null));
+    expect(records.map((r) => r?.sql_file)).toEqual([undefined, 'stmt-2.sql', undefined]);
+    const long = records[1] ?? null;
     expect(long).toMatchObject({ sql_bytes: Buffer.byteLength(padded), command: 'UPDATE 1', rows_affected: 1 });
     expect(long!.sql.endsWith('UPDATE salaries SET amount = 0 WHERE id = 7')).toBe(true);
     expect(long!.sql.startsWith('/* xxx')).toBe(true);
     expect(Buffer.byteLength(long!.sql)).toBeLessThan(INLINE_SQL_BYTES);
-    expect(records[2]!.ok && records[2].record.sql).toBe('select 3');
+    expect(records[2]?.sql).toBe('select 3');
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect(w.sideBytes).toBe(Buffer.byteLength(padded));
+  });
+
+  it('writes no side file once the recording\'s budget refuses its bytes, and says the text is not all there', async () => {
+    const dir = tmp();
+    const layout = new RecordingLayout(dir);
+    const sink = new FileSink(layout.statements, { onError: (e) => { throw e; } });
+    const w = new StatementWriter(layout, () => sink, (e) => { throw e; }, { take: () => false });
+    w.write(rec(padded));
+    await w.settled();
+    await sink.close();
+    const r = parseStatementLine(readFileSync(layout.statements, 'utf8').trim());
+    expect(r.ok && r.record.sql_file).toBeUndefined();
+    expect(r.ok && r.record.sql_bytes).toBe(Buffer.byteLength(padded));
+    expect(readdirSync(dir).filter((f) => f.startsWith('stmt-'))).toEqual([]);
   });
 
   it('keeps a statement of exactly 64 KiB inline', async () => {
