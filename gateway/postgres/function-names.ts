@@ -55,13 +55,22 @@ export function builtinFunctionName(oid: number): string | undefined {
 }
 
 /**
- * What the record's `sql` says a FunctionCall ran: the call as SQL with its name when known, or
- * the OID and where it comes from.
+ * What the record's `sql` says a FunctionCall ran: the call as SQL with its name when known (or
+ * the OID and where it comes from) and its arguments whole as literals, so an argument that is
+ * itself SQL (query_to_xml, a user's function that EXECUTEs its text) is kept like any statement
+ * text: whole, in a side file when long. `args` are literals (argumentLiteral).
  */
-export function functionCallText(oid: number, args: number): string {
+export function functionCallText(oid: number, args: string[]): string {
   const name = NAMES.get(oid);
-  const placeholders = Array.from({ length: args }, (_, i) => `$${i + 1}`).join(', ');
-  if (name) return `/* FunctionCall, oid ${oid} */ SELECT pg_catalog.${name.slice(0, name.indexOf('('))}(${placeholders})`;
+  const list = args.join(', ');
+  if (name) return `/* FunctionCall, oid ${oid} */ SELECT pg_catalog.${name.slice(0, name.indexOf('('))}(${list})`;
   const what = oid >= FIRST_USER_OID ? 'a function created on the target: SELECT ' + oid + '::regprocedure names it' : 'a built-in function not in the gateway\'s table';
-  return `/* FunctionCall, oid ${oid} (${what}) */ SELECT <oid ${oid}>(${placeholders})`;
+  return `/* FunctionCall, oid ${oid} (${what}) */ SELECT <oid ${oid}>(${list})`;
+}
+
+/** One FunctionCall argument as an SQL literal: text quoted, binary as bytea hex, NULL. */
+export function argumentLiteral(value: Buffer | null, binary: boolean): string {
+  if (value === null) return 'NULL';
+  if (binary) return `'\\x${value.toString('hex')}'::bytea`;
+  return `'${value.toString('utf8').replaceAll("'", "''")}'`;
 }

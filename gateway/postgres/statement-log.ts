@@ -9,7 +9,7 @@
 // recorded as refused. Records are the recorder's one statement schema
 // (recorder/statement-record.ts); this module only translates.
 import { type CopyTransfer, pgRowCounts, type StatementError, type StatementRecord, statementRecord } from '../../recorder/statement-record.js';
-import { builtinFunctionName, functionCallText } from './function-names.js';
+import { argumentLiteral, builtinFunctionName, functionCallText } from './function-names.js';
 import type { PgMessage } from './wire/frames.js';
 import { PgReader } from './wire/frames.js';
 import { parseErrorFields } from './wire/server-messages.js';
@@ -31,7 +31,7 @@ type Pending =
   | { kind: 'parse'; sql: string; name: string; start: number }
   | { kind: 'bind'; sql: string; statement: string; portal: string; params: Array<string | null>; start: number }
   | { kind: 'describe' | 'close' | 'sync'; start: number }
-  | { kind: 'call'; oid: number; params: Array<string | null>; start: number }
+  | { kind: 'call'; oid: number; params: Array<string | null>; literals: string[]; start: number }
   | { kind: 'execute'; sql: string; statement: string; portal: string; params: Array<string | null>; start: number };
 
 const MAX_PARAM_CHARS = 1024;
@@ -90,7 +90,8 @@ export class StatementLog {
       case 'F': {
         // A FunctionCall has no SQL text: its arguments are recorded like Bind's parameters.
         const oid = m.head.length >= 4 ? r.int32() >>> 0 : 0;
-        this.push({ kind: 'call', oid, params: readParams(r, m), start: at });
+        const literals = argumentLiterals(m.head.subarray(4));
+        this.push({ kind: 'call', oid, params: readParams(r, m), literals, start: at });
         return;
       }
       case 'd': if (this.copy?.direction === 'in') this.copy.bytes += m.length; return;
@@ -176,7 +177,7 @@ export class StatementLog {
     const at = this.now();
     this.onRecord(statementRecord({
       protocol: 'postgres', start: at, end: at, sql: `/* not run: refused by Portcullis, ${textBytes} bytes of statement text */`,
-      sqlBytes: textBytes, path: type === 'Q' ? 'simple' : 'extended', error: { sqlstate: '54000', code: null, message },
+      sqlBytes: textBytes, path: type === 'Q' ? 'simple' : type === 'F' ? 'function-call' : 'extended', error: { sqlstate: '54000', code: null, message },
     }));
   }
 
@@ -193,7 +194,7 @@ export class StatementLog {
   }
 
   private emitCall(call: Extract<Pending, { kind: 'call' }>, o: Outcome): void {
-    this.emit(functionCallText(call.oid, call.params.length), 'function-call', call.start, { ...o, functionOid: call.oid, params: call.params });
+    this.emit(functionCallText(call.oid, call.literals), 'function-call', call.start, { ...o, functionOid: call.oid, params: call.params });
   }
 }
 
@@ -202,6 +203,23 @@ function resultSize(m: PgMessage): number | null {
   if (m.head.length < 4) return 0;
   const n = m.head.readInt32BE(0);
   return n < 0 ? null : n;
+}
+
+/** A FunctionCall's arguments whole, as SQL literals (the framer keeps the message whole up to the cap). */
+function argumentLiterals(body: Buffer): string[] {
+  const r = new PgReader(body);
+  try {
+    const formats: number[] = [];
+    for (let i = 0, n = r.int16(); i < n; i++) formats.push(r.int16());
+    const out: string[] = [];
+    for (let i = 0, n = r.int16(); i < n; i++) {
+      const len = r.int32();
+      out.push(argumentLiteral(len < 0 ? null : r.bytes(len), (formats.length === 1 ? formats[0] : formats[i]) === 1));
+    }
+    return out;
+  } catch {
+    return ['/* malformed arguments */'];
+  }
 }
 
 function sqlText(r: PgReader, m: PgMessage): string {

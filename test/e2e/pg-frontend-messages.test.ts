@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PgMessage, PgFrameReader } from '../../gateway/postgres/wire/frames.js';
+import { RecordingLayout } from '../../recorder/layout.js';
 import { parseErrorFields } from '../../gateway/postgres/wire/server-messages.js';
 import type { StatementRecord } from '../../recorder/statement-record.js';
 import { waitFor } from '../harness/common.js';
@@ -122,6 +123,10 @@ describe('every frontend message that can execute is recorded (PostgreSQL)', () 
     expect(types(await c.read())).toBe('VZ');
     send(msg('F', int32(957), int16(1), int16(1), int16(1), int32(4), int32(-1), int16(1))); // lo_creat(-1): binary argument and result
     expect(types(await c.read())).toBe('VZ');
+    // query_to_xml runs SQL given as an argument: padding cannot push it out of the record.
+    const hidden = `/* ${'x'.repeat(70 * 1024)} */ SELECT v FROM probe WHERE v = 'Q'`;
+    send(msg('F', int32(2924), int16(0), ...values([hidden, 'true', 'false', '']), int16(0)));
+    expect(types(await c.read())).toBe('VZ');
     // COPY FROM STDIN: CopyData rows then CopyDone; then one ended by CopyFail (nothing copied).
     send(msg('Q', cstr('copy probe from stdin')));
     expect(types(await c.read('G'))).toBe('G');
@@ -157,12 +162,19 @@ describe('every frontend message that can execute is recorded (PostgreSQL)', () 
       expect.objectContaining({ path: 'function-call', function_oid: 2078, function_name: 'set_config(text, text, boolean)',
         params: ['work_mem', '4MB', 'false'], result_bytes: 3, error: null }),
       expect.objectContaining({ path: 'function-call', function_oid: fnOid, params: ['F'], result_bytes: 1, error: null }),
-      expect.objectContaining({ path: 'function-call', function_oid: 957, function_name: 'lo_creat(integer)', params: ['\\xffffffff'], result_bytes: 4 }),
+      expect.objectContaining({ path: 'function-call', function_oid: 957, function_name: 'lo_creat(integer)', params: ['\\xffffffff'], result_bytes: 4,
+        sql: "/* FunctionCall, oid 957 */ SELECT pg_catalog.lo_creat('\\xffffffff'::bytea)" }),
       expect.objectContaining({ path: 'simple', sql: 'copy probe from stdin', command: 'COPY 2', rows_affected: 2, copy: { direction: 'in', bytes: 14 } }),
       expect.objectContaining({ path: 'simple', sql: 'copy probe from stdin', copy: { direction: 'in', bytes: 13 },
         error: expect.objectContaining({ sqlstate: '57014' }) as unknown }),
     ]));
     const userCall = recs.find((r) => r.function_oid === fnOid)!;
     expect(userCall.sql).toContain(`SELECT ${fnOid}::regprocedure`);
+    expect(userCall.sql).toMatch(/SELECT <oid \d+>\('F'\)$/);
+    const withSession = sessionStatements(fx.gw.dataDir).find((s) => s.record.function_oid === 2924)!;
+    expect(withSession.record).toMatchObject({ function_name: 'query_to_xml(text, boolean, boolean, text)', error: null });
+    expect(withSession.record.sql.endsWith(`WHERE v = ''Q''', 'true', 'false', '')`)).toBe(true);
+    const whole = readFileSync(RecordingLayout.inDataDir(fx.gw.dataDir, withSession.session).file(withSession.record.sql_file!), 'utf8');
+    expect(whole).toBe(`/* FunctionCall, oid 2924 */ SELECT pg_catalog.query_to_xml('${hidden.replaceAll("'", "''")}', 'true', 'false', '')`);
   }, 60_000);
 });

@@ -88,9 +88,9 @@ const want: Recorded[] = [
   pg({ sql: 'copy t to stdout', path: 'simple', command: 'COPY 2', rows_returned: 2, copy: { direction: 'out', bytes: 600 } }),
   pg({ sql: 'create table u as select * from t', path: 'simple', command: 'SELECT 5', rows_affected: 5 }),
   pg({ sql: 'insert into t values (2) returning c', path: 'simple', command: 'INSERT 0 1', rows_returned: 1, rows_affected: 1 }),
-  pg({ sql: '/* FunctionCall, oid 2078 */ SELECT pg_catalog.set_config($1)', path: 'function-call', params: ['x'], function_oid: 2078,
+  pg({ sql: "/* FunctionCall, oid 2078 */ SELECT pg_catalog.set_config('x')", path: 'function-call', params: ['x'], function_oid: 2078,
     function_name: 'set_config(text, text, boolean)', result_bytes: 1 }),
-  pg({ sql: '/* FunctionCall, oid 16390 (a function created on the target: SELECT 16390::regprocedure names it) */ SELECT <oid 16390>($1)',
+  pg({ sql: "/* FunctionCall, oid 16390 (a function created on the target: SELECT 16390::regprocedure names it) */ SELECT <oid 16390>('y')",
     path: 'function-call', params: ['y'], function_oid: 16390, error: { sqlstate: '42883', code: null, message: 'function does not exist' } }),
 ];
 

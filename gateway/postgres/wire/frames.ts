@@ -3,9 +3,10 @@
 // bytes of a body are kept (what recording needs: tags, error fields, parameters); bulk bodies
 // (DataRow, CopyData) are counted and skipped without copying. A length below 4 or above the
 // configured limit is a protocol error that ends that one connection. On the client stream, with
-// `statementMax` set, the messages that carry statement text (Query, Parse) are kept whole, so no
-// statement is recorded cut short; one whose text is longer than `statementMax` is refused as soon
-// as its length is known (PgStatementTooLarge), before any of its body is read.
+// `statementMax` set, the messages that carry statement text (Query, Parse) or stand for one
+// (FunctionCall: its arguments may be SQL text, e.g. query_to_xml) are kept whole, so none is
+// recorded cut short; one longer than `statementMax` is refused as soon as its length is known
+// (PgStatementTooLarge), before any of its body is read.
 
 export class PgProtocolError extends Error {}
 
@@ -26,9 +27,10 @@ export class PgStatementTooLarge extends PgProtocolError {
 
 /**
  * Bytes of a statement message's body that are not statement text: Query has a NUL; Parse at least
- * a NUL-terminated (empty) name, the text's NUL and a parameter count.
+ * a NUL-terminated (empty) name, the text's NUL and a parameter count; FunctionCall at least an
+ * OID, two counts and the result format (the rest is its arguments).
  */
-const STATEMENT_OVERHEAD: Record<string, number> = { Q: 1, P: 4 };
+const STATEMENT_OVERHEAD: Record<string, number> = { Q: 1, P: 4, F: 10 };
 
 export interface PgMessage {
   type: string;
