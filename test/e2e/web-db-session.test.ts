@@ -1,5 +1,5 @@
 // A PostgreSQL session in the web console: its statements as a searchable table with parameters,
-// row counts and errors.
+// row counts and errors; a statement over 64 KiB shows its start and end, and its whole text on request.
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../harness/common.js';
@@ -8,13 +8,14 @@ import { type PgFixture, startPgFixture } from '../harness/pg-fixture.js';
 
 let fx: PgFixture;
 let browser: Browser;
+const padded = `/* ${'x'.repeat(70 * 1024)} */ update kv set v = 3 where k = 'b'`;
 
 beforeAll(async () => {
   fx = await startPgFixture();
   fx.grant('30m');
   fx.gw.admin(['user', 'add', 'ivy', '--role', 'investigator', '--password-stdin'], 'ivy-Password-1\n');
-  fx.psql(['-v', 'ON_ERROR_STOP=0', '-c', 'create table kv(k text, v int)', '-c', "insert into kv values ('a', 1), ('b', 2)", '-c', 'select * from kv order by k', '-c', 'select 1/0']);
-  await waitFor('statements recorded', () => fx.statements().some((s) => s.sql === 'select 1/0'), 5000);
+  fx.psql(['-v', 'ON_ERROR_STOP=0', '-c', 'create table kv(k text, v int)', '-c', "insert into kv values ('a', 1), ('b', 2)", '-c', 'select * from kv order by k', '-c', 'select 1/0', '-c', padded]);
+  await waitFor('statements recorded', () => fx.statements().some((s) => s.sql_file !== undefined), 5000);
   browser = await launchChromium();
 }, 180_000);
 
@@ -36,6 +37,21 @@ describe('a database session in the web console', () => {
     await page.screenshot({ path: screenshotPath('db-statements') });
     await page.fill('#sql-search', 'insert');
     await page.waitForFunction(() => document.querySelectorAll('#statements tbody tr').length === 1);
+  });
+
+  it('shows a long statement\'s start and end, and fetches its whole text from its side file', async () => {
+    const page = await (await newContext(browser)).newPage();
+    await signIn(page, fx.gw.url, 'ivy', 'ivy-Password-1');
+    await page.waitForSelector('tr[data-session] a');
+    await page.click('tr[data-session] a');
+    await page.waitForSelector('#statements button.whole-sql');
+    const row = page.locator('#statements tbody tr', { has: page.locator('button.whole-sql') });
+    const inline = await row.locator('pre.sql').innerText();
+    expect(inline).toContain("update kv set v = 3 where k = 'b'");
+    expect(inline.length).toBeLessThan(padded.length);
+    await row.locator('button.whole-sql').click();
+    await page.waitForFunction((n) => Array.from(document.querySelectorAll('#statements pre.sql')).some((p) => (p.textContent ?? '').length === n), padded.length);
+    expect(await page.locator('#statements button.whole-sql').count()).toBe(0);
   });
 
   it('finds a statement by full-text search and opens the session at it', async () => {
