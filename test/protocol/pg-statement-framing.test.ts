@@ -75,6 +75,19 @@ describe('PostgreSQL statement framing', () => {
     expect(frame(Q('x'.repeat(CAP + 1)), 3).error).toBeInstanceOf(PgStatementTooLarge);
   });
 
+  it('keeps a FunctionCall whole up to the cap (its arguments may be SQL) and refuses a longer one', () => {
+    const F = (arg: string): Buffer => msg('F', int32(2924), int16(0), int16(1), int32(arg.length), Buffer.from(arg), int16(0));
+    const fits = F('a'.repeat(CAP - 4));
+    for (let at = 1; at < fits.length; at++) {
+      const got = frame(fits, at);
+      expect(got.error, `at ${at}`).toBeNull();
+      expect(got.messages, `at ${at}`).toEqual([['F', fits.length - 5, fits.length - 5]]);
+    }
+    const over = frame(F('a'.repeat(CAP - 3)), 3).error;
+    expect(over).toBeInstanceOf(PgStatementTooLarge);
+    expect((over as PgStatementTooLarge).messageType).toBe('F');
+  });
+
   it('keeps only heads without a cap (the server stream)', () => {
     const got: PgMessage[] = [];
     new PgFrameReader((m) => got.push(m), 1 << 20, HEAD).push(Q('x'.repeat(CAP * 3)));
