@@ -27,6 +27,7 @@ import { LiveSessions } from './session/live-sessions.js';
 import { SessionPipeline } from './session/pipeline.js';
 import { decidingAuthorizer, storeJournal } from './session/store-ports.js';
 import { SessionCatalog } from './session/session-catalog.js';
+import { MaskedInputReveals } from './session/masked-reveal.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 import type { Clock } from './util/clock.js';
@@ -35,6 +36,7 @@ import { parseDuration } from './util/duration.js';
 import { EventBus } from './util/event-bus.js';
 import { CredentialVault } from './vault/credential-vault.js';
 import { loadMasterKeys } from './vault/master-key.js';
+import { RecordingKeys } from './vault/recording-keys.js';
 import { Vault } from './vault/vault.js';
 import { type Poster, WebhookNotifier } from './webhooks/notifier.js';
 
@@ -49,6 +51,10 @@ export interface App {
   scheduler: DeadlineScheduler;
   vault: Vault;
   creds: CredentialVault;
+  /** The keys masked terminal input is sealed under (wrapped by the vault). */
+  recordingKeys: RecordingKeys;
+  /** Reveals sealed masked input to an admin, audited. */
+  reveals: MaskedInputReveals;
   users: UserService;
   authn: Authenticator;
   targets: TargetService;
@@ -99,6 +105,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
   };
   const ctx: AccessContext = { store, audit, clock, events, settings };
   const creds = new CredentialVault(store, vault, keys.file);
+  const recordingKeys = new RecordingKeys(store, vault, clock);
   const policies = new PolicyService(ctx);
   const grants = new GrantService(ctx);
   const requests = new RequestService(ctx, policies, grants);
@@ -124,7 +131,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
   const decider = new AccessDecider(ctx);
   const pipeline = new SessionPipeline({
     authorizer: decidingAuthorizer(decider, store, clock), journal: storeJournal(store, audit, log), credentials: new StaticCredentials(creds),
-    live, scheduler, clock, log, recordingsDir: paths.recordings, liveRecordings, gateRules: [],
+    spanSealer: () => recordingKeys.ready(), live, scheduler, clock, log, recordingsDir: paths.recordings, liveRecordings, gateRules: [],
     limits: {
       idleMs: {
         ssh: optionalDuration(config.ssh.idleTimeout), postgres: optionalDuration(config.postgres.idleTimeout),
@@ -134,7 +141,8 @@ export function buildApp(config: Config, opts: AppOptions): App {
     },
   });
   const app: App = {
-    config, paths, clock, log, store, audit, events, scheduler, vault, creds,
+    config, paths, clock, log, store, audit, events, scheduler, vault, creds, recordingKeys,
+    reveals: new MaskedInputReveals(store, paths.recordings, recordingKeys, audit),
     users: new UserService(ctx, vault),
     authn: new Authenticator(ctx, vault, new LoginThrottle(clock)),
     targets: new TargetService(ctx, creds),

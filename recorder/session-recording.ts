@@ -7,6 +7,7 @@
 // or go on) is the caller's decision.
 import { mkdirSync } from 'node:fs';
 import { AsciicastWriter, type CastHeader } from './asciicast-writer.js';
+import type { SpanSealer } from './masked-spans.js';
 import { FileSink } from './file-sink.js';
 import { writeKeyframesOffThread } from './keyframes.js';
 import { castFile, EVENTS_FILE, execCaptureFile, RecordingLayout, STATEMENTS_FILE } from './layout.js';
@@ -19,7 +20,16 @@ export type { RecordingMeta } from './meta.js';
 export interface RecordingOptions {
   /** Record keystrokes ("i" events) in terminal streams; default yes. */
   keystrokes?: boolean;
+  /**
+   * Seals input typed at password-like prompts (masked-spans.ts). Without one, masked input cannot
+   * be kept, and the first masked keystroke is reported as a recording failure rather than dropped.
+   */
+  sealer?: SpanSealer;
 }
+
+const NO_KEY: SpanSealer = {
+  seal: () => { throw new Error('masked input cannot be sealed: the recording has no key'); },
+};
 
 export class SessionRecording implements SessionTaps {
   private readonly sinks: FileSink[] = [];
@@ -80,7 +90,9 @@ export class SessionRecording implements SessionTaps {
     const w = new AsciicastWriter(castSink, {
       ...header, timestamp: Math.floor(this.now() / 1000),
       portcullis: { session: this.meta.session, channel: n, user: this.meta.user, target: this.meta.target, grant: this.meta.grant },
-    }, this.now, keystrokes, (e) => { for (const l of this.listeners) l(n, e); });
+    }, this.now, keystrokes, (e) => { for (const l of this.listeners) l(n, e); }, {
+      sealer: this.options.sealer ?? NO_KEY, session: this.meta.session, channel: n, onError: (e) => this.fail(e),
+    });
     this.terminals.add(w);
     return w;
   }

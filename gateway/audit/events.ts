@@ -36,6 +36,8 @@ export interface AuditEventMap {
   'session.gated': { session: string; verdict: 'deny' | 'flag'; rule: string; command: string };
   'credential.revoke_failed': { session: string; target: string; source: string; error: string };
   'recording.viewed': { session: string; file: string; by: string };
+  /** An admin decrypted a sealed masked-input span; never the text itself. */
+  'session.revealed': { session: string; channel: number; span: number; t: number; by: string; reason: string | null };
   'session.forward': { session: string; host: string; port: number; allowed: boolean; bytesIn: number; bytesOut: number };
   'vault.rotated': { keyId: string; resealed: number };
   'api.denied': { user: string; route: string; code: string };
@@ -53,6 +55,6 @@ export const AUDIT_CODES = [
   'target.created', 'target.removed', 'target.tested', 'policy.created', 'policy.removed', 'request.created',
   'request.approved', 'request.denied', 'request.expired', 'request.refused', 'grant.created', 'grant.revoked',
   'grant.extended', 'grant.expired', 'grant.reviewed', 'grant.db_password', 'breakglass.used', 'approval.refused', 'access.denied',
-  'session.started', 'session.ended', 'session.killed', 'session.upstream_failed', 'session.forward', 'session.statements', 'session.gated', 'credential.revoke_failed', 'recording.viewed', 'vault.rotated', 'api.denied',
+  'session.started', 'session.ended', 'session.killed', 'session.upstream_failed', 'session.forward', 'session.statements', 'session.gated', 'credential.revoke_failed', 'recording.viewed', 'session.revealed', 'vault.rotated', 'api.denied',
   'link.created', 'link.approved', 'link.revoked', 'link.opened', 'link.refused',
 ] as const satisfies readonly AuditCode[];

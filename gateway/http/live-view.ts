@@ -5,6 +5,7 @@
 // to that position; events that arrive meanwhile are held and sent after the file's. A viewer that falls behind is disconnected rather than buffered without bound.
 import { WebSocketServer, type WebSocket } from 'ws';
 import { openCast } from '../../recorder/asciicast-reader.js';
+import { SEALED_INPUT } from '../../recorder/masked-spans.js';
 import type { SessionRecording } from '../../recorder/session-recording.js';
 import type { LiveFrame } from '../api-types.js';
 import type { ApiServices } from './api-services.js';
@@ -66,7 +67,8 @@ async function stream(ws: WebSocket, rec: SessionRecording, app: ApiServices, id
     const upTo = positions.get(channel) ?? 0;
     for await (const { event, end } of entries) {
       if (ws.readyState !== ws.OPEN || end > upTo) break;
-      if (event) ws.send(JSON.stringify({ type: 'event', channel, event } satisfies LiveFrame));
+      // Sealed masked input is for a reveal, not for viewers (live events never carry it either).
+      if (event && event[1] !== SEALED_INPUT) ws.send(JSON.stringify({ type: 'event', channel, event } satisfies LiveFrame));
       while (ws.bufferedAmount > MAX_BUFFERED / 2 && ws.readyState === ws.OPEN) await new Promise((r) => setTimeout(r, 20));
     }
   } catch {

@@ -30,6 +30,7 @@ export const LOG = {
   sessionCloseFailed: 'session.close_failed',
   sessionConnectError: 'session.connect_error',
   sessionCredentialFailed: 'session.credential_failed',
+  sessionSealerUnavailable: 'session.sealer_unavailable',
   sessionGated: 'session.gated',
   sessionJournalFailed: 'session.journal_failed',
   sessionPipelineError: 'session.pipeline_error',

@@ -1,6 +1,7 @@
 // What the session pipeline is built from (its ports, registry, clock, limits and gate rules), and
 // the handle a front end keeps for a session it started. Types and two small defaults; no logic.
 import { SessionRecording, type RecordingMeta, type RecordingOptions } from '../../recorder/session-recording.js';
+import type { SpanSealer } from '../../recorder/masked-spans.js';
 import type { SessionTaps } from '../../recorder/taps.js';
 import { LOG, type Logger } from '../log/logger.js';
 import type { Clock } from '../util/clock.js';
@@ -35,6 +36,11 @@ export interface PipelineDeps {
   limits: SessionLimitsConfig;
   /** Gate rules (guardrails, a later issue); empty: every command passes. */
   gateRules: readonly GateRule[];
+  /**
+   * The key masked terminal input is sealed under (vault/recording-keys.ts). Awaited before a
+   * recording opens; if it cannot be had, masked input becomes a recording failure, never a gap.
+   */
+  spanSealer: () => Promise<SpanSealer>;
   /** How a recording is opened; tests may wrap it. */
   openRecording?: RecordingOpener;
 }

@@ -6,6 +6,7 @@
 // Before relaying, an end is a refusal in protocol words; after, it is the adapter's close.
 import { join } from 'node:path';
 import type { RecordingMeta, SessionRecording } from '../../recorder/session-recording.js';
+import type { SpanSealer } from '../../recorder/masked-spans.js';
 import type { SessionTaps } from '../../recorder/taps.js';
 import type { Authorization } from '../access/decider.js';
 import { LOG, type Logger } from '../log/logger.js';
@@ -92,7 +93,12 @@ export class RunningSession<U> implements SessionHandle {
       warn: (m) => this.warn(m),
       close: (reason) => this.end(reason),
     });
-    const taps = this.openRecording();
+    const sealer = await deps.spanSealer().catch((err: unknown) => {
+      this.log.error({ err: errText(err) }, LOG.sessionSealerUnavailable);
+      return undefined;
+    });
+    if (this.endReason) return null;
+    const taps = this.openRecording(sealer);
     if (this.endReason) return null;
 
     this.issuing = deps.credentials.issue(this.auth.grant, this.auth.target).catch((err: unknown) => {
@@ -140,7 +146,7 @@ export class RunningSession<U> implements SessionHandle {
     return this;
   }
 
-  private openRecording(): SessionTaps {
+  private openRecording(sealer: SpanSealer | undefined): SessionTaps {
     const { auth } = this;
     const meta: RecordingMeta = {
       session: this.id, protocol: this.adapter.protocol, user: auth.user.name, target: auth.target.name, grant: auth.grant.id,
@@ -149,7 +155,9 @@ export class RunningSession<U> implements SessionHandle {
     };
     try {
       const opener = this.deps.openRecording ?? defaultOpener;
-      const rec = opener(this.recordingDir, meta, () => this.deps.clock.now(), (err) => this.recordingFailed(err.message), { keystrokes: this.policy.recordKeystrokes });
+      const rec = opener(this.recordingDir, meta, () => this.deps.clock.now(), (err) => this.recordingFailed(err.message), {
+        keystrokes: this.policy.recordKeystrokes, ...(sealer ? { sealer } : {}),
+      });
       this.recording = rec;
       this.deps.liveRecordings.set(this.id, rec);
       return rec;

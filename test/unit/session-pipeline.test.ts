@@ -27,7 +27,7 @@ function pipeline(over: Partial<PipelineDeps> = {}, creds = tracingCredentials(n
   const p = new SessionPipeline({
     authorizer: decidingAuthorizer(app.decider, app.store, app.clock),
     journal: tracingJournal(storeJournal(app.store, app.audit, app.log), steps),
-    credentials: creds,
+    credentials: creds, spanSealer: () => app.recordingKeys.ready(),
     live: app.live, scheduler: app.scheduler, clock: app.clock, log: app.log,
     recordingsDir: app.paths.recordings, liveRecordings: app.liveRecordings, gateRules: [],
     limits: { idleMs: { ssh: 0, postgres: 5 * MIN, mysql: 0, 'web-terminal': 0 }, maxSessionMs: 60 * MIN },

@@ -1,0 +1,76 @@
+// Reveals a sealed masked-input span of a recorded terminal session: finds the span at a time in a
+// channel, opens each piece under the gateway's recording keys with the position it was sealed at
+// (a moved or altered piece fails, it is never shown as this span's), then writes the audit event
+// `session.revealed` (who, session, channel, span, reason) and only after it is stored returns the
+// text. Nothing here logs the text: only the caller's response carries it.
+// It does not decide who may reveal (the API route admits admins only) nor where the text goes.
+import { existsSync } from 'node:fs';
+import { RecordingLayout } from '../../recorder/layout.js';
+import { openSpan, readMaskedSpans, spanAt, type SpanOpener, visibleKeystrokes } from '../../recorder/masked-spans.js';
+import type { RevealedSpan } from '../api-types.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Store } from '../store/store.js';
+import { PortcullisError } from '../util/errors.js';
+
+/** Text returned by one reveal; a longer span says so (`truncated`, `bytes`). */
+export const MAX_REVEAL_BYTES = 1024 * 1024;
+/** A reason is a sentence for the audit log, not a document. */
+const MAX_REASON = 500;
+
+export interface RevealRequest {
+  session: string;
+  /** Seconds into the channel's recording (the player's clock): the last span started by then. */
+  at: number;
+  /** Terminal channel; default the session's first. */
+  channel?: number | undefined;
+  by: string;
+  reason?: string | undefined;
+}
+
+export class MaskedInputReveals {
+  constructor(
+    private readonly store: Store,
+    private readonly recordingsDir: string,
+    private readonly opener: SpanOpener,
+    private readonly audit: AuditLog,
+  ) {}
+
+  async reveal(r: RevealRequest): Promise<RevealedSpan> {
+    if (!(Number.isFinite(r.at) && r.at >= 0)) throw new PortcullisError('bad-request', 'at must be a time in seconds (0 or more)');
+    const reason = r.reason?.trim() ? r.reason.trim().slice(0, MAX_REASON) : null;
+    const session = await this.store.sessions.byId(r.session);
+    if (!session) throw new PortcullisError('not-found', `no session "${r.session}"; see "portcullis session list"`);
+    const layout = RecordingLayout.of(this.recordingsDir, session.id);
+    const channels = layout.castChannels();
+    const channel = r.channel ?? channels[0];
+    if (channel === undefined || !Number.isInteger(channel) || !existsSync(layout.cast(channel))) {
+      const has = channels.length ? `it has channel${channels.length > 1 ? 's' : ''} ${channels.join(', ')}` : 'it has no terminal recording';
+      throw new PortcullisError('not-found', `session ${session.id} has no terminal recording on channel ${String(r.channel)}; ${has}`);
+    }
+    const { spans } = await readMaskedSpans(layout.cast(channel));
+    const span = spanAt(spans, r.at);
+    if (!span) {
+      const list = spans.slice(0, 20).map((s) => s.t.toFixed(1)).join(', ');
+      throw new PortcullisError('not-found', spans.length
+        ? `no masked input starts at or before ${r.at}s on channel ${channel}; masked input starts at: ${list}${spans.length > 20 ? ', …' : ''} (seconds)`
+        : `session ${session.id} has no masked input on channel ${channel}`);
+    }
+    if (span.pieces.length === 0) {
+      throw new PortcullisError('not-found',
+        `the masked input at ${span.t.toFixed(1)}s was recorded without its keystrokes (the policy turns keystroke recording off, or an older gateway recorded it)`);
+    }
+    let opened;
+    try {
+      opened = await openSpan(this.opener, session.id, channel, span, MAX_REVEAL_BYTES);
+    } catch {
+      // Never echo tokens or keys: only that this span's record does not authenticate.
+      throw new PortcullisError('conflict', `the sealed input at ${span.t.toFixed(1)}s on channel ${channel} does not authenticate: it was altered, moved from elsewhere, or sealed under a key this gateway does not hold`);
+    }
+    // Audited before anything is returned: a reveal the log cannot record does not happen.
+    await this.audit.append('session.revealed', r.by, { session: session.id, channel, span: span.span, t: span.t, by: r.by, reason });
+    return {
+      session: session.id, channel, span: span.span, t: span.t, text: opened.text, visible: visibleKeystrokes(opened.text), bytes: opened.bytes,
+      truncated: opened.truncated, missing: opened.missing,
+    };
+  }
+}
