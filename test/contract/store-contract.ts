@@ -244,6 +244,16 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         expect((await s.targets.byId(t.id))?.credentialSealed).toBe('T2');
         expect((await s.users.byId(withTotp.id))?.totpSealed).toBe('U2');
       });
+
+      it('keeps recording keys (newest first), lists them with the sealed values, and re-wraps one in place', async () => {
+        await s.recordingKeys.insert({ id: 'rk_old', sealed: 'K1', createdAt: 1_000 });
+        await s.recordingKeys.insert({ id: 'rk_new', sealed: 'K2', createdAt: 2_000 });
+        expect((await s.recordingKeys.list()).map((k) => k.id)).toEqual(['rk_new', 'rk_old']);
+        await expect(s.recordingKeys.insert({ id: 'rk_old', sealed: 'K3', createdAt: 3_000 })).rejects.toMatchObject({ code: 'conflict' });
+        expect(await s.sealedValues()).toEqual(expect.arrayContaining([{ table: 'recording_keys', id: 'rk_old', sealed: 'K1' }]));
+        await s.replaceSealed({ table: 'recording_keys', id: 'rk_old', sealed: 'K1b' });
+        expect(await s.recordingKeys.list()).toEqual([{ id: 'rk_new', sealed: 'K2', createdAt: 2_000 }, { id: 'rk_old', sealed: 'K1b', createdAt: 1_000 }]);
+      });
     });
 
     describeTransactionContract(() => s);
