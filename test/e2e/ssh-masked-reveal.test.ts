@@ -3,8 +3,9 @@
 // commands through real OpenSSH under a pty (tmux). Viewers see only `*`; the recording file holds
 // no clear text of the commands; `portcullis session reveal` (admins) returns them and the audit
 // log records who revealed which span and why; an investigator is refused; the gateway's log never
-// holds the text; asciinema still plays the file; and in Chromium an admin's Reveal button shows
-// the command while an investigator gets no button.
+// holds the text; asciinema still plays the file; in Chromium an admin's Reveal button shows the
+// command while an investigator gets no button; and after `vault rotate-key` and a restart with
+// only the new master key the old spans still open.
 import { existsSync, readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -145,4 +146,17 @@ describe('the reveal button in the web player', () => {
     await page.waitForSelector('.mark.masked', { state: 'attached' });
     expect(await page.locator('#reveal-panel').count()).toBe(0);
   });
+});
+
+describe('across a master-key rotation', () => {
+  it('re-wraps the recording key, and a gateway restarted with only the new master key still reveals old spans', async () => {
+    const before = readFileSync(`${fx.gw.dataDir}/master.key`, 'utf8');
+    const r = json<{ resealed: number }>(fx.gw.admin(['vault', 'rotate-key', '--json']));
+    // The target's credential and the recording key.
+    expect(r.resealed).toBe(2);
+    expect(readFileSync(`${fx.gw.dataDir}/master.key`, 'utf8')).not.toBe(before);
+    await fx.gw.restart();
+    const j = json<{ text: string }>(fx.gw.admin(['session', 'reveal', sessionId, '--at', String(maskedAt()[0]), '--json']));
+    expect(j.text).toBe(`${FIRST}\r`);
+  }, 60_000);
 });
