@@ -50,6 +50,16 @@ export interface SessionView {
 export interface SessionDetail extends SessionView { recording: Array<{ file: string; bytes: number }> }
 
 /** GET /api/v1/search: one hit, `t` seconds since the session started. */
+/** The masked spans of one terminal channel (GET /api/v1/sessions/:id/masked?channel=N); no text. */
+export interface MaskedSpanList {
+  channel: number;
+  spans: Array<{ span: number; t: number; pieces: number }>;
+  /** More spans exist than were listed (the list stops at a limit; reveal still reaches them by time). */
+  more: boolean;
+  /** Sealed events that could not be read (damaged lines). */
+  unreadable: number;
+}
+
 /** A sealed masked-input span, decrypted for an admin (POST /api/v1/sessions/:id/reveal). */
 export interface RevealedSpan {
   session: string;

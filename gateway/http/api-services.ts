@@ -38,7 +38,7 @@ export interface ApiServices {
   /** Recorded sessions: list, search, lookup. */
   readonly sessions: SessionCatalog;
   /** Sealed masked input, decrypted for an admin and audited. */
-  readonly reveals: Pick<MaskedInputReveals, 'reveal'>;
+  readonly reveals: Pick<MaskedInputReveals, 'reveal' | 'list'>;
   /** Where users reach the gateway; read per request because serve sets it once the ports are bound. */
   readonly addresses: { url: string; sshHost: string; sshPort: number };
   readonly metrics: { render(): string };

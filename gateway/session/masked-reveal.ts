@@ -3,17 +3,20 @@
 // (a moved or altered piece fails, it is never shown as this span's), then writes the audit event
 // `session.revealed` (who, session, channel, span, reason) and only after it is stored returns the
 // text. Nothing here logs the text: only the caller's response carries it.
+// Also lists where a channel's masked spans are (times only), so a viewer can point at one.
 // It does not decide who may reveal (the API route admits admins only) nor where the text goes.
 import { existsSync } from 'node:fs';
 import { RecordingLayout } from '../../recorder/layout.js';
 import { openSpan, readMaskedSpans, spanAt, type SpanOpener, visibleKeystrokes } from '../../recorder/masked-spans.js';
-import type { RevealedSpan } from '../api-types.js';
+import type { MaskedSpanList, RevealedSpan } from '../api-types.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Store } from '../store/store.js';
 import { PortcullisError } from '../util/errors.js';
 
 /** Text returned by one reveal; a longer span says so (`truncated`, `bytes`). */
 export const MAX_REVEAL_BYTES = 1024 * 1024;
+/** Spans one listing names; past it, `more` is set (a reveal by time still reaches every span). */
+export const MAX_LISTED_SPANS = 5_000;
 /** A reason is a sentence for the audit log, not a document. */
 const MAX_REASON = 500;
 
@@ -35,25 +38,40 @@ export class MaskedInputReveals {
     private readonly audit: AuditLog,
   ) {}
 
+  /** Where a channel's masked spans are (times and sizes only: nothing is decrypted, nothing audited). */
+  async list(sessionId: string, wanted?: number): Promise<MaskedSpanList> {
+    const { cast, channel } = await this.castOf(sessionId, wanted);
+    const { spans, unreadable } = await readMaskedSpans(cast);
+    return {
+      channel, unreadable, more: spans.length > MAX_LISTED_SPANS,
+      spans: spans.slice(0, MAX_LISTED_SPANS).map((s) => ({ span: s.span, t: s.t, pieces: s.pieces.length })),
+    };
+  }
+
+  private async castOf(sessionId: string, wanted: number | undefined): Promise<{ id: string; cast: string; channel: number }> {
+    const session = await this.store.sessions.byId(sessionId);
+    if (!session) throw new PortcullisError('not-found', `no session "${sessionId}"; see "portcullis session list"`);
+    const layout = RecordingLayout.of(this.recordingsDir, session.id);
+    const channels = layout.castChannels();
+    const channel = wanted ?? channels[0];
+    if (channel === undefined || !Number.isInteger(channel) || !existsSync(layout.cast(channel))) {
+      const has = channels.length ? `it has channel${channels.length > 1 ? 's' : ''} ${channels.join(', ')}` : 'it has no terminal recording';
+      throw new PortcullisError('not-found', `session ${session.id} has no terminal recording on channel ${String(wanted)}; ${has}`);
+    }
+    return { id: session.id, cast: layout.cast(channel), channel };
+  }
+
   async reveal(r: RevealRequest): Promise<RevealedSpan> {
     if (!(Number.isFinite(r.at) && r.at >= 0)) throw new PortcullisError('bad-request', 'at must be a time in seconds (0 or more)');
     const reason = r.reason?.trim() ? r.reason.trim().slice(0, MAX_REASON) : null;
-    const session = await this.store.sessions.byId(r.session);
-    if (!session) throw new PortcullisError('not-found', `no session "${r.session}"; see "portcullis session list"`);
-    const layout = RecordingLayout.of(this.recordingsDir, session.id);
-    const channels = layout.castChannels();
-    const channel = r.channel ?? channels[0];
-    if (channel === undefined || !Number.isInteger(channel) || !existsSync(layout.cast(channel))) {
-      const has = channels.length ? `it has channel${channels.length > 1 ? 's' : ''} ${channels.join(', ')}` : 'it has no terminal recording';
-      throw new PortcullisError('not-found', `session ${session.id} has no terminal recording on channel ${String(r.channel)}; ${has}`);
-    }
-    const { spans } = await readMaskedSpans(layout.cast(channel));
+    const { id, cast, channel } = await this.castOf(r.session, r.channel);
+    const { spans } = await readMaskedSpans(cast);
     const span = spanAt(spans, r.at);
     if (!span) {
       const list = spans.slice(0, 20).map((s) => s.t.toFixed(1)).join(', ');
       throw new PortcullisError('not-found', spans.length
         ? `no masked input starts at or before ${r.at}s on channel ${channel}; masked input starts at: ${list}${spans.length > 20 ? ', …' : ''} (seconds)`
-        : `session ${session.id} has no masked input on channel ${channel}`);
+        : `session ${id} has no masked input on channel ${channel}`);
     }
     if (span.pieces.length === 0) {
       throw new PortcullisError('not-found',
@@ -61,15 +79,15 @@ export class MaskedInputReveals {
     }
     let opened;
     try {
-      opened = await openSpan(this.opener, session.id, channel, span, MAX_REVEAL_BYTES);
+      opened = await openSpan(this.opener, id, channel, span, MAX_REVEAL_BYTES);
     } catch {
       // Never echo tokens or keys: only that this span's record does not authenticate.
       throw new PortcullisError('conflict', `the sealed input at ${span.t.toFixed(1)}s on channel ${channel} does not authenticate: it was altered, moved from elsewhere, or sealed under a key this gateway does not hold`);
     }
     // Audited before anything is returned: a reveal the log cannot record does not happen.
-    await this.audit.append('session.revealed', r.by, { session: session.id, channel, span: span.span, t: span.t, by: r.by, reason });
+    await this.audit.append('session.revealed', r.by, { session: id, channel, span: span.span, t: span.t, by: r.by, reason });
     return {
-      session: session.id, channel, span: span.span, t: span.t, text: opened.text, visible: visibleKeystrokes(opened.text), bytes: opened.bytes,
+      session: id, channel, span: span.span, t: span.t, text: opened.text, visible: visibleKeystrokes(opened.text), bytes: opened.bytes,
       truncated: opened.truncated, missing: opened.missing,
     };
   }

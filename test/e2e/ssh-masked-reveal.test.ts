@@ -105,7 +105,14 @@ describe('masked input through real OpenSSH', () => {
     expect(fx.gw.admin(['audit', 'export']).stdout).not.toContain(tag);
   });
 
-  it('says where masked input starts when asked for a time before any of it', () => {
+  it('lists where the masked spans are without revealing anything, and says so when asked for a time before any', () => {
+    const before = revealedEvents().length;
+    const l = json<{ channel: number; spans: Array<{ span: number; t: number; pieces: number }> }>(fx.gw.as('ivy', ['session', 'reveal', sessionId, '--json']));
+    expect(l.channel).toBe(1);
+    expect(l.spans.map((s) => s.t)).toEqual(maskedAt());
+    expect(l.spans.every((s) => s.pieces >= 1)).toBe(true);
+    expect(JSON.stringify(l)).not.toContain(tag);
+    expect(revealedEvents()).toHaveLength(before);
     const r = fx.gw.admin(['session', 'reveal', sessionId, '--at', '0']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/masked input starts at/);

@@ -248,6 +248,14 @@ describe('the recording keys and the audited reveal', () => {
     expect(JSON.stringify(audit)).not.toContain('evil.example');
   });
 
+  it('lists the spans of a channel with times and piece counts only', async () => {
+    const id = await sessionWithSpans();
+    const l = await t.app.reveals.list(id);
+    expect(l).toMatchObject({ channel: 1, more: false, unreadable: 0 });
+    expect(l.spans.map((s) => [s.span, s.pieces])).toEqual([[1, 3], [2, 1], [3, 1]]);
+    await expect(t.app.reveals.list(id, 9)).rejects.toThrow(/no terminal recording on channel 9/);
+  });
+
   it('refuses, unaudited, a time before any span, a wrong channel, an unknown session, and a tampered span', async () => {
     const id = await sessionWithSpans();
     const reveal = (over: Partial<Parameters<TestApp['app']['reveals']['reveal']>[0]>): Promise<unknown> => t.app.reveals.reveal({ session: id, at: 100, by: 'admin', ...over });

@@ -2,22 +2,37 @@
 // audits `session.revealed` before it answers). The keystrokes go to stdout in a form a terminal
 // shows safely: control characters are shown as escapes (typed escape sequences must not rewrite
 // the admin's screen); `--json` gives the exact text too. Where it came from and what is missing
-// go to stderr. Nothing is written anywhere else.
-import type { RevealedSpan } from '../../api-types.js';
+// go to stderr. Nothing is written anywhere else. Without --at it lists where the spans are.
+import type { MaskedSpanList, RevealedSpan } from '../../api-types.js';
 import { parseClockTime as parseAt } from '../../util/duration.js';
-import { type Command, enc, usage } from '../command.js';
+import { type Command, type CommandContext, enc, usage } from '../command.js';
+import { printList } from '../output.js';
 
-const USAGE = 'portcullis session reveal ID --at T [--channel N] [--reason TEXT]   (T: seconds, or M:SS as the player shows)';
+/** Where the masked spans are, to pick a T: times and sizes, nothing decrypted, nothing audited. */
+async function listSpans(c: CommandContext, id: string, channel: number | undefined): Promise<number> {
+  const l = await c.api().get<MaskedSpanList>(`/api/v1/sessions/${enc(id)}/masked${channel === undefined ? '' : `?channel=${channel}`}`);
+  if (c.json) {
+    c.out.write(JSON.stringify(l, null, 2) + '\n');
+    return 0;
+  }
+  printList(c.out, false, l.spans.map((s) => ({ channel: l.channel, span: s.span, at: s.t.toFixed(3), pieces: s.pieces })), ['channel', 'span', 'at', 'pieces']);
+  if (l.more) c.out.error(`note: only the first ${l.spans.length} spans are listed; --at reaches any of them\n`);
+  if (l.unreadable) c.out.error(`note: ${l.unreadable} sealed input events could not be read\n`);
+  return 0;
+}
+
+const USAGE = 'portcullis session reveal ID [--at T] [--channel N] [--reason TEXT]   (T: seconds, or M:SS as the player shows; without --at: list the masked spans)';
 
 export const sessionRevealCmd: Command = async (c) => {
   const id = c.flags.positionals[1];
   const atText = c.flags.opt('at');
-  if (!id || !atText) usage(USAGE);
-  const at = parseAt(atText);
-  if (at === null) usage(USAGE);
+  if (!id) usage(USAGE);
   const channelText = c.flags.opt('channel');
   const channel = channelText === undefined ? undefined : Number(channelText);
   if (channel !== undefined && !(Number.isInteger(channel) && channel > 0)) usage(USAGE);
+  if (atText === undefined) return listSpans(c, id, channel);
+  const at = parseAt(atText);
+  if (at === null) usage(USAGE);
   const reason = c.flags.opt('reason');
   const r = await c.api().post<RevealedSpan>(`/api/v1/sessions/${enc(id)}/reveal`, {
     at, ...(channel !== undefined ? { channel } : {}), ...(reason !== undefined ? { reason } : {}),

@@ -1,5 +1,5 @@
 // Audit log, vault key rotation, live sessions, revealing sealed masked input, metrics and health.
-import type { RevealedSpan, SearchHit, SessionDetail } from '../../api-types.js';
+import type { MaskedSpanList, RevealedSpan, SearchHit, SessionDetail } from '../../api-types.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isServableRecordingFile, RecordingLayout, STATEMENTS_FILE } from '../../../recorder/layout.js';
 import { readStatements } from '../../../recorder/statement-reader.js';
@@ -69,6 +69,12 @@ export const oversightRoutes: Route[] = [
     await c.services.audit.append('recording.viewed', me(c).name, { session: s.id, file: STATEMENTS_FILE, by: me(c).name });
     const hint = s.protocol === 'postgres' || s.protocol === 'mysql' ? s.protocol : undefined;
     return readStatements(path, hint, { from, limit });
+  }),
+  // Where a channel's masked spans are: times and piece counts, no text (the markers say as much).
+  route('GET', '/api/v1/sessions/:id/masked', ['investigator'], (c): Promise<MaskedSpanList> => {
+    const channel = c.query.get('channel');
+    if (channel !== null && !/^\d{1,6}$/.test(channel)) throw new PortcullisError('bad-request', 'channel must be a whole number');
+    return c.services.reveals.list(c.params.id!, channel === null ? undefined : Number(channel));
   }),
   // Admins only (investigators replay what viewers see, masked): decrypts one sealed masked-input
   // span. POST, with the reason in the body: a URL ends up in access logs, a body does not.

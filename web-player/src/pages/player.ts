@@ -31,7 +31,7 @@ export async function playerPage(root: HTMLElement, page: PageLifecycle, id: str
   root.replaceChildren(el('div', { class: 'player' },
     el('h2', {}, `Session ${id}`), first.truncated ? el('div', { class: 'error' }, 'This recording ends abruptly (the gateway stopped while recording).') : '',
     screen, el('div', { class: 'controls' }, playBtn, speed, el('label', {}, skipIdle, ' skip idle'), el('div', { class: 'seek' }, seek, marks), clock),
-    me.roles.includes('admin') ? revealPanel(page, api, id, first.markers) : ''));
+    me.roles.includes('admin') ? revealPanel(page, api, id, 1) : ''));
   term.open(screen);
 
   let pos = 0;
