@@ -54,10 +54,13 @@ export function parseSealedEvent(t: number, data: string): SealedPiece | null {
   return m ? { span: Number(m[1]), piece: Number(m[2]), t, token: m[3]! } : null;
 }
 
-export interface MaskedSpan {
+export interface SpanStart {
   span: number;
-  /** When the span started (its marker, or its first piece). */
+  /** When the span started (its marker). */
   t: number;
+}
+
+export interface MaskedSpan extends SpanStart {
   pieces: SealedPiece[];
 }
 
@@ -67,35 +70,47 @@ export interface MaskedSpans {
   unreadable: number;
 }
 
-/** Every masked span of a cast, in order. Spans recorded with keystrokes off have no pieces. */
-export async function readMaskedSpans(castPath: string): Promise<MaskedSpans> {
+/**
+ * Streams a cast's masked spans in file order: `onSpan` at each span's marker, `onPiece` (awaited)
+ * for each sealed piece. A piece must name a span whose marker came before it; any other, and any
+ * malformed one, is counted as unreadable and never passed on. Holds one line at a time, so a
+ * recording with a million spans or a gigabyte of masked input costs no more memory than a short one.
+ */
+export async function scanMaskedSpans(
+  castPath: string, onSpan: (s: SpanStart) => void, onPiece: (p: SealedPiece) => Promise<void> | void = () => {},
+): Promise<{ spans: number; unreadable: number }> {
   const { entries } = await openCast(castPath);
-  const spans: MaskedSpan[] = [];
-  const byNumber = new Map<number, MaskedSpan>();
+  let spans = 0;
   let unreadable = 0;
   for await (const { event } of entries) {
     if (!event) continue;
     const [t, code, data] = event;
-    if (code === 'm' && data === MASKED_MARKER) {
-      const s: MaskedSpan = { span: spans.length + 1, t, pieces: [] };
-      spans.push(s);
-      byNumber.set(s.span, s);
-    } else if (code === SEALED_INPUT) {
+    if (code === 'm' && data === MASKED_MARKER) onSpan({ span: ++spans, t });
+    else if (code === SEALED_INPUT) {
       const p = parseSealedEvent(t, data);
-      // A piece belongs to the span it names, and that span's marker came before it.
-      const s = p ? byNumber.get(p.span) : undefined;
-      if (p && s) s.pieces.push(p);
+      if (p && p.span >= 1 && p.span <= spans) await onPiece(p);
       else unreadable++;
     }
   }
   return { spans, unreadable };
 }
 
+/** Every masked span of a cast with its pieces, in memory: for short recordings and tests. */
+export async function readMaskedSpans(castPath: string): Promise<MaskedSpans> {
+  const spans: MaskedSpan[] = [];
+  const { unreadable } = await scanMaskedSpans(castPath, (s) => { spans.push({ ...s, pieces: [] }); }, (p) => { spans[p.span - 1]!.pieces.push(p); });
+  return { spans, unreadable };
+}
+
+/** Whether a span that started at `t` counts as started by `at` (a millisecond of slack: markers and the player round times). */
+export function startedBy(t: number, at: number): boolean {
+  return t <= at + 0.001;
+}
+
 /** The span a viewer means by "the masked input at T": the last one that started by then. */
-export function spanAt(spans: readonly MaskedSpan[], at: number): MaskedSpan | undefined {
-  // Markers and the player round times; a millisecond of slack keeps a click on a marker exact.
-  let found: MaskedSpan | undefined;
-  for (const s of spans) if (s.t <= at + 0.001) found = s;
+export function spanAt<S extends SpanStart>(spans: readonly S[], at: number): S | undefined {
+  let found: S | undefined;
+  for (const s of spans) if (startedBy(s.t, at)) found = s;
   return found;
 }
 
@@ -103,38 +118,67 @@ export interface OpenedSpan {
   text: string;
   /** Bytes of plaintext in the span (all pieces). */
   bytes: number;
-  /** Pieces missing from the numbering (a recording cut short, or lines removed). */
+  /** Pieces opened. */
+  pieces: number;
+  /** Pieces missing from the numbering (a recording cut short, or lines removed); at most 1,000 listed. */
   missing: number[];
   /** True when `text` stops at the reveal limit. */
   truncated: boolean;
 }
 
 /**
- * Opens every piece of a span with its position as AAD; rejects if any piece fails authentication
- * (a moved, altered or foreign piece is never shown as if it were this span's). `limit` caps the
- * text returned, not what is checked.
+ * Opens the pieces of one span as they come, each with its position as AAD; rejects if any piece
+ * fails authentication (a moved, altered or foreign piece is never shown as if it were this
+ * span's) or appears twice. Every piece is checked; only the first `limit` bytes of text are kept.
  */
-export async function openSpan(opener: SpanOpener, session: string, channel: number, span: MaskedSpan, limit: number): Promise<OpenedSpan> {
-  const parts: Buffer[] = [];
-  let bytes = 0;
-  const seen = new Set<number>();
-  for (const p of span.pieces) {
-    if (seen.has(p.piece)) throw new Error(`piece ${p.piece} of span ${span.span} appears twice`);
-    seen.add(p.piece);
-    const plain = await opener.open(p.token, spanAad({ session, channel, span: span.span, piece: p.piece, t: p.t }));
-    bytes += plain.length;
-    parts.push(plain);
+export class SpanOpening {
+  private readonly parts: Buffer[] = [];
+  private kept = 0;
+  private bytes = 0;
+  private readonly seen = new Set<number>();
+
+  constructor(
+    private readonly opener: SpanOpener, private readonly session: string, private readonly channel: number,
+    readonly span: number, private readonly limit: number,
+  ) {}
+
+  /** Opens `p` if it belongs to this span (others are ignored). */
+  async add(p: SealedPiece): Promise<void> {
+    if (p.span !== this.span) return;
+    if (this.seen.has(p.piece)) throw new Error(`piece ${p.piece} of span ${p.span} appears twice`);
+    this.seen.add(p.piece);
+    const plain = await this.opener.open(p.token, spanAad({ session: this.session, channel: this.channel, span: p.span, piece: p.piece, t: p.t }));
+    this.bytes += plain.length;
+    if (this.kept < this.limit) {
+      const take = Buffer.from(plain.subarray(0, this.limit - this.kept));
+      this.parts.push(take);
+      this.kept += take.length;
+    }
+    plain.fill(0);
   }
-  const missing: number[] = [];
-  let last = -1;
-  for (const n of seen) last = Math.max(last, n);
-  for (let i = 0; i <= last && missing.length < 1000; i++) if (!seen.has(i)) missing.push(i);
-  const all = Buffer.concat(parts);
-  const truncated = all.length > limit;
-  const text = (truncated ? all.subarray(0, limit) : all).toString('utf8');
-  all.fill(0);
-  for (const p of parts) p.fill(0);
-  return { text, bytes, missing, truncated };
+
+  get pieces(): number {
+    return this.seen.size;
+  }
+
+  result(): OpenedSpan {
+    const missing: number[] = [];
+    let last = -1;
+    for (const n of this.seen) last = Math.max(last, n);
+    for (let i = 0; i <= last && missing.length < 1000; i++) if (!this.seen.has(i)) missing.push(i);
+    const all = Buffer.concat(this.parts);
+    const text = all.toString('utf8');
+    all.fill(0);
+    for (const part of this.parts) part.fill(0);
+    return { text, bytes: this.bytes, pieces: this.seen.size, missing, truncated: this.bytes > this.kept };
+  }
+}
+
+/** Opens a span held in memory (readMaskedSpans); see SpanOpening. */
+export async function openSpan(opener: SpanOpener, session: string, channel: number, span: MaskedSpan, limit: number): Promise<OpenedSpan> {
+  const o = new SpanOpening(opener, session, channel, span.span, limit);
+  for (const p of span.pieces) await o.add(p);
+  return o.result();
 }
 
 /**

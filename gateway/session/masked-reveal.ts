@@ -7,7 +7,7 @@
 // It does not decide who may reveal (the API route admits admins only) nor where the text goes.
 import { existsSync } from 'node:fs';
 import { RecordingLayout } from '../../recorder/layout.js';
-import { openSpan, readMaskedSpans, spanAt, type SpanOpener, visibleKeystrokes } from '../../recorder/masked-spans.js';
+import { scanMaskedSpans, type SpanOpener, SpanOpening, type SpanStart, startedBy, visibleKeystrokes } from '../../recorder/masked-spans.js';
 import type { MaskedSpanList, RevealedSpan } from '../api-types.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Store } from '../store/store.js';
@@ -41,11 +41,11 @@ export class MaskedInputReveals {
   /** Where a channel's masked spans are (times and sizes only: nothing is decrypted, nothing audited). */
   async list(sessionId: string, wanted?: number): Promise<MaskedSpanList> {
     const { cast, channel } = await this.castOf(sessionId, wanted);
-    const { spans, unreadable } = await readMaskedSpans(cast);
-    return {
-      channel, unreadable, more: spans.length > MAX_LISTED_SPANS,
-      spans: spans.slice(0, MAX_LISTED_SPANS).map((s) => ({ span: s.span, t: s.t, pieces: s.pieces.length })),
-    };
+    const spans: MaskedSpanList['spans'] = [];
+    const found = await scanMaskedSpans(cast,
+      (s) => { if (spans.length < MAX_LISTED_SPANS) spans.push({ span: s.span, t: s.t, pieces: 0 }); },
+      (p) => { const s = spans[p.span - 1]; if (s) s.pieces++; });
+    return { channel, unreadable: found.unreadable, more: found.spans > spans.length, spans };
   }
 
   private async castOf(sessionId: string, wanted: number | undefined): Promise<{ id: string; cast: string; channel: number }> {
@@ -65,25 +65,30 @@ export class MaskedInputReveals {
     if (!(Number.isFinite(r.at) && r.at >= 0)) throw new PortcullisError('bad-request', 'at must be a time in seconds (0 or more)');
     const reason = r.reason?.trim() ? r.reason.trim().slice(0, MAX_REASON) : null;
     const { id, cast, channel } = await this.castOf(r.session, r.channel);
-    const { spans } = await readMaskedSpans(cast);
-    const span = spanAt(spans, r.at);
+    // Two streamed passes (which span, then its pieces): memory stays bounded whatever the file holds.
+    let span: SpanStart | undefined;
+    const first: number[] = [];
+    const { spans: total } = await scanMaskedSpans(cast, (s) => {
+      if (first.length < 20) first.push(s.t);
+      if (startedBy(s.t, r.at)) span = s;
+    });
     if (!span) {
-      const list = spans.slice(0, 20).map((s) => s.t.toFixed(1)).join(', ');
-      throw new PortcullisError('not-found', spans.length
-        ? `no masked input starts at or before ${r.at}s on channel ${channel}; masked input starts at: ${list}${spans.length > 20 ? ', …' : ''} (seconds)`
+      throw new PortcullisError('not-found', total
+        ? `no masked input starts at or before ${r.at}s on channel ${channel}; masked input starts at: ${first.map((t) => t.toFixed(1)).join(', ')}${total > 20 ? ', …' : ''} (seconds)`
         : `session ${id} has no masked input on channel ${channel}`);
     }
-    if (span.pieces.length === 0) {
-      throw new PortcullisError('not-found',
-        `the masked input at ${span.t.toFixed(1)}s was recorded without its keystrokes (the policy turns keystroke recording off, or an older gateway recorded it)`);
-    }
-    let opened;
+    const opening = new SpanOpening(this.opener, id, channel, span.span, MAX_REVEAL_BYTES);
     try {
-      opened = await openSpan(this.opener, id, channel, span, MAX_REVEAL_BYTES);
+      await scanMaskedSpans(cast, () => {}, (p) => opening.add(p));
     } catch {
       // Never echo tokens or keys: only that this span's record does not authenticate.
       throw new PortcullisError('conflict', `the sealed input at ${span.t.toFixed(1)}s on channel ${channel} does not authenticate: it was altered, moved from elsewhere, or sealed under a key this gateway does not hold`);
     }
+    if (opening.pieces === 0) {
+      throw new PortcullisError('not-found',
+        `the masked input at ${span.t.toFixed(1)}s was recorded without its keystrokes (the policy turns keystroke recording off, or an older gateway recorded it)`);
+    }
+    const opened = opening.result();
     // Audited before anything is returned: a reveal the log cannot record does not happen.
     await this.audit.append('session.revealed', r.by, { session: id, channel, span: span.span, t: span.t, by: r.by, reason });
     return {

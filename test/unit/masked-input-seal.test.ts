@@ -161,6 +161,14 @@ describe('what the associated data binds', () => {
     expect(r.text).toBe('r\r');
   });
 
+  it('keeps only the first bytes of a long span, yet checks every piece', async () => {
+    const long = await openSpan(key, 'ses_A', 1, spans[0]!, 4);
+    expect(long).toMatchObject({ text: 'rm -', bytes: 17, pieces: 3, truncated: true });
+    const last = spans[0]!.pieces[2]!;
+    const bad = { ...spans[0]!, pieces: [...spans[0]!.pieces.slice(0, 2), { ...last, t: last.t + 0.5 }] };
+    await expect(openSpan(key, 'ses_A', 1, bad, 4)).rejects.toThrow(/failed authentication/);
+  });
+
   it('a sealed event with a bad shape or naming a span with no marker is counted, not used', async () => {
     const p = spans[0]!.pieces[0]!;
     writeFileSync(path, readFileSync(path, 'utf8') + JSON.stringify([9, SEALED_INPUT, 'junk']) + '\n' + JSON.stringify([9, SEALED_INPUT, sealedEventData(7, 0, p.token)]) + '\n');
@@ -254,6 +262,21 @@ describe('the recording keys and the audited reveal', () => {
     expect(l).toMatchObject({ channel: 1, more: false, unreadable: 0 });
     expect(l.spans.map((s) => [s.span, s.pieces])).toEqual([[1, 3], [2, 1], [3, 1]]);
     await expect(t.app.reveals.list(id, 9)).rejects.toThrow(/no terminal recording on channel 9/);
+  });
+
+  it('lists at most 5,000 spans and says there are more; a reveal by time still reaches the last', async () => {
+    const id = 'ses_many';
+    await t.app.store.sessions.insert({ id, protocol: 'ssh', userId: t.admin.id, targetId: 'tgt_x', grantId: null, clientAddr: '127.0.0.1', startedAt: 0, endedAt: null, endReason: null, recording: null });
+    const layout = RecordingLayout.of(t.app.paths.recordings, id);
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(layout.dir, { recursive: true });
+    const turns: Array<['o' | 'i', string]> = [];
+    for (let i = 0; i < 5_002; i++) turns.push(['o', 'Password: '], ['i', `cmd-${i}\r`]);
+    await record(layout.cast(1), turns, { sealer: await t.app.recordingKeys.ready(), session: id, channel: 1 });
+    const l = await t.app.reveals.list(id);
+    expect(l.spans).toHaveLength(5_000);
+    expect(l.more).toBe(true);
+    expect((await t.app.reveals.reveal({ session: id, at: 1e6, by: 'admin' })).text).toBe('cmd-5001\r');
   });
 
   it('refuses, unaudited, a time before any span, a wrong channel, an unknown session, and a tampered span', async () => {
