@@ -159,6 +159,14 @@ describe('the session pipeline', () => {
     });
   });
 
+  it('ends, fail-closed, when masked input cannot be sealed (the recording key could not be loaded), instead of dropping it', async () => {
+    await endsWith('recording-failed', (a) => {
+      const term = a.ctx!.taps.terminal({ width: 80, height: 24 });
+      term.output(Buffer.from('Password: '));
+      term.input(Buffer.from('rm -rf /srv\r'));
+    }, { spanSealer: () => Promise.reject(new Error('store unavailable')) });
+  });
+
   it('ends, fail-closed, when the adapter cannot record what the policy requires (e.g. unparseable SFTP)', async () => {
     await endsWith('recording-failed', (a) => a.ctx!.recordingFailed('unparseable SFTP from the client'));
   });
