@@ -51,12 +51,19 @@ export class AsciicastWriter {
     sink.write(JSON.stringify({ version: 2, ...header }) + '\n');
   }
 
-  /** Seconds since start as written (6 decimals); the AAD of a sealed piece uses the same value. */
+  private event(code: string, data: string): void {
+    const t = Number(Math.max(0, (this.now() - this.start) / 1000).toFixed(6));
+    this.sink.write(`[${t.toFixed(6)},${JSON.stringify(code)},${JSON.stringify(data)}]\n`);
+    this.onEvent([t, code, data]);
+  }
+
+  /** Seconds since start as written (6 decimals), as event() computes it; a sealed piece's AAD uses it. */
   private stamp(): number {
     return Number(Math.max(0, (this.now() - this.start) / 1000).toFixed(6));
   }
 
-  private event(code: string, data: string, t = this.stamp()): void {
+  /** An event at a time already taken: a masked input, its marker and its sealed piece share one. */
+  private eventAt(t: number, code: string, data: string): void {
     this.sink.write(`[${t.toFixed(6)},${JSON.stringify(code)},${JSON.stringify(data)}]\n`);
     // Live viewers get what a player shows; the sealed bytes stay in the file.
     if (code !== SEALED_INPUT) this.onEvent([t, code, data]);
@@ -77,10 +84,10 @@ export class AsciicastWriter {
     if (m.started) {
       this.span++;
       this.piece = 0;
-      this.event('m', MASKED_MARKER, t);
+      this.eventAt(t, 'm', MASKED_MARKER);
     }
     if (!this.keystrokes) return;
-    this.event('i', m.text, t);
+    this.eventAt(t, 'i', m.text);
     if (m.secret) this.seal(m.secret, t);
   }
 
@@ -90,7 +97,7 @@ export class AsciicastWriter {
     const plain = Buffer.from(secret, 'utf8');
     try {
       const token = s.sealer.seal(plain, spanAad({ session: s.session, channel: s.channel, span: this.span, piece: this.piece, t }));
-      this.event(SEALED_INPUT, sealedEventData(this.span, this.piece, token), t);
+      this.eventAt(t, SEALED_INPUT, sealedEventData(this.span, this.piece, token));
       this.piece++;
     } catch (err) {
       s.onError(err instanceof Error ? err : new Error(String(err)));
