@@ -32,7 +32,7 @@ const HELP = `portcullis: just-in-time privileged access gateway
   breakglass TARGET --reason TEXT
   link   create TARGET --ttl DUR [--uses N] [--label TEXT] [--session-max DUR]|list|approve ID|revoke ID
   db-password TARGET                      one-time database password for your grant (users with TOTP)
-  session list [--live] | show ID | kill ID | reveal ID [--at T] [--channel N] [--reason TEXT]
+  session list [--live] | show ID | kill ID | reveal ID [--at T | --span N] [--channel N] [--reason TEXT]
   play ID [--speed X] [--skip-idle]        export ID > session.cast
   audit  list|verify|export
   vault  rotate-key

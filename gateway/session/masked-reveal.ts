@@ -23,7 +23,9 @@ const MAX_REASON = 500;
 export interface RevealRequest {
   session: string;
   /** Seconds into the channel's recording (the player's clock): the last span started by then. */
-  at: number;
+  at?: number | undefined;
+  /** Or the span's number in its channel (from the list), exact even when two start at one time. */
+  span?: number | undefined;
   /** Terminal channel; default the session's first. */
   channel?: number | undefined;
   by: string;
@@ -62,7 +64,10 @@ export class MaskedInputReveals {
   }
 
   async reveal(r: RevealRequest): Promise<RevealedSpan> {
-    if (!(Number.isFinite(r.at) && r.at >= 0)) throw new PortcullisError('bad-request', 'at must be a time in seconds (0 or more)');
+    const { at, span: wanted } = r;
+    if ((at === undefined) === (wanted === undefined)) throw new PortcullisError('bad-request', 'give either at (seconds into the recording) or span (its number)');
+    if (at !== undefined && !(Number.isFinite(at) && at >= 0)) throw new PortcullisError('bad-request', 'at must be a time in seconds (0 or more)');
+    if (wanted !== undefined && !(Number.isInteger(wanted) && wanted >= 1)) throw new PortcullisError('bad-request', 'span must be a whole number from 1');
     const reason = r.reason?.trim() ? r.reason.trim().slice(0, MAX_REASON) : null;
     const { id, cast, channel } = await this.castOf(r.session, r.channel);
     // Two streamed passes (which span, then its pieces): memory stays bounded whatever the file holds.
@@ -70,11 +75,12 @@ export class MaskedInputReveals {
     const first: number[] = [];
     const { spans: total } = await scanMaskedSpans(cast, (s) => {
       if (first.length < 20) first.push(s.t);
-      if (startedBy(s.t, r.at)) span = s;
+      if (at !== undefined ? startedBy(s.t, at) : s.span === wanted) span = s;
     });
     if (!span) {
+      const where = at !== undefined ? `starts at or before ${at}s` : `is number ${String(wanted)}`;
       throw new PortcullisError('not-found', total
-        ? `no masked input starts at or before ${r.at}s on channel ${channel}; masked input starts at: ${first.map((t) => t.toFixed(1)).join(', ')}${total > 20 ? ', …' : ''} (seconds)`
+        ? `no masked input ${where} on channel ${channel}; masked input starts at: ${first.map((t) => t.toFixed(1)).join(', ')}${total > 20 ? ', …' : ''} (seconds; ${total} spans)`
         : `session ${id} has no masked input on channel ${channel}`);
     }
     const opening = new SpanOpening(this.opener, id, channel, span.span, MAX_REVEAL_BYTES);

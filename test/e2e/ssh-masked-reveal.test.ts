@@ -87,8 +87,9 @@ describe('masked input through real OpenSSH', () => {
     expect(r.stderr).toMatch(/masked input 1 of channel 1/);
     const j = json<{ text: string; span: number; channel: number }>(fx.gw.admin(['session', 'reveal', sessionId, '--at', ((second! + third!) / 2).toFixed(4), '--json']));
     expect(j).toMatchObject({ text: `${SECOND}\r`, span: 2, channel: 1 });
+    expect(json<{ text: string }>(fx.gw.admin(['session', 'reveal', sessionId, '--span', '3', '--json'])).text).toBe('exit\r');
     const audited = revealedEvents();
-    expect(audited).toHaveLength(before + 2);
+    expect(audited).toHaveLength(before + 3);
     expect(audited[before]).toMatchObject({ code: 'session.revealed', data: { session: sessionId, channel: 1, span: 1, reason: 'INC-13 review' } });
     expect(audited[before + 1]!.data).toMatchObject({ span: 2, reason: null });
     expect(JSON.stringify(audited)).not.toContain(tag);

@@ -254,6 +254,8 @@ describe('the recording keys and the audited reveal', () => {
     expect(revealed).toHaveLength(1);
     expect(revealed[0]).toMatchObject({ actor: 'admin', data: { session: id, channel: 1, span: 2, by: 'admin', reason: 'INC-7 review' } });
     expect(JSON.stringify(audit)).not.toContain('evil.example');
+    // By number, exact even where two spans share a time.
+    expect((await t.app.reveals.reveal({ session: id, span: 3, by: 'admin' })).text).toBe('ls\r');
   });
 
   it('lists the spans of a channel with times and piece counts only', async () => {
@@ -286,6 +288,8 @@ describe('the recording keys and the audited reveal', () => {
     await expect(reveal({ channel: 2 })).rejects.toThrow(/no terminal recording on channel 2/);
     await expect(reveal({ session: 'ses_nope' })).rejects.toThrow(/no session/);
     await expect(reveal({ at: -1 })).rejects.toThrow(PortcullisError);
+    await expect(reveal({ span: 1 })).rejects.toThrow(/either at .* or span/);
+    await expect(reveal({ at: undefined, span: 4 })).rejects.toThrow(/no masked input is number 4.*3 spans/);
     const cast = RecordingLayout.of(t.app.paths.recordings, id).cast(1);
     const { spans } = await readMaskedSpans(cast);
     // Swap the sealed pieces of the last two spans: each is then at another span's place.

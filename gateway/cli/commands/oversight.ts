@@ -75,7 +75,7 @@ export const sessionCmd: Command = async (c) => {
       printOne(c.out, c.json, await c.api().post(`/api/v1/sessions/${enc(id)}/kill`));
       return 0;
     default:
-      usage('portcullis session list [--live] | show ID | kill ID | reveal ID [--at T] [--channel N] [--reason TEXT]');
+      usage('portcullis session list [--live] | show ID | kill ID | reveal ID [--at T | --span N] [--channel N] [--reason TEXT]');
   }
 };
 

@@ -21,7 +21,7 @@ async function listSpans(c: CommandContext, id: string, channel: number | undefi
   return 0;
 }
 
-const USAGE = 'portcullis session reveal ID [--at T] [--channel N] [--reason TEXT]   (T: seconds, or M:SS as the player shows; without --at: list the masked spans)';
+const USAGE = 'portcullis session reveal ID [--at T | --span N] [--channel N] [--reason TEXT]   (T: seconds, or M:SS as the player shows; neither: list the masked spans)';
 
 export const sessionRevealCmd: Command = async (c) => {
   const id = c.flags.positionals[1];
@@ -30,12 +30,16 @@ export const sessionRevealCmd: Command = async (c) => {
   const channelText = c.flags.opt('channel');
   const channel = channelText === undefined ? undefined : Number(channelText);
   if (channel !== undefined && !(Number.isInteger(channel) && channel > 0)) usage(USAGE);
-  if (atText === undefined) return listSpans(c, id, channel);
-  const at = parseAt(atText);
-  if (at === null) usage(USAGE);
+  const spanText = c.flags.opt('span');
+  if (atText === undefined && spanText === undefined) return listSpans(c, id, channel);
+  if (atText !== undefined && spanText !== undefined) usage(USAGE);
+  const at = atText === undefined ? undefined : parseAt(atText);
+  const span = spanText === undefined ? undefined : Number(spanText);
+  if (at === null || (span !== undefined && !(Number.isInteger(span) && span > 0))) usage(USAGE);
   const reason = c.flags.opt('reason');
   const r = await c.api().post<RevealedSpan>(`/api/v1/sessions/${enc(id)}/reveal`, {
-    at, ...(channel !== undefined ? { channel } : {}), ...(reason !== undefined ? { reason } : {}),
+    ...(at !== undefined ? { at } : {}), ...(span !== undefined ? { span } : {}),
+    ...(channel !== undefined ? { channel } : {}), ...(reason !== undefined ? { reason } : {}),
   });
   if (c.json) {
     c.out.write(JSON.stringify(r, null, 2) + '\n');

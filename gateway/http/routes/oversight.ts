@@ -79,10 +79,9 @@ export const oversightRoutes: Route[] = [
   // Admins only (investigators replay what viewers see, masked): decrypts one sealed masked-input
   // span. POST, with the reason in the body: a URL ends up in access logs, a body does not.
   route('POST', '/api/v1/sessions/:id/reveal', ['admin'], async (c): Promise<RawResponse> => {
-    const at = c.body.optNum('at');
-    if (at === undefined) throw new PortcullisError('bad-request', 'at (seconds into the recording) is required');
     const revealed: RevealedSpan = await c.services.reveals.reveal({
-      session: c.params.id!, at, channel: c.body.optNum('channel'), by: me(c).name, reason: c.body.optStr('reason'),
+      session: c.params.id!, at: c.body.optNum('at'), span: c.body.optNum('span'), channel: c.body.optNum('channel'),
+      by: me(c).name, reason: c.body.optStr('reason'),
     });
     // The text is a secret once shown: no cache may keep it.
     return { status: 200, contentType: 'application/json; charset=utf-8', body: JSON.stringify(revealed), headers: { 'cache-control': 'no-store' } };

@@ -19,7 +19,7 @@ export function revealPanel(page: PageLifecycle, api: PageApi, id: string, chann
     const rows = l.spans.slice(0, MAX_BUTTONS).map((s) => {
       const button = el('button', { class: 'reveal', 'data-t': String(s.t), 'data-span': String(s.span) }, `Reveal input at ${fmtTime(s.t)} (${s.t.toFixed(1)} s)`);
       const out = el('pre', { class: 'revealed', 'data-span': String(s.span), hidden: '' });
-      page.listen(button, 'click', () => reveal(api, id, channel, s.t, reason.value.trim(), button, out));
+      page.listen(button, 'click', () => reveal(api, id, channel, s.span, reason.value.trim(), button, out));
       return el('li', {}, button, out);
     });
     const more = l.more || l.spans.length > MAX_BUTTONS
@@ -33,9 +33,9 @@ export function revealPanel(page: PageLifecycle, api: PageApi, id: string, chann
   return panel;
 }
 
-function reveal(api: PageApi, id: string, channel: number, at: number, reason: string, button: HTMLButtonElement, out: HTMLElement): void {
+function reveal(api: PageApi, id: string, channel: number, span: number, reason: string, button: HTMLButtonElement, out: HTMLElement): void {
   button.setAttribute('disabled', '');
-  api.post<RevealedSpan>(`/api/v1/sessions/${id}/reveal`, { at, channel, ...(reason ? { reason } : {}) }).then((r) => {
+  api.post<RevealedSpan>(`/api/v1/sessions/${id}/reveal`, { span, channel, ...(reason ? { reason } : {}) }).then((r) => {
     const notes = [r.truncated ? `first ${r.text.length} of ${r.bytes} bytes` : `${r.bytes} bytes`, ...(r.missing.length ? [`pieces ${r.missing.join(', ')} missing`] : [])];
     out.textContent = `${r.visible}\n(${notes.join('; ')}; this reveal is in the audit log)`;
     out.classList.remove('error');
