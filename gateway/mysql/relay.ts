@@ -54,9 +54,9 @@ export class MyRelay {
   ) {
     this.serverFrames = new MyPacketReader((p) => log.reply(p), maxPacket);
     this.commands = new ClientCommands({
-      whole: (seq, payload, raw) => this.whole(seq, payload, raw),
+      whole: (_seq, payload, raw) => this.whole(payload, raw),
       tooBig: (seq, cmd, length) => this.tooBig(seq, cmd, length),
-      streamStart: (seq, head, length) => this.streamStart(seq, head, length),
+      streamStart: (_seq, head, length) => this.streamStart(head, length),
       streamBytes: (bytes) => this.forward(bytes),
     }, (cmd) => HELD.has(cmd), { maxPacket, maxHeld: maxPacket, streamAt: STREAM_AT, headBytes: HEAD });
   }
@@ -93,8 +93,11 @@ export class MyRelay {
   }
 
   /** A whole command (or a small non-command packet): answered here, or forwarded as sent or rewritten. */
-  private whole(seq: number, payload: Buffer, raw: readonly Buffer[]): void {
-    if (seq !== 0 || payload.length === 0) { for (const r of raw) this.forward(r); return; }
+  private whole(payload: Buffer, raw: readonly Buffer[]): void {
+    // Every packet that starts a payload is read as a command, whatever its sequence id: a server
+    // may take one that is out of order, and no client packet outside a command is expected here
+    // (LOCAL INFILE is never offered; COM_CHANGE_USER, which would continue, is refused).
+    if (payload.length === 0) { for (const r of raw) this.forward(r); return; }
     if (this.refusedAtStart(payload)) return;
     const cmd = payload[0]!;
     let out = payload;
@@ -134,8 +137,8 @@ export class MyRelay {
   }
 
   /** A big non-held packet: gate and record its start, then let it stream (true) or drop it. */
-  private streamStart(seq: number, head: Buffer, length: number): boolean {
-    if (seq !== 0 || head.length === 0) return true;
+  private streamStart(head: Buffer, length: number): boolean {
+    if (head.length === 0) return true;
     if (this.refusedAtStart(head) || this.denied(head)) return false;
     this.handleStart(head, length);
     return true;

@@ -78,6 +78,8 @@ describe('KILL through the MySQL relay', () => {
       [query(`KILL ${OWN}+0`), 1095], [query("PREPARE s FROM 'KILL 5'"), 1095], [query("EXECUTE IMMEDIATE CONCAT('KI', 'LL 5')"), 1095],
       [query('SET @s = 1; PREPARE s FROM @s'), 1095], [frame(0x16, 'KILL ?'), 1095], [frame(0x16, `KILL ${OWN}x`), 1095],
       [frame(0x0c, Buffer.from([5, 0, 0, 0])), 1094], [query("select '\\'; KILL 5; -- '"), 1094],
+      // Out of order: a command is read as one whatever its sequence id.
+      [packet(3, Buffer.from('\u0003KILL 5', 'latin1')), 1094],
     ];
     for (const [sent, code] of cases) {
       const { client, toTarget, toClient, gated } = await relay();

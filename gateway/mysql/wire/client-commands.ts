@@ -6,7 +6,8 @@
 // `streamAt` bytes are delivered whole; bigger ones are passed on as they arrive, after the caller
 // has seen their first `headBytes` bytes and chosen to forward or drop them (continuations follow
 // that choice). Delivers the bytes as sent alongside, so allowed commands go on unchanged. Decides
-// nothing and touches no socket.
+// nothing and touches no socket. Every payload's first byte is taken as its command, whatever the
+// packet's sequence id (a server may take an out-of-order one).
 import { MAX_PAYLOAD, MyProtocolError, packet } from './packets.js';
 
 export interface ClientCommandSink {
@@ -134,7 +135,7 @@ export class ClientCommands {
     if (b.kind === 'head' && this.command < 0) {
       // The first byte of a new payload: the command decides how it is read.
       this.command = piece[0]!;
-      if (this.seq === 0 && this.held(this.command)) {
+      if (this.held(this.command)) {
         if (this.logical > this.limits.maxHeld) { this.overLimit(); return; }
         this.body = { kind: 'whole', held: true };
       } else if (this.len < this.limits.streamAt && this.len < MAX_PAYLOAD) {
