@@ -29,7 +29,7 @@ describe('the KILL scanner', () => {
       ['KILL SOFT 5', [5]], ['/*!KILL 5*/', [5]], ['/*M!KILL 5*/', [5]], ['/*!50000 KILL 5*/', [5]], ['/*!50000KILL 5*/', [5]],
       ['/*M!100000KILL 5*/', [5]], ['select 1; kill 5', [5]], ['select 1;kill 5;select 2', [5]], ['/* c */ KILL /* c */ 5 -- x', [5]],
       ['KILL\n5\n', [5]], ['# c\nKILL 5', [5]], ['BEGIN NOT ATOMIC KILL 5; END', [5]], ['CREATE PROCEDURE p() KILL 5', [5]],
-      ['KILL 0005', [5]], ['kill 7; kill query 8', [7, 8]], ['KILL /*!50000 QUERY */ 9', [9]], ['select 1e5KILL 5', [5]],
+      ['KILL 0005', [5]], ['SELECT 1;\\NKILL 5', [5]], ['kill 7; kill query 8', [7, 8]], ['KILL /*!50000 QUERY */ 9', [9]], ['select 1e5KILL 5', [5]],
       // A statement that is skipped by one server and run by another: both readings count.
       ['KILL /*!99999 5; SELECT */ 6', [5, 6]],
     ];

@@ -105,8 +105,10 @@ export class MyLexer {
         this.pos = this.quoted(i, b, false);
         return this.emit('qident', i, this.pos);
       }
-      this.pos = i + 1;
-      return this.emit('punct', i, i + 1);
+      // `\N` is NULL: the letters after it start a new word (`\NKILL` is NULL, then KILL).
+      const n = b === BACKSLASH && t[i + 1] === 0x4e ? 2 : 1;
+      this.pos = i + n;
+      return this.emit('punct', i, i + n);
     }
   }
 
