@@ -69,6 +69,16 @@ export class ClientCommands {
   push(chunk: Buffer): void {
     let off = 0;
     while (off < chunk.length) {
+      if (this.atBoundary && chunk.length - off >= 4) {
+        // The common case, a small packet wholly in this chunk: views of the chunk, no state.
+        const len = chunk.readUIntLE(off, 3);
+        const end = off + 4 + len;
+        if (len < this.limits.streamAt && len < MAX_PAYLOAD && len <= this.limits.maxHeld && len <= this.limits.maxPacket && end <= chunk.length) {
+          this.sink.whole(chunk[off + 3]!, chunk.subarray(off + 4, end), [chunk.subarray(off, end)]);
+          off = end;
+          continue;
+        }
+      }
       if (this.len < 0) {
         const take = Math.min(4 - this.hdrHave, chunk.length - off);
         chunk.copy(this.hdr, this.hdrHave, off, off + take);
