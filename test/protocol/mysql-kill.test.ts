@@ -146,7 +146,13 @@ describe('KILL through the MySQL relay', () => {
     await writeInPieces(client, query(`select '${'y'.repeat(2 * 1024 * 1024)}'`), 16 * 1024);
     await until(() => toClient().length > before);
     expect(errCode(toClient().subarray(before))).toBe(1105);
+    // A big COM_STMT_EXECUTE streams, but only once the hold has seen its head.
+    r.warnOnNextStatement('access ends in 1 minute');
+    const mid = toClient().length;
+    await writeInPieces(client, frame(0x17, Buffer.alloc(MAX_PAYLOAD + 10, 0x42)), 256 * 1024);
+    await until(() => toClient().length > mid, 20_000);
+    expect(errCode(toClient().subarray(mid))).toBe(1105);
     await new Promise((res) => setTimeout(res, 50));
     expect(toTarget().length).toBe(0);
-  });
+  }, 60_000);
 });
