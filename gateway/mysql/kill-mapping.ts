@@ -18,8 +18,8 @@ export type KillDecision =
   | { kind: 'pass' }
   /** Every KILL mapped: forward this payload instead. */
   | { kind: 'rewrite'; payload: Buffer }
-  /** Refuse the whole command with this MySQL error. */
-  | { kind: 'refuse'; code: number; sqlstate: string; message: string };
+  /** Refuse the whole command with this MySQL error; `at`: offset in the payload of the KILL or construct refused. */
+  | { kind: 'refuse'; code: number; sqlstate: string; message: string; at: number };
 
 const PASS: KillDecision = Object.freeze({ kind: 'pass' });
 
@@ -27,10 +27,10 @@ const PASS: KillDecision = Object.freeze({ kind: 'pass' });
 export function mapKills(payload: Buffer, resolve: ResolveThread): KillDecision {
   const cmd = payload[0];
   if (cmd === COM_PROCESS_KILL) {
-    if (payload.length !== 5) return refuse(1094, 'Unknown thread id');
+    if (payload.length !== 5) return refuse(1094, 'Unknown thread id', 0);
     const id = payload.readUInt32LE(1);
     const upstream = resolve(id);
-    if (upstream === null) return refuse(1094, `Unknown thread id: ${id}`);
+    if (upstream === null) return refuse(1094, `Unknown thread id: ${id}`, 0);
     const out = Buffer.from(payload);
     out.writeUInt32LE(upstream >>> 0, 1);
     return { kind: 'rewrite', payload: out };
@@ -40,13 +40,13 @@ export function mapKills(payload: Buffer, resolve: ResolveThread): KillDecision 
   const scan = scanKills(text);
   switch (scan.kind) {
     case 'none': return PASS;
-    case 'refuse': return { kind: 'refuse', code: 1095, sqlstate: 'HY000', message: `Portcullis: ${scan.reason}` };
+    case 'refuse': return { kind: 'refuse', code: 1095, sqlstate: 'HY000', message: `Portcullis: ${scan.reason}`, at: scan.at + 1 };
     case 'kills': {
       const upstream = new Map<number, number>();
       for (const t of scan.targets) {
         const u = resolve(t.id);
         // As the server words it for a thread that is not there: to this user it is not.
-        if (u === null) return refuse(1094, `Unknown thread id: ${t.id}`);
+        if (u === null) return refuse(1094, `Unknown thread id: ${t.id}`, t.start + 1);
         upstream.set(t.id, u);
       }
       const rewritten = rewriteKills(text, scan.targets, (id) => upstream.get(id)!);
@@ -55,6 +55,6 @@ export function mapKills(payload: Buffer, resolve: ResolveThread): KillDecision 
   }
 }
 
-function refuse(code: number, message: string): KillDecision {
-  return { kind: 'refuse', code, sqlstate: 'HY000', message };
+function refuse(code: number, message: string, at: number): KillDecision {
+  return { kind: 'refuse', code, sqlstate: 'HY000', message, at };
 }

@@ -105,7 +105,7 @@ export class MyRelay {
       const k = mapKills(payload, (id) => this.hooks.killTarget(id));
       if (k.kind === 'refuse') {
         // Recorded and audited as gated; refused whatever the gate says.
-        this.session.check({ kind: 'thread-kill', protocol: 'mysql', text: commandText(payload), refusal: k.message });
+        this.session.check({ kind: 'thread-kill', protocol: 'mysql', text: commandText(payload, k.at), refusal: k.message });
         this.client.write(errPacket(1, k.code, k.sqlstate, k.message));
         return;
       }
@@ -190,13 +190,20 @@ export class MyRelay {
   }
 }
 
-/** The command as text for records: a statement's SQL, or the thread id of COM_PROCESS_KILL. */
-function commandText(payload: Buffer): string {
+/**
+ * The refused command as text for its record: a statement's SQL (around `at`, where the refused
+ * KILL is, when it is long: padding must not push it out of the record), or COM_PROCESS_KILL's id.
+ */
+function commandText(payload: Buffer, at: number): string {
   if (payload[0] === COM_PROCESS_KILL) return `COM_PROCESS_KILL ${payload.length >= 5 ? payload.readUInt32LE(1) : '?'}`;
-  return payload.toString('utf8', 1);
+  if (payload.length <= 1 + SNIPPET) return payload.toString('utf8', 1);
+  const from = Math.max(1, at - SNIPPET / 2);
+  const to = Math.min(payload.length, from + SNIPPET);
+  return `${from > 1 ? '…' : ''}${payload.toString('utf8', from, to)}${to < payload.length ? '…' : ''} [${payload.length - 1} bytes]`;
 }
 
-// The whole statement, never a head: padding must not push its end out of the rules' sight.
+const SNIPPET = 120;
+
 function gateCommand(payload: Buffer): GateCommand | null {
   switch (payload[0]) {
     case COM.QUERY: return { kind: 'sql', protocol: 'mysql', path: 'simple', text: payload.toString('utf8', 1) };

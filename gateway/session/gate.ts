@@ -95,7 +95,7 @@ export function describeCommand(cmd: GateCommand): string {
       case 'channel': return cmd.name ? `${cmd.type}:${cmd.name}` : cmd.type;
       case 'forward': return `${cmd.host}:${cmd.port}`;
       case 'line': return cmd.text;
-      case 'thread-kill': return `${cmd.refusal}: ${cmd.text}`;
+      case 'thread-kill': return `${cmd.text} — ${cmd.refusal}`;
     }
   })();
   return text.length > 200 ? text.slice(0, 200) + '…' : text;

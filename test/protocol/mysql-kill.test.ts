@@ -11,7 +11,7 @@ import { MyStatementLog } from '../../gateway/mysql/statement-log.js';
 import { framePayload } from '../../gateway/mysql/wire/client-commands.js';
 import { MAX_PAYLOAD, packet } from '../../gateway/mysql/wire/packets.js';
 import { createLogger } from '../../gateway/log/logger.js';
-import { type GateCommand, Gate } from '../../gateway/session/gate.js';
+import { type GateCommand, Gate, describeCommand } from '../../gateway/session/gate.js';
 
 afterEach(closeSocketPairs);
 
@@ -109,11 +109,13 @@ describe('KILL through the MySQL relay', () => {
   });
 
   it('maps or refuses a KILL behind 2 MiB of padding sent in many reads', async () => {
-    const { client, toTarget, toClient } = await relay();
+    const { client, toTarget, toClient, gated } = await relay();
     const pad = 'x'.repeat(2 * 1024 * 1024);
     await writeInPieces(client, query(`select 1; /*${pad}*/ KILL 5`), 16 * 1024);
     await until(() => toClient().length > 0);
     expect(errCode(toClient())).toBe(1094);
+    // The record shows the refused KILL, not the padding in front of it.
+    expect(describeCommand(gated[0]!)).toMatch(/^…x+\*\/ KILL 5 \[\d+ bytes\] — Unknown thread id: 5$/);
     const own = query(`select 1; /*${pad}*/ KILL ${OWN}`);
     await writeInPieces(client, own, 16 * 1024);
     const want = query(`select 1; /*${pad}*/ KILL ${UPSTREAM}`);

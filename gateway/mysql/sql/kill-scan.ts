@@ -23,7 +23,8 @@ export interface KillTarget {
 export type KillScan =
   | { kind: 'none' }
   | { kind: 'kills'; targets: KillTarget[] }
-  | { kind: 'refuse'; reason: string };
+  /** `at`: the byte offset in the text of what was refused (for the record of a padded statement). */
+  | { kind: 'refuse'; reason: string; at: number };
 
 export interface KillScanLimits {
   /** Bytes lexed in all, over all readings, as a multiple of the text's length (plus a fixed 1 MiB). */
@@ -43,7 +44,7 @@ export function scanKills(text: Buffer, limits: KillScanLimits = KILL_SCAN_LIMIT
   if (!mentionsKeyword(text)) return NONE;
   const scan = new Scan(text, limits, 0, { work: limits.workFactor * text.length + (1 << 20), threads: limits.maxThreads });
   scan.run();
-  if (scan.refusal !== null) return { kind: 'refuse', reason: scan.refusal };
+  if (scan.refusal !== null) return { kind: 'refuse', reason: scan.refusal, at: scan.refusedAt };
   if (scan.targets.size === 0) return NONE;
   return { kind: 'kills', targets: [...scan.targets.values()].sort((a, b) => a.start - b.start) };
 }
@@ -85,6 +86,9 @@ interface Thread { lexer: MyLexer; matcher: Matcher }
 
 class Scan {
   refusal: string | null = null;
+  refusedAt = 0;
+  /** Start of the token being read, where a refusal points. */
+  private cursor = 0;
   readonly targets = new Map<number, KillTarget>();
   private readonly dialects: readonly Dialect[];
   private readonly stack: Thread[] = [];
@@ -95,7 +99,9 @@ class Scan {
   }
 
   refuse(reason: string): void {
-    if (this.refusal === null) this.refusal = reason;
+    if (this.refusal !== null) return;
+    this.refusal = reason;
+    this.refusedAt = this.cursor;
   }
 
   run(): void {
@@ -127,6 +133,7 @@ class Scan {
     for (;;) {
       const before = lexer.pos;
       const tok = lexer.next();
+      this.cursor = tok.start;
       this.budget.work -= lexer.pos - before + 1;
       if (this.budget.work < 0) { this.refuse('the statement is too complex for the gateway to check for KILL'); return; }
       if (tok.kind === 'ambiguous') { this.refuse('`--` before a non-ASCII byte reads differently in different character sets'); return; }
