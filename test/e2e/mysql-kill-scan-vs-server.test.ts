@@ -11,7 +11,7 @@ import { scanKills } from '../../gateway/mysql/sql/kill-scan.js';
 const PIECES = [
   'KILL 999999', 'kill query 999999', ' ', ' ', '\n', ';', ';', "'", "'", '"', '`', '\\', "\\'", "''", '/*', '*/', '/*!', '/*!50000', '/*!99999',
   '/*M!', '/*M!100000', '/*M!999999', '-- ', '--', '#', 'SELECT 1', 'SELECT 1', 'DO 1', '\u00bf', '\u00a0', '\u0081', '\\N', 'X', 'N', '1e5',
-  "SET sql_mode='NO_BACKSLASH_ESCAPES'", "SET sql_mode='ANSI_QUOTES'", "SET sql_mode=''", 'SET NAMES gbk', 'SET NAMES latin1', 'SET NAMES sjis',
+  "SET sql_mode='NO_BACKSLASH_ESCAPES'", "SET sql_mode='ANSI_QUOTES'", "SET sql_mode=''", 'SET NAMES gbk', 'SET NAMES latin1', 'SET NAMES sjis', 'SET NAMES big5', "SET sql_mode='ORACLE'",
   "EXECUTE IMMEDIATE 'KILL 999999'", "PREPARE s FROM 'KILL 999999'", 'EXECUTE s', 'BEGIN NOT ATOMIC', 'END',
 ];
 
@@ -26,6 +26,9 @@ const MODES: Array<[string, string]> = [
   ['ANSI_QUOTES', "SET sql_mode='ANSI_QUOTES', NAMES latin1"],
   ['gbk', 'SET sql_mode=DEFAULT, NAMES gbk'],
   ['sjis', 'SET sql_mode=DEFAULT, NAMES sjis'],
+  ['big5', 'SET sql_mode=DEFAULT, NAMES big5'],
+  ['ANSI_QUOTES+NO_BACKSLASH_ESCAPES', "SET sql_mode='ANSI_QUOTES,NO_BACKSLASH_ESCAPES', NAMES latin1"],
+  ['ORACLE', "SET sql_mode='ORACLE', NAMES latin1"],
 ];
 
 /** mulberry32: a small seeded generator, so a failure can be replayed. */

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireBinary, run, waitFor } from '../harness/common.js';
-import { DBA_PASSWORD, type MyFixture, startMyFixture } from '../harness/my-fixture.js';
+import { DBA_PASSWORD, type MyFixture, SHOP_PASSWORD, startMyFixture } from '../harness/my-fixture.js';
 
 const OPS_PASSWORD = 'ops-Password-2';
 
@@ -16,6 +16,9 @@ let b: mysql.Connection;
 /** B's gateway connection id (what its client was told) and its thread id on the target. */
 let bGw = 0;
 let bUp = 0;
+/** A connection of the shared account that is not a gateway session at all (an application's). */
+let direct: mysql.Connection;
+let directId = 0;
 
 const connect = (user: string, password: string, opts: Partial<mysql.ConnectionOptions> = {}): Promise<mysql.Connection> => mysql.createConnection({
   host: '127.0.0.1', port: fx.gw.ports.mysql, user, password, database: 'shop', ssl: { ca: readFileSync(fx.gw.caFile, 'utf8') }, ...opts,
@@ -40,10 +43,13 @@ beforeAll(async () => {
   const [rows] = await b.query('SELECT CONNECTION_ID() AS id');
   bUp = (rows as Array<{ id: number }>)[0]!.id;
   expect(bGw).not.toBe(bUp);
+  direct = await mysql.createConnection({ host: '127.0.0.1', port: fx.db.port, user: 'shopapp', password: SHOP_PASSWORD, database: 'shop' });
+  directId = direct.threadId!;
 }, 120_000);
 
 afterAll(async () => {
   await b?.end().catch(() => {});
+  await direct?.end().catch(() => {});
   await fx?.stop();
 });
 
@@ -51,7 +57,7 @@ describe('KILL through Portcullis', () => {
   it('refuses every spelling that would end another user\'s session, records each as gated, and B lives on', async () => {
     const before = threads();
     const attempts: Array<[string, RegExp]> = [];
-    for (const id of [bGw, bUp]) {
+    for (const id of [bGw, bUp, directId]) {
       attempts.push(
         [`KILL ${id}`, /ERROR 1094/], [`KILL HARD QUERY ${id}`, /ERROR 1094/], [`KILL SOFT CONNECTION ${id}`, /ERROR 1094/],
         [`/*!KILL ${id}*/`, /ERROR 1094/], [`/*M!100000 KILL ${id}*/`, /ERROR 1094/], [`/* hi */ KILL /* there */ ${id}`, /ERROR 1094/],
@@ -89,7 +95,9 @@ describe('KILL through Portcullis', () => {
 
     const [rows] = await b.query('SELECT 42 AS n');
     expect(rows).toEqual([{ n: 42 }]);
-    expect(threads()).toContain(String(bUp));
+    const [still] = await direct.query('SELECT 43 AS n');
+    expect(still).toEqual([{ n: 43 }]);
+    expect(threads().split('\n')).toEqual(expect.arrayContaining([String(bUp), String(directId)]));
     expect(before.split('\n')).toContain(String(bUp));
     const gated = fx.gw.admin(['audit', 'export']).stdout.split('\n').filter(Boolean)
       .map((l) => JSON.parse(l) as { code: string; data: { rule?: string; command?: string } })
