@@ -77,6 +77,12 @@ describe('KILL through Portcullis', () => {
       const r = asA(sql);
       expect(r.stderr, sql).toMatch(want);
     }
+    // GBK: U+4E01 is E4 B8 81 in UTF-8, and GBK reads 81 5C (81 60) as one character, so the
+    // backslash escapes nothing (the backtick quotes nothing): the same text sent straight to
+    // MariaDB with this client runs the KILL.
+    for (const sql of [`DELIMITER //\nSELECT '\u4e01\\'; KILL ${bUp}; -- '//`, `DELIMITER //\nSELECT 1 AS \u4e01\`; KILL ${bUp}; -- \`//`]) {
+      expect(asA(sql, ['--default-character-set=gbk']).stderr, sql).toMatch(/ERROR 1094/);
+    }
     // mariadb-admin kill (COM_PROCESS_KILL or a KILL statement, as the client library chooses).
     const admin = run(requireBinary('mariadb-client', 'mariadb-admin'), ['--no-defaults', '-h', '127.0.0.1', '-P', String(fx.gw.ports.mysql), '-u', 'dba+shop-db',
       `-p${DBA_PASSWORD}`, '--ssl', 'kill', String(bUp)]);
@@ -102,7 +108,7 @@ describe('KILL through Portcullis', () => {
     const gated = fx.gw.admin(['audit', 'export']).stdout.split('\n').filter(Boolean)
       .map((l) => JSON.parse(l) as { code: string; data: { rule?: string; command?: string } })
       .filter((e) => e.code === 'session.gated' && e.data.rule === 'builtin:thread-kill');
-    expect(gated.length).toBeGreaterThanOrEqual(attempts.length + 4);
+    expect(gated.length).toBeGreaterThanOrEqual(attempts.length + 6);
     expect(gated.map((e) => e.data.command)).toEqual(expect.arrayContaining([expect.stringContaining(`KILL SOFT CONNECTION ${bUp}`)]));
   }, 180_000);
 
