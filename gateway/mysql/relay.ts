@@ -1,22 +1,26 @@
 // The MySQL command-phase relay. Server→client bytes pass through verbatim while a framer feeds
-// the statement log. Client→server bytes are gated per packet, because a few commands must not
-// pass as sent: COM_CHANGE_USER (it would switch identity without the gateway), KILL of a thread
-// id the gateway did not issue to this user, and the first statement after the expiry warning
-// (answered with the warning instead). Big packets stream through once their first bytes are seen,
-// except statements while gate rules are configured: those are held whole so the rules see all of them.
-// Statements (COM_QUERY, COM_STMT_PREPARE, COM_STMT_EXECUTE) pass the session's gate before they
-// are forwarded; a denial is answered with error 1142 and the packet never reaches the target.
-// With no gate rules the call is skipped (the fast path).
+// the statement log. Client→server bytes are read as whole commands (wire/client-commands.ts),
+// however they are segmented and however many 16 MiB packets one spans, because some must not pass
+// as sent: COM_CHANGE_USER (it would switch identity without the gateway), any KILL (mapped to a
+// thread this user's session owns, or refused: kill-mapping.ts), command bytes the gateway does not
+// know (COM_MULTI could carry any of these), and the first statement after the expiry warning
+// (answered with the warning instead). Statements (COM_QUERY, COM_STMT_PREPARE) are held whole,
+// up to the packet limit, so the KILL check and gate rules see all of them; bulk packets (statement
+// parameters, long data) over 1 MiB stream through once their head is seen. Statements pass the
+// session's gate before they are forwarded; a denial is answered with error 1142 and the packet
+// never reaches the target. With no gate rules the call is skipped (the fast path).
 import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
 import type { SessionContext } from '../session/adapter.js';
 import type { GateCommand } from '../session/gate.js';
 import { endLegs, writeOrPause } from '../util/relay-sockets.js';
+import { COM_PROCESS_KILL, mapKills } from './kill-mapping.js';
 import { COM, type MyStatementLog } from './statement-log.js';
-import { MyPacketReader, MyProtocolError, errPacket, packet } from './wire/packets.js';
+import { ClientCommands, framePayload } from './wire/client-commands.js';
+import { MyPacketReader, MyProtocolError, errPacket } from './wire/packets.js';
 
 export interface MyRelayHooks {
-  /** Rewrites `KILL [QUERY|CONNECTION] id` for the target, or null to refuse it. */
+  /** The target's thread id for a gateway connection id this user's session owns on this target, or null. */
   killTarget(gatewayId: number): number | null;
   clientClosed(): void;
   /** `afterQuit`: the client had said COM_QUIT, so the target closing is the client's doing. */
@@ -24,20 +28,18 @@ export interface MyRelayHooks {
   protocolError(side: 'client' | 'server', detail: string): void;
 }
 
-const KILL = /^\s*KILL\s+(QUERY\s+|CONNECTION\s+)?(\d+)\s*;?\s*$/i;
 const STREAM_AT = 1024 * 1024;
+const HEAD = 64 * 1024;
+
+/** Commands read whole before anything is forwarded. */
+const HELD = new Set<number>([COM.QUERY, COM.STMT_PREPARE, COM.CHANGE_USER, COM_PROCESS_KILL]);
+/** Command bytes of the MySQL and MariaDB protocols (0x00-0x1f, COM_STMT_BULK_EXECUTE); others are refused. */
+const KNOWN = (cmd: number): boolean => cmd <= 0x1f || cmd === 0xfa;
 
 export class MyRelay {
   private readonly serverFrames: MyPacketReader;
-  private pending: Buffer = Buffer.alloc(0);
-  private streamLeft = 0;
-  /** Bytes of a denied big packet still to drop. */
-  private dropLeft = 0;
+  private readonly commands: ClientCommands;
   private warning: string | null = null;
-  /** A big command held whole for the gate: its chunks, their length, the packet's full length. */
-  private held: Buffer[] = [];
-  private heldLen = 0;
-  private holdNeed = 0;
   private closed = false;
   private clientQuit = false;
 
@@ -51,6 +53,12 @@ export class MyRelay {
     private readonly session: Pick<SessionContext, 'activity' | 'check' | 'gatePassThrough' | 'guard'>,
   ) {
     this.serverFrames = new MyPacketReader((p) => log.reply(p), maxPacket);
+    this.commands = new ClientCommands({
+      whole: (_seq, payload, raw) => this.whole(payload, raw),
+      tooBig: (seq, cmd, length) => this.tooBig(seq, cmd, length),
+      streamStart: (_seq, head, length) => this.streamStart(head, length),
+      streamBytes: (bytes) => this.forward(bytes),
+    }, (cmd) => HELD.has(cmd), { maxPacket, maxHeld: maxPacket, streamAt: STREAM_AT, headBytes: HEAD });
   }
 
   start(clientEarly: Buffer, upstreamEarly: Buffer): void {
@@ -77,81 +85,45 @@ export class MyRelay {
 
   private fromClient(chunk: Buffer): void {
     this.session.activity();
-    let d = chunk;
-    if (this.holdNeed > 0) {
-      // A big command held whole for the gate: collect without re-copying, join once complete.
-      this.held.push(d);
-      this.heldLen += d.length;
-      if (this.heldLen < this.holdNeed) return;
-      d = Buffer.concat(this.held);
-      this.held = [];
-      this.heldLen = 0;
-      this.holdNeed = 0;
-    }
     try {
-      let buf = this.pending.length ? Buffer.concat([this.pending, d]) : d;
-      while (buf.length > 0) {
-        if (this.dropLeft > 0) {
-          const take = Math.min(this.dropLeft, buf.length);
-          this.dropLeft -= take;
-          buf = buf.subarray(take);
-          continue;
-        }
-        if (this.streamLeft > 0) {
-          const take = Math.min(this.streamLeft, buf.length);
-          this.forward(buf.subarray(0, take));
-          this.streamLeft -= take;
-          buf = buf.subarray(take);
-          continue;
-        }
-        if (buf.length < 4) break;
-        const len = buf.readUIntLE(0, 3);
-        if (len > this.maxPacket) throw new MyProtocolError(`packet length ${len} over the limit ${this.maxPacket}`);
-        if (buf.length < 4 + len) {
-          if (len < STREAM_AT || buf.length < 5) break;
-          if (!this.session.gatePassThrough && buf[3] === 0 && GATED.has(buf[4]!)) {
-            // Gate rules look at the whole statement: a big one is held until complete (bounded by
-            // maxPacket, as PostgreSQL's gate holds a command) instead of streaming past the rules.
-            this.held = [Buffer.from(buf)];
-            this.heldLen = buf.length;
-            this.holdNeed = 4 + len;
-            buf = Buffer.alloc(0);
-            break;
-          }
-          // A big packet (bulk data): gate and record its start, then let it stream.
-          if (this.denied(buf[3]!, buf.subarray(4))) {
-            this.dropLeft = 4 + len - buf.length;
-            buf = Buffer.alloc(0);
-            break;
-          }
-          this.handleStart(buf[3]!, buf.subarray(4), len);
-          this.forward(buf);
-          this.streamLeft = 4 + len - buf.length;
-          buf = Buffer.alloc(0);
-          break;
-        }
-        const whole = buf.subarray(0, 4 + len);
-        buf = buf.subarray(4 + len);
-        if (this.intercept(whole[3]!, whole.subarray(4))) continue;
-        this.handleStart(whole[3]!, whole.subarray(4), len);
-        this.forward(whole);
-      }
-      this.pending = buf.length ? Buffer.from(buf) : Buffer.alloc(0);
+      this.commands.push(chunk);
     } catch (e) {
       this.hooks.protocolError('client', e instanceof Error ? e.message : String(e));
     }
   }
 
-  private handleStart(seq: number, payloadStart: Buffer, length: number): void {
-    if (seq !== 0) return;
-    if (payloadStart[0] === COM.QUIT) this.clientQuit = true;
-    this.log.command({ seq, length, head: payloadStart.subarray(0, 64 * 1024) });
+  /** A whole command (or a small non-command packet): answered here, or forwarded as sent or rewritten. */
+  private whole(payload: Buffer, raw: readonly Buffer[]): void {
+    // Every packet that starts a payload is read as a command, whatever its sequence id: a server
+    // may take one that is out of order, and no client packet outside a command is expected here
+    // (LOCAL INFILE is never offered; COM_CHANGE_USER, which would continue, is refused).
+    if (payload.length === 0) { for (const r of raw) this.forward(r); return; }
+    if (this.refusedAtStart(payload)) return;
+    const cmd = payload[0]!;
+    let out = payload;
+    if (HELD.has(cmd)) {
+      const k = mapKills(payload, (id) => this.hooks.killTarget(id));
+      if (k.kind === 'refuse') {
+        // Recorded and audited as gated; refused whatever the gate says.
+        this.session.check({ kind: 'thread-kill', protocol: 'mysql', text: commandText(payload, k.at), refusal: k.message });
+        this.client.write(errPacket(1, k.code, k.sqlstate, k.message));
+        return;
+      }
+      if (k.kind === 'rewrite') out = k.payload;
+    }
+    if (this.denied(out)) return;
+    this.handleStart(out, out.length);
+    if (out === payload) for (const r of raw) this.forward(r);
+    else for (const p of framePayload(out)) this.forward(p);
   }
 
-  /** Returns true when the packet was answered here and must not reach the target. */
-  private intercept(seq: number, payload: Buffer): boolean {
-    if (seq !== 0 || payload.length === 0) return false;
-    const cmd = payload[0];
+  /** Refusals that need only the command's first bytes; true when answered here. */
+  private refusedAtStart(head: Buffer): boolean {
+    const cmd = head[0]!;
+    if (!KNOWN(cmd)) {
+      this.client.write(errPacket(1, 1047, '08S01', `Unknown command 0x${cmd.toString(16)}: Portcullis passes only the commands it knows`));
+      return true;
+    }
     if (cmd === COM.CHANGE_USER) {
       this.client.write(errPacket(1, 1235, '42000', 'COM_CHANGE_USER is not supported through Portcullis: open a new connection as USER+TARGET'));
       return true;
@@ -161,28 +133,30 @@ export class MyRelay {
       this.warning = null;
       return true;
     }
-    if (this.denied(seq, payload)) return true;
-    if (cmd === COM.QUERY) {
-      const m = KILL.exec(payload.toString('utf8', 1));
-      if (m) {
-        const upstreamId = this.hooks.killTarget(Number(m[2]));
-        if (upstreamId === null) {
-          this.client.write(errPacket(1, 1094, 'HY000', `Unknown thread id: ${m[2]}`));
-          return true;
-        }
-        const sql = `KILL ${m[1] ?? ''}${upstreamId}`;
-        const rewritten = packet(0, Buffer.concat([Buffer.from([COM.QUERY]), Buffer.from(sql)]));
-        this.handleStart(0, rewritten.subarray(4), rewritten.length - 4);
-        this.forward(rewritten);
-        return true;
-      }
-    }
     return false;
   }
 
+  /** A big non-held packet: gate and record its start, then let it stream (true) or drop it. */
+  private streamStart(head: Buffer, length: number): boolean {
+    if (head.length === 0) return true;
+    if (this.refusedAtStart(head) || this.denied(head)) return false;
+    this.handleStart(head, length);
+    return true;
+  }
+
+  private tooBig(seq: number, cmd: number, length: number): void {
+    this.logger.info({ seq, cmd, length }, 'mysql.command_too_big');
+    this.client.write(errPacket(1, 1153, '08S01', `Portcullis: a command of ${length} bytes is over the limit of ${this.maxPacket} bytes`));
+  }
+
+  private handleStart(payloadStart: Buffer, length: number): void {
+    if (payloadStart[0] === COM.QUIT) this.clientQuit = true;
+    this.log.command({ seq: 0, length, head: payloadStart.subarray(0, HEAD) });
+  }
+
   /** Passes a statement through the gate; on deny the client gets error 1142 and true is returned. */
-  private denied(seq: number, payload: Buffer): boolean {
-    if (this.session.gatePassThrough || seq !== 0) return false;
+  private denied(payload: Buffer): boolean {
+    if (this.session.gatePassThrough) return false;
     const cmd = gateCommand(payload);
     if (!cmd) return false;
     const v = this.session.check(cmd);
@@ -216,10 +190,20 @@ export class MyRelay {
   }
 }
 
-/** Commands whose text the gate reads (held whole when big). */
-const GATED = new Set<number>([COM.QUERY, COM.STMT_PREPARE]);
+/**
+ * The refused command as text for its record: a statement's SQL (around `at`, where the refused
+ * KILL is, when it is long: padding must not push it out of the record), or COM_PROCESS_KILL's id.
+ */
+function commandText(payload: Buffer, at: number): string {
+  if (payload[0] === COM_PROCESS_KILL) return `COM_PROCESS_KILL ${payload.length >= 5 ? payload.readUInt32LE(1) : '?'}`;
+  if (payload.length <= 1 + SNIPPET) return payload.toString('utf8', 1);
+  const from = Math.max(1, at - SNIPPET / 2);
+  const to = Math.min(payload.length, from + SNIPPET);
+  return `${from > 1 ? '…' : ''}${payload.toString('utf8', from, to)}${to < payload.length ? '…' : ''} [${payload.length - 1} bytes]`;
+}
 
-// The whole statement, never a head: padding must not push its end out of the rules' sight.
+const SNIPPET = 120;
+
 function gateCommand(payload: Buffer): GateCommand | null {
   switch (payload[0]) {
     case COM.QUERY: return { kind: 'sql', protocol: 'mysql', path: 'simple', text: payload.toString('utf8', 1) };

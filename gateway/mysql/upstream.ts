@@ -47,7 +47,9 @@ export async function connectMyUpstream(
     const useTls = target.tlsMode !== 'disable';
     if (useTls && !has(greeting.caps, CAP.SSL)) throw new DbUpstreamFailure('tls', `${target.name} does not offer TLS, but the target requires it`);
     let caps = (client.caps | CAP.PROTOCOL_41 | CAP.SECURE_CONNECTION | CAP.PLUGIN_AUTH | CAP.PLUGIN_AUTH_LENENC_CLIENT_DATA) & greeting.caps;
-    caps &= ~(CAP.SSL | CAP.COMPRESS | CAP.ZSTD | CAP.CONNECT_ATTRS | CAP.LOCAL_FILES | CAP.MULTI_FACTOR_AUTH | CAP.SSL_VERIFY_SERVER_CERT);
+    // Query attributes would put client-chosen bytes before a COM_QUERY's text, where the KILL
+    // check reads SQL: never negotiated, even if a client asks for it against our greeting.
+    caps &= ~(CAP.SSL | CAP.COMPRESS | CAP.ZSTD | CAP.CONNECT_ATTRS | CAP.LOCAL_FILES | CAP.MULTI_FACTOR_AUTH | CAP.SSL_VERIFY_SERVER_CERT | CAP.QUERY_ATTRIBUTES);
     if (client.database) caps |= CAP.CONNECT_WITH_DB; else caps &= ~CAP.CONNECT_WITH_DB;
     let seq = 1;
     if (useTls) {
