@@ -1,5 +1,5 @@
 // The recorder-side interface the session pipeline writes a session through: terminal streams
-// (output, input, resize), markers, database statements, file operations, structured events, raw
+// (output, input, resize), pipe streams (a channel without a terminal: input, stdout, stderr), markers, database statements, file operations, structured events, raw
 // output captures, and the end that seals the recording. Protocol adapters get it from the pipeline
 // and only tap: they never decide what a recording failure means (the pipeline does, by policy).
 // This module is types only; SessionRecording implements it.
@@ -18,6 +18,24 @@ export interface TerminalTap {
   output(bytes: Buffer): void;
   input(bytes: Buffer): void;
   resize(cols: number, rows: number): void;
+  marker(label: string): void;
+  end(): void;
+}
+
+/** The header fields of one pipe stream (a shell or exec channel without a pty). */
+export interface PipeHeader {
+  command?: string;
+}
+
+/**
+ * One channel without a terminal. What the client sends is recorded whole before it may be
+ * forwarded: `input` answers false when the session's input cap would be passed, and then the bytes
+ * must not reach the target (the session is being ended with `input-cap-exceeded`).
+ */
+export interface PipeTap {
+  input(bytes: Buffer): boolean;
+  stdout(bytes: Buffer): void;
+  stderr(bytes: Buffer): void;
   marker(label: string): void;
   end(): void;
 }
@@ -41,6 +59,8 @@ export interface FileOperation {
 export interface SessionTaps {
   /** Opens a terminal stream; keystrokes are recorded or not as the recording was configured. */
   terminal(header: TerminalHeader): TerminalTap;
+  /** Opens a pipe stream (a shell or exec channel without a pty that is not a file transfer). */
+  pipe(header: PipeHeader): PipeTap;
   /** A marker in every open terminal stream and in the event log. */
   marker(label: string): void;
   /** One executed database statement (one NDJSON record). */

@@ -19,6 +19,13 @@ export interface SessionLimitsConfig {
   idleMs: Record<FrontEnd, number>;
   /** Maximum session length in ms; 0 = none. */
   maxSessionMs: number;
+  /**
+   * Channels without a terminal (SSH `-T`, exec): input bytes recorded whole per session before the
+   * session is cut (`input-cap-exceeded`), and output bytes written to their casts (digests after).
+   * Default: the recorder's PIPE_DEFAULTS.
+   */
+  pipeInputCap?: number;
+  pipeOutputCap?: number;
 }
 
 export interface PipelineDeps {
@@ -65,6 +72,7 @@ const NO_BYTES = { write: (): void => {}, close: (): Promise<void> => Promise.re
 /** Taps for a session the policy lets run unrecorded after its recording could not be opened. */
 export const NO_TAPS: SessionTaps = {
   terminal: () => ({ output: () => {}, input: () => {}, resize: () => {}, marker: () => {}, end: () => {} }),
+  pipe: () => ({ input: () => true, stdout: () => {}, stderr: () => {}, marker: () => {}, end: () => {} }),
   marker: () => {}, statement: () => {}, fileOperation: () => {}, event: () => {},
   captureExec: () => ({ stdout: NO_BYTES, stderr: NO_BYTES }),
   end: () => Promise.resolve(),
