@@ -55,7 +55,7 @@ export class PipeBudget {
   get outputBytes(): number { return this.output; }
 }
 
-export class PipeCastWriter implements PipeTap {
+export class PipeCastWriter implements Omit<PipeTap, 'channel'> {
   private readonly inp = new StringDecoder('utf8');
   private readonly out = new StringDecoder('utf8');
   private readonly err = new StringDecoder('utf8');

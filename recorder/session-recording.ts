@@ -116,7 +116,7 @@ export class SessionRecording implements SessionTaps {
     }, this.now, this.pipeBudget, this.options.keystrokes ?? true, (e) => { for (const l of this.listeners) l(n, e); });
     this.terminals.add(w);
     return {
-      input: (b) => w.input(b), stdout: (b) => w.stdout(b), stderr: (b) => w.stderr(b), marker: (label) => w.marker(label),
+      channel: n, input: (b) => w.input(b), stdout: (b) => w.stdout(b), stderr: (b) => w.stderr(b), marker: (label) => w.marker(label),
       end: () => this.endTerminal(w),
     };
   }
@@ -173,8 +173,8 @@ export class SessionRecording implements SessionTaps {
     this.event('sftp', { ...op });
   }
 
-  captureExec(): { stdout: ByteTap; stderr: ByteTap } {
-    const n = this.nextChannel();
+  captureExec(channel?: number): { stdout: ByteTap; stderr: ByteTap } {
+    const n = channel ?? this.nextChannel();
     return { stdout: this.capture(execCaptureFile(n, 'stdout')), stderr: this.capture(execCaptureFile(n, 'stderr')) };
   }
 

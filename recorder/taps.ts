@@ -33,6 +33,8 @@ export interface PipeHeader {
  * must not reach the target (the session is being ended with `input-cap-exceeded`).
  */
 export interface PipeTap {
+  /** The channel's number in the recording (its `ch-N.cast`; a full capture of it is `exec-N.*`). */
+  readonly channel: number;
   input(bytes: Buffer): boolean;
   stdout(bytes: Buffer): void;
   stderr(bytes: Buffer): void;
@@ -68,8 +70,11 @@ export interface SessionTaps {
   fileOperation(op: FileOperation): void;
   /** A structured event (exec summary, forward, gate verdict): one NDJSON line with its time. */
   event(kind: string, data: Record<string, unknown>): void;
-  /** A raw capture file for the next command (`exec-N.stdout` / `exec-N.stderr`). */
-  captureExec(): { stdout: ByteTap; stderr: ByteTap };
+  /**
+   * A raw capture file for a command (`exec-N.stdout` / `exec-N.stderr`): N is `channel` when the
+   * command already has one (its pipe stream), else the next channel number.
+   */
+  captureExec(channel?: number): { stdout: ByteTap; stderr: ByteTap };
   /** Ends every stream, writes everything out and seals the recording with the reason. */
   end(reason: string): Promise<void>;
 }

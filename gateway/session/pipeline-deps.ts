@@ -72,7 +72,7 @@ const NO_BYTES = { write: (): void => {}, close: (): Promise<void> => Promise.re
 /** Taps for a session the policy lets run unrecorded after its recording could not be opened. */
 export const NO_TAPS: SessionTaps = {
   terminal: () => ({ output: () => {}, input: () => {}, resize: () => {}, marker: () => {}, end: () => {} }),
-  pipe: () => ({ input: () => true, stdout: () => {}, stderr: () => {}, marker: () => {}, end: () => {} }),
+  pipe: () => ({ channel: 0, input: () => true, stdout: () => {}, stderr: () => {}, marker: () => {}, end: () => {} }),
   marker: () => {}, statement: () => {}, fileOperation: () => {}, event: () => {},
   captureExec: () => ({ stdout: NO_BYTES, stderr: NO_BYTES }),
   end: () => Promise.resolve(),

@@ -180,7 +180,8 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
       upCh.on('data', (d: Buffer) => digests.stdout.update(d));
       upCh.stderr.on('data', (d: Buffer) => digests.stderr.update(d));
       if (ctx.policy.captureFullOutput && what.kind === 'exec') {
-        const { stdout: out, stderr: err } = rec.captureExec();
+        // One channel, one number: the capture is exec-N next to its ch-N.cast.
+        const { stdout: out, stderr: err } = rec.captureExec(pipe?.channel);
         upCh.on('data', (d: Buffer) => out.write(d));
         upCh.stderr.on('data', (d: Buffer) => err.write(d));
         upCh.once('close', () => { void out.close(); void err.close(); });
