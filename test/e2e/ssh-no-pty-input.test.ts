@@ -8,6 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, newContext, screenshotPath, signIn } from '../harness/browser.js';
 import { requireBinary, run, waitFor } from '../harness/common.js';
 import { json } from '../harness/gateway.js';
 import { type SshFixture, Tmux, startSshFixture } from '../harness/ssh-fixture.js';
@@ -18,10 +19,12 @@ import { readRecordingMeta } from '../../recorder/meta.js';
 const INPUT_CAP = 256 * 1024;
 const OUTPUT_CAP = 64 * 1024;
 let fx: SshFixture;
+let typedSession = '';
 
 beforeAll(async () => {
   fx = await startSshFixture({ PORTCULLIS_SSH_PIPE_INPUT_CAP: String(INPUT_CAP), PORTCULLIS_SSH_PIPE_OUTPUT_CAP: String(OUTPUT_CAP) });
   fx.grant('ops', 'web01', '30m');
+  fx.gw.admin(['user', 'add', 'ivy', '--role', 'investigator', '--password-stdin'], 'ivy-Password-1\n');
 }, 120_000);
 
 afterAll(async () => { await fx?.stop(); });
@@ -77,6 +80,7 @@ describe('input without a terminal is recorded whole', () => {
       }
     });
     expect(s.reason).toBe('closed-by-client');
+    typedSession = s.id;
     const r = await streams(s.layout);
     expect(r.header).toMatchObject({ version: 2, width: 120, height: 40, portcullis: { session: s.id, pty: false } });
     expect(r.i).toBe('echo "typed-one $((6*7))"\nls /nonexistent-typed-two\ntouch /tmp/pc-nopty-typed-$$ && rm /tmp/pc-nopty-typed-$$ && echo typed-three-done\nexit\n');
@@ -144,6 +148,37 @@ describe('input without a terminal is recorded whole', () => {
     writeFileSync(join(fx.dir, 'pipe.cast'), exported);
     expect(run('script', ['-qec', `${asciinema} cat ${join(fx.dir, 'pipe.cast')}`, '/dev/null']).stdout).toContain('replay-out');
   });
+});
+
+describe('the web player', () => {
+  it('plays the typed `ssh -T` session: every command with its output and its error', async () => {
+    expect(typedSession).not.toBe('');
+    const browser = await launchChromium();
+    try {
+      const page = await (await newContext(browser)).newPage();
+      await signIn(page, fx.gw.url, 'ivy', 'ivy-Password-1');
+      await page.goto(`${fx.gw.url}/#/session/${typedSession}`);
+      await page.waitForSelector('#terminal .xterm-rows');
+      const max = Number(await page.getAttribute('#seek', 'max'));
+      await page.locator('#seek').fill(String(max));
+      await page.locator('#seek').dispatchEvent('change');
+      const atEnd = await page.waitForFunction(() => {
+        const rows = Array.from(document.querySelectorAll('#terminal .xterm-rows > div'), (r: Element): string => r.textContent ?? '');
+        return rows.some((r) => r.startsWith('exit')) ? rows : null;
+      });
+      const rows = (await atEnd.jsonValue()) as string[];
+      await page.screenshot({ path: screenshotPath('player-no-pty') });
+      // Each on a line of its own (bare newlines drawn as new lines), input first, in order.
+      const lines = rows.map((r) => r.trimEnd()).filter(Boolean);
+      expect(lines).toEqual([
+        'echo "typed-one $((6*7))"', 'typed-one 42', 'ls /nonexistent-typed-two',
+        "ls: cannot access '/nonexistent-typed-two': No such file or directory",
+        'touch /tmp/pc-nopty-typed-$$ && rm /tmp/pc-nopty-typed-$$ && echo typed-three-done', 'typed-three-done', 'exit',
+      ]);
+    } finally {
+      await browser.close();
+    }
+  }, 90_000);
 });
 
 describe('the input cap', () => {
