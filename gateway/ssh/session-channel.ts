@@ -58,6 +58,8 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
   let up: ssh2.ClientChannel | null = null;
   let writer: TerminalTap | null = null;
   let started = false;
+  // A signal the client sends acts on the target (it can stop what runs): recorded once relaying.
+  let signalled: (name: string) => void = () => {};
   const refusals: string[] = [];
 
   session.on('pty', (accept, _reject, info) => {
@@ -81,7 +83,7 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
     }
     accept?.();
   });
-  session.on('signal', (accept, _reject, info) => { up?.signal(info.name); accept?.(); });
+  session.on('signal', (accept, _reject, info) => { signalled(info.name); up?.signal(info.name); accept?.(); });
   session.on('auth-agent', (_accept, reject) => { refusals.push('agent forwarding is not allowed through Portcullis'); reject?.(); });
   session.on('x11', (_accept, reject) => { refusals.push('X11 forwarding is not allowed through Portcullis'); reject?.(); });
   const begin = (ch: ssh2.ServerChannel, what: Start): void => {
@@ -169,6 +171,10 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
     // A file transfer's data is not input (digests and file events); any other stream without a pty is.
     const transfer = what.kind === 'subsystem' || (what.kind === 'exec' && transferKind(what.command) !== null);
     const pipe = terminal || transfer ? null : rec.pipe(what.kind === 'exec' ? { command: what.command } : {});
+    signalled = (name) => {
+      rec.event('signal', { what: label, name });
+      pipe?.marker(`signal sent: ${name}`);
+    };
     if (terminal && pty) {
       writer = rec.terminal({ width: recordedSize.cols, height: recordedSize.rows, ...(what.kind === 'exec' ? { command: what.command } : {}), env: { TERM: pty.term } });
       const w = writer;
