@@ -179,6 +179,30 @@ describe('the web player', () => {
       await browser.close();
     }
   }, 90_000);
+
+  it('shows a running `ssh -T` session live as a transcript: typed commands and their output', async () => {
+    const browser = await launchChromium();
+    const t = Tmux.start(`ssh -T ${fx.sshOpts(['-i', fx.opsKey, '-o', 'BatchMode=yes']).join(' ')} ops+web01@127.0.0.1`);
+    try {
+      t.send('echo "before-$((1+1))"');
+      await t.waitFor(/^before-2$/m);
+      const page = await (await newContext(browser)).newPage();
+      await signIn(page, fx.gw.url, 'ivy', 'ivy-Password-1');
+      await page.waitForSelector('tr.live a');
+      await page.click('tr.live a');
+      await page.waitForSelector('#live-status:has-text("live")');
+      const rows = async (): Promise<string[]> => (await page.locator('#terminal .xterm-rows > div').allTextContents()).map((r) => r.trimEnd()).filter(Boolean);
+      await page.waitForFunction(() => document.querySelector('#terminal .xterm-rows')?.textContent?.includes('before-2'));
+      t.send('echo "while-$((40+2))" >&2');
+      await page.waitForFunction(() => document.querySelector('#terminal .xterm-rows')?.textContent?.includes('while-42'), undefined, { timeout: 10_000 });
+      await page.screenshot({ path: screenshotPath('live-no-pty') });
+      expect(await rows()).toEqual(['echo "before-$((1+1))"', 'before-2', 'echo "while-$((40+2))" >&2', 'while-42']);
+      t.send('exit');
+    } finally {
+      t.kill();
+      await browser.close();
+    }
+  }, 90_000);
 });
 
 describe('the input cap', () => {
