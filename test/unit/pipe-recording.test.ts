@@ -157,6 +157,7 @@ describe('which exec commands are file transfers', () => {
       'scp -t /tmp/`id`', 'scp -t "/tmp/$HOME"', 'scp -t "/tmp/`id`"', 'scp -t /tmp/x > /tmp/y', 'scp -t /tmp/x < /etc/passwd', 'scp -t /tmp/x\nbash',
       'scp -t /tmp/x\\\nbash', 'scp -t (bash)', "scp -t '/tmp/x", 'scp -t "/tmp/x', 'scp -t /tmp/x #', 'bash -c "scp -t x"', 'FOO=1 scp -t /tmp/x',
       'sh -c scp', 'scp /tmp/x', 'scp -t', 'scp -t --', 'scpx -t /tmp/x', './scp -t /tmp/x', 'rsync -av . /tmp/x', 'rsync', 'rsync --server; bash',
+      'rsync --server --daemon .', 'rsync --server --daemon --config=/tmp/evil.conf .',
       'cat', 'bash', '', 'scp -t ' + 'x'.repeat(20_000),
     ]) expect(transferKind(c), JSON.stringify(c)).toBeNull();
   });

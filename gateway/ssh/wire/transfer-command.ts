@@ -61,7 +61,8 @@ export function transferKind(command: string): TransferKind | null {
   const words = shellWords(command);
   const program = words?.[0] !== undefined ? PROGRAM.exec(words[0])?.[1] : undefined;
   if (!words || !program) return null;
-  if (program === 'rsync') return words[1] === '--server' ? 'rsync' : null;
+  // `--daemon` over ssh runs an rsyncd whose config may name commands to run (pre-xfer exec): not a plain transfer.
+  if (program === 'rsync') return words[1] === '--server' && !words.some((w) => w === '--daemon' || w.startsWith('--config')) ? 'rsync' : null;
   // scp: flags first, one of them -t (sink) or -f (source), then optionally --, then paths.
   let i = 1;
   let mode = false;
