@@ -7,8 +7,8 @@
 // are in the channel's `exec` event).
 // Limits are the session's (PipeBudget, shared by its channels): input past the input cap is
 // refused (input() answers false; the caller must not forward it, and the session is ended by
-// whoever owns the budget's callback), output past the output cap is no longer written and a
-// marker says so. It does not mask input (see README: a pipe has no prompt to mask after).
+// whoever owns the budget's callback), output past the output cap (counted as stored) is no longer
+// written and a marker says so. It does not mask input (see README: a pipe has no prompt to mask after).
 import { StringDecoder } from 'node:string_decoder';
 import type { FileSink } from './file-sink.js';
 import type { PipeTap } from './taps.js';
@@ -22,7 +22,10 @@ export interface PipeCastHeader {
   portcullis: Record<string, unknown>;
 }
 
-/** The session's pipe limits, in bytes as sent on the wire, across all of its pipe channels. */
+/**
+ * The session's pipe limits, across all of its pipe channels: input in bytes as sent on the wire
+ * (the record holds all of them), output in bytes of the cast lines that hold it (what it costs).
+ */
 export class PipeBudget {
   private input = 0;
   private output = 0;
@@ -44,9 +47,12 @@ export class PipeBudget {
     this.onInputCap(`input to a command without a terminal passed the cap of ${this.inputCap} bytes (${this.input} recorded, ${n} more refused)`);
   }
 
-  /** Whether output may still be recorded; counts it when so (a chunk that crosses the cap is kept whole). */
+  /** Whether `n` more bytes of output events fit in the casts; counts them when so. */
   takeOutput(n: number): boolean {
-    if (this.output >= this.outputCap) return false;
+    if (this.output + n > this.outputCap) {
+      this.output = this.outputCap;
+      return false;
+    }
     this.output += n;
     return true;
   }
@@ -76,10 +82,18 @@ export class PipeCastWriter implements Omit<PipeTap, 'channel'> {
     sink.write(JSON.stringify({ version: 2, ...PIPE_CAST_SIZE, ...header, portcullis: { ...header.portcullis, pty: false } }) + '\n');
   }
 
-  private event(code: string, data: string): void {
+  private event(code: string, data: string, output = false): void {
     if (this.ended || data.length === 0) return;
     const t = Number(Math.max(0, (this.now() - this.start) / 1000).toFixed(6));
-    this.sink.write(`[${t.toFixed(6)},${JSON.stringify(code)},${JSON.stringify(data)}]\n`);
+    const line = `[${t.toFixed(6)},${JSON.stringify(code)},${JSON.stringify(data)}]\n`;
+    // Output is counted as stored: a NUL byte is 6 bytes of JSON, so binary output cannot make a
+    // cast (and the sink's memory) six times the cap.
+    if (output && !this.budget.takeOutput(Buffer.byteLength(line))) {
+      this.outputStopped = true;
+      this.event('m', `output not recorded past ${this.budget.outputCap} bytes (byte counts and SHA-256 in events.ndjson)`);
+      return;
+    }
+    this.sink.write(line);
     this.onEvent([t, code, data]);
   }
 
@@ -97,19 +111,11 @@ export class PipeCastWriter implements Omit<PipeTap, 'channel'> {
   }
 
   stdout(bytes: Buffer): void {
-    if (this.keepOutput(bytes)) this.event('o', this.out.write(bytes));
+    if (!this.outputStopped) this.event('o', this.out.write(bytes), true);
   }
 
   stderr(bytes: Buffer): void {
-    if (this.keepOutput(bytes)) this.event('e', this.err.write(bytes));
-  }
-
-  private keepOutput(bytes: Buffer): boolean {
-    if (this.outputStopped || this.ended) return false;
-    if (this.budget.takeOutput(bytes.length)) return true;
-    this.outputStopped = true;
-    this.event('m', `output not recorded past ${this.budget.outputCap} bytes (byte counts and SHA-256 in events.ndjson)`);
-    return false;
+    if (!this.outputStopped) this.event('e', this.err.write(bytes), true);
   }
 
   marker(label: string): void {
@@ -119,10 +125,8 @@ export class PipeCastWriter implements Omit<PipeTap, 'channel'> {
   end(): void {
     if (this.ended) return;
     this.event('i', this.inp.end());
-    if (!this.outputStopped) {
-      this.event('o', this.out.end());
-      this.event('e', this.err.end());
-    }
+    if (!this.outputStopped) this.event('o', this.out.end(), true);
+    if (!this.outputStopped) this.event('e', this.err.end(), true);
     this.ended = true;
   }
 }

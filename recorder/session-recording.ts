@@ -27,7 +27,7 @@ export interface RecordingOptions {
 export interface PipeLimits {
   /** Input bytes recorded whole; more ends the session (the callback decides how). */
   inputCap: number;
-  /** Output bytes (stdout + stderr) written to casts; past it only digests are kept. */
+  /** Bytes of output events (stdout + stderr, as stored) written to casts; past it only digests are kept. */
   outputCap: number;
   /** Input passed the cap: the bytes were refused (not recorded, must not be forwarded). */
   onInputCap(detail: string): void;

@@ -12,8 +12,8 @@ export interface Config {
   http: { port: number };
   /**
    * pipeInputCap: bytes a session may send to shells and commands without a terminal, each recorded
-   * whole; more ends the session (input-cap-exceeded). pipeOutputCap: their output bytes recorded in
-   * the casts; past it only byte counts and SHA-256. File transfers (sftp, scp, rsync) count for neither.
+   * whole; more ends the session (input-cap-exceeded). pipeOutputCap: bytes of their casts' output
+   * events (as stored); past it only byte counts and SHA-256. File transfers (sftp, scp, rsync) count for neither.
    */
   ssh: { port: number; idleTimeout: string; authTimeout: string; maxPreAuth: number; pipeInputCap: number; pipeOutputCap: number };
   postgres: { port: number; allowPlaintext: boolean; maxMessageBytes: number; handshakeTimeout: string; maxHandshakes: number; idleTimeout: string };

@@ -21,7 +21,8 @@ export interface SessionLimitsConfig {
   maxSessionMs: number;
   /**
    * Channels without a terminal (SSH `-T`, exec): input bytes recorded whole per session before the
-   * session is cut (`input-cap-exceeded`), and output bytes written to their casts (digests after).
+   * session is cut (`input-cap-exceeded`), and bytes of output events written to their casts, as
+   * stored (digests after).
    * Default: the recorder's PIPE_DEFAULTS.
    */
   pipeInputCap?: number;

@@ -2,7 +2,7 @@
 // apart, every split point of a multi-byte character, the session's input and output caps), how
 // such a cast is shown (cast-display.ts: keyframes and player windows agree), and which exec
 // commands count as file transfers (wire/transfer-command.ts), bypass attempts included.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -73,18 +73,25 @@ describe('the pipe cast writer', () => {
     expect(joined(r, 'i')).toBe('');
   });
 
-  it('stops writing output past the output cap with one marker, and goes on taking input', async () => {
+  it('stops writing output past the output cap, counted as stored, with one marker, and goes on taking input', async () => {
+    // Each event line is 18 bytes around its data here: 98 + 48 fit in 150, the next 28 do not.
     const r = await record((w) => {
       w.stdout(Buffer.alloc(80, 'o'));
       w.stderr(Buffer.alloc(30, 'e'));
       w.stdout(Buffer.alloc(10, 'O'));
       w.stderr(Buffer.alloc(10, 'E'));
       return [w.input(Buffer.from('still here\n'))];
-    }, { input: 100, output: 100 });
+    }, { input: 100, output: 150 });
     expect(joined(r, 'o')).toBe('o'.repeat(80));
     expect(joined(r, 'e')).toBe('e'.repeat(30));
-    expect(r.events.filter((e) => e[1] === 'm').map((e) => e[2])).toEqual(['output not recorded past 100 bytes (byte counts and SHA-256 in events.ndjson)']);
+    expect(r.events.filter((e) => e[1] === 'm').map((e) => e[2])).toEqual(['output not recorded past 150 bytes (byte counts and SHA-256 in events.ndjson)']);
     expect(joined(r, 'i')).toBe('still here\n');
+  });
+
+  it('counts binary output as the JSON that stores it', async () => {
+    const r = await record((w) => { for (let i = 0; i < 100; i++) w.stdout(Buffer.alloc(1000)); }, { input: 100, output: 60_000 });
+    expect(statSync(r.path).size).toBeLessThan(60_000 + 1000);
+    expect(joined(r, 'o').length).toBeLessThan(10_000);
   });
 
   it('shares one budget between the channels of a session', () => {
