@@ -1,7 +1,8 @@
 // The SSH session channel without a pty, on stand-ins for ssh2's channel objects and a real
 // SessionRecording (the wiring is under test here; ssh-no-pty-input.test.ts drives real OpenSSH):
 // input reaches the target only after it is recorded, the chunk over the session's input cap never
-// reaches it, transfers pass as data, a lookalike transfer does not, and signals are recorded.
+// reaches it, transfers pass as data, a lookalike transfer does not, signals are recorded, and
+// what was sent and shown is searchable.
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,8 @@ import type { SessionContext } from '../../gateway/session/adapter.js';
 import { createLogger } from '../../gateway/log/logger.js';
 import { readCast } from '../../recorder/asciicast-reader.js';
 import { SessionRecording } from '../../recorder/session-recording.js';
+import { indexRecording } from '../../gateway/session/search-index.js';
+import type { SearchEntry, Store } from '../../gateway/store/store.js';
 
 class FakeChannel extends Duplex {
   readonly stderr = new Duplex({ read: () => {}, write: (_c, _e, cb: () => void) => cb() });
@@ -120,6 +123,22 @@ describe('an SSH channel without a pty', () => {
     expect(readFileSync(r.rec.layout.events, 'utf8')).toContain('"kind":"signal","what":"sleep 100","name":"INT"');
     const cast = await readCast(r.rec.layout.cast(1));
     expect(cast.events.filter((e) => e[1] === 'm').map((e) => e[2])).toEqual(['signal sent: INT', 'exit 0']);
+  });
+
+  it('makes every command sent and every line of output and error searchable', async () => {
+    const r = rig('shell', 10_000);
+    await tick();
+    r.client.push('cd /etc\ncat shadow\n');
+    await tick();
+    r.upstream.stderr.push('cat: shadow: Permission denied\n');
+    r.upstream.push('done\n');
+    await tick();
+    await finish(r);
+    const entries: SearchEntry[] = [];
+    const store = { sessions: { byId: () => Promise.resolve(undefined) }, search: { add: (e: SearchEntry[]) => { entries.push(...e); return Promise.resolve(); } } } as unknown as Store;
+    await indexRecording(store, r.dir, 'ses_t', createLogger('silent'));
+    expect(entries.filter((e) => e.kind === 'input').map((e) => e.text)).toEqual(['cd /etc', 'cat shadow']);
+    expect(entries.filter((e) => e.kind === 'output').map((e) => e.text)).toEqual(['cat: shadow: Permission denied', 'done']);
   });
 
   it('keeps stdout and stderr apart', async () => {
