@@ -138,6 +138,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
         mysql: optionalDuration(config.mysql.idleTimeout), 'web-terminal': optionalDuration(config.webTerminal.idleTimeout),
       },
       maxSessionMs: optionalDuration(config.session.maxLength),
+      pipeInputCap: config.ssh.pipeInputCap, pipeOutputCap: config.ssh.pipeOutputCap,
     },
   });
   const app: App = {

@@ -14,6 +14,7 @@ type Terminal = HeadlessTerminal;
 type SerializeAddon = InstanceType<typeof SerializeAddon>;
 import { statSync, writeFileSync } from 'node:fs';
 import { type CastEvent, type CastFile, type CastHeader, openCast } from './asciicast-reader.js';
+import { displayFor } from './cast-display.js';
 import { keyframePath } from './layout.js';
 
 export interface Keyframe {
@@ -78,16 +79,20 @@ class FrameBuilder {
   private readonly term: Terminal;
   private readonly ser: SerializeAddon;
   private readonly feed: Feeder;
+  private readonly display: (e: CastEvent) => CastEvent;
   private lastT = 0;
   private sinceBytes = 0;
 
   constructor(header: CastHeader, headerEnd: number, private readonly seconds: number, private readonly bytes: number) {
     ({ term: this.term, ser: this.ser } = terminal(header.width, header.height));
     this.feed = new Feeder(this.term);
+    this.display = displayFor(header);
     this.frames = [{ t: 0, next: 0, offset: headerEnd, cols: this.term.cols, rows: this.term.rows, snapshot: '' }];
   }
 
-  async add(e: CastEvent, index: number, end: number): Promise<void> {
+  async add(recorded: CastEvent, index: number, end: number): Promise<void> {
+    // A pipe cast's input, stdout and stderr are drawn as the player draws them (cast-display.ts).
+    const e = this.display(recorded);
     await this.feed.apply(e);
     if (e[1] === 'o') this.sinceBytes += e[2].length;
     if (e[0] - this.lastT >= this.seconds || this.sinceBytes >= this.bytes) {

@@ -1,6 +1,6 @@
 // Writes one session's recording directory (names and paths from layout.ts, formats in README.md):
 // `meta.json` (sidecar metadata, rewritten at the end), `ch-N.cast` (asciicast v2) for each
-// terminal channel, `events.ndjson` for structured events (exec summaries, file transfers,
+// terminal channel or channel without a terminal (pipe-cast-writer.ts), `events.ndjson` for structured events (exec summaries, file transfers,
 // forwards), `statements.ndjson` for database statements (statement-record.ts), and append-only
 // captures (full exec output). It is the SessionTaps implementation the session pipeline writes
 // through. Any write failure is reported once through `onFailure`; what it means (end the session
@@ -11,31 +11,49 @@ import type { SpanSealer } from './masked-spans.js';
 import { FileSink } from './file-sink.js';
 import { writeKeyframesOffThread } from './keyframes.js';
 import { castFile, EVENTS_FILE, execCaptureFile, RecordingLayout, STATEMENTS_FILE } from './layout.js';
+import { PipeBudget, PipeCastWriter } from './pipe-cast-writer.js';
 import { RECORDING_FORMAT_VERSION, type RecordingMeta, writeRecordingMeta } from './meta.js';
 import { serializeStatement, type StatementRecord } from './statement-record.js';
-import type { ByteTap, FileOperation, SessionTaps, TerminalHeader, TerminalTap } from './taps.js';
+import type { ByteTap, FileOperation, PipeHeader, PipeTap, SessionTaps, TerminalHeader, TerminalTap } from './taps.js';
 
 export type { RecordingMeta } from './meta.js';
 
 export interface RecordingOptions {
-  /** Record keystrokes ("i" events) in terminal streams; default yes. */
+  /** Record keystrokes ("i" events) in terminal and pipe streams; default yes. */
   keystrokes?: boolean;
   /**
    * Seals input typed at password-like prompts (masked-spans.ts). Without one, masked input cannot
    * be kept, and the first masked keystroke is reported as a recording failure rather than dropped.
    */
   sealer?: SpanSealer;
+  /** Limits of channels without a terminal, for the whole session (defaults: PIPE_DEFAULTS). */
+  pipe?: PipeLimits;
 }
 
 const NO_KEY: SpanSealer = {
   seal: () => { throw new Error('masked input cannot be sealed: the recording has no key'); },
 };
 
+export interface PipeLimits {
+  /** Input bytes recorded whole; more ends the session (the callback decides how). */
+  inputCap: number;
+  /** Bytes of output events (stdout + stderr, as stored) written to casts; past it only digests are kept. */
+  outputCap: number;
+  /** Input passed the cap: the bytes were refused (not recorded, must not be forwarded). */
+  onInputCap(detail: string): void;
+}
+
+export const PIPE_DEFAULTS = { inputCap: 16 * 1024 * 1024, outputCap: 8 * 1024 * 1024 } as const;
+
+/** What every open stream (terminal or pipe) takes when the recording marks or closes it. */
+interface OpenStream { marker(label: string): void; end(): void }
+
 export class SessionRecording implements SessionTaps {
   private readonly sinks: FileSink[] = [];
   private statementSink: FileSink | null = null;
   private statementCount = 0;
-  private readonly terminals = new Set<AsciicastWriter>();
+  private readonly terminals = new Set<OpenStream>();
+  private pipeBudget: PipeBudget | null = null;
   private readonly castSinks = new Map<number, FileSink>();
   private readonly events: FileSink;
   private channels = 0;
@@ -97,7 +115,25 @@ export class SessionRecording implements SessionTaps {
     return w;
   }
 
-  endTerminal(w: AsciicastWriter): void {
+  /** A channel without a terminal (SessionTaps): its input, stdout and stderr in one cast. */
+  pipe(header: PipeHeader): PipeTap {
+    const limits = this.options.pipe ?? { ...PIPE_DEFAULTS, onInputCap: (detail: string) => this.fail(new Error(detail)) };
+    this.pipeBudget ??= new PipeBudget(limits.inputCap, limits.outputCap, (detail) => limits.onInputCap(detail));
+    const n = ++this.channels;
+    const castSink = this.sink(castFile(n));
+    this.castSinks.set(n, castSink);
+    const w = new PipeCastWriter(castSink, {
+      timestamp: Math.floor(this.now() / 1000), ...(header.command !== undefined ? { command: header.command } : {}),
+      portcullis: { session: this.meta.session, channel: n, user: this.meta.user, target: this.meta.target, grant: this.meta.grant },
+    }, this.now, this.pipeBudget, this.options.keystrokes ?? true, (e) => { for (const l of this.listeners) l(n, e); });
+    this.terminals.add(w);
+    return {
+      channel: n, input: (b) => w.input(b), stdout: (b) => w.stdout(b), stderr: (b) => w.stderr(b), marker: (label) => w.marker(label),
+      end: () => this.endTerminal(w),
+    };
+  }
+
+  endTerminal(w: OpenStream): void {
     w.end();
     this.terminals.delete(w);
   }
@@ -149,8 +185,8 @@ export class SessionRecording implements SessionTaps {
     this.event('sftp', { ...op });
   }
 
-  captureExec(): { stdout: ByteTap; stderr: ByteTap } {
-    const n = this.nextChannel();
+  captureExec(channel?: number): { stdout: ByteTap; stderr: ByteTap } {
+    const n = channel ?? this.nextChannel();
     return { stdout: this.capture(execCaptureFile(n, 'stdout')), stderr: this.capture(execCaptureFile(n, 'stderr')) };
   }
 

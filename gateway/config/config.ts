@@ -10,7 +10,12 @@ export interface Config {
   data: string;
   listen: string;
   http: { port: number };
-  ssh: { port: number; idleTimeout: string; authTimeout: string; maxPreAuth: number };
+  /**
+   * pipeInputCap: bytes a session may send to shells and commands without a terminal, each recorded
+   * whole; more ends the session (input-cap-exceeded). pipeOutputCap: bytes of their casts' output
+   * events (as stored); past it only byte counts and SHA-256. File transfers (sftp, scp, rsync) count for neither.
+   */
+  ssh: { port: number; idleTimeout: string; authTimeout: string; maxPreAuth: number; pipeInputCap: number; pipeOutputCap: number };
   postgres: { port: number; allowPlaintext: boolean; maxMessageBytes: number; handshakeTimeout: string; maxHandshakes: number; idleTimeout: string };
   mysql: { port: number; allowPlaintext: boolean; maxPacketBytes: number; handshakeTimeout: string; maxHandshakes: number; idleTimeout: string };
   /** The vendor browser terminal (one-time links). */
@@ -34,7 +39,7 @@ export function defaultConfig(data: string): Config {
     data,
     listen: '127.0.0.1',
     http: { port: 8443 },
-    ssh: { port: 2222, idleTimeout: 'off', authTimeout: '30s', maxPreAuth: 256 },
+    ssh: { port: 2222, idleTimeout: 'off', authTimeout: '30s', maxPreAuth: 256, pipeInputCap: 16 * 1024 * 1024, pipeOutputCap: 8 * 1024 * 1024 },
     postgres: { port: 15432, allowPlaintext: false, maxMessageBytes: 256 * 1024 * 1024, handshakeTimeout: '30s', maxHandshakes: 256, idleTimeout: 'off' },
     mysql: { port: 13306, allowPlaintext: false, maxPacketBytes: 64 * 1024 * 1024, handshakeTimeout: '30s', maxHandshakes: 256, idleTimeout: 'off' },
     webTerminal: { idleTimeout: 'off' },
@@ -57,6 +62,8 @@ const ENV: Array<[string, (c: Config, v: string) => void]> = [
   ['PORTCULLIS_SSH_PORT', (c, v) => { c.ssh.port = port(v); }],
   ['PORTCULLIS_SSH_IDLE_TIMEOUT', (c, v) => { c.ssh.idleTimeout = v; }],
   ['PORTCULLIS_SSH_AUTH_TIMEOUT', (c, v) => { c.ssh.authTimeout = v; }],
+  ['PORTCULLIS_SSH_PIPE_INPUT_CAP', (c, v) => { c.ssh.pipeInputCap = Number(v); }],
+  ['PORTCULLIS_SSH_PIPE_OUTPUT_CAP', (c, v) => { c.ssh.pipeOutputCap = Number(v); }],
   ['PORTCULLIS_POSTGRES_PORT', (c, v) => { c.postgres.port = port(v); }],
   // Development only: lets clients connect without TLS (sslmode=disable).
   ['PORTCULLIS_POSTGRES_ALLOW_PLAINTEXT', (c, v) => { c.postgres.allowPlaintext = v === 'true' || v === '1'; }],
@@ -128,6 +135,9 @@ function merge(c: Config, raw: unknown, where: string): void {
 function validate(c: Config): void {
   for (const d of [c.expiry.warnBefore, c.requests.pendingTtl, c.breakglass.max, c.api.tokenTtl, c.ssh.authTimeout, c.postgres.handshakeTimeout, c.mysql.handshakeTimeout]) parseDuration(String(d));
   for (const d of [c.ssh.idleTimeout, c.postgres.idleTimeout, c.mysql.idleTimeout, c.webTerminal.idleTimeout, c.session.maxLength]) optionalDuration(String(d));
+  for (const [k, v] of [['ssh.pipeInputCap', c.ssh.pipeInputCap], ['ssh.pipeOutputCap', c.ssh.pipeOutputCap]] as const) {
+    if (!Number.isSafeInteger(v) || v < 0) throw new PortcullisError('bad-request', `${k} must be a number of bytes`);
+  }
   if (!Array.isArray(c.hostnames) || c.hostnames.length === 0) throw new PortcullisError('bad-request', 'hostnames must list at least one name');
   for (const w of c.webhooks) {
     if (!w || typeof w.url !== 'string' || !/^https?:\/\//.test(w.url)) throw new PortcullisError('bad-request', 'each webhook needs an http(s) url');

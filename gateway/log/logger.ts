@@ -26,6 +26,7 @@ export const LOG = {
   recordingFailed: 'recording.failed',
   recordingSealFailed: 'recording.seal_failed',
   sessionAdapterError: 'session.adapter_error',
+  sessionInputCap: 'session.input_cap_exceeded',
   sessionAdapterReported: 'session.adapter_reported',
   sessionCloseFailed: 'session.close_failed',
   sessionConnectError: 'session.connect_error',

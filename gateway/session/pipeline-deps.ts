@@ -20,6 +20,14 @@ export interface SessionLimitsConfig {
   idleMs: Record<FrontEnd, number>;
   /** Maximum session length in ms; 0 = none. */
   maxSessionMs: number;
+  /**
+   * Channels without a terminal (SSH `-T`, exec): input bytes recorded whole per session before the
+   * session is cut (`input-cap-exceeded`), and bytes of output events written to their casts, as
+   * stored (digests after).
+   * Default: the recorder's PIPE_DEFAULTS.
+   */
+  pipeInputCap?: number;
+  pipeOutputCap?: number;
 }
 
 export interface PipelineDeps {
@@ -71,6 +79,7 @@ const NO_BYTES = { write: (): void => {}, close: (): Promise<void> => Promise.re
 /** Taps for a session the policy lets run unrecorded after its recording could not be opened. */
 export const NO_TAPS: SessionTaps = {
   terminal: () => ({ output: () => {}, input: () => {}, resize: () => {}, marker: () => {}, end: () => {} }),
+  pipe: () => ({ channel: 0, input: () => true, stdout: () => {}, stderr: () => {}, marker: () => {}, end: () => {} }),
   marker: () => {}, statement: () => {}, fileOperation: () => {}, event: () => {},
   captureExec: () => ({ stdout: NO_BYTES, stderr: NO_BYTES }),
   end: () => Promise.resolve(),

@@ -5,7 +5,7 @@
 // credential (fail-closed: a failure is logged and audited) → seal and index the recording.
 // Before relaying, an end is a refusal in protocol words; after, it is the adapter's close.
 import { join } from 'node:path';
-import type { RecordingMeta, SessionRecording } from '../../recorder/session-recording.js';
+import { PIPE_DEFAULTS, type RecordingMeta, type SessionRecording } from '../../recorder/session-recording.js';
 import type { SpanSealer } from '../../recorder/masked-spans.js';
 import type { SessionTaps } from '../../recorder/taps.js';
 import type { Authorization } from '../access/decider.js';
@@ -155,8 +155,12 @@ export class RunningSession<U> implements SessionHandle {
     };
     try {
       const opener = this.deps.openRecording ?? defaultOpener;
+      const { pipeInputCap = PIPE_DEFAULTS.inputCap, pipeOutputCap = PIPE_DEFAULTS.outputCap } = this.deps.limits;
       const rec = opener(this.recordingDir, meta, () => this.deps.clock.now(), (err) => this.recordingFailed(err.message), {
         keystrokes: this.policy.recordKeystrokes, ...(sealer ? { sealer } : {}),
+        // Input past the cap was refused, never forwarded: the record stays whole and the session
+        // ends whatever the recording policy (an unrecorded command is what the cap prevents).
+        pipe: { inputCap: pipeInputCap, outputCap: pipeOutputCap, onInputCap: (detail) => this.inputCapExceeded(detail) },
       });
       this.recording = rec;
       this.deps.liveRecordings.set(this.id, rec);
@@ -220,6 +224,11 @@ export class RunningSession<U> implements SessionHandle {
     this.log.error({ err: detail, required: this.policy.recordingRequired }, LOG.recordingFailed);
     // Fail closed unless the policy explicitly lets the session go on unrecorded.
     if (this.policy.recordingRequired) this.end('recording-failed');
+  }
+
+  private inputCapExceeded(detail: string): void {
+    this.log.warn({ detail }, LOG.sessionInputCap);
+    this.end('input-cap-exceeded');
   }
 
   private adapterError(err: unknown): void {
@@ -300,6 +309,7 @@ function endedWhileStarting(reason: TerminationReason, target: string): Portcull
       return new PortcullisError('no-active-grant', `access to ${target} ended during login`);
     case 'closed-by-client': case 'upstream-closed': case 'killed-by-admin': case 'idle-timeout': case 'recording-failed':
     case 'gateway-shutdown': case 'gateway-crashed': case 'protocol-error': case 'upstream-failed': case 'credential-failed': case 'max-session-length': case 'adapter-error':
+    case 'input-cap-exceeded':
       return new PortcullisError('unavailable', describeTermination(reason, target));
   }
 }

@@ -17,7 +17,9 @@ export type TerminationReason =
   | 'upstream-failed'
   | 'credential-failed'
   | 'max-session-length'
-  | 'adapter-error';
+  | 'adapter-error'
+  /** A channel without a terminal sent more input than the session records whole (ssh.pipeInputCap). */
+  | 'input-cap-exceeded';
 
 export function describeTermination(r: TerminationReason, target: string): string {
   switch (r) {
@@ -36,6 +38,7 @@ export function describeTermination(r: TerminationReason, target: string): strin
     case 'credential-failed': return `could not obtain a credential for ${target}`;
     case 'max-session-length': return 'session closed after reaching the maximum session length';
     case 'adapter-error': return 'session ended after an internal error in the gateway';
+    case 'input-cap-exceeded': return 'session ended: input sent without a terminal passed the size Portcullis records whole (ssh.pipeInputCap); send files with scp, sftp or rsync';
   }
 }
 
@@ -49,7 +52,7 @@ export function closesAdapter(r: TerminationReason): boolean {
       return false;
     case 'upstream-closed': case 'grant-expired': case 'grant-revoked': case 'breakglass-denied': case 'killed-by-admin':
     case 'idle-timeout': case 'recording-failed': case 'gateway-shutdown': case 'gateway-crashed': case 'protocol-error': case 'upstream-failed':
-    case 'credential-failed': case 'max-session-length': case 'adapter-error':
+    case 'credential-failed': case 'max-session-length': case 'adapter-error': case 'input-cap-exceeded':
       return true;
   }
 }
