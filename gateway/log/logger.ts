@@ -31,6 +31,7 @@ export const LOG = {
   sessionConnectError: 'session.connect_error',
   sessionCredentialFailed: 'session.credential_failed',
   sessionGated: 'session.gated',
+  sessionReauthorizeFailed: 'session.reauthorize_failed',
   sessionJournalFailed: 'session.journal_failed',
   sessionPipelineError: 'session.pipeline_error',
   sessionRefuseFailed: 'session.refuse_failed',

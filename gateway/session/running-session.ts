@@ -165,6 +165,7 @@ export class RunningSession<U> implements SessionHandle {
       id: this.id, auth: this.auth, policy: this.policy, log: this.log, signal: this.abort.signal, taps,
       gatePassThrough: this.gate.passThrough,
       check: (cmd) => this.check(cmd, taps),
+      reauthorize: (what) => this.reauthorize(what),
       activity: () => limits.touch(),
       clientAway: (graceMs) => { if (!this.endReason) limits.away(graceMs); },
       clientBack: () => limits.back(),
@@ -185,6 +186,28 @@ export class RunningSession<U> implements SessionHandle {
         }
       },
     };
+  }
+
+  private async reauthorize(what: 'channel' | 'forward'): Promise<string | null> {
+    const target = this.auth.target.name;
+    if (this.endReason) return describeTermination(this.endReason, target);
+    let valid: Awaited<ReturnType<PipelineDeps['authorizer']['stillValid']>>;
+    try {
+      valid = await this.deps.authorizer.stillValid(this.auth);
+    } catch (err) {
+      // Fail closed for the new channel only: a store hiccup is not a reason to cut what runs.
+      this.log.error({ err: errText(err), what }, LOG.sessionReauthorizeFailed);
+      return 'access check failed; try again';
+    }
+    if (!valid.ok) {
+      this.end(valid.reason);
+      return describeTermination(valid.reason, target);
+    }
+    if (this.endReason) return describeTermination(this.endReason, target);
+    if (what === 'forward' && valid.policy && !valid.policy.allowPortForwarding) {
+      return `port forwarding is no longer allowed by policy ${valid.policy.name}`;
+    }
+    return null;
   }
 
   private check(cmd: GateCommand, taps: SessionTaps): GateVerdict {
@@ -288,8 +311,10 @@ export class RunningSession<U> implements SessionHandle {
 /** What a client that is still logging in is told when its session ends before relaying. */
 function endedWhileStarting(reason: TerminationReason, target: string): PortcullisError {
   switch (reason) {
-    case 'grant-expired': case 'grant-revoked': case 'breakglass-denied':
-      return new PortcullisError('no-active-grant', `access to ${target} ended during login`);
+    case 'grant-expired': case 'grant-revoked': case 'breakglass-denied': case 'target-removed': case 'target-changed': case 'policy-removed': case 'policy-narrowed':
+      return new PortcullisError('no-active-grant', `access to ${target} ended during login: ${describeTermination(reason, target)}`);
+    case 'user-disabled': case 'user-removed':
+      return new PortcullisError('user-disabled', describeTermination(reason, target));
     case 'closed-by-client': case 'upstream-closed': case 'killed-by-admin': case 'idle-timeout': case 'recording-failed':
     case 'gateway-shutdown': case 'gateway-crashed': case 'protocol-error': case 'upstream-failed': case 'credential-failed': case 'max-session-length': case 'adapter-error':
       return new PortcullisError('unavailable', describeTermination(reason, target));

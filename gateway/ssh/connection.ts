@@ -2,7 +2,8 @@
 // asks the pipeline's Authorizer so a refusal is said during auth), the grant menu when the user
 // named no target, one upstream connection that all of the client's channels share, and the words
 // for warnings, refusals and cuts on every open channel. Holds no security decision of its own:
-// port forwards and commands go through the pipeline's gate, recording through its taps.
+// every new channel and forward is authorized again by the pipeline (`reauthorize`), port
+// forwards and commands go through its gate, recording through its taps.
 import type ssh2 from 'ssh2';
 import type { Authenticator } from '../access/authn.js';
 import type { LinkService } from '../access/links.js';
@@ -96,7 +97,13 @@ export class SshAdapter implements ProtocolAdapter<ssh2.Client> {
       const target = await chooseTarget(ch, result.choices);
       this.identified({ kind: 'user', user: result.user, target });
     }
-    return this.relaying;
+    const relaying = await this.relaying;
+    // Every channel is authorized again (a ControlMaster connection outlives what it was let in
+    // for): a user disabled, a grant revoked or a target re-pointed since refuses it, and ends the
+    // connection when access itself is gone.
+    const refusal = await relaying.ctx.reauthorize('channel');
+    if (refusal !== null) throw new Error(refusal);
+    return relaying;
   }
 
   refuse(refusal: SessionRefusal): void {
