@@ -131,6 +131,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
         mysql: optionalDuration(config.mysql.idleTimeout), 'web-terminal': optionalDuration(config.webTerminal.idleTimeout),
       },
       maxSessionMs: optionalDuration(config.session.maxLength),
+      connectMs: parseDuration(config.session.connectTimeout),
     },
   });
   const app: App = {

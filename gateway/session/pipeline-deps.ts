@@ -19,7 +19,15 @@ export interface SessionLimitsConfig {
   idleMs: Record<FrontEnd, number>;
   /** Maximum session length in ms; 0 = none. */
   maxSessionMs: number;
+  /**
+   * How long the upstream leg (connect, TLS, greeting, login) may take before the client is refused
+   * (`upstream-failed`, kind `timeout`); default 10 s. A target that accepts TCP and never answers
+   * holds only its own session.
+   */
+  connectMs?: number;
 }
+
+export const DEFAULT_CONNECT_MS = 10_000;
 
 export interface PipelineDeps {
   authorizer: Authorizer;

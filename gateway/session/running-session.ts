@@ -14,7 +14,7 @@ import { newId } from '../util/ids.js';
 import type { ForwardRecord, ObservedEnd, ProtocolAdapter, SessionContext, SessionPolicy, SessionRefusal } from './adapter.js';
 import type { IssuedCredential } from './credentials.js';
 import { describeCommand, Gate, type GateCommand, type GateVerdict } from './gate.js';
-import { defaultOpener, NO_TAPS, type PipelineDeps, refuseSafely, type SessionHandle } from './pipeline-deps.js';
+import { DEFAULT_CONNECT_MS, defaultOpener, NO_TAPS, type PipelineDeps, refuseSafely, type SessionHandle } from './pipeline-deps.js';
 import type { SessionStart } from './ports.js';
 import { SessionLimits } from './session-limits.js';
 import { closesAdapter, describeTermination, type TerminationReason } from './termination.js';
@@ -111,7 +111,7 @@ export class RunningSession<U> implements SessionHandle {
     const ctx = this.context(taps);
     let upstream: U;
     try {
-      upstream = await adapter.connect(ctx, credential);
+      upstream = await this.connectWithin(ctx, credential);
     } catch (err) {
       const failure = err instanceof UpstreamFailure ? err : new UpstreamFailure('unreachable', `cannot connect to ${this.auth.target.name}`);
       if (!(err instanceof UpstreamFailure)) this.log.warn({ err: errText(err) }, LOG.sessionConnectError);
@@ -138,6 +138,32 @@ export class RunningSession<U> implements SessionHandle {
       this.adapterError(err);
     }
     return this;
+  }
+
+  /**
+   * The adapter's connect, bounded by the connect timeout on the shared scheduler. A late upstream
+   * (the target answered after the client was refused) is released; the adapter sees the session's
+   * signal abort when it ends and drops its half-open socket.
+   */
+  private connectWithin(ctx: SessionContext, credential: Parameters<ProtocolAdapter<U>['connect']>[1]): Promise<U> {
+    const ms = this.deps.limits.connectMs ?? DEFAULT_CONNECT_MS;
+    const key = `connect:${this.id}`;
+    const attempt = this.adapter.connect(ctx, credential);
+    return new Promise<U>((resolve, reject) => {
+      let late = false;
+      this.deps.scheduler.set(key, this.deps.clock.now() + ms, () => {
+        late = true;
+        reject(new UpstreamFailure('timeout', `${this.auth.target.name} did not complete the connection within ${ms / 1000} s (connect timeout); an admin can check it with: portcullis target test ${this.auth.target.name}`));
+      });
+      attempt.then((u) => {
+        this.deps.scheduler.delete(key);
+        if (late) this.adapter.release(u);
+        else resolve(u);
+      }, (err: unknown) => {
+        this.deps.scheduler.delete(key);
+        if (!late) reject(err instanceof Error ? err : new Error(String(err)));
+      });
+    });
   }
 
   private openRecording(): SessionTaps {

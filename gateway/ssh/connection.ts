@@ -119,7 +119,7 @@ export class SshAdapter implements ProtocolAdapter<ssh2.Client> {
   async connect(ctx: SessionContext, credential: UpstreamCredential): Promise<ssh2.Client> {
     this.ctx = ctx;
     if (this.clientGone) ctx.ended('closed-by-client');
-    return connectUpstream(ctx.auth.target, credential);
+    return connectUpstream(ctx.auth.target, credential, ctx.signal);
   }
 
   release(upstream: ssh2.Client): void {

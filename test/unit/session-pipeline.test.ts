@@ -221,6 +221,44 @@ describe('the session pipeline', () => {
     expect(creds.revoked).toHaveLength(1);
   });
 
+  it('refuses in time when the target accepts and never answers (connect timeout), drops the half-open leg, and holds no other session', async () => {
+    const { p, creds } = pipeline({ limits: { idleMs: { ssh: 0, postgres: 0, mysql: 0, 'web-terminal': 0 }, maxSessionMs: 0, connectMs: 10_000 } });
+    let refusal = '';
+    let answer: (u: { open: boolean }) => void = () => {};
+    const silent = new (class extends TestAdapter {
+      override connect(ctx: Parameters<TestAdapter['connect']>[0], credential: Parameters<TestAdapter['connect']>[1]): Promise<{ open: boolean }> {
+        void super.connect(ctx, credential);
+        return new Promise((r) => { answer = r; });
+      }
+      override refuse(r: Parameters<TestAdapter['refuse']>[0]): void {
+        super.refuse(r);
+        if (r.kind === 'upstream') refusal = `${r.failure.kind}: ${r.failure.message}`;
+      }
+    })(steps, ops);
+    const pending = p.start(silent);
+    await waitUntil(() => steps.includes('adapter.connect'));
+    // Another client of the same target logs in and relays meanwhile.
+    const other = new TestAdapter([], ops);
+    const handle = await p.start(other);
+    expect(handle).not.toBeNull();
+    t.clock.advance(9_999);
+    expect(steps).not.toContain('adapter.refuse:upstream');
+    t.clock.advance(1);
+    expect(await pending).toBeNull();
+    expect(refusal).toMatch(/^timeout: db01 did not complete the connection within 10 s \(connect timeout\)/);
+    expect(silent.ctx!.signal.aborted).toBe(true);
+    await waitUntil(() => steps.includes('journal.index'));
+    expect(steps).toContain('journal.upstream_failed:timeout');
+    expect(steps).toContain('journal.ended:upstream-failed');
+    // The target answers late: that upstream is dropped, never relayed.
+    const late = { open: true };
+    answer(late);
+    await waitUntil(() => !late.open);
+    expect(creds.revoked.length).toBeGreaterThanOrEqual(1);
+    expect(handle!.isEnded).toBe(false);
+    handle!.terminate('closed-by-client');
+  });
+
   it('refuses without a session when the decider says no', async () => {
     const { p, creds } = pipeline();
     const adapter = new TestAdapter(steps, ops, 'no-such-db');
