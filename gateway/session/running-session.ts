@@ -153,7 +153,7 @@ export class RunningSession<U> implements SessionHandle {
       let late = false;
       this.deps.scheduler.set(key, this.deps.clock.now() + ms, () => {
         late = true;
-        reject(new UpstreamFailure('timeout', `${this.auth.target.name} did not complete the connection within ${ms / 1000} s (connect timeout); an admin can check it with: portcullis target test ${this.auth.target.name}`));
+        reject(new UpstreamFailure('timeout', `${this.auth.target.name} did not complete the connection within ${ms / 1000} s (connect timeout)`));
       });
       attempt.then((u) => {
         this.deps.scheduler.delete(key);

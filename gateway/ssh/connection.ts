@@ -107,7 +107,9 @@ export class SshAdapter implements ProtocolAdapter<ssh2.Client> {
   }
 
   refuse(refusal: SessionRefusal): void {
-    const message = refusal.kind === 'upstream' ? refusal.failure.message
+    const target = this.ctx?.auth.target.name;
+    const message = refusal.kind === 'upstream'
+      ? `${refusal.failure.message}${target ? `; an admin can check the target with: portcullis target test ${target}` : ''}`
       : refusal.kind === 'access' ? refusal.error.message
       : 'access refused';
     this.log.info({ reason: message }, 'ssh.refused');
