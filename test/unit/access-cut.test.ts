@@ -123,6 +123,20 @@ describe('taking access away', () => {
     expect(await isRevoked(admin)).toBe(false);
   });
 
+  it('a request pending while its user was disabled, or its policy narrowed, yields no grant when approved', async () => {
+    await addSshTarget(t.app, 'web03');
+    await t.app.policies.add('admin', policy({ name: 'needs-approval', targets: ['web03'], approvalsRequired: 1, approverRoles: ['approver'], autoApprove: null }));
+    const approver = await t.user('alice', ['approver']);
+    const r1 = await t.app.requests.create(ops, { target: 'web03', durationMs: 30 * MIN, reason: 'work' });
+    const r2 = await t.app.requests.create(dev, { target: 'web03', durationMs: 30 * MIN, reason: 'work' });
+    await t.app.users.setDisabled('admin', 'ops', true);
+    await expect(t.app.requests.approve(approver, r1.id)).rejects.toMatchObject({ code: 'conflict', message: /ops is disabled or removed/ });
+    await t.app.users.setRoles('admin', 'dev', ['dba']);
+    await expect(t.app.requests.approve(approver, r2.id)).rejects.toMatchObject({ code: 'conflict', message: /no longer covers it/ });
+    await t.app.users.setDisabled('admin', 'ops', false);
+    expect(await t.app.grants.list({ active: true })).toEqual([]);
+  });
+
   it('says the most specific reason access is gone, straight from the store', async () => {
     const g = await requestGrant(ops, 'web01');
     const target = (await t.app.store.targets.byName('web01'))!;
