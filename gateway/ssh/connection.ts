@@ -136,6 +136,9 @@ export class SshAdapter implements ProtocolAdapter<ssh2.Client> {
   }
 
   warn(message: string): void {
+    // No channel relaying yet (one is still starting): the first to start says it, so a warning
+    // that comes during a slow login is not lost.
+    if (this.channels.size === 0) { this.notices.push(message.replace(/^Portcullis: /, '')); return; }
     for (const c of this.channels) c.notice(message);
   }
 
