@@ -114,8 +114,10 @@ export class SshAdapter implements ProtocolAdapter<ssh2.Client> {
       : 'access refused';
     this.log.info({ reason: message }, 'ssh.refused');
     this.relayRefused(new Error(message));
-    // The waiting channel tells the user first; then the connection ends.
-    setTimeout(() => this.client.end(), 50).unref();
+    // The waiting channel tells the user first (OpenSSH then closes by itself); the connection
+    // ends anyway soon after, for clients with no channel waiting (ssh -N). 50 ms lost the message
+    // under load: the disconnect overtook the channel's words.
+    setTimeout(() => this.client.end(), 1000).unref();
   }
 
   async connect(ctx: SessionContext, credential: UpstreamCredential): Promise<ssh2.Client> {
