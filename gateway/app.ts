@@ -132,6 +132,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
       },
       maxSessionMs: optionalDuration(config.session.maxLength),
       connectMs: parseDuration(config.session.connectTimeout),
+      recheckMs: optionalDuration(config.session.recheckInterval),
     },
   });
   const app: App = {

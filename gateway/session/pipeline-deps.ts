@@ -25,6 +25,12 @@ export interface SessionLimitsConfig {
    * holds only its own session.
    */
   connectMs?: number;
+  /**
+   * Every this many ms each relaying session's access is checked again from the store (0: never).
+   * Events cut at once on this node; this catches what no event announced here — a change made
+   * through another node sharing the store, or written to the store directly.
+   */
+  recheckMs?: number;
 }
 
 export const DEFAULT_CONNECT_MS = 10_000;

@@ -214,6 +214,17 @@ export class RunningSession<U> implements SessionHandle {
     };
   }
 
+  /** The periodic re-check (pipeline.ts): ends a relaying session whose access is gone. */
+  async recheck(): Promise<void> {
+    if (this.phase !== 'relaying') return;
+    const valid = await this.deps.authorizer.stillValid(this.auth).catch((err: unknown) => {
+      // A store hiccup is not a reason to cut: the next round asks again.
+      this.log.error({ err: errText(err), what: 'recheck' }, LOG.sessionReauthorizeFailed);
+      return null;
+    });
+    if (valid && !valid.ok) this.end(valid.reason);
+  }
+
   private async reauthorize(what: 'channel' | 'forward'): Promise<string | null> {
     const target = this.auth.target.name;
     if (this.endReason) return describeTermination(this.endReason, target);

@@ -417,6 +417,22 @@ describe('the session pipeline', () => {
     expect(await adapter.ctx!.reauthorize('forward')).toMatch(/disabled/);
   });
 
+  it('checks every relaying session again each recheck interval: a change no event announced ends it within one interval', async () => {
+    const limits = { idleMs: { ssh: 0, postgres: 0, mysql: 0, 'web-terminal': 0 }, maxSessionMs: 0, recheckMs: 30_000 };
+    const { adapter, settled } = await begin({ limits });
+    t.clock.advance(30_000);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(adapter.ctx!.signal.aborted).toBe(false);
+    // Another node revokes the grant: this node hears nothing.
+    const g = (await t.app.grants.list({ active: true }))[0]!;
+    await t.app.store.grants.update({ ...g, revokedAt: t.clock.now(), revokedBy: null, revokeReason: 'elsewhere' });
+    t.clock.advance(29_000);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(adapter.ctx!.signal.aborted).toBe(false);
+    t.clock.advance(1_000);
+    expect(await settled).toBe('grant-revoked');
+  });
+
   it('refuses a channel on a re-pointed target (target-changed), and only the channel when the check itself fails', async () => {
     const real = decidingAuthorizer(t.app.decider, t.app.store, t.app.clock);
     let storeDown = false;
