@@ -44,6 +44,25 @@ export async function revokeInTx(ctx: AccessContext, actor: string, grants: read
   return out;
 }
 
+/**
+ * Inside the caller's transaction: an offboarded user's one-time links die with their access — each
+ * unexpired link they issued is revoked (audited `link.revoked`) and so is the grant of any session
+ * open through it (a vendor's session ends as a revoked link's does). Otherwise a disabled user's
+ * link, even one made out to themselves, would still open a terminal.
+ */
+export async function revokeIssuedLinksInTx(ctx: AccessContext, actor: string, issuerId: string, why: string): Promise<Revoked[]> {
+  const now = ctx.clock.now();
+  const by = (await ctx.store.users.byName(actor))?.id ?? null;
+  const out: Revoked[] = [];
+  for (const l of await ctx.store.links.list()) {
+    if (l.issuerId !== issuerId || l.revokedAt !== null || l.expiresAt <= now) continue;
+    await ctx.store.links.update({ ...l, revokedAt: now, revokedBy: by });
+    await ctx.audit.append('link.revoked', actor, { link: l.id, by: actor });
+    out.push(...await revokeInTx(ctx, actor, await activeGrants(ctx.store, now, { userId: l.id }), `link ${l.id} revoked: ${why}`, 'revoked'));
+  }
+  return out;
+}
+
 /** After commit: tells the live registry, the timers and webhooks. */
 export async function publishRevoked(ctx: AccessContext, actor: string, revoked: readonly Revoked[]): Promise<void> {
   const now = ctx.clock.now();

@@ -9,7 +9,7 @@ import { aadFor, type Vault } from '../vault/vault.js';
 import type { AccessContext } from './context.js';
 import { checkName } from './names.js';
 import { policyNarrowing } from './policy-match.js';
-import { activeGrants, publishRevoked, revokeInTx, type Revoked } from './revocation.js';
+import { activeGrants, publishRevoked, revokeInTx, revokeIssuedLinksInTx, type Revoked } from './revocation.js';
 import { hashPassword } from './passwords.js';
 import { makeScramVerifier, nativeVerifier } from './scram-verifier.js';
 import { newTotpSecret, otpauthUri } from './totp.js';
@@ -63,7 +63,10 @@ export class UserService {
       await this.ctx.store.tokens.removeForUser(u.id);
       await this.ctx.store.users.remove(u.id);
       await this.ctx.audit.append('user.removed', actor, { user: name });
-      return revokeInTx(this.ctx, actor, await activeGrants(this.ctx.store, this.ctx.clock.now(), { userId: u.id }), `user ${name} removed`, 'user-removed');
+      return [
+        ...await revokeInTx(this.ctx, actor, await activeGrants(this.ctx.store, this.ctx.clock.now(), { userId: u.id }), `user ${name} removed`, 'user-removed'),
+        ...await revokeIssuedLinksInTx(this.ctx, actor, u.id, `its issuer ${name} was removed`),
+      ];
     });
     await this.cut(actor, name, true, revoked);
   }
@@ -94,15 +97,19 @@ export class UserService {
   }
 
   /**
-   * Disabling revokes every active grant of the user in the same transaction (re-enabling gives
-   * none back: access is asked for again) and ends their live sessions with `user-disabled`.
+   * Disabling revokes every active grant of the user and every unexpired link they issued in the
+   * same transaction (re-enabling gives none back: access is asked for again) and ends their live
+   * sessions with `user-disabled` (sessions through their links as revoked links').
    */
   async setDisabled(actor: string, name: string, disabled: boolean): Promise<void> {
     const u = await this.get(name);
     const revoked = await this.ctx.store.transaction(async () => {
       await this.update(actor, u, (cur) => ({ ...cur, disabled }), disabled ? 'disabled' : 'enabled');
       if (!disabled) return [];
-      return revokeInTx(this.ctx, actor, await activeGrants(this.ctx.store, this.ctx.clock.now(), { userId: u.id }), `user ${name} disabled`, 'user-disabled');
+      return [
+        ...await revokeInTx(this.ctx, actor, await activeGrants(this.ctx.store, this.ctx.clock.now(), { userId: u.id }), `user ${name} disabled`, 'user-disabled'),
+        ...await revokeIssuedLinksInTx(this.ctx, actor, u.id, `its issuer ${name} was disabled`),
+      ];
     });
     if (disabled) await this.cut(actor, name, false, revoked);
   }

@@ -137,6 +137,17 @@ describe('taking access away', () => {
     expect(await t.app.grants.list({ active: true })).toEqual([]);
   });
 
+  it('disabling a user revokes the links they issued, and a session open through one ends as a revoked link\'s', async () => {
+    const { link, token } = await t.app.links.create(t.admin, { target: 'web01', ttlMs: 60 * MIN, label: 'vendor' });
+    const opened = await t.app.links.open(token, '192.0.2.9');
+    const s = live(opened.auth.grant, `link:${link.id}`);
+    const other = await t.app.links.create(t.admin, { target: 'web01', ttlMs: 60 * MIN, label: 'unused' });
+    await t.app.users.setDisabled('test', 'admin', true);
+    expect(s).toEqual(['grant-revoked']);
+    for (const id of [link.id, other.link.id]) expect((await t.app.store.links.byId(id))!.revokedAt).not.toBeNull();
+    await expect(t.app.links.open(other.token, '192.0.2.9')).rejects.toMatchObject({ code: 'link-revoked' });
+  });
+
   it('says the most specific reason access is gone, straight from the store', async () => {
     const g = await requestGrant(ops, 'web01');
     const target = (await t.app.store.targets.byName('web01'))!;
