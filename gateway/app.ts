@@ -139,6 +139,8 @@ export function buildApp(config: Config, opts: AppOptions): App {
       },
       maxSessionMs: optionalDuration(config.session.maxLength),
       pipeInputCap: config.ssh.pipeInputCap, pipeOutputCap: config.ssh.pipeOutputCap,
+      connectMs: parseDuration(config.session.connectTimeout),
+      recheckMs: optionalDuration(config.session.recheckInterval),
     },
   });
   const app: App = {

@@ -25,7 +25,7 @@ const HELP = `portcullis: just-in-time privileged access gateway
   serve  [--data DIR] [--config FILE]      run every listener; SIGTERM drains and closes cleanly
   user   add|list|remove|passwd|totp|ssh-key|disable|enable|token
   target add|list|remove|test
-  policy add|list|remove
+  policy add|replace|list|remove
   request TARGET --for DUR --reason TEXT [--ticket ID]
   requests [--pending]    approve ID    deny ID --reason TEXT
   grant  add|list [--active]|revoke ID|extend ID --by DUR|review ID --accept|--deny

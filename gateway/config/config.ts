@@ -20,8 +20,13 @@ export interface Config {
   mysql: { port: number; allowPlaintext: boolean; maxPacketBytes: number; handshakeTimeout: string; maxHandshakes: number; idleTimeout: string };
   /** The vendor browser terminal (one-time links). */
   webTerminal: { idleTimeout: string };
-  /** Limits every session has, whatever its protocol ("off" = none). */
-  session: { maxLength: string };
+  /**
+   * Limits every session has, whatever its protocol ("off" = none). `connectTimeout`: how long the
+   * upstream leg (TCP connect, TLS, the target's greeting and login) may take before the client is
+   * refused in protocol words (1s-60s). `recheckInterval`: how often every live session's access
+   * is checked again from the store ("off" = never), for changes no event told this node about.
+   */
+  session: { maxLength: string; connectTimeout: string; recheckInterval: string };
   /** Names and IPs the listener certificate is issued for. */
   hostnames: string[];
   /** Public URL clients use; defaults to https://<first hostname>:<http.port>. */
@@ -43,7 +48,7 @@ export function defaultConfig(data: string): Config {
     postgres: { port: 15432, allowPlaintext: false, maxMessageBytes: 256 * 1024 * 1024, handshakeTimeout: '30s', maxHandshakes: 256, idleTimeout: 'off' },
     mysql: { port: 13306, allowPlaintext: false, maxPacketBytes: 64 * 1024 * 1024, handshakeTimeout: '30s', maxHandshakes: 256, idleTimeout: 'off' },
     webTerminal: { idleTimeout: 'off' },
-    session: { maxLength: 'off' },
+    session: { maxLength: 'off', connectTimeout: '10s', recheckInterval: '30s' },
     hostnames: ['localhost', '127.0.0.1', '::1'],
     publicUrl: null,
     expiry: { warnBefore: '60s' },
@@ -72,6 +77,8 @@ const ENV: Array<[string, (c: Config, v: string) => void]> = [
   ['PORTCULLIS_MYSQL_IDLE_TIMEOUT', (c, v) => { c.mysql.idleTimeout = v; }],
   ['PORTCULLIS_WEB_TERMINAL_IDLE_TIMEOUT', (c, v) => { c.webTerminal.idleTimeout = v; }],
   ['PORTCULLIS_SESSION_MAX_LENGTH', (c, v) => { c.session.maxLength = v; }],
+  ['PORTCULLIS_CONNECT_TIMEOUT', (c, v) => { c.session.connectTimeout = v; }],
+  ['PORTCULLIS_SESSION_RECHECK_INTERVAL', (c, v) => { c.session.recheckInterval = v; }],
   ['PORTCULLIS_MYSQL_ALLOW_PLAINTEXT', (c, v) => { c.mysql.allowPlaintext = v === 'true' || v === '1'; }],
   ['PORTCULLIS_HOSTNAMES', (c, v) => { c.hostnames = v.split(',').map((s) => s.trim()).filter(Boolean); }],
   ['PORTCULLIS_PUBLIC_URL', (c, v) => { c.publicUrl = v; }],
@@ -134,7 +141,9 @@ function merge(c: Config, raw: unknown, where: string): void {
 
 function validate(c: Config): void {
   for (const d of [c.expiry.warnBefore, c.requests.pendingTtl, c.breakglass.max, c.api.tokenTtl, c.ssh.authTimeout, c.postgres.handshakeTimeout, c.mysql.handshakeTimeout]) parseDuration(String(d));
-  for (const d of [c.ssh.idleTimeout, c.postgres.idleTimeout, c.mysql.idleTimeout, c.webTerminal.idleTimeout, c.session.maxLength]) optionalDuration(String(d));
+  for (const d of [c.ssh.idleTimeout, c.postgres.idleTimeout, c.mysql.idleTimeout, c.webTerminal.idleTimeout, c.session.maxLength, c.session.recheckInterval]) optionalDuration(String(d));
+  const connect = parseDuration(String(c.session.connectTimeout));
+  if (connect < 1000 || connect > 60_000) throw new PortcullisError('bad-request', 'session.connectTimeout must be between 1s and 60s');
   for (const [k, v] of [['ssh.pipeInputCap', c.ssh.pipeInputCap], ['ssh.pipeOutputCap', c.ssh.pipeOutputCap]] as const) {
     if (!Number.isSafeInteger(v) || v < 0) throw new PortcullisError('bad-request', `${k} must be a number of bytes`);
   }

@@ -33,6 +33,7 @@ export const LOG = {
   sessionCredentialFailed: 'session.credential_failed',
   sessionSealerUnavailable: 'session.sealer_unavailable',
   sessionGated: 'session.gated',
+  sessionReauthorizeFailed: 'session.reauthorize_failed',
   sessionJournalFailed: 'session.journal_failed',
   sessionPipelineError: 'session.pipeline_error',
   sessionRefuseFailed: 'session.refuse_failed',

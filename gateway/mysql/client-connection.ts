@@ -197,7 +197,7 @@ class MyAdapter implements ProtocolAdapter<MyUpstream> {
     const hello = this.hello!;
     return connectMyUpstream(ctx.auth.target, credential, {
       caps: hello.caps, extCaps: hello.extCaps, charset: hello.charset, database: hello.database ?? ctx.auth.target.database,
-    });
+    }, ctx.signal);
   }
 
   release(upstream: MyUpstream): void {

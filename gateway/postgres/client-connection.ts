@@ -144,7 +144,7 @@ class PgAdapter implements ProtocolAdapter<UpstreamReady> {
 
   connect(ctx: SessionContext, credential: UpstreamCredential): Promise<UpstreamReady> {
     const { target } = ctx.auth;
-    return connectPgUpstream(target, credential, { ...this.params, database: this.params.database || (target.database ?? target.account) });
+    return connectPgUpstream(target, credential, { ...this.params, database: this.params.database || (target.database ?? target.account) }, ctx.signal);
   }
 
   release(upstream: UpstreamReady): void {

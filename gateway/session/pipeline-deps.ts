@@ -28,7 +28,21 @@ export interface SessionLimitsConfig {
    */
   pipeInputCap?: number;
   pipeOutputCap?: number;
+  /**
+   * How long the upstream leg (connect, TLS, greeting, login) may take before the client is refused
+   * (`upstream-failed`, kind `timeout`); default 10 s. A target that accepts TCP and never answers
+   * holds only its own session.
+   */
+  connectMs?: number;
+  /**
+   * Every this many ms each relaying session's access is checked again from the store (0: never).
+   * Events cut at once on this node; this catches what no event announced here — a change made
+   * through another node sharing the store, or written to the store directly.
+   */
+  recheckMs?: number;
 }
+
+export const DEFAULT_CONNECT_MS = 10_000;
 
 export interface PipelineDeps {
   authorizer: Authorizer;

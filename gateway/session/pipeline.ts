@@ -13,12 +13,26 @@ import { RunningSession } from './running-session.js';
 
 export type { PipelineDeps, SessionHandle, SessionLimitsConfig, RecordingOpener } from './pipeline-deps.js';
 
+const RECHECK_KEY = 'session-recheck';
+
 export class SessionPipeline {
   /** Every session from its first step to its sealed end, registered with the live registry or not yet. */
   private readonly running = new Set<RunningSession<unknown>>();
   private closing = false;
 
-  constructor(private readonly deps: PipelineDeps) {}
+  constructor(private readonly deps: PipelineDeps) {
+    this.armRecheck();
+  }
+
+  /** One timer for all sessions: each round checks every relaying session, one after another. */
+  private armRecheck(): void {
+    const ms = this.deps.limits.recheckMs ?? 0;
+    if (ms <= 0 || this.closing) return;
+    this.deps.scheduler.set(RECHECK_KEY, this.deps.clock.now() + ms, async () => {
+      for (const s of [...this.running]) await s.recheck();
+      this.armRecheck();
+    });
+  }
 
   /**
    * Gateway shutdown: refuses new sessions, ends every running one with `gateway-shutdown` — also
@@ -28,6 +42,7 @@ export class SessionPipeline {
    */
   async shutdown(timeoutMs: number): Promise<void> {
     this.closing = true;
+    this.deps.scheduler.delete(RECHECK_KEY);
     const settled = [...this.running].map((s) => {
       s.terminate('gateway-shutdown');
       return s.settled;

@@ -15,7 +15,7 @@ import { newId } from '../util/ids.js';
 import type { ForwardRecord, ObservedEnd, ProtocolAdapter, SessionContext, SessionPolicy, SessionRefusal } from './adapter.js';
 import type { IssuedCredential } from './credentials.js';
 import { describeCommand, Gate, type GateCommand, type GateVerdict } from './gate.js';
-import { defaultOpener, NO_TAPS, type PipelineDeps, refuseSafely, type SessionHandle } from './pipeline-deps.js';
+import { DEFAULT_CONNECT_MS, defaultOpener, NO_TAPS, type PipelineDeps, refuseSafely, type SessionHandle } from './pipeline-deps.js';
 import type { SessionStart } from './ports.js';
 import { SessionLimits } from './session-limits.js';
 import { closesAdapter, describeTermination, type TerminationReason } from './termination.js';
@@ -117,7 +117,7 @@ export class RunningSession<U> implements SessionHandle {
     const ctx = this.context(taps);
     let upstream: U;
     try {
-      upstream = await adapter.connect(ctx, credential);
+      upstream = await this.connectWithin(ctx, credential);
     } catch (err) {
       const failure = err instanceof UpstreamFailure ? err : new UpstreamFailure('unreachable', `cannot connect to ${this.auth.target.name}`);
       if (!(err instanceof UpstreamFailure)) this.log.warn({ err: errText(err) }, LOG.sessionConnectError);
@@ -144,6 +144,32 @@ export class RunningSession<U> implements SessionHandle {
       this.adapterError(err);
     }
     return this;
+  }
+
+  /**
+   * The adapter's connect, bounded by the connect timeout on the shared scheduler. A late upstream
+   * (the target answered after the client was refused) is released; the adapter sees the session's
+   * signal abort when it ends and drops its half-open socket.
+   */
+  private connectWithin(ctx: SessionContext, credential: Parameters<ProtocolAdapter<U>['connect']>[1]): Promise<U> {
+    const ms = this.deps.limits.connectMs ?? DEFAULT_CONNECT_MS;
+    const key = `connect:${this.id}`;
+    const attempt = this.adapter.connect(ctx, credential);
+    return new Promise<U>((resolve, reject) => {
+      let late = false;
+      this.deps.scheduler.set(key, this.deps.clock.now() + ms, () => {
+        late = true;
+        reject(new UpstreamFailure('timeout', `${this.auth.target.name} did not complete the connection within ${ms / 1000} s (connect timeout)`));
+      });
+      attempt.then((u) => {
+        this.deps.scheduler.delete(key);
+        if (late) this.adapter.release(u);
+        else resolve(u);
+      }, (err: unknown) => {
+        this.deps.scheduler.delete(key);
+        if (!late) reject(err instanceof Error ? err : new Error(String(err)));
+      });
+    });
   }
 
   private openRecording(sealer: SpanSealer | undefined): SessionTaps {
@@ -177,6 +203,7 @@ export class RunningSession<U> implements SessionHandle {
       id: this.id, auth: this.auth, policy: this.policy, log: this.log, signal: this.abort.signal, taps,
       gatePassThrough: this.gate.passThrough,
       check: (cmd) => this.check(cmd, taps),
+      reauthorize: (what) => this.reauthorize(what),
       activity: () => limits.touch(),
       clientAway: (graceMs) => { if (!this.endReason) limits.away(graceMs); },
       clientBack: () => limits.back(),
@@ -197,6 +224,39 @@ export class RunningSession<U> implements SessionHandle {
         }
       },
     };
+  }
+
+  /** The periodic re-check (pipeline.ts): ends a relaying session whose access is gone. */
+  async recheck(): Promise<void> {
+    if (this.phase !== 'relaying') return;
+    const valid = await this.deps.authorizer.stillValid(this.auth).catch((err: unknown) => {
+      // A store hiccup is not a reason to cut: the next round asks again.
+      this.log.error({ err: errText(err), what: 'recheck' }, LOG.sessionReauthorizeFailed);
+      return null;
+    });
+    if (valid && !valid.ok) this.end(valid.reason);
+  }
+
+  private async reauthorize(what: 'channel' | 'forward'): Promise<string | null> {
+    const target = this.auth.target.name;
+    if (this.endReason) return describeTermination(this.endReason, target);
+    let valid: Awaited<ReturnType<PipelineDeps['authorizer']['stillValid']>>;
+    try {
+      valid = await this.deps.authorizer.stillValid(this.auth);
+    } catch (err) {
+      // Fail closed for the new channel only: a store hiccup is not a reason to cut what runs.
+      this.log.error({ err: errText(err), what }, LOG.sessionReauthorizeFailed);
+      return 'access check failed; try again';
+    }
+    if (!valid.ok) {
+      this.end(valid.reason);
+      return describeTermination(valid.reason, target);
+    }
+    if (this.endReason) return describeTermination(this.endReason, target);
+    if (what === 'forward' && valid.policy && !valid.policy.allowPortForwarding) {
+      return `port forwarding is no longer allowed by policy ${valid.policy.name}`;
+    }
+    return null;
   }
 
   private check(cmd: GateCommand, taps: SessionTaps): GateVerdict {
@@ -305,8 +365,10 @@ export class RunningSession<U> implements SessionHandle {
 /** What a client that is still logging in is told when its session ends before relaying. */
 function endedWhileStarting(reason: TerminationReason, target: string): PortcullisError {
   switch (reason) {
-    case 'grant-expired': case 'grant-revoked': case 'breakglass-denied':
-      return new PortcullisError('no-active-grant', `access to ${target} ended during login`);
+    case 'grant-expired': case 'grant-revoked': case 'breakglass-denied': case 'target-removed': case 'target-changed': case 'policy-removed': case 'policy-narrowed':
+      return new PortcullisError('no-active-grant', `access to ${target} ended during login: ${describeTermination(reason, target)}`);
+    case 'user-disabled': case 'user-removed':
+      return new PortcullisError('user-disabled', describeTermination(reason, target));
     case 'closed-by-client': case 'upstream-closed': case 'killed-by-admin': case 'idle-timeout': case 'recording-failed':
     case 'gateway-shutdown': case 'gateway-crashed': case 'protocol-error': case 'upstream-failed': case 'credential-failed': case 'max-session-length': case 'adapter-error':
     case 'input-cap-exceeded':

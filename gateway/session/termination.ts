@@ -7,6 +7,14 @@ export type TerminationReason =
   | 'grant-expired'
   | 'grant-revoked'
   | 'breakglass-denied'
+  /** Access taken away at its root: the grant was revoked because of it (gateway/access/revocation.ts). */
+  | 'user-disabled'
+  | 'user-removed'
+  | 'target-removed'
+  /** The target's address, kind or account changed under a live session: it no longer names the host connected to. */
+  | 'target-changed'
+  | 'policy-removed'
+  | 'policy-narrowed'
   | 'killed-by-admin'
   | 'idle-timeout'
   | 'recording-failed'
@@ -28,6 +36,12 @@ export function describeTermination(r: TerminationReason, target: string): strin
     case 'grant-expired': return `your access to ${target} has ended (grant expired); request more with: portcullis request ${target} --for 30m --reason "..."`;
     case 'grant-revoked': return `your access to ${target} was revoked`;
     case 'breakglass-denied': return `break-glass access to ${target} was denied on review`;
+    case 'user-disabled': return 'your Portcullis account was disabled; ask a Portcullis admin';
+    case 'user-removed': return 'your Portcullis account was removed';
+    case 'target-removed': return `the target ${target} was removed from Portcullis`;
+    case 'target-changed': return `the target ${target} was changed by a Portcullis admin; connect again`;
+    case 'policy-removed': return `the policy your access to ${target} stood on was removed`;
+    case 'policy-narrowed': return `the policy your access to ${target} stood on no longer covers it; request again with: portcullis request ${target} --for 30m --reason "..."`;
     case 'killed-by-admin': return 'session ended by a Portcullis admin';
     case 'idle-timeout': return 'session closed after being idle too long';
     case 'recording-failed': return 'session ended because it could not be recorded';
@@ -51,8 +65,13 @@ export function closesAdapter(r: TerminationReason): boolean {
     case 'closed-by-client':
       return false;
     case 'upstream-closed': case 'grant-expired': case 'grant-revoked': case 'breakglass-denied': case 'killed-by-admin':
+    case 'user-disabled': case 'user-removed': case 'target-removed': case 'target-changed': case 'policy-removed': case 'policy-narrowed':
     case 'idle-timeout': case 'recording-failed': case 'gateway-shutdown': case 'gateway-crashed': case 'protocol-error': case 'upstream-failed':
     case 'credential-failed': case 'max-session-length': case 'adapter-error': case 'input-cap-exceeded':
       return true;
   }
 }
+
+/** The reasons access itself ended (the grant or what it stands on), as the access layer reports them. */
+export type AccessEnd = Extract<TerminationReason,
+  'grant-expired' | 'grant-revoked' | 'breakglass-denied' | 'user-disabled' | 'user-removed' | 'target-removed' | 'target-changed' | 'policy-removed' | 'policy-narrowed'>;

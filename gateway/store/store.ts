@@ -51,6 +51,8 @@ export interface PolicyRepo {
   byName(name: string): Promise<PolicyRecord | undefined>;
   byId(id: string): Promise<PolicyRecord | undefined>;
   list(): Promise<PolicyRecord[]>;
+  /** Replaces the policy with this id in place (same id: grants standing on it stay bound to it). */
+  update(p: PolicyRecord): Promise<void>;
   remove(id: string): Promise<void>;
 }
 

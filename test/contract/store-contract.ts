@@ -94,7 +94,7 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         expect(await s.targets.byName('db01')).toBeUndefined();
       });
 
-      it('stores policies whole (auto-approval included), lists by name, removes, and refuses duplicate names', async () => {
+      it('stores policies whole (auto-approval included), lists by name, replaces in place, removes, and refuses duplicate names', async () => {
         const p = aPolicy({ name: 'ops-web', ticketPattern: '^INC-', autoApprove: null, allowLinks: true });
         const q = aPolicy({ name: 'dba' });
         await s.policies.insert(p);
@@ -103,6 +103,9 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         expect(await s.policies.byId(q.id)).toEqual(q);
         expect((await s.policies.list()).map((x) => x.name)).toEqual(['dba', 'ops-web']);
         expect(await rejectionCode(s.policies.insert(aPolicy({ name: 'dba' })))).toBe('conflict');
+        const narrowed = { ...p, roles: ['dba'], maxDurationMs: 60_000 };
+        await s.policies.update(narrowed);
+        expect(await s.policies.byId(p.id)).toEqual(narrowed);
         await s.policies.remove(p.id);
         expect(await s.policies.list()).toEqual([q]);
       });

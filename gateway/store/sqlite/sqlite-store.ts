@@ -114,6 +114,7 @@ class SqliteStore implements Store {
     byName: (name) => this.one(policyFromRow, 'SELECT * FROM policies WHERE name=?', name),
     byId: (id) => this.one(policyFromRow, 'SELECT * FROM policies WHERE id=?', id),
     list: () => this.all(policyFromRow, 'SELECT * FROM policies ORDER BY name'),
+    update: (p) => this.updateRow('policies', policyToRow(p)),
     remove: (id) => this.none(this.write('DELETE FROM policies WHERE id=?', id)),
   };
 
