@@ -2,13 +2,23 @@
 // (a crash loses at most the last second) or as soon as 256 KiB are pending. Writes are serial.
 // Bounded: if the disk cannot keep up and more than `maxPendingBytes` wait, the sink fails and
 // reports it once, so the session can end (fail closed) instead of growing memory without bound.
+// A write that fails (a full disk: ENOSPC, EDQUOT) is cut back to the last chunk written whole,
+// so the file never ends in a torn line and nothing written before is touched; the sink then fails.
+// Each write may first be charged to a meter (the session's byte budget): a refused charge drops
+// the write, and what that means is the meter owner's decision, not the sink's.
 import { mkdirSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
+/** Decides whether a write of `bytes` may still be recorded (the session's byte budget). */
+export interface ByteMeter {
+  take(bytes: number): boolean;
+}
+
 export interface SinkOptions {
   flushMs?: number;
   maxPendingBytes?: number;
+  meter?: ByteMeter;
   onError(err: Error): void;
 }
 
@@ -26,12 +36,15 @@ export class FileSink {
   private readonly maxPending: number;
   /** Bytes accepted so far (the file's size once flushed), so a reader knows where "now" is. */
   written = 0;
+  /** Bytes on disk that were written whole (the file is cut back here if a write fails). */
+  private durable = 0;
 
   constructor(readonly path: string, private readonly opts: SinkOptions) {
     this.flushMs = opts.flushMs ?? 1000;
     this.maxPending = opts.maxPendingBytes ?? 32 * 1024 * 1024;
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    this.handle = open(path, 'a', 0o600);
+    // A file that exists already (never for a new session) keeps what it holds, whatever happens.
+    this.handle = open(path, 'a', 0o600).then(async (h) => { this.durable = (await h.stat()).size; return h; });
     this.handle.catch((e: unknown) => this.fail(e));
   }
 
@@ -39,10 +52,14 @@ export class FileSink {
     return !this.failed;
   }
 
-  /** Appends text (recording lines) or raw bytes (captured output). */
-  write(data: string | Buffer): void {
+  /**
+   * Appends text (recording lines) or raw bytes (captured output). `metered: false` is for the few
+   * bounded lines that say why a recording stopped: they are written even past the budget.
+   */
+  write(data: string | Buffer, metered = true): void {
     if (this.failed || this.closed) return;
     const b = typeof data === 'string' ? Buffer.from(data) : data;
+    if (metered && this.opts.meter && !this.opts.meter.take(b.length)) return;
     this.pending.push(b);
     this.pendingBytes += b.length;
     this.written += b.length;
@@ -64,10 +81,16 @@ export class FileSink {
     this.pendingBytes = 0;
     this.writing = this.writing.then(async () => {
       if (this.failed) return;
+      let h: FileHandle | null = null;
       try {
-        const h = await this.handle;
-        await h.write(chunk);
+        h = await this.handle;
+        // FileHandle.write may write less than asked (a full disk writes what fits, then fails).
+        for (let off = 0; off < chunk.length;) off += (await h.write(chunk, off, chunk.length - off)).bytesWritten;
+        this.durable += chunk.length;
       } catch (e) {
+        // Cut the part of this chunk that made it back off: a torn last line would be the only
+        // unreadable line in the file. Shrinking a file needs no free space.
+        if (h) await h.truncate(this.durable).catch(() => {});
         this.fail(e);
       }
     });
@@ -81,7 +104,7 @@ export class FileSink {
     this.closed = true;
     try {
       const h = await this.handle;
-      await h.sync();
+      await h.sync().catch((e: unknown) => this.fail(e));
       await h.close();
     } catch (e) {
       this.fail(e);

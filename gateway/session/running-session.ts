@@ -5,7 +5,7 @@
 // credential (fail-closed: a failure is logged and audited) → seal and index the recording.
 // Before relaying, an end is a refusal in protocol words; after, it is the adapter's close.
 import { join } from 'node:path';
-import type { RecordingMeta, SessionRecording } from '../../recorder/session-recording.js';
+import { RecordingBudgetExceeded, type RecordingMeta, type SessionRecording } from '../../recorder/session-recording.js';
 import type { SessionTaps } from '../../recorder/taps.js';
 import type { Authorization } from '../access/decider.js';
 import { LOG, type Logger } from '../log/logger.js';
@@ -149,7 +149,15 @@ export class RunningSession<U> implements SessionHandle {
     };
     try {
       const opener = this.deps.openRecording ?? defaultOpener;
-      const rec = opener(this.recordingDir, meta, () => this.deps.clock.now(), (err) => this.recordingFailed(err.message), { keystrokes: this.policy.recordKeystrokes });
+      const space = this.deps.recordingSpace;
+      const onFailure = (err: Error): void => {
+        if (err instanceof RecordingBudgetExceeded) this.recordingOverBudget(err);
+        else this.recordingFailed(err.message);
+      };
+      const rec = opener(this.recordingDir, meta, () => this.deps.clock.now(), onFailure, {
+        keystrokes: this.policy.recordKeystrokes, maxBytes: this.deps.recordingBudgetBytes ?? 0,
+        ...(space ? { tally: (n: number) => space.wrote(n) } : {}),
+      });
       this.recording = rec;
       this.deps.liveRecordings.set(this.id, rec);
       return rec;
@@ -214,6 +222,28 @@ export class RunningSession<U> implements SessionHandle {
     if (this.policy.recordingRequired) this.end('recording-failed');
   }
 
+  /** The recording reached its byte budget and stopped; the session ends unless the policy lets it go on unrecorded. */
+  private recordingOverBudget(err: RecordingBudgetExceeded): void {
+    this.log.warn({ limit: err.limit, required: this.policy.recordingRequired }, LOG.recordingStopped);
+    if (this.policy.recordingRequired) this.end('recording-budget');
+  }
+
+  /**
+   * The recordings volume fell below its watermark. What is left of it is kept for sealing the
+   * recordings that are open: a session that must be recorded ends now, with the reason said to
+   * its user (before the disk is full, so what it did up to now is written whole); one whose policy
+   * lets it go on unrecorded stops recording.
+   */
+  recordingSpaceLow(message: string): void {
+    if (this.endReason) return;
+    if (this.policy.recordingRequired) {
+      this.end('recording-failed', message);
+    } else {
+      this.log.warn({ detail: message }, LOG.recordingStopped);
+      this.recording?.stop('space', `recording stopped: ${message}`);
+    }
+  }
+
   private adapterError(err: unknown): void {
     this.log.error({ err: errText(err), stack: err instanceof Error ? err.stack : undefined }, LOG.sessionAdapterError);
     this.end('adapter-error');
@@ -225,8 +255,8 @@ export class RunningSession<U> implements SessionHandle {
     refuseSafely(this.adapter, refusal, this.log);
   }
 
-  /** The one way a session ends. Idempotent: the first reason wins. */
-  private end(reason: TerminationReason): void {
+  /** The one way a session ends. Idempotent: the first reason wins. `detail` replaces the reason's stock message. */
+  private end(reason: TerminationReason, detail?: string): void {
     if (this.endReason) return;
     this.endReason = reason;
     const endedAt = this.deps.clock.now();
@@ -239,7 +269,7 @@ export class RunningSession<U> implements SessionHandle {
       if (closesAdapter(reason)) {
         this.recording?.marker(`cut: ${reason}`);
         try {
-          this.adapter.close(reason, `Portcullis: ${describeTermination(reason, this.auth.target.name)}`);
+          this.adapter.close(reason, `Portcullis: ${detail ?? describeTermination(reason, this.auth.target.name)}`);
         } catch (err) {
           this.log.error({ err: errText(err) }, LOG.sessionCloseFailed);
         }
@@ -271,7 +301,9 @@ export class RunningSession<U> implements SessionHandle {
     if (this.recording) {
       try {
         await this.recording.end(reason);
-        await journal.index(this.start);
+        // Keyframes and search indexing wait their turn in the bounded post-close pool.
+        if (this.deps.postClose) this.deps.postClose.enqueue({ session: this.id, dir: this.recordingDir });
+        else await journal.index(this.start);
       } catch (err) {
         this.log.error({ err: errText(err) }, LOG.recordingSealFailed);
       }
@@ -290,7 +322,7 @@ function endedWhileStarting(reason: TerminationReason, target: string): Portcull
   switch (reason) {
     case 'grant-expired': case 'grant-revoked': case 'breakglass-denied':
       return new PortcullisError('no-active-grant', `access to ${target} ended during login`);
-    case 'closed-by-client': case 'upstream-closed': case 'killed-by-admin': case 'idle-timeout': case 'recording-failed':
+    case 'closed-by-client': case 'upstream-closed': case 'killed-by-admin': case 'idle-timeout': case 'recording-failed': case 'recording-budget':
     case 'gateway-shutdown': case 'gateway-crashed': case 'protocol-error': case 'upstream-failed': case 'credential-failed': case 'max-session-length': case 'adapter-error':
       return new PortcullisError('unavailable', describeTermination(reason, target));
   }
