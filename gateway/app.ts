@@ -135,7 +135,8 @@ export function buildApp(config: Config, opts: AppOptions): App {
   const decider = new AccessDecider(ctx);
   const postClose = new PostCloseWork({
     root: paths.recordings, concurrency: config.recordings.postCloseConcurrency, log,
-    keyframes: (cast) => writeKeyframesOffThread(cast),
+    // Below the watermark what is left is kept for sealing: keyframes are then built on first open.
+    keyframes: (cast) => (recordingSpace.isLow ? Promise.resolve() : writeKeyframesOffThread(cast)),
     index: async (job) => { await indexRecording(store, job.dir, job.session, log); },
   });
   metrics.gauge('portcullis_post_close_queue_depth', 'Closed recordings waiting for keyframes and search indexing', () => postClose.depth);

@@ -28,7 +28,8 @@ export class FileSink {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private writing: Promise<void> = Promise.resolve();
-  private handle: Promise<FileHandle>;
+  /** Opened with the first write that reaches the disk: a sink nothing was written to leaves no empty file. */
+  private handle: Promise<FileHandle> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private failed = false;
   private closed = false;
@@ -43,9 +44,12 @@ export class FileSink {
     this.flushMs = opts.flushMs ?? 1000;
     this.maxPending = opts.maxPendingBytes ?? 32 * 1024 * 1024;
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  }
+
+  private file(): Promise<FileHandle> {
     // A file that exists already (never for a new session) keeps what it holds, whatever happens.
-    this.handle = open(path, 'a', 0o600).then(async (h) => { this.durable = (await h.stat()).size; return h; });
-    this.handle.catch((e: unknown) => this.fail(e));
+    this.handle ??= open(this.path, 'a', 0o600).then(async (h) => { this.durable = (await h.stat()).size; return h; });
+    return this.handle;
   }
 
   get ok(): boolean {
@@ -83,7 +87,7 @@ export class FileSink {
       if (this.failed) return;
       let h: FileHandle | null = null;
       try {
-        h = await this.handle;
+        h = await this.file();
         // FileHandle.write may write less than asked (a full disk writes what fits, then fails).
         for (let off = 0; off < chunk.length;) off += (await h.write(chunk, off, chunk.length - off)).bytesWritten;
         this.durable += chunk.length;
@@ -102,6 +106,7 @@ export class FileSink {
     if (this.timer) clearTimeout(this.timer);
     await this.flush();
     this.closed = true;
+    if (!this.handle) return;
     try {
       const h = await this.handle;
       await h.sync().catch((e: unknown) => this.fail(e));
