@@ -7,7 +7,7 @@
 // Each write may first be charged to a meter (the session's byte budget): a refused charge drops
 // the write, and what that means is the meter owner's decision, not the sink's.
 import { mkdirSync } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /** Decides whether a write of `bytes` may still be recorded (the session's byte budget). */
@@ -15,12 +15,25 @@ export interface ByteMeter {
   take(bytes: number): boolean;
 }
 
+/** The part of a FileHandle the sink uses (tests give it a disk that fills up). */
+export interface SinkFile {
+  write(buffer: Buffer, offset: number, length: number): Promise<{ bytesWritten: number }>;
+  truncate(len: number): Promise<void>;
+  stat(): Promise<{ size: number }>;
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface SinkOptions {
   flushMs?: number;
   maxPendingBytes?: number;
   meter?: ByteMeter;
+  /** Opens the file for appending; default: the real file, mode 0600. */
+  openFile?: (path: string) => Promise<SinkFile>;
   onError(err: Error): void;
 }
+
+const openAppend = (path: string): Promise<SinkFile> => open(path, 'a', 0o600);
 
 const FLUSH_AT = 256 * 1024;
 
@@ -29,7 +42,7 @@ export class FileSink {
   private pendingBytes = 0;
   private writing: Promise<void> = Promise.resolve();
   /** Opened with the first write that reaches the disk: a sink nothing was written to leaves no empty file. */
-  private handle: Promise<FileHandle> | null = null;
+  private handle: Promise<SinkFile> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private failed = false;
   private closed = false;
@@ -46,9 +59,9 @@ export class FileSink {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   }
 
-  private file(): Promise<FileHandle> {
+  private file(): Promise<SinkFile> {
     // A file that exists already (never for a new session) keeps what it holds, whatever happens.
-    this.handle ??= open(this.path, 'a', 0o600).then(async (h) => { this.durable = (await h.stat()).size; return h; });
+    this.handle ??= (this.opts.openFile ?? openAppend)(this.path).then(async (h) => { this.durable = (await h.stat()).size; return h; });
     return this.handle;
   }
 
@@ -85,7 +98,7 @@ export class FileSink {
     this.pendingBytes = 0;
     this.writing = this.writing.then(async () => {
       if (this.failed) return;
-      let h: FileHandle | null = null;
+      let h: SinkFile | null = null;
       try {
         h = await this.file();
         // FileHandle.write may write less than asked (a full disk writes what fits, then fails).
