@@ -7,7 +7,7 @@
 // Each write may first be charged to a meter (the session's byte budget): a refused charge drops
 // the write, and what that means is the meter owner's decision, not the sink's.
 import { mkdirSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /** Decides whether a write of `bytes` may still be recorded (the session's byte budget). */
@@ -106,8 +106,16 @@ export class FileSink {
         this.durable += chunk.length;
       } catch (e) {
         // Cut the part of this chunk that made it back off: a torn last line would be the only
-        // unreadable line in the file. Shrinking a file needs no free space.
-        if (h) await h.truncate(this.durable).catch(() => {});
+        // unreadable line in the file. Shrinking a file needs no free space. A file that holds
+        // nothing whole is removed: never an empty file.
+        if (h) {
+          await h.truncate(this.durable).catch(() => {});
+          if (this.durable === 0) {
+            this.handle = null;
+            await h.close().catch(() => {});
+            await rm(this.path, { force: true }).catch(() => {});
+          }
+        }
         this.fail(e);
       }
     });

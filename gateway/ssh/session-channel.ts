@@ -36,7 +36,8 @@ export interface ChannelHost {
 
 export interface TrackedChannel {
   notice(text: string): void;
-  cut(text: string): void;
+  /** Tells the user why and ends the channel; resolves once the channel closed (its output flushed). */
+  cut(text: string): Promise<void>;
 }
 
 type Start = { kind: 'shell' } | { kind: 'exec'; command: string } | { kind: 'subsystem'; name: 'sftp' };
@@ -205,12 +206,13 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
     upCh.stderr.pipe(ch.stderr, { end: false });
     const untrack = host.track({
       notice: (text) => (terminal ? ch.write(`\r\n${text}\r\n`) : ch.stderr.write(`${text}\n`)),
-      cut: (text) => {
+      cut: (text) => new Promise<void>((resolve) => {
+        ch.once('close', () => resolve());
         if (terminal) ch.write(`\r\n${text}\r\n`);
         else ch.stderr.write(`${text}\n`);
         finishClient(ch, { signal: 'TERM', core: false, message: text });
         upCh.close();
-      },
+      }),
     });
     upCh.on('exit', (code: number | null, signal?: string, core?: boolean, message?: string) => {
       exit = code !== null && code !== undefined ? { code } : { signal: signal ?? 'KILL', core: core ?? false, message: message ?? '' };

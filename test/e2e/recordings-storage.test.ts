@@ -147,6 +147,7 @@ function checkVolume(): { files: number; bytes: number } {
   let bytes = 0;
   for (const id of readdirSync(recordings)) {
     const dir = join(recordings, id);
+    if (!statSync(dir).isDirectory()) continue; // another process's file on the volume
     if (id === '.post-close') {
       for (const m of readdirSync(dir)) expect(JSON.parse(readFileSync(join(dir, m), 'utf8')), m).toMatchObject({ session: expect.any(String) as string });
       continue;
@@ -232,8 +233,9 @@ describe.skipIf(noMount !== null)('recordings on a 20 MiB volume', () => {
     expect(liveMy.output).toMatch(/almost full/);
     expect(pgStatus).not.toBe(0);
     expect(myStatus).not.toBe(0);
-    const cut = sessions().filter((s) => s.end_reason === 'recording-failed').map((s) => s.protocol).sort();
-    expect(cut).toEqual(['mysql', 'postgres', 'ssh']);
+    // The three live ones, and the filler that was writing when the volume crossed the mark.
+    const cut = sessions().filter((s) => s.end_reason === 'recording-failed').map((s) => s.protocol);
+    expect([...new Set(cut)].sort()).toEqual(['mysql', 'postgres', 'ssh']);
 
     // New logins on every protocol: refused with a message that says why, in protocol words.
     const refusedSsh = await ssh('echo should-not-run');
@@ -271,4 +273,37 @@ describe.skipIf(noMount !== null)('recordings on a 20 MiB volume', () => {
     console.log(`[storage] space freed: logins accepted again ${restoredMs} ms later`);
     expect(existsSync(recordings)).toBe(true);
   }, 180_000);
+
+  it('when another process fills the volume to the last byte: live sessions end recording-failed, every file stays whole, logins come back', async () => {
+    // Room for the live sessions first: the recordings of earlier tests go.
+    for (const s of sessions().filter((x) => x.protocol === 'ssh' && x.end_reason !== null)) rmSync(join(recordings, s.id), { recursive: true, force: true });
+    await waitFor('logins to be accepted', async () => (await psql("select 'pg-room'")).out.includes('pg-room'), 15_000);
+    const liveSsh = ssh('echo live-ssh-ready; while :; do echo "tick-$(date +%s%N)"; sleep 0.02; done');
+    const livePsql = new PipedClient(requireBinary('postgresql-client-15', 'psql'), psqlArgs(), { PGPASSWORD: OPS_PASSWORD });
+    livePsql.type("select 'pg-before-full-' || (40 + 2) as marker;");
+    await livePsql.waitFor(/^pg-before-full-42$/m);
+    const endedBefore = sessions().filter((s) => s.end_reason === 'recording-failed').length;
+    await waitFor('the live SSH session', () => sessions().filter((s) => s.end_reason === null).length === 2, 10_000);
+    // Not the gateway: a process that writes to the same volume until the kernel says ENOSPC.
+    const filler = join(recordings, 'external-filler');
+    const filledAt = Date.now();
+    spawnSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=64k'], { encoding: 'utf8' });
+    expect(freeBytes()).toBeLessThan(64 * 1024);
+    await waitFor('both live sessions to end recording-failed', () => sessions().filter((s) => s.end_reason === 'recording-failed').length >= endedBefore + 2, 10_000);
+    const cutMs = Date.now() - filledAt;
+    const out = (await liveSsh).out;
+    expect(out).toContain('live-ssh-ready');
+    expect(out).toMatch(/almost full|could not be recorded/);
+    livePsql.type("select 'pg-after-full';");
+    void livePsql.end();
+    expect(await livePsql.exited).not.toBe(0);
+    expect(livePsql.output).toMatch(/almost full|could not be recorded/);
+    expect(livePsql.output).not.toContain('pg-after-full\n');
+    const { files } = checkVolume();
+    const refused = await psql('select 1');
+    expect(refused.out).toMatch(/recordings volume is almost full/);
+    console.log(`[storage] volume filled to the last byte by another process: live ssh/psql cut within ${cutMs} ms (booked), ${files} files all whole`);
+    rmSync(filler);
+    await waitFor('logins to work again', async () => (await psql("select 'pg-back-again'")).out.includes('pg-back-again'), 15_000);
+  }, 120_000);
 });
