@@ -18,7 +18,7 @@ const fx = await startSshFixture();
 fx.grant('ops', 'web01', '2h');
 const pid = fx.gw.pid;
 const key = readFileSync(fx.opsKey);
-const markers = join(recordingsRoot(fx.gw.dataDir), '.post-close');
+const markers = join(fx.gw.dataDir, 'post-close');
 
 function rssMb(): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

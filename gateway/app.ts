@@ -3,6 +3,7 @@
 // no front end: the protocol listeners, the vendor browser terminals and the HTTP server are built
 // around it by the composition root (compose/gateway.ts). `serve`, `init` and tests go through here.
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { AccessTimers } from './access/access-timers.js';
 import { Authenticator } from './access/authn.js';
 import { BreakglassService } from './access/breakglass.js';
@@ -25,7 +26,7 @@ import type { SessionRecording } from '../recorder/session-recording.js';
 import { StaticCredentials } from './session/credentials.js';
 import { LiveSessions } from './session/live-sessions.js';
 import { SessionPipeline } from './session/pipeline.js';
-import { PostCloseWork } from './session/post-close.js';
+import { POST_CLOSE_DIR, PostCloseWork } from './session/post-close.js';
 import { RecordingSpace, type SpaceReport, type StatVolume } from './session/recording-space.js';
 import { indexRecording } from './session/search-index.js';
 import { writeKeyframesOffThread } from '../recorder/keyframes.js';
@@ -134,7 +135,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
   const liveRecordings = new Map<string, SessionRecording>();
   const decider = new AccessDecider(ctx);
   const postClose = new PostCloseWork({
-    root: paths.recordings, concurrency: config.recordings.postCloseConcurrency, log,
+    markerDir: join(paths.root, POST_CLOSE_DIR), concurrency: config.recordings.postCloseConcurrency, log,
     // Below the watermark what is left is kept for sealing: keyframes are then built on first open.
     keyframes: (cast) => (recordingSpace.isLow ? Promise.resolve() : writeKeyframesOffThread(cast)),
     index: async (job) => { await indexRecording(store, job.dir, job.session, log); },

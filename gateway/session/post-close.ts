@@ -1,8 +1,8 @@
 // The work after a session's recording is sealed — its keyframe indexes (one worker thread per
 // terminal recording) and its search indexing — run in a bounded pool instead of all at once: 200
 // sessions ending together once started 200 workers (2 GB of heap limit each) and took the gateway
-// from 270 MB to 2.25 GB. Each queued job leaves a marker file under `<recordings>/.post-close/`
-// until it is done, so a job the gateway never got to (shutdown with a queue, a crash) is found
+// from 270 MB to 2.25 GB. Each queued job leaves a marker file in the node's data dir
+// (`<data>/post-close/`, node-local state, never inside the recordings tree) until it is done, so a job the gateway never got to (shutdown with a queue, a crash) is found
 // and queued again at the next start: queued work is recoverable, not lost. A marker that cannot
 // be written (a full volume) only costs that: the keyframes are still built on first open.
 // It does not decide when a session ends or what a recording holds.
@@ -20,8 +20,8 @@ export interface PostCloseJob {
 }
 
 export interface PostCloseDeps {
-  /** The recordings root; markers live in its `.post-close` folder. */
-  root: string;
+  /** Where the markers of queued jobs live (`<data>/post-close`). */
+  markerDir: string;
   concurrency: number;
   /** Builds one terminal recording's keyframe sidecar (off the main thread). */
   keyframes(castPath: string): Promise<void>;
@@ -30,7 +30,8 @@ export interface PostCloseDeps {
   log: Logger;
 }
 
-export const POST_CLOSE_DIR = '.post-close';
+/** The markers' folder in a node's data dir. */
+export const POST_CLOSE_DIR = 'post-close';
 /** Jobs waiting at most; past it a job stays as a marker only, for the next start. */
 const MAX_QUEUED = 100_000;
 const SESSION_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -42,7 +43,7 @@ export class PostCloseWork {
   private abandoned = false;
 
   constructor(private readonly deps: PostCloseDeps) {
-    this.markers = join(deps.root, POST_CLOSE_DIR);
+    this.markers = deps.markerDir;
     this.pool = new WorkPool(deps.concurrency, MAX_QUEUED, (job) => this.run(job), {
       failed: (job, err) => deps.log.warn({ session: job.session, err: err instanceof Error ? err.message : String(err) }, LOG.postCloseFailed),
     });

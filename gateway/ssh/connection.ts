@@ -136,7 +136,7 @@ export class SshAdapter implements ProtocolAdapter<ssh2.Client> {
     const cuts = [...this.channels].map((c) => c.cut(message));
     // Let the channels flush their last words, then drop both legs. Under a flood the message
     // queues behind output the client has not read yet, and a disconnect would overtake it (the
-    // user saw an empty disconnect, no reason): wait for the channels to close, at most 2 s.
+    // user saw an empty disconnect, no reason): wait until each message was sent, at most 2 s.
     const drop = (): void => {
       this.client.end();
       this.upstreamClient?.end();

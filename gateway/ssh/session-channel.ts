@@ -36,7 +36,7 @@ export interface ChannelHost {
 
 export interface TrackedChannel {
   notice(text: string): void;
-  /** Tells the user why and ends the channel; resolves once the channel closed (its output flushed). */
+  /** Tells the user why and ends the channel; resolves once the message was sent (queued output first). */
   cut(text: string): Promise<void>;
 }
 
@@ -207,9 +207,9 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
     const untrack = host.track({
       notice: (text) => (terminal ? ch.write(`\r\n${text}\r\n`) : ch.stderr.write(`${text}\n`)),
       cut: (text) => new Promise<void>((resolve) => {
-        ch.once('close', () => resolve());
-        if (terminal) ch.write(`\r\n${text}\r\n`);
-        else ch.stderr.write(`${text}\n`);
+        // Resolves once the message left for the client (behind any output still queued for it).
+        if (terminal) ch.write(`\r\n${text}\r\n`, () => resolve());
+        else ch.stderr.write(`${text}\n`, () => resolve());
         finishClient(ch, { signal: 'TERM', core: false, message: text });
         upCh.close();
       }),

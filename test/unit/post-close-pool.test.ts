@@ -74,7 +74,7 @@ describe('post-close work', () => {
     let running = 0;
     let most = 0;
     const work = new PostCloseWork({
-      root, concurrency, log: createLogger('silent'),
+      markerDir: join(root, POST_CLOSE_DIR), concurrency, log: createLogger('silent'),
       keyframes: (cast) => new Promise<void>((resolve) => {
         running++;
         most = Math.max(most, running);
@@ -120,7 +120,7 @@ describe('post-close work', () => {
 
     const ran: string[] = [];
     const next = new PostCloseWork({
-      root: first.root, concurrency: 1, log: createLogger('silent'),
+      markerDir: join(first.root, POST_CLOSE_DIR), concurrency: 1, log: createLogger('silent'),
       keyframes: (cast) => { ran.push(cast); return Promise.resolve(); },
       index: (job) => { ran.push(`index:${job.session}`); return Promise.resolve(); },
     });
