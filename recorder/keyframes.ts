@@ -185,6 +185,9 @@ export function writeKeyframesOffThread(castPath: string, heapMb = KEYFRAME_WORK
       resolve();
       return;
     }
+    // A worker never keeps the gateway from exiting: a sidecar cut short by the exit is never
+    // renamed into place, and is built again later (post-close marker, or on first open).
+    worker.unref();
     const timer = setTimeout(() => { void worker.terminate(); }, timeoutMs);
     timer.unref();
     worker.once('error', () => { clearTimeout(timer); resolve(); });
