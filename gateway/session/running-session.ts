@@ -275,7 +275,8 @@ export class RunningSession<U> implements SessionHandle {
         }
       }
     } else {
-      this.refuse({ kind: 'access', error: endedWhileStarting(reason, this.auth.target.name) });
+      // Still logging in: a detail (today only the recordings volume's) is the refusal itself.
+      this.refuse({ kind: 'access', error: detail ? new PortcullisError('storage-full', detail) : endedWhileStarting(reason, this.auth.target.name) });
     }
     this.abort.abort();
     void this.finish(reason, endedAt);
