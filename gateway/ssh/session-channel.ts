@@ -207,7 +207,10 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
     const untrack = host.track({
       notice: (text) => (terminal ? ch.write(`\r\n${text}\r\n`) : ch.stderr.write(`${text}\n`)),
       cut: (text) => new Promise<void>((resolve) => {
-        // Resolves once the message left for the client (behind any output still queued for it).
+        // Nothing more from the target goes ahead of the message; resolves once it left for the
+        // client (behind any output still queued for it).
+        upCh.unpipe(ch);
+        upCh.stderr.unpipe(ch.stderr);
         if (terminal) ch.write(`\r\n${text}\r\n`, () => resolve());
         else ch.stderr.write(`${text}\n`, () => resolve());
         finishClient(ch, { signal: 'TERM', core: false, message: text });
