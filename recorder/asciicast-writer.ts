@@ -51,9 +51,9 @@ export class AsciicastWriter {
     sink.write(JSON.stringify({ version: 2, ...header }) + '\n');
   }
 
-  private event(code: string, data: string): void {
+  private event(code: string, data: string, metered = true): void {
     const t = Number(Math.max(0, (this.now() - this.start) / 1000).toFixed(6));
-    this.sink.write(`[${t.toFixed(6)},${JSON.stringify(code)},${JSON.stringify(data)}]\n`);
+    this.sink.write(`[${t.toFixed(6)},${JSON.stringify(code)},${JSON.stringify(data)}]\n`, metered);
     this.onEvent([t, code, data]);
   }
 
@@ -110,8 +110,9 @@ export class AsciicastWriter {
     this.event('r', `${cols}x${rows}`);
   }
 
-  marker(label: string): void {
-    this.event('m', label);
+  /** `metered: false` only for the line that says why the recording stopped (past its budget). */
+  marker(label: string, metered = true): void {
+    this.event('m', label, metered);
   }
 
   end(): void {

@@ -12,7 +12,8 @@ const { SerializeAddon } = serializePkg;
 const { Terminal } = headlessPkg;
 type Terminal = HeadlessTerminal;
 type SerializeAddon = InstanceType<typeof SerializeAddon>;
-import { statSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { writeFileAtomic } from './atomic-file.js';
 import { type CastEvent, type CastFile, type CastHeader, openCast } from './asciicast-reader.js';
 import { displayFor } from './cast-display.js';
 import { keyframePath } from './layout.js';
@@ -162,25 +163,40 @@ export { keyframePath };
 /** Builds and writes the index of a finished recording, so the first open and seek are as fast as any. */
 export async function writeKeyframes(castPath: string): Promise<void> {
   const index = await buildIndex(castPath);
-  writeFileSync(keyframePath(castPath), JSON.stringify(index satisfies KeyframeFile), { mode: 0o600 });
+  // Through a rename: a full disk leaves no sidecar (rebuilt on first open), never an empty one.
+  writeFileAtomic(keyframePath(castPath), JSON.stringify(index satisfies KeyframeFile));
 }
+
+/** Heap of one keyframe worker: a busy hour of output indexes in well under this. */
+export const KEYFRAME_WORKER_HEAP_MB = 384;
+/** A worker still running after this is stopped (its sidecar is then built on first open). */
+export const KEYFRAME_WORKER_TIMEOUT_MS = 10 * 60_000;
 
 /**
  * writeKeyframes in a worker thread: replaying an hour of busy output through a terminal emulator
  * takes tens of seconds of CPU, which on the main thread would stall every live relay. Resolves
- * when done or failed (a missing sidecar only makes the first seek slower).
+ * when done or failed (a missing sidecar only makes the first seek slower). Each call is one
+ * worker with a bounded heap and time: how many run at once is the caller's to bound (the gateway
+ * runs them in its post-close pool).
  */
-export function writeKeyframesOffThread(castPath: string): Promise<void> {
+export function writeKeyframesOffThread(castPath: string, heapMb = KEYFRAME_WORKER_HEAP_MB, timeoutMs = KEYFRAME_WORKER_TIMEOUT_MS): Promise<void> {
   return new Promise((resolve) => {
     let worker: Worker;
     try {
-      worker = new Worker(new URL('./keyframe-worker.js', import.meta.url), { workerData: { castPath }, resourceLimits: { maxOldGenerationSizeMb: 2048 } });
+      worker = new Worker(new URL('./keyframe-worker.js', import.meta.url), {
+        workerData: { castPath }, resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: 16 },
+      });
     } catch {
       resolve();
       return;
     }
-    worker.once('error', () => resolve());
-    worker.once('exit', () => resolve());
+    // A worker never keeps the gateway from exiting: a sidecar cut short by the exit is never
+    // renamed into place, and is built again later (post-close marker, or on first open).
+    worker.unref();
+    const timer = setTimeout(() => { void worker.terminate(); }, timeoutMs);
+    timer.unref();
+    worker.once('error', () => { clearTimeout(timer); resolve(); });
+    worker.once('exit', () => { clearTimeout(timer); resolve(); });
   });
 }
 

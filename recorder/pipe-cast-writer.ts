@@ -82,7 +82,7 @@ export class PipeCastWriter implements Omit<PipeTap, 'channel'> {
     sink.write(JSON.stringify({ version: 2, ...PIPE_CAST_SIZE, ...header, portcullis: { ...header.portcullis, pty: false } }) + '\n');
   }
 
-  private event(code: string, data: string, output = false): void {
+  private event(code: string, data: string, output = false, metered = true): void {
     if (this.ended || data.length === 0) return;
     const t = Number(Math.max(0, (this.now() - this.start) / 1000).toFixed(6));
     const line = `[${t.toFixed(6)},${JSON.stringify(code)},${JSON.stringify(data)}]\n`;
@@ -93,7 +93,7 @@ export class PipeCastWriter implements Omit<PipeTap, 'channel'> {
       this.event('m', `output not recorded past ${this.budget.outputCap} bytes (byte counts and SHA-256 in events.ndjson)`);
       return;
     }
-    this.sink.write(line);
+    this.sink.write(line, metered);
     this.onEvent([t, code, data]);
   }
 
@@ -118,8 +118,9 @@ export class PipeCastWriter implements Omit<PipeTap, 'channel'> {
     if (!this.outputStopped) this.event('e', this.err.write(bytes), true);
   }
 
-  marker(label: string): void {
-    this.event('m', label);
+  /** `metered: false` only for the line that says why the recording stopped (past its budget). */
+  marker(label: string, metered = true): void {
+    this.event('m', label, false, metered);
   }
 
   end(): void {

@@ -3,20 +3,24 @@
 // terminal channel or channel without a terminal (pipe-cast-writer.ts), `events.ndjson` for structured events (exec summaries, file transfers,
 // forwards), `statements.ndjson` for database statements (statement-record.ts), and append-only
 // captures (full exec output). It is the SessionTaps implementation the session pipeline writes
-// through. Any write failure is reported once through `onFailure`; what it means (end the session
-// or go on) is the caller's decision.
+// through. Any write failure is reported once through `onFailure`, and so is reaching the byte
+// budget (`RecordingBudgetExceeded`); what it means (end the session or go on) is the caller's
+// decision. Closing seals the files and meta.json; the derived sidecars (keyframe indexes) and
+// search indexing are post-close work the caller schedules (`castPaths`), so a close never starts
+// a worker thread of its own.
 import { mkdirSync } from 'node:fs';
 import { AsciicastWriter, type CastHeader } from './asciicast-writer.js';
 import type { SpanSealer } from './masked-spans.js';
 import { FileSink } from './file-sink.js';
-import { writeKeyframesOffThread } from './keyframes.js';
 import { castFile, EVENTS_FILE, execCaptureFile, RecordingLayout, STATEMENTS_FILE } from './layout.js';
 import { PipeBudget, PipeCastWriter } from './pipe-cast-writer.js';
 import { RECORDING_FORMAT_VERSION, type RecordingMeta, writeRecordingMeta } from './meta.js';
+import { RecordingBudget, RecordingBudgetExceeded, type RecordingStop } from './recording-budget.js';
 import { serializeStatement, type StatementRecord } from './statement-record.js';
 import type { ByteTap, FileOperation, PipeHeader, PipeTap, SessionTaps, TerminalHeader, TerminalTap } from './taps.js';
 
 export type { RecordingMeta } from './meta.js';
+export { RecordingBudgetExceeded, type RecordingStop } from './recording-budget.js';
 
 export interface RecordingOptions {
   /** Record keystrokes ("i" events) in terminal and pipe streams; default yes. */
@@ -28,6 +32,10 @@ export interface RecordingOptions {
   sealer?: SpanSealer;
   /** Limits of channels without a terminal, for the whole session (defaults: PIPE_DEFAULTS). */
   pipe?: PipeLimits;
+  /** Byte budget of the whole recording (all its files); 0 or absent: none. */
+  maxBytes?: number;
+  /** Sees every byte the recording takes (a watch on the volume's free space). */
+  tally?: (bytes: number) => void;
 }
 
 const NO_KEY: SpanSealer = {
@@ -46,7 +54,7 @@ export interface PipeLimits {
 export const PIPE_DEFAULTS = { inputCap: 16 * 1024 * 1024, outputCap: 8 * 1024 * 1024 } as const;
 
 /** What every open stream (terminal or pipe) takes when the recording marks or closes it. */
-interface OpenStream { marker(label: string): void; end(): void }
+interface OpenStream { marker(label: string, metered?: boolean): void; end(): void }
 
 export class SessionRecording implements SessionTaps {
   private readonly sinks: FileSink[] = [];
@@ -60,6 +68,7 @@ export class SessionRecording implements SessionTaps {
   private failed = false;
   private readonly listeners = new Set<(channel: number, e: [number, string, string]) => void>();
   private readonly meta: RecordingMeta;
+  private readonly budget: RecordingBudget;
   readonly layout: RecordingLayout;
 
   constructor(
@@ -71,13 +80,18 @@ export class SessionRecording implements SessionTaps {
   ) {
     this.layout = new RecordingLayout(dir);
     this.meta = { format: RECORDING_FORMAT_VERSION, ...meta };
+    const limit = options.maxBytes ?? 0;
+    this.budget = new RecordingBudget(limit, () => {
+      this.note('budget', `recording stopped: byte budget of ${limit} bytes reached`);
+      this.fail(new RecordingBudgetExceeded(limit));
+    }, options.tally);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.writeMeta();
     this.events = this.sink(EVENTS_FILE);
   }
 
   private sink(name: string): FileSink {
-    const s = new FileSink(this.layout.file(name), { onError: (e) => this.fail(e) });
+    const s = new FileSink(this.layout.file(name), { meter: this.budget, onError: (e) => this.fail(e) });
     this.sinks.push(s);
     return s;
   }
@@ -194,6 +208,36 @@ export class SessionRecording implements SessionTaps {
     return this.close(reason);
   }
 
+  /** Bytes recorded so far, all files together (what the budget counts). */
+  get bytes(): number {
+    return this.budget.used;
+  }
+
+  /** Why the recording stopped before its end, or null while it records. */
+  get stopped(): RecordingStop | null {
+    return this.budget.stopped;
+  }
+
+  /**
+   * Stops recording for a session that goes on unrecorded (its policy allows it) while the
+   * recordings volume is low: one line says so in the events and each open terminal, then every
+   * later write is dropped. The session's end still seals the files and meta.json.
+   */
+  stop(cause: RecordingStop, why: string): void {
+    if (this.budget.stop(cause)) this.note(cause, why);
+  }
+
+  /** The bounded lines that say why a recording stopped; written past the budget on purpose. */
+  private note(cause: RecordingStop, why: string): void {
+    for (const t of this.terminals) t.marker(why, false);
+    this.events.write(JSON.stringify({ t: new Date(this.now()).toISOString(), kind: 'recording-stopped', cause, bytes: this.budget.used, why }) + '\n', false);
+  }
+
+  /** The terminal recordings of this session, for post-close work (keyframe indexes). */
+  castPaths(): string[] {
+    return this.layout.castChannels().map((c) => this.layout.cast(c));
+  }
+
   /** A marker in every open terminal recording, and in the event log. */
   marker(label: string): void {
     for (const t of this.terminals) t.marker(label);
@@ -208,10 +252,6 @@ export class SessionRecording implements SessionTaps {
     for (const t of this.terminals) t.end();
     this.terminals.clear();
     await Promise.all(this.sinks.map((s) => s.close()));
-    // Keyframes before the end is declared: a viewer opening the closed recording seeks at once.
-    for (const channel of this.layout.castChannels()) {
-      await writeKeyframesOffThread(this.layout.cast(channel));
-    }
     this.meta.ended_at = new Date(this.now()).toISOString();
     this.meta.end_reason = reason;
     this.meta.channels = this.channels;

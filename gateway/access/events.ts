@@ -21,6 +21,19 @@ export interface AccessEvents {
   'breakglass.reviewed': { grant: GrantView; by: string; verdict: 'accepted' | 'denied'; reason: string };
   /** A user was disabled or removed: whatever access they hold now must end. */
   'user.disabled': { user: string; by: string; removed: boolean };
+  /** The recordings volume fell below its watermark (once per crossing): new sessions are refused. */
+  'recordings.space_low': RecordingsSpace;
+  /** The recordings volume has room again: sessions start again. */
+  'recordings.space_restored': RecordingsSpace;
+}
+
+export interface RecordingsSpace {
+  dir: string;
+  free_bytes: number;
+  total_bytes: number;
+  watermark_bytes: number;
+  /** Set when the volume could not be measured at all. */
+  error?: string;
 }
 
 export type AccessEventName = keyof AccessEvents;

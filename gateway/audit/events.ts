@@ -51,6 +51,8 @@ export interface AuditEventMap {
   'link.revoked': { link: string; by: string };
   'link.opened': { link: string; target: string; label: string; issuer: string; via: 'browser' | 'ssh'; grant: string; addr: string };
   'link.refused': { link: string | null; addr: string; code: string };
+  'recordings.space_low': { dir: string; free: number; total: number; watermark: number; error?: string };
+  'recordings.space_restored': { dir: string; free: number; total: number; watermark: number };
 }
 
 export type AuditCode = keyof AuditEventMap;
@@ -62,4 +64,5 @@ export const AUDIT_CODES = [
   'grant.extended', 'grant.shortened', 'grant.expired', 'grant.reviewed', 'grant.db_password', 'breakglass.used', 'approval.refused', 'access.denied',
   'session.started', 'session.ended', 'session.killed', 'session.upstream_failed', 'session.forward', 'session.statements', 'session.gated', 'credential.revoke_failed', 'recording.viewed', 'session.revealed', 'vault.rotated', 'api.denied',
   'link.created', 'link.approved', 'link.revoked', 'link.opened', 'link.refused',
+  'recordings.space_low', 'recordings.space_restored',
 ] as const satisfies readonly AuditCode[];

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from '../util/duration.js';
 import { PortcullisError } from '../util/errors.js';
+import { parseSize } from '../util/size.js';
 
 export interface Config {
   data: string;
@@ -37,6 +38,14 @@ export interface Config {
   webhooks: Array<{ url: string; events: string[] }>;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent' };
   api: { tokenTtl: string };
+  /**
+   * Recording storage. `sessionBudget`: bytes one session's recording may take (all its files; a
+   * size like 1GiB, or off). Below `minFree` bytes or `minFreePercent` percent free on the
+   * recordings volume new sessions are refused, and live ones stop being recorded (ended when their
+   * policy requires recording). `postCloseConcurrency`: keyframe/search-index jobs run at once after
+   * sessions close (the rest wait in a queue).
+   */
+  recordings: { sessionBudget: string | number; minFree: string | number; minFreePercent: number; postCloseConcurrency: number };
 }
 
 export function defaultConfig(data: string): Config {
@@ -57,6 +66,7 @@ export function defaultConfig(data: string): Config {
     webhooks: [],
     log: { level: 'info' },
     api: { tokenTtl: '12h' },
+    recordings: { sessionBudget: '1GiB', minFree: '256MiB', minFreePercent: 1, postCloseConcurrency: 1 },
   };
 }
 
@@ -84,6 +94,9 @@ const ENV: Array<[string, (c: Config, v: string) => void]> = [
   ['PORTCULLIS_PUBLIC_URL', (c, v) => { c.publicUrl = v; }],
   ['PORTCULLIS_WARN_BEFORE', (c, v) => { c.expiry.warnBefore = v; }],
   ['PORTCULLIS_WEBHOOK_URL', (c, v) => { c.webhooks = [{ url: v, events: [] }]; }],
+  ['PORTCULLIS_RECORDINGS_SESSION_BUDGET', (c, v) => { c.recordings.sessionBudget = v; }],
+  ['PORTCULLIS_RECORDINGS_MIN_FREE', (c, v) => { c.recordings.minFree = v; }],
+  ['PORTCULLIS_RECORDINGS_MIN_FREE_PERCENT', (c, v) => { c.recordings.minFreePercent = Number(v); }],
   ['PORTCULLIS_LOG_LEVEL', (c, v) => { c.log.level = v as Config['log']['level']; }],
 ];
 
@@ -147,6 +160,12 @@ function validate(c: Config): void {
   for (const [k, v] of [['ssh.pipeInputCap', c.ssh.pipeInputCap], ['ssh.pipeOutputCap', c.ssh.pipeOutputCap]] as const) {
     if (!Number.isSafeInteger(v) || v < 0) throw new PortcullisError('bad-request', `${k} must be a number of bytes`);
   }
+  parseSize(c.recordings.sessionBudget, 'recordings.sessionBudget');
+  parseSize(c.recordings.minFree, 'recordings.minFree');
+  const pct = c.recordings.minFreePercent;
+  if (typeof pct !== 'number' || !(pct >= 0 && pct < 100)) throw new PortcullisError('bad-request', 'recordings.minFreePercent must be a number from 0 to 99');
+  const conc = c.recordings.postCloseConcurrency;
+  if (!Number.isInteger(conc) || conc < 1 || conc > 16) throw new PortcullisError('bad-request', 'recordings.postCloseConcurrency must be a whole number from 1 to 16');
   if (!Array.isArray(c.hostnames) || c.hostnames.length === 0) throw new PortcullisError('bad-request', 'hostnames must list at least one name');
   for (const w of c.webhooks) {
     if (!w || typeof w.url !== 'string' || !/^https?:\/\//.test(w.url)) throw new PortcullisError('bad-request', 'each webhook needs an http(s) url');

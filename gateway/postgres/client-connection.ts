@@ -133,6 +133,8 @@ class PgAdapter implements ProtocolAdapter<UpstreamReady> {
         const err = refusal.kind === 'access' ? refusal.error : refusal.error;
         const r = err instanceof Refusal ? err
           : err instanceof PgProtocolError ? new Refusal('08P01', err.message)
+          // disk_full: the gateway cannot record, so it does not let the session start.
+          : isPortcullisError(err) && err.code === 'storage-full' ? new Refusal('53100', err.message)
           : isPortcullisError(err) ? new Refusal(err.code === 'invalid-credentials' ? '28P01' : '28000', err.message)
           : new Refusal('XX000', 'internal error in the gateway; see its log');
         if (!(err instanceof Refusal) && !(err instanceof PgProtocolError) && !isPortcullisError(err)) this.log.error({ err }, 'pg.handshake_error');

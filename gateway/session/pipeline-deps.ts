@@ -65,6 +65,20 @@ export interface PipelineDeps {
   spanSealer: () => Promise<SpanSealer>;
   /** How a recording is opened; tests may wrap it. */
   openRecording?: RecordingOpener;
+  /** Byte budget of one session's recording (recordings.sessionBudget); 0 or absent: none. */
+  recordingBudgetBytes?: number;
+  /** Free space on the recordings volume (recording-space.ts); absent: not watched. */
+  recordingSpace?: RecordingSpaceView;
+  /** Where sealed recordings get their keyframes and search index (post-close.ts); absent: indexed at the end, inline. */
+  postClose?: { enqueue(job: { session: string; dir: string }): void };
+}
+
+/** What the pipeline reads of the recordings volume's watch. */
+export interface RecordingSpaceView {
+  /** Null while sessions may start; else what a refused client is told. */
+  readonly refusal: string | null;
+  /** Recordings wrote this many bytes (checked against the watermark). */
+  wrote(bytes: number): void;
 }
 
 /** A session that got as far as relaying. */

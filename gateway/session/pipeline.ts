@@ -53,6 +53,14 @@ export class SessionPipeline {
     clearTimeout(timer);
   }
 
+  /**
+   * The recordings volume fell below its watermark: every running session hears it (sessions that
+   * must be recorded end with `recording-failed` and this message; the others stop recording).
+   */
+  recordingSpaceLow(message: string): void {
+    for (const s of this.running) s.recordingSpaceLow(message);
+  }
+
   /** The authorization port, for front ends that must refuse during their own auth (SSH). */
   get authorizer(): Authorizer {
     return this.deps.authorizer;
@@ -86,6 +94,14 @@ export class SessionPipeline {
     if (!auth) return null;
     if (this.closing) {
       refuseSafely(adapter, { kind: 'access', error: new PortcullisError('unavailable', 'the gateway is shutting down; try again shortly') }, this.deps.log);
+      return null;
+    }
+    // The recordings volume is below its watermark: no session starts that could not be recorded
+    // whole (the alert went out once, when it crossed; each refusal is only logged).
+    const full = this.deps.recordingSpace?.refusal;
+    if (full) {
+      this.deps.log.warn({ user: auth.user.name, target: auth.target.name, protocol: adapter.protocol, addr: adapter.clientAddr }, LOG.sessionRefusedSpace);
+      refuseSafely(adapter, { kind: 'access', error: new PortcullisError('storage-full', full) }, this.deps.log);
       return null;
     }
     const session = new RunningSession(this.deps, adapter, auth);

@@ -5,7 +5,7 @@
 // credential (fail-closed: a failure is logged and audited) → seal and index the recording.
 // Before relaying, an end is a refusal in protocol words; after, it is the adapter's close.
 import { join } from 'node:path';
-import { PIPE_DEFAULTS, type RecordingMeta, type SessionRecording } from '../../recorder/session-recording.js';
+import { PIPE_DEFAULTS, RecordingBudgetExceeded, type RecordingMeta, type SessionRecording } from '../../recorder/session-recording.js';
 import type { SpanSealer } from '../../recorder/masked-spans.js';
 import type { SessionTaps } from '../../recorder/taps.js';
 import type { Authorization } from '../access/decider.js';
@@ -182,8 +182,14 @@ export class RunningSession<U> implements SessionHandle {
     try {
       const opener = this.deps.openRecording ?? defaultOpener;
       const { pipeInputCap = PIPE_DEFAULTS.inputCap, pipeOutputCap = PIPE_DEFAULTS.outputCap } = this.deps.limits;
-      const rec = opener(this.recordingDir, meta, () => this.deps.clock.now(), (err) => this.recordingFailed(err.message), {
-        keystrokes: this.policy.recordKeystrokes, ...(sealer ? { sealer } : {}),
+      const space = this.deps.recordingSpace;
+      const onFailure = (err: Error): void => {
+        if (err instanceof RecordingBudgetExceeded) this.recordingOverBudget(err);
+        else this.recordingFailed(err.message);
+      };
+      const rec = opener(this.recordingDir, meta, () => this.deps.clock.now(), onFailure, {
+        keystrokes: this.policy.recordKeystrokes, ...(sealer ? { sealer } : {}), maxBytes: this.deps.recordingBudgetBytes ?? 0,
+        ...(space ? { tally: (n: number) => space.wrote(n) } : {}),
         // Input past the cap was refused, never forwarded: the record stays whole and the session
         // ends whatever the recording policy (an unrecorded command is what the cap prevents).
         pipe: { inputCap: pipeInputCap, outputCap: pipeOutputCap, onInputCap: (detail) => this.inputCapExceeded(detail) },
@@ -291,6 +297,28 @@ export class RunningSession<U> implements SessionHandle {
     this.end('input-cap-exceeded');
   }
 
+  /** The recording reached its byte budget and stopped; the session ends unless the policy lets it go on unrecorded. */
+  private recordingOverBudget(err: RecordingBudgetExceeded): void {
+    this.log.warn({ limit: err.limit, required: this.policy.recordingRequired }, LOG.recordingStopped);
+    if (this.policy.recordingRequired) this.end('recording-budget');
+  }
+
+  /**
+   * The recordings volume fell below its watermark. What is left of it is kept for sealing the
+   * recordings that are open: a session that must be recorded ends now, with the reason said to
+   * its user (before the disk is full, so what it did up to now is written whole); one whose policy
+   * lets it go on unrecorded stops recording.
+   */
+  recordingSpaceLow(message: string): void {
+    if (this.endReason) return;
+    if (this.policy.recordingRequired) {
+      this.end('recording-failed', message);
+    } else {
+      this.log.warn({ detail: message }, LOG.recordingStopped);
+      this.recording?.stop('space', `recording stopped: ${message}`);
+    }
+  }
+
   private adapterError(err: unknown): void {
     this.log.error({ err: errText(err), stack: err instanceof Error ? err.stack : undefined }, LOG.sessionAdapterError);
     this.end('adapter-error');
@@ -302,8 +330,8 @@ export class RunningSession<U> implements SessionHandle {
     refuseSafely(this.adapter, refusal, this.log);
   }
 
-  /** The one way a session ends. Idempotent: the first reason wins. */
-  private end(reason: TerminationReason): void {
+  /** The one way a session ends. Idempotent: the first reason wins. `detail` replaces the reason's stock message. */
+  private end(reason: TerminationReason, detail?: string): void {
     if (this.endReason) return;
     this.endReason = reason;
     const endedAt = this.deps.clock.now();
@@ -316,13 +344,14 @@ export class RunningSession<U> implements SessionHandle {
       if (closesAdapter(reason)) {
         this.recording?.marker(`cut: ${reason}`);
         try {
-          this.adapter.close(reason, `Portcullis: ${describeTermination(reason, this.auth.target.name)}`);
+          this.adapter.close(reason, `Portcullis: ${detail ?? describeTermination(reason, this.auth.target.name)}`);
         } catch (err) {
           this.log.error({ err: errText(err) }, LOG.sessionCloseFailed);
         }
       }
     } else {
-      this.refuse({ kind: 'access', error: endedWhileStarting(reason, this.auth.target.name) });
+      // Still logging in: a detail (today only the recordings volume's) is the refusal itself.
+      this.refuse({ kind: 'access', error: detail ? new PortcullisError('storage-full', detail) : endedWhileStarting(reason, this.auth.target.name) });
     }
     this.abort.abort();
     void this.finish(reason, endedAt);
@@ -348,7 +377,9 @@ export class RunningSession<U> implements SessionHandle {
     if (this.recording) {
       try {
         await this.recording.end(reason);
-        await journal.index(this.start);
+        // Keyframes and search indexing wait their turn in the bounded post-close pool.
+        if (this.deps.postClose) this.deps.postClose.enqueue({ session: this.id, dir: this.recordingDir });
+        else await journal.index(this.start);
       } catch (err) {
         this.log.error({ err: errText(err) }, LOG.recordingSealFailed);
       }
@@ -369,7 +400,7 @@ function endedWhileStarting(reason: TerminationReason, target: string): Portcull
       return new PortcullisError('no-active-grant', `access to ${target} ended during login: ${describeTermination(reason, target)}`);
     case 'user-disabled': case 'user-removed':
       return new PortcullisError('user-disabled', describeTermination(reason, target));
-    case 'closed-by-client': case 'upstream-closed': case 'killed-by-admin': case 'idle-timeout': case 'recording-failed':
+    case 'closed-by-client': case 'upstream-closed': case 'killed-by-admin': case 'idle-timeout': case 'recording-failed': case 'recording-budget':
     case 'gateway-shutdown': case 'gateway-crashed': case 'protocol-error': case 'upstream-failed': case 'credential-failed': case 'max-session-length': case 'adapter-error':
     case 'input-cap-exceeded':
       return new PortcullisError('unavailable', describeTermination(reason, target));

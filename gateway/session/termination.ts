@@ -18,6 +18,8 @@ export type TerminationReason =
   | 'killed-by-admin'
   | 'idle-timeout'
   | 'recording-failed'
+  /** The session's recording reached its byte budget (recordings.sessionBudget). */
+  | 'recording-budget'
   | 'gateway-shutdown'
   /** Found open at the next start after the gateway died without draining (kill -9, OOM, power loss). */
   | 'gateway-crashed'
@@ -45,6 +47,7 @@ export function describeTermination(r: TerminationReason, target: string): strin
     case 'killed-by-admin': return 'session ended by a Portcullis admin';
     case 'idle-timeout': return 'session closed after being idle too long';
     case 'recording-failed': return 'session ended because it could not be recorded';
+    case 'recording-budget': return 'session ended because its recording reached the byte budget a session may record; open a new session to go on';
     case 'gateway-shutdown': return 'the Portcullis gateway is shutting down';
     case 'gateway-crashed': return 'the Portcullis gateway stopped unexpectedly; the session was closed when it restarted';
     case 'protocol-error': return 'session ended after a protocol error';
@@ -66,7 +69,7 @@ export function closesAdapter(r: TerminationReason): boolean {
       return false;
     case 'upstream-closed': case 'grant-expired': case 'grant-revoked': case 'breakglass-denied': case 'killed-by-admin':
     case 'user-disabled': case 'user-removed': case 'target-removed': case 'target-changed': case 'policy-removed': case 'policy-narrowed':
-    case 'idle-timeout': case 'recording-failed': case 'gateway-shutdown': case 'gateway-crashed': case 'protocol-error': case 'upstream-failed':
+    case 'idle-timeout': case 'recording-failed': case 'recording-budget': case 'gateway-shutdown': case 'gateway-crashed': case 'protocol-error': case 'upstream-failed':
     case 'credential-failed': case 'max-session-length': case 'adapter-error': case 'input-cap-exceeded':
       return true;
   }

@@ -147,12 +147,16 @@ export class SshAdapter implements ProtocolAdapter<ssh2.Client> {
   close(_reason: TerminationReason, message: string): void {
     if (this.closing) return;
     this.closing = true;
-    for (const c of [...this.channels]) c.cut(message);
-    // Give the channels a moment to flush their last words, then drop both legs.
-    setTimeout(() => {
+    const cuts = [...this.channels].map((c) => c.cut(message));
+    // Let the channels flush their last words, then drop both legs. Under a flood the message
+    // queues behind output the client has not read yet, and a disconnect would overtake it (the
+    // user saw an empty disconnect, no reason): wait until each message was sent, at most 2 s.
+    const drop = (): void => {
       this.client.end();
       this.upstreamClient?.end();
-    }, 100).unref();
+    };
+    const cap = new Promise<void>((r) => setTimeout(r, 2000).unref());
+    void Promise.race([Promise.all(cuts), cap]).then(() => setTimeout(drop, 50).unref());
   }
 
   private onClientClosed(): void {

@@ -40,7 +40,8 @@ export interface ChannelHost {
 
 export interface TrackedChannel {
   notice(text: string): void;
-  cut(text: string): void;
+  /** Tells the user why and ends the channel; resolves once the message was sent (queued output first). */
+  cut(text: string): Promise<void>;
 }
 
 type Start = { kind: 'shell' } | { kind: 'exec'; command: string } | { kind: 'subsystem'; name: 'sftp' };
@@ -220,12 +221,16 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
     upCh.stderr.pipe(ch.stderr, { end: false });
     const untrack = host.track({
       notice: (text) => (terminal ? ch.write(`\r\n${text}\r\n`) : ch.stderr.write(`${text}\n`)),
-      cut: (text) => {
-        if (terminal) ch.write(`\r\n${text}\r\n`);
-        else ch.stderr.write(`${text}\n`);
+      cut: (text) => new Promise<void>((resolve) => {
+        // Nothing more from the target goes ahead of the message; resolves once it left for the
+        // client (behind any output still queued for it).
+        upCh.unpipe(ch);
+        upCh.stderr.unpipe(ch.stderr);
+        if (terminal) ch.write(`\r\n${text}\r\n`, () => resolve());
+        else ch.stderr.write(`${text}\n`, () => resolve());
         finishClient(ch, { signal: 'TERM', core: false, message: text });
         upCh.close();
-      },
+      }),
     });
     upCh.on('exit', (code: number | null, signal?: string, core?: boolean, message?: string) => {
       exit = code !== null && code !== undefined ? { code } : { signal: signal ?? 'KILL', core: core ?? false, message: message ?? '' };

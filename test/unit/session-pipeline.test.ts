@@ -189,6 +189,70 @@ describe('the session pipeline', () => {
     expect(await handle.settled).toBe('closed-by-client');
   });
 
+  it('ends with recording-budget once the recording reaches its byte budget, the write that reached it kept', async () => {
+    // The relay's first statement alone is past a 10-byte budget: the end comes right after it,
+    // once the relay's handler returned (never from inside the tap).
+    const { adapter, creds, id, settled } = await begin({ recordingBudgetBytes: 10 });
+    expect(await settled).toBe('recording-budget');
+    expect(steps).toEqual([...STARTED, 'adapter.close:recording-budget', ...ENDED('recording-budget')]);
+    expect(adapter.upstream?.open).toBe(false);
+    expect(creds.revoked).toHaveLength(1);
+    expect(meta(id).end_reason).toBe('recording-budget');
+    const dir = join(t.app.paths.recordings, id);
+    expect(readFileSync(join(dir, 'statements.ndjson'), 'utf8')).toContain('select 1');
+    expect(readFileSync(join(dir, 'events.ndjson'), 'utf8')).toContain('"kind":"recording-stopped","cause":"budget"');
+  });
+
+  it('refuses a new session in storage words while the recordings volume is below its watermark: no books, no recording, no credential', async () => {
+    const refusals: unknown[] = [];
+    const { p } = pipeline({ recordingSpace: { refusal: 'the recordings volume is almost full', wrote: () => {} } });
+    const adapter = new (class extends TestAdapter {
+      override refuse(r: Parameters<TestAdapter['refuse']>[0]): void { refusals.push(r); super.refuse(r); }
+    })(steps, ops);
+    expect(await p.start(adapter)).toBeNull();
+    expect(steps).toEqual(['adapter.identify', 'adapter.refuse:access']);
+    expect(refusals[0]).toMatchObject({ kind: 'access', error: { code: 'storage-full', message: 'the recordings volume is almost full' } });
+    expect(await t.app.store.sessions.list({})).toHaveLength(0);
+  });
+
+  it('ends a session that must be recorded with recording-failed and the volume message when the volume falls below its watermark', async () => {
+    const { p } = pipeline();
+    const closes: string[] = [];
+    const adapter = new (class extends TestAdapter {
+      override close(reason: TerminationReason, message?: string): void { closes.push(message ?? ''); super.close(reason); }
+    })(steps, ops);
+    const handle = (await p.start(adapter))!;
+    p.recordingSpaceLow('the recordings volume is almost full (1.0 MiB free, needs 5.0 MiB)');
+    expect(await handle.settled).toBe('recording-failed');
+    expect(closes).toEqual(['Portcullis: the recordings volume is almost full (1.0 MiB free, needs 5.0 MiB)']);
+    expect(meta(handle.id).end_reason).toBe('recording-failed');
+  });
+
+  it('stops recording, and goes on, a session whose policy makes recording optional when the volume falls below its watermark', async () => {
+    await t.app.targets.add('admin', { name: 'db02', kind: 'postgres', host: '127.0.0.1', port: 5432, account: 'app', password: 'vaulted-db-secret' });
+    await t.app.policies.add('admin', {
+      name: 'db02-unrecorded', roles: ['ops'], targets: ['db02'], targetTags: [], maxDurationMs: 3_600_000, requireReason: false,
+      ticketPattern: null, approvalsRequired: 0, approverRoles: [], autoApprove: null, breakglass: false,
+      recordKeystrokes: true, allowPortForwarding: false, captureFullOutput: false, recordingRequired: false, allowLinks: false,
+    });
+    await t.app.requests.create(ops, { target: 'db02', durationMs: 30 * MIN, reason: 'optional recording' });
+    const { p } = pipeline();
+    const adapter = new TestAdapter(steps, ops, 'db02');
+    const handle = (await p.start(adapter))!;
+    p.recordingSpaceLow('the recordings volume is almost full');
+    expect(handle.isEnded).toBe(false);
+    const rec = t.app.liveRecordings.get(handle.id)!;
+    expect(rec.stopped).toBe('space');
+    const before = rec.bytes;
+    adapter.ctx!.taps.statement({ sql: 'select 2' });
+    expect(rec.bytes).toBe(before);
+    adapter.ctx!.ended('closed-by-client');
+    expect(await handle.settled).toBe('closed-by-client');
+    const events = readFileSync(join(t.app.paths.recordings, handle.id, 'events.ndjson'), 'utf8');
+    expect(events).toContain('"kind":"recording-stopped","cause":"space"');
+    expect(readFileSync(join(t.app.paths.recordings, handle.id, 'statements.ndjson'), 'utf8')).not.toContain('select 2');
+  });
+
   it('ends only its own session when the adapter throws mid-relay', async () => {
     await endsWith('adapter-error', (a) => {
       const handler = a.ctx!.guard((_d: Buffer) => { throw new Error('bug in a relay handler'); });
