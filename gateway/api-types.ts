@@ -50,6 +50,35 @@ export interface SessionView {
 export interface SessionDetail extends SessionView { recording: Array<{ file: string; bytes: number }> }
 
 /** GET /api/v1/search: one hit, `t` seconds since the session started. */
+/** The masked spans of one terminal channel (GET /api/v1/sessions/:id/masked?channel=N); no text. */
+export interface MaskedSpanList {
+  channel: number;
+  spans: Array<{ span: number; t: number; pieces: number }>;
+  /** More spans exist than were listed (the list stops at a limit; reveal still reaches them by time). */
+  more: boolean;
+  /** Sealed events that could not be read (damaged lines). */
+  unreadable: number;
+}
+
+/** A sealed masked-input span, decrypted for an admin (POST /api/v1/sessions/:id/reveal). */
+export interface RevealedSpan {
+  session: string;
+  channel: number;
+  /** The span's number in its channel (1 = the first masked input). */
+  span: number;
+  /** When the span started, in seconds of the channel's recording. */
+  t: number;
+  /** The keystrokes exactly as typed (may hold escape sequences: never write it to a terminal raw). */
+  text: string;
+  /** The same with control characters as visible escapes and a line break after each Enter: show this. */
+  visible: string;
+  /** Plaintext bytes of the whole span (more than `text` holds when `truncated`). */
+  bytes: number;
+  truncated: boolean;
+  /** Piece numbers absent from the record (a recording cut short). */
+  missing: number[];
+}
+
 export interface SearchHit {
   session: string; t: number; kind: string; text: string; protocol: string | null; user: string | null; target: string | null;
 }

@@ -3,6 +3,7 @@
 // no front end: the protocol listeners, the vendor browser terminals and the HTTP server are built
 // around it by the composition root (compose/gateway.ts). `serve`, `init` and tests go through here.
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { AccessTimers } from './access/access-timers.js';
 import { Authenticator } from './access/authn.js';
 import { BreakglassService } from './access/breakglass.js';
@@ -25,8 +26,14 @@ import type { SessionRecording } from '../recorder/session-recording.js';
 import { StaticCredentials } from './session/credentials.js';
 import { LiveSessions } from './session/live-sessions.js';
 import { SessionPipeline } from './session/pipeline.js';
+import { POST_CLOSE_DIR, PostCloseWork } from './session/post-close.js';
+import { RecordingSpace, type SpaceReport, type StatVolume } from './session/recording-space.js';
+import { indexRecording } from './session/search-index.js';
+import { writeKeyframesOffThread } from '../recorder/keyframes.js';
+import { parseSize } from './util/size.js';
 import { decidingAuthorizer, storeJournal } from './session/store-ports.js';
 import { SessionCatalog } from './session/session-catalog.js';
+import { MaskedInputReveals } from './session/masked-reveal.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 import type { Clock } from './util/clock.js';
@@ -35,6 +42,7 @@ import { parseDuration } from './util/duration.js';
 import { EventBus } from './util/event-bus.js';
 import { CredentialVault } from './vault/credential-vault.js';
 import { loadMasterKeys } from './vault/master-key.js';
+import { RecordingKeys } from './vault/recording-keys.js';
 import { Vault } from './vault/vault.js';
 import { type Poster, WebhookNotifier } from './webhooks/notifier.js';
 
@@ -49,6 +57,10 @@ export interface App {
   scheduler: DeadlineScheduler;
   vault: Vault;
   creds: CredentialVault;
+  /** The keys masked terminal input is sealed under (wrapped by the vault). */
+  recordingKeys: RecordingKeys;
+  /** Reveals sealed masked input to an admin, audited. */
+  reveals: MaskedInputReveals;
   users: UserService;
   authn: Authenticator;
   targets: TargetService;
@@ -65,6 +77,10 @@ export interface App {
   sessions: SessionCatalog;
   /** Recordings of running sessions, for live viewers. */
   liveRecordings: Map<string, SessionRecording>;
+  /** Free space on the recordings volume against its watermark; serve starts and stops it. */
+  recordingSpace: RecordingSpace;
+  /** Keyframes and search indexing of closed recordings, in a bounded pool; serve recovers and stops it. */
+  postClose: PostCloseWork;
   /** Where users reach the gateway (links print these); serve sets the bound ports. */
   addresses: { url: string; sshHost: string; sshPort: number };
   timers: AccessTimers;
@@ -80,6 +96,8 @@ export interface AppOptions {
   env: NodeJS.ProcessEnv;
   log: Logger;
   poster?: Poster;
+  /** How the recordings volume is measured (tests fake a full disk). */
+  statVolume?: StatVolume;
 }
 
 export function buildApp(config: Config, opts: AppOptions): App {
@@ -99,6 +117,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
   };
   const ctx: AccessContext = { store, audit, clock, events, settings };
   const creds = new CredentialVault(store, vault, keys.file);
+  const recordingKeys = new RecordingKeys(store, vault, clock);
   const policies = new PolicyService(ctx);
   const grants = new GrantService(ctx);
   const requests = new RequestService(ctx, policies, grants);
@@ -122,19 +141,54 @@ export function buildApp(config: Config, opts: AppOptions): App {
   notifier.subscribe(events);
   const liveRecordings = new Map<string, SessionRecording>();
   const decider = new AccessDecider(ctx);
-  const pipeline = new SessionPipeline({
+  const postClose = new PostCloseWork({
+    markerDir: join(paths.root, POST_CLOSE_DIR), concurrency: config.recordings.postCloseConcurrency, log,
+    // Below the watermark what is left is kept for sealing: keyframes are then built on first open.
+    keyframes: (cast) => (recordingSpace.isLow ? Promise.resolve() : writeKeyframesOffThread(cast)),
+    index: async (job) => { await indexRecording(store, job.dir, job.session, log); },
+  });
+  metrics.gauge('portcullis_post_close_queue_depth', 'Closed recordings waiting for keyframes and search indexing', () => postClose.depth);
+  metrics.gauge('portcullis_post_close_running', 'Post-close jobs running now (at most recordings.postCloseConcurrency)', () => postClose.active);
+  // Declared before the pipeline it notifies; its hooks only run once serve starts it.
+  let pipeline: SessionPipeline | null = null;
+  const spaceEvent = (r: SpaceReport): AccessEvents['recordings.space_low'] => ({
+    dir: r.dir, free_bytes: r.free, total_bytes: r.total, watermark_bytes: r.watermark, ...(r.error ? { error: r.error } : {}),
+  });
+  const recordingSpace = new RecordingSpace(paths.recordings, {
+    minFreeBytes: parseSize(config.recordings.minFree, 'recordings.minFree'), minFreePercent: config.recordings.minFreePercent,
+  }, clock, {
+    low: (r) => {
+      log.error({ dir: r.dir, free: r.free, watermark: r.watermark, err: r.error }, LOG.recordingsSpaceLow);
+      pipeline?.recordingSpaceLow(recordingSpace.refusal ?? 'the recordings volume is almost full');
+      void audit.append('recordings.space_low', 'system', { dir: r.dir, free: r.free, total: r.total, watermark: r.watermark, ...(r.error ? { error: r.error } : {}) });
+      events.emit('recordings.space_low', spaceEvent(r));
+    },
+    restored: (r) => {
+      log.warn({ dir: r.dir, free: r.free, watermark: r.watermark }, LOG.recordingsSpaceRestored);
+      void audit.append('recordings.space_restored', 'system', { dir: r.dir, free: r.free, total: r.total, watermark: r.watermark });
+      events.emit('recordings.space_restored', spaceEvent(r));
+    },
+  }, opts.statVolume);
+  metrics.gauge('portcullis_recordings_free_bytes', 'Free bytes on the recordings volume at the last check', () => recordingSpace.report.free);
+  metrics.gauge('portcullis_recordings_space_low', '1 while the recordings volume is below its watermark (new sessions refused)', () => recordingSpace.isLow ? 1 : 0);
+  pipeline = new SessionPipeline({
+    recordingSpace, postClose, recordingBudgetBytes: parseSize(config.recordings.sessionBudget, 'recordings.sessionBudget'),
     authorizer: decidingAuthorizer(decider, store, clock), journal: storeJournal(store, audit, log), credentials: new StaticCredentials(creds),
-    live, scheduler, clock, log, recordingsDir: paths.recordings, liveRecordings, gateRules: [],
+    spanSealer: () => recordingKeys.ready(), live, scheduler, clock, log, recordingsDir: paths.recordings, liveRecordings, gateRules: [],
     limits: {
       idleMs: {
         ssh: optionalDuration(config.ssh.idleTimeout), postgres: optionalDuration(config.postgres.idleTimeout),
         mysql: optionalDuration(config.mysql.idleTimeout), 'web-terminal': optionalDuration(config.webTerminal.idleTimeout),
       },
       maxSessionMs: optionalDuration(config.session.maxLength),
+      pipeInputCap: config.ssh.pipeInputCap, pipeOutputCap: config.ssh.pipeOutputCap,
+      connectMs: parseDuration(config.session.connectTimeout),
+      recheckMs: optionalDuration(config.session.recheckInterval),
     },
   });
   const app: App = {
-    config, paths, clock, log, store, audit, events, scheduler, vault, creds,
+    config, paths, clock, log, store, audit, events, scheduler, vault, creds, recordingKeys,
+    reveals: new MaskedInputReveals(store, paths.recordings, recordingKeys, audit),
     users: new UserService(ctx, vault),
     authn: new Authenticator(ctx, vault, new LoginThrottle(clock)),
     targets: new TargetService(ctx, creds),
@@ -145,12 +199,13 @@ export function buildApp(config: Config, opts: AppOptions): App {
     live,
     pipeline,
     sessions: new SessionCatalog(store),
-    liveRecordings,
+    liveRecordings, recordingSpace, postClose,
     addresses: { url: publicUrl(config), sshHost: config.hostnames[0]!, sshPort: config.ssh.port },
     timers: new AccessTimers(ctx, scheduler, requests),
     notifier, metrics,
     counters: { http: (l) => counters.http(l), authFailures: () => counters.authFailures(), webhookFailures: () => counters.webhookFailures() },
     close: () => {
+      recordingSpace.stop();
       scheduler.stop();
       return store.close();
     },

@@ -2,15 +2,38 @@
 // (a crash loses at most the last second) or as soon as 256 KiB are pending. Writes are serial.
 // Bounded: if the disk cannot keep up and more than `maxPendingBytes` wait, the sink fails and
 // reports it once, so the session can end (fail closed) instead of growing memory without bound.
+// A write that fails (a full disk: ENOSPC, EDQUOT) is cut back to the last chunk written whole,
+// so the file never ends in a torn line and nothing written before is touched; the sink then fails.
+// Each write may first be charged to a meter (the session's byte budget): a refused charge drops
+// the write, and what that means is the meter owner's decision, not the sink's.
 import { mkdirSync } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+
+/** Decides whether a write of `bytes` may still be recorded (the session's byte budget). */
+export interface ByteMeter {
+  take(bytes: number): boolean;
+}
+
+/** The part of a FileHandle the sink uses (tests give it a disk that fills up). */
+export interface SinkFile {
+  write(buffer: Buffer, offset: number, length: number): Promise<{ bytesWritten: number }>;
+  truncate(len: number): Promise<void>;
+  stat(): Promise<{ size: number }>;
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
 
 export interface SinkOptions {
   flushMs?: number;
   maxPendingBytes?: number;
+  meter?: ByteMeter;
+  /** Opens the file for appending; default: the real file, mode 0600. */
+  openFile?: (path: string) => Promise<SinkFile>;
   onError(err: Error): void;
 }
+
+const openAppend = (path: string): Promise<SinkFile> => open(path, 'a', 0o600);
 
 const FLUSH_AT = 256 * 1024;
 
@@ -18,7 +41,8 @@ export class FileSink {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private writing: Promise<void> = Promise.resolve();
-  private handle: Promise<FileHandle>;
+  /** Opened with the first write that reaches the disk: a sink nothing was written to leaves no empty file. */
+  private handle: Promise<SinkFile> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private failed = false;
   private closed = false;
@@ -26,23 +50,33 @@ export class FileSink {
   private readonly maxPending: number;
   /** Bytes accepted so far (the file's size once flushed), so a reader knows where "now" is. */
   written = 0;
+  /** Bytes on disk that were written whole (the file is cut back here if a write fails). */
+  private durable = 0;
 
   constructor(readonly path: string, private readonly opts: SinkOptions) {
     this.flushMs = opts.flushMs ?? 1000;
     this.maxPending = opts.maxPendingBytes ?? 32 * 1024 * 1024;
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    this.handle = open(path, 'a', 0o600);
-    this.handle.catch((e: unknown) => this.fail(e));
+  }
+
+  private file(): Promise<SinkFile> {
+    // A file that exists already (never for a new session) keeps what it holds, whatever happens.
+    this.handle ??= (this.opts.openFile ?? openAppend)(this.path).then(async (h) => { this.durable = (await h.stat()).size; return h; });
+    return this.handle;
   }
 
   get ok(): boolean {
     return !this.failed;
   }
 
-  /** Appends text (recording lines) or raw bytes (captured output). */
-  write(data: string | Buffer): void {
+  /**
+   * Appends text (recording lines) or raw bytes (captured output). `metered: false` is for the few
+   * bounded lines that say why a recording stopped: they are written even past the budget.
+   */
+  write(data: string | Buffer, metered = true): void {
     if (this.failed || this.closed) return;
     const b = typeof data === 'string' ? Buffer.from(data) : data;
+    if (metered && this.opts.meter && !this.opts.meter.take(b.length)) return;
     this.pending.push(b);
     this.pendingBytes += b.length;
     this.written += b.length;
@@ -64,10 +98,24 @@ export class FileSink {
     this.pendingBytes = 0;
     this.writing = this.writing.then(async () => {
       if (this.failed) return;
+      let h: SinkFile | null = null;
       try {
-        const h = await this.handle;
-        await h.write(chunk);
+        h = await this.file();
+        // FileHandle.write may write less than asked (a full disk writes what fits, then fails).
+        for (let off = 0; off < chunk.length;) off += (await h.write(chunk, off, chunk.length - off)).bytesWritten;
+        this.durable += chunk.length;
       } catch (e) {
+        // Cut the part of this chunk that made it back off: a torn last line would be the only
+        // unreadable line in the file. Shrinking a file needs no free space. A file that holds
+        // nothing whole is removed: never an empty file.
+        if (h) {
+          await h.truncate(this.durable).catch(() => {});
+          if (this.durable === 0) {
+            this.handle = null;
+            await h.close().catch(() => {});
+            await rm(this.path, { force: true }).catch(() => {});
+          }
+        }
         this.fail(e);
       }
     });
@@ -79,9 +127,10 @@ export class FileSink {
     if (this.timer) clearTimeout(this.timer);
     await this.flush();
     this.closed = true;
+    if (!this.handle) return;
     try {
       const h = await this.handle;
-      await h.sync();
+      await h.sync().catch((e: unknown) => this.fail(e));
       await h.close();
     } catch (e) {
       this.fail(e);

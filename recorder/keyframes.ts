@@ -12,8 +12,10 @@ const { SerializeAddon } = serializePkg;
 const { Terminal } = headlessPkg;
 type Terminal = HeadlessTerminal;
 type SerializeAddon = InstanceType<typeof SerializeAddon>;
-import { statSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { writeFileAtomic } from './atomic-file.js';
 import { type CastEvent, type CastFile, type CastHeader, openCast } from './asciicast-reader.js';
+import { displayFor } from './cast-display.js';
 import { keyframePath } from './layout.js';
 
 export interface Keyframe {
@@ -78,16 +80,20 @@ class FrameBuilder {
   private readonly term: Terminal;
   private readonly ser: SerializeAddon;
   private readonly feed: Feeder;
+  private readonly display: (e: CastEvent) => CastEvent;
   private lastT = 0;
   private sinceBytes = 0;
 
   constructor(header: CastHeader, headerEnd: number, private readonly seconds: number, private readonly bytes: number) {
     ({ term: this.term, ser: this.ser } = terminal(header.width, header.height));
     this.feed = new Feeder(this.term);
+    this.display = displayFor(header);
     this.frames = [{ t: 0, next: 0, offset: headerEnd, cols: this.term.cols, rows: this.term.rows, snapshot: '' }];
   }
 
-  async add(e: CastEvent, index: number, end: number): Promise<void> {
+  async add(recorded: CastEvent, index: number, end: number): Promise<void> {
+    // A pipe cast's input, stdout and stderr are drawn as the player draws them (cast-display.ts).
+    const e = this.display(recorded);
     await this.feed.apply(e);
     if (e[1] === 'o') this.sinceBytes += e[2].length;
     if (e[0] - this.lastT >= this.seconds || this.sinceBytes >= this.bytes) {
@@ -157,25 +163,40 @@ export { keyframePath };
 /** Builds and writes the index of a finished recording, so the first open and seek are as fast as any. */
 export async function writeKeyframes(castPath: string): Promise<void> {
   const index = await buildIndex(castPath);
-  writeFileSync(keyframePath(castPath), JSON.stringify(index satisfies KeyframeFile), { mode: 0o600 });
+  // Through a rename: a full disk leaves no sidecar (rebuilt on first open), never an empty one.
+  writeFileAtomic(keyframePath(castPath), JSON.stringify(index satisfies KeyframeFile));
 }
+
+/** Heap of one keyframe worker: a busy hour of output indexes in well under this. */
+export const KEYFRAME_WORKER_HEAP_MB = 384;
+/** A worker still running after this is stopped (its sidecar is then built on first open). */
+export const KEYFRAME_WORKER_TIMEOUT_MS = 10 * 60_000;
 
 /**
  * writeKeyframes in a worker thread: replaying an hour of busy output through a terminal emulator
  * takes tens of seconds of CPU, which on the main thread would stall every live relay. Resolves
- * when done or failed (a missing sidecar only makes the first seek slower).
+ * when done or failed (a missing sidecar only makes the first seek slower). Each call is one
+ * worker with a bounded heap and time: how many run at once is the caller's to bound (the gateway
+ * runs them in its post-close pool).
  */
-export function writeKeyframesOffThread(castPath: string): Promise<void> {
+export function writeKeyframesOffThread(castPath: string, heapMb = KEYFRAME_WORKER_HEAP_MB, timeoutMs = KEYFRAME_WORKER_TIMEOUT_MS): Promise<void> {
   return new Promise((resolve) => {
     let worker: Worker;
     try {
-      worker = new Worker(new URL('./keyframe-worker.js', import.meta.url), { workerData: { castPath }, resourceLimits: { maxOldGenerationSizeMb: 2048 } });
+      worker = new Worker(new URL('./keyframe-worker.js', import.meta.url), {
+        workerData: { castPath }, resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: 16 },
+      });
     } catch {
       resolve();
       return;
     }
-    worker.once('error', () => resolve());
-    worker.once('exit', () => resolve());
+    // A worker never keeps the gateway from exiting: a sidecar cut short by the exit is never
+    // renamed into place, and is built again later (post-close marker, or on first open).
+    worker.unref();
+    const timer = setTimeout(() => { void worker.terminate(); }, timeoutMs);
+    timer.unref();
+    worker.once('error', () => { clearTimeout(timer); resolve(); });
+    worker.once('exit', () => { clearTimeout(timer); resolve(); });
   });
 }
 

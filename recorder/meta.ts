@@ -2,7 +2,8 @@
 // version, an atomic writer (a crash leaves the old or the new file, never half of one) and a
 // tolerant reader. It does not know where the file lives (layout.ts) or when it is written
 // (session-recording.ts).
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from './atomic-file.js';
 
 /**
  * Version of the recording directory as a whole (which files, meta.json's fields). Absent in
@@ -30,11 +31,12 @@ export interface RecordingMeta {
   channels?: number;
 }
 
-/** Replaces the file through a rename, so readers never see a torn meta.json. */
+/**
+ * Replaces the file through a rename, so readers never see a torn or empty meta.json; on a full
+ * disk it throws and the previous meta.json (if any) stays as it was.
+ */
 export function writeRecordingMeta(path: string, meta: RecordingMeta): void {
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, JSON.stringify(meta, null, 2) + '\n', { mode: 0o600 });
-  renameSync(tmp, path);
+  writeFileAtomic(path, JSON.stringify(meta, null, 2) + '\n');
 }
 
 /** The metadata, or null when the file is missing or not a recording's metadata. */

@@ -1,38 +1,74 @@
 // Writes one session's recording directory (names and paths from layout.ts, formats in README.md):
 // `meta.json` (sidecar metadata, rewritten at the end), `ch-N.cast` (asciicast v2) for each
-// terminal channel, `events.ndjson` for structured events (exec summaries, file transfers,
+// terminal channel or channel without a terminal (pipe-cast-writer.ts), `events.ndjson` for structured events (exec summaries, file transfers,
 // forwards), `statements.ndjson` for database statements (statement-record.ts; long statement
-// text in `stmt-N.sql` side files, statement-writer.ts), and append-only
-// captures (full exec output). It is the SessionTaps implementation the session pipeline writes
-// through. Any write failure is reported once through `onFailure`; what it means (end the session
-// or go on) is the caller's decision.
+// text in `stmt-N.sql` side files, statement-writer.ts), and append-only captures (full exec output). It is the SessionTaps implementation the session pipeline writes
+// through. Any write failure is reported once through `onFailure`, and so is reaching the byte
+// budget (`RecordingBudgetExceeded`); what it means (end the session or go on) is the caller's
+// decision. Closing seals the files and meta.json; the derived sidecars (keyframe indexes) and
+// search indexing are post-close work the caller schedules (`castPaths`), so a close never starts
+// a worker thread of its own.
 import { mkdirSync } from 'node:fs';
 import { AsciicastWriter, type CastHeader } from './asciicast-writer.js';
+import type { SpanSealer } from './masked-spans.js';
 import { FileSink } from './file-sink.js';
-import { writeKeyframesOffThread } from './keyframes.js';
 import { castFile, EVENTS_FILE, execCaptureFile, RecordingLayout } from './layout.js';
+import { PipeBudget, PipeCastWriter } from './pipe-cast-writer.js';
 import { RECORDING_FORMAT_VERSION, type RecordingMeta, writeRecordingMeta } from './meta.js';
+import { RecordingBudget, RecordingBudgetExceeded, type RecordingStop } from './recording-budget.js';
 import type { StatementRecord } from './statement-record.js';
 import { StatementWriter } from './statement-writer.js';
-import type { ByteTap, FileOperation, SessionTaps, TerminalHeader, TerminalTap } from './taps.js';
+import type { ByteTap, FileOperation, PipeHeader, PipeTap, SessionTaps, TerminalHeader, TerminalTap } from './taps.js';
 
 export type { RecordingMeta } from './meta.js';
+export { RecordingBudgetExceeded, type RecordingStop } from './recording-budget.js';
 
 export interface RecordingOptions {
-  /** Record keystrokes ("i" events) in terminal streams; default yes. */
+  /** Record keystrokes ("i" events) in terminal and pipe streams; default yes. */
   keystrokes?: boolean;
+  /**
+   * Seals input typed at password-like prompts (masked-spans.ts). Without one, masked input cannot
+   * be kept, and the first masked keystroke is reported as a recording failure rather than dropped.
+   */
+  sealer?: SpanSealer;
+  /** Limits of channels without a terminal, for the whole session (defaults: PIPE_DEFAULTS). */
+  pipe?: PipeLimits;
+  /** Byte budget of the whole recording (all its files); 0 or absent: none. */
+  maxBytes?: number;
+  /** Sees every byte the recording takes (a watch on the volume's free space). */
+  tally?: (bytes: number) => void;
 }
+
+const NO_KEY: SpanSealer = {
+  seal: () => { throw new Error('masked input cannot be sealed: the recording has no key'); },
+};
+
+export interface PipeLimits {
+  /** Input bytes recorded whole; more ends the session (the callback decides how). */
+  inputCap: number;
+  /** Bytes of output events (stdout + stderr, as stored) written to casts; past it only digests are kept. */
+  outputCap: number;
+  /** Input passed the cap: the bytes were refused (not recorded, must not be forwarded). */
+  onInputCap(detail: string): void;
+}
+
+export const PIPE_DEFAULTS = { inputCap: 16 * 1024 * 1024, outputCap: 8 * 1024 * 1024 } as const;
+
+/** What every open stream (terminal or pipe) takes when the recording marks or closes it. */
+interface OpenStream { marker(label: string, metered?: boolean): void; end(): void }
 
 export class SessionRecording implements SessionTaps {
   private readonly sinks: FileSink[] = [];
   private readonly statementWriter: StatementWriter;
-  private readonly terminals = new Set<AsciicastWriter>();
+  private readonly terminals = new Set<OpenStream>();
+  private pipeBudget: PipeBudget | null = null;
   private readonly castSinks = new Map<number, FileSink>();
   private readonly events: FileSink;
   private channels = 0;
   private failed = false;
   private readonly listeners = new Set<(channel: number, e: [number, string, string]) => void>();
   private readonly meta: RecordingMeta;
+  private readonly budget: RecordingBudget;
   readonly layout: RecordingLayout;
 
   constructor(
@@ -44,14 +80,20 @@ export class SessionRecording implements SessionTaps {
   ) {
     this.layout = new RecordingLayout(dir);
     this.meta = { format: RECORDING_FORMAT_VERSION, ...meta };
+    const limit = options.maxBytes ?? 0;
+    this.budget = new RecordingBudget(limit, () => {
+      this.note('budget', `recording stopped: byte budget of ${limit} bytes reached`);
+      this.fail(new RecordingBudgetExceeded(limit));
+    }, options.tally);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.writeMeta();
     this.events = this.sink(EVENTS_FILE);
-    this.statementWriter = new StatementWriter(this.layout, (name) => this.sink(name), (e) => this.fail(e));
+    // Side files are charged to the same budget as every other file (their record line through its sink).
+    this.statementWriter = new StatementWriter(this.layout, (name) => this.sink(name), (e) => this.fail(e), this.budget);
   }
 
   private sink(name: string): FileSink {
-    const s = new FileSink(this.layout.file(name), { onError: (e) => this.fail(e) });
+    const s = new FileSink(this.layout.file(name), { meter: this.budget, onError: (e) => this.fail(e) });
     this.sinks.push(s);
     return s;
   }
@@ -82,12 +124,32 @@ export class SessionRecording implements SessionTaps {
     const w = new AsciicastWriter(castSink, {
       ...header, timestamp: Math.floor(this.now() / 1000),
       portcullis: { session: this.meta.session, channel: n, user: this.meta.user, target: this.meta.target, grant: this.meta.grant },
-    }, this.now, keystrokes, (e) => { for (const l of this.listeners) l(n, e); });
+    }, this.now, keystrokes, (e) => { for (const l of this.listeners) l(n, e); }, {
+      sealer: this.options.sealer ?? NO_KEY, session: this.meta.session, channel: n, onError: (e) => this.fail(e),
+    });
     this.terminals.add(w);
     return w;
   }
 
-  endTerminal(w: AsciicastWriter): void {
+  /** A channel without a terminal (SessionTaps): its input, stdout and stderr in one cast. */
+  pipe(header: PipeHeader): PipeTap {
+    const limits = this.options.pipe ?? { ...PIPE_DEFAULTS, onInputCap: (detail: string) => this.fail(new Error(detail)) };
+    this.pipeBudget ??= new PipeBudget(limits.inputCap, limits.outputCap, (detail) => limits.onInputCap(detail));
+    const n = ++this.channels;
+    const castSink = this.sink(castFile(n));
+    this.castSinks.set(n, castSink);
+    const w = new PipeCastWriter(castSink, {
+      timestamp: Math.floor(this.now() / 1000), ...(header.command !== undefined ? { command: header.command } : {}),
+      portcullis: { session: this.meta.session, channel: n, user: this.meta.user, target: this.meta.target, grant: this.meta.grant },
+    }, this.now, this.pipeBudget, this.options.keystrokes ?? true, (e) => { for (const l of this.listeners) l(n, e); });
+    this.terminals.add(w);
+    return {
+      channel: n, input: (b) => w.input(b), stdout: (b) => w.stdout(b), stderr: (b) => w.stderr(b), marker: (label) => w.marker(label),
+      end: () => this.endTerminal(w),
+    };
+  }
+
+  endTerminal(w: OpenStream): void {
     w.end();
     this.terminals.delete(w);
   }
@@ -137,22 +199,47 @@ export class SessionRecording implements SessionTaps {
     return this.statementWriter.statements;
   }
 
-  /** Bytes this recording has accepted so far, side files included: what it costs on disk. */
-  get bytes(): number {
-    return this.sinks.reduce((sum, s) => sum + s.written, 0) + this.statementWriter.sideBytes;
-  }
-
   fileOperation(op: FileOperation): void {
     this.event('sftp', { ...op });
   }
 
-  captureExec(): { stdout: ByteTap; stderr: ByteTap } {
-    const n = this.nextChannel();
+  captureExec(channel?: number): { stdout: ByteTap; stderr: ByteTap } {
+    const n = channel ?? this.nextChannel();
     return { stdout: this.capture(execCaptureFile(n, 'stdout')), stderr: this.capture(execCaptureFile(n, 'stderr')) };
   }
 
   end(reason: string): Promise<void> {
     return this.close(reason);
+  }
+
+  /** Bytes recorded so far, all files together, statement side files included (what the budget counts). */
+  get bytes(): number {
+    return this.budget.used;
+  }
+
+  /** Why the recording stopped before its end, or null while it records. */
+  get stopped(): RecordingStop | null {
+    return this.budget.stopped;
+  }
+
+  /**
+   * Stops recording for a session that goes on unrecorded (its policy allows it) while the
+   * recordings volume is low: one line says so in the events and each open terminal, then every
+   * later write is dropped. The session's end still seals the files and meta.json.
+   */
+  stop(cause: RecordingStop, why: string): void {
+    if (this.budget.stop(cause)) this.note(cause, why);
+  }
+
+  /** The bounded lines that say why a recording stopped; written past the budget on purpose. */
+  private note(cause: RecordingStop, why: string): void {
+    for (const t of this.terminals) t.marker(why, false);
+    this.events.write(JSON.stringify({ t: new Date(this.now()).toISOString(), kind: 'recording-stopped', cause, bytes: this.budget.used, why }) + '\n', false);
+  }
+
+  /** The terminal recordings of this session, for post-close work (keyframe indexes). */
+  castPaths(): string[] {
+    return this.layout.castChannels().map((c) => this.layout.cast(c));
   }
 
   /** A marker in every open terminal recording, and in the event log. */
@@ -171,10 +258,6 @@ export class SessionRecording implements SessionTaps {
     // Side files still being written go first: their records are appended once they are on disk.
     await this.statementWriter.settled();
     await Promise.all(this.sinks.map((s) => s.close()));
-    // Keyframes before the end is declared: a viewer opening the closed recording seeks at once.
-    for (const channel of this.layout.castChannels()) {
-      await writeKeyframesOffThread(this.layout.cast(channel));
-    }
     this.meta.ended_at = new Date(this.now()).toISOString();
     this.meta.end_reason = reason;
     this.meta.channels = this.channels;

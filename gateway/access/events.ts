@@ -2,6 +2,9 @@
 // layer (cut sessions on revoke, re-arm on extend), access timers, and webhooks.
 import type { GrantView, RequestView } from './views.js';
 
+/** Why a grant was revoked (revocation.ts); the live registry maps each to its termination reason. */
+export type RevokeCause = 'revoked' | 'breakglass-denied' | 'user-disabled' | 'user-removed' | 'target-removed' | 'policy-removed' | 'policy-narrowed';
+
 export interface AccessEvents {
   'request.created': { request: RequestView };
   'request.approved': { request: RequestView; approver: string };
@@ -9,13 +12,28 @@ export interface AccessEvents {
   'request.expired': { request: RequestView };
   'grant.created': { grant: GrantView };
   'grant.extended': { grant: GrantView; by: string };
-  'grant.revoked': { grant: GrantView; by: string; reason: string; cause: 'revoked' | 'breakglass-denied' };
+  'grant.revoked': { grant: GrantView; by: string; reason: string; cause: RevokeCause };
+  /** A narrowed policy cut what was left of the grant (policies.ts policyNarrowing); sessions re-arm. */
+  'grant.shortened': { grant: GrantView; by: string; reason: string };
   'grant.expiring': { grant: GrantView; inMs: number };
   'grant.expired': { grant: GrantView };
   'breakglass.used': { grant: GrantView };
   'breakglass.reviewed': { grant: GrantView; by: string; verdict: 'accepted' | 'denied'; reason: string };
   /** A user was disabled or removed: whatever access they hold now must end. */
-  'user.disabled': { user: string; by: string };
+  'user.disabled': { user: string; by: string; removed: boolean };
+  /** The recordings volume fell below its watermark (once per crossing): new sessions are refused. */
+  'recordings.space_low': RecordingsSpace;
+  /** The recordings volume has room again: sessions start again. */
+  'recordings.space_restored': RecordingsSpace;
+}
+
+export interface RecordingsSpace {
+  dir: string;
+  free_bytes: number;
+  total_bytes: number;
+  watermark_bytes: number;
+  /** Set when the volume could not be measured at all. */
+  error?: string;
 }
 
 export type AccessEventName = keyof AccessEvents;

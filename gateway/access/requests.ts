@@ -8,7 +8,7 @@ import { newId } from '../util/ids.js';
 import type { AccessContext } from './context.js';
 import { type GrantService, isPrivileged } from './grants.js';
 import { requireText } from './names.js';
-import { autoApproves, type PolicyService } from './policies.js';
+import { autoApproves, policyCovers, type PolicyService } from './policies.js';
 import { type RequestView, requestView } from './views.js';
 
 export interface NewRequest {
@@ -116,6 +116,9 @@ export class RequestService {
       await this.ctx.store.approvals.insert({ subjectId: id, approverId: approver.id, kind: 'request', at: now });
       await this.ctx.audit.append('request.approved', approver.name, { request: id, approver: approver.name, approvals: count, needed: policy.approvalsRequired });
       if (count < policy.approvalsRequired) return req;
+      // What the request stood on may have been taken away while it waited (user disabled or
+      // removed, target or policy removed, policy narrowed): no grant comes out of it then.
+      await this.stillGrantable(req);
       const approvers = [...prior.map((a) => a.approverId), approver.id];
       grant = await this.grants.createInTx(approver.name, {
         userId: req.userId, targetId: req.targetId, durationMs: req.durationMs, reason: req.reason, ticket: req.ticket,
@@ -168,6 +171,18 @@ export class RequestService {
       this.ctx.events.emit('request.expired', { request: await requestView(this.ctx.store, expired) });
     }
     return count;
+  }
+
+  private async stillGrantable(req: RequestRecord): Promise<void> {
+    const [user, target, policy] = await Promise.all([
+      this.ctx.store.users.byId(req.userId), this.ctx.store.targets.byId(req.targetId), this.ctx.store.policies.byId(req.policyId),
+    ]);
+    const why = !user || user.disabled ? `${user?.name ?? 'its user'} is disabled or removed`
+      : !target ? 'its target was removed'
+      : !policy ? 'its policy was removed'
+      : !policyCovers(policy, user, target) ? `policy ${policy.name} no longer covers it`
+      : null;
+    if (why) throw new PortcullisError('conflict', `request ${req.id} can no longer be granted: ${why}`);
   }
 
   private async checkDecider(approver: UserRecord, id: string): Promise<{ req: RequestRecord; policy: PolicyRecord }> {

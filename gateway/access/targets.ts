@@ -5,6 +5,7 @@ import { newId } from '../util/ids.js';
 import type { CredentialVault } from '../vault/credential-vault.js';
 import type { AccessContext } from './context.js';
 import { checkName } from './names.js';
+import { activeGrants, publishRevoked, revokeInTx } from './revocation.js';
 
 export interface NewTarget {
   name: string;
@@ -71,11 +72,18 @@ export class TargetService {
     return this.ctx.store.targets.list();
   }
 
+  /**
+   * Removing a target revokes every active grant on it in the same transaction; their live
+   * sessions end with `target-removed`. A target added again under the same name is a new id, so
+   * no old grant reaches it.
+   */
   async remove(actor: string, name: string): Promise<void> {
     const t = await this.get(name);
-    await this.ctx.store.transaction(async () => {
+    const revoked = await this.ctx.store.transaction(async () => {
       await this.ctx.store.targets.remove(t.id);
       await this.ctx.audit.append('target.removed', actor, { target: name });
+      return revokeInTx(this.ctx, actor, await activeGrants(this.ctx.store, this.ctx.clock.now(), { targetId: t.id }), `target ${name} removed`, 'target-removed');
     });
+    await publishRevoked(this.ctx, actor, revoked);
   }
 }

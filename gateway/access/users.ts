@@ -4,10 +4,12 @@ import { createHash } from 'node:crypto';
 import type { AuditEventMap } from '../audit/events.js';
 import { PortcullisError } from '../util/errors.js';
 import { newId } from '../util/ids.js';
-import type { UserRecord } from '../store/records.js';
+import type { GrantRecord, UserRecord } from '../store/records.js';
 import { aadFor, type Vault } from '../vault/vault.js';
 import type { AccessContext } from './context.js';
 import { checkName } from './names.js';
+import { policyNarrowing } from './policy-match.js';
+import { activeGrants, publishRevoked, revokeInTx, revokeIssuedLinksInTx, type Revoked } from './revocation.js';
 import { hashPassword } from './passwords.js';
 import { makeScramVerifier, nativeVerifier } from './scram-verifier.js';
 import { newTotpSecret, otpauthUri } from './totp.js';
@@ -57,12 +59,16 @@ export class UserService {
 
   async remove(actor: string, name: string): Promise<void> {
     const u = await this.get(name);
-    await this.ctx.store.transaction(async () => {
+    const revoked = await this.ctx.store.transaction(async () => {
       await this.ctx.store.tokens.removeForUser(u.id);
       await this.ctx.store.users.remove(u.id);
       await this.ctx.audit.append('user.removed', actor, { user: name });
+      return [
+        ...await revokeInTx(this.ctx, actor, await activeGrants(this.ctx.store, this.ctx.clock.now(), { userId: u.id }), `user ${name} removed`, 'user-removed'),
+        ...await revokeIssuedLinksInTx(this.ctx, actor, u.id, `its issuer ${name} was removed`),
+      ];
     });
-    this.ctx.events.emit('user.disabled', { user: name, by: actor });
+    await this.cut(actor, name, true, revoked);
   }
 
   async setPassword(actor: string, name: string, password: string): Promise<void> {
@@ -90,17 +96,47 @@ export class UserService {
     await this.update(actor, u, (cur) => ({ ...cur, sshKeys: cur.sshKeys.includes(k) ? cur.sshKeys : [...cur.sshKeys, k] }), 'ssh-key-added');
   }
 
+  /**
+   * Disabling revokes every active grant of the user and every unexpired link they issued in the
+   * same transaction (re-enabling gives none back: access is asked for again) and ends their live
+   * sessions with `user-disabled` (sessions through their links as revoked links').
+   */
   async setDisabled(actor: string, name: string, disabled: boolean): Promise<void> {
     const u = await this.get(name);
-    await this.update(actor, u, (cur) => ({ ...cur, disabled }), disabled ? 'disabled' : 'enabled');
-    // Live sessions end too (the session layer listens): an offboarded user keeps nothing open.
-    if (disabled) this.ctx.events.emit('user.disabled', { user: name, by: actor });
+    const revoked = await this.ctx.store.transaction(async () => {
+      await this.update(actor, u, (cur) => ({ ...cur, disabled }), disabled ? 'disabled' : 'enabled');
+      if (!disabled) return [];
+      return [
+        ...await revokeInTx(this.ctx, actor, await activeGrants(this.ctx.store, this.ctx.clock.now(), { userId: u.id }), `user ${name} disabled`, 'user-disabled'),
+        ...await revokeIssuedLinksInTx(this.ctx, actor, u.id, `its issuer ${name} was disabled`),
+      ];
+    });
+    if (disabled) await this.cut(actor, name, false, revoked);
   }
 
+  /** New roles can narrow: request-based grants whose policy no longer covers the user are revoked. */
   async setRoles(actor: string, name: string, roles: string[]): Promise<void> {
     roles.forEach((r) => checkName('role', r));
     const u = await this.get(name);
-    await this.update(actor, u, (cur) => ({ ...cur, roles: [...new Set(roles)] }), 'roles');
+    const revoked = await this.ctx.store.transaction(async () => {
+      await this.update(actor, u, (cur) => ({ ...cur, roles: [...new Set(roles)] }), 'roles');
+      const fresh = await this.get(name);
+      const now = this.ctx.clock.now();
+      const lost: GrantRecord[] = [];
+      for (const g of await activeGrants(this.ctx.store, now, { userId: u.id })) {
+        const p = g.policyId ? await this.ctx.store.policies.byId(g.policyId) : undefined;
+        const t = await this.ctx.store.targets.byId(g.targetId);
+        if (p && t && policyNarrowing(p, g, fresh, t, now)?.kind === 'uncovered') lost.push(g);
+      }
+      return revokeInTx(this.ctx, actor, lost, `roles of ${name} changed`, 'policy-narrowed');
+    });
+    await publishRevoked(this.ctx, actor, revoked);
+  }
+
+  /** After commit: live sessions end first (by user, with the user's reason), then the grants are announced. */
+  private async cut(actor: string, name: string, removed: boolean, revoked: Revoked[]): Promise<void> {
+    this.ctx.events.emit('user.disabled', { user: name, by: actor, removed });
+    await publishRevoked(this.ctx, actor, revoked);
   }
 
   /**

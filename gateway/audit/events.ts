@@ -14,13 +14,18 @@ export interface AuditEventMap {
   'target.tested': { target: string; ok: boolean; detail: string };
   'policy.created': { policy: string };
   'policy.removed': { policy: string };
+  /** Replaced in place (same id); `revoked` and `shortened` count the grants it narrowed. */
+  'policy.updated': { policy: string; revoked: number; shortened: number };
   'request.created': { request: string; user: string; target: string; duration: number; reason: string; ticket: string | null; policy: string };
   'request.approved': { request: string; approver: string; approvals: number; needed: number };
   'request.denied': { request: string; approver: string; reason: string };
   'request.expired': { request: string };
   'request.refused': { user: string; target: string; code: string; message: string };
   'grant.created': { grant: string; user: string; target: string; source: string; expiresAt: number; reason: string; ticket: string | null; approvers: string[] };
-  'grant.revoked': { grant: string; by: string; reason: string };
+  /** `cause` says what took the access away when it was not a plain revoke (user-disabled, target-removed, ...). */
+  'grant.revoked': { grant: string; by: string; reason: string; cause?: string };
+  /** A narrowed policy cut the time left on a grant that stands on it. */
+  'grant.shortened': { grant: string; by: string; expiresAt: number; reason: string };
   'grant.extended': { grant: string; by: string; expiresAt: number };
   'grant.expired': { grant: string };
   'grant.db_password': { grant: string; user: string; target: string };
@@ -36,6 +41,8 @@ export interface AuditEventMap {
   'session.gated': { session: string; verdict: 'deny' | 'flag'; rule: string; command: string };
   'credential.revoke_failed': { session: string; target: string; source: string; error: string };
   'recording.viewed': { session: string; file: string; by: string };
+  /** An admin decrypted a sealed masked-input span; never the text itself. */
+  'session.revealed': { session: string; channel: number; span: number; t: number; by: string; reason: string | null };
   'session.forward': { session: string; host: string; port: number; allowed: boolean; bytesIn: number; bytesOut: number };
   'vault.rotated': { keyId: string; resealed: number };
   'api.denied': { user: string; route: string; code: string };
@@ -44,15 +51,18 @@ export interface AuditEventMap {
   'link.revoked': { link: string; by: string };
   'link.opened': { link: string; target: string; label: string; issuer: string; via: 'browser' | 'ssh'; grant: string; addr: string };
   'link.refused': { link: string | null; addr: string; code: string };
+  'recordings.space_low': { dir: string; free: number; total: number; watermark: number; error?: string };
+  'recordings.space_restored': { dir: string; free: number; total: number; watermark: number };
 }
 
 export type AuditCode = keyof AuditEventMap;
 
 export const AUDIT_CODES = [
   'user.created', 'user.removed', 'user.updated', 'auth.succeeded', 'auth.failed', 'auth.locked', 'token.created',
-  'target.created', 'target.removed', 'target.tested', 'policy.created', 'policy.removed', 'request.created',
+  'target.created', 'target.removed', 'target.tested', 'policy.created', 'policy.removed', 'policy.updated', 'request.created',
   'request.approved', 'request.denied', 'request.expired', 'request.refused', 'grant.created', 'grant.revoked',
-  'grant.extended', 'grant.expired', 'grant.reviewed', 'grant.db_password', 'breakglass.used', 'approval.refused', 'access.denied',
-  'session.started', 'session.ended', 'session.killed', 'session.upstream_failed', 'session.forward', 'session.statements', 'session.gated', 'credential.revoke_failed', 'recording.viewed', 'vault.rotated', 'api.denied',
+  'grant.extended', 'grant.shortened', 'grant.expired', 'grant.reviewed', 'grant.db_password', 'breakglass.used', 'approval.refused', 'access.denied',
+  'session.started', 'session.ended', 'session.killed', 'session.upstream_failed', 'session.forward', 'session.statements', 'session.gated', 'credential.revoke_failed', 'recording.viewed', 'session.revealed', 'vault.rotated', 'api.denied',
   'link.created', 'link.approved', 'link.revoked', 'link.opened', 'link.refused',
+  'recordings.space_low', 'recordings.space_restored',
 ] as const satisfies readonly AuditCode[];

@@ -25,14 +25,14 @@ const HELP = `portcullis: just-in-time privileged access gateway
   serve  [--data DIR] [--config FILE]      run every listener; SIGTERM drains and closes cleanly
   user   add|list|remove|passwd|totp|ssh-key|disable|enable|token
   target add|list|remove|test
-  policy add|list|remove
+  policy add|replace|list|remove
   request TARGET --for DUR --reason TEXT [--ticket ID]
   requests [--pending]    approve ID    deny ID --reason TEXT
   grant  add|list [--active]|revoke ID|extend ID --by DUR|review ID --accept|--deny
   breakglass TARGET --reason TEXT
   link   create TARGET --ttl DUR [--uses N] [--label TEXT] [--session-max DUR]|list|approve ID|revoke ID
   db-password TARGET                      one-time database password for your grant (users with TOTP)
-  session list [--live] | show ID [--full] | kill ID
+  session list [--live] | show ID [--full] | kill ID | reveal ID [--at T | --span N] [--channel N] [--reason TEXT]
   play ID [--speed X] [--skip-idle]        export ID > session.cast
   audit  list|verify|export
   vault  rotate-key

@@ -47,6 +47,10 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   // run that died without draining. One node on its own store owns every one of them; a later
   // multi-node store must narrow `owns` to this node's sessions.
   await closeOrphanedSessions({ store: app.store, audit: app.audit, clock: app.clock, log, owns: () => true, running: (id) => app.live.get(id) !== undefined });
+  // Jobs a previous run queued but never ran (keyframes, search index) go first in the pool; then
+  // the recordings volume is measured once, so a full volume refuses the very first login.
+  app.postClose.recover();
+  await app.recordingSpace.start();
   await app.timers.start();
   const composed = composeForApi(app);
   const api = createApiServer(app, composed, tls);
@@ -70,6 +74,9 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
       const drained = app.pipeline.shutdown(10_000);
       const closing = Promise.all(listeners.map((l) => l.stop()));
       await Promise.race([Promise.all([closing, drained]), new Promise((r) => setTimeout(r, 10_000).unref())]);
+      // Post-close jobs running now may finish (a few seconds); queued ones keep their markers and
+      // run at the next start. The store stays open until then.
+      await app.postClose.stop(5_000);
       api.closeAllConnections();
       rmSync(app.paths.serveInfo, { force: true });
       await app.close();

@@ -5,18 +5,29 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from '../util/duration.js';
 import { PortcullisError } from '../util/errors.js';
+import { parseSize } from '../util/size.js';
 
 export interface Config {
   data: string;
   listen: string;
   http: { port: number };
-  ssh: { port: number; idleTimeout: string; authTimeout: string; maxPreAuth: number };
+  /**
+   * pipeInputCap: bytes a session may send to shells and commands without a terminal, each recorded
+   * whole; more ends the session (input-cap-exceeded). pipeOutputCap: bytes of their casts' output
+   * events (as stored); past it only byte counts and SHA-256. File transfers (sftp, scp, rsync) count for neither.
+   */
+  ssh: { port: number; idleTimeout: string; authTimeout: string; maxPreAuth: number; pipeInputCap: number; pipeOutputCap: number };
   postgres: { port: number; allowPlaintext: boolean; maxMessageBytes: number; handshakeTimeout: string; maxHandshakes: number; idleTimeout: string };
   mysql: { port: number; allowPlaintext: boolean; maxPacketBytes: number; handshakeTimeout: string; maxHandshakes: number; idleTimeout: string };
   /** The vendor browser terminal (one-time links). */
   webTerminal: { idleTimeout: string };
-  /** Limits every session has, whatever its protocol ("off" = none). */
-  session: { maxLength: string };
+  /**
+   * Limits every session has, whatever its protocol ("off" = none). `connectTimeout`: how long the
+   * upstream leg (TCP connect, TLS, the target's greeting and login) may take before the client is
+   * refused in protocol words (1s-60s). `recheckInterval`: how often every live session's access
+   * is checked again from the store ("off" = never), for changes no event told this node about.
+   */
+  session: { maxLength: string; connectTimeout: string; recheckInterval: string };
   /**
    * Database statements (PostgreSQL and MySQL): the hard cap on one statement's text. Statements up
    * to it are recorded whole (long ones in a side file); a longer one is refused and the session ends.
@@ -32,6 +43,14 @@ export interface Config {
   webhooks: Array<{ url: string; events: string[] }>;
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent' };
   api: { tokenTtl: string };
+  /**
+   * Recording storage. `sessionBudget`: bytes one session's recording may take (all its files; a
+   * size like 1GiB, or off). Below `minFree` bytes or `minFreePercent` percent free on the
+   * recordings volume new sessions are refused, and live ones stop being recorded (ended when their
+   * policy requires recording). `postCloseConcurrency`: keyframe/search-index jobs run at once after
+   * sessions close (the rest wait in a queue).
+   */
+  recordings: { sessionBudget: string | number; minFree: string | number; minFreePercent: number; postCloseConcurrency: number };
 }
 
 export function defaultConfig(data: string): Config {
@@ -39,11 +58,11 @@ export function defaultConfig(data: string): Config {
     data,
     listen: '127.0.0.1',
     http: { port: 8443 },
-    ssh: { port: 2222, idleTimeout: 'off', authTimeout: '30s', maxPreAuth: 256 },
+    ssh: { port: 2222, idleTimeout: 'off', authTimeout: '30s', maxPreAuth: 256, pipeInputCap: 16 * 1024 * 1024, pipeOutputCap: 8 * 1024 * 1024 },
     postgres: { port: 15432, allowPlaintext: false, maxMessageBytes: 256 * 1024 * 1024, handshakeTimeout: '30s', maxHandshakes: 256, idleTimeout: 'off' },
     mysql: { port: 13306, allowPlaintext: false, maxPacketBytes: 64 * 1024 * 1024, handshakeTimeout: '30s', maxHandshakes: 256, idleTimeout: 'off' },
     webTerminal: { idleTimeout: 'off' },
-    session: { maxLength: 'off' },
+    session: { maxLength: 'off', connectTimeout: '10s', recheckInterval: '30s' },
     statements: { maxBytes: 16 * 1024 * 1024 },
     hostnames: ['localhost', '127.0.0.1', '::1'],
     publicUrl: null,
@@ -53,6 +72,7 @@ export function defaultConfig(data: string): Config {
     webhooks: [],
     log: { level: 'info' },
     api: { tokenTtl: '12h' },
+    recordings: { sessionBudget: '1GiB', minFree: '256MiB', minFreePercent: 1, postCloseConcurrency: 1 },
   };
 }
 
@@ -63,6 +83,8 @@ const ENV: Array<[string, (c: Config, v: string) => void]> = [
   ['PORTCULLIS_SSH_PORT', (c, v) => { c.ssh.port = port(v); }],
   ['PORTCULLIS_SSH_IDLE_TIMEOUT', (c, v) => { c.ssh.idleTimeout = v; }],
   ['PORTCULLIS_SSH_AUTH_TIMEOUT', (c, v) => { c.ssh.authTimeout = v; }],
+  ['PORTCULLIS_SSH_PIPE_INPUT_CAP', (c, v) => { c.ssh.pipeInputCap = Number(v); }],
+  ['PORTCULLIS_SSH_PIPE_OUTPUT_CAP', (c, v) => { c.ssh.pipeOutputCap = Number(v); }],
   ['PORTCULLIS_POSTGRES_PORT', (c, v) => { c.postgres.port = port(v); }],
   // Development only: lets clients connect without TLS (sslmode=disable).
   ['PORTCULLIS_POSTGRES_ALLOW_PLAINTEXT', (c, v) => { c.postgres.allowPlaintext = v === 'true' || v === '1'; }],
@@ -72,11 +94,16 @@ const ENV: Array<[string, (c: Config, v: string) => void]> = [
   ['PORTCULLIS_WEB_TERMINAL_IDLE_TIMEOUT', (c, v) => { c.webTerminal.idleTimeout = v; }],
   ['PORTCULLIS_SESSION_MAX_LENGTH', (c, v) => { c.session.maxLength = v; }],
   ['PORTCULLIS_STATEMENT_MAX_BYTES', (c, v) => { c.statements.maxBytes = Number(v); }],
+  ['PORTCULLIS_CONNECT_TIMEOUT', (c, v) => { c.session.connectTimeout = v; }],
+  ['PORTCULLIS_SESSION_RECHECK_INTERVAL', (c, v) => { c.session.recheckInterval = v; }],
   ['PORTCULLIS_MYSQL_ALLOW_PLAINTEXT', (c, v) => { c.mysql.allowPlaintext = v === 'true' || v === '1'; }],
   ['PORTCULLIS_HOSTNAMES', (c, v) => { c.hostnames = v.split(',').map((s) => s.trim()).filter(Boolean); }],
   ['PORTCULLIS_PUBLIC_URL', (c, v) => { c.publicUrl = v; }],
   ['PORTCULLIS_WARN_BEFORE', (c, v) => { c.expiry.warnBefore = v; }],
   ['PORTCULLIS_WEBHOOK_URL', (c, v) => { c.webhooks = [{ url: v, events: [] }]; }],
+  ['PORTCULLIS_RECORDINGS_SESSION_BUDGET', (c, v) => { c.recordings.sessionBudget = v; }],
+  ['PORTCULLIS_RECORDINGS_MIN_FREE', (c, v) => { c.recordings.minFree = v; }],
+  ['PORTCULLIS_RECORDINGS_MIN_FREE_PERCENT', (c, v) => { c.recordings.minFreePercent = Number(v); }],
   ['PORTCULLIS_LOG_LEVEL', (c, v) => { c.log.level = v as Config['log']['level']; }],
 ];
 
@@ -134,11 +161,22 @@ function merge(c: Config, raw: unknown, where: string): void {
 
 function validate(c: Config): void {
   for (const d of [c.expiry.warnBefore, c.requests.pendingTtl, c.breakglass.max, c.api.tokenTtl, c.ssh.authTimeout, c.postgres.handshakeTimeout, c.mysql.handshakeTimeout]) parseDuration(String(d));
-  for (const d of [c.ssh.idleTimeout, c.postgres.idleTimeout, c.mysql.idleTimeout, c.webTerminal.idleTimeout, c.session.maxLength]) optionalDuration(String(d));
+  for (const d of [c.ssh.idleTimeout, c.postgres.idleTimeout, c.mysql.idleTimeout, c.webTerminal.idleTimeout, c.session.maxLength, c.session.recheckInterval]) optionalDuration(String(d));
+  const connect = parseDuration(String(c.session.connectTimeout));
+  if (connect < 1000 || connect > 60_000) throw new PortcullisError('bad-request', 'session.connectTimeout must be between 1s and 60s');
   const maxStatement = c.statements.maxBytes;
   if (!Number.isInteger(maxStatement) || maxStatement < 1024 || maxStatement > 256 * 1024 * 1024) {
     throw new PortcullisError('bad-request', `statements.maxBytes must be a whole number of bytes from 1024 to ${256 * 1024 * 1024}`);
   }
+  for (const [k, v] of [['ssh.pipeInputCap', c.ssh.pipeInputCap], ['ssh.pipeOutputCap', c.ssh.pipeOutputCap]] as const) {
+    if (!Number.isSafeInteger(v) || v < 0) throw new PortcullisError('bad-request', `${k} must be a number of bytes`);
+  }
+  parseSize(c.recordings.sessionBudget, 'recordings.sessionBudget');
+  parseSize(c.recordings.minFree, 'recordings.minFree');
+  const pct = c.recordings.minFreePercent;
+  if (typeof pct !== 'number' || !(pct >= 0 && pct < 100)) throw new PortcullisError('bad-request', 'recordings.minFreePercent must be a number from 0 to 99');
+  const conc = c.recordings.postCloseConcurrency;
+  if (!Number.isInteger(conc) || conc < 1 || conc > 16) throw new PortcullisError('bad-request', 'recordings.postCloseConcurrency must be a whole number from 1 to 16');
   if (!Array.isArray(c.hostnames) || c.hostnames.length === 0) throw new PortcullisError('bad-request', 'hostnames must list at least one name');
   for (const w of c.webhooks) {
     if (!w || typeof w.url !== 'string' || !/^https?:\/\//.test(w.url)) throw new PortcullisError('bad-request', 'each webhook needs an http(s) url');

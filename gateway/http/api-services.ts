@@ -15,6 +15,7 @@ import type { DataPaths } from '../config/data-dir.js';
 import type { Logger } from '../log/logger.js';
 import type { LiveSessions } from '../session/live-sessions.js';
 import type { SessionCatalog } from '../session/session-catalog.js';
+import type { MaskedInputReveals } from '../session/masked-reveal.js';
 import type { Clock } from '../util/clock.js';
 import type { CredentialVault } from '../vault/credential-vault.js';
 
@@ -36,6 +37,8 @@ export interface ApiServices {
   readonly live: LiveSessions;
   /** Recorded sessions: list, search, lookup. */
   readonly sessions: SessionCatalog;
+  /** Sealed masked input, decrypted for an admin and audited. */
+  readonly reveals: Pick<MaskedInputReveals, 'reveal' | 'list'>;
   /** Where users reach the gateway; read per request because serve sets it once the ports are bound. */
   readonly addresses: { url: string; sshHost: string; sshPort: number };
   readonly metrics: { render(): string };

@@ -4,7 +4,9 @@
 // (learning each file's byte position at that instant), then the recording is flushed and read up
 // to that position; events that arrive meanwhile are held and sent after the file's. A viewer that falls behind is disconnected rather than buffered without bound.
 import { WebSocketServer, type WebSocket } from 'ws';
-import { openCast } from '../../recorder/asciicast-reader.js';
+import { type CastEvent, openCast } from '../../recorder/asciicast-reader.js';
+import { displayFor } from '../../recorder/cast-display.js';
+import { SEALED_INPUT } from '../../recorder/masked-spans.js';
 import type { SessionRecording } from '../../recorder/session-recording.js';
 import type { LiveFrame } from '../api-types.js';
 import type { ApiServices } from './api-services.js';
@@ -47,13 +49,15 @@ export function liveViewRoute(app: ApiServices, live: Map<string, SessionRecordi
 async function stream(ws: WebSocket, rec: SessionRecording, app: ApiServices, id: string): Promise<void> {
   const held: Array<[number, [number, string, string]]> = [];
   let caughtUp = false;
+  // The watched channel is shown as a screen shows it (a pipe cast as a transcript, cast-display.ts).
+  let show = (_channel: number, e: CastEvent): CastEvent => e;
   const send = (msg: LiveFrame): void => {
     if (ws.readyState !== ws.OPEN) return;
     if (ws.bufferedAmount > MAX_BUFFERED) { ws.close(1013, 'viewer too slow'); return; }
     ws.send(JSON.stringify(msg));
   };
   const { unsubscribe, positions } = rec.subscribe((channel, e) => {
-    if (caughtUp) send({ type: 'event', channel, event: e });
+    if (caughtUp) send({ type: 'event', channel, event: show(channel, e) });
     else held.push([channel, e]);
   });
   const channel = Math.max(1, rec.lastChannel);
@@ -63,16 +67,19 @@ async function stream(ws: WebSocket, rec: SessionRecording, app: ApiServices, id
     // Streamed, never held whole: a long live session's catch-up waits for the viewer to drain.
     const { header, entries } = await openCast(rec.layout.cast(channel));
     send({ type: 'header', channel, header });
+    const display = displayFor(header);
+    show = (ch, e) => (ch === channel ? display(e) : e);
     const upTo = positions.get(channel) ?? 0;
     for await (const { event, end } of entries) {
       if (ws.readyState !== ws.OPEN || end > upTo) break;
-      if (event) ws.send(JSON.stringify({ type: 'event', channel, event } satisfies LiveFrame));
+      // Sealed masked input is for a reveal, not for viewers (live events never carry it either).
+      if (event && event[1] !== SEALED_INPUT) ws.send(JSON.stringify({ type: 'event', channel, event: display(event) } satisfies LiveFrame));
       while (ws.bufferedAmount > MAX_BUFFERED / 2 && ws.readyState === ws.OPEN) await new Promise((r) => setTimeout(r, 20));
     }
   } catch {
     send({ type: 'header', channel, header: null });
   }
-  for (const [ch, e] of held) send({ type: 'event', channel: ch, event: e });
+  for (const [ch, e] of held) send({ type: 'event', channel: ch, event: show(ch, e) });
   caughtUp = true;
   const ended = (): void => { send({ type: 'end' }); ws.close(1000, 'session ended'); };
   const timer = setInterval(() => { if (!app.live.get(id)) { clearInterval(timer); ended(); } }, 500);

@@ -5,6 +5,7 @@
 // keyframe's offset on.
 import { readFileSync, statSync } from 'node:fs';
 import { type CastEvent, castLines, entriesOf } from '../../recorder/asciicast-reader.js';
+import { displayFor } from '../../recorder/cast-display.js';
 import { buildIndex, type CastIndex, type KeyframeFile, keyframePath, writeKeyframesOffThread } from '../../recorder/keyframes.js';
 import type { PlayerWindow } from '../api-types.js';
 
@@ -50,6 +51,8 @@ export async function playerWindow(path: string, from: number, span: number): Pr
   let k = index.frames[0]!;
   for (const f of index.frames) if (f.t <= from) k = f; else break;
   const to = from + span;
+  // A pipe cast is sent as the screen shows it, the same view its keyframes were built from.
+  const display = displayFor(index.header);
   const events: CastEvent[] = [];
   let bytes = 0;
   let next: number | null = null;
@@ -61,9 +64,10 @@ export async function playerWindow(path: string, from: number, span: number): Pr
     // the last time it got without losing an event that shares it.
     const last = events[events.length - 1];
     if (bytes > MAX_WINDOW_BYTES && last && last[0] > from && event[0] > last[0]) { next = last[0]; break; }
-    if (!PLAYABLE.has(event[1])) continue;
-    events.push(event);
-    bytes += event[2].length;
+    const shown = display(event);
+    if (!PLAYABLE.has(shown[1])) continue;
+    events.push(shown);
+    bytes += shown[2].length;
   }
   return {
     header: index.header, duration: index.duration, truncated: index.truncated, markers: index.markers,

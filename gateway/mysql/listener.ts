@@ -6,18 +6,25 @@ import type { TargetRecord } from '../session/adapter.js';
 import { handleMyConnection, type MyDeps } from './client-connection.js';
 import { probeGreeting } from './upstream.js';
 
+const PROBE_WAIT_MS = 2_000;
+
 export function createMyListener(deps: MyDeps, opts: { host: string; port: number; maxHandshakes: number; targets: () => Promise<TargetRecord[]> }): Listener {
   return createHandshakeListener({
     name: 'mysql', host: opts.host, port: opts.port, maxHandshakes: opts.maxHandshakes, log: deps.log,
     handle: (s) => handleMyConnection(deps, s),
+    // All targets at once, and the listener waits at most PROBE_WAIT_MS: a target that accepts TCP
+    // and never greets must not hold the gateway's start (a late answer is still learned).
     beforeStart: async () => {
-      for (const t of (await opts.targets()).filter((x) => x.kind === 'mysql')) {
+      const probes = (await opts.targets()).filter((x) => x.kind === 'mysql').map(async (t) => {
         try {
           deps.greetings.learn(await probeGreeting(t));
         } catch {
           deps.log.warn({ target: t.name }, 'mysql.probe_failed');
         }
-      }
+      });
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(probes), new Promise<void>((r) => { timer = setTimeout(r, PROBE_WAIT_MS); })]);
+      clearTimeout(timer);
     },
   });
 }

@@ -1,61 +1,71 @@
 // The MySQL command-phase relay. Server→client bytes pass through verbatim while a framer feeds
-// the statement log. Client→server bytes are gated per packet, because a few commands must not
-// pass as sent: COM_CHANGE_USER (it would switch identity without the gateway), KILL of a thread
-// id the gateway did not issue to this user, and the first statement after the expiry warning
-// (answered with the warning instead). Big packets stream through once their first bytes are seen,
-// except statements while gate rules are configured: those are held whole so the rules see all of them.
-// Statements (COM_QUERY, COM_STMT_PREPARE, COM_STMT_EXECUTE) pass the session's gate before they
-// are forwarded; a denial is answered with error 1142 and the packet never reaches the target.
-// With no gate rules the call is skipped (the fast path).
-// The statement log sees exactly the bytes forwarded, joined into whole commands by
-// command-assembler.ts; a statement over the cap is refused there before its bytes go on: the
-// client gets error 1153, nothing more of it reaches the target, and the session ends.
+// the statement log. Client→server bytes are read as whole commands (wire/client-commands.ts),
+// however they are segmented and however many 16 MiB packets one spans, because some must not pass
+// as sent: COM_CHANGE_USER (it would switch identity without the gateway), any KILL (mapped to a
+// thread this user's session owns, or refused: kill-mapping.ts), command bytes the gateway does not
+// know (COM_MULTI could carry any of these), and the first statement after the expiry warning
+// (answered with the warning instead). Statements (COM_QUERY, COM_STMT_PREPARE) are held whole,
+// up to the packet limit, so the KILL check and gate rules see all of them; bulk packets (statement
+// parameters, long data) over 1 MiB stream through once their head is seen. Statements pass the
+// session's gate before they are forwarded; a denial is answered with error 1142 and the packet
+// never reaches the target. With no gate rules the call is skipped (the fast path).
+// The statement log gets each statement's whole text as forwarded. A statement longer than
+// statements.maxBytes is never forwarded (it is held, and dropped past the hold limit): once it has
+// been read to its end the client gets error 1153 (sequence in turn), the adapter records the
+// refusal, and the session ends (`statement-too-large`).
 import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
 import type { SessionContext } from '../session/adapter.js';
 import type { GateCommand } from '../session/gate.js';
 import { endLegs, writeOrPause } from '../util/relay-sockets.js';
-import { MyCommandAssembler, MyStatementTooLarge } from './command-assembler.js';
+import { COM_PROCESS_KILL, mapKills } from './kill-mapping.js';
 import { COM, type MyStatementLog } from './statement-log.js';
-import { MyPacketReader, MyProtocolError, errPacket, packet } from './wire/packets.js';
+import { ClientCommands, framePayload } from './wire/client-commands.js';
+import { MyPacketReader, MyProtocolError, errPacket } from './wire/packets.js';
 
 export interface MyRelayHooks {
-  /** Rewrites `KILL [QUERY|CONNECTION] id` for the target, or null to refuse it. */
+  /** The target's thread id for a gateway connection id this user's session owns on this target, or null. */
   killTarget(gatewayId: number): number | null;
   clientClosed(): void;
   /** `afterQuit`: the client had said COM_QUIT, so the target closing is the client's doing. */
   upstreamClosed(afterQuit: boolean): void;
   protocolError(side: 'client' | 'server', detail: string): void;
-  /** A statement over the cap was refused (the client has its error); nothing more is forwarded. */
-  statementTooLarge?(refusal: MyStatementTooLarge): void;
+  /** A statement over the cap was refused (the client has its error); nothing of it was forwarded. */
+  statementTooLarge?(refusal: MyStatementRefusal): void;
 }
 
-const KILL = /^\s*KILL\s+(QUERY\s+|CONNECTION\s+)?(\d+)\s*;?\s*$/i;
+/** A statement refused over the statement cap. */
+export interface MyStatementRefusal {
+  /** The refused statement's text bytes (command byte not counted). */
+  textBytes: number;
+  /** The longest statement text let through. */
+  limit: number;
+}
+
 const STREAM_AT = 1024 * 1024;
+const HEAD = 64 * 1024;
+
+/** Commands read whole before anything is forwarded. */
+const HELD = new Set<number>([COM.QUERY, COM.STMT_PREPARE, COM.CHANGE_USER, COM_PROCESS_KILL]);
+/** Command bytes of the MySQL and MariaDB protocols (0x00-0x1f, COM_STMT_BULK_EXECUTE); others are refused. */
+const KNOWN = (cmd: number): boolean => cmd <= 0x1f || cmd === 0xfa;
 
 export class MyRelay {
   private readonly serverFrames: MyPacketReader;
-  private pending: Buffer = Buffer.alloc(0);
-  private streamLeft = 0;
-  /** Bytes of a denied big packet still to drop. */
-  private dropLeft = 0;
+  private readonly commands: ClientCommands;
   private warning: string | null = null;
-  /** A big command held whole for the gate: its chunks, their length, the packet's full length. */
-  private held: Buffer[] = [];
-  private heldLen = 0;
-  private holdNeed = 0;
   private closed = false;
   private clientQuit = false;
-  /** What was forwarded, as whole commands for the statement log. */
-  private readonly commands: MyCommandAssembler;
-  /** Set by a statement over the cap: the client's bytes stop here (read and dropped). */
-  private clientStopped = false;
+  /** Text bytes a statement may have (statements.maxBytes, or less when the packet limit is lower). */
+  private readonly statementLimit: number;
+  /** Set once a statement over the cap was refused: the client already has its error. */
+  private refusedStatement = false;
 
   constructor(
     private readonly client: Socket,
     private readonly upstream: Socket,
     private readonly log: MyStatementLog,
-    private readonly maxPacket: number,
+    maxPacket: number,
     private readonly hooks: MyRelayHooks,
     private readonly logger: Logger,
     private readonly session: Pick<SessionContext, 'activity' | 'check' | 'gatePassThrough' | 'guard'>,
@@ -63,7 +73,16 @@ export class MyRelay {
     statementMax = 16 * 1024 * 1024,
   ) {
     this.serverFrames = new MyPacketReader((p) => log.reply(p), maxPacket);
-    this.commands = new MyCommandAssembler((p) => log.command(p), (e) => this.refuseTooLarge(e), statementMax);
+    // A statement is held whole (command byte + text), so the hold limit is also the statement cap.
+    const maxHeld = Math.min(maxPacket, statementMax + 1);
+    this.statementLimit = maxHeld - 1;
+    this.commands = new ClientCommands({
+      whole: (_seq, payload, raw) => this.whole(payload, raw),
+      tooBig: (seq, cmd, length) => this.tooBig(seq, cmd, length),
+      tooBigEnd: (lastSeq, cmd, length) => this.tooBigEnd(lastSeq, cmd, length),
+      streamStart: (_seq, head, length) => this.streamStart(head, length),
+      streamBytes: (bytes) => this.forward(bytes),
+    }, (cmd) => HELD.has(cmd), { maxPacket, maxHeld, streamAt: STREAM_AT, headBytes: HEAD });
   }
 
   start(clientEarly: Buffer, upstreamEarly: Buffer): void {
@@ -85,105 +104,50 @@ export class MyRelay {
   }
 
   private forward(bytes: Buffer): void {
-    // After a refused statement every byte only goes to the assembler, which drops it.
-    if (!this.commands.push(bytes) || this.clientStopped) {
-      this.clientStopped = true;
-      return;
-    }
     writeOrPause(this.upstream, bytes, this.client);
-  }
-
-  /** The refused statement has all arrived: the client gets its error (sequence in turn), the session ends. */
-  private refuseTooLarge(e: MyStatementTooLarge): void {
-    this.clientStopped = true;
-    if (this.serverFrames.atBoundary) {
-      this.client.write(errPacket(e.replySeq, 1153, '08S01', statementTooLargeMessage(e)));
-    }
-    this.hooks.statementTooLarge?.(e);
   }
 
   private fromClient(chunk: Buffer): void {
     this.session.activity();
-    let d = chunk;
-    if (this.holdNeed > 0) {
-      // A big command held whole for the gate: collect without re-copying, join once complete.
-      this.held.push(d);
-      this.heldLen += d.length;
-      if (this.heldLen < this.holdNeed) return;
-      d = Buffer.concat(this.held);
-      this.held = [];
-      this.heldLen = 0;
-      this.holdNeed = 0;
-    }
     try {
-      let buf = this.pending.length ? Buffer.concat([this.pending, d]) : d;
-      while (buf.length > 0) {
-        if (this.clientStopped) {
-          this.forward(buf);
-          buf = Buffer.alloc(0);
-          break;
-        }
-        if (this.dropLeft > 0) {
-          const take = Math.min(this.dropLeft, buf.length);
-          this.dropLeft -= take;
-          buf = buf.subarray(take);
-          continue;
-        }
-        if (this.streamLeft > 0) {
-          const take = Math.min(this.streamLeft, buf.length);
-          this.forward(buf.subarray(0, take));
-          this.streamLeft -= take;
-          buf = buf.subarray(take);
-          continue;
-        }
-        if (buf.length < 4) break;
-        const len = buf.readUIntLE(0, 3);
-        if (len > this.maxPacket) throw new MyProtocolError(`packet length ${len} over the limit ${this.maxPacket}`);
-        if (buf.length < 4 + len) {
-          if (len < STREAM_AT || buf.length < 5) break;
-          if (!this.session.gatePassThrough && buf[3] === 0 && GATED.has(buf[4]!)) {
-            // Gate rules look at the whole statement: a big one is held until complete (bounded by
-            // maxPacket, as PostgreSQL's gate holds a command) instead of streaming past the rules.
-            this.held = [Buffer.from(buf)];
-            this.heldLen = buf.length;
-            this.holdNeed = 4 + len;
-            buf = Buffer.alloc(0);
-            break;
-          }
-          // A big packet (bulk data): gate and record its start, then let it stream.
-          if (this.denied(buf[3]!, buf.subarray(4))) {
-            this.dropLeft = 4 + len - buf.length;
-            buf = Buffer.alloc(0);
-            break;
-          }
-          this.handleStart(buf[3]!, buf.subarray(4), len);
-          this.forward(buf);
-          this.streamLeft = 4 + len - buf.length;
-          buf = Buffer.alloc(0);
-          break;
-        }
-        const whole = buf.subarray(0, 4 + len);
-        buf = buf.subarray(4 + len);
-        if (this.intercept(whole[3]!, whole.subarray(4))) continue;
-        this.handleStart(whole[3]!, whole.subarray(4), len);
-        this.forward(whole);
-      }
-      this.pending = buf.length ? Buffer.from(buf) : Buffer.alloc(0);
+      this.commands.push(chunk);
     } catch (e) {
       this.hooks.protocolError('client', e instanceof Error ? e.message : String(e));
     }
   }
 
-  private handleStart(seq: number, payloadStart: Buffer, _length: number): void {
-    if (seq !== 0) return;
-    if (payloadStart[0] === COM.QUIT) this.clientQuit = true;
-    // The statement log is fed in forward(), from the bytes that actually reach the target.
+  /** A whole command (or a small non-command packet): answered here, or forwarded as sent or rewritten. */
+  private whole(payload: Buffer, raw: readonly Buffer[]): void {
+    // Every packet that starts a payload is read as a command, whatever its sequence id: a server
+    // may take one that is out of order, and no client packet outside a command is expected here
+    // (LOCAL INFILE is never offered; COM_CHANGE_USER, which would continue, is refused).
+    if (payload.length === 0) { for (const r of raw) this.forward(r); return; }
+    if (this.refusedAtStart(payload)) return;
+    const cmd = payload[0]!;
+    let out = payload;
+    if (HELD.has(cmd)) {
+      const k = mapKills(payload, (id) => this.hooks.killTarget(id));
+      if (k.kind === 'refuse') {
+        // Recorded and audited as gated; refused whatever the gate says.
+        this.session.check({ kind: 'thread-kill', protocol: 'mysql', text: commandText(payload, k.at), refusal: k.message });
+        this.client.write(errPacket(1, k.code, k.sqlstate, k.message));
+        return;
+      }
+      if (k.kind === 'rewrite') out = k.payload;
+    }
+    if (this.denied(out)) return;
+    this.handleStart(out, out.length);
+    if (out === payload) for (const r of raw) this.forward(r);
+    else for (const p of framePayload(out)) this.forward(p);
   }
 
-  /** Returns true when the packet was answered here and must not reach the target. */
-  private intercept(seq: number, payload: Buffer): boolean {
-    if (seq !== 0 || payload.length === 0) return false;
-    const cmd = payload[0];
+  /** Refusals that need only the command's first bytes; true when answered here. */
+  private refusedAtStart(head: Buffer): boolean {
+    const cmd = head[0]!;
+    if (!KNOWN(cmd)) {
+      this.client.write(errPacket(1, 1047, '08S01', `Unknown command 0x${cmd.toString(16)}: Portcullis passes only the commands it knows`));
+      return true;
+    }
     if (cmd === COM.CHANGE_USER) {
       this.client.write(errPacket(1, 1235, '42000', 'COM_CHANGE_USER is not supported through Portcullis: open a new connection as USER+TARGET'));
       return true;
@@ -193,28 +157,45 @@ export class MyRelay {
       this.warning = null;
       return true;
     }
-    if (this.denied(seq, payload)) return true;
-    if (cmd === COM.QUERY) {
-      const m = KILL.exec(payload.toString('utf8', 1));
-      if (m) {
-        const upstreamId = this.hooks.killTarget(Number(m[2]));
-        if (upstreamId === null) {
-          this.client.write(errPacket(1, 1094, 'HY000', `Unknown thread id: ${m[2]}`));
-          return true;
-        }
-        const sql = `KILL ${m[1] ?? ''}${upstreamId}`;
-        const rewritten = packet(0, Buffer.concat([Buffer.from([COM.QUERY]), Buffer.from(sql)]));
-        this.handleStart(0, rewritten.subarray(4), rewritten.length - 4);
-        this.forward(rewritten);
-        return true;
-      }
-    }
     return false;
   }
 
+  /** A big non-held packet: gate and record its start, then let it stream (true) or drop it. */
+  private streamStart(head: Buffer, length: number): boolean {
+    if (head.length === 0) return true;
+    if (this.refusedAtStart(head) || this.denied(head)) return false;
+    this.handleStart(head, length);
+    return true;
+  }
+
+  private tooBig(seq: number, cmd: number, length: number): void {
+    this.logger.info({ seq, cmd, length }, 'mysql.command_too_big');
+    // A statement is answered once it has all been read (tooBigEnd): the client waits for the answer
+    // only after its last packet, and expects the sequence id after that packet's.
+    if (STATEMENTS.has(cmd)) return;
+    this.client.write(errPacket(1, 1153, '08S01', `Portcullis: a command of ${length} bytes is over the limit of ${this.statementLimit + 1} bytes`));
+  }
+
+  /** A refused statement has all arrived (none of it was forwarded): error 1153, then the adapter records it and ends the session. */
+  private tooBigEnd(lastSeq: number, cmd: number, length: number): void {
+    if (!STATEMENTS.has(cmd) || this.refusedStatement) return;
+    this.refusedStatement = true;
+    const refusal: MyStatementRefusal = { textBytes: length - 1, limit: this.statementLimit };
+    this.client.write(errPacket((lastSeq + 1) & 0xff, 1153, '08S01', statementTooLargeMessage(refusal)));
+    this.hooks.statementTooLarge?.(refusal);
+  }
+
+  private handleStart(payloadStart: Buffer, length: number): void {
+    if (payloadStart[0] === COM.QUIT) this.clientQuit = true;
+    // A statement's whole text goes to the log (it was held whole, up to the statement cap); other
+    // commands their first bytes (parameters, ids).
+    const head = STATEMENTS.has(payloadStart[0]!) ? payloadStart : payloadStart.subarray(0, HEAD);
+    this.log.command({ seq: 0, length, head });
+  }
+
   /** Passes a statement through the gate; on deny the client gets error 1142 and true is returned. */
-  private denied(seq: number, payload: Buffer): boolean {
-    if (this.session.gatePassThrough || seq !== 0) return false;
+  private denied(payload: Buffer): boolean {
+    if (this.session.gatePassThrough) return false;
     const cmd = gateCommand(payload);
     if (!cmd) return false;
     const v = this.session.check(cmd);
@@ -238,7 +219,7 @@ export class MyRelay {
   cut(code: number, sqlstate: string, message: string): void {
     if (this.closed) return;
     // After a refused statement the client already has its error.
-    if (this.serverFrames.atBoundary && !this.clientStopped) this.client.write(errPacket(0, code, sqlstate, message));
+    if (this.serverFrames.atBoundary && !this.refusedStatement) this.client.write(errPacket(0, code, sqlstate, message));
     this.close();
   }
 
@@ -250,14 +231,27 @@ export class MyRelay {
 }
 
 /** What the client is told, and the record says, about a statement refused over the cap. */
-export function statementTooLargeMessage(e: MyStatementTooLarge): string {
+export function statementTooLargeMessage(e: MyStatementRefusal): string {
   return `Portcullis: this statement is ${e.textBytes} bytes, over the gateway's limit of ${e.limit} bytes (statements.maxBytes); it was not run, and the connection is closed`;
 }
 
-/** Commands whose text the gate reads (held whole when big). */
-const GATED = new Set<number>([COM.QUERY, COM.STMT_PREPARE]);
+/** Commands whose text is a statement (held whole up to the statement cap, and logged whole). */
+const STATEMENTS = new Set<number>([COM.QUERY, COM.STMT_PREPARE]);
 
-// The whole statement, never a head: padding must not push its end out of the rules' sight.
+/**
+ * The refused command as text for its record: a statement's SQL (around `at`, where the refused
+ * KILL is, when it is long: padding must not push it out of the record), or COM_PROCESS_KILL's id.
+ */
+function commandText(payload: Buffer, at: number): string {
+  if (payload[0] === COM_PROCESS_KILL) return `COM_PROCESS_KILL ${payload.length >= 5 ? payload.readUInt32LE(1) : '?'}`;
+  if (payload.length <= 1 + SNIPPET) return payload.toString('utf8', 1);
+  const from = Math.max(1, at - SNIPPET / 2);
+  const to = Math.min(payload.length, from + SNIPPET);
+  return `${from > 1 ? '…' : ''}${payload.toString('utf8', from, to)}${to < payload.length ? '…' : ''} [${payload.length - 1} bytes]`;
+}
+
+const SNIPPET = 120;
+
 function gateCommand(payload: Buffer): GateCommand | null {
   switch (payload[0]) {
     case COM.QUERY: return { kind: 'sql', protocol: 'mysql', path: 'simple', text: payload.toString('utf8', 1) };

@@ -4,7 +4,7 @@
 // sets (column count, column definitions, [EOF], rows, EOF/OK; more may follow). Records are the
 // recorder's one statement schema (recorder/statement-record.ts): a result set's rows are rows
 // returned, an OK packet's count rows affected; this module only translates. Commands arrive whole
-// (command-assembler.ts joins multi-packet ones and keeps statement text whole up to the cap).
+// (wire/client-commands.ts joins multi-packet ones; the relay holds statement text whole up to the cap).
 import { type StatementError, type StatementRecord, statementRecord } from '../../recorder/statement-record.js';
 import { CAP, STATUS_MORE_RESULTS, has } from './wire/capabilities.js';
 import { type MyPacket, MyReader, parseErr } from './wire/packets.js';

@@ -22,14 +22,18 @@ export interface MyUpstream {
   rest: Buffer;
 }
 
-const TIMEOUT_MS = 15_000;
+// A backstop only: a session's connect deadline is the pipeline's (session.connectTimeout), which
+// aborts `signal` and so destroys the socket; this bounds probes.
+const TIMEOUT_MS = 60_000;
+/** The greeting probe at start: short, and the listener does not wait for it. */
+const PROBE_MS = 5_000;
 
 /** Reads just the greeting (server version and capabilities) and hangs up. */
 export async function probeGreeting(target: TargetRecord): Promise<Greeting> {
-  const socket = await open(target);
+  const socket = await open(target, undefined, PROBE_MS);
   try {
     const q = new PacketQueue(socket, 1024 * 1024, () => new DbUpstreamFailure('unreachable', 'the target closed the connection during login'));
-    return parseGreeting((await withTimeout(q.next(), target)).payload);
+    return parseGreeting((await withTimeout(q.next(), target, PROBE_MS)).payload);
   } finally {
     socket.destroy();
   }
@@ -37,8 +41,19 @@ export async function probeGreeting(target: TargetRecord): Promise<Greeting> {
 
 export async function connectMyUpstream(
   target: TargetRecord, cred: CheckedOutCredential, client: { caps: number; extCaps: number; charset: number; database: string | null },
+  signal?: AbortSignal,
 ): Promise<MyUpstream> {
-  let socket = await open(target);
+  let socket: Socket;
+  try {
+    socket = await open(target, signal);
+  } catch (err) {
+    cred.wipe();
+    throw err;
+  }
+  // Whatever holds the leg now (the raw socket, then TLS) is destroyed on abort; the pending read
+  // then fails as a closed connection.
+  const onAbort = (): void => { socket.destroy(); };
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const q = new PacketQueue(socket, 1024 * 1024, () => new DbUpstreamFailure('unreachable', 'the target closed the connection during login'));
     const first = await withTimeout(q.next(), target);
@@ -47,7 +62,9 @@ export async function connectMyUpstream(
     const useTls = target.tlsMode !== 'disable';
     if (useTls && !has(greeting.caps, CAP.SSL)) throw new DbUpstreamFailure('tls', `${target.name} does not offer TLS, but the target requires it`);
     let caps = (client.caps | CAP.PROTOCOL_41 | CAP.SECURE_CONNECTION | CAP.PLUGIN_AUTH | CAP.PLUGIN_AUTH_LENENC_CLIENT_DATA) & greeting.caps;
-    caps &= ~(CAP.SSL | CAP.COMPRESS | CAP.ZSTD | CAP.CONNECT_ATTRS | CAP.LOCAL_FILES | CAP.MULTI_FACTOR_AUTH | CAP.SSL_VERIFY_SERVER_CERT);
+    // Query attributes would put client-chosen bytes before a COM_QUERY's text, where the KILL
+    // check reads SQL: never negotiated, even if a client asks for it against our greeting.
+    caps &= ~(CAP.SSL | CAP.COMPRESS | CAP.ZSTD | CAP.CONNECT_ATTRS | CAP.LOCAL_FILES | CAP.MULTI_FACTOR_AUTH | CAP.SSL_VERIFY_SERVER_CERT | CAP.QUERY_ATTRIBUTES);
     if (client.database) caps |= CAP.CONNECT_WITH_DB; else caps &= ~CAP.CONNECT_WITH_DB;
     let seq = 1;
     if (useTls) {
@@ -114,23 +131,27 @@ export async function connectMyUpstream(
     if (err instanceof DbUpstreamFailure) throw err;
     throw new DbUpstreamFailure('protocol', `unexpected reply from ${target.name} during login`);
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     cred.wipe();
   }
 }
 
-function open(target: TargetRecord): Promise<Socket> {
+function open(target: TargetRecord, signal?: AbortSignal, ms = TIMEOUT_MS): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const s = tcpConnect({ host: target.host, port: target.port });
     s.setNoDelay(true);
-    const timer = setTimeout(() => { s.destroy(); reject(new DbUpstreamFailure('unreachable', `cannot connect to ${target.name} (timed out)`)); }, TIMEOUT_MS);
+    const onAbort = (): void => { clearTimeout(timer); s.destroy(); reject(new DbUpstreamFailure('unreachable', `cannot connect to ${target.name} (gave up)`)); };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    s.once('close', () => signal?.removeEventListener('abort', onAbort));
+    const timer = setTimeout(() => { s.destroy(); reject(new DbUpstreamFailure('unreachable', `cannot connect to ${target.name} (timed out)`)); }, ms);
     s.once('connect', () => { clearTimeout(timer); resolve(s); });
     s.once('error', () => { clearTimeout(timer); reject(new DbUpstreamFailure('unreachable', `cannot connect to ${target.name}`)); });
   });
 }
 
-function withTimeout<T>(p: Promise<T>, target: TargetRecord): Promise<T> {
+function withTimeout<T>(p: Promise<T>, target: TargetRecord, ms = TIMEOUT_MS): Promise<T> {
   return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new DbUpstreamFailure('unreachable', `${target.name} did not finish the login in time`)), TIMEOUT_MS);
+    const t = setTimeout(() => reject(new DbUpstreamFailure('unreachable', `${target.name} did not finish the login in time`)), ms);
     p.then((v) => { clearTimeout(t); resolve(v); }, (e: unknown) => { clearTimeout(t); reject(e instanceof Error ? e : new Error(String(e))); });
   });
 }

@@ -137,6 +137,8 @@ class PgAdapter implements ProtocolAdapter<UpstreamReady> {
         const err = refusal.kind === 'access' ? refusal.error : refusal.error;
         const r = err instanceof Refusal ? err
           : err instanceof PgProtocolError ? new Refusal('08P01', err.message)
+          // disk_full: the gateway cannot record, so it does not let the session start.
+          : isPortcullisError(err) && err.code === 'storage-full' ? new Refusal('53100', err.message)
           : isPortcullisError(err) ? new Refusal(err.code === 'invalid-credentials' ? '28P01' : '28000', err.message)
           : new Refusal('XX000', 'internal error in the gateway; see its log');
         if (!(err instanceof Refusal) && !(err instanceof PgProtocolError) && !isPortcullisError(err)) this.log.error({ err }, 'pg.handshake_error');
@@ -148,7 +150,7 @@ class PgAdapter implements ProtocolAdapter<UpstreamReady> {
 
   connect(ctx: SessionContext, credential: UpstreamCredential): Promise<UpstreamReady> {
     const { target } = ctx.auth;
-    return connectPgUpstream(target, credential, { ...this.params, database: this.params.database || (target.database ?? target.account) });
+    return connectPgUpstream(target, credential, { ...this.params, database: this.params.database || (target.database ?? target.account) }, ctx.signal);
   }
 
   release(upstream: UpstreamReady): void {

@@ -32,27 +32,38 @@ export class PgUpstreamError extends DbUpstreamFailure {
   }
 }
 
-const TIMEOUT_MS = 15_000;
+// A backstop only: a session's connect deadline is the pipeline's (session.connectTimeout), which
+// aborts `signal` and so destroys the socket; this bounds callers without one (probes).
+const TIMEOUT_MS = 60_000;
 const MAX_HANDSHAKE = 1024 * 1024;
 
-export async function connectPgUpstream(target: TargetRecord, cred: CheckedOutCredential, params: Record<string, string>): Promise<UpstreamReady> {
+export async function connectPgUpstream(target: TargetRecord, cred: CheckedOutCredential, params: Record<string, string>, signal?: AbortSignal): Promise<UpstreamReady> {
   let socket: Socket | null = null;
+  // Whatever holds the leg now (the raw socket, then TLS) is destroyed on abort; the pending step
+  // then fails on its own close/error.
+  const onAbort = (): void => { socket?.destroy(); };
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    socket = await openSocket(target);
+    socket = await openSocket(target, signal);
+    if (signal?.aborted) throw new PgUpstreamError('unreachable', `cannot connect to ${target.name} (gave up)`);
     socket.write(serialize.startup({ user: cred.account, ...params }));
     return await authenticate(socket, target, cred);
   } catch (err) {
     socket?.destroy();
     throw err instanceof PgUpstreamError ? err : new PgUpstreamError('protocol', `unexpected reply from ${target.name}`);
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     cred.wipe();
   }
 }
 
-function openSocket(target: TargetRecord): Promise<Socket> {
+function openSocket(target: TargetRecord, signal?: AbortSignal): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const raw = tcpConnect({ host: target.host, port: target.port });
     raw.setNoDelay(true);
+    const onAbort = (): void => { clearTimeout(timer); raw.destroy(); reject(new PgUpstreamError('unreachable', `cannot connect to ${target.name} (gave up)`)); };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    raw.once('close', () => signal?.removeEventListener('abort', onAbort));
     const timer = setTimeout(() => { raw.destroy(); reject(new PgUpstreamError('unreachable', `cannot connect to ${target.name} (timed out)`)); }, TIMEOUT_MS);
     raw.once('error', () => { clearTimeout(timer); reject(new PgUpstreamError('unreachable', `cannot connect to ${target.name}`)); });
     raw.once('connect', () => {

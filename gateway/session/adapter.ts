@@ -72,6 +72,13 @@ export interface SessionContext {
   readonly taps: SessionTaps;
   /** True when no gate rule looks at statements/commands/lines: skip `check` on the byte path. */
   readonly gatePassThrough: boolean;
+  /**
+   * Authorizes a new SSH channel or forward on a running connection again, from the store (user,
+   * target, policy, grant as they are now): null when it may go ahead, else the words to refuse
+   * it with. When access itself ended the session ends too, with its reason; a forward is also
+   * refused when the policy no longer allows port forwarding. Never rejects.
+   */
+  reauthorize(what: 'channel' | 'forward'): Promise<string | null>;
   /** The gate: call before forwarding a command; deny and flag verdicts are recorded and audited here. */
   check(cmd: GateCommand): GateVerdict;
   /** Something happened on either leg (idle timeout). Cheap: one clock read, no allocation. */

@@ -12,7 +12,12 @@ export type GateCommand =
   | { kind: 'exec'; command: string }
   | { kind: 'channel'; type: 'shell' | 'exec' | 'subsystem' | 'x11' | 'agent' | 'tcpip-forward'; name?: string }
   | { kind: 'forward'; host: string; port: number }
-  | { kind: 'line'; text: string };
+  | { kind: 'line'; text: string }
+  /**
+   * A command the adapter refused itself because it could end a thread it cannot prove the
+   * session owns (MySQL KILL): passed here so the refusal is recorded and audited like a denial.
+   */
+  | { kind: 'thread-kill'; protocol: 'mysql'; text: string; refusal: string };
 
 export type GateVerdict =
   | { readonly verdict: 'allow' }
@@ -47,6 +52,12 @@ export const FORWARDING_POLICY: GateRule = {
     : null),
 };
 
+/** Built in: records an adapter's KILL refusal (the adapter refuses whatever the verdict). */
+export const THREAD_KILL_POLICY: GateRule = {
+  name: 'builtin:thread-kill',
+  check: (cmd) => (cmd.kind === 'thread-kill' ? { verdict: 'deny', message: cmd.refusal, rule: 'builtin:thread-kill' } : null),
+};
+
 export class Gate {
   /** True when no rule looks at statements, exec commands or lines: adapters may skip the call. */
   readonly passThrough: boolean;
@@ -58,7 +69,7 @@ export class Gate {
   /** First non-null verdict wins; deny beats flag only by order (rules are ordered by the caller). */
   check(cmd: GateCommand): GateVerdict {
     // Built-in policy rules are not optional and run even in pass-through mode.
-    const p = FORWARDING_POLICY.check(cmd, this.subject);
+    const p = FORWARDING_POLICY.check(cmd, this.subject) ?? THREAD_KILL_POLICY.check(cmd, this.subject);
     if (p) return p;
     for (const r of this.rules) {
       let v: GateVerdict | null;
@@ -84,6 +95,7 @@ export function describeCommand(cmd: GateCommand): string {
       case 'channel': return cmd.name ? `${cmd.type}:${cmd.name}` : cmd.type;
       case 'forward': return `${cmd.host}:${cmd.port}`;
       case 'line': return cmd.text;
+      case 'thread-kill': return `${cmd.text} — ${cmd.refusal}`;
     }
   })();
   return text.length > 200 ? text.slice(0, 200) + '…' : text;

@@ -1,12 +1,13 @@
 // The live-session registry and its expiry watch. A protocol adapter registers each brokered session
 // with two callbacks (warn, close); this module decides when to call them:
 //   - warn at expires_at - warnBefore, close('grant-expired') at expires_at (one DeadlineScheduler);
-//   - close('grant-revoked' | 'breakglass-denied') at once when the grant is revoked, and
-//     close('grant-revoked') when the user is disabled or removed;
+//   - close at once when the grant is revoked, with the reason its revocation carries
+//     (grant-revoked, breakglass-denied, user-disabled, target-removed, policy-narrowed, ...),
+//     and close('user-disabled' | 'user-removed') for every session of a user disabled or removed;
 //   - re-arm both when the grant is extended; close('killed-by-admin') on kill;
 //   - close('gateway-shutdown') for all on drain.
 // It never touches sockets; adapters translate warn/close into protocol words.
-import type { AccessEvents } from '../access/events.js';
+import type { AccessEvents, RevokeCause } from '../access/events.js';
 import type { Clock } from '../util/clock.js';
 import type { DeadlineScheduler } from '../util/deadline-scheduler.js';
 import type { EventBus } from '../util/event-bus.js';
@@ -44,10 +45,12 @@ export class LiveSessions {
 
   /** Subscribes to grant changes from the access layer. */
   watch(events: EventBus<AccessEvents>): void {
-    events.on('grant.revoked', ({ grant, cause }) => this.closeGrant(grant.id, cause === 'breakglass-denied' ? 'breakglass-denied' : 'grant-revoked'));
+    events.on('grant.revoked', ({ grant, cause }) => this.closeGrant(grant.id, revokedReason(cause)));
     events.on('grant.extended', ({ grant }) => this.extendGrant(grant.id, Date.parse(grant.expires_at)));
-    // A disabled or removed user's access ends like a revoked grant's.
-    events.on('user.disabled', ({ user }) => this.closeUser(user, 'grant-revoked'));
+    // A narrowed policy moved the end closer: the same re-arming as an extension.
+    events.on('grant.shortened', ({ grant }) => this.extendGrant(grant.id, Date.parse(grant.expires_at)));
+    // Every session of the user, whatever grant it runs on (published before the grants' revocations).
+    events.on('user.disabled', ({ user, removed }) => this.closeUser(user, removed ? 'user-removed' : 'user-disabled'));
   }
 
   get size(): number {
@@ -132,5 +135,14 @@ export class LiveSessions {
       set?.delete(id);
       if (set && set.size === 0) this.byGrant.delete(s.grantId);
     }
+  }
+}
+
+/** The session's end for each way a grant is revoked. */
+export function revokedReason(cause: RevokeCause): TerminationReason {
+  switch (cause) {
+    case 'revoked': return 'grant-revoked';
+    case 'breakglass-denied': case 'user-disabled': case 'user-removed': case 'target-removed': case 'policy-removed': case 'policy-narrowed':
+      return cause;
   }
 }

@@ -1,6 +1,7 @@
 // What the session pipeline is built from (its ports, registry, clock, limits and gate rules), and
 // the handle a front end keeps for a session it started. Types and two small defaults; no logic.
 import { SessionRecording, type RecordingMeta, type RecordingOptions } from '../../recorder/session-recording.js';
+import type { SpanSealer } from '../../recorder/masked-spans.js';
 import type { SessionTaps } from '../../recorder/taps.js';
 import { LOG, type Logger } from '../log/logger.js';
 import type { Clock } from '../util/clock.js';
@@ -19,7 +20,29 @@ export interface SessionLimitsConfig {
   idleMs: Record<FrontEnd, number>;
   /** Maximum session length in ms; 0 = none. */
   maxSessionMs: number;
+  /**
+   * Channels without a terminal (SSH `-T`, exec): input bytes recorded whole per session before the
+   * session is cut (`input-cap-exceeded`), and bytes of output events written to their casts, as
+   * stored (digests after).
+   * Default: the recorder's PIPE_DEFAULTS.
+   */
+  pipeInputCap?: number;
+  pipeOutputCap?: number;
+  /**
+   * How long the upstream leg (connect, TLS, greeting, login) may take before the client is refused
+   * (`upstream-failed`, kind `timeout`); default 10 s. A target that accepts TCP and never answers
+   * holds only its own session.
+   */
+  connectMs?: number;
+  /**
+   * Every this many ms each relaying session's access is checked again from the store (0: never).
+   * Events cut at once on this node; this catches what no event announced here — a change made
+   * through another node sharing the store, or written to the store directly.
+   */
+  recheckMs?: number;
 }
+
+export const DEFAULT_CONNECT_MS = 10_000;
 
 export interface PipelineDeps {
   authorizer: Authorizer;
@@ -35,8 +58,27 @@ export interface PipelineDeps {
   limits: SessionLimitsConfig;
   /** Gate rules (guardrails, a later issue); empty: every command passes. */
   gateRules: readonly GateRule[];
+  /**
+   * The key masked terminal input is sealed under (vault/recording-keys.ts). Awaited before a
+   * recording opens; if it cannot be had, masked input becomes a recording failure, never a gap.
+   */
+  spanSealer: () => Promise<SpanSealer>;
   /** How a recording is opened; tests may wrap it. */
   openRecording?: RecordingOpener;
+  /** Byte budget of one session's recording (recordings.sessionBudget); 0 or absent: none. */
+  recordingBudgetBytes?: number;
+  /** Free space on the recordings volume (recording-space.ts); absent: not watched. */
+  recordingSpace?: RecordingSpaceView;
+  /** Where sealed recordings get their keyframes and search index (post-close.ts); absent: indexed at the end, inline. */
+  postClose?: { enqueue(job: { session: string; dir: string }): void };
+}
+
+/** What the pipeline reads of the recordings volume's watch. */
+export interface RecordingSpaceView {
+  /** Null while sessions may start; else what a refused client is told. */
+  readonly refusal: string | null;
+  /** Recordings wrote this many bytes (checked against the watermark). */
+  wrote(bytes: number): void;
 }
 
 /** A session that got as far as relaying. */
@@ -65,6 +107,7 @@ const NO_BYTES = { write: (): void => {}, close: (): Promise<void> => Promise.re
 /** Taps for a session the policy lets run unrecorded after its recording could not be opened. */
 export const NO_TAPS: SessionTaps = {
   terminal: () => ({ output: () => {}, input: () => {}, resize: () => {}, marker: () => {}, end: () => {} }),
+  pipe: () => ({ channel: 0, input: () => true, stdout: () => {}, stderr: () => {}, marker: () => {}, end: () => {} }),
   marker: () => {}, statement: () => {}, fileOperation: () => {}, event: () => {},
   captureExec: () => ({ stdout: NO_BYTES, stderr: NO_BYTES }),
   end: () => Promise.resolve(),

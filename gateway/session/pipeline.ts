@@ -13,12 +13,26 @@ import { RunningSession } from './running-session.js';
 
 export type { PipelineDeps, SessionHandle, SessionLimitsConfig, RecordingOpener } from './pipeline-deps.js';
 
+const RECHECK_KEY = 'session-recheck';
+
 export class SessionPipeline {
   /** Every session from its first step to its sealed end, registered with the live registry or not yet. */
   private readonly running = new Set<RunningSession<unknown>>();
   private closing = false;
 
-  constructor(private readonly deps: PipelineDeps) {}
+  constructor(private readonly deps: PipelineDeps) {
+    this.armRecheck();
+  }
+
+  /** One timer for all sessions: each round checks every relaying session, one after another. */
+  private armRecheck(): void {
+    const ms = this.deps.limits.recheckMs ?? 0;
+    if (ms <= 0 || this.closing) return;
+    this.deps.scheduler.set(RECHECK_KEY, this.deps.clock.now() + ms, async () => {
+      for (const s of [...this.running]) await s.recheck();
+      this.armRecheck();
+    });
+  }
 
   /**
    * Gateway shutdown: refuses new sessions, ends every running one with `gateway-shutdown` — also
@@ -28,6 +42,7 @@ export class SessionPipeline {
    */
   async shutdown(timeoutMs: number): Promise<void> {
     this.closing = true;
+    this.deps.scheduler.delete(RECHECK_KEY);
     const settled = [...this.running].map((s) => {
       s.terminate('gateway-shutdown');
       return s.settled;
@@ -36,6 +51,14 @@ export class SessionPipeline {
     const late = new Promise<void>((r) => { timer = setTimeout(r, timeoutMs); });
     await Promise.race([Promise.all(settled), late]);
     clearTimeout(timer);
+  }
+
+  /**
+   * The recordings volume fell below its watermark: every running session hears it (sessions that
+   * must be recorded end with `recording-failed` and this message; the others stop recording).
+   */
+  recordingSpaceLow(message: string): void {
+    for (const s of this.running) s.recordingSpaceLow(message);
   }
 
   /** The authorization port, for front ends that must refuse during their own auth (SSH). */
@@ -71,6 +94,14 @@ export class SessionPipeline {
     if (!auth) return null;
     if (this.closing) {
       refuseSafely(adapter, { kind: 'access', error: new PortcullisError('unavailable', 'the gateway is shutting down; try again shortly') }, this.deps.log);
+      return null;
+    }
+    // The recordings volume is below its watermark: no session starts that could not be recorded
+    // whole (the alert went out once, when it crossed; each refusal is only logged).
+    const full = this.deps.recordingSpace?.refusal;
+    if (full) {
+      this.deps.log.warn({ user: auth.user.name, target: auth.target.name, protocol: adapter.protocol, addr: adapter.clientAddr }, LOG.sessionRefusedSpace);
+      refuseSafely(adapter, { kind: 'access', error: new PortcullisError('storage-full', full) }, this.deps.log);
       return null;
     }
     const session = new RunningSession(this.deps, adapter, auth);

@@ -3,16 +3,20 @@
 // async (and later PostgreSQL for several nodes) only the implementations change, not the pipeline.
 // Types only.
 import type { Authorization, Decision } from '../access/decider.js';
-import type { GrantRecord, TargetKind, TargetRecord, UserRecord } from '../store/records.js';
-import type { TerminationReason } from './termination.js';
+import type { GrantRecord, PolicyRecord, TargetKind, TargetRecord, UserRecord } from '../store/records.js';
+import type { AccessEnd, TerminationReason } from './termination.js';
 
 export interface Authorizer {
   /** The one authorization step (AccessDecider), fail-closed; a refusal is audited by the decider. */
   authorize(user: UserRecord, target: string, kind: TargetKind, addr: string): Promise<Decision>;
   /** Active grants of the user for targets of this kind (the SSH menu). */
   activeGrants(user: UserRecord, kind: TargetKind): Promise<Array<{ grant: GrantRecord; target: TargetRecord }>>;
-  /** Whether the grant still allows a session now; the reason it ended otherwise. */
-  stillValid(auth: Authorization): Promise<{ ok: true } | { ok: false; reason: 'grant-expired' | 'grant-revoked' }>;
+  /**
+   * Whether the authorization still holds now (user, target, policy, grant), with the current
+   * policy; the most specific reason it ended otherwise. Asked before relaying and again for every
+   * new SSH channel and forward on a running connection.
+   */
+  stillValid(auth: Authorization): Promise<{ ok: true; policy: PolicyRecord | null } | { ok: false; reason: AccessEnd }>;
 }
 
 export interface SessionStart {

@@ -5,7 +5,8 @@
 // credential (fail-closed: a failure is logged and audited) → seal and index the recording.
 // Before relaying, an end is a refusal in protocol words; after, it is the adapter's close.
 import { join } from 'node:path';
-import type { RecordingMeta, SessionRecording } from '../../recorder/session-recording.js';
+import { PIPE_DEFAULTS, RecordingBudgetExceeded, type RecordingMeta, type SessionRecording } from '../../recorder/session-recording.js';
+import type { SpanSealer } from '../../recorder/masked-spans.js';
 import type { SessionTaps } from '../../recorder/taps.js';
 import type { Authorization } from '../access/decider.js';
 import { LOG, type Logger } from '../log/logger.js';
@@ -14,7 +15,7 @@ import { newId } from '../util/ids.js';
 import type { ForwardRecord, ObservedEnd, ProtocolAdapter, SessionContext, SessionPolicy, SessionRefusal } from './adapter.js';
 import type { IssuedCredential } from './credentials.js';
 import { describeCommand, Gate, type GateCommand, type GateVerdict } from './gate.js';
-import { defaultOpener, NO_TAPS, type PipelineDeps, refuseSafely, type SessionHandle } from './pipeline-deps.js';
+import { DEFAULT_CONNECT_MS, defaultOpener, NO_TAPS, type PipelineDeps, refuseSafely, type SessionHandle } from './pipeline-deps.js';
 import type { SessionStart } from './ports.js';
 import { SessionLimits } from './session-limits.js';
 import { closesAdapter, describeTermination, type TerminationReason } from './termination.js';
@@ -92,7 +93,12 @@ export class RunningSession<U> implements SessionHandle {
       warn: (m) => this.warn(m),
       close: (reason) => this.end(reason),
     });
-    const taps = this.openRecording();
+    const sealer = await deps.spanSealer().catch((err: unknown) => {
+      this.log.error({ err: errText(err) }, LOG.sessionSealerUnavailable);
+      return undefined;
+    });
+    if (this.endReason) return null;
+    const taps = this.openRecording(sealer);
     if (this.endReason) return null;
 
     this.issuing = deps.credentials.issue(this.auth.grant, this.auth.target).catch((err: unknown) => {
@@ -111,7 +117,7 @@ export class RunningSession<U> implements SessionHandle {
     const ctx = this.context(taps);
     let upstream: U;
     try {
-      upstream = await adapter.connect(ctx, credential);
+      upstream = await this.connectWithin(ctx, credential);
     } catch (err) {
       const failure = err instanceof UpstreamFailure ? err : new UpstreamFailure('unreachable', `cannot connect to ${this.auth.target.name}`);
       if (!(err instanceof UpstreamFailure)) this.log.warn({ err: errText(err) }, LOG.sessionConnectError);
@@ -140,7 +146,33 @@ export class RunningSession<U> implements SessionHandle {
     return this;
   }
 
-  private openRecording(): SessionTaps {
+  /**
+   * The adapter's connect, bounded by the connect timeout on the shared scheduler. A late upstream
+   * (the target answered after the client was refused) is released; the adapter sees the session's
+   * signal abort when it ends and drops its half-open socket.
+   */
+  private connectWithin(ctx: SessionContext, credential: Parameters<ProtocolAdapter<U>['connect']>[1]): Promise<U> {
+    const ms = this.deps.limits.connectMs ?? DEFAULT_CONNECT_MS;
+    const key = `connect:${this.id}`;
+    const attempt = this.adapter.connect(ctx, credential);
+    return new Promise<U>((resolve, reject) => {
+      let late = false;
+      this.deps.scheduler.set(key, this.deps.clock.now() + ms, () => {
+        late = true;
+        reject(new UpstreamFailure('timeout', `${this.auth.target.name} did not complete the connection within ${ms / 1000} s (connect timeout)`));
+      });
+      attempt.then((u) => {
+        this.deps.scheduler.delete(key);
+        if (late) this.adapter.release(u);
+        else resolve(u);
+      }, (err: unknown) => {
+        this.deps.scheduler.delete(key);
+        if (!late) reject(err instanceof Error ? err : new Error(String(err)));
+      });
+    });
+  }
+
+  private openRecording(sealer: SpanSealer | undefined): SessionTaps {
     const { auth } = this;
     const meta: RecordingMeta = {
       session: this.id, protocol: this.adapter.protocol, user: auth.user.name, target: auth.target.name, grant: auth.grant.id,
@@ -149,7 +181,19 @@ export class RunningSession<U> implements SessionHandle {
     };
     try {
       const opener = this.deps.openRecording ?? defaultOpener;
-      const rec = opener(this.recordingDir, meta, () => this.deps.clock.now(), (err) => this.recordingFailed(err.message), { keystrokes: this.policy.recordKeystrokes });
+      const { pipeInputCap = PIPE_DEFAULTS.inputCap, pipeOutputCap = PIPE_DEFAULTS.outputCap } = this.deps.limits;
+      const space = this.deps.recordingSpace;
+      const onFailure = (err: Error): void => {
+        if (err instanceof RecordingBudgetExceeded) this.recordingOverBudget(err);
+        else this.recordingFailed(err.message);
+      };
+      const rec = opener(this.recordingDir, meta, () => this.deps.clock.now(), onFailure, {
+        keystrokes: this.policy.recordKeystrokes, ...(sealer ? { sealer } : {}), maxBytes: this.deps.recordingBudgetBytes ?? 0,
+        ...(space ? { tally: (n: number) => space.wrote(n) } : {}),
+        // Input past the cap was refused, never forwarded: the record stays whole and the session
+        // ends whatever the recording policy (an unrecorded command is what the cap prevents).
+        pipe: { inputCap: pipeInputCap, outputCap: pipeOutputCap, onInputCap: (detail) => this.inputCapExceeded(detail) },
+      });
       this.recording = rec;
       this.deps.liveRecordings.set(this.id, rec);
       return rec;
@@ -165,6 +209,7 @@ export class RunningSession<U> implements SessionHandle {
       id: this.id, auth: this.auth, policy: this.policy, log: this.log, signal: this.abort.signal, taps,
       gatePassThrough: this.gate.passThrough,
       check: (cmd) => this.check(cmd, taps),
+      reauthorize: (what) => this.reauthorize(what),
       activity: () => limits.touch(),
       clientAway: (graceMs) => { if (!this.endReason) limits.away(graceMs); },
       clientBack: () => limits.back(),
@@ -185,6 +230,39 @@ export class RunningSession<U> implements SessionHandle {
         }
       },
     };
+  }
+
+  /** The periodic re-check (pipeline.ts): ends a relaying session whose access is gone. */
+  async recheck(): Promise<void> {
+    if (this.phase !== 'relaying') return;
+    const valid = await this.deps.authorizer.stillValid(this.auth).catch((err: unknown) => {
+      // A store hiccup is not a reason to cut: the next round asks again.
+      this.log.error({ err: errText(err), what: 'recheck' }, LOG.sessionReauthorizeFailed);
+      return null;
+    });
+    if (valid && !valid.ok) this.end(valid.reason);
+  }
+
+  private async reauthorize(what: 'channel' | 'forward'): Promise<string | null> {
+    const target = this.auth.target.name;
+    if (this.endReason) return describeTermination(this.endReason, target);
+    let valid: Awaited<ReturnType<PipelineDeps['authorizer']['stillValid']>>;
+    try {
+      valid = await this.deps.authorizer.stillValid(this.auth);
+    } catch (err) {
+      // Fail closed for the new channel only: a store hiccup is not a reason to cut what runs.
+      this.log.error({ err: errText(err), what }, LOG.sessionReauthorizeFailed);
+      return 'access check failed; try again';
+    }
+    if (!valid.ok) {
+      this.end(valid.reason);
+      return describeTermination(valid.reason, target);
+    }
+    if (this.endReason) return describeTermination(this.endReason, target);
+    if (what === 'forward' && valid.policy && !valid.policy.allowPortForwarding) {
+      return `port forwarding is no longer allowed by policy ${valid.policy.name}`;
+    }
+    return null;
   }
 
   private check(cmd: GateCommand, taps: SessionTaps): GateVerdict {
@@ -214,6 +292,33 @@ export class RunningSession<U> implements SessionHandle {
     if (this.policy.recordingRequired) this.end('recording-failed');
   }
 
+  private inputCapExceeded(detail: string): void {
+    this.log.warn({ detail }, LOG.sessionInputCap);
+    this.end('input-cap-exceeded');
+  }
+
+  /** The recording reached its byte budget and stopped; the session ends unless the policy lets it go on unrecorded. */
+  private recordingOverBudget(err: RecordingBudgetExceeded): void {
+    this.log.warn({ limit: err.limit, required: this.policy.recordingRequired }, LOG.recordingStopped);
+    if (this.policy.recordingRequired) this.end('recording-budget');
+  }
+
+  /**
+   * The recordings volume fell below its watermark. What is left of it is kept for sealing the
+   * recordings that are open: a session that must be recorded ends now, with the reason said to
+   * its user (before the disk is full, so what it did up to now is written whole); one whose policy
+   * lets it go on unrecorded stops recording.
+   */
+  recordingSpaceLow(message: string): void {
+    if (this.endReason) return;
+    if (this.policy.recordingRequired) {
+      this.end('recording-failed', message);
+    } else {
+      this.log.warn({ detail: message }, LOG.recordingStopped);
+      this.recording?.stop('space', `recording stopped: ${message}`);
+    }
+  }
+
   private adapterError(err: unknown): void {
     this.log.error({ err: errText(err), stack: err instanceof Error ? err.stack : undefined }, LOG.sessionAdapterError);
     this.end('adapter-error');
@@ -225,8 +330,8 @@ export class RunningSession<U> implements SessionHandle {
     refuseSafely(this.adapter, refusal, this.log);
   }
 
-  /** The one way a session ends. Idempotent: the first reason wins. */
-  private end(reason: TerminationReason): void {
+  /** The one way a session ends. Idempotent: the first reason wins. `detail` replaces the reason's stock message. */
+  private end(reason: TerminationReason, detail?: string): void {
     if (this.endReason) return;
     this.endReason = reason;
     const endedAt = this.deps.clock.now();
@@ -239,13 +344,14 @@ export class RunningSession<U> implements SessionHandle {
       if (closesAdapter(reason)) {
         this.recording?.marker(`cut: ${reason}`);
         try {
-          this.adapter.close(reason, `Portcullis: ${describeTermination(reason, this.auth.target.name)}`);
+          this.adapter.close(reason, `Portcullis: ${detail ?? describeTermination(reason, this.auth.target.name)}`);
         } catch (err) {
           this.log.error({ err: errText(err) }, LOG.sessionCloseFailed);
         }
       }
     } else {
-      this.refuse({ kind: 'access', error: endedWhileStarting(reason, this.auth.target.name) });
+      // Still logging in: a detail (today only the recordings volume's) is the refusal itself.
+      this.refuse({ kind: 'access', error: detail ? new PortcullisError('storage-full', detail) : endedWhileStarting(reason, this.auth.target.name) });
     }
     this.abort.abort();
     void this.finish(reason, endedAt);
@@ -271,7 +377,9 @@ export class RunningSession<U> implements SessionHandle {
     if (this.recording) {
       try {
         await this.recording.end(reason);
-        await journal.index(this.start);
+        // Keyframes and search indexing wait their turn in the bounded post-close pool.
+        if (this.deps.postClose) this.deps.postClose.enqueue({ session: this.id, dir: this.recordingDir });
+        else await journal.index(this.start);
       } catch (err) {
         this.log.error({ err: errText(err) }, LOG.recordingSealFailed);
       }
@@ -288,11 +396,13 @@ export class RunningSession<U> implements SessionHandle {
 /** What a client that is still logging in is told when its session ends before relaying. */
 function endedWhileStarting(reason: TerminationReason, target: string): PortcullisError {
   switch (reason) {
-    case 'grant-expired': case 'grant-revoked': case 'breakglass-denied':
-      return new PortcullisError('no-active-grant', `access to ${target} ended during login`);
-    case 'closed-by-client': case 'upstream-closed': case 'killed-by-admin': case 'idle-timeout': case 'recording-failed':
+    case 'grant-expired': case 'grant-revoked': case 'breakglass-denied': case 'target-removed': case 'target-changed': case 'policy-removed': case 'policy-narrowed':
+      return new PortcullisError('no-active-grant', `access to ${target} ended during login: ${describeTermination(reason, target)}`);
+    case 'user-disabled': case 'user-removed':
+      return new PortcullisError('user-disabled', describeTermination(reason, target));
+    case 'closed-by-client': case 'upstream-closed': case 'killed-by-admin': case 'idle-timeout': case 'recording-failed': case 'recording-budget':
     case 'gateway-shutdown': case 'gateway-crashed': case 'protocol-error': case 'upstream-failed': case 'credential-failed': case 'max-session-length': case 'adapter-error':
-    case 'statement-too-large':
+    case 'input-cap-exceeded': case 'statement-too-large':
       return new PortcullisError('unavailable', describeTermination(reason, target));
   }
 }

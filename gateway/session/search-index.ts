@@ -44,7 +44,7 @@ export async function indexRecording(store: Store, dir: string, sessionId: strin
             } else if (ch === '\x7f' || ch === '\b') typed = typed.slice(0, -1);
             else { if (!typed) typedAt = t; typed += ch; }
           }
-        } else if (code === 'o') {
+        } else if (code === 'o' || code === 'e') {
           if (!out) outAt = t;
           out += data;
           const lines = out.split('\n');

@@ -2,6 +2,7 @@
 // audit log. The pipeline sees only the ports, so a store on another engine (PostgreSQL, for
 // several nodes) changes nothing here but what the store itself does.
 import type { AccessDecider, Authorization } from '../access/decider.js';
+import { accessLoss } from '../access/revocation.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
@@ -13,17 +14,13 @@ export function decidingAuthorizer(decider: AccessDecider, store: Store, clock: 
   return {
     authorize: (user, target, kind, addr) => decider.authorize(user, target, kind, addr),
     activeGrants: (user, kind) => decider.activeGrants(user, kind),
+    // Read from the store each time, not from events: a change made while the session was logging
+    // in, or on another node, reaches it here. A link's principal is not a stored user.
     stillValid: async (auth: Authorization) => {
-      const g = await store.grants.byId(auth.grant.id);
-      if (!g || g.revokedAt !== null) return { ok: false, reason: 'grant-revoked' } as const;
-      // The user may have been disabled or removed while logging in (before the live registry
-      // knew the session, so its event did not reach it). A link's principal is not a stored user.
-      if (!auth.link) {
-        const u = await store.users.byId(auth.user.id);
-        if (!u || u.disabled) return { ok: false, reason: 'grant-revoked' } as const;
-      }
-      // A link's grant and a user's grant end the same way: at expiresAt.
-      return clock.now() < g.expiresAt ? { ok: true } as const : { ok: false, reason: 'grant-expired' } as const;
+      const loss = await accessLoss(store, clock.now(), { user: auth.user, target: auth.target, grant: auth.grant, link: Boolean(auth.link) });
+      if (loss) return { ok: false, reason: loss } as const;
+      const policy = auth.grant.policyId ? (await store.policies.byId(auth.grant.policyId)) ?? null : null;
+      return { ok: true, policy } as const;
     },
   };
 }

@@ -2,7 +2,8 @@
 // asks the pipeline's Authorizer so a refusal is said during auth), the grant menu when the user
 // named no target, one upstream connection that all of the client's channels share, and the words
 // for warnings, refusals and cuts on every open channel. Holds no security decision of its own:
-// port forwards and commands go through the pipeline's gate, recording through its taps.
+// every new channel and forward is authorized again by the pipeline (`reauthorize`), port
+// forwards and commands go through its gate, recording through its taps.
 import type ssh2 from 'ssh2';
 import type { Authenticator } from '../access/authn.js';
 import type { LinkService } from '../access/links.js';
@@ -96,23 +97,33 @@ export class SshAdapter implements ProtocolAdapter<ssh2.Client> {
       const target = await chooseTarget(ch, result.choices);
       this.identified({ kind: 'user', user: result.user, target });
     }
-    return this.relaying;
+    const relaying = await this.relaying;
+    // Every channel is authorized again (a ControlMaster connection outlives what it was let in
+    // for): a user disabled, a grant revoked or a target re-pointed since refuses it, and ends the
+    // connection when access itself is gone.
+    const refusal = await relaying.ctx.reauthorize('channel');
+    if (refusal !== null) throw new Error(refusal);
+    return relaying;
   }
 
   refuse(refusal: SessionRefusal): void {
-    const message = refusal.kind === 'upstream' ? refusal.failure.message
+    const target = this.ctx?.auth.target.name;
+    const message = refusal.kind === 'upstream'
+      ? `${refusal.failure.message}${target ? `; an admin can check the target with: portcullis target test ${target}` : ''}`
       : refusal.kind === 'access' ? refusal.error.message
       : 'access refused';
     this.log.info({ reason: message }, 'ssh.refused');
     this.relayRefused(new Error(message));
-    // The waiting channel tells the user first; then the connection ends.
-    setTimeout(() => this.client.end(), 50).unref();
+    // The waiting channel tells the user first (OpenSSH then closes by itself); the connection
+    // ends anyway soon after, for clients with no channel waiting (ssh -N). 50 ms lost the message
+    // under load: the disconnect overtook the channel's words.
+    setTimeout(() => this.client.end(), 1000).unref();
   }
 
   async connect(ctx: SessionContext, credential: UpstreamCredential): Promise<ssh2.Client> {
     this.ctx = ctx;
     if (this.clientGone) ctx.ended('closed-by-client');
-    return connectUpstream(ctx.auth.target, credential);
+    return connectUpstream(ctx.auth.target, credential, ctx.signal);
   }
 
   release(upstream: ssh2.Client): void {
@@ -127,18 +138,25 @@ export class SshAdapter implements ProtocolAdapter<ssh2.Client> {
   }
 
   warn(message: string): void {
+    // No channel relaying yet (one is still starting): the first to start says it, so a warning
+    // that comes during a slow login is not lost.
+    if (this.channels.size === 0) { this.notices.push(message.replace(/^Portcullis: /, '')); return; }
     for (const c of this.channels) c.notice(message);
   }
 
   close(_reason: TerminationReason, message: string): void {
     if (this.closing) return;
     this.closing = true;
-    for (const c of [...this.channels]) c.cut(message);
-    // Give the channels a moment to flush their last words, then drop both legs.
-    setTimeout(() => {
+    const cuts = [...this.channels].map((c) => c.cut(message));
+    // Let the channels flush their last words, then drop both legs. Under a flood the message
+    // queues behind output the client has not read yet, and a disconnect would overtake it (the
+    // user saw an empty disconnect, no reason): wait until each message was sent, at most 2 s.
+    const drop = (): void => {
       this.client.end();
       this.upstreamClient?.end();
-    }, 100).unref();
+    };
+    const cap = new Promise<void>((r) => setTimeout(r, 2000).unref());
+    void Promise.race([Promise.all(cuts), cap]).then(() => setTimeout(drop, 50).unref());
   }
 
   private onClientClosed(): void {

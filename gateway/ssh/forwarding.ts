@@ -1,5 +1,6 @@
-// direct-tcpip (ssh -L): each forward request passes the session's gate (which applies the
-// policy's port-forwarding switch); a refused one is rejected. Every forward, allowed or not, is
+// direct-tcpip (ssh -L, -D): each forward request is authorized again (access as it is now,
+// including a policy that switched forwarding off since) and passes the session's gate (which
+// applies the policy's port-forwarding switch); a refused one is rejected. Every forward, allowed or not, is
 // reported to the pipeline with host, port and byte counts (it audits and records). Translation
 // only.
 import type ssh2 from 'ssh2';
@@ -12,6 +13,23 @@ export function handleDirectTcpip(
   const report = (allowed: boolean, bytesIn: number, bytesOut: number): void => {
     ctx.forwarded({ host: info.destIP, port: info.destPort, allowed, bytesIn, bytesOut });
   };
+  // Authorized again first (a forward on a connection that outlived its access opens nothing),
+  // then the gate. Guarded: the rest runs detached.
+  void ctx.reauthorize('forward').then(ctx.guard((refusal: string | null) => {
+    if (refusal !== null) {
+      ctx.log.info({ host: info.destIP, port: info.destPort, refusal }, 'ssh.forward_refused');
+      report(false, 0, 0);
+      reject();
+      return;
+    }
+    open(ctx, upstream, accept, reject, info, report);
+  }));
+}
+
+function open(
+  ctx: SessionContext, upstream: ssh2.Client, accept: () => ssh2.ServerChannel, reject: () => void, info: ssh2.TcpipRequestInfo,
+  report: (allowed: boolean, bytesIn: number, bytesOut: number) => void,
+): void {
   if (ctx.check({ kind: 'forward', host: info.destIP, port: info.destPort }).verdict === 'deny') {
     report(false, 0, 0);
     reject();

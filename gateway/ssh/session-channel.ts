@@ -2,8 +2,10 @@
 // (pty-req with size and modes, allow-listed env, shell, exec, the sftp subsystem, signal,
 // window-change) and ends in the order OpenSSH expects: data, then exit-status or exit-signal,
 // then EOF and close. `pipe` carries backpressure both ways (a paused stream stops SSH window
-// adjusts). Recording only taps (the session's SessionTaps): a terminal stream for pty channels, a
-// summary for the rest. A terminal is recorded with a real size even when the client asked for 0x0
+// adjusts). Recording only taps (the session's SessionTaps): a terminal stream for pty channels; for
+// channels without a pty that are not file transfers (wire/transfer-command.ts) a pipe stream that
+// holds every input byte before it is forwarded, and stdout/stderr apart (pipe-channel.ts); a
+// summary (byte counts, SHA-256, head and tail) for every channel without a pty, SFTP file events. A terminal is recorded with a real size even when the client asked for 0x0
 // (wire/pty-size.ts); the target gets the pty request and window-changes as the client sent them.
 // The shell, exec or subsystem request passes the session's gate first; a denial is said on the
 // channel (stderr for exec) and the channel exits with status 1.
@@ -15,8 +17,10 @@ import type { SessionContext } from '../session/adapter.js';
 import type { GateCommand } from '../session/gate.js';
 import { gateTypedInput, TypedLines } from '../session/typed-lines.js';
 import { writeOrPause } from '../util/relay-sockets.js';
+import { relayPipe } from './pipe-channel.js';
 import { changedSize, DEFAULT_TERMINAL_SIZE, requestedSize, type TerminalSize } from './wire/pty-size.js';
 import { SftpTracker } from './wire/sftp-tracker.js';
+import { transferKind } from './wire/transfer-command.js';
 
 /** The relaying session a channel works in: the shared upstream client and the session context. */
 export interface Relaying {
@@ -36,7 +40,8 @@ export interface ChannelHost {
 
 export interface TrackedChannel {
   notice(text: string): void;
-  cut(text: string): void;
+  /** Tells the user why and ends the channel; resolves once the message was sent (queued output first). */
+  cut(text: string): Promise<void>;
 }
 
 type Start = { kind: 'shell' } | { kind: 'exec'; command: string } | { kind: 'subsystem'; name: 'sftp' };
@@ -54,6 +59,8 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
   let up: ssh2.ClientChannel | null = null;
   let writer: TerminalTap | null = null;
   let started = false;
+  // A signal the client sends acts on the target (it can stop what runs): recorded once relaying.
+  let signalled: (name: string) => void = () => {};
   const refusals: string[] = [];
 
   session.on('pty', (accept, _reject, info) => {
@@ -77,7 +84,7 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
     }
     accept?.();
   });
-  session.on('signal', (accept, _reject, info) => { up?.signal(info.name); accept?.(); });
+  session.on('signal', (accept, _reject, info) => { signalled(info.name); up?.signal(info.name); accept?.(); });
   session.on('auth-agent', (_accept, reject) => { refusals.push('agent forwarding is not allowed through Portcullis'); reject?.(); });
   session.on('x11', (_accept, reject) => { refusals.push('X11 forwarding is not allowed through Portcullis'); reject?.(); });
   const begin = (ch: ssh2.ServerChannel, what: Start): void => {
@@ -162,6 +169,13 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
     const label = what.kind === 'exec' ? what.command : what.kind === 'subsystem' ? `subsystem:${what.name}` : 'shell';
     let exit: { code: number } | { signal: string; core: boolean; message: string } | null = null;
     const digests = terminal ? null : { stdin: new StreamDigest(), stdout: new StreamDigest(), stderr: new StreamDigest() };
+    // A file transfer's data is not input (digests and file events); any other stream without a pty is.
+    const transfer = what.kind === 'subsystem' || (what.kind === 'exec' && transferKind(what.command) !== null);
+    const pipe = terminal || transfer ? null : rec.pipe(what.kind === 'exec' ? { command: what.command } : {});
+    signalled = (name) => {
+      rec.event('signal', { what: label, name });
+      pipe?.marker(`signal sent: ${name}`);
+    };
     if (terminal && pty) {
       writer = rec.terminal({ width: recordedSize.cols, height: recordedSize.rows, ...(what.kind === 'exec' ? { command: what.command } : {}), env: { TERM: pty.term } });
       const w = writer;
@@ -173,7 +187,8 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
       upCh.on('data', (d: Buffer) => digests.stdout.update(d));
       upCh.stderr.on('data', (d: Buffer) => digests.stderr.update(d));
       if (ctx.policy.captureFullOutput && what.kind === 'exec') {
-        const { stdout: out, stderr: err } = rec.captureExec();
+        // One channel, one number: the capture is exec-N next to its ch-N.cast.
+        const { stdout: out, stderr: err } = rec.captureExec(pipe?.channel);
         upCh.on('data', (d: Buffer) => out.write(d));
         upCh.stderr.on('data', (d: Buffer) => err.write(d));
         upCh.once('close', () => { void out.close(); void err.close(); });
@@ -200,17 +215,22 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
     // Every terminal, not only `shell`: `ssh -t host bash` is an exec whose command passes the gate
     // once, then an interactive shell whose lines must pass it too.
     if (!ctx.gatePassThrough && terminal) gateShellInput(ch, upCh, ctx, (text) => ch.write(`\r\n${text}\r\n`));
+    else if (pipe) relayPipe(ch, upCh, pipe, ctx);
     else ch.pipe(upCh);
     upCh.pipe(ch, { end: false });
     upCh.stderr.pipe(ch.stderr, { end: false });
     const untrack = host.track({
       notice: (text) => (terminal ? ch.write(`\r\n${text}\r\n`) : ch.stderr.write(`${text}\n`)),
-      cut: (text) => {
-        if (terminal) ch.write(`\r\n${text}\r\n`);
-        else ch.stderr.write(`${text}\n`);
+      cut: (text) => new Promise<void>((resolve) => {
+        // Nothing more from the target goes ahead of the message; resolves once it left for the
+        // client (behind any output still queued for it).
+        upCh.unpipe(ch);
+        upCh.stderr.unpipe(ch.stderr);
+        if (terminal) ch.write(`\r\n${text}\r\n`, () => resolve());
+        else ch.stderr.write(`${text}\n`, () => resolve());
         finishClient(ch, { signal: 'TERM', core: false, message: text });
         upCh.close();
-      },
+      }),
     });
     upCh.on('exit', (code: number | null, signal?: string, core?: boolean, message?: string) => {
       exit = code !== null && code !== undefined ? { code } : { signal: signal ?? 'KILL', core: core ?? false, message: message ?? '' };
@@ -220,6 +240,10 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
       sftp?.end();
       finishClient(ch, exit ?? { code: 0 });
       writer?.end();
+      if (pipe) {
+        pipe.marker(exit === null ? 'closed' : 'code' in exit ? `exit ${exit.code}` : `signal ${exit.signal}`);
+        pipe.end();
+      }
       if (digests) {
         rec.event('exec', {
           what: label, exit, stdin: { bytes: digests.stdin.summary().bytes, sha256: digests.stdin.summary().sha256 },

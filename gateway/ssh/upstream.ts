@@ -15,19 +15,29 @@ export class UpstreamError extends SessionUpstreamFailure {
   }
 }
 
-const READY_TIMEOUT_MS = 15_000;
+// A backstop only: a session's connect deadline is the pipeline's (session.connectTimeout), which
+// aborts `signal`; this bounds callers without one.
+const READY_TIMEOUT_MS = 60_000;
 
-export function connectUpstream(target: TargetRecord, cred: CheckedOutCredential): Promise<ssh2.Client> {
+export function connectUpstream(target: TargetRecord, cred: CheckedOutCredential, signal?: AbortSignal): Promise<ssh2.Client> {
   return new Promise((resolve, reject) => {
     const client = new ssh2.Client();
     let hostKeyOk = false;
+    let settled = false;
+    const onAbort = (): void => done(new UpstreamError('unreachable', `cannot connect to ${target.name} (gave up)`));
     const done = (err?: UpstreamError): void => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
       cred.wipe();
       if (err) {
-        client.end();
+        // end() waits for the handshake to finish; a target that never answers needs the socket dropped.
+        client.destroy();
         reject(err);
       } else resolve(client);
     };
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
     client.once('ready', () => done());
     client.once('error', (e: Error & { level?: string }) => {
       if (!hostKeyOk && e.level !== 'client-socket' && e.level !== 'client-timeout') {

@@ -51,6 +51,8 @@ export interface PolicyRepo {
   byName(name: string): Promise<PolicyRecord | undefined>;
   byId(id: string): Promise<PolicyRecord | undefined>;
   list(): Promise<PolicyRecord[]>;
+  /** Replaces the policy with this id in place (same id: grants standing on it stay bound to it). */
+  update(p: PolicyRecord): Promise<void>;
   remove(id: string): Promise<void>;
 }
 
@@ -154,8 +156,24 @@ export interface SearchRepo {
   query(query: string, limit: number): Promise<SearchEntry[]>;
 }
 
+/**
+ * A key that seals masked terminal input in recordings, itself sealed by the vault (master key).
+ * Recordings hold only ciphertext under it; the store holds it only wrapped.
+ */
+export interface RecordingKeyRecord {
+  id: string;
+  sealed: string;
+  createdAt: number;
+}
+
+export interface RecordingKeyRepo {
+  /** Newest first. */
+  list(): Promise<RecordingKeyRecord[]>;
+  insert(k: RecordingKeyRecord): Promise<void>;
+}
+
 export interface SealedValue {
-  table: 'targets' | 'users';
+  table: 'targets' | 'users' | 'recording_keys';
   id: string;
   sealed: string;
 }
@@ -172,7 +190,8 @@ export interface Store {
   readonly sessions: SessionRepo;
   readonly search: SearchRepo;
   readonly links: LinkRepo;
-  /** Every vault-sealed value (target credentials, TOTP secrets), for key rotation. */
+  readonly recordingKeys: RecordingKeyRepo;
+  /** Every vault-sealed value (target credentials, TOTP secrets, recording keys), for key rotation. */
   sealedValues(): Promise<SealedValue[]>;
   replaceSealed(v: SealedValue): Promise<void>;
   /** Runs fn atomically; nested calls join the outer transaction. See the contract above. */

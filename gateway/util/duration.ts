@@ -1,5 +1,6 @@
 // Durations as people type them: 90s, 15m, 2h, 1d, or combined (1h30m). Parsed to milliseconds.
-// Anything else is a `bad-duration` error naming the accepted forms.
+// Anything else is a `bad-duration` error naming the accepted forms. Also times in a recording
+// (seconds or M:SS, as the player shows them).
 import { PortcullisError } from './errors.js';
 
 const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -31,4 +32,13 @@ export function formatDuration(ms: number): string {
     if (n > 0) { out.push(`${n}${unit}`); rest -= n * size; }
   }
   return out.join('') || '0s';
+}
+
+/** A time in a recording as the player shows it: "93.5", "93", "1:33" or "1:33.5" as seconds; null for anything else. */
+export function parseClockTime(text: string): number | null {
+  const m = /^(?:(\d{1,6}):)?(\d{1,9}(?:\.\d{1,6})?)$/.exec(text.trim());
+  if (!m) return null;
+  const s = Number(m[2]);
+  if (m[1] !== undefined && s >= 60) return null;
+  return (m[1] ? Number(m[1]) * 60 : 0) + s;
 }

@@ -29,6 +29,7 @@ export const ERROR_STATUS = {
   'locked': 429,
   'payload-too-large': 413,
   'unavailable': 503,
+  'storage-full': 507,
   'internal': 500,
 } as const;
 

@@ -69,7 +69,8 @@ export class CredentialVault {
         this.vault.usePrimary(fresh);
         try {
           for (const v of await this.store.sealedValues()) {
-            const aad = v.table === 'targets' ? aadFor.target(v.id) : aadFor.totp(v.id);
+            // Recording keys are re-wrapped, not replaced: spans sealed under them stay readable.
+            const aad = v.table === 'targets' ? aadFor.target(v.id) : v.table === 'users' ? aadFor.totp(v.id) : aadFor.recordingKey(v.id);
             const plain = this.vault.open(v.sealed, aad);
             await this.store.replaceSealed({ ...v, sealed: this.vault.seal(plain, aad) });
             plain.fill(0);

@@ -44,6 +44,11 @@ export class Vault {
     }
   }
 
+  /** Whether this vault holds the key a sealed value names (it may still fail authentication). */
+  holds(sealed: string): boolean {
+    return this.ring.has(sealed.split('.')[1] ?? '');
+  }
+
   /** Adds a key and makes it primary; older keys stay in the ring for reading. */
   usePrimary(key: Buffer): void {
     this.ring.set(keyId(key), key);
@@ -73,4 +78,5 @@ function sealWith(key: Buffer, plaintext: Buffer | string, aad: string): string 
 export const aadFor = {
   target: (id: string): string => `target:${id}`,
   totp: (id: string): string => `totp:${id}`,
+  recordingKey: (id: string): string => `recording-key:${id}`,
 };

@@ -95,7 +95,7 @@ export class VendorTerminal implements ProtocolAdapter<Shell> {
     const { target } = this.opening.auth;
     let upstream: ssh2.Client;
     try {
-      upstream = await connectUpstream(target, credential);
+      upstream = await connectUpstream(target, credential, ctx.signal);
     } catch (err) {
       const kind = err instanceof UpstreamFailure ? err.kind : 'unreachable';
       throw new UpstreamFailure(kind, `cannot reach ${target.name} right now; ask ${this.opening.issuer} for a new link`);

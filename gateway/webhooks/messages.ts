@@ -10,6 +10,10 @@ export interface WebhookBody {
   data: AccessEvents[WebhookEvent];
 }
 
+function mib(bytes: unknown): string {
+  return `${(Number(bytes) / 2 ** 20).toFixed(1)} MiB`;
+}
+
 export function webhookText<K extends WebhookEvent>(event: K, p: AccessEvents[K]): string {
   const d = p as Partial<AccessEvents[WebhookEvent]> & Record<string, unknown>;
   const g = 'grant' in d ? (d as { grant: { user: string; target: string; expires_at: string; reason: string; id: string } }).grant : null;
@@ -26,6 +30,10 @@ export function webhookText<K extends WebhookEvent>(event: K, p: AccessEvents[K]
     case 'grant.expired': return `:lock: ${g!.user}'s access to ${g!.target} expired [${g!.id}]`;
     case 'breakglass.used': return `:rotating_light: BREAK-GLASS: ${g!.user} took access to ${g!.target} until ${g!.expires_at}: "${g!.reason}" — needs review [${g!.id}]`;
     case 'breakglass.reviewed': return `:mag: ${String(d.by)} ${String(d.verdict)} break-glass by ${g!.user} on ${g!.target} [${g!.id}]`;
+    case 'recordings.space_low': return d.error
+      ? `:rotating_light: Portcullis cannot check its recordings volume ${String(d.dir)} (${typeof d.error === 'string' ? d.error : 'unknown error'}): new sessions are refused`
+      : `:rotating_light: Portcullis recordings volume ${String(d.dir)} is below its watermark (${mib(d.free_bytes)} free, needs ${mib(d.watermark_bytes)}): new sessions are refused and sessions that must be recorded were ended; free space to let users back in`;
+    case 'recordings.space_restored': return `:white_check_mark: Portcullis recordings volume ${String(d.dir)} has room again (${mib(d.free_bytes)} free): sessions start again`;
     default: return `${String(event)}`;
   }
 }

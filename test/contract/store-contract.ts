@@ -94,7 +94,7 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         expect(await s.targets.byName('db01')).toBeUndefined();
       });
 
-      it('stores policies whole (auto-approval included), lists by name, removes, and refuses duplicate names', async () => {
+      it('stores policies whole (auto-approval included), lists by name, replaces in place, removes, and refuses duplicate names', async () => {
         const p = aPolicy({ name: 'ops-web', ticketPattern: '^INC-', autoApprove: null, allowLinks: true });
         const q = aPolicy({ name: 'dba' });
         await s.policies.insert(p);
@@ -103,6 +103,9 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         expect(await s.policies.byId(q.id)).toEqual(q);
         expect((await s.policies.list()).map((x) => x.name)).toEqual(['dba', 'ops-web']);
         expect(await rejectionCode(s.policies.insert(aPolicy({ name: 'dba' })))).toBe('conflict');
+        const narrowed = { ...p, roles: ['dba'], maxDurationMs: 60_000 };
+        await s.policies.update(narrowed);
+        expect(await s.policies.byId(p.id)).toEqual(narrowed);
         await s.policies.remove(p.id);
         expect(await s.policies.list()).toEqual([q]);
       });
@@ -243,6 +246,16 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         await s.replaceSealed({ table: 'users', id: withTotp.id, sealed: 'U2' });
         expect((await s.targets.byId(t.id))?.credentialSealed).toBe('T2');
         expect((await s.users.byId(withTotp.id))?.totpSealed).toBe('U2');
+      });
+
+      it('keeps recording keys (newest first), lists them with the sealed values, and re-wraps one in place', async () => {
+        await s.recordingKeys.insert({ id: 'rk_old', sealed: 'K1', createdAt: 1_000 });
+        await s.recordingKeys.insert({ id: 'rk_new', sealed: 'K2', createdAt: 2_000 });
+        expect((await s.recordingKeys.list()).map((k) => k.id)).toEqual(['rk_new', 'rk_old']);
+        await expect(s.recordingKeys.insert({ id: 'rk_old', sealed: 'K3', createdAt: 3_000 })).rejects.toMatchObject({ code: 'conflict' });
+        expect(await s.sealedValues()).toEqual(expect.arrayContaining([{ table: 'recording_keys', id: 'rk_old', sealed: 'K1' }]));
+        await s.replaceSealed({ table: 'recording_keys', id: 'rk_old', sealed: 'K1b' });
+        expect(await s.recordingKeys.list()).toEqual([{ id: 'rk_new', sealed: 'K2', createdAt: 2_000 }, { id: 'rk_old', sealed: 'K1b', createdAt: 1_000 }]);
       });
     });
 

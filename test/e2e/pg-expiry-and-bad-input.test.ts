@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Tmux } from '../harness/ssh-fixture.js';
 import { waitFor } from '../harness/common.js';
 import { DBA_PASSWORD, type PgFixture, startPgFixture } from '../harness/pg-fixture.js';
+import { gatewayCutMs } from '../harness/cut-timing.js';
 
 let fx: PgFixture;
 
@@ -47,14 +48,15 @@ describe('the cut for PostgreSQL sessions', () => {
       await t.waitFor(/orders=>/);
       t.send('select pg_sleep(20);');
       await new Promise((r) => setTimeout(r, 500));
-      const t0 = Date.now();
       fx.gw.admin(['grant', 'revoke', grantId, '--reason', 'test']);
+      const cliDone = Date.now();
       await t.waitFor(/57P01|your access to orders-db was revoked|server closed the connection/);
-      expect(Date.now() - t0).toBeLessThan(1500);
+      expect(Date.now() - cliDone).toBeLessThan(1500);
     } finally {
       t.kill();
     }
     await waitFor('session end recorded', () => sessions().some((s) => s.end_reason === 'grant-revoked'), 5000);
+    expect(gatewayCutMs(fx.gw, 'grant.revoked', 'grant-revoked')).toBeLessThan(1000);
   });
 });
 

@@ -2,9 +2,9 @@
 // through the gateway to a real sshd. The target gets the request as the client sent it (as it
 // would directly), and the recording gets a real size, 80x24, so asciinema and the web
 // player play it.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireBinary, runOk } from '../harness/common.js';
+import { requireBinary, runOk, waitFor } from '../harness/common.js';
 import { latestClosedSession, type SshFixture, startSshFixture } from '../harness/ssh-fixture.js';
 import type { KeyframeFile } from '../../recorder/keyframes.js';
 import { RecordingLayout } from '../../recorder/layout.js';
@@ -39,9 +39,11 @@ describe('ssh -tt with stdin not a terminal through Portcullis', () => {
     expect(header).toMatchObject({ version: 2, width: 80, height: 24 });
     expect(header.command).toContain('zero-pty-done');
     expect(cast).toContain('zero-pty-done');
-    // The web player starts from the keyframe index (written before the end is declared): a 0x0
-    // header made it a 2x1 terminal there.
-    const index = JSON.parse(readFileSync(layout.keyframes(layout.castChannels()[0]!), 'utf8')) as KeyframeFile;
+    // The web player starts from the keyframe index (written by the post-close pool after the
+    // end): a 0x0 header made it a 2x1 terminal there.
+    const sidecar = layout.keyframes(layout.castChannels()[0]!);
+    await waitFor('keyframe sidecar', () => existsSync(sidecar), 30_000);
+    const index = JSON.parse(readFileSync(sidecar, 'utf8')) as KeyframeFile;
     expect(index.frames[0]).toMatchObject({ cols: 80, rows: 24 });
   });
 

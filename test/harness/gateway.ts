@@ -46,13 +46,23 @@ export function cli(args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: str
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-export async function startGateway(opts: { env?: NodeJS.ProcessEnv; config?: string } = {}): Promise<GatewayPeer> {
+export interface GatewayOptions {
+  env?: NodeJS.ProcessEnv;
+  config?: string;
+  /** Runs after init, before serve starts (e.g. mount a small volume on the recordings folder). */
+  prepare?: (dataDir: string) => void;
+  /** Runs after serve stopped, before the data dir is removed (e.g. unmount it again). */
+  cleanup?: (dataDir: string) => void;
+}
+
+export async function startGateway(opts: GatewayOptions = {}): Promise<GatewayPeer> {
   const dir = tempDir('gw');
   const dataDir = join(dir, 'data');
   const homes = join(dir, 'homes');
   const baseEnv: NodeJS.ProcessEnv = { ...opts.env, PORTCULLIS_HOME: join(homes, '_admin'), PORTCULLIS_DATA: '' };
   const init = cli(['init', '--data', dataDir], { env: baseEnv });
   if (init.code !== 0) throw new Error(`portcullis init failed: ${init.stderr}`);
+  opts.prepare?.(dataDir);
   // Port 0 everywhere: serve binds what the kernel gives and writes the real ports to serve.json.
   // Picking "free" ports up front races with other test workers doing the same.
   const env = {
@@ -90,6 +100,7 @@ export async function startGateway(opts: { env?: NodeJS.ProcessEnv; config?: str
     },
     stop: async () => {
       await proc.stop();
+      opts.cleanup?.(dataDir);
       rmSync(dir, { recursive: true, force: true });
     },
   };

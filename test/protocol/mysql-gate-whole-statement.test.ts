@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { closeSocketPairs, socketPair } from '../support/socket-pair.js';
 import { MyRelay } from '../../gateway/mysql/relay.js';
 import { MyStatementLog } from '../../gateway/mysql/statement-log.js';
+import { framePayload } from '../../gateway/mysql/wire/client-commands.js';
 import { createLogger } from '../../gateway/log/logger.js';
 import type { GateCommand, GateVerdict } from '../../gateway/session/gate.js';
 
@@ -17,10 +18,7 @@ const deny = (cmd: GateCommand): GateVerdict =>
 afterEach(closeSocketPairs);
 
 function query(sql: string): Buffer {
-  const body = Buffer.concat([Buffer.from([0x03]), Buffer.from(sql)]);
-  const h = Buffer.alloc(4);
-  h.writeUIntLE(body.length, 0, 3);
-  return Buffer.concat([h, body]);
+  return Buffer.concat(framePayload(Buffer.concat([Buffer.from([0x03]), Buffer.from(sql)])));
 }
 
 async function relay(): Promise<{ client: Socket; toTarget: () => Buffer; toClient: () => Buffer }> {
@@ -68,4 +66,12 @@ describe('the MySQL gate on big statements', () => {
     await until(() => toTarget().length >= allowed.length);
     expect(toTarget().equals(allowed)).toBe(true);
   });
+
+  it('sees the end of a statement continued over several 16 MiB packets', async () => {
+    const { client, toTarget, toClient } = await relay();
+    await writeInPieces(client, query(`select 1; /*${'x'.repeat(17 * 1024 * 1024)}*/ drop table orders`), 256 * 1024);
+    await until(() => toClient().length > 0);
+    expect(toClient().toString('latin1')).toContain('Portcullis: DROP is not allowed here');
+    expect(toTarget().length).toBe(0);
+  }, 60_000);
 });

@@ -27,7 +27,7 @@ function pipeline(over: Partial<PipelineDeps> = {}, creds = tracingCredentials(n
   const p = new SessionPipeline({
     authorizer: decidingAuthorizer(app.decider, app.store, app.clock),
     journal: tracingJournal(storeJournal(app.store, app.audit, app.log), steps),
-    credentials: creds,
+    credentials: creds, spanSealer: () => app.recordingKeys.ready(),
     live: app.live, scheduler: app.scheduler, clock: app.clock, log: app.log,
     recordingsDir: app.paths.recordings, liveRecordings: app.liveRecordings, gateRules: [],
     limits: { idleMs: { ssh: 0, postgres: 5 * MIN, mysql: 0, 'web-terminal': 0 }, maxSessionMs: 60 * MIN },
@@ -159,6 +159,14 @@ describe('the session pipeline', () => {
     });
   });
 
+  it('ends, fail-closed, when masked input cannot be sealed (the recording key could not be loaded), instead of dropping it', async () => {
+    await endsWith('recording-failed', (a) => {
+      const term = a.ctx!.taps.terminal({ width: 80, height: 24 });
+      term.output(Buffer.from('Password: '));
+      term.input(Buffer.from('rm -rf /srv\r'));
+    }, { spanSealer: () => Promise.reject(new Error('store unavailable')) });
+  });
+
   it('ends, fail-closed, when the adapter cannot record what the policy requires (e.g. unparseable SFTP)', async () => {
     await endsWith('recording-failed', (a) => a.ctx!.recordingFailed('unparseable SFTP from the client'));
   });
@@ -179,6 +187,70 @@ describe('the session pipeline', () => {
     expect(handle.isEnded).toBe(false);
     adapter.ctx!.ended('closed-by-client');
     expect(await handle.settled).toBe('closed-by-client');
+  });
+
+  it('ends with recording-budget once the recording reaches its byte budget, the write that reached it kept', async () => {
+    // The relay's first statement alone is past a 10-byte budget: the end comes right after it,
+    // once the relay's handler returned (never from inside the tap).
+    const { adapter, creds, id, settled } = await begin({ recordingBudgetBytes: 10 });
+    expect(await settled).toBe('recording-budget');
+    expect(steps).toEqual([...STARTED, 'adapter.close:recording-budget', ...ENDED('recording-budget')]);
+    expect(adapter.upstream?.open).toBe(false);
+    expect(creds.revoked).toHaveLength(1);
+    expect(meta(id).end_reason).toBe('recording-budget');
+    const dir = join(t.app.paths.recordings, id);
+    expect(readFileSync(join(dir, 'statements.ndjson'), 'utf8')).toContain('select 1');
+    expect(readFileSync(join(dir, 'events.ndjson'), 'utf8')).toContain('"kind":"recording-stopped","cause":"budget"');
+  });
+
+  it('refuses a new session in storage words while the recordings volume is below its watermark: no books, no recording, no credential', async () => {
+    const refusals: unknown[] = [];
+    const { p } = pipeline({ recordingSpace: { refusal: 'the recordings volume is almost full', wrote: () => {} } });
+    const adapter = new (class extends TestAdapter {
+      override refuse(r: Parameters<TestAdapter['refuse']>[0]): void { refusals.push(r); super.refuse(r); }
+    })(steps, ops);
+    expect(await p.start(adapter)).toBeNull();
+    expect(steps).toEqual(['adapter.identify', 'adapter.refuse:access']);
+    expect(refusals[0]).toMatchObject({ kind: 'access', error: { code: 'storage-full', message: 'the recordings volume is almost full' } });
+    expect(await t.app.store.sessions.list({})).toHaveLength(0);
+  });
+
+  it('ends a session that must be recorded with recording-failed and the volume message when the volume falls below its watermark', async () => {
+    const { p } = pipeline();
+    const closes: string[] = [];
+    const adapter = new (class extends TestAdapter {
+      override close(reason: TerminationReason, message?: string): void { closes.push(message ?? ''); super.close(reason); }
+    })(steps, ops);
+    const handle = (await p.start(adapter))!;
+    p.recordingSpaceLow('the recordings volume is almost full (1.0 MiB free, needs 5.0 MiB)');
+    expect(await handle.settled).toBe('recording-failed');
+    expect(closes).toEqual(['Portcullis: the recordings volume is almost full (1.0 MiB free, needs 5.0 MiB)']);
+    expect(meta(handle.id).end_reason).toBe('recording-failed');
+  });
+
+  it('stops recording, and goes on, a session whose policy makes recording optional when the volume falls below its watermark', async () => {
+    await t.app.targets.add('admin', { name: 'db02', kind: 'postgres', host: '127.0.0.1', port: 5432, account: 'app', password: 'vaulted-db-secret' });
+    await t.app.policies.add('admin', {
+      name: 'db02-unrecorded', roles: ['ops'], targets: ['db02'], targetTags: [], maxDurationMs: 3_600_000, requireReason: false,
+      ticketPattern: null, approvalsRequired: 0, approverRoles: [], autoApprove: null, breakglass: false,
+      recordKeystrokes: true, allowPortForwarding: false, captureFullOutput: false, recordingRequired: false, allowLinks: false,
+    });
+    await t.app.requests.create(ops, { target: 'db02', durationMs: 30 * MIN, reason: 'optional recording' });
+    const { p } = pipeline();
+    const adapter = new TestAdapter(steps, ops, 'db02');
+    const handle = (await p.start(adapter))!;
+    p.recordingSpaceLow('the recordings volume is almost full');
+    expect(handle.isEnded).toBe(false);
+    const rec = t.app.liveRecordings.get(handle.id)!;
+    expect(rec.stopped).toBe('space');
+    const before = rec.bytes;
+    adapter.ctx!.taps.statement({ sql: 'select 2' });
+    expect(rec.bytes).toBe(before);
+    adapter.ctx!.ended('closed-by-client');
+    expect(await handle.settled).toBe('closed-by-client');
+    const events = readFileSync(join(t.app.paths.recordings, handle.id, 'events.ndjson'), 'utf8');
+    expect(events).toContain('"kind":"recording-stopped","cause":"space"');
+    expect(readFileSync(join(t.app.paths.recordings, handle.id, 'statements.ndjson'), 'utf8')).not.toContain('select 2');
   });
 
   it('ends only its own session when the adapter throws mid-relay', async () => {
@@ -219,6 +291,44 @@ describe('the session pipeline', () => {
       'credentials.revoke', 'recording.end:upstream-failed', 'journal.index',
     ]);
     expect(creds.revoked).toHaveLength(1);
+  });
+
+  it('refuses in time when the target accepts and never answers (connect timeout), drops the half-open leg, and holds no other session', async () => {
+    const { p, creds } = pipeline({ limits: { idleMs: { ssh: 0, postgres: 0, mysql: 0, 'web-terminal': 0 }, maxSessionMs: 0, connectMs: 10_000 } });
+    let refusal = '';
+    let answer: (u: { open: boolean }) => void = () => {};
+    const silent = new (class extends TestAdapter {
+      override connect(ctx: Parameters<TestAdapter['connect']>[0], credential: Parameters<TestAdapter['connect']>[1]): Promise<{ open: boolean }> {
+        void super.connect(ctx, credential);
+        return new Promise((r) => { answer = r; });
+      }
+      override refuse(r: Parameters<TestAdapter['refuse']>[0]): void {
+        super.refuse(r);
+        if (r.kind === 'upstream') refusal = `${r.failure.kind}: ${r.failure.message}`;
+      }
+    })(steps, ops);
+    const pending = p.start(silent);
+    await waitUntil(() => steps.includes('adapter.connect'));
+    // Another client of the same target logs in and relays meanwhile.
+    const other = new TestAdapter([], ops);
+    const handle = await p.start(other);
+    expect(handle).not.toBeNull();
+    t.clock.advance(9_999);
+    expect(steps).not.toContain('adapter.refuse:upstream');
+    t.clock.advance(1);
+    expect(await pending).toBeNull();
+    expect(refusal).toMatch(/^timeout: db01 did not complete the connection within 10 s \(connect timeout\)/);
+    expect(silent.ctx!.signal.aborted).toBe(true);
+    await waitUntil(() => steps.includes('journal.index'));
+    expect(steps).toContain('journal.upstream_failed:timeout');
+    expect(steps).toContain('journal.ended:upstream-failed');
+    // The target answers late: that upstream is dropped, never relayed.
+    const late = { open: true };
+    answer(late);
+    await waitUntil(() => !late.open);
+    expect(creds.revoked.length).toBeGreaterThanOrEqual(1);
+    expect(handle!.isEnded).toBe(false);
+    handle!.terminate('closed-by-client');
   });
 
   it('refuses without a session when the decider says no', async () => {
@@ -337,8 +447,11 @@ describe('the session pipeline', () => {
     expect(await settled).toBe('closed-by-client');
   });
   it('ends at once when the user is disabled, and refuses a login that was under way when it happened', async () => {
-    await endsWith('grant-revoked', async () => { await t.app.users.setDisabled('admin', 'ops', true); });
+    await endsWith('user-disabled', async () => { await t.app.users.setDisabled('admin', 'ops', true); });
     await t.app.users.setDisabled('admin', 'ops', false);
+    // Disabling revoked the grant too; enabling gives none back.
+    expect(await t.app.grants.list({ active: true })).toEqual([]);
+    await t.app.grants.adminGrant(t.admin, 'ops', 'db01', 30 * MIN, 'maintenance', null);
     steps = [];
     let release: () => void = () => {};
     const inner = tracingJournal(storeJournal(t.app.store, t.app.audit, t.app.log), steps);
@@ -352,11 +465,82 @@ describe('the session pipeline', () => {
     expect(await started).toBeNull();
     await waitUntil(() => steps.includes('journal.index'));
     expect(steps).toContain('adapter.release');
-    expect(steps).toContain('journal.ended:grant-revoked');
+    expect(steps).toContain('journal.ended:user-disabled');
     expect(steps).not.toContain('adapter.relay');
     expect(creds.revoked).toHaveLength(1);
   });
 
+  it('ends with the reason of what took access away: user removed, target removed', async () => {
+    await endsWith('user-removed', async () => { await t.app.users.remove('admin', 'ops'); });
+    ops = await t.user('ops', ['ops']);
+    await t.app.grants.adminGrant(t.admin, 'ops', 'db01', 30 * MIN, 'maintenance', null);
+    steps = [];
+    await endsWith('target-removed', async () => { await t.app.targets.remove('admin', 'db01'); });
+  });
+
+  it('authorizes every new channel again from the store: a change no event announced (another node) refuses it and ends the session with its reason', async () => {
+    const { adapter, settled } = await begin();
+    expect(await adapter.ctx!.reauthorize('channel')).toBeNull();
+    // Written straight to the store: the live registry hears nothing, as when another node disables the user.
+    await t.app.store.users.update({ ...ops, disabled: true });
+    expect(await adapter.ctx!.reauthorize('channel')).toMatch(/account was disabled/);
+    expect(await settled).toBe('user-disabled');
+    expect(steps).toContain('adapter.close:user-disabled');
+    expect(await adapter.ctx!.reauthorize('forward')).toMatch(/disabled/);
+  });
+
+  it('checks every relaying session again each recheck interval: a change no event announced ends it within one interval', async () => {
+    const limits = { idleMs: { ssh: 0, postgres: 0, mysql: 0, 'web-terminal': 0 }, maxSessionMs: 0, recheckMs: 30_000 };
+    const { adapter, settled } = await begin({ limits });
+    t.clock.advance(30_000);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(adapter.ctx!.signal.aborted).toBe(false);
+    // Another node revokes the grant: this node hears nothing.
+    const g = (await t.app.grants.list({ active: true }))[0]!;
+    await t.app.store.grants.update({ ...g, revokedAt: t.clock.now(), revokedBy: null, revokeReason: 'elsewhere' });
+    t.clock.advance(29_000);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(adapter.ctx!.signal.aborted).toBe(false);
+    t.clock.advance(1_000);
+    expect(await settled).toBe('grant-revoked');
+  });
+
+  it('refuses a channel on a re-pointed target (target-changed), and only the channel when the check itself fails', async () => {
+    const real = decidingAuthorizer(t.app.decider, t.app.store, t.app.clock);
+    let storeDown = false;
+    const { adapter, settled } = await begin({
+      authorizer: { ...real, stillValid: (a) => (storeDown ? Promise.reject(new Error('store down')) : real.stillValid(a)) },
+    });
+    storeDown = true;
+    expect(await adapter.ctx!.reauthorize('channel')).toBe('access check failed; try again');
+    expect(steps).not.toContain('adapter.close:adapter-error');
+    adapter.ctx!.ended('closed-by-client');
+    expect(await settled).toBe('closed-by-client');
+    steps = [];
+    const second = await begin();
+    const target = (await t.app.store.targets.byName('db01'))!;
+    await t.app.store.targets.update({ ...target, host: '203.0.113.9' });
+    expect(await second.adapter.ctx!.reauthorize('channel')).toMatch(/was changed by a Portcullis admin/);
+    expect(await second.settled).toBe('target-changed');
+  });
+
+  it('refuses a new forward, and keeps the session, once the policy no longer allows port forwarding', async () => {
+    await t.app.policies.add('admin', {
+      name: 'dba', roles: ['ops'], targets: ['db01'], targetTags: [], maxDurationMs: 60 * MIN, requireReason: true, ticketPattern: null,
+      approvalsRequired: 0, approverRoles: [], autoApprove: { roles: [], days: [], fromHour: null, toHour: null, onCall: [] }, breakglass: false,
+      recordKeystrokes: true, allowPortForwarding: true, captureFullOutput: false, recordingRequired: true, allowLinks: false,
+    });
+    for (const g of await t.app.grants.list({ active: true })) await t.app.grants.revoke(t.admin, g.id, 'use the policy');
+    await t.app.requests.create(ops, { target: 'db01', durationMs: 30 * MIN, reason: 'r' });
+    const { adapter, settled } = await begin();
+    expect(await adapter.ctx!.reauthorize('forward')).toBeNull();
+    const p = (await t.app.store.policies.byName('dba'))!;
+    await t.app.policies.replace('admin', 'dba', { ...p, allowPortForwarding: false });
+    expect(await adapter.ctx!.reauthorize('forward')).toBe('port forwarding is no longer allowed by policy dba');
+    expect(await adapter.ctx!.reauthorize('channel')).toBeNull();
+    await t.app.policies.replace('admin', 'dba', { ...p, roles: ['dba'] });
+    expect(await settled).toBe('policy-narrowed');
+  });
 });
 
 async function auditCodes(): Promise<string[]> {

@@ -66,7 +66,7 @@ async function route(): Promise<void> {
     if (parts[0] === 'requests') return await requestsPage(app, page);
     if (parts[0] === 'admin') return await adminPage(app, page);
     if (parts[0] === 'live' && parts[1]) return livePage(app, page, parts[1], me);
-    if (parts[0] === 'session' && parts[1]) return await sessionPage(page, parts[1], params);
+    if (parts[0] === 'session' && parts[1]) return await sessionPage(page, parts[1], params, me);
     return await sessionsPage(app, page, me);
   } catch (e) {
     if (page.alive) app.replaceChildren(el('div', { class: 'error', role: 'alert' }, e instanceof ApiError ? `${e.message} (${e.code})` : 'something went wrong'));
@@ -74,9 +74,9 @@ async function route(): Promise<void> {
 }
 
 /** A recorded session: the terminal player for SSH, the statements view for databases. */
-async function sessionPage(page: PageLifecycle, id: string, params: URLSearchParams): Promise<void> {
+async function sessionPage(page: PageLifecycle, id: string, params: URLSearchParams, who: Me): Promise<void> {
   const detail = await apiFor(page).get<SessionDetail>(`/api/v1/sessions/${id}`);
-  if (detail.protocol === 'ssh') return playerPage(app, page, id, Number(params.get('t') ?? 0));
+  if (detail.protocol === 'ssh') return playerPage(app, page, id, Number(params.get('t') ?? 0), who);
   return statementsPage(app, page, id, detail.started_at, params.has('t') ? Number(params.get('t')) : null, params.get('q') ?? '');
 }
 

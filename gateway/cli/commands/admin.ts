@@ -101,14 +101,17 @@ export const targetCmd: Command = async (c) => {
   }
 };
 
+const POLICY_FLAGS = '--roles R --targets T|--tags TAG [--max DUR] [--approvals N --approver-roles R] [--ticket-pattern RE] [--no-reason] [--auto-approve] [--auto-approve-roles R] [--auto-approve-window "mon-fri 09-17"] [--on-call U] [--breakglass] [--no-record-keystrokes] [--allow-port-forwarding] [--full-capture] [--recording-optional] [--allow-links]';
+
 export const policyCmd: Command = async (c) => {
   const [sub, name] = c.flags.positionals;
   const api = c.api();
   switch (sub) {
-    case 'add': {
-      if (!name) usage('portcullis policy add NAME --roles R --targets T|--tags TAG [--max DUR] [--approvals N --approver-roles R] [--ticket-pattern RE] [--no-reason] [--auto-approve] [--auto-approve-roles R] [--auto-approve-window "mon-fri 09-17"] [--on-call U] [--breakglass] [--no-record-keystrokes] [--allow-port-forwarding] [--full-capture] [--recording-optional] [--allow-links]');
+    case 'add':
+    case 'replace': {
+      if (!name) usage(`portcullis policy ${sub} NAME ${POLICY_FLAGS}`);
       const approvals = c.flags.opt('approvals');
-      const p = await api.post<PolicyView>('/api/v1/policies', {
+      const body = {
         name, roles: c.flags.list('roles'), targets: c.flags.list('targets'), tags: c.flags.list('tags'), max: c.flags.opt('max'),
         approvals: approvals === undefined ? undefined : Number(approvals), approver_roles: c.flags.list('approver-roles'),
         ticket_pattern: c.flags.opt('ticket-pattern'), require_reason: !c.flags.bool('no-reason'),
@@ -118,7 +121,10 @@ export const policyCmd: Command = async (c) => {
         allow_port_forwarding: c.flags.bool('allow-port-forwarding'),
         capture_full_output: c.flags.bool('full-capture'), recording_required: !c.flags.bool('recording-optional'),
         allow_links: c.flags.bool('allow-links'),
-      });
+      };
+      // replace: the whole policy is the flags given (like add), under the same id; grants standing
+      // on it that it no longer covers are revoked, those with more time left than --max cut short.
+      const p = sub === 'add' ? await api.post<PolicyView>('/api/v1/policies', body) : await api.post<PolicyView>(`/api/v1/policies/${enc(name)}`, body);
       printOne(c.out, c.json, p);
       return 0;
     }
@@ -130,7 +136,7 @@ export const policyCmd: Command = async (c) => {
       printOne(c.out, c.json, await api.del(`/api/v1/policies/${enc(name)}`));
       return 0;
     default:
-      usage('portcullis policy add|list|remove');
+      usage('portcullis policy add|replace|list|remove');
   }
 };
 

@@ -7,6 +7,7 @@ import { openSqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { type Command, type CommandContext, enc, usage } from '../command.js';
 import { printList, printOne } from '../output.js';
 import { sessionShowCmd } from './recordings.js';
+import { sessionRevealCmd } from './reveal.js';
 
 const PAGE = 5000;
 
@@ -67,12 +68,14 @@ export const sessionCmd: Command = async (c) => {
     }
     case 'show':
       return sessionShowCmd(c);
+    case 'reveal':
+      return sessionRevealCmd(c);
     case 'kill':
       if (!id) usage('portcullis session kill ID');
       printOne(c.out, c.json, await c.api().post(`/api/v1/sessions/${enc(id)}/kill`));
       return 0;
     default:
-      usage('portcullis session list [--live] | show ID [--full] | kill ID');
+      usage('portcullis session list [--live] | show ID [--full] | kill ID | reveal ID [--at T | --span N] [--channel N] [--reason TEXT]');
   }
 };
 

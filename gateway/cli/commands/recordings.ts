@@ -2,6 +2,7 @@
 // database session's statements come from the statements API, already in the recorder's one
 // schema whatever gateway version recorded them.
 import { parseEvent, parseHeader } from '../../../recorder/asciicast-reader.js';
+import { displayFor } from '../../../recorder/cast-display.js';
 import { castChannel, castFile, STATEMENTS_FILE } from '../../../recorder/layout.js';
 import type { StatementFileSummary, StatementPage, StatementRecord } from '../../../recorder/statement-record.js';
 import { type Command, type CommandContext, enc, usage } from '../command.js';
@@ -85,10 +86,12 @@ export const playCmd: Command = async (c) => {
   if (!(speed > 0 && speed <= 1000)) usage('portcullis play ID --speed X   (X between 0 and 1000)');
   const skipIdle = c.flags.bool('skip-idle');
   const lines = (await castText(c, id)).split('\n').filter(Boolean);
-  parseHeader(lines[0] ?? '');
+  // A pipe cast (no terminal) plays as a transcript: input, stdout and stderr (cast-display.ts).
+  const display = displayFor(parseHeader(lines[0] ?? ''));
   let last = 0;
   for (const line of lines.slice(1)) {
-    const e = parseEvent(line);
+    const recorded = parseEvent(line);
+    const e = recorded ? display(recorded) : null;
     if (!e || e[1] !== 'o') continue;
     // Idle gaps are capped at half a second with --skip-idle.
     const gap = Math.max(0, e[0] - last);

@@ -34,13 +34,18 @@ export const catalogRoutes: Route[] = [
   }),
   route('GET', '/api/v1/policies', ['approver'], async (c) => (await c.services.policies.list()).map(policyView)),
   route('POST', '/api/v1/policies', ['admin'], async (c) => policyView(await c.services.policies.add(me(c).name, policyFromInput(c.body)))),
+  // Replaces the named policy whole (same body as creating one); grants standing on it are held to it at once.
+  route('POST', '/api/v1/policies/:name', ['admin'], async (c) => {
+    const r = await c.services.policies.replace(me(c).name, c.params.name!, policyFromInput(c.body, c.params.name));
+    return { ...policyView(r.policy), grants_revoked: r.revoked, grants_shortened: r.shortened };
+  }),
   route('DELETE', '/api/v1/policies/:name', ['admin'], async (c) => {
     await c.services.policies.remove(me(c).name, c.params.name!);
     return { removed: c.params.name };
   }),
 ];
 
-function policyFromInput(b: Input): Parameters<import('../../access/policies.js').PolicyService['add']>[1] {
+function policyFromInput(b: Input, name?: string): Parameters<import('../../access/policies.js').PolicyService['add']>[1] {
   const window = b.optStr('auto_approve_window');
   const autoRoles = b.strList('auto_approve_roles');
   const onCall = b.strList('on_call');
@@ -49,7 +54,7 @@ function policyFromInput(b: Input): Parameters<import('../../access/policies.js'
     ? { roles: autoRoles, onCall, ...(window ? parseWindow(window) : { days: [], fromHour: null, toHour: null }) }
     : null;
   return {
-    name: b.str('name'), roles: b.strList('roles'), targets: b.strList('targets'), targetTags: b.strList('tags'),
+    name: name ?? b.str('name'), roles: b.strList('roles'), targets: b.strList('targets'), targetTags: b.strList('tags'),
     maxDurationMs: parseDuration(b.optStr('max') ?? '1h'), requireReason: b.optBool('require_reason') ?? true,
     ticketPattern: b.optStr('ticket_pattern') ?? null, approvalsRequired: b.optNum('approvals') ?? 1,
     approverRoles: b.strList('approver_roles'), autoApprove, breakglass: b.optBool('breakglass') ?? false,

@@ -1,5 +1,5 @@
-// Audit log, vault key rotation, live sessions, metrics and health.
-import type { SearchHit, SessionDetail } from '../../api-types.js';
+// Audit log, vault key rotation, live sessions, revealing sealed masked input, metrics and health.
+import type { MaskedSpanList, RevealedSpan, SearchHit, SessionDetail } from '../../api-types.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isServableRecordingFile, RecordingLayout, STATEMENTS_FILE } from '../../../recorder/layout.js';
 import { readStatements } from '../../../recorder/statement-reader.js';
@@ -9,7 +9,7 @@ import { PortcullisError } from '../../util/errors.js';
 const MAX_RECORDING_BYTES = 256 * 1024 * 1024;
 /** Statements per reply: a busy session has millions; the viewer pages through them. */
 const MAX_STATEMENTS_PAGE = 50_000;
-import { type Route, route } from '../router.js';
+import { type RawResponse, type Route, route } from '../router.js';
 import { me } from './identity.js';
 
 export const oversightRoutes: Route[] = [
@@ -71,6 +71,22 @@ export const oversightRoutes: Route[] = [
     await c.services.audit.append('recording.viewed', me(c).name, { session: s.id, file: STATEMENTS_FILE, by: me(c).name });
     const hint = s.protocol === 'postgres' || s.protocol === 'mysql' ? s.protocol : undefined;
     return readStatements(path, hint, { from, limit });
+  }),
+  // Where a channel's masked spans are: times and piece counts, no text (the markers say as much).
+  route('GET', '/api/v1/sessions/:id/masked', ['investigator'], (c): Promise<MaskedSpanList> => {
+    const channel = c.query.get('channel');
+    if (channel !== null && !/^\d{1,6}$/.test(channel)) throw new PortcullisError('bad-request', 'channel must be a whole number');
+    return c.services.reveals.list(c.params.id!, channel === null ? undefined : Number(channel));
+  }),
+  // Admins only (investigators replay what viewers see, masked): decrypts one sealed masked-input
+  // span. POST, with the reason in the body: a URL ends up in access logs, a body does not.
+  route('POST', '/api/v1/sessions/:id/reveal', ['admin'], async (c): Promise<RawResponse> => {
+    const revealed: RevealedSpan = await c.services.reveals.reveal({
+      session: c.params.id!, at: c.body.optNum('at'), span: c.body.optNum('span'), channel: c.body.optNum('channel'),
+      by: me(c).name, reason: c.body.optStr('reason'),
+    });
+    // The text is a secret once shown: no cache may keep it.
+    return { status: 200, contentType: 'application/json; charset=utf-8', body: JSON.stringify(revealed), headers: { 'cache-control': 'no-store' } };
   }),
   route('POST', '/api/v1/sessions/:id/kill', ['admin'], async (c) => {
     const id = c.params.id!;

@@ -68,6 +68,8 @@ const MIGRATIONS: string[] = [
     uses_left INTEGER NOT NULL, uses INTEGER NOT NULL, session_max_ms INTEGER NOT NULL, status TEXT NOT NULL,
     approved_by TEXT, revoked_at INTEGER, revoked_by TEXT
   );`,
+  // 7: keys that seal masked terminal input in recordings, each sealed by the vault's master key.
+  `CREATE TABLE recording_keys (id TEXT PRIMARY KEY, sealed TEXT NOT NULL, created_at INTEGER NOT NULL);`,
 ];
 
 export function migrate(db: Database.Database): void {

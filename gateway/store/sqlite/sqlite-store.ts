@@ -114,6 +114,7 @@ class SqliteStore implements Store {
     byName: (name) => this.one(policyFromRow, 'SELECT * FROM policies WHERE name=?', name),
     byId: (id) => this.one(policyFromRow, 'SELECT * FROM policies WHERE id=?', id),
     list: () => this.all(policyFromRow, 'SELECT * FROM policies ORDER BY name'),
+    update: (p) => this.updateRow('policies', policyToRow(p)),
     remove: (id) => this.none(this.write('DELETE FROM policies WHERE id=?', id)),
   };
 
@@ -234,19 +235,27 @@ class SqliteStore implements Store {
     )) === 1,
   };
 
+  readonly recordingKeys: Store['recordingKeys'] = {
+    list: () => this.all((r) => ({ id: String(r.id), sealed: String(r.sealed), createdAt: Number(r.created_at) }),
+      'SELECT * FROM recording_keys ORDER BY created_at DESC, id DESC'),
+    insert: (k) => this.insertRow('recording_keys', { id: k.id, sealed: k.sealed, created_at: k.createdAt }),
+  };
+
   sealedValues(): Promise<SealedValue[]> {
     return this.tx.run(() => {
       const targets = this.st('SELECT id, credential_sealed AS sealed FROM targets ORDER BY id').all() as Row[];
       const users = this.st('SELECT id, totp_sealed AS sealed FROM users WHERE totp_sealed IS NOT NULL ORDER BY id').all() as Row[];
+      const keys = this.st('SELECT id, sealed FROM recording_keys ORDER BY id').all() as Row[];
       return [
         ...targets.map((r) => ({ table: 'targets' as const, id: String(r.id), sealed: String(r.sealed) })),
         ...users.map((r) => ({ table: 'users' as const, id: String(r.id), sealed: String(r.sealed) })),
+        ...keys.map((r) => ({ table: 'recording_keys' as const, id: String(r.id), sealed: String(r.sealed) })),
       ];
     });
   }
 
   replaceSealed(v: SealedValue): Promise<void> {
-    const col = v.table === 'targets' ? 'credential_sealed' : 'totp_sealed';
+    const col = v.table === 'targets' ? 'credential_sealed' : v.table === 'users' ? 'totp_sealed' : 'sealed';
     return this.none(this.write(`UPDATE ${v.table} SET ${col}=? WHERE id=?`, v.sealed, v.id));
   }
 

@@ -1,17 +1,18 @@
 // The terminal player: a window of the recording at a time (keyframe + events), play/pause, speed
 // 0.25x–16x, skip idle, a seek bar with markers (typed input, masked input, warnings, the cut),
-// #t=93.5 links, and keys (space, arrows). Seeking asks the server for the keyframe at that time,
+// #t=93.5 links, and keys (space, arrows); for admins, the masked-input panel (reveal-panel.ts). Seeking asks the server for the keyframe at that time,
 // so it costs one keyframe interval of replay, never the whole recording. Its playback timer, keys,
 // fetches and terminal belong to the page's lifecycle: leaving the player stops playback at once
 // (before, a pending step rewrote the hash and dragged the browser back to the player).
 import { Terminal } from '@xterm/xterm';
 import type { CastEvent, PlayerWindow } from '../../../gateway/api-types.js';
-import { apiFor, el, fmtTime } from '../api.js';
+import { apiFor, el, fmtTime, type Me } from '../api.js';
 import type { PageLifecycle } from '../lifecycle.js';
+import { revealPanel } from './reveal-panel.js';
 
 const SPAN = 60;
 
-export async function playerPage(root: HTMLElement, page: PageLifecycle, id: string, startAt: number): Promise<void> {
+export async function playerPage(root: HTMLElement, page: PageLifecycle, id: string, startAt: number, me: Me): Promise<void> {
   const api = apiFor(page);
   const first = await api.get<PlayerWindow>(`/api/v1/sessions/${id}/terminal?from=0&span=1&open=1`);
   const term = page.own(new Terminal({ cols: first.header.width, rows: first.header.height, disableStdin: true, convertEol: false, scrollback: 0 }));
@@ -29,7 +30,8 @@ export async function playerPage(root: HTMLElement, page: PageLifecycle, id: str
   })));
   root.replaceChildren(el('div', { class: 'player' },
     el('h2', {}, `Session ${id}`), first.truncated ? el('div', { class: 'error' }, 'This recording ends abruptly (the gateway stopped while recording).') : '',
-    screen, el('div', { class: 'controls' }, playBtn, speed, el('label', {}, skipIdle, ' skip idle'), el('div', { class: 'seek' }, seek, marks), clock)));
+    screen, el('div', { class: 'controls' }, playBtn, speed, el('label', {}, skipIdle, ' skip idle'), el('div', { class: 'seek' }, seek, marks), clock),
+    me.roles.includes('admin') ? revealPanel(page, api, id, 1) : ''));
   term.open(screen);
 
   let pos = 0;

@@ -1,0 +1,30 @@
+// The client-to-target leg of a session channel without a terminal that is not a file transfer
+// (`ssh -T host`, `ssh host bash < script.sh`, `ssh host sh -s`, `ssh host cmd` with stdin).
+// Every chunk the client sends is handed to the recording first and forwarded only once recorded:
+// when the recording refuses it (the session's input cap, ssh.pipeInputCap) it never reaches the
+// target and the pipeline is already ending the session. The target's stdout and stderr are tapped
+// apart, so a replay can tell them apart. Backpressure as `pipe`: a full upstream pauses the client.
+// It decides nothing about the cap itself (the recorder counts, the pipeline ends the session).
+import type ssh2 from 'ssh2';
+import type { PipeTap } from '../../recorder/taps.js';
+import type { SessionContext } from '../session/adapter.js';
+import { writeOrPause } from '../util/relay-sockets.js';
+
+export function relayPipe(ch: ssh2.ServerChannel, upCh: ssh2.ClientChannel, tap: PipeTap, ctx: SessionContext): void {
+  let refused = false;
+  ch.on('data', ctx.guard((d: Buffer) => {
+    if (refused) return;
+    if (!tap.input(d)) {
+      refused = true;
+      ch.pause();
+      return;
+    }
+    writeOrPause(upCh, d, ch);
+  }));
+  ch.once('end', () => {
+    if (!refused) tap.marker('end of input');
+    upCh.end();
+  });
+  upCh.on('data', ctx.guard((d: Buffer) => tap.stdout(d)));
+  upCh.stderr.on('data', ctx.guard((d: Buffer) => tap.stderr(d)));
+}

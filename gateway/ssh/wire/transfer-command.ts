@@ -1,0 +1,72 @@
+// Whether an SSH exec command is the server side of a file transfer, in the exact shape the stock
+// clients start it: legacy scp (`scp -O`, or OpenSSH before 9.0) runs `scp [-v] [-r] [-p] [-d]
+// -t|-f [--] PATH...`, rsync runs `rsync --server [--sender] OPTIONS . PATH...`. Such a channel
+// carries file data, recorded as digests (and SFTP as file events), not as input. Pure.
+// Strict on purpose, because the command runs in the account's shell and a transfer's stdin is not
+// recorded as input: anything the shell could read as more than one command (`scp -t x; bash`),
+// a redirection, or an expansion that runs something (`$(...)`, backquotes) is not a transfer, and
+// its stdin is recorded whole like any other command's. What it cannot see: a program named scp or
+// rsync planted on the target (in PATH, or a shell function from ~/.bashrc) that is really a shell
+// (README, security notes).
+
+export type TransferKind = 'scp' | 'rsync';
+
+const MAX_COMMAND = 16 * 1024;
+// Unquoted, these make the shell do more than run one program with arguments.
+const META = new Set([';', '&', '|', '<', '>', '(', ')', '`', '$', '\n', '\r', '#']);
+// A program name as the clients send it, optionally with an absolute path (rsync --rsync-path=/usr/bin/rsync).
+const PROGRAM = /^(?:\/[A-Za-z0-9._/-]+\/)?(scp|rsync)$/;
+const SCP_FLAGS = /^-[vrpdtfTA3]+$/;
+
+/** The shell words of a command, or null when it is more than words (see META) or malformed. */
+export function shellWords(command: string): string[] | null {
+  if (command.length > MAX_COMMAND) return null;
+  const words: string[] = [];
+  let word: string | null = null;
+  for (let i = 0; i < command.length; i++) {
+    const c = command[i]!;
+    if (c === ' ' || c === '\t') {
+      if (word !== null) words.push(word);
+      word = null;
+    } else if (c === "'") {
+      const close = command.indexOf("'", i + 1);
+      if (close < 0) return null;
+      word = (word ?? '') + command.slice(i + 1, close);
+      i = close;
+    } else if (c === '"') {
+      // Inside double quotes the shell still expands $ and backquotes, and \ escapes: none allowed.
+      let j = i + 1;
+      for (; j < command.length && command[j] !== '"'; j++) if ('$`\\'.includes(command[j]!)) return null;
+      if (j >= command.length) return null;
+      word = (word ?? '') + command.slice(i + 1, j);
+      i = j;
+    } else if (c === '\\') {
+      // A backslash makes the next character literal (rsync escapes spaces so); a line continuation is not.
+      const next = command[i + 1];
+      if (next === undefined || next === '\n' || next === '\r') return null;
+      word = (word ?? '') + next;
+      i++;
+    } else if (META.has(c)) {
+      return null;
+    } else {
+      word = (word ?? '') + c;
+    }
+  }
+  if (word !== null) words.push(word);
+  return words;
+}
+
+/** The transfer an exec command starts, or null when it is anything else (its stdin is input). */
+export function transferKind(command: string): TransferKind | null {
+  const words = shellWords(command);
+  const program = words?.[0] !== undefined ? PROGRAM.exec(words[0])?.[1] : undefined;
+  if (!words || !program) return null;
+  // `--daemon` over ssh runs an rsyncd whose config may name commands to run (pre-xfer exec): not a plain transfer.
+  if (program === 'rsync') return words[1] === '--server' && !words.some((w) => w === '--daemon' || w.startsWith('--config')) ? 'rsync' : null;
+  // scp: flags first, one of them -t (sink) or -f (source), then optionally --, then paths.
+  let i = 1;
+  let mode = false;
+  for (; i < words.length && SCP_FLAGS.test(words[i]!); i++) if (/[tf]/.test(words[i]!)) mode = true;
+  if (words[i] === '--') i++;
+  return mode && i < words.length ? 'scp' : null;
+}

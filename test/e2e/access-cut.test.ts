@@ -1,0 +1,270 @@
+// Taking access away ends access at once (issue 13 item 7), with real clients through a real
+// gateway to real targets: OpenSSH (incl. a ControlMaster connection), psql and the mariadb CLI.
+// Each way access is taken away — user disabled or removed, target removed, grant revoked, policy
+// removed or narrowed — ends every affected live session within 1 s with its own reason (measured
+// on the gateway's own clock: the root change's audit entry to the session's end), revokes the
+// affected grants (audited), and leaves other users' sessions running.
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireBinary, run, runOk, tempDir, waitFor } from '../harness/common.js';
+import { type GatewayPeer, json, startGateway } from '../harness/gateway.js';
+import { type MariadbPeer, startMariadb } from '../harness/mariadb.js';
+import { PipedClient } from '../harness/piped-client.js';
+import { type PostgresPeer, startPostgres } from '../harness/postgres.js';
+import { type SshdPeer, startSshd } from '../harness/sshd.js';
+
+const DB_PASSWORD = 'Db-Vaulted-Canary-13';
+const SHOP_PASSWORD = 'Shop-Vaulted-Canary-13';
+
+let gw: GatewayPeer;
+let sshd: SshdPeer;
+let pg: PostgresPeer;
+let my: MariadbPeer;
+let dir: string;
+let key: string;
+const figures: string[] = [];
+
+const must = (r: { code: number; stderr: string; stdout: string }): string => {
+  if (r.code !== 0) throw new Error(r.stderr);
+  return r.stdout;
+};
+const password = (user: string): string => `${user}-Password-1`;
+
+beforeAll(async () => {
+  [gw, sshd, pg, my] = await Promise.all([startGateway(), startSshd(), startPostgres(), startMariadb()]);
+  dir = tempDir('cut');
+  key = join(dir, 'id_ed25519');
+  runOk(requireBinary('openssh-client', 'ssh-keygen'), ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+  pg.sql(`CREATE ROLE app LOGIN PASSWORD '${DB_PASSWORD}'`);
+  pg.sql('CREATE DATABASE orders OWNER app');
+  my.createUser('shopapp', SHOP_PASSWORD, 'shop');
+  for (const name of ['web01', 'web02']) {
+    must(gw.admin(['target', 'add', name, '--kind', 'ssh', '--host', '127.0.0.1', '--port', String(sshd.port), '--account', sshd.user,
+      '--password-stdin', '--host-key', sshd.hostKeyFingerprint], `${sshd.password}\n`));
+  }
+  for (const name of ['orders-db', 'orders-db2']) {
+    must(gw.admin(['target', 'add', name, '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(pg.port), '--account', 'app',
+      '--database', 'orders', '--password-stdin'], `${DB_PASSWORD}\n`));
+  }
+  for (const name of ['shop-db', 'shop-db2']) {
+    must(gw.admin(['target', 'add', name, '--kind', 'mysql', '--host', '127.0.0.1', '--port', String(my.port), '--account', 'shopapp',
+      '--database', 'shop', '--password-stdin'], `${SHOP_PASSWORD}\n`));
+  }
+}, 180_000);
+
+afterAll(async () => {
+  if (figures.length) console.log(`access cut, measured:\n  ${figures.join('\n  ')}`);
+  await Promise.all([gw?.stop(), sshd?.stop(), pg?.stop(), my?.stop()]);
+});
+
+function addUser(name: string, role = 'ops'): void {
+  must(gw.admin(['user', 'add', name, '--role', role, '--password-stdin', '--ssh-key', `${key}.pub`], `${password(name)}\n`));
+}
+
+function grant(user: string, target: string): string {
+  return json<{ id: string }>(gw.admin(['grant', 'add', '--user', user, '--target', target, '--for', '10m', '--reason', 'test', '--json'])).id;
+}
+
+/** A request-based grant: the user asks under an auto-approving policy. */
+function requestGrant(user: string, target: string): string {
+  must(gw.login(user, password(user)));
+  return json<{ grant: string }>(gw.as(user, ['request', target, '--for', '10m', '--reason', 'test', '--json'])).grant;
+}
+
+function addPolicy(name: string, role: string, targets: string, extra: string[] = []): void {
+  must(gw.admin(['policy', 'add', name, '--roles', role, '--targets', targets, '--max', '1h', '--approvals', '0', '--auto-approve', ...extra]));
+}
+
+const sshOpts = (extra: string[] = []): string[] => [
+  ...extra, '-p', String(gw.ports.ssh), '-i', key, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no',
+  '-o', `UserKnownHostsFile=${join(dir, 'known_hosts')}`, '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=10',
+];
+
+/** A long-running client; `exited` resolves with its status and everything it printed. */
+interface Running { exited: Promise<{ code: number; out: string }>; kill(): void }
+
+function sshRun(login: string, command: string[], extra: string[] = []): Running {
+  const child: ChildProcessWithoutNullStreams = spawn('ssh', [...sshOpts(extra), `${login}@127.0.0.1`, ...command]);
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdin.end();
+  const exited = new Promise<{ code: number; out: string }>((r) => child.on('close', (code) => r({ code: code ?? -1, out })));
+  return { exited, kill: () => child.kill('SIGKILL') };
+}
+
+function psqlRun(user: string, target: string): Running {
+  const c = new PipedClient('psql', ['-X', `host=127.0.0.1 port=${gw.ports.postgres} user=${user}+${target} dbname=orders sslmode=require connect_timeout=10`],
+    { PGPASSWORD: password(user) });
+  c.type('select pg_sleep(60);');
+  return { exited: c.exited.then((code) => ({ code, out: c.output })), kill: () => { void c.end(); } };
+}
+
+function mariadbRun(user: string, target: string): Running {
+  const c = new PipedClient('mariadb', ['--no-defaults', '-h', '127.0.0.1', '-P', String(gw.ports.mysql), '-u', `${user}+${target}`,
+    `-p${password(user)}`, '--ssl', '--batch']);
+  c.type('select sleep(60);');
+  return { exited: c.exited.then((code) => ({ code, out: c.output })), kill: () => { void c.end(); } };
+}
+
+interface SessionRow { id: string; user: string; target: string; protocol: string; ended_at: string | null; end_reason: string | null; live: boolean }
+const sessions = (): SessionRow[] => JSON.parse(must(gw.admin(['session', 'list', '--json']))) as SessionRow[];
+const liveOf = (user: string): SessionRow[] => sessions().filter((s) => s.user === user && s.live);
+
+async function waitLive(user: string, n: number): Promise<void> {
+  await waitFor(`${n} live sessions of ${user}`, () => liveOf(user).length >= n, 30_000);
+  // Let each client's long statement or command reach the target.
+  await new Promise((r) => setTimeout(r, 700));
+}
+
+interface AuditRow { seq: number; ts: number; code: string; data: Record<string, unknown> }
+const audit = (): AuditRow[] => must(gw.admin(['audit', 'export'])).split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditRow);
+
+/**
+ * Cuts with `act` (a CLI call), then checks every client of `user` ended, each session with
+ * `reason`, within 1 s of the root change's audit entry (`code`), and records the figures.
+ */
+function cutAndCheck(what: string, user: string, clients: Running[], act: () => void, code: string, reason: string): Promise<void> {
+  // By id: a removed user's sessions no longer list under the name.
+  const ids = liveOf(user).map((s) => s.id);
+  expect(ids).toHaveLength(clients.length);
+  return cutAndCheckIds(what, ids, clients, act, code, reason);
+}
+
+async function cutAndCheckIds(what: string, ids: string[], clients: Running[], act: () => void, code: string, reason: string): Promise<void> {
+  const before = audit().length;
+  const t0 = Date.now();
+  act();
+  const cliDone = Date.now();
+  const results = await Promise.all(clients.map(async (c) => {
+    const timer = setTimeout(() => c.kill(), 10_000);
+    const r = await c.exited;
+    clearTimeout(timer);
+    return { ...r, at: Date.now() };
+  }));
+  const mine = (): SessionRow[] => sessions().filter((s) => ids.includes(s.id));
+  await waitFor(`sessions ${ids.join(', ')} ended`, () => mine().every((s) => !s.live), 10_000);
+  expect(mine().map((s) => s.end_reason)).toEqual(ids.map(() => reason));
+  const root = audit().slice(before).find((e) => e.code === code);
+  expect(root).toBeDefined();
+  const gatewayMs = Math.max(...mine().map((s) => Date.parse(s.ended_at!) - root!.ts));
+  const clientMs = Math.max(...results.map((r) => r.at - cliDone));
+  figures.push(`${what}: sessions ended ${gatewayMs} ms after the change (gateway clock); clients exited ${clientMs} ms after the CLI returned (CLI took ${cliDone - t0} ms)`);
+  expect(gatewayMs).toBeLessThan(1000);
+  expect(clientMs).toBeLessThan(3000);
+  for (const r of results) expect(r.out).toMatch(/Portcullis|server closed|lost|ERROR|terminat/i);
+}
+
+describe('taking access away ends access at once', () => {
+  it('disabling a user ends their SSH, psql and mariadb sessions (user-disabled) and revokes their grants; another user keeps theirs', async () => {
+    addUser('u-dis');
+    addUser('u-bystander');
+    const grants = [grant('u-dis', 'web01'), grant('u-dis', 'orders-db'), grant('u-dis', 'shop-db')];
+    grant('u-bystander', 'web01');
+    const bystander = sshRun('u-bystander+web01', ['sleep', '60']);
+    const clients = [sshRun('u-dis+web01', ['sleep', '60']), psqlRun('u-dis', 'orders-db'), mariadbRun('u-dis', 'shop-db')];
+    await waitLive('u-dis', 3);
+    await waitLive('u-bystander', 1);
+    await cutAndCheck('user disable (ssh + psql + mariadb)', 'u-dis', clients, () => must(gw.admin(['user', 'disable', 'u-dis'])), 'user.updated', 'user-disabled');
+    expect((await clients[0]!.exited).out).toMatch(/your Portcullis account was disabled/);
+    const revoked = audit().filter((e) => e.code === 'grant.revoked' && e.data.cause === 'user-disabled').map((e) => e.data.grant);
+    expect(revoked).toEqual(expect.arrayContaining(grants));
+    expect(liveOf('u-bystander')).toHaveLength(1);
+    bystander.kill();
+  }, 90_000);
+
+  it('an OpenSSH ControlMaster connection: new channels and forwards are authorized again, and disabling the user ends the master and refuses new channels', async () => {
+    addUser('u-cm', 'cm');
+    addPolicy('cm-web', 'cm', 'web01', ['--allow-port-forwarding']);
+    requestGrant('u-cm', 'web01');
+    const control = join(dir, 'cm.sock');
+    const cm = ['-o', `ControlPath=${control}`];
+    const master = run('ssh', [...sshOpts(['-o', 'ControlMaster=yes', ...cm, '-fN']), 'u-cm+web01@127.0.0.1']);
+    expect(master.status).toBe(0);
+    const viaMaster = (command: string[], extra: string[] = []): ReturnType<typeof run> =>
+      run('ssh', [...sshOpts([...extra, '-o', 'ControlMaster=no', ...cm]), 'u-cm+web01@127.0.0.1', ...command]);
+    expect(viaMaster(['echo', 'first-channel']).stdout).toContain('first-channel');
+    // A forward through the master: allowed by the policy now.
+    const fwd = viaMaster(['true'], ['-W', `127.0.0.1:${sshd.port}`]);
+    expect(fwd.stdout).toMatch(/^SSH-2\.0-/);
+    // The policy stops allowing forwards: the next forward on the same master is refused, channels still work.
+    must(gw.admin(['policy', 'replace', 'cm-web', '--roles', 'cm', '--targets', 'web01', '--max', '1h', '--approvals', '0', '--auto-approve']));
+    expect(viaMaster(['true'], ['-W', `127.0.0.1:${sshd.port}`]).stdout).not.toMatch(/SSH-2\.0-/);
+    expect(viaMaster(['echo', 'still-allowed']).stdout).toContain('still-allowed');
+    const session = sshRun('u-cm+web01', ['sleep', '60'], ['-o', 'ControlMaster=no', ...cm]);
+    await waitFor('the mux session', () => liveOf('u-cm').length === 1, 10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    await cutAndCheck('user disable (ControlMaster)', 'u-cm', [session], () => must(gw.admin(['user', 'disable', 'u-cm'])), 'user.updated', 'user-disabled');
+    expect(run('ssh', [...sshOpts(['-o', 'ControlMaster=no', ...cm]), '-O', 'check', 'u-cm+web01@127.0.0.1']).status).not.toBe(0);
+    const after = viaMaster(['echo', 'must-not-run']);
+    expect(after.stdout).not.toContain('must-not-run');
+    expect(after.status).not.toBe(0);
+    const log = gw.log();
+    expect(log).toMatch(/ssh\.forward_refused/);
+  }, 90_000);
+
+  it('removing a user ends their psql session (user-removed)', async () => {
+    addUser('u-rm', 'dba');
+    grant('u-rm', 'orders-db');
+    const c = [psqlRun('u-rm', 'orders-db')];
+    await waitLive('u-rm', 1);
+    await cutAndCheck('user remove (psql)', 'u-rm', c, () => must(gw.admin(['user', 'remove', 'u-rm'])), 'user.removed', 'user-removed');
+  }, 60_000);
+
+  it('removing a target ends the mariadb session on it (target-removed); a session on another target goes on', async () => {
+    addUser('u-tgt', 'dba');
+    grant('u-tgt', 'shop-db');
+    const onOther = mariadbRun('u-tgt', 'shop-db');
+    await waitLive('u-tgt', 1);
+    const otherId = liveOf('u-tgt')[0]!.id;
+    grant('u-tgt', 'shop-db2');
+    const c = [mariadbRun('u-tgt', 'shop-db2')];
+    await waitFor('the second session', () => liveOf('u-tgt').length === 2, 30_000);
+    await new Promise((r) => setTimeout(r, 700));
+    const cut = async (): Promise<void> => {
+      const ids = liveOf('u-tgt').filter((x) => x.id !== otherId).map((x) => x.id);
+      await cutAndCheckIds('target remove (mariadb)', ids, c, () => must(gw.admin(['target', 'remove', 'shop-db2'])), 'target.removed', 'target-removed');
+    };
+    await cut();
+    expect(liveOf('u-tgt').map((x) => x.id)).toEqual([otherId]);
+    onOther.kill();
+  }, 60_000);
+
+  it('revoking a grant ends its SSH session (grant-revoked)', async () => {
+    addUser('u-rev');
+    const g = grant('u-rev', 'web02');
+    const c = [sshRun('u-rev+web02', ['sleep', '60'])];
+    await waitLive('u-rev', 1);
+    await cutAndCheck('grant revoke (ssh)', 'u-rev', c, () => must(gw.admin(['grant', 'revoke', g, '--reason', 'test'])), 'grant.revoked', 'grant-revoked');
+  }, 60_000);
+
+  it('removing the policy a request-based grant stands on ends its SSH and mariadb sessions (policy-removed)', async () => {
+    addUser('u-pol', 'polrm');
+    addPolicy('polrm', 'polrm', 'web02,shop-db');
+    requestGrant('u-pol', 'web02');
+    requestGrant('u-pol', 'shop-db');
+    const c = [sshRun('u-pol+web02', ['sleep', '60']), mariadbRun('u-pol', 'shop-db')];
+    await waitLive('u-pol', 2);
+    await cutAndCheck('policy remove (ssh + mariadb)', 'u-pol', c, () => must(gw.admin(['policy', 'remove', 'polrm'])), 'policy.removed', 'policy-removed');
+  }, 60_000);
+
+  it('narrowing that policy (the target no longer matches) ends the psql session on it (policy-narrowed), not the one it still covers', async () => {
+    addUser('u-nar', 'narrow');
+    addPolicy('narrow', 'narrow', 'orders-db,orders-db2');
+    requestGrant('u-nar', 'orders-db');
+    requestGrant('u-nar', 'orders-db2');
+    const kept = psqlRun('u-nar', 'orders-db2');
+    const c = [psqlRun('u-nar', 'orders-db')];
+    await waitLive('u-nar', 2);
+    const t0 = Date.now();
+    const out = must(gw.admin(['policy', 'replace', 'narrow', '--roles', 'narrow', '--targets', 'orders-db2', '--max', '1h', '--approvals', '0', '--auto-approve', '--json']));
+    expect(JSON.parse(out)).toMatchObject({ grants_revoked: 1, grants_shortened: 0 });
+    const r = await c[0]!.exited;
+    figures.push(`policy narrowed (psql): client exited ${Date.now() - t0} ms after the CLI started`);
+    expect(r.out).toMatch(/no longer covers it/);
+    await waitFor('the narrowed session ended', () => sessions().some((s) => s.user === 'u-nar' && s.end_reason === 'policy-narrowed'), 10_000);
+    expect(liveOf('u-nar').map((s) => s.target)).toEqual(['orders-db2']);
+    kept.kill();
+  }, 60_000);
+});
