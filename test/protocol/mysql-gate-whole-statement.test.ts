@@ -27,7 +27,9 @@ async function relay(): Promise<{ client: Socket; toTarget: () => Buffer; toClie
   const log = new MyStatementLog(() => 0, () => 0, () => {});
   const r = new MyRelay(gatewayClient, gatewayUpstream, log, 64 * 1024 * 1024, {
     killTarget: () => null, clientClosed: () => {}, upstreamClosed: () => {}, protocolError: (side, detail) => { throw new Error(`${side}: ${detail}`); },
-  }, createLogger('silent'), { activity: () => {}, check: deny, gatePassThrough: false, guard: (fn) => fn });
+  }, createLogger('silent'), { activity: () => {}, check: deny, gatePassThrough: false, guard: (fn) => fn },
+    // statements.maxBytes raised to the packet limit: these tests send statements over 16 MiB.
+    64 * 1024 * 1024);
   r.start(Buffer.alloc(0), Buffer.alloc(0));
   const up: Buffer[] = [];
   const down: Buffer[] = [];
