@@ -110,6 +110,18 @@ describe('client command framing', () => {
     expect(f.forwarded().equals(query('select 3'))).toBe(true);
   });
 
+  it('reports the end of a held command dropped over the limit, with its last sequence id and whole length', () => {
+    const ends: string[] = [];
+    const f = new ClientCommands({
+      whole: () => {}, tooBig: (seq, c, length) => ends.push(`tooBig ${seq} ${c} ${length}`),
+      tooBigEnd: (seq, c, length) => ends.push(`end ${seq} ${c} ${length}`), streamStart: () => true, streamBytes: () => {},
+    }, (c) => c === 0x03, { maxPacket: 64 * 1024 * 1024, maxHeld: 1000, streamAt: 1024 * 1024, headBytes: 64 * 1024 });
+    const over = query(Buffer.alloc(MAX_PAYLOAD + 50, 0x20));
+    feedInPieces((b) => f.push(b), Buffer.concat([query(Buffer.alloc(1000, 0x20)), over]), [500, 70_000]);
+    expect(ends).toEqual([`tooBig 0 3 1001`, 'end 0 3 1001', `tooBig 0 3 ${MAX_PAYLOAD}`, `end 1 3 ${MAX_PAYLOAD + 51}`]);
+    expect(f.atBoundary).toBe(true);
+  });
+
   it('refuses a packet over the packet limit as a protocol error', () => {
     const f = framer();
     const h = Buffer.alloc(4);
