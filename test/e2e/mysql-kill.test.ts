@@ -94,7 +94,11 @@ describe('KILL through Portcullis', () => {
       await expect(a.execute('KILL ?', [bUp])).rejects.toMatchObject({ errno: 1095 });
       await expect(a.prepare(`KILL ${bUp}`)).rejects.toMatchObject({ errno: 1094 });
       await expect(a.query(`SELECT 1; /*${'x'.repeat(2 * 1024 * 1024)}*/ KILL ${bUp}`)).rejects.toMatchObject({ errno: 1094 });
-      await expect(a.query(`SELECT 1; /*${'x'.repeat(17 * 1024 * 1024)}*/ KILL ${bUp}`)).rejects.toMatchObject({ errno: 1094 });
+      // Two packets (a full 2^24-1 payload and its continuation), at exactly statements.maxBytes (16 MiB).
+      const kill = `*/ KILL ${bUp}`;
+      await expect(a.query(`SELECT 1; /*${'x'.repeat(16 * 1024 * 1024 - 'SELECT 1; /*'.length - kill.length)}${kill}`)).rejects.toMatchObject({ errno: 1094 });
+      // Over the cap the statement is refused whatever it says (statement-too-large ends A's session).
+      await expect(a.query(`SELECT 1; /*${'x'.repeat(17 * 1024 * 1024)}*/ KILL ${bUp}`)).rejects.toMatchObject({ errno: 1153 });
     } finally {
       a.destroy();
     }
