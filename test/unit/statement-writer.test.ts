@@ -91,6 +91,25 @@ describe('the statement writer', () => {
     expect(new RecordingLayout(dir).servableFiles().map((f) => f.file)).toContain('stmt-1.sql');
   });
 
+  it('charges side files to the recording\'s byte budget: the one that reaches it is kept whole, later ones are not written', async () => {
+    const dir = tmp();
+    const failures: Error[] = [];
+    const budget = Buffer.byteLength(padded) + 1024;
+    const r = new SessionRecording(dir, meta(), () => 0, (e) => failures.push(e), { maxBytes: budget });
+    r.statement(rec(padded));
+    await r.flush();
+    // The first side file is charged and kept, its record line takes the recording to the budget; the second is refused.
+    r.statement(rec(padded.replace('id = 7', 'id = 8')));
+    await r.flush();
+    expect(readFileSync(join(dir, 'stmt-1.sql'), 'utf8')).toBe(padded);
+    expect(existsSync(join(dir, 'stmt-2.sql'))).toBe(false);
+    expect(r.stopped).toBe('budget');
+    expect(r.bytes).toBeGreaterThanOrEqual(budget);
+    await new Promise((res) => setImmediate(res));
+    expect(failures.map((e) => e.name)).toEqual(['RecordingBudgetExceeded']);
+    await r.close('recording-budget');
+  });
+
   it('writes the record without a file name and reports the failure when the side file cannot be written', async () => {
     const dir = tmp();
     const failures: Error[] = [];
