@@ -2,12 +2,19 @@
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 
-/** Relays data without unbounded buffering: a full destination pauses the source until it drains. */
+/** Destinations already waiting for 'drain' (one listener each, however many writes fill them). */
+const draining = new WeakSet<Writable>();
+
+/**
+ * Relays data without unbounded buffering: a full destination pauses the source until it drains.
+ * One chunk can carry many messages written one by one after the destination filled (a 16 MiB
+ * statement as views); they share one drain listener rather than adding one per write.
+ */
 export function writeOrPause(dest: Writable, data: Buffer, source: Readable): void {
-  if (!dest.write(data)) {
-    source.pause();
-    dest.once('drain', () => source.resume());
-  }
+  if (dest.write(data) || draining.has(dest)) return;
+  draining.add(dest);
+  source.pause();
+  dest.once('drain', () => { draining.delete(dest); source.resume(); });
 }
 
 /**
