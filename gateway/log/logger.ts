@@ -11,6 +11,8 @@ export const LOG = {
   serveStopped: 'serve.stopped',
   httpRequest: 'http.request',
   httpError: 'http.error',
+  httpBadRequest: 'http.bad_request',
+  httpTlsFailed: 'http.tls_failed',
   webhookDelivered: 'webhook.delivered',
   webhookFailed: 'webhook.failed',
   timerFailed: 'timer.failed',
