@@ -3,12 +3,11 @@
 // Handlers return plain values; this file alone turns them into HTTP.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import type { ApiServices } from './api-services.js';
 import { LOG } from '../log/logger.js';
 import type { UserRecord } from '../store/records.js';
 import { PortcullisError } from '../util/errors.js';
+import { logConnectionsWithoutRequest } from './connection-log.js';
 import { Input } from './input.js';
 import { requestUrl } from './request-url.js';
 import { type Composed, type Route, allowed, isRaw, match } from './router.js';
@@ -39,30 +38,8 @@ export function createApiServer(app: ApiServices, composed: Composed, tls: { cer
   // Longer than common clients' idle timeout (Node's agent: 5 s), so a client never reuses a
   // socket the server is closing at that same moment.
   server.keepAliveTimeout = 65_000;
-  logClientErrors(server, app.log);
+  logConnectionsWithoutRequest(server, app.log);
   return server;
-}
-
-/**
- * Connections that end before a request is handled — a failed TLS handshake, an HTTP request Node's
- * parser refuses, a header timeout — are closed as Node would close them, with a logged reason
- * (Node's defaults close them silently).
- */
-function logClientErrors(server: Server, log: ApiServices['log']): void {
-  server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
-    log.info({ addr: socket.remoteAddress, port: socket.remotePort, reason: err.code ?? err.message }, LOG.httpTlsFailed);
-    socket.destroy();
-  });
-  server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
-    const s = socket as Partial<Pick<TLSSocket, 'remoteAddress' | 'remotePort'>> & Duplex;
-    log.info({ addr: s.remoteAddress, port: s.remotePort, reason: err.code ?? err.message }, LOG.httpBadRequest);
-    if (err.code !== 'ECONNRESET' && socket.writable) {
-      const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
-        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
-    }
-    socket.destroy();
-  });
 }
 
 async function handle(app: ApiServices, composed: Composed, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -13,6 +13,7 @@ export const LOG = {
   httpError: 'http.error',
   httpBadRequest: 'http.bad_request',
   httpTlsFailed: 'http.tls_failed',
+  httpNoRequest: 'http.closed_without_request',
   webhookDelivered: 'webhook.delivered',
   webhookFailed: 'webhook.failed',
   timerFailed: 'timer.failed',
