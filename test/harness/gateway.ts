@@ -46,7 +46,8 @@ export function cli(args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: str
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-export async function startGateway(opts: { env?: NodeJS.ProcessEnv; config?: string } = {}): Promise<GatewayPeer> {
+/** `logFile`: serve's whole log is appended there too (for runs that log more than output() keeps). */
+export async function startGateway(opts: { env?: NodeJS.ProcessEnv; config?: string; logFile?: string } = {}): Promise<GatewayPeer> {
   const dir = tempDir('gw');
   const dataDir = join(dir, 'data');
   const homes = join(dir, 'homes');
@@ -61,7 +62,7 @@ export async function startGateway(opts: { env?: NodeJS.ProcessEnv; config?: str
   };
   const info = join(dataDir, 'serve.json');
   const serve = async (): Promise<{ proc: Proc; url: string; ports: GatewayPeer['ports'] }> => {
-    const proc = startProc(process.execPath, [BIN, 'serve', '--data', dataDir, ...(opts.config ? ['--config', opts.config] : [])], { env });
+    const proc = startProc(process.execPath, [BIN, 'serve', '--data', dataDir, ...(opts.config ? ['--config', opts.config] : [])], { env, logFile: opts.logFile });
     await waitFor('portcullis serve', () => existsSync(info), 30_000, proc);
     const served = JSON.parse(readFileSync(info, 'utf8')) as { url: string; ports: Partial<GatewayPeer['ports']> };
     const ports = { https: served.ports.https ?? 0, ssh: served.ports.ssh ?? 0, postgres: served.ports.postgres ?? 0, mysql: served.ports.mysql ?? 0 };
