@@ -37,6 +37,8 @@ export interface ListenerReport {
   /** Lines logged for this listener without an address (reset before accept): they explain as many unlogged inputs. */
   loggedWithoutAddress: number;
   unloggedExamples: string[];
+  /** The gateway's peak RSS while this listener was fuzzed. */
+  peakRssMb: number;
   /** Normalized "message: reason" of the last line logged per input, most frequent first. */
   reasons: Array<[string, number]>;
 }
@@ -89,15 +91,17 @@ function accepting(port: number): Promise<boolean> {
 export async function runCampaign(corpus: Corpus, o: CampaignOptions): Promise<CampaignReport> {
   const listeners = o.listeners ?? LISTENERS;
   const driver: Omit<DriveOptions, 'port' | 'localAddress'> = {
-    host: '127.0.0.1', waitMs: 300, closeWaitMs: 5_000, stallMs: 20_000, replyWaitMs: 300, seed: o.seed, ...o.driver,
+    host: '127.0.0.1', waitMs: 120, closeWaitMs: 5_000, stallMs: 15_000, replyWaitMs: 150, seed: o.seed, ...o.driver,
   };
   const before = resources(o.gatewayPid);
   const peak = { ...before };
+  let listenerPeak = 0;
   const sampler = setInterval(() => {
     if (!alive(o.gatewayPid)) return;
     const r = resources(o.gatewayPid);
     peak.rssMb = Math.max(peak.rssMb, r.rssMb);
     peak.fds = Math.max(peak.fds, r.fds);
+    listenerPeak = Math.max(listenerPeak, r.rssMb);
   }, 500);
   const pings: PingResult[] = [];
   let pinging = true;
@@ -113,6 +117,7 @@ export async function runCampaign(corpus: Corpus, o: CampaignOptions): Promise<C
   try {
     for (const listener of listeners) {
       const t0 = Date.now();
+      listenerPeak = 0;
       const closedBy: Record<ClosedBy, number> = { gateway: 0, 'client-eof': 0, client: 0, reset: 0, 'connect-failed': 0 };
       const endings: Record<Ending, number> = { 'half-close': 0, wait: 0, reset: 0, stall: 0 };
       let next = 0;
@@ -133,7 +138,7 @@ export async function runCampaign(corpus: Corpus, o: CampaignOptions): Promise<C
         }
       };
       await Promise.all(Array.from({ length: o.concurrency }, () => worker()));
-      reports.push({ listener, inputs: o.perListener, ms: Date.now() - t0, closedBy, endings, unlogged: 0, loggedWithoutAddress: 0, unloggedExamples: [], reasons: [] });
+      reports.push({ listener, inputs: o.perListener, ms: Date.now() - t0, closedBy, endings, unlogged: 0, loggedWithoutAddress: 0, unloggedExamples: [], reasons: [], peakRssMb: listenerPeak });
     }
   } finally {
     pinging = false;

@@ -77,7 +77,7 @@ export function generate(corpus: Corpus, listener: ListenerName, seed: number, i
   const steps = flights.map((data, i) => ({ data: data.subarray(0, MAX_INPUT), afterReply: afterReply[i] ?? false }));
   const delivery = r.weighted<Delivery>([[70, 'whole'], [25, 'split'], [5, 'drip']]);
   const ending = base === 'empty' ? r.weighted<Ending>([[60, 'half-close'], [30, 'reset'], [10, 'stall']])
-    : r.weighted<Ending>([[50, 'half-close'], [40, 'wait'], [9, 'reset'], [1, 'stall']]);
+    : r.weighted<Ending>([[500, 'half-close'], [400, 'wait'], [97, 'reset'], [3, 'stall']]);
   return { listener, index, seed: name, mutations, inTls, steps, delivery, ending };
 }
 

@@ -11,7 +11,7 @@ export function unexplained(l: ListenerReport): number {
 export function formatReport(r: CampaignReport, topReasons = 12): string {
   const out: string[] = [`fuzz seed ${r.seed}`];
   for (const l of r.listeners) {
-    out.push('', `${l.listener}: ${l.inputs} inputs in ${(l.ms / 1000).toFixed(1)} s = ${Math.round(l.inputs / (l.ms / 1000))} inputs/s`);
+    out.push('', `${l.listener}: ${l.inputs} inputs in ${(l.ms / 1000).toFixed(1)} s = ${Math.round(l.inputs / (l.ms / 1000))} inputs/s; gateway peak RSS ${l.peakRssMb} MB`);
     out.push(`  closed by: ${Object.entries(l.closedBy).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     out.push(`  endings sent: ${Object.entries(l.endings).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     out.push(`  with a logged reason: ${l.inputs - l.unlogged} by address; ${l.loggedWithoutAddress} lines without an address (reset before accept); unexplained: ${unexplained(l)}`);
