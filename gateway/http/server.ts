@@ -134,7 +134,8 @@ function readJson(req: IncomingMessage): Promise<unknown> {
         reject(new PortcullisError('bad-request', 'request body is not valid JSON'));
       }
     });
-    req.on('error', reject);
+    // A client that goes away mid-body is not an internal error.
+    req.on('error', () => reject(new PortcullisError('bad-request', 'the client closed the connection before its request body was complete')));
   });
 }
 
