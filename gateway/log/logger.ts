@@ -14,6 +14,7 @@ export const LOG = {
   httpBadRequest: 'http.bad_request',
   httpTlsFailed: 'http.tls_failed',
   httpNoRequest: 'http.closed_without_request',
+  httpConnectionClosed: 'http.connection_closed',
   webhookDelivered: 'webhook.delivered',
   webhookFailed: 'webhook.failed',
   timerFailed: 'timer.failed',
