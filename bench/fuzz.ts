@@ -5,6 +5,7 @@
 // counts, inputs/s, closes by logged reason, crashes, the gateway's RSS and fds before/peak/after,
 // and the live sessions' answers; exits 1 if anything a user would notice went wrong.
 //   npm run fuzz     FUZZ_INPUTS=100000 FUZZ_SEED=13 FUZZ_CONCURRENCY=32 FUZZ_BROWSER=1 FUZZ_LISTENERS=ssh,postgres,mysql,https
+//                    FUZZ_PARALLEL=1 (all listeners at once, FUZZ_CONCURRENCY each)
 import { runCampaign } from '../test/harness/fuzz/campaign.js';
 import { startFuzzEnv } from '../test/harness/fuzz/fixture.js';
 import { LiveSessions } from '../test/harness/fuzz/live-sessions.js';
@@ -16,6 +17,7 @@ const seed = Number(process.env.FUZZ_SEED ?? 13);
 const perListener = Number(process.env.FUZZ_INPUTS ?? 100_000);
 const concurrency = Number(process.env.FUZZ_CONCURRENCY ?? 32);
 const browser = (process.env.FUZZ_BROWSER ?? '1') !== '0';
+const parallel = process.env.FUZZ_PARALLEL === '1';
 const listeners = (process.env.FUZZ_LISTENERS?.split(',') ?? [...LISTENERS]) as ListenerName[];
 
 const env = await startFuzzEnv();
@@ -28,7 +30,7 @@ try {
   console.log(`live sessions up: ${live.names.join(', ')}; gateway log: ${env.logFile}`);
   const t0 = Date.now();
   const report = await runCampaign(corpus, {
-    seed, perListener, listeners, concurrency, ports, gatewayPid: env.gw.pid, logFile: env.logFile, live,
+    seed, perListener, listeners, concurrency, parallel, ports, gatewayPid: env.gw.pid, logFile: env.logFile, live,
     pingEveryMs: 2_000, pingTimeoutMs: 20_000, progress: (line) => console.log(line),
   });
   await live.stop();

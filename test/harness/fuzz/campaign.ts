@@ -15,7 +15,10 @@ export interface CampaignOptions {
   seed: number;
   perListener: number;
   listeners?: readonly ListenerName[];
+  /** Connections at a time, per listener. */
   concurrency: number;
+  /** Fuzz all listeners at once (each with its own `concurrency`) instead of one after another. */
+  parallel?: boolean;
   ports: Record<ListenerName, number>;
   gatewayPid: number;
   logFile: string;
@@ -23,6 +26,8 @@ export interface CampaignOptions {
   pingEveryMs: number;
   pingTimeoutMs: number;
   driver?: Partial<Omit<DriveOptions, 'host' | 'port' | 'localAddress' | 'seed'>>;
+  /** How long to let the gateway's last lines reach its log before reading it. */
+  settleMs?: number;
   progress?(line: string): void;
 }
 
@@ -37,7 +42,7 @@ export interface ListenerReport {
   /** Lines logged for this listener without an address (reset before accept): they explain as many unlogged inputs. */
   loggedWithoutAddress: number;
   unloggedExamples: string[];
-  /** The gateway's peak RSS while this listener was fuzzed. */
+  /** The gateway's peak RSS while this listener was fuzzed (all of them, when run in parallel). */
   peakRssMb: number;
   /** Normalized "message: reason" of the last line logged per input, most frequent first. */
   reasons: Array<[string, number]>;
@@ -115,7 +120,7 @@ export async function runCampaign(corpus: Corpus, o: CampaignOptions): Promise<C
   const reports: ListenerReport[] = [];
   const inputs = new Map<string, { listener: ListenerName; describe: string; closedBy: ClosedBy }>();
   try {
-    for (const listener of listeners) {
+    const runListener = async (listener: ListenerName): Promise<void> => {
       const t0 = Date.now();
       listenerPeak = 0;
       const closedBy: Record<ClosedBy, number> = { gateway: 0, 'client-eof': 0, client: 0, reset: 0, 'connect-failed': 0 };
@@ -139,15 +144,17 @@ export async function runCampaign(corpus: Corpus, o: CampaignOptions): Promise<C
       };
       await Promise.all(Array.from({ length: o.concurrency }, () => worker()));
       reports.push({ listener, inputs: o.perListener, ms: Date.now() - t0, closedBy, endings, unlogged: 0, loggedWithoutAddress: 0, unloggedExamples: [], reasons: [], peakRssMb: listenerPeak });
-    }
+    };
+    if (o.parallel) await Promise.all(listeners.map(runListener));
+    else for (const listener of listeners) await runListener(listener);
   } finally {
     pinging = false;
     await pinger;
     clearInterval(sampler);
   }
-  // Connections the gateway holds until its own timeout (3 s handshake, 10 s TLS) end, and their
-  // lines reach the log, before anything is counted.
-  await new Promise((r) => setTimeout(r, 12_000));
+  // Every input's connection is closed by now (the driver destroys what it gives up on); the
+  // gateway's last lines reach its log before anything is counted.
+  await new Promise((r) => setTimeout(r, o.settleMs ?? 3_000));
   const gatewayAlive = alive(o.gatewayPid);
   const after = gatewayAlive ? resources(o.gatewayPid) : { rssMb: 0, fds: 0 };
   const listenersAccepting = Object.fromEntries(await Promise.all(LISTENERS.map(async (l) => [l, await accepting(o.ports[l])] as const))) as Record<ListenerName, boolean>;
