@@ -5,7 +5,7 @@
 // counts, inputs/s, closes by logged reason, crashes, the gateway's RSS and fds before/peak/after,
 // and the live sessions' answers; exits 1 if anything a user would notice went wrong.
 //   npm run fuzz     FUZZ_INPUTS=100000 FUZZ_SEED=13 FUZZ_CONCURRENCY=32 FUZZ_BROWSER=1 FUZZ_LISTENERS=ssh,postgres,mysql,https
-//                    FUZZ_PARALLEL=1 (all listeners at once, FUZZ_CONCURRENCY each)
+//                    FUZZ_PARALLEL=1 (all listeners at once, FUZZ_CONCURRENCY each), FUZZ_MAX_SECONDS=N (stop early, report)
 import { runCampaign } from '../test/harness/fuzz/campaign.js';
 import { startFuzzEnv } from '../test/harness/fuzz/fixture.js';
 import { LiveSessions } from '../test/harness/fuzz/live-sessions.js';
@@ -18,6 +18,10 @@ const perListener = Number(process.env.FUZZ_INPUTS ?? 100_000);
 const concurrency = Number(process.env.FUZZ_CONCURRENCY ?? 32);
 const browser = (process.env.FUZZ_BROWSER ?? '1') !== '0';
 const parallel = process.env.FUZZ_PARALLEL === '1';
+// A time budget, and Ctrl-C: either ends the run early and still reports what ran.
+const maxSeconds = Number(process.env.FUZZ_MAX_SECONDS ?? 0);
+let stopRequested = false;
+process.on('SIGINT', () => { stopRequested = true; console.log('stopping: finishing the inputs in flight, then reporting'); });
 const listeners = (process.env.FUZZ_LISTENERS?.split(',') ?? [...LISTENERS]) as ListenerName[];
 
 const env = await startFuzzEnv();
@@ -32,6 +36,7 @@ try {
   const report = await runCampaign(corpus, {
     seed, perListener, listeners, concurrency, parallel, ports, gatewayPid: env.gw.pid, logFile: env.logFile, live,
     pingEveryMs: 2_000, pingTimeoutMs: 20_000, progress: (line) => console.log(line),
+    shouldStop: () => stopRequested || (maxSeconds > 0 && Date.now() - t0 > maxSeconds * 1000),
   });
   await live.stop();
   console.log(formatReport(report));

@@ -26,6 +26,8 @@ export interface CampaignOptions {
   pingEveryMs: number;
   pingTimeoutMs: number;
   driver?: Partial<Omit<DriveOptions, 'host' | 'port' | 'localAddress' | 'seed'>>;
+  /** Asked before each new input: true ends the run early (what ran so far is reported). */
+  shouldStop?(): boolean;
   /** How long to let the gateway's last lines reach its log before reading it. */
   settleMs?: number;
   progress?(line: string): void;
@@ -126,9 +128,11 @@ export async function runCampaign(corpus: Corpus, o: CampaignOptions): Promise<C
       const closedBy: Record<ClosedBy, number> = { gateway: 0, 'client-eof': 0, client: 0, reset: 0, 'connect-failed': 0 };
       const endings: Record<Ending, number> = { 'half-close': 0, wait: 0, reset: 0, stall: 0 };
       let next = 0;
+      let done = 0;
       const worker = async (): Promise<void> => {
-        while (next < o.perListener) {
+        while (next < o.perListener && !o.shouldStop?.()) {
           const i = next++;
+          done++;
           const input = generate(corpus, listener, o.seed, i);
           const localAddress = fuzzAddress(listener, i);
           const out = await drive(input, { ...driver, port: o.ports[listener], localAddress });
@@ -143,7 +147,7 @@ export async function runCampaign(corpus: Corpus, o: CampaignOptions): Promise<C
         }
       };
       await Promise.all(Array.from({ length: o.concurrency }, () => worker()));
-      reports.push({ listener, inputs: o.perListener, ms: Date.now() - t0, closedBy, endings, unlogged: 0, loggedWithoutAddress: 0, unloggedExamples: [], reasons: [], peakRssMb: listenerPeak });
+      reports.push({ listener, inputs: done, ms: Date.now() - t0, closedBy, endings, unlogged: 0, loggedWithoutAddress: 0, unloggedExamples: [], reasons: [], peakRssMb: listenerPeak });
     };
     if (o.parallel) await Promise.all(listeners.map(runListener));
     else for (const listener of listeners) await runListener(listener);
