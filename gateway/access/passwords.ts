@@ -1,6 +1,7 @@
 // Password hashing with scrypt (N=2^15, r=8, p=1; ~50 ms on this machine's class of CPU).
 // Format "scrypt$N$r$p$salt$hash" so parameters can be raised later without breaking old hashes.
 import { randomBytes, scrypt as scryptCb, type ScryptOptions } from 'node:crypto';
+import { PortcullisError } from '../util/errors.js';
 import { constantTimeEqual } from '../util/ids.js';
 
 const N = 1 << 15;
@@ -9,10 +10,40 @@ const P = 1;
 const KEYLEN = 32;
 const MAXMEM = 128 * N * R * 2;
 
-function scrypt(password: string, salt: Buffer, opts: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scryptCb(password, salt, KEYLEN, opts, (err, key) => (err ? reject(err) : resolve(key)));
-  });
+// scrypt runs on libuv's thread pool (4 threads), which file writes — recordings, the log — share.
+// Unbounded, a flood of unauthenticated logins under fresh user names (the throttle is per user and
+// address) held every thread and delayed the gateway's log by seconds in the fuzz run, at 32 MB of
+// scrypt memory each. At most two hashes run at once; a bounded queue waits; beyond it, refuse.
+const MAX_RUNNING = 2;
+const MAX_WAITING = 256;
+let running = 0;
+const waiting: Array<() => void> = [];
+
+/** A slot to hash in; a waiter is handed the slot of the hash that ends. */
+async function acquire(): Promise<void> {
+  if (running < MAX_RUNNING) {
+    running++;
+    return;
+  }
+  if (waiting.length >= MAX_WAITING) throw new PortcullisError('unavailable', 'too many logins in progress; try again shortly');
+  await new Promise<void>((r) => waiting.push(r));
+}
+
+function release(): void {
+  const next = waiting.shift();
+  if (next) next();
+  else running--;
+}
+
+async function scrypt(password: string, salt: Buffer, opts: ScryptOptions): Promise<Buffer> {
+  await acquire();
+  try {
+    return await new Promise((resolve, reject) => {
+      scryptCb(password, salt, KEYLEN, opts, (err, key) => (err ? reject(err) : resolve(key)));
+    });
+  } finally {
+    release();
+  }
 }
 
 export async function hashPassword(password: string): Promise<string> {

@@ -54,7 +54,7 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   await app.timers.start();
   const composed = composeForApi(app);
   const api = createApiServer(app, composed, tls);
-  attachUpgrades(api, [liveViewRoute(app, app.liveRecordings), vendorTerminalRoute(composed.vendorTerminals)]);
+  attachUpgrades(api, [liveViewRoute(app, app.liveRecordings), vendorTerminalRoute(composed.vendorTerminals, log)], log);
   const listeners: Listener[] = [httpsListener(api, config), ...Object.values(PROTOCOLS).map((p) => p.listener({ app, tls }))];
   const bound: Record<string, number> = {};
   for (const l of listeners) bound[l.name] = (await l.start()).port;

@@ -11,7 +11,7 @@ import type { SessionRecording } from '../../recorder/session-recording.js';
 import type { LiveFrame } from '../api-types.js';
 import type { ApiServices } from './api-services.js';
 import { allowed } from './router.js';
-import { refuseUpgrade, type UpgradeRoute } from './upgrade.js';
+import { logRefusedHandshakes, type UpgradeRoute } from './upgrade.js';
 import { cookieToken } from './web-auth.js';
 
 const PATH = /^\/api\/v1\/sessions\/([A-Za-z0-9_-]+)\/live$/;
@@ -19,17 +19,18 @@ const MAX_BUFFERED = 8 * 1024 * 1024;
 
 export function liveViewRoute(app: ApiServices, live: Map<string, SessionRecording>): UpgradeRoute {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
+  logRefusedHandshakes(wss, app.log);
   return {
     path: PATH,
-    handle: (req, socket, head, m) => void (async () => {
+    handle: (req, socket, head, m, refuse) => void (async () => {
       const bearer = req.headers.authorization?.startsWith('Bearer ') ? req.headers.authorization.slice(7) : null;
       const token = bearer ?? cookieToken(req);
       const user = token ? await app.authn.byToken(token) : undefined;
-      if (!user) return refuseUpgrade(socket, 401, 'Unauthorized');
-      if (!allowed(['investigator'], user)) return refuseUpgrade(socket, 403, 'Forbidden');
+      if (!user) return refuse(401, 'Unauthorized');
+      if (!allowed(['investigator'], user)) return refuse(403, 'Forbidden');
       const id = m[1]!;
       const recording = live.get(id);
-      if (!recording) return refuseUpgrade(socket, 404, 'No live session with that id');
+      if (!recording) return refuse(404, 'No live session with that id');
       wss.handleUpgrade(req, socket, head, (ws) => {
         // Oversized frames make ws close the socket and emit an error: log it, never crash.
         ws.on('error', (err: Error) => app.log.info({ session: id, reason: err.message }, 'live.socket_error'));
@@ -41,7 +42,7 @@ export function liveViewRoute(app: ApiServices, live: Map<string, SessionRecordi
       });
     })().catch((err: unknown) => {
       app.log.error({ err }, 'live.upgrade_failed');
-      refuseUpgrade(socket, 500, 'Internal Server Error');
+      refuse(500, 'Internal Server Error');
     }),
   };
 }

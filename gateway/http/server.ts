@@ -7,7 +7,9 @@ import type { ApiServices } from './api-services.js';
 import { LOG } from '../log/logger.js';
 import type { UserRecord } from '../store/records.js';
 import { PortcullisError } from '../util/errors.js';
+import { logConnectionsWithoutRequest } from './connection-log.js';
 import { Input } from './input.js';
+import { requestUrl } from './request-url.js';
 import { type Composed, type Route, allowed, isRaw, match } from './router.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { identityRoutes } from './routes/identity.js';
@@ -22,21 +24,34 @@ const MAX_BODY = 256 * 1024;
 export const API_ROUTES: Route[] = [...identityRoutes, ...catalogRoutes, ...workflowRoutes, ...oversightRoutes, ...webRoutes, ...linkRoutes];
 
 export function createApiServer(app: ApiServices, composed: Composed, tls: { cert: string; key: string }): Server {
-  const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, (req, res) => {
-    void handle(app, composed, req, res);
+  // A client that connects and never finishes its TLS handshake holds a socket: 10 s, not Node's 120 s.
+  const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', handshakeTimeout: 10_000 }, (req, res) => {
+    // Never rejects into the event loop: an unhandled rejection would stop every session.
+    handle(app, composed, req, res).catch((err: unknown) => {
+      app.log.error({ err }, LOG.httpError);
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   // Longer than common clients' idle timeout (Node's agent: 5 s), so a client never reuses a
   // socket the server is closing at that same moment.
   server.keepAliveTimeout = 65_000;
+  logConnectionsWithoutRequest(server, app.log);
   return server;
 }
 
 async function handle(app: ApiServices, composed: Composed, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = app.clock.now();
-  const url = new URL(req.url ?? '/', 'https://gateway');
   const addr = req.socket.remoteAddress ?? 'unknown';
+  const url = requestUrl(req.url);
+  if (!url) {
+    app.log.info({ addr, port: req.socket.remotePort, reason: 'request target is not a URL' }, LOG.httpBadRequest);
+    app.counters.http({ group: 'unmatched', status: '400' });
+    sendJson(res, 400, { error: { code: 'bad-request', message: 'the request target is not a valid URL path' } });
+    return;
+  }
   let group = 'unmatched';
   let status = 500;
   try {
@@ -119,7 +134,8 @@ function readJson(req: IncomingMessage): Promise<unknown> {
         reject(new PortcullisError('bad-request', 'request body is not valid JSON'));
       }
     });
-    req.on('error', reject);
+    // A client that goes away mid-body is not an internal error.
+    req.on('error', () => reject(new PortcullisError('bad-request', 'the client closed the connection before its request body was complete')));
   });
 }
 

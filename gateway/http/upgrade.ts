@@ -1,27 +1,58 @@
 // The one HTTP "upgrade" listener: WebSocket endpoints register a path; each authenticates in its
-// handler, before any WebSocket exists (the ws noServer pattern). Unknown paths get a plain 404.
+// handler, before any WebSocket exists (the ws noServer pattern). Every refusal — unknown path (404),
+// a request target that is not a URL (400), a route's own 401/403, a malformed WebSocket handshake —
+// is answered in HTTP and logged with its reason. It never throws into the HTTP server's event: a
+// throw there is an uncaught exception that stops the process. Decides nothing about who may connect.
 import type { IncomingMessage } from 'node:http';
 import type { Server } from 'node:https';
 import type { Duplex } from 'node:stream';
+import type { WebSocketServer } from 'ws';
+import type { Logger } from '../log/logger.js';
+import { requestUrl } from './request-url.js';
+
+/** Answers an upgrade with an HTTP status and a one-line reason, logged, and closes it. */
+export type RefuseUpgrade = (code: number, text: string) => void;
 
 export interface UpgradeRoute {
   path: RegExp;
-  handle(req: IncomingMessage, socket: Duplex, head: Buffer, match: RegExpExecArray): void;
+  handle(req: IncomingMessage, socket: Duplex, head: Buffer, match: RegExpExecArray, refuse: RefuseUpgrade): void;
 }
 
-/** Refuses an upgrade with an HTTP status and a one-line reason. */
-export function refuseUpgrade(socket: Duplex, code: number, text: string): void {
+function refuseUpgrade(socket: Duplex, code: number, text: string): void {
   socket.end(`HTTP/1.1 ${code} ${text}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${text}\n`);
 }
 
-export function attachUpgrades(server: Server, routes: UpgradeRoute[]): void {
+export function attachUpgrades(server: Server, routes: UpgradeRoute[], log: Logger): void {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    const path = new URL(req.url ?? '/', 'https://gateway').pathname;
-    for (const r of routes) {
-      const m = r.path.exec(path);
-      if (m) return r.handle(req, socket, head, m);
+    const who = { addr: req.socket.remoteAddress, port: req.socket.remotePort };
+    const refuse: RefuseUpgrade = (code, text) => {
+      log.info({ ...who, code, reason: text }, 'http.upgrade_refused');
+      refuseUpgrade(socket, code, text);
+    };
+    try {
+      const url = requestUrl(req.url);
+      if (!url) return refuse(400, 'Bad Request');
+      for (const r of routes) {
+        const m = r.path.exec(url.pathname);
+        if (m) return r.handle(req, socket, head, m, refuse);
+      }
+      refuse(404, 'Not Found');
+    } catch (err) {
+      log.error({ ...who, err }, 'http.upgrade_failed');
+      socket.destroy();
     }
-    refuseUpgrade(socket, 404, 'Not Found');
+  });
+}
+
+/**
+ * Logs the WebSocket handshakes `ws` refuses (bad Sec-WebSocket-Key or -Version, wrong method…)
+ * and answers them as ws itself would; without a listener ws answers but nothing is logged.
+ */
+export function logRefusedHandshakes(wss: WebSocketServer, log: Logger): void {
+  wss.on('wsClientError', (err: Error & { code?: string }, socket: Duplex, req: IncomingMessage) => {
+    log.info({ addr: req.socket.remoteAddress, port: req.socket.remotePort, reason: err.message }, 'http.upgrade_refused');
+    if (socket.writable) socket.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${err.message}\n`);
+    socket.destroy();
   });
 }

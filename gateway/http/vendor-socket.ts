@@ -4,18 +4,20 @@
 import { WebSocketServer } from 'ws';
 import { MAX_FRAME_BYTES } from '../web-terminal/messages.js';
 import type { VendorTerminals } from '../web-terminal/vendor-terminals.js';
-import { refuseUpgrade, type UpgradeRoute } from './upgrade.js';
+import type { Logger } from '../log/logger.js';
+import { logRefusedHandshakes, type UpgradeRoute } from './upgrade.js';
 import { cookieValue, LINK_COOKIE } from './web-auth.js';
 
-export function vendorTerminalRoute(terminals: VendorTerminals): UpgradeRoute {
+export function vendorTerminalRoute(terminals: VendorTerminals, log: Logger): UpgradeRoute {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  logRefusedHandshakes(wss, log);
   return {
     path: /^\/api\/v1\/l\/terminal$/,
-    handle: (req, socket, head) => {
+    handle: (req, socket, head, _m, refuse) => {
       const origin = req.headers.origin;
-      if (origin !== undefined && origin !== `https://${req.headers.host ?? ''}`) return refuseUpgrade(socket, 403, 'Forbidden origin');
+      if (origin !== undefined && origin !== `https://${req.headers.host ?? ''}`) return refuse(403, 'Forbidden origin');
       const terminal = terminals.byResume(cookieValue(req, LINK_COOKIE));
-      if (!terminal) return refuseUpgrade(socket, 401, 'No terminal for this browser; open the link again');
+      if (!terminal) return refuse(401, 'No terminal for this browser; open the link again');
       wss.handleUpgrade(req, socket, head, (ws) => terminal.attach(ws));
     },
   };

@@ -115,7 +115,8 @@ class MyAdapter implements ProtocolAdapter<MyUpstream> {
       raw.pause();
       if (early.length > 0) raw.unshift(early);
       const tls = new TLSSocket(raw, { isServer: true, cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' });
-      tls.on('error', () => {});
+      // The refusal names the TLS failure, not just "closed during the handshake".
+      tls.on('error', (e: Error & { code?: string }) => packets.fail(new MyProtocolError(`TLS handshake failed: ${e.code ?? e.message}`)));
       this.socket = tls;
       packets.switchTo(tls);
       resp = parseHandshakeResponse(await this.recv());
@@ -154,7 +155,7 @@ class MyAdapter implements ProtocolAdapter<MyUpstream> {
       let answer = await this.recv();
       if (!secure && answer.length === 1 && answer[0] === 0x02) {
         this.send(Buffer.concat([Buffer.from([0x01]), Buffer.from(deps.rsa.publicKeyPem)]));
-        answer = xorNonce(privateDecrypt({ key: deps.rsa.privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING }, await this.recv()), scramble);
+        answer = xorNonce(decryptPassword(deps.rsa.privateKey, await this.recv()), scramble);
       } else if (!secure) {
         throw new Refusal(3159, 'HY000', 'caching_sha2_password needs TLS or the RSA key exchange: connect with --ssl');
       }
@@ -247,6 +248,15 @@ async function proof(deps: MyDeps, name: string, addr: string, method: string, o
   } catch (err) {
     if (isPortcullisError(err) && err.code === 'invalid-credentials') throw new Refusal(1045, '28000', `Access denied for user '${name}' (using password: YES)`);
     throw err;
+  }
+}
+
+/** The RSA-encrypted password of caching_sha2_password without TLS; garbage is a bad handshake, not an internal error. */
+function decryptPassword(key: KeyObject, data: Buffer): Buffer {
+  try {
+    return privateDecrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING }, data);
+  } catch {
+    throw new MyProtocolError('the RSA-encrypted password does not decrypt');
   }
 }
 

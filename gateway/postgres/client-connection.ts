@@ -87,13 +87,16 @@ class PgAdapter implements ProtocolAdapter<UpstreamReady> {
         if (early.length > 0) raw.unshift(early);
         raw.write('S');
         const tls = new TLSSocket(raw, { isServer: true, cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' });
-        tls.on('error', () => {});
+        // The refusal names the TLS failure, not just "closed during the handshake".
+        tls.on('error', (e: Error & { code?: string }) => reader.fail(new PgProtocolError(`TLS handshake failed: ${e.code ?? e.message}`)));
         this.socket = tls;
         reader.switchTo(tls);
       } else if (packet.kind === 'gssenc') {
         this.socket.write('N');
       } else if (packet.kind === 'cancel') {
-        deps.cancelKeys.forward(packet.pid, packet.key);
+        const known = deps.cancelKeys.forward(packet.pid, packet.key);
+        // Dropped silently towards the client, as PostgreSQL does; the log says which it was.
+        this.log.info({ reason: known ? 'cancel request forwarded' : 'cancel request for an unknown key' }, 'pg.cancel');
         this.socket.end();
         clearTimeout(this.timer);
         return null;

@@ -1,7 +1,7 @@
 // Shared pieces of the peer harness: free loopback ports, temp dirs, processes that are always
 // stopped, and a clear failure when a peer binary is missing (never a skip).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,10 +47,12 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
-export function startProc(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Proc {
+/** `logFile`: also append everything the process prints there, whole (output() keeps the last 200 KB). */
+export function startProc(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; logFile?: string } = {}): Proc {
   const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  const keep = (d: Buffer): void => { out = (out + d.toString()).slice(-200_000); };
+  const file = opts.logFile ? createWriteStream(opts.logFile, { flags: 'a' }) : null;
+  const keep = (d: Buffer): void => { out = (out + d.toString()).slice(-200_000); file?.write(d); };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   return {

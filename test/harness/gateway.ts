@@ -49,6 +49,8 @@ export function cli(args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: str
 export interface GatewayOptions {
   env?: NodeJS.ProcessEnv;
   config?: string;
+  /** serve's whole log is appended there too (for runs that log more than output() keeps). */
+  logFile?: string;
   /** Runs after init, before serve starts (e.g. mount a small volume on the recordings folder). */
   prepare?: (dataDir: string) => void;
   /** Runs after serve stopped, before the data dir is removed (e.g. unmount it again). */
@@ -71,7 +73,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<GatewayPe
   };
   const info = join(dataDir, 'serve.json');
   const serve = async (): Promise<{ proc: Proc; url: string; ports: GatewayPeer['ports'] }> => {
-    const proc = startProc(process.execPath, [BIN, 'serve', '--data', dataDir, ...(opts.config ? ['--config', opts.config] : [])], { env });
+    const proc = startProc(process.execPath, [BIN, 'serve', '--data', dataDir, ...(opts.config ? ['--config', opts.config] : [])], { env, logFile: opts.logFile });
     await waitFor('portcullis serve', () => existsSync(info), 30_000, proc);
     const served = JSON.parse(readFileSync(info, 'utf8')) as { url: string; ports: Partial<GatewayPeer['ports']> };
     const ports = { https: served.ports.https ?? 0, ssh: served.ports.ssh ?? 0, postgres: served.ports.postgres ?? 0, mysql: served.ports.mysql ?? 0 };

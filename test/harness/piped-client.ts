@@ -8,12 +8,13 @@ export class PipedClient {
   readonly exited: Promise<number>;
   private readonly child: ChildProcessWithoutNullStreams;
 
-  constructor(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+  /** `maxMs`: the client is killed after this long whatever happens (a test that hangs still ends). */
+  constructor(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, maxMs = 60_000) {
     this.child = spawn(cmd, args, { env: { ...process.env, ...env } });
     this.child.stdout.on('data', (d: Buffer) => { this.out += d.toString(); });
     this.child.stderr.on('data', (d: Buffer) => { this.out += d.toString(); });
     this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code ?? -1)));
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 60_000);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), maxMs);
     void this.exited.then(() => clearTimeout(timer));
   }
 
@@ -24,6 +25,16 @@ export class PipedClient {
 
   type(line: string): void {
     this.child.stdin.write(line + '\n');
+  }
+
+  /** Drops what was printed so far (long-running clients). */
+  clearOutput(): void {
+    this.out = '';
+  }
+
+  /** Kills the client at once. */
+  kill(): void {
+    this.child.kill('SIGKILL');
   }
 
   async waitFor(re: RegExp, timeoutMs = 20_000): Promise<void> {
