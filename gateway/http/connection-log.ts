@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { LOG, type Logger } from '../log/logger.js';
+import { destroyAfterOwnEnd } from '../net/half-close.js';
 
 interface Conn { logged: boolean; requests: number }
 
@@ -39,6 +40,8 @@ export function logConnectionsWithoutRequest(server: HttpsServer | Server, log: 
       log.info({ addr, port, bytes: raw.bytesRead, reason }, LOG.httpNoRequest);
     });
   });
+  // The TLS socket, not the raw one: TLS takes the raw socket's handle, whose own events stop.
+  server.on('secureConnection', (tls: TLSSocket) => destroyAfterOwnEnd(tls));
   server.on('request', (req: IncomingMessage) => mark(req.socket, true));
   server.on('upgrade', (req: IncomingMessage) => mark(req.socket, true));
   server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {

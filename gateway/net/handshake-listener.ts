@@ -3,6 +3,7 @@
 // handler, which resolves once the handshake is over (relaying or refused).
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import type { Listener } from './listener.js';
+import { destroyAfterOwnEnd } from './half-close.js';
 import type { Logger } from '../log/logger.js';
 
 export interface HandshakeListenerOptions {
@@ -21,6 +22,7 @@ export function createHandshakeListener(o: HandshakeListenerOptions): Listener {
   let handshaking = 0;
   const server = createServer((socket) => {
     socket.on('error', () => {});
+    destroyAfterOwnEnd(socket);
     if (handshaking >= o.maxHandshakes) {
       o.log.warn({ addr: socket.remoteAddress }, `${o.name}.handshake_limit`);
       socket.destroy();

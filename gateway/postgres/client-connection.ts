@@ -23,6 +23,7 @@ import { PgProtocolError, PgReader } from './wire/frames.js';
 import { authOk, authSasl, authSaslContinue, authSaslFinal, backendKeyData, fatal, notice, parameterStatus, readyForQuery } from './wire/server-messages.js';
 import { ScramServer } from './wire/scram.js';
 import { PROTOCOL_3_2 } from './wire/startup.js';
+import { destroyAfterOwnEnd } from '../net/half-close.js';
 
 export interface PgDeps {
   authn: Authenticator;
@@ -87,6 +88,7 @@ class PgAdapter implements ProtocolAdapter<UpstreamReady> {
         if (early.length > 0) raw.unshift(early);
         raw.write('S');
         const tls = new TLSSocket(raw, { isServer: true, cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' });
+        destroyAfterOwnEnd(tls); // the raw socket's own events stop once TLS takes its handle
         // The refusal names the TLS failure, not just "closed during the handshake".
         tls.on('error', (e: Error & { code?: string }) => reader.fail(new PgProtocolError(`TLS handshake failed: ${e.code ?? e.message}`)));
         this.socket = tls;

@@ -8,6 +8,7 @@
 // logged against their own connection only. Decides nothing about who may log in.
 import { readFileSync } from 'node:fs';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
+import { destroyAfterOwnEnd } from '../net/half-close.js';
 import ssh2 from 'ssh2';
 import type { Listener } from '../net/listener.js';
 import { SshAdapter, type SshDeps } from './connection.js';
@@ -49,6 +50,7 @@ export function createSshListener(deps: SshDeps, opts: SshListenerOptions): List
   const tcp = createServer((socket) => {
     const addr = socket.remoteAddress ?? 'unknown';
     const key = `${addr}:${socket.remotePort ?? 0}`;
+    destroyAfterOwnEnd(socket);
     socket.on('error', (err: Error & { code?: string }) => {
       const p = preAuth.get(key);
       if (p) p.reason ??= err.code ?? err.message;
