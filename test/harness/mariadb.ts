@@ -1,7 +1,7 @@
 // A real MariaDB for tests: mariadb-install-db into a temp dir, mariadbd as the mysql OS user on a
 // free port and its own socket. The anonymous users the installer leaves are dropped, since they
 // shadow 'user'@'%' for logins from 127.0.0.1.
-import { chmodSync, chownSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { withFreshPort, portOpen, requireBinary, runOk, startProc, tempDir, waitFor } from './common.js';
 
@@ -26,11 +26,17 @@ export async function startMariadb(): Promise<MariadbPeer> {
   const uid = Number(runOk('id', ['-u', 'mysql']).trim());
   const gid = Number(runOk('id', ['-g', 'mysql']).trim());
   chownSync(dir, uid, gid);
-  runOk(install, ['--no-defaults', '--user=mysql', `--datadir=${data}`, '--auth-root-authentication-method=socket', '--skip-test-db']);
+  // A temp dir of its own: bootstraps running at once in the shared /tmp were seen to fail with
+  // "Could not remove temporary table '/tmp/#sql-temptable-…'" (Unknown table 'mysql.tmp_user_sys').
+  const tmp = join(dir, 'tmp');
+  mkdirSync(tmp);
+  chownSync(tmp, uid, gid);
+  runOk(install, ['--no-defaults', '--user=mysql', `--datadir=${data}`, '--auth-root-authentication-method=socket', '--skip-test-db', `--tmpdir=${tmp}`],
+    { env: { ...process.env, TMPDIR: tmp } });
   const socket = join(dir, 'mysqld.sock');
   return withFreshPort(async (port) => {
     const proc = startProc(mariadbd, ['--no-defaults', '--user=mysql', `--datadir=${data}`, `--port=${port}`, `--socket=${socket}`,
-      '--bind-address=127.0.0.1', `--pid-file=${join(dir, 'mysqld.pid')}`, '--skip-log-bin', '--innodb-buffer-pool-size=64M',
+      '--bind-address=127.0.0.1', `--pid-file=${join(dir, 'mysqld.pid')}`, `--tmpdir=${tmp}`, '--skip-log-bin', '--innodb-buffer-pool-size=64M',
       // 64 MiB: statements past the gateway's 16 MiB cap must reach the gateway's check, not the server's.
       '--innodb-flush-log-at-trx-commit=0', '--skip-name-resolve', '--max-allowed-packet=64M']);
     await waitFor('mariadb to listen', () => portOpen(port), 60_000, proc);
