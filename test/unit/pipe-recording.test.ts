@@ -153,9 +153,9 @@ describe('showing a pipe cast', () => {
 describe('which exec commands are file transfers', () => {
   it('recognises what scp (legacy protocol) and rsync send', () => {
     for (const c of ['scp -t -- /tmp/x', 'scp -v -r -p -d -t -- /tmp/dir', 'scp -f -- /var/log/syslog', 'scp -t /tmp/x', "scp -f -- '/tmp/a file'",
-      'scp -pt -- "/tmp/quoted dir"', 'scp -f -- /tmp/*.log']) expect(transferKind(c), c).toBe('scp');
+      'scp -pt -- "/tmp/quoted dir"', 'scp -f -- /tmp/*.log', '/usr/bin/scp -t /tmp/x']) expect(transferKind(c), c).toBe('scp');
     for (const c of ['rsync --server -vlogDtpre.iLsfxCIvu . /tmp/dest', 'rsync --server --sender -vlogDtpre.iLsfxCIvu . /tmp/src\\ dir',
-      '/usr/bin/rsync --server -logDtpre.iLsfxCIvu . /tmp/x']) expect(transferKind(c), c).toBe('rsync');
+      '/usr/bin/rsync --server -logDtpre.iLsfxCIvu . /tmp/x', '/usr/local/bin/rsync --server . /tmp/x', '/bin/rsync --server . x']) expect(transferKind(c), c).toBe('rsync');
   });
 
   it('does not take anything the shell would run more of for a transfer', () => {
@@ -165,6 +165,9 @@ describe('which exec commands are file transfers', () => {
       'scp -t /tmp/x\\\nbash', 'scp -t (bash)', "scp -t '/tmp/x", 'scp -t "/tmp/x', 'scp -t /tmp/x #', 'bash -c "scp -t x"', 'FOO=1 scp -t /tmp/x',
       'sh -c scp', 'scp /tmp/x', 'scp -t', 'scp -t --', 'scpx -t /tmp/x', './scp -t /tmp/x', 'rsync -av . /tmp/x', 'rsync', 'rsync --server; bash',
       'rsync --server --daemon .', 'rsync --server --daemon --config=/tmp/evil.conf .',
+      // A program named scp or rsync outside the system directories may be a shell the user uploaded.
+      '/tmp/x/scp -t /tmp/x', '/home/alice/rsync --server . /tmp/x', '/usr/bin/../../tmp/x/scp -t /tmp/x', '/usr/bin//scp -t x',
+      '/usr/bin/x/../scp -t x', "'/tmp/x/scp' -t /tmp/x", '/tmp/x/bin/scp -f x',
       'cat', 'bash', '', 'scp -t ' + 'x'.repeat(20_000),
     ]) expect(transferKind(c), JSON.stringify(c)).toBeNull();
   });

@@ -14,8 +14,10 @@ export type TransferKind = 'scp' | 'rsync';
 const MAX_COMMAND = 16 * 1024;
 // Unquoted, these make the shell do more than run one program with arguments.
 const META = new Set([';', '&', '|', '<', '>', '(', ')', '`', '$', '\n', '\r', '#']);
-// A program name as the clients send it, optionally with an absolute path (rsync --rsync-path=/usr/bin/rsync).
-const PROGRAM = /^(?:\/[A-Za-z0-9._/-]+\/)?(scp|rsync)$/;
+// A program name as the clients send it, optionally with the absolute path of a system directory
+// (rsync --rsync-path=/usr/bin/rsync). Any other directory is not accepted: a user could upload a
+// shell there as `scp` (say /tmp/x/scp) and run it as a "transfer" whose stdin is never recorded.
+const PROGRAM = /^(?:\/(?:usr\/(?:local\/)?)?bin\/)?(scp|rsync)$/;
 const SCP_FLAGS = /^-[vrpdtfTA3]+$/;
 
 /** The shell words of a command, or null when it is more than words (see META) or malformed. */
