@@ -171,7 +171,9 @@ describe('which exec commands are file transfers', () => {
     for (const c of ['scp -t -- /tmp/x', 'scp -v -r -p -d -t -- /tmp/dir', 'scp -f -- /var/log/syslog', 'scp -t /tmp/x', "scp -f -- '/tmp/a file'",
       'scp -pt -- "/tmp/quoted dir"', 'scp -f -- /tmp/*.log', '/usr/bin/scp -t /tmp/x']) expect(transferKind(c), c).toBe('scp');
     for (const c of ['rsync --server -vlogDtpre.iLsfxCIvu . /tmp/dest', 'rsync --server --sender -vlogDtpre.iLsfxCIvu . /tmp/src\\ dir',
-      '/usr/bin/rsync --server -logDtpre.iLsfxCIvu . /tmp/x', '/usr/local/bin/rsync --server . /tmp/x', '/bin/rsync --server . x']) expect(transferKind(c), c).toBe('rsync');
+      '/usr/bin/rsync --server -logDtpre.iLsfxCIvu . /tmp/x', '/usr/local/bin/rsync --server . /tmp/x', '/bin/rsync --server . x',
+      // An `s` inside the -e value (compat flags) is not -s.
+      'rsync --server -vlogDtpre.iLsfxCIvu -B1024 . x']) expect(transferKind(c), c).toBe('rsync');
   });
 
   it('does not take anything the shell would run more of for a transfer', () => {
@@ -181,6 +183,10 @@ describe('which exec commands are file transfers', () => {
       'scp -t /tmp/x\\\nbash', 'scp -t (bash)', "scp -t '/tmp/x", 'scp -t "/tmp/x', 'scp -t /tmp/x #', 'bash -c "scp -t x"', 'FOO=1 scp -t /tmp/x',
       'sh -c scp', 'scp /tmp/x', 'scp -t', 'scp -t --', 'scpx -t /tmp/x', './scp -t /tmp/x', 'rsync -av . /tmp/x', 'rsync', 'rsync --server; bash',
       'rsync --server --daemon .', 'rsync --server --daemon --config=/tmp/evil.conf .',
+      // Protected args: the server reads its real argv from stdin, `--daemon --config=...` included
+      // (checked against rsync 3.5.0: `rsync --server -s .` fed `rsync\0--daemon\0--config=F\0.\0\0` greets as @RSYNCD).
+      'rsync --server -s .', 'rsync --server --sender -logDtprse.iLsfxCIvu -s . ', 'rsync --server -slogDtpre.iLsfxCIvu . x',
+      'rsync --server -vs . x', 'rsync --server --protect-args . x', 'rsync --server --secluded-args . x', 'rsync --server . x -s',
       // A program named scp or rsync outside the system directories may be a shell the user uploaded.
       '/tmp/x/scp -t /tmp/x', '/home/alice/rsync --server . /tmp/x', '/usr/bin/../../tmp/x/scp -t /tmp/x', '/usr/bin//scp -t x',
       '/usr/bin/x/../scp -t x', "'/tmp/x/scp' -t /tmp/x", '/tmp/x/bin/scp -f x',

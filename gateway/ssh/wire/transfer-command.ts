@@ -58,13 +58,32 @@ export function shellWords(command: string): string[] | null {
   return words;
 }
 
+// rsync short options that take an argument: the rest of a cluster after one is that argument
+// (the server's `-logDtpre.iLsfxCIvu` has an `s` in its `-e` value, not the -s option).
+const RSYNC_SHORT_WITH_ARG = new Set(['e', 'f', 'B', 'T', 'M', '@']);
+
+/** Whether an rsync argument asks for protected (secluded) args: the real argv then comes on stdin. */
+function protectsArgs(word: string): boolean {
+  if (word === '--protect-args' || word === '--secluded-args' || word.startsWith('--protect-args=') || word.startsWith('--secluded-args=')) return true;
+  if (!/^-[^-]/.test(word)) return false;
+  for (const c of word.slice(1)) {
+    if (c === 's') return true;
+    if (RSYNC_SHORT_WITH_ARG.has(c)) return false;
+  }
+  return false;
+}
+
 /** The transfer an exec command starts, or null when it is anything else (its stdin is input). */
 export function transferKind(command: string): TransferKind | null {
   const words = shellWords(command);
   const program = words?.[0] !== undefined ? PROGRAM.exec(words[0])?.[1] : undefined;
   if (!words || !program) return null;
-  // `--daemon` over ssh runs an rsyncd whose config may name commands to run (pre-xfer exec): not a plain transfer.
-  if (program === 'rsync') return words[1] === '--server' && !words.some((w) => w === '--daemon' || w.startsWith('--config')) ? 'rsync' : null;
+  // `--daemon` over ssh runs an rsyncd whose config may name commands to run (pre-xfer exec): not a
+  // plain transfer. Nor is one with protected args (-s): the server reads the rest of its argv from
+  // stdin, where `--daemon --config=...` is unseen here (rsync then starts the daemon).
+  if (program === 'rsync') {
+    return words[1] === '--server' && !words.some((w) => w === '--daemon' || w.startsWith('--config') || protectsArgs(w)) ? 'rsync' : null;
+  }
   // scp: flags first, one of them -t (sink) or -f (source), then optionally --, then paths.
   let i = 1;
   let mode = false;
