@@ -7,12 +7,14 @@
 // an exec that only looks like one (`scp -t x; cat > y`, a shell planted as /tmp/.../scp, rsync -s) does not.
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, newContext, screenshotPath, signIn } from '../harness/browser.js';
 import { requireBinary, run, waitFor } from '../harness/common.js';
 import { json } from '../harness/gateway.js';
 import { type SshFixture, Tmux, startSshFixture } from '../harness/ssh-fixture.js';
 import { type CastEvent, readCast } from '../../recorder/asciicast-reader.js';
+import { inputBytes } from '../../recorder/input-decoder.js';
 import { RecordingLayout } from '../../recorder/layout.js';
 import { readRecordingMeta } from '../../recorder/meta.js';
 
@@ -274,6 +276,17 @@ describe('the input cap', () => {
     expect(s.reason).toBe('input-cap-exceeded');
     const r = await streams(s.layout);
     expect(r.header['command']).toBe('scp -t /tmp/pc-nopty-x; cat > /tmp/pc-nopty-disguised.txt');
+  });
+
+  it('keeps binary input whole: a gzip fed to `gunzip | sh` is in the record, byte for byte', async () => {
+    const gz = gzipSync(Buffer.from('echo pc-gz-ran\n'));
+    const s = await session(async () => {
+      const r = await fx.ssh('ops+web01', ['gunzip | sh'], { input: gz });
+      expect(r.stdout.toString()).toBe('pc-gz-ran\n');
+    });
+    const r = await streams(s.layout);
+    expect(inputBytes(r.i).equals(gz)).toBe(true);
+    expect(gunzipSync(inputBytes(r.i)).toString()).toBe('echo pc-gz-ran\n');
   });
 
   it('records the stdin of a shell the user planted as /tmp/.../scp, and of rsync -s (its argv on stdin could start an rsyncd)', async () => {
