@@ -5,6 +5,7 @@
 // written as `*` for viewers and, right after, sealed as an "s" event (masked-spans.ts): masking
 // hides it from viewers, never from the record.
 import { StringDecoder } from 'node:string_decoder';
+import { ByteExactDecoder, inputBytes } from './input-decoder.js';
 import type { FileSink } from './file-sink.js';
 import { InputMasker } from './input-masker.js';
 import { MASKED_MARKER, SEALED_INPUT, sealedEventData, spanAad, type SpanSealer } from './masked-spans.js';
@@ -31,7 +32,8 @@ export interface MaskedInputSealing {
 
 export class AsciicastWriter {
   private readonly out = new StringDecoder('utf8');
-  private readonly inp = new StringDecoder('utf8');
+  // Input loses no byte (input-decoder.ts): `stty raw; gunzip | sh` fed a gzip stays in the record.
+  private readonly inp = new ByteExactDecoder();
   private readonly masker = new InputMasker();
   private readonly start: number;
   private span = 0;
@@ -77,7 +79,10 @@ export class AsciicastWriter {
   }
 
   input(bytes: Buffer): void {
-    const text = this.inp.write(bytes);
+    this.inputText(this.inp.write(bytes));
+  }
+
+  private inputText(text: string): void {
     if (text.length === 0) return;
     const m = this.masker.input(text);
     const t = this.stamp();
@@ -94,7 +99,7 @@ export class AsciicastWriter {
   private seal(secret: string, t: number): void {
     const s = this.sealing;
     if (!s) return;
-    const plain = Buffer.from(secret, 'utf8');
+    const plain = inputBytes(secret);
     try {
       const token = s.sealer.seal(plain, spanAad({ session: s.session, channel: s.channel, span: this.span, piece: this.piece, t }));
       this.eventAt(t, SEALED_INPUT, sealedEventData(this.span, this.piece, token));
@@ -116,6 +121,8 @@ export class AsciicastWriter {
   }
 
   end(): void {
+    // An incomplete character at the very end is still input (kept as its bytes).
+    this.inputText(this.inp.end());
     const rest = this.out.end();
     if (rest) this.event('o', rest);
   }

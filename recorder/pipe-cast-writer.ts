@@ -3,14 +3,16 @@
 // no echo, so what the client sent is the only record of the commands: it is written whole as "i"
 // events. The command's stdout is "o" and its stderr "e" (our code: asciinema plays "o" only; our
 // player and `portcullis play` render all three, see cast-display.ts). Each stream has its own
-// streaming UTF-8 decoder (invalid bytes become U+FFFD; byte counts and SHA-256 of the exact bytes
-// are in the channel's `exec` event).
+// streaming UTF-8 decoder. Input loses no byte (input-decoder.ts: a byte that is not UTF-8 is kept
+// as U+DC00 + byte, so `gunzip | sh` fed a gzip is in the record); in output invalid bytes become
+// U+FFFD (byte counts and SHA-256 of the exact bytes are in the channel's `exec` event).
 // Limits are the session's (PipeBudget, shared by its channels): input past the input cap is
 // refused (input() answers false; the caller must not forward it, and the session is ended by
 // whoever owns the budget's callback), output past the output cap (counted as stored) is no longer
 // written and a marker says so. It does not mask input (see README: a pipe has no prompt to mask after).
 import { StringDecoder } from 'node:string_decoder';
 import type { FileSink } from './file-sink.js';
+import { ByteExactDecoder } from './input-decoder.js';
 import type { PipeTap } from './taps.js';
 
 /** Size a pipe transcript is rendered at: wide enough for most command output. */
@@ -62,7 +64,7 @@ export class PipeBudget {
 }
 
 export class PipeCastWriter implements Omit<PipeTap, 'channel'> {
-  private readonly inp = new StringDecoder('utf8');
+  private readonly inp = new ByteExactDecoder();
   private readonly out = new StringDecoder('utf8');
   private readonly err = new StringDecoder('utf8');
   private readonly start: number;

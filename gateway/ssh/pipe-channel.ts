@@ -14,7 +14,9 @@ export function relayPipe(ch: ssh2.ServerChannel, upCh: ssh2.ClientChannel, tap:
   let refused = false;
   ch.on('data', ctx.guard((d: Buffer) => {
     if (refused) return;
-    if (!tap.input(d)) {
+    // Aborted: the session is ending (a cap, the recording budget, a cut); the sink may already have
+    // dropped this chunk, so it must not reach the target either.
+    if (!tap.input(d) || ctx.signal.aborted) {
       refused = true;
       ch.pause();
       return;

@@ -4,15 +4,17 @@
 // events, stdout as "o" and stderr as "e"; `portcullis play` and the player's windows replay it.
 // The per-session input cap: the session is cut with its own reason, and the target got exactly
 // what the recording holds. Transfers (sftp, legacy scp, rsync) are not input and pass the cap;
-// an exec that only looks like one (`scp -t x; cat > y`) does not.
+// an exec that only looks like one (`scp -t x; cat > y`, a shell planted as /tmp/.../scp, rsync -s) does not.
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, newContext, screenshotPath, signIn } from '../harness/browser.js';
 import { requireBinary, run, waitFor } from '../harness/common.js';
 import { json } from '../harness/gateway.js';
 import { type SshFixture, Tmux, startSshFixture } from '../harness/ssh-fixture.js';
 import { type CastEvent, readCast } from '../../recorder/asciicast-reader.js';
+import { inputBytes } from '../../recorder/input-decoder.js';
 import { RecordingLayout } from '../../recorder/layout.js';
 import { readRecordingMeta } from '../../recorder/meta.js';
 
@@ -274,5 +276,33 @@ describe('the input cap', () => {
     expect(s.reason).toBe('input-cap-exceeded');
     const r = await streams(s.layout);
     expect(r.header['command']).toBe('scp -t /tmp/pc-nopty-x; cat > /tmp/pc-nopty-disguised.txt');
+  });
+
+  it('keeps binary input whole: a gzip fed to `gunzip | sh` is in the record, byte for byte', async () => {
+    const gz = gzipSync(Buffer.from('echo pc-gz-ran\n'));
+    const s = await session(async () => {
+      const r = await fx.ssh('ops+web01', ['gunzip | sh'], { input: gz });
+      expect(r.stdout.toString()).toBe('pc-gz-ran\n');
+    });
+    const r = await streams(s.layout);
+    expect(inputBytes(r.i).equals(gz)).toBe(true);
+    expect(gunzipSync(inputBytes(r.i)).toString()).toBe('echo pc-gz-ran\n');
+  });
+
+  it('records the stdin of a shell the user planted as /tmp/.../scp, and of rsync -s (its argv on stdin could start an rsyncd)', async () => {
+    // A shell under a transfer's name: it runs the commands it reads from stdin.
+    const plant = await fx.ssh('ops+web01', ["mkdir -p /tmp/pc-fake && printf '#!/bin/sh\\nexec sh\\n' > /tmp/pc-fake/scp && chmod +x /tmp/pc-fake/scp"]);
+    expect(plant.status, plant.stderr).toBe(0);
+    const fake = await session(async () => {
+      const r = await fx.ssh('ops+web01', ['/tmp/pc-fake/scp -t /tmp/pc-fake'], { input: 'id > /tmp/pc-fake/ran\n' });
+      expect(r.status, r.stderr).toBe(0);
+    });
+    expect(fake.layout.castChannels()).toHaveLength(1);
+    expect((await streams(fake.layout)).i).toBe('id > /tmp/pc-fake/ran\n');
+    // rsync reads the rest of its argv from stdin with -s, `--daemon` included: that is input, recorded.
+    const args = 'rsync\0--daemon\0--config=/dev/null\0.\0\0';
+    const rs = await session(async () => { await fx.ssh('ops+web01', ['rsync --server -s .'], { input: args }); });
+    expect(rs.layout.castChannels()).toHaveLength(1);
+    expect((await streams(rs.layout)).i).toBe(args);
   });
 });

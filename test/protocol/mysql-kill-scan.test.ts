@@ -55,6 +55,15 @@ describe('the KILL scanner', () => {
     }
   });
 
+  it('refuses BINLOG statements (base64 events run anything), not statements that only mention binlogs', () => {
+    for (const sql of ["BINLOG 'AAAA'", "binlog 'x'", "SELECT 1; BINLOG 'x'", "/*!BINLOG 'x'*/", "/*!99999 SELECT 1; */ BINLOG 'x'", "PREPARE s FROM 'BINLOG ''x'''"]) {
+      expect(refused(sql), sql).toBe(true);
+    }
+    for (const sql of ['SHOW BINLOG EVENTS', 'SELECT @@binlog_format', "SELECT 'binlog'", 'SHOW BINARY LOGS']) {
+      expect(refused(sql), sql).toBe(false);
+    }
+  });
+
   it('reads a statement as a server in another sql_mode would', () => {
     // Backslash escapes switched off part-way: the server sees `SELECT '\'` then KILL 5.
     expect(ids("SELECT '\\'' ; SET sql_mode=NO_BACKSLASH_ESCAPES; SELECT '\\'; KILL 5; -- '")).toEqual([5]);

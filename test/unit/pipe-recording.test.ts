@@ -11,6 +11,7 @@ import { displayEvent, displayFor, isPipeCast } from '../../recorder/cast-displa
 import { FileSink } from '../../recorder/file-sink.js';
 import { buildKeyframes, screenAt } from '../../recorder/keyframes.js';
 import { PipeBudget, PipeCastWriter } from '../../recorder/pipe-cast-writer.js';
+import { inputBytes } from '../../recorder/input-decoder.js';
 import { playerWindow } from '../../gateway/http/player-windows.js';
 import { shellWords, transferKind } from '../../gateway/ssh/wire/transfer-command.js';
 
@@ -45,6 +46,21 @@ describe('the pipe cast writer', () => {
     const r = await record((w) => [w.input(Buffer.from('ls /nope\n')), (w.stderr(Buffer.from('ls: /nope: missing\n')), true), w.input(Buffer.from('echo hi\n')), (w.stdout(Buffer.from('hi\n')), true)]);
     expect(r.events.map((e) => [e[1], e[2]])).toEqual([['i', 'ls /nope\n'], ['e', 'ls: /nope: missing\n'], ['i', 'echo hi\n'], ['o', 'hi\n']]);
     expect(r.accepted).toEqual([true, true, true, true]);
+  });
+
+  it('keeps every byte of input that is not UTF-8 (a gzip piped to `gunzip | sh`), at every split point', async () => {
+    // gzip magic, an invalid lead, overlong and surrogate encodings, a truncated sequence, and
+    // characters whose UTF-16 low half is in the escape range (U+10080) around them.
+    const bytes = Buffer.concat([Buffer.of(0x1f, 0x8b, 0x08, 0x00, 0xff, 0xc0, 0xaf, 0xed, 0xa0, 0x80, 0xe2, 0x82),
+      Buffer.from('rm -rf /srv/\u{10080}é\n'), Buffer.of(0xf0, 0x9f, 0x9a), Buffer.from('x'), Buffer.of(0xe6, 0x97)]);
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      const r = await record((w) => { w.input(bytes.subarray(0, cut)); w.input(bytes.subarray(cut)); });
+      expect(inputBytes(joined(r, 'i')).equals(bytes), `split at ${cut}`).toBe(true);
+    }
+    for (let size = 1; size <= 3; size++) {
+      const r = await record((w) => { for (let i = 0; i < bytes.length; i += size) w.input(bytes.subarray(i, i + size)); });
+      expect(inputBytes(joined(r, 'i')).equals(bytes), `chunks of ${size}`).toBe(true);
+    }
   });
 
   it('never splits a multi-byte character on any stream, whatever the read boundaries', async () => {
@@ -153,9 +169,11 @@ describe('showing a pipe cast', () => {
 describe('which exec commands are file transfers', () => {
   it('recognises what scp (legacy protocol) and rsync send', () => {
     for (const c of ['scp -t -- /tmp/x', 'scp -v -r -p -d -t -- /tmp/dir', 'scp -f -- /var/log/syslog', 'scp -t /tmp/x', "scp -f -- '/tmp/a file'",
-      'scp -pt -- "/tmp/quoted dir"', 'scp -f -- /tmp/*.log']) expect(transferKind(c), c).toBe('scp');
+      'scp -pt -- "/tmp/quoted dir"', 'scp -f -- /tmp/*.log', '/usr/bin/scp -t /tmp/x']) expect(transferKind(c), c).toBe('scp');
     for (const c of ['rsync --server -vlogDtpre.iLsfxCIvu . /tmp/dest', 'rsync --server --sender -vlogDtpre.iLsfxCIvu . /tmp/src\\ dir',
-      '/usr/bin/rsync --server -logDtpre.iLsfxCIvu . /tmp/x']) expect(transferKind(c), c).toBe('rsync');
+      '/usr/bin/rsync --server -logDtpre.iLsfxCIvu . /tmp/x', '/usr/local/bin/rsync --server . /tmp/x', '/bin/rsync --server . x',
+      // An `s` inside the -e value (compat flags) is not -s.
+      'rsync --server -vlogDtpre.iLsfxCIvu -B1024 . x']) expect(transferKind(c), c).toBe('rsync');
   });
 
   it('does not take anything the shell would run more of for a transfer', () => {
@@ -165,6 +183,13 @@ describe('which exec commands are file transfers', () => {
       'scp -t /tmp/x\\\nbash', 'scp -t (bash)', "scp -t '/tmp/x", 'scp -t "/tmp/x', 'scp -t /tmp/x #', 'bash -c "scp -t x"', 'FOO=1 scp -t /tmp/x',
       'sh -c scp', 'scp /tmp/x', 'scp -t', 'scp -t --', 'scpx -t /tmp/x', './scp -t /tmp/x', 'rsync -av . /tmp/x', 'rsync', 'rsync --server; bash',
       'rsync --server --daemon .', 'rsync --server --daemon --config=/tmp/evil.conf .',
+      // Protected args: the server reads its real argv from stdin, `--daemon --config=...` included
+      // (checked against rsync 3.5.0: `rsync --server -s .` fed `rsync\0--daemon\0--config=F\0.\0\0` greets as @RSYNCD).
+      'rsync --server -s .', 'rsync --server --sender -logDtprse.iLsfxCIvu -s . ', 'rsync --server -slogDtpre.iLsfxCIvu . x',
+      'rsync --server -vs . x', 'rsync --server --protect-args . x', 'rsync --server --secluded-args . x', 'rsync --server . x -s',
+      // A program named scp or rsync outside the system directories may be a shell the user uploaded.
+      '/tmp/x/scp -t /tmp/x', '/home/alice/rsync --server . /tmp/x', '/usr/bin/../../tmp/x/scp -t /tmp/x', '/usr/bin//scp -t x',
+      '/usr/bin/x/../scp -t x', "'/tmp/x/scp' -t /tmp/x", '/tmp/x/bin/scp -f x',
       'cat', 'bash', '', 'scp -t ' + 'x'.repeat(20_000),
     ]) expect(transferKind(c), JSON.stringify(c)).toBeNull();
   });

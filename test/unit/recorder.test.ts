@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { AsciicastWriter } from '../../recorder/asciicast-writer.js';
 import { FileSink } from '../../recorder/file-sink.js';
 import { InputMasker } from '../../recorder/input-masker.js';
+import { inputBytes } from '../../recorder/input-decoder.js';
 import { StreamDigest } from '../../recorder/stream-digest.js';
 import { parsePrincipal } from '../../gateway/session/principal.js';
 import { RecordingLayout } from '../../recorder/layout.js';
@@ -34,6 +35,14 @@ describe('the asciicast writer', () => {
       const events = await castOf([bytes.subarray(0, cut), bytes.subarray(cut)]);
       expect(events.map((e) => e[2]).join(''), `split at ${cut}`).toBe(text);
       expect(events.every((e) => !e[2].includes('\uFFFD'))).toBe(true);
+    }
+  });
+
+  it('keeps every byte of input that is not UTF-8 (raw mode, a gzip piped to `gunzip | sh`), at every split point', async () => {
+    const bytes = Buffer.concat([Buffer.of(0x1f, 0x8b, 0x08, 0x00, 0xff, 0xc0, 0xaf, 0xed, 0xa0, 0x80), Buffer.from('id\r'), Buffer.of(0xe2, 0x82)]);
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      const events = await castOf([Buffer.from('$ ')], [bytes.subarray(0, cut), bytes.subarray(cut)]);
+      expect(inputBytes(events.filter((e) => e[1] === 'i').map((e) => e[2]).join('')).equals(bytes), `split at ${cut}`).toBe(true);
     }
   });
 

@@ -63,12 +63,12 @@ export function rewriteKills(text: Buffer, targets: readonly KillTarget[], map: 
 
 // Cheap first look: a text that spells none of these (in any case) can run no KILL, since every
 // path to one needs one of them as contiguous bytes. Most statements stop here.
-const KEYWORDS = ['kill', 'prepare', 'execute'].map((k) => Buffer.from(k, 'latin1'));
+const KEYWORDS = ['kill', 'prepare', 'execute', 'binlog'].map((k) => Buffer.from(k, 'latin1'));
 
 export function mentionsKeyword(text: Buffer): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text[i]! | 0x20;
-    if (c !== 0x6b && c !== 0x70 && c !== 0x65) continue;
+    if (c !== 0x6b && c !== 0x70 && c !== 0x65 && c !== 0x62) continue;
     for (const k of KEYWORDS) {
       if (k[0] !== c || i + k.length > text.length) continue;
       let j = 1;
@@ -181,17 +181,28 @@ type State =
 /** The statement-level patterns, fed one token at a time (one statement: up to `;` or the end). */
 class Matcher {
   private s: State = { k: 'idle' };
+  /** Whether the statement's first word was read (BINLOG is refused only as a statement). */
+  private started = false;
 
   constructor(private readonly scan: Scan) {}
 
   clone(): Matcher {
     const m = new Matcher(this.scan);
     m.s = this.s.k === 'source' ? { ...this.s, parts: [...this.s.parts] } : { ...this.s };
+    m.started = this.started;
     return m;
   }
 
   feed(tok: Token, dialect: Dialect): void {
     const text = this.scan.text;
+    if (!this.started && tok.kind === 'word') {
+      this.started = true;
+      // BINLOG '<base64>' replays binary-log events: any statement, KILL included, the gateway
+      // cannot read (SHOW BINLOG EVENTS and the like start with another word and stay allowed).
+      if (tok.end - tok.start === 6 && text.toString('latin1', tok.start, tok.end).toUpperCase() === 'BINLOG') {
+        return this.scan.refuse('BINLOG is refused: its base64 events can run any statement unseen by the gateway');
+      }
+    }
     // Upper-cased word text only where a pattern can use it: big statements have millions of words.
     const word = tok.kind === 'word' && (this.s.k !== 'idle' || mayMatter(text, tok)) ? text.toString('latin1', tok.start, tok.end).toUpperCase() : null;
     const end = tok.kind === 'eof' || (tok.kind === 'punct' && text[tok.start] === SEMICOLON);

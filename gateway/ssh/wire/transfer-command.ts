@@ -14,8 +14,10 @@ export type TransferKind = 'scp' | 'rsync';
 const MAX_COMMAND = 16 * 1024;
 // Unquoted, these make the shell do more than run one program with arguments.
 const META = new Set([';', '&', '|', '<', '>', '(', ')', '`', '$', '\n', '\r', '#']);
-// A program name as the clients send it, optionally with an absolute path (rsync --rsync-path=/usr/bin/rsync).
-const PROGRAM = /^(?:\/[A-Za-z0-9._/-]+\/)?(scp|rsync)$/;
+// A program name as the clients send it, optionally with the absolute path of a system directory
+// (rsync --rsync-path=/usr/bin/rsync). Any other directory is not accepted: a user could upload a
+// shell there as `scp` (say /tmp/x/scp) and run it as a "transfer" whose stdin is never recorded.
+const PROGRAM = /^(?:\/(?:usr\/(?:local\/)?)?bin\/)?(scp|rsync)$/;
 const SCP_FLAGS = /^-[vrpdtfTA3]+$/;
 
 /** The shell words of a command, or null when it is more than words (see META) or malformed. */
@@ -56,13 +58,32 @@ export function shellWords(command: string): string[] | null {
   return words;
 }
 
+// rsync short options that take an argument: the rest of a cluster after one is that argument
+// (the server's `-logDtpre.iLsfxCIvu` has an `s` in its `-e` value, not the -s option).
+const RSYNC_SHORT_WITH_ARG = new Set(['e', 'f', 'B', 'T', 'M', '@']);
+
+/** Whether an rsync argument asks for protected (secluded) args: the real argv then comes on stdin. */
+function protectsArgs(word: string): boolean {
+  if (word === '--protect-args' || word === '--secluded-args' || word.startsWith('--protect-args=') || word.startsWith('--secluded-args=')) return true;
+  if (!/^-[^-]/.test(word)) return false;
+  for (const c of word.slice(1)) {
+    if (c === 's') return true;
+    if (RSYNC_SHORT_WITH_ARG.has(c)) return false;
+  }
+  return false;
+}
+
 /** The transfer an exec command starts, or null when it is anything else (its stdin is input). */
 export function transferKind(command: string): TransferKind | null {
   const words = shellWords(command);
   const program = words?.[0] !== undefined ? PROGRAM.exec(words[0])?.[1] : undefined;
   if (!words || !program) return null;
-  // `--daemon` over ssh runs an rsyncd whose config may name commands to run (pre-xfer exec): not a plain transfer.
-  if (program === 'rsync') return words[1] === '--server' && !words.some((w) => w === '--daemon' || w.startsWith('--config')) ? 'rsync' : null;
+  // `--daemon` over ssh runs an rsyncd whose config may name commands to run (pre-xfer exec): not a
+  // plain transfer. Nor is one with protected args (-s): the server reads the rest of its argv from
+  // stdin, where `--daemon --config=...` is unseen here (rsync then starts the daemon).
+  if (program === 'rsync') {
+    return words[1] === '--server' && !words.some((w) => w === '--daemon' || w.startsWith('--config') || protectsArgs(w)) ? 'rsync' : null;
+  }
   // scp: flags first, one of them -t (sink) or -f (source), then optionally --, then paths.
   let i = 1;
   let mode = false;
