@@ -35,7 +35,8 @@ try {
   const t0 = Date.now();
   const report = await runCampaign(corpus, {
     seed, perListener, listeners, concurrency, parallel, ports, gatewayPid: env.gw.pid, logFile: env.logFile, live,
-    pingEveryMs: 2_000, pingTimeoutMs: 20_000, progress: (line) => console.log(line),
+    // Past the gateway's 5 s half-close grace, so "after" counts only what it really keeps open.
+    pingEveryMs: 2_000, pingTimeoutMs: 20_000, settleMs: 8_000, progress: (line) => console.log(line),
     shouldStop: () => stopRequested || (maxSeconds > 0 && Date.now() - t0 > maxSeconds * 1000),
   });
   await live.stop();
