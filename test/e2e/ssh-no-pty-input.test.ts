@@ -127,8 +127,10 @@ describe('input without a terminal is recorded whole', () => {
     });
     const r = await streams(s.layout);
     expect(r.header['command']).toBe('cat > /tmp/pc-nopty-stdin.bin; wc -c < /tmp/pc-nopty-stdin.bin');
-    // UTF-8 as sent (split reads never break a character); the invalid byte shows as U+FFFD.
-    expect(r.i).toBe(input.toString('utf8'));
+    // Lossless: UTF-8 as sent (split reads never break a character), the bytes that are not UTF-8
+    // kept as U+DC00+byte, so the exact input comes back.
+    expect(inputBytes(r.i).equals(input)).toBe(true);
+    expect(r.i.startsWith('first line\n\udcff\u0000\u001b\n')).toBe(true);
     expect(r.i).toContain('with ümlaut and the end');
     expect(execEvents(s.layout)[0]).toMatchObject({ stdin: { bytes: input.length } });
   });
