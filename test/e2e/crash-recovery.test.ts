@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEvent, parseHeader } from '../../recorder/asciicast-reader.js';
 import { RecordingLayout, recordingsRoot } from '../../recorder/layout.js';
 import { readRecordingMeta } from '../../recorder/meta.js';
-import { requireBinary, runOk, tempDir, waitFor } from '../harness/common.js';
+import { requireBinary, tempDir, waitFor } from '../harness/common.js';
 import { type GatewayPeer, json, startGateway } from '../harness/gateway.js';
 import { type MariadbPeer, startMariadb } from '../harness/mariadb.js';
 import { readStatements } from '../harness/pg-fixture.js';
@@ -17,10 +17,9 @@ import { PipedClient } from '../harness/piped-client.js';
 import { type PostgresPeer, startPostgres } from '../harness/postgres.js';
 import { Tmux } from '../harness/ssh-fixture.js';
 import { type SshdPeer, startSshd } from '../harness/sshd.js';
+import { THREE_TARGETS, provisionThreeTargets } from '../harness/three-targets.js';
 
-const OPS_PASSWORD = 'ops-Password-1';
-const PG_PASSWORD = 'Db-Vaulted-Canary-42';
-const MY_PASSWORD = 'Shop-Vaulted-Canary-5';
+const OPS_PASSWORD = THREE_TARGETS.opsPassword;
 
 let gw: GatewayPeer;
 let sshd: SshdPeer;
@@ -30,22 +29,7 @@ let opsKey: string;
 
 beforeAll(async () => {
   [gw, sshd, pg, my] = await Promise.all([startGateway(), startSshd(), startPostgres(), startMariadb()]);
-  opsKey = join(tempDir('crashfx'), 'ops_ed25519');
-  runOk(requireBinary('openssh-client', 'ssh-keygen'), ['-q', '-t', 'ed25519', '-N', '', '-f', opsKey]);
-  pg.sql(`CREATE ROLE app LOGIN PASSWORD '${PG_PASSWORD}'`);
-  pg.sql('CREATE DATABASE orders OWNER app');
-  my.createUser('shopapp', MY_PASSWORD, 'shop');
-  const must = (r: { code: number; stderr: string }): void => { if (r.code !== 0) throw new Error(r.stderr); };
-  must(gw.admin(['user', 'add', 'ops', '--role', 'ops', '--password-stdin', '--ssh-key', opsKey + '.pub'], `${OPS_PASSWORD}\n`));
-  must(gw.admin(['target', 'add', 'web01', '--kind', 'ssh', '--host', '127.0.0.1', '--port', String(sshd.port), '--account', sshd.user,
-    '--password-stdin', '--host-key', sshd.hostKeyFingerprint], `${sshd.password}\n`));
-  must(gw.admin(['target', 'add', 'orders-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(pg.port), '--account', 'app',
-    '--database', 'orders', '--password-stdin'], `${PG_PASSWORD}\n`));
-  must(gw.admin(['target', 'add', 'shop-db', '--kind', 'mysql', '--host', '127.0.0.1', '--port', String(my.port), '--account', 'shopapp',
-    '--database', 'shop', '--password-stdin'], `${MY_PASSWORD}\n`));
-  for (const target of ['web01', 'orders-db', 'shop-db']) {
-    must(gw.admin(['grant', 'add', '--user', 'ops', '--target', target, '--for', '30m', '--reason', 'crash test']));
-  }
+  opsKey = provisionThreeTargets({ gw, sshd, pg, my }, tempDir('crashfx'), { for: '30m', reason: 'crash test' });
 }, 180_000);
 
 afterAll(async () => { await Promise.all([gw?.stop(), sshd?.stop(), pg?.stop(), my?.stop()]); });
