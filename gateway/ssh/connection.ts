@@ -97,6 +97,7 @@ export class SshAdapter implements ProtocolAdapter<ssh2.Client> {
       const target = await chooseTarget(ch, result.choices);
       this.identified({ kind: 'user', user: result.user, target });
     }
+    if (this.closing) throw new Error('this session has ended');
     const relaying = await this.relaying;
     // Every channel is authorized again (a ControlMaster connection outlives what it was let in
     // for): a user disabled, a grant revoked or a target re-pointed since refuses it, and ends the
@@ -148,14 +149,15 @@ export class SshAdapter implements ProtocolAdapter<ssh2.Client> {
     if (this.closing) return;
     this.closing = true;
     const cuts = [...this.channels].map((c) => c.cut(message));
-    // Let the channels flush their last words, then drop both legs. Under a flood the message
+    // Let the channels flush their last words, then drop the client. Under a flood the message
     // queues behind output the client has not read yet, and a disconnect would overtake it (the
-    // user saw an empty disconnect, no reason): wait until each message was sent, at most 2 s.
-    const drop = (): void => {
-      this.client.end();
-      this.upstreamClient?.end();
-    };
-    const cap = new Promise<void>((r) => setTimeout(r, 2000).unref());
+    // user saw an empty disconnect, no reason): wait until each message was sent, at most 10 s
+    // (2 s lost it in CI on two loaded cores). Nothing reaches the target meanwhile: every channel
+    // already stopped relaying and the target leg goes now, so a client that stops reading only
+    // keeps its own socket longer.
+    this.upstreamClient?.end();
+    const drop = (): void => { this.client.end(); };
+    const cap = new Promise<void>((r) => setTimeout(r, 10_000).unref());
     void Promise.race([Promise.all(cuts), cap]).then(() => setTimeout(drop, 50).unref());
   }
 
