@@ -19,7 +19,18 @@ export function statementTextFile(n: number): string {
   return `stmt-${n}.sql`;
 }
 
+/** The whole bound parameters of statement number n (a JSON array) when they are too long for its record. */
+export function statementParamsFile(n: number): string {
+  return `stmt-${n}.params.json`;
+}
+
 const STATEMENT_TEXT = /^stmt-\d{1,10}\.sql$/;
+const STATEMENT_PARAMS = /^stmt-\d{1,10}\.params\.json$/;
+
+/** Whether a name is a statement parameters side file (`stmt-N.params.json`). */
+export function isStatementParamsFile(name: string): boolean {
+  return STATEMENT_PARAMS.test(name);
+}
 
 /** Whether a name is a statement side file (`stmt-N.sql`). */
 export function isStatementTextFile(name: string): boolean {
@@ -30,7 +41,7 @@ export type CaptureStream = 'stdout' | 'stderr';
 
 const CAST = /^ch-(\d{1,6})\.cast$/;
 /** The names the recorder writes that a viewer may read (sidecars are derived, not served). */
-const SERVABLE = /^(ch-\d{1,6}\.cast|events\.ndjson|statements\.ndjson|meta\.json|exec-\d{1,6}\.(stdout|stderr)|stmt-\d{1,10}\.sql)$/;
+const SERVABLE = /^(ch-\d{1,6}\.cast|events\.ndjson|statements\.ndjson|meta\.json|exec-\d{1,6}\.(stdout|stderr)|stmt-\d{1,10}\.sql|stmt-\d{1,10}\.params\.json)$/;
 /** Session ids are generated (`ses_` + base64url); anything else must never become a path. */
 const SESSION_ID = /^[A-Za-z0-9_-]{1,128}$/;
 

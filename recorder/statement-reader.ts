@@ -5,7 +5,7 @@
 // sets `truncated`, a bad line elsewhere `skipped`, a record of a newer schema `newer`. Streams:
 // a statement log of millions of records never sits in memory here. Writes nothing.
 import { castLines } from './asciicast-reader.js';
-import { isStatementTextFile } from './layout.js';
+import { isStatementParamsFile, isStatementTextFile } from './layout.js';
 import {
   type CopyTransfer, pgRowCounts, STATEMENT_PATHS, STATEMENT_RECORD_VERSION, type StatementError, type StatementFileSummary,
   type StatementPage, type StatementPath, type StatementProtocol, type StatementRecord, statementRecord,
@@ -25,6 +25,7 @@ const isCopy = (x: unknown): x is CopyTransfer => isObj(x) && (x.direction === '
 const isDuration = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0;
 /** Only a name the recorder writes: a record must never make a reader open another path. */
 const isSideFile = (x: unknown): x is string => typeof x === 'string' && isStatementTextFile(x);
+const isParamsFile = (x: unknown): x is string => typeof x === 'string' && isStatementParamsFile(x);
 const isTime = (x: unknown): x is string => typeof x === 'string' && !Number.isNaN(Date.parse(x));
 
 /**
@@ -65,13 +66,14 @@ function validateV1(o: Obj): StatementRecord | null {
     || !optional(o.function_oid, isCount) || !optional(o.command, isString) || !optional(o.copy, isCopy)
     || !optional(o.function_name, isString) || !(o.result_bytes === undefined || countOrNull(o.result_bytes))
     || !optional(o.sql_file, isSideFile) || !optional(o.sql_bytes, isCount)
+    || !optional(o.params_file, isParamsFile) || !optional(o.params_bytes, isCount)
     || !(o.suspended === undefined || o.suspended === true)) return null;
   const start = Date.parse(o.t);
   return statementRecord({
     protocol: o.protocol, start, end: start + o.duration_ms, sql: o.sql, path: o.path as StatementPath,
     statement: o.statement, portal: o.portal, params: o.params, functionOid: o.function_oid, command: o.command,
     functionName: o.function_name, resultBytes: o.result_bytes, sqlFile: o.sql_file, sqlBytes: o.sql_bytes,
-    rowsReturned: o.rows_returned, rowsAffected: o.rows_affected, suspended: o.suspended, error, copy: o.copy,
+    paramsFile: o.params_file, paramsBytes: o.params_bytes, rowsReturned: o.rows_returned, rowsAffected: o.rows_affected, suspended: o.suspended, error, copy: o.copy,
   });
 }
 

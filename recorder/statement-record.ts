@@ -55,8 +55,15 @@ export interface StatementRecord {
   statement?: string;
   /** PostgreSQL portal name ('' = unnamed); absent when no portal existed (a failed Parse). */
   portal?: string;
-  /** Bound parameters as text (binary ones as `\x` hex); null is SQL NULL. */
+  /**
+   * Bound parameters as text (binary ones as `\x` hex); null is SQL NULL. When they are over 64 KiB
+   * in all, long ones are cut to their start and end here and `params_file` holds them all whole.
+   */
   params?: Array<string | null>;
+  /** Side file in the recording directory (`stmt-N.params.json`, a JSON array) holding every parameter whole. */
+  params_file?: string;
+  /** The parameters' whole size in bytes (as JSON) when `params` is not all of them. */
+  params_bytes?: number;
   /** PostgreSQL FunctionCall: the function's OID. */
   function_oid?: number;
   /** PostgreSQL FunctionCall: the function's name when the gateway knows the OID (built-in functions). */
@@ -112,6 +119,8 @@ export interface StatementFacts {
   resultBytes?: number | null | undefined;
   sqlFile?: string | undefined;
   sqlBytes?: number | undefined;
+  paramsFile?: string | undefined;
+  paramsBytes?: number | undefined;
   command?: string | undefined;
   rowsReturned?: number | null | undefined;
   rowsAffected?: number | null | undefined;
@@ -132,6 +141,8 @@ export function statementRecord(f: StatementFacts): StatementRecord {
   if (f.statement !== undefined) r.statement = f.statement;
   if (f.portal !== undefined) r.portal = f.portal;
   if (f.params !== undefined) r.params = f.params;
+  if (f.paramsFile !== undefined) r.params_file = f.paramsFile;
+  if (f.paramsBytes !== undefined) r.params_bytes = f.paramsBytes;
   if (f.functionOid !== undefined) r.function_oid = f.functionOid;
   if (f.functionName !== undefined) r.function_name = f.functionName;
   if (f.resultBytes !== undefined) r.result_bytes = f.resultBytes;

@@ -1,6 +1,7 @@
 // Writes a session's statements: one NDJSON line per record in statements.ndjson, and for a
 // statement longer than 64 KiB its whole text in a side file `stmt-N.sql` that the record names
-// (`sql_file`), with only the text's start and end inline. Crash-safe in this order: the side file
+// (`sql_file`), with only the text's start and end inline; likewise parameters over 64 KiB in all
+// go whole to `stmt-N.params.json` (`params_file`, a JSON array), each long one cut short inline. Crash-safe in this order: the side file
 // is written under a temporary name, fsynced, renamed, and the directory fsynced, and only then
 // does its record enter the line sink, so a record never names a file that is not there. Records
 // keep their order: while a side file is being written, later records wait behind it. It does not
@@ -8,7 +9,7 @@
 // failed write means (reported once through `fail`, the pipeline decides).
 import { type FileHandle, open, rename } from 'node:fs/promises';
 import type { FileSink } from './file-sink.js';
-import { type RecordingLayout, STATEMENTS_FILE, statementTextFile } from './layout.js';
+import { type RecordingLayout, STATEMENTS_FILE, statementParamsFile, statementTextFile } from './layout.js';
 import { serializeStatement, type StatementRecord } from './statement-record.js';
 
 /** Statement text up to this many bytes stays in its record; longer text goes to a side file. */
@@ -44,28 +45,46 @@ export class StatementWriter {
   write(record: StatementRecord): void {
     const n = ++this.count;
     const sink = this.sink ??= this.openSink(STATEMENTS_FILE);
-    const whole = Buffer.byteLength(record.sql);
-    if (whole <= INLINE_SQL_BYTES) {
+    const sqlBytes = Buffer.byteLength(record.sql);
+    const paramsJson = record.params ? JSON.stringify(record.params) : '';
+    const paramsBytes = Buffer.byteLength(paramsJson);
+    if (sqlBytes <= INLINE_SQL_BYTES && paramsBytes <= INLINE_SQL_BYTES) {
       this.line(sink, record);
       return;
     }
-    const name = statementTextFile(n);
-    const text = Buffer.from(record.sql, 'utf8');
-    if (this.meter && !this.meter.take(text.length)) {
-      const { sql_file: _omit, ...rest } = record;
-      this.line(sink, { ...rest, sql: inlineSql(record.sql, whole, null), sql_bytes: whole });
+    // What goes to side files: the statement text, the parameters (a parameter can be SQL that
+    // runs), or both; the record keeps the start and end of each inline.
+    const files: Array<{ name: string; bytes: Buffer }> = [];
+    if (sqlBytes > INLINE_SQL_BYTES) files.push({ name: statementTextFile(n), bytes: Buffer.from(record.sql, 'utf8') });
+    if (paramsBytes > INLINE_SQL_BYTES) files.push({ name: statementParamsFile(n), bytes: Buffer.from(paramsJson, 'utf8') });
+    const total = files.reduce((sum, f) => sum + f.bytes.length, 0);
+    const shortened = (written: boolean): StatementRecord => {
+      const { sql_file: _s, params_file: _p, ...rest } = record;
+      const out: StatementRecord = { ...rest };
+      if (sqlBytes > INLINE_SQL_BYTES) {
+        out.sql = inlineSql(record.sql, sqlBytes, written ? statementTextFile(n) : null);
+        out.sql_bytes = sqlBytes;
+        if (written) out.sql_file = statementTextFile(n);
+      }
+      if (paramsBytes > INLINE_SQL_BYTES && record.params) {
+        out.params = inlineParams(record.params, paramsBytes, written ? statementParamsFile(n) : null);
+        out.params_bytes = paramsBytes;
+        if (written) out.params_file = statementParamsFile(n);
+      }
+      return out;
+    };
+    if (this.meter && !this.meter.take(total)) {
+      this.line(sink, shortened(false));
       return;
     }
-    this.sideBytes += text.length;
-    const pointing: StatementRecord = { ...record, sql: inlineSql(record.sql, whole, name), sql_file: name, sql_bytes: whole };
+    this.sideBytes += total;
     this.queued++;
-    this.tail = this.tail.then(() => writeSideFile(this.layout, name, text)).then(
-      () => { this.queued--; sink.write(serializeStatement(pointing)); },
+    this.tail = this.tail.then(async () => { for (const f of files) await writeSideFile(this.layout, f.name, f.bytes); }).then(
+      () => { this.queued--; sink.write(serializeStatement(shortened(true))); },
       (e: unknown) => {
         this.queued--;
-        // The record still goes in (start and end of the text), never pointing at a missing file.
-        const { sql_file: _omit, ...rest } = pointing;
-        sink.write(serializeStatement({ ...rest, sql: inlineSql(record.sql, whole, null) }));
+        // The record still goes in (start and end of each part), never pointing at a missing file.
+        sink.write(serializeStatement(shortened(false)));
         this.fail(e instanceof Error ? e : new Error(String(e)));
       },
     );
@@ -97,6 +116,23 @@ export function inlineSql(sql: string, bytes: number, file: string | null): stri
   const tail = sql.slice(cutAt(sql, sql.length - INLINE_PART_CHARS).length);
   const where = file ? `the whole statement is in ${file}` : 'the whole statement could not be written';
   return `${head}\n…[${bytes} bytes in all; ${where}]…\n${tail}`;
+}
+
+/** Characters of a long parameter's start and of its end kept inline when the parameters go to a side file. */
+const INLINE_PARAM_CHARS = 1024;
+
+/**
+ * The inline parameters of a statement whose parameters went to a side file: each long one cut to
+ * its start and end around a note of its size and where the whole value is; short ones as they are.
+ */
+export function inlineParams(params: ReadonlyArray<string | null>, bytes: number, file: string | null): Array<string | null> {
+  const where = file ? `all ${bytes} bytes of parameters are in ${file}` : 'the whole parameters could not be written';
+  return params.map((p) => {
+    if (p === null || p.length <= 2 * INLINE_PARAM_CHARS) return p;
+    const head = cutAt(p, INLINE_PARAM_CHARS);
+    const tail = p.slice(cutAt(p, p.length - INLINE_PARAM_CHARS).length);
+    return `${head}\n…[${Buffer.byteLength(p)} bytes; ${where}]…\n${tail}`;
+  });
 }
 
 /** The first `n` UTF-16 units, never ending inside a surrogate pair. */

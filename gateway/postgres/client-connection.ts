@@ -176,7 +176,8 @@ class PgAdapter implements ProtocolAdapter<UpstreamReady> {
       upstreamClosed: () => ctx.ended('upstream-closed'),
       protocolError: (side, detail) => ctx.ended('protocol-error', `${side}: ${detail}`),
       statementTooLarge: (e) => {
-        this.refusal = `Portcullis: this statement is ${e.textBytes} bytes, over the gateway's limit of ${e.limit} bytes (statements.maxBytes); `
+        const what = e.messageType === 'B' ? 'this statement\'s bound parameters are' : 'this statement is';
+        this.refusal = `Portcullis: ${what} ${e.textBytes} bytes, over the gateway's limit of ${e.limit} bytes (statements.maxBytes); `
           + 'it was not run, and the session is closed';
         statements.refused(e.messageType, e.textBytes, this.refusal);
         ctx.ended('statement-too-large');

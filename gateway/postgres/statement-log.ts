@@ -34,7 +34,6 @@ type Pending =
   | { kind: 'call'; oid: number; params: Array<string | null>; literals: string[]; start: number }
   | { kind: 'execute'; sql: string; statement: string; portal: string; params: Array<string | null>; start: number };
 
-const MAX_PARAM_CHARS = 1024;
 const MAX_QUEUE = 100_000;
 const MAX_NAMES = 10_000;
 
@@ -227,6 +226,11 @@ function sqlText(r: PgReader, m: PgMessage): string {
   return m.length > m.head.length ? `${s}…[truncated, ${m.length} bytes]` : s;
 }
 
+/**
+ * Bind parameters whole, as text (binary ones as `\x` hex): a parameter can be SQL that runs
+ * (`SELECT query_to_xml($1, ...)`), so none is cut; the framer keeps Bind whole up to the statement
+ * cap, and the statement writer moves long ones to a side file.
+ */
 function readParams(r: PgReader, m: PgMessage): Array<string | null> {
   try {
     const nFormats = r.int16();
@@ -239,11 +243,10 @@ function readParams(r: PgReader, m: PgMessage): Array<string | null> {
       if (len < 0) { out.push(null); continue; }
       const v = r.bytes(len);
       const binary = (formats.length === 1 ? formats[0] : formats[i]) === 1;
-      const text = binary ? '\\x' + v.subarray(0, MAX_PARAM_CHARS / 2).toString('hex') : v.toString('utf8', 0, Math.min(v.length, MAX_PARAM_CHARS));
-      out.push(v.length > (binary ? MAX_PARAM_CHARS / 2 : MAX_PARAM_CHARS) ? `${text}…[truncated, ${len} bytes]` : text);
+      out.push(binary ? '\\x' + v.toString('hex') : v.toString('utf8'));
     }
     return out;
   } catch {
-    return m.length > m.head.length ? ['…[parameters too large to record]'] : ['…[malformed parameters]'];
+    return m.length > m.head.length ? ['…[parameters not recorded: the message was not kept whole]'] : ['…[malformed parameters]'];
   }
 }

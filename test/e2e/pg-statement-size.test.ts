@@ -2,7 +2,8 @@
 // Portcullis to a real PostgreSQL 15: a statement padded past the record's 64 KiB inline part keeps
 // its whole text in a side file the record names (what `session show --full` prints), a statement
 // just under the 16 MiB cap runs and is kept whole, and one over it is refused in protocol words
-// (FATAL 54000), never reaches the target, is recorded as refused and ends the session.
+// (FATAL 54000), never reaches the target, is recorded as refused and ends the session. Bound
+// parameters likewise: kept whole (a side file over 64 KiB), a Bind over the cap refused.
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,6 +71,50 @@ describe('statement size through Portcullis (PostgreSQL)', () => {
     expect(record).toMatchObject({ params: ['5', '2'], rows_affected: 1, sql_bytes: Buffer.byteLength(sql) });
     expect(sideFile(session, record)).toBe(sql);
   });
+
+  it('keeps whole a 100 KB bound parameter that is itself SQL (query_to_xml($1)): cut short inline, whole in the params side file and in session show --full', async () => {
+    const c = new pg.Client({
+      host: '127.0.0.1', port: fx.gw.ports.postgres, user: 'dba+orders-db', password: DBA_PASSWORD, database: 'orders',
+      ssl: { ca: readFileSync(fx.gw.caFile, 'utf8'), servername: 'localhost' },
+    });
+    await c.connect();
+    // The SQL that runs is the parameter: padding must not hide it from the record.
+    const hidden = `/* ${'q'.repeat(100 * 1024)} */ select amount from salaries where id = 1`;
+    try {
+      const r = await c.query<{ x: string }>("select query_to_xml($1, true, true, '')::text as x", [hidden]);
+      expect(r.rows[0]?.x).toContain('<amount>');
+    } finally {
+      await c.end();
+    }
+    const { session, record } = await recordOf((s) => s.path === 'extended' && s.sql.includes('query_to_xml($1'));
+    expect(record.params_file).toMatch(/^stmt-\d+\.params\.json$/);
+    expect(record.params![0]!.endsWith('select amount from salaries where id = 1')).toBe(true);
+    const file = RecordingLayout.inDataDir(fx.gw.dataDir, session).file(record.params_file!);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual([hidden]);
+    const shown = JSON.parse(fx.gw.admin(['session', 'show', session, '--full', '--json']).stdout) as { statements: StatementRecord[] };
+    expect(shown.statements.find((s) => s.params_file === record.params_file)?.params).toEqual([hidden]);
+  });
+
+  it('refuses a Bind whose parameters are over the 16 MiB cap with FATAL 54000 before the target runs it', async () => {
+    const c = new pg.Client({
+      host: '127.0.0.1', port: fx.gw.ports.postgres, user: 'dba+orders-db', password: DBA_PASSWORD, database: 'orders',
+      ssl: { ca: readFileSync(fx.gw.caFile, 'utf8'), servername: 'localhost' },
+    });
+    c.on('error', () => { /* the gateway ends the session */ });
+    await c.connect();
+    const before = amount(2);
+    let failure: Error | null = null;
+    try {
+      await c.query('UPDATE salaries SET amount = length($1) WHERE id = 2', ['b'.repeat(17 * 1024 * 1024)]);
+    } catch (e) {
+      failure = e as Error;
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+    expect(failure?.message).toMatch(/bound parameters are \d+ bytes, over the gateway's limit of 16777216 bytes/);
+    expect(amount(2)).toBe(before);
+    await recordOf((s) => s.error?.sqlstate === '54000' && s.path === 'extended');
+  }, 60_000);
 
   it('runs and keeps whole a statement just under the 16 MiB cap', async () => {
     const n = CAP - 64;

@@ -54,6 +54,29 @@ describe('the statement writer', () => {
     expect(w.sideBytes).toBe(Buffer.byteLength(padded));
   });
 
+  it('puts parameters over 64 KiB in all whole in a params side file, each long one cut to its start and end inline', async () => {
+    const dir = tmp();
+    const layout = new RecordingLayout(dir);
+    const sink = new FileSink(layout.statements, { onError: (e) => { throw e; } });
+    const w = new StatementWriter(layout, () => sink, (e) => { throw e; });
+    // A parameter can be SQL that runs: SELECT query_to_xml($1, true, true, '').
+    const hidden = `/* ${'p'.repeat(80 * 1024)} */ DELETE FROM salaries`;
+    const params = ['short', null, hidden];
+    w.write(statementRecord({ protocol: 'postgres', start: 0, end: 1, sql: "SELECT query_to_xml($1, true, true, '')", path: 'extended', params }));
+    await w.settled();
+    await sink.close();
+    const line = parseStatementLine(readFileSync(layout.statements, 'utf8').trim());
+    const r = line.ok ? line.record : null;
+    expect(r).toMatchObject({ params_file: 'stmt-1.params.json', params_bytes: Buffer.byteLength(JSON.stringify(params)) });
+    expect(r!.params![0]).toBe('short');
+    expect(r!.params![1]).toBeNull();
+    expect(r!.params![2]!.endsWith('DELETE FROM salaries')).toBe(true);
+    expect(r!.params![2]!.length).toBeLessThan(4096);
+    expect(JSON.parse(readFileSync(layout.file('stmt-1.params.json'), 'utf8'))).toEqual(params);
+    expect(r!.sql_file).toBeUndefined();
+    expect(w.sideBytes).toBe(Buffer.byteLength(JSON.stringify(params)));
+  });
+
   it('writes no side file once the recording\'s budget refuses its bytes, and says the text is not all there', async () => {
     const dir = tmp();
     const layout = new RecordingLayout(dir);

@@ -58,7 +58,11 @@ export const sessionShowCmd: Command = async (c) => {
   const { statements, read } = await allStatements(c, id);
   if (full) {
     // Statements over 64 KiB keep only their start and end inline; the whole text is a side file.
-    for (const s of statements) if (s.sql_file) s.sql = await c.api().text(`/api/v1/sessions/${enc(id)}/recording/${s.sql_file}`);
+    // Likewise parameters over 64 KiB in all: the side file is their JSON array, whole.
+    for (const s of statements) {
+      if (s.sql_file) s.sql = await c.api().text(`/api/v1/sessions/${enc(id)}/recording/${s.sql_file}`);
+      if (s.params_file) s.params = wholeParams(await c.api().text(`/api/v1/sessions/${enc(id)}/recording/${s.params_file}`), s.params);
+    }
   }
   if (c.json) {
     printOne(c.out, true, { ...detail, statements, statements_read: read });
@@ -102,3 +106,12 @@ export const playCmd: Command = async (c) => {
   }
   return 0;
 };
+
+/** A parameters side file's JSON array; the inline (shortened) ones if the file is not one. */
+function wholeParams(text: string, inline: Array<string | null> | undefined): Array<string | null> | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    if (Array.isArray(v) && v.every((p) => p === null || typeof p === 'string')) return v as Array<string | null>;
+  } catch { /* falls through */ }
+  return inline;
+}

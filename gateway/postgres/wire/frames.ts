@@ -4,13 +4,14 @@
 // (DataRow, CopyData) are counted and skipped without copying. A length below 4 or above the
 // configured limit is a protocol error that ends that one connection. On the client stream, with
 // `statementMax` set, the messages that carry statement text (Query, Parse) or stand for one
-// (FunctionCall: its arguments may be SQL text, e.g. query_to_xml) are kept whole, so none is
+// (FunctionCall: its arguments may be SQL text, e.g. query_to_xml; Bind: its parameters may be
+// too, `SELECT query_to_xml($1, ...)`) are kept whole, so none is
 // recorded cut short; one longer than `statementMax` is refused as soon as its length is known
 // (PgStatementTooLarge), before any of its body is read.
 
 export class PgProtocolError extends Error {}
 
-/** A Query or Parse longer than the statement cap: nothing of it may reach the target. */
+/** A Query, Parse, Bind or FunctionCall longer than the statement cap: nothing of it may reach the target. */
 export class PgStatementTooLarge extends PgProtocolError {
   constructor(
     readonly messageType: string,
@@ -28,9 +29,10 @@ export class PgStatementTooLarge extends PgProtocolError {
 /**
  * Bytes of a statement message's body that are not statement text: Query has a NUL; Parse at least
  * a NUL-terminated (empty) name, the text's NUL and a parameter count; FunctionCall at least an
- * OID, two counts and the result format (the rest is its arguments).
+ * OID, two counts and the result format (the rest is its arguments); Bind at least two empty
+ * names and three counts (the rest is its parameters, which count against the same cap).
  */
-const STATEMENT_OVERHEAD: Record<string, number> = { Q: 1, P: 4, F: 10 };
+const STATEMENT_OVERHEAD: Record<string, number> = { Q: 1, P: 4, F: 10, B: 8 };
 
 export interface PgMessage {
   type: string;

@@ -56,10 +56,29 @@ export async function statementsPage(root: HTMLElement, page: PageLifecycle, id:
     });
     return el('td', {}, pre, more);
   };
+  // Parameters over 64 KiB in all are cut short inline; their side file is the whole JSON array.
+  const wholeParams = new Map<Statement, string>();
+  const paramsCell = (r: Statement): HTMLElement => {
+    const text = wholeParams.get(r) ?? (r.params ? JSON.stringify(r.params) : '');
+    const file = r.params_file;
+    if (!file || wholeParams.has(r)) return el('td', {}, text);
+    const pre = el('pre', { class: 'params' }, text);
+    const more = el('button', { class: 'whole-params', 'data-params-file': file }, `Show all parameters (${r.params_bytes ?? '?'} bytes)`);
+    page.listen(more, 'click', () => {
+      more.setAttribute('disabled', '');
+      void api.get<unknown>(`/api/v1/sessions/${id}/recording/${file}`).then((v) => {
+        const whole = typeof v === 'string' ? v : JSON.stringify(v);
+        wholeParams.set(r, whole);
+        pre.textContent = whole;
+        more.remove();
+      });
+    });
+    return el('td', {}, pre, more);
+  };
   const render = (): void => {
     tbody.replaceChildren(...rows.filter((r) => r.sql.toLowerCase().includes(q.value.toLowerCase())).map((r) => el('tr', { class: `${r.error ? 'failed' : ''} ${r === target ? 'at' : ''}` },
       el('td', {}, el('a', { href: `#/session/${id}?t=${offset(r).toFixed(1)}`, title: new Date(r.t).toLocaleString() }, `+${offset(r).toFixed(1)} s`), ' ', new Date(r.t).toLocaleTimeString()), el('td', {}, `${r.duration_ms} ms`), sqlCell(r),
-      el('td', {}, r.params ? JSON.stringify(r.params) : ''), el('td', {}, rowCounts(r)),
+      paramsCell(r), el('td', {}, rowCounts(r)),
       el('td', {}, result(r)))));
   };
   page.listen(q, 'input', render);
