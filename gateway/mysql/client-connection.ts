@@ -227,7 +227,7 @@ class MyAdapter implements ProtocolAdapter<MyUpstream> {
       upstreamClosed: (afterQuit) => ctx.ended(afterQuit ? 'closed-by-client' : 'upstream-closed'),
       protocolError: (side, detail) => ctx.ended('protocol-error', `${side}: ${detail}`),
       statementTooLarge: (e) => {
-        statements.refused(e.textBytes, statementTooLargeMessage(e));
+        statements.refused(e.textBytes, statementTooLargeMessage(e), e.path);
         ctx.ended('statement-too-large');
       },
     }, ctx.log, ctx, deps.statementMax);

@@ -40,13 +40,25 @@ export interface MyStatementRefusal {
   textBytes: number;
   /** The longest statement text let through. */
   limit: number;
+  /** `prepared`: the parameters of a prepared statement were over the cap, not its text. */
+  path: 'simple' | 'prepared';
 }
 
 const STREAM_AT = 1024 * 1024;
 const HEAD = 64 * 1024;
 
+/** MariaDB's COM_STMT_BULK_EXECUTE: a prepared statement run once per row of parameters. */
+const COM_STMT_BULK_EXECUTE = 0xfa;
+/** Commands whose text the KILL scan reads. */
+const KILL_SCANNED = new Set<number>([COM.QUERY, COM.STMT_PREPARE, COM.CHANGE_USER, COM_PROCESS_KILL]);
+/**
+ * Commands that carry what a prepared statement runs with: its parameters (a parameter can be SQL
+ * that runs, e.g. `EXECUTE IMMEDIATE ?` or a procedure taking SQL), so they are held and recorded
+ * whole up to the statement cap like statement text, and refused over it.
+ */
+const PARAMETERS = new Set<number>([COM.STMT_EXECUTE, COM.STMT_SEND_LONG_DATA, COM_STMT_BULK_EXECUTE]);
 /** Commands read whole before anything is forwarded. */
-const HELD = new Set<number>([COM.QUERY, COM.STMT_PREPARE, COM.CHANGE_USER, COM_PROCESS_KILL]);
+const HELD = new Set<number>([...KILL_SCANNED, ...PARAMETERS]);
 /** Command bytes of the MySQL and MariaDB protocols (0x00-0x1f, COM_STMT_BULK_EXECUTE); others are refused. */
 const KNOWN = (cmd: number): boolean => cmd <= 0x1f || cmd === 0xfa;
 
@@ -125,7 +137,7 @@ export class MyRelay {
     if (this.refusedAtStart(payload)) return;
     const cmd = payload[0]!;
     let out = payload;
-    if (HELD.has(cmd)) {
+    if (KILL_SCANNED.has(cmd)) {
       const k = mapKills(payload, (id) => this.hooks.killTarget(id));
       if (k.kind === 'refuse') {
         // Recorded and audited as gated; refused whatever the gate says.
@@ -136,6 +148,11 @@ export class MyRelay {
       if (k.kind === 'rewrite') out = k.payload;
     }
     if (this.denied(out)) return;
+    // Long data adds up across packets until the statement runs: the sum is held to the cap too.
+    if (cmd === COM.STMT_SEND_LONG_DATA && this.log.longDataBytes + Math.max(0, out.length - 7) > this.statementLimit) {
+      this.refuse(1, this.log.longDataBytes + out.length - 7, 'prepared');
+      return;
+    }
     this.handleStart(out, out.length);
     if (out === payload) for (const r of raw) this.forward(r);
     else for (const p of framePayload(out)) this.forward(p);
@@ -172,16 +189,22 @@ export class MyRelay {
     this.logger.info({ seq, cmd, length }, 'mysql.command_too_big');
     // A statement is answered once it has all been read (tooBigEnd): the client waits for the answer
     // only after its last packet, and expects the sequence id after that packet's.
-    if (STATEMENTS.has(cmd)) return;
+    if (STATEMENTS.has(cmd) || PARAMETERS.has(cmd)) return;
     this.client.write(errPacket(1, 1153, '08S01', `Portcullis: a command of ${length} bytes is over the limit of ${this.statementLimit + 1} bytes`));
   }
 
   /** A refused statement has all arrived (none of it was forwarded): error 1153, then the adapter records it and ends the session. */
   private tooBigEnd(lastSeq: number, cmd: number, length: number): void {
-    if (!STATEMENTS.has(cmd) || this.refusedStatement) return;
+    if (!STATEMENTS.has(cmd) && !PARAMETERS.has(cmd)) return;
+    this.refuse((lastSeq + 1) & 0xff, length - 1, PARAMETERS.has(cmd) ? 'prepared' : 'simple');
+  }
+
+  /** Error 1153 for a statement (or its parameters) over the cap; the adapter records it and ends the session. */
+  private refuse(seq: number, textBytes: number, path: MyStatementRefusal['path']): void {
+    if (this.refusedStatement) return;
     this.refusedStatement = true;
-    const refusal: MyStatementRefusal = { textBytes: length - 1, limit: this.statementLimit };
-    this.client.write(errPacket((lastSeq + 1) & 0xff, 1153, '08S01', statementTooLargeMessage(refusal)));
+    const refusal: MyStatementRefusal = { textBytes, limit: this.statementLimit, path };
+    this.client.write(errPacket(seq, 1153, '08S01', statementTooLargeMessage(refusal)));
     this.hooks.statementTooLarge?.(refusal);
   }
 
@@ -189,7 +212,7 @@ export class MyRelay {
     if (payloadStart[0] === COM.QUIT) this.clientQuit = true;
     // A statement's whole text goes to the log (it was held whole, up to the statement cap); other
     // commands their first bytes (parameters, ids).
-    const head = STATEMENTS.has(payloadStart[0]!) ? payloadStart : payloadStart.subarray(0, HEAD);
+    const head = STATEMENTS.has(payloadStart[0]!) || PARAMETERS.has(payloadStart[0]!) ? payloadStart : payloadStart.subarray(0, HEAD);
     this.log.command({ seq: 0, length, head });
   }
 
@@ -232,7 +255,8 @@ export class MyRelay {
 
 /** What the client is told, and the record says, about a statement refused over the cap. */
 export function statementTooLargeMessage(e: MyStatementRefusal): string {
-  return `Portcullis: this statement is ${e.textBytes} bytes, over the gateway's limit of ${e.limit} bytes (statements.maxBytes); it was not run, and the connection is closed`;
+  const what = e.path === 'prepared' ? 'this prepared statement\'s parameters are' : 'this statement is';
+  return `Portcullis: ${what} ${e.textBytes} bytes, over the gateway's limit of ${e.limit} bytes (statements.maxBytes); it was not run, and the connection is closed`;
 }
 
 /** Commands whose text is a statement (held whole up to the statement cap, and logged whole). */

@@ -24,13 +24,22 @@ type Phase =
 interface Current { sql: string; path: StatementRecord['path']; start: number; statementId?: number; params?: Array<string | null> }
 interface Prepared { sql: string; params: number; types: number[] }
 
-const MAX_PARAM_CHARS = 1024;
 const MAX_STATEMENTS = 10_000;
+/** MariaDB's COM_STMT_BULK_EXECUTE and its flag saying parameter types come first. */
+const STMT_BULK_EXECUTE = 0xfa;
+const BULK_SEND_TYPES = 128;
 
 export class MyStatementLog {
   private phase: Phase = { kind: 'idle' };
   private current: Current | null = null;
   private readonly prepared = new Map<number, Prepared>();
+  /**
+   * COM_STMT_SEND_LONG_DATA chunks per statement and parameter, until the statement runs (their
+   * values are then not in COM_STMT_EXECUTE) or is reset or closed. The relay holds the sum to the
+   * statement cap (longDataBytes), so this stays bounded.
+   */
+  private readonly longData = new Map<number, Map<number, Buffer[]>>();
+  private longBytes = 0;
 
   constructor(private readonly caps: () => number, private readonly now: () => number, private readonly onRecord: (r: StatementRecord) => void) {}
 
@@ -54,19 +63,44 @@ export class MyStatementLog {
         r.u8();
         const id = r.u32();
         const stmt = this.prepared.get(id);
-        this.current = { sql: stmt?.sql ?? '', path: 'prepared', start: at, statementId: id, params: stmt ? readParams(r, stmt) : [] };
+        const long = this.takeLongData(id);
+        this.current = { sql: stmt?.sql ?? '', path: 'prepared', start: at, statementId: id, params: stmt ? readParams(r, stmt, long) : [] };
         this.phase = { kind: 'result', step: 'first', columns: 0, rows: 0, binary: true };
         return;
       }
-      case COM.STMT_CLOSE: {
+      case STMT_BULK_EXECUTE: {
         const r = new MyReader(p.head);
         r.u8();
-        this.prepared.delete(r.u32());
-        this.phase = { kind: 'idle' };
+        const id = r.u32();
+        const stmt = this.prepared.get(id);
+        this.current = { sql: stmt?.sql ?? '', path: 'prepared', start: at, statementId: id, params: stmt ? readBulkRows(r, stmt) : [] };
+        this.phase = { kind: 'result', step: 'first', columns: 0, rows: 0, binary: true };
         return;
       }
-      case COM.STMT_SEND_LONG_DATA:
+      case COM.STMT_CLOSE: case COM.STMT_RESET: {
+        const r = new MyReader(p.head);
+        r.u8();
+        const id = p.head.length >= 5 ? r.u32() : -1;
+        if (cmd === COM.STMT_CLOSE) this.prepared.delete(id);
+        this.takeLongData(id);
+        // COM_STMT_RESET is answered with OK or ERR; COM_STMT_CLOSE not at all.
+        this.current = null;
+        this.phase = cmd === COM.STMT_RESET ? { kind: 'simple' } : { kind: 'idle' };
         return;
+      }
+      case COM.STMT_SEND_LONG_DATA: {
+        // No answer; the data is part of the statement's next execution.
+        if (p.head.length < 7) return;
+        const id = p.head.readUInt32LE(1);
+        const param = p.head.readUInt16LE(5);
+        const chunk = Buffer.from(p.head.subarray(7));
+        let byParam = this.longData.get(id);
+        if (!byParam) this.longData.set(id, byParam = new Map());
+        const parts = byParam.get(param);
+        if (parts) parts.push(chunk); else byParam.set(param, [chunk]);
+        this.longBytes += chunk.length;
+        return;
+      }
       case COM.INIT_DB:
         this.current = { sql: `USE \`${p.head.toString('utf8', 1)}\``, path: 'init-db', start: at };
         this.phase = { kind: 'simple' };
@@ -151,13 +185,33 @@ export class MyStatementLog {
     }
   }
 
-  /** A statement refused over the statement cap: it never reached the target. */
-  refused(textBytes: number, message: string): void {
+  /** Bytes of long data waiting for their statements to run (the relay holds this to the cap). */
+  get longDataBytes(): number {
+    return this.longBytes;
+  }
+
+  /** A statement (or a prepared statement's parameters) refused over the statement cap: it never reached the target. */
+  refused(textBytes: number, message: string, path: 'simple' | 'prepared' = 'simple'): void {
     const at = this.now();
+    const what = path === 'prepared' ? 'parameters' : 'statement text';
     this.onRecord(statementRecord({
-      protocol: 'mysql', start: at, end: at, sql: `/* not run: refused by Portcullis, ${textBytes} bytes of statement text */`,
-      sqlBytes: textBytes, path: 'simple', error: { sqlstate: '08S01', code: 1153, message },
+      protocol: 'mysql', start: at, end: at, sql: `/* not run: refused by Portcullis, ${textBytes} bytes of ${what} */`,
+      sqlBytes: textBytes, path, error: { sqlstate: '08S01', code: 1153, message },
     }));
+  }
+
+  /** A statement's long data, joined per parameter, and forgotten (it runs, or was reset or closed). */
+  private takeLongData(id: number): Map<number, Buffer> {
+    const out = new Map<number, Buffer>();
+    const byParam = this.longData.get(id);
+    if (!byParam) return out;
+    for (const [param, parts] of byParam) {
+      const joined = Buffer.concat(parts);
+      this.longBytes -= joined.length;
+      out.set(param, joined);
+    }
+    this.longData.delete(id);
+    return out;
   }
 
   private emit(o: Outcome): void {
@@ -196,8 +250,12 @@ function eofStatus(head: Buffer): number {
   return head.length >= 5 ? head.readUInt16LE(3) : 0;
 }
 
-/** Binary-protocol parameters of COM_STMT_EXECUTE, as text for the record. */
-function readParams(r: MyReader, stmt: Prepared): Array<string | null> {
+/**
+ * Binary-protocol parameters of COM_STMT_EXECUTE, as text for the record, whole: a parameter can
+ * be SQL that runs. Parameters sent before as long data are not in the packet; their joined chunks
+ * stand in for them.
+ */
+function readParams(r: MyReader, stmt: Prepared, long: ReadonlyMap<number, Buffer>): Array<string | null> {
   const n = stmt.params;
   if (n === 0) return [];
   try {
@@ -210,12 +268,43 @@ function readParams(r: MyReader, stmt: Prepared): Array<string | null> {
     }
     const out: Array<string | null> = [];
     for (let i = 0; i < n; i++) {
+      const sent = long.get(i);
+      if (sent) { out.push(sent.toString('utf8')); continue; }
       if (nullBitmap[i >> 3]! & (1 << (i & 7))) { out.push(null); continue; }
       out.push(binaryValue(r, (stmt.types[i] ?? 0xfd) & 0xff, ((stmt.types[i] ?? 0) & 0x8000) !== 0));
     }
     return out;
   } catch {
-    return ['…[parameters not recorded: too large or sent as long data]'];
+    return ['…[malformed parameters]'];
+  }
+}
+
+/**
+ * COM_STMT_BULK_EXECUTE's rows of parameters (MariaDB): after the id and flags, the types when
+ * flagged, then per row per parameter an indicator (0 value follows, 1 NULL, 2 DEFAULT, 3 IGNORE)
+ * and the value, to the end of the payload. Each row is one entry, its values as a JSON array.
+ */
+function readBulkRows(r: MyReader, stmt: Prepared): Array<string | null> {
+  const n = stmt.params;
+  try {
+    const flags = r.u16();
+    if (flags & BULK_SEND_TYPES) {
+      stmt.types = [];
+      for (let i = 0; i < n; i++) stmt.types.push(r.u16());
+    }
+    const rows: Array<string | null> = [];
+    while (r.remaining > 0 && n > 0) {
+      const row: Array<string | null> = [];
+      for (let i = 0; i < n; i++) {
+        const indicator = r.u8();
+        if (indicator === 0) row.push(binaryValue(r, (stmt.types[i] ?? 0xfd) & 0xff, ((stmt.types[i] ?? 0) & 0x8000) !== 0));
+        else row.push(indicator === 1 ? null : indicator === 2 ? 'DEFAULT' : 'IGNORE');
+      }
+      rows.push(JSON.stringify(row));
+    }
+    return rows;
+  } catch {
+    return ['…[malformed bulk parameters]'];
   }
 }
 
@@ -236,10 +325,7 @@ function binaryValue(r: MyReader, type: number, unsigned: boolean): string {
       const date = `${b.readUInt16LE(0)}-${String(b[2]).padStart(2, '0')}-${String(b[3]).padStart(2, '0')}`;
       return len >= 7 ? `${date} ${String(b[4]).padStart(2, '0')}:${String(b[5]).padStart(2, '0')}:${String(b[6]).padStart(2, '0')}` : date;
     }
-    default: {
-      const v = r.lenencBytes() ?? Buffer.alloc(0);
-      const text = v.toString('utf8', 0, Math.min(v.length, MAX_PARAM_CHARS));
-      return v.length > MAX_PARAM_CHARS ? `${text}…[truncated, ${v.length} bytes]` : text;
-    }
+    default:
+      return (r.lenencBytes() ?? Buffer.alloc(0)).toString('utf8');
   }
 }

@@ -76,6 +76,44 @@ describe('statement size through Portcullis (MySQL)', () => {
     expect(sideFile(session, record)).toBe(sql);
   });
 
+  it('keeps whole a 100 KB parameter of a prepared statement from mysql2 (COM_STMT_EXECUTE): cut short inline, whole in the params side file', async () => {
+    const c = await mysql.createConnection({
+      host: '127.0.0.1', port: fx.gw.ports.mysql, user: 'dba+shop-db', password: DBA_PASSWORD, database: 'shop',
+      ssl: { ca: readFileSync(fx.gw.caFile, 'utf8') },
+    });
+    const value = `/* ${'v'.repeat(100 * 1024)} */ DELETE FROM salaries`;
+    try {
+      const [rows] = await c.execute('SELECT LENGTH(?) AS n', [value]);
+      expect((rows as Array<{ n: number }>)[0]?.n).toBe(Buffer.byteLength(value));
+    } finally {
+      await c.end();
+    }
+    const { session, record } = await recordOf((s) => s.path === 'prepared' && s.sql === 'SELECT LENGTH(?) AS n' && s.params_file !== undefined);
+    expect(record.params![0]!.endsWith('DELETE FROM salaries')).toBe(true);
+    const file = RecordingLayout.inDataDir(fx.gw.dataDir, session).file(record.params_file!);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual([value]);
+  });
+
+  it('refuses a prepared statement whose parameters are over the 16 MiB cap with error 1153 before the target runs it', async () => {
+    const c = await mysql.createConnection({
+      host: '127.0.0.1', port: fx.gw.ports.mysql, user: 'dba+shop-db', password: DBA_PASSWORD, database: 'shop',
+      ssl: { ca: readFileSync(fx.gw.caFile, 'utf8') },
+    });
+    c.on('error', () => { /* the gateway ends the session */ });
+    const before = amount(2);
+    let failure: Error | null = null;
+    try {
+      await c.execute('UPDATE salaries SET amount = LENGTH(?) WHERE id = 2', ['w'.repeat(17 * 1024 * 1024)]);
+    } catch (e) {
+      failure = e as Error;
+    } finally {
+      c.destroy();
+    }
+    expect(failure?.message).toMatch(/parameters are \d+ bytes, over the gateway's limit of 16777216 bytes/);
+    expect(amount(2)).toBe(before);
+    await recordOf((s) => s.error?.code === 1153 && s.path === 'prepared');
+  }, 60_000);
+
   it('runs and keeps whole a statement of 16 MiB - 1 bytes, sent as two packets', async () => {
     const n = 16 * 1024 * 1024 - 1;
     const sql = `SELECT LENGTH('${'y'.repeat(n - 'SELECT LENGTH(\'\')'.length)}')`;

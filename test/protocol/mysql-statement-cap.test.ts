@@ -76,7 +76,7 @@ describe('the statement cap in the MySQL relay', () => {
     const { client, toTarget, toClient, logged, refusals, r } = await relay(CAP);
     await writeInPieces(client, query('s'.repeat(CAP + 1)), 1000);
     await until(() => refusals.length > 0 && toClient().length > 0);
-    const refusal = { textBytes: CAP + 1, limit: CAP };
+    const refusal = { textBytes: CAP + 1, limit: CAP, path: 'simple' as const };
     expect(refusals).toEqual([refusal]);
     expect(firstErr(toClient())).toEqual({ seq: 1, code: 1153, message: statementTooLargeMessage(refusal) });
     expect(toTarget().length).toBe(0);
@@ -99,7 +99,7 @@ describe('the statement cap in the MySQL relay', () => {
     await writeInPieces(over.client, query(Buffer.alloc(16 * 1024 * 1024 + 1, 0x20)), 256 * 1024);
     await until(() => over.toClient().length > 0, 20_000);
     expect(firstErr(over.toClient())).toMatchObject({ seq: 2, code: 1153 });
-    expect(over.refusals).toEqual([{ textBytes: 16 * 1024 * 1024 + 1, limit: 16 * 1024 * 1024 }]);
+    expect(over.refusals).toEqual([{ textBytes: 16 * 1024 * 1024 + 1, limit: 16 * 1024 * 1024, path: 'simple' }]);
     expect(over.toTarget().length).toBe(0);
   }, 60_000);
 });

@@ -1,4 +1,4 @@
-// The client framer keeps statement text whole (Query, Parse) up to the statement cap while other
+// The client framer keeps statement text whole (Query, Parse, Bind's parameters) up to the statement cap while other
 // messages keep only their head, and refuses a statement over the cap as soon as its length is
 // read: at every split point of the stream, with a small head limit and cap so every case is short.
 import { describe, expect, it } from 'vitest';
@@ -39,15 +39,16 @@ function frame(stream: Buffer, at: number): { messages: Array<[string, number, n
 }
 
 describe('PostgreSQL statement framing', () => {
-  it('keeps Query and Parse text whole up to the cap (and only heads of other messages) at every split point', () => {
+  it('keeps Query, Parse and Bind whole up to the cap (and only heads of other messages) at every split point', () => {
     const q = padded(CAP, 'UPDATE t');
     const p = padded(CAP - 3, 'DELETE');
     const bind = B('y'.repeat(40));
-    const stream = Buffer.concat([Q(q), P('s', p), bind]);
+    const copy = msg('d', Buffer.from('z'.repeat(40)));
+    const stream = Buffer.concat([Q(q), P('s', p), bind, copy]);
     for (let at = 1; at < stream.length; at++) {
       const got = frame(stream, at);
       expect(got.error, `at ${at}`).toBeNull();
-      expect(got.messages, `at ${at}`).toEqual([['Q', CAP + 1, CAP + 1], ['P', p.length + 5, p.length + 5], ['B', bind.length - 5, HEAD]]);
+      expect(got.messages, `at ${at}`).toEqual([['Q', CAP + 1, CAP + 1], ['P', p.length + 5, p.length + 5], ['B', bind.length - 5, bind.length - 5], ['d', 40, HEAD]]);
       expect(got.sql, `at ${at}`).toEqual([q]);
     }
   });
