@@ -95,7 +95,7 @@ export class MyStatementLog {
         const param = p.head.readUInt16LE(5);
         const chunk = Buffer.from(p.head.subarray(7));
         let byParam = this.longData.get(id);
-        if (!byParam) this.longData.set(id, byParam = new Map());
+        if (!byParam) this.longData.set(id, byParam = new Map<number, Buffer[]>());
         const parts = byParam.get(param);
         if (parts) parts.push(chunk); else byParam.set(param, [chunk]);
         this.longBytes += chunk.length;
