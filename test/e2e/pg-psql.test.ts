@@ -85,7 +85,8 @@ describe('psql through Portcullis', () => {
     const r = fx.psql(['-c', `\\lo_import '${src}'`]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/lo_import \d+/);
-    await waitFor('function call records', () => fx.statements().some((s) => s.path === 'function-call'), 5000);
+    // Records reach the file as the statements end: wait for the last call, not the first.
+    await waitFor('function call records', () => fx.statements().some((s) => s.function_name === 'lo_close(integer)'), 5000);
     const calls = fx.statements().filter((s) => s.path === 'function-call');
     expect(calls.every((s) => typeof s.function_oid === 'number' && s.sql.startsWith(`/* FunctionCall, oid ${s.function_oid} */ SELECT pg_catalog.lo`)
       && s.error === null && typeof s.result_bytes === 'number')).toBe(true);
