@@ -83,7 +83,8 @@ export class ScramClient {
     const r = a.get('r');
     const s = a.get('s');
     const i = Number(a.get('i'));
-    if (!r || !r.startsWith(this.cnonce) || !s || !Number.isInteger(i) || i < 1 || i > 10_000_000) {
+    // The server must extend our nonce (RFC 5802 §5.1), else it could replay an old exchange.
+    if (!r || r.length <= this.cnonce.length || !r.startsWith(this.cnonce) || !s || !Number.isInteger(i) || i < 1 || i > 10_000_000) {
       throw new PgProtocolError('malformed SCRAM server-first-message from the target');
     }
     const salted = saltedPassword(this.password, Buffer.from(s, 'base64'), i);
@@ -95,6 +96,7 @@ export class ScramClient {
     return `${withoutProof},p=${xor(clientKey, hmac(storedKey, authMessage)).toString('base64')}`;
   }
 
+  /** The server's proof that it knows the password: its signature, compared in constant time. */
   verify(serverFinal: string): boolean {
     const v = attrs(serverFinal).get('v');
     if (!v || !this.expectedServerSig) return false;
