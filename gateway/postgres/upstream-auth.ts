@@ -5,7 +5,7 @@
 // exchange go through the target's UpstreamAuthPolicy, which refuses them before anything is sent
 // unless the target opted in (and then reports the use, for the audit). Does not touch sockets,
 // TLS, or messages other than 'R'; the caller (upstream.ts) frames and sends.
-import { createHash } from 'node:crypto';
+import { createHash, pbkdf2 } from 'node:crypto';
 import { serialize } from 'pg-protocol';
 import type { UpstreamAuthPolicy } from '../session/upstream-auth.js';
 import { UpstreamFailure } from '../session/upstream-failure.js';
@@ -35,8 +35,12 @@ export class PgUpstreamAuth {
     return this.state === 'done';
   }
 
-  /** One Authentication* message body (after the type byte and length); the reply to send, if any. */
-  request(body: Buffer): Buffer | null {
+  /**
+   * One Authentication* message body (after the type byte and length); the reply to send, if any.
+   * The SCRAM client-final comes as a promise: its PBKDF2 (the server picks the iteration count, up
+   * to 10 million, seconds of CPU) runs off the event loop; send nothing else until it settles.
+   */
+  request(body: Buffer): Buffer | null | Promise<Buffer> {
     const r = new PgReader(body);
     const code = r.int32();
     const t = this.policy.target;
@@ -77,7 +81,16 @@ export class PgUpstreamAuth {
       case SASL_CONTINUE: {
         this.expect('scram-first-sent', code);
         this.state = 'scram-final-sent';
-        return serialize.sendSCRAMClientFinalMessage(this.scram!.final(r.rest().toString('utf8')));
+        const scram = this.scram!;
+        const serverFirst = r.rest().toString('utf8');
+        const { salt, iterations } = scram.serverParams(serverFirst);
+        return saltedAsync(this.password(), salt, iterations).then((salted) => {
+          try {
+            return serialize.sendSCRAMClientFinalMessage(scram.finalWith(serverFirst, salted));
+          } finally {
+            salted.fill(0);
+          }
+        });
       }
       case SASL_FINAL:
         this.expect('scram-final-sent', code);
@@ -116,4 +129,11 @@ export class PgUpstreamAuth {
 
 function impostor(target: string, why: string): UpstreamFailure {
   return new UpstreamFailure('server-auth-failed', `refused the session on ${target}: ${why}; it may not be the genuine target`);
+}
+
+/** SCRAM's SaltedPassword (as access/scram-verifier.ts saltedPassword), on libuv's pool. */
+function saltedAsync(password: string, salt: Buffer, iterations: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    pbkdf2(Buffer.from(password, 'utf8'), salt, iterations, 32, 'sha256', (err, key) => (err ? reject(err) : resolve(key)));
+  });
 }

@@ -43,6 +43,7 @@ export class PgUpstreamError extends DbUpstreamFailure {
 // aborts `signal` and so destroys the socket; this bounds callers without one (probes).
 const TIMEOUT_MS = 60_000;
 const MAX_HANDSHAKE = 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 export async function connectPgUpstream(target: TargetRecord, cred: CheckedOutCredential, params: Record<string, string>, opts: PgUpstreamOptions = {}): Promise<UpstreamReady> {
   const { signal } = opts;
@@ -102,9 +103,13 @@ function authenticate(socket: Socket, target: TargetRecord, auth: PgUpstreamAuth
     const parameters: Array<[string, string]> = [];
     let pid = 0;
     let key = Buffer.alloc(0);
+    // While the SCRAM key is derived off the event loop, what arrives waits in `buf`.
+    let deriving = false;
+    let over = false;
     const fail = (e: DbUpstreamFailure): void => { cleanup(); reject(e); };
     const timer = setTimeout(() => fail(new PgUpstreamError('unreachable', `${target.name} did not finish the login in time`)), TIMEOUT_MS);
     const cleanup = (): void => {
+      over = true;
       clearTimeout(timer);
       socket.off('data', onData);
       socket.off('error', onError);
@@ -115,6 +120,7 @@ function authenticate(socket: Socket, target: TargetRecord, auth: PgUpstreamAuth
     const onData = (chunk: Buffer): void => {
       buf = Buffer.concat([buf, chunk]);
       if (buf.length > MAX_HANDSHAKE) return fail(new PgUpstreamError('protocol', `${target.name} sent too much during login`));
+      if (deriving) return;
       let off = 0;
       try {
         while (buf.length - off >= 5) {
@@ -128,6 +134,17 @@ function authenticate(socket: Socket, target: TargetRecord, auth: PgUpstreamAuth
           switch (type) {
             case 'R': {
               const reply = auth.request(body);
+              if (reply instanceof Promise) {
+                deriving = true;
+                buf = buf.subarray(off);
+                reply.then((b) => {
+                  deriving = false;
+                  if (over) return;
+                  socket.write(b);
+                  onData(EMPTY);
+                }, (e: unknown) => fail(e instanceof DbUpstreamFailure ? e : new PgUpstreamError('protocol', `${target.name} sent a malformed login reply`)));
+                return;
+              }
               if (reply) socket.write(reply);
               break;
             }

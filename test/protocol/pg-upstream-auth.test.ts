@@ -43,18 +43,18 @@ function failure(fn: () => unknown): UpstreamFailure {
 }
 
 /** Runs SCRAM up to (not including) the server's final message; returns the server's answer to the client-final. */
-function scramUpTo(a: PgUpstreamAuth, serverPassword: string): { serverFinal: string } {
+async function scramUpTo(a: PgUpstreamAuth, serverPassword: string): Promise<{ serverFinal: string }> {
   const server = new ScramServer(parseScramVerifier(makeScramVerifier(serverPassword, 4096)));
-  const first = a.request(R(10, cstr('SCRAM-SHA-256-PLUS'), cstr('SCRAM-SHA-256'), cstr('')))!;
+  const first = a.request(R(10, cstr('SCRAM-SHA-256-PLUS'), cstr('SCRAM-SHA-256'), cstr(''))) as Buffer;
   const serverFirst = server.first(saslData(first, true));
-  const final = a.request(R(11, Buffer.from(serverFirst)))!;
+  const final = (await a.request(R(11, Buffer.from(serverFirst))))!;
   return { serverFinal: server.final(saslData(final, false)).serverFinal };
 }
 
 describe('PostgreSQL upstream authentication', () => {
-  it('logs in with SCRAM-SHA-256 once the server proved it knows the password (and picks it over -PLUS)', () => {
+  it('logs in with SCRAM-SHA-256 once the server proved it knows the password (and picks it over -PLUS)', async () => {
     const { a, weak } = auth();
-    const { serverFinal } = scramUpTo(a, PASSWORD);
+    const { serverFinal } = await scramUpTo(a, PASSWORD);
     expect(a.request(R(12, Buffer.from(serverFinal)))).toBeNull();
     expect(a.done).toBe(false);
     expect(a.request(R(0))).toBeNull();
@@ -62,10 +62,10 @@ describe('PostgreSQL upstream authentication', () => {
     expect(weak).toEqual([]);
   });
 
-  it('refuses AuthenticationOk that comes without the SCRAM server signature, even on a target that allows weak methods', () => {
+  it('refuses AuthenticationOk that comes without the SCRAM server signature, even on a target that allows weak methods', async () => {
     for (const allowWeak of [false, true]) {
       const { a, weak } = auth({ allowWeak });
-      scramUpTo(a, PASSWORD);
+      await scramUpTo(a, PASSWORD);
       const f = failure(() => a.request(R(0)));
       expect(f.kind).toBe('server-auth-failed');
       expect(f.message).toMatch(/without proving it knows the password/);
@@ -75,25 +75,42 @@ describe('PostgreSQL upstream authentication', () => {
 
   it('refuses AuthenticationOk straight after the first SCRAM message', () => {
     const { a } = auth({ allowWeak: true });
-    a.request(R(10, cstr('SCRAM-SHA-256'), cstr('')));
+    void a.request(R(10, cstr('SCRAM-SHA-256'), cstr('')));
     expect(failure(() => a.request(R(0))).kind).toBe('server-auth-failed');
   });
 
-  it('refuses a wrong server signature (a server that does not know the password)', () => {
+  it('refuses a wrong server signature (a server that does not know the password)', async () => {
     const { a } = auth({ allowWeak: true });
-    const { serverFinal } = scramUpTo(a, 'some other password');
+    const { serverFinal } = await scramUpTo(a, 'some other password');
     expect(serverFinal.startsWith('e=')).toBe(true);
     expect(failure(() => a.request(R(12, Buffer.from(serverFinal)))).kind).toBe('server-auth-failed');
     const b = auth().a;
-    scramUpTo(b, PASSWORD);
+    await scramUpTo(b, PASSWORD);
     const forged = 'v=' + Buffer.alloc(32, 7).toString('base64');
     const f = failure(() => b.request(R(12, Buffer.from(forged))));
     expect(f.message).toMatch(/SCRAM server signature is wrong/);
   });
 
+  it('derives the SCRAM key off the event loop, whatever iteration count the server asks for', async () => {
+    const { a } = auth();
+    const first = a.request(R(10, cstr('SCRAM-SHA-256'), cstr(''))) as Buffer;
+    const cnonce = /r=([^,]+)/.exec(saslData(first, true))![1]!;
+    const t0 = performance.now();
+    const final = a.request(R(11, Buffer.from(`r=${cnonce}xyz,s=${Buffer.alloc(16, 1).toString('base64')},i=1000000`)));
+    const returnedAfter = performance.now() - t0;
+    // A timer still fires while a million PBKDF2 rounds run (hundreds of ms of CPU).
+    const timerAfter = await new Promise<number>((resolve) => setTimeout(() => resolve(performance.now() - t0), 1));
+    expect(final).toBeInstanceOf(Promise);
+    const msg = await final;
+    const doneAfter = performance.now() - t0;
+    expect(saslData(msg!, false)).toMatch(/^c=biws,r=.*xyz,p=/);
+    expect(returnedAfter).toBeLessThan(50);
+    expect(timerAfter).toBeLessThan(doneAfter);
+  });
+
   it('refuses a server-first message that does not extend the gateway nonce', () => {
     const { a } = auth();
-    const first = a.request(R(10, cstr('SCRAM-SHA-256'), cstr('')))!;
+    const first = a.request(R(10, cstr('SCRAM-SHA-256'), cstr(''))) as Buffer;
     const cnonce = /r=([^,]+)/.exec(saslData(first, true))![1]!;
     expect(() => a.request(R(11, Buffer.from(`r=${cnonce},s=${Buffer.alloc(16).toString('base64')},i=4096`)))).toThrow(/server-first/);
   });
@@ -113,13 +130,13 @@ describe('PostgreSQL upstream authentication', () => {
 
   it('answers cleartext and MD5 on a target that opted in, reporting the method first', () => {
     const clear = auth({ allowWeak: true });
-    const m = clear.a.request(R(3))!;
+    const m = clear.a.request(R(3)) as Buffer;
     expect(clear.weak).toEqual(['pg-cleartext']);
     expect(m.toString('utf8')).toContain(PASSWORD);
     expect(clear.a.request(R(0))).toBeNull();
     expect(clear.a.done).toBe(true);
     const md5 = auth({ allowWeak: true });
-    const h = md5.a.request(R(5, Buffer.from([1, 2, 3, 4])))!;
+    const h = md5.a.request(R(5, Buffer.from([1, 2, 3, 4]))) as Buffer;
     expect(md5.weak).toEqual(['pg-md5']);
     expect(h.toString('latin1')).toMatch(/md5[0-9a-f]{32}/);
   });
@@ -131,7 +148,7 @@ describe('PostgreSQL upstream authentication', () => {
     expect(verified.a.request(R(0))).toBeNull();
     expect(verified.weak).toEqual([]);
     const optedIn = auth({ allowWeak: true });
-    optedIn.a.request(R(0));
+    void optedIn.a.request(R(0));
     expect(optedIn.weak).toEqual(['pg-no-authentication']);
   });
 
@@ -144,7 +161,7 @@ describe('PostgreSQL upstream authentication', () => {
     const many = Array.from({ length: 17 }, (_, i) => cstr(`M${i}`));
     expect(failure(() => auth().a.request(R(10, ...many, cstr('')))).message).toMatch(/too many SASL mechanisms/);
     const { a } = auth({ allowWeak: true });
-    a.request(R(3));
+    void a.request(R(3));
     expect(failure(() => a.request(R(3))).kind).toBe('protocol');
   });
 });
