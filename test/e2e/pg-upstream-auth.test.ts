@@ -4,7 +4,8 @@
 // wrong signature): a real psql through the gateway gets a clear refusal, the impostor receives no
 // password and no MD5 answer, and the gateway's log holds no secret. Then the opt-in path against
 // the real PostgreSQL, with an MD5 account and a cleartext (pg_hba "password") account: refused by
-// default, working and audited (upstream.weak_auth) on a target added with --allow-weak-upstream-auth.
+// default, working and audited (upstream.weak_auth) on a target added with --allow-weak-upstream-auth;
+// and a "trust" account, refused without verified TLS (nothing shows the server is the target).
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -74,12 +75,14 @@ beforeAll(async () => {
   // md5, one checked with "password" (cleartext) in pg_hba.conf.
   pg.sql(`SET password_encryption = 'md5'; CREATE ROLE weak_md5 LOGIN PASSWORD '${MD5_SECRET}'`);
   pg.sql(`CREATE ROLE weak_clear LOGIN PASSWORD '${CLEAR_SECRET}'`);
+  pg.sql('CREATE ROLE weak_trust LOGIN');
   const hba = join(pg.dir, 'data', 'pg_hba.conf');
-  writeFileSync(hba, `host all weak_md5 127.0.0.1/32 md5\nhost all weak_clear 127.0.0.1/32 password\n${readFileSync(hba, 'utf8')}`);
+  writeFileSync(hba, `host all weak_md5 127.0.0.1/32 md5\nhost all weak_clear 127.0.0.1/32 password\nhost all weak_trust 127.0.0.1/32 trust\n${readFileSync(hba, 'utf8')}`);
   pg.sql('SELECT pg_reload_conf()');
   addTarget('md5-db', pg.port, 'weak_md5', MD5_SECRET);
   addTarget('md5-db-weak', pg.port, 'weak_md5', MD5_SECRET, ['--allow-weak-upstream-auth']);
   addTarget('clear-db-weak', pg.port, 'weak_clear', CLEAR_SECRET, ['--allow-weak-upstream-auth']);
+  addTarget('trust-db', pg.port, 'weak_trust', 'unused-secret');
 }, 120_000);
 
 afterAll(async () => {
@@ -139,6 +142,12 @@ describe('PostgreSQL weak upstream authentication, opted in, against the real se
     const r = await psql('md5-db');
     expect(r.code).not.toBe(0);
     expect(r.out).toMatch(/MD5 password authentication/);
+  }, 30_000);
+
+  it('refuses a login the server lets in without any authentication (trust) when TLS did not verify it: an impostor could do the same', async () => {
+    const r = await psql('trust-db');
+    expect(r.code).not.toBe(0);
+    expect(r.out).toMatch(/without any authentication and without verified TLS/);
   }, 30_000);
 
   it('logs in with MD5 and with cleartext where the target opted in, and audits each use', async () => {
