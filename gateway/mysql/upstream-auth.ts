@@ -2,9 +2,10 @@
 // the HandshakeResponse, then each AuthSwitchRequest and AuthMoreData payload in, the bytes to send
 // out. Challenge-response (mysql_native_password, caching_sha2_password's fast path) is always
 // fine. The password itself (mysql_clear_password; sha256_password and caching_sha2_password full
-// authentication) goes in clear only over TLS that verified the server, RSA-encrypted only with a
-// key whose fingerprint matches the target's pin (asked for, compared, never trusted as sent), and
-// otherwise only where the target opted in to weak authentication (the policy throws or records).
+// authentication) goes in clear only over TLS that verified the server, RSA-encrypted (without TLS)
+// only with a key whose fingerprint matches the target's pin (asked for, compared, never trusted as
+// sent), and otherwise only where the target opted in to weak authentication (the policy throws or
+// records).
 // An RSA key the server sends without being asked is refused. Does not touch sockets or TLS.
 import type { UpstreamAuthPolicy } from '../session/upstream-auth.js';
 import { UpstreamFailure } from '../session/upstream-failure.js';
@@ -86,11 +87,14 @@ export class MyUpstreamAuth {
   /** The password as the plugin's full authentication carries it: in clear over verified TLS, else RSA. */
   private fullAuth(requestKey: number): Buffer {
     if (this.policy.tlsVerified) return this.clear();
-    if (this.policy.rsaKeyFingerprint === null) {
-      // Unverified TLS: the password in clear to whoever terminated it; no TLS: whatever key comes.
-      this.policy.useWeak(this.tlsActive ? 'mysql-cleartext' : 'mysql-rsa-unpinned');
-      if (this.tlsActive) return this.clear();
+    // Over TLS the server reads the next packet as the password in clear (it does no RSA there, so
+    // a pinned key cannot help): unverified TLS hands it to whoever terminated the TLS.
+    if (this.tlsActive) {
+      this.policy.useWeak('mysql-cleartext');
+      return this.clear();
     }
+    // Without TLS: RSA, to the pinned key, or (opted in) to whatever key the server sends.
+    if (this.policy.rsaKeyFingerprint === null) this.policy.useWeak('mysql-rsa-unpinned');
     this.awaitingKey = true;
     return Buffer.from([requestKey]);
   }
