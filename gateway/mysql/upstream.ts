@@ -104,8 +104,8 @@ export async function connectMyUpstream(
       }
       if (kind === 0xff) {
         const e = parseErr(p.payload);
-        const auth = e.code === 1045 || e.code === 1698;
-        throw new DbUpstreamFailure(auth ? 'auth-failed' : 'refused', auth ? `${target.name} refused the vaulted credential` : `${target.name}: ${e.message}`, String(e.code));
+        const denied = e.code === 1045 || e.code === 1698;
+        throw new DbUpstreamFailure(denied ? 'auth-failed' : 'refused', denied ? `${target.name} refused the vaulted credential` : `${target.name}: ${e.message}`, String(e.code));
       }
       if (kind === 0xfe) {
         // AuthSwitchRequest: another plugin and a fresh nonce.
