@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RecordingLayout, recordingsRoot } from '../../recorder/layout.js';
 import { requireBinary, tempDir } from '../harness/common.js';
 import { BIN, type GatewayPeer, startGateway } from '../harness/gateway.js';
 import { startPgCleartextImpostor } from '../harness/impostors/pg-cleartext.js';
@@ -155,8 +156,11 @@ describe('PostgreSQL weak upstream authentication, opted in, against the real se
     expect(md5.out.trim()).toBe('weak_md5');
     const clear = await psql('clear-db-weak');
     expect(clear.out.trim()).toBe('weak_clear');
-    const weak = audit().filter((r) => r.code === 'upstream.weak_auth').map((r) => `${String(r.data.target)}:${String(r.data.method)}`);
-    expect(weak).toEqual(['md5-db-weak:pg-md5', 'clear-db-weak:pg-cleartext']);
+    const weakRows = audit().filter((r) => r.code === 'upstream.weak_auth');
+    expect(weakRows.map((r) => `${String(r.data.target)}:${String(r.data.method)}`)).toEqual(['md5-db-weak:pg-md5', 'clear-db-weak:pg-cleartext']);
+    // The session's recording says so too.
+    const events = readFileSync(RecordingLayout.of(recordingsRoot(gw.dataDir), String(weakRows[0]!.data.session)).events, 'utf8');
+    expect(events).toMatch(/weak_upstream_auth.*pg-md5/);
     const created = audit().filter((r) => r.code === 'target.created').map((r) => [r.data.target, r.data.allowWeakUpstreamAuth]);
     expect(created).toEqual(expect.arrayContaining([['md5-db', false], ['md5-db-weak', true], ['clear-db-weak', true]]));
     const list = JSON.parse(must(gw.admin(['target', 'list', '--json']))) as Array<{ name: string; allow_weak_upstream_auth: boolean }>;
