@@ -14,7 +14,8 @@ export interface UserView { id: string; name: string; kind: string; roles: strin
 
 export interface TargetView {
   id: string; name: string; kind: string; host: string; port: number; account: string; credential: string;
-  host_key: string | null; database: string | null; tls: string; tags: string[]; created_at: string;
+  host_key: string | null; database: string | null; tls: string;
+  allow_weak_upstream_auth: boolean; mysql_rsa_fingerprint: string | null; tags: string[]; created_at: string;
 }
 
 /** A policy's auto-approval rule, as stored (UTC hours, weekdays 0 = Sunday). */

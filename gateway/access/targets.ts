@@ -19,8 +19,14 @@ export interface NewTarget {
   database?: string;
   tls?: DbTlsMode;
   tlsCaPem?: string;
+  /** Database targets: allow logins that would expose the password to an impostor (audited per session). */
+  allowWeakUpstreamAuth?: boolean;
+  /** MySQL targets: the pinned server RSA key, "sha256:<64 hex>" (see mysql/wire/rsa-key.ts). */
+  rsaKeyFingerprint?: string;
   tags?: string[];
 }
+
+const RSA_FINGERPRINT_RE = /^sha256:[0-9a-f]{64}$/;
 
 const DEFAULT_PORT: Record<TargetKind, number> = { ssh: 22, postgres: 5432, mysql: 3306 };
 
@@ -44,6 +50,11 @@ export class TargetService {
     if (t.kind === 'ssh' && t.hostKey === undefined) {
       throw new PortcullisError('bad-request', 'ssh targets need a pinned host key: --host-key SHA256:... (ssh-keyscan HOST | ssh-keygen -lf -)');
     }
+    if (t.allowWeakUpstreamAuth && t.kind === 'ssh') throw new PortcullisError('bad-request', '--allow-weak-upstream-auth is for database targets');
+    if (t.rsaKeyFingerprint !== undefined) {
+      if (t.kind !== 'mysql') throw new PortcullisError('bad-request', 'a pinned RSA key (--mysql-rsa-key / --mysql-rsa-fingerprint) is for mysql targets');
+      if (!RSA_FINGERPRINT_RE.test(t.rsaKeyFingerprint)) throw new PortcullisError('bad-request', 'RSA key fingerprint must be "sha256:" and 64 lowercase hex digits (or give the key: --mysql-rsa-key FILE)');
+    }
     if (await this.ctx.store.targets.byName(t.name)) throw new PortcullisError('conflict', `target "${t.name}" already exists`);
     const id = newId('tgt');
     const secret = t.password ?? t.privateKey!;
@@ -54,10 +65,14 @@ export class TargetService {
         id, name: t.name, kind: t.kind, host: t.host, port, account: t.account,
         credentialKind: t.password !== undefined ? 'password' : 'private-key',
         credentialSealed: this.creds.sealFor(id, secret), hostKey: t.hostKey ?? null, database: t.database ?? null,
-        tlsMode: t.tls ?? 'disable', tlsCaPem: t.tlsCaPem ?? null, tags, createdAt: this.ctx.clock.now(),
+        tlsMode: t.tls ?? 'disable', tlsCaPem: t.tlsCaPem ?? null,
+        allowWeakUpstreamAuth: t.allowWeakUpstreamAuth ?? false, rsaKeyFingerprint: t.rsaKeyFingerprint ?? null, tags, createdAt: this.ctx.clock.now(),
       };
       await this.ctx.store.targets.insert(rec);
-      await this.ctx.audit.append('target.created', actor, { target: rec.name, kind: rec.kind, host: rec.host, port: rec.port });
+      await this.ctx.audit.append('target.created', actor, {
+        target: rec.name, kind: rec.kind, host: rec.host, port: rec.port, allowWeakUpstreamAuth: rec.allowWeakUpstreamAuth,
+        ...(rec.rsaKeyFingerprint ? { rsaKeyFingerprint: rec.rsaKeyFingerprint } : {}),
+      });
       return rec;
     });
   }

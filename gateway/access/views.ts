@@ -19,7 +19,8 @@ export function userView(u: UserRecord): UserView {
 export function targetView(t: TargetRecord): TargetView {
   return {
     id: t.id, name: t.name, kind: t.kind, host: t.host, port: t.port, account: t.account,
-    credential: t.credentialKind, host_key: t.hostKey, database: t.database, tls: t.tlsMode, tags: t.tags, created_at: iso(t.createdAt)!,
+    credential: t.credentialKind, host_key: t.hostKey, database: t.database, tls: t.tlsMode,
+    allow_weak_upstream_auth: t.allowWeakUpstreamAuth, mysql_rsa_fingerprint: t.rsaKeyFingerprint, tags: t.tags, created_at: iso(t.createdAt)!,
   };
 }
 

@@ -9,7 +9,8 @@ export interface AuditEventMap {
   'auth.failed': { user: string; method: string; addr: string; reason: string };
   'auth.locked': { user: string; addr: string; until: number };
   'token.created': { user: string; label: string; tokenId: string };
-  'target.created': { target: string; kind: string; host: string; port: number };
+  /** `allowWeakUpstreamAuth`: the target opted in to weak upstream logins (upstream.weak_auth per use). */
+  'target.created': { target: string; kind: string; host: string; port: number; allowWeakUpstreamAuth: boolean; rsaKeyFingerprint?: string };
   'target.removed': { target: string };
   'target.tested': { target: string; ok: boolean; detail: string };
   'policy.created': { policy: string };
@@ -37,6 +38,8 @@ export interface AuditEventMap {
   'session.ended': { session: string; reason: string };
   'session.killed': { session: string; by: string };
   'session.upstream_failed': { session: string; target: string; reason: string };
+  /** The upstream login used a weak method the target opted in to (method: see session/upstream-auth.ts). */
+  'upstream.weak_auth': { session: string; target: string; method: string };
   'session.statements': { session: string; count: number };
   'session.gated': { session: string; verdict: 'deny' | 'flag'; rule: string; command: string };
   'credential.revoke_failed': { session: string; target: string; source: string; error: string };
@@ -62,7 +65,7 @@ export const AUDIT_CODES = [
   'target.created', 'target.removed', 'target.tested', 'policy.created', 'policy.removed', 'policy.updated', 'request.created',
   'request.approved', 'request.denied', 'request.expired', 'request.refused', 'grant.created', 'grant.revoked',
   'grant.extended', 'grant.shortened', 'grant.expired', 'grant.reviewed', 'grant.db_password', 'breakglass.used', 'approval.refused', 'access.denied',
-  'session.started', 'session.ended', 'session.killed', 'session.upstream_failed', 'session.forward', 'session.statements', 'session.gated', 'credential.revoke_failed', 'recording.viewed', 'session.revealed', 'vault.rotated', 'api.denied',
+  'session.started', 'session.ended', 'session.killed', 'session.upstream_failed', 'upstream.weak_auth', 'session.forward', 'session.statements', 'session.gated', 'credential.revoke_failed', 'recording.viewed', 'session.revealed', 'vault.rotated', 'api.denied',
   'link.created', 'link.approved', 'link.revoked', 'link.opened', 'link.refused',
   'recordings.space_low', 'recordings.space_restored',
 ] as const satisfies readonly AuditCode[];

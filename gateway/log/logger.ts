@@ -28,6 +28,7 @@ export const LOG = {
   // The session pipeline (gateway/session/).
   credentialRevokeFailed: 'credential.revoke_failed',
   recordingFailed: 'recording.failed',
+  upstreamWeakAuth: 'upstream.weak_auth',
   recordingSealFailed: 'recording.seal_failed',
   recordingStopped: 'recording.stopped',
   recordingsSpaceLow: 'recordings.space_low',

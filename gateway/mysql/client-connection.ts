@@ -204,7 +204,7 @@ class MyAdapter implements ProtocolAdapter<MyUpstream> {
     const hello = this.hello!;
     return connectMyUpstream(ctx.auth.target, credential, {
       caps: hello.caps, extCaps: hello.extCaps, charset: hello.charset, database: hello.database ?? ctx.auth.target.database,
-    }, ctx.signal);
+    }, { signal: ctx.signal, onWeakAuth: (method) => ctx.weakUpstreamAuth(method) });
   }
 
   release(upstream: MyUpstream): void {

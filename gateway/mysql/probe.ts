@@ -1,20 +1,33 @@
-// `target test` for MySQL/MariaDB targets: a real login with the mysql2 client. Translates mysql2's
-// outcome into a LoginOutcome; reachability and the credential's lifetime are the caller's
-// (targets/target-check.ts).
-import mysql from 'mysql2/promise';
+// `target test` for MySQL/MariaDB targets: the gateway's own upstream login (so the probe obeys the
+// same rules as sessions: the password in clear only over verified TLS, RSA only to the pinned key,
+// weak methods only where the target opted in), then COM_QUIT. Translates the upstream's failure
+// into a LoginOutcome; reachability and the credential's lifetime are the caller's
+// (targets/target-check.ts). A third-party client would answer whatever the server asks.
 import type { TargetRecord } from '../session/adapter.js';
+import { probeFailureDetail, type WeakUpstreamAuth } from '../session/upstream-auth.js';
 import { type LoginOutcome, PROBE_TIMEOUT_MS } from '../targets/target-check.js';
+import { connectMyUpstream } from './upstream.js';
+import { CAP } from './wire/capabilities.js';
+import { packet } from './wire/packets.js';
 
-export async function probeMysqlLogin(t: TargetRecord, cred: { secret: Buffer }): Promise<LoginOutcome> {
+type UpstreamCredential = Parameters<typeof connectMyUpstream>[1];
+
+// What a plain client asks for; the upstream leg masks it with the server's own capabilities.
+const PROBE_CAPS = CAP.LONG_PASSWORD | CAP.LONG_FLAG | CAP.PROTOCOL_41 | CAP.TRANSACTIONS | CAP.SECURE_CONNECTION
+  | CAP.MULTI_RESULTS | CAP.PLUGIN_AUTH | CAP.PLUGIN_AUTH_LENENC_CLIENT_DATA;
+const UTF8MB4_GENERAL_CI = 45;
+const COM_QUIT = packet(0, Buffer.from([0x01]));
+
+export async function probeMysqlLogin(t: TargetRecord, cred: UpstreamCredential): Promise<LoginOutcome> {
+  const weak: WeakUpstreamAuth[] = [];
+  const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
   try {
-    const conn = await mysql.createConnection({
-      host: t.host, port: t.port, user: t.account, password: cred.secret.toString(), connectTimeout: PROBE_TIMEOUT_MS,
-      ...(t.database ? { database: t.database } : {}),
+    const up = await connectMyUpstream(t, cred, { caps: PROBE_CAPS, extCaps: 0, charset: UTF8MB4_GENERAL_CI, database: t.database }, {
+      signal, onWeakAuth: (m) => weak.push(m),
     });
-    await conn.end();
-    return { ok: true, detail: 'logged in' };
+    up.socket.end(COM_QUIT);
+    return { ok: true, detail: weak.length ? `logged in (weak upstream authentication allowed for this target: ${weak.join(', ')})` : 'logged in' };
   } catch (e) {
-    const code = (e as { code?: string }).code ?? 'error';
-    return { ok: false, detail: `login failed (${code})` };
+    return { ok: false, detail: probeFailureDetail(e) };
   }
 }

@@ -1,14 +1,15 @@
 // The upstream leg to a MySQL or MariaDB target: read its greeting, TLS when the target is
 // configured for it, a HandshakeResponse with the capabilities the client chose (so both legs frame
-// the command phase the same way), then authentication with the vaulted password as the server
-// asks: mysql_native_password, or caching_sha2_password (fast auth, or full auth in clear over TLS
-// or RSA-encrypted with the server's key). The password is wiped once the login is done.
+// the command phase the same way), then authentication with the vaulted password as upstream-auth.ts
+// allows: challenge-response always; the password itself only over verified TLS, to a pinned RSA
+// key, or where the target opted in to weak authentication. The password is wiped once the login is done.
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { UpstreamFailure as DbUpstreamFailure } from '../session/upstream-failure.js';
 import type { TargetRecord } from '../session/adapter.js';
 import type { UpstreamCredential as CheckedOutCredential } from '../session/credentials.js';
-import { nativeScramble, sha2RsaEncrypt, sha2Scramble } from './wire/auth-scramble.js';
+import { type WeakUpstreamAuth, upstreamAuthPolicy } from '../session/upstream-auth.js';
+import { MyUpstreamAuth } from './upstream-auth.js';
 import { CAP, has } from './wire/capabilities.js';
 import { type Greeting, encodeHandshakeResponse, encodeSslRequest, parseGreeting } from './wire/handshake.js';
 import { PacketQueue } from './packet-queue.js';
@@ -39,10 +40,17 @@ export async function probeGreeting(target: TargetRecord): Promise<Greeting> {
   }
 }
 
+export interface MyUpstreamOptions {
+  signal?: AbortSignal;
+  /** Hears each weak authentication method the login uses (the target opted in); before it sends. */
+  onWeakAuth?: (method: WeakUpstreamAuth) => void;
+}
+
 export async function connectMyUpstream(
   target: TargetRecord, cred: CheckedOutCredential, client: { caps: number; extCaps: number; charset: number; database: string | null },
-  signal?: AbortSignal,
+  opts: MyUpstreamOptions = {},
 ): Promise<MyUpstream> {
+  const { signal } = opts;
   let socket: Socket;
   try {
     socket = await open(target, signal);
@@ -56,9 +64,9 @@ export async function connectMyUpstream(
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const q = new PacketQueue(socket, 1024 * 1024, () => new DbUpstreamFailure('unreachable', 'the target closed the connection during login'));
-    const first = await withTimeout(q.next(), target);
-    if (first.payload[0] === 0xff) throw new DbUpstreamFailure('refused', `${target.name} refused the connection: ${parseErr(first.payload).message}`);
-    const greeting = parseGreeting(first.payload);
+    const hello = await withTimeout(q.next(), target);
+    if (hello.payload[0] === 0xff) throw new DbUpstreamFailure('refused', `${target.name} refused the connection: ${parseErr(hello.payload).message}`);
+    const greeting = parseGreeting(hello.payload);
     const useTls = target.tlsMode !== 'disable';
     if (useTls && !has(greeting.caps, CAP.SSL)) throw new DbUpstreamFailure('tls', `${target.name} does not offer TLS, but the target requires it`);
     let caps = (client.caps | CAP.PROTOCOL_41 | CAP.SECURE_CONNECTION | CAP.PLUGIN_AUTH | CAP.PLUGIN_AUTH_LENENC_CLIENT_DATA) & greeting.caps;
@@ -78,13 +86,11 @@ export async function connectMyUpstream(
       });
       q.switchTo(socket);
     }
-    const password = cred.secret;
-    let plugin = greeting.plugin === 'caching_sha2_password' ? 'caching_sha2_password' : 'mysql_native_password';
-    let nonce = greeting.nonce;
-    const scramble = (): Buffer => (plugin === 'caching_sha2_password' ? sha2Scramble(password, nonce) : nativeScramble(password, nonce));
+    const auth = new MyUpstreamAuth(upstreamAuthPolicy(target, opts.onWeakAuth), cred.secret, useTls);
+    const first = auth.start(greeting.plugin, greeting.nonce);
     socket.write(packet(seq++, encodeHandshakeResponse({
       caps, extCaps: client.extCaps & greeting.extCaps, maxPacket: 0x1000000, charset: client.charset, user: cred.account,
-      authResponse: scramble(), database: client.database, plugin,
+      authResponse: first.response, database: client.database, plugin: first.plugin,
     })));
     for (;;) {
       const p = await withTimeout(q.next(), target);
@@ -98,30 +104,15 @@ export async function connectMyUpstream(
       }
       if (kind === 0xff) {
         const e = parseErr(p.payload);
-        const auth = e.code === 1045 || e.code === 1698;
-        throw new DbUpstreamFailure(auth ? 'auth-failed' : 'refused', auth ? `${target.name} refused the vaulted credential` : `${target.name}: ${e.message}`, String(e.code));
+        const denied = e.code === 1045 || e.code === 1698;
+        throw new DbUpstreamFailure(denied ? 'auth-failed' : 'refused', denied ? `${target.name} refused the vaulted credential` : `${target.name}: ${e.message}`, String(e.code));
       }
       if (kind === 0xfe) {
         // AuthSwitchRequest: another plugin and a fresh nonce.
-        const r = new MyReader(p.payload);
-        r.u8();
-        plugin = r.cstring();
-        nonce = Buffer.from(r.rest().subarray(0, 20));
-        if (plugin !== 'mysql_native_password' && plugin !== 'caching_sha2_password') {
-          throw new DbUpstreamFailure('auth-failed', `${target.name} asks for an unsupported authentication plugin (${plugin})`);
-        }
-        socket.write(packet(seq, scramble()));
+        socket.write(packet(seq, auth.switchTo(p.payload)));
       } else if (kind === 0x01) {
-        const data = p.payload.subarray(1);
-        if (data[0] === 0x03 && data.length === 1) continue;
-        if (data[0] === 0x04 && data.length === 1) {
-          if (useTls) socket.write(packet(seq, Buffer.concat([password, Buffer.from([0])])));
-          else socket.write(packet(seq, Buffer.from([0x02])));
-        } else if (data.toString('latin1').includes('BEGIN PUBLIC KEY')) {
-          socket.write(packet(seq, sha2RsaEncrypt(password, nonce, data.toString('latin1'))));
-        } else {
-          throw new MyProtocolError('unexpected auth data from the target');
-        }
+        const reply = auth.moreData(p.payload.subarray(1));
+        if (reply) socket.write(packet(seq, reply));
       } else {
         throw new MyProtocolError(`unexpected packet 0x${(kind ?? 0).toString(16)} during login`);
       }

@@ -155,7 +155,9 @@ class PgAdapter implements ProtocolAdapter<UpstreamReady> {
 
   connect(ctx: SessionContext, credential: UpstreamCredential): Promise<UpstreamReady> {
     const { target } = ctx.auth;
-    return connectPgUpstream(target, credential, { ...this.params, database: this.params.database || (target.database ?? target.account) }, ctx.signal);
+    return connectPgUpstream(target, credential, { ...this.params, database: this.params.database || (target.database ?? target.account) }, {
+      signal: ctx.signal, onWeakAuth: (method) => ctx.weakUpstreamAuth(method),
+    });
   }
 
   release(upstream: UpstreamReady): void {

@@ -1,9 +1,11 @@
-// `target test` for PostgreSQL targets: the gateway's own upstream login (SCRAM/MD5/cleartext, TLS
-// as configured), then a Terminate. Translates the upstream's failure kind into a LoginOutcome;
+// `target test` for PostgreSQL targets: the gateway's own upstream login (SCRAM with the server's
+// signature checked, cleartext/MD5 only where the target opted in; TLS as configured), then a
+// Terminate. Translates the upstream's failure into a LoginOutcome (a refused weak method says why);
 // reachability and the credential's lifetime are the caller's (targets/target-check.ts).
 import type { TargetRecord } from '../session/adapter.js';
+import { probeFailureDetail, type WeakUpstreamAuth } from '../session/upstream-auth.js';
 import type { LoginOutcome } from '../targets/target-check.js';
-import { PgUpstreamError, connectPgUpstream } from './upstream.js';
+import { connectPgUpstream } from './upstream.js';
 
 /** The credential shape the upstream leg takes (declared there, so this file needs no vault import). */
 type UpstreamCredential = Parameters<typeof connectPgUpstream>[1];
@@ -11,12 +13,12 @@ type UpstreamCredential = Parameters<typeof connectPgUpstream>[1];
 const TERMINATE = Buffer.from([0x58, 0, 0, 0, 4]);
 
 export async function probePostgresLogin(t: TargetRecord, cred: UpstreamCredential): Promise<LoginOutcome> {
+  const weak: WeakUpstreamAuth[] = [];
   try {
-    const up = await connectPgUpstream(t, cred, { database: t.database ?? t.account });
+    const up = await connectPgUpstream(t, cred, { database: t.database ?? t.account }, { onWeakAuth: (m) => weak.push(m) });
     up.socket.end(TERMINATE);
-    return { ok: true, detail: 'logged in' };
+    return { ok: true, detail: weak.length ? `logged in (weak upstream authentication allowed for this target: ${weak.join(', ')})` : 'logged in' };
   } catch (e) {
-    const kind = e instanceof PgUpstreamError ? e.kind : 'protocol';
-    return { ok: false, detail: kind === 'auth-failed' ? 'upstream refused the vaulted credential' : `login failed (${kind})` };
+    return { ok: false, detail: probeFailureDetail(e) };
   }
 }

@@ -1,17 +1,18 @@
 // The upstream leg to a PostgreSQL target: TCP, TLS when the target is configured for it
 // (verifying the server against the given CA for verify-full), a StartupMessage as the vaulted
-// account, then authentication as the server asks (SCRAM-SHA-256, MD5 or cleartext) with the vaulted
-// password, up to ReadyForQuery. Returns the socket with the parameters and backend key the target
-// sent and any bytes that came after ReadyForQuery. The password is wiped once the login is done.
-import { createHash } from 'node:crypto';
+// account, then authentication with the vaulted password as upstream-auth.ts allows (SCRAM-SHA-256
+// with the server's signature checked; cleartext and MD5 only where the target opted in), up to
+// ReadyForQuery. Returns the socket with the parameters and backend key the target sent and any
+// bytes that came after ReadyForQuery. The password is wiped once the login is done.
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { serialize } from 'pg-protocol';
 import { UpstreamFailure as DbUpstreamFailure } from '../session/upstream-failure.js';
 import type { TargetRecord } from '../session/adapter.js';
 import type { UpstreamCredential as CheckedOutCredential } from '../session/credentials.js';
+import { type WeakUpstreamAuth, upstreamAuthPolicy } from '../session/upstream-auth.js';
+import { PgUpstreamAuth } from './upstream-auth.js';
 import { PgProtocolError, PgReader } from './wire/frames.js';
-import { ScramClient } from './wire/scram.js';
 import { parseErrorFields } from './wire/server-messages.js';
 
 export interface UpstreamReady {
@@ -26,6 +27,12 @@ export interface UpstreamReady {
 
 export type PgFailureKind = 'unreachable' | 'tls' | 'auth-failed' | 'refused' | 'protocol';
 
+export interface PgUpstreamOptions {
+  signal?: AbortSignal;
+  /** Hears each weak authentication method the login uses (the target opted in); before it sends. */
+  onWeakAuth?: (method: WeakUpstreamAuth) => void;
+}
+
 export class PgUpstreamError extends DbUpstreamFailure {
   constructor(kind: PgFailureKind, message: string, sqlstate?: string) {
     super(kind, message, sqlstate);
@@ -36,8 +43,10 @@ export class PgUpstreamError extends DbUpstreamFailure {
 // aborts `signal` and so destroys the socket; this bounds callers without one (probes).
 const TIMEOUT_MS = 60_000;
 const MAX_HANDSHAKE = 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
 
-export async function connectPgUpstream(target: TargetRecord, cred: CheckedOutCredential, params: Record<string, string>, signal?: AbortSignal): Promise<UpstreamReady> {
+export async function connectPgUpstream(target: TargetRecord, cred: CheckedOutCredential, params: Record<string, string>, opts: PgUpstreamOptions = {}): Promise<UpstreamReady> {
+  const { signal } = opts;
   let socket: Socket | null = null;
   // Whatever holds the leg now (the raw socket, then TLS) is destroyed on abort; the pending step
   // then fails on its own close/error.
@@ -47,10 +56,11 @@ export async function connectPgUpstream(target: TargetRecord, cred: CheckedOutCr
     socket = await openSocket(target, signal);
     if (signal?.aborted) throw new PgUpstreamError('unreachable', `cannot connect to ${target.name} (gave up)`);
     socket.write(serialize.startup({ user: cred.account, ...params }));
-    return await authenticate(socket, target, cred);
+    const auth = new PgUpstreamAuth(upstreamAuthPolicy(target, opts.onWeakAuth), cred.account, () => cred.secret.toString('utf8'));
+    return await authenticate(socket, target, auth);
   } catch (err) {
     socket?.destroy();
-    throw err instanceof PgUpstreamError ? err : new PgUpstreamError('protocol', `unexpected reply from ${target.name}`);
+    throw err instanceof DbUpstreamFailure ? err : new PgUpstreamError('protocol', `unexpected reply from ${target.name}`);
   } finally {
     signal?.removeEventListener('abort', onAbort);
     cred.wipe();
@@ -87,17 +97,19 @@ function openSocket(target: TargetRecord, signal?: AbortSignal): Promise<Socket>
   });
 }
 
-function authenticate(socket: Socket, target: TargetRecord, cred: CheckedOutCredential): Promise<UpstreamReady> {
+function authenticate(socket: Socket, target: TargetRecord, auth: PgUpstreamAuth): Promise<UpstreamReady> {
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
     const parameters: Array<[string, string]> = [];
     let pid = 0;
     let key = Buffer.alloc(0);
-    let scram: ScramClient | null = null;
-    const password = (): string => cred.secret.toString('utf8');
-    const fail = (e: PgUpstreamError): void => { cleanup(); reject(e); };
+    // While the SCRAM key is derived off the event loop, what arrives waits in `buf`.
+    let deriving = false;
+    let over = false;
+    const fail = (e: DbUpstreamFailure): void => { cleanup(); reject(e); };
     const timer = setTimeout(() => fail(new PgUpstreamError('unreachable', `${target.name} did not finish the login in time`)), TIMEOUT_MS);
     const cleanup = (): void => {
+      over = true;
       clearTimeout(timer);
       socket.off('data', onData);
       socket.off('error', onError);
@@ -108,6 +120,7 @@ function authenticate(socket: Socket, target: TargetRecord, cred: CheckedOutCred
     const onData = (chunk: Buffer): void => {
       buf = Buffer.concat([buf, chunk]);
       if (buf.length > MAX_HANDSHAKE) return fail(new PgUpstreamError('protocol', `${target.name} sent too much during login`));
+      if (deriving) return;
       let off = 0;
       try {
         while (buf.length - off >= 5) {
@@ -120,28 +133,23 @@ function authenticate(socket: Socket, target: TargetRecord, cred: CheckedOutCred
           const r = new PgReader(body);
           switch (type) {
             case 'R': {
-              const code = r.int32();
-              if (code === 0) break;
-              if (code === 3) socket.write(serialize.password(password()));
-              else if (code === 5) {
-                const salt = r.bytes(4);
-                const inner = createHash('md5').update(password() + cred.account).digest('hex');
-                socket.write(serialize.password('md5' + createHash('md5').update(inner).update(salt).digest('hex')));
-              } else if (code === 10) {
-                const mechs: string[] = [];
-                for (let m = r.cstring(); m !== ''; m = r.cstring()) mechs.push(m);
-                if (!mechs.includes('SCRAM-SHA-256')) throw new PgUpstreamError('auth-failed', `${target.name} offers no supported SASL mechanism`);
-                scram = new ScramClient(password());
-                socket.write(serialize.sendSASLInitialResponseMessage('SCRAM-SHA-256', scram.first()));
-              } else if (code === 11 && scram) {
-                socket.write(serialize.sendSCRAMClientFinalMessage(scram.final(r.rest().toString('utf8'))));
-              } else if (code === 12 && scram) {
-                if (!scram.verify(r.rest().toString('utf8'))) throw new PgUpstreamError('auth-failed', `${target.name} failed to prove it knows the password`);
-              } else {
-                throw new PgUpstreamError('auth-failed', `${target.name} asks for an unsupported authentication method (${code})`);
+              const reply = auth.request(body);
+              if (reply instanceof Promise) {
+                deriving = true;
+                buf = buf.subarray(off);
+                reply.then((b) => {
+                  deriving = false;
+                  if (over) return;
+                  socket.write(b);
+                  onData(EMPTY);
+                }, (e: unknown) => fail(e instanceof DbUpstreamFailure ? e : new PgUpstreamError('protocol', `${target.name} sent a malformed login reply`)));
+                return;
               }
+              if (reply) socket.write(reply);
               break;
             }
+            // Parameters and the key only count after the login (a server that sends them first
+            // has not authenticated; it gets nowhere, as ReadyForQuery is refused then too).
             case 'S': parameters.push([r.cstring(), r.cstring()]); break;
             case 'K': pid = r.int32(); key = Buffer.from(r.rest()); break;
             case 'N': break;
@@ -152,6 +160,7 @@ function authenticate(socket: Socket, target: TargetRecord, cred: CheckedOutCred
               throw new PgUpstreamError(auth ? 'auth-failed' : 'refused', auth ? `${target.name} refused the vaulted credential` : `${target.name} refused the connection: ${f.M ?? ''}`, f.C);
             }
             case 'Z': {
+              if (!auth.done) throw new PgUpstreamError('protocol', `${target.name} sent ReadyForQuery before authentication finished`);
               const status = String.fromCharCode(body[0] ?? 0x49) as UpstreamReady['status'];
               cleanup();
               resolve({ socket, parameters, pid, key, status, rest: Buffer.from(buf.subarray(off)) });
@@ -163,7 +172,7 @@ function authenticate(socket: Socket, target: TargetRecord, cred: CheckedOutCred
         }
         buf = buf.subarray(off);
       } catch (e) {
-        fail(e instanceof PgUpstreamError ? e : new PgUpstreamError('protocol', `${target.name} sent a malformed login reply`));
+        fail(e instanceof DbUpstreamFailure ? e : new PgUpstreamError('protocol', `${target.name} sent a malformed login reply`));
       }
     };
     socket.on('data', onData);

@@ -13,6 +13,7 @@ import type { PortcullisError } from '../util/errors.js';
 import type { UpstreamCredential } from './credentials.js';
 import type { GateCommand, GateVerdict } from './gate.js';
 import type { TerminationReason } from './termination.js';
+import type { WeakUpstreamAuth } from './upstream-auth.js';
 import type { UpstreamFailure } from './upstream-failure.js';
 
 // Record types adapters may read (never write): re-exported so protocol folders need no store/ import.
@@ -93,6 +94,11 @@ export interface SessionContext {
   ended(reason: ObservedEnd, detail?: string): void;
   /** Something the policy wants recorded could not be (e.g. unparseable SFTP): the pipeline decides. */
   recordingFailed(detail: string): void;
+  /**
+   * The upstream login is about to use a weak method the target opted in to (upstream-auth.ts):
+   * audited (upstream.weak_auth) and marked in the recording. Called before the method sends anything.
+   */
+  weakUpstreamAuth(method: WeakUpstreamAuth): void;
   /** A port forward finished (or was refused): audited and recorded. */
   forwarded(f: ForwardRecord): void;
   /**

@@ -218,6 +218,11 @@ export class RunningSession<U> implements SessionHandle {
         this.end(reason);
       },
       recordingFailed: (detail) => this.recordingFailed(detail),
+      weakUpstreamAuth: (method) => {
+        this.log.warn({ method }, LOG.upstreamWeakAuth);
+        taps.event('weak_upstream_auth', { method });
+        void this.deps.journal.weakUpstreamAuth(this.start, method).catch((e: unknown) => this.logBooks(e));
+      },
       forwarded: (f: ForwardRecord) => {
         taps.event('forward', { host: f.host, port: f.port, allowed: f.allowed, bytes_in: f.bytesIn, bytes_out: f.bytesOut });
         void this.deps.journal.forwarded(this.start, f).catch((e: unknown) => this.logBooks(e));

@@ -5,7 +5,10 @@
 export class UpstreamFailure extends Error {
   /**
    * `kind` is what the audit trail records: 'refused' (with the target's own code), 'unreachable',
-   * 'auth-failed', 'host-key-mismatch', 'tls', 'protocol', 'shell-refused', 'credential'.
+   * 'auth-failed', 'host-key-mismatch', 'tls', 'protocol', 'shell-refused', 'credential'; for the
+   * upstream login's own checks (upstream-auth.ts): 'weak-auth' (a weak method the target did not
+   * opt in to), 'server-auth-failed' (the server did not prove it knows the password),
+   * 'auth-unsupported' (no method the gateway speaks), 'rsa-key-mismatch' (not the pinned RSA key).
    */
   constructor(readonly kind: string, message: string, readonly targetCode?: string) {
     super(message);

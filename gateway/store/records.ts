@@ -46,6 +46,15 @@ export interface TargetRecord {
   database: string | null;
   tlsMode: DbTlsMode;
   tlsCaPem: string | null;
+  /**
+   * Database targets: the upstream login may use methods that hand the vaulted password (or a
+   * password equivalent) to whoever answers at the target's address: PostgreSQL cleartext, MD5 or
+   * no authentication at all without verified TLS; MySQL cleartext or RSA exchange with an unpinned
+   * key. Off by default; every session that uses one is audited (upstream.weak_auth).
+   */
+  allowWeakUpstreamAuth: boolean;
+  /** MySQL targets: the pinned RSA key for password exchange without TLS, "sha256:" + hex of its DER SubjectPublicKeyInfo. */
+  rsaKeyFingerprint: string | null;
   tags: string[];
   createdAt: number;
 }

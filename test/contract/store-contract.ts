@@ -94,6 +94,14 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         expect(await s.targets.byName('db01')).toBeUndefined();
       });
 
+      it('stores a target\'s upstream-auth settings (weak-auth opt-in, pinned RSA key) and updates them', async () => {
+        const t = aTarget({ name: 'my01', kind: 'mysql', allowWeakUpstreamAuth: true, rsaKeyFingerprint: `sha256:${'ab'.repeat(32)}` });
+        await s.targets.insert(t);
+        expect(await s.targets.byName('my01')).toEqual(t);
+        await s.targets.update({ ...t, allowWeakUpstreamAuth: false, rsaKeyFingerprint: null });
+        expect(await s.targets.byId(t.id)).toMatchObject({ allowWeakUpstreamAuth: false, rsaKeyFingerprint: null });
+      });
+
       it('stores policies whole (auto-approval included), lists by name, replaces in place, removes, and refuses duplicate names', async () => {
         const p = aPolicy({ name: 'ops-web', ticketPattern: '^INC-', autoApprove: null, allowLinks: true });
         const q = aPolicy({ name: 'dba' });

@@ -73,6 +73,7 @@ export function tracingJournal(inner: SessionJournal, steps: string[]): SessionJ
     started: async (s) => { steps.push('journal.started'); await inner.started(s); },
     ended: async (s, at, r) => { steps.push(`journal.ended:${r}`); await inner.ended(s, at, r); },
     upstreamFailed: async (s, k) => { steps.push(`journal.upstream_failed:${k}`); await inner.upstreamFailed(s, k); },
+    weakUpstreamAuth: async (s, m) => { steps.push(`journal.weak_auth:${m}`); await inner.weakUpstreamAuth(s, m); },
     statements: async (s, n) => { steps.push(`journal.statements:${n}`); await inner.statements(s, n); },
     forwarded: (s, f) => inner.forwarded(s, f),
     gated: async (s, g) => { steps.push(`journal.gated:${g.verdict}`); await inner.gated(s, g); },

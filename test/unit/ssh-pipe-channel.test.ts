@@ -46,7 +46,7 @@ function rig(start: { exec: string } | 'shell', inputCap = 100): Rig {
   const ctx = {
     id: 'ses_t', policy: { recordKeystrokes: true, captureFullOutput: false, allowPortForwarding: false, recordingRequired: true },
     log: createLogger('silent'), signal: new AbortController().signal, taps: rec, gatePassThrough: true,
-    check: () => ({ verdict: 'allow' }), activity: () => {}, ended: () => {}, recordingFailed: () => {}, forwarded: () => {},
+    check: () => ({ verdict: 'allow' }), activity: () => {}, ended: () => {}, recordingFailed: () => {}, weakUpstreamAuth: () => {}, forwarded: () => {},
     guard: <A extends unknown[]>(fn: (...args: A) => void) => fn,
   } as unknown as SessionContext;
   const opened = (cb: (err: Error | undefined, ch: FakeChannel) => void): void => { cb(undefined, upstream); };

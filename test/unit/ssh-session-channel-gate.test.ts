@@ -37,7 +37,7 @@ function run(start: 'shell' | 'exec'): { client: FakeChannel; upstream: FakeChan
   const ctx = {
     id: 'ses_test', policy: { recordKeystrokes: true, captureFullOutput: false, allowPortForwarding: false, recordingRequired: true },
     log: createLogger('silent'), signal: new AbortController().signal, taps: NO_TAPS, gatePassThrough: false,
-    check, activity: () => {}, ended: () => {}, recordingFailed: () => {}, forwarded: () => {},
+    check, activity: () => {}, ended: () => {}, recordingFailed: () => {}, weakUpstreamAuth: () => {}, forwarded: () => {},
     guard: <A extends unknown[]>(fn: (...args: A) => void) => fn,
   } as unknown as SessionContext;
   const opened = (cb: (err: Error | undefined, ch: FakeChannel) => void): void => { cb(undefined, upstream); };

@@ -41,7 +41,7 @@ function open(cols: number, rows: number): Seen {
   const ctx = {
     id: 'ses_test', policy: { recordKeystrokes: true, captureFullOutput: false, allowPortForwarding: false, recordingRequired: true },
     log: createLogger('silent'), signal: new AbortController().signal, taps, gatePassThrough: true,
-    check: () => ({ verdict: 'allow' }), activity: () => {}, ended: () => {}, recordingFailed: () => {}, forwarded: () => {},
+    check: () => ({ verdict: 'allow' }), activity: () => {}, ended: () => {}, recordingFailed: () => {}, weakUpstreamAuth: () => {}, forwarded: () => {},
     guard: <A extends unknown[]>(fn: (...args: A) => void) => fn,
   } as unknown as SessionContext;
   const sshClient = {

@@ -2,9 +2,20 @@
 import { readFileSync } from 'node:fs';
 import QRCode from 'qrcode';
 import type { TargetView, UserView, PolicyView } from '../../access/views.js';
+import { rsaKeyFingerprint } from '../../mysql/wire/rsa-key.js';
+import { PortcullisError } from '../../util/errors.js';
 import { type Command, enc, usage } from '../command.js';
 import { printList, printOne } from '../output.js';
 import { readStdinAll, readStdinLines } from '../stdin.js';
+
+/** `--mysql-rsa-key FILE`: only the fingerprint of the key leaves this machine. */
+function pemFingerprint(file: string): string {
+  try {
+    return rsaKeyFingerprint(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new PortcullisError('bad-request', `--mysql-rsa-key ${file}: not an RSA public key in PEM (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
 
 const firstLine = async (stdin: NodeJS.ReadableStream): Promise<string> => (await readStdinLines(stdin))[0] ?? '';
 
@@ -68,23 +79,26 @@ export const targetCmd: Command = async (c) => {
   const api = c.api();
   switch (sub) {
     case 'add': {
-      if (!name) usage('portcullis target add NAME --kind ssh|postgres|mysql --host H --port P --account A (--password-stdin | --key-file F) [--host-key SHA256:...] [--database DB] [--tls MODE] [--tls-ca FILE] [--tag T]');
+      if (!name) usage('portcullis target add NAME --kind ssh|postgres|mysql --host H --port P --account A (--password-stdin | --key-file F) [--host-key SHA256:...] [--database DB] [--tls MODE] [--tls-ca FILE] [--allow-weak-upstream-auth] [--mysql-rsa-key FILE | --mysql-rsa-fingerprint sha256:HEX] [--tag T]');
       const keyFile = c.flags.opt('key-file');
       const password = c.flags.bool('password-stdin') ? await firstLine(c.stdin) : undefined;
       const caFile = c.flags.opt('tls-ca');
       const port = c.flags.opt('port');
+      const rsaKeyFile = c.flags.opt('mysql-rsa-key');
       const t = await api.post<TargetView>('/api/v1/targets', {
         name, kind: c.flags.req('kind', 'ssh, postgres or mysql'), host: c.flags.req('host'), port: port ? Number(port) : undefined,
         account: c.flags.req('account', 'the account on the target'), password,
         private_key: keyFile ? readFileSync(keyFile, 'utf8') : undefined, host_key: c.flags.opt('host-key'),
         database: c.flags.opt('database'), tls: c.flags.opt('tls'), tls_ca: caFile ? readFileSync(caFile, 'utf8') : undefined,
+        allow_weak_upstream_auth: c.flags.bool('allow-weak-upstream-auth') || undefined,
+        mysql_rsa_fingerprint: rsaKeyFile ? pemFingerprint(rsaKeyFile) : c.flags.opt('mysql-rsa-fingerprint'),
         tags: c.flags.list('tag'),
       });
       printOne(c.out, c.json, t);
       return 0;
     }
     case 'list':
-      printList(c.out, c.json, await api.get<TargetView[]>('/api/v1/targets') as unknown as Array<Record<string, unknown>>, ['name', 'kind', 'host', 'port', 'account', 'credential', 'tags']);
+      printList(c.out, c.json, await api.get<TargetView[]>('/api/v1/targets') as unknown as Array<Record<string, unknown>>, ['name', 'kind', 'host', 'port', 'account', 'credential', 'allow_weak_upstream_auth', 'tags']);
       return 0;
     case 'remove':
       if (!name) usage('portcullis target remove NAME');

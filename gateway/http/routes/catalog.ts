@@ -18,7 +18,8 @@ export const catalogRoutes: Route[] = [
     const t = await c.services.targets.add(me(c).name, {
       name: c.body.str('name'), kind, host: c.body.str('host'), port: c.body.optNum('port'), account: c.body.str('account'),
       password: c.body.optStr('password'), privateKey: c.body.optStr('private_key'), hostKey: c.body.optStr('host_key'),
-      database: c.body.optStr('database'), tls, tlsCaPem: c.body.optStr('tls_ca'), tags: c.body.strList('tags'),
+      database: c.body.optStr('database'), tls, tlsCaPem: c.body.optStr('tls_ca'),
+      allowWeakUpstreamAuth: c.body.optBool('allow_weak_upstream_auth'), rsaKeyFingerprint: c.body.optStr('mysql_rsa_fingerprint'), tags: c.body.strList('tags'),
     });
     return targetView(t);
   }),

@@ -79,22 +79,39 @@ export class ScramClient {
   }
 
   final(serverFirst: string): string {
+    const { salt, iterations } = this.serverParams(serverFirst);
+    const salted = saltedPassword(this.password, salt, iterations);
+    try {
+      return this.finalWith(serverFirst, salted);
+    } finally {
+      salted.fill(0);
+    }
+  }
+
+  /** The salt and iteration count a server-first message asks for, checked (derive the salted password from them). */
+  serverParams(serverFirst: string): { salt: Buffer; iterations: number } {
     const a = attrs(serverFirst);
     const r = a.get('r');
     const s = a.get('s');
     const i = Number(a.get('i'));
-    if (!r || !r.startsWith(this.cnonce) || !s || !Number.isInteger(i) || i < 1 || i > 10_000_000) {
+    // The server must extend our nonce (RFC 5802 §5.1), else it could replay an old exchange.
+    if (!r || r.length <= this.cnonce.length || !r.startsWith(this.cnonce) || !s || !Number.isInteger(i) || i < 1 || i > 10_000_000) {
       throw new PgProtocolError('malformed SCRAM server-first-message from the target');
     }
-    const salted = saltedPassword(this.password, Buffer.from(s, 'base64'), i);
+    return { salt: Buffer.from(s, 'base64'), iterations: i };
+  }
+
+  /** The client-final message, given the salted password for `serverParams(serverFirst)`. */
+  finalWith(serverFirst: string, salted: Buffer): string {
+    const r = attrs(serverFirst).get('r')!;
     const { clientKey, storedKey, serverKey } = scramKeysFromSalted(salted);
-    salted.fill(0);
     const withoutProof = `c=biws,r=${r}`;
     const authMessage = `${this.clientFirstBare},${serverFirst},${withoutProof}`;
     this.expectedServerSig = hmac(serverKey, authMessage);
     return `${withoutProof},p=${xor(clientKey, hmac(storedKey, authMessage)).toString('base64')}`;
   }
 
+  /** The server's proof that it knows the password: its signature, compared in constant time. */
   verify(serverFinal: string): boolean {
     const v = attrs(serverFinal).get('v');
     if (!v || !this.expectedServerSig) return false;

@@ -70,6 +70,10 @@ const MIGRATIONS: string[] = [
   );`,
   // 7: keys that seal masked terminal input in recordings, each sealed by the vault's master key.
   `CREATE TABLE recording_keys (id TEXT PRIMARY KEY, sealed TEXT NOT NULL, created_at INTEGER NOT NULL);`,
+  // 8: how far a database target's upstream login may trust the server: weak methods opt-in per
+  // target (existing targets get the safe default), and a pinned MySQL RSA key.
+  `ALTER TABLE targets ADD COLUMN allow_weak_upstream_auth INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE targets ADD COLUMN rsa_key_fingerprint TEXT;`,
 ];
 
 export function migrate(db: Database.Database): void {
