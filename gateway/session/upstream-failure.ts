@@ -5,7 +5,8 @@
 export class UpstreamFailure extends Error {
   /**
    * `kind` is what the audit trail records: 'refused' (with the target's own code), 'unreachable',
-   * 'auth-failed', 'host-key-mismatch', 'tls', 'protocol', 'shell-refused', 'credential'.
+   * 'auth-failed', 'host-key-mismatch', 'tls', 'protocol', 'shell-refused', 'credential',
+   * 'credential-unbound' (the vaulted credential does not open for the target as it now stands).
    */
   constructor(readonly kind: string, message: string, readonly targetCode?: string) {
     super(message);

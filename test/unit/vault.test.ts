@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadMasterKeys } from '../../gateway/vault/master-key.js';
+import { targetBindingAad } from '../../gateway/vault/target-binding.js';
 import { Vault, aadFor, keyId } from '../../gateway/vault/vault.js';
 import { randomBytes } from 'node:crypto';
 import { addSshTarget, testApp, type TestApp } from '../support/test-app.js';
@@ -9,10 +10,10 @@ import { addSshTarget, testApp, type TestApp } from '../support/test-app.js';
 describe('the vault', () => {
   it('round-trips a secret and binds it to its row', () => {
     const v = new Vault([randomBytes(32)]);
-    const sealed = v.seal('hunter2-canary', aadFor.target('tgt_1'));
+    const sealed = v.seal('hunter2-canary', aadFor.totp('usr_1'));
     expect(sealed).not.toContain('hunter2');
-    expect(v.open(sealed, aadFor.target('tgt_1')).toString()).toBe('hunter2-canary');
-    expect(() => v.open(sealed, aadFor.target('tgt_2'))).toThrowError(/failed authentication/);
+    expect(v.open(sealed, aadFor.totp('usr_1')).toString()).toBe('hunter2-canary');
+    expect(() => v.open(sealed, aadFor.totp('usr_2'))).toThrowError(/failed authentication/);
   });
 
   it('refuses a tampered ciphertext without echoing it', () => {
@@ -51,7 +52,9 @@ describe('master key rotation', () => {
 
     expect(r.resealed).toBe(2);
     expect(readFileSync(keyFile, 'utf8')).not.toBe(before);
-    expect(readFileSync(keyFile + '.old', 'utf8')).toBe(before);
+    // Verified (everything opens with the new key file alone), so the previous key file is gone.
+    expect(r).toMatchObject({ verified: true, oldKeyRemoved: true });
+    expect(existsSync(keyFile + '.old')).toBe(false);
     expect(existsSync(keyFile + '.new')).toBe(false);
     const after = (await t.app.store.targets.byId(target.id))!;
     expect(after.credentialSealed).not.toBe(sealedBefore);
@@ -63,23 +66,24 @@ describe('master key rotation', () => {
     expect(cred.secret.every((b) => b === 0)).toBe(true);
     // A fresh process with only the new key file can read everything.
     const fresh = new Vault(loadMasterKeys(t.dir, {}).keys);
-    expect(fresh.open(after.credentialSealed, aadFor.target(target.id)).toString()).toBe('canary-credential-77');
+    expect(fresh.open(after.credentialSealed, targetBindingAad(after), 'v2').toString()).toBe('canary-credential-77');
   });
 
   it('recovers from a crash between the re-encryption and the key file swap', async () => {
     t = await testApp();
     await addSshTarget(t.app);
     const keyFile = join(t.dir, 'master.key');
+    const oldKey = readFileSync(keyFile, 'utf8');
     await t.app.creds.rotateKey();
     // Simulate the crash: the old key is back in master.key and the new one is still staged.
     const newKey = readFileSync(keyFile, 'utf8');
     writeFileSync(keyFile + '.new', newKey);
-    writeFileSync(keyFile, readFileSync(keyFile + '.old', 'utf8'));
+    writeFileSync(keyFile, oldKey);
     const keys = loadMasterKeys(t.dir, {}).keys;
     expect(keys).toHaveLength(2);
     const v = new Vault(keys);
     const tgt = (await t.app.store.targets.byName('web01'))!;
-    expect(v.open(tgt.credentialSealed, aadFor.target(tgt.id)).toString()).toBe('target-secret-1');
+    expect(v.open(tgt.credentialSealed, targetBindingAad(tgt), 'v2').toString()).toBe('target-secret-1');
   });
 
   it('keeps targets added while the key rotates readable with the key files alone', async () => {
@@ -89,7 +93,7 @@ describe('master key rotation', () => {
     const fresh = new Vault(loadMasterKeys(t.dir, {}).keys);
     for (const [name, secret] of [['web01', 'target-secret-1'], ['web02', 'second-secret-2'], ['web03', 'third-secret-3']] as const) {
       const tgt = (await t.app.store.targets.byName(name))!;
-      expect(fresh.open(tgt.credentialSealed, aadFor.target(tgt.id)).toString()).toBe(secret);
+      expect(fresh.open(tgt.credentialSealed, targetBindingAad(tgt), 'v2').toString()).toBe(secret);
     }
     await expect(Promise.all([t.app.creds.rotateKey(), t.app.creds.rotateKey()])).rejects.toMatchObject({ code: 'conflict' });
   });

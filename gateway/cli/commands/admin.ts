@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import QRCode from 'qrcode';
 import type { TargetView, UserView, PolicyView } from '../../access/views.js';
-import { type Command, enc, usage } from '../command.js';
+import { type Command, type CommandContext, enc, usage } from '../command.js';
 import { printList, printOne } from '../output.js';
 import { readStdinAll, readStdinLines } from '../stdin.js';
 
@@ -83,6 +83,11 @@ export const targetCmd: Command = async (c) => {
       printOne(c.out, c.json, t);
       return 0;
     }
+    case 'update': {
+      if (!name) usage(`portcullis target update NAME ${TARGET_UPDATE_FLAGS}`);
+      printOne(c.out, c.json, await api.post<TargetView>(`/api/v1/targets/${enc(name)}`, await targetChange(c)));
+      return 0;
+    }
     case 'list':
       printList(c.out, c.json, await api.get<TargetView[]>('/api/v1/targets') as unknown as Array<Record<string, unknown>>, ['name', 'kind', 'host', 'port', 'account', 'credential', 'tags']);
       return 0;
@@ -97,9 +102,27 @@ export const targetCmd: Command = async (c) => {
       return r.ok ? 0 : 1;
     }
     default:
-      usage('portcullis target add|list|remove|test');
+      usage('portcullis target add|update|list|remove|test');
   }
 };
+
+const TARGET_UPDATE_FLAGS = '[--kind K] [--host H] [--port P] [--account A] [--host-key SHA256:...] [--tls MODE] [--tls-ca FILE] [--database DB] ' +
+  '[--tag T]... [--no-tags] [--password-stdin | --key-file F]   (changing kind, host, port, account, host key or TLS needs the credential again)';
+
+/** Only the flags given become fields: the API changes those and keeps the rest. */
+async function targetChange(c: CommandContext): Promise<Record<string, unknown>> {
+  const keyFile = c.flags.opt('key-file');
+  const caFile = c.flags.opt('tls-ca');
+  const port = c.flags.opt('port');
+  const tags = c.flags.list('tag');
+  return {
+    kind: c.flags.opt('kind'), host: c.flags.opt('host'), port: port === undefined ? undefined : Number(port), account: c.flags.opt('account'),
+    host_key: c.flags.opt('host-key'), tls: c.flags.opt('tls'), tls_ca: caFile === undefined ? undefined : readFileSync(caFile, 'utf8'),
+    database: c.flags.opt('database'), tags: c.flags.bool('no-tags') ? [] : tags.length > 0 ? tags : undefined,
+    password: c.flags.bool('password-stdin') ? await firstLine(c.stdin) : undefined,
+    private_key: keyFile === undefined ? undefined : readFileSync(keyFile, 'utf8'),
+  };
+}
 
 const POLICY_FLAGS = '--roles R --targets T|--tags TAG [--max DUR] [--approvals N --approver-roles R] [--ticket-pattern RE] [--no-reason] [--auto-approve] [--auto-approve-roles R] [--auto-approve-window "mon-fri 09-17"] [--on-call U] [--breakglass] [--no-record-keystrokes] [--allow-port-forwarding] [--full-capture] [--recording-optional] [--allow-links]';
 
