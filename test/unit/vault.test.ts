@@ -1,7 +1,9 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { totpAt } from '../../gateway/access/totp.js';
 import { loadMasterKeys } from '../../gateway/vault/master-key.js';
+import { RecordingKeys } from '../../gateway/vault/recording-keys.js';
 import { targetBindingAad } from '../../gateway/vault/target-binding.js';
 import { Vault, aadFor, keyId } from '../../gateway/vault/vault.js';
 import { randomBytes } from 'node:crypto';
@@ -98,9 +100,63 @@ describe('master key rotation', () => {
     await expect(Promise.all([t.app.creds.rotateKey(), t.app.creds.rotateKey()])).rejects.toMatchObject({ code: 'conflict' });
   });
 
+  it('keeps master.key.old when asked to (--keep-old), still verified', async () => {
+    t = await testApp();
+    await addSshTarget(t.app);
+    const keyFile = join(t.dir, 'master.key');
+    const before = readFileSync(keyFile, 'utf8');
+    expect(await t.app.creds.rotateKey({ keepOld: true })).toMatchObject({ verified: true, oldKeyRemoved: false });
+    expect(readFileSync(keyFile + '.old', 'utf8')).toBe(before);
+    expect(statSync(keyFile + '.old').mode & 0o777).toBe(0o600);
+  });
+
+  it('stops, rolled back, when a target credential does not open for its target, naming it; the key files stay as they were', async () => {
+    t = await testApp();
+    const tgt = await addSshTarget(t.app, 'web01');
+    await addSshTarget(t.app, 'web02', 'second-secret-2');
+    await t.app.store.targets.update({ ...tgt, host: '10.6.6.6' });
+    const keyFile = join(t.dir, 'master.key');
+    const before = readFileSync(keyFile, 'utf8');
+    await expect(t.app.creds.rotateKey()).rejects.toThrow(/credential of web01 .*portcullis target update web01 --password-stdin/);
+    expect(readFileSync(keyFile, 'utf8')).toBe(before);
+    expect(existsSync(keyFile + '.new')).toBe(false);
+    expect(existsSync(keyFile + '.old')).toBe(false);
+    // Nothing was re-sealed: the other target still opens with the old key alone.
+    const web02 = (await t.app.store.targets.byName('web02'))!;
+    expect(new Vault(loadMasterKeys(t.dir, {}).keys).open(web02.credentialSealed, targetBindingAad(web02), 'v2').toString()).toBe('second-secret-2');
+  });
+
   it('refuses to rotate a key that comes from the environment', () => {
     const v = new Vault([randomBytes(32)]);
     expect(v.primaryKeyId).toHaveLength(8);
     expect(() => loadMasterKeys('/nonexistent', { PORTCULLIS_MASTER_KEY: 'short' })).toThrowError(/32 bytes/);
+  });
+});
+
+describe('values bound to their row', () => {
+  let t: TestApp;
+  afterEach(() => t.close());
+
+  it('a one-time code secret moved to another user does not open there: that user cannot log in with the owner\'s codes', async () => {
+    t = await testApp();
+    const ops = await t.user('ops', ['ops']);
+    const dev = await t.user('dev', ['ops']);
+    const { secret } = await t.app.users.enrollTotp('admin', 'ops', 'Portcullis');
+    await t.app.users.enrollTotp('admin', 'dev', 'Portcullis');
+    const opsRow = (await t.app.store.users.byId(ops.id))!;
+    const devRow = (await t.app.store.users.byId(dev.id))!;
+    await t.app.store.users.update({ ...devRow, totpSealed: opsRow.totpSealed });
+    await expect(t.app.authn.secondFactor(devRow, totpAt(secret, t.clock.now()), '192.0.2.1', 'publickey')).rejects.toThrow(/failed authentication/);
+  });
+
+  it('recording keys swapped between rows do not open: no span is sealed or revealed under a planted key', async () => {
+    t = await testApp();
+    await new RecordingKeys(t.app.store, t.app.vault, t.clock).ready();
+    const second = randomBytes(32);
+    await t.app.store.recordingKeys.insert({ id: keyId(second), sealed: t.app.vault.seal(second, aadFor.recordingKey(keyId(second))), createdAt: t.clock.now() + 1 });
+    const [a, b] = await t.app.store.recordingKeys.list();
+    await t.app.store.replaceSealed({ table: 'recording_keys', id: a!.id, sealed: b!.sealed });
+    await t.app.store.replaceSealed({ table: 'recording_keys', id: b!.id, sealed: a!.sealed });
+    await expect(new RecordingKeys(t.app.store, t.app.vault, t.clock).ready()).rejects.toThrow(/failed authentication/);
   });
 });
