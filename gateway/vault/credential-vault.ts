@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { GrantRecord, TargetRecord } from '../store/records.js';
 import type { SealedValue, Store } from '../store/store.js';
 import { PortcullisError } from '../util/errors.js';
-import { commitNewKey, discardNewKey, readKeyFile, removeOldKey, stageNewKey } from './master-key.js';
+import { commitNewKey, discardNewKey, readKeyFile, readStagedKey, removeOldKey, stageNewKey } from './master-key.js';
 import { targetBindingAad } from './target-binding.js';
 import { aadFor, Vault } from './vault.js';
 
@@ -86,9 +86,12 @@ export class CredentialVault {
       throw new PortcullisError('conflict',
         'the master key comes from PORTCULLIS_MASTER_KEY; rotate by moving it to a key file first (unset the variable and put it in <data>/master.key)');
     }
-    const fresh = randomBytes(32);
+    // An interrupted rotation left its key staged (and loaded at start): some values may already be
+    // sealed under it, so finish with that key instead of overwriting the only copy on disk.
+    const staged = readStagedKey(keyFile);
+    const fresh = staged ?? randomBytes(32);
     // Stage first: if we crash after the commit below, the next start loads both keys and can read everything.
-    stageNewKey(keyFile, fresh);
+    if (!staged) stageNewKey(keyFile, fresh);
     const before = this.vault.primaryKeyId;
     let resealed = 0;
     try {
@@ -114,7 +117,7 @@ export class CredentialVault {
     } catch (err) {
       // The transaction rolled back: the store still holds values under the old key.
       this.vault.setPrimary(before);
-      discardNewKey(keyFile);
+      if (!staged) discardNewKey(keyFile);
       throw err;
     }
     commitNewKey(keyFile);

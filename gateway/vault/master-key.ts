@@ -45,6 +45,11 @@ export function loadMasterKeys(dataDir: string, env: NodeJS.ProcessEnv): KeySour
   return { keys, file };
 }
 
+/** The key an interrupted rotation left in `master.key.new`, if any. */
+export function readStagedKey(file: string): Buffer | null {
+  return existsSync(file + '.new') ? readKeyFile(file + '.new') : null;
+}
+
 export function stageNewKey(file: string, key: Buffer): void {
   writeFileSync(file + '.new', key.toString('base64') + '\n', { mode: 0o600 });
 }

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { totpAt } from '../../gateway/access/totp.js';
+import { CredentialVault } from '../../gateway/vault/credential-vault.js';
 import { loadMasterKeys } from '../../gateway/vault/master-key.js';
 import { RecordingKeys } from '../../gateway/vault/recording-keys.js';
 import { targetBindingAad } from '../../gateway/vault/target-binding.js';
@@ -86,6 +87,34 @@ describe('master key rotation', () => {
     const v = new Vault(keys);
     const tgt = (await t.app.store.targets.byName('web01'))!;
     expect(v.open(tgt.credentialSealed, targetBindingAad(tgt), 'v2').toString()).toBe('target-secret-1');
+  });
+
+  it('finishes an interrupted rotation with its staged key rather than overwriting the only copy of it', async () => {
+    t = await testApp();
+    await addSshTarget(t.app);
+    const web02 = await addSshTarget(t.app, 'web02', 'second-secret-2');
+    const keyFile = join(t.dir, 'master.key');
+    const oldKey = readFileSync(keyFile, 'utf8');
+    await t.app.creds.rotateKey();
+    const staged = readFileSync(keyFile, 'utf8');
+    // The crash: values are under the staged key, master.key still holds the old one.
+    writeFileSync(keyFile + '.new', staged);
+    writeFileSync(keyFile, oldKey);
+    const restarted = new CredentialVault(t.app.store, new Vault(loadMasterKeys(t.dir, {}).keys), keyFile);
+    // A second rotation that fails (here: a re-pointed row) must leave the staged key where it is.
+    const sealed = (await t.app.store.targets.byId(web02.id))!;
+    await t.app.store.targets.update({ ...sealed, port: 2 });
+    await expect(restarted.rotateKey()).rejects.toThrow(/web02/);
+    expect(readFileSync(keyFile + '.new', 'utf8')).toBe(staged);
+    const web01 = (await t.app.store.targets.byName('web01'))!;
+    expect(new Vault(loadMasterKeys(t.dir, {}).keys).open(web01.credentialSealed, targetBindingAad(web01), 'v2').toString()).toBe('target-secret-1');
+    await t.app.store.targets.update(sealed);
+    const r = await restarted.rotateKey();
+    expect(r).toMatchObject({ keyId: keyId(Buffer.from(staged.trim(), 'base64')), verified: true, oldKeyRemoved: true });
+    expect(readFileSync(keyFile, 'utf8')).toBe(staged);
+    expect(existsSync(keyFile + '.new')).toBe(false);
+    const tgt = (await t.app.store.targets.byName('web01'))!;
+    expect(new Vault(loadMasterKeys(t.dir, {}).keys).open(tgt.credentialSealed, targetBindingAad(tgt), 'v2').toString()).toBe('target-secret-1');
   });
 
   it('keeps targets added while the key rotates readable with the key files alone', async () => {

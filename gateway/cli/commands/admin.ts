@@ -115,6 +115,8 @@ async function targetChange(c: CommandContext): Promise<Record<string, unknown>>
   const caFile = c.flags.opt('tls-ca');
   const port = c.flags.opt('port');
   const tags = c.flags.list('tag');
+  // Checked here: NaN would travel as JSON null, which the API reads as "not given".
+  if (port !== undefined && !/^\d{1,5}$/.test(port)) usage('--port must be a number (1-65535)');
   return {
     kind: c.flags.opt('kind'), host: c.flags.opt('host'), port: port === undefined ? undefined : Number(port), account: c.flags.opt('account'),
     host_key: c.flags.opt('host-key'), tls: c.flags.opt('tls'), tls_ca: caFile === undefined ? undefined : readFileSync(caFile, 'utf8'),
