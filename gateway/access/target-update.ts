@@ -7,6 +7,7 @@
 // that takes the target out of a policy revokes the grants standing on it (`policy-narrowed`), as
 // narrowing the policy would. Audited `target.updated` with each changed field's old and new value,
 // never the credential.
+import { createHash } from 'node:crypto';
 import type { DbTlsMode, GrantRecord, TargetKind, TargetRecord } from '../store/records.js';
 import { PortcullisError } from '../util/errors.js';
 import type { CredentialVault } from '../vault/credential-vault.js';
@@ -46,11 +47,11 @@ export interface TargetUpdate {
 
 type Shown = string | number | null;
 
-/** The fields an update may change, and how each is shown in the audit entry (the CA by its size). */
+/** The fields an update may change, and how each is shown in the audit entry (the CA by its SHA-256). */
 const SHOWN: ReadonlyArray<[keyof TargetRecord, (t: TargetRecord) => Shown]> = [
   ['kind', (t) => t.kind], ['host', (t) => t.host], ['port', (t) => t.port], ['account', (t) => t.account],
   ['hostKey', (t) => t.hostKey], ['database', (t) => t.database], ['tlsMode', (t) => t.tlsMode],
-  ['tlsCaPem', (t) => (t.tlsCaPem === null ? null : `${t.tlsCaPem.length} bytes of PEM`)], ['tags', (t) => t.tags.join(',')],
+  ['tlsCaPem', (t) => (t.tlsCaPem === null ? null : `sha256:${createHash('sha256').update(t.tlsCaPem).digest('hex')}`)], ['tags', (t) => t.tags.join(',')],
 ];
 
 export async function updateTarget(ctx: AccessContext, creds: CredentialVault, actor: string, name: string, ch: TargetChange): Promise<TargetUpdate> {

@@ -34,14 +34,14 @@ export class TargetService {
 
   async add(actor: string, t: NewTarget): Promise<TargetRecord> {
     checkName('target', t.name);
+    const kind = t.kind;
+    if (!isTargetKind(kind)) throw new PortcullisError('bad-request', `target kind must be one of ${TARGET_KINDS.join(', ')}`);
     if ((t.password === undefined) === (t.privateKey === undefined)) {
       throw new PortcullisError('bad-request', 'give exactly one credential: --password-stdin or --key-file');
     }
     const id = newId('tgt');
     const secret = t.password ?? t.privateKey!;
     const tags = (t.tags ?? []).map((x) => checkName('tag', x));
-    const kind = t.kind;
-    if (!isTargetKind(kind)) throw new PortcullisError('bad-request', `target kind must be one of ${TARGET_KINDS.join(', ')}`);
     const draft: TargetRecord = {
       id, name: t.name, kind, host: t.host, port: t.port ?? DEFAULT_PORT[kind], account: t.account,
       credentialKind: t.password !== undefined ? 'password' : 'private-key', credentialSealed: '',

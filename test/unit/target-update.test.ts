@@ -40,7 +40,8 @@ afterEach(() => t.close());
 describe('target update', () => {
   it('refuses to re-point without the credential, naming the fields and the command; nothing changes', async () => {
     const before = await t.app.targets.get('web01');
-    for (const change of [{ host: '10.6.6.6' }, { port: 2222 }, { account: 'admin' }, { hostKey: 'SHA256:' + 'C'.repeat(43) }, { tls: 'require' as const }, { kind: 'postgres' as const }]) {
+    for (const change of [{ host: '10.6.6.6' }, { port: 2222 }, { account: 'admin' }, { hostKey: 'SHA256:' + 'C'.repeat(43) }, { tls: 'require' as const }, { kind: 'postgres' as const },
+      { tlsCaPem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' }]) {
       await expect(t.app.targets.update('admin', 'web01', change)).rejects.toMatchObject({
         code: 'bad-request', message: expect.stringMatching(/changes where its credential is sent.*portcullis target update web01 \.\.\. --password-stdin/) as unknown,
       });
