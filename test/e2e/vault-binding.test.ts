@@ -4,9 +4,10 @@
 // stopped): the next login is refused with the message telling the admin what to do, the impostor
 // at the new address never hears from the gateway, and the secret appears nowhere. `target update`
 // refuses to re-point without the credential, re-points with it (ending the live session
-// `target-changed`), and `vault rotate-key` leaves no master.key.old (unless --keep-old).
+// `target-changed`); a pre-upgrade (v1) credential is converted once at start and refused when put
+// back later; and `vault rotate-key` leaves no master.key.old (unless --keep-old).
 import Database from 'better-sqlite3';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../harness/common.js';
@@ -14,6 +15,8 @@ import { json } from '../harness/gateway.js';
 import { startPgPasswordSink, type PgPasswordSink } from '../harness/impostors/pg-password-sink.js';
 import { DB_PASSWORD, DBA_PASSWORD, type PgFixture, startPgFixture } from '../harness/pg-fixture.js';
 import { PipedClient } from '../harness/piped-client.js';
+import { readKeyFile } from '../../gateway/vault/master-key.js';
+import { aadFor, Vault } from '../../gateway/vault/vault.js';
 
 const OTHER_PASSWORD = 'Other-Role-Canary-93';
 let fx: PgFixture;
@@ -39,10 +42,10 @@ function editRow(sql: string, ...params: unknown[]): void {
   }
 }
 
-const row = (): { host: string; port: number; account: string; credential_sealed: string } => {
+const row = (): { id: string; host: string; port: number; account: string; credential_sealed: string } => {
   const db = new Database(join(fx.gw.dataDir, 'state.db'), { readonly: true });
   try {
-    return db.prepare("SELECT host, port, account, credential_sealed FROM targets WHERE name = 'orders-db'").get() as ReturnType<typeof row>;
+    return db.prepare("SELECT id, host, port, account, credential_sealed FROM targets WHERE name = 'orders-db'").get() as ReturnType<typeof row>;
   } finally {
     db.close();
   }
@@ -149,6 +152,31 @@ describe('a vaulted credential bound to where it may be sent', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe('app2');
   }, 90_000);
+
+  it('converts a pre-upgrade (v1) credential once, at the first start without the marker, and refuses one put back later', async () => {
+    const dataDir = fx.gw.dataDir;
+    const vault = new Vault([readKeyFile(join(dataDir, 'master.key'))]);
+    // What the store of a gateway from before issue 14 holds: the credential bound to the id only.
+    const legacy = vault.seal(OTHER_PASSWORD, aadFor.legacyTarget(row().id));
+    await fx.gw.crash();
+    editRow("UPDATE targets SET credential_sealed = ? WHERE name = 'orders-db'", legacy);
+    rmSync(join(dataDir, 'vault-bound'));
+    await fx.gw.restart();
+    const r = fx.psql(['-tAc', 'select current_user']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('app2');
+    expect(row().credential_sealed.startsWith('v2.')).toBe(true);
+    expect(existsSync(join(dataDir, 'vault-bound'))).toBe(true);
+    expect(audit().filter((e) => e.code === 'vault.credentials_bound').map((e) => e.data)).toEqual([{ migrated: 1, left: [] }]);
+    // The same v1 value put back by someone with the database: refused, and not converted at the next start.
+    await fx.gw.crash();
+    editRow("UPDATE targets SET credential_sealed = ? WHERE name = 'orders-db'", legacy);
+    await fx.gw.restart();
+    refusedAsUnbound();
+    expect(row().credential_sealed).toBe(legacy);
+    expect(fx.gw.admin(['target', 'update', 'orders-db', '--password-stdin'], `${OTHER_PASSWORD}\n`).code).toBe(0);
+    expect(fx.psql(['-tAc', 'select 1']).status).toBe(0);
+  }, 120_000);
 
   it('vault rotate-key removes master.key.old once verified, keeps it with --keep-old, and sessions still log in', () => {
     const key = join(fx.gw.dataDir, 'master.key');
