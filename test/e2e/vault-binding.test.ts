@@ -148,6 +148,11 @@ describe('a vaulted credential bound to where it may be sent', () => {
     expect(code).not.toBe(0);
     expect(c.output).toMatch(/the target orders-db was changed by a Portcullis admin/);
     await waitFor('the session to end', () => sessions().find((s) => s.id === id)?.end_reason === 'target-changed', 10_000);
+    // The figure for the README: from the change's audit entry to the session's end (gateway clock).
+    const changedAt = (audit() as Array<AuditRow & { ts: number }>).filter((e) => e.code === 'target.updated').at(-1)!.ts;
+    const endedAt = Date.parse((sessions().find((s) => s.id === id) as S & { ended_at: string }).ended_at);
+    console.log(`target-changed: session ended ${endedAt - changedAt} ms after the target.updated entry`);
+    expect(endedAt - changedAt).toBeLessThan(1000);
     const r = fx.psql(['-tAc', 'select current_user']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe('app2');
