@@ -2,11 +2,13 @@
 // and their canonical encoding. A credential sealed for one (id, kind, host, port, account, TLS
 // settings, pinned host key) does not open for any other, so repointing a target by writing the
 // database makes its credential undecryptable instead of sending it to the new address.
-// Canonical encoding: a fixed tag, a newline, then JSON of [name, value] pairs in the list's order.
-// JSON quotes every string, so no value can imitate a separator or another field.
-// Changing the encoding (or the list) changes every target's AAD: a new entry needs a new format
-// and a migration, or every stored credential stops opening. test/unit/target-binding.test.ts
-// pins the encoding with a golden string for that reason.
+// Canonical encoding: a fixed tag, a newline, then JSON of [name, value] pairs in the list's order,
+// leaving out fields whose value is null. JSON quotes every string, so no value can imitate a
+// separator or another field. Changing the encoding changes every target's AAD, and every stored
+// credential stops opening (test/unit/target-binding.test.ts pins it with a golden string). A new
+// field whose value is null for every existing target (a new pin, an opt-in switch encoded as
+// null when off) can be appended without that: existing AADs stay byte for byte the same. Anything
+// else needs a new vault format and a migration.
 // Does not seal or open anything (credential-vault.ts does), and decides nothing about sessions.
 import { createHash } from 'node:crypto';
 import type { TargetRecord } from '../store/records.js';
@@ -14,8 +16,8 @@ import type { TargetRecord } from '../store/records.js';
 type BoundValue = string | number | null;
 
 /**
- * Every field a target credential is bound to. To bind a new field, add one line here (and see
- * the note above: existing values must be migrated). `repoints` says whether changing the field
+ * Every field a target credential is bound to. To bind a new field, append one line here whose
+ * value is null where the field is unset or off (see the note above). `repoints` says whether changing the field
  * sends the credential somewhere else (ends live sessions with `target-changed`, and needs the
  * credential again through the CLI/API); the credential kind is bound but only says how it is used.
  */
@@ -39,7 +41,8 @@ const TAG = 'portcullis target credential binding';
 
 /** The canonical AAD of a target credential (sealed in vault format v2). */
 export function targetBindingAad(t: TargetRecord): string {
-  return `${TAG}\n${JSON.stringify(BOUND.map((f) => [f.name, f.value(t)]))}`;
+  const pairs = BOUND.map((f) => [f.name, f.value(t)] as const).filter(([, v]) => v !== null);
+  return `${TAG}\n${JSON.stringify(pairs)}`;
 }
 
 /** Bound fields whose values differ between two versions of a target (the credential would not open). */

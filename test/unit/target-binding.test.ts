@@ -23,7 +23,11 @@ describe('the binding of a target credential', () => {
     expect(BOUND_FIELDS).toEqual(['id', 'kind', 'host', 'port', 'account', 'credential_kind', 'host_key', 'tls_mode', 'tls_ca_sha256']);
     expect(targetBindingAad(record())).toBe('portcullis target credential binding\n' +
       '[["id","tgt_1"],["kind","postgres"],["host","db1.internal"],["port",5432],["account","app"],["credential_kind","password"],' +
-      '["host_key",null],["tls_mode","verify-full"],["tls_ca_sha256","8010bfcee1842b2a4ce8f67c3e9455f0188f7a15bf39ec61a26feb75cd785821"]]');
+      '["tls_mode","verify-full"],["tls_ca_sha256","8010bfcee1842b2a4ce8f67c3e9455f0188f7a15bf39ec61a26feb75cd785821"]]');
+    // Null fields are left out, so a field appended later that is null here leaves this AAD as it is.
+    expect(targetBindingAad(record({ kind: 'ssh', hostKey: 'SHA256:' + 'A'.repeat(43), tlsMode: 'disable', tlsCaPem: null }))).toBe(
+      'portcullis target credential binding\n[["id","tgt_1"],["kind","ssh"],["host","db1.internal"],["port",5432],["account","app"],' +
+      `["credential_kind","password"],["host_key","SHA256:${'A'.repeat(43)}"],["tls_mode","disable"]]`);
   });
 
   it('changes with every bound field, and not with the name, database, tags or the credential itself', () => {
