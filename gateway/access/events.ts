@@ -19,6 +19,8 @@ export interface AccessEvents {
   'grant.expired': { grant: GrantView };
   'breakglass.used': { grant: GrantView };
   'breakglass.reviewed': { grant: GrantView; by: string; verdict: 'accepted' | 'denied'; reason: string };
+  /** A target was re-pointed (target-update.ts): its live sessions end with `target-changed`. */
+  'target.changed': { target: string; by: string; fields: string[] };
   /** A user was disabled or removed: whatever access they hold now must end. */
   'user.disabled': { user: string; by: string; removed: boolean };
   /** The recordings volume fell below its watermark (once per crossing): new sessions are refused. */

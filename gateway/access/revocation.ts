@@ -9,6 +9,7 @@ import type { GrantRecord, TargetRecord, UserRecord } from '../store/records.js'
 import type { Store } from '../store/store.js';
 import type { AccessContext } from './context.js';
 import type { RevokeCause } from './events.js';
+import { repointedFields } from '../vault/target-binding.js';
 import { policyNarrowing } from './policy-match.js';
 import { grantView } from './views.js';
 
@@ -99,7 +100,8 @@ export async function accessLoss(store: Store, now: number, c: Connected): Promi
   }
   const t = await store.targets.byId(c.target.id);
   if (!t) return 'target-removed';
-  if (t.kind !== c.target.kind || t.host !== c.target.host || t.port !== c.target.port || t.account !== c.target.account) return 'target-changed';
+  // Any bound field that says where the credential goes (address, account, TLS, host key pin).
+  if (repointedFields(c.target, t).length > 0) return 'target-changed';
   const g = await store.grants.byId(c.grant.id);
   if (!g) return 'grant-revoked';
   if (g.policyId !== null) {

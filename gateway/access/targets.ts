@@ -1,4 +1,5 @@
-// Targets: where sessions go, with the vaulted credential used for the upstream leg.
+// Targets: where sessions go, with the vaulted credential used for the upstream leg. The credential
+// is sealed bound to the target's address, account and TLS settings (vault/target-binding.ts).
 import { type DbTlsMode, isTargetKind, TARGET_KINDS, type TargetKind, type TargetRecord } from '../store/records.js';
 import { PortcullisError } from '../util/errors.js';
 import { newId } from '../util/ids.js';
@@ -6,6 +7,10 @@ import type { CredentialVault } from '../vault/credential-vault.js';
 import type { AccessContext } from './context.js';
 import { checkName } from './names.js';
 import { activeGrants, publishRevoked, revokeInTx } from './revocation.js';
+import { checkTarget } from './target-shape.js';
+import { type TargetChange, type TargetUpdate, updateTarget } from './target-update.js';
+
+export type { TargetChange, TargetUpdate };
 
 export interface NewTarget {
   name: string;
@@ -26,8 +31,6 @@ export interface NewTarget {
   tags?: string[];
 }
 
-const RSA_FINGERPRINT_RE = /^sha256:[0-9a-f]{64}$/;
-
 const DEFAULT_PORT: Record<TargetKind, number> = { ssh: 22, postgres: 5432, mysql: 3306 };
 
 export class TargetService {
@@ -35,39 +38,27 @@ export class TargetService {
 
   async add(actor: string, t: NewTarget): Promise<TargetRecord> {
     checkName('target', t.name);
-    if (!isTargetKind(t.kind)) throw new PortcullisError('bad-request', `target kind must be one of ${TARGET_KINDS.join(', ')}`);
-    if (!t.host || /[\s/]/.test(t.host)) throw new PortcullisError('bad-request', 'target host is required (a name or an address)');
-    const port = t.port ?? DEFAULT_PORT[t.kind];
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new PortcullisError('bad-request', 'port must be 1-65535');
-    if (!t.account) throw new PortcullisError('bad-request', 'the upstream account (--account) is required');
+    const kind = t.kind;
+    if (!isTargetKind(kind)) throw new PortcullisError('bad-request', `target kind must be one of ${TARGET_KINDS.join(', ')}`);
     if ((t.password === undefined) === (t.privateKey === undefined)) {
       throw new PortcullisError('bad-request', 'give exactly one credential: --password-stdin or --key-file');
     }
-    if (t.privateKey !== undefined && t.kind !== 'ssh') throw new PortcullisError('bad-request', 'private keys are for ssh targets');
-    if (t.hostKey !== undefined && !/^SHA256:[A-Za-z0-9+/]{43}$/.test(t.hostKey)) {
-      throw new PortcullisError('bad-request', 'host key must be an OpenSSH fingerprint "SHA256:<43 base64 chars>" (ssh-keyscan | ssh-keygen -lf -)');
-    }
-    if (t.kind === 'ssh' && t.hostKey === undefined) {
-      throw new PortcullisError('bad-request', 'ssh targets need a pinned host key: --host-key SHA256:... (ssh-keyscan HOST | ssh-keygen -lf -)');
-    }
-    if (t.allowWeakUpstreamAuth && t.kind === 'ssh') throw new PortcullisError('bad-request', '--allow-weak-upstream-auth is for database targets');
-    if (t.rsaKeyFingerprint !== undefined) {
-      if (t.kind !== 'mysql') throw new PortcullisError('bad-request', 'a pinned RSA key (--mysql-rsa-key / --mysql-rsa-fingerprint) is for mysql targets');
-      if (!RSA_FINGERPRINT_RE.test(t.rsaKeyFingerprint)) throw new PortcullisError('bad-request', 'RSA key fingerprint must be "sha256:" and 64 lowercase hex digits (or give the key: --mysql-rsa-key FILE)');
-    }
-    if (await this.ctx.store.targets.byName(t.name)) throw new PortcullisError('conflict', `target "${t.name}" already exists`);
     const id = newId('tgt');
     const secret = t.password ?? t.privateKey!;
     const tags = (t.tags ?? []).map((x) => checkName('tag', x));
+    const draft: TargetRecord = {
+      id, name: t.name, kind, host: t.host, port: t.port ?? DEFAULT_PORT[kind], account: t.account,
+      credentialKind: t.password !== undefined ? 'password' : 'private-key', credentialSealed: '',
+      hostKey: t.hostKey ?? null, database: t.database ?? null, tlsMode: t.tls ?? 'disable', tlsCaPem: t.tlsCaPem ?? null,
+      allowWeakUpstreamAuth: t.allowWeakUpstreamAuth ?? false, rsaKeyFingerprint: t.rsaKeyFingerprint ?? null, tags,
+      createdAt: this.ctx.clock.now(),
+    };
+    checkTarget(draft);
+    if (await this.ctx.store.targets.byName(t.name)) throw new PortcullisError('conflict', `target "${t.name}" already exists`);
     return this.ctx.store.transaction(async () => {
-      // Sealed inside the transaction: a master key rotation runs wholly before or after it.
-      const rec: TargetRecord = {
-        id, name: t.name, kind: t.kind, host: t.host, port, account: t.account,
-        credentialKind: t.password !== undefined ? 'password' : 'private-key',
-        credentialSealed: this.creds.sealFor(id, secret), hostKey: t.hostKey ?? null, database: t.database ?? null,
-        tlsMode: t.tls ?? 'disable', tlsCaPem: t.tlsCaPem ?? null,
-        allowWeakUpstreamAuth: t.allowWeakUpstreamAuth ?? false, rsaKeyFingerprint: t.rsaKeyFingerprint ?? null, tags, createdAt: this.ctx.clock.now(),
-      };
+      // Sealed inside the transaction: a master key rotation runs wholly before or after it. The
+      // seal binds the credential to this record's address, account and TLS settings.
+      const rec: TargetRecord = { ...draft, credentialSealed: this.creds.sealFor(draft, secret) };
       await this.ctx.store.targets.insert(rec);
       await this.ctx.audit.append('target.created', actor, {
         target: rec.name, kind: rec.kind, host: rec.host, port: rec.port, allowWeakUpstreamAuth: rec.allowWeakUpstreamAuth,
@@ -75,6 +66,14 @@ export class TargetService {
       });
       return rec;
     });
+  }
+
+  /**
+   * Changes a target in place (same id and name). Changing where its credential goes (host, port,
+   * account, kind, host key, TLS settings) needs the credential again; see target-update.ts.
+   */
+  update(actor: string, name: string, change: TargetChange): Promise<TargetUpdate> {
+    return updateTarget(this.ctx, this.creds, actor, name, change);
   }
 
   async get(name: string): Promise<TargetRecord> {

@@ -12,6 +12,8 @@ export interface AuditEventMap {
   /** `allowWeakUpstreamAuth`: the target opted in to weak upstream logins (upstream.weak_auth per use). */
   'target.created': { target: string; kind: string; host: string; port: number; allowWeakUpstreamAuth: boolean; rsaKeyFingerprint?: string };
   'target.removed': { target: string };
+  /** Changed in place: field names, and the old and new value of each (never the credential). */
+  'target.updated': { target: string; changed: string[]; credential: 'replaced' | 'kept'; from: Record<string, string | number | null>; to: Record<string, string | number | null> };
   'target.tested': { target: string; ok: boolean; detail: string };
   'policy.created': { policy: string };
   'policy.removed': { policy: string };
@@ -47,7 +49,10 @@ export interface AuditEventMap {
   /** An admin decrypted a sealed masked-input span; never the text itself. */
   'session.revealed': { session: string; channel: number; span: number; t: number; by: string; reason: string | null };
   'session.forward': { session: string; host: string; port: number; allowed: boolean; bytesIn: number; bytesOut: number };
-  'vault.rotated': { keyId: string; resealed: number };
+  /** `oldKey`: whether master.key.old was removed after the rotation was verified. */
+  'vault.rotated': { keyId: string; resealed: number; oldKey?: 'removed' | 'kept' | 'kept-unverified' };
+  /** The one start that moved target credentials to the bound format; `left`: targets whose credential must be entered again. */
+  'vault.credentials_bound': { migrated: number; left: string[] };
   'api.denied': { user: string; route: string; code: string };
   'link.created': { link: string; target: string; issuer: string; label: string; expiresAt: number; uses: number; sessionMaxMs: number; status: string };
   'link.approved': { link: string; by: string };
@@ -62,10 +67,10 @@ export type AuditCode = keyof AuditEventMap;
 
 export const AUDIT_CODES = [
   'user.created', 'user.removed', 'user.updated', 'auth.succeeded', 'auth.failed', 'auth.locked', 'token.created',
-  'target.created', 'target.removed', 'target.tested', 'policy.created', 'policy.removed', 'policy.updated', 'request.created',
+  'target.created', 'target.removed', 'target.updated', 'target.tested', 'policy.created', 'policy.removed', 'policy.updated', 'request.created',
   'request.approved', 'request.denied', 'request.expired', 'request.refused', 'grant.created', 'grant.revoked',
   'grant.extended', 'grant.shortened', 'grant.expired', 'grant.reviewed', 'grant.db_password', 'breakglass.used', 'approval.refused', 'access.denied',
-  'session.started', 'session.ended', 'session.killed', 'session.upstream_failed', 'upstream.weak_auth', 'session.forward', 'session.statements', 'session.gated', 'credential.revoke_failed', 'recording.viewed', 'session.revealed', 'vault.rotated', 'api.denied',
+  'session.started', 'session.ended', 'session.killed', 'session.upstream_failed', 'upstream.weak_auth', 'session.forward', 'session.statements', 'session.gated', 'credential.revoke_failed', 'recording.viewed', 'session.revealed', 'vault.rotated', 'vault.credentials_bound', 'api.denied',
   'link.created', 'link.approved', 'link.revoked', 'link.opened', 'link.refused',
   'recordings.space_low', 'recordings.space_restored',
 ] as const satisfies readonly AuditCode[];

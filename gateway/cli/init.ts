@@ -10,6 +10,7 @@ import { dataPaths } from '../config/data-dir.js';
 import { createLogger } from '../log/logger.js';
 import { systemClock } from '../util/clock.js';
 import { PortcullisError } from '../util/errors.js';
+import { markBound } from '../vault/binding-migration.js';
 import { createMasterKeyFile } from '../vault/master-key.js';
 
 export interface InitResult {
@@ -26,6 +27,8 @@ export async function initDataDir(dataDir: string, env: NodeJS.ProcessEnv, opts:
   mkdirSync(paths.root, { recursive: true, mode: 0o700 });
   chmodSync(paths.root, 0o700);
   if (!env.PORTCULLIS_MASTER_KEY) createMasterKeyFile(paths.root);
+  // A new store never holds a v1 (unbound) target credential: none is ever accepted here.
+  markBound(paths.root);
   const config = loadConfig({ data: paths.root, file: opts.configFile, env });
   ensureCerts(paths.root, config.hostnames);
   if (!existsSync(paths.hostKey)) {

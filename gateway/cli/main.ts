@@ -24,7 +24,7 @@ const HELP = `portcullis: just-in-time privileged access gateway
   init   [--data DIR] [--if-missing]       create DIR: store, master key, CA, host key, admin token
   serve  [--data DIR] [--config FILE]      run every listener; SIGTERM drains and closes cleanly
   user   add|list|remove|passwd|totp|ssh-key|disable|enable|token
-  target add|list|remove|test
+  target add|update|list|remove|test
   policy add|replace|list|remove
   request TARGET --for DUR --reason TEXT [--ticket ID]
   requests [--pending]    approve ID    deny ID --reason TEXT
@@ -35,7 +35,7 @@ const HELP = `portcullis: just-in-time privileged access gateway
   session list [--live] | show ID [--full] | kill ID | reveal ID [--at T | --span N] [--channel N] [--reason TEXT]
   play ID [--speed X] [--skip-idle]        export ID > session.cast
   audit  list|verify|export
-  vault  rotate-key
+  vault  rotate-key [--keep-old]
   login  --server URL --user U --password-stdin    logout    whoami
 
 Listings take --json. Secrets are read from standard input, never from arguments.

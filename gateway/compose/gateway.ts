@@ -20,6 +20,7 @@ import { closeOrphanedSessions } from '../session/crash-recovery.js';
 import { checkTarget } from '../targets/target-check.js';
 import { systemClock } from '../util/clock.js';
 import { VendorTerminals } from '../web-terminal/vendor-terminals.js';
+import { migrateBindings } from '../vault/binding-migration.js';
 import { PROTOCOLS } from './protocols.js';
 
 /** How long a reloaded vendor page may take to re-attach to its running terminal. */
@@ -49,6 +50,11 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   await closeOrphanedSessions({ store: app.store, audit: app.audit, clock: app.clock, log, owns: () => true, running: (id) => app.live.get(id) !== undefined });
   // Jobs a previous run queued but never ran (keyframes, search index) go first in the pool; then
   // the recordings volume is measured once, so a full volume refuses the very first login.
+  // Target credentials sealed before they were bound to their target are bound now, once (the
+  // marker in the data dir says it happened; the store cannot undo it). See binding-migration.ts.
+  const binding = await migrateBindings(app.store, app.vault, app.paths.root);
+  if (binding.ran) await app.audit.append('vault.credentials_bound', 'portcullis', { migrated: binding.migrated, left: binding.left });
+  if (binding.left.length > 0) log.warn({ targets: binding.left }, LOG.vaultCredentialsUnbound);
   app.postClose.recover();
   await app.recordingSpace.start();
   await app.timers.start();

@@ -7,6 +7,7 @@ export type Logger = pino.Logger;
 
 export const LOG = {
   serveStarted: 'serve.started',
+  vaultCredentialsUnbound: 'vault.credentials_unbound',
   serveStopping: 'serve.stopping',
   serveStopped: 'serve.stopped',
   httpRequest: 'http.request',

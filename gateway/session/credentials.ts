@@ -6,7 +6,8 @@
 // wipe the secret as soon as their upstream login is done. Does not decide who may have one: the
 // pipeline only asks after the AccessDecider allowed the session.
 import type { GrantRecord, TargetRecord } from '../store/records.js';
-import type { CredentialVault } from '../vault/credential-vault.js';
+import { type CheckedOutCredential, CredentialUnbound, type CredentialVault } from '../vault/credential-vault.js';
+import { UpstreamFailure } from './upstream-failure.js';
 
 /** What an adapter's upstream login needs, and nothing else. */
 export interface UpstreamCredential {
@@ -37,7 +38,15 @@ export class StaticCredentials implements Credentials {
   issue(grant: GrantRecord, target: TargetRecord): Promise<IssuedCredential> {
     // The vault is synchronous; a throw becomes a rejected promise so callers see one shape.
     return new Promise((resolve) => {
-      const c = this.vault.checkout(grant, target);
+      let c: CheckedOutCredential;
+      try {
+        c = this.vault.checkout(grant, target);
+      } catch (err) {
+        // The credential is bound elsewhere (the target was repointed outside Portcullis): the client
+        // and the audit trail get why, and the admin's next step; never anything of the value.
+        if (err instanceof CredentialUnbound) throw new UpstreamFailure('credential-unbound', err.message);
+        throw err;
+      }
       resolve({ kind: c.kind, account: c.account, secret: c.secret, wipe: () => c.wipe(), source: 'static' });
     });
   }

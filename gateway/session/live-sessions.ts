@@ -3,7 +3,8 @@
 //   - warn at expires_at - warnBefore, close('grant-expired') at expires_at (one DeadlineScheduler);
 //   - close at once when the grant is revoked, with the reason its revocation carries
 //     (grant-revoked, breakglass-denied, user-disabled, target-removed, policy-narrowed, ...),
-//     and close('user-disabled' | 'user-removed') for every session of a user disabled or removed;
+//     and close('user-disabled' | 'user-removed') for every session of a user disabled or removed,
+//     close('target-changed') for every session to a target re-pointed by `target update`;
 //   - re-arm both when the grant is extended; close('killed-by-admin') on kill;
 //   - close('gateway-shutdown') for all on drain.
 // It never touches sockets; adapters translate warn/close into protocol words.
@@ -51,6 +52,8 @@ export class LiveSessions {
     events.on('grant.shortened', ({ grant }) => this.extendGrant(grant.id, Date.parse(grant.expires_at)));
     // Every session of the user, whatever grant it runs on (published before the grants' revocations).
     events.on('user.disabled', ({ user, removed }) => this.closeUser(user, removed ? 'user-removed' : 'user-disabled'));
+    // Re-pointed: the session's upstream is no longer where the target now says (grants stay).
+    events.on('target.changed', ({ target }) => this.closeTarget(target, 'target-changed'));
   }
 
   get size(): number {
@@ -96,6 +99,10 @@ export class LiveSessions {
 
   closeUser(user: string, reason: TerminationReason): void {
     for (const s of [...this.sessions.values()]) if (s.user === user) this.close(s.id, reason);
+  }
+
+  closeTarget(target: string, reason: TerminationReason): void {
+    for (const s of [...this.sessions.values()]) if (s.target === target) this.close(s.id, reason);
   }
 
   closeAll(reason: TerminationReason): void {

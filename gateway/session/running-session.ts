@@ -101,15 +101,20 @@ export class RunningSession<U> implements SessionHandle {
     const taps = this.openRecording(sealer);
     if (this.endReason) return null;
 
+    // A credential source that says why in words the client may see (an UpstreamFailure) is
+    // passed on; anything else is logged and refused in general terms.
+    let unusable: UpstreamFailure | null = null;
     this.issuing = deps.credentials.issue(this.auth.grant, this.auth.target).catch((err: unknown) => {
       this.log.error({ err: errText(err) }, LOG.sessionCredentialFailed);
+      if (err instanceof UpstreamFailure) unusable = err;
       return null;
     });
     const credential = await this.issuing;
     if (this.endReason) return null;
     if (!credential) {
-      void deps.journal.upstreamFailed(this.start, 'credential').catch((e: unknown) => this.logBooks(e));
-      this.refuse({ kind: 'upstream', failure: new UpstreamFailure('credential', `cannot obtain a credential for ${this.auth.target.name}`) });
+      const failure = unusable ?? new UpstreamFailure('credential', `cannot obtain a credential for ${this.auth.target.name}`);
+      void deps.journal.upstreamFailed(this.start, failure.kind).catch((e: unknown) => this.logBooks(e));
+      this.refuse({ kind: 'upstream', failure });
       this.end('credential-failed');
       return null;
     }

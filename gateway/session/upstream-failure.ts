@@ -8,7 +8,8 @@ export class UpstreamFailure extends Error {
    * 'auth-failed', 'host-key-mismatch', 'tls', 'protocol', 'shell-refused', 'credential'; for the
    * upstream login's own checks (upstream-auth.ts): 'weak-auth' (a weak method the target did not
    * opt in to), 'server-auth-failed' (the server did not prove it knows the password),
-   * 'auth-unsupported' (no method the gateway speaks), 'rsa-key-mismatch' (not the pinned RSA key).
+   * 'auth-unsupported' (no method the gateway speaks), 'rsa-key-mismatch' (not the pinned RSA key);
+   * 'credential-unbound' (the vaulted credential does not open for the target as it now stands).
    */
   constructor(readonly kind: string, message: string, readonly targetCode?: string) {
     super(message);

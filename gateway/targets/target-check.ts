@@ -27,10 +27,12 @@ export type LoginProbe = (target: TargetRecord, cred: CheckedOutCredential) => P
 export const PROBE_TIMEOUT_MS = 8000;
 
 export async function checkTarget(t: TargetRecord, creds: CredentialVault, probe: LoginProbe): Promise<CheckResult> {
-  const reach = await tcpReachable(t.host, t.port);
-  if (!reach.ok) return { ok: false, reachable: false, login: 'not-checked', detail: `cannot reach ${t.host}:${t.port}: ${reach.error}` };
+  // The credential first: one that does not open for the target as it stands (re-pointed in the
+  // store) is refused before anything, even a bare TCP connect, goes to the new address.
   const secret = creds.checkoutForCheck(t);
   try {
+    const reach = await tcpReachable(t.host, t.port);
+    if (!reach.ok) return { ok: false, reachable: false, login: 'not-checked', detail: `cannot reach ${t.host}:${t.port}: ${reach.error}` };
     const r = await probe(t, secret);
     return { ok: r.ok, reachable: true, login: r.ok ? 'ok' : 'failed', detail: r.detail };
   } finally {

@@ -1,6 +1,8 @@
 // Where the master key lives: PORTCULLIS_MASTER_KEY (base64 or hex of 32 bytes) or the file
 // `master.key` in the data dir (mode 0600). During a rotation the new key is first written beside
-// the old one as `master.key.new`; loading both makes a crash half-way through recoverable.
+// the old one as `master.key.new`; loading both makes a crash half-way through recoverable. The
+// previous key is copied to `master.key.old` before the swap and removed once the rotation is
+// verified (credential-vault.ts), unless the admin asked to keep it.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,14 +45,29 @@ export function loadMasterKeys(dataDir: string, env: NodeJS.ProcessEnv): KeySour
   return { keys, file };
 }
 
+/** The key an interrupted rotation left in `master.key.new`, if any. */
+export function readStagedKey(file: string): Buffer | null {
+  return existsSync(file + '.new') ? readKeyFile(file + '.new') : null;
+}
+
 export function stageNewKey(file: string, key: Buffer): void {
   writeFileSync(file + '.new', key.toString('base64') + '\n', { mode: 0o600 });
 }
 
+export function readKeyFile(file: string): Buffer {
+  return decodeKey(readFileSync(file, 'utf8'), file);
+}
+
 export function commitNewKey(file: string): void {
-  // Keep the previous key beside it: backups of the store taken before the rotation need it.
-  renameSync(file, file + '.old');
+  // Copy, then one atomic rename: at every instant master.key holds a key the store opens with
+  // (a crash between two renames used to leave no master.key at all).
+  writeFileSync(file + '.old', readFileSync(file), { mode: 0o600 });
   renameSync(file + '.new', file);
+}
+
+/** After a verified rotation: the previous key is no longer needed by the store. */
+export function removeOldKey(file: string): void {
+  rmSync(file + '.old', { force: true });
 }
 
 export function discardNewKey(file: string): void {

@@ -1,10 +1,17 @@
 // Credential encryption: AES-256-GCM under the master key. A sealed value is
-// "v1.<keyId>.<iv>.<tag>.<ciphertext>" (base64url parts); keyId names the key so a key ring can
+// "<format>.<keyId>.<iv>.<tag>.<ciphertext>" (base64url parts); keyId names the key so a key ring can
 // decrypt values from before and after a rotation. The associated data binds each ciphertext to its
-// row ("target:<id>"), so a ciphertext copied into another row does not decrypt.
+// row ("totp:<id>", "recording-key:<id>"; target credentials to where they may be sent, see
+// target-binding.ts), so a ciphertext copied into another row does not decrypt.
+// Formats: "v1" authenticates the caller's AAD as it is (every value sealed before issue 14);
+// "v2" authenticates "v2\n" + AAD, so the format prefix itself is authenticated: relabelling a v2
+// value as v1 (or the reverse) makes it fail, and a caller that asks for v2 never accepts a v1 value.
+// Which format a caller accepts is the caller's decision, never the stored string's.
 // Plaintext leaves this module only as a Buffer the caller wipes after use.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { PortcullisError } from '../util/errors.js';
+
+export type SealFormat = 'v1' | 'v2';
 
 export function keyId(key: Buffer): string {
   return createHash('sha256').update(key).digest('base64url').slice(0, 8);
@@ -24,18 +31,20 @@ export class Vault {
     return this.primary;
   }
 
-  seal(plaintext: Buffer | string, aad: string): string {
-    return sealWith(this.ring.get(this.primary)!, plaintext, aad);
+  seal(plaintext: Buffer | string, aad: string, format: SealFormat = 'v1'): string {
+    return sealWith(this.ring.get(this.primary)!, plaintext, aad, format);
   }
 
-  open(sealed: string, aad: string): Buffer {
+  /** Opens a value of exactly `format`; any other format is refused before decrypting. */
+  open(sealed: string, aad: string, format: SealFormat = 'v1'): Buffer {
     const parts = sealed.split('.');
-    if (parts.length !== 5 || parts[0] !== 'v1') throw new PortcullisError('internal', 'sealed value has an unknown format');
+    if (parts.length !== 5 || (parts[0] !== 'v1' && parts[0] !== 'v2')) throw new PortcullisError('internal', 'sealed value has an unknown format');
+    if (parts[0] !== format) throw new PortcullisError('internal', `sealed value is in format ${parts[0]}, where only ${format} is accepted`);
     const key = this.ring.get(parts[1]!);
     if (!key) throw new PortcullisError('internal', `sealed value uses key ${parts[1]} which this vault does not hold`);
     try {
       const d = createDecipheriv('aes-256-gcm', key, Buffer.from(parts[2]!, 'base64url'));
-      d.setAAD(Buffer.from(aad));
+      d.setAAD(authenticated(aad, format));
       d.setAuthTag(Buffer.from(parts[3]!, 'base64url'));
       return Buffer.concat([d.update(Buffer.from(parts[4]!, 'base64url')), d.final()]);
     } catch {
@@ -67,16 +76,28 @@ export class Vault {
   }
 }
 
-function sealWith(key: Buffer, plaintext: Buffer | string, aad: string): string {
+/** Formats after v1 put their own name in the authenticated data (v1 stays as it was sealed). */
+function authenticated(aad: string, format: SealFormat): Buffer {
+  return Buffer.from(format === 'v1' ? aad : `${format}\n${aad}`);
+}
+
+/** The format a sealed value claims (unauthenticated until it is opened with that format). */
+export function formatOf(sealed: string): string {
+  const dot = sealed.indexOf('.');
+  return dot < 0 ? '' : sealed.slice(0, dot);
+}
+
+function sealWith(key: Buffer, plaintext: Buffer | string, aad: string, format: SealFormat): string {
   const iv = randomBytes(12);
   const c = createCipheriv('aes-256-gcm', key, iv);
-  c.setAAD(Buffer.from(aad));
+  c.setAAD(authenticated(aad, format));
   const ct = Buffer.concat([c.update(typeof plaintext === 'string' ? Buffer.from(plaintext) : plaintext), c.final()]);
-  return ['v1', keyId(key), iv.toString('base64url'), c.getAuthTag().toString('base64url'), ct.toString('base64url')].join('.');
+  return [format, keyId(key), iv.toString('base64url'), c.getAuthTag().toString('base64url'), ct.toString('base64url')].join('.');
 }
 
 export const aadFor = {
-  target: (id: string): string => `target:${id}`,
+  /** The pre-issue-14 (v1) AAD of a target credential: its id only. Read once, by the binding migration. */
+  legacyTarget: (id: string): string => `target:${id}`,
   totp: (id: string): string => `totp:${id}`,
   recordingKey: (id: string): string => `recording-key:${id}`,
 };

@@ -1,5 +1,6 @@
-// The protocol-neutral half of `target test` (targets/target-check.ts): reachability first, then
-// the protocol's login probe with the opened credential, which is wiped whatever the probe does.
+// The protocol-neutral half of `target test` (targets/target-check.ts): the credential must open
+// for the target as it stands, then reachability, then the protocol's login probe with the opened
+// credential, which is wiped whatever the probe does.
 // The probes themselves log in to real servers in test/e2e/cli-secrets-and-targets.test.ts.
 import { createServer, type Server } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -56,5 +57,21 @@ describe('target test, the protocol-neutral half', () => {
     const probe: LoginProbe = (_t, cred) => { seen = cred.secret; return Promise.reject(new Error('probe bug')); };
     await expect(checkTarget(await target(port), t.app.creds, probe)).rejects.toThrow('probe bug');
     expect(seen?.every((b) => b === 0)).toBe(true);
+  });
+
+  it('refuses a target re-pointed in the store before connecting anywhere: not even a TCP connect reaches the new address', async () => {
+    let accepted = 0;
+    const impostor = createServer((sock) => { accepted++; sock.destroy(); });
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    const tgt = await target(port);
+    const repointed = { ...tgt, port: (impostor.address() as { port: number }).port };
+    await t.app.store.targets.update(repointed);
+    let probed = false;
+    await expect(checkTarget(repointed, t.app.creds, () => { probed = true; return Promise.resolve({ ok: true, detail: '' }); }))
+      .rejects.toThrow(/portcullis target update db01 --password-stdin/);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(accepted).toBe(0);
+    expect(probed).toBe(false);
+    await new Promise((resolve) => impostor.close(resolve));
   });
 });

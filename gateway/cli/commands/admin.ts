@@ -4,7 +4,7 @@ import QRCode from 'qrcode';
 import type { TargetView, UserView, PolicyView } from '../../access/views.js';
 import { rsaKeyFingerprint } from '../../mysql/wire/rsa-key.js';
 import { PortcullisError } from '../../util/errors.js';
-import { type Command, enc, usage } from '../command.js';
+import { type Command, type CommandContext, enc, usage } from '../command.js';
 import { printList, printOne } from '../output.js';
 import { readStdinAll, readStdinLines } from '../stdin.js';
 
@@ -97,6 +97,11 @@ export const targetCmd: Command = async (c) => {
       printOne(c.out, c.json, t);
       return 0;
     }
+    case 'update': {
+      if (!name) usage(`portcullis target update NAME ${TARGET_UPDATE_FLAGS}`);
+      printOne(c.out, c.json, await api.post<TargetView>(`/api/v1/targets/${enc(name)}`, await targetChange(c)));
+      return 0;
+    }
     case 'list':
       printList(c.out, c.json, await api.get<TargetView[]>('/api/v1/targets') as unknown as Array<Record<string, unknown>>, ['name', 'kind', 'host', 'port', 'account', 'credential', 'allow_weak_upstream_auth', 'tags']);
       return 0;
@@ -111,9 +116,35 @@ export const targetCmd: Command = async (c) => {
       return r.ok ? 0 : 1;
     }
     default:
-      usage('portcullis target add|list|remove|test');
+      usage('portcullis target add|update|list|remove|test');
   }
 };
+
+const TARGET_UPDATE_FLAGS = '[--kind K] [--host H] [--port P] [--account A] [--host-key SHA256:...] [--tls MODE] [--tls-ca FILE] [--database DB] ' +
+  '[--allow-weak-upstream-auth | --refuse-weak-upstream-auth] [--mysql-rsa-key FILE | --mysql-rsa-fingerprint sha256:HEX] ' +
+  '[--tag T]... [--no-tags] [--password-stdin | --key-file F]   (changing kind, host, port, account, host key, TLS, the weak-auth opt-in or the RSA pin needs the credential again)';
+
+/** Only the flags given become fields: the API changes those and keeps the rest. */
+async function targetChange(c: CommandContext): Promise<Record<string, unknown>> {
+  const keyFile = c.flags.opt('key-file');
+  const caFile = c.flags.opt('tls-ca');
+  const port = c.flags.opt('port');
+  const tags = c.flags.list('tag');
+  const rsaKeyFile = c.flags.opt('mysql-rsa-key');
+  if (c.flags.bool('allow-weak-upstream-auth') && c.flags.bool('refuse-weak-upstream-auth')) usage('give one of --allow-weak-upstream-auth and --refuse-weak-upstream-auth');
+  // Checked here: NaN would travel as JSON null, which the API reads as "not given".
+  if (port !== undefined && !/^\d{1,5}$/.test(port)) usage('--port must be a number (1-65535)');
+  return {
+    kind: c.flags.opt('kind'), host: c.flags.opt('host'), port: port === undefined ? undefined : Number(port), account: c.flags.opt('account'),
+    host_key: c.flags.opt('host-key'), tls: c.flags.opt('tls'), tls_ca: caFile === undefined ? undefined : readFileSync(caFile, 'utf8'),
+    database: c.flags.opt('database'),
+    allow_weak_upstream_auth: c.flags.bool('allow-weak-upstream-auth') ? true : c.flags.bool('refuse-weak-upstream-auth') ? false : undefined,
+    mysql_rsa_fingerprint: rsaKeyFile ? pemFingerprint(rsaKeyFile) : c.flags.opt('mysql-rsa-fingerprint'),
+    tags: c.flags.bool('no-tags') ? [] : tags.length > 0 ? tags : undefined,
+    password: c.flags.bool('password-stdin') ? await firstLine(c.stdin) : undefined,
+    private_key: keyFile === undefined ? undefined : readFileSync(keyFile, 'utf8'),
+  };
+}
 
 const POLICY_FLAGS = '--roles R --targets T|--tags TAG [--max DUR] [--approvals N --approver-roles R] [--ticket-pattern RE] [--no-reason] [--auto-approve] [--auto-approve-roles R] [--auto-approve-window "mon-fri 09-17"] [--on-call U] [--breakglass] [--no-record-keystrokes] [--allow-port-forwarding] [--full-capture] [--recording-optional] [--allow-links]';
 

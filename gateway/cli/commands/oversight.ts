@@ -80,9 +80,14 @@ export const sessionCmd: Command = async (c) => {
 };
 
 export const vaultCmd: Command = async (c) => {
-  if (c.flags.positionals[0] !== 'rotate-key') usage('portcullis vault rotate-key');
-  const r = await c.api().post<{ key_id: string; resealed: number }>('/api/v1/vault/rotate-key');
+  if (c.flags.positionals[0] !== 'rotate-key') usage('portcullis vault rotate-key [--keep-old]');
+  const r = await c.api().post<{ key_id: string; resealed: number; old_key: string }>('/api/v1/vault/rotate-key', { keep_old: c.flags.bool('keep-old') });
   if (c.json) printOne(c.out, true, r);
-  else c.out.write(`master key rotated (new key ${r.key_id}); ${r.resealed} secrets re-encrypted\n`);
-  return 0;
+  else {
+    const old = r.old_key === 'removed' ? 'the previous key file was removed'
+      : r.old_key === 'kept' ? 'the previous key is kept in master.key.old (--keep-old)'
+        : 'the previous key is kept in master.key.old: not every value could be verified with the new key file; check the gateway log';
+    c.out.write(`master key rotated (new key ${r.key_id}); ${r.resealed} secrets re-encrypted; ${old}\n`);
+  }
+  return r.old_key === 'kept-unverified' ? 1 : 0;
 };

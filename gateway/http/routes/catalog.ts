@@ -1,7 +1,7 @@
 // Targets and policies.
 import { parseWindow } from '../../access/policies.js';
 import { policyView, targetView } from '../../access/views.js';
-import { type AutoApprove, isTargetKind, TARGET_KINDS } from '../../store/records.js';
+import { type AutoApprove, type DbTlsMode, isTargetKind, TARGET_KINDS } from '../../store/records.js';
 import { parseDuration } from '../../util/duration.js';
 import { PortcullisError } from '../../util/errors.js';
 import type { Input } from '../input.js';
@@ -13,8 +13,7 @@ export const catalogRoutes: Route[] = [
   route('POST', '/api/v1/targets', ['admin'], async (c) => {
     const kind = c.body.str('kind');
     if (!isTargetKind(kind)) throw new PortcullisError('bad-request', `kind must be one of ${TARGET_KINDS.join(', ')}`);
-    const tls = c.body.optStr('tls');
-    if (tls !== undefined && tls !== 'disable' && tls !== 'require' && tls !== 'verify-full') throw new PortcullisError('bad-request', 'tls must be disable, require or verify-full');
+    const tls = tlsMode(c.body.optStr('tls'));
     const t = await c.services.targets.add(me(c).name, {
       name: c.body.str('name'), kind, host: c.body.str('host'), port: c.body.optNum('port'), account: c.body.str('account'),
       password: c.body.optStr('password'), privateKey: c.body.optStr('private_key'), hostKey: c.body.optStr('host_key'),
@@ -22,6 +21,20 @@ export const catalogRoutes: Route[] = [
       allowWeakUpstreamAuth: c.body.optBool('allow_weak_upstream_auth'), rsaKeyFingerprint: c.body.optStr('mysql_rsa_fingerprint'), tags: c.body.strList('tags'),
     });
     return targetView(t);
+  }),
+  // Changes the named target in place; only the fields given change. Changing where its credential
+  // goes (kind, host, port, account, host key, TLS) needs password or private_key again.
+  route('POST', '/api/v1/targets/:name', ['admin'], async (c) => {
+    const b = c.body;
+    const kind = b.optStr('kind');
+    if (kind !== undefined && !isTargetKind(kind)) throw new PortcullisError('bad-request', `kind must be one of ${TARGET_KINDS.join(', ')}`);
+    const r = await c.services.targets.update(me(c).name, c.params.name!, {
+      kind, host: b.optStr('host'), port: b.optNum('port'), account: b.optStr('account'), hostKey: b.optStr('host_key'),
+      database: nullable(b, 'database'), tls: tlsMode(b.optStr('tls')), tlsCaPem: nullable(b, 'tls_ca'),
+      allowWeakUpstreamAuth: b.optBool('allow_weak_upstream_auth'), rsaKeyFingerprint: nullable(b, 'mysql_rsa_fingerprint'),
+      tags: b.raw('tags') === undefined ? undefined : b.strList('tags'), password: b.optStr('password'), privateKey: b.optStr('private_key'),
+    });
+    return { ...targetView(r.target), changed: r.changed, credential: r.credential, repointed: r.repointed, grants_revoked: r.grantsRevoked };
   }),
   route('DELETE', '/api/v1/targets/:name', ['admin'], async (c) => {
     await c.services.targets.remove(me(c).name, c.params.name!);
@@ -45,6 +58,17 @@ export const catalogRoutes: Route[] = [
     return { removed: c.params.name };
   }),
 ];
+
+function tlsMode(tls: string | undefined): DbTlsMode | undefined {
+  if (tls !== undefined && tls !== 'disable' && tls !== 'require' && tls !== 'verify-full') throw new PortcullisError('bad-request', 'tls must be disable, require or verify-full');
+  return tls;
+}
+
+/** A string field that JSON null (or "") clears; absent leaves it as it is. */
+function nullable(b: Input, field: string): string | null | undefined {
+  if (b.raw(field) === null) return null;
+  return b.optStr(field);
+}
 
 function policyFromInput(b: Input, name?: string): Parameters<import('../../access/policies.js').PolicyService['add']>[1] {
   const window = b.optStr('auto_approve_window');

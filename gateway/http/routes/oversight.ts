@@ -21,9 +21,10 @@ export const oversightRoutes: Route[] = [
   }),
   route('GET', '/api/v1/audit/verify', ['investigator'], (c) => c.services.audit.verify()),
   route('POST', '/api/v1/vault/rotate-key', ['admin'], async (c) => {
-    const r = await c.services.creds.rotateKey();
-    await c.services.audit.append('vault.rotated', me(c).name, { keyId: r.keyId, resealed: r.resealed });
-    return { key_id: r.keyId, resealed: r.resealed };
+    const r = await c.services.creds.rotateKey({ keepOld: c.body.optBool('keep_old') ?? false });
+    const oldKey = r.oldKeyRemoved ? 'removed' as const : r.verified ? 'kept' as const : 'kept-unverified' as const;
+    await c.services.audit.append('vault.rotated', me(c).name, { keyId: r.keyId, resealed: r.resealed, oldKey });
+    return { key_id: r.keyId, resealed: r.resealed, verified: r.verified, old_key: oldKey };
   }),
   route('GET', '/api/v1/sessions', ['investigator'], (c) => {
     if (c.query.get('live') === '1') return c.services.live.list();

@@ -1,0 +1,114 @@
+// `target update`: changes a target in place (same id, name and grants). The rule that makes the
+// vault's binding hold through the front door: a change to where the credential goes (any bound
+// field, vault/target-binding.ts) is refused unless the credential is given again, and is then
+// sealed for the new settings. Tags and database change without it. Nothing is revoked for a
+// re-point (grants stand on the target, not its address), but live sessions to it end with
+// `target-changed` (published after commit; accessLoss says the same from the store); a tag change
+// that takes the target out of a policy revokes the grants standing on it (`policy-narrowed`), as
+// narrowing the policy would. Audited `target.updated` with each changed field's old and new value,
+// never the credential.
+import { createHash } from 'node:crypto';
+import type { DbTlsMode, GrantRecord, TargetKind, TargetRecord } from '../store/records.js';
+import { PortcullisError } from '../util/errors.js';
+import type { CredentialVault } from '../vault/credential-vault.js';
+import { boundChanges, repointedFields } from '../vault/target-binding.js';
+import type { AccessContext } from './context.js';
+import { checkName } from './names.js';
+import { policyNarrowing } from './policy-match.js';
+import { activeGrants, publishRevoked, revokeInTx } from './revocation.js';
+import { checkTarget } from './target-shape.js';
+
+export interface TargetChange {
+  kind?: TargetKind;
+  host?: string;
+  port?: number;
+  account?: string;
+  hostKey?: string;
+  /** null clears it. */
+  database?: string | null;
+  tls?: DbTlsMode;
+  /** null clears it. */
+  tlsCaPem?: string | null;
+  allowWeakUpstreamAuth?: boolean;
+  /** null clears it. */
+  rsaKeyFingerprint?: string | null;
+  /** Replaces the whole list. */
+  tags?: string[];
+  password?: string;
+  privateKey?: string;
+}
+
+export interface TargetUpdate {
+  target: TargetRecord;
+  /** Changed fields by their record names (credential not included). */
+  changed: string[];
+  credential: 'replaced' | 'kept';
+  /** The change sends the credential somewhere else: live sessions end `target-changed`. */
+  repointed: boolean;
+  grantsRevoked: number;
+}
+
+type Shown = string | number | null;
+
+/** The fields an update may change, and how each is shown in the audit entry (the CA by its SHA-256). */
+const SHOWN: ReadonlyArray<[keyof TargetRecord, (t: TargetRecord) => Shown]> = [
+  ['kind', (t) => t.kind], ['host', (t) => t.host], ['port', (t) => t.port], ['account', (t) => t.account],
+  ['hostKey', (t) => t.hostKey], ['database', (t) => t.database], ['tlsMode', (t) => t.tlsMode],
+  ['tlsCaPem', (t) => (t.tlsCaPem === null ? null : `sha256:${createHash('sha256').update(t.tlsCaPem).digest('hex')}`)], ['tags', (t) => t.tags.join(',')],
+  ['allowWeakUpstreamAuth', (t) => (t.allowWeakUpstreamAuth ? 'allowed' : 'refused')], ['rsaKeyFingerprint', (t) => t.rsaKeyFingerprint],
+];
+
+export async function updateTarget(ctx: AccessContext, creds: CredentialVault, actor: string, name: string, ch: TargetChange): Promise<TargetUpdate> {
+  if (ch.password !== undefined && ch.privateKey !== undefined) throw new PortcullisError('bad-request', 'give at most one credential: --password-stdin or --key-file');
+  const secret = ch.password ?? ch.privateKey;
+  const tags = ch.tags?.map((x) => checkName('tag', x));
+  const out = await ctx.store.transaction(async () => {
+    const cur = await ctx.store.targets.byName(name);
+    if (!cur) throw new PortcullisError('not-found', `no target "${name}"; see "portcullis target list"`);
+    const next: TargetRecord = {
+      ...cur,
+      kind: ch.kind ?? cur.kind, host: ch.host ?? cur.host, port: ch.port ?? cur.port, account: ch.account ?? cur.account,
+      hostKey: ch.hostKey ?? cur.hostKey, database: ch.database === undefined ? cur.database : ch.database || null,
+      tlsMode: ch.tls ?? cur.tlsMode, tlsCaPem: ch.tlsCaPem === undefined ? cur.tlsCaPem : ch.tlsCaPem || null, tags: tags ?? cur.tags,
+      allowWeakUpstreamAuth: ch.allowWeakUpstreamAuth ?? cur.allowWeakUpstreamAuth,
+      rsaKeyFingerprint: ch.rsaKeyFingerprint === undefined ? cur.rsaKeyFingerprint : ch.rsaKeyFingerprint || null,
+      credentialKind: ch.password !== undefined ? 'password' : ch.privateKey !== undefined ? 'private-key' : cur.credentialKind,
+    };
+    checkTarget(next);
+    const changed = SHOWN.filter(([, show]) => show(cur) !== show(next)).map(([field]) => field);
+    if (changed.length === 0 && secret === undefined) throw new PortcullisError('bad-request', `nothing to change on ${name}`);
+    const rebound = boundChanges(cur, next);
+    if (rebound.length > 0 && secret === undefined) {
+      throw new PortcullisError('bad-request', `changing ${rebound.join(', ')} of ${name} changes where its credential is sent, so it must be entered ` +
+        `again: portcullis target update ${name} ... ${next.credentialKind === 'private-key' ? '--key-file FILE' : '--password-stdin'} ` +
+        '(the stored one stays bound to the current settings)');
+    }
+    // Sealed inside the transaction (a key rotation runs wholly before or after), for the new record.
+    const rec: TargetRecord = { ...next, credentialSealed: secret === undefined ? cur.credentialSealed : creds.sealFor(next, secret) };
+    await ctx.store.targets.update(rec);
+    const show = (t: TargetRecord): Record<string, Shown> => Object.fromEntries(SHOWN.filter(([f]) => changed.includes(f)).map(([f, v]) => [f, v(t)]));
+    const credential = secret === undefined ? 'kept' as const : 'replaced' as const;
+    await ctx.audit.append('target.updated', actor, { target: name, changed, credential, from: show(cur), to: show(rec) });
+    const revoked = changed.includes('tags') ? await revokeUncovered(ctx, actor, rec) : [];
+    return { rec, changed, credential, revoked, repointed: repointedFields(cur, rec) };
+  });
+  await publishRevoked(ctx, actor, out.revoked);
+  if (out.repointed.length > 0) ctx.events.emit('target.changed', { target: name, by: actor, fields: out.repointed });
+  return { target: out.rec, changed: out.changed, credential: out.credential, repointed: out.repointed.length > 0, grantsRevoked: out.revoked.length };
+}
+
+/** Grants on the target whose policy no longer matches it (by tag) are revoked, as narrowing the policy would. */
+async function revokeUncovered(ctx: AccessContext, actor: string, t: TargetRecord): Promise<Awaited<ReturnType<typeof revokeInTx>>> {
+  const now = ctx.clock.now();
+  const lost: GrantRecord[] = [];
+  let why = '';
+  for (const g of await activeGrants(ctx.store, now, { targetId: t.id })) {
+    if (g.policyId === null) continue;
+    const p = await ctx.store.policies.byId(g.policyId);
+    const n = p ? policyNarrowing(p, g, await ctx.store.users.byId(g.userId) ?? null, t, now) : null;
+    if (n?.kind !== 'uncovered') continue;
+    lost.push(g);
+    why ||= n.why;
+  }
+  return revokeInTx(ctx, actor, lost, why || `target ${t.name} changed`, 'policy-narrowed');
+}
