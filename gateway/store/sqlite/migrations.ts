@@ -70,6 +70,13 @@ const MIGRATIONS: string[] = [
   );`,
   // 7: keys that seal masked terminal input in recordings, each sealed by the vault's master key.
   `CREATE TABLE recording_keys (id TEXT PRIMARY KEY, sealed TEXT NOT NULL, created_at INTEGER NOT NULL);`,
+  // 8: mysql_native_password becomes opt-in per user; its unsalted SHA1(SHA1(password)) is kept only
+  // for users who opt in. Existing users keep theirs only when the audit log shows a native login
+  // (their clients may speak nothing else); everyone else's is dropped now.
+  `ALTER TABLE users ADD COLUMN mysql_native INTEGER NOT NULL DEFAULT 0;
+  UPDATE users SET mysql_native = 1 WHERE native_verifier IS NOT NULL AND name IN (
+    SELECT json_extract(data, '$.user') FROM audit WHERE code = 'auth.succeeded' AND json_extract(data, '$.method') = 'mysql-native');
+  UPDATE users SET native_verifier = NULL WHERE mysql_native = 0;`,
 ];
 
 export function migrate(db: Database.Database): void {
