@@ -135,13 +135,19 @@ class MyAdapter implements ProtocolAdapter<MyUpstream> {
     this.target = target;
 
     let user: UserRecord;
-    this.log.debug({ plugin: resp.plugin, answer: resp.authResponse.length }, 'mysql.auth_plugin');
     // Which exchange runs depends only on what the client sent, never on the name: a switch or a
     // plugin chosen per user would tell who exists and who has mysql_native_password enabled.
-    if (nativeScrambleSent(resp.plugin, resp.caps, resp.authResponse)) {
+    if (resp.plugin === 'mysql_native_password' || (resp.plugin === null && !has(resp.caps, CAP.PLUGIN_AUTH))) {
       const native = await deps.authn.nativeBegin(principal.user, addr);
+      let answer = resp.authResponse;
+      if (answer.length === 0) {
+        // libmariadb/libmysqlclient send nothing when their plugin differs from the greeting's and
+        // wait for a switch (--default-auth=mysql_native_password, or a client with nothing else).
+        this.send(Buffer.concat([Buffer.from([0xfe]), Buffer.from('mysql_native_password\0'), scramble, Buffer.from([0])]));
+        answer = await this.recv();
+      }
       // Checked against a decoy when the user has no native opt-in (or does not exist): same work.
-      const ok = checkNative(resp.authResponse, scramble, native.verifier) && native.genuine;
+      const ok = checkNative(answer, scramble, native.verifier) && native.genuine;
       user = await proof(deps, principal.user, addr, 'mysql-native', ok, resp.user, target);
     } else {
       if (resp.plugin !== 'caching_sha2_password') {
@@ -249,17 +255,6 @@ async function proof(deps: MyDeps, name: string, addr: string, method: string, o
     if (isPortcullisError(err) && err.code === 'invalid-credentials') throw accessDenied(login, target, true);
     throw err;
   }
-}
-
-/**
- * Whether the client answered the greeting with a mysql_native_password scramble already: clients
- * without plugin auth (native is all they have), or ones that name native and send 20 bytes. A
- * client that names native but sends nothing (libmariadb, whose default plugin differs from the
- * greeting's) is waiting to be switched, and is switched to caching_sha2_password like everyone.
- */
-function nativeScrambleSent(plugin: string | null, caps: number, answer: Buffer): boolean {
-  if (plugin === null) return !has(caps, CAP.PLUGIN_AUTH);
-  return plugin === 'mysql_native_password' && answer.length > 0;
 }
 
 /**
