@@ -79,9 +79,10 @@ const MIGRATIONS: string[] = [
   UPDATE users SET native_verifier = NULL WHERE mysql_native = 0;`,
 ];
 
-export function migrate(db: Database.Database): void {
+/** Applies every migration not applied yet; `upTo` stops at that version (tests of one migration). */
+export function migrate(db: Database.Database, upTo = MIGRATIONS.length): void {
   const current = db.pragma('user_version', { simple: true }) as number;
-  for (let v = current; v < MIGRATIONS.length; v++) {
+  for (let v = current; v < Math.min(upTo, MIGRATIONS.length); v++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[v]!);
       db.pragma(`user_version = ${v + 1}`);
