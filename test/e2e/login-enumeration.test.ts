@@ -1,8 +1,8 @@
 // No user enumeration before authentication, with real clients through one gateway: OpenSSH
 // (method lists, prompts, refusals), psql and the mariadb client (refusals), and a raw SCRAM probe
 // (salts: the same format for every name, deterministic per name, different across names). Names:
-// `ops` (password), `mfa` (password + one-time code), `off` (disabled), `nat` (mysql_native_password
-// opted in), and names that do not exist. Plus a one-time code raced by two real ssh logins.
+// `ops` and `plain` (password), `mfa` (password + one-time code), `off` (disabled), `nat` and `natp`
+// (mysql_native_password opted in), and names that do not exist. Plus a one-time code raced by two real ssh logins.
 import { spawn } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { totpAt } from '../../gateway/access/totp.js';
 import { requireBinary, run, tempDir } from '../harness/common.js';
 import { type GatewayPeer, startGateway } from '../harness/gateway.js';
 import { type MariadbPeer, startMariadb } from '../harness/mariadb.js';
+import { mysqlExchange } from '../harness/my-auth-probe.js';
 import { scramServerFirst } from '../harness/pg-scram-probe.js';
 import { type PostgresPeer, startPostgres } from '../harness/postgres.js';
 import { type SshdPeer, startSshd } from '../harness/sshd.js';
@@ -34,7 +35,8 @@ beforeAll(async () => {
   [gw, sshd, pg, my] = await Promise.all([startGateway(), startSshd(), startPostgres(), startMariadb()]);
   dir = tempDir('enumfx');
   provisionThreeTargets({ gw, sshd, pg, my }, dir, { for: '30m', reason: 'enumeration test' });
-  for (const [name, password, extra] of [['mfa', MFA, []], ['off', OFF, []], ['nat', NAT, ['--mysql-native-password']]] as const) {
+  for (const [name, password, extra] of [['mfa', MFA, []], ['off', OFF, []], ['nat', NAT, ['--mysql-native-password']],
+    ['plain', 'plain-Password-1', []], ['natp', 'natp-Password-1', ['--mysql-native-password']]] as const) {
     must(gw.admin(['user', 'add', name, '--role', 'ops', '--password-stdin', ...extra], `${password}\n`));
     for (const target of ['web01', 'orders-db', 'shop-db']) {
       must(gw.admin(['grant', 'add', '--user', name, '--target', target, '--for', '30m', '--reason', 'enumeration test']));
@@ -109,11 +111,27 @@ describe('MySQL before authentication', () => {
     expect(attempt('ops', OPS).status).toBe(0);
   });
 
+  it('runs the same exchange packet for packet for every name, whatever plugin the client names', async () => {
+    // Each probe is a counted failure (five lock a name), so it uses names no other test needs.
+    // [plugin, auth data, server packets]: full authentication asked, then the refusal; a switch to
+    // native, then the refusal; a native scramble checked at once; a switch to caching_sha2 first.
+    const cases = [['caching_sha2_password', 'empty', 2], ['mysql_native_password', 'empty', 2], ['mysql_native_password', 'junk', 1], ['sha256_password', 'junk', 3]] as const;
+    for (const [plugin, answer, count] of cases) {
+      const unknown = await mysqlExchange(gw.ports.mysql, 'specter+shop-db', plugin, answer);
+      expect(unknown.length, `${plugin} ${answer}`).toBe(count);
+      expect(unknown.at(-1)).toMatch(/Access denied for user 'specter\+shop-db'/);
+      for (const name of ['natp', 'plain']) {
+        const known = await mysqlExchange(gw.ports.mysql, `${name}+shop-db`, plugin, answer);
+        expect(known.map((p) => normalize(p, name)), `${name} ${plugin} ${answer}`).toEqual(unknown.map((p) => normalize(p, 'specter')));
+      }
+    }
+  });
+
   it('logs in an opted-in user with mysql_native_password, and keeps that verifier for them only', () => {
     const r = attempt('nat', NAT, ['--default-auth=mysql_native_password']);
     expect(r.status, r.out).toBe(0);
     const users = JSON.parse(must(gw.admin(['user', 'list', '--json']))) as Array<{ name: string; mysql_native_password: boolean }>;
-    expect(users.filter((u) => u.mysql_native_password).map((u) => u.name)).toEqual(['nat']);
+    expect(users.filter((u) => u.mysql_native_password).map((u) => u.name)).toEqual(['nat', 'natp']);
     // Opting out drops it at once: the same client is refused.
     must(gw.admin(['user', 'update', 'nat', '--no-mysql-native-password']));
     expect(attempt('nat', NAT, ['--default-auth=mysql_native_password']).status).not.toBe(0);
@@ -134,7 +152,7 @@ describe('SSH before authentication', () => {
    * `code` for a "Verification code" prompt. Returns what a client learns: the method lists, the
    * prompts in order and the outcome.
    */
-  const attempt = (name: string, password: string, code: string, command = 'echo in'): Promise<SshTry> => {
+  const attempt = (name: string, password: string, code: string, command = 'echo in', method = 'keyboard-interactive'): Promise<SshTry> => {
     const tag = Math.random().toString(36).slice(2);
     const log = join(dir, `askpass-${tag}.log`);
     const askpass = join(dir, 'askpass.sh');
@@ -144,7 +162,7 @@ describe('SSH before authentication', () => {
     writeFileSync(log, '');
     const args = ['-v', '-p', String(gw.ports.ssh), '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
       // Keyboard-interactive only, once: one attempt is one counted failure (five lock a name).
-      '-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=keyboard-interactive', '-o', 'NumberOfPasswordPrompts=1', '-o', 'ConnectTimeout=10', `${name}+web01@127.0.0.1`, command];
+      '-o', 'PubkeyAuthentication=no', '-o', `PreferredAuthentications=${method}`, '-o', 'NumberOfPasswordPrompts=1', '-o', 'ConnectTimeout=10', `${name}+web01@127.0.0.1`, command];
     return new Promise((resolve) => {
       const child = spawn(ssh(), args, {
         env: { ...process.env, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0', ASKPASS_LOG: log, ASKPASS_PASSWORD: password, ASKPASS_CODE: code },
@@ -188,6 +206,17 @@ describe('SSH before authentication', () => {
     const mfa = await attempt('mfa', MFA, totpAt(mfaSecret, Date.now()));
     expect(mfa.status, mfa.transcript).toBe(0);
     expect(mfa.transcript).toMatch(/Verification code/);
+  }, 120_000);
+
+  // After a login of mfa (which clears its failures: five from one address lock a name).
+  it('answers the password method alike for every name it does not let in, a user with a code and the right password included', async () => {
+    const unknown = await attempt('nobody', 'whatever-1', '', 'echo in', 'password');
+    expect(unknown.status).toBe(255);
+    expect(unknown.transcript).toMatch(/prompt: NAME\+web01@127\.0\.0\.1's password:/);
+    const others = await Promise.all([attempt('ops', 'wrong-password', '', 'echo in', 'password'), attempt('mfa', MFA, '', 'echo in', 'password')]);
+    for (const o of others) expect(o).toEqual(unknown);
+    const ops = await attempt('ops', OPS, '', 'echo in', 'password');
+    expect([ops.status, ops.stdout]).toEqual([0, 'in\n']);
   }, 120_000);
 
   it('accepts a one-time code once when two ssh logins race with it: exactly one gets in', async () => {
