@@ -130,10 +130,13 @@ export class Authenticator {
 
   /** The code after passwordStep. Fails alike for all; the attempt was already counted. */
   async codeStep(pending: PendingCode, code: string, addr: string): Promise<UserRecord> {
+    // A wrong password or an unknown name does the same lookup and code check (against a decoy
+    // secret), so how long the answer takes does not tell whether the password was right.
     const fresh = pending.userId === null ? undefined : await this.ctx.store.users.byId(pending.userId);
-    const step = fresh?.totpSealed
-      ? verifyTotp(this.vault.open(fresh.totpSealed, aadFor.totp(fresh.id)).toString(), code.trim(), this.ctx.clock.now(), fresh.totpLastStep)
-      : null;
+    if (!fresh) await this.ctx.store.users.byName(pending.name);
+    const secret = fresh?.totpSealed ? this.vault.open(fresh.totpSealed, aadFor.totp(fresh.id)).toString() : this.decoys.totpSecret(pending.name);
+    const found = verifyTotp(secret, code.trim(), this.ctx.clock.now(), fresh?.totpLastStep ?? 0);
+    const step = fresh?.totpSealed ? found : null;
     // Taking the step is atomic in the store: of two logins racing with one code, one wins.
     if (!fresh || step === null || !(await this.ctx.store.users.advanceTotpStep(fresh.id, step))) {
       await this.ctx.audit.append('auth.failed', pending.name, { user: pending.name, method: pending.method + '+totp', addr, reason: fresh ? 'bad-totp' : 'bad-password' });

@@ -8,6 +8,7 @@
 // marked and never accepted, whatever proof a client sends.
 import { createHmac } from 'node:crypto';
 import { SCRAM_ITERATIONS, type ScramKeys } from './scram-verifier.js';
+import { base32Encode } from './totp.js';
 
 /** ScramKeys that no proof may pass; `decoy` makes that explicit rather than relying on the math. */
 export interface DecoyScramKeys extends ScramKeys {
@@ -42,6 +43,11 @@ export class LoginDecoys {
   scramVerifier(name: string): string {
     const k = this.scramKeys(name);
     return `SCRAM-SHA-256$${k.iterations}:${k.salt.toString('base64')}$${k.storedKey.toString('base64')}:${k.serverKey.toString('base64')}`;
+  }
+
+  /** A TOTP secret (base32) to check a code against when there is no user to check it for. */
+  totpSecret(name: string): string {
+    return base32Encode(this.part('totp', name).subarray(0, 20));
   }
 
   /** A SHA1(SHA1(password))-shaped value: a native check runs the same SHA-1s against it and fails. */
