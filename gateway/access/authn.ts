@@ -40,6 +40,8 @@ const TOKEN_PREFIX = 'pcat';
 
 export class Authenticator {
   private readonly decoys: LoginDecoys;
+  /** Code rounds handed out and not yet used: one code try per counted attempt, none forged. */
+  private readonly pendingCodes = new WeakSet<PendingCode>();
 
   constructor(private readonly ctx: AccessContext, private readonly vault: Vault, private readonly throttle: LoginThrottle) {
     this.decoys = new LoginDecoys(vault.deriveKey('login-decoys'));
@@ -125,11 +127,14 @@ export class Authenticator {
     if (user && passwordOk && user.totpSealed === null) return { kind: 'authenticated', user: await this.afterPassword(a, user) };
     const proven = user !== undefined && passwordOk;
     await this.countFailure({ user: name, password: '', addr, method }, proven ? 'code-pending' : 'bad-password');
-    return { kind: 'code', pending: { name, userId: proven ? user.id : null, method } };
+    const pending: PendingCode = { name, userId: proven ? user.id : null, method };
+    this.pendingCodes.add(pending);
+    return { kind: 'code', pending };
   }
 
   /** The code after passwordStep. Fails alike for all; the attempt was already counted. */
   async codeStep(pending: PendingCode, code: string, addr: string): Promise<UserRecord> {
+    if (!this.pendingCodes.delete(pending)) throw invalidCredentials();
     // A wrong password or an unknown name does the same lookup and code check (against a decoy
     // secret), so how long the answer takes does not tell whether the password was right.
     const fresh = pending.userId === null ? undefined : await this.ctx.store.users.byId(pending.userId);

@@ -119,6 +119,14 @@ describe('the authenticator before authentication', () => {
     const right = await authn.passwordStep('mfa', 'mfa-password-1', '10.0.0.3', 'ssh-keyboard-interactive');
     if (right.kind !== 'code') throw new Error('expected the code round');
     await expect(authn.codeStep(right.pending, totpAt(secret, t.clock.now()), '10.0.0.3')).resolves.toMatchObject({ name: 'mfa' });
+    // One code try per password attempt, and no round made up by the caller.
+    const once = await authn.passwordStep('mfa', 'mfa-password-1', '10.0.0.4', 'ssh-keyboard-interactive');
+    if (once.kind !== 'code') throw new Error('expected the code round');
+    await expect(authn.codeStep(once.pending, '000000', '10.0.0.4')).rejects.toMatchObject({ code: 'invalid-credentials' });
+    t.clock.advance(30_000);
+    await expect(authn.codeStep(once.pending, totpAt(secret, t.clock.now()), '10.0.0.4')).rejects.toMatchObject({ code: 'invalid-credentials' });
+    const mfa = await t.app.store.users.byName('mfa');
+    await expect(authn.codeStep({ name: 'mfa', userId: mfa!.id, method: 'x' }, totpAt(secret, t.clock.now()), '10.0.0.4')).rejects.toMatchObject({ code: 'invalid-credentials' });
   });
 
   it('counts one failure per attempt whatever the password: five right passwords without a code lock like five wrong ones', async () => {
