@@ -10,7 +10,7 @@ export interface ApiErrorBody { error: { code: string; message: string } }
 
 // ---- Resources (GET /api/v1/users, targets, policies, requests, grants, sessions, links) ----
 
-export interface UserView { id: string; name: string; kind: string; roles: string[]; totp: boolean; ssh_keys: number; disabled: boolean; created_at: string }
+export interface UserView { id: string; name: string; kind: string; roles: string[]; totp: boolean; mysql_native_password: boolean; ssh_keys: number; disabled: boolean; created_at: string }
 
 export interface TargetView {
   id: string; name: string; kind: string; host: string; port: number; account: string; credential: string;

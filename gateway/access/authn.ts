@@ -1,12 +1,15 @@
 // Authentication of gateway users: password (+ TOTP when enrolled) with throttling, and API tokens.
 // Every protocol adapter and the HTTP API call this; none checks a password itself. Failures are
 // audited and all look alike to the caller ("invalid-credentials"), so they reveal no user names.
-import { randomBytes } from 'node:crypto';
+// Before authentication every name is treated alike: unknown names, users without a verifier and
+// users with a one-time code run the same exchange against per-name decoys (login-decoys.ts) and
+// the same hashing, and database logins answer every failure (disabled included) the same way.
 import type { GrantRecord, UserRecord } from '../store/records.js';
-import { PortcullisError } from '../util/errors.js';
+import { isPortcullisError, PortcullisError } from '../util/errors.js';
 import { newId, newToken, sha256Hex } from '../util/ids.js';
 import { aadFor, type Vault } from '../vault/vault.js';
 import type { AccessContext } from './context.js';
+import { LoginDecoys } from './login-decoys.js';
 import { verifyPassword } from './passwords.js';
 import { makeScramVerifier, nativeVerifier, parseScramVerifier, scramMatches, type ScramKeys } from './scram-verifier.js';
 import type { LoginThrottle } from './throttle.js';
@@ -21,27 +24,55 @@ export interface LoginAttempt {
   method: string;
 }
 
+/** A mysql_native_password check's verifier; `genuine` false for a decoy, which never passes. */
+export interface NativeVerifier { verifier: string; genuine: boolean }
+
+/** The outcome of a password given first, where a one-time code may follow (SSH keyboard-interactive). */
+export type PasswordStep =
+  | { kind: 'authenticated'; user: UserRecord }
+  /** Ask for the code. The same for a wrong password, an unknown name and a user with a code. */
+  | { kind: 'code'; pending: PendingCode };
+
+/** Opaque to callers: which user (if any) proved the password, waiting for the code. */
+export interface PendingCode { readonly name: string; readonly userId: string | null; readonly method: string }
+
 const TOKEN_PREFIX = 'pcat';
 
-let fake: string | null = null;
-function fakeVerifier(): string {
-  fake ??= makeScramVerifier(randomBytes(16).toString('hex'));
-  return fake;
-}
-
 export class Authenticator {
-  constructor(private readonly ctx: AccessContext, private readonly vault: Vault, private readonly throttle: LoginThrottle) {}
+  private readonly decoys: LoginDecoys;
+  /** Code rounds handed out and not yet used: one code try per counted attempt, none forged. */
+  private readonly pendingCodes = new WeakSet<PendingCode>();
+
+  constructor(private readonly ctx: AccessContext, private readonly vault: Vault, private readonly throttle: LoginThrottle) {
+    this.decoys = new LoginDecoys(vault.deriveKey('login-decoys'));
+  }
 
   /** Checks password (and TOTP if enrolled). Throws a PortcullisError on any failure. */
   async login(a: LoginAttempt): Promise<UserRecord> {
+    await this.lockGate(a);
+    const user = await this.ctx.store.users.byName(a.user);
+    const passwordOk = await verifyPassword(a.password, user?.passwordHash ?? null);
+    if (!user || !passwordOk) return this.reject(a, 'bad-password');
+    return this.afterPassword(a, user);
+  }
+
+  /** A locked name+address is refused before any work, with an audit entry (same for every name). */
+  private async lockGate(a: LoginAttempt): Promise<void> {
     const lockedMs = this.throttle.lockedFor(a.user, a.addr);
     if (lockedMs > 0) {
       await this.ctx.audit.append('auth.failed', a.user, { user: a.user, method: a.method, addr: a.addr, reason: 'locked' });
       throw new PortcullisError('locked', `too many failed logins for ${a.user} from ${a.addr}; try again in ${Math.ceil(lockedMs / 60_000)} min`);
     }
-    const user = await this.ctx.store.users.byName(a.user);
-    const passwordOk = await verifyPassword(a.password, user?.passwordHash ?? null);
-    if (!user || !passwordOk) return this.reject(a, 'bad-password');
+  }
+
+  /** The same refusal without the audit entry, for the database exchanges' first step. */
+  private checkLock(name: string, addr: string): void {
+    const lockedMs = this.throttle.lockedFor(name, addr);
+    if (lockedMs > 0) throw new PortcullisError('locked', `too many failed logins for ${name} from ${addr}; try again in ${Math.ceil(lockedMs / 60_000)} min`);
+  }
+
+  /** The password was right: the code when enrolled, disabled, then success. */
+  private async afterPassword(a: LoginAttempt, user: UserRecord): Promise<UserRecord> {
     if (user.totpSealed !== null) {
       if (!a.totp) {
         throw new PortcullisError('totp-required', `user ${a.user} has a one-time code enrolled; give it as well`);
@@ -62,13 +93,67 @@ export class Authenticator {
     // just moved totpLastStep, and an older copy must never be written back over it.
     return this.ctx.store.transaction(async () => {
       const current = (await this.ctx.store.users.byId(user.id)) ?? user;
-      if (current.scramVerifier === null || current.nativeVerifier === null) {
-        await this.ctx.store.users.update({
-          ...current, scramVerifier: current.scramVerifier ?? makeScramVerifier(a.password), nativeVerifier: current.nativeVerifier ?? nativeVerifier(a.password),
-        });
-      }
+      await this.backfill(current, a.password);
       return current;
     });
+  }
+
+  /**
+   * Verifiers the user lacks, from a password just proven: SCRAM for users from before database
+   * logins, and SHA1(SHA1(password)) for users opted in to mysql_native_password since their last
+   * password login (the admin who opts them in does not know the password).
+   */
+  private async backfill(u: UserRecord, password: string): Promise<void> {
+    const native = u.mysqlNative && u.nativeVerifier === null;
+    if (u.scramVerifier !== null && !native) return;
+    await this.ctx.store.users.update({
+      ...u, scramVerifier: u.scramVerifier ?? makeScramVerifier(password), nativeVerifier: native ? nativeVerifier(password) : u.nativeVerifier,
+    });
+  }
+
+  /**
+   * A password first, for protocols that can ask for a one-time code next (SSH). A user without a
+   * code is authenticated by the right password. Everything else — a wrong password, an unknown
+   * name, a user with a code (right password or not) — is asked for the code, so the answer says
+   * nothing about the name or, for users with a code, about the password. Every attempt that is not
+   * authenticated here counts one failure now (a client that drops the connection at the code
+   * prompt has still spent a guess); a right code later clears it.
+   */
+  async passwordStep(name: string, password: string, addr: string, method: string): Promise<PasswordStep> {
+    const a: LoginAttempt = { user: name, password, addr, method };
+    await this.lockGate(a);
+    const user = await this.ctx.store.users.byName(name);
+    const passwordOk = await verifyPassword(password, user?.passwordHash ?? null);
+    if (user && passwordOk && user.totpSealed === null) return { kind: 'authenticated', user: await this.afterPassword(a, user) };
+    const proven = user !== undefined && passwordOk;
+    await this.countFailure({ user: name, password: '', addr, method }, proven ? 'code-pending' : 'bad-password');
+    const pending: PendingCode = { name, userId: proven ? user.id : null, method };
+    this.pendingCodes.add(pending);
+    return { kind: 'code', pending };
+  }
+
+  /** The code after passwordStep. Fails alike for all; the attempt was already counted. */
+  async codeStep(pending: PendingCode, code: string, addr: string): Promise<UserRecord> {
+    if (!this.pendingCodes.delete(pending)) throw invalidCredentials();
+    // A wrong password or an unknown name does the same lookup and code check (against a decoy
+    // secret), so how long the answer takes does not tell whether the password was right.
+    const fresh = pending.userId === null ? undefined : await this.ctx.store.users.byId(pending.userId);
+    if (!fresh) await this.ctx.store.users.byName(pending.name);
+    const secret = fresh?.totpSealed ? this.vault.open(fresh.totpSealed, aadFor.totp(fresh.id)).toString() : this.decoys.totpSecret(pending.name);
+    const found = verifyTotp(secret, code.trim(), this.ctx.clock.now(), fresh?.totpLastStep ?? 0);
+    const step = fresh?.totpSealed ? found : null;
+    // Taking the step is atomic in the store: of two logins racing with one code, one wins.
+    if (!fresh || step === null || !(await this.ctx.store.users.advanceTotpStep(fresh.id, step))) {
+      await this.ctx.audit.append('auth.failed', pending.name, { user: pending.name, method: pending.method + '+totp', addr, reason: fresh ? 'bad-totp' : 'bad-password' });
+      throw invalidCredentials();
+    }
+    if (fresh.disabled) {
+      await this.ctx.audit.append('auth.failed', fresh.name, { user: fresh.name, method: pending.method, addr, reason: 'disabled' });
+      throw new PortcullisError('user-disabled', `account ${fresh.name} is disabled; ask a Portcullis admin to enable it`);
+    }
+    this.throttle.succeed(fresh.name, addr);
+    await this.ctx.audit.append('auth.succeeded', fresh.name, { user: fresh.name, method: pending.method + '+totp', addr });
+    return { ...fresh, totpLastStep: step };
   }
 
   /**
@@ -110,74 +195,81 @@ export class Authenticator {
   }
 
   /**
-   * Step one of a SCRAM login (database protocols): the verifier to run the exchange against, or
-   * null for an unknown user (the exchange then runs against fake keys and fails). Throws when the
-   * user+address is locked, or when the account needs a one-time code, which SCRAM cannot carry.
+   * Step one of a SCRAM login (database protocols): the keys to run the exchange against. The
+   * user's own verifier; for a user with a one-time code (which SCRAM cannot carry) the active
+   * grant's one-time database password; otherwise — unknown name, no verifier yet, no such grant —
+   * the name's decoy, which looks the same and never passes. Throws only when the name+address is
+   * locked (which happens to unknown names alike).
    */
-  async scramBegin(name: string, target: string, addr: string): Promise<ScramKeys | null> {
-    const lockedMs = this.throttle.lockedFor(name, addr);
-    if (lockedMs > 0) throw new PortcullisError('locked', `too many failed logins for ${name} from ${addr}; try again in ${Math.ceil(lockedMs / 60_000)} min`);
-    const user = await this.ctx.store.users.byName(name);
-    if (user?.totpSealed) {
-      // A second factor cannot travel in SCRAM: such users log in with the grant's one-time password.
-      const grant = await this.dbPasswordGrant(user, target);
-      if (!grant?.dbVerifier) {
-        throw new PortcullisError('totp-required', `account ${name} uses a one-time code; get a database password for this grant with: portcullis db-password ${target}`);
-      }
-      return parseScramVerifier(grant.dbVerifier);
-    }
-    return user?.scramVerifier ? parseScramVerifier(user.scramVerifier) : null;
+  async scramBegin(name: string, target: string, addr: string): Promise<ScramKeys> {
+    this.checkLock(name, addr);
+    const v = await this.dbVerifier(await this.ctx.store.users.byName(name), target);
+    return (v === null ? null : parseScramVerifier(v)) ?? this.decoys.scramKeys(name);
   }
 
-  /** mysql_native_password: the stored SHA1(SHA1(password)), or null for an unknown user. */
-  async nativeBegin(name: string, addr: string): Promise<string | null> {
-    const lockedMs = this.throttle.lockedFor(name, addr);
-    if (lockedMs > 0) throw new PortcullisError('locked', `too many failed logins for ${name} from ${addr}; try again in ${Math.ceil(lockedMs / 60_000)} min`);
+  /**
+   * mysql_native_password: the stored SHA1(SHA1(password)) of a user who opted in
+   * (`--mysql-native-password`) and has no one-time code; for anyone else a decoy of the same shape,
+   * so the check costs the same and fails.
+   */
+  async nativeBegin(name: string, addr: string): Promise<NativeVerifier> {
+    this.checkLock(name, addr);
     const user = await this.ctx.store.users.byName(name);
-    if (user?.totpSealed) throw new PortcullisError('totp-required', `account ${name} uses a one-time code; connect with TLS and caching_sha2_password using: portcullis db-password TARGET`);
-    return user?.nativeVerifier ?? null;
+    const v = user && user.mysqlNative && user.totpSealed === null ? user.nativeVerifier : null;
+    return v !== null ? { verifier: v, genuine: true } : { verifier: this.decoys.nativeVerifier(name), genuine: false };
   }
 
   /**
    * A database login that received the password itself (over TLS): the account password, or for
-   * users with a second factor the grant's one-time database password.
+   * users with a second factor the grant's one-time database password. Unknown names and users with
+   * nothing to check against pay the same PBKDF2 against their decoy.
    */
   async dbPasswordLogin(name: string, target: string, password: string, addr: string, method: string): Promise<UserRecord> {
     const user = await this.ctx.store.users.byName(name);
     // Accounts from before SCRAM verifiers existed: scrypt, which also backfills the verifiers.
-    if (user && !user.totpSealed && user.scramVerifier === null) return this.login({ user: name, password, addr, method });
-    const lockedMs = this.throttle.lockedFor(name, addr);
-    if (lockedMs > 0) throw new PortcullisError('locked', `too many failed logins for ${name} from ${addr}; try again in ${Math.ceil(lockedMs / 60_000)} min`);
-    if (!user?.totpSealed) {
-      // The stored SCRAM verifier proves the same password at a fraction of scrypt's cost (database
-      // clients reconnect often); unknown users are checked against a fake one of equal cost.
-      const matches = scramMatches(password, user?.scramVerifier ?? fakeVerifier());
-      return this.proofFinish(name, addr, method, user !== undefined && matches);
+    if (user && !user.totpSealed && user.scramVerifier === null) {
+      return this.login({ user: name, password, addr, method }).catch((err: unknown) => {
+        // A database refusal is the same for every failure (see proofFinish); the audit has the reason.
+        throw isPortcullisError(err) && err.code === 'user-disabled' ? invalidCredentials() : err;
+      });
     }
-    const grant = await this.dbPasswordGrant(user, target);
-    if (!grant?.dbVerifier) {
-      throw new PortcullisError('totp-required', `account ${name} uses a one-time code; get a database password for this grant with: portcullis db-password ${target}`);
-    }
-    return this.proofFinish(name, addr, method, scramMatches(password, grant.dbVerifier));
+    this.checkLock(name, addr);
+    const v = await this.dbVerifier(user, target);
+    // The stored SCRAM verifier proves the same password at a fraction of scrypt's cost (database
+    // clients reconnect often).
+    const matches = scramMatches(password, v ?? this.decoys.scramVerifier(name));
+    const u = await this.proofFinish(name, addr, method, v !== null && matches);
+    if (u.totpSealed === null && u.mysqlNative && u.nativeVerifier === null) await this.ctx.store.transaction(async () => {
+      const current = await this.ctx.store.users.byId(u.id);
+      if (current) await this.backfill(current, password);
+    });
+    return u;
   }
 
-  /** Step two: the exchange's outcome, audited and throttled like any login. */
+  /**
+   * Step two: the exchange's outcome, audited and throttled like any login. Database clients get
+   * one refusal for every failure — unknown name, wrong password, no database password for a user
+   * with a code, no native opt-in, disabled — so it reveals nothing about the name; the audit entry
+   * keeps the real reason.
+   */
   async proofFinish(name: string, addr: string, method: string, proofOk: boolean): Promise<UserRecord> {
     const a: LoginAttempt = { user: name, password: '', addr, method };
     const user = await this.ctx.store.users.byName(name);
-    if (!user || !proofOk) return this.reject(a, 'bad-password');
+    if (!user || !proofOk) return this.reject(a, failureReason(user, method));
     if (user.disabled) {
       await this.ctx.audit.append('auth.failed', name, { user: name, method, addr, reason: 'disabled' });
-      throw new PortcullisError('user-disabled', `account ${name} is disabled; ask a Portcullis admin to enable it`);
+      throw invalidCredentials();
     }
     this.throttle.succeed(name, addr);
     await this.ctx.audit.append('auth.succeeded', user.name, { user: user.name, method, addr });
     return user;
   }
 
-  /** Whether the user must also give a one-time code (for protocols that ask in two steps). */
-  async needsTotp(name: string): Promise<boolean> {
-    return (await this.ctx.store.users.byName(name))?.totpSealed != null;
+  /** What a database login checks against: the user's verifier, or the grant's for users with a code. */
+  private async dbVerifier(user: UserRecord | undefined, target: string): Promise<string | null> {
+    if (!user) return null;
+    if (user.totpSealed === null) return user.scramVerifier;
+    return (await this.dbPasswordGrant(user, target))?.dbVerifier ?? null;
   }
 
   /** The active grant of this user on this target that has a one-time database password, if any. */
@@ -188,6 +280,11 @@ export class Authenticator {
   }
 
   private async reject(a: LoginAttempt, reason: string): Promise<never> {
+    await this.countFailure(a, reason);
+    throw invalidCredentials();
+  }
+
+  private async countFailure(a: LoginAttempt, reason: string): Promise<void> {
     // Count the failure before the first await: concurrent guesses must all be counted.
     const locked = this.throttle.fail(a.user, a.addr);
     await this.ctx.audit.append('auth.failed', a.user, { user: a.user, method: a.method, addr: a.addr, reason });
@@ -195,7 +292,6 @@ export class Authenticator {
       const until = this.ctx.clock.now() + this.throttle.lockedFor(a.user, a.addr);
       await this.ctx.audit.append('auth.locked', a.user, { user: a.user, addr: a.addr, until });
     }
-    throw new PortcullisError('invalid-credentials', 'invalid user name, password or one-time code');
   }
 
   async issueToken(actor: string, user: UserRecord, label: string, ttlMs: number | null): Promise<{ token: string; expiresAt: number | null }> {
@@ -223,4 +319,16 @@ export class Authenticator {
     const user = await this.ctx.store.users.byId(rec.userId);
     return user && !user.disabled ? user : undefined;
   }
+}
+
+function invalidCredentials(): PortcullisError {
+  return new PortcullisError('invalid-credentials', 'invalid user name, password or one-time code');
+}
+
+/** For the audit only (the client is told the same for all): why a database proof failed. */
+function failureReason(user: UserRecord | undefined, method: string): string {
+  if (!user) return 'unknown-user';
+  if (method === 'mysql-native' && !user.mysqlNative) return 'native-not-enabled';
+  if (user.totpSealed !== null) return 'bad-db-password';
+  return 'bad-password';
 }

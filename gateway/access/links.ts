@@ -48,7 +48,7 @@ export const sshCodeOf = (token: string): string => createHash('sha256').update(
 /** The in-memory principal of a link's sessions (never stored as a user, cannot log in). */
 export function linkPrincipal(l: LinkRecord): UserRecord {
   return {
-    id: l.id, name: `link:${l.id}`, kind: 'link', roles: [], passwordHash: null, scramVerifier: null, nativeVerifier: null,
+    id: l.id, name: `link:${l.id}`, kind: 'link', roles: [], passwordHash: null, scramVerifier: null, nativeVerifier: null, mysqlNative: false,
     sshKeys: [], totpSealed: null, totpLastStep: 0, disabled: false, createdAt: l.createdAt,
   };
 }

@@ -20,6 +20,8 @@ export interface NewUser {
   kind?: UserRecord['kind'];
   password?: string;
   sshKeys?: string[];
+  /** Allow mysql_native_password logins (and so keep the unsalted SHA1(SHA1(password)) they need). */
+  mysqlNative?: boolean;
 }
 
 const MIN_PASSWORD = 8;
@@ -36,7 +38,8 @@ export class UserService {
       id: newId('usr'), name: input.name, kind: input.kind ?? 'human', roles: [...new Set(input.roles)],
       passwordHash: input.password === undefined ? null : await hashPassword(checkPassword(input.password)),
       scramVerifier: input.password === undefined ? null : makeScramVerifier(input.password),
-      nativeVerifier: input.password === undefined ? null : nativeVerifier(input.password),
+      nativeVerifier: input.password === undefined || !input.mysqlNative ? null : nativeVerifier(input.password),
+      mysqlNative: input.mysqlNative === true,
       sshKeys: (input.sshKeys ?? []).map(normalizeSshKey), totpSealed: null, totpLastStep: 0, disabled: false,
       createdAt: this.ctx.clock.now(),
     };
@@ -74,19 +77,34 @@ export class UserService {
   async setPassword(actor: string, name: string, password: string): Promise<void> {
     const u = await this.get(name);
     const hash = await hashPassword(checkPassword(password));
-    await this.update(actor, u, (cur) => ({ ...cur, passwordHash: hash, scramVerifier: makeScramVerifier(password), nativeVerifier: nativeVerifier(password) }), 'password');
+    await this.update(actor, u, (cur) => ({
+      ...cur, passwordHash: hash, scramVerifier: makeScramVerifier(password), nativeVerifier: cur.mysqlNative ? nativeVerifier(password) : null,
+    }), 'password');
+  }
+
+  /**
+   * mysql_native_password for this user, on or off. On: the verifier it needs is made at the user's
+   * next password login (or password change), since the admin does not know the password; off: the
+   * stored verifier is dropped at once.
+   */
+  async setMysqlNative(actor: string, name: string, enabled: boolean): Promise<void> {
+    const u = await this.get(name);
+    await this.update(actor, u, (cur) => ({ ...cur, mysqlNative: enabled, nativeVerifier: enabled ? cur.nativeVerifier : null }),
+      enabled ? 'mysql-native-enabled' : 'mysql-native-disabled');
   }
 
   async enrollTotp(actor: string, name: string, issuer: string): Promise<{ uri: string; secret: string }> {
     const u = await this.get(name);
     const secret = newTotpSecret();
-    await this.update(actor, u, (cur) => ({ ...cur, totpSealed: this.vault.seal(secret, aadFor.totp(u.id)), totpLastStep: 0 }), 'totp-enrolled');
+    // The last used step stays (the store never lowers it): a new secret needs no reset, and a code
+    // of a step already used cannot open the account again.
+    await this.update(actor, u, (cur) => ({ ...cur, totpSealed: this.vault.seal(secret, aadFor.totp(u.id)) }), 'totp-enrolled');
     return { uri: otpauthUri(issuer, u.name, secret), secret };
   }
 
   async removeTotp(actor: string, name: string): Promise<void> {
     const u = await this.get(name);
-    await this.update(actor, u, (cur) => ({ ...cur, totpSealed: null, totpLastStep: 0 }), 'totp-removed');
+    await this.update(actor, u, (cur) => ({ ...cur, totpSealed: null }), 'totp-removed');
   }
 
   async addSshKey(actor: string, name: string, key: string): Promise<void> {

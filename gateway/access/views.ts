@@ -13,7 +13,7 @@ export type { GrantView, LinkView, PolicyView, RequestView, SessionView, TargetV
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export function userView(u: UserRecord): UserView {
-  return { id: u.id, name: u.name, kind: u.kind, roles: u.roles, totp: u.totpSealed !== null, ssh_keys: u.sshKeys.length, disabled: u.disabled, created_at: iso(u.createdAt)! };
+  return { id: u.id, name: u.name, kind: u.kind, roles: u.roles, totp: u.totpSealed !== null, mysql_native_password: u.mysqlNative, ssh_keys: u.sshKeys.length, disabled: u.disabled, created_at: iso(u.createdAt)! };
 }
 
 export function targetView(t: TargetRecord): TargetView {

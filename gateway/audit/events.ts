@@ -4,7 +4,8 @@
 export interface AuditEventMap {
   'user.created': { user: string; roles: string[]; kind: string };
   'user.removed': { user: string };
-  'user.updated': { user: string; change: 'password' | 'totp-enrolled' | 'totp-removed' | 'ssh-key-added' | 'disabled' | 'enabled' | 'roles' };
+  'user.updated': { user: string; change: 'password' | 'totp-enrolled' | 'totp-removed' | 'ssh-key-added' | 'disabled' | 'enabled' | 'roles'
+    | 'mysql-native-enabled' | 'mysql-native-disabled' };
   'auth.succeeded': { user: string; method: string; addr: string };
   'auth.failed': { user: string; method: string; addr: string; reason: string };
   'auth.locked': { user: string; addr: string; until: number };

@@ -135,16 +135,20 @@ class MyAdapter implements ProtocolAdapter<MyUpstream> {
     this.target = target;
 
     let user: UserRecord;
+    // Which exchange runs depends only on what the client sent, never on the name: a switch or a
+    // plugin chosen per user would tell who exists and who has mysql_native_password enabled.
     if (resp.plugin === 'mysql_native_password' || (resp.plugin === null && !has(resp.caps, CAP.PLUGIN_AUTH))) {
-      const verifier = await deps.authn.nativeBegin(principal.user, addr);
+      const native = await deps.authn.nativeBegin(principal.user, addr);
       let answer = resp.authResponse;
       if (answer.length === 0) {
-        // libmariadb sends nothing when its plugin differs from the greeting's and waits for a switch.
+        // libmariadb/libmysqlclient send nothing when their plugin differs from the greeting's and
+        // wait for a switch (--default-auth=mysql_native_password, or a client with nothing else).
         this.send(Buffer.concat([Buffer.from([0xfe]), Buffer.from('mysql_native_password\0'), scramble, Buffer.from([0])]));
         answer = await this.recv();
       }
-      const ok = verifier !== null && checkNative(answer, scramble, verifier);
-      user = await proof(deps, principal.user, addr, 'mysql-native', ok);
+      // Checked against a decoy when the user has no native opt-in (or does not exist): same work.
+      const ok = checkNative(answer, scramble, native.verifier) && native.genuine;
+      user = await proof(deps, principal.user, addr, 'mysql-native', ok, resp.user, target);
     } else {
       if (resp.plugin !== 'caching_sha2_password') {
         // AuthSwitchRequest to the plugin we speak, with the same nonce.
@@ -165,7 +169,7 @@ class MyAdapter implements ProtocolAdapter<MyUpstream> {
       try {
         user = await deps.authn.dbPasswordLogin(principal.user, target, password, addr, 'mysql-caching-sha2');
       } catch (err) {
-        if (isPortcullisError(err) && err.code === 'invalid-credentials') throw new Refusal(1045, '28000', `Access denied for user '${resp.user}' (using password: YES)`);
+        if (isPortcullisError(err) && err.code === 'invalid-credentials') throw accessDenied(resp.user, target, false);
         throw err;
       }
     }
@@ -244,13 +248,26 @@ class MyAdapter implements ProtocolAdapter<MyUpstream> {
   }
 }
 
-async function proof(deps: MyDeps, name: string, addr: string, method: string, ok: boolean): Promise<UserRecord> {
+async function proof(deps: MyDeps, name: string, addr: string, method: string, ok: boolean, login: string, target: string): Promise<UserRecord> {
   try {
     return await deps.authn.proofFinish(name, addr, method, ok);
   } catch (err) {
-    if (isPortcullisError(err) && err.code === 'invalid-credentials') throw new Refusal(1045, '28000', `Access denied for user '${name}' (using password: YES)`);
+    if (isPortcullisError(err) && err.code === 'invalid-credentials') throw accessDenied(login, target, true);
     throw err;
   }
+}
+
+/**
+ * The one refusal for every failed login, whatever the name (unknown, wrong password, no database
+ * password for a user with a code, disabled, no native opt-in): MySQL's own words, then what to try.
+ * Only the exchange the client chose changes the hint, never the name.
+ */
+function accessDenied(login: string, target: string, native: boolean): Refusal {
+  const hint = native
+    ? 'mysql_native_password works only for accounts an admin enabled it for (portcullis user update NAME --mysql-native-password); '
+      + 'otherwise use caching_sha2_password over TLS (mysql/mariadb --ssl --default-auth=caching_sha2_password)'
+    : `check the user name and password; an account with a one-time code uses a database password from: portcullis db-password ${target}`;
+  return new Refusal(1045, '28000', `Access denied for user '${login}' (using password: YES); ${hint}`);
 }
 
 /** The RSA-encrypted password of caching_sha2_password without TLS; garbage is a bad handshake, not an internal error. */

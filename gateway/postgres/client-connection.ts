@@ -216,7 +216,12 @@ async function scramLogin(deps: PgDeps, socket: Socket, reader: HandshakeReader,
   try {
     user = await deps.authn.proofFinish(name, addr, 'postgres-scram', result.ok);
   } catch (err) {
-    if (isPortcullisError(err) && err.code === 'invalid-credentials') throw new Refusal('28P01', `password authentication failed for user "${name}"`);
+    // One refusal for every failure, whatever the name (unknown, wrong password, no database password
+    // for a user with a code, disabled): PostgreSQL's own words, and a hint that fits all of them.
+    if (isPortcullisError(err) && err.code === 'invalid-credentials') {
+      throw new Refusal('28P01', `password authentication failed for user "${name}"`,
+        `check the user name and password; an account with a one-time code uses a database password from: portcullis db-password ${target}`);
+    }
     throw err;
   }
   socket.write(authSaslFinal(result.serverFinal));

@@ -1,11 +1,15 @@
 // SSH authentication, translated: each ssh2 auth request becomes a call to the shared
-// Authenticator and the pipeline's Authorizer (the AccessDecider). Methods: publickey (registered keys), password, and
-// keyboard-interactive (password, plus "Verification code" when the user has TOTP; after a key, just
-// the code). Authorization happens here too, so a wrong target or a missing grant is refused at
-// auth; its message reaches the user as the instruction text of a keyboard-interactive request with
-// no prompts, which OpenSSH prints. No listener decides anything: ssh2 rejects what we don't accept.
+// Authenticator and the pipeline's Authorizer (the AccessDecider). Methods: publickey (registered
+// keys), password, and keyboard-interactive (a password, then a "Verification code" round unless the
+// password alone authenticated; after a key, just the code when the user has one). Before
+// authentication every name sees the same: one method list, the same prompts in the same order
+// (a wrong password, an unknown name and a user with a code all get the code round, and fail at its
+// end), so nothing tells who exists or who has a code. Authorization happens here too, so a wrong
+// target or a missing grant is refused at auth; its message reaches the user as the instruction
+// text of a keyboard-interactive request with no prompts, which OpenSSH prints. No listener decides
+// anything: ssh2 rejects what we don't accept.
 import ssh2 from 'ssh2';
-import type { Authenticator } from '../access/authn.js';
+import type { Authenticator, PendingCode } from '../access/authn.js';
 import { LINK_SSH_USER, type LinkService } from '../access/links.js';
 import type { Logger } from '../log/logger.js';
 import type { Authorization, GrantRecord, TargetRecord, UserRecord } from '../session/adapter.js';
@@ -19,7 +23,13 @@ export type SshAuthResult =
 
 type Method = 'publickey' | 'password' | 'keyboard-interactive';
 
+/** The same for every name, before and after a failure. */
+const METHODS: Method[] = ['publickey', 'password', 'keyboard-interactive'];
 const TITLE = 'Portcullis';
+// "one-time password" also makes sshpass (which answers only prompts saying "password") stop with
+// "wrong password" at this round instead of waiting forever for an answer it will never give.
+const CODE_PROMPT = 'Verification code (one-time password): ';
+const CODE_HINT = 'Leave the code empty if your account has none.';
 
 export class SshAuthFlow {
   result: SshAuthResult | null = null;
@@ -49,30 +59,34 @@ export class SshAuthFlow {
 
   private async dispatch(ctx: ssh2.AuthContext, p: Principal): Promise<void> {
     if (this.refusal !== null) return this.showRefusal(ctx);
-    const needsTotp = await this.authn.needsTotp(p.user);
-    const methods: Method[] = needsTotp ? ['publickey', 'keyboard-interactive'] : ['publickey', 'password', 'keyboard-interactive'];
     switch (ctx.method) {
       case 'publickey':
-        return this.publicKey(ctx, p, needsTotp);
-      case 'password':
-        if (needsTotp) return ctx.reject(methods);
-        return this.finish(ctx, p, await this.tryLogin(p.user, ctx.password, undefined, 'ssh-password'));
+        return this.publicKey(ctx, p);
+      case 'password': {
+        // One round only: the password authenticates a user without a code; anything else fails
+        // here alike (a user with a code logs in by keyboard-interactive, which has a second round).
+        const step = await this.passwordStep(p.user, ctx.password, 'ssh-password');
+        if (step?.kind === 'authenticated') return this.finish(ctx, p, step.user);
+        if (this.refusal !== null) return this.refuse(ctx, this.refusal);
+        return ctx.reject(METHODS);
+      }
       case 'keyboard-interactive':
-        return this.keyboard(ctx, p, needsTotp);
+        return this.keyboard(ctx, p);
       default:
-        return ctx.reject(methods);
+        return ctx.reject(METHODS);
     }
   }
 
-  private async publicKey(ctx: ssh2.PublicKeyAuthContext, p: Principal, needsTotp: boolean): Promise<void> {
+  private async publicKey(ctx: ssh2.PublicKeyAuthContext, p: Principal): Promise<void> {
     const blob = ctx.key.data;
     const matches = (line: string): boolean => {
       const [, b64] = line.split(' ');
       return b64 !== undefined && Buffer.from(b64, 'base64').equals(blob);
     };
     if (!ctx.signature || !ctx.blob) {
-      // A probe: "would you accept this key?" No signature yet, so nothing is proven.
-      return (await this.authn.hasKey(p.user, matches)) ? ctx.accept() : ctx.reject();
+      // A probe: "would you accept this key?" No signature yet, so nothing is proven. Answering it
+      // tells only someone who holds the public key already that it is registered (as OpenSSH does).
+      return (await this.authn.hasKey(p.user, matches)) ? ctx.accept() : ctx.reject(METHODS);
     }
     const signature = ctx.signature;
     const signed = ctx.blob;
@@ -85,16 +99,17 @@ export class SshAuthFlow {
       }, this.addr);
     } catch (err) {
       if (isPortcullisError(err) && err.code === 'user-disabled') return this.refuse(ctx, err.message);
-      return ctx.reject();
+      return ctx.reject(METHODS);
     }
-    if (needsTotp) {
+    // The key is proven: from here on the user is known, and a code is asked only if enrolled.
+    if (user.totpSealed !== null) {
       this.firstFactor = user;
       return ctx.reject(['keyboard-interactive'], true);
     }
     return this.finish(ctx, p, user);
   }
 
-  private keyboard(ctx: ssh2.KeyboardAuthContext, p: Principal, needsTotp: boolean): void {
+  private keyboard(ctx: ssh2.KeyboardAuthContext, p: Principal): void {
     if (this.firstFactor) {
       const user = this.firstFactor;
       ctx.prompt([{ prompt: 'Verification code: ', echo: true }], TITLE, (answers) => {
@@ -105,18 +120,32 @@ export class SshAuthFlow {
       });
       return;
     }
-    const prompts = [{ prompt: 'Password: ', echo: false }];
-    if (needsTotp) prompts.push({ prompt: 'Verification code: ', echo: true });
-    ctx.prompt(prompts, TITLE, (answers) => {
-      void this.tryLogin(p.user, answers[0] ?? '', answers[1], 'ssh-keyboard-interactive')
-        .then((user) => this.finish(ctx, p, user))
-        .catch(() => ctx.reject());
+    ctx.prompt([{ prompt: 'Password: ', echo: false }], TITLE, (answers) => {
+      void this.passwordStep(p.user, answers[0] ?? '', 'ssh-keyboard-interactive').then((step) => {
+        if (step === null) return this.finish(ctx, p, null);
+        if (step.kind === 'authenticated') return this.finish(ctx, p, step.user);
+        this.codeRound(ctx, p, step.pending);
+      }).catch(() => ctx.reject(METHODS));
     });
   }
 
-  private async tryLogin(user: string, password: string, totp: string | undefined, method: string): Promise<UserRecord | null> {
+  /** The second round, for every name the password did not authenticate alone. */
+  private codeRound(ctx: ssh2.KeyboardAuthContext, p: Principal, pending: PendingCode): void {
+    ctx.prompt([{ prompt: CODE_PROMPT, echo: true }], TITLE, CODE_HINT, (answers) => {
+      void this.authn.codeStep(pending, answers[0] ?? '', this.addr).then(
+        (user) => this.finish(ctx, p, user),
+        (err: unknown) => {
+          if (isPortcullisError(err) && err.code === 'user-disabled') this.refusal = err.message;
+          this.finish(ctx, p, null);
+        },
+      );
+    });
+  }
+
+  /** The first step of a password login; null when refused outright (locked: shown as the refusal). */
+  private async passwordStep(user: string, password: string, method: string): Promise<Awaited<ReturnType<Authenticator['passwordStep']>> | null> {
     try {
-      return await this.authn.login({ user, password, totp, addr: this.addr, method });
+      return await this.authn.passwordStep(user, password, this.addr, method);
     } catch (err) {
       if (isPortcullisError(err) && (err.code === 'user-disabled' || err.code === 'locked')) {
         this.refusal = err.message;
@@ -136,7 +165,7 @@ export class SshAuthFlow {
   private async authorizeUser(ctx: ssh2.AuthContext, p: Principal, user: UserRecord | null): Promise<void> {
     if (!user) {
       if (this.refusal !== null) return this.refuse(ctx, this.refusal);
-      return ctx.reject();
+      return ctx.reject(METHODS);
     }
     if (p.target !== null) return this.authorizeTarget(ctx, user, p.target);
     const choices = await this.authorizer.activeGrants(user, 'ssh');

@@ -15,8 +15,13 @@ export interface UserRecord {
   passwordHash: string | null;
   /** SCRAM-SHA-256 verifier ("SCRAM-SHA-256$iter:salt$StoredKey:ServerKey") for database logins. */
   scramVerifier: string | null;
-  /** SHA1(SHA1(password)) hex, for mysql_native_password logins. */
+  /**
+   * SHA1(SHA1(password)) hex, for mysql_native_password logins: unsalted, so kept only for users
+   * who opted in (mysqlNative); null otherwise, or until the opted-in user's next password login.
+   */
   nativeVerifier: string | null;
+  /** Whether mysql_native_password logins are allowed for this user (`--mysql-native-password`). */
+  mysqlNative: boolean;
   sshKeys: string[];
   /** Vault-sealed base32 TOTP secret, or null when not enrolled. */
   totpSealed: string | null;

@@ -28,6 +28,7 @@ export interface UserRepo {
   byName(name: string): Promise<UserRecord | undefined>;
   byId(id: string): Promise<UserRecord | undefined>;
   list(): Promise<UserRecord[]>;
+  /** Writes every field, except that totpLastStep never goes down (only advanceTotpStep moves it). */
   update(u: UserRecord): Promise<void>;
   remove(id: string): Promise<void>;
   /**

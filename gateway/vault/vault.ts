@@ -8,7 +8,7 @@
 // value as v1 (or the reverse) makes it fail, and a caller that asks for v2 never accepts a v1 value.
 // Which format a caller accepts is the caller's decision, never the stored string's.
 // Plaintext leaves this module only as a Buffer the caller wipes after use.
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import { PortcullisError } from '../util/errors.js';
 
 export type SealFormat = 'v1' | 'v2';
@@ -51,6 +51,15 @@ export class Vault {
       // Never echo the value or the key: just say it failed.
       throw new PortcullisError('internal', 'sealed value failed authentication (wrong key or tampered)');
     }
+  }
+
+  /**
+   * A key for one purpose, derived from the primary master key (HMAC-SHA-256 over the purpose), so
+   * secrets that must never sit in the database need no file of their own and are the same on every
+   * node. A key rotation changes it.
+   */
+  deriveKey(purpose: string): Buffer {
+    return createHmac('sha256', this.ring.get(this.primary)!).update(`portcullis-derived-key\0${purpose}`).digest();
   }
 
   /** Whether this vault holds the key a sealed value names (it may still fail authentication). */

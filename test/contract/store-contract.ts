@@ -65,6 +65,25 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         expect(await s.users.advanceTotpStep('usr_nope', 12)).toBe(false);
       });
 
+      it('never takes the TOTP step back on update: a copy read before a login cannot reopen its code', async () => {
+        const u = aUser({ totpLastStep: 10 });
+        await s.users.insert(u);
+        expect(await s.users.advanceTotpStep(u.id, 12)).toBe(true);
+        await s.users.update({ ...u, roles: ['dba'] });
+        expect(await s.users.byId(u.id)).toMatchObject({ roles: ['dba'], totpLastStep: 12 });
+        expect(await s.users.advanceTotpStep(u.id, 12)).toBe(false);
+        await s.users.update({ ...u, totpLastStep: 20 });
+        expect((await s.users.byId(u.id))?.totpLastStep).toBe(20);
+      });
+
+      it('keeps the mysql_native_password opt-in and its verifier', async () => {
+        const u = aUser({ mysqlNative: true, nativeVerifier: 'ab'.repeat(20) });
+        await s.users.insert(u);
+        expect(await s.users.byId(u.id)).toMatchObject({ mysqlNative: true, nativeVerifier: 'ab'.repeat(20) });
+        await s.users.update({ ...u, mysqlNative: false, nativeVerifier: null });
+        expect(await s.users.byId(u.id)).toMatchObject({ mysqlNative: false, nativeVerifier: null });
+      });
+
       it('refuses a second user with the same name as a conflict', async () => {
         const a = aUser({ name: 'alice' });
         await s.users.insert(a);

@@ -10,7 +10,7 @@ const next = (prefix: string): string => `${prefix}_${(++n).toString().padStart(
 export function aUser(over: Partial<UserRecord> = {}): UserRecord {
   const id = next('usr');
   return {
-    id, name: `user-${id}`, kind: 'human', roles: ['ops'], passwordHash: null, scramVerifier: null, nativeVerifier: null,
+    id, name: `user-${id}`, kind: 'human', roles: ['ops'], passwordHash: null, scramVerifier: null, nativeVerifier: null, mysqlNative: false,
     sshKeys: [], totpSealed: null, totpLastStep: 0, disabled: false, createdAt: 1_000, ...over,
   };
 }

@@ -29,10 +29,19 @@ describe('mysql clients through Portcullis', () => {
     expect(r.stdout).toMatch(/shopapp@127\.0\.0\.1\tshop\t10\.11\.\d+-MariaDB/);
   });
 
-  it('logs in with mysql_native_password for clients that use it', () => {
-    const r = fx.client('select 42', { extra: ['--default-auth=mysql_native_password'] });
+  it('logs in with mysql_native_password for clients that use it, once the user is opted in', () => {
+    const native = ['--default-auth=mysql_native_password'];
+    const before = fx.client('select 42', { extra: native });
+    expect(before.status).not.toBe(0);
+    expect(before.stderr).toMatch(/mysql_native_password works only for accounts an admin enabled it for \(portcullis user update NAME --mysql-native-password\)/);
+    expect(fx.gw.admin(['user', 'update', 'dba', '--mysql-native-password']).code).toBe(0);
+    // The verifier native needs is made from the next password login (the admin never knows it).
+    expect(fx.client('select 1').status).toBe(0);
+    const r = fx.client('select 42', { extra: native });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/42/);
+    const natives = fx.gw.admin(['audit', 'export']).stdout.split('\n').filter((l) => l.includes('"auth.succeeded"') && l.includes('"mysql-native"'));
+    expect(natives).toHaveLength(1);
   });
 
   it('runs statements, multi-statements and a transaction with rollback', async () => {

@@ -20,7 +20,8 @@ describe('database logins for users with a second factor', () => {
   it('refuses the account password alone and says how to get a database password', () => {
     const r = fx.psql(['-c', 'select 1']);
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toMatch(/account dba uses a one-time code; get a database password for this grant with: portcullis db-password orders-db/);
+    expect(r.stderr).toMatch(/password authentication failed for user "dba"/);
+    expect(r.stderr).toMatch(/an account with a one-time code uses a database password from: portcullis db-password orders-db/);
   });
 
   it('logs in with the one-time database password, which a new one replaces', () => {

@@ -90,7 +90,7 @@ describe('interactive ssh through Portcullis', () => {
       try {
         await t.waitFor(/Password:/);
         t.send('ops-Password-1');
-        await t.waitFor(/Verification code:/);
+        await t.waitFor(/Verification code \(one-time password\):/);
         t.send(totpAt(secret, Date.now()));
         await t.waitFor(/\$\s*$/m);
         t.send('echo "totp-ok"; exit');

@@ -1,5 +1,7 @@
 import fc from 'fast-check';
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { type DecoyScramKeys, LoginDecoys } from '../../gateway/access/login-decoys.js';
 import { makeScramVerifier, parseScramVerifier } from '../../gateway/access/scram-verifier.js';
 import { StatementLog } from '../../gateway/postgres/statement-log.js';
 import { type PgMessage, PgFrameReader, PgProtocolError } from '../../gateway/postgres/wire/frames.js';
@@ -163,8 +165,9 @@ describe('startup packets', () => {
 });
 
 describe('SCRAM-SHA-256', () => {
+  const decoys = new LoginDecoys(randomBytes(32));
   const exchange = (password: string, verifierFor: string | null): { ok: boolean; clientVerified: boolean } => {
-    const server = new ScramServer(verifierFor === null ? null : parseScramVerifier(makeScramVerifier(verifierFor, 4096)));
+    const server = new ScramServer(verifierFor === null ? decoys.scramKeys('nobody') : parseScramVerifier(makeScramVerifier(verifierFor, 4096))!);
     const client = new ScramClient(password);
     const serverFirst = server.first(client.first());
     const result = server.final(client.final(serverFirst));
@@ -180,9 +183,17 @@ describe('SCRAM-SHA-256', () => {
     expect(exchange('anything', null)).toEqual({ ok: false, clientVerified: false });
   });
 
+  it('never accepts decoy keys, even with a proof that matches them', () => {
+    const real = parseScramVerifier(makeScramVerifier('pw', 4096))!;
+    const keys: DecoyScramKeys = { ...real, decoy: true };
+    const server = new ScramServer(keys);
+    const client = new ScramClient('pw');
+    expect(server.final(client.final(server.first(client.first()))).ok).toBe(false);
+  });
+
   it('refuses channel binding it did not offer, and a tampered nonce', () => {
-    expect(() => new ScramServer(null).first('p=tls-server-end-point,,n=*,r=abc')).toThrowError(/channel binding/);
-    const server = new ScramServer(parseScramVerifier(makeScramVerifier('pw', 4096)));
+    expect(() => new ScramServer(decoys.scramKeys('x')).first('p=tls-server-end-point,,n=*,r=abc')).toThrowError(/channel binding/);
+    const server = new ScramServer(parseScramVerifier(makeScramVerifier('pw', 4096))!);
     const client = new ScramClient('pw');
     server.first(client.first());
     expect(server.final('c=biws,r=forged,p=' + Buffer.alloc(32).toString('base64')).ok).toBe(false);

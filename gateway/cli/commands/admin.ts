@@ -24,17 +24,25 @@ export const userCmd: Command = async (c) => {
   const api = c.api();
   switch (sub) {
     case 'add': {
-      if (!name) usage('portcullis user add NAME --role R [--password-stdin] [--ssh-key FILE] [--service]');
+      if (!name) usage('portcullis user add NAME --role R [--password-stdin] [--ssh-key FILE] [--service] [--mysql-native-password]');
       const password = c.flags.bool('password-stdin') ? await firstLine(c.stdin) : undefined;
       const keys = c.flags.list('ssh-key').map((f) => readFileSync(f, 'utf8').trim());
       const u = await api.post<UserView>('/api/v1/users', {
         name, roles: c.flags.list('role'), password, ssh_keys: keys, kind: c.flags.bool('service') ? 'service' : 'human',
+        mysql_native_password: c.flags.bool('mysql-native-password'),
       });
       printOne(c.out, c.json, u);
       return 0;
     }
+    case 'update': {
+      const on = c.flags.bool('mysql-native-password');
+      const off = c.flags.bool('no-mysql-native-password');
+      if (!name || on === off) usage('portcullis user update NAME --mysql-native-password | --no-mysql-native-password');
+      printOne(c.out, c.json, await api.post<UserView>(`/api/v1/users/${enc(name)}`, { mysql_native_password: on }));
+      return 0;
+    }
     case 'list':
-      printList(c.out, c.json, await api.get<UserView[]>('/api/v1/users') as unknown as Array<Record<string, unknown>>, ['name', 'kind', 'roles', 'totp', 'ssh_keys', 'disabled']);
+      printList(c.out, c.json, await api.get<UserView[]>('/api/v1/users') as unknown as Array<Record<string, unknown>>, ['name', 'kind', 'roles', 'totp', 'mysql_native_password', 'ssh_keys', 'disabled']);
       return 0;
     case 'remove':
       if (!name) usage('portcullis user remove NAME');
@@ -70,7 +78,7 @@ export const userCmd: Command = async (c) => {
       return 0;
     }
     default:
-      usage('portcullis user add|list|remove|passwd|totp|ssh-key|disable|enable|token');
+      usage('portcullis user add|list|update|remove|passwd|totp|ssh-key|disable|enable|token');
   }
 };
 

@@ -25,8 +25,14 @@ export const identityRoutes: Route[] = [
     const kind = c.body.optStr('kind') === 'service' ? 'service' : 'human';
     const u = await c.services.users.add(me(c).name, {
       name: c.body.str('name'), roles: c.body.strList('roles'), kind, password: c.body.optStr('password'), sshKeys: c.body.strList('ssh_keys'),
+      mysqlNative: c.body.optBool('mysql_native_password') ?? false,
     });
     return userView(u);
+  }),
+  route('POST', '/api/v1/users/:name', ['admin'], async (c) => {
+    const native = c.body.optBool('mysql_native_password');
+    if (native !== undefined) await c.services.users.setMysqlNative(me(c).name, c.params.name!, native);
+    return userView(await c.services.users.get(c.params.name!));
   }),
   route('DELETE', '/api/v1/users/:name', ['admin'], async (c) => {
     await c.services.users.remove(me(c).name, c.params.name!);

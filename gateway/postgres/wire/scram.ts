@@ -3,6 +3,7 @@
 // authenticates the gateway to the target with the vaulted password. No channel binding is
 // offered (the gateway terminates TLS itself), so "p=" GS2 headers are refused.
 import { createHmac, randomBytes, timingSafeEqual, createHash } from 'node:crypto';
+import { isDecoy } from '../../access/login-decoys.js';
 import { type ScramKeys, saltedPassword, scramKeysFromSalted } from '../../access/scram-verifier.js';
 import { PgProtocolError } from './frames.js';
 
@@ -25,8 +26,8 @@ export class ScramServer {
   private combinedNonce = '';
   private gs2 = '';
 
-  /** With `keys` null (unknown user) the exchange runs against random keys and always fails. */
-  constructor(private readonly keys: ScramKeys | null) {}
+  /** With decoy keys (unknown user, nothing to check) the exchange runs the same and always fails. */
+  constructor(private readonly keys: ScramKeys) {}
 
   first(clientFirst: string): string {
     const m = /^([ny]),([^,]*),(.*)$/.exec(clientFirst);
@@ -36,7 +37,7 @@ export class ScramServer {
     const cnonce = attrs(this.clientFirstBare).get('r');
     if (!cnonce || cnonce.length > 256) throw new PgProtocolError('SCRAM client nonce missing');
     this.combinedNonce = cnonce + nonce();
-    const k = this.keys ?? fakeKeys();
+    const k = this.keys;
     this.serverFirst = `r=${this.combinedNonce},s=${k.salt.toString('base64')},i=${k.iterations}`;
     return this.serverFirst;
   }
@@ -48,21 +49,14 @@ export class ScramServer {
     if (!proofB64 || a.get('r') !== this.combinedNonce || a.get('c') !== Buffer.from(this.gs2).toString('base64')) {
       return { ok: false, serverFinal: 'e=invalid-proof' };
     }
-    const k = this.keys ?? fakeKeys();
+    const k = this.keys;
     const authMessage = `${this.clientFirstBare},${this.serverFirst},${withoutProof}`;
     const proof = Buffer.from(proofB64, 'base64');
     if (proof.length !== 32) return { ok: false, serverFinal: 'e=invalid-proof' };
     const clientKey = xor(proof, hmac(k.storedKey, authMessage));
-    const ok = this.keys !== null && timingSafeEqual(createHash('sha256').update(clientKey).digest(), k.storedKey);
+    const ok = timingSafeEqual(createHash('sha256').update(clientKey).digest(), k.storedKey) && !isDecoy(k);
     return { ok, serverFinal: ok ? `v=${hmac(k.serverKey, authMessage).toString('base64')}` : 'e=invalid-proof' };
   }
-}
-
-// One random verifier per process: unknown users see a stable salt, like real ones.
-let fake: ScramKeys | null = null;
-function fakeKeys(): ScramKeys {
-  fake ??= { iterations: 16384, salt: randomBytes(16), storedKey: randomBytes(32), serverKey: randomBytes(32) };
-  return fake;
 }
 
 export class ScramClient {

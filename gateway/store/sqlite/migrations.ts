@@ -74,11 +74,19 @@ const MIGRATIONS: string[] = [
   // target (existing targets get the safe default), and a pinned MySQL RSA key.
   `ALTER TABLE targets ADD COLUMN allow_weak_upstream_auth INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE targets ADD COLUMN rsa_key_fingerprint TEXT;`,
+  // 9: mysql_native_password becomes opt-in per user; its unsalted SHA1(SHA1(password)) is kept only
+  // for users who opt in. Existing users keep theirs only when the audit log shows a native login
+  // (their clients may speak nothing else); everyone else's is dropped now.
+  `ALTER TABLE users ADD COLUMN mysql_native INTEGER NOT NULL DEFAULT 0;
+  UPDATE users SET mysql_native = 1 WHERE native_verifier IS NOT NULL AND name IN (
+    SELECT json_extract(data, '$.user') FROM audit WHERE code = 'auth.succeeded' AND json_extract(data, '$.method') = 'mysql-native');
+  UPDATE users SET native_verifier = NULL WHERE mysql_native = 0;`,
 ];
 
-export function migrate(db: Database.Database): void {
+/** Applies every migration not applied yet; `upTo` stops at that version (tests of one migration). */
+export function migrate(db: Database.Database, upTo = MIGRATIONS.length): void {
   const current = db.pragma('user_version', { simple: true }) as number;
-  for (let v = current; v < MIGRATIONS.length; v++) {
+  for (let v = current; v < Math.min(upTo, MIGRATIONS.length); v++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[v]!);
       db.pragma(`user_version = ${v + 1}`);

@@ -14,12 +14,12 @@ const list = (v: unknown): string[] => JSON.parse(str(v)) as string[];
 
 export const userFromRow = (r: Row): UserRecord => ({
   id: str(r.id), name: str(r.name), kind: str(r.kind) as UserRecord['kind'], roles: list(r.roles),
-  passwordHash: strOrNull(r.password_hash), scramVerifier: strOrNull(r.scram_verifier), nativeVerifier: strOrNull(r.native_verifier), sshKeys: list(r.ssh_keys), totpSealed: strOrNull(r.totp_sealed),
+  passwordHash: strOrNull(r.password_hash), scramVerifier: strOrNull(r.scram_verifier), nativeVerifier: strOrNull(r.native_verifier), mysqlNative: num(r.mysql_native) === 1, sshKeys: list(r.ssh_keys), totpSealed: strOrNull(r.totp_sealed),
   totpLastStep: num(r.totp_last_step), disabled: num(r.disabled) === 1, createdAt: num(r.created_at),
 });
 
 export const userToRow = (u: UserRecord): Row => ({
-  id: u.id, name: u.name, kind: u.kind, roles: JSON.stringify(u.roles), password_hash: u.passwordHash, scram_verifier: u.scramVerifier, native_verifier: u.nativeVerifier,
+  id: u.id, name: u.name, kind: u.kind, roles: JSON.stringify(u.roles), password_hash: u.passwordHash, scram_verifier: u.scramVerifier, native_verifier: u.nativeVerifier, mysql_native: u.mysqlNative ? 1 : 0,
   ssh_keys: JSON.stringify(u.sshKeys), totp_sealed: u.totpSealed, totp_last_step: u.totpLastStep,
   disabled: u.disabled ? 1 : 0, created_at: u.createdAt,
 });

@@ -72,11 +72,12 @@ class SqliteStore implements Store {
     }
   }
 
-  private updateRow(table: string, row: Row): Promise<void> {
+  /** `exprs` replaces `col=@col` for some columns (e.g. a value that may only grow). */
+  private updateRow(table: string, row: Row, exprs: Record<string, string> = {}): Promise<void> {
     const cols = Object.keys(row).filter((c) => c !== 'id');
     return this.tx.run(() => {
       try {
-        this.st(`UPDATE ${table} SET ${cols.map((c) => `${c}=@${c}`).join(',')} WHERE id=@id`).run(row);
+        this.st(`UPDATE ${table} SET ${cols.map((c) => `${c}=${exprs[c] ?? '@' + c}`).join(',')} WHERE id=@id`).run(row);
       } catch (err) {
         if (err instanceof Error && /UNIQUE constraint/.test(err.message)) {
           throw new PortcullisError('conflict', `${table.replace(/s$/, '')} "${String(row.name ?? row.id)}" already exists`);
@@ -95,7 +96,9 @@ class SqliteStore implements Store {
     byName: (name) => this.one(userFromRow, 'SELECT * FROM users WHERE name=?', name),
     byId: (id) => this.one(userFromRow, 'SELECT * FROM users WHERE id=?', id),
     list: () => this.all(userFromRow, 'SELECT * FROM users ORDER BY name'),
-    update: (u) => this.updateRow('users', userToRow(u)),
+    // The TOTP step only moves forward, through advanceTotpStep: a copy of the user read before a
+    // login took a step can never write the older step back and reopen that code.
+    update: (u) => this.updateRow('users', userToRow(u), { totp_last_step: 'MAX(totp_last_step, @totp_last_step)' }),
     remove: (id) => this.none(this.write('DELETE FROM users WHERE id=?', id)),
     advanceTotpStep: async (id, step) => (await this.write('UPDATE users SET totp_last_step=? WHERE id=? AND totp_last_step<?', step, id, step)) === 1,
   };
