@@ -20,6 +20,8 @@ export const LOG = {
   timerFailed: 'timer.failed',
   eventHandlerFailed: 'event.handler_failed',
   auditFailed: 'audit.append_failed',
+  auditCheckpointFailed: 'audit.checkpoint_failed',
+  auditCheckpointTornTail: 'audit.checkpoint_torn_tail_cut',
   sessionStartFailed: 'session.start_failed',
   sessionWarned: 'session.warned',
   sessionClosed: 'session.closed',

@@ -17,6 +17,7 @@ export interface CheckedOutCredential {
 
 export class CredentialVault {
   private rotating = false;
+  private readonly resealHooks: Array<(vault: Vault) => void> = [];
 
   constructor(private readonly store: Store, private readonly vault: Vault, private readonly keyFile: string | null) {}
 
@@ -38,6 +39,14 @@ export class CredentialVault {
   private open(target: TargetRecord): CheckedOutCredential {
     const secret = this.vault.open(target.credentialSealed, aadFor.target(target.id));
     return { kind: target.credentialKind, account: target.account, secret, wipe: () => secret.fill(0) };
+  }
+
+  /**
+   * Values sealed outside the store (the audit key file) re-sealed by `hook` during a rotation: after
+   * the store's values, before the new key file replaces the old one (a crash in between loads both).
+   */
+  onReseal(hook: (vault: Vault) => void): void {
+    this.resealHooks.push(hook);
   }
 
   /** Re-encrypts every sealed value under a fresh key. Returns how many values were re-sealed. */
@@ -88,6 +97,7 @@ export class CredentialVault {
       discardNewKey(this.keyFile);
       throw err;
     }
+    for (const hook of this.resealHooks) hook(this.vault);
     commitNewKey(this.keyFile);
     this.vault.forgetOldKeys();
     return { resealed, keyId: this.vault.primaryKeyId };
