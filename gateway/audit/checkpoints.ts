@@ -1,6 +1,7 @@
 // Writes signed checkpoints of the audit chain's head to `<data>/audit-checkpoints.ndjson`: once
 // when keying begins (the line that fixes `keyedFrom`, so a database writer cannot move the
-// boundary later), at start, every `audit.checkpointInterval` when the head moved, and at shutdown;
+// boundary later), at start and every `audit.checkpointInterval` when the head moved, and at every
+// clean shutdown;
 // each line also goes to the webhooks (event `audit.checkpoint`) so a copy lives off the host.
 // Writes are serialized: one line at a time, each fsync'd before the next is built.
 // It does not verify anything (verify.ts) or append to the chain.
@@ -86,7 +87,10 @@ export class AuditCheckpoints {
     });
   }
 
-  /** The shutdown checkpoint; no scheduled one after it. */
+  /**
+   * The shutdown checkpoint, written even when the head did not move (a clean stop leaves its mark:
+   * the next start's line after it says nothing was lost in between); no scheduled one after it.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.d.scheduler.delete(TIMER_KEY);
@@ -133,7 +137,7 @@ export class AuditCheckpoints {
   private async writeIfMoved(reason: CheckpointReason): Promise<void> {
     const head = await this.d.store.audit.last();
     const seq = head?.seq ?? 0;
-    if (this.last && this.last.seq === seq) return;
+    if (this.last && this.last.seq === seq && reason !== 'shutdown') return;
     const keyedFrom = this.d.key.fix(seq + 1);
     if (!this.d.key.persisted) this.d.persistKey();
     const body = {
