@@ -247,6 +247,7 @@ function buildAudit(config: Config, paths: DataPaths, d: AuditDeps): { audit: Au
     notify: (n) => d.events.emit('audit.checkpoint', n),
     onError: (err) => d.log.error({ err }, LOG.auditCheckpointFailed),
     onTornTail: (bytes) => d.log.warn({ bytes }, LOG.auditCheckpointTornTail),
+    onBehind: (at) => d.log.error(at, LOG.auditStoreBehindCheckpoint),
   });
   return { audit, checkpoints, auditKey };
 }

@@ -33,11 +33,14 @@ export interface CheckpointDeps {
   notify: (n: CheckpointNotice) => void;
   onError: (err: unknown) => void;
   onTornTail?: (bytes: number) => void;
+  /** The store's head is behind the last checkpoint (or differs at its seq): it was cut or rewritten. */
+  onBehind?: (at: { checkpointSeq: number; storeSeq: number }) => void;
 }
 
 interface LastLine {
   n: number;
   seq: number;
+  hash: string;
   digest: string;
 }
 
@@ -129,7 +132,7 @@ export class AuditCheckpoints {
       if (!first.ok || !last.ok) throw new Error(`the audit checkpoint file ${this.d.file} does not verify (${first.ok ? '' : 'first line: ' + first.why}${!first.ok && !last.ok ? '; ' : ''}${last.ok ? '' : 'last line: ' + last.why}); run "portcullis audit verify"`);
       // The signed boundary wins over everything but audit.key itself (which verify compares).
       this.d.key.fix(first.cp.keyedFrom);
-      this.last = { n: last.cp.n, seq: last.cp.seq, digest: lineDigest(ends.last) };
+      this.last = { n: last.cp.n, seq: last.cp.seq, hash: last.cp.hash, digest: lineDigest(ends.last) };
     }
     this.loaded = true;
   }
@@ -137,6 +140,12 @@ export class AuditCheckpoints {
   private async writeIfMoved(reason: CheckpointReason): Promise<void> {
     const head = await this.d.store.audit.last();
     const seq = head?.seq ?? 0;
+    if (this.last && (seq < this.last.seq || (seq === this.last.seq && (head?.hash ?? GENESIS_HASH) !== this.last.hash))) {
+      // The store is behind (or beside) what this node already signed: someone cut or rewrote it.
+      // Never sign the smaller head: the lines already written are the evidence `audit verify` reads.
+      this.d.onBehind?.({ checkpointSeq: this.last.seq, storeSeq: seq });
+      return;
+    }
     if (this.last && this.last.seq === seq && reason !== 'shutdown') return;
     const keyedFrom = this.d.key.fix(seq + 1);
     if (!this.d.key.persisted) this.d.persistKey();
@@ -146,7 +155,7 @@ export class AuditCheckpoints {
     };
     const line = signCheckpoint(body, this.d.signingKey);
     await appendLine(this.d.file, line);
-    this.last = { n: body.n, seq, digest: lineDigest(line) };
+    this.last = { n: body.n, seq, hash: body.hash, digest: lineDigest(line) };
     this.d.notify({
       seq, hash: body.hash, at: new Date(body.at).toISOString(), node: body.node, keyed_from: keyedFrom, key_id: body.keyId,
       reason, line, public_key: publicKeyText(this.d.signingKey),

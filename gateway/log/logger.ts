@@ -22,6 +22,7 @@ export const LOG = {
   auditFailed: 'audit.append_failed',
   auditCheckpointFailed: 'audit.checkpoint_failed',
   auditCheckpointTornTail: 'audit.checkpoint_torn_tail_cut',
+  auditStoreBehindCheckpoint: 'audit.store_behind_checkpoint',
   sessionStartFailed: 'session.start_failed',
   sessionWarned: 'session.warned',
   sessionClosed: 'session.closed',

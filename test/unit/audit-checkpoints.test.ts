@@ -67,6 +67,26 @@ describe('audit checkpoints', () => {
     expect(await verifyDataDir(dir, {})).toMatchObject({ ok: true, entries: 2, checkpoints: 3, uncovered: 0 });
   });
 
+  it('never signs a head behind its last checkpoint when the store is cut under a running gateway', async () => {
+    const t = await testApp();
+    dir = t.dir;
+    for (let i = 0; i < 3; i++) await t.app.audit.append('user.removed', 'test', { user: `u${i}` });
+    t.clock.advance(60_000);
+    await until('the scheduled checkpoint', () => lines().length === 2);
+    const db = new Database(join(dir, 'state.db'));
+    db.exec('DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq > 2;');
+    db.close();
+    t.clock.advance(60_000);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(lines().map((l) => l.seq)).toEqual([0, 4]);
+    expect(await t.app.audit.verify()).toMatchObject({ ok: false, problem: 'truncated', firstBadSeq: 3 });
+    // New entries refill seqs 3 and 4 with other content: the checkpoint at 4 still tells.
+    await t.app.audit.append('user.removed', 'test', { user: 'refill-3' });
+    await t.app.audit.append('user.removed', 'test', { user: 'refill-4' });
+    expect(await t.app.audit.verify()).toMatchObject({ ok: false, problem: 'checkpoint-mismatch', firstBadSeq: 4 });
+    await t.app.close();
+  });
+
   it('sends each checkpoint to the webhooks as a signed line a receiver can check', async () => {
     const sent: Array<{ event: string; data: CheckpointNotice }> = [];
     const t = await testApp({
