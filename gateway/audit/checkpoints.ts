@@ -7,12 +7,13 @@
 // It does not verify anything (verify.ts) or append to the chain.
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { CheckpointNotice } from '../access/events.js';
+import type { AuditRow } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 import type { DeadlineScheduler } from '../util/deadline-scheduler.js';
 import type { AuditKey } from './audit-key.js';
 import { findKeyedStart } from './audit-log.js';
-import { GENESIS_HASH } from './chain.js';
+import { GENESIS_HASH, plainHash } from './chain.js';
 import { appendLine, cutTornTail, publicKeyText, readEnds } from './checkpoint-file.js';
 import { type Checkpoint, type CheckpointReason, FIRST_PREV, lineDigest, parseCheckpoint, signCheckpoint } from './checkpoint-format.js';
 
@@ -75,7 +76,13 @@ export class AuditCheckpoints {
         // Nothing recorded the boundary: keyed entries already there (a crash before audit.key was
         // written) keep theirs; otherwise keying begins with the next entry.
         const start = await findKeyedStart(this.d.store, this.d.key.key);
-        this.d.key.fix(start ?? ((await this.d.store.audit.last())?.seq ?? 0) + 1);
+        const head = await this.d.store.audit.last();
+        if (start === null && head && !isPlainHead(head)) {
+          // Keyed, but not under this node's key (a node joining after a rotation without audit.key):
+          // fixing a boundary now would key new entries with the wrong key. Say so and write nothing.
+          throw new Error('the audit chain\'s newest entry was not made with this node\'s audit key: copy audit.key (with master.key) from the node that wrote it');
+        }
+        this.d.key.fix(start ?? (head?.seq ?? 0) + 1);
       }
       if (!this.d.key.persisted) this.d.persistKey();
       await this.writeIfMoved(this.last === null ? 'keying-began' : 'start');
@@ -160,6 +167,15 @@ export class AuditCheckpoints {
       seq, hash: body.hash, at: new Date(body.at).toISOString(), node: body.node, keyed_from: keyedFrom, key_id: body.keyId,
       reason, line, public_key: publicKeyText(this.d.signingKey),
     });
+  }
+}
+
+/** Whether the head carries a plain SHA-256 link (a log from before keying). */
+function isPlainHead(h: AuditRow): boolean {
+  try {
+    return h.hash === plainHash(h.prevHash, { seq: h.seq, ts: h.ts, code: h.code, actor: h.actor, data: JSON.parse(h.data) as unknown });
+  } catch {
+    return false;
   }
 }
 

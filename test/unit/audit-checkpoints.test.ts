@@ -165,6 +165,18 @@ describe('audit checkpoints', () => {
     expect(await verifyDataDir(dir, {})).toMatchObject({ ok: true, entries: 2, keyedFrom: 1 });
   });
 
+  it('refuses to fix a boundary when the chain is keyed under another key (a node joining without audit.key)', async () => {
+    const t = await testApp();
+    dir = t.dir;
+    await t.app.close();
+    for (const f of ['audit.key', 'audit-checkpoints.ndjson', 'master.key']) rmSync(join(dir, f));
+    createMasterKeyFile(dir);
+    const a = app();
+    await expect(a.checkpoints.start()).rejects.toThrow(/not made with this node's audit key: copy audit.key/);
+    expect(lines()).toEqual([]);
+    await a.store.close();
+  });
+
   it('cuts a torn last line of its own, and derives the key from the master key with HKDF', async () => {
     const t = await testApp();
     dir = t.dir;
