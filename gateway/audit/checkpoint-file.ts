@@ -110,42 +110,41 @@ export async function appendLine(file: string, line: string): Promise<void> {
   }
 }
 
-/**
- * Every line of the file in order (none when it does not exist), split by hand so a line is never
- * held past the limit: a longer one is yielded cut to the limit + 1 characters, and the parser
- * refuses it. `torn` marks a last line with no newline.
- */
+/** Every line of the file in order (none when it does not exist); see splitLines. */
 export async function* readLines(file: string): AsyncGenerator<{ text: string; torn: boolean }> {
   if (!existsSync(file)) return;
+  yield* splitLines(createReadStream(file, { highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>);
+}
+
+/**
+ * Splits bytes into lines by hand so a line is never held past the limit: a longer one is yielded
+ * cut to the limit + 1 bytes, and the parser refuses it. `torn` marks a last line with no newline.
+ * Pure over its input (tests feed it every split point).
+ */
+export async function* splitLines(chunks: AsyncIterable<Buffer> | Iterable<Buffer>): AsyncGenerator<{ text: string; torn: boolean }> {
   let cur: Buffer[] = [];
   let curLen = 0;
-  let over = false;
+  const keep = (part: Buffer): void => {
+    const take = part.subarray(0, Math.max(0, MAX_CHECKPOINT_LINE + 1 - curLen));
+    if (take.length > 0) {
+      cur.push(take);
+      curLen += take.length;
+    }
+  };
   const line = (): string => {
     const text = Buffer.concat(cur).toString('utf8');
     cur = [];
     curLen = 0;
     return text;
   };
-  for await (const chunk of createReadStream(file, { highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>) {
+  for await (const chunk of chunks) {
     let from = 0;
     for (let nl = chunk.indexOf(0x0a, from); nl >= 0; nl = chunk.indexOf(0x0a, from)) {
       keep(chunk.subarray(from, nl));
-      const text = line();
-      yield { text: over ? text.slice(0, MAX_CHECKPOINT_LINE + 1) : text, torn: false };
-      over = false;
+      yield { text: line(), torn: false };
       from = nl + 1;
     }
     keep(chunk.subarray(from));
   }
-  if (curLen > 0 || over) yield { text: line().slice(0, MAX_CHECKPOINT_LINE + 1), torn: true };
-
-  function keep(part: Buffer): void {
-    const room = MAX_CHECKPOINT_LINE + 1 - curLen;
-    if (part.length > room) over = true;
-    const take = part.subarray(0, Math.max(0, room));
-    if (take.length > 0) {
-      cur.push(take);
-      curLen += take.length;
-    }
-  }
+  if (curLen > 0) yield { text: line(), torn: true };
 }
