@@ -3,7 +3,8 @@
 // row's prev_hash and the seq run, and reordering breaks both. From `keyedFrom` on the links are
 // HMACs under the audit key (audit-key.ts), so only a holder of the master key can make them;
 // signed checkpoints outside the database (checkpoints.ts) catch a truncation of the tail and
-// pin where keying began. `verify` (verify.ts) checks all of it.
+// pin where keying began. `verify` (verify.ts) checks all of it. This module touches no file: the
+// audit key comes in (audit-key.ts), checkpoints are written elsewhere (checkpoints.ts).
 import type { AuditRow } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
