@@ -3,6 +3,7 @@
 // no front end: the protocol listeners, the vendor browser terminals and the HTTP server are built
 // around it by the composition root (compose/gateway.ts). `serve`, `init` and tests go through here.
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { AccessTimers } from './access/access-timers.js';
 import { Authenticator } from './access/authn.js';
@@ -17,7 +18,10 @@ import { RequestService } from './access/requests.js';
 import { TargetService } from './access/targets.js';
 import { LoginThrottle } from './access/throttle.js';
 import { UserService } from './access/users.js';
+import { AuditKey } from './audit/audit-key.js';
 import { AuditLog } from './audit/audit-log.js';
+import { auditFiles, ensureSigningKey, loadVerifyKey, publicKeyText, readLines } from './audit/checkpoint-file.js';
+import { AuditCheckpoints } from './audit/checkpoints.js';
 import { type Config, optionalDuration, publicUrl } from './config/config.js';
 import { type DataPaths, dataPaths } from './config/data-dir.js';
 import { Metrics } from './util/metrics.js';
@@ -53,6 +57,8 @@ export interface App {
   log: Logger;
   store: Store;
   audit: AuditLog;
+  /** Signed checkpoints of the audit chain's head; serve and init start it, close writes the last. */
+  checkpoints: AuditCheckpoints;
   events: EventBus<AccessEvents>;
   scheduler: DeadlineScheduler;
   vault: Vault;
@@ -107,9 +113,9 @@ export function buildApp(config: Config, opts: AppOptions): App {
   const store = openSqliteStore(paths.store);
   const keys = loadMasterKeys(paths.root, opts.env);
   const vault = new Vault(keys.keys);
-  const audit = new AuditLog(store, clock, (code, err) => log.error({ code, err }, LOG.auditFailed));
   const events = new EventBus<AccessEvents>((event, err) => log.error({ event, err }, LOG.eventHandlerFailed));
   const scheduler = new DeadlineScheduler(clock, (key, err) => log.error({ key, err }, LOG.timerFailed));
+  const { audit, checkpoints, auditKey } = buildAudit(config, paths, { store, vault, master: keys.keys[0]!, clock, log, events, scheduler, env: opts.env });
   const settings = {
     pendingTtlMs: parseDuration(config.requests.pendingTtl),
     breakglassMaxMs: parseDuration(config.breakglass.max),
@@ -117,6 +123,8 @@ export function buildApp(config: Config, opts: AppOptions): App {
   };
   const ctx: AccessContext = { store, audit, clock, events, settings };
   const creds = new CredentialVault(store, vault, keys.file);
+  // A rotation re-seals audit.key under the new master key: the audit key itself never changes.
+  creds.onReseal((v) => auditKey.persist(v));
   const recordingKeys = new RecordingKeys(store, vault, clock);
   const policies = new PolicyService(ctx);
   const grants = new GrantService(ctx);
@@ -187,7 +195,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     },
   });
   const app: App = {
-    config, paths, clock, log, store, audit, events, scheduler, vault, creds, recordingKeys,
+    config, paths, clock, log, store, audit, checkpoints, events, scheduler, vault, creds, recordingKeys,
     reveals: new MaskedInputReveals(store, paths.recordings, recordingKeys, audit),
     users: new UserService(ctx, vault),
     authn: new Authenticator(ctx, vault, new LoginThrottle(clock)),
@@ -204,13 +212,44 @@ export function buildApp(config: Config, opts: AppOptions): App {
     timers: new AccessTimers(ctx, scheduler, requests),
     notifier, metrics,
     counters: { http: (l) => counters.http(l), authFailures: () => counters.authFailures(), webhookFailures: () => counters.webhookFailures() },
-    close: () => {
+    close: async () => {
       recordingSpace.stop();
+      // The last checkpoint goes out before the timers stop and the store closes under it.
+      await checkpoints.stop();
+      await notifier.drain(3000);
       scheduler.stop();
-      return store.close();
+      await store.close();
     },
   };
   return app;
+}
+
+interface AuditDeps {
+  store: Store; vault: Vault; master: Buffer; clock: Clock; log: Logger; events: EventBus<AccessEvents>;
+  scheduler: DeadlineScheduler; env: NodeJS.ProcessEnv;
+}
+
+/** The keyed audit chain and its signed checkpoints (files in the data dir, never in the store). */
+function buildAudit(config: Config, paths: DataPaths, d: AuditDeps): { audit: AuditLog; checkpoints: AuditCheckpoints; auditKey: AuditKey } {
+  const files = auditFiles(paths.root);
+  const auditKey = AuditKey.load(paths.root, d.vault, d.master);
+  const signingKey = ensureSigningKey(files);
+  const persistKey = (): void => auditKey.persist(d.vault);
+  const verifyKey = loadVerifyKey(files);
+  const audit = new AuditLog(d.store, d.clock, auditKey, {
+    onFailure: (code, err) => d.log.error({ code, err }, LOG.auditFailed),
+    persistKey,
+    checkpoints: { checkpoints: () => readLines(files.checkpoints), verifyKey, signingKeyText: verifyKey && publicKeyText(verifyKey) },
+  });
+  const checkpoints = new AuditCheckpoints({
+    store: d.store, key: auditKey, signingKey, file: files.checkpoints, clock: d.clock, scheduler: d.scheduler,
+    node: d.env.PORTCULLIS_NODE || hostname(), intervalMs: optionalDuration(config.audit.checkpointInterval), persistKey,
+    notify: (n) => d.events.emit('audit.checkpoint', n),
+    onError: (err) => d.log.error({ err }, LOG.auditCheckpointFailed),
+    onTornTail: (bytes) => d.log.warn({ bytes }, LOG.auditCheckpointTornTail),
+    onBehind: (at) => d.log.error(at, LOG.auditStoreBehindCheckpoint),
+  });
+  return { audit, checkpoints, auditKey };
 }
 
 /** Webhook URLs (Slack's especially) carry a secret in the path: log only scheme and host. */

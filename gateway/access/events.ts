@@ -27,6 +27,8 @@ export interface AccessEvents {
   'recordings.space_low': RecordingsSpace;
   /** The recordings volume has room again: sessions start again. */
   'recordings.space_restored': RecordingsSpace;
+  /** A signed checkpoint of the audit chain's head was written (audit/checkpoints.ts): the off-host copy. */
+  'audit.checkpoint': CheckpointNotice;
 }
 
 export interface RecordingsSpace {
@@ -36,6 +38,21 @@ export interface RecordingsSpace {
   watermark_bytes: number;
   /** Set when the volume could not be measured at all. */
   error?: string;
+}
+
+/** A signed audit checkpoint, as the webhooks get it (the signed line and the fields to read it by). */
+export interface CheckpointNotice {
+  seq: number;
+  hash: string;
+  at: string;
+  node: string;
+  keyed_from: number;
+  key_id: string;
+  reason: 'keying-began' | 'start' | 'schedule' | 'shutdown';
+  /** The exact signed line, as written to the checkpoint file: check it with `public_key`. */
+  line: string;
+  /** The raw Ed25519 public key, base64 (pin it; compare with `audit-signing.pub`). */
+  public_key: string;
 }
 
 export type AccessEventName = keyof AccessEvents;

@@ -1,16 +1,21 @@
-// The audit log: append-only and hash-chained. Each row's hash is
-//   sha256(prev_hash + "\n" + canonicalJson({seq, ts, code, actor, data}))
-// so editing a row breaks its own hash, deleting one breaks the next row's prev_hash and the seq run,
-// and reordering breaks both. Truncating the tail is invisible to the chain alone: compare the head
-// (`verify` reports it) against a copy kept elsewhere, e.g. the last exported line.
+// The audit log: append-only and chained (chain.ts). Each row's link covers the previous row's link
+// and its own canonical JSON, so editing a row breaks its own link, deleting one breaks the next
+// row's prev_hash and the seq run, and reordering breaks both. From `keyedFrom` on the links are
+// HMACs under the audit key (audit-key.ts), so only a holder of the master key can make them;
+// signed checkpoints outside the database (checkpoints.ts) catch a truncation of the tail and
+// pin where keying began. `verify` (verify.ts) checks all of it. This module touches no file: the
+// audit key comes in (audit-key.ts), checkpoints are written elsewhere (checkpoints.ts).
 import type { AuditRow } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
-import { sha256Hex } from '../util/ids.js';
+import type { AuditKey } from './audit-key.js';
 import { canonicalJson } from './canonical-json.js';
+import { GENESIS_HASH, keyedHash, linkFor, plainHash } from './chain.js';
 import type { AuditCode, AuditEventMap } from './events.js';
+import { type VerifyResult, type VerifySources, verifyAudit } from './verify.js';
 
-export const GENESIS_HASH = '0'.repeat(64);
+export { GENESIS_HASH };
+export type { VerifyResult };
 
 export interface AuditEntry<C extends AuditCode = AuditCode> {
   seq: number;
@@ -21,15 +26,24 @@ export interface AuditEntry<C extends AuditCode = AuditCode> {
   hash: string;
 }
 
-export function rowHash(prevHash: string, row: Pick<AuditRow, 'seq' | 'ts' | 'code' | 'actor'> & { data: unknown }): string {
-  return sha256Hex(prevHash + '\n' + canonicalJson({ seq: row.seq, ts: row.ts, code: row.code, actor: row.actor, data: row.data }));
-}
-
 /** Told about an append that nobody awaited (see `record`) and that failed. */
 export type AuditFailureHook = (code: AuditCode, err: unknown) => void;
 
+export interface AuditLogOptions {
+  /** Told about an append nobody awaited that failed, and about audit.key failing to persist. */
+  onFailure?: AuditFailureHook;
+  /** Writes audit.key once keyedFrom is fixed (sealed by the vault; app.ts wires it). */
+  persistKey?: () => void;
+  /** Where verify finds the checkpoints and the key to check them with. */
+  checkpoints?: Omit<VerifySources, 'store' | 'key'>;
+}
+
 export class AuditLog {
-  constructor(private readonly store: Store, private readonly clock: Clock, private readonly onFailure: AuditFailureHook = () => undefined) {}
+  private readonly onFailure: AuditFailureHook;
+
+  constructor(private readonly store: Store, private readonly clock: Clock, readonly key: AuditKey, private readonly opts: AuditLogOptions = {}) {
+    this.onFailure = opts.onFailure ?? (() => undefined);
+  }
 
   /**
    * Appends one entry. The store serializes appends (head read + insert are one atomic step), so
@@ -43,8 +57,18 @@ export class AuditLog {
       // Taken at append time, under the store's serialization, so ts never goes back along the chain.
       const ts = this.clock.now();
       const prevHash = last?.hash ?? GENESIS_HASH;
-      return { seq, ts, code, actor, data: json, prevHash, hash: rowHash(prevHash, { seq, ts, code, actor, data }) };
+      // Normally fixed at start from the files; else this is the first entry keyed. A rollback of
+      // this entry's transaction leaves the head where it was, so the next append gets this seq.
+      const keyedFrom = this.key.fix(seq);
+      return { seq, ts, code, actor, data: json, prevHash, hash: linkFor(this.key.key, keyedFrom, prevHash, { seq, ts, code, actor, data }) };
     });
+    if (!this.key.persisted && this.opts.persistKey) {
+      try {
+        this.opts.persistKey();
+      } catch (err) {
+        this.onFailure(code, err);
+      }
+    }
     return { seq: row.seq, ts: row.ts, code, actor, data, hash: row.hash };
   }
 
@@ -56,9 +80,10 @@ export class AuditLog {
     this.append(code, actor, data).catch((err: unknown) => this.onFailure(code, err));
   }
 
-  /** Recomputes the whole chain (see verifyChain). */
+  /** Checks the chain against the checkpoints (see verify.ts). */
   verify(): Promise<VerifyResult> {
-    return verifyChain(this.store);
+    const cp = this.opts.checkpoints ?? { checkpoints: null, verifyKey: null, signingKeyText: null };
+    return verifyAudit({ store: this.store, key: this.key, ...cp });
   }
 
   async page(afterSeq: number, limit: number): Promise<AuditEntry[]> {
@@ -70,36 +95,34 @@ export function toEntry(r: AuditRow): AuditEntry {
   return { seq: r.seq, ts: r.ts, code: r.code as AuditCode, actor: r.actor, data: JSON.parse(r.data) as AuditEventMap[AuditCode], hash: r.hash };
 }
 
-export type VerifyResult =
-  | { ok: true; entries: number; head: string }
-  | { ok: false; entries: number; firstBadSeq: number; problem: 'hash-mismatch' | 'broken-link' | 'sequence-gap' | 'unparseable' };
-
-/** Recomputes the whole chain in pages; names the first entry that does not fit. */
-export async function verifyChain(store: Store, pageSize = 5000): Promise<VerifyResult> {
-  let prevHash = GENESIS_HASH;
-  let expectSeq = 1;
-  let after = 0;
-  let count = 0;
-  for (;;) {
+/**
+ * Where keying began when nothing recorded it: a crash after the first keyed entry and before
+ * audit.key was written. Only scans when the head itself is keyed; null when it is not.
+ */
+export async function findKeyedStart(store: Store, key: Buffer, pageSize = 5000): Promise<number | null> {
+  const head = await store.audit.last();
+  if (!head) return null;
+  try {
+    const data: unknown = JSON.parse(head.data);
+    if (head.hash !== keyedHash(key, head.prevHash, { seq: head.seq, ts: head.ts, code: head.code, actor: head.actor, data })) return null;
+  } catch {
+    return null;
+  }
+  let prev = GENESIS_HASH;
+  for (let after = 0; ;) {
     const rows = await store.audit.page(after, pageSize);
-    if (rows.length === 0) break;
+    if (rows.length === 0) return null;
     for (const r of rows) {
-      if (r.seq !== expectSeq) return { ok: false, entries: count, firstBadSeq: r.seq, problem: 'sequence-gap' };
-      if (r.prevHash !== prevHash) return { ok: false, entries: count, firstBadSeq: r.seq, problem: 'broken-link' };
       let data: unknown;
       try {
         data = JSON.parse(r.data);
       } catch {
-        return { ok: false, entries: count, firstBadSeq: r.seq, problem: 'unparseable' };
+        return null;
       }
-      if (rowHash(prevHash, { ...r, data }) !== r.hash) {
-        return { ok: false, entries: count, firstBadSeq: r.seq, problem: 'hash-mismatch' };
-      }
-      prevHash = r.hash;
-      expectSeq++;
-      count++;
+      const f = { seq: r.seq, ts: r.ts, code: r.code, actor: r.actor, data };
+      if (r.hash !== plainHash(prev, f) && r.hash === keyedHash(key, prev, f)) return r.seq;
+      prev = r.hash;
       after = r.seq;
     }
   }
-  return { ok: true, entries: count, head: prevHash };
 }

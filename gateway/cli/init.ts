@@ -1,5 +1,5 @@
 // `portcullis init`: create a data directory with everything a node owns: store, master key, CA and
-// listener certificate, SSH host key, and the admin service account whose token is written to
+// listener certificate, SSH host key, the audit signing key and first checkpoint, and the admin service account whose token is written to
 // admin.token (mode 0600). Opens the store directly: there is no server yet.
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { newHostKeyPair } from '../ssh/host-key.js';
@@ -38,6 +38,8 @@ export async function initDataDir(dataDir: string, env: NodeJS.ProcessEnv, opts:
   }
   const app = buildApp(config, { clock: systemClock, env, log: createLogger('silent') });
   try {
+    // The first checkpoint: keying begins at seq 1 of a new data dir.
+    await app.checkpoints.start();
     const admin = await app.users.add('init', { name: 'admin', roles: ['admin'], kind: 'service' });
     const { token } = await app.authn.issueToken('init', admin, 'admin token (init)', null);
     writeFileSync(paths.adminToken, token + '\n', { mode: 0o600 });

@@ -6,7 +6,8 @@ import { type Command, type CommandContext, makeApi } from './command.js';
 import { policyCmd, targetCmd, userCmd } from './commands/admin.js';
 import { linkCmd } from './commands/links.js';
 import { initCmd, serveCmd } from './commands/node.js';
-import { auditCmd, sessionCmd, vaultCmd } from './commands/oversight.js';
+import { auditCmd } from './commands/audit.js';
+import { sessionCmd, vaultCmd } from './commands/oversight.js';
 import { loginCmd, logoutCmd, whoamiCmd } from './commands/session-login.js';
 import { exportCmd, playCmd } from './commands/recordings.js';
 import { approveCmd, breakglassCmd, dbPasswordCmd, denyCmd, grantCmd, requestCmd, requestsCmd } from './commands/workflow.js';
@@ -34,7 +35,7 @@ const HELP = `portcullis: just-in-time privileged access gateway
   db-password TARGET                      one-time database password for your grant (users with TOTP)
   session list [--live] | show ID [--full] | kill ID | reveal ID [--at T | --span N] [--channel N] [--reason TEXT]
   play ID [--speed X] [--skip-idle]        export ID > session.cast
-  audit  list|verify|export
+  audit  list|verify [--checkpoints FILE]|export
   vault  rotate-key [--keep-old]
   login  --server URL --user U --password-stdin    logout    whoami
 

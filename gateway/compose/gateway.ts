@@ -44,6 +44,10 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   const app = buildApp(config, { clock: systemClock, env, log });
   const certs = ensureCerts(config.data, config.hostnames);
   const tls = { cert: readFileSync(certs.serverCert, 'utf8'), key: readFileSync(certs.serverKey, 'utf8') };
+  // Before anything is appended: fixes where keying begins (first start of an older data dir) and
+  // writes the start checkpoint. A checkpoint file that does not verify is logged, not fatal:
+  // `audit verify` names what is wrong with it, and the gateway keeps serving.
+  await app.checkpoints.start().catch((err: unknown) => log.error({ err }, LOG.auditCheckpointFailed));
   // Before any listener accepts: every session live in the store now was left open by a previous
   // run that died without draining. One node on its own store owns every one of them; a later
   // multi-node store must narrow `owns` to this node's sessions.

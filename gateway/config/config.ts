@@ -51,6 +51,12 @@ export interface Config {
    * sessions close (the rest wait in a queue).
    */
   recordings: { sessionBudget: string | number; minFree: string | number; minFreePercent: number; postCloseConcurrency: number };
+  /**
+   * The audit log. `checkpointInterval`: how often a signed checkpoint of the chain's head is written
+   * (to <data>/audit-checkpoints.ndjson and the webhooks) when the head moved; 'off' = only at start
+   * and shutdown. A truncation of the newest entries is detectable only behind the last checkpoint.
+   */
+  audit: { checkpointInterval: string };
 }
 
 export function defaultConfig(data: string): Config {
@@ -73,6 +79,7 @@ export function defaultConfig(data: string): Config {
     log: { level: 'info' },
     api: { tokenTtl: '12h' },
     recordings: { sessionBudget: '1GiB', minFree: '256MiB', minFreePercent: 1, postCloseConcurrency: 1 },
+    audit: { checkpointInterval: '60s' },
   };
 }
 
@@ -104,6 +111,7 @@ const ENV: Array<[string, (c: Config, v: string) => void]> = [
   ['PORTCULLIS_RECORDINGS_SESSION_BUDGET', (c, v) => { c.recordings.sessionBudget = v; }],
   ['PORTCULLIS_RECORDINGS_MIN_FREE', (c, v) => { c.recordings.minFree = v; }],
   ['PORTCULLIS_RECORDINGS_MIN_FREE_PERCENT', (c, v) => { c.recordings.minFreePercent = Number(v); }],
+  ['PORTCULLIS_AUDIT_CHECKPOINT_INTERVAL', (c, v) => { c.audit.checkpointInterval = v; }],
   ['PORTCULLIS_LOG_LEVEL', (c, v) => { c.log.level = v as Config['log']['level']; }],
 ];
 
@@ -161,7 +169,7 @@ function merge(c: Config, raw: unknown, where: string): void {
 
 function validate(c: Config): void {
   for (const d of [c.expiry.warnBefore, c.requests.pendingTtl, c.breakglass.max, c.api.tokenTtl, c.ssh.authTimeout, c.postgres.handshakeTimeout, c.mysql.handshakeTimeout]) parseDuration(String(d));
-  for (const d of [c.ssh.idleTimeout, c.postgres.idleTimeout, c.mysql.idleTimeout, c.webTerminal.idleTimeout, c.session.maxLength, c.session.recheckInterval]) optionalDuration(String(d));
+  for (const d of [c.ssh.idleTimeout, c.postgres.idleTimeout, c.mysql.idleTimeout, c.webTerminal.idleTimeout, c.session.maxLength, c.session.recheckInterval, c.audit.checkpointInterval]) optionalDuration(String(d));
   const connect = parseDuration(String(c.session.connectTimeout));
   if (connect < 1000 || connect > 60_000) throw new PortcullisError('bad-request', 'session.connectTimeout must be between 1s and 60s');
   const maxStatement = c.statements.maxBytes;

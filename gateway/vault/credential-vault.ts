@@ -45,6 +45,7 @@ export interface Rotation {
 
 export class CredentialVault {
   private rotating = false;
+  private readonly resealHooks: Array<(vault: Vault) => void> = [];
 
   constructor(private readonly store: Store, private readonly vault: Vault, private readonly keyFile: string | null) {}
 
@@ -66,6 +67,14 @@ export class CredentialVault {
   private open(target: TargetRecord): CheckedOutCredential {
     const secret = openTarget(this.vault, target);
     return { kind: target.credentialKind, account: target.account, secret, wipe: () => secret.fill(0) };
+  }
+
+  /**
+   * Values sealed outside the store (the audit key file) re-sealed by `hook` during a rotation: after
+   * the store's values, before the new key file replaces the old one (a crash in between loads both).
+   */
+  onReseal(hook: (vault: Vault) => void): void {
+    this.resealHooks.push(hook);
   }
 
   /** Re-encrypts every sealed value under a fresh key. */
@@ -120,6 +129,7 @@ export class CredentialVault {
       if (!staged) discardNewKey(keyFile);
       throw err;
     }
+    for (const hook of this.resealHooks) hook(this.vault);
     commitNewKey(keyFile);
     this.vault.forgetOldKeys();
     // The old key file goes only once the key file on disk is proved to open everything the store

@@ -34,6 +34,7 @@ export function webhookText<K extends WebhookEvent>(event: K, p: AccessEvents[K]
       ? `:rotating_light: Portcullis cannot check its recordings volume ${String(d.dir)} (${typeof d.error === 'string' ? d.error : 'unknown error'}): new sessions are refused`
       : `:rotating_light: Portcullis recordings volume ${String(d.dir)} is below its watermark (${mib(d.free_bytes)} free, needs ${mib(d.watermark_bytes)}): new sessions are refused and sessions that must be recorded were ended; free space to let users back in`;
     case 'recordings.space_restored': return `:white_check_mark: Portcullis recordings volume ${String(d.dir)} has room again (${mib(d.free_bytes)} free): sessions start again`;
+    case 'audit.checkpoint': return `:lock: audit checkpoint on ${String(d.node)}: seq ${String(d.seq)}, head ${String(d.hash).slice(0, 16)}… (${String(d.reason)})`;
     default: return `${String(event)}`;
   }
 }

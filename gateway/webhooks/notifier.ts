@@ -38,7 +38,7 @@ export const fetchPoster: Poster = async (url, body) => {
 const ALL_EVENTS: WebhookEvent[] = [
   'request.created', 'request.approved', 'request.denied', 'request.expired', 'grant.created', 'grant.extended',
   'grant.revoked', 'grant.expiring', 'grant.expired', 'breakglass.used', 'breakglass.reviewed',
-  'recordings.space_low', 'recordings.space_restored',
+  'recordings.space_low', 'recordings.space_restored', 'audit.checkpoint',
 ];
 
 export class WebhookNotifier {
@@ -61,6 +61,15 @@ export class WebhookNotifier {
 
   get queued(): number {
     return this.pending.size;
+  }
+
+  /**
+   * Resolves once nothing is pending or after `ms` (shutdown: let the last checkpoint go out). Wall
+   * time on purpose: it waits for network I/O and decides nothing.
+   */
+  async drain(ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    while (this.pending.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
   }
 
   private enqueue<K extends WebhookEvent>(event: K, payload: AccessEvents[K]): void {

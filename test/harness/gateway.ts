@@ -35,6 +35,8 @@ export interface GatewayPeer {
   login(user: string, password: string, totp?: string): CliResult;
   /** `kill -9` of serve: no drain, no session ends booked (crash tests). */
   crash(): Promise<void>;
+  /** SIGTERM to serve and wait for it to exit (a clean drain); the data dir stays for inspection. */
+  halt(): Promise<void>;
   /** Starts serve again on the same data dir; url, ports and pid change to the new process's. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -92,6 +94,7 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<GatewayPe
       proc.child.once('exit', () => resolve());
       proc.child.kill('SIGKILL');
     }),
+    halt: () => proc.stop(),
     restart: async () => {
       await proc.stop();
       // A killed serve leaves its serve.json behind: the new one is the sign the restart is up.

@@ -27,6 +27,7 @@ export async function testApp(opts: { config?: (c: Config) => void; poster?: Pos
   opts.config?.(config);
   const clock = new FakeClock();
   const app = buildApp(config, { clock, env: {}, log: createLogger('silent'), ...(opts.poster ? { poster: opts.poster } : {}) });
+  await app.checkpoints.start();
   await app.timers.start();
   const admin = await app.users.add('test', { name: 'admin', roles: ['admin'], kind: 'service' });
   return {

@@ -6,7 +6,7 @@ import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readRecordingMeta, writeRecordingMeta } from '../../recorder/meta.js';
-import { toEntry, verifyChain } from '../../gateway/audit/audit-log.js';
+import { toEntry } from '../../gateway/audit/audit-log.js';
 import { closeOrphanedSessions } from '../../gateway/session/crash-recovery.js';
 import type { SessionRecord, UserRecord } from '../../gateway/store/records.js';
 import { type TestApp, testApp } from '../support/test-app.js';
@@ -76,7 +76,7 @@ describe('crash recovery at serve start', () => {
     ]);
     const meta = readRecordingMeta(join(t.app.paths.recordings, 'ses_a', 'meta.json'));
     expect(meta).toMatchObject({ session: 'ses_a', user: 'ops', end_reason: 'gateway-crashed', ended_at: new Date(lastWrite).toISOString() });
-    expect((await verifyChain(t.app.store)).ok).toBe(true);
+    expect((await t.app.audit.verify()).ok).toBe(true);
     // Indexed for search as a normal end would be, the torn last line skipped.
     expect((await t.app.store.search.query('crashmarker', 10)).map((e) => e.sessionId)).toEqual(['ses_a']);
   });

@@ -1,62 +1,8 @@
-// audit, session, vault.
-import { existsSync } from 'node:fs';
-import type { AuditEntry, VerifyResult } from '../../audit/audit-log.js';
-import { verifyChain } from '../../audit/audit-log.js';
-import { dataPaths, defaultDataDir } from '../../config/data-dir.js';
-import { openSqliteStore } from '../../store/sqlite/sqlite-store.js';
-import { type Command, type CommandContext, enc, usage } from '../command.js';
+// session, vault (audit is in audit.ts).
+import { type Command, enc, usage } from '../command.js';
 import { printList, printOne } from '../output.js';
 import { sessionShowCmd } from './recordings.js';
 import { sessionRevealCmd } from './reveal.js';
-
-const PAGE = 5000;
-
-async function* allEntries(c: CommandContext, after = 0): AsyncGenerator<AuditEntry> {
-  for (;;) {
-    const page = await c.api().get<AuditEntry[]>(`/api/v1/audit?after=${after}&limit=${PAGE}`);
-    yield* page;
-    if (page.length < PAGE) return;
-    after = page[page.length - 1]!.seq;
-  }
-}
-
-/** `audit verify` reads the store directly when it can (DESIGN §3), so it works with the server down. */
-async function verifyLocally(c: CommandContext): Promise<VerifyResult | null> {
-  const dir = c.data ?? (c.env.PORTCULLIS_URL ? undefined : defaultDataDir(c.env));
-  if (!dir || !existsSync(dataPaths(dir).store)) return null;
-  const store = openSqliteStore(dataPaths(dir).store);
-  try {
-    return await verifyChain(store);
-  } finally {
-    await store.close();
-  }
-}
-
-export const auditCmd: Command = async (c) => {
-  const sub = c.flags.positionals[0];
-  switch (sub) {
-    case 'list': {
-      const after = Number(c.flags.opt('after') ?? 0);
-      const limit = Number(c.flags.opt('limit') ?? 100);
-      const rows = await c.api().get<AuditEntry[]>(`/api/v1/audit?after=${after}&limit=${limit}`);
-      printList(c.out, c.json, rows.map((e) => ({ ...e, ts: new Date(e.ts).toISOString() })), ['seq', 'ts', 'code', 'actor', 'data']);
-      return 0;
-    }
-    case 'verify': {
-      const r = (await verifyLocally(c)) ?? await c.api().get<VerifyResult>('/api/v1/audit/verify');
-      if (c.json) printOne(c.out, true, r);
-      else if (r.ok) c.out.write(`audit chain intact: ${r.entries} entries, head ${r.head}\n`);
-      else c.out.write(`audit chain BROKEN at entry ${r.firstBadSeq} (${r.problem}); ${r.entries} entries before it verify\n`);
-      return r.ok ? 0 : 1;
-    }
-    case 'export': {
-      for await (const e of allEntries(c)) c.out.write(JSON.stringify(e) + '\n');
-      return 0;
-    }
-    default:
-      usage('portcullis audit list|verify|export');
-  }
-};
 
 export const sessionCmd: Command = async (c) => {
   const [sub, id] = c.flags.positionals;
