@@ -46,6 +46,8 @@ export interface AuditEventMap {
   'session.forward': { session: string; host: string; port: number; allowed: boolean; bytesIn: number; bytesOut: number };
   'vault.rotated': { keyId: string; resealed: number };
   'api.denied': { user: string; route: string; code: string };
+  /** A page on another origin used a signed-in user's session (WebSocket or a change); refused, 403. */
+  'http.origin_refused': { user: string; path: string; origin: string | null; reason: string; addr: string; kind: 'upgrade' | 'request' };
   'link.created': { link: string; target: string; issuer: string; label: string; expiresAt: number; uses: number; sessionMaxMs: number; status: string };
   'link.approved': { link: string; by: string };
   'link.revoked': { link: string; by: string };
@@ -63,6 +65,7 @@ export const AUDIT_CODES = [
   'request.approved', 'request.denied', 'request.expired', 'request.refused', 'grant.created', 'grant.revoked',
   'grant.extended', 'grant.shortened', 'grant.expired', 'grant.reviewed', 'grant.db_password', 'breakglass.used', 'approval.refused', 'access.denied',
   'session.started', 'session.ended', 'session.killed', 'session.upstream_failed', 'session.forward', 'session.statements', 'session.gated', 'credential.revoke_failed', 'recording.viewed', 'session.revealed', 'vault.rotated', 'api.denied',
+  'http.origin_refused',
   'link.created', 'link.approved', 'link.revoked', 'link.opened', 'link.refused',
   'recordings.space_low', 'recordings.space_restored',
 ] as const satisfies readonly AuditCode[];

@@ -12,6 +12,7 @@ import type { Config } from '../config/config.js';
 import { liveViewRoute } from '../http/live-view.js';
 import type { Composed } from '../http/router.js';
 import { createApiServer } from '../http/server.js';
+import { originGuard } from '../http/origin-guard.js';
 import { attachUpgrades } from '../http/upgrade.js';
 import { vendorTerminalRoute } from '../http/vendor-socket.js';
 import { LOG, type Logger } from '../log/logger.js';
@@ -54,7 +55,7 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   await app.timers.start();
   const composed = composeForApi(app);
   const api = createApiServer(app, composed, tls);
-  attachUpgrades(api, [liveViewRoute(app, app.liveRecordings), vendorTerminalRoute(composed.vendorTerminals, log)], log);
+  attachUpgrades(api, [liveViewRoute(app, app.liveRecordings), vendorTerminalRoute(composed.vendorTerminals, log)], log, originGuard(app));
   const listeners: Listener[] = [httpsListener(api, config), ...Object.values(PROTOCOLS).map((p) => p.listener({ app, tls }))];
   const bound: Record<string, number> = {};
   for (const l of listeners) bound[l.name] = (await l.start()).port;
