@@ -17,6 +17,13 @@ export interface TargetView {
   host_key: string | null; database: string | null; tls: string; tags: string[]; created_at: string;
 }
 
+/**
+ * A target as users who do not manage targets see it (GET /api/v1/targets for non-admins): its
+ * name and kind, never where it is or what it logs in as. `requestable`: a policy lets this user
+ * request it; `breakglass`: one of those allows break-glass; `granted`: the user holds an active grant.
+ */
+export interface TargetSummaryView { name: string; kind: string; tags: string[]; requestable: boolean; breakglass: boolean; granted: boolean }
+
 /** A policy's auto-approval rule, as stored (UTC hours, weekdays 0 = Sunday). */
 export interface AutoApproveView { roles: string[]; days: number[]; fromHour: number | null; toHour: number | null; onCall: string[] }
 
