@@ -12,6 +12,13 @@ export interface ApiErrorBody { error: { code: string; message: string } }
 
 export interface UserView { id: string; name: string; kind: string; roles: string[]; totp: boolean; ssh_keys: number; disabled: boolean; created_at: string }
 
+/**
+ * POST /api/v1/users/:name/password. An admin's reset of another user: `updated` and how many of
+ * that user's tokens and web sessions ended. One's own change: how many ended besides the caller's,
+ * and the fresh token that replaces the caller's (a browser gets a new cookie and WebMe instead).
+ */
+export interface PasswordChanged { updated: string; tokens_revoked: number; token?: string; expires_at?: string }
+
 export interface TargetView {
   id: string; name: string; kind: string; host: string; port: number; account: string; credential: string;
   host_key: string | null; database: string | null; tls: string; tags: string[]; created_at: string;

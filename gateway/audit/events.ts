@@ -9,6 +9,8 @@ export interface AuditEventMap {
   'auth.failed': { user: string; method: string; addr: string; reason: string };
   'auth.locked': { user: string; addr: string; until: number };
   'token.created': { user: string; label: string; tokenId: string };
+  /** Every API token and web session of the user ended (a password change or reset); `count` of them. */
+  'token.revoked_all': { user: string; by: string; count: number; reason: 'password-changed' | 'password-reset' };
   'target.created': { target: string; kind: string; host: string; port: number };
   'target.removed': { target: string };
   'target.tested': { target: string; ok: boolean; detail: string };
@@ -60,7 +62,7 @@ export interface AuditEventMap {
 export type AuditCode = keyof AuditEventMap;
 
 export const AUDIT_CODES = [
-  'user.created', 'user.removed', 'user.updated', 'auth.succeeded', 'auth.failed', 'auth.locked', 'token.created',
+  'user.created', 'user.removed', 'user.updated', 'auth.succeeded', 'auth.failed', 'auth.locked', 'token.created', 'token.revoked_all',
   'target.created', 'target.removed', 'target.tested', 'policy.created', 'policy.removed', 'policy.updated', 'request.created',
   'request.approved', 'request.denied', 'request.expired', 'request.refused', 'grant.created', 'grant.revoked',
   'grant.extended', 'grant.shortened', 'grant.expired', 'grant.reviewed', 'grant.db_password', 'breakglass.used', 'approval.refused', 'access.denied',

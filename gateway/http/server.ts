@@ -17,12 +17,13 @@ import { identityRoutes } from './routes/identity.js';
 import { oversightRoutes } from './routes/oversight.js';
 import { workflowRoutes } from './routes/workflow.js';
 import { linkRoutes } from './routes/links.js';
+import { passwordRoutes } from './routes/password.js';
 import { webRoutes } from './routes/web.js';
 import { serveAsset } from './static-assets.js';
 import { cookieToken, cookieValue, csrfOk } from './web-auth.js';
 
 const MAX_BODY = 256 * 1024;
-export const API_ROUTES: Route[] = [...identityRoutes, ...catalogRoutes, ...workflowRoutes, ...oversightRoutes, ...webRoutes, ...linkRoutes];
+export const API_ROUTES: Route[] = [...identityRoutes, ...passwordRoutes, ...catalogRoutes, ...workflowRoutes, ...oversightRoutes, ...webRoutes, ...linkRoutes];
 
 export function createApiServer(app: ApiServices, composed: Composed, tls: { cert: string; key: string }): Server {
   const origins = originGuard(app);
