@@ -54,8 +54,9 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   await app.recordingSpace.start();
   await app.timers.start();
   const composed = composeForApi(app);
-  const api = createApiServer(app, composed, tls);
-  attachUpgrades(api, [liveViewRoute(app, app.liveRecordings), vendorTerminalRoute(composed.vendorTerminals, log)], log, originGuard(app));
+  const origins = originGuard(app);
+  const api = createApiServer(app, composed, tls, origins);
+  attachUpgrades(api, [liveViewRoute(app, app.liveRecordings), vendorTerminalRoute(composed.vendorTerminals, log)], log, origins);
   const listeners: Listener[] = [httpsListener(api, config), ...Object.values(PROTOCOLS).map((p) => p.listener({ app, tls }))];
   const bound: Record<string, number> = {};
   for (const l of listeners) bound[l.name] = (await l.start()).port;

@@ -25,8 +25,8 @@ import { cookieToken, cookieValue, csrfOk } from './web-auth.js';
 const MAX_BODY = 256 * 1024;
 export const API_ROUTES: Route[] = [...identityRoutes, ...passwordRoutes, ...catalogRoutes, ...workflowRoutes, ...oversightRoutes, ...webRoutes, ...linkRoutes];
 
-export function createApiServer(app: ApiServices, composed: Composed, tls: { cert: string; key: string }): Server {
-  const origins = originGuard(app);
+/** `origins`: the guard the upgrade handler shares (one per listener, so its audit rate limit is one). */
+export function createApiServer(app: ApiServices, composed: Composed, tls: { cert: string; key: string }, origins: OriginGuard = originGuard(app)): Server {
   // A client that connects and never finishes its TLS handshake holds a socket: 10 s, not Node's 120 s.
   const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', handshakeTimeout: 10_000 }, (req, res) => {
     // Never rejects into the event loop: an unhandled rejection would stop every session.
