@@ -2,7 +2,8 @@
 // another port of 127.0.0.1 (same site, so the SameSite=Strict cookie goes along) tries to watch a
 // live SSH session with an investigator's cookie, to kill it, and to open a vendor terminal. Every
 // attempt is refused 403 before any session data flows, audited under the investigator's name;
-// the console itself, on the gateway's own origin, still watches the session.
+// the console itself, on the gateway's own origin, still watches the session (until a password
+// reset ends the investigator's sessions, the open live view included).
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../harness/common.js';
@@ -90,6 +91,10 @@ describe('WebSockets and changes only from the gateway\'s own origin', () => {
       await consolePage.screenshot({ path: screenshotPath('live-own-origin') });
       expect(audit().filter((e) => e.code === 'recording.viewed' && e.data.file === 'live')).toHaveLength(1);
       expect(fx.gw.log()).toMatch(/"msg":"http\.origin_refused"/);
+
+      // An admin resets the investigator's password: every session of theirs ends, the open live view too.
+      expect(fx.gw.admin(['user', 'passwd', 'inv', '--password-stdin'], 'inv-New-Password-2\n').code).toBe(0);
+      await consolePage.waitForSelector('#live-status:has-text("disconnected (1008)")', { timeout: 15_000 });
     } finally {
       t.kill();
       fx.gw.admin(['grant', 'revoke', grantId]);
