@@ -12,11 +12,25 @@ export interface ApiErrorBody { error: { code: string; message: string } }
 
 export interface UserView { id: string; name: string; kind: string; roles: string[]; totp: boolean; mysql_native_password: boolean; ssh_keys: number; disabled: boolean; created_at: string }
 
+/**
+ * POST /api/v1/users/:name/password. An admin's reset of another user: `updated` and how many of
+ * that user's tokens and web sessions ended. One's own change: how many ended besides the caller's,
+ * and the fresh token that replaces the caller's (a browser gets a new cookie and WebMe instead).
+ */
+export interface PasswordChanged { updated: string; tokens_revoked: number; token?: string; expires_at?: string }
+
 export interface TargetView {
   id: string; name: string; kind: string; host: string; port: number; account: string; credential: string;
   host_key: string | null; database: string | null; tls: string;
   allow_weak_upstream_auth: boolean; mysql_rsa_fingerprint: string | null; tags: string[]; created_at: string;
 }
+
+/**
+ * A target as users who do not manage targets see it (GET /api/v1/targets for non-admins): its
+ * name and kind, never where it is or what it logs in as. `requestable`: a policy lets this user
+ * request it; `breakglass`: one of those allows break-glass; `granted`: the user holds an active grant.
+ */
+export interface TargetSummaryView { name: string; kind: string; tags: string[]; requestable: boolean; breakglass: boolean; granted: boolean }
 
 /** A policy's auto-approval rule, as stored (UTC hours, weekdays 0 = Sunday). */
 export interface AutoApproveView { roles: string[]; days: number[]; fromHour: number | null; toHour: number | null; onCall: string[] }

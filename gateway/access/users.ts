@@ -34,6 +34,7 @@ export class UserService {
     checkName('user', input.name);
     input.roles.forEach((r) => checkName('role', r));
     if (await this.ctx.store.users.byName(input.name)) throw new PortcullisError('conflict', `user "${input.name}" already exists`);
+    if (input.kind === 'service' && input.password !== undefined) throw new PortcullisError('bad-request', 'service accounts authenticate with API tokens only: create it without a password');
     const user: UserRecord = {
       id: newId('usr'), name: input.name, kind: input.kind ?? 'human', roles: [...new Set(input.roles)],
       passwordHash: input.password === undefined ? null : await hashPassword(checkPassword(input.password)),
@@ -74,12 +75,25 @@ export class UserService {
     await this.cut(actor, name, true, revoked);
   }
 
-  async setPassword(actor: string, name: string, password: string): Promise<void> {
+  /**
+   * Sets a user's password and, in the same transaction, ends every API token and web session the
+   * user has: whoever held one of them (a stolen cookie, a copied token file) is out, and the
+   * caller of a change of one's own password gets a fresh token from the route. Whether the actor
+   * may do it (the current password for one's own, the admin role for another's) is the caller's
+   * check. Service accounts have no password: they authenticate with tokens only.
+   */
+  async setPassword(actor: string, name: string, password: string, reason: 'password-changed' | 'password-reset'): Promise<{ tokensRevoked: number }> {
     const u = await this.get(name);
+    if (u.kind === 'service') throw new PortcullisError('bad-request', `${name} is a service account: it authenticates with API tokens only (portcullis user token ${name}), never a password`);
     const hash = await hashPassword(checkPassword(password));
-    await this.update(actor, u, (cur) => ({
-      ...cur, passwordHash: hash, scramVerifier: makeScramVerifier(password), nativeVerifier: cur.mysqlNative ? nativeVerifier(password) : null,
-    }), 'password');
+    return this.ctx.store.transaction(async () => {
+      await this.update(actor, u, (cur) => ({
+        ...cur, passwordHash: hash, scramVerifier: makeScramVerifier(password), nativeVerifier: cur.mysqlNative ? nativeVerifier(password) : null,
+      }), 'password');
+      const count = await this.ctx.store.tokens.removeForUser(u.id);
+      await this.ctx.audit.append('token.revoked_all', actor, { user: u.name, by: actor, count, reason });
+      return { tokensRevoked: count };
+    });
   }
 
   /**

@@ -2,13 +2,15 @@
 // times, and never a secret. Every API response is built from these, so a credential cannot leak
 // through a record passed straight to JSON. The shapes themselves are declared once in
 // ../api-types.ts, which the browser bundle reads too; this file builds them from records.
-import type { GrantView, LinkView, PolicyView, RequestView, SessionView, TargetView, UserView } from '../api-types.js';
+import type { GrantView, LinkView, PolicyView, RequestView, SessionView, TargetSummaryView, TargetView, UserView } from '../api-types.js';
 import type {
   GrantRecord, LinkRecord, PolicyRecord, RequestRecord, SessionRecord, TargetRecord, UserRecord,
 } from '../store/records.js';
 import type { Store } from '../store/store.js';
 
-export type { GrantView, LinkView, PolicyView, RequestView, SessionView, TargetView, UserView };
+import type { VisibleTarget } from './target-visibility.js';
+
+export type { GrantView, LinkView, PolicyView, RequestView, SessionView, TargetSummaryView, TargetView, UserView };
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -22,6 +24,11 @@ export function targetView(t: TargetRecord): TargetView {
     credential: t.credentialKind, host_key: t.hostKey, database: t.database, tls: t.tlsMode,
     allow_weak_upstream_auth: t.allowWeakUpstreamAuth, mysql_rsa_fingerprint: t.rsaKeyFingerprint, tags: t.tags, created_at: iso(t.createdAt)!,
   };
+}
+
+/** Need-to-know (target-visibility.ts): no host, port, account, host key, database or TLS material. */
+export function targetSummaryView(v: VisibleTarget): TargetSummaryView {
+  return { name: v.target.name, kind: v.target.kind, tags: v.target.tags, requestable: v.requestable, breakglass: v.breakglass, granted: v.granted };
 }
 
 export function policyView(p: PolicyRecord): PolicyView {

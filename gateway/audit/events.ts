@@ -10,6 +10,8 @@ export interface AuditEventMap {
   'auth.failed': { user: string; method: string; addr: string; reason: string };
   'auth.locked': { user: string; addr: string; until: number };
   'token.created': { user: string; label: string; tokenId: string };
+  /** Every API token and web session of the user ended (a password change or reset); `count` of them. */
+  'token.revoked_all': { user: string; by: string; count: number; reason: 'password-changed' | 'password-reset' };
   /** `allowWeakUpstreamAuth`: the target opted in to weak upstream logins (upstream.weak_auth per use). */
   'target.created': { target: string; kind: string; host: string; port: number; allowWeakUpstreamAuth: boolean; rsaKeyFingerprint?: string };
   'target.removed': { target: string };
@@ -55,6 +57,8 @@ export interface AuditEventMap {
   /** The one start that moved target credentials to the bound format; `left`: targets whose credential must be entered again. */
   'vault.credentials_bound': { migrated: number; left: string[] };
   'api.denied': { user: string; route: string; code: string };
+  /** A page on another origin used a signed-in user's session (WebSocket or a change); refused, 403. */
+  'http.origin_refused': { user: string; path: string; origin: string | null; reason: string; addr: string; kind: 'upgrade' | 'request' };
   'link.created': { link: string; target: string; issuer: string; label: string; expiresAt: number; uses: number; sessionMaxMs: number; status: string };
   'link.approved': { link: string; by: string };
   'link.revoked': { link: string; by: string };
@@ -67,11 +71,12 @@ export interface AuditEventMap {
 export type AuditCode = keyof AuditEventMap;
 
 export const AUDIT_CODES = [
-  'user.created', 'user.removed', 'user.updated', 'auth.succeeded', 'auth.failed', 'auth.locked', 'token.created',
+  'user.created', 'user.removed', 'user.updated', 'auth.succeeded', 'auth.failed', 'auth.locked', 'token.created', 'token.revoked_all',
   'target.created', 'target.removed', 'target.updated', 'target.tested', 'policy.created', 'policy.removed', 'policy.updated', 'request.created',
   'request.approved', 'request.denied', 'request.expired', 'request.refused', 'grant.created', 'grant.revoked',
   'grant.extended', 'grant.shortened', 'grant.expired', 'grant.reviewed', 'grant.db_password', 'breakglass.used', 'approval.refused', 'access.denied',
   'session.started', 'session.ended', 'session.killed', 'session.upstream_failed', 'upstream.weak_auth', 'session.forward', 'session.statements', 'session.gated', 'credential.revoke_failed', 'recording.viewed', 'session.revealed', 'vault.rotated', 'vault.credentials_bound', 'api.denied',
+  'http.origin_refused',
   'link.created', 'link.approved', 'link.revoked', 'link.opened', 'link.refused',
   'recordings.space_low', 'recordings.space_restored',
 ] as const satisfies readonly AuditCode[];

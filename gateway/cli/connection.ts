@@ -45,6 +45,12 @@ function readLogin(env: NodeJS.ProcessEnv): StoredLogin | null {
   return JSON.parse(readFileSync(file, 'utf8')) as StoredLogin;
 }
 
+/** The stored login, when it is what resolveConnection speaks as (no token from env, no --data). */
+export function storedLoginInUse(env: NodeJS.ProcessEnv, explicitData: string | undefined): StoredLogin | null {
+  if ((env.PORTCULLIS_URL && env.PORTCULLIS_TOKEN) || explicitData) return null;
+  return readLogin(env);
+}
+
 export function serverInfo(dataDir: string): { url: string; caPem: string | null } | null {
   const p = dataPaths(dataDir);
   if (!existsSync(p.serveInfo)) return null;

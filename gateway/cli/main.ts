@@ -8,7 +8,7 @@ import { linkCmd } from './commands/links.js';
 import { initCmd, serveCmd } from './commands/node.js';
 import { auditCmd } from './commands/audit.js';
 import { sessionCmd, vaultCmd } from './commands/oversight.js';
-import { loginCmd, logoutCmd, whoamiCmd } from './commands/session-login.js';
+import { loginCmd, logoutCmd, passwdCmd, whoamiCmd } from './commands/session-login.js';
 import { exportCmd, playCmd } from './commands/recordings.js';
 import { approveCmd, breakglassCmd, dbPasswordCmd, denyCmd, grantCmd, requestCmd, requestsCmd } from './commands/workflow.js';
 import { type Out, stdio } from './output.js';
@@ -17,6 +17,7 @@ const COMMANDS: Record<string, Command> = {
   init: initCmd, serve: serveCmd, user: userCmd, target: targetCmd, policy: policyCmd, request: requestCmd,
   requests: requestsCmd, approve: approveCmd, deny: denyCmd, grant: grantCmd, breakglass: breakglassCmd,
   'db-password': dbPasswordCmd, audit: auditCmd, session: sessionCmd, play: playCmd, export: exportCmd, vault: vaultCmd, login: loginCmd, logout: logoutCmd, whoami: whoamiCmd,
+  passwd: passwdCmd,
   link: linkCmd,
 };
 
@@ -38,6 +39,7 @@ const HELP = `portcullis: just-in-time privileged access gateway
   audit  list|verify [--checkpoints FILE]|export
   vault  rotate-key [--keep-old]
   login  --server URL --user U --password-stdin    logout    whoami
+  passwd --password-stdin                 change your password (stdin: current, new, then the one-time code if enrolled)
 
 Listings take --json. Secrets are read from standard input, never from arguments.
 `;

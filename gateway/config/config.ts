@@ -10,7 +10,12 @@ import { parseSize } from '../util/size.js';
 export interface Config {
   data: string;
   listen: string;
-  http: { port: number };
+  /**
+   * The HTTPS listener. `origins`: web origins besides the gateway's own (its public URL and the
+   * address a browser reached it at) whose pages may open WebSockets and send cookie-authenticated
+   * changes, e.g. "https://pam.example.com" behind a reverse proxy. Anything else is refused (403).
+   */
+  http: { port: number; origins: string[] };
   /**
    * pipeInputCap: bytes a session may send to shells and commands without a terminal, each recorded
    * whole; more ends the session (input-cap-exceeded). pipeOutputCap: bytes of their casts' output
@@ -63,7 +68,7 @@ export function defaultConfig(data: string): Config {
   return {
     data,
     listen: '127.0.0.1',
-    http: { port: 8443 },
+    http: { port: 8443, origins: [] },
     ssh: { port: 2222, idleTimeout: 'off', authTimeout: '30s', maxPreAuth: 256, pipeInputCap: 16 * 1024 * 1024, pipeOutputCap: 8 * 1024 * 1024 },
     postgres: { port: 15432, allowPlaintext: false, maxMessageBytes: 256 * 1024 * 1024, handshakeTimeout: '30s', maxHandshakes: 256, idleTimeout: 'off' },
     mysql: { port: 13306, allowPlaintext: false, maxPacketBytes: 64 * 1024 * 1024, handshakeTimeout: '30s', maxHandshakes: 256, idleTimeout: 'off' },
@@ -87,6 +92,7 @@ export function defaultConfig(data: string): Config {
 const ENV: Array<[string, (c: Config, v: string) => void]> = [
   ['PORTCULLIS_LISTEN', (c, v) => { c.listen = v; }],
   ['PORTCULLIS_HTTP_PORT', (c, v) => { c.http.port = port(v); }],
+  ['PORTCULLIS_HTTP_ORIGINS', (c, v) => { c.http.origins = v.split(',').map((s) => s.trim()).filter(Boolean); }],
   ['PORTCULLIS_SSH_PORT', (c, v) => { c.ssh.port = port(v); }],
   ['PORTCULLIS_SSH_IDLE_TIMEOUT', (c, v) => { c.ssh.idleTimeout = v; }],
   ['PORTCULLIS_SSH_AUTH_TIMEOUT', (c, v) => { c.ssh.authTimeout = v; }],
@@ -185,10 +191,23 @@ function validate(c: Config): void {
   if (typeof pct !== 'number' || !(pct >= 0 && pct < 100)) throw new PortcullisError('bad-request', 'recordings.minFreePercent must be a number from 0 to 99');
   const conc = c.recordings.postCloseConcurrency;
   if (!Number.isInteger(conc) || conc < 1 || conc > 16) throw new PortcullisError('bad-request', 'recordings.postCloseConcurrency must be a whole number from 1 to 16');
+  if (!Array.isArray(c.http.origins) || !c.http.origins.every(isOrigin)) {
+    throw new PortcullisError('bad-request', 'http.origins must list origins like "https://pam.example.com:8443" (scheme, host and port only)');
+  }
   if (!Array.isArray(c.hostnames) || c.hostnames.length === 0) throw new PortcullisError('bad-request', 'hostnames must list at least one name');
   for (const w of c.webhooks) {
     if (!w || typeof w.url !== 'string' || !/^https?:\/\//.test(w.url)) throw new PortcullisError('bad-request', 'each webhook needs an http(s) url');
     w.events = Array.isArray(w.events) ? w.events : [];
+  }
+}
+
+function isOrigin(v: unknown): boolean {
+  if (typeof v !== 'string') return false;
+  try {
+    const u = new URL(v);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === v.toLowerCase().replace(/\/$/, '');
+  } catch {
+    return false;
   }
 }
 

@@ -20,7 +20,7 @@ import type { Clock } from '../util/clock.js';
 import type { CredentialVault } from '../vault/credential-vault.js';
 
 export interface ApiServices {
-  readonly config: Pick<Config, 'api'>;
+  readonly config: Pick<Config, 'api' | 'http' | 'publicUrl'>;
   readonly paths: Pick<DataPaths, 'recordings'>;
   readonly clock: Clock;
   readonly log: Logger;

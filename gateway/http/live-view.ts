@@ -3,6 +3,8 @@
 // no duplicate between what was recorded and the live stream: the viewer subscribes to live events
 // (learning each file's byte position at that instant), then the recording is flushed and read up
 // to that position; events that arrive meanwhile are held and sent after the file's. A viewer that falls behind is disconnected rather than buffered without bound.
+// The token the viewer came with is checked again every few seconds: signing out, a password
+// change or a disabled account ends the stream, not only new ones.
 import { WebSocketServer, type WebSocket } from 'ws';
 import { type CastEvent, openCast } from '../../recorder/asciicast-reader.js';
 import { displayFor } from '../../recorder/cast-display.js';
@@ -16,6 +18,8 @@ import { cookieToken } from './web-auth.js';
 
 const PATH = /^\/api\/v1\/sessions\/([A-Za-z0-9_-]+)\/live$/;
 const MAX_BUFFERED = 8 * 1024 * 1024;
+/** How often a watching viewer's token is checked again (ticks of the 500 ms end check). */
+const RECHECK_TICKS = 10;
 
 export function liveViewRoute(app: ApiServices, live: Map<string, SessionRecording>): UpgradeRoute {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
@@ -26,7 +30,7 @@ export function liveViewRoute(app: ApiServices, live: Map<string, SessionRecordi
       const bearer = req.headers.authorization?.startsWith('Bearer ') ? req.headers.authorization.slice(7) : null;
       const token = bearer ?? cookieToken(req);
       const user = token ? await app.authn.byToken(token) : undefined;
-      if (!user) return refuse(401, 'Unauthorized');
+      if (!user || !token) return refuse(401, 'Unauthorized');
       if (!allowed(['investigator'], user)) return refuse(403, 'Forbidden');
       const id = m[1]!;
       const recording = live.get(id);
@@ -38,7 +42,7 @@ export function liveViewRoute(app: ApiServices, live: Map<string, SessionRecordi
         // stream to that browser really stopped.
         ws.on('close', (code: number) => app.log.info({ session: id, by: user.name, code }, 'live.viewer_left'));
         app.audit.record('recording.viewed', user.name, { session: id, file: 'live', by: user.name });
-        void stream(ws, recording, app, id);
+        void stream(ws, recording, app, id, token);
       });
     })().catch((err: unknown) => {
       app.log.error({ err }, 'live.upgrade_failed');
@@ -47,7 +51,7 @@ export function liveViewRoute(app: ApiServices, live: Map<string, SessionRecordi
   };
 }
 
-async function stream(ws: WebSocket, rec: SessionRecording, app: ApiServices, id: string): Promise<void> {
+async function stream(ws: WebSocket, rec: SessionRecording, app: ApiServices, id: string, token: string): Promise<void> {
   const held: Array<[number, [number, string, string]]> = [];
   let caughtUp = false;
   // The watched channel is shown as a screen shows it (a pipe cast as a transcript, cast-display.ts).
@@ -83,6 +87,16 @@ async function stream(ws: WebSocket, rec: SessionRecording, app: ApiServices, id
   for (const [ch, e] of held) send({ type: 'event', channel: ch, event: show(ch, e) });
   caughtUp = true;
   const ended = (): void => { send({ type: 'end' }); ws.close(1000, 'session ended'); };
-  const timer = setInterval(() => { if (!app.live.get(id)) { clearInterval(timer); ended(); } }, 500);
+  let ticks = 0;
+  const timer = setInterval(() => {
+    if (!app.live.get(id)) { clearInterval(timer); ended(); return; }
+    if (++ticks % RECHECK_TICKS !== 0) return;
+    void app.authn.byToken(token).then((u) => {
+      if (u && allowed(['investigator'], u)) return;
+      clearInterval(timer);
+      app.log.info({ session: id }, 'live.viewer_signed_out');
+      ws.close(1008, 'signed out');
+    }, () => undefined);
+  }, 500);
   ws.on('close', () => clearInterval(timer));
 }

@@ -9,6 +9,7 @@ import type { UserRecord } from '../store/records.js';
 import { PortcullisError } from '../util/errors.js';
 import { logConnectionsWithoutRequest } from './connection-log.js';
 import { Input } from './input.js';
+import { type OriginGuard, originGuard } from './origin-guard.js';
 import { requestUrl } from './request-url.js';
 import { type Composed, type Route, allowed, isRaw, match } from './router.js';
 import { catalogRoutes } from './routes/catalog.js';
@@ -16,18 +17,20 @@ import { identityRoutes } from './routes/identity.js';
 import { oversightRoutes } from './routes/oversight.js';
 import { workflowRoutes } from './routes/workflow.js';
 import { linkRoutes } from './routes/links.js';
+import { passwordRoutes } from './routes/password.js';
 import { webRoutes } from './routes/web.js';
 import { serveAsset } from './static-assets.js';
 import { cookieToken, cookieValue, csrfOk } from './web-auth.js';
 
 const MAX_BODY = 256 * 1024;
-export const API_ROUTES: Route[] = [...identityRoutes, ...catalogRoutes, ...workflowRoutes, ...oversightRoutes, ...webRoutes, ...linkRoutes];
+export const API_ROUTES: Route[] = [...identityRoutes, ...passwordRoutes, ...catalogRoutes, ...workflowRoutes, ...oversightRoutes, ...webRoutes, ...linkRoutes];
 
-export function createApiServer(app: ApiServices, composed: Composed, tls: { cert: string; key: string }): Server {
+/** `origins`: the guard the upgrade handler shares (one per listener, so its audit rate limit is one). */
+export function createApiServer(app: ApiServices, composed: Composed, tls: { cert: string; key: string }, origins: OriginGuard = originGuard(app)): Server {
   // A client that connects and never finishes its TLS handshake holds a socket: 10 s, not Node's 120 s.
   const server = createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', handshakeTimeout: 10_000 }, (req, res) => {
     // Never rejects into the event loop: an unhandled rejection would stop every session.
-    handle(app, composed, req, res).catch((err: unknown) => {
+    handle(app, composed, origins, req, res).catch((err: unknown) => {
       app.log.error({ err }, LOG.httpError);
       if (!res.headersSent) res.writeHead(500);
       res.end();
@@ -42,7 +45,7 @@ export function createApiServer(app: ApiServices, composed: Composed, tls: { cer
   return server;
 }
 
-async function handle(app: ApiServices, composed: Composed, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(app: ApiServices, composed: Composed, origins: OriginGuard, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = app.clock.now();
   const addr = req.socket.remoteAddress ?? 'unknown';
   const url = requestUrl(req.url);
@@ -66,6 +69,11 @@ async function handle(app: ApiServices, composed: Composed, req: IncomingMessage
     group = m.route.group;
     const auth = await authenticate(app, req);
     const user = auth?.user ?? null;
+    // Another origin's page may not change anything with a user's cookie, nor post from its own
+    // origin at all (origin-guard.ts); checked before the CSRF token so the refusal says why.
+    if (origins.request(req, safePath(url.pathname), auth?.viaCookie === true)) {
+      throw new PortcullisError('forbidden', 'this request came from a page on another origin; open the console at the gateway\'s own address');
+    }
     // A browser session (cookie) must prove each state change with its CSRF token.
     if (auth?.viaCookie && req.method !== 'GET' && !csrfOk(req, auth.token)) {
       throw new PortcullisError('forbidden', 'missing or wrong CSRF token; reload the page');
@@ -91,12 +99,11 @@ async function handle(app: ApiServices, composed: Composed, req: IncomingMessage
   } catch (err) {
     const e = err instanceof PortcullisError ? err : null;
     status = e?.status ?? 500;
-    if (!e) app.log.error({ err, path: url.pathname.startsWith('/l/') ? '/l/…' : url.pathname }, LOG.httpError);
+    if (!e) app.log.error({ err, path: safePath(url.pathname) }, LOG.httpError);
     sendJson(res, status, { error: { code: e?.code ?? 'internal', message: e?.message ?? 'internal error; see the gateway log' } });
   } finally {
     app.counters.http({ group, status: String(status) });
-    // A link's path is its secret: never log it.
-    const path = url.pathname.startsWith('/l/') ? '/l/…' : url.pathname;
+    const path = safePath(url.pathname);
     app.log.debug({ method: req.method, path, status, ms: app.clock.now() - started, addr }, LOG.httpRequest);
   }
 }
@@ -112,6 +119,9 @@ async function authenticate(app: ApiServices, req: IncomingMessage): Promise<{ u
   const user = token ? await app.authn.byToken(token) : undefined;
   return user && token ? { user, token, viaCookie: true } : null;
 }
+
+/** A link's path is its secret: never log it. */
+const safePath = (path: string): string => (path.startsWith('/l/') ? '/l/…' : path);
 
 function readJson(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {

@@ -1,5 +1,7 @@
 // The one HTTP "upgrade" listener: WebSocket endpoints register a path; each authenticates in its
-// handler, before any WebSocket exists (the ws noServer pattern). Every refusal — unknown path (404),
+// handler, before any WebSocket exists (the ws noServer pattern). Before any route runs, the Origin
+// must be one of the gateway's own (origin-guard.ts): a page on another origin opening a socket
+// with a user's cookie is refused 403, whatever the path. Every refusal — foreign origin (403), unknown path (404),
 // a request target that is not a URL (400), a route's own 401/403, a malformed WebSocket handshake —
 // is answered in HTTP and logged with its reason. It never throws into the HTTP server's event: a
 // throw there is an uncaught exception that stops the process. Decides nothing about who may connect.
@@ -8,6 +10,7 @@ import type { Server } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { WebSocketServer } from 'ws';
 import type { Logger } from '../log/logger.js';
+import type { OriginGuard } from './origin-guard.js';
 import { requestUrl } from './request-url.js';
 
 /** Answers an upgrade with an HTTP status and a one-line reason, logged, and closes it. */
@@ -22,7 +25,7 @@ function refuseUpgrade(socket: Duplex, code: number, text: string): void {
   socket.end(`HTTP/1.1 ${code} ${text}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${text}\n`);
 }
 
-export function attachUpgrades(server: Server, routes: UpgradeRoute[], log: Logger): void {
+export function attachUpgrades(server: Server, routes: UpgradeRoute[], log: Logger, origins: OriginGuard): void {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     const who = { addr: req.socket.remoteAddress, port: req.socket.remotePort };
@@ -33,6 +36,8 @@ export function attachUpgrades(server: Server, routes: UpgradeRoute[], log: Logg
     try {
       const url = requestUrl(req.url);
       if (!url) return refuse(400, 'Bad Request');
+      // Logged (and audited for a real session) by the guard; answered here without a second line.
+      if (origins.upgrade(req, url.pathname)) return refuseUpgrade(socket, 403, 'Forbidden origin');
       for (const r of routes) {
         const m = r.path.exec(url.pathname);
         if (m) return r.handle(req, socket, head, m, refuse);

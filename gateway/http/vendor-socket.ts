@@ -1,6 +1,7 @@
 // The WebSocket of a vendor's browser terminal. Authenticated in the upgrade handler by the resume
-// cookie that opening the link set (so only that browser attaches), and by Origin (a page on
-// another site cannot drive the terminal). Frames are limited in size; the terminal parses them.
+// cookie that opening the link set (so only that browser attaches); the Origin was checked before
+// (upgrade.ts: a page on another origin cannot drive the terminal). Frames are limited in size;
+// the terminal parses them.
 import { WebSocketServer } from 'ws';
 import { MAX_FRAME_BYTES } from '../web-terminal/messages.js';
 import type { VendorTerminals } from '../web-terminal/vendor-terminals.js';
@@ -14,8 +15,6 @@ export function vendorTerminalRoute(terminals: VendorTerminals, log: Logger): Up
   return {
     path: /^\/api\/v1\/l\/terminal$/,
     handle: (req, socket, head, _m, refuse) => {
-      const origin = req.headers.origin;
-      if (origin !== undefined && origin !== `https://${req.headers.host ?? ''}`) return refuse(403, 'Forbidden origin');
       const terminal = terminals.byResume(cookieValue(req, LINK_COOKIE));
       if (!terminal) return refuse(401, 'No terminal for this browser; open the link again');
       wss.handleUpgrade(req, socket, head, (ws) => terminal.attach(ws));

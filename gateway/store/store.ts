@@ -86,7 +86,8 @@ export interface GrantRepo {
 export interface TokenRepo {
   insert(t: ApiTokenRecord): Promise<void>;
   byHash(hash: string): Promise<ApiTokenRecord | undefined>;
-  removeForUser(userId: string): Promise<void>;
+  /** Removes every token of the user (API tokens and web sessions alike); returns how many there were. */
+  removeForUser(userId: string): Promise<number>;
   removeByHash(hash: string): Promise<void>;
   removeExpired(now: number): Promise<void>;
 }

@@ -230,8 +230,10 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         expect(await s.tokens.byHash('hash-tok_3')).toBeDefined();
         await s.tokens.removeByHash('hash-tok_3');
         expect(await s.tokens.byHash('hash-tok_3')).toBeUndefined();
-        await s.tokens.removeForUser(u.id);
+        // How many it removed: the password change audits the count of sessions it ended.
+        expect(await s.tokens.removeForUser(u.id)).toBe(1);
         expect(await s.tokens.byHash('hash-tok_1')).toBeUndefined();
+        expect(await s.tokens.removeForUser(u.id)).toBe(0);
       });
     });
 

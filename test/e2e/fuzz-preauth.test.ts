@@ -43,8 +43,11 @@ describe('pre-authentication fuzz of every listener', () => {
     const port = env.gw.ports.https;
     expect(await overTls(port, 'GET //[ HTTP/1.1\r\nHost: x\r\n\r\n')).toMatch(/^HTTP\/1\.1 400/);
     expect(await overTls(port, 'GET //[ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n')).toMatch(/^HTTP\/1\.1 400/);
-    expect(await overTls(port, 'GET /api/v1/l/terminal HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 99\r\n\r\n'))
+    // With the listener's own Origin (https:// + Host) the upgrade reaches the route and ws; without one it is 403 (web-origin.test.ts).
+    expect(await overTls(port, 'GET /api/v1/l/terminal HTTP/1.1\r\nHost: x\r\nOrigin: https://x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 99\r\n\r\n'))
       .toMatch(/^HTTP\/1\.1 (400|401)/);
+    expect(await overTls(port, 'GET /api/v1/l/terminal HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 99\r\n\r\n'))
+      .toMatch(/^HTTP\/1\.1 403/);
     expect(await overTls(port, 'GET /api/v1/whoami HTTP/1.1\r\nHost: x\r\n\r\n')).toMatch(/^HTTP\/1\.1 401/);
     expect(env.gw.log()).toMatch(/"reason":"request target is not a URL","msg":"http.bad_request"/);
   });

@@ -82,11 +82,12 @@ describe('live view and approvals in the browser', () => {
     expect(grants.find((g) => g.reason === 'disk full')?.approvers).toEqual(['alice']);
   });
 
+  // The gateway's own Origin (web-origin.test.ts: any other, or none, is refused 403 before this).
   it('refuses a live-view WebSocket without a valid session', async () => {
     const code = await new Promise<number>((resolve) => {
       const ws = spawn(process.execPath, ['-e', `
         const WebSocket = require('ws');
-        const ws = new WebSocket('${fx.gw.url.replace('https', 'wss')}/api/v1/sessions/ses_x/live', { rejectUnauthorized: false });
+        const ws = new WebSocket('${fx.gw.url.replace('https', 'wss')}/api/v1/sessions/ses_x/live', { rejectUnauthorized: false, headers: { Origin: '${fx.gw.url}' } });
         ws.on('unexpected-response', (req, res) => { console.log(res.statusCode); process.exit(0); });
         ws.on('open', () => { console.log('open'); process.exit(0); });
         ws.on('error', () => {});

@@ -59,6 +59,13 @@ export const api = {
       return null;
     }
   },
+  /** Own password: the answer sets a new session cookie; the page keeps only its CSRF token. */
+  async changePassword(user: string, current: string, password: string, totp?: string): Promise<number> {
+    const r = await call<Me & { tokens_revoked: number }>('POST', `/api/v1/users/${encodeURIComponent(user)}/password`,
+      { current_password: current, password, ...(totp ? { totp } : {}) });
+    csrf = r.csrf;
+    return r.tokens_revoked;
+  },
   async logout(): Promise<void> {
     await call('POST', '/api/v1/web/logout');
     csrf = '';

@@ -8,6 +8,7 @@ import { PageLifecycle } from './lifecycle.js';
 import { adminPage } from './pages/admin.js';
 import { livePage } from './pages/live.js';
 import { loginPage } from './pages/login.js';
+import { passwordPage } from './pages/password.js';
 import { playerPage } from './pages/player.js';
 import { requestsPage } from './pages/requests.js';
 import { sessionsPage } from './pages/sessions.js';
@@ -26,6 +27,7 @@ function renderNav(): void {
   if (me.roles.some((r) => r === 'admin' || r === 'investigator')) links.push(['#/sessions', 'Sessions']);
   links.push(['#/requests', 'Requests']);
   if (me.roles.includes('admin')) links.push(['#/admin', 'Admin']);
+  links.push(['#/password', 'Password']);
   nav.replaceChildren(...links.map(([href, text]) => el('a', { href }, text)));
   const out = el('a', { href: '#/logout' }, 'Sign out');
   who.replaceChildren(`${me.user} · `, out);
@@ -65,6 +67,7 @@ async function route(): Promise<void> {
     }
     if (parts[0] === 'requests') return await requestsPage(app, page);
     if (parts[0] === 'admin') return await adminPage(app, page);
+    if (parts[0] === 'password') return passwordPage(app, page, me);
     if (parts[0] === 'live' && parts[1]) return livePage(app, page, parts[1], me);
     if (parts[0] === 'session' && parts[1]) return await sessionPage(page, parts[1], params, me);
     return await sessionsPage(app, page, me);

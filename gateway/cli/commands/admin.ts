@@ -1,7 +1,7 @@
 // user, target and policy management.
 import { readFileSync } from 'node:fs';
 import QRCode from 'qrcode';
-import type { TargetView, UserView, PolicyView } from '../../access/views.js';
+import type { TargetSummaryView, TargetView, UserView, PolicyView } from '../../access/views.js';
 import { rsaKeyFingerprint } from '../../mysql/wire/rsa-key.js';
 import { PortcullisError } from '../../util/errors.js';
 import { type Command, type CommandContext, enc, usage } from '../command.js';
@@ -110,9 +110,13 @@ export const targetCmd: Command = async (c) => {
       printOne(c.out, c.json, await api.post<TargetView>(`/api/v1/targets/${enc(name)}`, await targetChange(c)));
       return 0;
     }
-    case 'list':
-      printList(c.out, c.json, await api.get<TargetView[]>('/api/v1/targets') as unknown as Array<Record<string, unknown>>, ['name', 'kind', 'host', 'port', 'account', 'credential', 'allow_weak_upstream_auth', 'tags']);
+    case 'list': {
+      // Admins get targets whole; everyone else the need-to-know summary (no address, no account).
+      const rows = await api.get<TargetView[] | TargetSummaryView[]>('/api/v1/targets') as unknown as Array<Record<string, unknown>>;
+      const whole = rows.some((r) => 'host' in r);
+      printList(c.out, c.json, rows, whole ? ['name', 'kind', 'host', 'port', 'account', 'credential', 'allow_weak_upstream_auth', 'tags'] : ['name', 'kind', 'tags', 'requestable', 'breakglass', 'granted']);
       return 0;
+    }
     case 'remove':
       if (!name) usage('portcullis target remove NAME');
       printOne(c.out, c.json, await api.del(`/api/v1/targets/${enc(name)}`));

@@ -1,10 +1,11 @@
-// login, logout, whoami.
+// login, logout, whoami, passwd.
 import { certPaths } from '../../../certs/ca.js';
 import { defaultDataDir } from '../../config/data-dir.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { ApiClient } from '../api-client.js';
-import { type Command, usage } from '../command.js';
-import { removeLogin, saveLogin, serverInfo } from '../connection.js';
+import type { PasswordChanged } from '../../api-types.js';
+import { type Command, enc, usage } from '../command.js';
+import { removeLogin, saveLogin, serverInfo, storedLoginInUse } from '../connection.js';
 import { printOne } from '../output.js';
 import { readStdinLines } from '../stdin.js';
 
@@ -37,5 +38,29 @@ export const logoutCmd: Command = (c) => {
 
 export const whoamiCmd: Command = async (c) => {
   printOne(c.out, c.json, await c.api().get('/api/v1/whoami'));
+  return 0;
+};
+
+/**
+ * Changes one's own password. The gateway ends every token and web session of the user, this
+ * command's own included, and answers with a fresh token: saved in place of the stored login, or
+ * dropped (never printed) when the command ran on a token from the environment.
+ */
+export const passwdCmd: Command = async (c) => {
+  if (!c.flags.bool('password-stdin')) usage('portcullis passwd --password-stdin  (stdin: current password, new password, then the one-time code if enrolled)');
+  const [current = '', password = '', totp] = await readStdinLines(c.stdin);
+  if (!current || !password) usage('portcullis passwd --password-stdin  (stdin: current password, new password, then the one-time code if enrolled)');
+  const api = c.api();
+  const who = await api.get<{ name: string }>('/api/v1/whoami');
+  const r = await api.post<PasswordChanged>(`/api/v1/users/${enc(who.name)}/password`, { current_password: current, password, totp: totp?.trim() || undefined });
+  const stored = storedLoginInUse(c.env, c.data);
+  const kept = Boolean(r.token && r.expires_at && stored);
+  if (kept && stored && r.token && r.expires_at) saveLogin(c.env, { ...stored, token: r.token, expiresAt: r.expires_at });
+  if (c.json) {
+    printOne(c.out, true, { updated: r.updated, tokens_revoked: r.tokens_revoked, login_kept: kept });
+    return 0;
+  }
+  c.out.write(`password changed for ${r.updated}; ${r.tokens_revoked} other token(s) and web session(s) ended\n`);
+  c.out.write(kept ? 'this login goes on with a new token\n' : 'the token this command used has ended too: log in again (portcullis login)\n');
   return 0;
 };

@@ -1,15 +1,28 @@
 // Targets and policies.
 import { parseWindow } from '../../access/policies.js';
-import { policyView, targetView } from '../../access/views.js';
+import { audienceOf, visibleTargets } from '../../access/target-visibility.js';
+import { policyView, targetSummaryView, targetView } from '../../access/views.js';
+import type { TargetSummaryView, TargetView } from '../../api-types.js';
 import { type AutoApprove, type DbTlsMode, isTargetKind, TARGET_KINDS } from '../../store/records.js';
 import { parseDuration } from '../../util/duration.js';
 import { PortcullisError } from '../../util/errors.js';
 import type { Input } from '../input.js';
-import { type Route, route } from '../router.js';
+import { type Route, type RouteContext, route } from '../router.js';
 import { me } from './identity.js';
 
 export const catalogRoutes: Route[] = [
-  route('GET', '/api/v1/targets', 'any', async (c) => (await c.services.targets.list()).map(targetView)),
+  // Need-to-know: admins get targets whole; everyone else what target-visibility.ts lets them see.
+  route('GET', '/api/v1/targets', 'any', async (c): Promise<TargetView[] | TargetSummaryView[]> => {
+    if (audienceOf(me(c)) === 'full') return (await c.services.targets.list()).map(targetView);
+    return (await visible(c)).map(targetSummaryView);
+  }),
+  route('GET', '/api/v1/targets/:name', 'any', async (c): Promise<TargetView | TargetSummaryView> => {
+    if (audienceOf(me(c)) === 'full') return targetView(await c.services.targets.get(c.params.name!));
+    const v = (await visible(c)).find((x) => x.target.name === c.params.name);
+    // The same answer as for a target that does not exist: a name it may not see stays unknown.
+    if (!v) throw new PortcullisError('not-found', `no target "${c.params.name!}"; see "portcullis target list"`);
+    return targetSummaryView(v);
+  }),
   route('POST', '/api/v1/targets', ['admin'], async (c) => {
     const kind = c.body.str('kind');
     if (!isTargetKind(kind)) throw new PortcullisError('bad-request', `kind must be one of ${TARGET_KINDS.join(', ')}`);
@@ -68,6 +81,12 @@ function tlsMode(tls: string | undefined): DbTlsMode | undefined {
 function nullable(b: Input, field: string): string | null | undefined {
   if (b.raw(field) === null) return null;
   return b.optStr(field);
+}
+
+async function visible(c: RouteContext): Promise<ReturnType<typeof visibleTargets>> {
+  const u = me(c);
+  const [targets, policies, grants] = await Promise.all([c.services.targets.list(), c.services.policies.list(), c.services.grants.list({ active: true, userId: u.id })]);
+  return visibleTargets(u, targets, policies, grants);
 }
 
 function policyFromInput(b: Input, name?: string): Parameters<import('../../access/policies.js').PolicyService['add']>[1] {

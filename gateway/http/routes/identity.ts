@@ -38,12 +38,6 @@ export const identityRoutes: Route[] = [
     await c.services.users.remove(me(c).name, c.params.name!);
     return { removed: c.params.name };
   }),
-  route('POST', '/api/v1/users/:name/password', 'any', async (c) => {
-    const self = me(c);
-    if (self.name !== c.params.name && !self.roles.includes('admin')) throw new PortcullisError('forbidden', 'only an admin may set another user\'s password');
-    await c.services.users.setPassword(self.name, c.params.name!, c.body.str('password'));
-    return { updated: c.params.name };
-  }),
   route('POST', '/api/v1/users/:name/totp', ['admin'], async (c) => {
     if (c.body.optBool('remove')) {
       await c.services.users.removeTotp(me(c).name, c.params.name!);
