@@ -14,7 +14,20 @@ export interface UserView { id: string; name: string; kind: string; roles: strin
 
 export interface TargetView {
   id: string; name: string; kind: string; host: string; port: number; account: string; credential: string;
-  host_key: string | null; database: string | null; tls: string; tags: string[]; created_at: string;
+  host_key: string | null; database: string | null; tls: string;
+  /** Subjects of the target's own CA certificates (null: the system CAs). */
+  tls_ca: string | null;
+  /** The pinned leaf certificate, "sha256:<hex>", or null. */
+  tls_fingerprint: string | null;
+  allow_weak_upstream_auth: boolean;
+  tags: string[]; created_at: string;
+}
+
+/** POST /api/v1/fetch-cert: what a database server presented, to confirm before pinning. */
+export interface CertificateView {
+  subject: string; issuer: string; sans: string[]; valid_from: string; valid_to: string; fingerprint: string;
+  /** The chain verifies against the system CAs (or the tls_ca sent); `name_matches`: it is for the host asked. */
+  trusted: boolean; chain_error: string | null; name_matches: boolean;
 }
 
 /** A policy's auto-approval rule, as stored (UTC hours, weekdays 0 = Sunday). */

@@ -9,9 +9,13 @@ export interface AuditEventMap {
   'auth.failed': { user: string; method: string; addr: string; reason: string };
   'auth.locked': { user: string; addr: string; until: number };
   'token.created': { user: string; label: string; tokenId: string };
-  'target.created': { target: string; kind: string; host: string; port: number };
+  /** Database targets also say how their TLS is verified; `allow_weak_upstream_auth` is the named opt-in. */
+  'target.created': {
+    target: string; kind: string; host: string; port: number;
+    tls?: string; tls_ca?: boolean; tls_fingerprint?: string | null; allow_weak_upstream_auth?: boolean;
+  };
   'target.removed': { target: string };
-  'target.tested': { target: string; ok: boolean; detail: string };
+  'target.tested': { target: string; ok: boolean; detail: string; tls?: string };
   'policy.created': { policy: string };
   'policy.removed': { policy: string };
   /** Replaced in place (same id); `revoked` and `shortened` count the grants it narrowed. */
@@ -36,7 +40,8 @@ export interface AuditEventMap {
   'session.started': { session: string; user: string; target: string; protocol: string; grant: string | null; addr: string; link?: { id: string; label: string; issuer: string } };
   'session.ended': { session: string; reason: string };
   'session.killed': { session: string; by: string };
-  'session.upstream_failed': { session: string; target: string; reason: string };
+  /** `detail` is the admin-facing why (e.g. which certificate was refused); never a secret. */
+  'session.upstream_failed': { session: string; target: string; reason: string; detail?: string };
   'session.statements': { session: string; count: number };
   'session.gated': { session: string; verdict: 'deny' | 'flag'; rule: string; command: string };
   'credential.revoke_failed': { session: string; target: string; source: string; error: string };

@@ -10,7 +10,7 @@ export interface Args {
 export const BOOLEAN_FLAGS = new Set([
   'json', 'password-stdin', 'pending', 'active', 'live', 'service', 'if-missing', 'remove', 'accept', 'deny',
   'no-reason', 'auto-approve', 'breakglass', 'no-record-keystrokes', 'allow-port-forwarding', 'print-config', 'help',
-  'full-capture', 'recording-optional', 'skip-idle', 'allow-links', 'full',
+  'full-capture', 'recording-optional', 'skip-idle', 'allow-links', 'full', 'allow-weak-upstream-auth',
 ]);
 
 export function parseArgs(argv: string[]): Args {

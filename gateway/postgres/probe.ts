@@ -1,5 +1,6 @@
-// `target test` for PostgreSQL targets: the gateway's own upstream login (SCRAM/MD5/cleartext, TLS
-// as configured), then a Terminate. Translates the upstream's failure kind into a LoginOutcome;
+// `target test` for PostgreSQL targets: the gateway's own upstream login (the same code a session
+// uses: TLS verified as configured before anything is sent, then the login), then a Terminate.
+// Translates the upstream's failure kind into a LoginOutcome, with the TLS verification result;
 // reachability and the credential's lifetime are the caller's (targets/target-check.ts).
 import type { TargetRecord } from '../session/adapter.js';
 import type { LoginOutcome } from '../targets/target-check.js';
@@ -14,9 +15,11 @@ export async function probePostgresLogin(t: TargetRecord, cred: UpstreamCredenti
   try {
     const up = await connectPgUpstream(t, cred, { database: t.database ?? t.account });
     up.socket.end(TERMINATE);
-    return { ok: true, detail: 'logged in' };
+    return { ok: true, detail: 'logged in', tls: up.tls ?? 'not used (tls disable)' };
   } catch (e) {
     const kind = e instanceof PgUpstreamError ? e.kind : 'protocol';
+    // A TLS refusal's message names the certificate and the fix, and never a secret.
+    if (kind === 'tls' && e instanceof Error) return { ok: false, detail: 'TLS not verified: the credential was not sent', tls: e.message };
     return { ok: false, detail: kind === 'auth-failed' ? 'upstream refused the vaulted credential' : `login failed (${kind})` };
   }
 }

@@ -32,7 +32,7 @@ export interface SessionStart {
 export interface SessionJournal {
   started(s: SessionStart): Promise<void>;
   ended(s: SessionStart, at: number, reason: TerminationReason): Promise<void>;
-  upstreamFailed(s: SessionStart, kind: string): Promise<void>;
+  upstreamFailed(s: SessionStart, kind: string, detail?: string): Promise<void>;
   statements(s: SessionStart, count: number): Promise<void>;
   forwarded(s: SessionStart, f: { host: string; port: number; allowed: boolean; bytesIn: number; bytesOut: number }): Promise<void>;
   gated(s: SessionStart, g: { verdict: 'deny' | 'flag'; rule: string; command: string }): Promise<void>;

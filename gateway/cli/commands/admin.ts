@@ -5,6 +5,7 @@ import type { TargetView, UserView, PolicyView } from '../../access/views.js';
 import { type Command, enc, usage } from '../command.js';
 import { printList, printOne } from '../output.js';
 import { readStdinAll, readStdinLines } from '../stdin.js';
+import { fetchCertCmd, tlsBodyForAdd, withShortPin } from './target-tls.js';
 
 const firstLine = async (stdin: NodeJS.ReadableStream): Promise<string> => (await readStdinLines(stdin))[0] ?? '';
 
@@ -68,24 +69,31 @@ export const targetCmd: Command = async (c) => {
   const api = c.api();
   switch (sub) {
     case 'add': {
-      if (!name) usage('portcullis target add NAME --kind ssh|postgres|mysql --host H --port P --account A (--password-stdin | --key-file F) [--host-key SHA256:...] [--database DB] [--tls MODE] [--tls-ca FILE] [--tag T]');
+      if (!name) usage('portcullis target add NAME --kind ssh|postgres|mysql --host H --port P --account A (--password-stdin | --key-file F) [--host-key SHA256:...] [--database DB] [--tls disable|require|verify-ca|verify-full] [--tls-ca FILE] [--tls-fingerprint sha256:...] [--allow-weak-upstream-auth] [--tag T]');
       const keyFile = c.flags.opt('key-file');
-      const password = c.flags.bool('password-stdin') ? await firstLine(c.stdin) : undefined;
-      const caFile = c.flags.opt('tls-ca');
       const port = c.flags.opt('port');
+      const kind = c.flags.req('kind', 'ssh, postgres or mysql');
+      const host = c.flags.req('host');
+      // Before the password is read: a target that will not be added needs no secret typed.
+      const tls = await tlsBodyForAdd(c, kind, host, port);
+      const password = c.flags.bool('password-stdin') ? await firstLine(c.stdin) : undefined;
       const t = await api.post<TargetView>('/api/v1/targets', {
-        name, kind: c.flags.req('kind', 'ssh, postgres or mysql'), host: c.flags.req('host'), port: port ? Number(port) : undefined,
+        name, kind, host, port: port ? Number(port) : undefined,
         account: c.flags.req('account', 'the account on the target'), password,
         private_key: keyFile ? readFileSync(keyFile, 'utf8') : undefined, host_key: c.flags.opt('host-key'),
-        database: c.flags.opt('database'), tls: c.flags.opt('tls'), tls_ca: caFile ? readFileSync(caFile, 'utf8') : undefined,
-        tags: c.flags.list('tag'),
+        database: c.flags.opt('database'), ...tls, tags: c.flags.list('tag'),
       });
       printOne(c.out, c.json, t);
       return 0;
     }
-    case 'list':
-      printList(c.out, c.json, await api.get<TargetView[]>('/api/v1/targets') as unknown as Array<Record<string, unknown>>, ['name', 'kind', 'host', 'port', 'account', 'credential', 'tags']);
+    case 'list': {
+      const rows = await api.get<TargetView[]>('/api/v1/targets');
+      if (c.json) printList(c.out, true, rows as unknown as Array<Record<string, unknown>>, []);
+      else printList(c.out, false, withShortPin(rows) as unknown as Array<Record<string, unknown>>, ['name', 'kind', 'host', 'port', 'account', 'credential', 'tls', 'tls_pin', 'allow_weak_upstream_auth', 'tags']);
       return 0;
+    }
+    case 'fetch-cert':
+      return fetchCertCmd(c);
     case 'remove':
       if (!name) usage('portcullis target remove NAME');
       printOne(c.out, c.json, await api.del(`/api/v1/targets/${enc(name)}`));
@@ -97,7 +105,7 @@ export const targetCmd: Command = async (c) => {
       return r.ok ? 0 : 1;
     }
     default:
-      usage('portcullis target add|list|remove|test');
+      usage('portcullis target add|list|remove|test|fetch-cert');
   }
 };
 

@@ -70,6 +70,11 @@ const MIGRATIONS: string[] = [
   );`,
   // 7: keys that seal masked terminal input in recordings, each sealed by the vault's master key.
   `CREATE TABLE recording_keys (id TEXT PRIMARY KEY, sealed TEXT NOT NULL, created_at INTEGER NOT NULL);`,
+  // 8: database targets can pin the upstream certificate; weak upstream logins are an explicit,
+  // named opt-in. Existing targets keep their TLS mode (a 'require' target without a CA or pin is
+  // then refused at session start until it gets one or opts in).
+  `ALTER TABLE targets ADD COLUMN tls_fingerprint TEXT;
+   ALTER TABLE targets ADD COLUMN allow_weak_upstream_auth INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 export function migrate(db: Database.Database): void {
