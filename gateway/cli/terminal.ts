@@ -1,12 +1,15 @@
 // Asking the person at the terminal a question: the controlling terminal (/dev/tty), not standard
 // input, so a password piped on stdin and an answer typed at the keyboard do not mix. Without a
-// terminal (scripts, CI, a service) there is nobody to ask: the answer is null and the caller
+// terminal (scripts, CI, a service, output not going to a terminal) there is nobody to ask: the answer is null and the caller
 // must fail with a message naming the flags that make the question unnecessary.
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 
 export type Ask = (question: string) => Promise<string | null>;
 
 export const askAtTerminal: Ask = (question) => {
+  // A person is there only if our output reaches a terminal too: a script run from someone's
+  // shell (a test runner, cron under a session) has a /dev/tty but nobody reading our questions.
+  if (!process.stdout.isTTY && !process.stderr.isTTY) return Promise.resolve(null);
   let fd: number;
   try {
     fd = openSync('/dev/tty', 'r+');
