@@ -22,7 +22,19 @@ export interface PasswordChanged { updated: string; tokens_revoked: number; toke
 export interface TargetView {
   id: string; name: string; kind: string; host: string; port: number; account: string; credential: string;
   host_key: string | null; database: string | null; tls: string;
-  allow_weak_upstream_auth: boolean; mysql_rsa_fingerprint: string | null; tags: string[]; created_at: string;
+  /** Subjects of the target's own CA certificates (null: the system CAs). */
+  tls_ca: string | null;
+  /** The pinned leaf certificate, "sha256:<hex>", or null. */
+  tls_fingerprint: string | null;
+  allow_weak_upstream_auth: boolean; mysql_rsa_fingerprint: string | null;
+  tags: string[]; created_at: string;
+}
+
+/** POST /api/v1/fetch-cert: what a database server presented, to confirm before pinning. */
+export interface CertificateView {
+  subject: string; issuer: string; sans: string[]; valid_from: string; valid_to: string; fingerprint: string;
+  /** The chain verifies against the system CAs (or the tls_ca sent); `name_matches`: it is for the host asked. */
+  trusted: boolean; chain_error: string | null; name_matches: boolean;
 }
 
 /**

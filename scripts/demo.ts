@@ -5,6 +5,7 @@ import { startSshd } from '../test/harness/sshd.js';
 import { startGateway } from '../test/harness/gateway.js';
 import { startPostgres } from '../test/harness/postgres.js';
 import { startMariadb } from '../test/harness/mariadb.js';
+import { tlsCaArgs } from '../test/harness/test-ca.js';
 
 const [sshd, pg, maria] = await Promise.all([startSshd(), startPostgres(), startMariadb()]);
 maria.createUser('shopapp', 'demo-vaulted-mysql-password', 'shop');
@@ -17,10 +18,10 @@ must(gw.admin(['target', 'add', 'web01', '--kind', 'ssh', '--host', '127.0.0.1',
   '--password-stdin', '--host-key', sshd.hostKeyFingerprint], `${sshd.password}\n`));
 must(gw.admin(['grant', 'add', '--user', 'demo', '--target', 'web01', '--for', '15m', '--reason', 'demo']));
 must(gw.admin(['target', 'add', 'orders-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(pg.port), '--account', 'app',
-  '--database', 'orders', '--password-stdin'], 'demo-vaulted-db-password\n'));
+  '--database', 'orders', ...tlsCaArgs(), '--password-stdin'], 'demo-vaulted-db-password\n'));
 must(gw.admin(['grant', 'add', '--user', 'demo', '--target', 'orders-db', '--for', '15m', '--reason', 'demo']));
 must(gw.admin(['target', 'add', 'shop-db', '--kind', 'mysql', '--host', '127.0.0.1', '--port', String(maria.port), '--account', 'shopapp',
-  '--database', 'shop', '--password-stdin'], 'demo-vaulted-mysql-password\n'));
+  '--database', 'shop', ...tlsCaArgs(), '--password-stdin'], 'demo-vaulted-mysql-password\n'));
 must(gw.admin(['grant', 'add', '--user', 'demo', '--target', 'shop-db', '--for', '15m', '--reason', 'demo']));
 
 process.stdout.write(`

@@ -8,6 +8,7 @@ import type { AccessContext } from './context.js';
 import { checkName } from './names.js';
 import { activeGrants, publishRevoked, revokeInTx } from './revocation.js';
 import { checkTarget } from './target-shape.js';
+import { refuseUnverifiableTls, tlsFields } from './target-tls.js';
 import { type TargetChange, type TargetUpdate, updateTarget } from './target-update.js';
 
 export type { TargetChange, TargetUpdate };
@@ -24,6 +25,8 @@ export interface NewTarget {
   database?: string;
   tls?: DbTlsMode;
   tlsCaPem?: string;
+  /** "sha256:<hex>" of the leaf certificate's DER (colons and upper case accepted). */
+  tlsFingerprint?: string;
   /** Database targets: allow logins that would expose the password to an impostor (audited per session). */
   allowWeakUpstreamAuth?: boolean;
   /** MySQL targets: the pinned server RSA key, "sha256:<64 hex>" (see mysql/wire/rsa-key.ts). */
@@ -49,11 +52,12 @@ export class TargetService {
     const draft: TargetRecord = {
       id, name: t.name, kind, host: t.host, port: t.port ?? DEFAULT_PORT[kind], account: t.account,
       credentialKind: t.password !== undefined ? 'password' : 'private-key', credentialSealed: '',
-      hostKey: t.hostKey ?? null, database: t.database ?? null, tlsMode: t.tls ?? 'disable', tlsCaPem: t.tlsCaPem ?? null,
+      hostKey: t.hostKey ?? null, database: t.database ?? null, ...tlsFields(t),
       allowWeakUpstreamAuth: t.allowWeakUpstreamAuth ?? false, rsaKeyFingerprint: t.rsaKeyFingerprint ?? null, tags,
       createdAt: this.ctx.clock.now(),
     };
     checkTarget(draft);
+    refuseUnverifiableTls(draft);
     if (await this.ctx.store.targets.byName(t.name)) throw new PortcullisError('conflict', `target "${t.name}" already exists`);
     return this.ctx.store.transaction(async () => {
       // Sealed inside the transaction: a master key rotation runs wholly before or after it. The
@@ -63,6 +67,7 @@ export class TargetService {
       await this.ctx.audit.append('target.created', actor, {
         target: rec.name, kind: rec.kind, host: rec.host, port: rec.port, allowWeakUpstreamAuth: rec.allowWeakUpstreamAuth,
         ...(rec.rsaKeyFingerprint ? { rsaKeyFingerprint: rec.rsaKeyFingerprint } : {}),
+        ...(rec.kind === 'ssh' ? {} : { tls: rec.tlsMode, tls_ca: rec.tlsCaPem !== null, tls_fingerprint: rec.tlsFingerprint }),
       });
       return rec;
     });

@@ -2,7 +2,9 @@
 // times, and never a secret. Every API response is built from these, so a credential cannot leak
 // through a record passed straight to JSON. The shapes themselves are declared once in
 // ../api-types.ts, which the browser bundle reads too; this file builds them from records.
-import type { GrantView, LinkView, PolicyView, RequestView, SessionView, TargetSummaryView, TargetView, UserView } from '../api-types.js';
+import { X509Certificate } from 'node:crypto';
+import type { CertificateInfo } from '../net/upstream-tls.js';
+import type { CertificateView, GrantView, LinkView, PolicyView, RequestView, SessionView, TargetSummaryView, TargetView, UserView } from '../api-types.js';
 import type {
   GrantRecord, LinkRecord, PolicyRecord, RequestRecord, SessionRecord, TargetRecord, UserRecord,
 } from '../store/records.js';
@@ -10,7 +12,7 @@ import type { Store } from '../store/store.js';
 
 import type { VisibleTarget } from './target-visibility.js';
 
-export type { GrantView, LinkView, PolicyView, RequestView, SessionView, TargetSummaryView, TargetView, UserView };
+export type { CertificateView, GrantView, LinkView, PolicyView, RequestView, SessionView, TargetSummaryView, TargetView, UserView };
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -21,9 +23,30 @@ export function userView(u: UserRecord): UserView {
 export function targetView(t: TargetRecord): TargetView {
   return {
     id: t.id, name: t.name, kind: t.kind, host: t.host, port: t.port, account: t.account,
-    credential: t.credentialKind, host_key: t.hostKey, database: t.database, tls: t.tlsMode,
-    allow_weak_upstream_auth: t.allowWeakUpstreamAuth, mysql_rsa_fingerprint: t.rsaKeyFingerprint, tags: t.tags, created_at: iso(t.createdAt)!,
+    credential: t.credentialKind, host_key: t.hostKey, database: t.database, tls: t.tlsMode, tls_ca: caSubjects(t.tlsCaPem),
+    tls_fingerprint: t.tlsFingerprint, allow_weak_upstream_auth: t.allowWeakUpstreamAuth, mysql_rsa_fingerprint: t.rsaKeyFingerprint, tags: t.tags, created_at: iso(t.createdAt)!,
   };
+}
+
+/** A fetched certificate (`target fetch-cert`): `trusted`/`name_matches` against the system CAs or the CA given. */
+export function certificateView(c: CertificateInfo): CertificateView {
+  return {
+    subject: c.subject, issuer: c.issuer, sans: c.sans, valid_from: c.validFrom, valid_to: c.validTo, fingerprint: c.fingerprint,
+    trusted: c.chainError === null, chain_error: c.chainError, name_matches: c.nameError === null,
+  };
+}
+
+/** The subjects of a CA bundle, for display: the PEM itself is long and says little at a glance. */
+function caSubjects(pem: string | null): string | null {
+  if (pem === null) return null;
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  return blocks.map((b) => {
+    try {
+      return new X509Certificate(b).subject.replace(/\n/g, ', ');
+    } catch {
+      return '(unreadable)';
+    }
+  }).join('; ') || '(none)';
 }
 
 /** Need-to-know (target-visibility.ts): no host, port, account, host key, database or TLS material. */

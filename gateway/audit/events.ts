@@ -12,12 +12,15 @@ export interface AuditEventMap {
   'token.created': { user: string; label: string; tokenId: string };
   /** Every API token and web session of the user ended (a password change or reset); `count` of them. */
   'token.revoked_all': { user: string; by: string; count: number; reason: 'password-changed' | 'password-reset' };
-  /** `allowWeakUpstreamAuth`: the target opted in to weak upstream logins (upstream.weak_auth per use). */
-  'target.created': { target: string; kind: string; host: string; port: number; allowWeakUpstreamAuth: boolean; rsaKeyFingerprint?: string };
+  /** Database targets also say how their TLS is verified; `allowWeakUpstreamAuth`: the named opt-in (upstream.weak_auth per use). */
+  'target.created': {
+    target: string; kind: string; host: string; port: number; allowWeakUpstreamAuth: boolean; rsaKeyFingerprint?: string;
+    tls?: string; tls_ca?: boolean; tls_fingerprint?: string | null;
+  };
   'target.removed': { target: string };
   /** Changed in place: field names, and the old and new value of each (never the credential). */
   'target.updated': { target: string; changed: string[]; credential: 'replaced' | 'kept'; from: Record<string, string | number | null>; to: Record<string, string | number | null> };
-  'target.tested': { target: string; ok: boolean; detail: string };
+  'target.tested': { target: string; ok: boolean; detail: string; tls?: string };
   'policy.created': { policy: string };
   'policy.removed': { policy: string };
   /** Replaced in place (same id); `revoked` and `shortened` count the grants it narrowed. */
@@ -42,7 +45,8 @@ export interface AuditEventMap {
   'session.started': { session: string; user: string; target: string; protocol: string; grant: string | null; addr: string; link?: { id: string; label: string; issuer: string } };
   'session.ended': { session: string; reason: string };
   'session.killed': { session: string; by: string };
-  'session.upstream_failed': { session: string; target: string; reason: string };
+  /** `detail` is the admin-facing why (e.g. which certificate was refused); never a secret. */
+  'session.upstream_failed': { session: string; target: string; reason: string; detail?: string };
   /** The upstream login used a weak method the target opted in to (method: see session/upstream-auth.ts). */
   'upstream.weak_auth': { session: string; target: string; method: string };
   'session.statements': { session: string; count: number };

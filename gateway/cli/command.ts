@@ -4,6 +4,7 @@ import { ApiClient } from './api-client.js';
 import type { Flags } from './args.js';
 import { resolveConnection } from './connection.js';
 import type { Out } from './output.js';
+import type { Ask } from './terminal.js';
 
 export interface CommandContext {
   flags: Flags;
@@ -13,6 +14,8 @@ export interface CommandContext {
   stdin: NodeJS.ReadableStream;
   /** The --data flag, only when given explicitly. */
   data: string | undefined;
+  /** Asks the person at the terminal; null when there is none (see terminal.ts). */
+  ask: Ask;
   api(): ApiClient;
 }
 

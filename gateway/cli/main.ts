@@ -12,6 +12,7 @@ import { loginCmd, logoutCmd, passwdCmd, whoamiCmd } from './commands/session-lo
 import { exportCmd, playCmd } from './commands/recordings.js';
 import { approveCmd, breakglassCmd, dbPasswordCmd, denyCmd, grantCmd, requestCmd, requestsCmd } from './commands/workflow.js';
 import { type Out, stdio } from './output.js';
+import { type Ask, askAtTerminal } from './terminal.js';
 
 const COMMANDS: Record<string, Command> = {
   init: initCmd, serve: serveCmd, user: userCmd, target: targetCmd, policy: policyCmd, request: requestCmd,
@@ -26,7 +27,7 @@ const HELP = `portcullis: just-in-time privileged access gateway
   init   [--data DIR] [--if-missing]       create DIR: store, master key, CA, host key, admin token
   serve  [--data DIR] [--config FILE]      run every listener; SIGTERM drains and closes cleanly
   user   add|list|remove|passwd|totp|ssh-key|disable|enable|token
-  target add|update|list|remove|test
+  target add|update|list|remove|test|fetch-cert --kind postgres|mysql --host H [--port P]
   policy add|replace|list|remove
   request TARGET --for DUR --reason TEXT [--ticket ID]
   requests [--pending]    approve ID    deny ID --reason TEXT
@@ -44,7 +45,7 @@ const HELP = `portcullis: just-in-time privileged access gateway
 Listings take --json. Secrets are read from standard input, never from arguments.
 `;
 
-export async function main(argv: string[], io: { out?: Out; env?: NodeJS.ProcessEnv; stdin?: NodeJS.ReadableStream } = {}): Promise<number> {
+export async function main(argv: string[], io: { out?: Out; env?: NodeJS.ProcessEnv; stdin?: NodeJS.ReadableStream; ask?: Ask } = {}): Promise<number> {
   const out = io.out ?? stdio;
   const env = io.env ?? process.env;
   try {
@@ -61,7 +62,7 @@ export async function main(argv: string[], io: { out?: Out; env?: NodeJS.Process
     }
     const flags = new Flags({ positionals: rest, flags: args.flags });
     const data = flags.opt('data');
-    const ctx: CommandContext = { flags, env, out, json: flags.bool('json'), stdin: io.stdin ?? process.stdin, data, api: makeApi(env, data) };
+    const ctx: CommandContext = { flags, env, out, json: flags.bool('json'), stdin: io.stdin ?? process.stdin, data, ask: io.ask ?? askAtTerminal, api: makeApi(env, data) };
     const code = await cmd(ctx);
     const unknown = flags.unknown();
     if (unknown.length > 0) out.error(`portcullis: warning: ignored unknown flag(s) ${unknown.map((f) => '--' + f).join(' ')}\n`);

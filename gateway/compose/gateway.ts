@@ -18,8 +18,9 @@ import { vendorTerminalRoute } from '../http/vendor-socket.js';
 import { LOG, type Logger } from '../log/logger.js';
 import type { Listener } from '../net/listener.js';
 import { closeOrphanedSessions } from '../session/crash-recovery.js';
-import { checkTarget } from '../targets/target-check.js';
+import { checkTarget, PROBE_TIMEOUT_MS } from '../targets/target-check.js';
 import { systemClock } from '../util/clock.js';
+import { PortcullisError } from '../util/errors.js';
 import { VendorTerminals } from '../web-terminal/vendor-terminals.js';
 import { migrateBindings } from '../vault/binding-migration.js';
 import { PROTOCOLS } from './protocols.js';
@@ -38,6 +39,11 @@ function composeForApi(app: App): Composed {
   return {
     vendorTerminals: new VendorTerminals({ pipeline: app.pipeline, liveRecordings: app.liveRecordings, graceMs: VENDOR_RECONNECT_GRACE_MS }),
     checkTarget: (t) => checkTarget(t, app.creds, PROTOCOLS[t.kind].probe),
+    fetchCertificate: (kind, host, port, caPem) => {
+      const fetch = PROTOCOLS[kind].fetchCertificate;
+      if (!fetch) return Promise.reject(new PortcullisError('bad-request', `${kind} targets do not use TLS certificates (ssh pins a host key)`));
+      return fetch(host, port, caPem, PROBE_TIMEOUT_MS);
+    },
   };
 }
 

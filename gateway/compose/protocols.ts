@@ -11,7 +11,10 @@ import type { Listener } from '../net/listener.js';
 import { ConnectionIds } from '../mysql/connection-ids.js';
 import { GreetingCache } from '../mysql/greeting-cache.js';
 import { createMyListener } from '../mysql/listener.js';
+import { fetchMyCertificate } from '../mysql/cert-fetch.js';
 import { probeMysqlLogin } from '../mysql/probe.js';
+import type { CertificateInfo } from '../net/upstream-tls.js';
+import { fetchPgCertificate } from '../postgres/cert-fetch.js';
 import { CancelKeys } from '../postgres/cancel-keys.js';
 import { createPgListener } from '../postgres/listener.js';
 import { probePostgresLogin } from '../postgres/probe.js';
@@ -32,6 +35,8 @@ export interface ProtocolEntry {
   listener(ctx: ListenerContext): Listener;
   /** Logs in to a target of this kind with its vaulted credential (`target test`). */
   probe: LoginProbe;
+  /** Database kinds: the protocol's TLS upgrade, to show the certificate (`target fetch-cert`). */
+  fetchCertificate?: (host: string, port: number, caPem: string | null, timeoutMs: number) => Promise<CertificateInfo>;
 }
 
 export const PROTOCOLS: { readonly [K in TargetKind]: ProtocolEntry } = {
@@ -50,6 +55,7 @@ export const PROTOCOLS: { readonly [K in TargetKind]: ProtocolEntry } = {
       handshakeTimeoutMs: parseDuration(app.config.postgres.handshakeTimeout),
     }, { host: app.config.listen, port: app.config.postgres.port, maxHandshakes: app.config.postgres.maxHandshakes }),
     probe: probePostgresLogin,
+    fetchCertificate: fetchPgCertificate,
   },
   mysql: {
     listener: ({ app, tls }) => createMyListener({
@@ -59,6 +65,7 @@ export const PROTOCOLS: { readonly [K in TargetKind]: ProtocolEntry } = {
       rsa: mysqlRsaKey(), handshakeTimeoutMs: parseDuration(app.config.mysql.handshakeTimeout),
     }, { host: app.config.listen, port: app.config.mysql.port, maxHandshakes: app.config.mysql.maxHandshakes, targets: () => app.store.targets.list() }),
     probe: probeMysqlLogin,
+    fetchCertificate: fetchMyCertificate,
   },
 };
 

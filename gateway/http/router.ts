@@ -1,7 +1,8 @@
 // Route table for the API. Each route names who may call it: 'public', 'any' signed-in identity, or
 // a list of roles (admin always passes). The check runs before the handler, for every route.
 import type { ApiServices } from './api-services.js';
-import type { TargetRecord, UserRecord } from '../store/records.js';
+import type { CertificateInfo } from '../net/upstream-tls.js';
+import type { TargetKind, TargetRecord, UserRecord } from '../store/records.js';
 import type { CheckResult } from '../targets/target-check.js';
 import type { VendorTerminals } from '../web-terminal/vendor-terminals.js';
 import type { Input } from './input.js';
@@ -15,6 +16,8 @@ export type Access = 'public' | 'any' | string[];
 export interface Composed {
   vendorTerminals: VendorTerminals;
   checkTarget(target: TargetRecord): Promise<CheckResult>;
+  /** The certificate a database server presents after its protocol's TLS upgrade (nothing else sent). */
+  fetchCertificate(kind: TargetKind, host: string, port: number, caPem: string | null): Promise<CertificateInfo>;
 }
 
 export interface RouteContext {

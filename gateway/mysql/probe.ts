@@ -1,10 +1,12 @@
 // `target test` for MySQL/MariaDB targets: the gateway's own upstream login (so the probe obeys the
 // same rules as sessions: the password in clear only over verified TLS, RSA only to the pinned key,
-// weak methods only where the target opted in), then COM_QUIT. Translates the upstream's failure
+// weak methods only where the target opted in; TLS verified as configured before anything is sent),
+// then COM_QUIT. Translates the upstream's failure
 // into a LoginOutcome; reachability and the credential's lifetime are the caller's
 // (targets/target-check.ts). A third-party client would answer whatever the server asks.
 import type { TargetRecord } from '../session/adapter.js';
 import { probeFailureDetail, type WeakUpstreamAuth } from '../session/upstream-auth.js';
+import { UpstreamFailure } from '../session/upstream-failure.js';
 import { type LoginOutcome, PROBE_TIMEOUT_MS } from '../targets/target-check.js';
 import { connectMyUpstream } from './upstream.js';
 import { CAP } from './wire/capabilities.js';
@@ -26,8 +28,13 @@ export async function probeMysqlLogin(t: TargetRecord, cred: UpstreamCredential)
       signal, onWeakAuth: (m) => weak.push(m),
     });
     up.socket.end(COM_QUIT);
-    return { ok: true, detail: weak.length ? `logged in (weak upstream authentication allowed for this target: ${weak.join(', ')})` : 'logged in' };
+    return {
+      ok: true, detail: weak.length ? `logged in (weak upstream authentication allowed for this target: ${weak.join(', ')})` : 'logged in',
+      tls: up.tls ?? 'not used (tls disable)',
+    };
   } catch (e) {
+    // A TLS refusal's message names the certificate and the fix, and never a secret.
+    if (e instanceof UpstreamFailure && e.kind === 'tls') return { ok: false, detail: 'TLS not verified: the credential was not sent', tls: e.message };
     return { ok: false, detail: probeFailureDetail(e) };
   }
 }

@@ -1,10 +1,13 @@
 // The upstream leg to a MySQL or MariaDB target: read its greeting, TLS when the target is
-// configured for it, a HandshakeResponse with the capabilities the client chose (so both legs frame
-// the command phase the same way), then authentication with the vaulted password as upstream-auth.ts
-// allows: challenge-response always; the password itself only over verified TLS, to a pinned RSA
-// key, or where the target opted in to weak authentication. The password is wiped once the login is done.
+// configured for it (SSL request packet, which carries no user name, then the handshake verified by
+// net/upstream-tls.ts before the HandshakeResponse: a pinned fingerprint or a CA), a HandshakeResponse
+// with the capabilities the client chose (so both legs frame the command phase the same way), then
+// authentication with the vaulted password as upstream-auth.ts allows: challenge-response always;
+// the password itself only over verified TLS, to a pinned RSA key, or where the target opted in to
+// weak authentication. The password is wiped once the login is done.
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { UpstreamTlsError, verifiedTls } from '../net/upstream-tls.js';
+import { settingsProblem, tlsSettingsOf } from '../net/tls-verdict.js';
 import { UpstreamFailure as DbUpstreamFailure } from '../session/upstream-failure.js';
 import type { TargetRecord } from '../session/adapter.js';
 import type { UpstreamCredential as CheckedOutCredential } from '../session/credentials.js';
@@ -21,6 +24,8 @@ export interface MyUpstream {
   /** Status flags of the final OK. */
   status: number;
   rest: Buffer;
+  /** How the target's TLS certificate was verified, or null without TLS. */
+  tls: string | null;
 }
 
 // A backstop only: a session's connect deadline is the pipeline's (session.connectTimeout), which
@@ -52,7 +57,11 @@ export async function connectMyUpstream(
 ): Promise<MyUpstream> {
   const { signal } = opts;
   let socket: Socket;
+  const tls = tlsSettingsOf(target);
   try {
+    // Settings that cannot verify the server open nothing at all.
+    const problem = tls && settingsProblem(tls);
+    if (problem) throw new DbUpstreamFailure('tls', problem);
     socket = await open(target, signal);
   } catch (err) {
     cred.wipe();
@@ -67,7 +76,8 @@ export async function connectMyUpstream(
     const hello = await withTimeout(q.next(), target);
     if (hello.payload[0] === 0xff) throw new DbUpstreamFailure('refused', `${target.name} refused the connection: ${parseErr(hello.payload).message}`);
     const greeting = parseGreeting(hello.payload);
-    const useTls = target.tlsMode !== 'disable';
+    const useTls = tls !== null;
+    let tlsDetail: string | null = null;
     if (useTls && !has(greeting.caps, CAP.SSL)) throw new DbUpstreamFailure('tls', `${target.name} does not offer TLS, but the target requires it`);
     let caps = (client.caps | CAP.PROTOCOL_41 | CAP.SECURE_CONNECTION | CAP.PLUGIN_AUTH | CAP.PLUGIN_AUTH_LENENC_CLIENT_DATA) & greeting.caps;
     // Query attributes would put client-chosen bytes before a COM_QUERY's text, where the KILL
@@ -75,15 +85,18 @@ export async function connectMyUpstream(
     caps &= ~(CAP.SSL | CAP.COMPRESS | CAP.ZSTD | CAP.CONNECT_ATTRS | CAP.LOCAL_FILES | CAP.MULTI_FACTOR_AUTH | CAP.SSL_VERIFY_SERVER_CERT | CAP.QUERY_ATTRIBUTES);
     if (client.database) caps |= CAP.CONNECT_WITH_DB; else caps &= ~CAP.CONNECT_WITH_DB;
     let seq = 1;
-    if (useTls) {
+    if (tls) {
       caps |= CAP.SSL;
       socket.write(packet(seq++, encodeSslRequest(caps, client.extCaps & greeting.extCaps, client.charset)));
-      q.detach();
-      socket = await new Promise<Socket>((resolve, reject) => {
-        const tls = tlsConnect({ socket, servername: /^[\d.:]+$/.test(target.host) ? undefined : target.host, ca: target.tlsCaPem ?? undefined, rejectUnauthorized: target.tlsMode === 'verify-full' });
-        tls.once('secureConnect', () => resolve(tls));
-        tls.once('error', (e: Error) => reject(new DbUpstreamFailure('tls', `TLS to ${target.name} failed: ${e.message}`)));
-      });
+      // Bytes queued behind the greeting came before encryption: an injection, not the server.
+      if (q.detach().length > 0) throw new DbUpstreamFailure('tls', `${target.name} sent unencrypted data before the TLS handshake`);
+      try {
+        const v = await verifiedTls(socket, tls);
+        socket = v.socket;
+        tlsDetail = v.verdict.detail;
+      } catch (e) {
+        throw new DbUpstreamFailure('tls', e instanceof UpstreamTlsError ? e.message : `TLS to ${target.name} failed`);
+      }
       q.switchTo(socket);
     }
     const auth = new MyUpstreamAuth(upstreamAuthPolicy(target, opts.onWeakAuth), cred.secret, useTls);
@@ -100,7 +113,7 @@ export async function connectMyUpstream(
         const r = new MyReader(p.payload);
         r.u8(); r.lenenc(); r.lenenc();
         const status = r.remaining >= 2 ? r.u16() : 0;
-        return { socket, greeting, status, rest: q.detach() };
+        return { socket, greeting, status, rest: q.detach(), tls: tlsDetail };
       }
       if (kind === 0xff) {
         const e = parseErr(p.payload);

@@ -1,12 +1,14 @@
 // The upstream leg to a PostgreSQL target: TCP, TLS when the target is configured for it
-// (verifying the server against the given CA for verify-full), a StartupMessage as the vaulted
+// (SSLRequest, then the handshake verified by net/upstream-tls.ts before the StartupMessage or
+// anything else is sent: a pinned fingerprint or a CA), a StartupMessage as the vaulted
 // account, then authentication with the vaulted password as upstream-auth.ts allows (SCRAM-SHA-256
 // with the server's signature checked; cleartext and MD5 only where the target opted in), up to
 // ReadyForQuery. Returns the socket with the parameters and backend key the target sent and any
 // bytes that came after ReadyForQuery. The password is wiped once the login is done.
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import { serialize } from 'pg-protocol';
+import { UpstreamTlsError, verifiedTls } from '../net/upstream-tls.js';
+import { settingsProblem, tlsSettingsOf } from '../net/tls-verdict.js';
 import { UpstreamFailure as DbUpstreamFailure } from '../session/upstream-failure.js';
 import type { TargetRecord } from '../session/adapter.js';
 import type { UpstreamCredential as CheckedOutCredential } from '../session/credentials.js';
@@ -23,6 +25,8 @@ export interface UpstreamReady {
   status: 'I' | 'T' | 'E';
   /** Bytes received after ReadyForQuery (asynchronous messages), to relay first. */
   rest: Buffer;
+  /** How the target's TLS certificate was verified, or null without TLS. */
+  tls: string | null;
 }
 
 export type PgFailureKind = 'unreachable' | 'tls' | 'auth-failed' | 'refused' | 'protocol';
@@ -53,11 +57,12 @@ export async function connectPgUpstream(target: TargetRecord, cred: CheckedOutCr
   const onAbort = (): void => { socket?.destroy(); };
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    socket = await openSocket(target, signal);
+    const opened = await openSocket(target, signal);
+    socket = opened.socket;
     if (signal?.aborted) throw new PgUpstreamError('unreachable', `cannot connect to ${target.name} (gave up)`);
     socket.write(serialize.startup({ user: cred.account, ...params }));
     const auth = new PgUpstreamAuth(upstreamAuthPolicy(target, opts.onWeakAuth), cred.account, () => cred.secret.toString('utf8'));
-    return await authenticate(socket, target, auth);
+    return { ...(await authenticate(socket, target, auth)), tls: opened.tls };
   } catch (err) {
     socket?.destroy();
     throw err instanceof DbUpstreamFailure ? err : new PgUpstreamError('protocol', `unexpected reply from ${target.name}`);
@@ -67,7 +72,11 @@ export async function connectPgUpstream(target: TargetRecord, cred: CheckedOutCr
   }
 }
 
-function openSocket(target: TargetRecord, signal?: AbortSignal): Promise<Socket> {
+/** TCP, then (unless disabled) TLS verified before anything else is written; refused settings open nothing. */
+function openSocket(target: TargetRecord, signal?: AbortSignal): Promise<{ socket: Socket; tls: string | null }> {
+  const tls = tlsSettingsOf(target);
+  const problem = tls && settingsProblem(tls);
+  if (problem) return Promise.reject(new PgUpstreamError('tls', problem));
   return new Promise((resolve, reject) => {
     const raw = tcpConnect({ host: target.host, port: target.port });
     raw.setNoDelay(true);
@@ -77,21 +86,21 @@ function openSocket(target: TargetRecord, signal?: AbortSignal): Promise<Socket>
     const timer = setTimeout(() => { raw.destroy(); reject(new PgUpstreamError('unreachable', `cannot connect to ${target.name} (timed out)`)); }, TIMEOUT_MS);
     raw.once('error', () => { clearTimeout(timer); reject(new PgUpstreamError('unreachable', `cannot connect to ${target.name}`)); });
     raw.once('connect', () => {
-      if (target.tlsMode === 'disable') { clearTimeout(timer); resolve(raw); return; }
+      if (!tls) { clearTimeout(timer); resolve({ socket: raw, tls: null }); return; }
       raw.write(serialize.requestSsl());
       raw.once('data', (b: Buffer) => {
-        if (b[0] !== 0x53 /* S */) {
+        // Anything after the 'S' arrived before encryption: a man in the middle's injection
+        // (CVE-2021-23222), never to be read as if the TLS server had said it.
+        if (b[0] !== 0x53 /* S */ || b.length !== 1) {
           clearTimeout(timer);
           raw.destroy();
-          reject(new PgUpstreamError('tls', `${target.name} does not accept TLS, but the target requires it`));
+          reject(new PgUpstreamError('tls', b[0] === 0x53 ? `${target.name} sent unencrypted data after accepting TLS` : `${target.name} does not accept TLS, but the target requires it`));
           return;
         }
-        const tls = tlsConnect({
-          socket: raw, servername: /^[\d.:]+$/.test(target.host) ? undefined : target.host,
-          ca: target.tlsCaPem ?? undefined, rejectUnauthorized: target.tlsMode === 'verify-full',
-        });
-        tls.once('secureConnect', () => { clearTimeout(timer); resolve(tls); });
-        tls.once('error', (e: Error) => { clearTimeout(timer); reject(new PgUpstreamError('tls', `TLS to ${target.name} failed: ${e.message}`)); });
+        verifiedTls(raw, tls).then(
+          (v) => { clearTimeout(timer); resolve({ socket: v.socket, tls: v.verdict.detail }); },
+          (e: unknown) => { clearTimeout(timer); raw.destroy(); reject(new PgUpstreamError('tls', e instanceof UpstreamTlsError ? e.message : `TLS to ${target.name} failed`)); },
+        );
       });
     });
   });
@@ -163,7 +172,7 @@ function authenticate(socket: Socket, target: TargetRecord, auth: PgUpstreamAuth
               if (!auth.done) throw new PgUpstreamError('protocol', `${target.name} sent ReadyForQuery before authentication finished`);
               const status = String.fromCharCode(body[0] ?? 0x49) as UpstreamReady['status'];
               cleanup();
-              resolve({ socket, parameters, pid, key, status, rest: Buffer.from(buf.subarray(off)) });
+              resolve({ socket, parameters, pid, key, status, rest: Buffer.from(buf.subarray(off)), tls: null });
               return;
             }
             default:

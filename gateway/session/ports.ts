@@ -32,7 +32,7 @@ export interface SessionStart {
 export interface SessionJournal {
   started(s: SessionStart): Promise<void>;
   ended(s: SessionStart, at: number, reason: TerminationReason): Promise<void>;
-  upstreamFailed(s: SessionStart, kind: string): Promise<void>;
+  upstreamFailed(s: SessionStart, kind: string, detail?: string): Promise<void>;
   /** The upstream login used a weak method the target opted in to (upstream.weak_auth). */
   weakUpstreamAuth(s: SessionStart, method: string): Promise<void>;
   statements(s: SessionStart, count: number): Promise<void>;

@@ -126,7 +126,9 @@ export class RunningSession<U> implements SessionHandle {
     } catch (err) {
       const failure = err instanceof UpstreamFailure ? err : new UpstreamFailure('unreachable', `cannot connect to ${this.auth.target.name}`);
       if (!(err instanceof UpstreamFailure)) this.log.warn({ err: errText(err) }, LOG.sessionConnectError);
-      void deps.journal.upstreamFailed(this.start, failure.kind).catch((e: unknown) => this.logBooks(e));
+      // The failure's message is safe to show (UpstreamFailure's contract); for TLS it names the
+      // certificate that was refused, which the admin needs in the trail.
+      void deps.journal.upstreamFailed(this.start, failure.kind, failure.kind === 'tls' ? failure.message : undefined).catch((e: unknown) => this.logBooks(e));
       this.refuse({ kind: 'upstream', failure });
       this.end('upstream-failed');
       return null;

@@ -43,7 +43,9 @@ export function storeJournal(store: Store, audit: AuditLog, log: Logger): Sessio
       await store.sessions.end(s.id, at, reason);
       await audit.append('session.ended', actor(s), { session: s.id, reason });
     }),
-    upstreamFailed: async (s, kind) => { await audit.append('session.upstream_failed', actor(s), { session: s.id, target: s.auth.target.name, reason: kind }); },
+    upstreamFailed: async (s, kind, detail) => {
+      await audit.append('session.upstream_failed', actor(s), { session: s.id, target: s.auth.target.name, reason: kind, ...(detail ? { detail } : {}) });
+    },
     weakUpstreamAuth: async (s, method) => { await audit.append('upstream.weak_auth', actor(s), { session: s.id, target: s.auth.target.name, method }); },
     statements: async (s, count) => { await audit.append('session.statements', actor(s), { session: s.id, count }); },
     forwarded: async (s, f) => { await audit.append('session.forward', actor(s), { session: s.id, ...f }); },

@@ -58,13 +58,15 @@ export function weakAuthRefusal(target: string, method: WeakUpstreamAuth): Upstr
  * Whether the target's TLS settings verify the server. Today that is verify-full (a CA); a pinned
  * certificate fingerprint, when targets have one, belongs here too.
  */
-export function tlsVerifiesServer(target: Pick<TargetRecord, 'tlsMode'>): boolean {
-  return target.tlsMode === 'verify-full';
+export function tlsVerifiesServer(target: Pick<TargetRecord, 'tlsMode' | 'tlsFingerprint'>): boolean {
+  // verify-full checks the chain and the name; a pinned leaf (any mode but disable) is the exact
+  // certificate. verify-ca alone is not enough: any certificate from the same CA would pass.
+  return target.tlsMode === 'verify-full' || (target.tlsMode !== 'disable' && target.tlsFingerprint !== null);
 }
 
 /** The policy for one login; `onWeak` hears every weak method actually used (the pipeline audits it). */
 export function upstreamAuthPolicy(
-  target: Pick<TargetRecord, 'name' | 'tlsMode' | 'allowWeakUpstreamAuth' | 'rsaKeyFingerprint'>,
+  target: Pick<TargetRecord, 'name' | 'tlsMode' | 'tlsFingerprint' | 'allowWeakUpstreamAuth' | 'rsaKeyFingerprint'>,
   onWeak?: (method: WeakUpstreamAuth) => void,
 ): UpstreamAuthPolicy {
   return {

@@ -35,7 +35,15 @@ export const TARGET_KINDS = ['ssh', 'postgres', 'mysql'] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
 export const isTargetKind = (s: string): s is TargetKind => (TARGET_KINDS as readonly string[]).includes(s);
 export type CredentialKind = 'password' | 'private-key';
-export type DbTlsMode = 'disable' | 'require' | 'verify-full';
+/**
+ * How the upstream leg of a database target uses TLS. `disable`: none. `require`: encrypted; verified
+ * only by a pin or a CA when one is given (without either it is refused unless the target opts in
+ * with allowWeakUpstreamAuth). `verify-ca`: the chain must verify (CA, else the system CAs), any name.
+ * `verify-full`: chain and host name. A pinned fingerprint replaces the chain/name checks.
+ */
+export type DbTlsMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
+export const DB_TLS_MODES: readonly DbTlsMode[] = ['disable', 'require', 'verify-ca', 'verify-full'];
+export const isDbTlsMode = (s: string): s is DbTlsMode => (DB_TLS_MODES as readonly string[]).includes(s);
 
 export interface TargetRecord {
   id: string;
@@ -50,7 +58,10 @@ export interface TargetRecord {
   hostKey: string | null;
   database: string | null;
   tlsMode: DbTlsMode;
+  /** PEM of the CA(s) the upstream certificate must chain to; null means the system CAs. */
   tlsCaPem: string | null;
+  /** Pinned upstream certificate: "sha256:" + 64 lowercase hex of the SHA-256 of the leaf's DER. */
+  tlsFingerprint: string | null;
   /**
    * Database targets: the upstream login may use methods that hand the vaulted password (or a
    * password equivalent) to whoever answers at the target's address: PostgreSQL cleartext, MD5 or

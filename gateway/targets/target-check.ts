@@ -12,12 +12,15 @@ export interface CheckResult {
   reachable: boolean;
   login: 'ok' | 'failed' | 'not-checked';
   detail: string;
+  /** Database targets: how the TLS certificate was verified, or why it was refused. */
+  tls?: string;
 }
 
 /** What a login probe reports; `detail` is shown to the admin, so it never carries a secret. */
 export interface LoginOutcome {
   ok: boolean;
   detail: string;
+  tls?: string;
 }
 
 /** Logs in to one target with its opened credential. The caller wipes the credential afterwards. */
@@ -34,7 +37,7 @@ export async function checkTarget(t: TargetRecord, creds: CredentialVault, probe
     const reach = await tcpReachable(t.host, t.port);
     if (!reach.ok) return { ok: false, reachable: false, login: 'not-checked', detail: `cannot reach ${t.host}:${t.port}: ${reach.error}` };
     const r = await probe(t, secret);
-    return { ok: r.ok, reachable: true, login: r.ok ? 'ok' : 'failed', detail: r.detail };
+    return { ok: r.ok, reachable: true, login: r.ok ? 'ok' : 'failed', detail: r.detail, ...(r.tls !== undefined ? { tls: r.tls } : {}) };
   } finally {
     secret.wipe();
   }

@@ -36,6 +36,7 @@ const BOUND: ReadonlyArray<{ name: string; repoints: boolean; value: (t: TargetR
   // encrypted to: a database edit of either could hand the password to whoever answers.
   { name: 'allow_weak_upstream_auth', repoints: true, value: (t) => (t.allowWeakUpstreamAuth ? 'allowed' : null) },
   { name: 'rsa_key_fingerprint', repoints: true, value: (t) => t.rsaKeyFingerprint },
+  { name: 'tls_fingerprint', repoints: true, value: (t) => t.tlsFingerprint },
 ];
 
 /** The names of the bound fields, in binding order. */

@@ -99,7 +99,7 @@ export function describeStoreContract(name: string, open: OpenStore): void {
 
     describe('targets and policies', () => {
       it('stores targets whole, lists by name, updates, removes, and refuses duplicate names', async () => {
-        const t = aTarget({ name: 'web02', kind: 'postgres', database: 'orders', tlsMode: 'verify-full', tlsCaPem: 'PEM', tags: ['a', 'b'] });
+        const t = aTarget({ name: 'web02', kind: 'postgres', database: 'orders', tlsMode: 'verify-full', tlsCaPem: 'PEM', tlsFingerprint: 'sha256:' + 'ab'.repeat(32), allowWeakUpstreamAuth: true, tags: ['a', 'b'] });
         const u = aTarget({ name: 'db01' });
         await s.targets.insert(t);
         await s.targets.insert(u);

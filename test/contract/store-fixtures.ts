@@ -19,7 +19,7 @@ export function aTarget(over: Partial<TargetRecord> = {}): TargetRecord {
   const id = next('tgt');
   return {
     id, name: `target-${id}`, kind: 'ssh', host: '127.0.0.1', port: 22, account: 'root', credentialKind: 'password',
-    credentialSealed: `sealed:${id}`, hostKey: null, database: null, tlsMode: 'disable', tlsCaPem: null, allowWeakUpstreamAuth: false, rsaKeyFingerprint: null, tags: ['prod'], createdAt: 1_000, ...over,
+    credentialSealed: `sealed:${id}`, hostKey: null, database: null, tlsMode: 'disable', tlsCaPem: null, tlsFingerprint: null, allowWeakUpstreamAuth: false, rsaKeyFingerprint: null, tags: ['prod'], createdAt: 1_000, ...over,
   };
 }
 

@@ -13,6 +13,7 @@ import { type MariadbPeer, startMariadb } from '../harness/mariadb.js';
 import { PipedClient } from '../harness/piped-client.js';
 import { type PostgresPeer, startPostgres } from '../harness/postgres.js';
 import { type SshdPeer, startSshd } from '../harness/sshd.js';
+import { tlsCaArgs, tlsPinArgs } from '../harness/test-ca.js';
 
 const DB_PASSWORD = 'Db-Vaulted-Canary-13';
 const SHOP_PASSWORD = 'Shop-Vaulted-Canary-13';
@@ -45,11 +46,11 @@ beforeAll(async () => {
   }
   for (const name of ['orders-db', 'orders-db2']) {
     must(gw.admin(['target', 'add', name, '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(pg.port), '--account', 'app',
-      '--database', 'orders', '--password-stdin'], `${DB_PASSWORD}\n`));
+      '--database', 'orders', ...tlsCaArgs(), '--password-stdin'], `${DB_PASSWORD}\n`));
   }
   for (const name of ['shop-db', 'shop-db2']) {
     must(gw.admin(['target', 'add', name, '--kind', 'mysql', '--host', '127.0.0.1', '--port', String(my.port), '--account', 'shopapp',
-      '--database', 'shop', '--password-stdin'], `${SHOP_PASSWORD}\n`));
+      '--database', 'shop', ...tlsPinArgs(), '--password-stdin'], `${SHOP_PASSWORD}\n`));
   }
 }, 180_000);
 

@@ -7,6 +7,7 @@ import type { TargetView } from '../../gateway/access/views.js';
 import { startMariadb, type MariadbPeer } from '../harness/mariadb.js';
 import { startSshd, type SshdPeer } from '../harness/sshd.js';
 import { type GatewayPeer, json, startGateway } from '../harness/gateway.js';
+import { tlsCaArgs } from '../harness/test-ca.js';
 
 let gw: GatewayPeer;
 let sshd: SshdPeer;
@@ -49,7 +50,7 @@ describe('vaulted credentials', () => {
 
   it('logs in to a real MariaDB with the vaulted password', () => {
     const add = gw.admin(['target', 'add', 'shop-db', '--kind', 'mysql', '--host', '127.0.0.1', '--port', String(maria.port), '--account', 'shopapp',
-      '--database', 'shop', '--password-stdin'], `${DB_CANARY}\n`);
+      '--database', 'shop', ...tlsCaArgs(), '--password-stdin'], `${DB_CANARY}\n`);
     expect(add.code, add.stderr).toBe(0);
     expect(json<{ ok: boolean; login: string }>(gw.admin(['target', 'test', 'shop-db', '--json']))).toMatchObject({ ok: true, login: 'ok' });
   });

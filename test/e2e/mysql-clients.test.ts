@@ -7,6 +7,7 @@ import { waitFor } from '../harness/common.js';
 import { DBA_PASSWORD, type MyFixture, SHOP_PASSWORD, startMyFixture } from '../harness/my-fixture.js';
 import { Tmux } from '../harness/ssh-fixture.js';
 import { recordingsRoot } from '../../recorder/layout.js';
+import { tlsPinArgs } from '../harness/test-ca.js';
 
 let fx: MyFixture;
 
@@ -129,7 +130,7 @@ describe('mysql clients through Portcullis', () => {
 
   it('refuses a wrong password, a missing grant, a user without a target and plaintext', () => {
     expect(fx.client('select 1', { password: 'wrong' }).stderr).toMatch(/ERROR 1045 \(28000\).*Access denied for user 'dba\+shop-db'/);
-    fx.gw.admin(['target', 'add', 'other-db', '--kind', 'mysql', '--host', '127.0.0.1', '--port', String(fx.db.port), '--account', 'shopapp', '--password-stdin'], `${SHOP_PASSWORD}\n`);
+    fx.gw.admin(['target', 'add', 'other-db', '--kind', 'mysql', '--host', '127.0.0.1', '--port', String(fx.db.port), '--account', 'shopapp', ...tlsPinArgs(), '--password-stdin'], `${SHOP_PASSWORD}\n`);
     expect(fx.client('select 1', { user: 'dba+other-db' }).stderr).toMatch(/ERROR 1045 \(28000\).*no active grant for dba on other-db; request one with: portcullis request other-db/);
     expect(fx.client('select 1', { user: 'dba' }).stderr).toMatch(/connect as USER\+TARGET/);
     const plain = fx.client('select 1', { extra: ['--skip-ssl'] });

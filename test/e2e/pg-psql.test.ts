@@ -9,6 +9,7 @@ import { readRecordingMeta } from '../../recorder/meta.js';
 import type { StatementRecord } from '../../recorder/statement-record.js';
 import { tempDir, waitFor } from '../harness/common.js';
 import { DB_PASSWORD, type PgFixture, startPgFixture } from '../harness/pg-fixture.js';
+import { tlsCaArgs } from '../harness/test-ca.js';
 
 let fx: PgFixture;
 
@@ -24,7 +25,8 @@ describe('psql through Portcullis', () => {
   it('connects with sslmode=require as the vaulted role, and with verify-full against the exported CA', () => {
     const r = fx.psql(['-tAc', 'select current_user, current_database(), ssl from pg_stat_ssl where pid = pg_backend_pid()']);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout.trim()).toBe('app|orders|f');
+    // ssl = t: the gateway's own leg to PostgreSQL is TLS too, verified by the test CA (issue 14).
+    expect(r.stdout.trim()).toBe('app|orders|t');
     const full = fx.psql(['-tAc', 'select 42'], { conninfo: fx.conninfo(`sslmode=verify-full sslrootcert=${fx.gw.caFile}`).replace('sslmode=require ', '') });
     expect(full.status, full.stderr).toBe(0);
     expect(full.stdout.trim()).toBe('42');
@@ -128,7 +130,7 @@ describe('psql through Portcullis', () => {
     expect(wrong.stderr).toMatch(/FATAL: {2}password authentication failed for user "dba"/);
     const noTarget = fx.psql(['-c', 'select 1'], { conninfo: fx.conninfo().replace('user=dba+orders-db', 'user=dba') });
     expect(noTarget.stderr).toMatch(/FATAL: {2}connect as USER\+TARGET/);
-    fx.gw.admin(['target', 'add', 'other-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(fx.pg.port), '--account', 'app', '--password-stdin'], `${DB_PASSWORD}\n`);
+    fx.gw.admin(['target', 'add', 'other-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(fx.pg.port), '--account', 'app', ...tlsCaArgs(), '--password-stdin'], `${DB_PASSWORD}\n`);
     const noGrant = fx.psql(['-c', 'select 1'], { conninfo: fx.conninfo().replace('orders-db', 'other-db') });
     expect(noGrant.stderr).toMatch(/FATAL: {2}no active grant for dba on other-db; request one with: portcullis request other-db/);
     const plain = fx.psql(['-c', 'select 1'], { conninfo: fx.conninfo().replace('sslmode=require', 'sslmode=disable') });

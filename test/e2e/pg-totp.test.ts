@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpAt } from '../../gateway/access/totp.js';
 import { DBA_PASSWORD, type PgFixture, startPgFixture } from '../harness/pg-fixture.js';
+import { tlsCaArgs } from '../harness/test-ca.js';
 
 let fx: PgFixture;
 
@@ -39,7 +40,7 @@ describe('database logins for users with a second factor', () => {
   });
 
   it('issues none without an active grant', () => {
-    fx.gw.admin(['target', 'add', 'spare-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(fx.pg.port), '--account', 'app', '--password-stdin'], 'x\n');
+    fx.gw.admin(['target', 'add', 'spare-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(fx.pg.port), '--account', 'app', ...tlsCaArgs(), '--password-stdin'], 'x\n');
     expect(fx.gw.as('dba', ['db-password', 'spare-db']).stderr).toMatch(/no active grant for dba on spare-db/);
   });
 });

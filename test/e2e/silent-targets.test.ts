@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireBinary, runOk, tempDir, waitFor } from '../harness/common.js';
 import { type GatewayPeer, startGateway } from '../harness/gateway.js';
 import { type PostgresPeer, startPostgres } from '../harness/postgres.js';
+import { tlsCaArgs } from '../harness/test-ca.js';
 
 const CONNECT_TIMEOUT_S = 3;
 const USER = 'dba';
@@ -80,14 +81,14 @@ beforeAll(async () => {
   pg.sql(`CREATE ROLE app LOGIN PASSWORD '${DB_PASSWORD}'`);
   pg.sql('CREATE DATABASE orders OWNER app');
   must(gw.admin(['target', 'add', 'orders-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(pg.port), '--account', 'app',
-    '--database', 'orders', '--password-stdin'], `${DB_PASSWORD}\n`));
+    '--database', 'orders', ...tlsCaArgs(), '--password-stdin'], `${DB_PASSWORD}\n`));
   const targets: Array<[string, 'ssh' | 'postgres' | 'mysql', Mode, string[]]> = [
     ['silent-ssh', 'ssh', 'silent', ['--host-key', `SHA256:${'A'.repeat(43)}`]],
     ['banner-ssh', 'ssh', 'ssh-banner', ['--host-key', `SHA256:${'A'.repeat(43)}`]],
-    ['silent-pg', 'postgres', 'silent', ['--database', 'orders']],
-    ['silent-pg-tls', 'postgres', 'silent', ['--database', 'orders', '--tls', 'require']],
-    ['silent-my', 'mysql', 'silent', []],
-    ['half-my', 'mysql', 'mysql-half-greeting', []],
+    ['silent-pg', 'postgres', 'silent', ['--database', 'orders', '--tls', 'disable']],
+    ['silent-pg-tls', 'postgres', 'silent', ['--database', 'orders', ...tlsCaArgs()]],
+    ['silent-my', 'mysql', 'silent', tlsCaArgs()],
+    ['half-my', 'mysql', 'mysql-half-greeting', tlsCaArgs()],
   ];
   for (const [name, kind, mode, extra] of targets) {
     const peer = await silentPeer(mode);

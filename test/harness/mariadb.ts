@@ -1,9 +1,11 @@
 // A real MariaDB for tests: mariadb-install-db into a temp dir, mariadbd as the mysql OS user on a
 // free port and its own socket. The anonymous users the installer leaves are dropped, since they
-// shadow 'user'@'%' for logins from 127.0.0.1.
-import { chmodSync, chownSync, mkdirSync } from 'node:fs';
+// shadow 'user'@'%' for logins from 127.0.0.1. TLS is on with a certificate from the per-process
+// test CA (test-ca.ts).
+import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withFreshPort, portOpen, requireBinary, runOk, startProc, tempDir, waitFor } from './common.js';
+import { testTls } from './test-ca.js';
 
 export interface MariadbPeer {
   port: number;
@@ -34,11 +36,17 @@ export async function startMariadb(): Promise<MariadbPeer> {
   runOk(install, ['--no-defaults', '--user=mysql', `--datadir=${data}`, '--auth-root-authentication-method=socket', '--skip-test-db', `--tmpdir=${tmp}`],
     { env: { ...process.env, TMPDIR: tmp } });
   const socket = join(dir, 'mysqld.sock');
+  const { server } = testTls();
+  const certFile = join(dir, 'server.crt');
+  const keyFile = join(dir, 'server.key');
+  writeFileSync(certFile, server.certPem, { mode: 0o644 });
+  writeFileSync(keyFile, server.keyPem, { mode: 0o600 });
+  chownSync(keyFile, uid, gid);
   return withFreshPort(async (port) => {
     const proc = startProc(mariadbd, ['--no-defaults', '--user=mysql', `--datadir=${data}`, `--port=${port}`, `--socket=${socket}`,
       '--bind-address=127.0.0.1', `--pid-file=${join(dir, 'mysqld.pid')}`, `--tmpdir=${tmp}`, '--skip-log-bin', '--innodb-buffer-pool-size=64M',
       // 64 MiB: statements past the gateway's 16 MiB cap must reach the gateway's check, not the server's.
-      '--innodb-flush-log-at-trx-commit=0', '--skip-name-resolve', '--max-allowed-packet=64M']);
+      '--innodb-flush-log-at-trx-commit=0', '--skip-name-resolve', '--max-allowed-packet=64M', `--ssl-cert=${certFile}`, `--ssl-key=${keyFile}`]);
     await waitFor('mariadb to listen', () => portOpen(port), 60_000, proc);
     const sql = (query: string): string => runOk(client, ['--no-defaults', '-S', socket, '-u', 'root', '-N', '-B', '-e', query]);
     sql("DELETE FROM mysql.global_priv WHERE User=''; FLUSH PRIVILEGES;");

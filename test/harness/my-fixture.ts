@@ -5,6 +5,7 @@ import { type GatewayPeer, startGateway } from './gateway.js';
 import { type MariadbPeer, startMariadb } from './mariadb.js';
 import type { StatementRecord } from '../../recorder/statement-record.js';
 import { readStatements } from './pg-fixture.js';
+import { tlsPinArgs } from './test-ca.js';
 
 export const SHOP_PASSWORD = 'Shop-Vaulted-Canary-5';
 export const DBA_PASSWORD = 'dba-Password-1';
@@ -26,7 +27,7 @@ export async function startMyFixture(env: NodeJS.ProcessEnv = {}): Promise<MyFix
   const must = (r: { code: number; stderr: string }): void => { if (r.code !== 0) throw new Error(r.stderr); };
   must(gw.admin(['user', 'add', 'dba', '--role', 'dba', '--password-stdin'], `${DBA_PASSWORD}\n`));
   must(gw.admin(['target', 'add', 'shop-db', '--kind', 'mysql', '--host', '127.0.0.1', '--port', String(db.port), '--account', 'shopapp',
-    '--database', 'shop', '--password-stdin'], `${SHOP_PASSWORD}\n`));
+    '--database', 'shop', ...tlsPinArgs(), '--password-stdin'], `${SHOP_PASSWORD}\n`));
   return {
     gw, db,
     client: (sql, opts = {}) => run(mariadb, ['--no-defaults', '-h', '127.0.0.1', '-P', String(gw.ports.mysql), '-u', opts.user ?? 'dba+shop-db',

@@ -7,6 +7,7 @@ import type { StatementRecord } from '../../recorder/statement-record.js';
 import { requireBinary, run } from './common.js';
 import { type GatewayPeer, startGateway } from './gateway.js';
 import { type PostgresPeer, startPostgres } from './postgres.js';
+import { tlsCaArgs } from './test-ca.js';
 
 export const DB_PASSWORD = 'Db-Vaulted-Canary-42';
 export const DBA_PASSWORD = 'dba-Password-1';
@@ -32,7 +33,7 @@ export async function startPgFixture(env: NodeJS.ProcessEnv = {}): Promise<PgFix
   const must = (r: { code: number; stderr: string }): void => { if (r.code !== 0) throw new Error(r.stderr); };
   must(gw.admin(['user', 'add', 'dba', '--role', 'dba', '--password-stdin'], `${DBA_PASSWORD}\n`));
   must(gw.admin(['target', 'add', 'orders-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(pg.port), '--account', 'app',
-    '--database', 'orders', '--password-stdin'], `${DB_PASSWORD}\n`));
+    '--database', 'orders', ...tlsCaArgs(), '--password-stdin'], `${DB_PASSWORD}\n`));
   const conninfo = (extra = ''): string => `host=127.0.0.1 port=${gw.ports.postgres} user=dba+orders-db dbname=orders sslmode=require connect_timeout=10 ${extra}`;
   return {
     gw, pg, conninfo,

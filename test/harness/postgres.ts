@@ -1,8 +1,10 @@
 // A real PostgreSQL 15 for tests: initdb in a temp dir as the postgres OS user (initdb refuses
-// root), scram-sha-256 for every TCP login so passwords are really checked, on a free port.
-import { chmodSync, writeFileSync } from 'node:fs';
+// root), scram-sha-256 for every TCP login so passwords are really checked, on a free port, with
+// TLS on (a certificate from the per-process test CA, test-ca.ts).
+import { chmodSync, chownSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withFreshPort, portOpen, requireBinary, runOk, startProc, tempDir, waitFor } from './common.js';
+import { testTls } from './test-ca.js';
 
 const BIN = '/usr/lib/postgresql/15/bin';
 
@@ -27,9 +29,18 @@ export async function startPostgres(): Promise<PostgresPeer> {
   const pwfile = join(dir, 'pwfile');
   writeFileSync(pwfile, password + '\n', { mode: 0o644 });
   runOk('runuser', ['-u', 'postgres', '--', initdb, '-D', data, '-U', 'postgres', '--pwfile', pwfile, '--auth=scram-sha-256', '-E', 'UTF8', '--no-sync']);
+  // PostgreSQL refuses a key readable by others or owned by someone else.
+  const uid = Number(runOk('id', ['-u', 'postgres']).trim());
+  const gid = Number(runOk('id', ['-g', 'postgres']).trim());
+  const { server } = testTls();
+  const certFile = join(dir, 'server.crt');
+  const keyFile = join(dir, 'server.key');
+  writeFileSync(certFile, server.certPem, { mode: 0o644 });
+  writeFileSync(keyFile, server.keyPem, { mode: 0o600 });
+  chownSync(keyFile, uid, gid);
   return withFreshPort(async (port) => {
     const proc = startProc('runuser', ['-u', 'postgres', '--', postgres, '-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1',
-      '-c', `unix_socket_directories=${dir}`, '-c', 'fsync=off', '-c', 'max_connections=100', '-c', 'password_encryption=scram-sha-256']);
+      '-c', `unix_socket_directories=${dir}`, '-c', 'ssl=on', '-c', `ssl_cert_file=${certFile}`, '-c', `ssl_key_file=${keyFile}`, '-c', 'fsync=off', '-c', 'max_connections=100', '-c', 'password_encryption=scram-sha-256']);
     await waitFor('postgres to listen', () => portOpen(port), 30_000, proc);
     const env = { ...process.env, PGPASSWORD: password };
     const sql = (query: string, database = 'postgres'): string =>

@@ -7,6 +7,7 @@ import type { GatewayPeer } from './gateway.js';
 import type { MariadbPeer } from './mariadb.js';
 import type { PostgresPeer } from './postgres.js';
 import type { SshdPeer } from './sshd.js';
+import { tlsCaArgs, tlsPinArgs } from './test-ca.js';
 
 export const THREE_TARGETS = { opsPassword: 'ops-Password-1', pgPassword: 'Db-Vaulted-Canary-42', myPassword: 'Shop-Vaulted-Canary-5' } as const;
 
@@ -27,9 +28,9 @@ export function provisionThreeTargets(
   must(gw.admin(['target', 'add', 'web01', '--kind', 'ssh', '--host', '127.0.0.1', '--port', String(sshd.port), '--account', sshd.user,
     '--password-stdin', '--host-key', sshd.hostKeyFingerprint], `${sshd.password}\n`));
   must(gw.admin(['target', 'add', 'orders-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(pg.port), '--account', 'app',
-    '--database', 'orders', '--password-stdin'], `${pgPassword}\n`));
+    '--database', 'orders', ...tlsPinArgs(), '--password-stdin'], `${pgPassword}\n`));
   must(gw.admin(['target', 'add', 'shop-db', '--kind', 'mysql', '--host', '127.0.0.1', '--port', String(my.port), '--account', 'shopapp',
-    '--database', 'shop', '--password-stdin'], `${myPassword}\n`));
+    '--database', 'shop', ...tlsCaArgs(), '--password-stdin'], `${myPassword}\n`));
   for (const target of ['web01', 'orders-db', 'shop-db']) {
     must(gw.admin(['grant', 'add', '--user', 'ops', '--target', target, '--for', grant.for, '--reason', grant.reason]));
   }

@@ -20,7 +20,7 @@ const PIN = rsaKeyFingerprint(pem(genuine));
 function auth(opts: { allowWeak?: boolean; tls?: DbTlsMode; pin?: string | null } = {}): { a: MyUpstreamAuth; weak: WeakUpstreamAuth[] } {
   const weak: WeakUpstreamAuth[] = [];
   const tls = opts.tls ?? 'disable';
-  const policy = upstreamAuthPolicy({ name: 'shop-db', tlsMode: tls, allowWeakUpstreamAuth: opts.allowWeak ?? false, rsaKeyFingerprint: opts.pin ?? null }, (m) => weak.push(m));
+  const policy = upstreamAuthPolicy({ name: 'shop-db', tlsMode: tls, allowWeakUpstreamAuth: opts.allowWeak ?? false, rsaKeyFingerprint: opts.pin ?? null, tlsFingerprint: null }, (m) => weak.push(m));
   return { a: new MyUpstreamAuth(policy, PASSWORD, tls !== 'disable'), weak };
 }
 const switchTo = (plugin: string, data = Buffer.concat([NONCE, Buffer.from([0])])): Buffer => Buffer.concat([Buffer.from([0xfe]), Buffer.from(plugin + '\0'), data]);

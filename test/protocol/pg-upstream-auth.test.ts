@@ -17,7 +17,7 @@ const cstr = (s: string): Buffer => Buffer.from(s + '\0');
 
 function auth(opts: { allowWeak?: boolean; tls?: DbTlsMode } = {}): { a: PgUpstreamAuth; weak: WeakUpstreamAuth[] } {
   const weak: WeakUpstreamAuth[] = [];
-  const policy = upstreamAuthPolicy({ name: 'orders-db', tlsMode: opts.tls ?? 'disable', allowWeakUpstreamAuth: opts.allowWeak ?? false, rsaKeyFingerprint: null }, (m) => weak.push(m));
+  const policy = upstreamAuthPolicy({ name: 'orders-db', tlsMode: opts.tls ?? 'disable', allowWeakUpstreamAuth: opts.allowWeak ?? false, rsaKeyFingerprint: null, tlsFingerprint: null }, (m) => weak.push(m));
   return { a: new PgUpstreamAuth(policy, 'app', () => PASSWORD), weak };
 }
 

@@ -15,12 +15,12 @@ import { addSshTarget, testApp, type TestApp } from '../support/test-app.js';
 const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const record = (over: Partial<TargetRecord> = {}): TargetRecord => ({
   id: 'tgt_1', name: 'orders-db', kind: 'postgres', host: 'db1.internal', port: 5432, account: 'app', credentialKind: 'password',
-  credentialSealed: '', hostKey: null, database: 'orders', tlsMode: 'verify-full', tlsCaPem: CA, allowWeakUpstreamAuth: false, rsaKeyFingerprint: null, tags: ['prod'], createdAt: 1, ...over,
+  credentialSealed: '', hostKey: null, database: 'orders', tlsMode: 'verify-full', tlsCaPem: CA, allowWeakUpstreamAuth: false, rsaKeyFingerprint: null, tlsFingerprint: null, tags: ['prod'], createdAt: 1, ...over,
 });
 
 describe('the binding of a target credential', () => {
   it('has one canonical encoding, pinned here: a change to it would strand every stored credential', () => {
-    expect(BOUND_FIELDS).toEqual(['id', 'kind', 'host', 'port', 'account', 'credential_kind', 'host_key', 'tls_mode', 'tls_ca_sha256', 'allow_weak_upstream_auth', 'rsa_key_fingerprint']);
+    expect(BOUND_FIELDS).toEqual(['id', 'kind', 'host', 'port', 'account', 'credential_kind', 'host_key', 'tls_mode', 'tls_ca_sha256', 'allow_weak_upstream_auth', 'rsa_key_fingerprint', 'tls_fingerprint']);
     expect(targetBindingAad(record())).toBe('portcullis target credential binding\n' +
       '[["id","tgt_1"],["kind","postgres"],["host","db1.internal"],["port",5432],["account","app"],["credential_kind","password"],' +
       '["tls_mode","verify-full"],["tls_ca_sha256","8010bfcee1842b2a4ce8f67c3e9455f0188f7a15bf39ec61a26feb75cd785821"]]');
@@ -37,6 +37,7 @@ describe('the binding of a target credential', () => {
       ['account', { account: 'postgres' }], ['credential_kind', { credentialKind: 'private-key' }], ['host_key', { hostKey: 'SHA256:' + 'B'.repeat(43) }],
       ['tls_mode', { tlsMode: 'require' }], ['tls_ca_sha256', { tlsCaPem: CA.replace('MIIB', 'MIIC') }], ['tls_ca_sha256', { tlsCaPem: null }],
       ['allow_weak_upstream_auth', { allowWeakUpstreamAuth: true }], ['rsa_key_fingerprint', { rsaKeyFingerprint: 'sha256:' + 'a'.repeat(64) }],
+      ['tls_fingerprint', { tlsFingerprint: 'sha256:' + 'b'.repeat(64) }],
     ];
     for (const [field, over] of variants) {
       expect(targetBindingAad(record(over)), field).not.toBe(targetBindingAad(base));

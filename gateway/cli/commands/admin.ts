@@ -7,6 +7,7 @@ import { PortcullisError } from '../../util/errors.js';
 import { type Command, type CommandContext, enc, usage } from '../command.js';
 import { printList, printOne } from '../output.js';
 import { readStdinAll, readStdinLines } from '../stdin.js';
+import { fetchCertCmd, tlsBodyForAdd, withShortPin } from './target-tls.js';
 
 /** `--mysql-rsa-key FILE`: only the fingerprint of the key leaves this machine. */
 function pemFingerprint(file: string): string {
@@ -87,18 +88,20 @@ export const targetCmd: Command = async (c) => {
   const api = c.api();
   switch (sub) {
     case 'add': {
-      if (!name) usage('portcullis target add NAME --kind ssh|postgres|mysql --host H --port P --account A (--password-stdin | --key-file F) [--host-key SHA256:...] [--database DB] [--tls MODE] [--tls-ca FILE] [--allow-weak-upstream-auth] [--mysql-rsa-key FILE | --mysql-rsa-fingerprint sha256:HEX] [--tag T]');
+      if (!name) usage('portcullis target add NAME --kind ssh|postgres|mysql --host H --port P --account A (--password-stdin | --key-file F) [--host-key SHA256:...] [--database DB] [--tls disable|require|verify-ca|verify-full] [--tls-ca FILE] [--tls-fingerprint sha256:...] [--allow-weak-upstream-auth] [--mysql-rsa-key FILE | --mysql-rsa-fingerprint sha256:HEX] [--tag T]');
       const keyFile = c.flags.opt('key-file');
-      const password = c.flags.bool('password-stdin') ? await firstLine(c.stdin) : undefined;
-      const caFile = c.flags.opt('tls-ca');
       const port = c.flags.opt('port');
+      const kind = c.flags.req('kind', 'ssh, postgres or mysql');
+      const host = c.flags.req('host');
+      // Before the password is read: a target that will not be added needs no secret typed.
+      const tls = await tlsBodyForAdd(c, kind, host, port);
+      const password = c.flags.bool('password-stdin') ? await firstLine(c.stdin) : undefined;
       const rsaKeyFile = c.flags.opt('mysql-rsa-key');
       const t = await api.post<TargetView>('/api/v1/targets', {
-        name, kind: c.flags.req('kind', 'ssh, postgres or mysql'), host: c.flags.req('host'), port: port ? Number(port) : undefined,
+        name, kind, host, port: port ? Number(port) : undefined,
         account: c.flags.req('account', 'the account on the target'), password,
         private_key: keyFile ? readFileSync(keyFile, 'utf8') : undefined, host_key: c.flags.opt('host-key'),
-        database: c.flags.opt('database'), tls: c.flags.opt('tls'), tls_ca: caFile ? readFileSync(caFile, 'utf8') : undefined,
-        allow_weak_upstream_auth: c.flags.bool('allow-weak-upstream-auth') || undefined,
+        database: c.flags.opt('database'), ...tls,
         mysql_rsa_fingerprint: rsaKeyFile ? pemFingerprint(rsaKeyFile) : c.flags.opt('mysql-rsa-fingerprint'),
         tags: c.flags.list('tag'),
       });
@@ -112,11 +115,15 @@ export const targetCmd: Command = async (c) => {
     }
     case 'list': {
       // Admins get targets whole; everyone else the need-to-know summary (no address, no account).
-      const rows = await api.get<TargetView[] | TargetSummaryView[]>('/api/v1/targets') as unknown as Array<Record<string, unknown>>;
-      const whole = rows.some((r) => 'host' in r);
-      printList(c.out, c.json, rows, whole ? ['name', 'kind', 'host', 'port', 'account', 'credential', 'allow_weak_upstream_auth', 'tags'] : ['name', 'kind', 'tags', 'requestable', 'breakglass', 'granted']);
+      const rows = await api.get<TargetView[] | TargetSummaryView[]>('/api/v1/targets');
+      const whole = (rows as Array<TargetView | TargetSummaryView>).some((r) => 'host' in r);
+      if (c.json) printList(c.out, true, rows as unknown as Array<Record<string, unknown>>, []);
+      else if (!whole) printList(c.out, false, rows as unknown as Array<Record<string, unknown>>, ['name', 'kind', 'tags', 'requestable', 'breakglass', 'granted']);
+      else printList(c.out, false, withShortPin(rows as TargetView[]) as unknown as Array<Record<string, unknown>>, ['name', 'kind', 'host', 'port', 'account', 'credential', 'tls', 'tls_pin', 'allow_weak_upstream_auth', 'tags']);
       return 0;
     }
+    case 'fetch-cert':
+      return fetchCertCmd(c);
     case 'remove':
       if (!name) usage('portcullis target remove NAME');
       printOne(c.out, c.json, await api.del(`/api/v1/targets/${enc(name)}`));
@@ -128,11 +135,11 @@ export const targetCmd: Command = async (c) => {
       return r.ok ? 0 : 1;
     }
     default:
-      usage('portcullis target add|update|list|remove|test');
+      usage('portcullis target add|update|list|remove|test|fetch-cert');
   }
 };
 
-const TARGET_UPDATE_FLAGS = '[--kind K] [--host H] [--port P] [--account A] [--host-key SHA256:...] [--tls MODE] [--tls-ca FILE] [--database DB] ' +
+const TARGET_UPDATE_FLAGS = '[--kind K] [--host H] [--port P] [--account A] [--host-key SHA256:...] [--tls MODE] [--tls-ca FILE] [--tls-fingerprint sha256:...] [--database DB] ' +
   '[--allow-weak-upstream-auth | --refuse-weak-upstream-auth] [--mysql-rsa-key FILE | --mysql-rsa-fingerprint sha256:HEX] ' +
   '[--tag T]... [--no-tags] [--password-stdin | --key-file F]   (changing kind, host, port, account, host key, TLS, the weak-auth opt-in or the RSA pin needs the credential again)';
 
@@ -149,6 +156,7 @@ async function targetChange(c: CommandContext): Promise<Record<string, unknown>>
   return {
     kind: c.flags.opt('kind'), host: c.flags.opt('host'), port: port === undefined ? undefined : Number(port), account: c.flags.opt('account'),
     host_key: c.flags.opt('host-key'), tls: c.flags.opt('tls'), tls_ca: caFile === undefined ? undefined : readFileSync(caFile, 'utf8'),
+    tls_fingerprint: c.flags.opt('tls-fingerprint'),
     database: c.flags.opt('database'),
     allow_weak_upstream_auth: c.flags.bool('allow-weak-upstream-auth') ? true : c.flags.bool('refuse-weak-upstream-auth') ? false : undefined,
     mysql_rsa_fingerprint: rsaKeyFile ? pemFingerprint(rsaKeyFile) : c.flags.opt('mysql-rsa-fingerprint'),

@@ -1,9 +1,10 @@
 // Targets and policies.
 import { parseWindow } from '../../access/policies.js';
 import { audienceOf, visibleTargets } from '../../access/target-visibility.js';
-import { policyView, targetSummaryView, targetView } from '../../access/views.js';
+import { certificateView, policyView, targetSummaryView, targetView } from '../../access/views.js';
 import type { TargetSummaryView, TargetView } from '../../api-types.js';
-import { type AutoApprove, type DbTlsMode, isTargetKind, TARGET_KINDS } from '../../store/records.js';
+import { UpstreamTlsError } from '../../net/upstream-tls.js';
+import { type AutoApprove, DB_TLS_MODES, type DbTlsMode, isDbTlsMode, isTargetKind, TARGET_KINDS } from '../../store/records.js';
 import { parseDuration } from '../../util/duration.js';
 import { PortcullisError } from '../../util/errors.js';
 import type { Input } from '../input.js';
@@ -30,8 +31,9 @@ export const catalogRoutes: Route[] = [
     const t = await c.services.targets.add(me(c).name, {
       name: c.body.str('name'), kind, host: c.body.str('host'), port: c.body.optNum('port'), account: c.body.str('account'),
       password: c.body.optStr('password'), privateKey: c.body.optStr('private_key'), hostKey: c.body.optStr('host_key'),
-      database: c.body.optStr('database'), tls, tlsCaPem: c.body.optStr('tls_ca'),
-      allowWeakUpstreamAuth: c.body.optBool('allow_weak_upstream_auth'), rsaKeyFingerprint: c.body.optStr('mysql_rsa_fingerprint'), tags: c.body.strList('tags'),
+      database: c.body.optStr('database'), tls, tlsCaPem: c.body.optStr('tls_ca'), tlsFingerprint: c.body.optStr('tls_fingerprint'),
+      allowWeakUpstreamAuth: c.body.optBool('allow_weak_upstream_auth') ?? false,
+      rsaKeyFingerprint: c.body.optStr('mysql_rsa_fingerprint'), tags: c.body.strList('tags'),
     });
     return targetView(t);
   }),
@@ -43,11 +45,27 @@ export const catalogRoutes: Route[] = [
     if (kind !== undefined && !isTargetKind(kind)) throw new PortcullisError('bad-request', `kind must be one of ${TARGET_KINDS.join(', ')}`);
     const r = await c.services.targets.update(me(c).name, c.params.name!, {
       kind, host: b.optStr('host'), port: b.optNum('port'), account: b.optStr('account'), hostKey: b.optStr('host_key'),
-      database: nullable(b, 'database'), tls: tlsMode(b.optStr('tls')), tlsCaPem: nullable(b, 'tls_ca'),
+      database: nullable(b, 'database'), tls: tlsMode(b.optStr('tls')), tlsCaPem: nullable(b, 'tls_ca'), tlsFingerprint: nullable(b, 'tls_fingerprint'),
       allowWeakUpstreamAuth: b.optBool('allow_weak_upstream_auth'), rsaKeyFingerprint: nullable(b, 'mysql_rsa_fingerprint'),
       tags: b.raw('tags') === undefined ? undefined : b.strList('tags'), password: b.optStr('password'), privateKey: b.optStr('private_key'),
     });
     return { ...targetView(r.target), changed: r.changed, credential: r.credential, repointed: r.repointed, grants_revoked: r.grantsRevoked };
+  }),
+  // The certificate a database server presents, fetched from where the gateway stands (what it will
+  // connect to), for an admin to confirm and pin. Speaks only the TLS upgrade: no user, no secret.
+  route('POST', '/api/v1/fetch-cert', ['admin'], async (c) => {
+    const kind = c.body.str('kind');
+    if (!isTargetKind(kind)) throw new PortcullisError('bad-request', `kind must be one of ${TARGET_KINDS.join(', ')}`);
+    const host = c.body.str('host');
+    const port = c.body.optNum('port') ?? (kind === 'mysql' ? 3306 : 5432);
+    if (!host || /[\s/]/.test(host)) throw new PortcullisError('bad-request', 'host is required (a name or an address)');
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new PortcullisError('bad-request', 'port must be 1-65535');
+    try {
+      return certificateView(await c.composed.fetchCertificate(kind, host, port, c.body.optStr('tls_ca') ?? null));
+    } catch (e) {
+      if (e instanceof UpstreamTlsError) throw new PortcullisError('bad-request', e.message);
+      throw e;
+    }
   }),
   route('DELETE', '/api/v1/targets/:name', ['admin'], async (c) => {
     await c.services.targets.remove(me(c).name, c.params.name!);
@@ -56,7 +74,7 @@ export const catalogRoutes: Route[] = [
   route('POST', '/api/v1/targets/:name/test', ['admin'], async (c) => {
     const t = await c.services.targets.get(c.params.name!);
     const result = await c.composed.checkTarget(t);
-    await c.services.audit.append('target.tested', me(c).name, { target: t.name, ok: result.ok, detail: result.detail });
+    await c.services.audit.append('target.tested', me(c).name, { target: t.name, ok: result.ok, detail: result.detail, ...(result.tls ? { tls: result.tls } : {}) });
     return { target: t.name, ...result };
   }),
   route('GET', '/api/v1/policies', ['approver'], async (c) => (await c.services.policies.list()).map(policyView)),
@@ -73,7 +91,7 @@ export const catalogRoutes: Route[] = [
 ];
 
 function tlsMode(tls: string | undefined): DbTlsMode | undefined {
-  if (tls !== undefined && tls !== 'disable' && tls !== 'require' && tls !== 'verify-full') throw new PortcullisError('bad-request', 'tls must be disable, require or verify-full');
+  if (tls !== undefined && !isDbTlsMode(tls)) throw new PortcullisError('bad-request', `tls must be one of ${DB_TLS_MODES.join(', ')}`);
   return tls;
 }
 

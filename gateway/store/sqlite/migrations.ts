@@ -81,6 +81,9 @@ const MIGRATIONS: string[] = [
   UPDATE users SET mysql_native = 1 WHERE native_verifier IS NOT NULL AND name IN (
     SELECT json_extract(data, '$.user') FROM audit WHERE code = 'auth.succeeded' AND json_extract(data, '$.method') = 'mysql-native');
   UPDATE users SET native_verifier = NULL WHERE mysql_native = 0;`,
+  // 10: database targets can pin the upstream certificate. Existing targets keep their TLS mode (a
+  // 'require' target without a CA or pin is then refused at session start until it gets one or opts in).
+  `ALTER TABLE targets ADD COLUMN tls_fingerprint TEXT;`,
 ];
 
 /** Applies every migration not applied yet; `upTo` stops at that version (tests of one migration). */

@@ -28,7 +28,7 @@ export const targetFromRow = (r: Row): TargetRecord => ({
   id: str(r.id), name: str(r.name), kind: str(r.kind) as TargetRecord['kind'], host: str(r.host), port: num(r.port),
   account: str(r.account), credentialKind: str(r.credential_kind) as TargetRecord['credentialKind'],
   credentialSealed: str(r.credential_sealed), hostKey: strOrNull(r.host_key), database: strOrNull(r.database),
-  tlsMode: str(r.tls_mode) as TargetRecord['tlsMode'], tlsCaPem: strOrNull(r.tls_ca_pem),
+  tlsMode: str(r.tls_mode) as TargetRecord['tlsMode'], tlsCaPem: strOrNull(r.tls_ca_pem), tlsFingerprint: strOrNull(r.tls_fingerprint),
   allowWeakUpstreamAuth: num(r.allow_weak_upstream_auth) === 1, rsaKeyFingerprint: strOrNull(r.rsa_key_fingerprint), tags: list(r.tags),
   createdAt: num(r.created_at),
 });
@@ -36,7 +36,7 @@ export const targetFromRow = (r: Row): TargetRecord => ({
 export const targetToRow = (t: TargetRecord): Row => ({
   id: t.id, name: t.name, kind: t.kind, host: t.host, port: t.port, account: t.account,
   credential_kind: t.credentialKind, credential_sealed: t.credentialSealed, host_key: t.hostKey,
-  database: t.database, tls_mode: t.tlsMode, tls_ca_pem: t.tlsCaPem,
+  database: t.database, tls_mode: t.tlsMode, tls_ca_pem: t.tlsCaPem, tls_fingerprint: t.tlsFingerprint,
   allow_weak_upstream_auth: t.allowWeakUpstreamAuth ? 1 : 0, rsa_key_fingerprint: t.rsaKeyFingerprint, tags: JSON.stringify(t.tags),
   created_at: t.createdAt,
 });
