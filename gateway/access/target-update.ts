@@ -77,10 +77,8 @@ export async function updateTarget(ctx: AccessContext, creds: CredentialVault, a
       rsaKeyFingerprint: ch.rsaKeyFingerprint === undefined ? cur.rsaKeyFingerprint : ch.rsaKeyFingerprint || null,
       credentialKind: ch.password !== undefined ? 'password' : ch.privateKey !== undefined ? 'private-key' : cur.credentialKind,
     };
-    if (ch.tls !== undefined || ch.tlsCaPem !== undefined || ch.tlsFingerprint !== undefined) {
-      if (next.kind === 'ssh') throw new PortcullisError('bad-request', 'TLS settings are for database targets; ssh targets pin a host key (--host-key)');
-      Object.assign(next, checkedTls(next.tlsMode, next.tlsCaPem, ch.tlsFingerprint === undefined ? cur.tlsFingerprint : ch.tlsFingerprint || null));
-    }
+    const tlsChanged = ch.tls !== undefined || ch.tlsCaPem !== undefined || ch.tlsFingerprint !== undefined;
+    if (tlsChanged && next.kind !== 'ssh') Object.assign(next, checkedTls(next.tlsMode, next.tlsCaPem, ch.tlsFingerprint === undefined ? cur.tlsFingerprint : ch.tlsFingerprint || null));
     checkTarget(next);
     // A change that leaves TLS unable to tell the genuine server is refused as at add; a target
     // left as it was (an older `require` one getting new tags) is not held to it here.
@@ -94,6 +92,7 @@ export async function updateTarget(ctx: AccessContext, creds: CredentialVault, a
         `again: portcullis target update ${name} ... ${next.credentialKind === 'private-key' ? '--key-file FILE' : '--password-stdin'} ` +
         '(the stored one stays bound to the current settings)');
     }
+    if (tlsChanged && next.kind === 'ssh') throw new PortcullisError('bad-request', 'TLS settings are for database targets; ssh targets pin a host key (--host-key)');
     // Sealed inside the transaction (a key rotation runs wholly before or after), for the new record.
     const rec: TargetRecord = { ...next, credentialSealed: secret === undefined ? cur.credentialSealed : creds.sealFor(next, secret) };
     await ctx.store.targets.update(rec);

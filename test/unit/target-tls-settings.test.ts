@@ -37,7 +37,7 @@ describe('target add', () => {
     expect(weak.allowWeakUpstreamAuth).toBe(true);
     const entries = await t.app.audit.page(0, 100);
     const created = entries.filter((e) => e.code === 'target.created').map((e) => e.data as Record<string, unknown>);
-    expect(created.find((d) => d.target === 'db03')).toMatchObject({ tls: 'require', tls_ca: false, tls_fingerprint: null, allow_weak_upstream_auth: true });
+    expect(created.find((d) => d.target === 'db03')).toMatchObject({ tls: 'require', tls_ca: false, tls_fingerprint: null, allowWeakUpstreamAuth: true });
     expect(created.find((d) => d.target === 'db02')).toMatchObject({ tls_fingerprint: 'sha256:' + 'a'.repeat(64) });
   });
 
@@ -51,7 +51,7 @@ describe('target add', () => {
   });
 });
 
-describe('migration 8', () => {
+describe('migrations 8 to 10', () => {
   it('keeps the TLS mode of targets from an older database and adds no pin and no opt-in', () => {
     const file = join(t.dir, 'old.db');
     const raw = new Database(file);
@@ -59,7 +59,7 @@ describe('migration 8', () => {
     raw.exec(`INSERT INTO targets (id, name, kind, host, port, account, credential_kind, credential_sealed, host_key, database, tls_mode, tls_ca_pem, tags, created_at)
       VALUES ('tgt_old', 'legacy-db', 'postgres', '10.0.0.5', 5432, 'app', 'password', 'sealed', NULL, NULL, 'require', NULL, '[]', 1)`);
     // Back to the schema before this migration, as an older gateway left it.
-    raw.exec('ALTER TABLE targets DROP COLUMN tls_fingerprint; ALTER TABLE targets DROP COLUMN allow_weak_upstream_auth;');
+    raw.exec('ALTER TABLE targets DROP COLUMN tls_fingerprint; ALTER TABLE targets DROP COLUMN allow_weak_upstream_auth; ALTER TABLE targets DROP COLUMN rsa_key_fingerprint; ALTER TABLE users DROP COLUMN mysql_native;');
     raw.pragma('user_version = 7');
     raw.close();
     const store = openSqliteStore(file);
