@@ -165,7 +165,7 @@ describe('target add without a way to verify', () => {
     addTarget('weak', 'mysql', maria.port, ['--tls', 'require', '--allow-weak-upstream-auth']);
     expect(mariadb('weak', 'SELECT 1').stdout.trim()).toBe('1');
     expect(json<{ tls: string }>(fx.gw.admin(['target', 'test', 'weak', '--json'])).tls).toMatch(/encrypted but NOT verified/);
-    expect(auditLines().find((e) => e.code === 'target.created' && e.data.target === 'weak')?.data).toMatchObject({ tls: 'require', allow_weak_upstream_auth: true });
+    expect(auditLines().find((e) => e.code === 'target.created' && e.data.target === 'weak')?.data).toMatchObject({ tls: 'require', allowWeakUpstreamAuth: true });
   });
 
   it('on a terminal: fetches the certificate, shows it, pins it on yes and adds nothing on no', async () => {

@@ -67,7 +67,8 @@ beforeAll(async () => {
     const imp = await start();
     imps.set(name, imp);
     must(gw.admin(['target', 'add', name, '--kind', 'mysql', '--host', '127.0.0.1', '--port', String(imp.port), '--account', 'app',
-      '--password-stdin', ...extra(imp)], `${SECRET}\n`));
+      // Plaintext: the point here is the login methods an impostor asks for (TLS has its own suite).
+      '--tls', 'disable', '--password-stdin', ...extra(imp)], `${SECRET}\n`));
     must(gw.admin(['grant', 'add', '--user', USER, '--target', name, '--for', '30m', '--reason', 'impostor test']));
   }
 }, 120_000);
