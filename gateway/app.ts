@@ -15,6 +15,7 @@ import { GrantService } from './access/grants.js';
 import { PolicyService } from './access/policies.js';
 import { RequestService } from './access/requests.js';
 import { TargetService } from './access/targets.js';
+import { hashing } from './access/hash-runner.js';
 import { LoginThrottle } from './access/throttle.js';
 import { UserService } from './access/users.js';
 import { AuditLog } from './audit/audit-log.js';
@@ -131,6 +132,17 @@ export function buildApp(config: Config, opts: AppOptions): App {
   };
   metrics.gauge('portcullis_live_sessions', 'Sessions currently brokered', () => live.size);
   metrics.gauge('portcullis_scheduled_deadlines', 'Deadlines held by the timer wheel', () => scheduler.size);
+  // Password hashing is capped process-wide (hash-runner.ts); the throttle is per app.
+  hashing.configure({ concurrency: config.logins.hashConcurrency, maxWaiting: config.logins.hashQueue });
+  const throttle = new LoginThrottle(clock, {
+    pairFailures: config.logins.pairFailures, accountFailures: config.logins.accountFailures, addressFailures: config.logins.addressFailures,
+    windowMs: parseDuration(config.logins.failureWindow), lockMs: parseDuration(config.logins.lockout),
+    addressHashRate: config.logins.addressHashRate, addressHashBurst: config.logins.addressHashBurst,
+  });
+  const loginRefusals = metrics.counter('portcullis_login_refusals_total', 'Logins refused before any check: locked, over the address rate, or hashing saturated (not audited one by one)');
+  metrics.gauge('portcullis_login_hashes_running', 'Password hashes running now (at most logins.hashConcurrency)', () => hashing.active);
+  metrics.gauge('portcullis_login_hashes_queued', 'Password hashes waiting for a slot', () => hashing.queued);
+  metrics.gauge('portcullis_login_throttle_keys', 'Names, addresses and pairs the login throttle tracks (bounded)', () => throttle.tracked);
   const notifier = new WebhookNotifier(config.webhooks, clock, scheduler, {
     delivered: (url, event) => log.info({ url: redactUrl(url), event }, LOG.webhookDelivered),
     failed: (url, event, attempt, error, final) => {
@@ -190,7 +202,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     config, paths, clock, log, store, audit, events, scheduler, vault, creds, recordingKeys,
     reveals: new MaskedInputReveals(store, paths.recordings, recordingKeys, audit),
     users: new UserService(ctx, vault),
-    authn: new Authenticator(ctx, vault, new LoginThrottle(clock)),
+    authn: new Authenticator(ctx, vault, throttle, (reason) => loginRefusals({ reason })),
     targets: new TargetService(ctx, creds),
     policies, requests, grants,
     breakglass: new BreakglassService(ctx, policies, grants),

@@ -1,15 +1,20 @@
 // Authentication of gateway users: password (+ TOTP when enrolled) with throttling, and API tokens.
 // Every protocol adapter and the HTTP API call this; none checks a password itself. Failures are
 // audited and all look alike to the caller ("invalid-credentials"), so they reveal no user names.
+// Before any password hash an attempt must pass the throttle's locks and its address's hashing
+// rate; the hash itself runs off the event loop (hash-runner.ts). A lock is audited and announced
+// (webhook) once, when it starts; attempts refused while locked are counted, not audited one by one,
+// so a flood cannot grow the audit log.
 import { randomBytes } from 'node:crypto';
 import type { GrantRecord, UserRecord } from '../store/records.js';
-import { PortcullisError } from '../util/errors.js';
+import { isPortcullisError, PortcullisError } from '../util/errors.js';
 import { newId, newToken, sha256Hex } from '../util/ids.js';
 import { aadFor, type Vault } from '../vault/vault.js';
 import type { AccessContext } from './context.js';
+import { KeyedRate } from './failure-budget.js';
 import { verifyPassword } from './passwords.js';
 import { makeScramVerifier, nativeVerifier, parseScramVerifier, scramMatches, type ScramKeys } from './scram-verifier.js';
-import type { LoginThrottle } from './throttle.js';
+import type { AttemptKind, Lock, LoginThrottle } from './throttle.js';
 import { verifyTotp } from './totp.js';
 
 export interface LoginAttempt {
@@ -23,24 +28,40 @@ export interface LoginAttempt {
 
 const TOKEN_PREFIX = 'pcat';
 
-let fake: string | null = null;
-function fakeVerifier(): string {
+let fake: Promise<string> | null = null;
+function fakeVerifier(): Promise<string> {
   fake ??= makeScramVerifier(randomBytes(16).toString('hex'));
   return fake;
 }
 
+// Lock alerts (webhooks): 20 at once, then one a minute.
+const ALERT_BURST = 20;
+const ALERTS_PER_SECOND = 1 / 60;
+
+/** Told about refusals that are not audited one by one (locked, over rate, hashing saturated). */
+export type RefusalCounter = (reason: 'locked' | 'rate' | 'busy') => void;
+
 export class Authenticator {
-  constructor(private readonly ctx: AccessContext, private readonly vault: Vault, private readonly throttle: LoginThrottle) {}
+  constructor(
+    private readonly ctx: AccessContext,
+    private readonly vault: Vault,
+    private readonly throttle: LoginThrottle,
+    private readonly counted: RefusalCounter = () => undefined,
+  ) {
+    this.alerts = new KeyedRate(ctx.clock, ALERTS_PER_SECOND, ALERT_BURST, 1);
+  }
+
+  private readonly alerts: KeyedRate;
+  private unannounced = 0;
 
   /** Checks password (and TOTP if enrolled). Throws a PortcullisError on any failure. */
   async login(a: LoginAttempt): Promise<UserRecord> {
-    const lockedMs = this.throttle.lockedFor(a.user, a.addr);
-    if (lockedMs > 0) {
-      await this.ctx.audit.append('auth.failed', a.user, { user: a.user, method: a.method, addr: a.addr, reason: 'locked' });
-      throw new PortcullisError('locked', `too many failed logins for ${a.user} from ${a.addr}; try again in ${Math.ceil(lockedMs / 60_000)} min`);
-    }
+    this.refuseIfLocked(a.user, a.addr);
+    this.admitHash(a.addr);
     const user = await this.ctx.store.users.byName(a.user);
-    const passwordOk = await verifyPassword(a.password, user?.passwordHash ?? null);
+    const passwordOk = await this.hashed(() => verifyPassword(a.password, user?.passwordHash ?? null));
+    // A lock that started while this guess was hashing (its siblings failed) wins over its result.
+    this.refuseIfLocked(a.user, a.addr);
     if (!user || !passwordOk) return this.reject(a, 'bad-password');
     if (user.totpSealed !== null) {
       if (!a.totp) {
@@ -59,12 +80,14 @@ export class Authenticator {
     await this.ctx.audit.append('auth.succeeded', user.name, { user: user.name, method: a.method, addr: a.addr });
     // Users created before database logins existed get their SCRAM verifier at their next login.
     // Re-read and write in one transaction: the TOTP check above (or a concurrent login) may have
-    // just moved totpLastStep, and an older copy must never be written back over it.
+    // just moved totpLastStep, and an older copy must never be written back over it. The verifier is
+    // derived first (hashing waits for a slot; a transaction must not).
+    const backfill = user.scramVerifier ?? (await makeScramVerifier(a.password));
     return this.ctx.store.transaction(async () => {
       const current = (await this.ctx.store.users.byId(user.id)) ?? user;
       if (current.scramVerifier === null || current.nativeVerifier === null) {
         await this.ctx.store.users.update({
-          ...current, scramVerifier: current.scramVerifier ?? makeScramVerifier(a.password), nativeVerifier: current.nativeVerifier ?? nativeVerifier(a.password),
+          ...current, scramVerifier: current.scramVerifier ?? backfill, nativeVerifier: current.nativeVerifier ?? nativeVerifier(a.password),
         });
       }
       return current;
@@ -77,8 +100,7 @@ export class Authenticator {
    */
   async publicKeyLogin(name: string, keyLine: (k: string) => boolean, verify: () => boolean, addr: string): Promise<UserRecord> {
     const a: LoginAttempt = { user: name, password: '', addr, method: 'publickey' };
-    const lockedMs = this.throttle.lockedFor(name, addr);
-    if (lockedMs > 0) throw new PortcullisError('locked', `too many failed logins for ${name} from ${addr}; try again in ${Math.ceil(lockedMs / 60_000)} min`);
+    this.refuseIfLocked(name, addr, 'key');
     const user = await this.ctx.store.users.byName(name);
     if (!user || !user.sshKeys.some(keyLine) || !verify()) return this.reject(a, 'bad-key');
     if (user.disabled) {
@@ -115,8 +137,7 @@ export class Authenticator {
    * user+address is locked, or when the account needs a one-time code, which SCRAM cannot carry.
    */
   async scramBegin(name: string, target: string, addr: string): Promise<ScramKeys | null> {
-    const lockedMs = this.throttle.lockedFor(name, addr);
-    if (lockedMs > 0) throw new PortcullisError('locked', `too many failed logins for ${name} from ${addr}; try again in ${Math.ceil(lockedMs / 60_000)} min`);
+    this.refuseIfLocked(name, addr);
     const user = await this.ctx.store.users.byName(name);
     if (user?.totpSealed) {
       // A second factor cannot travel in SCRAM: such users log in with the grant's one-time password.
@@ -131,8 +152,7 @@ export class Authenticator {
 
   /** mysql_native_password: the stored SHA1(SHA1(password)), or null for an unknown user. */
   async nativeBegin(name: string, addr: string): Promise<string | null> {
-    const lockedMs = this.throttle.lockedFor(name, addr);
-    if (lockedMs > 0) throw new PortcullisError('locked', `too many failed logins for ${name} from ${addr}; try again in ${Math.ceil(lockedMs / 60_000)} min`);
+    this.refuseIfLocked(name, addr);
     const user = await this.ctx.store.users.byName(name);
     if (user?.totpSealed) throw new PortcullisError('totp-required', `account ${name} uses a one-time code; connect with TLS and caching_sha2_password using: portcullis db-password TARGET`);
     return user?.nativeVerifier ?? null;
@@ -146,24 +166,29 @@ export class Authenticator {
     const user = await this.ctx.store.users.byName(name);
     // Accounts from before SCRAM verifiers existed: scrypt, which also backfills the verifiers.
     if (user && !user.totpSealed && user.scramVerifier === null) return this.login({ user: name, password, addr, method });
-    const lockedMs = this.throttle.lockedFor(name, addr);
-    if (lockedMs > 0) throw new PortcullisError('locked', `too many failed logins for ${name} from ${addr}; try again in ${Math.ceil(lockedMs / 60_000)} min`);
+    this.refuseIfLocked(name, addr);
     if (!user?.totpSealed) {
       // The stored SCRAM verifier proves the same password at a fraction of scrypt's cost (database
       // clients reconnect often); unknown users are checked against a fake one of equal cost.
-      const matches = scramMatches(password, user?.scramVerifier ?? fakeVerifier());
+      this.admitHash(addr);
+      const verifier = user?.scramVerifier ?? (await fakeVerifier());
+      const matches = await this.hashed(() => scramMatches(password, verifier));
       return this.proofFinish(name, addr, method, user !== undefined && matches);
     }
     const grant = await this.dbPasswordGrant(user, target);
     if (!grant?.dbVerifier) {
       throw new PortcullisError('totp-required', `account ${name} uses a one-time code; get a database password for this grant with: portcullis db-password ${target}`);
     }
-    return this.proofFinish(name, addr, method, scramMatches(password, grant.dbVerifier));
+    this.admitHash(addr);
+    const dbVerifier = grant.dbVerifier;
+    return this.proofFinish(name, addr, method, await this.hashed(() => scramMatches(password, dbVerifier)));
   }
 
   /** Step two: the exchange's outcome, audited and throttled like any login. */
   async proofFinish(name: string, addr: string, method: string, proofOk: boolean): Promise<UserRecord> {
     const a: LoginAttempt = { user: name, password: '', addr, method };
+    // Locked while the exchange ran (its siblings failed): the proof's outcome is not looked at.
+    this.refuseIfLocked(name, addr);
     const user = await this.ctx.store.users.byName(name);
     if (!user || !proofOk) return this.reject(a, 'bad-password');
     if (user.disabled) {
@@ -189,13 +214,59 @@ export class Authenticator {
 
   private async reject(a: LoginAttempt, reason: string): Promise<never> {
     // Count the failure before the first await: concurrent guesses must all be counted.
-    const locked = this.throttle.fail(a.user, a.addr);
+    const started = this.throttle.fail(a.user, a.addr);
     await this.ctx.audit.append('auth.failed', a.user, { user: a.user, method: a.method, addr: a.addr, reason });
-    if (locked) {
-      const until = this.ctx.clock.now() + this.throttle.lockedFor(a.user, a.addr);
-      await this.ctx.audit.append('auth.locked', a.user, { user: a.user, addr: a.addr, until });
-    }
+    for (const lock of started) await this.announceLock(lock, a);
     throw new PortcullisError('invalid-credentials', 'invalid user name, password or one-time code');
+  }
+
+  /**
+   * Once per lock: the audit entry, then the event webhooks take. Alerts are themselves rate-bound
+   * (an attacker with many addresses makes many locks): past the rate a lock is only audited, and
+   * the next alert says how many went unannounced.
+   */
+  private async announceLock(lock: Lock, a: LoginAttempt): Promise<void> {
+    await this.ctx.audit.append('auth.locked', a.user, { user: a.user, addr: a.addr, until: lock.until, scope: lock.scope });
+    if (!this.alerts.take('')) {
+      this.unannounced++;
+      return;
+    }
+    const suppressed = this.unannounced;
+    this.unannounced = 0;
+    this.ctx.events.emit('auth.locked', {
+      scope: lock.scope, user: lock.scope === 'address' ? null : a.user, addr: lock.scope === 'account' ? null : a.addr,
+      until: new Date(lock.until).toISOString(), method: a.method, suppressed,
+    });
+  }
+
+  /**
+   * Throws `locked` when a lock covers this attempt. The message names what is locked and for how
+   * long, the same for a name that exists and one that does not (both have budgets).
+   */
+  private refuseIfLocked(user: string, addr: string, kind: AttemptKind = 'password'): void {
+    const lock = this.throttle.check(user, addr, kind);
+    if (!lock) return;
+    this.counted('locked');
+    const min = Math.max(1, Math.ceil((lock.until - this.ctx.clock.now()) / 60_000));
+    const what = lock.scope === 'pair' ? `for ${user} from ${addr}` : lock.scope === 'account' ? `for ${user}` : `from ${addr}`;
+    throw new PortcullisError('locked', `too many failed logins ${what}; try again in ${min} min`);
+  }
+
+  /** One password hash from this address's rate, or a quick refusal (not a failure: nothing was checked). */
+  private admitHash(addr: string): void {
+    if (this.throttle.admitHash(addr)) return;
+    this.counted('rate');
+    throw new PortcullisError('locked', `too many logins from ${addr} at once; try again in a few seconds`);
+  }
+
+  /** Runs a pre-auth hash; a full queue is a quick refusal, counted. */
+  private async hashed<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      if (isPortcullisError(err) && err.code === 'unavailable') this.counted('busy');
+      throw err;
+    }
   }
 
   async issueToken(actor: string, user: UserRecord, label: string, ttlMs: number | null): Promise<{ token: string; expiresAt: number | null }> {

@@ -35,7 +35,7 @@ export class UserService {
     const user: UserRecord = {
       id: newId('usr'), name: input.name, kind: input.kind ?? 'human', roles: [...new Set(input.roles)],
       passwordHash: input.password === undefined ? null : await hashPassword(checkPassword(input.password)),
-      scramVerifier: input.password === undefined ? null : makeScramVerifier(input.password),
+      scramVerifier: input.password === undefined ? null : await makeScramVerifier(input.password),
       nativeVerifier: input.password === undefined ? null : nativeVerifier(input.password),
       sshKeys: (input.sshKeys ?? []).map(normalizeSshKey), totpSealed: null, totpLastStep: 0, disabled: false,
       createdAt: this.ctx.clock.now(),
@@ -74,7 +74,8 @@ export class UserService {
   async setPassword(actor: string, name: string, password: string): Promise<void> {
     const u = await this.get(name);
     const hash = await hashPassword(checkPassword(password));
-    await this.update(actor, u, (cur) => ({ ...cur, passwordHash: hash, scramVerifier: makeScramVerifier(password), nativeVerifier: nativeVerifier(password) }), 'password');
+    const scramVerifier = await makeScramVerifier(password);
+    await this.update(actor, u, (cur) => ({ ...cur, passwordHash: hash, scramVerifier, nativeVerifier: nativeVerifier(password) }), 'password');
   }
 
   async enrollTotp(actor: string, name: string, issuer: string): Promise<{ uri: string; secret: string }> {

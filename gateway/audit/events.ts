@@ -7,7 +7,12 @@ export interface AuditEventMap {
   'user.updated': { user: string; change: 'password' | 'totp-enrolled' | 'totp-removed' | 'ssh-key-added' | 'disabled' | 'enabled' | 'roles' };
   'auth.succeeded': { user: string; method: string; addr: string };
   'auth.failed': { user: string; method: string; addr: string; reason: string };
-  'auth.locked': { user: string; addr: string; until: number };
+  /**
+   * A login budget ran out (once per lock): `scope` pair = this name from this address, account =
+   * this name from anywhere (password guesses; keys still work), address = this address, any name.
+   * Older entries have no scope (they were all pair locks).
+   */
+  'auth.locked': { user: string; addr: string; until: number; scope?: 'pair' | 'account' | 'address' };
   'token.created': { user: string; label: string; tokenId: string };
   'target.created': { target: string; kind: string; host: string; port: number };
   'target.removed': { target: string };

@@ -51,6 +51,19 @@ export interface Config {
    * sessions close (the rest wait in a queue).
    */
   recordings: { sessionBudget: string | number; minFree: string | number; minFreePercent: number; postCloseConcurrency: number };
+  /**
+   * Logins on every front end. `hashConcurrency`: password hashes at once, process-wide (each holds
+   * one of libuv's UV_THREADPOOL_SIZE threads, 4 by default, which file writes share; keep it below
+   * that). `hashQueue`: logins waiting for a hash; more are refused at once. `addressHashRate` /
+   * `addressHashBurst`: hashes one address may cost per second / at once. Failure budgets within
+   * `failureWindow` (they drain over it), each locking for `lockout`: `pairFailures` for one name
+   * from one address, `accountFailures` for one name from anywhere (password logins; keys still
+   * work), `addressFailures` for one address (an IPv6 /64) under any name.
+   */
+  logins: {
+    hashConcurrency: number; hashQueue: number; addressHashRate: number; addressHashBurst: number;
+    pairFailures: number; accountFailures: number; addressFailures: number; failureWindow: string; lockout: string;
+  };
 }
 
 export function defaultConfig(data: string): Config {
@@ -73,6 +86,10 @@ export function defaultConfig(data: string): Config {
     log: { level: 'info' },
     api: { tokenTtl: '12h' },
     recordings: { sessionBudget: '1GiB', minFree: '256MiB', minFreePercent: 1, postCloseConcurrency: 1 },
+    logins: {
+      hashConcurrency: 2, hashQueue: 64, addressHashRate: 10, addressHashBurst: 20,
+      pairFailures: 5, accountFailures: 20, addressFailures: 50, failureWindow: '10m', lockout: '10m',
+    },
   };
 }
 
@@ -104,6 +121,10 @@ const ENV: Array<[string, (c: Config, v: string) => void]> = [
   ['PORTCULLIS_RECORDINGS_SESSION_BUDGET', (c, v) => { c.recordings.sessionBudget = v; }],
   ['PORTCULLIS_RECORDINGS_MIN_FREE', (c, v) => { c.recordings.minFree = v; }],
   ['PORTCULLIS_RECORDINGS_MIN_FREE_PERCENT', (c, v) => { c.recordings.minFreePercent = Number(v); }],
+  ['PORTCULLIS_LOGIN_HASH_CONCURRENCY', (c, v) => { c.logins.hashConcurrency = Number(v); }],
+  ['PORTCULLIS_LOGIN_ADDRESS_HASH_RATE', (c, v) => { c.logins.addressHashRate = Number(v); }],
+  ['PORTCULLIS_LOGIN_ACCOUNT_FAILURES', (c, v) => { c.logins.accountFailures = Number(v); }],
+  ['PORTCULLIS_LOGIN_ADDRESS_FAILURES', (c, v) => { c.logins.addressFailures = Number(v); }],
   ['PORTCULLIS_LOG_LEVEL', (c, v) => { c.log.level = v as Config['log']['level']; }],
 ];
 
@@ -177,11 +198,30 @@ function validate(c: Config): void {
   if (typeof pct !== 'number' || !(pct >= 0 && pct < 100)) throw new PortcullisError('bad-request', 'recordings.minFreePercent must be a number from 0 to 99');
   const conc = c.recordings.postCloseConcurrency;
   if (!Number.isInteger(conc) || conc < 1 || conc > 16) throw new PortcullisError('bad-request', 'recordings.postCloseConcurrency must be a whole number from 1 to 16');
+  validateLogins(c.logins);
   if (!Array.isArray(c.hostnames) || c.hostnames.length === 0) throw new PortcullisError('bad-request', 'hostnames must list at least one name');
   for (const w of c.webhooks) {
     if (!w || typeof w.url !== 'string' || !/^https?:\/\//.test(w.url)) throw new PortcullisError('bad-request', 'each webhook needs an http(s) url');
     w.events = Array.isArray(w.events) ? w.events : [];
   }
+}
+
+function validateLogins(l: Config['logins']): void {
+  const whole = (k: keyof Config['logins'], min: number, max: number): void => {
+    const v = l[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new PortcullisError('bad-request', `logins.${k} must be a whole number from ${min} to ${max}`);
+  };
+  whole('hashConcurrency', 1, 16);
+  whole('hashQueue', 0, 10_000);
+  whole('addressHashBurst', 1, 10_000);
+  whole('pairFailures', 1, 1000);
+  whole('accountFailures', 1, 100_000);
+  whole('addressFailures', 1, 100_000);
+  if (typeof l.addressHashRate !== 'number' || !(l.addressHashRate > 0 && l.addressHashRate <= 10_000)) {
+    throw new PortcullisError('bad-request', 'logins.addressHashRate must be a number of hashes per second above 0');
+  }
+  if (parseDuration(String(l.failureWindow)) < 1000) throw new PortcullisError('bad-request', 'logins.failureWindow must be at least 1s');
+  parseDuration(String(l.lockout));
 }
 
 export function publicUrl(c: Config): string {

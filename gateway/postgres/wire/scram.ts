@@ -3,7 +3,7 @@
 // authenticates the gateway to the target with the vaulted password. No channel binding is
 // offered (the gateway terminates TLS itself), so "p=" GS2 headers are refused.
 import { createHmac, randomBytes, timingSafeEqual, createHash } from 'node:crypto';
-import { type ScramKeys, saltedPassword, scramKeysFromSalted } from '../../access/scram-verifier.js';
+import { type ScramKeys, saltedPasswordSync, scramKeysFromSalted } from '../../access/scram-verifier.js';
 import { PgProtocolError } from './frames.js';
 
 const hmac = (key: Buffer, data: string): Buffer => createHmac('sha256', key).update(data).digest();
@@ -86,7 +86,7 @@ export class ScramClient {
     if (!r || !r.startsWith(this.cnonce) || !s || !Number.isInteger(i) || i < 1 || i > 10_000_000) {
       throw new PgProtocolError('malformed SCRAM server-first-message from the target');
     }
-    const salted = saltedPassword(this.password, Buffer.from(s, 'base64'), i);
+    const salted = saltedPasswordSync(this.password, Buffer.from(s, 'base64'), i);
     const { clientKey, storedKey, serverKey } = scramKeysFromSalted(salted);
     salted.fill(0);
     const withoutProof = `c=biws,r=${r}`;
