@@ -252,6 +252,21 @@ export class Authenticator {
     throw new PortcullisError('locked', `too many failed logins ${what}; try again in ${min} min`);
   }
 
+  /**
+   * Before a database connection's TLS handshake: a refusal message when its address is locked or
+   * over its connection rate (refused, counted, not audited), else null.
+   */
+  admitConnection(addr: string): string | null {
+    const lock = this.throttle.addressLock(addr);
+    if (lock) {
+      this.counted('locked');
+      return `too many failed logins from ${addr}; try again in ${Math.max(1, Math.ceil((lock.until - this.ctx.clock.now()) / 60_000))} min`;
+    }
+    if (this.throttle.admitConnection(addr)) return null;
+    this.counted('rate');
+    return `too many connections from ${addr}; try again in a few seconds`;
+  }
+
   /** One password hash from this address's rate, or a quick refusal (not a failure: nothing was checked). */
   private admitHash(addr: string): void {
     if (this.throttle.admitHash(addr)) return;

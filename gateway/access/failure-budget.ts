@@ -1,7 +1,8 @@
-// A keyed failure budget with lockout: each key may fail `failures` times in a burst, and its count
-// drains at failures/window (a leaky bucket), so sustained guessing is held to `failures` per window
-// without keeping one timestamp per failure. Reaching the budget locks the key for `lockMs`; a lock
-// is reported once, when it starts, and failures while locked neither extend nor re-report it.
+// A keyed failure budget with lockout: `failures` failures of one key within any `windowMs` lock it
+// for `lockMs`. The count over the last window is estimated from two fixed windows (this one's count
+// plus the previous one's, weighted by how much of it still overlaps), so each key costs three
+// numbers instead of one timestamp per failure. A lock is reported once, when it starts; failures
+// while locked neither extend nor re-report it.
 // Memory is bounded: at most `maxKeys` keys, the least recently touched dropped first (dropping a
 // key forgets its count, so a large `maxKeys` is what keeps an attacker from flushing a lock). It
 // decides nothing about who a key is; the login throttle builds the keys. Time comes from the clock.
@@ -18,9 +19,10 @@ export interface BudgetOptions {
 }
 
 interface Entry {
-  /** The count as of `at`; it drains linearly from then. */
-  level: number;
-  at: number;
+  /** Start of the current fixed window. */
+  start: number;
+  current: number;
+  previous: number;
   lockedUntil: number;
 }
 
@@ -47,13 +49,14 @@ export class FailureBudget {
   /** Records a failure; returns the lock's end when this failure started a lock, else null. */
   fail(key: string): number | null {
     const now = this.clock.now();
-    const e = this.entries.get(key) ?? { level: 0, at: now, lockedUntil: 0 };
+    const e = this.entries.get(key) ?? { start: now, current: 0, previous: 0, lockedUntil: 0 };
     this.touch(key, e);
     if (e.lockedUntil > now) return null;
-    e.level = this.drained(e, now) + 1;
-    e.at = now;
-    if (e.level < this.opts.failures) return null;
-    e.level = 0;
+    this.roll(e, now);
+    e.current++;
+    if (this.inLastWindow(e, now) < this.opts.failures) return null;
+    e.current = 0;
+    e.previous = 0;
     e.lockedUntil = now + this.opts.lockMs;
     return e.lockedUntil;
   }
@@ -63,8 +66,19 @@ export class FailureBudget {
     this.entries.delete(key);
   }
 
-  private drained(e: Entry, now: number): number {
-    return Math.max(0, e.level - ((now - e.at) * this.opts.failures) / this.opts.windowMs);
+  private roll(e: Entry, now: number): void {
+    const w = this.opts.windowMs;
+    const passed = Math.floor((now - e.start) / w);
+    if (passed <= 0) return;
+    e.previous = passed === 1 ? e.current : 0;
+    e.current = 0;
+    e.start += passed * w;
+  }
+
+  /** Failures in the window ending now: all of this window's, the overlapping share of the last one's. */
+  private inLastWindow(e: Entry, now: number): number {
+    const overlap = 1 - (now - e.start) / this.opts.windowMs;
+    return e.current + e.previous * overlap;
   }
 
   /** Moves the key to the young end; drops the oldest past the bound. */

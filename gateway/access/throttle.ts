@@ -2,7 +2,9 @@
 // - pair: one name from one address (the owner mistyping: 5 failures lock that pair);
 // - account: one name from any address (rotating addresses no longer gives more guesses);
 // - address: one address (an IPv6 /64) under any name (rotating names no longer does either);
-// - hashing rate: password hashes an address may cost per second, known to fail or not yet.
+// - hashing rate: password hashes an address may cost per second, known to fail or not yet;
+// - connection rate: new database connections per address, checked before TLS (a handshake costs
+//   the main thread ~2 ms of RSA), together with the address lock.
 // Unknown names get budgets exactly like real ones, so a lockout says nothing about who exists.
 // The account lock stops password guesses only: a signed public-key login proves possession and
 // still works, so the owner of an account under attack is not locked out of their key.
@@ -30,13 +32,16 @@ export interface ThrottleOptions {
   /** Password hashes one address may start per second, and at once. */
   addressHashRate: number;
   addressHashBurst: number;
+  /** New connections one address may open per second, and at once (database listeners, before TLS). */
+  addressConnectRate: number;
+  addressConnectBurst: number;
   /** Keys each budget tracks at most. */
   maxKeys: number;
 }
 
 export const DEFAULT_THROTTLE: ThrottleOptions = {
   pairFailures: 5, accountFailures: 20, addressFailures: 50, windowMs: 10 * 60_000, lockMs: 10 * 60_000,
-  addressHashRate: 10, addressHashBurst: 20, maxKeys: 50_000,
+  addressHashRate: 10, addressHashBurst: 20, addressConnectRate: 20, addressConnectBurst: 100, maxKeys: 50_000,
 };
 
 /** Whether the attempt proves a secret it could guess (password, code) or possession of a key. */
@@ -47,6 +52,7 @@ export class LoginThrottle {
   private readonly account: FailureBudget;
   private readonly address: FailureBudget;
   private readonly hashes: KeyedRate;
+  private readonly connections: KeyedRate;
 
   constructor(private readonly clock: Clock, opts: Partial<ThrottleOptions> = {}) {
     const o = { ...DEFAULT_THROTTLE, ...opts };
@@ -55,6 +61,18 @@ export class LoginThrottle {
     this.account = new FailureBudget(clock, budget(o.accountFailures));
     this.address = new FailureBudget(clock, budget(o.addressFailures));
     this.hashes = new KeyedRate(clock, o.addressHashRate, o.addressHashBurst, o.maxKeys);
+    this.connections = new KeyedRate(clock, o.addressConnectRate, o.addressConnectBurst, o.maxKeys);
+  }
+
+  /** The address's own lock, if any (what can be refused before knowing a name). */
+  addressLock(addr: string): Lock | null {
+    const ms = this.address.lockedFor(addressKey(addr));
+    return ms > 0 ? { scope: 'address', until: this.clock.now() + ms } : null;
+  }
+
+  /** Takes one new connection from the address's rate; false when it is over. */
+  admitConnection(addr: string): boolean {
+    return this.connections.take(addressKey(addr));
   }
 
   /** The lock that refuses this attempt now (the one that lasts longest), or null. */
@@ -97,7 +115,7 @@ export class LoginThrottle {
 
   /** Keys tracked, for the metrics (bounded by maxKeys each). */
   get tracked(): number {
-    return this.pair.size + this.account.size + this.address.size + this.hashes.size;
+    return this.pair.size + this.account.size + this.address.size + this.hashes.size + this.connections.size;
   }
 }
 

@@ -52,17 +52,18 @@ export interface Config {
    */
   recordings: { sessionBudget: string | number; minFree: string | number; minFreePercent: number; postCloseConcurrency: number };
   /**
-   * Logins on every front end. `hashConcurrency`: password hashes at once, process-wide (each holds
-   * one of libuv's UV_THREADPOOL_SIZE threads, 4 by default, which file writes share; keep it below
-   * that). `hashQueue`: logins waiting for a hash; more are refused at once. `addressHashRate` /
-   * `addressHashBurst`: hashes one address may cost per second / at once. Failure budgets within
+   * Logins on every front end. `hashConcurrency`: password hashes at once, process-wide (each in a
+   * worker thread of its own at the lowest CPU priority; libuv's thread pool is left to file
+   * writes). `hashQueue`: logins waiting for a hash; more are refused at once. `addressHashRate` /
+   * `addressHashBurst`: hashes one address may cost per second / at once. `addressConnectRate` /
+   * `addressConnectBurst`: new PostgreSQL/MySQL connections per address, checked before TLS. Failure budgets within
    * `failureWindow` (they drain over it), each locking for `lockout`: `pairFailures` for one name
    * from one address, `accountFailures` for one name from anywhere (password logins; keys still
    * work), `addressFailures` for one address (an IPv6 /64) under any name.
    */
   logins: {
     hashConcurrency: number; hashQueue: number; addressHashRate: number; addressHashBurst: number;
-    pairFailures: number; accountFailures: number; addressFailures: number; failureWindow: string; lockout: string;
+    addressConnectRate: number; addressConnectBurst: number; pairFailures: number; accountFailures: number; addressFailures: number; failureWindow: string; lockout: string;
   };
 }
 
@@ -87,7 +88,7 @@ export function defaultConfig(data: string): Config {
     api: { tokenTtl: '12h' },
     recordings: { sessionBudget: '1GiB', minFree: '256MiB', minFreePercent: 1, postCloseConcurrency: 1 },
     logins: {
-      hashConcurrency: 2, hashQueue: 64, addressHashRate: 10, addressHashBurst: 20,
+      hashConcurrency: 2, hashQueue: 64, addressHashRate: 10, addressHashBurst: 20, addressConnectRate: 20, addressConnectBurst: 100,
       pairFailures: 5, accountFailures: 20, addressFailures: 50, failureWindow: '10m', lockout: '10m',
     },
   };
@@ -123,6 +124,7 @@ const ENV: Array<[string, (c: Config, v: string) => void]> = [
   ['PORTCULLIS_RECORDINGS_MIN_FREE_PERCENT', (c, v) => { c.recordings.minFreePercent = Number(v); }],
   ['PORTCULLIS_LOGIN_HASH_CONCURRENCY', (c, v) => { c.logins.hashConcurrency = Number(v); }],
   ['PORTCULLIS_LOGIN_ADDRESS_HASH_RATE', (c, v) => { c.logins.addressHashRate = Number(v); }],
+  ['PORTCULLIS_LOGIN_ADDRESS_CONNECT_RATE', (c, v) => { c.logins.addressConnectRate = Number(v); }],
   ['PORTCULLIS_LOGIN_ACCOUNT_FAILURES', (c, v) => { c.logins.accountFailures = Number(v); }],
   ['PORTCULLIS_LOGIN_ADDRESS_FAILURES', (c, v) => { c.logins.addressFailures = Number(v); }],
   ['PORTCULLIS_LOG_LEVEL', (c, v) => { c.log.level = v as Config['log']['level']; }],
@@ -214,11 +216,13 @@ function validateLogins(l: Config['logins']): void {
   whole('hashConcurrency', 1, 16);
   whole('hashQueue', 0, 10_000);
   whole('addressHashBurst', 1, 10_000);
+  whole('addressConnectBurst', 1, 100_000);
   whole('pairFailures', 1, 1000);
   whole('accountFailures', 1, 100_000);
   whole('addressFailures', 1, 100_000);
-  if (typeof l.addressHashRate !== 'number' || !(l.addressHashRate > 0 && l.addressHashRate <= 10_000)) {
-    throw new PortcullisError('bad-request', 'logins.addressHashRate must be a number of hashes per second above 0');
+  for (const k of ['addressHashRate', 'addressConnectRate'] as const) {
+    const v = l[k];
+    if (typeof v !== 'number' || !(v > 0 && v <= 100_000)) throw new PortcullisError('bad-request', `logins.${k} must be a number per second above 0`);
   }
   if (parseDuration(String(l.failureWindow)) < 1000) throw new PortcullisError('bad-request', 'logins.failureWindow must be at least 1s');
   parseDuration(String(l.lockout));

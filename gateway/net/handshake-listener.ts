@@ -13,6 +13,12 @@ export interface HandshakeListenerOptions {
   maxHandshakes: number;
   log: Logger;
   handle(socket: Socket): Promise<void>;
+  /**
+   * Asked first, before any byte is read or TLS is set up: a refusal message for a source that may
+   * not connect now (locked, over its rate), or null. The refusal is written by `refuse`.
+   */
+  admit?(addr: string): string | null;
+  refuse?(socket: Socket, message: string): void;
   /** Runs before listening (e.g. probing targets). */
   beforeStart?(): Promise<void>;
 }
@@ -26,6 +32,13 @@ export function createHandshakeListener(o: HandshakeListenerOptions): Listener {
     if (handshaking >= o.maxHandshakes) {
       o.log.warn({ addr: socket.remoteAddress }, `${o.name}.handshake_limit`);
       socket.destroy();
+      return;
+    }
+    const refusal = o.admit?.(socket.remoteAddress ?? '');
+    if (refusal) {
+      // Not logged one by one (a flood would fill the log); the authenticator counts them.
+      if (o.refuse) o.refuse(socket, refusal);
+      else socket.destroy();
       return;
     }
     handshaking++;
