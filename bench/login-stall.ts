@@ -1,0 +1,113 @@
+// Do bogus logins stall live sessions? (issue 14, item 5.) A real gateway, a real OpenSSH `ssh -tt`
+// session through it to the harness sshd running `cat` on a pty, and keystroke echo latency (one
+// byte typed, the pty's echo back at the client) measured without and then with a flood of bogus
+// MySQL caching_sha2 logins over TLS from another process (raw handshake client,
+// test/harness/login-flood-proc.ts): by default 500 a second from one address, then, to get past
+// the per-address limits to the hashing itself, the same rate spread over 250 loopback addresses.
+// Prints p50/p99 of each phase and the deltas; the bar is p99 moving less than 5 ms.
+//   npm run bench:login-stall   (BENCH_RATE=500 BENCH_KEYS=400 BENCH_SOURCES=250)
+import { spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { requireBinary } from '../test/harness/common.js';
+import { type FloodResult, startFlood } from '../test/harness/login-flood.js';
+import { startSshFixture } from '../test/harness/ssh-fixture.js';
+
+const RATE = Number(process.env.BENCH_RATE ?? 500);
+const KEYS = Number(process.env.BENCH_KEYS ?? 400);
+const SOURCES = Number(process.env.BENCH_SOURCES ?? 250);
+/** Pause between keystrokes: a fast typist. */
+const GAP_MS = 25;
+
+const fx = await startSshFixture();
+fx.grant('ops', 'web01', '2h');
+
+/** An interactive session: `cat` on the remote pty echoes every byte typed. */
+function openSession(): { key(c: string): Promise<number>; close(): void } {
+  const ssh = requireBinary('openssh-client', 'ssh');
+  const child = spawn(ssh, ['-tt', ...fx.sshOpts(['-i', fx.opsKey, '-o', 'BatchMode=yes']), 'ops+web01@127.0.0.1', 'cat > /dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let pending: { c: string; t0: number; resolve: (ms: number) => void } | null = null;
+  child.stdout.on('data', (d: Buffer) => {
+    if (pending && d.toString('latin1').includes(pending.c)) {
+      const p = pending;
+      pending = null;
+      p.resolve(performance.now() - p.t0);
+    }
+  });
+  return {
+    key: (c) => new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no echo within 10 s')), 10_000);
+      pending = { c, t0: performance.now(), resolve: (ms) => { clearTimeout(timer); resolve(ms); } };
+      child.stdin.write(c);
+    }),
+    close: () => { child.stdin.write('\x04'); child.kill(); },
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+
+async function typeKeys(s: ReturnType<typeof openSession>, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    // Letters only, a newline now and then so `cat` never holds a long line.
+    out.push(await s.key(i % 60 === 59 ? '\r' : String.fromCharCode(97 + (i % 26))));
+    await sleep(GAP_MS);
+  }
+  return out;
+}
+
+const show = (name: string, xs: number[]): string => `${name.padEnd(34)} p50 ${pct(xs, 50).toFixed(2).padStart(7)} ms   p99 ${pct(xs, 99).toFixed(2).padStart(7)} ms   (${xs.length} keys)`;
+
+try {
+  const session = openSession();
+  await sleep(2000);
+  await typeKeys(session, 40); // warm-up
+  const load0 = loadavg()[0]!.toFixed(1);
+  const quiet = await typeKeys(session, KEYS);
+
+  const phase = async (sources: number): Promise<{ keys: number[]; flood: FloodResult }> => {
+    const flood = startFlood({ mysqlPort: fx.gw.ports.mysql, rate: RATE, seconds: 600, sources });
+    await sleep(1500); // let the flood reach its rate (and the locks their state)
+    const keys = await typeKeys(session, KEYS);
+    flood.stop();
+    const result = await flood.result;
+    await sleep(3000);
+    return { keys, flood: result };
+  };
+  const one = await phase(0);
+  const many = await phase(SOURCES);
+  session.close();
+  const load1 = loadavg()[0]!.toFixed(1);
+
+  console.log(`login-stall: ${RATE} bogus MySQL logins/s (TLS + caching_sha2 full auth), keystroke echo through ssh -tt -> gateway -> sshd (cat on a pty)`);
+  console.log(`load average ${load0} before, ${load1} after, on ${(await import('node:os')).cpus().length} cores`);
+  console.log(show('no flood', quiet));
+  console.log(show('flood from one address', one.keys));
+  console.log(show(`flood from ${SOURCES} addresses`, many.keys));
+  const d = (xs: number[]): string => `p50 ${(pct(xs, 50) - pct(quiet, 50)).toFixed(2)} ms, p99 ${(pct(xs, 99) - pct(quiet, 99)).toFixed(2)} ms`;
+  console.log(`delta, one address:   ${d(one.keys)}`);
+  console.log(`delta, ${SOURCES} addresses: ${d(many.keys)}`);
+  for (const [name, f] of [['one address', one.flood], [`${SOURCES} addresses`, many.flood]] as const) {
+    console.log(`flood (${name}): sent ${f.sent}, not sent (client behind) ${f.skipped}, outcomes ${JSON.stringify(f.outcomes)}, refusal codes ${JSON.stringify(f.refusals)}`);
+  }
+  const metrics = await fetchMetrics();
+  console.log(metrics.split('\n').filter((l) => /^portcullis_(login|auth)/.test(l)).join('\n'));
+  const worst = Math.max(pct(one.keys, 99), pct(many.keys, 99)) - pct(quiet, 99);
+  console.log(worst < 5 ? `OK: p99 moved ${worst.toFixed(2)} ms (< 5 ms)` : `OVER THE BAR: p99 moved ${worst.toFixed(2)} ms (bar: < 5 ms)`);
+} finally {
+  await fx.stop();
+}
+
+async function fetchMetrics(): Promise<string> {
+  const token = (await import('node:fs')).readFileSync(`${fx.gw.dataDir}/admin.token`, 'utf8').trim();
+  const { request } = await import('node:https');
+  return new Promise((resolve) => {
+    const req = request(`${fx.gw.url}/metrics`, { headers: { authorization: `Bearer ${token}` }, rejectUnauthorized: false }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => { body += c.toString(); });
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', (e) => resolve(`metrics unavailable: ${e.message}`));
+    req.end();
+  });
+}
