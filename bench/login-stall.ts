@@ -65,14 +65,19 @@ try {
   const load0 = loadavg()[0]!.toFixed(1);
   const quiet = await typeKeys(session, KEYS);
 
-  const phase = async (sources: number): Promise<{ keys: number[]; flood: FloodResult }> => {
+  const loop = async (): Promise<string> => (await fetchMetrics()).split('\n').filter((l) => l.startsWith('portcullis_event_loop_delay')).map((l) => l.replace('portcullis_event_loop_delay_', '')).join(', ');
+  await loop();
+  const quietLoop = await typeKeys(session, 40).then(loop);
+  const phase = async (sources: number): Promise<{ keys: number[]; flood: FloodResult; loop: string }> => {
     const flood = startFlood({ mysqlPort: fx.gw.ports.mysql, rate: RATE, seconds: 600, sources });
     await sleep(1500); // let the flood reach its rate (and the locks their state)
+    await loop();
     const keys = await typeKeys(session, KEYS);
+    const during = await loop();
     flood.stop();
     const result = await flood.result;
     await sleep(3000);
-    return { keys, flood: result };
+    return { keys, flood: result, loop: during };
   };
   const one = await phase(0);
   const many = await phase(SOURCES);
@@ -90,6 +95,7 @@ try {
   for (const [name, f] of [['one address', one.flood], [`${SOURCES} addresses`, many.flood]] as const) {
     console.log(`flood (${name}): sent ${f.sent}, not sent (client behind) ${f.skipped}, outcomes ${JSON.stringify(f.outcomes)}, refusal codes ${JSON.stringify(f.refusals)}`);
   }
+  console.log(`gateway event loop delay (ms): no flood ${quietLoop}; one address ${one.loop}; ${SOURCES} addresses ${many.loop}`);
   const metrics = await fetchMetrics();
   console.log(metrics.split('\n').filter((l) => /^portcullis_(login|auth)/.test(l)).join('\n'));
   const worst = Math.max(pct(one.keys, 99), pct(many.keys, 99)) - pct(quiet, 99);

@@ -3,6 +3,7 @@
 // no front end: the protocol listeners, the vendor browser terminals and the HTTP server are built
 // around it by the composition root (compose/gateway.ts). `serve`, `init` and tests go through here.
 import { mkdirSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { AccessTimers } from './access/access-timers.js';
 import { Authenticator } from './access/authn.js';
@@ -144,6 +145,15 @@ export function buildApp(config: Config, opts: AppOptions): App {
   metrics.gauge('portcullis_login_hashes_running', 'Password hashes running now (at most logins.hashConcurrency)', () => hashing.active);
   metrics.gauge('portcullis_login_hashes_queued', 'Password hashes waiting for a slot', () => hashing.queued);
   metrics.gauge('portcullis_login_throttle_keys', 'Names, addresses and pairs the login throttle tracks (bounded)', () => throttle.tracked);
+  // How late the event loop runs, between scrapes: what a stall costs every session at once.
+  const loopDelay = monitorEventLoopDelay({ resolution: 2 });
+  loopDelay.enable();
+  metrics.gauge('portcullis_event_loop_delay_max_ms', 'Longest event loop delay since the last scrape', () => loopDelay.max / 1e6);
+  metrics.gauge('portcullis_event_loop_delay_p99_ms', 'p99 event loop delay since the last scrape (the scrape resets it)', () => {
+    const v = loopDelay.percentile(99) / 1e6;
+    loopDelay.reset();
+    return v;
+  });
   const notifier = new WebhookNotifier(config.webhooks, clock, scheduler, {
     delivered: (url, event) => log.info({ url: redactUrl(url), event }, LOG.webhookDelivered),
     failed: (url, event, attempt, error, final) => {
@@ -218,6 +228,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     notifier, metrics,
     counters: { http: (l) => counters.http(l), authFailures: () => counters.authFailures(), webhookFailures: () => counters.webhookFailures() },
     close: () => {
+      loopDelay.disable();
       recordingSpace.stop();
       scheduler.stop();
       return store.close();
