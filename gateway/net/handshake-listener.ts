@@ -36,7 +36,8 @@ export function createHandshakeListener(o: HandshakeListenerOptions): Listener {
     }
     const refusal = o.admit?.(socket.remoteAddress ?? '');
     if (refusal) {
-      // Not logged one by one (a flood would fill the log); the authenticator counts them.
+      // Debug only: at the default level a flood must not fill the log (the authenticator counts them).
+      o.log.debug({ addr: socket.remoteAddress, reason: refusal }, `${o.name}.refused_before_handshake`);
       if (o.refuse) o.refuse(socket, refusal);
       else socket.destroy();
       return;
