@@ -4,10 +4,14 @@
 // MySQL caching_sha2 logins over TLS from another process (raw handshake client,
 // test/harness/login-flood-proc.ts): by default 500 a second from one address, then, to get past
 // the per-address limits to the hashing itself, the same rate spread over 250 loopback addresses.
-// Prints p50/p99 of each phase and the deltas; the bar is p99 moving less than 5 ms.
+// A control phase sends the same flood to a dummy server in another process that answers every
+// connection with a MySQL error at once: what the flood costs the machine (2 shared cores) without
+// the gateway doing anything. Prints p50/p99 of each phase and the deltas; the bar is p99 moving
+// less than 5 ms.
 //   npm run bench:login-stall   (BENCH_RATE=500 BENCH_KEYS=400 BENCH_SOURCES=250)
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
+import { errPacket } from '../gateway/mysql/wire/packets.js';
 import { requireBinary } from '../test/harness/common.js';
 import { type FloodResult, startFlood } from '../test/harness/login-flood.js';
 import { startSshFixture } from '../test/harness/ssh-fixture.js';
@@ -68,8 +72,8 @@ try {
   const loop = async (): Promise<string> => (await fetchMetrics()).split('\n').filter((l) => l.startsWith('portcullis_event_loop_delay')).map((l) => l.replace('portcullis_event_loop_delay_', '')).join(', ');
   await loop();
   const quietLoop = await typeKeys(session, 40).then(loop);
-  const phase = async (sources: number): Promise<{ keys: number[]; flood: FloodResult; loop: string }> => {
-    const flood = startFlood({ mysqlPort: fx.gw.ports.mysql, rate: RATE, seconds: 600, sources });
+  const phase = async (sources: number, port = fx.gw.ports.mysql): Promise<{ keys: number[]; flood: FloodResult; loop: string }> => {
+    const flood = startFlood({ mysqlPort: port, rate: RATE, seconds: 600, sources });
     await sleep(1500); // let the flood reach its rate (and the locks their state)
     await loop();
     const keys = await typeKeys(session, KEYS);
@@ -79,6 +83,9 @@ try {
     await sleep(3000);
     return { keys, flood: result, loop: during };
   };
+  const dummy = await dummyServer();
+  const control = await phase(0, dummy.port);
+  dummy.stop();
   const one = await phase(0);
   const many = await phase(SOURCES);
   session.close();
@@ -87,9 +94,11 @@ try {
   console.log(`login-stall: ${RATE} bogus MySQL logins/s (TLS + caching_sha2 full auth), keystroke echo through ssh -tt -> gateway -> sshd (cat on a pty)`);
   console.log(`load average ${load0} before, ${load1} after, on ${(await import('node:os')).cpus().length} cores`);
   console.log(show('no flood', quiet));
+  console.log(show('flood to a dummy server (control)', control.keys));
   console.log(show('flood from one address', one.keys));
   console.log(show(`flood from ${SOURCES} addresses`, many.keys));
   const d = (xs: number[]): string => `p50 ${(pct(xs, 50) - pct(quiet, 50)).toFixed(2)} ms, p99 ${(pct(xs, 99) - pct(quiet, 99)).toFixed(2)} ms`;
+  console.log(`delta, control:       ${d(control.keys)}`);
   console.log(`delta, one address:   ${d(one.keys)}`);
   console.log(`delta, ${SOURCES} addresses: ${d(many.keys)}`);
   for (const [name, f] of [['one address', one.flood], [`${SOURCES} addresses`, many.flood]] as const) {
@@ -102,6 +111,16 @@ try {
   console.log(worst < 5 ? `OK: p99 moved ${worst.toFixed(2)} ms (< 5 ms)` : `OVER THE BAR: p99 moved ${worst.toFixed(2)} ms (bar: < 5 ms)`);
 } finally {
   await fx.stop();
+}
+
+/** A server in its own process that refuses every connection with a MySQL error packet at once. */
+async function dummyServer(): Promise<{ port: number; stop(): void }> {
+  const err = errPacket(0, 1129, 'HY000', 'dummy').toString('hex');
+  const child = spawn(process.execPath, ['-e', `
+    const s = require('node:net').createServer((c) => { c.on('error', () => {}); c.end(Buffer.from('${err}', 'hex')); });
+    s.listen(0, '127.0.0.1', () => console.log(s.address().port));`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+  return { port, stop: () => { child.kill(); } };
 }
 
 async function fetchMetrics(): Promise<string> {

@@ -139,7 +139,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     pairFailures: config.logins.pairFailures, accountFailures: config.logins.accountFailures, addressFailures: config.logins.addressFailures,
     windowMs: parseDuration(config.logins.failureWindow), lockMs: parseDuration(config.logins.lockout),
     addressHashRate: config.logins.addressHashRate, addressHashBurst: config.logins.addressHashBurst,
-    addressConnectRate: config.logins.addressConnectRate, addressConnectBurst: config.logins.addressConnectBurst,
+    addressConnectRate: config.logins.addressConnectRate, addressConnectBurst: config.logins.addressConnectBurst, connectRate: config.logins.connectRate,
   });
   const loginRefusals = metrics.counter('portcullis_login_refusals_total', 'Logins refused before any check: locked, over the address rate, or hashing saturated (not audited one by one)');
   metrics.gauge('portcullis_login_hashes_running', 'Password hashes running now (at most logins.hashConcurrency)', () => hashing.active);

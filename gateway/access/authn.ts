@@ -262,9 +262,12 @@ export class Authenticator {
       this.counted('locked');
       return `too many failed logins from ${addr}; try again in ${Math.max(1, Math.ceil((lock.until - this.ctx.clock.now()) / 60_000))} min`;
     }
-    if (this.throttle.admitConnection(addr)) return null;
+    const over = this.throttle.admitConnection(addr);
+    if (over === null) return null;
     this.counted('rate');
-    return `too many connections from ${addr}; try again in a few seconds`;
+    return over === 'address'
+      ? `too many connections from ${addr}; try again in a few seconds`
+      : 'the gateway is taking too many new connections at once; try again in a few seconds';
   }
 
   /** One password hash from this address's rate, or a quick refusal (not a failure: nothing was checked). */

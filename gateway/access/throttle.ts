@@ -35,13 +35,19 @@ export interface ThrottleOptions {
   /** New connections one address may open per second, and at once (database listeners, before TLS). */
   addressConnectRate: number;
   addressConnectBurst: number;
+  /**
+   * New connections all addresses together may open per second (database listeners, before TLS):
+   * each TLS handshake costs the event loop ~2 ms, so a flood from many addresses is bounded here
+   * — new logins wait, live sessions do not.
+   */
+  connectRate: number;
   /** Keys each budget tracks at most. */
   maxKeys: number;
 }
 
 export const DEFAULT_THROTTLE: ThrottleOptions = {
   pairFailures: 5, accountFailures: 20, addressFailures: 50, windowMs: 10 * 60_000, lockMs: 10 * 60_000,
-  addressHashRate: 10, addressHashBurst: 20, addressConnectRate: 20, addressConnectBurst: 100, maxKeys: 50_000,
+  addressHashRate: 10, addressHashBurst: 20, addressConnectRate: 20, addressConnectBurst: 100, connectRate: 100, maxKeys: 50_000,
 };
 
 /** Whether the attempt proves a secret it could guess (password, code) or possession of a key. */
@@ -53,6 +59,7 @@ export class LoginThrottle {
   private readonly address: FailureBudget;
   private readonly hashes: KeyedRate;
   private readonly connections: KeyedRate;
+  private readonly allConnections: KeyedRate;
 
   constructor(private readonly clock: Clock, opts: Partial<ThrottleOptions> = {}) {
     const o = { ...DEFAULT_THROTTLE, ...opts };
@@ -62,6 +69,7 @@ export class LoginThrottle {
     this.address = new FailureBudget(clock, budget(o.addressFailures));
     this.hashes = new KeyedRate(clock, o.addressHashRate, o.addressHashBurst, o.maxKeys);
     this.connections = new KeyedRate(clock, o.addressConnectRate, o.addressConnectBurst, o.maxKeys);
+    this.allConnections = new KeyedRate(clock, o.connectRate, o.connectRate * 2, 1);
   }
 
   /** The address's own lock, if any (what can be refused before knowing a name). */
@@ -70,9 +78,10 @@ export class LoginThrottle {
     return ms > 0 ? { scope: 'address', until: this.clock.now() + ms } : null;
   }
 
-  /** Takes one new connection from the address's rate; false when it is over. */
-  admitConnection(addr: string): boolean {
-    return this.connections.take(addressKey(addr));
+  /** Takes one new connection from the address's rate and the global one; which was over, or null. */
+  admitConnection(addr: string): 'address' | 'all' | null {
+    if (!this.connections.take(addressKey(addr))) return 'address';
+    return this.allConnections.take('') ? null : 'all';
   }
 
   /** The lock that refuses this attempt now (the one that lasts longest), or null. */

@@ -56,14 +56,15 @@ export interface Config {
    * worker thread of its own at the lowest CPU priority; libuv's thread pool is left to file
    * writes). `hashQueue`: logins waiting for a hash; more are refused at once. `addressHashRate` /
    * `addressHashBurst`: hashes one address may cost per second / at once. `addressConnectRate` /
-   * `addressConnectBurst`: new PostgreSQL/MySQL connections per address, checked before TLS. Failure budgets within
+   * `addressConnectBurst`: new PostgreSQL/MySQL connections per address, checked before TLS;
+   * `connectRate`: the same for all addresses together (burst twice that). Failure budgets within
    * `failureWindow` (they drain over it), each locking for `lockout`: `pairFailures` for one name
    * from one address, `accountFailures` for one name from anywhere (password logins; keys still
    * work), `addressFailures` for one address (an IPv6 /64) under any name.
    */
   logins: {
     hashConcurrency: number; hashQueue: number; addressHashRate: number; addressHashBurst: number;
-    addressConnectRate: number; addressConnectBurst: number; pairFailures: number; accountFailures: number; addressFailures: number; failureWindow: string; lockout: string;
+    addressConnectRate: number; addressConnectBurst: number; connectRate: number; pairFailures: number; accountFailures: number; addressFailures: number; failureWindow: string; lockout: string;
   };
 }
 
@@ -89,6 +90,7 @@ export function defaultConfig(data: string): Config {
     recordings: { sessionBudget: '1GiB', minFree: '256MiB', minFreePercent: 1, postCloseConcurrency: 1 },
     logins: {
       hashConcurrency: 2, hashQueue: 64, addressHashRate: 10, addressHashBurst: 20, addressConnectRate: 20, addressConnectBurst: 100,
+      connectRate: 100,
       pairFailures: 5, accountFailures: 20, addressFailures: 50, failureWindow: '10m', lockout: '10m',
     },
   };
@@ -125,6 +127,7 @@ const ENV: Array<[string, (c: Config, v: string) => void]> = [
   ['PORTCULLIS_LOGIN_HASH_CONCURRENCY', (c, v) => { c.logins.hashConcurrency = Number(v); }],
   ['PORTCULLIS_LOGIN_ADDRESS_HASH_RATE', (c, v) => { c.logins.addressHashRate = Number(v); }],
   ['PORTCULLIS_LOGIN_ADDRESS_CONNECT_RATE', (c, v) => { c.logins.addressConnectRate = Number(v); }],
+  ['PORTCULLIS_LOGIN_CONNECT_RATE', (c, v) => { c.logins.connectRate = Number(v); }],
   ['PORTCULLIS_LOGIN_ACCOUNT_FAILURES', (c, v) => { c.logins.accountFailures = Number(v); }],
   ['PORTCULLIS_LOGIN_ADDRESS_FAILURES', (c, v) => { c.logins.addressFailures = Number(v); }],
   ['PORTCULLIS_LOG_LEVEL', (c, v) => { c.log.level = v as Config['log']['level']; }],
@@ -220,7 +223,7 @@ function validateLogins(l: Config['logins']): void {
   whole('pairFailures', 1, 1000);
   whole('accountFailures', 1, 100_000);
   whole('addressFailures', 1, 100_000);
-  for (const k of ['addressHashRate', 'addressConnectRate'] as const) {
+  for (const k of ['addressHashRate', 'addressConnectRate', 'connectRate'] as const) {
     const v = l[k];
     if (typeof v !== 'number' || !(v > 0 && v <= 100_000)) throw new PortcullisError('bad-request', `logins.${k} must be a number per second above 0`);
   }
