@@ -22,7 +22,8 @@ const SOURCES = Number(process.env.BENCH_SOURCES ?? 250);
 /** Pause between keystrokes: a fast typist. */
 const GAP_MS = 25;
 
-const fx = await startSshFixture();
+// The gateway logs at info, as in production (the harness default, debug, writes a line per refusal).
+const fx = await startSshFixture({ PORTCULLIS_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' });
 fx.grant('ops', 'web01', '2h');
 
 /** An interactive session: `cat` on the remote pty echoes every byte typed. */
