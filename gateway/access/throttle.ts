@@ -69,7 +69,9 @@ export class LoginThrottle {
     this.address = new FailureBudget(clock, budget(o.addressFailures));
     this.hashes = new KeyedRate(clock, o.addressHashRate, o.addressHashBurst, o.maxKeys);
     this.connections = new KeyedRate(clock, o.addressConnectRate, o.addressConnectBurst, o.maxKeys);
-    this.allConnections = new KeyedRate(clock, o.connectRate, o.connectRate * 2, 1);
+    // A small burst on purpose: handshakes let in together run back to back on the event loop (a
+    // burst of 200 showed as 100-170 ms runs of TLS work in a CPU profile), so they are spread out.
+    this.allConnections = new KeyedRate(clock, o.connectRate, Math.max(10, Math.floor(o.connectRate / 5)), 1);
   }
 
   /** The address's own lock, if any (what can be refused before knowing a name). */

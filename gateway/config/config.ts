@@ -57,7 +57,7 @@ export interface Config {
    * writes). `hashQueue`: logins waiting for a hash; more are refused at once. `addressHashRate` /
    * `addressHashBurst`: hashes one address may cost per second / at once. `addressConnectRate` /
    * `addressConnectBurst`: new PostgreSQL/MySQL connections per address, checked before TLS;
-   * `connectRate`: the same for all addresses together (burst twice that). Failure budgets within
+   * `connectRate`: the same for all addresses together (burst a fifth of that, at least 10). Failure budgets within
    * `failureWindow` (they drain over it), each locking for `lockout`: `pairFailures` for one name
    * from one address, `accountFailures` for one name from anywhere (password logins; keys still
    * work), `addressFailures` for one address (an IPv6 /64) under any name.
