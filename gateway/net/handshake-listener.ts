@@ -19,6 +19,8 @@ export interface HandshakeListenerOptions {
    */
   admit?(addr: string): string | null;
   refuse?(socket: Socket, message: string): void;
+  /** Prefix of the listener's own log messages when it differs from `name` (PostgreSQL logs as `pg.`). */
+  logPrefix?: string;
   /** Runs before listening (e.g. probing targets). */
   beforeStart?(): Promise<void>;
 }
@@ -34,10 +36,12 @@ export function createHandshakeListener(o: HandshakeListenerOptions): Listener {
       socket.destroy();
       return;
     }
-    const refusal = o.admit?.(socket.remoteAddress ?? '');
+    // A connection the client reset before this callback ran has no address any more.
+    const addr = socket.remoteAddress ?? 'unknown';
+    const refusal = o.admit?.(addr);
     if (refusal) {
       // Debug only: at the default level a flood must not fill the log (the authenticator counts them).
-      o.log.debug({ addr: socket.remoteAddress, reason: refusal }, `${o.name}.refused_before_handshake`);
+      o.log.debug({ addr, reason: refusal }, `${o.logPrefix ?? o.name}.refused_before_handshake`);
       if (o.refuse) o.refuse(socket, refusal);
       else socket.destroy();
       return;

@@ -8,7 +8,7 @@ import { errorOrNotice } from './wire/server-messages.js';
 
 export function createPgListener(deps: PgDeps, opts: { host: string; port: number; maxHandshakes: number }): Listener {
   return createHandshakeListener({
-    name: 'postgres', ...opts, log: deps.log, handle: (s) => handlePgConnection(deps, s),
+    name: 'postgres', logPrefix: 'pg', ...opts, log: deps.log, handle: (s) => handlePgConnection(deps, s),
     admit: (addr) => deps.authn.admitConnection(addr),
     refuse: (s, message) => { s.end(errorOrNotice('E', 'FATAL', '28000', message)); },
   });
