@@ -4,6 +4,7 @@
 // around it by the composition root (compose/gateway.ts). `serve`, `init` and tests go through here.
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { AccessTimers } from './access/access-timers.js';
 import { Authenticator } from './access/authn.js';
@@ -16,6 +17,7 @@ import { GrantService } from './access/grants.js';
 import { PolicyService } from './access/policies.js';
 import { RequestService } from './access/requests.js';
 import { TargetService } from './access/targets.js';
+import { hashing } from './access/hash-runner.js';
 import { LoginThrottle } from './access/throttle.js';
 import { UserService } from './access/users.js';
 import { AuditKey } from './audit/audit-key.js';
@@ -139,6 +141,27 @@ export function buildApp(config: Config, opts: AppOptions): App {
   };
   metrics.gauge('portcullis_live_sessions', 'Sessions currently brokered', () => live.size);
   metrics.gauge('portcullis_scheduled_deadlines', 'Deadlines held by the timer wheel', () => scheduler.size);
+  // Password hashing is capped process-wide (hash-runner.ts); the throttle is per app.
+  hashing.configure({ concurrency: config.logins.hashConcurrency, maxWaiting: config.logins.hashQueue });
+  const throttle = new LoginThrottle(clock, {
+    pairFailures: config.logins.pairFailures, accountFailures: config.logins.accountFailures, addressFailures: config.logins.addressFailures,
+    windowMs: parseDuration(config.logins.failureWindow), lockMs: parseDuration(config.logins.lockout),
+    addressHashRate: config.logins.addressHashRate, addressHashBurst: config.logins.addressHashBurst,
+    addressConnectRate: config.logins.addressConnectRate, addressConnectBurst: config.logins.addressConnectBurst, connectRate: config.logins.connectRate,
+  });
+  const loginRefusals = metrics.counter('portcullis_login_refusals_total', 'Logins refused before any check: locked, over the address rate, or hashing saturated (not audited one by one)');
+  metrics.gauge('portcullis_login_hashes_running', 'Password hashes running now (at most logins.hashConcurrency)', () => hashing.active);
+  metrics.gauge('portcullis_login_hashes_queued', 'Password hashes waiting for a slot', () => hashing.queued);
+  metrics.gauge('portcullis_login_throttle_keys', 'Names, addresses and pairs the login throttle tracks (bounded)', () => throttle.tracked);
+  // How late the event loop runs, between scrapes: what a stall costs every session at once.
+  const loopDelay = monitorEventLoopDelay({ resolution: 2 });
+  loopDelay.enable();
+  metrics.gauge('portcullis_event_loop_delay_max_ms', 'Longest event loop delay since the last scrape', () => loopDelay.max / 1e6);
+  metrics.gauge('portcullis_event_loop_delay_p99_ms', 'p99 event loop delay since the last scrape (the scrape resets it)', () => {
+    const v = loopDelay.percentile(99) / 1e6;
+    loopDelay.reset();
+    return v;
+  });
   const notifier = new WebhookNotifier(config.webhooks, clock, scheduler, {
     delivered: (url, event) => log.info({ url: redactUrl(url), event }, LOG.webhookDelivered),
     failed: (url, event, attempt, error, final) => {
@@ -198,7 +221,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     config, paths, clock, log, store, audit, checkpoints, events, scheduler, vault, creds, recordingKeys,
     reveals: new MaskedInputReveals(store, paths.recordings, recordingKeys, audit),
     users: new UserService(ctx, vault),
-    authn: new Authenticator(ctx, vault, new LoginThrottle(clock)),
+    authn: new Authenticator(ctx, vault, throttle, (reason) => loginRefusals({ reason })),
     targets: new TargetService(ctx, creds),
     policies, requests, grants,
     breakglass: new BreakglassService(ctx, policies, grants),
@@ -213,6 +236,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     notifier, metrics,
     counters: { http: (l) => counters.http(l), authFailures: () => counters.authFailures(), webhookFailures: () => counters.webhookFailures() },
     close: async () => {
+      loopDelay.disable();
       recordingSpace.stop();
       // The last checkpoint goes out before the timers stop and the store closes under it.
       await checkpoints.stop();

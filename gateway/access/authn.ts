@@ -4,15 +4,20 @@
 // Before authentication every name is treated alike: unknown names, users without a verifier and
 // users with a one-time code run the same exchange against per-name decoys (login-decoys.ts) and
 // the same hashing, and database logins answer every failure (disabled included) the same way.
+// Before any password hash an attempt must pass the throttle's locks and its address's hashing
+// rate; the hash itself runs off the event loop (hash-runner.ts). A lock is audited and announced
+// (webhook) once, when it starts; attempts refused while locked are counted, not audited one by one,
+// so a flood cannot grow the audit log.
 import type { GrantRecord, UserRecord } from '../store/records.js';
 import { isPortcullisError, PortcullisError } from '../util/errors.js';
 import { newId, newToken, sha256Hex } from '../util/ids.js';
 import { aadFor, type Vault } from '../vault/vault.js';
 import type { AccessContext } from './context.js';
+import { KeyedRate } from './failure-budget.js';
 import { LoginDecoys } from './login-decoys.js';
 import { verifyPassword } from './passwords.js';
 import { makeScramVerifier, nativeVerifier, parseScramVerifier, scramMatches, type ScramKeys } from './scram-verifier.js';
-import type { LoginThrottle } from './throttle.js';
+import type { AttemptKind, Lock, LoginThrottle } from './throttle.js';
 import { verifyTotp } from './totp.js';
 
 export interface LoginAttempt {
@@ -38,37 +43,50 @@ export interface PendingCode { readonly name: string; readonly userId: string | 
 
 const TOKEN_PREFIX = 'pcat';
 
+// Lock alerts (webhooks): 20 at once, then one a minute.
+const ALERT_BURST = 20;
+const ALERTS_PER_SECOND = 1 / 60;
+
+/** Told about refusals that are not audited one by one (locked, over rate, hashing saturated). */
+export type RefusalCounter = (reason: 'locked' | 'rate' | 'busy') => void;
+
 export class Authenticator {
   private readonly decoys: LoginDecoys;
   /** Code rounds handed out and not yet used: one code try per counted attempt, none forged. */
   private readonly pendingCodes = new WeakSet<PendingCode>();
 
-  constructor(private readonly ctx: AccessContext, private readonly vault: Vault, private readonly throttle: LoginThrottle) {
+  private readonly alerts: KeyedRate;
+  private unannounced = 0;
+
+  constructor(
+    private readonly ctx: AccessContext,
+    private readonly vault: Vault,
+    private readonly throttle: LoginThrottle,
+    private readonly counted: RefusalCounter = () => undefined,
+  ) {
     this.decoys = new LoginDecoys(vault.deriveKey('login-decoys'));
+    this.alerts = new KeyedRate(ctx.clock, ALERTS_PER_SECOND, ALERT_BURST, 1);
   }
 
   /** Checks password (and TOTP if enrolled). Throws a PortcullisError on any failure. */
   async login(a: LoginAttempt): Promise<UserRecord> {
-    await this.lockGate(a);
-    const user = await this.ctx.store.users.byName(a.user);
-    const passwordOk = await verifyPassword(a.password, user?.passwordHash ?? null);
-    if (!user || !passwordOk) return this.reject(a, 'bad-password');
+    const user = await this.checkedPassword(a);
+    if (!user) return this.reject(a, 'bad-password');
     return this.afterPassword(a, user);
   }
 
-  /** A locked name+address is refused before any work, with an audit entry (same for every name). */
-  private async lockGate(a: LoginAttempt): Promise<void> {
-    const lockedMs = this.throttle.lockedFor(a.user, a.addr);
-    if (lockedMs > 0) {
-      await this.ctx.audit.append('auth.failed', a.user, { user: a.user, method: a.method, addr: a.addr, reason: 'locked' });
-      throw new PortcullisError('locked', `too many failed logins for ${a.user} from ${a.addr}; try again in ${Math.ceil(lockedMs / 60_000)} min`);
-    }
-  }
-
-  /** The same refusal without the audit entry, for the database exchanges' first step. */
-  private checkLock(name: string, addr: string): void {
-    const lockedMs = this.throttle.lockedFor(name, addr);
-    if (lockedMs > 0) throw new PortcullisError('locked', `too many failed logins for ${name} from ${addr}; try again in ${Math.ceil(lockedMs / 60_000)} min`);
+  /**
+   * The throttle's locks and hashing rate, then the password hash off the event loop: the user when
+   * the password is right, else undefined. A lock that started while this guess was hashing (its
+   * siblings failed) wins over its result.
+   */
+  private async checkedPassword(a: LoginAttempt): Promise<UserRecord | undefined> {
+    this.refuseIfLocked(a.user, a.addr);
+    this.admitHash(a.addr);
+    const user = await this.ctx.store.users.byName(a.user);
+    const passwordOk = await this.hashed(() => verifyPassword(a.password, user?.passwordHash ?? null));
+    this.refuseIfLocked(a.user, a.addr);
+    return user && passwordOk ? user : undefined;
   }
 
   /** The password was right: the code when enrolled, disabled, then success. */
@@ -90,10 +108,12 @@ export class Authenticator {
     await this.ctx.audit.append('auth.succeeded', user.name, { user: user.name, method: a.method, addr: a.addr });
     // Users created before database logins existed get their SCRAM verifier at their next login.
     // Re-read and write in one transaction: the TOTP check above (or a concurrent login) may have
-    // just moved totpLastStep, and an older copy must never be written back over it.
+    // just moved totpLastStep, and an older copy must never be written back over it. The verifier is
+    // derived first (hashing waits for a slot; a transaction must not).
+    const scram = user.scramVerifier ?? (await makeScramVerifier(a.password));
     return this.ctx.store.transaction(async () => {
       const current = (await this.ctx.store.users.byId(user.id)) ?? user;
-      await this.backfill(current, a.password);
+      await this.backfill(current, a.password, scram);
       return current;
     });
   }
@@ -103,11 +123,11 @@ export class Authenticator {
    * logins, and SHA1(SHA1(password)) for users opted in to mysql_native_password since their last
    * password login (the admin who opts them in does not know the password).
    */
-  private async backfill(u: UserRecord, password: string): Promise<void> {
+  private async backfill(u: UserRecord, password: string, scram: string): Promise<void> {
     const native = u.mysqlNative && u.nativeVerifier === null;
     if (u.scramVerifier !== null && !native) return;
     await this.ctx.store.users.update({
-      ...u, scramVerifier: u.scramVerifier ?? makeScramVerifier(password), nativeVerifier: native ? nativeVerifier(password) : u.nativeVerifier,
+      ...u, scramVerifier: u.scramVerifier ?? scram, nativeVerifier: native ? nativeVerifier(password) : u.nativeVerifier,
     });
   }
 
@@ -121,9 +141,11 @@ export class Authenticator {
    */
   async passwordStep(name: string, password: string, addr: string, method: string): Promise<PasswordStep> {
     const a: LoginAttempt = { user: name, password, addr, method };
-    await this.lockGate(a);
+    this.refuseIfLocked(name, addr);
+    this.admitHash(addr);
     const user = await this.ctx.store.users.byName(name);
-    const passwordOk = await verifyPassword(password, user?.passwordHash ?? null);
+    const passwordOk = await this.hashed(() => verifyPassword(password, user?.passwordHash ?? null));
+    this.refuseIfLocked(name, addr);
     if (user && passwordOk && user.totpSealed === null) return { kind: 'authenticated', user: await this.afterPassword(a, user) };
     const proven = user !== undefined && passwordOk;
     await this.countFailure({ user: name, password: '', addr, method }, proven ? 'code-pending' : 'bad-password');
@@ -162,8 +184,7 @@ export class Authenticator {
    */
   async publicKeyLogin(name: string, keyLine: (k: string) => boolean, verify: () => boolean, addr: string): Promise<UserRecord> {
     const a: LoginAttempt = { user: name, password: '', addr, method: 'publickey' };
-    const lockedMs = this.throttle.lockedFor(name, addr);
-    if (lockedMs > 0) throw new PortcullisError('locked', `too many failed logins for ${name} from ${addr}; try again in ${Math.ceil(lockedMs / 60_000)} min`);
+    this.refuseIfLocked(name, addr, 'key');
     const user = await this.ctx.store.users.byName(name);
     if (!user || !user.sshKeys.some(keyLine) || !verify()) return this.reject(a, 'bad-key');
     if (user.disabled) {
@@ -202,7 +223,7 @@ export class Authenticator {
    * locked (which happens to unknown names alike).
    */
   async scramBegin(name: string, target: string, addr: string): Promise<ScramKeys> {
-    this.checkLock(name, addr);
+    this.refuseIfLocked(name, addr);
     const v = await this.dbVerifier(await this.ctx.store.users.byName(name), target);
     return (v === null ? null : parseScramVerifier(v)) ?? this.decoys.scramKeys(name);
   }
@@ -213,7 +234,7 @@ export class Authenticator {
    * so the check costs the same and fails.
    */
   async nativeBegin(name: string, addr: string): Promise<NativeVerifier> {
-    this.checkLock(name, addr);
+    this.refuseIfLocked(name, addr);
     const user = await this.ctx.store.users.byName(name);
     const v = user && user.mysqlNative && user.totpSealed === null ? user.nativeVerifier : null;
     return v !== null ? { verifier: v, genuine: true } : { verifier: this.decoys.nativeVerifier(name), genuine: false };
@@ -233,15 +254,17 @@ export class Authenticator {
         throw isPortcullisError(err) && err.code === 'user-disabled' ? invalidCredentials() : err;
       });
     }
-    this.checkLock(name, addr);
+    this.refuseIfLocked(name, addr);
+    this.admitHash(addr);
     const v = await this.dbVerifier(user, target);
     // The stored SCRAM verifier proves the same password at a fraction of scrypt's cost (database
     // clients reconnect often).
-    const matches = scramMatches(password, v ?? this.decoys.scramVerifier(name));
+    const against = v ?? this.decoys.scramVerifier(name);
+    const matches = await this.hashed(() => scramMatches(password, against));
     const u = await this.proofFinish(name, addr, method, v !== null && matches);
     if (u.totpSealed === null && u.mysqlNative && u.nativeVerifier === null) await this.ctx.store.transaction(async () => {
       const current = await this.ctx.store.users.byId(u.id);
-      if (current) await this.backfill(current, password);
+      if (current?.scramVerifier) await this.backfill(current, password, current.scramVerifier);
     });
     return u;
   }
@@ -254,6 +277,8 @@ export class Authenticator {
    */
   async proofFinish(name: string, addr: string, method: string, proofOk: boolean): Promise<UserRecord> {
     const a: LoginAttempt = { user: name, password: '', addr, method };
+    // Locked while the exchange ran (its siblings failed): the proof's outcome is not looked at.
+    this.refuseIfLocked(name, addr);
     const user = await this.ctx.store.users.byName(name);
     if (!user || !proofOk) return this.reject(a, failureReason(user, method));
     if (user.disabled) {
@@ -286,13 +311,77 @@ export class Authenticator {
 
   private async countFailure(a: LoginAttempt, reason: string): Promise<void> {
     // Count the failure before the first await: concurrent guesses must all be counted.
-    const locked = this.throttle.fail(a.user, a.addr);
+    const started = this.throttle.fail(a.user, a.addr);
     await this.ctx.audit.append('auth.failed', a.user, { user: a.user, method: a.method, addr: a.addr, reason });
-    if (locked) {
-      const until = this.ctx.clock.now() + this.throttle.lockedFor(a.user, a.addr);
-      await this.ctx.audit.append('auth.locked', a.user, { user: a.user, addr: a.addr, until });
+    for (const lock of started) await this.announceLock(lock, a);
+  }
+  /**
+   * Once per lock: the audit entry, then the event webhooks take. Alerts are themselves rate-bound
+   * (an attacker with many addresses makes many locks): past the rate a lock is only audited, and
+   * the next alert says how many went unannounced.
+   */
+  private async announceLock(lock: Lock, a: LoginAttempt): Promise<void> {
+    await this.ctx.audit.append('auth.locked', a.user, { user: a.user, addr: a.addr, until: lock.until, scope: lock.scope });
+    if (!this.alerts.take('')) {
+      this.unannounced++;
+      return;
+    }
+    const suppressed = this.unannounced;
+    this.unannounced = 0;
+    this.ctx.events.emit('auth.locked', {
+      scope: lock.scope, user: lock.scope === 'address' ? null : a.user, addr: lock.scope === 'account' ? null : a.addr,
+      until: new Date(lock.until).toISOString(), method: a.method, suppressed,
+    });
+  }
+
+  /**
+   * Throws `locked` when a lock covers this attempt. The message names what is locked and for how
+   * long, the same for a name that exists and one that does not (both have budgets).
+   */
+  private refuseIfLocked(user: string, addr: string, kind: AttemptKind = 'password'): void {
+    const lock = this.throttle.check(user, addr, kind);
+    if (!lock) return;
+    this.counted('locked');
+    const min = Math.max(1, Math.ceil((lock.until - this.ctx.clock.now()) / 60_000));
+    const what = lock.scope === 'pair' ? `for ${user} from ${addr}` : lock.scope === 'account' ? `for ${user}` : `from ${addr}`;
+    throw new PortcullisError('locked', `too many failed logins ${what}; try again in ${min} min`);
+  }
+
+  /**
+   * Before a database connection's TLS handshake: a refusal message when its address is locked or
+   * over its connection rate (refused, counted, not audited), else null.
+   */
+  admitConnection(addr: string): string | null {
+    const lock = this.throttle.addressLock(addr);
+    if (lock) {
+      this.counted('locked');
+      return `too many failed logins from ${addr}; try again in ${Math.max(1, Math.ceil((lock.until - this.ctx.clock.now()) / 60_000))} min`;
+    }
+    const over = this.throttle.admitConnection(addr);
+    if (over === null) return null;
+    this.counted('rate');
+    return over === 'address'
+      ? `too many connections from ${addr}; try again in a few seconds`
+      : 'the gateway is taking too many new connections at once; try again in a few seconds';
+  }
+
+  /** One password hash from this address's rate, or a quick refusal (not a failure: nothing was checked). */
+  private admitHash(addr: string): void {
+    if (this.throttle.admitHash(addr)) return;
+    this.counted('rate');
+    throw new PortcullisError('locked', `too many logins from ${addr} at once; try again in a few seconds`);
+  }
+
+  /** Runs a pre-auth hash; a full queue is a quick refusal, counted. */
+  private async hashed<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      if (isPortcullisError(err) && err.code === 'unavailable') this.counted('busy');
+      throw err;
     }
   }
+
 
   async issueToken(actor: string, user: UserRecord, label: string, ttlMs: number | null): Promise<{ token: string; expiresAt: number | null }> {
     const token = newToken(TOKEN_PREFIX);

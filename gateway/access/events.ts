@@ -23,6 +23,11 @@ export interface AccessEvents {
   'target.changed': { target: string; by: string; fields: string[] };
   /** A user was disabled or removed: whatever access they hold now must end. */
   'user.disabled': { user: string; by: string; removed: boolean };
+  /**
+   * A login budget ran out (once per lock, from throttle.ts): `user` is null for an address lock,
+   * `addr` null for an account lock. The name may not exist: unknown names have budgets too.
+   */
+  'auth.locked': { scope: 'pair' | 'account' | 'address'; user: string | null; addr: string | null; until: string; method: string; suppressed: number };
   /** The recordings volume fell below its watermark (once per crossing): new sessions are refused. */
   'recordings.space_low': RecordingsSpace;
   /** The recordings volume has room again: sessions start again. */

@@ -136,10 +136,12 @@ export class GrantService {
       throw new PortcullisError('no-active-grant', `no active grant for ${user.name} on ${targetName}; request one with: portcullis request ${targetName} --for 30m --reason "..."`);
     }
     const password = randomBytes(24).toString('base64url');
+    // Derived before the transaction: the store's transactions are serialized, and hashing waits.
+    const dbVerifier = await makeScramVerifier(password);
     await this.ctx.store.transaction(async () => {
       // Fresh copy inside the transaction: only the verifier changes, never a concurrent revoke.
       const cur = (await this.ctx.store.grants.byId(grant.id)) ?? grant;
-      await this.ctx.store.grants.update({ ...cur, dbVerifier: makeScramVerifier(password) });
+      await this.ctx.store.grants.update({ ...cur, dbVerifier });
       await this.ctx.audit.append('grant.db_password', user.name, { grant: grant.id, user: user.name, target: target.name });
     });
     return { password, expiresAt: grant.expiresAt };

@@ -16,7 +16,8 @@ import type { GrantService } from './grants.js';
 import { isPrivileged } from './grants.js';
 import { requireText } from './names.js';
 import type { PolicyService } from './policies.js';
-import { LoginThrottle } from './throttle.js';
+import { FailureBudget } from './failure-budget.js';
+import { addressKey } from './throttle.js';
 import { type LinkView, linkView } from './views.js';
 
 /** 256 bits, base64url without padding. */
@@ -55,7 +56,7 @@ export function linkPrincipal(l: LinkRecord): UserRecord {
 
 export class LinkService {
   /** Guesses per address: 10 bad tokens or codes in 10 minutes lock the address out for 10 minutes. */
-  private readonly guesses: LoginThrottle;
+  private readonly guesses: FailureBudget;
 
   constructor(
     private readonly ctx: AccessContext,
@@ -63,7 +64,7 @@ export class LinkService {
     private readonly grants: GrantService,
     private readonly settings: LinkSettings = DEFAULT_LINK_SETTINGS,
   ) {
-    this.guesses = new LoginThrottle(ctx.clock, { maxFailures: 10, windowMs: 10 * 60_000, lockMs: 10 * 60_000 });
+    this.guesses = new FailureBudget(ctx.clock, { failures: 10, windowMs: 10 * 60_000, lockMs: 10 * 60_000, maxKeys: 50_000 });
   }
 
   async create(issuer: UserRecord, input: NewLink): Promise<{ link: LinkRecord; token: string }> {
@@ -188,7 +189,7 @@ export class LinkService {
 
   /** Looks a token (or SSH code) up by its hash, rate-limited per address, and checks its state. */
   private async find(secret: string, addr: string, via: 'browser' | 'ssh'): Promise<LinkRecord> {
-    if (this.guesses.lockedFor('link', addr) > 0) {
+    if (this.guesses.lockedFor(addressKey(addr)) > 0) {
       throw new PortcullisError('locked', 'too many invalid links from your address; try again in a few minutes');
     }
     const wellFormed = via === 'browser' ? LINK_TOKEN.test(secret) : /^[A-Za-z0-9_-]{22}$/.test(secret);
@@ -197,7 +198,7 @@ export class LinkService {
     const stored = l ? (via === 'browser' ? l.tokenHash : l.sshCodeHash) : '0'.repeat(64);
     // The lookup is by hash already; the constant-time comparison keeps the final check honest too.
     if (!l || !timingSafeEqual(Buffer.from(stored, 'hex'), Buffer.from(hash, 'hex'))) {
-      this.guesses.fail('link', addr);
+      this.guesses.fail(addressKey(addr));
       await this.ctx.audit.append('link.refused', 'anonymous', { link: null, addr, code: wellFormed ? 'unknown' : 'malformed' });
       throw new PortcullisError('link-invalid', wellFormed ? 'this link is not valid; check that you copied all of it' : 'this is not a Portcullis link (malformed token)');
     }
@@ -233,7 +234,7 @@ export class LinkService {
       await this.check(await this.get(l.id), addr);
       throw new PortcullisError('link-used', 'this link has already been used');
     }
-    this.guesses.succeed('link', addr);
+    this.guesses.clear(addressKey(addr));
     await this.grants.publishCreated(grant);
     const link = await this.get(l.id);
     const policy = l.policyId ? (await this.ctx.store.policies.byId(l.policyId)) ?? null : null;

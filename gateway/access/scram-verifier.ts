@@ -1,8 +1,11 @@
 // SCRAM-SHA-256 verifiers (RFC 5802/7677), in PostgreSQL's own format
 // "SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>". Like a password hash, a verifier
 // proves nothing by itself; a client must still show it knows the password. Kept beside the scrypt
-// hash because SCRAM needs its own derivation.
+// hash because SCRAM needs its own derivation. The PBKDF2 runs in hash-runner.ts, off the event
+// loop (16,384 rounds cost ~9-12 ms of CPU: on the main thread ~100 bogus logins a second stalled
+// every session); only the gateway's own upstream login still derives synchronously (see below).
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { type HashPriority, pbkdf2Sha256 } from './hash-runner.js';
 
 export const SCRAM_ITERATIONS = 16384;
 
@@ -22,14 +25,23 @@ export function scramKeysFromSalted(salted: Buffer): { clientKey: Buffer; stored
   };
 }
 
-export function saltedPassword(password: string, salt: Buffer, iterations: number): Buffer {
+export function saltedPassword(password: string, salt: Buffer, iterations: number, priority: HashPriority): Promise<Buffer> {
   // SASLprep is skipped: PostgreSQL falls back to the raw bytes too when normalization fails.
+  return pbkdf2Sha256(priority, Buffer.from(password, 'utf8'), salt, iterations, 32);
+}
+
+/**
+ * The same, on the calling thread: only for the gateway's SCRAM client logging in to a target (an
+ * authenticated user's session, not pre-auth work; the iteration count is the target's).
+ */
+export function saltedPasswordSync(password: string, salt: Buffer, iterations: number): Buffer {
   return pbkdf2Sync(Buffer.from(password, 'utf8'), salt, iterations, 32, 'sha256');
 }
 
-export function makeScramVerifier(password: string, iterations = SCRAM_ITERATIONS): string {
+/** A new verifier for a password someone signed in just set or proved. */
+export async function makeScramVerifier(password: string, iterations = SCRAM_ITERATIONS): Promise<string> {
   const salt = randomBytes(16);
-  const { storedKey, serverKey } = scramKeysFromSalted(saltedPassword(password, salt, iterations));
+  const { storedKey, serverKey } = scramKeysFromSalted(await saltedPassword(password, salt, iterations, 'signed-in'));
   return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }
 
@@ -39,11 +51,14 @@ export function nativeVerifier(password: string): string {
   return createHash('sha1').update(once).digest('hex');
 }
 
-/** Whether `password` matches a SCRAM verifier (for cleartext logins against a per-grant password). */
-export function scramMatches(password: string, verifier: string): boolean {
+/**
+ * Whether `password` matches a SCRAM verifier (logins that received the password itself). Pre-auth:
+ * may be refused with `unavailable` when hashing is saturated.
+ */
+export async function scramMatches(password: string, verifier: string): Promise<boolean> {
   const k = parseScramVerifier(verifier);
   if (!k) return false;
-  const { storedKey } = scramKeysFromSalted(saltedPassword(password, k.salt, k.iterations));
+  const { storedKey } = scramKeysFromSalted(await saltedPassword(password, k.salt, k.iterations, 'pre-auth'));
   return storedKey.equals(k.storedKey);
 }
 

@@ -38,7 +38,7 @@ export class UserService {
     const user: UserRecord = {
       id: newId('usr'), name: input.name, kind: input.kind ?? 'human', roles: [...new Set(input.roles)],
       passwordHash: input.password === undefined ? null : await hashPassword(checkPassword(input.password)),
-      scramVerifier: input.password === undefined ? null : makeScramVerifier(input.password),
+      scramVerifier: input.password === undefined ? null : await makeScramVerifier(input.password),
       nativeVerifier: input.password === undefined || !input.mysqlNative ? null : nativeVerifier(input.password),
       mysqlNative: input.mysqlNative === true,
       sshKeys: (input.sshKeys ?? []).map(normalizeSshKey), totpSealed: null, totpLastStep: 0, disabled: false,
@@ -86,9 +86,10 @@ export class UserService {
     const u = await this.get(name);
     if (u.kind === 'service') throw new PortcullisError('bad-request', `${name} is a service account: it authenticates with API tokens only (portcullis user token ${name}), never a password`);
     const hash = await hashPassword(checkPassword(password));
+    const scramVerifier = await makeScramVerifier(password);
     return this.ctx.store.transaction(async () => {
       await this.update(actor, u, (cur) => ({
-        ...cur, passwordHash: hash, scramVerifier: makeScramVerifier(password), nativeVerifier: cur.mysqlNative ? nativeVerifier(password) : null,
+        ...cur, passwordHash: hash, scramVerifier, nativeVerifier: cur.mysqlNative ? nativeVerifier(password) : null,
       }), 'password');
       const count = await this.ctx.store.tokens.removeForUser(u.id);
       await this.ctx.audit.append('token.revoked_all', actor, { user: u.name, by: actor, count, reason });

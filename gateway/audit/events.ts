@@ -8,7 +8,12 @@ export interface AuditEventMap {
     | 'mysql-native-enabled' | 'mysql-native-disabled' };
   'auth.succeeded': { user: string; method: string; addr: string };
   'auth.failed': { user: string; method: string; addr: string; reason: string };
-  'auth.locked': { user: string; addr: string; until: number };
+  /**
+   * A login budget ran out (once per lock): `scope` pair = this name from this address, account =
+   * this name from anywhere (password guesses; keys still work), address = this address, any name.
+   * Older entries have no scope (they were all pair locks).
+   */
+  'auth.locked': { user: string; addr: string; until: number; scope?: 'pair' | 'account' | 'address' };
   'token.created': { user: string; label: string; tokenId: string };
   /** Every API token and web session of the user ended (a password change or reset); `count` of them. */
   'token.revoked_all': { user: string; by: string; count: number; reason: 'password-changed' | 'password-reset' };

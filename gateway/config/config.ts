@@ -62,6 +62,21 @@ export interface Config {
    * and shutdown. A truncation of the newest entries is detectable only behind the last checkpoint.
    */
   audit: { checkpointInterval: string };
+  /**
+   * Logins on every front end. `hashConcurrency`: password hashes at once, process-wide (each in a
+   * worker thread of its own at the lowest CPU priority; libuv's thread pool is left to file
+   * writes). `hashQueue`: logins waiting for a hash; more are refused at once. `addressHashRate` /
+   * `addressHashBurst`: hashes one address may cost per second / at once. `addressConnectRate` /
+   * `addressConnectBurst`: new PostgreSQL/MySQL connections per address, checked before TLS;
+   * `connectRate`: the same for all addresses together (burst a fifth of that, at least 10). Failure budgets within
+   * `failureWindow` (they drain over it), each locking for `lockout`: `pairFailures` for one name
+   * from one address, `accountFailures` for one name from anywhere (password logins; keys still
+   * work), `addressFailures` for one address (an IPv6 /64) under any name.
+   */
+  logins: {
+    hashConcurrency: number; hashQueue: number; addressHashRate: number; addressHashBurst: number;
+    addressConnectRate: number; addressConnectBurst: number; connectRate: number; pairFailures: number; accountFailures: number; addressFailures: number; failureWindow: string; lockout: string;
+  };
 }
 
 export function defaultConfig(data: string): Config {
@@ -85,6 +100,11 @@ export function defaultConfig(data: string): Config {
     api: { tokenTtl: '12h' },
     recordings: { sessionBudget: '1GiB', minFree: '256MiB', minFreePercent: 1, postCloseConcurrency: 1 },
     audit: { checkpointInterval: '60s' },
+    logins: {
+      hashConcurrency: 2, hashQueue: 64, addressHashRate: 10, addressHashBurst: 20, addressConnectRate: 20, addressConnectBurst: 100,
+      connectRate: 100,
+      pairFailures: 5, accountFailures: 20, addressFailures: 50, failureWindow: '10m', lockout: '10m',
+    },
   };
 }
 
@@ -118,6 +138,12 @@ const ENV: Array<[string, (c: Config, v: string) => void]> = [
   ['PORTCULLIS_RECORDINGS_MIN_FREE', (c, v) => { c.recordings.minFree = v; }],
   ['PORTCULLIS_RECORDINGS_MIN_FREE_PERCENT', (c, v) => { c.recordings.minFreePercent = Number(v); }],
   ['PORTCULLIS_AUDIT_CHECKPOINT_INTERVAL', (c, v) => { c.audit.checkpointInterval = v; }],
+  ['PORTCULLIS_LOGIN_HASH_CONCURRENCY', (c, v) => { c.logins.hashConcurrency = Number(v); }],
+  ['PORTCULLIS_LOGIN_ADDRESS_HASH_RATE', (c, v) => { c.logins.addressHashRate = Number(v); }],
+  ['PORTCULLIS_LOGIN_ADDRESS_CONNECT_RATE', (c, v) => { c.logins.addressConnectRate = Number(v); }],
+  ['PORTCULLIS_LOGIN_CONNECT_RATE', (c, v) => { c.logins.connectRate = Number(v); }],
+  ['PORTCULLIS_LOGIN_ACCOUNT_FAILURES', (c, v) => { c.logins.accountFailures = Number(v); }],
+  ['PORTCULLIS_LOGIN_ADDRESS_FAILURES', (c, v) => { c.logins.addressFailures = Number(v); }],
   ['PORTCULLIS_LOG_LEVEL', (c, v) => { c.log.level = v as Config['log']['level']; }],
 ];
 
@@ -194,6 +220,7 @@ function validate(c: Config): void {
   if (!Array.isArray(c.http.origins) || !c.http.origins.every(isOrigin)) {
     throw new PortcullisError('bad-request', 'http.origins must list origins like "https://pam.example.com:8443" (scheme, host and port only)');
   }
+  validateLogins(c.logins);
   if (!Array.isArray(c.hostnames) || c.hostnames.length === 0) throw new PortcullisError('bad-request', 'hostnames must list at least one name');
   for (const w of c.webhooks) {
     if (!w || typeof w.url !== 'string' || !/^https?:\/\//.test(w.url)) throw new PortcullisError('bad-request', 'each webhook needs an http(s) url');
@@ -209,6 +236,26 @@ function isOrigin(v: unknown): boolean {
   } catch {
     return false;
   }
+}
+
+function validateLogins(l: Config['logins']): void {
+  const whole = (k: keyof Config['logins'], min: number, max: number): void => {
+    const v = l[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new PortcullisError('bad-request', `logins.${k} must be a whole number from ${min} to ${max}`);
+  };
+  whole('hashConcurrency', 1, 16);
+  whole('hashQueue', 0, 10_000);
+  whole('addressHashBurst', 1, 10_000);
+  whole('addressConnectBurst', 1, 100_000);
+  whole('pairFailures', 1, 1000);
+  whole('accountFailures', 1, 100_000);
+  whole('addressFailures', 1, 100_000);
+  for (const k of ['addressHashRate', 'addressConnectRate', 'connectRate'] as const) {
+    const v = l[k];
+    if (typeof v !== 'number' || !(v > 0 && v <= 100_000)) throw new PortcullisError('bad-request', `logins.${k} must be a number per second above 0`);
+  }
+  if (parseDuration(String(l.failureWindow)) < 1000) throw new PortcullisError('bad-request', 'logins.failureWindow must be at least 1s');
+  parseDuration(String(l.lockout));
 }
 
 export function publicUrl(c: Config): string {

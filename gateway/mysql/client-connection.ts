@@ -27,6 +27,7 @@ import { CAP, has } from './wire/capabilities.js';
 import { encodeGreeting, parseHandshakeResponse } from './wire/handshake.js';
 import { MyProtocolError, errPacket, okPacket, packet } from './wire/packets.js';
 import { destroyAfterOwnEnd } from '../net/half-close.js';
+import { sharedTlsContext } from '../net/tls-context.js';
 
 export interface MyDeps {
   authn: Authenticator;
@@ -115,7 +116,7 @@ class MyAdapter implements ProtocolAdapter<MyUpstream> {
       const early = packets.detach();
       raw.pause();
       if (early.length > 0) raw.unshift(early);
-      const tls = new TLSSocket(raw, { isServer: true, cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' });
+      const tls = new TLSSocket(raw, { isServer: true, secureContext: sharedTlsContext(deps.tls) });
       destroyAfterOwnEnd(tls); // the raw socket's own events stop once TLS takes its handle
       // The refusal names the TLS failure, not just "closed during the handshake".
       tls.on('error', (e: Error & { code?: string }) => packets.fail(new MyProtocolError(`TLS handshake failed: ${e.code ?? e.message}`)));

@@ -13,6 +13,14 @@ export interface HandshakeListenerOptions {
   maxHandshakes: number;
   log: Logger;
   handle(socket: Socket): Promise<void>;
+  /**
+   * Asked first, before any byte is read or TLS is set up: a refusal message for a source that may
+   * not connect now (locked, over its rate), or null. The refusal is written by `refuse`.
+   */
+  admit?(addr: string): string | null;
+  refuse?(socket: Socket, message: string): void;
+  /** Prefix of the listener's own log messages when it differs from `name` (PostgreSQL logs as `pg.`). */
+  logPrefix?: string;
   /** Runs before listening (e.g. probing targets). */
   beforeStart?(): Promise<void>;
 }
@@ -26,6 +34,16 @@ export function createHandshakeListener(o: HandshakeListenerOptions): Listener {
     if (handshaking >= o.maxHandshakes) {
       o.log.warn({ addr: socket.remoteAddress }, `${o.name}.handshake_limit`);
       socket.destroy();
+      return;
+    }
+    // A connection the client reset before this callback ran has no address any more.
+    const addr = socket.remoteAddress ?? 'unknown';
+    const refusal = o.admit?.(addr);
+    if (refusal) {
+      // Debug only: at the default level a flood must not fill the log (the authenticator counts them).
+      o.log.debug({ addr, reason: refusal }, `${o.logPrefix ?? o.name}.refused_before_handshake`);
+      if (o.refuse) o.refuse(socket, refusal);
+      else socket.destroy();
       return;
     }
     handshaking++;

@@ -24,6 +24,7 @@ import { authOk, authSasl, authSaslContinue, authSaslFinal, backendKeyData, fata
 import { ScramServer } from './wire/scram.js';
 import { PROTOCOL_3_2 } from './wire/startup.js';
 import { destroyAfterOwnEnd } from '../net/half-close.js';
+import { sharedTlsContext } from '../net/tls-context.js';
 
 export interface PgDeps {
   authn: Authenticator;
@@ -87,7 +88,7 @@ class PgAdapter implements ProtocolAdapter<UpstreamReady> {
         raw.pause();
         if (early.length > 0) raw.unshift(early);
         raw.write('S');
-        const tls = new TLSSocket(raw, { isServer: true, cert: deps.tls.cert, key: deps.tls.key, minVersion: 'TLSv1.2' });
+        const tls = new TLSSocket(raw, { isServer: true, secureContext: sharedTlsContext(deps.tls) });
         destroyAfterOwnEnd(tls); // the raw socket's own events stop once TLS takes its handle
         // The refusal names the TLS failure, not just "closed during the handshake".
         tls.on('error', (e: Error & { code?: string }) => reader.fail(new PgProtocolError(`TLS handshake failed: ${e.code ?? e.message}`)));

@@ -10,6 +10,8 @@ export interface WebhookBody {
   data: AccessEvents[WebhookEvent];
 }
 
+const LOGIN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
 function mib(bytes: unknown): string {
   return `${(Number(bytes) / 2 ** 20).toFixed(1)} MiB`;
 }
@@ -35,6 +37,16 @@ export function webhookText<K extends WebhookEvent>(event: K, p: AccessEvents[K]
       : `:rotating_light: Portcullis recordings volume ${String(d.dir)} is below its watermark (${mib(d.free_bytes)} free, needs ${mib(d.watermark_bytes)}): new sessions are refused and sessions that must be recorded were ended; free space to let users back in`;
     case 'recordings.space_restored': return `:white_check_mark: Portcullis recordings volume ${String(d.dir)} has room again (${mib(d.free_bytes)} free): sessions start again`;
     case 'audit.checkpoint': return `:lock: audit checkpoint on ${String(d.node)}: seq ${String(d.seq)}, head ${String(d.hash).slice(0, 16)}… (${String(d.reason)})`;
+    case 'auth.locked': {
+      // The name is whatever the client sent: shown only when it is a valid name (no Slack markup).
+      const who = typeof d.user === 'string' && LOGIN_NAME.test(d.user) ? d.user : 'a name that is not valid';
+      const more = Number(d.suppressed) > 0 ? ` (${Number(d.suppressed)} more locks since the last alert)` : '';
+      return (d.scope === 'address'
+        ? `:rotating_light: Portcullis locked logins from ${String(d.addr)} until ${String(d.until)}: too many failed logins under any name`
+        : d.scope === 'account'
+          ? `:rotating_light: Portcullis locked password logins for ${who} from every address until ${String(d.until)}: too many failed logins (SSH keys still work)`
+          : `:warning: Portcullis locked logins for ${who} from ${String(d.addr)} until ${String(d.until)}: too many failed logins`) + more;
+    }
     default: return `${String(event)}`;
   }
 }

@@ -38,7 +38,7 @@ export const fetchPoster: Poster = async (url, body) => {
 const ALL_EVENTS: WebhookEvent[] = [
   'request.created', 'request.approved', 'request.denied', 'request.expired', 'grant.created', 'grant.extended',
   'grant.revoked', 'grant.expiring', 'grant.expired', 'breakglass.used', 'breakglass.reviewed',
-  'recordings.space_low', 'recordings.space_restored', 'audit.checkpoint',
+  'recordings.space_low', 'recordings.space_restored', 'audit.checkpoint', 'auth.locked',
 ];
 
 export class WebhookNotifier {

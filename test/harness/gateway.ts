@@ -70,7 +70,8 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<GatewayPe
   // Port 0 everywhere: serve binds what the kernel gives and writes the real ports to serve.json.
   // Picking "free" ports up front races with other test workers doing the same.
   const env = {
-    ...process.env, ...baseEnv, PORTCULLIS_LOG_LEVEL: 'debug', PORTCULLIS_HTTP_PORT: '0',
+    // Debug unless the caller asks otherwise (a benchmark runs at the production level, info).
+    ...process.env, ...baseEnv, PORTCULLIS_LOG_LEVEL: opts.env?.PORTCULLIS_LOG_LEVEL ?? 'debug', PORTCULLIS_HTTP_PORT: '0',
     PORTCULLIS_SSH_PORT: '0', PORTCULLIS_POSTGRES_PORT: '0', PORTCULLIS_MYSQL_PORT: '0',
   };
   const info = join(dataDir, 'serve.json');

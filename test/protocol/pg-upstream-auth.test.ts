@@ -44,7 +44,7 @@ function failure(fn: () => unknown): UpstreamFailure {
 
 /** Runs SCRAM up to (not including) the server's final message; returns the server's answer to the client-final. */
 async function scramUpTo(a: PgUpstreamAuth, serverPassword: string): Promise<{ serverFinal: string }> {
-  const server = new ScramServer(parseScramVerifier(makeScramVerifier(serverPassword, 4096))!);
+  const server = new ScramServer(parseScramVerifier(await makeScramVerifier(serverPassword, 4096))!);
   const first = a.request(R(10, cstr('SCRAM-SHA-256-PLUS'), cstr('SCRAM-SHA-256'), cstr(''))) as Buffer;
   const serverFirst = server.first(saslData(first, true));
   const final = (await a.request(R(11, Buffer.from(serverFirst))))!;

@@ -166,34 +166,34 @@ describe('startup packets', () => {
 
 describe('SCRAM-SHA-256', () => {
   const decoys = new LoginDecoys(randomBytes(32));
-  const exchange = (password: string, verifierFor: string | null): { ok: boolean; clientVerified: boolean } => {
-    const server = new ScramServer(verifierFor === null ? decoys.scramKeys('nobody') : parseScramVerifier(makeScramVerifier(verifierFor, 4096))!);
+  const exchange = async (password: string, verifierFor: string | null): Promise<{ ok: boolean; clientVerified: boolean }> => {
+    const server = new ScramServer(verifierFor === null ? decoys.scramKeys('nobody') : parseScramVerifier(await makeScramVerifier(verifierFor, 4096))!);
     const client = new ScramClient(password);
     const serverFirst = server.first(client.first());
     const result = server.final(client.final(serverFirst));
     return { ok: result.ok, clientVerified: client.verify(result.serverFinal) };
   };
 
-  it('accepts the right password, and both sides prove themselves', () => {
-    expect(exchange('correct horse', 'correct horse')).toEqual({ ok: true, clientVerified: true });
+  it('accepts the right password, and both sides prove themselves', async () => {
+    expect(await exchange('correct horse', 'correct horse')).toEqual({ ok: true, clientVerified: true });
   });
 
-  it('refuses a wrong password and an unknown user alike', () => {
-    expect(exchange('wrong', 'correct horse')).toEqual({ ok: false, clientVerified: false });
-    expect(exchange('anything', null)).toEqual({ ok: false, clientVerified: false });
+  it('refuses a wrong password and an unknown user alike', async () => {
+    expect(await exchange('wrong', 'correct horse')).toEqual({ ok: false, clientVerified: false });
+    expect(await exchange('anything', null)).toEqual({ ok: false, clientVerified: false });
   });
 
-  it('never accepts decoy keys, even with a proof that matches them', () => {
-    const real = parseScramVerifier(makeScramVerifier('pw', 4096))!;
+  it('never accepts decoy keys, even with a proof that matches them', async () => {
+    const real = parseScramVerifier(await makeScramVerifier('pw', 4096))!;
     const keys: DecoyScramKeys = { ...real, decoy: true };
     const server = new ScramServer(keys);
     const client = new ScramClient('pw');
     expect(server.final(client.final(server.first(client.first()))).ok).toBe(false);
   });
 
-  it('refuses channel binding it did not offer, and a tampered nonce', () => {
+  it('refuses channel binding it did not offer, and a tampered nonce', async () => {
     expect(() => new ScramServer(decoys.scramKeys('x')).first('p=tls-server-end-point,,n=*,r=abc')).toThrowError(/channel binding/);
-    const server = new ScramServer(parseScramVerifier(makeScramVerifier('pw', 4096))!);
+    const server = new ScramServer(parseScramVerifier(await makeScramVerifier('pw', 4096))!);
     const client = new ScramClient('pw');
     server.first(client.first());
     expect(server.final('c=biws,r=forged,p=' + Buffer.alloc(32).toString('base64')).ok).toBe(false);

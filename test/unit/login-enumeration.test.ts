@@ -17,8 +17,8 @@ import { testApp, type TestApp } from '../support/test-app.js';
 describe('login decoys', () => {
   const decoys = new LoginDecoys(randomBytes(32));
 
-  it('are deterministic per name, different across names and keys, and shaped like real verifiers', () => {
-    const real = parseScramVerifier(makeScramVerifier('some password'))!;
+  it('are deterministic per name, different across names and keys, and shaped like real verifiers', async () => {
+    const real = parseScramVerifier(await makeScramVerifier('some password'))!;
     const a = decoys.scramKeys('alice');
     expect(decoys.scramKeys('alice')).toEqual(a);
     expect(decoys.scramKeys('Alice').salt.equals(a.salt)).toBe(false);

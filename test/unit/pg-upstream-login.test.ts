@@ -13,7 +13,7 @@ import { UpstreamFailure } from '../../gateway/session/upstream-failure.js';
 import type { TargetRecord } from '../../gateway/store/records.js';
 
 const PASSWORD = 'Split-Point-Canary-9';
-const VERIFIER = parseScramVerifier(makeScramVerifier(PASSWORD, 4096))!;
+const VERIFIER = parseScramVerifier(await makeScramVerifier(PASSWORD, 4096))!;
 const int32 = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeInt32BE(n); return b; };
 const msg = (type: string, ...body: Buffer[]): Buffer => { const b = Buffer.concat(body); return Buffer.concat([Buffer.from(type), int32(b.length + 4), b]); };
 const TAIL = Buffer.concat([

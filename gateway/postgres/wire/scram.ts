@@ -4,7 +4,7 @@
 // offered (the gateway terminates TLS itself), so "p=" GS2 headers are refused.
 import { createHmac, randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import { isDecoy } from '../../access/login-decoys.js';
-import { type ScramKeys, saltedPassword, scramKeysFromSalted } from '../../access/scram-verifier.js';
+import { type ScramKeys, saltedPasswordSync, scramKeysFromSalted } from '../../access/scram-verifier.js';
 import { PgProtocolError } from './frames.js';
 
 const hmac = (key: Buffer, data: string): Buffer => createHmac('sha256', key).update(data).digest();
@@ -74,7 +74,9 @@ export class ScramClient {
 
   final(serverFirst: string): string {
     const { salt, iterations } = this.serverParams(serverFirst);
-    const salted = saltedPassword(this.password, salt, iterations);
+    // Synchronous: for tests and tools; the gateway's upstream login derives it off the event loop
+    // (postgres/upstream-auth.ts) and calls finalWith.
+    const salted = saltedPasswordSync(this.password, salt, iterations);
     try {
       return this.finalWith(serverFirst, salted);
     } finally {

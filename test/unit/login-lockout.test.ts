@@ -1,0 +1,43 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AccessEvents } from '../../gateway/access/events.js';
+import { isPortcullisError } from '../../gateway/util/errors.js';
+import { testApp, type TestApp } from '../support/test-app.js';
+
+let t: TestApp;
+afterEach(async () => { await t?.close(); });
+
+const codeOf = (e: unknown): string => (isPortcullisError(e) ? e.code : String(e));
+
+describe('login lockout in the authenticator', () => {
+  it('locks an account guessed from 25 addresses at once: one audit entry, one event, and the lock wins over guesses still hashing', async () => {
+    t = await testApp();
+    await t.user('alice', ['ops']);
+    const locks: Array<AccessEvents['auth.locked']> = [];
+    t.app.events.on('auth.locked', (e) => locks.push(e));
+    // The right password comes last: it is still waiting for a hashing slot when the 20th failure locks.
+    const attempts = Array.from({ length: 25 }, (_, i) => t.app.authn.dbPasswordLogin('alice', 'db', i === 24 ? 'alice-password-1' : `guess-${i}`, `10.0.0.${i}`, 'mysql-caching-sha2'));
+    const results = await Promise.allSettled(attempts);
+    const codes = results.map((r) => (r.status === 'fulfilled' ? 'ok' : codeOf(r.reason)));
+    expect(codes.filter((c) => c === 'invalid-credentials')).toHaveLength(20);
+    expect(codes.slice(20)).toEqual(['locked', 'locked', 'locked', 'locked', 'locked']);
+    const audited = (await t.app.store.audit.page(0, 1000)).filter((e) => e.code === 'auth.locked');
+    expect(audited).toHaveLength(1);
+    expect(JSON.parse(audited[0]!.data)).toMatchObject({ user: 'alice', scope: 'account' });
+    expect(locks).toEqual([expect.objectContaining({ scope: 'account', user: 'alice', addr: null, suppressed: 0 })]);
+    // The owner, with the right password, from anywhere: the lock, in words.
+    const owner = await t.app.authn.login({ user: 'alice', password: 'alice-password-1', addr: '192.0.2.1', method: 'ssh-password' }).catch((e: unknown) => e);
+    expect(isPortcullisError(owner) && owner.message).toBe('too many failed logins for alice; try again in 10 min');
+    t.clock.advance(10 * 60_000);
+    await expect(t.app.authn.login({ user: 'alice', password: 'alice-password-1', addr: '192.0.2.1', method: 'ssh-password' })).resolves.toMatchObject({ name: 'alice' });
+  }, 60_000);
+
+  it('refuses past the address hashing rate without hashing or counting a failure', async () => {
+    t = await testApp();
+    const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => t.app.authn.dbPasswordLogin(`n${i}`, 'db', 'x', '198.51.100.9', 'mysql-caching-sha2')));
+    const codes = results.map((r) => (r.status === 'fulfilled' ? 'ok' : codeOf(r.reason)));
+    expect(codes.filter((c) => c === 'invalid-credentials')).toHaveLength(20);
+    expect(codes.filter((c) => c === 'locked')).toHaveLength(10);
+    const failed = (await t.app.store.audit.page(0, 1000)).filter((e) => e.code === 'auth.failed');
+    expect(failed).toHaveLength(20);
+  }, 60_000);
+});
