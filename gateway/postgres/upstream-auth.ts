@@ -19,6 +19,12 @@ const SASL = 10;
 const SASL_CONTINUE = 11;
 const SASL_FINAL = 12;
 
+/**
+ * PostgreSQL's default SCRAM iteration count. Without verified TLS the server's count is not to be
+ * trusted below it: an impostor choosing i=1 gets a proof it can test guesses against cheaply.
+ */
+const MIN_UNVERIFIED_ITERATIONS = 4096;
+
 /** A server lists a handful of mechanisms; past this it is not a PostgreSQL server. */
 const MAX_MECHANISMS = 16;
 
@@ -84,6 +90,7 @@ export class PgUpstreamAuth {
         const scram = this.scram!;
         const serverFirst = r.rest().toString('utf8');
         const { salt, iterations } = scram.serverParams(serverFirst);
+        if (iterations < MIN_UNVERIFIED_ITERATIONS && !this.policy.tlsVerified) this.policy.useWeak('pg-scram-few-iterations');
         return saltedAsync(this.password(), salt, iterations).then((salted) => {
           try {
             return serialize.sendSCRAMClientFinalMessage(scram.finalWith(serverFirst, salted));

@@ -14,6 +14,11 @@ export type WeakUpstreamAuth =
   | 'pg-md5'
   /** PostgreSQL AuthenticationOk with no exchange and no verified TLS: nothing shows the server is the target. */
   | 'pg-no-authentication'
+  /**
+   * PostgreSQL SCRAM with fewer than 4096 iterations and no verified TLS: whoever answers picks the
+   * salt and count, and i=1 turns the proof into a password hash testable at one HMAC per guess.
+   */
+  | 'pg-scram-few-iterations'
   /** MySQL password in clear (mysql_clear_password, sha256/caching_sha2 full auth) without verified TLS. */
   | 'mysql-cleartext'
   /** MySQL password RSA-encrypted with a key the server sent that no pin vouches for. */
@@ -43,6 +48,9 @@ const WHY: Record<WeakUpstreamAuth, string> = {
     + `store the account's password as SCRAM-SHA-256 and use scram-sha-256 in pg_hba.conf, ${OPT_IN}`,
   'pg-no-authentication': 'the target let the gateway in without any authentication and without verified TLS, so nothing shows it '
     + `is the genuine target; require scram-sha-256 for this account on the target, or verify its certificate (--tls verify-full), ${OPT_IN}`,
+  'pg-scram-few-iterations': 'the target asked for SCRAM-SHA-256 with fewer than 4096 iterations without verified TLS, so an impostor '
+    + 'could choose a count that makes the gateway\'s answer cheap to guess the vaulted password from; use the default iteration count '
+    + `(scram_iterations 4096 or more) on the target, or verify its certificate (--tls verify-full), ${OPT_IN}`,
   'mysql-cleartext': 'the target asked for the password in clear without verified TLS, which would reveal the vaulted password; '
     + `use --tls verify-full, ${OPT_IN}`,
   'mysql-rsa-unpinned': 'the target asked for full password authentication with an RSA key the gateway cannot check, so an '

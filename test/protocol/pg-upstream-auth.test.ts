@@ -115,6 +115,27 @@ describe('PostgreSQL upstream authentication', () => {
     expect(() => a.request(R(11, Buffer.from(`r=${cnonce},s=${Buffer.alloc(16).toString('base64')},i=4096`)))).toThrow(/server-first/);
   });
 
+  it('refuses a SCRAM iteration count below 4096 without verified TLS: an impostor choosing i=1 would get a proof it can test guesses against at one HMAC each', () => {
+    const serverFirst = (a: PgUpstreamAuth, i: number): string => {
+      const first = a.request(R(10, cstr('SCRAM-SHA-256'), cstr(''))) as Buffer;
+      const cnonce = /r=([^,]+)/.exec(saslData(first, true))![1]!;
+      return `r=${cnonce}xyz,s=${Buffer.alloc(16, 1).toString('base64')},i=${i}`;
+    };
+    const plain = auth();
+    const f = failure(() => plain.a.request(R(11, Buffer.from(serverFirst(plain.a, 1)))));
+    expect(f.kind).toBe('weak-auth');
+    expect(f.message).toMatch(/iteration/);
+    expect(f.message).not.toContain(PASSWORD);
+    const optedIn = auth({ allowWeak: true });
+    expect(optedIn.a.request(R(11, Buffer.from(serverFirst(optedIn.a, 1))))).toBeInstanceOf(Promise);
+    expect(optedIn.weak).toEqual(['pg-scram-few-iterations']);
+    const verified = auth({ tls: 'verify-full' });
+    expect(verified.a.request(R(11, Buffer.from(serverFirst(verified.a, 1))))).toBeInstanceOf(Promise);
+    expect(verified.weak).toEqual([]);
+    const normal = auth();
+    expect(normal.a.request(R(11, Buffer.from(serverFirst(normal.a, 4096))))).toBeInstanceOf(Promise);
+  });
+
   it('refuses cleartext and MD5 before sending anything, naming the risk and the opt-in, without the password', () => {
     for (const [req, words] of [[R(3), /cleartext password authentication, which would reveal the vaulted password/],
       [R(5, Buffer.from([1, 2, 3, 4])), /MD5 password authentication/]] as const) {
