@@ -12,6 +12,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Store } from '../store/store.js';
 import type { AuditKey } from './audit-key.js';
+import { canonicalJson } from './canonical-json.js';
 import { GENESIS_HASH, keyedHash, plainHash } from './chain.js';
 import { type Checkpoint, FIRST_PREV, lineDigest, parseCheckpoint } from './checkpoint-format.js';
 
@@ -142,6 +143,12 @@ export async function verifyAudit(src: VerifySources): Promise<VerifyResult> {
       const plain = plainHash(prevHash, fields);
       if (found && keyedFrom === null && r.hash !== plain && r.hash === keyedHash(src.key.key, prevHash, fields)) keyedFrom = r.seq;
       if (keyedFrom !== null && r.seq >= keyedFrom) {
+        // Keyed entries are stored as the canonical JSON the link covers (audit-log.ts). Other text
+        // that parses to the same value (duplicate keys: SQLite's json_extract reads the first,
+        // JSON.parse the last) would verify while showing another value to anyone querying SQL.
+        if (r.data !== canonicalJson(data)) {
+          return bad(r.seq, 'hash-mismatch', 'its stored data is not the canonical JSON its link covers: the entry was edited');
+        }
         if (r.hash !== keyedHash(src.key.key, prevHash, fields)) {
           return bad(r.seq, 'hash-mismatch', r.hash === plain
             ? `its link is plain SHA-256 where the audit key is required (from seq ${keyedFrom}): the chain was recomputed without the key`

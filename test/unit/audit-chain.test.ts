@@ -102,6 +102,16 @@ describe('the audit chain', () => {
     expect(await verify()).toMatchObject({ ok: false, firstBadSeq: 4, problem: 'hash-mismatch', entries: 3 });
   });
 
+  it('detects an entry whose stored text was rewritten to parse to the same value (duplicate keys read differently by SQL)', async () => {
+    const file = await chainOnDisk();
+    // JSON.parse keeps the last "user", SQLite's json_extract the first: the link still matched.
+    tamper(file, [`UPDATE audit SET data = replace(data, '"user":"user2"', '"user":"userX","user":"user2"') WHERE seq = 4`]);
+    const db = new Database(file);
+    expect((db.prepare("SELECT json_extract(data, '$.user') AS u FROM audit WHERE seq = 4").get() as { u: string }).u).toBe('userX');
+    db.close();
+    expect(await verify()).toMatchObject({ ok: false, firstBadSeq: 4, problem: 'hash-mismatch', entries: 3 });
+  });
+
   it('detects a deleted entry', async () => {
     const file = await chainOnDisk();
     tamper(file, ['DELETE FROM audit WHERE seq = 3']);
