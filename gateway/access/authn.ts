@@ -205,8 +205,12 @@ export class Authenticator {
 
   /** The one-time code after a first factor (an SSH key). */
   async secondFactor(user: UserRecord, code: string, addr: string, method: string): Promise<UserRecord> {
+    // A guess at the code like any other (an SSH client may answer keyboard-interactive again and
+    // again on one connection once its key was accepted): the same locks, checked after the read so
+    // the check, the code and the failure count run with nothing in between.
     const fresh = await this.ctx.store.users.byId(user.id);
     const a: LoginAttempt = { user: user.name, password: '', addr, method };
+    this.refuseIfLocked(user.name, addr);
     if (!fresh || fresh.totpSealed === null) return this.reject(a, 'no-totp');
     const secret = this.vault.open(fresh.totpSealed, aadFor.totp(fresh.id)).toString();
     const step = verifyTotp(secret, code.trim(), this.ctx.clock.now(), fresh.totpLastStep);

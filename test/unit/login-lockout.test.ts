@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AccessEvents } from '../../gateway/access/events.js';
+import { totpAt } from '../../gateway/access/totp.js';
 import { isPortcullisError } from '../../gateway/util/errors.js';
 import { testApp, type TestApp } from '../support/test-app.js';
 
@@ -29,6 +30,22 @@ describe('login lockout in the authenticator', () => {
     expect(isPortcullisError(owner) && owner.message).toBe('too many failed logins for alice; try again in 10 min');
     t.clock.advance(10 * 60_000);
     await expect(t.app.authn.login({ user: 'alice', password: 'alice-password-1', addr: '192.0.2.1', method: 'ssh-password' })).resolves.toMatchObject({ name: 'alice' });
+  }, 60_000);
+
+  it('holds one-time code guesses after an SSH key to the same budgets: a stolen key does not get unlimited tries at the code', async () => {
+    t = await testApp();
+    await t.user('alice', ['ops']);
+    const { secret } = await t.app.users.enrollTotp('admin', 'alice', 'Portcullis');
+    const alice = (await t.app.store.users.byName('alice'))!;
+    const right = totpAt(secret, t.clock.now());
+    const wrong = String((Number(right) + 500_000) % 1_000_000).padStart(6, '0');
+    // One connection can answer keyboard-interactive again and again once its key was accepted.
+    const codes: string[] = [];
+    for (let i = 0; i < 30; i++) codes.push(await t.app.authn.secondFactor(alice, wrong, '10.1.0.1', 'ssh-publickey').then(() => 'ok', codeOf));
+    expect(codes.slice(0, 5)).toEqual(Array(5).fill('invalid-credentials'));
+    expect(codes.slice(5)).toEqual(Array(25).fill('locked'));
+    // Five failures lock the pair: the right code from this address waits for the lock to end.
+    await expect(t.app.authn.secondFactor(alice, right, '10.1.0.1', 'ssh-publickey')).rejects.toMatchObject({ code: 'locked' });
   }, 60_000);
 
   it('refuses past the address hashing rate without hashing or counting a failure', async () => {
