@@ -25,6 +25,7 @@ export async function probePostgresLogin(t: TargetRecord, cred: UpstreamCredenti
   } catch (e) {
     // A TLS refusal's message names the certificate and the fix, and never a secret.
     if (e instanceof PgUpstreamError && e.kind === 'tls') return { ok: false, detail: 'TLS not verified: the credential was not sent', tls: e.message };
-    return { ok: false, detail: probeFailureDetail(e) };
+    // The password may already have gone out by a weak method (the target opted in): the audited detail says so.
+    return { ok: false, detail: probeFailureDetail(e) + (weak.length ? ` (after weak upstream authentication: ${weak.join(', ')})` : '') };
   }
 }
