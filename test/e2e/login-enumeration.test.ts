@@ -155,7 +155,9 @@ describe('SSH before authentication', () => {
   const attempt = (name: string, password: string, code: string, command = 'echo in', method = 'keyboard-interactive'): Promise<SshTry> => {
     const tag = Math.random().toString(36).slice(2);
     const log = join(dir, `askpass-${tag}.log`);
-    const askpass = join(dir, 'askpass.sh');
+    // One script per attempt: attempts run at once, and rewriting a script another ssh is running
+    // lost a prompt from its log under load.
+    const askpass = join(dir, `askpass-${tag}.sh`);
     writeFileSync(askpass, '#!/bin/sh\nprintf \'%s\\n\' "$1" >> "$ASKPASS_LOG"\n'
       + 'case "$1" in *"Verification code"*) printf \'%s\\n\' "$ASKPASS_CODE";; *) printf \'%s\\n\' "$ASKPASS_PASSWORD";; esac\n');
     chmodSync(askpass, 0o755);

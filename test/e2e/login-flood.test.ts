@@ -49,9 +49,10 @@ beforeAll(async () => {
   const must = (r: { code: number; stderr: string }): void => { if (r.code !== 0) throw new Error(r.stderr); };
   must(gw.admin(['user', 'add', 'ops', '--role', 'ops', '--password-stdin'], `${OPS_PASSWORD}\n`));
   must(gw.admin(['target', 'add', 'orders-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(pgPeer.port), '--account', 'app',
-    '--database', 'orders', '--password-stdin'], 'Pg-Vaulted-1\n'));
+    // Plaintext upstream: the point here is the gateway's own event loop, not the target's TLS.
+    '--database', 'orders', '--tls', 'disable', '--password-stdin'], 'Pg-Vaulted-1\n'));
   must(gw.admin(['target', 'add', 'shop-db', '--kind', 'mysql', '--host', '127.0.0.1', '--port', String(my.port), '--account', 'shopapp',
-    '--database', 'shop', '--password-stdin'], 'My-Vaulted-1\n'));
+    '--database', 'shop', '--tls', 'disable', '--password-stdin'], 'My-Vaulted-1\n'));
   for (const t of ['orders-db', 'shop-db']) must(gw.admin(['grant', 'add', '--user', 'ops', '--target', t, '--for', '1h', '--reason', 'flood test']));
 }, 180_000);
 
