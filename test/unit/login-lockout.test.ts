@@ -20,7 +20,10 @@ describe('login lockout in the authenticator', () => {
     const results = await Promise.allSettled(attempts);
     const codes = results.map((r) => (r.status === 'fulfilled' ? 'ok' : codeOf(r.reason)));
     expect(codes.filter((c) => c === 'invalid-credentials')).toHaveLength(20);
-    expect(codes.slice(20)).toEqual(['locked', 'locked', 'locked', 'locked', 'locked']);
+    // Which guesses finish hashing first varies with the workers; the five after the 20th failure
+    // are refused, and the right password, hashed last, is among them.
+    expect(codes.filter((c) => c === 'locked')).toHaveLength(5);
+    expect(codes[24]).toBe('locked');
     const audited = (await t.app.store.audit.page(0, 1000)).filter((e) => e.code === 'auth.locked');
     expect(audited).toHaveLength(1);
     expect(JSON.parse(audited[0]!.data)).toMatchObject({ user: 'alice', scope: 'account' });
