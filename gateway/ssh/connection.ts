@@ -36,6 +36,9 @@ export class SshAdapter implements ProtocolAdapter<ssh2.Client> {
   private ctx: SessionContext | null = null;
   private upstreamClient: ssh2.Client | null = null;
   private clientGone = false;
+  private clientClosedNow: () => void = () => {};
+  /** Resolves when the client's connection has closed. */
+  private readonly clientClosed = new Promise<void>((resolve) => { this.clientClosedNow = resolve; });
   private closing = false;
   private identified: (id: Identity | null) => void = () => {};
   private readonly identity: Promise<Identity | null>;
@@ -149,23 +152,29 @@ export class SshAdapter implements ProtocolAdapter<ssh2.Client> {
     if (this.closing) return;
     this.closing = true;
     const cuts = [...this.channels].map((c) => c.cut(message));
-    // Let the channels flush their last words, then drop the client. Under a flood the message
-    // queues behind output the client has not read yet, and a disconnect would overtake it (the
-    // user saw an empty disconnect, no reason): wait until each message was sent, at most 10 s
-    // (2 s lost it in CI on two loaded cores). Nothing reaches the target meanwhile: every channel
-    // already stopped relaying and the target leg goes now, so a client that stops reading only
-    // keeps its own socket longer.
+    // The target leg goes now: nothing more from it reaches the client, nothing more reaches it.
     this.upstreamClient?.end();
-    const drop = (): void => { this.client.end(); };
-    const cap = new Promise<void>((r) => setTimeout(r, 10_000).unref());
-    void Promise.race([Promise.all(cuts), cap]).then(() => setTimeout(drop, 50).unref());
+    // Then the client: each channel says why, exits and closes. A disconnect sent right behind those
+    // words loses them: OpenSSH exits on SSH_MSG_DISCONNECT before writing out channel data it has
+    // already read (CI saw an empty "Received disconnect"). So wait until each message left (behind
+    // any output the client has not read yet; at most 10 s), then let the client close the
+    // connection itself, as OpenSSH does once its channels are closed; a client that keeps it open
+    // (a ControlMaster, ssh -N) is disconnected 5 s later. Nothing reaches the target meanwhile.
+    const sent = Promise.race([Promise.all(cuts), delay(10_000)]);
+    void sent.then(() => Promise.race([this.clientClosed, delay(5_000)])).then(() => { if (!this.clientGone) this.client.end(); });
   }
 
   private onClientClosed(): void {
     this.clientGone = true;
+    this.clientClosedNow();
     this.closing = true;
     this.identified(null);
     this.ctx?.ended('closed-by-client');
     this.upstreamClient?.end();
   }
+}
+
+/** Resolves after `ms` without holding the process open. */
+function delay(ms: number): Promise<void> {
+  return new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 }
