@@ -79,6 +79,8 @@ export interface RecordingSpaceView {
   readonly refusal: string | null;
   /** Recordings wrote this many bytes (checked against the watermark). */
   wrote(bytes: number): void;
+  /** Measures the volume now (a recording write failed: maybe it is full). */
+  measure(): Promise<void>;
 }
 
 /** A session that got as far as relaying. */

@@ -191,8 +191,11 @@ export class RunningSession<U> implements SessionHandle {
       const { pipeInputCap = PIPE_DEFAULTS.inputCap, pipeOutputCap = PIPE_DEFAULTS.outputCap } = this.deps.limits;
       const space = this.deps.recordingSpace;
       const onFailure = (err: Error): void => {
-        if (err instanceof RecordingBudgetExceeded) this.recordingOverBudget(err);
-        else this.recordingFailed(err.message);
+        if (err instanceof RecordingBudgetExceeded) { this.recordingOverBudget(err); return; }
+        // A failed write may be the volume filling faster than the once-a-second check (another
+        // process, ENOSPC): measure now, so the next login is refused in storage words.
+        void space?.measure();
+        this.recordingFailed(err.message);
       };
       const rec = opener(this.recordingDir, meta, () => this.deps.clock.now(), onFailure, {
         keystrokes: this.policy.recordKeystrokes, ...(sealer ? { sealer } : {}), maxBytes: this.deps.recordingBudgetBytes ?? 0,

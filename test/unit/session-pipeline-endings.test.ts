@@ -134,7 +134,7 @@ describe('the session pipeline: how sessions end', () => {
 
   it('refuses a new session in storage words while the recordings volume is below its watermark: no books, no recording, no credential', async () => {
     const refusals: unknown[] = [];
-    const { p } = pipeline({ recordingSpace: { refusal: 'the recordings volume is almost full', wrote: () => {} } });
+    const { p } = pipeline({ recordingSpace: { refusal: 'the recordings volume is almost full', wrote: () => {}, measure: () => Promise.resolve() } });
     const adapter = new (class extends TestAdapter {
       override refuse(r: Parameters<TestAdapter['refuse']>[0]): void { refusals.push(r); super.refuse(r); }
     })(steps, ops);
