@@ -18,6 +18,8 @@ command -v oathtool >/dev/null 2>&1 || need+=(oathtool)
 command -v asciinema >/dev/null 2>&1 || need+=(asciinema)
 # Only bench/postgres.ts uses it; it is small, and one install step is easier to keep right.
 command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
+# Ephemeral SSH users and SSH rotation: the provisioner account manages host users through sudo.
+command -v sudo >/dev/null 2>&1 || need+=(sudo)
 # The plain TCP relay bench/mysql.ts compares against.
 command -v socat >/dev/null 2>&1 || need+=(socat)
 

@@ -1,7 +1,7 @@
 // Grants: creation (from an approved request, an admin, break-glass), revoke, extend, review, listing.
 // A grant's clock starts when it is created (at approval). Publishing events happens after commit.
 import { randomBytes } from 'node:crypto';
-import type { GrantRecord, GrantSource, UserRecord } from '../store/records.js';
+import { DEFAULT_LEVEL, type GrantRecord, type GrantSource, type UserRecord } from '../store/records.js';
 import { makeScramVerifier } from './scram-verifier.js';
 import { PortcullisError } from '../util/errors.js';
 import { newId } from '../util/ids.js';
@@ -16,6 +16,8 @@ export interface GrantInput {
   reason: string;
   ticket: string | null;
   source: GrantSource;
+  /** The access level; default: the first (least privileged) level of the target. */
+  level?: string;
   requestId?: string | null;
   policyId?: string | null;
   approvers?: string[];
@@ -33,7 +35,7 @@ export class GrantService {
     const now = this.ctx.clock.now();
     const rec: GrantRecord = {
       id: newId('grt'), userId: g.userId, targetId: g.targetId, requestId: g.requestId ?? null, policyId: g.policyId ?? null,
-      source: g.source, startsAt: now, expiresAt: now + g.durationMs, reason: g.reason, ticket: g.ticket,
+      source: g.source, level: g.level ?? DEFAULT_LEVEL, startsAt: now, expiresAt: now + g.durationMs, reason: g.reason, ticket: g.ticket,
       approvers: g.approvers ?? [], revokedAt: null, revokedBy: null, revokeReason: null, needsReview: g.needsReview ?? false,
       reviewedBy: null, reviewedAt: null, dbVerifier: null, createdAt: now,
     };

@@ -7,7 +7,7 @@
 // becomes a grant (source "link") whose principal is the link itself, so revocation, expiry,
 // the live registry and the recordings all work as for any session.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { GrantRecord, LinkRecord, PolicyRecord, TargetRecord, UserRecord } from '../store/records.js';
+import { DEFAULT_LEVEL, type GrantRecord, type LinkRecord, type PolicyRecord, type TargetRecord, type UserRecord } from '../store/records.js';
 import { PortcullisError } from '../util/errors.js';
 import { newId, sha256Hex } from '../util/ids.js';
 import type { Authorization } from './decider.js';
@@ -92,7 +92,7 @@ export class LinkService {
     const now = this.ctx.clock.now();
     const link: LinkRecord = {
       id: newId('lnk'), tokenHash: sha256Hex(token), sshCodeHash: sha256Hex(sshCodeOf(token)), targetId: target.id, issuerId: issuer.id,
-      policyId: policy?.id ?? null, label, createdAt: now, expiresAt: now + input.ttlMs, usesLeft: uses, uses: 0, sessionMaxMs,
+      policyId: policy?.id ?? null, label, createdAt: now, expiresAt: now + input.ttlMs, usesLeft: uses, uses: 0, sessionMaxMs, level: DEFAULT_LEVEL,
       status: policy && policy.approvalsRequired > 0 ? 'pending' : 'active', approvedBy: null, revokedAt: null, revokedBy: null,
     };
     await this.ctx.store.transaction(async () => {

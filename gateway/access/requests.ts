@@ -1,7 +1,7 @@
 // Access requests: create (validated against the covering policies), approve (N distinct approvers,
 // never the requester), deny, and expiry of pending requests. Approval creates the grant, whose
 // clock starts then.
-import type { GrantRecord, PolicyRecord, RequestRecord, TargetRecord, UserRecord } from '../store/records.js';
+import { DEFAULT_LEVEL, type GrantRecord, type PolicyRecord, type RequestRecord, type TargetRecord, type UserRecord } from '../store/records.js';
 import { formatDuration } from '../util/duration.js';
 import { PortcullisError } from '../util/errors.js';
 import { newId } from '../util/ids.js';
@@ -46,7 +46,7 @@ export class RequestService {
     const now = this.ctx.clock.now();
     const auto = policy.approvalsRequired === 0 || autoApproves(policy.autoApprove, user, now);
     const req: RequestRecord = {
-      id: newId('req'), userId: user.id, targetId: target.id, policyId: policy.id, durationMs: input.durationMs, reason, ticket,
+      id: newId('req'), userId: user.id, targetId: target.id, policyId: policy.id, durationMs: input.durationMs, level: DEFAULT_LEVEL, reason, ticket,
       status: 'pending', createdAt: now, pendingUntil: now + this.ctx.settings.pendingTtlMs, decidedAt: null, decidedBy: null,
       denyReason: null, grantId: null, autoApproved: false,
     };

@@ -1,6 +1,6 @@
 // Targets: where sessions go, with the vaulted credential used for the upstream leg. The credential
 // is sealed bound to the target's address, account and TLS settings (vault/target-binding.ts).
-import { type DbTlsMode, isTargetKind, TARGET_KINDS, type TargetKind, type TargetRecord } from '../store/records.js';
+import { type DbTlsMode, DEFAULT_LEVEL, isTargetKind, TARGET_KINDS, type TargetKind, type TargetRecord } from '../store/records.js';
 import { PortcullisError } from '../util/errors.js';
 import { newId } from '../util/ids.js';
 import type { CredentialVault } from '../vault/credential-vault.js';
@@ -54,6 +54,8 @@ export class TargetService {
       credentialKind: t.password !== undefined ? 'password' : 'private-key', credentialSealed: '',
       hostKey: t.hostKey ?? null, database: t.database ?? null, ...tlsFields(t),
       allowWeakUpstreamAuth: t.allowWeakUpstreamAuth ?? false, rsaKeyFingerprint: t.rsaKeyFingerprint ?? null, tags,
+      credentialMode: 'static', levels: [{ name: DEFAULT_LEVEL, grants: [] }], rotate: 'off', ephemeralReassignTo: null,
+      ephemeralKeepHome: false, pendingCredentialSealed: null, rotatedAt: null,
       createdAt: this.ctx.clock.now(),
     };
     checkTarget(draft);

@@ -31,7 +31,7 @@ export function storeJournal(store: Store, audit: AuditLog, log: Logger): Sessio
     started: (s) => store.transaction(async () => {
       const { auth } = s;
       await store.sessions.insert({
-        id: s.id, protocol: s.protocol, userId: auth.user.id, targetId: auth.target.id, grantId: auth.grant.id, clientAddr: s.clientAddr,
+        id: s.id, protocol: s.protocol, userId: auth.user.id, targetId: auth.target.id, grantId: auth.grant.id, level: auth.grant.level, clientAddr: s.clientAddr,
         startedAt: s.startedAt, endedAt: null, endReason: null, recording: s.recordingDir,
       });
       await audit.append('session.started', actor(s), {

@@ -45,6 +45,28 @@ export type DbTlsMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
 export const DB_TLS_MODES: readonly DbTlsMode[] = ['disable', 'require', 'verify-ca', 'verify-full'];
 export const isDbTlsMode = (s: string): s is DbTlsMode => (DB_TLS_MODES as readonly string[]).includes(s);
 
+/**
+ * static: the vaulted credential is the account every session logs in as. ephemeral: the vaulted
+ * credential is a provisioner's, and each grant gets an account of its own on the target, created
+ * for the grant and dropped when it ends (gateway/provision/).
+ */
+export type CredentialMode = 'static' | 'ephemeral';
+export const CREDENTIAL_MODES: readonly CredentialMode[] = ['static', 'ephemeral'];
+/** When a static credential is replaced by a fresh one on the target: after each session, daily, or only on demand. */
+export type RotateMode = 'after-session' | 'daily' | 'off';
+export const ROTATE_MODES: readonly RotateMode[] = ['after-session', 'daily', 'off'];
+
+/**
+ * A named level of privilege on a target, least privileged first in TargetRecord.levels. `grants`:
+ * for databases the roles granted to the ephemeral account, for SSH the Unix groups of the
+ * ephemeral user; empty for a level that adds nothing (and for static targets' single "default").
+ */
+export interface AccessLevel {
+  name: string;
+  grants: string[];
+}
+export const DEFAULT_LEVEL = 'default';
+
 export interface TargetRecord {
   id: string;
   name: string;
@@ -72,6 +94,24 @@ export interface TargetRecord {
   /** MySQL targets: the pinned RSA key for password exchange without TLS, "sha256:" + hex of its DER SubjectPublicKeyInfo. */
   rsaKeyFingerprint: string | null;
   tags: string[];
+  credentialMode: CredentialMode;
+  /** At least one; the first is the least privileged and the default for requests and grants. */
+  levels: AccessLevel[];
+  rotate: RotateMode;
+  /**
+   * PostgreSQL ephemeral accounts: objects an account still owns when it is dropped are reassigned
+   * to this role; null drops them with it.
+   */
+  ephemeralReassignTo: string | null;
+  /** SSH ephemeral users: keep the home directory when the user is removed. */
+  ephemeralKeepHome: boolean;
+  /**
+   * A rotation in progress: the new secret, sealed like credentialSealed, set on the target or about
+   * to be, not yet verified. Null when no rotation is under way.
+   */
+  pendingCredentialSealed: string | null;
+  /** When the static credential was last rotated (null: never). */
+  rotatedAt: number | null;
   createdAt: number;
 }
 
@@ -106,6 +146,8 @@ export interface PolicyRecord {
   recordingRequired: boolean;
   /** Holders of this policy may issue one-time vendor links for its targets (TTL up to maxDuration). */
   allowLinks: boolean;
+  /** Levels this policy covers (names on the targets it names); empty: every level. */
+  levels: string[];
   createdAt: number;
 }
 
@@ -117,6 +159,8 @@ export interface RequestRecord {
   targetId: string;
   policyId: string;
   durationMs: number;
+  /** The access level asked for (a name in the target's levels). */
+  level: string;
   reason: string;
   ticket: string | null;
   status: RequestStatus;
@@ -145,6 +189,8 @@ export interface GrantRecord {
   requestId: string | null;
   policyId: string | null;
   source: GrantSource;
+  /** The access level granted (a name in the target's levels). */
+  level: string;
   startsAt: number;
   expiresAt: number;
   reason: string;
@@ -186,6 +232,8 @@ export interface SessionRecord {
   userId: string | null;
   targetId: string;
   grantId: string | null;
+  /** The access level the session ran at (null for sessions recorded before levels existed). */
+  level: string | null;
   clientAddr: string;
   startedAt: number;
   endedAt: number | null;
@@ -210,9 +258,56 @@ export interface LinkRecord {
   usesLeft: number;
   uses: number;
   sessionMaxMs: number;
+  /** The access level sessions opened through the link run at. */
+  level: string;
   /** pending: waits for an approver; active: can be opened while uses are left. */
   status: 'pending' | 'active';
   approvedBy: string | null;
   revokedAt: number | null;
   revokedBy: string | null;
+}
+
+/**
+ * The intent log of ephemeral accounts (gateway/provision/). A row is written before the account
+ * is created on the target, so a crash at any point leaves a row the reconciler finds and drops.
+ * creating: being created (or the gateway died while creating it); active: usable by the grant's
+ * sessions; dropping: the grant ended, the account is being removed (retried until it is);
+ * dropped: gone from the target.
+ */
+export type EphemeralState = 'creating' | 'active' | 'dropping' | 'dropped';
+
+export interface EphemeralAccountRecord {
+  id: string;
+  targetId: string;
+  grantId: string;
+  /** The account's name on the target (role, user, Unix user). */
+  account: string;
+  level: string;
+  state: EphemeralState;
+  /** Its login secret (password or private key), vault-sealed; null until created, and after the drop. */
+  secretSealed: string | null;
+  createdAt: number;
+  /** The grant's end when the account was created (the reconciler also drops it early when the grant ends early). */
+  expiresAt: number;
+  /** Failed drop attempts so far (an alert goes out after a configured number). */
+  dropAttempts: number;
+  lastError: string | null;
+  droppedAt: number | null;
+}
+
+/** A privileged account found on a target by discovery, as last seen. */
+export interface DiscoveryFindingRecord {
+  id: string;
+  targetId: string;
+  account: string;
+  /** What makes it privileged: "superuser", "createrole", "grant-option", "uid-0", "sudo", "authorized-keys"... */
+  privileges: string[];
+  /** Portcullis manages it (the vaulted or provisioner account, or an ephemeral account of a live grant). */
+  managed: boolean;
+  /** Why it counts as managed, or null. */
+  managedAs: string | null;
+  firstSeenAt: number;
+  lastSeenAt: number;
+  /** No longer found by the latest discovery of its target. */
+  goneAt: number | null;
 }

@@ -19,8 +19,8 @@
 //   or several.
 // It does not: cache, retry, or decide anything; the services in access/ decide.
 import type {
-  ApiTokenRecord, ApprovalRecord, AuditRow, GrantRecord, PolicyRecord, RequestRecord,
-  LinkRecord, SessionRecord, TargetRecord, UserRecord,
+  ApiTokenRecord, ApprovalRecord, AuditRow, DiscoveryFindingRecord, EphemeralAccountRecord, GrantRecord, PolicyRecord,
+  RequestRecord, LinkRecord, SessionRecord, TargetRecord, UserRecord,
 } from './records.js';
 
 export interface UserRepo {
@@ -174,8 +174,38 @@ export interface RecordingKeyRepo {
   insert(k: RecordingKeyRecord): Promise<void>;
 }
 
+/** The intent log of ephemeral accounts (records.ts EphemeralAccountRecord). */
+export interface EphemeralAccountRepo {
+  /**
+   * Writes the intent before the account exists on the target. Rejects with `conflict` when the
+   * grant already has an account that is not dropped (one account per grant, on any number of nodes).
+   */
+  insert(a: EphemeralAccountRecord): Promise<void>;
+  byId(id: string): Promise<EphemeralAccountRecord | undefined>;
+  /** The grant's account that is not dropped, if any. */
+  forGrant(grantId: string): Promise<EphemeralAccountRecord | undefined>;
+  /** Every account not dropped yet (creating, active, dropping), oldest first: the reconciler's work list. */
+  live(filter?: { targetId?: string | undefined }): Promise<EphemeralAccountRecord[]>;
+  /** Newest first; dropped ones included. */
+  list(filter: { targetId?: string | undefined; limit?: number | undefined }): Promise<EphemeralAccountRecord[]>;
+  update(a: EphemeralAccountRecord): Promise<void>;
+}
+
+/** What discovery last found on each target (records.ts DiscoveryFindingRecord). */
+export interface DiscoveryRepo {
+  /** Newest first seen first; `targetId` narrows to one target. */
+  list(filter: { targetId?: string | undefined }): Promise<DiscoveryFindingRecord[]>;
+  /** The finding for this account on this target, gone or not. */
+  byAccount(targetId: string, account: string): Promise<DiscoveryFindingRecord | undefined>;
+  /** Inserts or replaces by id. */
+  put(f: DiscoveryFindingRecord): Promise<void>;
+  /** Removes every finding of a target (the target was removed). */
+  removeForTarget(targetId: string): Promise<void>;
+}
+
 export interface SealedValue {
-  table: 'targets' | 'users' | 'recording_keys';
+  /** target_pending: a target's pendingCredentialSealed (a rotation under way). */
+  table: 'targets' | 'target_pending' | 'users' | 'recording_keys' | 'ephemeral_accounts';
   id: string;
   sealed: string;
 }
@@ -193,7 +223,9 @@ export interface Store {
   readonly search: SearchRepo;
   readonly links: LinkRepo;
   readonly recordingKeys: RecordingKeyRepo;
-  /** Every vault-sealed value (target credentials, TOTP secrets, recording keys), for key rotation. */
+  readonly ephemeral: EphemeralAccountRepo;
+  readonly findings: DiscoveryRepo;
+  /** Every vault-sealed value (target credentials and pending rotations, TOTP secrets, recording keys, ephemeral secrets), for key rotation. */
   sealedValues(): Promise<SealedValue[]>;
   replaceSealed(v: SealedValue): Promise<void>;
   /** Runs fn atomically; nested calls join the outer transaction. See the contract above. */

@@ -160,6 +160,19 @@ export class CredentialVault {
         // admin re-enters it first. Re-sealing it blindly would carry a planted value over.
         return { open: (vault) => openTarget(vault, target), seal: (vault, plain) => vault.seal(plain, targetBindingAad(target), 'v2') };
       }
+      case 'target_pending': {
+        // A rotation's pending secret is sealed exactly like the credential it will replace.
+        const t = await this.store.targets.byId(v.id);
+        if (!t) throw new PortcullisError('internal', `target ${v.id} vanished during the key rotation`);
+        const target = { ...t, credentialSealed: v.sealed };
+        return { open: (vault) => openTarget(vault, target), seal: (vault, plain) => vault.seal(plain, targetBindingAad(target), 'v2') };
+      }
+      case 'ephemeral_accounts': {
+        const a = await this.store.ephemeral.byId(v.id);
+        if (!a) throw new PortcullisError('internal', `ephemeral account ${v.id} vanished during the key rotation`);
+        const aad = aadFor.ephemeral(a.id, a.targetId, a.account);
+        return { open: (vault) => vault.open(v.sealed, aad), seal: (vault, plain) => vault.seal(plain, aad) };
+      }
       case 'users':
         return { open: (vault) => vault.open(v.sealed, aadFor.totp(v.id)), seal: (vault, plain) => vault.seal(plain, aadFor.totp(v.id)) };
       case 'recording_keys':

@@ -109,4 +109,9 @@ export const aadFor = {
   legacyTarget: (id: string): string => `target:${id}`,
   totp: (id: string): string => `totp:${id}`,
   recordingKey: (id: string): string => `recording-key:${id}`,
+  /**
+   * An ephemeral account's login secret: bound to its intent-log row, its target and its name, so a
+   * sealed secret copied onto another row (another grant's account) does not open.
+   */
+  ephemeral: (rowId: string, targetId: string, account: string): string => `ephemeral:${JSON.stringify([rowId, targetId, account])}`,
 };

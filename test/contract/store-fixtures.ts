@@ -19,7 +19,7 @@ export function aTarget(over: Partial<TargetRecord> = {}): TargetRecord {
   const id = next('tgt');
   return {
     id, name: `target-${id}`, kind: 'ssh', host: '127.0.0.1', port: 22, account: 'root', credentialKind: 'password',
-    credentialSealed: `sealed:${id}`, hostKey: null, database: null, tlsMode: 'disable', tlsCaPem: null, tlsFingerprint: null, allowWeakUpstreamAuth: false, rsaKeyFingerprint: null, tags: ['prod'], createdAt: 1_000, ...over,
+    credentialSealed: `sealed:${id}`, hostKey: null, database: null, tlsMode: 'disable', tlsCaPem: null, tlsFingerprint: null, allowWeakUpstreamAuth: false, rsaKeyFingerprint: null, tags: ['prod'], credentialMode: 'static', levels: [{ name: 'default', grants: [] }], rotate: 'off', ephemeralReassignTo: null, ephemeralKeepHome: false, pendingCredentialSealed: null, rotatedAt: null, createdAt: 1_000, ...over,
   };
 }
 
@@ -29,21 +29,21 @@ export function aPolicy(over: Partial<PolicyRecord> = {}): PolicyRecord {
     id, name: `policy-${id}`, roles: ['ops'], targets: ['*'], targetTags: [], maxDurationMs: 3_600_000, requireReason: true,
     ticketPattern: null, approvalsRequired: 1, approverRoles: ['approver'],
     autoApprove: { roles: ['ops'], days: [1, 2], fromHour: 9, toHour: 17, onCall: ['alice'] }, breakglass: false,
-    recordKeystrokes: true, allowPortForwarding: false, captureFullOutput: false, recordingRequired: true, allowLinks: false,
+    recordKeystrokes: true, allowPortForwarding: false, captureFullOutput: false, recordingRequired: true, allowLinks: false, levels: [],
     createdAt: 1_000, ...over,
   };
 }
 
 export function aRequest(userId: string, targetId: string, policyId: string, over: Partial<RequestRecord> = {}): RequestRecord {
   return {
-    id: next('req'), userId, targetId, policyId, durationMs: 1_800_000, reason: 'deploy', ticket: 'INC-1', status: 'pending',
+    id: next('req'), userId, targetId, policyId, durationMs: 1_800_000, level: 'default', reason: 'deploy', ticket: 'INC-1', status: 'pending',
     createdAt: 1_000, pendingUntil: 10_000, decidedAt: null, decidedBy: null, denyReason: null, grantId: null, autoApproved: false, ...over,
   };
 }
 
 export function aGrant(userId: string, targetId: string, over: Partial<GrantRecord> = {}): GrantRecord {
   return {
-    id: next('grt'), userId, targetId, requestId: null, policyId: null, source: 'admin', startsAt: 1_000, expiresAt: 5_000,
+    id: next('grt'), userId, targetId, requestId: null, policyId: null, source: 'admin', level: 'default', startsAt: 1_000, expiresAt: 5_000,
     reason: 'fix', ticket: null, approvers: [], revokedAt: null, revokedBy: null, revokeReason: null, needsReview: false,
     reviewedBy: null, reviewedAt: null, dbVerifier: null, createdAt: 1_000, ...over,
   };
@@ -51,7 +51,7 @@ export function aGrant(userId: string, targetId: string, over: Partial<GrantReco
 
 export function aSession(targetId: string, over: Partial<SessionRecord> = {}): SessionRecord {
   return {
-    id: next('ses'), protocol: 'ssh', userId: null, targetId, grantId: null, clientAddr: '127.0.0.1', startedAt: 1_000,
+    id: next('ses'), protocol: 'ssh', userId: null, targetId, grantId: null, level: null, clientAddr: '127.0.0.1', startedAt: 1_000,
     endedAt: null, endReason: null, recording: null, ...over,
   };
 }
@@ -60,7 +60,7 @@ export function aLink(targetId: string, issuerId: string, over: Partial<LinkReco
   const id = next('lnk');
   return {
     id, tokenHash: `t${id}`.padEnd(64, '0'), sshCodeHash: `s${id}`.padEnd(64, '0'), targetId, issuerId, policyId: null, label: 'vendor',
-    createdAt: 1_000, expiresAt: 100_000, usesLeft: 1, uses: 0, sessionMaxMs: 3_600_000, status: 'active', approvedBy: null,
+    createdAt: 1_000, expiresAt: 100_000, usesLeft: 1, uses: 0, sessionMaxMs: 3_600_000, level: 'default', status: 'active', approvedBy: null,
     revokedAt: null, revokedBy: null, ...over,
   };
 }

@@ -14,7 +14,7 @@ const MIN = 60_000;
 const policy = (over: Partial<NewPolicy> = {}): NewPolicy => ({
   name: 'ops-web', roles: ['ops'], targets: ['web01', 'web02'], targetTags: [], maxDurationMs: 2 * 60 * MIN, requireReason: true,
   ticketPattern: null, approvalsRequired: 0, approverRoles: [], autoApprove: { roles: [], days: [], fromHour: null, toHour: null, onCall: [] },
-  breakglass: false, recordKeystrokes: true, allowPortForwarding: false, captureFullOutput: false, recordingRequired: true, allowLinks: false, ...over,
+  breakglass: false, recordKeystrokes: true, allowPortForwarding: false, captureFullOutput: false, recordingRequired: true, allowLinks: false, levels: [], ...over,
 });
 
 let t: TestApp;

@@ -7,7 +7,7 @@ import { addSshTarget, testApp, type TestApp } from '../support/test-app.js';
 const policy = (over: Partial<NewPolicy> = {}): NewPolicy => ({
   name: 'ops-web', roles: ['ops'], targets: ['web01'], targetTags: [], maxDurationMs: 2 * 3_600_000, requireReason: true,
   ticketPattern: null, approvalsRequired: 1, approverRoles: ['approver'], autoApprove: null, breakglass: false,
-  recordKeystrokes: true, allowPortForwarding: false, captureFullOutput: false, recordingRequired: true, allowLinks: false, ...over,
+  recordKeystrokes: true, allowPortForwarding: false, captureFullOutput: false, recordingRequired: true, allowLinks: false, levels: [], ...over,
 });
 
 function liveSession(t: TestApp, grantId: string, expiresAt: number): { closed: TerminationReason[] } {
@@ -200,7 +200,7 @@ describe('the session list', () => {
     await t.app.store.transaction(async () => {
       for (let i = 0; i < 10_000; i++) {
         await t.app.store.sessions.insert({
-          id: `ses_${String(i).padStart(5, '0')}`, protocol: i % 3 === 0 ? 'postgres' : 'ssh', userId: ops.id, targetId: target.id, grantId: null,
+          id: `ses_${String(i).padStart(5, '0')}`, protocol: i % 3 === 0 ? 'postgres' : 'ssh', userId: ops.id, targetId: target.id, grantId: null, level: null,
           clientAddr: '127.0.0.1', startedAt: 1_000_000 + Math.floor(i / 2), endedAt: 1_000_500 + i, endReason: i % 10 === 0 ? 'grant-expired' : 'closed-by-client', recording: null,
         });
       }

@@ -25,7 +25,7 @@ afterEach(() => t.close());
 async function orphan(id: string, opts: { recording?: boolean; endedAt?: number } = {}): Promise<SessionRecord> {
   const dir = join(t.app.paths.recordings, id);
   const rec: SessionRecord = {
-    id, protocol: 'postgres', userId: ops.id, targetId: 'tgt_x', grantId: 'gr_x', clientAddr: '127.0.0.1',
+    id, protocol: 'postgres', userId: ops.id, targetId: 'tgt_x', grantId: 'gr_x', level: 'default', clientAddr: '127.0.0.1',
     startedAt: t.clock.now(), endedAt: null, endReason: null, recording: opts.recording === false ? null : dir,
   };
   await t.app.store.sessions.insert(rec);

@@ -64,7 +64,7 @@ function serve(s: Socket): void {
 
 const target: TargetRecord = {
   id: 'tgt_split', name: 'split-db', kind: 'postgres', host: '127.0.0.1', port: 0, account: 'app', credentialKind: 'password', credentialSealed: '',
-  hostKey: null, database: 'app', tlsMode: 'disable', tlsCaPem: null, tlsFingerprint: null, allowWeakUpstreamAuth: false, rsaKeyFingerprint: null, tags: [], createdAt: 0,
+  hostKey: null, database: 'app', tlsMode: 'disable', tlsCaPem: null, tlsFingerprint: null, allowWeakUpstreamAuth: false, rsaKeyFingerprint: null, tags: [], credentialMode: 'static', levels: [{ name: 'default', grants: [] }], rotate: 'off', ephemeralReassignTo: null, ephemeralKeepHome: false, pendingCredentialSealed: null, rotatedAt: null, createdAt: 0,
 };
 const cred = (): Parameters<typeof connectPgUpstream>[1] => ({ kind: 'password', account: 'app', secret: Buffer.from(PASSWORD), wipe: () => {} });
 

@@ -105,7 +105,7 @@ describe('the session pipeline: how sessions end', () => {
     await t.app.policies.add('admin', {
       name: 'db02-unrecorded', roles: ['ops'], targets: ['db02'], targetTags: [], maxDurationMs: 3_600_000, requireReason: false,
       ticketPattern: null, approvalsRequired: 0, approverRoles: [], autoApprove: null, breakglass: false,
-      recordKeystrokes: true, allowPortForwarding: false, captureFullOutput: false, recordingRequired: false, allowLinks: false,
+      recordKeystrokes: true, allowPortForwarding: false, captureFullOutput: false, recordingRequired: false, allowLinks: false, levels: [],
     });
     await t.app.requests.create(ops, { target: 'db02', durationMs: 30 * MIN, reason: 'optional recording' });
     const { p } = pipeline();
@@ -162,7 +162,7 @@ describe('the session pipeline: how sessions end', () => {
     await t.app.policies.add('admin', {
       name: 'db02-unrecorded', roles: ['ops'], targets: ['db02'], targetTags: [], maxDurationMs: 3_600_000, requireReason: false,
       ticketPattern: null, approvalsRequired: 0, approverRoles: [], autoApprove: null, breakglass: false,
-      recordKeystrokes: true, allowPortForwarding: false, captureFullOutput: false, recordingRequired: false, allowLinks: false,
+      recordKeystrokes: true, allowPortForwarding: false, captureFullOutput: false, recordingRequired: false, allowLinks: false, levels: [],
     });
     await t.app.requests.create(ops, { target: 'db02', durationMs: 30 * MIN, reason: 'optional recording' });
     const { p } = pipeline();

@@ -269,7 +269,7 @@ describe('the session pipeline: refusals, the gate and access taken away', () =>
     await t.app.policies.add('admin', {
       name: 'dba', roles: ['ops'], targets: ['db01'], targetTags: [], maxDurationMs: 60 * MIN, requireReason: true, ticketPattern: null,
       approvalsRequired: 0, approverRoles: [], autoApprove: { roles: [], days: [], fromHour: null, toHour: null, onCall: [] }, breakglass: false,
-      recordKeystrokes: true, allowPortForwarding: true, captureFullOutput: false, recordingRequired: true, allowLinks: false,
+      recordKeystrokes: true, allowPortForwarding: true, captureFullOutput: false, recordingRequired: true, allowLinks: false, levels: [],
     });
     for (const g of await t.app.grants.list({ active: true })) await t.app.grants.revoke(t.admin, g.id, 'use the policy');
     await t.app.requests.create(ops, { target: 'db01', durationMs: 30 * MIN, reason: 'r' });

@@ -13,7 +13,7 @@ import { addSshTarget, testApp, type TestApp } from '../support/test-app.js';
 const policy: NewPolicy = {
   name: 'ops-web', roles: ['ops'], targets: ['web01'], targetTags: [], maxDurationMs: 2 * 3_600_000, requireReason: true,
   ticketPattern: null, approvalsRequired: 2, approverRoles: ['approver'], autoApprove: null, breakglass: false,
-  recordKeystrokes: true, allowPortForwarding: false, captureFullOutput: false, recordingRequired: true, allowLinks: false,
+  recordKeystrokes: true, allowPortForwarding: false, captureFullOutput: false, recordingRequired: true, allowLinks: false, levels: [],
 };
 
 const outcome = (p: Promise<unknown>): Promise<string> => p.then(() => 'ok', (e: unknown) => (e as { code?: string }).code ?? String(e));

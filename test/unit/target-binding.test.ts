@@ -15,7 +15,7 @@ import { addSshTarget, testApp, type TestApp } from '../support/test-app.js';
 const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const record = (over: Partial<TargetRecord> = {}): TargetRecord => ({
   id: 'tgt_1', name: 'orders-db', kind: 'postgres', host: 'db1.internal', port: 5432, account: 'app', credentialKind: 'password',
-  credentialSealed: '', hostKey: null, database: 'orders', tlsMode: 'verify-full', tlsCaPem: CA, allowWeakUpstreamAuth: false, rsaKeyFingerprint: null, tlsFingerprint: null, tags: ['prod'], createdAt: 1, ...over,
+  credentialSealed: '', hostKey: null, database: 'orders', tlsMode: 'verify-full', tlsCaPem: CA, allowWeakUpstreamAuth: false, rsaKeyFingerprint: null, tlsFingerprint: null, tags: ['prod'], credentialMode: 'static', levels: [{ name: 'default', grants: [] }], rotate: 'off', ephemeralReassignTo: null, ephemeralKeepHome: false, pendingCredentialSealed: null, rotatedAt: null, createdAt: 1, ...over,
 });
 
 describe('the binding of a target credential', () => {

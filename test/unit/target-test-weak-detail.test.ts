@@ -12,7 +12,7 @@ afterEach(() => imp?.close());
 const target = (port: number): TargetRecord => ({
   id: 't1', name: 'weak-db', kind: 'postgres', host: '127.0.0.1', port, account: 'app', credentialKind: 'password', credentialSealed: '',
   hostKey: null, database: null, tlsMode: 'disable', tlsCaPem: null, tlsFingerprint: null, allowWeakUpstreamAuth: true, rsaKeyFingerprint: null,
-  tags: [], createdAt: 0,
+  tags: [], credentialMode: 'static', levels: [{ name: 'default', grants: [] }], rotate: 'off', ephemeralReassignTo: null, ephemeralKeepHome: false, pendingCredentialSealed: null, rotatedAt: null, createdAt: 0,
 });
 
 describe('target test detail', () => {

@@ -84,7 +84,7 @@ describe('an old require target without CA or pin, at session start', () => {
 
   const legacy = (kind: 'postgres' | 'mysql'): TargetRecord => ({
     id: 'tgt_x', name: 'legacy-db', kind, host: '127.0.0.1', port, account: 'app', credentialKind: 'password', credentialSealed: 's',
-    hostKey: null, database: null, tlsMode: 'require', tlsCaPem: null, tlsFingerprint: null, allowWeakUpstreamAuth: false, rsaKeyFingerprint: null, tags: [], createdAt: 1,
+    hostKey: null, database: null, tlsMode: 'require', tlsCaPem: null, tlsFingerprint: null, allowWeakUpstreamAuth: false, rsaKeyFingerprint: null, tags: [], credentialMode: 'static', levels: [{ name: 'default', grants: [] }], rotate: 'off', ephemeralReassignTo: null, ephemeralKeepHome: false, pendingCredentialSealed: null, rotatedAt: null, createdAt: 1,
   });
   const cred = (): { kind: 'password'; account: string; secret: Buffer; wipe(): void } => {
     const secret = Buffer.from('vaulted-secret-1');

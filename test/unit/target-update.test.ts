@@ -102,7 +102,7 @@ describe('target update', () => {
     const p: NewPolicy = {
       name: 'ops-tagged', roles: ['ops'], targets: [], targetTags: ['prod'], maxDurationMs: 2 * 60 * MIN, requireReason: true, ticketPattern: null,
       approvalsRequired: 0, approverRoles: [], autoApprove: { roles: [], days: [], fromHour: null, toHour: null, onCall: [] }, breakglass: false,
-      recordKeystrokes: true, allowPortForwarding: false, captureFullOutput: false, recordingRequired: true, allowLinks: false,
+      recordKeystrokes: true, allowPortForwarding: false, captureFullOutput: false, recordingRequired: true, allowLinks: false, levels: [],
     };
     await t.app.policies.add('admin', p);
     await t.app.targets.update('admin', 'web01', { tags: ['prod'] });

@@ -25,7 +25,7 @@ async function listen(onConn: (s: import('node:net').Socket, received: Buffer[])
 
 const target = (kind: 'postgres' | 'mysql', port: number): TargetRecord => ({
   id: 'tgt_i', name: 'db-i', kind, host: '127.0.0.1', port, account: 'app', credentialKind: 'password', credentialSealed: 's',
-  hostKey: null, database: null, tlsMode: 'verify-full', tlsCaPem: null, tlsFingerprint: 'sha256:' + 'a'.repeat(64), allowWeakUpstreamAuth: false, rsaKeyFingerprint: null, tags: [], createdAt: 1,
+  hostKey: null, database: null, tlsMode: 'verify-full', tlsCaPem: null, tlsFingerprint: 'sha256:' + 'a'.repeat(64), allowWeakUpstreamAuth: false, rsaKeyFingerprint: null, tags: [], credentialMode: 'static', levels: [{ name: 'default', grants: [] }], rotate: 'off', ephemeralReassignTo: null, ephemeralKeepHome: false, pendingCredentialSealed: null, rotatedAt: null, createdAt: 1,
 });
 const cred = (): { kind: 'password'; account: string; secret: Buffer; wipe(): void } => {
   const secret = Buffer.from('vaulted-secret-1');

@@ -122,6 +122,6 @@ function policyFromInput(b: Input, name?: string): Parameters<import('../../acce
     approverRoles: b.strList('approver_roles'), autoApprove, breakglass: b.optBool('breakglass') ?? false,
     recordKeystrokes: b.optBool('record_keystrokes') ?? true, allowPortForwarding: b.optBool('allow_port_forwarding') ?? false,
     captureFullOutput: b.optBool('capture_full_output') ?? false, recordingRequired: b.optBool('recording_required') ?? true,
-    allowLinks: b.optBool('allow_links') ?? false,
+    allowLinks: b.optBool('allow_links') ?? false, levels: b.strList('levels'),
   };
 }

@@ -84,6 +84,33 @@ const MIGRATIONS: string[] = [
   // 10: database targets can pin the upstream certificate. Existing targets keep their TLS mode (a
   // 'require' target without a CA or pin is then refused at session start until it gets one or opts in).
   `ALTER TABLE targets ADD COLUMN tls_fingerprint TEXT;`,
+  // 11: zero standing privilege. Targets: static or ephemeral credentials, access levels (least
+  // privileged first), rotation of static credentials with its pending secret. The level on every
+  // grant, request, link and session (existing ones: "default"; old sessions: unknown). The intent
+  // log of ephemeral accounts (at most one live account per grant) and discovery's findings.
+  `ALTER TABLE targets ADD COLUMN credential_mode TEXT NOT NULL DEFAULT 'static';
+   ALTER TABLE targets ADD COLUMN levels TEXT NOT NULL DEFAULT '[{"name":"default","grants":[]}]';
+   ALTER TABLE targets ADD COLUMN rotate TEXT NOT NULL DEFAULT 'off';
+   ALTER TABLE targets ADD COLUMN ephemeral_reassign_to TEXT;
+   ALTER TABLE targets ADD COLUMN ephemeral_keep_home INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE targets ADD COLUMN pending_credential_sealed TEXT;
+   ALTER TABLE targets ADD COLUMN rotated_at INTEGER;
+   ALTER TABLE grants ADD COLUMN level TEXT NOT NULL DEFAULT 'default';
+   ALTER TABLE requests ADD COLUMN level TEXT NOT NULL DEFAULT 'default';
+   ALTER TABLE links ADD COLUMN level TEXT NOT NULL DEFAULT 'default';
+   ALTER TABLE sessions ADD COLUMN level TEXT;
+   CREATE TABLE ephemeral_accounts (
+     id TEXT PRIMARY KEY, target_id TEXT NOT NULL, grant_id TEXT NOT NULL, account TEXT NOT NULL, level TEXT NOT NULL,
+     state TEXT NOT NULL, secret_sealed TEXT, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+     drop_attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, dropped_at INTEGER
+   );
+   CREATE UNIQUE INDEX ephemeral_live_grant ON ephemeral_accounts(grant_id) WHERE state <> 'dropped';
+   CREATE INDEX ephemeral_state ON ephemeral_accounts(state, target_id);
+   CREATE TABLE discovery_findings (
+     id TEXT PRIMARY KEY, target_id TEXT NOT NULL, account TEXT NOT NULL, privileges TEXT NOT NULL, managed INTEGER NOT NULL,
+     managed_as TEXT, first_seen_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL, gone_at INTEGER
+   );
+   CREATE UNIQUE INDEX discovery_account ON discovery_findings(target_id, account);`,
 ];
 
 /** Applies every migration not applied yet; `upTo` stops at that version (tests of one migration). */

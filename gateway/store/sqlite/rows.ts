@@ -1,6 +1,6 @@
 // Row <-> record mapping. SQLite has no arrays or booleans: lists are JSON text, flags are 0/1.
 import type {
-  ApiTokenRecord, GrantRecord, LinkRecord, PolicyRecord, RequestRecord, SessionRecord, TargetRecord, UserRecord,
+  AccessLevel, ApiTokenRecord, DiscoveryFindingRecord, EphemeralAccountRecord, GrantRecord, LinkRecord, PolicyRecord, RequestRecord, SessionRecord, TargetRecord, UserRecord,
 } from '../records.js';
 
 export type Row = Record<string, unknown>;
@@ -30,7 +30,10 @@ export const targetFromRow = (r: Row): TargetRecord => ({
   credentialSealed: str(r.credential_sealed), hostKey: strOrNull(r.host_key), database: strOrNull(r.database),
   tlsMode: str(r.tls_mode) as TargetRecord['tlsMode'], tlsCaPem: strOrNull(r.tls_ca_pem), tlsFingerprint: strOrNull(r.tls_fingerprint),
   allowWeakUpstreamAuth: num(r.allow_weak_upstream_auth) === 1, rsaKeyFingerprint: strOrNull(r.rsa_key_fingerprint), tags: list(r.tags),
-  createdAt: num(r.created_at),
+  credentialMode: str(r.credential_mode) === 'ephemeral' ? 'ephemeral' : 'static', levels: JSON.parse(str(r.levels)) as AccessLevel[],
+  rotate: str(r.rotate) as TargetRecord['rotate'], ephemeralReassignTo: strOrNull(r.ephemeral_reassign_to),
+  ephemeralKeepHome: num(r.ephemeral_keep_home) === 1, pendingCredentialSealed: strOrNull(r.pending_credential_sealed),
+  rotatedAt: numOrNull(r.rotated_at), createdAt: num(r.created_at),
 });
 
 export const targetToRow = (t: TargetRecord): Row => ({
@@ -38,12 +41,14 @@ export const targetToRow = (t: TargetRecord): Row => ({
   credential_kind: t.credentialKind, credential_sealed: t.credentialSealed, host_key: t.hostKey,
   database: t.database, tls_mode: t.tlsMode, tls_ca_pem: t.tlsCaPem, tls_fingerprint: t.tlsFingerprint,
   allow_weak_upstream_auth: t.allowWeakUpstreamAuth ? 1 : 0, rsa_key_fingerprint: t.rsaKeyFingerprint, tags: JSON.stringify(t.tags),
+  credential_mode: t.credentialMode, levels: JSON.stringify(t.levels), rotate: t.rotate, ephemeral_reassign_to: t.ephemeralReassignTo,
+  ephemeral_keep_home: t.ephemeralKeepHome ? 1 : 0, pending_credential_sealed: t.pendingCredentialSealed, rotated_at: t.rotatedAt,
   created_at: t.createdAt,
 });
 
 // A policy has many optional knobs; it is stored as one JSON body so adding a knob needs no migration.
 // Knobs added after a policy was stored take these values.
-const POLICY_DEFAULTS = { captureFullOutput: false, recordingRequired: true, allowLinks: false };
+const POLICY_DEFAULTS = { captureFullOutput: false, recordingRequired: true, allowLinks: false, levels: [] as string[] };
 
 export const policyFromRow = (r: Row): PolicyRecord => ({
   ...POLICY_DEFAULTS,
@@ -58,14 +63,14 @@ export const policyToRow = (p: PolicyRecord): Row => {
 
 export const requestFromRow = (r: Row): RequestRecord => ({
   id: str(r.id), userId: str(r.user_id), targetId: str(r.target_id), policyId: str(r.policy_id),
-  durationMs: num(r.duration_ms), reason: str(r.reason), ticket: strOrNull(r.ticket),
+  durationMs: num(r.duration_ms), level: str(r.level), reason: str(r.reason), ticket: strOrNull(r.ticket),
   status: str(r.status) as RequestRecord['status'], createdAt: num(r.created_at), pendingUntil: num(r.pending_until),
   decidedAt: numOrNull(r.decided_at), decidedBy: strOrNull(r.decided_by), denyReason: strOrNull(r.deny_reason),
   grantId: strOrNull(r.grant_id), autoApproved: num(r.auto_approved) === 1,
 });
 
 export const requestToRow = (q: RequestRecord): Row => ({
-  id: q.id, user_id: q.userId, target_id: q.targetId, policy_id: q.policyId, duration_ms: q.durationMs,
+  id: q.id, user_id: q.userId, target_id: q.targetId, policy_id: q.policyId, duration_ms: q.durationMs, level: q.level,
   reason: q.reason, ticket: q.ticket, status: q.status, created_at: q.createdAt, pending_until: q.pendingUntil,
   decided_at: q.decidedAt, decided_by: q.decidedBy, deny_reason: q.denyReason, grant_id: q.grantId,
   auto_approved: q.autoApproved ? 1 : 0,
@@ -73,7 +78,7 @@ export const requestToRow = (q: RequestRecord): Row => ({
 
 export const grantFromRow = (r: Row): GrantRecord => ({
   id: str(r.id), userId: str(r.user_id), targetId: str(r.target_id), requestId: strOrNull(r.request_id),
-  policyId: strOrNull(r.policy_id), source: str(r.source) as GrantRecord['source'], startsAt: num(r.starts_at),
+  policyId: strOrNull(r.policy_id), source: str(r.source) as GrantRecord['source'], level: str(r.level), startsAt: num(r.starts_at),
   expiresAt: num(r.expires_at), reason: str(r.reason), ticket: strOrNull(r.ticket), approvers: list(r.approvers),
   revokedAt: numOrNull(r.revoked_at), revokedBy: strOrNull(r.revoked_by), revokeReason: strOrNull(r.revoke_reason),
   needsReview: num(r.needs_review) === 1, reviewedBy: strOrNull(r.reviewed_by), reviewedAt: numOrNull(r.reviewed_at),
@@ -82,7 +87,7 @@ export const grantFromRow = (r: Row): GrantRecord => ({
 
 export const grantToRow = (g: GrantRecord): Row => ({
   id: g.id, user_id: g.userId, target_id: g.targetId, request_id: g.requestId, policy_id: g.policyId,
-  source: g.source, starts_at: g.startsAt, expires_at: g.expiresAt, reason: g.reason, ticket: g.ticket,
+  source: g.source, level: g.level, starts_at: g.startsAt, expires_at: g.expiresAt, reason: g.reason, ticket: g.ticket,
   approvers: JSON.stringify(g.approvers), revoked_at: g.revokedAt, revoked_by: g.revokedBy,
   revoke_reason: g.revokeReason, needs_review: g.needsReview ? 1 : 0, reviewed_by: g.reviewedBy,
   reviewed_at: g.reviewedAt, db_verifier: g.dbVerifier, created_at: g.createdAt,
@@ -95,19 +100,41 @@ export const tokenFromRow = (r: Row): ApiTokenRecord => ({
 
 export const sessionFromRow = (r: Row): SessionRecord => ({
   id: str(r.id), protocol: str(r.protocol), userId: strOrNull(r.user_id), targetId: str(r.target_id),
-  grantId: strOrNull(r.grant_id), clientAddr: str(r.client_addr), startedAt: num(r.started_at),
+  grantId: strOrNull(r.grant_id), level: strOrNull(r.level), clientAddr: str(r.client_addr), startedAt: num(r.started_at),
   endedAt: numOrNull(r.ended_at), endReason: strOrNull(r.end_reason), recording: strOrNull(r.recording),
 });
 
 export const linkToRow = (l: LinkRecord): Row => ({
   id: l.id, token_hash: l.tokenHash, ssh_code_hash: l.sshCodeHash, target_id: l.targetId, issuer_id: l.issuerId, policy_id: l.policyId,
-  label: l.label, created_at: l.createdAt, expires_at: l.expiresAt, uses_left: l.usesLeft, uses: l.uses, session_max_ms: l.sessionMaxMs,
+  label: l.label, created_at: l.createdAt, expires_at: l.expiresAt, uses_left: l.usesLeft, uses: l.uses, session_max_ms: l.sessionMaxMs, level: l.level,
   status: l.status, approved_by: l.approvedBy, revoked_at: l.revokedAt, revoked_by: l.revokedBy,
 });
 
 export const linkFromRow = (r: Row): LinkRecord => ({
   id: str(r.id), tokenHash: str(r.token_hash), sshCodeHash: str(r.ssh_code_hash), targetId: str(r.target_id), issuerId: str(r.issuer_id),
   policyId: strOrNull(r.policy_id), label: str(r.label), createdAt: num(r.created_at), expiresAt: num(r.expires_at), usesLeft: num(r.uses_left),
-  uses: num(r.uses), sessionMaxMs: num(r.session_max_ms), status: str(r.status) === 'pending' ? 'pending' : 'active',
+  uses: num(r.uses), sessionMaxMs: num(r.session_max_ms), level: str(r.level), status: str(r.status) === 'pending' ? 'pending' : 'active',
   approvedBy: strOrNull(r.approved_by), revokedAt: numOrNull(r.revoked_at), revokedBy: strOrNull(r.revoked_by),
+});
+
+export const ephemeralFromRow = (r: Row): EphemeralAccountRecord => ({
+  id: str(r.id), targetId: str(r.target_id), grantId: str(r.grant_id), account: str(r.account), level: str(r.level),
+  state: str(r.state) as EphemeralAccountRecord['state'], secretSealed: strOrNull(r.secret_sealed), createdAt: num(r.created_at),
+  expiresAt: num(r.expires_at), dropAttempts: num(r.drop_attempts), lastError: strOrNull(r.last_error), droppedAt: numOrNull(r.dropped_at),
+});
+
+export const ephemeralToRow = (a: EphemeralAccountRecord): Row => ({
+  id: a.id, target_id: a.targetId, grant_id: a.grantId, account: a.account, level: a.level, state: a.state,
+  secret_sealed: a.secretSealed, created_at: a.createdAt, expires_at: a.expiresAt, drop_attempts: a.dropAttempts,
+  last_error: a.lastError, dropped_at: a.droppedAt,
+});
+
+export const findingFromRow = (r: Row): DiscoveryFindingRecord => ({
+  id: str(r.id), targetId: str(r.target_id), account: str(r.account), privileges: list(r.privileges), managed: num(r.managed) === 1,
+  managedAs: strOrNull(r.managed_as), firstSeenAt: num(r.first_seen_at), lastSeenAt: num(r.last_seen_at), goneAt: numOrNull(r.gone_at),
+});
+
+export const findingToRow = (f: DiscoveryFindingRecord): Row => ({
+  id: f.id, target_id: f.targetId, account: f.account, privileges: JSON.stringify(f.privileges), managed: f.managed ? 1 : 0,
+  managed_as: f.managedAs, first_seen_at: f.firstSeenAt, last_seen_at: f.lastSeenAt, gone_at: f.goneAt,
 });

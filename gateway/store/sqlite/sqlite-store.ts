@@ -11,6 +11,7 @@ import { migrate } from './migrations.js';
 import {
   type Row, grantFromRow, grantToRow, linkFromRow, linkToRow, policyFromRow, policyToRow, requestFromRow, requestToRow,
   sessionFromRow, targetFromRow, targetToRow, tokenFromRow, userFromRow, userToRow,
+  ephemeralFromRow, ephemeralToRow, findingFromRow, findingToRow,
 } from './rows.js';
 
 export function openSqliteStore(file: string): Store {
@@ -183,7 +184,7 @@ class SqliteStore implements Store {
 
   readonly sessions: Store['sessions'] = {
     insert: (s) => this.insertRow('sessions', {
-      id: s.id, protocol: s.protocol, user_id: s.userId, target_id: s.targetId, grant_id: s.grantId,
+      id: s.id, protocol: s.protocol, user_id: s.userId, target_id: s.targetId, grant_id: s.grantId, level: s.level,
       client_addr: s.clientAddr, started_at: s.startedAt, ended_at: s.endedAt, end_reason: s.endReason, recording: s.recording,
     }),
     end: (id, endedAt, reason) => this.none(this.write('UPDATE sessions SET ended_at=?, end_reason=? WHERE id=? AND ended_at IS NULL', endedAt, reason, id)),
@@ -244,12 +245,42 @@ class SqliteStore implements Store {
     insert: (k) => this.insertRow('recording_keys', { id: k.id, sealed: k.sealed, created_at: k.createdAt }),
   };
 
+  readonly ephemeral: Store['ephemeral'] = {
+    insert: (a) => this.insertRow('ephemeral_accounts', ephemeralToRow(a)),
+    byId: (id) => this.one(ephemeralFromRow, 'SELECT * FROM ephemeral_accounts WHERE id=?', id),
+    forGrant: (grantId) => this.one(ephemeralFromRow, "SELECT * FROM ephemeral_accounts WHERE grant_id=? AND state<>'dropped'", grantId),
+    live: (f) => this.all(ephemeralFromRow,
+      "SELECT * FROM ephemeral_accounts WHERE state<>'dropped' AND (@target IS NULL OR target_id=@target) ORDER BY created_at, id",
+      { target: f?.targetId ?? null }),
+    list: (f) => this.all(ephemeralFromRow,
+      'SELECT * FROM ephemeral_accounts WHERE (@target IS NULL OR target_id=@target) ORDER BY created_at DESC, id DESC LIMIT @limit',
+      { target: f.targetId ?? null, limit: Math.max(0, Math.min(f.limit ?? 100, 1000)) }),
+    update: (a) => this.updateRow('ephemeral_accounts', ephemeralToRow(a)),
+  };
+
+  readonly findings: Store['findings'] = {
+    list: (f) => this.all(findingFromRow,
+      'SELECT * FROM discovery_findings WHERE (@target IS NULL OR target_id=@target) ORDER BY first_seen_at DESC, id DESC',
+      { target: f.targetId ?? null }),
+    byAccount: (targetId, account) => this.one(findingFromRow, 'SELECT * FROM discovery_findings WHERE target_id=? AND account=?', targetId, account),
+    put: (f) => this.tx.run(() => {
+      const row = findingToRow(f);
+      const cols = Object.keys(row);
+      this.st(`INSERT OR REPLACE INTO discovery_findings (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')})`).run(row);
+    }),
+    removeForTarget: (targetId) => this.none(this.write('DELETE FROM discovery_findings WHERE target_id=?', targetId)),
+  };
+
   sealedValues(): Promise<SealedValue[]> {
     return this.tx.run(() => {
       const targets = this.st('SELECT id, credential_sealed AS sealed FROM targets ORDER BY id').all() as Row[];
       const users = this.st('SELECT id, totp_sealed AS sealed FROM users WHERE totp_sealed IS NOT NULL ORDER BY id').all() as Row[];
       const keys = this.st('SELECT id, sealed FROM recording_keys ORDER BY id').all() as Row[];
+      const pending = this.st('SELECT id, pending_credential_sealed AS sealed FROM targets WHERE pending_credential_sealed IS NOT NULL ORDER BY id').all() as Row[];
+      const ephemeral = this.st('SELECT id, secret_sealed AS sealed FROM ephemeral_accounts WHERE secret_sealed IS NOT NULL ORDER BY id').all() as Row[];
       return [
+        ...pending.map((r) => ({ table: 'target_pending' as const, id: String(r.id), sealed: String(r.sealed) })),
+        ...ephemeral.map((r) => ({ table: 'ephemeral_accounts' as const, id: String(r.id), sealed: String(r.sealed) })),
         ...targets.map((r) => ({ table: 'targets' as const, id: String(r.id), sealed: String(r.sealed) })),
         ...users.map((r) => ({ table: 'users' as const, id: String(r.id), sealed: String(r.sealed) })),
         ...keys.map((r) => ({ table: 'recording_keys' as const, id: String(r.id), sealed: String(r.sealed) })),
@@ -258,8 +289,8 @@ class SqliteStore implements Store {
   }
 
   replaceSealed(v: SealedValue): Promise<void> {
-    const col = v.table === 'targets' ? 'credential_sealed' : v.table === 'users' ? 'totp_sealed' : 'sealed';
-    return this.none(this.write(`UPDATE ${v.table} SET ${col}=? WHERE id=?`, v.sealed, v.id));
+    const [table, col] = SEALED_COLUMNS[v.table];
+    return this.none(this.write(`UPDATE ${table} SET ${col}=? WHERE id=?`, v.sealed, v.id));
   }
 
   transaction<T>(fn: () => Promise<T>): Promise<T> {
@@ -274,6 +305,15 @@ class SqliteStore implements Store {
     });
   }
 }
+
+/** Where each kind of sealed value lives: table and column. */
+const SEALED_COLUMNS: { readonly [K in SealedValue['table']]: readonly [string, string] } = {
+  targets: ['targets', 'credential_sealed'],
+  target_pending: ['targets', 'pending_credential_sealed'],
+  users: ['users', 'totp_sealed'],
+  recording_keys: ['recording_keys', 'sealed'],
+  ephemeral_accounts: ['ephemeral_accounts', 'secret_sealed'],
+};
 
 function auditFromRow(r: Row): AuditRow {
   return {
