@@ -42,6 +42,8 @@ import { SessionCatalog } from './session/session-catalog.js';
 import { MaskedInputReveals } from './session/masked-reveal.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
+import type { TargetKind } from './store/records.js';
+import type { AdminLogin } from './provision/provisioner.js';
 import type { Clock } from './util/clock.js';
 import { DeadlineScheduler } from './util/deadline-scheduler.js';
 import { parseDuration } from './util/duration.js';
@@ -106,6 +108,12 @@ export interface AppOptions {
   poster?: Poster;
   /** How the recordings volume is measured (tests fake a full disk). */
   statVolume?: StatVolume;
+  /**
+   * How each target kind's provisioner logs in (gateway/provision/provisioner.ts): ephemeral
+   * accounts, rotation and discovery. The composition root passes the protocol registry's; a kind
+   * without one cannot have ephemeral credentials, rotation or discovery.
+   */
+  adminLogins?: Partial<Record<TargetKind, AdminLogin>>;
 }
 
 export function buildApp(config: Config, opts: AppOptions): App {

@@ -48,7 +48,8 @@ function composeForApi(app: App): Composed {
 }
 
 export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: Logger): Promise<Running> {
-  const app = buildApp(config, { clock: systemClock, env, log });
+  const adminLogins = Object.fromEntries(Object.entries(PROTOCOLS).flatMap(([kind, p]) => (p.admin ? [[kind, p.admin]] : [])));
+  const app = buildApp(config, { clock: systemClock, env, log, adminLogins });
   const certs = ensureCerts(config.data, config.hostnames);
   const tls = { cert: readFileSync(certs.serverCert, 'utf8'), key: readFileSync(certs.serverKey, 'utf8') };
   // Before anything is appended: fixes where keying begins (first start of an older data dir) and

@@ -21,6 +21,7 @@ import { probePostgresLogin } from '../postgres/probe.js';
 import { createSshListener } from '../ssh/listener.js';
 import { probeSshLogin } from '../ssh/probe.js';
 import type { TargetKind } from '../store/records.js';
+import type { AdminLogin } from '../provision/provisioner.js';
 import type { LoginProbe } from '../targets/target-check.js';
 import { parseDuration } from '../util/duration.js';
 
@@ -35,6 +36,8 @@ export interface ProtocolEntry {
   listener(ctx: ListenerContext): Listener;
   /** Logs in to a target of this kind with its vaulted credential (`target test`). */
   probe: LoginProbe;
+  /** Logs in as the target's vaulted account to provision, rotate and discover (gateway/provision/provisioner.ts). */
+  admin?: AdminLogin;
   /** Database kinds: the protocol's TLS upgrade, to show the certificate (`target fetch-cert`). */
   fetchCertificate?: (host: string, port: number, caPem: string | null, timeoutMs: number) => Promise<CertificateInfo>;
 }
