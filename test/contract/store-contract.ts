@@ -10,6 +10,7 @@ import { describeSessionContract } from './store-contract-sessions.js';
 import { rejectionCode } from './store-contract-errors.js';
 import { aGrant, aPolicy, aRequest, aTarget, aUser } from './store-fixtures.js';
 import { describeTransactionContract } from './store-contract-tx.js';
+import { describeProvisionContract } from './store-contract-provision.js';
 
 export interface OpenedStore {
   store: Store;
@@ -289,5 +290,6 @@ export function describeStoreContract(name: string, open: OpenStore): void {
     });
 
     describeTransactionContract(() => s);
+    describeProvisionContract(() => s);
   });
 }
