@@ -36,7 +36,7 @@ export function storeJournal(store: Store, audit: AuditLog, log: Logger): Sessio
       });
       await audit.append('session.started', actor(s), {
         session: s.id, user: auth.user.name, target: auth.target.name, protocol: s.protocol, grant: auth.grant.id, addr: s.clientAddr,
-        ...(auth.link ? { link: auth.link } : {}),
+        ...(auth.link ? { link: auth.link } : {}), level: auth.grant.level,
       });
     }),
     ended: (s, at, reason) => store.transaction(async () => {
