@@ -6,7 +6,7 @@ import { makeScramVerifier } from './scram-verifier.js';
 import { PortcullisError } from '../util/errors.js';
 import { newId } from '../util/ids.js';
 import type { AccessContext } from './context.js';
-import { resolveLevel } from './levels.js';
+import { levelRank, resolveLevel } from './levels.js';
 import { requireText } from './names.js';
 import { type GrantView, grantView } from './views.js';
 
@@ -134,10 +134,15 @@ export class GrantService {
    * with a second factor reach psql and drivers, which cannot carry a one-time code. Valid for the
    * grant's lifetime; a new one replaces the old. Only its SCRAM verifier is stored.
    */
-  async issueDbPassword(user: UserRecord, targetName: string): Promise<{ password: string; expiresAt: number }> {
+  async issueDbPassword(user: UserRecord, targetName: string, level?: string): Promise<{ password: string; expiresAt: number }> {
     const target = await this.ctx.store.targets.byName(targetName);
     if (!target || target.kind === 'ssh') throw new PortcullisError('not-found', `no database target "${targetName}"`);
-    const grant = (await this.ctx.store.grants.active(this.ctx.clock.now(), { userId: user.id, targetId: target.id }))[0];
+    // The password only proves who logs in (USER+TARGET[+LEVEL] still picks the grant); it lives as
+    // long as the grant it is kept on: the one at `level`, or the least privileged one held.
+    if (level !== undefined) resolveLevel(target, level);
+    const held = (await this.ctx.store.grants.active(this.ctx.clock.now(), { userId: user.id, targetId: target.id }))
+      .filter((g) => level === undefined || g.level === level);
+    const grant = held.sort((a, b) => levelRank(target, a.level) - levelRank(target, b.level))[0];
     if (!grant) {
       throw new PortcullisError('no-active-grant', `no active grant for ${user.name} on ${targetName}; request one with: portcullis request ${targetName} --for 30m --reason "..."`);
     }

@@ -46,7 +46,7 @@ export const workflowRoutes: Route[] = [
     return c.services.grants.view(g);
   }),
   route('POST', '/api/v1/db-password', 'any', async (c) => {
-    const r = await c.services.grants.issueDbPassword(me(c), c.body.str('target'));
+    const r = await c.services.grants.issueDbPassword(me(c), c.body.str('target'), c.body.optStr('level'));
     return { password: r.password, expires_at: new Date(r.expiresAt).toISOString() };
   }),
   route('POST', '/api/v1/breakglass', 'any', async (c) => {
