@@ -67,7 +67,7 @@ export class AccessDecider {
       : [...held].sort((a, b) => levelRank(target, a.level) - levelRank(target, b.level) || a.startsAt - b.startsAt)[0];
     if (!grant) {
       const at = level !== null && target.levels.length > 1 ? ` at level ${level}` : '';
-      const others = level !== null && held.length > 0 ? ` (you hold: ${[...new Set(held.map((g) => g.level))].join(', ')})` : '';
+      const others = level !== null && held.length > 0 ? ` (you hold: ${[...new Set(held.map((g) => g.level))].sort((a, b) => levelRank(target, a) - levelRank(target, b)).join(', ')})` : '';
       throw new PortcullisError('no-active-grant',
         `no active grant for ${user.name} on ${target.name}${at}${others}; request one with: portcullis request ${target.name}` +
         `${level !== null ? ` --level ${level}` : ''} --for 30m --reason "..."`);
