@@ -28,6 +28,12 @@ export interface TargetView {
   tls_fingerprint: string | null;
   allow_weak_upstream_auth: boolean; mysql_rsa_fingerprint: string | null;
   tags: string[]; created_at: string;
+  /** Issue 15: static (sessions log in as `account`) or ephemeral (`account` is a provisioner; each grant gets its own account). */
+  credential_mode: 'static' | 'ephemeral';
+  /** Least privileged first: the roles (databases) or Unix groups (ssh) each level grants. */
+  levels: Array<{ name: string; grants: string[] }>;
+  rotate: 'after-session' | 'daily' | 'off'; rotated_at: string | null;
+  ephemeral_reassign_to: string | null; keep_home: boolean;
 }
 
 /** POST /api/v1/fetch-cert: what a database server presented, to confirm before pinning. */
@@ -42,7 +48,11 @@ export interface CertificateView {
  * name and kind, never where it is or what it logs in as. `requestable`: a policy lets this user
  * request it; `breakglass`: one of those allows break-glass; `granted`: the user holds an active grant.
  */
-export interface TargetSummaryView { name: string; kind: string; tags: string[]; requestable: boolean; breakglass: boolean; granted: boolean }
+export interface TargetSummaryView {
+  name: string; kind: string; tags: string[]; requestable: boolean; breakglass: boolean; granted: boolean;
+  /** The target's level names, least privileged first (what `--level` may name); not what they grant. */
+  levels: string[];
+}
 
 /** A policy's auto-approval rule, as stored (UTC hours, weekdays 0 = Sunday). */
 export interface AutoApproveView { roles: string[]; days: number[]; fromHour: number | null; toHour: number | null; onCall: string[] }
@@ -52,18 +62,21 @@ export interface PolicyView {
   require_reason: boolean; ticket_pattern: string | null; approvals_required: number; approver_roles: string[];
   auto_approve: AutoApproveView | null; breakglass: boolean; record_keystrokes: boolean; allow_port_forwarding: boolean;
   capture_full_output: boolean; recording_required: boolean; allow_links: boolean;
+  /** Levels covered; empty: every level. */
+  levels: string[];
 }
 
 export interface RequestView {
   id: string; user: string; target: string; policy: string; duration_s: number; reason: string; ticket: string | null;
   status: string; created_at: string; pending_until: string; decided_at: string | null; decided_by: string | null;
-  deny_reason: string | null; grant: string | null; auto_approved: boolean; approvals: string[];
+  deny_reason: string | null; grant: string | null; auto_approved: boolean; approvals: string[]; level: string;
 }
 
 export interface GrantView {
   id: string; user: string; target: string; source: string; starts_at: string; expires_at: string; reason: string;
   ticket: string | null; approvers: string[]; revoked_at: string | null; revoked_by: string | null; revoke_reason: string | null;
   needs_review: boolean; reviewed_by: string | null; request: string | null; status: 'active' | 'expired' | 'revoked' | 'scheduled';
+  level: string;
 }
 
 export interface SessionView {
@@ -71,6 +84,8 @@ export interface SessionView {
   started_at: string; ended_at: string | null; end_reason: string | null; live: boolean;
   /** For a session opened through a one-time link: which link, its label and who issued it. */
   link: { id: string; label: string; issuer: string } | null;
+  /** The access level the session ran at (null: recorded before levels existed). */
+  level: string | null;
 }
 
 /** GET /api/v1/sessions/:id: the session and the files of its recording. */
@@ -114,6 +129,7 @@ export interface SearchHit {
 export interface LinkView {
   id: string; target: string; issuer: string; label: string; created_at: string; expires_at: string; uses: number; uses_left: number;
   session_max_s: number; status: 'pending' | 'active' | 'used' | 'expired' | 'revoked'; approved_by: string | null; revoked_by: string | null;
+  level: string;
 }
 
 /** POST /api/v1/links: the link and, this once, its URL. */

@@ -26,6 +26,8 @@ export interface RecordingMeta {
   started_at: string;
   /** Set when the session was opened through a one-time link. */
   link?: { id: string; label: string; issuer: string };
+  /** The access level of the session's grant (absent in recordings made before levels existed). */
+  level?: string;
   ended_at?: string;
   end_reason?: string;
   channels?: number;

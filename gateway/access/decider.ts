@@ -1,9 +1,12 @@
 // AccessDecider: the one authorization step every protocol goes through. Given an authenticated
 // user and a target name, finds the active grant or refuses with a message saying what to do.
-// Fails closed: any unexpected error is a refusal, never an allow.
+// Fails closed: any unexpected error is a refusal, never an allow. Levels: the grant at the level
+// named (USER+TARGET+LEVEL), or else the least privileged level the user holds a grant at; the
+// authorization carries that grant, whose level is the session's.
 import type { GrantRecord, PolicyRecord, TargetKind, TargetRecord, UserRecord } from '../store/records.js';
 import { PortcullisError } from '../util/errors.js';
 import type { AccessContext } from './context.js';
+import { levelNames, levelRank } from './levels.js';
 
 export interface Authorization {
   user: UserRecord;
@@ -19,13 +22,15 @@ export type Decision = { ok: true; auth: Authorization } | { ok: false; error: P
 export class AccessDecider {
   constructor(private readonly ctx: AccessContext) {}
 
-  async authorize(user: UserRecord, targetName: string, kind: TargetKind, addr: string): Promise<Decision> {
+  async authorize(user: UserRecord, targetName: string, kind: TargetKind, addr: string, level?: string | null): Promise<Decision> {
     try {
-      return { ok: true, auth: await this.decide(user, targetName, kind) };
+      return { ok: true, auth: await this.decide(user, targetName, kind, level ?? null) };
     } catch (err) {
       const error = err instanceof PortcullisError ? err : new PortcullisError('no-active-grant', 'access check failed; try again or ask an admin');
       try {
-        await this.ctx.audit.append('access.denied', user.name, { user: user.name, target: targetName, protocol: kind, code: error.code, addr });
+        await this.ctx.audit.append('access.denied', user.name, {
+          user: user.name, target: targetName, protocol: kind, code: error.code, addr, ...(level ? { level } : {}),
+        });
       } catch {
         // Auditing failed too: still refuse.
       }
@@ -44,17 +49,28 @@ export class AccessDecider {
     return out;
   }
 
-  private async decide(user: UserRecord, targetName: string, kind: TargetKind): Promise<Authorization> {
+  private async decide(user: UserRecord, targetName: string, kind: TargetKind, level: string | null): Promise<Authorization> {
     const fresh = await this.ctx.store.users.byId(user.id);
     if (!fresh || fresh.disabled) throw new PortcullisError('user-disabled', `account ${user.name} is disabled; ask a Portcullis admin`);
     const target = await this.ctx.store.targets.byName(targetName);
     if (!target || target.kind !== kind) {
       throw new PortcullisError('not-found', `no ${kind} target "${targetName}"; see "portcullis target list"`);
     }
-    const grant = (await this.ctx.store.grants.active(this.ctx.clock.now(), { userId: user.id, targetId: target.id }))[0];
+    if (level !== null && !target.levels.some((l) => l.name === level)) {
+      throw new PortcullisError('not-found', `${target.name} has no level "${level.slice(0, 64)}"; its levels are: ${levelNames(target)}`);
+    }
+    // Grants at a level the target no longer has are not used (target-update revokes them too).
+    const held = (await this.ctx.store.grants.active(this.ctx.clock.now(), { userId: user.id, targetId: target.id }))
+      .filter((g) => levelRank(target, g.level) < Number.MAX_SAFE_INTEGER);
+    const grant = level !== null
+      ? held.find((g) => g.level === level)
+      : [...held].sort((a, b) => levelRank(target, a.level) - levelRank(target, b.level) || a.startsAt - b.startsAt)[0];
     if (!grant) {
+      const at = level !== null && target.levels.length > 1 ? ` at level ${level}` : '';
+      const others = level !== null && held.length > 0 ? ` (you hold: ${[...new Set(held.map((g) => g.level))].sort((a, b) => levelRank(target, a) - levelRank(target, b)).join(', ')})` : '';
       throw new PortcullisError('no-active-grant',
-        `no active grant for ${user.name} on ${target.name}; request one with: portcullis request ${target.name} --for 30m --reason "..."`);
+        `no active grant for ${user.name} on ${target.name}${at}${others}; request one with: portcullis request ${target.name}` +
+        `${level !== null ? ` --level ${level}` : ''} --for 30m --reason "..."`);
     }
     const policy = grant.policyId ? (await this.ctx.store.policies.byId(grant.policyId)) ?? null : null;
     return { user: fresh, target, grant, policy };

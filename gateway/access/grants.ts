@@ -6,6 +6,7 @@ import { makeScramVerifier } from './scram-verifier.js';
 import { PortcullisError } from '../util/errors.js';
 import { newId } from '../util/ids.js';
 import type { AccessContext } from './context.js';
+import { levelRank, resolveLevel } from './levels.js';
 import { requireText } from './names.js';
 import { type GrantView, grantView } from './views.js';
 
@@ -33,9 +34,11 @@ export class GrantService {
   /** Inserts a grant and its audit entry; call inside the caller's transaction. Returns it unpublished. */
   async createInTx(actor: string, g: GrantInput): Promise<GrantRecord> {
     const now = this.ctx.clock.now();
+    // Callers resolve the level against the target; a caller that names none gets the target's first.
+    const level = g.level ?? (await this.ctx.store.targets.byId(g.targetId))?.levels[0]?.name ?? DEFAULT_LEVEL;
     const rec: GrantRecord = {
       id: newId('grt'), userId: g.userId, targetId: g.targetId, requestId: g.requestId ?? null, policyId: g.policyId ?? null,
-      source: g.source, level: g.level ?? DEFAULT_LEVEL, startsAt: now, expiresAt: now + g.durationMs, reason: g.reason, ticket: g.ticket,
+      source: g.source, level, startsAt: now, expiresAt: now + g.durationMs, reason: g.reason, ticket: g.ticket,
       approvers: g.approvers ?? [], revokedAt: null, revokedBy: null, revokeReason: null, needsReview: g.needsReview ?? false,
       reviewedBy: null, reviewedAt: null, dbVerifier: null, createdAt: now,
     };
@@ -43,7 +46,7 @@ export class GrantService {
     const v = await grantView(this.ctx.store, rec, now);
     await this.ctx.audit.append('grant.created', actor, {
       grant: rec.id, user: v.user, target: v.target, source: rec.source, expiresAt: rec.expiresAt, reason: rec.reason,
-      ticket: rec.ticket, approvers: v.approvers,
+      ticket: rec.ticket, approvers: v.approvers, level: rec.level,
     });
     return rec;
   }
@@ -52,15 +55,16 @@ export class GrantService {
     this.ctx.events.emit('grant.created', { grant: await grantView(this.ctx.store, g, this.ctx.clock.now()) });
   }
 
-  /** Admin direct grant: any positive duration, reason required. */
-  async adminGrant(actor: UserRecord, userName: string, targetName: string, durationMs: number, reason: string, ticket: string | null): Promise<GrantRecord> {
+  /** Admin direct grant: any positive duration, reason required; `level` defaults to the target's first. */
+  async adminGrant(actor: UserRecord, userName: string, targetName: string, durationMs: number, reason: string, ticket: string | null, level?: string): Promise<GrantRecord> {
     const user = await this.ctx.store.users.byName(userName);
     if (!user) throw new PortcullisError('not-found', `no user "${userName}"`);
     const target = await this.ctx.store.targets.byName(targetName);
     if (!target) throw new PortcullisError('not-found', `no target "${targetName}"`);
     const why = requireText('reason', reason);
+    const lvl = resolveLevel(target, level);
     const g = await this.ctx.store.transaction(() =>
-      this.createInTx(actor.name, { userId: user.id, targetId: target.id, durationMs, reason: why, ticket, source: 'admin', approvers: [actor.id] }));
+      this.createInTx(actor.name, { userId: user.id, targetId: target.id, durationMs, reason: why, ticket, source: 'admin', approvers: [actor.id], level: lvl }));
     await this.publishCreated(g);
     return g;
   }
@@ -130,10 +134,15 @@ export class GrantService {
    * with a second factor reach psql and drivers, which cannot carry a one-time code. Valid for the
    * grant's lifetime; a new one replaces the old. Only its SCRAM verifier is stored.
    */
-  async issueDbPassword(user: UserRecord, targetName: string): Promise<{ password: string; expiresAt: number }> {
+  async issueDbPassword(user: UserRecord, targetName: string, level?: string): Promise<{ password: string; expiresAt: number }> {
     const target = await this.ctx.store.targets.byName(targetName);
     if (!target || target.kind === 'ssh') throw new PortcullisError('not-found', `no database target "${targetName}"`);
-    const grant = (await this.ctx.store.grants.active(this.ctx.clock.now(), { userId: user.id, targetId: target.id }))[0];
+    // The password only proves who logs in (USER+TARGET[+LEVEL] still picks the grant); it lives as
+    // long as the grant it is kept on: the one at `level`, or the least privileged one held.
+    if (level !== undefined) resolveLevel(target, level);
+    const held = (await this.ctx.store.grants.active(this.ctx.clock.now(), { userId: user.id, targetId: target.id }))
+      .filter((g) => level === undefined || g.level === level);
+    const grant = held.sort((a, b) => levelRank(target, a.level) - levelRank(target, b.level))[0];
     if (!grant) {
       throw new PortcullisError('no-active-grant', `no active grant for ${user.name} on ${targetName}; request one with: portcullis request ${targetName} --for 30m --reason "..."`);
     }

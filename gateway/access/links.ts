@@ -7,13 +7,14 @@
 // becomes a grant (source "link") whose principal is the link itself, so revocation, expiry,
 // the live registry and the recordings all work as for any session.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { DEFAULT_LEVEL, type GrantRecord, type LinkRecord, type PolicyRecord, type TargetRecord, type UserRecord } from '../store/records.js';
+import { type GrantRecord, type LinkRecord, type PolicyRecord, type TargetRecord, type UserRecord } from '../store/records.js';
 import { PortcullisError } from '../util/errors.js';
 import { newId, sha256Hex } from '../util/ids.js';
 import type { Authorization } from './decider.js';
 import type { AccessContext } from './context.js';
 import type { GrantService } from './grants.js';
 import { isPrivileged } from './grants.js';
+import { resolveLevel } from './levels.js';
 import { requireText } from './names.js';
 import type { PolicyService } from './policies.js';
 import { FailureBudget } from './failure-budget.js';
@@ -36,7 +37,7 @@ export interface LinkSettings {
 
 export const DEFAULT_LINK_SETTINGS: LinkSettings = { maxTtlMs: 7 * 24 * 3_600_000, defaultSessionMaxMs: 3_600_000, maxUses: 20 };
 
-export interface NewLink { target: string; ttlMs: number; uses?: number; label: string; sessionMaxMs?: number }
+export interface NewLink { target: string; ttlMs: number; uses?: number; label: string; sessionMaxMs?: number; level?: string | undefined }
 
 /** Who and what a link is about, as the vendor's page and the recordings show it. */
 export interface LinkContext { link: LinkRecord; target: TargetRecord; issuer: string }
@@ -75,13 +76,14 @@ export class LinkService {
     const uses = input.uses ?? 1;
     if (!Number.isInteger(uses) || uses < 1 || uses > this.settings.maxUses) throw new PortcullisError('bad-request', `uses must be 1 to ${this.settings.maxUses}`);
     if (!(input.ttlMs > 0)) throw new PortcullisError('bad-duration', 'the TTL must be positive');
+    const level = resolveLevel(target, input.level);
     let policy: PolicyRecord | null = null;
     let maxTtl = this.settings.maxTtlMs;
     if (!issuer.roles.includes('admin')) {
-      policy = (await this.policies.covering(issuer, target)).find((p) => p.allowLinks) ?? null;
+      policy = (await this.policies.covering(issuer, target, level)).find((p) => p.allowLinks) ?? null;
       if (!policy) {
         await this.ctx.audit.append('request.refused', issuer.name, { user: issuer.name, target: target.name, code: 'no-policy', message: 'links not allowed' });
-        throw new PortcullisError('no-policy', `no policy lets ${issuer.name} issue links for ${target.name}; ask an admin`);
+        throw new PortcullisError('no-policy', `no policy lets ${issuer.name} issue links for ${target.name} at level ${level}; ask an admin`);
       }
       maxTtl = policy.maxDurationMs;
     }
@@ -92,13 +94,13 @@ export class LinkService {
     const now = this.ctx.clock.now();
     const link: LinkRecord = {
       id: newId('lnk'), tokenHash: sha256Hex(token), sshCodeHash: sha256Hex(sshCodeOf(token)), targetId: target.id, issuerId: issuer.id,
-      policyId: policy?.id ?? null, label, createdAt: now, expiresAt: now + input.ttlMs, usesLeft: uses, uses: 0, sessionMaxMs, level: DEFAULT_LEVEL,
+      policyId: policy?.id ?? null, label, createdAt: now, expiresAt: now + input.ttlMs, usesLeft: uses, uses: 0, sessionMaxMs, level,
       status: policy && policy.approvalsRequired > 0 ? 'pending' : 'active', approvedBy: null, revokedAt: null, revokedBy: null,
     };
     await this.ctx.store.transaction(async () => {
       await this.ctx.store.links.insert(link);
       await this.ctx.audit.append('link.created', issuer.name, {
-        link: link.id, target: target.name, issuer: issuer.name, label, expiresAt: link.expiresAt, uses, sessionMaxMs, status: link.status,
+        link: link.id, target: target.name, issuer: issuer.name, label, expiresAt: link.expiresAt, uses, sessionMaxMs, status: link.status, level,
       });
     });
     return { link, token };
@@ -224,7 +226,7 @@ export class LinkService {
       if (!(await this.ctx.store.links.consume(l.id, now))) return null;
       const g = await this.grants.createInTx(`link:${l.id}`, {
         userId: l.id, targetId: target.id, durationMs: Math.min(l.sessionMaxMs, l.expiresAt - now), reason: l.label, ticket: null,
-        source: 'link', policyId: l.policyId, approvers: [l.issuerId, ...(l.approvedBy ? [l.approvedBy] : [])],
+        source: 'link', policyId: l.policyId, approvers: [l.issuerId, ...(l.approvedBy ? [l.approvedBy] : [])], level: l.level,
       });
       await this.ctx.audit.append('link.opened', `link:${l.id}`, { link: l.id, target: target.name, label: l.label, issuer, via, grant: g.id, addr });
       return g;

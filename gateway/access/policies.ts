@@ -84,8 +84,9 @@ export class PolicyService {
     await publishRevoked(this.ctx, actor, revoked);
   }
 
-  async covering(user: UserRecord, target: TargetRecord): Promise<PolicyRecord[]> {
-    return (await this.list()).filter((p) => policyCovers(p, user, target));
+  /** Policies covering the user on the target; with `level`, at that level (policy-match.ts). */
+  async covering(user: UserRecord, target: TargetRecord, level?: string): Promise<PolicyRecord[]> {
+    return (await this.list()).filter((p) => policyCovers(p, user, target, level));
   }
 }
 
@@ -96,6 +97,8 @@ function checkPolicy(p: NewPolicy): void {
   if (p.targets.length === 0 && p.targetTags.length === 0) {
     throw new PortcullisError('bad-request', 'a policy needs target names (--targets) or tags (--tags); "*" means every target');
   }
+  for (const l of p.levels) checkName('level', l);
+  if (new Set(p.levels).size !== p.levels.length) throw new PortcullisError('bad-request', 'a policy names each level once (--levels)');
   if (p.maxDurationMs <= 0) throw new PortcullisError('bad-request', 'max duration must be positive');
   if (!Number.isInteger(p.approvalsRequired) || p.approvalsRequired < 0 || p.approvalsRequired > 10) {
     throw new PortcullisError('bad-request', 'approvals required must be 0-10');

@@ -1,11 +1,24 @@
 // Pure policy matching: whether a policy covers a user on a target, and what a policy as it is now
 // means for a live grant that stands on it (narrowing). No store, no clock of its own, no events:
-// policies.ts and revocation.ts act on the answers.
+// policies.ts and revocation.ts act on the answers. Levels: a policy covers the levels it names
+// (every level when it names none), so one policy can auto-approve `read` while another asks two
+// approvers for `write` on the same targets.
 import type { GrantRecord, PolicyRecord, TargetRecord, UserRecord } from '../store/records.js';
 
-export function policyCovers(p: PolicyRecord, user: UserRecord, target: TargetRecord): boolean {
+/** Whether the policy covers the user on the target; with `level`, at that level too (without: at some level). */
+export function policyCovers(p: PolicyRecord, user: UserRecord, target: TargetRecord, level?: string): boolean {
   const roleOk = p.roles.includes('*') || p.roles.some((r) => user.roles.includes(r));
-  return roleOk && policyMatchesTarget(p, target);
+  return roleOk && policyMatchesTarget(p, target) && (level === undefined ? coversSomeLevel(p, target) : policyCoversLevel(p, level));
+}
+
+/** A policy that names no levels covers every level. */
+export function policyCoversLevel(p: PolicyRecord, level: string): boolean {
+  return p.levels.length === 0 || p.levels.includes(level);
+}
+
+/** Whether any of the target's levels is covered (a policy naming only levels the target lacks covers nothing there). */
+function coversSomeLevel(p: PolicyRecord, target: TargetRecord): boolean {
+  return p.levels.length === 0 || target.levels.some((l) => p.levels.includes(l.name));
 }
 
 function policyMatchesTarget(p: PolicyRecord, target: TargetRecord): boolean {
@@ -30,9 +43,10 @@ export function policyNarrowing(p: PolicyRecord, g: GrantRecord, user: UserRecor
   // An admin's direct grant stands on no policy; one that names a policy is not narrowed by it.
   if (g.source === 'admin') return null;
   if (!policyMatchesTarget(p, target)) return { kind: 'uncovered', why: `policy ${p.name} no longer covers ${target.name}` };
+  if (!policyCoversLevel(p, g.level)) return { kind: 'uncovered', why: `policy ${p.name} no longer covers level ${g.level} of ${target.name}` };
   switch (g.source) {
     case 'request': case 'breakglass':
-      if (user && !policyCovers(p, user, target)) return { kind: 'uncovered', why: `policy ${p.name} no longer covers ${user.name}'s roles` };
+      if (user && !policyCovers(p, user, target, g.level)) return { kind: 'uncovered', why: `policy ${p.name} no longer covers ${user.name}'s roles` };
       // Break-glass is capped by the gateway's setting, not the policy's max duration.
       if (g.source === 'breakglass') return p.breakglass ? null : { kind: 'uncovered', why: `policy ${p.name} no longer allows break-glass access` };
       break;

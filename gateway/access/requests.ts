@@ -1,12 +1,13 @@
 // Access requests: create (validated against the covering policies), approve (N distinct approvers,
 // never the requester), deny, and expiry of pending requests. Approval creates the grant, whose
 // clock starts then.
-import { DEFAULT_LEVEL, type GrantRecord, type PolicyRecord, type RequestRecord, type TargetRecord, type UserRecord } from '../store/records.js';
+import { type GrantRecord, type PolicyRecord, type RequestRecord, type TargetRecord, type UserRecord } from '../store/records.js';
 import { formatDuration } from '../util/duration.js';
 import { PortcullisError } from '../util/errors.js';
 import { newId } from '../util/ids.js';
 import type { AccessContext } from './context.js';
 import { type GrantService, isPrivileged } from './grants.js';
+import { levelNames, resolveLevel } from './levels.js';
 import { requireText } from './names.js';
 import { autoApproves, policyCovers, type PolicyService } from './policies.js';
 import { type RequestView, requestView } from './views.js';
@@ -16,6 +17,8 @@ export interface NewRequest {
   durationMs: number;
   reason?: string | undefined;
   ticket?: string | undefined;
+  /** Default: the target's first (least privileged) level. */
+  level?: string | undefined;
 }
 
 export class RequestService {
@@ -26,7 +29,9 @@ export class RequestService {
       return await this.createUnchecked(user, input);
     } catch (err) {
       if (err instanceof PortcullisError) {
-        await this.ctx.audit.append('request.refused', user.name, { user: user.name, target: input.target, code: err.code, message: err.message });
+        await this.ctx.audit.append('request.refused', user.name, {
+          user: user.name, target: input.target, code: err.code, message: err.message, ...(input.level ? { level: input.level } : {}),
+        });
       }
       throw err;
     }
@@ -35,7 +40,8 @@ export class RequestService {
   private async createUnchecked(user: UserRecord, input: NewRequest): Promise<RequestRecord> {
     const target = await this.ctx.store.targets.byName(input.target);
     if (!target) throw new PortcullisError('not-found', `no target "${input.target}"; see "portcullis target list"`);
-    const policy = await this.choosePolicy(user, target, input);
+    const level = resolveLevel(target, input.level);
+    const policy = await this.choosePolicy(user, target, input, level);
     const reason = policy.requireReason ? requireText('reason', input.reason) : (input.reason ?? '').trim();
     const ticket = input.ticket?.trim() || null;
     if (policy.ticketPattern !== null) {
@@ -46,7 +52,7 @@ export class RequestService {
     const now = this.ctx.clock.now();
     const auto = policy.approvalsRequired === 0 || autoApproves(policy.autoApprove, user, now);
     const req: RequestRecord = {
-      id: newId('req'), userId: user.id, targetId: target.id, policyId: policy.id, durationMs: input.durationMs, level: DEFAULT_LEVEL, reason, ticket,
+      id: newId('req'), userId: user.id, targetId: target.id, policyId: policy.id, durationMs: input.durationMs, level, reason, ticket,
       status: 'pending', createdAt: now, pendingUntil: now + this.ctx.settings.pendingTtlMs, decidedAt: null, decidedBy: null,
       denyReason: null, grantId: null, autoApproved: false,
     };
@@ -54,11 +60,11 @@ export class RequestService {
     const final = await this.ctx.store.transaction(async () => {
       await this.ctx.store.requests.insert(req);
       await this.ctx.audit.append('request.created', user.name, {
-        request: req.id, user: user.name, target: target.name, duration: req.durationMs, reason, ticket, policy: policy.name,
+        request: req.id, user: user.name, target: target.name, duration: req.durationMs, reason, ticket, policy: policy.name, level,
       });
       if (!auto) return req;
       grant = await this.grants.createInTx('policy:' + policy.name, {
-        userId: user.id, targetId: target.id, durationMs: req.durationMs, reason, ticket, source: 'request', requestId: req.id, policyId: policy.id,
+        userId: user.id, targetId: target.id, durationMs: req.durationMs, reason, ticket, source: 'request', requestId: req.id, policyId: policy.id, level,
       });
       const approved: RequestRecord = { ...req, status: 'approved', decidedAt: now, decidedBy: null, grantId: grant.id, autoApproved: true };
       await this.ctx.store.requests.update(approved);
@@ -70,10 +76,18 @@ export class RequestService {
   }
 
   /** The covering policy that allows this request, preferring auto-approval, then fewest approvals. */
-  private async choosePolicy(user: UserRecord, target: TargetRecord, input: NewRequest): Promise<PolicyRecord> {
-    const covering = await this.policies.covering(user, target);
+  private async choosePolicy(user: UserRecord, target: TargetRecord, input: NewRequest, level: string): Promise<PolicyRecord> {
+    const covering = await this.policies.covering(user, target, level);
     if (covering.length === 0) {
-      throw new PortcullisError('no-policy', `no policy lets ${user.name} request ${target.name}; ask an admin to add one (portcullis policy add)`);
+      // Say which levels could be asked for instead, when some policy covers another level.
+      const others = target.levels.map((l) => l.name).filter((l) => l !== level);
+      const open: string[] = [];
+      for (const l of others) if ((await this.policies.covering(user, target, l)).length > 0) open.push(l);
+      if (open.length > 0) {
+        throw new PortcullisError('no-policy', `no policy lets ${user.name} request level ${level} of ${target.name}; ` +
+          `levels you may request: ${open.join(', ')} (--level); ask an admin for a policy covering ${level} (portcullis policy add ... --levels ${level})`);
+      }
+      throw new PortcullisError('no-policy', `no policy lets ${user.name} request ${target.name}${target.levels.length > 1 ? ` (levels: ${levelNames(target)})` : ''}; ask an admin to add one (portcullis policy add)`);
     }
     const fits = covering.filter((p) => input.durationMs <= p.maxDurationMs);
     if (fits.length === 0) {
@@ -122,7 +136,7 @@ export class RequestService {
       const approvers = [...prior.map((a) => a.approverId), approver.id];
       grant = await this.grants.createInTx(approver.name, {
         userId: req.userId, targetId: req.targetId, durationMs: req.durationMs, reason: req.reason, ticket: req.ticket,
-        source: 'request', requestId: req.id, policyId: policy.id, approvers,
+        source: 'request', requestId: req.id, policyId: policy.id, approvers, level: req.level,
       });
       const approved: RequestRecord = { ...req, status: 'approved', decidedAt: now, decidedBy: approver.id, grantId: grant.id };
       await this.ctx.store.requests.update(approved);
@@ -180,7 +194,8 @@ export class RequestService {
     const why = !user || user.disabled ? `${user?.name ?? 'its user'} is disabled or removed`
       : !target ? 'its target was removed'
       : !policy ? 'its policy was removed'
-      : !policyCovers(policy, user, target) ? `policy ${policy.name} no longer covers it`
+      : !target.levels.some((l) => l.name === req.level) ? `${target.name} no longer has level ${req.level}`
+      : !policyCovers(policy, user, target, req.level) ? `policy ${policy.name} no longer covers it`
       : null;
     if (why) throw new PortcullisError('conflict', `request ${req.id} can no longer be granted: ${why}`);
   }

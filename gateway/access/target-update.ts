@@ -8,11 +8,12 @@
 // narrowing the policy would. Audited `target.updated` with each changed field's old and new value,
 // never the credential.
 import { createHash } from 'node:crypto';
-import type { DbTlsMode, GrantRecord, TargetKind, TargetRecord } from '../store/records.js';
+import type { AccessLevel, CredentialMode, DbTlsMode, GrantRecord, RotateMode, TargetKind, TargetRecord } from '../store/records.js';
 import { PortcullisError } from '../util/errors.js';
 import type { CredentialVault } from '../vault/credential-vault.js';
 import { boundChanges, repointedFields } from '../vault/target-binding.js';
 import type { AccessContext } from './context.js';
+import { formatLevels } from './levels.js';
 import { checkName } from './names.js';
 import { policyNarrowing } from './policy-match.js';
 import { activeGrants, publishRevoked, revokeInTx } from './revocation.js';
@@ -37,6 +38,14 @@ export interface TargetChange {
   rsaKeyFingerprint?: string | null;
   /** Replaces the whole list. */
   tags?: string[];
+  /** Issue 15. Changing the mode, the levels or reassign-to changes what the credential may do: it must be given again. */
+  credentialMode?: CredentialMode;
+  /** Replaces the whole list (least privileged first). Grants at a level no longer listed are revoked. */
+  levels?: AccessLevel[];
+  rotate?: RotateMode;
+  /** null clears it. */
+  ephemeralReassignTo?: string | null;
+  ephemeralKeepHome?: boolean;
   password?: string;
   privateKey?: string;
 }
@@ -59,7 +68,12 @@ const SHOWN: ReadonlyArray<[keyof TargetRecord, (t: TargetRecord) => Shown]> = [
   ['hostKey', (t) => t.hostKey], ['database', (t) => t.database], ['tlsMode', (t) => t.tlsMode],
   ['tlsCaPem', (t) => (t.tlsCaPem === null ? null : `sha256:${createHash('sha256').update(t.tlsCaPem).digest('hex')}`)], ['tags', (t) => t.tags.join(',')],
   ['tlsFingerprint', (t) => t.tlsFingerprint], ['allowWeakUpstreamAuth', (t) => (t.allowWeakUpstreamAuth ? 'allowed' : 'refused')], ['rsaKeyFingerprint', (t) => t.rsaKeyFingerprint],
+  ['credentialMode', (t) => t.credentialMode], ['levels', (t) => formatLevels(t.levels)], ['rotate', (t) => t.rotate],
+  ['ephemeralReassignTo', (t) => t.ephemeralReassignTo], ['ephemeralKeepHome', (t) => (t.ephemeralKeepHome ? 'keep' : 'remove')],
 ];
+
+/** Bound fields that say what the credential may do rather than where it goes, by the flag that changes them. */
+const USE_FIELDS: Readonly<Record<string, string>> = { credential_mode: '--credential', levels_sha256: '--level', ephemeral_reassign_to: '--ephemeral-reassign-to' };
 
 export async function updateTarget(ctx: AccessContext, creds: CredentialVault, actor: string, name: string, ch: TargetChange): Promise<TargetUpdate> {
   if (ch.password !== undefined && ch.privateKey !== undefined) throw new PortcullisError('bad-request', 'give at most one credential: --password-stdin or --key-file');
@@ -76,6 +90,9 @@ export async function updateTarget(ctx: AccessContext, creds: CredentialVault, a
       allowWeakUpstreamAuth: ch.allowWeakUpstreamAuth ?? cur.allowWeakUpstreamAuth,
       rsaKeyFingerprint: ch.rsaKeyFingerprint === undefined ? cur.rsaKeyFingerprint : ch.rsaKeyFingerprint || null,
       credentialKind: ch.password !== undefined ? 'password' : ch.privateKey !== undefined ? 'private-key' : cur.credentialKind,
+      credentialMode: ch.credentialMode ?? cur.credentialMode, levels: ch.levels?.length ? ch.levels : cur.levels, rotate: ch.rotate ?? cur.rotate,
+      ephemeralReassignTo: ch.ephemeralReassignTo === undefined ? cur.ephemeralReassignTo : ch.ephemeralReassignTo || null,
+      ephemeralKeepHome: ch.ephemeralKeepHome ?? cur.ephemeralKeepHome,
     };
     const tlsChanged = ch.tls !== undefined || ch.tlsCaPem !== undefined || ch.tlsFingerprint !== undefined;
     if (tlsChanged && next.kind !== 'ssh') Object.assign(next, checkedTls(next.tlsMode, next.tlsCaPem, ch.tlsFingerprint === undefined ? cur.tlsFingerprint : ch.tlsFingerprint || null));
@@ -87,6 +104,14 @@ export async function updateTarget(ctx: AccessContext, creds: CredentialVault, a
     const changed = SHOWN.filter(([, show]) => show(cur) !== show(next)).map(([field]) => field);
     if (changed.length === 0 && secret === undefined) throw new PortcullisError('bad-request', `nothing to change on ${name}`);
     const rebound = boundChanges(cur, next);
+    const uses = rebound.filter((f) => f in USE_FIELDS);
+    if (rebound.length > 0 && rebound.length === uses.length && secret === undefined) {
+      // Levels and mode say which accounts the credential creates and with which roles: a change
+      // must come with the credential, so a write to the store alone can never widen privilege.
+      throw new PortcullisError('bad-request', `changing ${uses.map((f) => USE_FIELDS[f]).join(', ')} of ${name} changes what its credential may do on the target, ` +
+        `so it must be entered again: portcullis target update ${name} ... ${next.credentialKind === 'private-key' ? '--key-file FILE' : '--password-stdin'} ` +
+        '(the stored one stays bound to the current mode and levels)');
+    }
     if (rebound.length > 0 && secret === undefined) {
       throw new PortcullisError('bad-request', `changing ${rebound.join(', ')} of ${name} changes where its credential is sent, so it must be entered ` +
         `again: portcullis target update ${name} ... ${next.credentialKind === 'private-key' ? '--key-file FILE' : '--password-stdin'} ` +
@@ -100,11 +125,19 @@ export async function updateTarget(ctx: AccessContext, creds: CredentialVault, a
     const credential = secret === undefined ? 'kept' as const : 'replaced' as const;
     await ctx.audit.append('target.updated', actor, { target: name, changed, credential, from: show(cur), to: show(rec) });
     const revoked = changed.includes('tags') ? await revokeUncovered(ctx, actor, rec) : [];
+    if (changed.includes('levels')) revoked.push(...await revokeAtRemovedLevels(ctx, actor, rec));
     return { rec, changed, credential, revoked, repointed: repointedFields(cur, rec) };
   });
   await publishRevoked(ctx, actor, out.revoked);
   if (out.repointed.length > 0) ctx.events.emit('target.changed', { target: name, by: actor, fields: out.repointed });
   return { target: out.rec, changed: out.changed, credential: out.credential, repointed: out.repointed.length > 0, grantsRevoked: out.revoked.length };
+}
+
+/** Grants at a level the target no longer has give nothing any more: revoked, their sessions end. */
+async function revokeAtRemovedLevels(ctx: AccessContext, actor: string, t: TargetRecord): Promise<Awaited<ReturnType<typeof revokeInTx>>> {
+  const gone = (await activeGrants(ctx.store, ctx.clock.now(), { targetId: t.id })).filter((g) => !t.levels.some((l) => l.name === g.level));
+  const names = [...new Set(gone.map((g) => g.level))].join(', ');
+  return revokeInTx(ctx, actor, gone, `level ${names} removed from ${t.name}`, 'revoked');
 }
 
 /** Grants on the target whose policy no longer matches it (by tag) are revoked, as narrowing the policy would. */

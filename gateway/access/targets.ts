@@ -1,10 +1,11 @@
 // Targets: where sessions go, with the vaulted credential used for the upstream leg. The credential
 // is sealed bound to the target's address, account and TLS settings (vault/target-binding.ts).
-import { type DbTlsMode, DEFAULT_LEVEL, isTargetKind, TARGET_KINDS, type TargetKind, type TargetRecord } from '../store/records.js';
+import { type AccessLevel, type CredentialMode, type DbTlsMode, isTargetKind, type RotateMode, TARGET_KINDS, type TargetKind, type TargetRecord } from '../store/records.js';
 import { PortcullisError } from '../util/errors.js';
 import { newId } from '../util/ids.js';
 import type { CredentialVault } from '../vault/credential-vault.js';
 import type { AccessContext } from './context.js';
+import { defaultLevels, formatLevels } from './levels.js';
 import { checkName } from './names.js';
 import { activeGrants, publishRevoked, revokeInTx } from './revocation.js';
 import { checkTarget } from './target-shape.js';
@@ -32,6 +33,16 @@ export interface NewTarget {
   /** MySQL targets: the pinned server RSA key, "sha256:<64 hex>" (see mysql/wire/rsa-key.ts). */
   rsaKeyFingerprint?: string;
   tags?: string[];
+  /** static (default): sessions log in as the vaulted account; ephemeral: it is a provisioner's, each grant gets its own account. */
+  credentialMode?: CredentialMode;
+  /** Least privileged first; default: one level "default" with no grants. */
+  levels?: AccessLevel[];
+  /** Static credentials only; default off. */
+  rotate?: RotateMode;
+  /** Postgres ephemeral: who inherits objects a dropped account owns (default: dropped with it). */
+  ephemeralReassignTo?: string | null;
+  /** SSH ephemeral: keep the home directory of a removed user. */
+  ephemeralKeepHome?: boolean;
 }
 
 const DEFAULT_PORT: Record<TargetKind, number> = { ssh: 22, postgres: 5432, mysql: 3306 };
@@ -54,8 +65,8 @@ export class TargetService {
       credentialKind: t.password !== undefined ? 'password' : 'private-key', credentialSealed: '',
       hostKey: t.hostKey ?? null, database: t.database ?? null, ...tlsFields(t),
       allowWeakUpstreamAuth: t.allowWeakUpstreamAuth ?? false, rsaKeyFingerprint: t.rsaKeyFingerprint ?? null, tags,
-      credentialMode: 'static', levels: [{ name: DEFAULT_LEVEL, grants: [] }], rotate: 'off', ephemeralReassignTo: null,
-      ephemeralKeepHome: false, pendingCredentialSealed: null, rotatedAt: null,
+      credentialMode: t.credentialMode ?? 'static', levels: t.levels?.length ? t.levels : defaultLevels(), rotate: t.rotate ?? 'off',
+      ephemeralReassignTo: t.ephemeralReassignTo ?? null, ephemeralKeepHome: t.ephemeralKeepHome ?? false, pendingCredentialSealed: null, rotatedAt: null,
       createdAt: this.ctx.clock.now(),
     };
     checkTarget(draft);
@@ -70,6 +81,7 @@ export class TargetService {
         target: rec.name, kind: rec.kind, host: rec.host, port: rec.port, allowWeakUpstreamAuth: rec.allowWeakUpstreamAuth,
         ...(rec.rsaKeyFingerprint ? { rsaKeyFingerprint: rec.rsaKeyFingerprint } : {}),
         ...(rec.kind === 'ssh' ? {} : { tls: rec.tlsMode, tls_ca: rec.tlsCaPem !== null, tls_fingerprint: rec.tlsFingerprint }),
+        credentialMode: rec.credentialMode, levels: formatLevels(rec.levels), rotate: rec.rotate,
       });
       return rec;
     });

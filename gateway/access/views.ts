@@ -25,6 +25,8 @@ export function targetView(t: TargetRecord): TargetView {
     id: t.id, name: t.name, kind: t.kind, host: t.host, port: t.port, account: t.account,
     credential: t.credentialKind, host_key: t.hostKey, database: t.database, tls: t.tlsMode, tls_ca: caSubjects(t.tlsCaPem),
     tls_fingerprint: t.tlsFingerprint, allow_weak_upstream_auth: t.allowWeakUpstreamAuth, mysql_rsa_fingerprint: t.rsaKeyFingerprint, tags: t.tags, created_at: iso(t.createdAt)!,
+    credential_mode: t.credentialMode, levels: t.levels.map((l) => ({ name: l.name, grants: [...l.grants] })), rotate: t.rotate,
+    rotated_at: iso(t.rotatedAt), ephemeral_reassign_to: t.ephemeralReassignTo, keep_home: t.ephemeralKeepHome,
   };
 }
 
@@ -51,7 +53,9 @@ function caSubjects(pem: string | null): string | null {
 
 /** Need-to-know (target-visibility.ts): no host, port, account, host key, database or TLS material. */
 export function targetSummaryView(v: VisibleTarget): TargetSummaryView {
-  return { name: v.target.name, kind: v.target.kind, tags: v.target.tags, requestable: v.requestable, breakglass: v.breakglass, granted: v.granted };
+  return { name: v.target.name, kind: v.target.kind, tags: v.target.tags, requestable: v.requestable, breakglass: v.breakglass, granted: v.granted,
+    levels: v.target.levels.map((l) => l.name),
+  };
 }
 
 export function policyView(p: PolicyRecord): PolicyView {
@@ -61,6 +65,7 @@ export function policyView(p: PolicyRecord): PolicyView {
     approver_roles: p.approverRoles, auto_approve: p.autoApprove, breakglass: p.breakglass,
     record_keystrokes: p.recordKeystrokes, allow_port_forwarding: p.allowPortForwarding,
     capture_full_output: p.captureFullOutput, recording_required: p.recordingRequired, allow_links: p.allowLinks,
+    levels: p.levels,
   };
 }
 
@@ -71,7 +76,7 @@ export async function requestView(store: Store, r: RequestRecord): Promise<Reque
     policy: (await store.policies.byId(r.policyId))?.name ?? r.policyId, duration_s: r.durationMs / 1000, reason: r.reason,
     ticket: r.ticket, status: r.status, created_at: iso(r.createdAt)!, pending_until: iso(r.pendingUntil)!,
     decided_at: iso(r.decidedAt), decided_by: r.decidedBy && (await nameOfUser(store, r.decidedBy)), deny_reason: r.denyReason,
-    grant: r.grantId, auto_approved: r.autoApproved,
+    grant: r.grantId, auto_approved: r.autoApproved, level: r.level,
     approvals: await Promise.all(approvals.map((a) => nameOfUser(store, a.approverId))),
   };
 }
@@ -83,7 +88,7 @@ export async function grantView(store: Store, g: GrantRecord, now: number): Prom
     starts_at: iso(g.startsAt)!, expires_at: iso(g.expiresAt)!, reason: g.reason, ticket: g.ticket,
     approvers: await Promise.all(g.approvers.map((a) => nameOfUser(store, a))), revoked_at: iso(g.revokedAt),
     revoked_by: g.revokedBy && (await nameOfUser(store, g.revokedBy)), revoke_reason: g.revokeReason, needs_review: g.needsReview,
-    reviewed_by: g.reviewedBy && (await nameOfUser(store, g.reviewedBy)), request: g.requestId, status,
+    reviewed_by: g.reviewedBy && (await nameOfUser(store, g.reviewedBy)), request: g.requestId, status, level: g.level,
   };
 }
 
@@ -93,7 +98,7 @@ export async function sessionView(store: Store, s: SessionRecord): Promise<Sessi
     link: l ? { id: l.id, label: l.label, issuer: await nameOfUser(store, l.issuerId) } : null,
     id: s.id, protocol: s.protocol, user: s.userId && (await nameOfUser(store, s.userId)), target: await nameOfTarget(store, s.targetId),
     grant: s.grantId, client_addr: s.clientAddr, started_at: iso(s.startedAt)!, ended_at: iso(s.endedAt), end_reason: s.endReason,
-    live: s.endedAt === null,
+    live: s.endedAt === null, level: s.level,
   };
 }
 
@@ -109,6 +114,7 @@ export async function linkView(store: Store, l: LinkRecord, now: number): Promis
     id: l.id, target: await nameOfTarget(store, l.targetId), issuer: await nameOfUser(store, l.issuerId), label: l.label, created_at: iso(l.createdAt)!,
     expires_at: iso(l.expiresAt)!, uses: l.uses, uses_left: l.usesLeft, session_max_s: l.sessionMaxMs / 1000, status,
     approved_by: l.approvedBy && (await nameOfUser(store, l.approvedBy)), revoked_by: l.revokedBy && (await nameOfUser(store, l.revokedBy)),
+    level: l.level,
   };
 }
 

@@ -21,6 +21,8 @@ export interface AuditEventMap {
   'target.created': {
     target: string; kind: string; host: string; port: number; allowWeakUpstreamAuth: boolean; rsaKeyFingerprint?: string;
     tls?: string; tls_ca?: boolean; tls_fingerprint?: string | null;
+    /** Issue 15 (absent on older entries): static or ephemeral, the levels as written (`read=pc_read write=...`), rotation. */
+    credentialMode?: string; levels?: string; rotate?: string;
   };
   'target.removed': { target: string };
   /** Changed in place: field names, and the old and new value of each (never the credential). */
@@ -30,12 +32,12 @@ export interface AuditEventMap {
   'policy.removed': { policy: string };
   /** Replaced in place (same id); `revoked` and `shortened` count the grants it narrowed. */
   'policy.updated': { policy: string; revoked: number; shortened: number };
-  'request.created': { request: string; user: string; target: string; duration: number; reason: string; ticket: string | null; policy: string };
+  'request.created': { request: string; user: string; target: string; duration: number; reason: string; ticket: string | null; policy: string; level?: string };
   'request.approved': { request: string; approver: string; approvals: number; needed: number };
   'request.denied': { request: string; approver: string; reason: string };
   'request.expired': { request: string };
-  'request.refused': { user: string; target: string; code: string; message: string };
-  'grant.created': { grant: string; user: string; target: string; source: string; expiresAt: number; reason: string; ticket: string | null; approvers: string[] };
+  'request.refused': { user: string; target: string; code: string; message: string; level?: string };
+  'grant.created': { grant: string; user: string; target: string; source: string; expiresAt: number; reason: string; ticket: string | null; approvers: string[]; level?: string };
   /** `cause` says what took the access away when it was not a plain revoke (user-disabled, target-removed, ...). */
   'grant.revoked': { grant: string; by: string; reason: string; cause?: string };
   /** A narrowed policy cut the time left on a grant that stands on it. */
@@ -44,10 +46,11 @@ export interface AuditEventMap {
   'grant.expired': { grant: string };
   'grant.db_password': { grant: string; user: string; target: string };
   'grant.reviewed': { grant: string; by: string; verdict: 'accepted' | 'denied'; reason: string };
-  'breakglass.used': { grant: string; user: string; target: string; reason: string; expiresAt: number };
+  'breakglass.used': { grant: string; user: string; target: string; reason: string; expiresAt: number; level?: string };
   'approval.refused': { subject: string; approver: string; code: string };
-  'access.denied': { user: string; target: string; protocol: string; code: string; addr: string };
-  'session.started': { session: string; user: string; target: string; protocol: string; grant: string | null; addr: string; link?: { id: string; label: string; issuer: string } };
+  /** `level`: the level asked for in USER+TARGET+LEVEL (absent when none was named). */
+  'access.denied': { user: string; target: string; protocol: string; code: string; addr: string; level?: string };
+  'session.started': { session: string; user: string; target: string; protocol: string; grant: string | null; addr: string; link?: { id: string; label: string; issuer: string }; level?: string };
   'session.ended': { session: string; reason: string };
   'session.killed': { session: string; by: string };
   /** `detail` is the admin-facing why (e.g. which certificate was refused); never a secret. */
@@ -68,7 +71,7 @@ export interface AuditEventMap {
   'api.denied': { user: string; route: string; code: string };
   /** A page on another origin used a signed-in user's session (WebSocket or a change); refused, 403. */
   'http.origin_refused': { user: string; path: string; origin: string | null; reason: string; addr: string; kind: 'upgrade' | 'request' };
-  'link.created': { link: string; target: string; issuer: string; label: string; expiresAt: number; uses: number; sessionMaxMs: number; status: string };
+  'link.created': { link: string; target: string; issuer: string; label: string; expiresAt: number; uses: number; sessionMaxMs: number; status: string; level?: string };
   'link.approved': { link: string; by: string };
   'link.revoked': { link: string; by: string };
   'link.opened': { link: string; target: string; label: string; issuer: string; via: 'browser' | 'ssh'; grant: string; addr: string };

@@ -11,6 +11,7 @@ export const BOOLEAN_FLAGS = new Set([
   'json', 'password-stdin', 'pending', 'active', 'live', 'service', 'if-missing', 'remove', 'accept', 'deny',
   'no-reason', 'auto-approve', 'breakglass', 'no-record-keystrokes', 'allow-port-forwarding', 'print-config', 'help',
   'full-capture', 'recording-optional', 'skip-idle', 'allow-links', 'full', 'keep-old', 'no-tags', 'allow-weak-upstream-auth', 'refuse-weak-upstream-auth', 'mysql-native-password', 'no-mysql-native-password',
+  'keep-home', 'remove-home',
 ]);
 
 export function parseArgs(argv: string[]): Args {
@@ -64,6 +65,12 @@ export class Flags {
   list(name: string): string[] {
     this.used.add(name);
     return (this.args.flags.get(name) ?? []).flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
+  }
+
+  /** Repeatable, each value whole (no comma split): --level read=a,b --level write=c → ['read=a,b', 'write=c']. */
+  all(name: string): string[] {
+    this.used.add(name);
+    return [...(this.args.flags.get(name) ?? [])];
   }
 
   pos(i: number, what: string): string {

@@ -130,7 +130,7 @@ class MyAdapter implements ProtocolAdapter<MyUpstream> {
     }
     const principal = parsePrincipal(resp.user);
     if (!principal || principal.target === null) {
-      throw new Refusal(1045, '28000', 'connect as USER+TARGET, for example: mysql -h gateway -P 13306 -u dba+shop-db -p --ssl');
+      throw new Refusal(1045, '28000', 'connect as USER+TARGET (or USER+TARGET+LEVEL), for example: mysql -h gateway -P 13306 -u dba+shop-db -p --ssl');
     }
     const target = principal.target;
     this.target = target;
@@ -175,7 +175,7 @@ class MyAdapter implements ProtocolAdapter<MyUpstream> {
       }
     }
     this.hello = { caps: resp.caps, extCaps: resp.extCaps, charset: resp.charset, database: resp.database, user: resp.user };
-    return { kind: 'user', user, target };
+    return { kind: 'user', user, target, level: principal.level };
   }
 
   refuse(refusal: SessionRefusal): void {

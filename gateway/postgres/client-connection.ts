@@ -113,13 +113,13 @@ class PgAdapter implements ProtocolAdapter<UpstreamReady> {
     if (packet.version === PROTOCOL_3_2) this.socket.write(negotiateProtocol30(Object.keys(packet.params).filter((k) => k.startsWith('_pq_.'))));
     const principal = parsePrincipal(packet.params.user ?? '');
     if (!principal || principal.target === null) {
-      throw new Refusal('28000', 'connect as USER+TARGET', 'for example: psql "host=gateway port=15432 user=dba+orders-db dbname=orders sslmode=require"');
+      throw new Refusal('28000', 'connect as USER+TARGET (or USER+TARGET+LEVEL)', 'for example: psql "host=gateway port=15432 user=dba+orders-db dbname=orders sslmode=require"');
     }
     const user: UserRecord = await scramLogin(deps, this.socket, reader, principal.user, principal.target, this.clientAddr);
     this.params = { database: packet.params.database ?? '' };
     for (const k of PASS_PARAMS) if (packet.params[k] !== undefined) this.params[k] = packet.params[k];
     this.target = principal.target;
-    return { kind: 'user', user, target: principal.target };
+    return { kind: 'user', user, target: principal.target, level: principal.level };
   }
 
   refuse(refusal: SessionRefusal): void {

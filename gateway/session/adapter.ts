@@ -31,7 +31,8 @@ export type FrontEnd = Protocol | 'web-terminal';
  * refuse in auth words); the pipeline still checks the grant is valid before relaying.
  */
 export type Identity =
-  | { kind: 'user'; user: UserRecord; target: string }
+  /** `level`: the level named in USER+TARGET+LEVEL (absent: the least privileged one the user holds). */
+  | { kind: 'user'; user: UserRecord; target: string; level?: string | null }
   | { kind: 'authorized'; auth: Authorization };
 
 /** Why the pipeline says no before relaying; the adapter words it. */

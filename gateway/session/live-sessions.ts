@@ -20,6 +20,8 @@ export interface LiveSessionHandle {
   user: string;
   target: string;
   grantId: string | null;
+  /** The grant's access level (optional: handles made before levels, e.g. in tests, say nothing). */
+  level?: string;
   clientAddr: string;
   startedAt: number;
   expiresAt: number;
@@ -31,7 +33,7 @@ export interface LiveSessionHandle {
 
 export interface LiveSessionInfo {
   id: string; protocol: string; user: string; target: string; grant: string | null; client_addr: string;
-  started_at: string; expires_at: string;
+  started_at: string; expires_at: string; level: string | null;
 }
 
 export class LiveSessions {
@@ -63,7 +65,7 @@ export class LiveSessions {
   list(): LiveSessionInfo[] {
     return [...this.sessions.values()].map((s) => ({
       id: s.id, protocol: s.protocol, user: s.user, target: s.target, grant: s.grantId, client_addr: s.clientAddr,
-      started_at: new Date(s.startedAt).toISOString(), expires_at: new Date(s.expiresAt).toISOString(),
+      started_at: new Date(s.startedAt).toISOString(), expires_at: new Date(s.expiresAt).toISOString(), level: s.level ?? null,
     }));
   }
 

@@ -112,7 +112,7 @@ export class SessionPipeline {
 
   private async authorize<U>(adapter: ProtocolAdapter<U>, identity: Identity): Promise<Authorization | null> {
     if (identity.kind === 'authorized') return identity.auth;
-    const d = await this.deps.authorizer.authorize(identity.user, identity.target, adapter.protocol, adapter.clientAddr)
+    const d = await this.deps.authorizer.authorize(identity.user, identity.target, adapter.protocol, adapter.clientAddr, identity.level)
       .catch(() => ({ ok: false as const, error: new PortcullisError('no-active-grant', 'access check failed; try again or ask an admin') }));
     if (d.ok) return d.auth;
     refuseSafely(adapter, { kind: 'access', error: d.error }, this.deps.log);

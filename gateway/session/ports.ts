@@ -7,8 +7,8 @@ import type { GrantRecord, PolicyRecord, TargetKind, TargetRecord, UserRecord } 
 import type { AccessEnd, TerminationReason } from './termination.js';
 
 export interface Authorizer {
-  /** The one authorization step (AccessDecider), fail-closed; a refusal is audited by the decider. */
-  authorize(user: UserRecord, target: string, kind: TargetKind, addr: string): Promise<Decision>;
+  /** The one authorization step (AccessDecider), fail-closed; a refusal is audited by the decider. `level`: as named in USER+TARGET+LEVEL. */
+  authorize(user: UserRecord, target: string, kind: TargetKind, addr: string, level?: string | null): Promise<Decision>;
   /** Active grants of the user for targets of this kind (the SSH menu). */
   activeGrants(user: UserRecord, kind: TargetKind): Promise<Array<{ grant: GrantRecord; target: TargetRecord }>>;
   /**

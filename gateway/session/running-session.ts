@@ -88,7 +88,7 @@ export class RunningSession<U> implements SessionHandle {
     // register, record or issue anything for it.
     if (this.endReason) return null;
     this.unregister = deps.live.register({
-      id: this.id, protocol: adapter.protocol, user: this.auth.user.name, target: this.auth.target.name, grantId: this.auth.grant.id,
+      id: this.id, protocol: adapter.protocol, user: this.auth.user.name, target: this.auth.target.name, grantId: this.auth.grant.id, level: this.auth.grant.level,
       clientAddr: adapter.clientAddr, startedAt: this.start.startedAt, expiresAt: this.auth.grant.expiresAt,
       warn: (m) => this.warn(m),
       close: (reason) => this.end(reason),
@@ -184,7 +184,7 @@ export class RunningSession<U> implements SessionHandle {
     const meta: RecordingMeta = {
       session: this.id, protocol: this.adapter.protocol, user: auth.user.name, target: auth.target.name, grant: auth.grant.id,
       reason: auth.grant.reason, ticket: auth.grant.ticket, client_addr: this.adapter.clientAddr,
-      started_at: new Date(this.start.startedAt).toISOString(), ...(auth.link ? { link: auth.link } : {}),
+      started_at: new Date(this.start.startedAt).toISOString(), ...(auth.link ? { link: auth.link } : {}), level: auth.grant.level,
     };
     try {
       const opener = this.deps.openRecording ?? defaultOpener;

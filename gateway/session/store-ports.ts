@@ -12,7 +12,7 @@ import { indexRecording } from './search-index.js';
 
 export function decidingAuthorizer(decider: AccessDecider, store: Store, clock: Clock): Authorizer {
   return {
-    authorize: (user, target, kind, addr) => decider.authorize(user, target, kind, addr),
+    authorize: (user, target, kind, addr, level) => decider.authorize(user, target, kind, addr, level),
     activeGrants: (user, kind) => decider.activeGrants(user, kind),
     // Read from the store each time, not from events: a change made while the session was logging
     // in, or on another node, reaches it here. A link's principal is not a stored user.
@@ -36,7 +36,7 @@ export function storeJournal(store: Store, audit: AuditLog, log: Logger): Sessio
       });
       await audit.append('session.started', actor(s), {
         session: s.id, user: auth.user.name, target: auth.target.name, protocol: s.protocol, grant: auth.grant.id, addr: s.clientAddr,
-        ...(auth.link ? { link: auth.link } : {}),
+        ...(auth.link ? { link: auth.link } : {}), level: auth.grant.level,
       });
     }),
     ended: (s, at, reason) => store.transaction(async () => {

@@ -167,12 +167,12 @@ export class SshAuthFlow {
       if (this.refusal !== null) return this.refuse(ctx, this.refusal);
       return ctx.reject(METHODS);
     }
-    if (p.target !== null) return this.authorizeTarget(ctx, user, p.target);
+    if (p.target !== null) return this.authorizeTarget(ctx, user, p.target, p.level);
     const choices = await this.authorizer.activeGrants(user, 'ssh');
     if (choices.length === 0) {
       return this.refuse(ctx, `no active SSH grant for ${user.name}; request one with: portcullis request TARGET --for 30m --reason "..."`);
     }
-    if (choices.length === 1) return this.authorizeTarget(ctx, user, choices[0]!.target.name);
+    if (choices.length === 1) return this.authorizeTarget(ctx, user, choices[0]!.target.name, choices[0]!.grant.level);
     this.result = { kind: 'menu', user, choices };
     ctx.accept();
   }
@@ -195,8 +195,8 @@ export class SshAuthFlow {
     }
   }
 
-  private async authorizeTarget(ctx: ssh2.AuthContext, user: UserRecord, target: string): Promise<void> {
-    const d = await this.authorizer.authorize(user, target, 'ssh', this.addr);
+  private async authorizeTarget(ctx: ssh2.AuthContext, user: UserRecord, target: string, level: string | null): Promise<void> {
+    const d = await this.authorizer.authorize(user, target, 'ssh', this.addr, level);
     if (!d.ok) return this.refuse(ctx, d.error.message);
     this.result = { kind: 'authorized', auth: d.auth };
     ctx.accept();

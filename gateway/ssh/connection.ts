@@ -97,8 +97,8 @@ export class SshAdapter implements ProtocolAdapter<ssh2.Client> {
     if (result.kind === 'menu' && !this.menuShown) {
       if (!pty) throw new Error(`you hold several SSH grants; name one: ssh ${result.user.name}+TARGET@gateway`);
       this.menuShown = true;
-      const target = await chooseTarget(ch, result.choices);
-      this.identified({ kind: 'user', user: result.user, target });
+      const pick = await chooseTarget(ch, result.choices);
+      this.identified({ kind: 'user', user: result.user, target: pick.target, level: pick.level });
     }
     if (this.closing) throw new Error('this session has ended');
     const relaying = await this.relaying;

@@ -1,17 +1,19 @@
 // The grant menu shown when a user connects without naming a target and holds several SSH grants.
-// The client's terminal is in raw mode, so this echoes what is typed and reads one line.
+// The client's terminal is in raw mode, so this echoes what is typed and reads one line. A target
+// held at several levels is listed once per level; the pick names both.
 import type ssh2 from 'ssh2';
 import type { GrantRecord, TargetRecord } from '../session/adapter.js';
 
 const TIMEOUT_MS = 60_000;
 const MAX_LINE = 16;
 
-export function chooseTarget(ch: ssh2.ServerChannel, choices: Array<{ grant: GrantRecord; target: TargetRecord }>): Promise<string> {
+export function chooseTarget(ch: ssh2.ServerChannel, choices: Array<{ grant: GrantRecord; target: TargetRecord }>): Promise<{ target: string; level: string }> {
   return new Promise((resolve, reject) => {
     const lines = ['', 'Portcullis: you hold access to several servers. Pick one:', ''];
     choices.forEach((c, i) => {
       const mins = Math.max(1, Math.round((c.grant.expiresAt - Date.now()) / 60_000));
-      lines.push(`  ${i + 1}) ${c.target.name}  (${mins} min left; ${c.grant.reason})`);
+      const level = c.target.levels.length > 1 ? ` at level ${c.grant.level}` : '';
+      lines.push(`  ${i + 1}) ${c.target.name}${level}  (${mins} min left; ${c.grant.reason})`);
     });
     lines.push('', 'Number: ');
     ch.write(lines.join('\r\n'));
@@ -22,7 +24,7 @@ export function chooseTarget(ch: ssh2.ServerChannel, choices: Array<{ grant: Gra
         if (ch8 === '\r' || ch8 === '\n') {
           const n = Number(line.trim());
           const pick = Number.isInteger(n) ? choices[n - 1] : undefined;
-          if (pick) return done(null, pick.target.name);
+          if (pick) return done(null, { target: pick.target.name, level: pick.grant.level });
           line = '';
           ch.write(`\r\nPlease type a number from 1 to ${choices.length}: `);
         } else if (ch8 === '\x03' || ch8 === '\x04') {
@@ -35,7 +37,7 @@ export function chooseTarget(ch: ssh2.ServerChannel, choices: Array<{ grant: Gra
         }
       }
     };
-    const done = (err: Error | null, target?: string): void => {
+    const done = (err: Error | null, target?: { target: string; level: string }): void => {
       clearTimeout(timer);
       ch.off('data', onData);
       ch.pause();

@@ -11,7 +11,7 @@
 // else needs a new vault format and a migration.
 // Does not seal or open anything (credential-vault.ts does), and decides nothing about sessions.
 import { createHash } from 'node:crypto';
-import type { TargetRecord } from '../store/records.js';
+import { type AccessLevel, DEFAULT_LEVEL, type TargetRecord } from '../store/records.js';
 
 type BoundValue = string | number | null;
 
@@ -37,7 +37,24 @@ const BOUND: ReadonlyArray<{ name: string; repoints: boolean; value: (t: TargetR
   { name: 'allow_weak_upstream_auth', repoints: true, value: (t) => (t.allowWeakUpstreamAuth ? 'allowed' : null) },
   { name: 'rsa_key_fingerprint', repoints: true, value: (t) => t.rsaKeyFingerprint },
   { name: 'tls_fingerprint', repoints: true, value: (t) => t.tlsFingerprint },
+  // Issue 15: what the vaulted credential is used for. Ephemeral mode turns it into a provisioner
+  // that creates accounts; the levels say which roles or groups those accounts get; reassign-to
+  // says who inherits their objects. A database edit of any of them would widen privilege or
+  // repurpose the credential, so each is bound (null for every target older than these fields).
+  { name: 'credential_mode', repoints: true, value: (t) => (t.credentialMode === 'static' ? null : t.credentialMode) },
+  { name: 'levels_sha256', repoints: true, value: (t) => (isImplicitDefault(t.levels) ? null : sha256(canonicalLevels(t.levels))) },
+  { name: 'ephemeral_reassign_to', repoints: true, value: (t) => t.ephemeralReassignTo },
 ];
+
+/** The levels every target had before levels existed: one "default" that grants nothing. */
+function isImplicitDefault(levels: readonly AccessLevel[]): boolean {
+  return levels.length === 1 && levels[0]!.name === DEFAULT_LEVEL && levels[0]!.grants.length === 0;
+}
+
+/** Canonical JSON of the levels: order kept (it is the privilege order), keys in a fixed order. */
+export function canonicalLevels(levels: readonly AccessLevel[]): string {
+  return JSON.stringify(levels.map((l) => ({ name: l.name, grants: [...l.grants] })));
+}
 
 /** The names of the bound fields, in binding order. */
 export const BOUND_FIELDS: readonly string[] = BOUND.map((f) => f.name);

@@ -12,14 +12,21 @@ export interface WebhookBody {
 
 const LOGIN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
+function atLevel(target: string, level: string | undefined): string {
+  return level === undefined || level === 'default' ? target : `${target} at level ${level}`;
+}
+
 function mib(bytes: unknown): string {
   return `${(Number(bytes) / 2 ** 20).toFixed(1)} MiB`;
 }
 
 export function webhookText<K extends WebhookEvent>(event: K, p: AccessEvents[K]): string {
   const d = p as Partial<AccessEvents[WebhookEvent]> & Record<string, unknown>;
-  const g = 'grant' in d ? (d as { grant: { user: string; target: string; expires_at: string; reason: string; id: string } }).grant : null;
-  const r = 'request' in d ? (d as { request: { user: string; target: string; duration_s: number; reason: string; ticket: string | null; id: string } }).request : null;
+  const g0 = 'grant' in d ? (d as { grant: { user: string; target: string; expires_at: string; reason: string; id: string; level?: string } }).grant : null;
+  const r0 = 'request' in d ? (d as { request: { user: string; target: string; duration_s: number; reason: string; ticket: string | null; id: string; level?: string } }).request : null;
+  // The target as "db01 at level write"; the implicit "default" level is left unsaid (targets without levels read as before).
+  const g = g0 && { ...g0, target: atLevel(g0.target, g0.level) };
+  const r = r0 && { ...r0, target: atLevel(r0.target, r0.level) };
   switch (event) {
     case 'request.created': return `:key: ${r!.user} requests ${r!.target} for ${r!.duration_s}s: "${r!.reason}"${r!.ticket ? ` (${r!.ticket})` : ''} [${r!.id}]`;
     case 'request.approved': return `:white_check_mark: ${String(d.approver)} approved ${r!.user} on ${r!.target} [${r!.id}]`;

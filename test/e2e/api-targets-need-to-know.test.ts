@@ -50,15 +50,15 @@ describe('GET /api/v1/targets is need-to-know', () => {
     expect(r.status).toBe(200);
     noDetails(r.body);
     expect(JSON.parse(r.body)).toEqual([
-      { name: 'web01', kind: 'ssh', tags: ['web'], requestable: true, breakglass: true, granted: false },
-      { name: 'web02', kind: 'ssh', tags: ['web'], requestable: true, breakglass: true, granted: false },
+      { name: 'web01', kind: 'ssh', tags: ['web'], requestable: true, breakglass: true, granted: false, levels: ['default'] },
+      { name: 'web02', kind: 'ssh', tags: ['web'], requestable: true, breakglass: true, granted: false, levels: ['default'] },
     ] satisfies TargetSummaryView[]);
   });
 
   it('gives a user with only a direct grant that one target', async () => {
     const r = await list('guest');
     noDetails(r.body);
-    expect(JSON.parse(r.body)).toEqual([{ name: 'vault01', kind: 'ssh', tags: ['secret'], requestable: false, breakglass: false, granted: true }]);
+    expect(JSON.parse(r.body)).toEqual([{ name: 'vault01', kind: 'ssh', tags: ['secret'], requestable: false, breakglass: false, granted: true, levels: ['default'] }]);
   });
 
   it('gives approvers and investigators every name and kind, and nothing more', async () => {

@@ -3,7 +3,7 @@
 // prefix authenticated both ways, the one-time migration from v1 and the downgrades an attacker
 // with write access to the store would try, and the rows other sealed values are bound to.
 import { existsSync, rmSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TargetRecord } from '../../gateway/store/records.js';
 import { bindingMarkerPath, migrateBindings } from '../../gateway/vault/binding-migration.js';
@@ -20,7 +20,8 @@ const record = (over: Partial<TargetRecord> = {}): TargetRecord => ({
 
 describe('the binding of a target credential', () => {
   it('has one canonical encoding, pinned here: a change to it would strand every stored credential', () => {
-    expect(BOUND_FIELDS).toEqual(['id', 'kind', 'host', 'port', 'account', 'credential_kind', 'host_key', 'tls_mode', 'tls_ca_sha256', 'allow_weak_upstream_auth', 'rsa_key_fingerprint', 'tls_fingerprint']);
+    expect(BOUND_FIELDS).toEqual(['id', 'kind', 'host', 'port', 'account', 'credential_kind', 'host_key', 'tls_mode', 'tls_ca_sha256', 'allow_weak_upstream_auth', 'rsa_key_fingerprint', 'tls_fingerprint',
+      'credential_mode', 'levels_sha256', 'ephemeral_reassign_to']);
     expect(targetBindingAad(record())).toBe('portcullis target credential binding\n' +
       '[["id","tgt_1"],["kind","postgres"],["host","db1.internal"],["port",5432],["account","app"],["credential_kind","password"],' +
       '["tls_mode","verify-full"],["tls_ca_sha256","8010bfcee1842b2a4ce8f67c3e9455f0188f7a15bf39ec61a26feb75cd785821"]]');
@@ -49,6 +50,34 @@ describe('the binding of a target credential', () => {
     // The credential kind is bound but says how the secret is used, not where it goes.
     expect(repointedFields(base, record({ credentialKind: 'private-key' }))).toEqual([]);
     expect(repointedFields(base, record({ host: 'x', port: 1 }))).toEqual(['host', 'port']);
+  });
+
+  it('binds what the credential is used for (issue 15): mode, levels and reassign-to, each null where a target predates them', () => {
+    const base = record();
+    // A static target with the implicit default level keeps the AAD it had before these fields (pinned above).
+    expect(targetBindingAad(record({ rotate: 'daily', ephemeralKeepHome: true, rotatedAt: 5 }))).toBe(targetBindingAad(base));
+    const levels = [{ name: 'read', grants: ['pc_read'] }, { name: 'write', grants: ['pc_read', 'pc_write'] }];
+    const eph = record({ credentialMode: 'ephemeral', levels, ephemeralReassignTo: 'pc_owner' });
+    expect(targetBindingAad(eph)).toBe(targetBindingAad(base).slice(0, -1) +
+      ',["credential_mode","ephemeral"],["levels_sha256","' +
+      createHash('sha256').update('[{"name":"read","grants":["pc_read"]},{"name":"write","grants":["pc_read","pc_write"]}]').digest('hex') +
+      '"],["ephemeral_reassign_to","pc_owner"]]');
+    const variants: Array<[string, Partial<TargetRecord>]> = [
+      ['credential_mode', { credentialMode: 'ephemeral' }],
+      ['levels_sha256', { levels: [{ name: 'default', grants: ['pc_write'] }] }],
+      ['levels_sha256', { levels: [{ name: 'read', grants: [] }] }],
+      ['levels_sha256', { levels: [{ name: 'default', grants: [] }, { name: 'write', grants: [] }] }],
+      ['ephemeral_reassign_to', { ephemeralReassignTo: 'postgres' }],
+    ];
+    for (const [field, over] of variants) {
+      expect(boundChanges(base, record(over)), field).toEqual([field]);
+      expect(repointedFields(base, record(over)), field).toEqual([field]);
+    }
+    // Order is privilege order: swapping two levels changes the binding; so does moving a role between them.
+    const swapped = record({ ...eph, levels: [levels[1]!, levels[0]!] });
+    expect(boundChanges(eph, swapped)).toEqual(['levels_sha256']);
+    const moved = record({ ...eph, levels: [{ name: 'read', grants: ['pc_read', 'pc_write'] }, { name: 'write', grants: ['pc_read'] }] });
+    expect(boundChanges(eph, moved)).toEqual(['levels_sha256']);
   });
 
   it('cannot be imitated by a value that contains the encoding\'s own punctuation', () => {
@@ -93,6 +122,8 @@ describe('target credentials in the store', () => {
     const edits: Array<Partial<TargetRecord>> = [
       { host: '10.6.6.6' }, { port: 2222 }, { account: 'admin' }, { kind: 'postgres' }, { hostKey: 'SHA256:' + 'Z'.repeat(43) },
       { tlsMode: 'require' }, { tlsCaPem: CA }, { credentialKind: 'private-key' },
+      // Issue 15: a database edit that makes the credential a provisioner, or widens its levels.
+      { credentialMode: 'ephemeral' }, { levels: [{ name: 'default', grants: ['wheel'] }] }, { levels: [{ name: 'default', grants: [] }, { name: 'admin', grants: ['sudo'] }] },
     ];
     for (const edit of edits) {
       await t.app.store.targets.update({ ...tgt, ...edit });

@@ -7,6 +7,7 @@ import { PortcullisError } from '../../util/errors.js';
 import { type Command, type CommandContext, enc, usage } from '../command.js';
 import { printList, printOne } from '../output.js';
 import { readStdinAll, readStdinLines } from '../stdin.js';
+import { TARGET_ZSP_FLAGS, withLevelsText, zspBody } from './target-levels.js';
 import { fetchCertCmd, tlsBodyForAdd, withShortPin } from './target-tls.js';
 
 /** `--mysql-rsa-key FILE`: only the fingerprint of the key leaves this machine. */
@@ -88,7 +89,7 @@ export const targetCmd: Command = async (c) => {
   const api = c.api();
   switch (sub) {
     case 'add': {
-      if (!name) usage('portcullis target add NAME --kind ssh|postgres|mysql --host H --port P --account A (--password-stdin | --key-file F) [--host-key SHA256:...] [--database DB] [--tls disable|require|verify-ca|verify-full] [--tls-ca FILE] [--tls-fingerprint sha256:...] [--allow-weak-upstream-auth] [--mysql-rsa-key FILE | --mysql-rsa-fingerprint sha256:HEX] [--tag T]');
+      if (!name) usage('portcullis target add NAME --kind ssh|postgres|mysql --host H --port P --account A (--password-stdin | --key-file F) [--host-key SHA256:...] [--database DB] [--tls disable|require|verify-ca|verify-full] [--tls-ca FILE] [--tls-fingerprint sha256:...] [--allow-weak-upstream-auth] [--mysql-rsa-key FILE | --mysql-rsa-fingerprint sha256:HEX] [--tag T] ' + TARGET_ZSP_FLAGS);
       const keyFile = c.flags.opt('key-file');
       const port = c.flags.opt('port');
       const kind = c.flags.req('kind', 'ssh, postgres or mysql');
@@ -103,14 +104,21 @@ export const targetCmd: Command = async (c) => {
         private_key: keyFile ? readFileSync(keyFile, 'utf8') : undefined, host_key: c.flags.opt('host-key'),
         database: c.flags.opt('database'), ...tls,
         mysql_rsa_fingerprint: rsaKeyFile ? pemFingerprint(rsaKeyFile) : c.flags.opt('mysql-rsa-fingerprint'),
-        tags: c.flags.list('tag'),
+        tags: c.flags.list('tag'), ...zspBody(c, false),
       });
-      printOne(c.out, c.json, t);
+      printOne(c.out, c.json, c.json ? t : withLevelsText(t));
       return 0;
     }
     case 'update': {
       if (!name) usage(`portcullis target update NAME ${TARGET_UPDATE_FLAGS}`);
-      printOne(c.out, c.json, await api.post<TargetView>(`/api/v1/targets/${enc(name)}`, await targetChange(c)));
+      const t = await api.post<TargetView>(`/api/v1/targets/${enc(name)}`, await targetChange(c));
+      printOne(c.out, c.json, c.json ? t : withLevelsText(t));
+      return 0;
+    }
+    case 'show': {
+      if (!name) usage('portcullis target show NAME');
+      const t = await api.get<TargetView | TargetSummaryView>(`/api/v1/targets/${enc(name)}`);
+      printOne(c.out, c.json, c.json || !('host' in t) ? t : withLevelsText(t));
       return 0;
     }
     case 'list': {
@@ -118,8 +126,8 @@ export const targetCmd: Command = async (c) => {
       const rows = await api.get<TargetView[] | TargetSummaryView[]>('/api/v1/targets');
       const whole = (rows as Array<TargetView | TargetSummaryView>).some((r) => 'host' in r);
       if (c.json) printList(c.out, true, rows as unknown as Array<Record<string, unknown>>, []);
-      else if (!whole) printList(c.out, false, rows as unknown as Array<Record<string, unknown>>, ['name', 'kind', 'tags', 'requestable', 'breakglass', 'granted']);
-      else printList(c.out, false, withShortPin(rows as TargetView[]) as unknown as Array<Record<string, unknown>>, ['name', 'kind', 'host', 'port', 'account', 'credential', 'tls', 'tls_pin', 'allow_weak_upstream_auth', 'tags']);
+      else if (!whole) printList(c.out, false, rows as unknown as Array<Record<string, unknown>>, ['name', 'kind', 'levels', 'tags', 'requestable', 'breakglass', 'granted']);
+      else printList(c.out, false, withShortPin(rows as TargetView[]).map(withLevelsText), ['name', 'kind', 'host', 'port', 'account', 'credential', 'credential_mode', 'levels', 'rotate', 'tls', 'tls_pin', 'allow_weak_upstream_auth', 'tags']);
       return 0;
     }
     case 'fetch-cert':
@@ -135,13 +143,14 @@ export const targetCmd: Command = async (c) => {
       return r.ok ? 0 : 1;
     }
     default:
-      usage('portcullis target add|update|list|remove|test|fetch-cert');
+      usage('portcullis target add|update|show|list|remove|test|fetch-cert');
   }
 };
 
 const TARGET_UPDATE_FLAGS = '[--kind K] [--host H] [--port P] [--account A] [--host-key SHA256:...] [--tls MODE] [--tls-ca FILE] [--tls-fingerprint sha256:...] [--database DB] ' +
   '[--allow-weak-upstream-auth | --refuse-weak-upstream-auth] [--mysql-rsa-key FILE | --mysql-rsa-fingerprint sha256:HEX] ' +
-  '[--tag T]... [--no-tags] [--password-stdin | --key-file F]   (changing kind, host, port, account, host key, TLS, the weak-auth opt-in or the RSA pin needs the credential again)';
+  '[--tag T]... [--no-tags] ' + TARGET_ZSP_FLAGS + ' [--remove-home] [--password-stdin | --key-file F]   ' +
+  '(changing kind, host, port, account, host key, TLS, the weak-auth opt-in, the RSA pin, --credential, --level or --ephemeral-reassign-to needs the credential again)';
 
 /** Only the flags given become fields: the API changes those and keeps the rest. */
 async function targetChange(c: CommandContext): Promise<Record<string, unknown>> {
@@ -163,10 +172,11 @@ async function targetChange(c: CommandContext): Promise<Record<string, unknown>>
     tags: c.flags.bool('no-tags') ? [] : tags.length > 0 ? tags : undefined,
     password: c.flags.bool('password-stdin') ? await firstLine(c.stdin) : undefined,
     private_key: keyFile === undefined ? undefined : readFileSync(keyFile, 'utf8'),
+    ...zspBody(c, true),
   };
 }
 
-const POLICY_FLAGS = '--roles R --targets T|--tags TAG [--max DUR] [--approvals N --approver-roles R] [--ticket-pattern RE] [--no-reason] [--auto-approve] [--auto-approve-roles R] [--auto-approve-window "mon-fri 09-17"] [--on-call U] [--breakglass] [--no-record-keystrokes] [--allow-port-forwarding] [--full-capture] [--recording-optional] [--allow-links]';
+const POLICY_FLAGS = '--roles R --targets T|--tags TAG [--max DUR] [--approvals N --approver-roles R] [--ticket-pattern RE] [--no-reason] [--auto-approve] [--auto-approve-roles R] [--auto-approve-window "mon-fri 09-17"] [--on-call U] [--breakglass] [--no-record-keystrokes] [--allow-port-forwarding] [--full-capture] [--recording-optional] [--allow-links] [--levels L1,L2]';
 
 export const policyCmd: Command = async (c) => {
   const [sub, name] = c.flags.positionals;
@@ -185,7 +195,7 @@ export const policyCmd: Command = async (c) => {
         breakglass: c.flags.bool('breakglass'), record_keystrokes: !c.flags.bool('no-record-keystrokes'),
         allow_port_forwarding: c.flags.bool('allow-port-forwarding'),
         capture_full_output: c.flags.bool('full-capture'), recording_required: !c.flags.bool('recording-optional'),
-        allow_links: c.flags.bool('allow-links'),
+        allow_links: c.flags.bool('allow-links'), levels: c.flags.list('levels'),
       };
       // replace: the whole policy is the flags given (like add), under the same id; grants standing
       // on it that it no longer covers are revoked, those with more time left than --max cut short.
@@ -194,7 +204,7 @@ export const policyCmd: Command = async (c) => {
       return 0;
     }
     case 'list':
-      printList(c.out, c.json, await api.get<PolicyView[]>('/api/v1/policies') as unknown as Array<Record<string, unknown>>, ['name', 'roles', 'targets', 'target_tags', 'max_duration_s', 'approvals_required', 'approver_roles', 'breakglass']);
+      printList(c.out, c.json, await api.get<PolicyView[]>('/api/v1/policies') as unknown as Array<Record<string, unknown>>, ['name', 'roles', 'targets', 'target_tags', 'levels', 'max_duration_s', 'approvals_required', 'approver_roles', 'breakglass']);
       return 0;
     case 'remove':
       if (!name) usage('portcullis policy remove NAME');

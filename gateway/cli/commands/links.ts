@@ -3,8 +3,8 @@ import type { LinkView } from '../../access/views.js';
 import { type Command, enc, usage } from '../command.js';
 import { printList, printOne } from '../output.js';
 
-const USAGE = 'portcullis link create TARGET --ttl DUR [--uses N] [--label TEXT] [--session-max DUR] | list | approve ID | revoke ID';
-const COLUMNS = ['id', 'target', 'label', 'issuer', 'status', 'uses', 'uses_left', 'expires_at'];
+const USAGE = 'portcullis link create TARGET --ttl DUR [--uses N] [--label TEXT] [--session-max DUR] [--level L] | list | approve ID | revoke ID';
+const COLUMNS = ['id', 'target', 'level', 'label', 'issuer', 'status', 'uses', 'uses_left', 'expires_at'];
 
 export const linkCmd: Command = async (c) => {
   const [sub, arg] = c.flags.positionals;
@@ -15,7 +15,7 @@ export const linkCmd: Command = async (c) => {
       const uses = c.flags.opt('uses');
       const l = await api.post<LinkView & { url: string }>('/api/v1/links', {
         target: arg, ttl: c.flags.req('ttl', 'e.g. --ttl 2h'), label: c.flags.opt('label'),
-        uses: uses === undefined ? undefined : Number(uses), session_max: c.flags.opt('session-max'),
+        uses: uses === undefined ? undefined : Number(uses), session_max: c.flags.opt('session-max'), level: c.flags.opt('level'),
       });
       if (c.json) { printOne(c.out, true, l); return 0; }
       // The URL alone on stdout (for scripts); the rest on stderr.

@@ -3,17 +3,17 @@ import type { GrantView, RequestView } from '../../access/views.js';
 import { type Command, enc, usage } from '../command.js';
 import { printList, printOne } from '../output.js';
 
-const REQUEST_COLUMNS = ['id', 'user', 'target', 'duration_s', 'status', 'reason', 'ticket', 'approvals', 'grant'];
-const GRANT_COLUMNS = ['id', 'user', 'target', 'source', 'status', 'expires_at', 'reason', 'needs_review'];
+const REQUEST_COLUMNS = ['id', 'user', 'target', 'level', 'duration_s', 'status', 'reason', 'ticket', 'approvals', 'grant'];
+const GRANT_COLUMNS = ['id', 'user', 'target', 'level', 'source', 'status', 'expires_at', 'reason', 'needs_review'];
 
 export const requestCmd: Command = async (c) => {
   const target = c.flags.positionals[0];
-  if (!target) usage('portcullis request TARGET --for DUR --reason TEXT [--ticket ID]');
+  if (!target) usage('portcullis request TARGET --for DUR --reason TEXT [--ticket ID] [--level L]');
   const r = await c.api().post<RequestView>('/api/v1/requests', {
-    target, for: c.flags.req('for', 'e.g. --for 30m'), reason: c.flags.opt('reason'), ticket: c.flags.opt('ticket'),
+    target, for: c.flags.req('for', 'e.g. --for 30m'), reason: c.flags.opt('reason'), ticket: c.flags.opt('ticket'), level: c.flags.opt('level'),
   });
   if (c.json) printOne(c.out, true, r);
-  else if (r.status === 'approved') c.out.write(`request ${r.id} approved (${r.auto_approved ? 'auto-approved' : 'approved'}); grant ${r.grant}\n`);
+  else if (r.status === 'approved') c.out.write(`request ${r.id} approved (${r.auto_approved ? 'auto-approved' : 'approved'}); grant ${r.grant} at level ${r.level}\n`);
   else c.out.write(`request ${r.id} is pending approval (${r.policy}); it expires at ${r.pending_until} if nobody decides\n`);
   return 0;
 };
@@ -55,7 +55,7 @@ export const grantCmd: Command = async (c) => {
     case 'add': {
       const g = await api.post<GrantView>('/api/v1/grants', {
         user: c.flags.req('user'), target: c.flags.req('target'), for: c.flags.req('for', 'e.g. --for 30m'),
-        reason: c.flags.req('reason', 'say why'), ticket: c.flags.opt('ticket'),
+        reason: c.flags.req('reason', 'say why'), ticket: c.flags.opt('ticket'), level: c.flags.opt('level'),
       });
       printOne(c.out, c.json, g);
       return 0;
@@ -86,8 +86,8 @@ export const grantCmd: Command = async (c) => {
 
 export const dbPasswordCmd: Command = async (c) => {
   const target = c.flags.positionals[0];
-  if (!target) usage('portcullis db-password TARGET');
-  const r = await c.api().post<{ password: string; expires_at: string }>('/api/v1/db-password', { target });
+  if (!target) usage('portcullis db-password TARGET [--level L]');
+  const r = await c.api().post<{ password: string; expires_at: string }>('/api/v1/db-password', { target, level: c.flags.opt('level') });
   if (c.json) printOne(c.out, true, r);
   else {
     // The password alone on stdout, so it can be piped into PGPASSWORD; the rest on stderr.
@@ -99,9 +99,9 @@ export const dbPasswordCmd: Command = async (c) => {
 
 export const breakglassCmd: Command = async (c) => {
   const target = c.flags.positionals[0];
-  if (!target) usage('portcullis breakglass TARGET --reason TEXT [--for DUR]');
-  const g = await c.api().post<GrantView>('/api/v1/breakglass', { target, reason: c.flags.opt('reason'), for: c.flags.opt('for') });
+  if (!target) usage('portcullis breakglass TARGET --reason TEXT [--for DUR] [--level L]');
+  const g = await c.api().post<GrantView>('/api/v1/breakglass', { target, reason: c.flags.opt('reason'), for: c.flags.opt('for'), level: c.flags.opt('level') });
   if (c.json) printOne(c.out, true, g);
-  else c.out.write(`BREAK-GLASS grant ${g.id} on ${g.target} until ${g.expires_at}. Approvers were alerted and will review it.\n`);
+  else c.out.write(`BREAK-GLASS grant ${g.id} on ${g.target} at level ${g.level} until ${g.expires_at}. Approvers were alerted and will review it.\n`);
   return 0;
 };

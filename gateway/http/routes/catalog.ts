@@ -4,7 +4,11 @@ import { audienceOf, visibleTargets } from '../../access/target-visibility.js';
 import { certificateView, policyView, targetSummaryView, targetView } from '../../access/views.js';
 import type { TargetSummaryView, TargetView } from '../../api-types.js';
 import { UpstreamTlsError } from '../../net/upstream-tls.js';
-import { type AutoApprove, DB_TLS_MODES, type DbTlsMode, isDbTlsMode, isTargetKind, TARGET_KINDS } from '../../store/records.js';
+import { parseLevelSpec } from '../../access/levels.js';
+import {
+  type AccessLevel, type AutoApprove, CREDENTIAL_MODES, type CredentialMode, DB_TLS_MODES, type DbTlsMode, isDbTlsMode, isTargetKind,
+  ROTATE_MODES, type RotateMode, TARGET_KINDS,
+} from '../../store/records.js';
 import { parseDuration } from '../../util/duration.js';
 import { PortcullisError } from '../../util/errors.js';
 import type { Input } from '../input.js';
@@ -33,7 +37,7 @@ export const catalogRoutes: Route[] = [
       password: c.body.optStr('password'), privateKey: c.body.optStr('private_key'), hostKey: c.body.optStr('host_key'),
       database: c.body.optStr('database'), tls, tlsCaPem: c.body.optStr('tls_ca'), tlsFingerprint: c.body.optStr('tls_fingerprint'),
       allowWeakUpstreamAuth: c.body.optBool('allow_weak_upstream_auth') ?? false,
-      rsaKeyFingerprint: c.body.optStr('mysql_rsa_fingerprint'), tags: c.body.strList('tags'),
+      rsaKeyFingerprint: c.body.optStr('mysql_rsa_fingerprint'), tags: c.body.strList('tags'), ...zspFields(c.body),
     });
     return targetView(t);
   }),
@@ -48,6 +52,7 @@ export const catalogRoutes: Route[] = [
       database: nullable(b, 'database'), tls: tlsMode(b.optStr('tls')), tlsCaPem: nullable(b, 'tls_ca'), tlsFingerprint: nullable(b, 'tls_fingerprint'),
       allowWeakUpstreamAuth: b.optBool('allow_weak_upstream_auth'), rsaKeyFingerprint: nullable(b, 'mysql_rsa_fingerprint'),
       tags: b.raw('tags') === undefined ? undefined : b.strList('tags'), password: b.optStr('password'), privateKey: b.optStr('private_key'),
+      ...zspFields(b),
     });
     return { ...targetView(r.target), changed: r.changed, credential: r.credential, repointed: r.repointed, grants_revoked: r.grantsRevoked };
   }),
@@ -99,6 +104,44 @@ function tlsMode(tls: string | undefined): DbTlsMode | undefined {
 function nullable(b: Input, field: string): string | null | undefined {
   if (b.raw(field) === null) return null;
   return b.optStr(field);
+}
+
+/**
+ * Issue 15's target fields: `credential` static|ephemeral, `levels` (least privileged first; each
+ * "NAME=SPEC" as on the command line, or {name, grants}), `rotate`, `ephemeral_reassign_to` (null
+ * clears), `keep_home`. Absent fields stay undefined (add: defaults; update: unchanged).
+ */
+function zspFields(b: Input): {
+  credentialMode?: CredentialMode; levels?: AccessLevel[]; rotate?: RotateMode; ephemeralReassignTo?: string | null; ephemeralKeepHome?: boolean;
+} {
+  const mode = b.optStr('credential');
+  if (mode !== undefined && !(CREDENTIAL_MODES as readonly string[]).includes(mode)) throw new PortcullisError('bad-request', `credential must be one of ${CREDENTIAL_MODES.join(', ')}`);
+  const rotate = b.optStr('rotate');
+  if (rotate !== undefined && !(ROTATE_MODES as readonly string[]).includes(rotate)) throw new PortcullisError('bad-request', `rotate must be one of ${ROTATE_MODES.join(', ')}`);
+  const reassign = nullable(b, 'ephemeral_reassign_to');
+  const keepHome = b.optBool('keep_home');
+  const levels = levelsOf(b.raw('levels'));
+  return {
+    ...(mode !== undefined ? { credentialMode: mode as CredentialMode } : {}), ...(levels ? { levels } : {}),
+    ...(rotate !== undefined ? { rotate: rotate as RotateMode } : {}), ...(reassign !== undefined ? { ephemeralReassignTo: reassign } : {}),
+    ...(keepHome !== undefined ? { ephemeralKeepHome: keepHome } : {}),
+  };
+}
+
+function levelsOf(raw: unknown): AccessLevel[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const bad = (): never => { throw new PortcullisError('bad-request', 'levels must be a list of "NAME=SPEC" strings or {name, grants} objects'); };
+  if (!Array.isArray(raw) || raw.length === 0) return bad();
+  if (raw.length > 64) throw new PortcullisError('bad-request', 'a target has at most 32 levels');
+  return raw.map((x: unknown): AccessLevel => {
+    if (typeof x === 'string') return parseLevelSpec(x);
+    if (typeof x !== 'object' || x === null) return bad();
+    const { name, grants } = x as { name?: unknown; grants?: unknown };
+    if (typeof name !== 'string') return bad();
+    if (grants === undefined) return { name, grants: [] };
+    if (!Array.isArray(grants) || grants.length > 64 || !grants.every((g): g is string => typeof g === 'string')) return bad();
+    return { name, grants: [...grants] };
+  });
 }
 
 async function visible(c: RouteContext): Promise<ReturnType<typeof visibleTargets>> {

@@ -23,7 +23,7 @@ export const linkRoutes: Route[] = [
     const uses = c.body.optNum('uses');
     const sessionMax = c.body.optStr('session_max');
     const { link, token } = await c.services.links.create(me(c), {
-      target: c.body.str('target'), ttlMs: parseDuration(c.body.str('ttl')), label: c.body.optStr('label') ?? '',
+      target: c.body.str('target'), ttlMs: parseDuration(c.body.str('ttl')), label: c.body.optStr('label') ?? '', level: c.body.optStr('level'),
       ...(uses !== undefined ? { uses } : {}), ...(sessionMax ? { sessionMaxMs: parseDuration(sessionMax) } : {}),
     });
     // The only time the token leaves the gateway: to the issuer, inside the URL.

@@ -11,6 +11,7 @@ export const workflowRoutes: Route[] = [
   route('POST', '/api/v1/requests', 'any', async (c) => {
     const r = await c.services.requests.create(me(c), {
       target: c.body.str('target'), durationMs: parseDuration(c.body.str('for')), reason: c.body.optStr('reason'), ticket: c.body.optStr('ticket'),
+      level: c.body.optStr('level'),
     });
     return c.services.requests.view(r);
   }),
@@ -27,7 +28,7 @@ export const workflowRoutes: Route[] = [
     return Promise.all(list.map((g) => c.services.grants.view(g)));
   }),
   route('POST', '/api/v1/grants', ['admin'], async (c) => {
-    const g = await c.services.grants.adminGrant(me(c), c.body.str('user'), c.body.str('target'), parseDuration(c.body.str('for')), c.body.optStr('reason') ?? '', c.body.optStr('ticket') ?? null);
+    const g = await c.services.grants.adminGrant(me(c), c.body.str('user'), c.body.str('target'), parseDuration(c.body.str('for')), c.body.optStr('reason') ?? '', c.body.optStr('ticket') ?? null, c.body.optStr('level'));
     return c.services.grants.view(g);
   }),
   route('POST', '/api/v1/grants/:id/revoke', ['approver'], async (c) => {
@@ -45,12 +46,12 @@ export const workflowRoutes: Route[] = [
     return c.services.grants.view(g);
   }),
   route('POST', '/api/v1/db-password', 'any', async (c) => {
-    const r = await c.services.grants.issueDbPassword(me(c), c.body.str('target'));
+    const r = await c.services.grants.issueDbPassword(me(c), c.body.str('target'), c.body.optStr('level'));
     return { password: r.password, expires_at: new Date(r.expiresAt).toISOString() };
   }),
   route('POST', '/api/v1/breakglass', 'any', async (c) => {
     const dur = c.body.optStr('for');
-    const g = await c.services.breakglass.use(me(c), c.body.str('target'), c.body.optStr('reason'), dur ? parseDuration(dur) : undefined);
+    const g = await c.services.breakglass.use(me(c), c.body.str('target'), c.body.optStr('reason'), dur ? parseDuration(dur) : undefined, c.body.optStr('level'));
     return c.services.grants.view(g);
   }),
 ];
