@@ -19,12 +19,13 @@ export async function accountStanding(store: Store, row: EphemeralAccountRecord,
   if (!grant) return { end: 'grant-gone', endsAt: row.expiresAt };
   const endsAt = grant.expiresAt;
   if (!(await store.targets.byId(row.targetId))) return { end: 'target-removed', endsAt };
-  if (grant.revokedAt !== null) return { end: 'grant-revoked', endsAt };
+  // The user before the grant: a grant revoked because its user was disabled says user-disabled.
   if (grant.source !== 'link') {
     const user = await store.users.byId(grant.userId);
     if (!user) return { end: 'user-removed', endsAt };
     if (user.disabled) return { end: 'user-disabled', endsAt };
   }
+  if (grant.revokedAt !== null) return { end: 'grant-revoked', endsAt };
   if (now >= grant.expiresAt) return { end: 'grant-expired', endsAt };
   return { end: null, endsAt };
 }
