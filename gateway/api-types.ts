@@ -191,3 +191,13 @@ export type TerminalNotice =
   | { type: 'notice'; message: string }
   | { type: 'end'; reason: string; message: string }
   | { type: 'error'; code: string; message: string };
+
+/**
+ * An ephemeral account (`portcullis ephemeral list`, GET /api/v1/ephemeral-accounts); never its
+ * secret. `state` abandoned: Portcullis stopped tracking an account that may still exist on the target.
+ */
+export interface EphemeralAccountView {
+  id: string; account: string; target: string; grant: string; user: string; level: string;
+  state: 'creating' | 'active' | 'dropping' | 'dropped' | 'abandoned';
+  created_at: string; expires_at: string; dropped_at: string | null; drop_attempts: number; last_error: string | null;
+}

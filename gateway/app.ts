@@ -44,6 +44,7 @@ import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 import type { TargetKind } from './store/records.js';
 import type { AdminLogin } from './provision/provisioner.js';
+import { EphemeralService } from './provision/ephemeral-service.js';
 import type { Clock } from './util/clock.js';
 import { DeadlineScheduler } from './util/deadline-scheduler.js';
 import { parseDuration } from './util/duration.js';
@@ -94,6 +95,8 @@ export interface App {
   /** Where users reach the gateway (links print these); serve sets the bound ports. */
   addresses: { url: string; sshHost: string; sshPort: number };
   timers: AccessTimers;
+  /** Ephemeral per-grant accounts: credentials, reconciler, listing; serve starts it before the listeners. */
+  ephemeral: EphemeralService;
   notifier: WebhookNotifier;
   metrics: Metrics;
   counters: { http: (l: Record<string, string>) => void; authFailures: () => void; webhookFailures: () => void };
@@ -210,9 +213,13 @@ export function buildApp(config: Config, opts: AppOptions): App {
   }, opts.statVolume);
   metrics.gauge('portcullis_recordings_free_bytes', 'Free bytes on the recordings volume at the last check', () => recordingSpace.report.free);
   metrics.gauge('portcullis_recordings_space_low', '1 while the recordings volume is below its watermark (new sessions refused)', () => recordingSpace.isLow ? 1 : 0);
+  const ephemeral = new EphemeralService({
+    store, vault, creds, audit, clock, log, events, scheduler, adminLogins: opts.adminLogins ?? {}, statics: new StaticCredentials(creds),
+    reconcileIntervalMs: parseDuration(config.ephemeral.reconcileInterval), dropAlertAfter: config.ephemeral.dropAlertAfter,
+  });
   pipeline = new SessionPipeline({
     recordingSpace, postClose, recordingBudgetBytes: parseSize(config.recordings.sessionBudget, 'recordings.sessionBudget'),
-    authorizer: decidingAuthorizer(decider, store, clock), journal: storeJournal(store, audit, log), credentials: new StaticCredentials(creds),
+    authorizer: decidingAuthorizer(decider, store, clock), journal: storeJournal(store, audit, log), credentials: ephemeral.credentials,
     spanSealer: () => recordingKeys.ready(), live, scheduler, clock, log, recordingsDir: paths.recordings, liveRecordings, gateRules: [],
     limits: {
       idleMs: {
@@ -230,7 +237,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     reveals: new MaskedInputReveals(store, paths.recordings, recordingKeys, audit),
     users: new UserService(ctx, vault),
     authn: new Authenticator(ctx, vault, throttle, (reason) => loginRefusals({ reason })),
-    targets: new TargetService(ctx, creds),
+    targets: targetService(ctx, creds, ephemeral),
     policies, requests, grants,
     breakglass: new BreakglassService(ctx, policies, grants),
     links: new LinkService(ctx, policies, grants),
@@ -241,6 +248,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     liveRecordings, recordingSpace, postClose,
     addresses: { url: publicUrl(config), sshHost: config.hostnames[0]!, sshPort: config.ssh.port },
     timers: new AccessTimers(ctx, scheduler, requests),
+    ephemeral,
     notifier, metrics,
     counters: { http: (l) => counters.http(l), authFailures: () => counters.authFailures(), webhookFailures: () => counters.webhookFailures() },
     close: async () => {
@@ -248,6 +256,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
       recordingSpace.stop();
       // The last checkpoint goes out before the timers stop and the store closes under it.
       await checkpoints.stop();
+      await ephemeral.stop();
       await notifier.drain(3000);
       scheduler.stop();
       await store.close();
@@ -282,6 +291,13 @@ function buildAudit(config: Config, paths: DataPaths, d: AuditDeps): { audit: Au
     onBehind: (at) => d.log.error(at, LOG.auditStoreBehindCheckpoint),
   });
   return { audit, checkpoints, auditKey };
+}
+
+/** Targets whose removal first drops their ephemeral accounts. */
+function targetService(ctx: AccessContext, creds: CredentialVault, ephemeral: EphemeralService): TargetService {
+  const targets = new TargetService(ctx, creds);
+  targets.onRemove((actor, target, force) => ephemeral.beforeTargetRemoval(actor, target, force));
+  return targets;
 }
 
 /** Webhook URLs (Slack's especially) carry a secret in the path: log only scheme and host. */

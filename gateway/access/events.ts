@@ -34,6 +34,17 @@ export interface AccessEvents {
   'recordings.space_restored': RecordingsSpace;
   /** A signed checkpoint of the audit chain's head was written (audit/checkpoints.ts): the off-host copy. */
   'audit.checkpoint': CheckpointNotice;
+  /** An ephemeral account of an ended grant could not be dropped N times in a row (once per account). */
+  'ephemeral.drop_failing': EphemeralAlert & { attempts: number; error: string };
+  /** Portcullis gave up an ephemeral account that may still exist on its target (target removed with --force). */
+  'ephemeral.abandoned': EphemeralAlert & { by: string; reason: string };
+}
+
+/** Which account an ephemeral alert is about (never its secret). */
+export interface EphemeralAlert {
+  target: string;
+  account: string;
+  grant: string;
 }
 
 export interface RecordingsSpace {

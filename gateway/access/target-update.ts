@@ -117,6 +117,7 @@ export async function updateTarget(ctx: AccessContext, creds: CredentialVault, a
         `again: portcullis target update ${name} ... ${next.credentialKind === 'private-key' ? '--key-file FILE' : '--password-stdin'} ` +
         '(the stored one stays bound to the current settings)');
     }
+    await refuseWhileEphemeralLive(ctx, cur, next, rebound);
     if (tlsChanged && next.kind === 'ssh') throw new PortcullisError('bad-request', 'TLS settings are for database targets; ssh targets pin a host key (--host-key)');
     // Sealed inside the transaction (a key rotation runs wholly before or after), for the new record.
     const rec: TargetRecord = { ...next, credentialSealed: secret === undefined ? cur.credentialSealed : creds.sealFor(next, secret) };
@@ -154,4 +155,20 @@ async function revokeUncovered(ctx: AccessContext, actor: string, t: TargetRecor
     why ||= n.why;
   }
   return revokeInTx(ctx, actor, lost, why || `target ${t.name} changed`, 'policy-narrowed');
+}
+
+/**
+ * An ephemeral target's accounts are dropped by logging in as its provisioner: while any is live,
+ * its credential mode and where the provisioner logs in (kind, host, port, account, TLS, host key)
+ * stay as they are. Changing them would leave accounts the reconciler can no longer reach; dropping
+ * them here instead would end sessions of grants that still hold, as a side effect of an edit.
+ */
+async function refuseWhileEphemeralLive(ctx: AccessContext, cur: TargetRecord, next: TargetRecord, rebound: readonly string[]): Promise<void> {
+  if (cur.credentialMode !== 'ephemeral' || (next.credentialMode === cur.credentialMode && rebound.length === 0)) return;
+  const live = await ctx.store.ephemeral.live({ targetId: cur.id });
+  if (live.length === 0) return;
+  const what = next.credentialMode !== cur.credentialMode ? 'its credential mode' : rebound.join(', ');
+  throw new PortcullisError('conflict', `cannot change ${what} of ${cur.name} while it has live ephemeral accounts (${live.map((a) => a.account).join(', ')}): ` +
+    'they are dropped through its provisioner as it stands. Revoke their grants (portcullis grant revoke ID) or wait for them to end, ' +
+    `check with "portcullis ephemeral list --target ${cur.name}", then change it`);
 }

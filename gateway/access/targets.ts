@@ -47,8 +47,20 @@ export interface NewTarget {
 
 const DEFAULT_PORT: Record<TargetKind, number> = { ssh: 22, postgres: 5432, mysql: 3306 };
 
+/**
+ * Work that must succeed before a target goes (its ephemeral accounts are dropped:
+ * provision/target-removal.ts); throwing refuses the removal. `force`: remove it anyway.
+ */
+export type TargetRemovalHook = (actor: string, target: TargetRecord, force: boolean) => Promise<void>;
+
 export class TargetService {
+  private readonly removalHooks: TargetRemovalHook[] = [];
+
   constructor(private readonly ctx: AccessContext, private readonly creds: CredentialVault) {}
+
+  onRemove(hook: TargetRemovalHook): void {
+    this.removalHooks.push(hook);
+  }
 
   async add(actor: string, t: NewTarget): Promise<TargetRecord> {
     checkName('target', t.name);
@@ -108,10 +120,12 @@ export class TargetService {
   /**
    * Removing a target revokes every active grant on it in the same transaction; their live
    * sessions end with `target-removed`. A target added again under the same name is a new id, so
-   * no old grant reaches it.
+   * no old grant reaches it. Its ephemeral accounts are dropped first (the removal hooks); a
+   * failure refuses the removal unless `force`.
    */
-  async remove(actor: string, name: string): Promise<void> {
+  async remove(actor: string, name: string, opts: { force?: boolean } = {}): Promise<void> {
     const t = await this.get(name);
+    for (const hook of this.removalHooks) await hook(actor, t, opts.force ?? false);
     const revoked = await this.ctx.store.transaction(async () => {
       await this.ctx.store.targets.remove(t.id);
       await this.ctx.audit.append('target.removed', actor, { target: name });

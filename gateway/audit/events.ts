@@ -78,6 +78,16 @@ export interface AuditEventMap {
   'link.refused': { link: string | null; addr: string; code: string };
   'recordings.space_low': { dir: string; free: number; total: number; watermark: number; error?: string };
   'recordings.space_restored': { dir: string; free: number; total: number; watermark: number };
+  /** An ephemeral account was created on the target for a grant (never its secret). */
+  'ephemeral.created': { target: string; grant: string; account: string; level: string };
+  /** Creating a grant's account failed; `account` is null when nothing was attempted on the target. */
+  'ephemeral.create_failed': { target: string; grant: string; account: string | null; level: string; error: string };
+  /** The account is gone from the target; `reason` says why it was dropped (grant-expired, grant-revoked, user-disabled, ...). */
+  'ephemeral.dropped': { target: string; grant: string; account: string; level: string; reason: string; attempts: number };
+  /** A drop failed; retried by the reconciler. `attempts` counts failures so far. */
+  'ephemeral.drop_failed': { target: string; grant: string; account: string; attempts: number; error: string };
+  /** Portcullis stopped trying to drop the account (its target was removed with --force, or is gone): it may still exist there. */
+  'ephemeral.abandoned': { target: string; grant: string; account: string; by: string; reason: string };
 }
 
 export type AuditCode = keyof AuditEventMap;
@@ -91,4 +101,5 @@ export const AUDIT_CODES = [
   'http.origin_refused',
   'link.created', 'link.approved', 'link.revoked', 'link.opened', 'link.refused',
   'recordings.space_low', 'recordings.space_restored',
+  'ephemeral.created', 'ephemeral.create_failed', 'ephemeral.dropped', 'ephemeral.drop_failed', 'ephemeral.abandoned',
 ] as const satisfies readonly AuditCode[];

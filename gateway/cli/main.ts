@@ -5,6 +5,7 @@ import { Flags, parseArgs } from './args.js';
 import { type Command, type CommandContext, makeApi } from './command.js';
 import { policyCmd, targetCmd, userCmd } from './commands/admin.js';
 import { linkCmd } from './commands/links.js';
+import { ephemeralCmd } from './commands/ephemeral.js';
 import { initCmd, serveCmd } from './commands/node.js';
 import { auditCmd } from './commands/audit.js';
 import { sessionCmd, vaultCmd } from './commands/oversight.js';
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, Command> = {
   'db-password': dbPasswordCmd, audit: auditCmd, session: sessionCmd, play: playCmd, export: exportCmd, vault: vaultCmd, login: loginCmd, logout: logoutCmd, whoami: whoamiCmd,
   passwd: passwdCmd,
   link: linkCmd,
+  ephemeral: ephemeralCmd,
 };
 
 const HELP = `portcullis: just-in-time privileged access gateway
@@ -39,6 +41,7 @@ const HELP = `portcullis: just-in-time privileged access gateway
   play ID [--speed X] [--skip-idle]        export ID > session.cast
   audit  list|verify [--checkpoints FILE]|export
   vault  rotate-key [--keep-old]
+  ephemeral list [--target T]             per-grant accounts on ephemeral targets, their state and drop failures
   login  --server URL --user U --password-stdin    logout    whoami
   passwd --password-stdin                 change your password (stdin: current, new, then the one-time code if enrolled)
 

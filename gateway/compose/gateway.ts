@@ -38,7 +38,7 @@ export interface Running {
 function composeForApi(app: App): Composed {
   return {
     vendorTerminals: new VendorTerminals({ pipeline: app.pipeline, liveRecordings: app.liveRecordings, graceMs: VENDOR_RECONNECT_GRACE_MS }),
-    checkTarget: (t) => checkTarget(t, app.creds, PROTOCOLS[t.kind].probe),
+    checkTarget: (t) => checkTarget(t, app.creds, PROTOCOLS[t.kind].probe, (x) => app.ephemeral.checkProvisioner(x)),
     fetchCertificate: (kind, host, port, caPem) => {
       const fetch = PROTOCOLS[kind].fetchCertificate;
       if (!fetch) return Promise.reject(new PortcullisError('bad-request', `${kind} targets do not use TLS certificates (ssh pins a host key)`));
@@ -67,6 +67,9 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   const binding = await migrateBindings(app.store, app.vault, app.paths.root);
   if (binding.ran) await app.audit.append('vault.credentials_bound', 'portcullis', { migrated: binding.migrated, left: binding.left });
   if (binding.left.length > 0) log.warn({ targets: binding.left }, LOG.vaultCredentialsUnbound);
+  // Before any listener accepts: ephemeral accounts of grants that ended while we were down, and
+  // intents left `creating` by a run that died mid-creation (the account may exist), are dropped.
+  await app.ephemeral.start();
   app.postClose.recover();
   await app.recordingSpace.start();
   await app.timers.start();

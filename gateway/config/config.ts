@@ -73,6 +73,13 @@ export interface Config {
    * from one address, `accountFailures` for one name from anywhere (password logins; keys still
    * work), `addressFailures` for one address (an IPv6 /64) under any name.
    */
+  /**
+   * Ephemeral accounts (targets with --credential ephemeral). `reconcileInterval`: how often every
+   * live account is checked against its grant and dropped once the grant is over (also at start, at
+   * each grant's end and on revocation). `dropAlertAfter`: failed drops of one account before the
+   * `ephemeral.drop_failing` alert (once per account).
+   */
+  ephemeral: { reconcileInterval: string; dropAlertAfter: number };
   logins: {
     hashConcurrency: number; hashQueue: number; addressHashRate: number; addressHashBurst: number;
     addressConnectRate: number; addressConnectBurst: number; connectRate: number; pairFailures: number; accountFailures: number; addressFailures: number; failureWindow: string; lockout: string;
@@ -100,6 +107,7 @@ export function defaultConfig(data: string): Config {
     api: { tokenTtl: '12h' },
     recordings: { sessionBudget: '1GiB', minFree: '256MiB', minFreePercent: 1, postCloseConcurrency: 1 },
     audit: { checkpointInterval: '60s' },
+    ephemeral: { reconcileInterval: '15s', dropAlertAfter: 3 },
     logins: {
       hashConcurrency: 2, hashQueue: 64, addressHashRate: 10, addressHashBurst: 20, addressConnectRate: 20, addressConnectBurst: 100,
       connectRate: 100,
@@ -138,6 +146,8 @@ const ENV: Array<[string, (c: Config, v: string) => void]> = [
   ['PORTCULLIS_RECORDINGS_MIN_FREE', (c, v) => { c.recordings.minFree = v; }],
   ['PORTCULLIS_RECORDINGS_MIN_FREE_PERCENT', (c, v) => { c.recordings.minFreePercent = Number(v); }],
   ['PORTCULLIS_AUDIT_CHECKPOINT_INTERVAL', (c, v) => { c.audit.checkpointInterval = v; }],
+  ['PORTCULLIS_EPHEMERAL_RECONCILE_INTERVAL', (c, v) => { c.ephemeral.reconcileInterval = v; }],
+  ['PORTCULLIS_EPHEMERAL_DROP_ALERT_AFTER', (c, v) => { c.ephemeral.dropAlertAfter = Number(v); }],
   ['PORTCULLIS_LOGIN_HASH_CONCURRENCY', (c, v) => { c.logins.hashConcurrency = Number(v); }],
   ['PORTCULLIS_LOGIN_ADDRESS_HASH_RATE', (c, v) => { c.logins.addressHashRate = Number(v); }],
   ['PORTCULLIS_LOGIN_ADDRESS_CONNECT_RATE', (c, v) => { c.logins.addressConnectRate = Number(v); }],
@@ -221,6 +231,10 @@ function validate(c: Config): void {
     throw new PortcullisError('bad-request', 'http.origins must list origins like "https://pam.example.com:8443" (scheme, host and port only)');
   }
   validateLogins(c.logins);
+  const reconcile = parseDuration(String(c.ephemeral.reconcileInterval));
+  if (reconcile < 1000 || reconcile > 3_600_000) throw new PortcullisError('bad-request', 'ephemeral.reconcileInterval must be between 1s and 1h');
+  const alertAfter = c.ephemeral.dropAlertAfter;
+  if (!Number.isInteger(alertAfter) || alertAfter < 1 || alertAfter > 1000) throw new PortcullisError('bad-request', 'ephemeral.dropAlertAfter must be a whole number from 1 to 1000');
   if (!Array.isArray(c.hostnames) || c.hostnames.length === 0) throw new PortcullisError('bad-request', 'hostnames must list at least one name');
   for (const w of c.webhooks) {
     if (!w || typeof w.url !== 'string' || !/^https?:\/\//.test(w.url)) throw new PortcullisError('bad-request', 'each webhook needs an http(s) url');

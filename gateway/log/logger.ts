@@ -55,6 +55,13 @@ export const LOG = {
   sessionJournalFailed: 'session.journal_failed',
   sessionPipelineError: 'session.pipeline_error',
   sessionRefuseFailed: 'session.refuse_failed',
+  // Ephemeral accounts (gateway/provision/).
+  ephemeralCreated: 'ephemeral.created',
+  ephemeralCreateFailed: 'ephemeral.create_failed',
+  ephemeralDropped: 'ephemeral.dropped',
+  ephemeralDropFailed: 'ephemeral.drop_failed',
+  ephemeralAbandoned: 'ephemeral.abandoned',
+  ephemeralReconcileFailed: 'ephemeral.reconcile_failed',
 } as const;
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {

@@ -44,6 +44,10 @@ export function webhookText<K extends WebhookEvent>(event: K, p: AccessEvents[K]
       : `:rotating_light: Portcullis recordings volume ${String(d.dir)} is below its watermark (${mib(d.free_bytes)} free, needs ${mib(d.watermark_bytes)}): new sessions are refused and sessions that must be recorded were ended; free space to let users back in`;
     case 'recordings.space_restored': return `:white_check_mark: Portcullis recordings volume ${String(d.dir)} has room again (${mib(d.free_bytes)} free): sessions start again`;
     case 'audit.checkpoint': return `:lock: audit checkpoint on ${String(d.node)}: seq ${String(d.seq)}, head ${String(d.hash).slice(0, 16)}… (${String(d.reason)})`;
+    case 'ephemeral.drop_failing': return `:rotating_light: Portcullis cannot drop ephemeral account ${String(d.account)} on ${String(d.target)} ` +
+      `(${String(d.attempts)} attempts; last: ${String(d.error)}): the grant has ended at the gateway, but the account still exists on the target; it is retried [${String(d.grant)}]`;
+    case 'ephemeral.abandoned': return `:rotating_light: ${String(d.by)} abandoned ephemeral account ${String(d.account)} on ${String(d.target)} (${String(d.reason)}): ` +
+      `it may still exist on the target; remove it there by hand [${String(d.grant)}]`;
     case 'auth.locked': {
       // The name is whatever the client sent: shown only when it is a valid name (no Slack markup).
       const who = typeof d.user === 'string' && LOGIN_NAME.test(d.user) ? d.user : 'a name that is not valid';

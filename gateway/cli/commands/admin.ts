@@ -133,8 +133,9 @@ export const targetCmd: Command = async (c) => {
     case 'fetch-cert':
       return fetchCertCmd(c);
     case 'remove':
-      if (!name) usage('portcullis target remove NAME');
-      printOne(c.out, c.json, await api.del(`/api/v1/targets/${enc(name)}`));
+      // --force: remove it even when its ephemeral accounts cannot be dropped (they are abandoned, audited).
+      if (!name) usage('portcullis target remove NAME [--force]');
+      printOne(c.out, c.json, await api.del(`/api/v1/targets/${enc(name)}${c.flags.bool('force') ? '?force=1' : ''}`));
       return 0;
     case 'test': {
       if (!name) usage('portcullis target test NAME');

@@ -2,7 +2,7 @@
 import { parseWindow } from '../../access/policies.js';
 import { audienceOf, visibleTargets } from '../../access/target-visibility.js';
 import { certificateView, policyView, targetSummaryView, targetView } from '../../access/views.js';
-import type { TargetSummaryView, TargetView } from '../../api-types.js';
+import type { EphemeralAccountView, TargetSummaryView, TargetView } from '../../api-types.js';
 import { UpstreamTlsError } from '../../net/upstream-tls.js';
 import { parseLevelSpec } from '../../access/levels.js';
 import {
@@ -73,7 +73,8 @@ export const catalogRoutes: Route[] = [
     }
   }),
   route('DELETE', '/api/v1/targets/:name', ['admin'], async (c) => {
-    await c.services.targets.remove(me(c).name, c.params.name!);
+    // force=1: remove it even when its ephemeral accounts cannot be dropped (they are abandoned, audited).
+    await c.services.targets.remove(me(c).name, c.params.name!, { force: c.query.get('force') === '1' });
     return { removed: c.params.name };
   }),
   route('POST', '/api/v1/targets/:name/test', ['admin'], async (c) => {
@@ -81,6 +82,12 @@ export const catalogRoutes: Route[] = [
     const result = await c.composed.checkTarget(t);
     await c.services.audit.append('target.tested', me(c).name, { target: t.name, ok: result.ok, detail: result.detail, ...(result.tls ? { tls: result.tls } : {}) });
     return { target: t.name, ...result };
+  }),
+  // Ephemeral accounts with their state, newest first; never a secret. ?target=NAME narrows.
+  route('GET', '/api/v1/ephemeral-accounts', ['admin'], (c): Promise<EphemeralAccountView[]> => {
+    const limit = Number(c.query.get('limit') ?? 100);
+    if (!Number.isInteger(limit) || limit < 1) throw new PortcullisError('bad-request', 'limit must be a whole number');
+    return c.services.ephemeral.list({ target: c.query.get('target') ?? undefined, limit: Math.min(limit, 1000) });
   }),
   route('GET', '/api/v1/policies', ['approver'], async (c) => (await c.services.policies.list()).map(policyView)),
   route('POST', '/api/v1/policies', ['admin'], async (c) => policyView(await c.services.policies.add(me(c).name, policyFromInput(c.body)))),
