@@ -151,9 +151,10 @@ export class PgAdminSession implements AdminSession {
         problems.push(`level ${level}: ${JSON.stringify(role)} is not a valid role name (${e instanceof SqlTextError ? e.message : 'refused'})`);
         continue;
       }
-      const row = (await this.run(`SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = ${lit}`, 'check')).rows[0];
+      const row = (await this.run(`SELECT rolsuper, ${AS_GOOD_AS_SUPERUSER('r')} FROM pg_catalog.pg_roles r WHERE rolname = ${lit}`, 'check')).rows[0];
       if (!row) problems.push(`role ${role} does not exist (level ${level})`);
       else if (row[0] === 't') problems.push(`level role ${role} is a superuser role (level ${level}): a level must not hand out superuser`);
+      else if (row[1]) problems.push(`level role ${role} is a member of ${row[1]} (level ${level}): a level must not hand out superuser or what is as good`);
     }
     const to = this.target.ephemeralReassignTo;
     if (to !== null) {
@@ -170,12 +171,14 @@ export class PgAdminSession implements AdminSession {
     // that can log in is listed as "login" (its password state unknown).
     const login = su ? "rolcanlogin AND a.rolpassword IS NOT NULL AS pwlogin, false AS anylogin" : 'false AS pwlogin, rolcanlogin AS anylogin';
     const from = su ? 'pg_catalog.pg_authid a' : 'pg_catalog.pg_roles a';
-    const res = await this.run(`SELECT rolname, rolsuper, rolcreaterole, rolcreatedb, rolbypassrls, rolreplication, ${login} FROM ${from}`
-      + " WHERE rolname !~ '^pg_' ORDER BY rolname", 'discover');
+    const res = await this.run(`SELECT rolname, rolsuper, rolcreaterole, rolcreatedb, rolbypassrls, rolreplication, ${login}, ${AS_GOOD_AS_SUPERUSER('a')}`
+      + ` FROM ${from} WHERE rolname !~ '^pg_' ORDER BY rolname`, 'discover');
     const words = ['superuser', 'createrole', 'createdb', 'bypassrls', 'replication', 'password-login', 'login'];
     const out: PrivilegedAccount[] = [];
     for (const [account, ...flags] of res.rows) {
       const privileges = words.filter((_, i) => flags[i] === 't');
+      // A role that may SET ROLE to a superuser (or to a role that reads and writes the server's files) is one in all but name.
+      for (const r of flags[words.length]?.split(',') ?? []) privileges.push(`member-of:${r}`);
       if (account && privileges.length) out.push({ account, privileges });
     }
     return out;
@@ -236,6 +239,17 @@ export class PgAdminSession implements AdminSession {
     }
   }
 }
+
+/**
+ * SQL for the roles, comma-separated (NULL when none), that the role aliased `r` is a member of and
+ * that hand out superuser or its equivalent: superuser roles, and the predefined roles that reach the
+ * server's files and programs (PostgreSQL's documentation: they can be used to gain superuser-level
+ * access). Membership counts whether or not it is inherited: a member may SET ROLE. A superuser is
+ * a member of every role, so it is not asked (it is "superuser" already).
+ */
+const AS_GOOD_AS_SUPERUSER = (r: string): string => `CASE WHEN ${r}.rolsuper THEN NULL ELSE (SELECT pg_catalog.string_agg(s.rolname, ',' ORDER BY s.rolname)`
+  + ` FROM pg_catalog.pg_roles s WHERE s.oid <> ${r}.oid AND (s.rolsuper OR s.rolname IN ('pg_execute_server_program', 'pg_write_server_files', 'pg_read_server_files'))`
+  + ` AND pg_catalog.pg_has_role(${r}.oid, s.oid, 'MEMBER')) END`;
 
 /** An ephemeral account name, quoted; anything else is refused (nothing else is ever created or dropped). */
 function ephemeralIdent(account: string): string {

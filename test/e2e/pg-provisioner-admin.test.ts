@@ -59,6 +59,14 @@ describe('PostgreSQL provisioner: check, discovery, own password', () => {
     expect(roleExists(s)).toBe(false);
   });
 
+  it('names a level role that hands out superuser or as good through membership (a member may SET ROLE)', async () => {
+    peer.sql('CREATE ROLE pc_backdoor NOLOGIN IN ROLE pc_super; CREATE ROLE pc_files NOLOGIN IN ROLE pg_execute_server_program');
+    expect(await (await login()).checkProvisioner([...LEVELS, { name: 'ops', grants: ['pc_backdoor', 'pc_files'] }])).toEqual([
+      'level role pc_backdoor is a member of pc_super (level ops): a level must not hand out superuser or what is as good',
+      'level role pc_files is a member of pg_execute_server_program (level ops): a level must not hand out superuser or what is as good',
+    ]);
+  });
+
   it('names INHERIT for a NOINHERIT provisioner, which PostgreSQL 15 would not let end the sessions of its accounts', async () => {
     expect(await (await login('noinherit', 'noinherit-Password-1')).checkProvisioner(LEVELS)).toEqual([
       'INHERIT: the provisioner "noinherit" cannot end the sessions of the accounts it creates (ALTER ROLE "noinherit" INHERIT)',
@@ -77,7 +85,7 @@ describe('PostgreSQL provisioner: check, discovery, own password', () => {
   });
 
   it('discovers a superuser created behind the gateway\'s back, with the privileged roles and without built-in pg_ roles', async () => {
-    peer.sql("CREATE ROLE sneaky LOGIN SUPERUSER PASSWORD 'sneaky-Password-1'; CREATE ROLE replicator REPLICATION NOLOGIN; CREATE ROLE rls_free BYPASSRLS NOLOGIN; CREATE ROLE dbmaker CREATEDB NOLOGIN");
+    peer.sql("CREATE ROLE sneaky LOGIN SUPERUSER PASSWORD 'sneaky-Password-1'; CREATE ROLE replicator REPLICATION NOLOGIN; CREATE ROLE rls_free BYPASSRLS NOLOGIN; CREATE ROLE dbmaker CREATEDB NOLOGIN; CREATE ROLE backdoor LOGIN IN ROLE sneaky");
     const found = await (await login()).discover();
     const by = new Map(found.map((a) => [a.account, a.privileges]));
     expect(by.get('sneaky')).toEqual(['superuser', 'login']);
@@ -86,6 +94,7 @@ describe('PostgreSQL provisioner: check, discovery, own password', () => {
     expect(by.get('replicator')).toEqual(['replication']);
     expect(by.get('rls_free')).toEqual(['bypassrls']);
     expect(by.get('dbmaker')).toEqual(['createdb']);
+    expect(by.get('backdoor')).toEqual(['login', 'member-of:sneaky']);
     expect(by.has('pc_read')).toBe(false);
     expect(found.some((a) => a.account.startsWith('pg_'))).toBe(false);
     // A superuser provisioner sees which login roles have a password.
