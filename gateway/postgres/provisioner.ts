@@ -151,9 +151,10 @@ export class PgAdminSession implements AdminSession {
         problems.push(`level ${level}: ${JSON.stringify(role)} is not a valid role name (${e instanceof SqlTextError ? e.message : 'refused'})`);
         continue;
       }
-      const row = (await this.run(`SELECT rolsuper, ${AS_GOOD_AS_SUPERUSER('r')} FROM pg_catalog.pg_roles r WHERE rolname = ${lit}`, 'check')).rows[0];
+      const row = (await this.run(`SELECT rolsuper, ${AS_GOOD_AS_SUPERUSER('r')}, rolcreaterole FROM pg_catalog.pg_roles r WHERE rolname = ${lit}`, 'check')).rows[0];
       if (!row) problems.push(`role ${role} does not exist (level ${level})`);
       else if (row[0] === 't') problems.push(`level role ${role} is a superuser role (level ${level}): a level must not hand out superuser`);
+      else if (row[2] === 't') problems.push(`level role ${role} has CREATEROLE (level ${level}): in PostgreSQL 15 that grants any role but superuser, so a level must not hand it out`);
       else if (row[1]) problems.push(`level role ${role} is a member of ${row[1]} (level ${level}): a level must not hand out superuser or what is as good`);
     }
     const to = this.target.ephemeralReassignTo;
@@ -242,13 +243,14 @@ export class PgAdminSession implements AdminSession {
 
 /**
  * SQL for the roles, comma-separated (NULL when none), that the role aliased `r` is a member of and
- * that hand out superuser or its equivalent: superuser roles, and the predefined roles that reach the
- * server's files and programs (PostgreSQL's documentation: they can be used to gain superuser-level
- * access). Membership counts whether or not it is inherited: a member may SET ROLE. A superuser is
+ * that hand out superuser or its equivalent: superuser roles, CREATEROLE roles (in PostgreSQL 15 they
+ * may grant any role but superuser, pg_execute_server_program included), and the predefined roles
+ * that reach the server's files and programs (PostgreSQL's documentation: they can be used to gain
+ * superuser-level access). Membership counts whether or not it is inherited: a member may SET ROLE. A superuser is
  * a member of every role, so it is not asked (it is "superuser" already).
  */
 const AS_GOOD_AS_SUPERUSER = (r: string): string => `CASE WHEN ${r}.rolsuper THEN NULL ELSE (SELECT pg_catalog.string_agg(s.rolname, ',' ORDER BY s.rolname)`
-  + ` FROM pg_catalog.pg_roles s WHERE s.oid <> ${r}.oid AND (s.rolsuper OR s.rolname IN ('pg_execute_server_program', 'pg_write_server_files', 'pg_read_server_files'))`
+  + ` FROM pg_catalog.pg_roles s WHERE s.oid <> ${r}.oid AND (s.rolsuper OR s.rolcreaterole OR s.rolname IN ('pg_execute_server_program', 'pg_write_server_files', 'pg_read_server_files'))`
   + ` AND pg_catalog.pg_has_role(${r}.oid, s.oid, 'MEMBER')) END`;
 
 /** An ephemeral account name, quoted; anything else is refused (nothing else is ever created or dropped). */

@@ -59,11 +59,12 @@ describe('PostgreSQL provisioner: check, discovery, own password', () => {
     expect(roleExists(s)).toBe(false);
   });
 
-  it('names a level role that hands out superuser or as good through membership (a member may SET ROLE)', async () => {
-    peer.sql('CREATE ROLE pc_backdoor NOLOGIN IN ROLE pc_super; CREATE ROLE pc_files NOLOGIN IN ROLE pg_execute_server_program');
-    expect(await (await login()).checkProvisioner([...LEVELS, { name: 'ops', grants: ['pc_backdoor', 'pc_files'] }])).toEqual([
+  it('names a level role that hands out superuser or as good: CREATEROLE, or membership in such a role (a member may SET ROLE)', async () => {
+    peer.sql('CREATE ROLE pc_backdoor NOLOGIN IN ROLE pc_super; CREATE ROLE pc_files NOLOGIN IN ROLE pg_execute_server_program; CREATE ROLE pc_roles NOLOGIN CREATEROLE');
+    expect(await (await login()).checkProvisioner([...LEVELS, { name: 'ops', grants: ['pc_backdoor', 'pc_files', 'pc_roles'] }])).toEqual([
       'level role pc_backdoor is a member of pc_super (level ops): a level must not hand out superuser or what is as good',
       'level role pc_files is a member of pg_execute_server_program (level ops): a level must not hand out superuser or what is as good',
+      'level role pc_roles has CREATEROLE (level ops): in PostgreSQL 15 that grants any role but superuser, so a level must not hand it out',
     ]);
   });
 
