@@ -18,7 +18,9 @@ export interface AdminQueryLimits {
   timeoutMs: number;
 }
 
-export const DEFAULT_ADMIN_LIMITS: AdminQueryLimits = { maxMessageBytes: 1024 * 1024, maxRows: 100_000, timeoutMs: 30_000 };
+// The answer wait is longer than the provisioner's statement_timeout (30 s, set at login), so a slow
+// statement normally ends with the server's own error, and the connection survives it.
+export const DEFAULT_ADMIN_LIMITS: AdminQueryLimits = { maxMessageBytes: 1024 * 1024, maxRows: 100_000, timeoutMs: 35_000 };
 
 /** Rows as text (null for SQL NULL), columns by name; of the last statement that returned rows. */
 export interface AdminResult {

@@ -15,6 +15,11 @@
 // be a member of the target's reassign-to role. A level role must not be a superuser (PostgreSQL
 // refuses a CREATEROLE role that grants one anyway; checkProvisioner says so beforehand).
 //
+// Note that a PostgreSQL 15 CREATEROLE role may grant itself any role but a superuser one,
+// pg_execute_server_program included: the provisioner's password is as sensitive as a superuser's
+// (PostgreSQL 16 narrows CREATEROLE to the roles it created). For the same reason a level role with
+// CREATEROLE, or a member of a superuser, CREATEROLE or server-file role, is reported by the check.
+//
 // Limitation: objects an account owns are reassigned or dropped in the provisioner's database only;
 // if it owns objects in another database, DROP ROLE fails and dropAccount reports which database.
 import type { TargetRecord } from '../session/adapter.js';
