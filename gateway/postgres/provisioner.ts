@@ -45,6 +45,9 @@ export interface PgProvisionerOptions {
 
 export const DEFAULT_PG_PROVISIONER: PgProvisionerOptions = { connectionLimit: 10, limits: DEFAULT_ADMIN_LIMITS, terminateWaitMs: 10_000 };
 
+/** 9999-12-31T23:59:59.999Z */
+const LAST_VALID_UNTIL = 253_402_300_799_999;
+
 /** What the provisioner's connection sets at login: statements that wait on a lock fail rather than hang. */
 const SESSION_PARAMS = { application_name: 'portcullis-provisioner', client_encoding: 'UTF8', lock_timeout: '10s', statement_timeout: '30s' };
 
@@ -87,7 +90,8 @@ export class PgAdminSession implements AdminSession {
   async createAccount(spec: EphemeralAccountSpec): Promise<CreatedAccount> {
     const name = ephemeralIdent(spec.account);
     const roles = levelRoles(spec.level);
-    if (!Number.isFinite(spec.validUntil)) throw new ProvisionError('refused', 'the account needs a finite end (validUntil)');
+    // Past year 9999 toISOString writes a six-digit year PostgreSQL does not read.
+    if (!Number.isFinite(spec.validUntil) || spec.validUntil < 0 || spec.validUntil > LAST_VALID_UNTIL) throw new ProvisionError('refused', 'the account needs an end between 1970 and 9999 (validUntil)');
     // A crash between creating the role and recording so leaves it behind: start again from nothing.
     if (await this.roleOf(spec.account)) await this.dropAccount(spec.account, { reassignTo: this.target.ephemeralReassignTo, keepHome: false });
     const secret = randomPassword();

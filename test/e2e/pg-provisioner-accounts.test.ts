@@ -154,6 +154,14 @@ describe('PostgreSQL provisioner: ephemeral accounts', () => {
     expect(roleExists('postgres') && roleExists(PROVISIONER)).toBe(true);
   });
 
+  it('refuses an end PostgreSQL cannot take (not a number, past year 9999), and creates nothing', async () => {
+    for (const validUntil of [Number.NaN, Infinity, 1e20]) {
+      const s = { ...spec(read), validUntil };
+      await expect(admin.createAccount(s)).rejects.toThrow(/needs an end between 1970 and 9999/);
+      expect(roleExists(s.account)).toBe(false);
+    }
+  });
+
   it('names a level role that does not exist, and creates nothing', async () => {
     const s = spec({ name: 'admin', grants: ['pc_read', 'pc_nope'] });
     const err = await admin.createAccount(s).catch((e: unknown) => e);
