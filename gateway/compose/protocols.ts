@@ -18,6 +18,7 @@ import { fetchPgCertificate } from '../postgres/cert-fetch.js';
 import { CancelKeys } from '../postgres/cancel-keys.js';
 import { createPgListener } from '../postgres/listener.js';
 import { probePostgresLogin } from '../postgres/probe.js';
+import { postgresAdminLogin } from '../postgres/provisioner.js';
 import { createSshListener } from '../ssh/listener.js';
 import { probeSshLogin } from '../ssh/probe.js';
 import type { TargetKind } from '../store/records.js';
@@ -58,6 +59,7 @@ export const PROTOCOLS: { readonly [K in TargetKind]: ProtocolEntry } = {
       handshakeTimeoutMs: parseDuration(app.config.postgres.handshakeTimeout),
     }, { host: app.config.listen, port: app.config.postgres.port, maxHandshakes: app.config.postgres.maxHandshakes }),
     probe: probePostgresLogin,
+    admin: postgresAdminLogin,
     fetchCertificate: fetchPgCertificate,
   },
   mysql: {
