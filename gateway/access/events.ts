@@ -34,6 +34,17 @@ export interface AccessEvents {
   'recordings.space_restored': RecordingsSpace;
   /** A signed checkpoint of the audit chain's head was written (audit/checkpoints.ts): the off-host copy. */
   'audit.checkpoint': CheckpointNotice;
+  /** Rotating a target's static credential failed (provision/rotation.ts); `outcome` stuck needs an admin. Never a secret. */
+  'credential.rotation_failed': RotationFailure;
+}
+
+export interface RotationFailure {
+  target: string;
+  trigger: string;
+  step: string;
+  reason: string;
+  outcome: 'kept-old' | 'committed-new' | 'stuck';
+  at: string;
 }
 
 export interface RecordingsSpace {

@@ -55,6 +55,11 @@ export const LOG = {
   sessionJournalFailed: 'session.journal_failed',
   sessionPipelineError: 'session.pipeline_error',
   sessionRefuseFailed: 'session.refuse_failed',
+  // Rotation of static credentials (gateway/provision/rotation.ts).
+  credentialRotated: 'credential.rotated',
+  credentialRotationFailed: 'credential.rotation_failed',
+  credentialRotationRecovered: 'credential.rotation_recovered',
+  credentialRotationSkipped: 'credential.rotation_skipped',
 } as const;
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {

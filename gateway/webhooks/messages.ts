@@ -37,6 +37,9 @@ export function webhookText<K extends WebhookEvent>(event: K, p: AccessEvents[K]
       : `:rotating_light: Portcullis recordings volume ${String(d.dir)} is below its watermark (${mib(d.free_bytes)} free, needs ${mib(d.watermark_bytes)}): new sessions are refused and sessions that must be recorded were ended; free space to let users back in`;
     case 'recordings.space_restored': return `:white_check_mark: Portcullis recordings volume ${String(d.dir)} has room again (${mib(d.free_bytes)} free): sessions start again`;
     case 'audit.checkpoint': return `:lock: audit checkpoint on ${String(d.node)}: seq ${String(d.seq)}, head ${String(d.hash).slice(0, 16)}… (${String(d.reason)})`;
+    case 'credential.rotation_failed': return d.outcome === 'stuck'
+      ? `:rotating_light: rotating the credential of ${String(d.target)} failed at ${String(d.step)} (${String(d.reason)}) and neither the old nor the new secret logs in: enter it again with portcullis target update ${String(d.target)}`
+      : `:warning: rotating the credential of ${String(d.target)} failed at ${String(d.step)} (${String(d.reason)}); the vault holds the ${d.outcome === 'committed-new' ? 'new' : 'old'} secret, which logs in`;
     case 'auth.locked': {
       // The name is whatever the client sent: shown only when it is a valid name (no Slack markup).
       const who = typeof d.user === 'string' && LOGIN_NAME.test(d.user) ? d.user : 'a name that is not valid';

@@ -77,6 +77,14 @@ export const catalogRoutes: Route[] = [
     await c.services.audit.append('target.tested', me(c).name, { target: t.name, ok: result.ok, detail: result.detail, ...(result.tls ? { tls: result.tls } : {}) });
     return { target: t.name, ...result };
   }),
+  // Rotates the target's static credential now; the answer says when and that it was verified, never the secret.
+  route('POST', '/api/v1/targets/:name/rotate', ['admin'], async (c) => {
+    const r = await c.services.rotation.rotate(c.params.name!, 'manual', me(c).name);
+    return {
+      target: r.target, rotated_at: new Date(r.rotatedAt).toISOString(), verified: r.verified,
+      ...(r.oldKeyRetired !== undefined ? { old_key_retired: r.oldKeyRetired } : {}), ...(r.recovered ? { recovered: r.recovered } : {}),
+    };
+  }),
   route('GET', '/api/v1/policies', ['approver'], async (c) => (await c.services.policies.list()).map(policyView)),
   route('POST', '/api/v1/policies', ['admin'], async (c) => policyView(await c.services.policies.add(me(c).name, policyFromInput(c.body)))),
   // Replaces the named policy whole (same body as creating one); grants standing on it are held to it at once.
