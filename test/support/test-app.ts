@@ -3,9 +3,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type App, buildApp } from '../../gateway/app.js';
+import { type App, type AppOptions, buildApp } from '../../gateway/app.js';
 import { defaultConfig, type Config } from '../../gateway/config/config.js';
-import { createLogger } from '../../gateway/log/logger.js';
+import { createLogger, type Logger } from '../../gateway/log/logger.js';
 import type { UserRecord } from '../../gateway/store/records.js';
 import { createMasterKeyFile } from '../../gateway/vault/master-key.js';
 import type { Poster } from '../../gateway/webhooks/notifier.js';
@@ -20,13 +20,26 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function testApp(opts: { config?: (c: Config) => void; poster?: Poster } = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  config?: (c: Config) => void;
+  poster?: Poster;
+  /** Fake provisioner logins and login probes (rotation, ephemeral accounts, discovery). */
+  adminLogins?: AppOptions['adminLogins'];
+  loginProbes?: AppOptions['loginProbes'];
+  /** A logger to capture (default: silent). */
+  log?: Logger;
+}
+
+export async function testApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-unit-'));
   createMasterKeyFile(dir);
   const config = defaultConfig(dir);
   opts.config?.(config);
   const clock = new FakeClock();
-  const app = buildApp(config, { clock, env: {}, log: createLogger('silent'), ...(opts.poster ? { poster: opts.poster } : {}) });
+  const app = buildApp(config, {
+    clock, env: {}, log: opts.log ?? createLogger('silent'), ...(opts.poster ? { poster: opts.poster } : {}),
+    ...(opts.adminLogins ? { adminLogins: opts.adminLogins } : {}), ...(opts.loginProbes ? { loginProbes: opts.loginProbes } : {}),
+  });
   await app.checkpoints.start();
   await app.timers.start();
   const admin = await app.users.add('test', { name: 'admin', roles: ['admin'], kind: 'service' });
