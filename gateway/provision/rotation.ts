@@ -106,7 +106,8 @@ export class RotationService {
     let recovered: RotationOutcome | undefined;
     if (t.pendingCredentialSealed !== null) {
       if (this.stuck.has(t.pendingCredentialSealed)) throw stuckError(t);
-      recovered = await this.settle(t, trigger, 'recover', 'a previous rotation had not finished', actor);
+      // An earlier rotation was interrupted: settled as at start (quiet when it resolves cleanly).
+      recovered = await this.settle(t, 'recovery', 'recover', 'a previous rotation had not finished', actor);
       if (recovered === 'stuck') throw stuckError(t);
       t = await this.current(id);
     }
