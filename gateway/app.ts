@@ -45,6 +45,10 @@ import type { Store } from './store/store.js';
 import type { TargetKind } from './store/records.js';
 import type { AdminLogin } from './provision/provisioner.js';
 import { EphemeralService } from './provision/ephemeral-service.js';
+import { RotationService } from './provision/rotation.js';
+import { TargetLocks } from './provision/rotation-lock.js';
+import { RotationTriggers } from './provision/rotation-triggers.js';
+import type { LoginProbe } from './targets/target-check.js';
 import type { Clock } from './util/clock.js';
 import { DeadlineScheduler } from './util/deadline-scheduler.js';
 import { parseDuration } from './util/duration.js';
@@ -99,6 +103,10 @@ export interface App {
   ephemeral: EphemeralService;
   notifier: WebhookNotifier;
   metrics: Metrics;
+  /** Rotation of static credentials: `target rotate`, and crash recovery at start (provision/rotation.ts). */
+  rotation: RotationService;
+  /** after-session and daily rotation; serve starts it after rotation.recoverAll(). */
+  rotationTriggers: RotationTriggers;
   counters: { http: (l: Record<string, string>) => void; authFailures: () => void; webhookFailures: () => void };
   /** Stops the timers, then closes the store once its running transaction has finished. */
   close(): Promise<void>;
@@ -117,6 +125,8 @@ export interface AppOptions {
    * without one cannot have ephemeral credentials, rotation or discovery.
    */
   adminLogins?: Partial<Record<TargetKind, AdminLogin>>;
+  /** Each target kind's login probe: rotation verifies a new secret with a fresh login. */
+  loginProbes?: Partial<Record<TargetKind, LoginProbe>>;
 }
 
 export function buildApp(config: Config, opts: AppOptions): App {
@@ -183,6 +193,13 @@ export function buildApp(config: Config, opts: AppOptions): App {
   notifier.subscribe(events);
   const liveRecordings = new Map<string, SessionRecording>();
   const decider = new AccessDecider(ctx);
+  // Checkouts wait up to a minute for a rotation (two logins and a change on the target); a
+  // rotation waits as long for sessions to finish logging in.
+  const locks = new TargetLocks(clock, { checkout: 60_000, rotation: 60_000 });
+  const rotation = new RotationService({
+    store, audit, creds, clock, events, log, locks, adminLogins: opts.adminLogins ?? {}, probes: opts.loginProbes ?? {},
+  });
+  const rotationTriggers = new RotationTriggers({ store, scheduler, clock, log, locks, rotation });
   const postClose = new PostCloseWork({
     markerDir: join(paths.root, POST_CLOSE_DIR), concurrency: config.recordings.postCloseConcurrency, log,
     // Below the watermark what is left is kept for sealing: keyframes are then built on first open.
@@ -214,7 +231,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
   metrics.gauge('portcullis_recordings_free_bytes', 'Free bytes on the recordings volume at the last check', () => recordingSpace.report.free);
   metrics.gauge('portcullis_recordings_space_low', '1 while the recordings volume is below its watermark (new sessions refused)', () => recordingSpace.isLow ? 1 : 0);
   const ephemeral = new EphemeralService({
-    store, vault, creds, audit, clock, log, events, scheduler, adminLogins: opts.adminLogins ?? {}, statics: new StaticCredentials(creds),
+    store, vault, creds, audit, clock, log, events, scheduler, adminLogins: opts.adminLogins ?? {}, statics: new StaticCredentials(creds, rotationTriggers),
     reconcileIntervalMs: parseDuration(config.ephemeral.reconcileInterval), dropAlertAfter: config.ephemeral.dropAlertAfter,
   });
   pipeline = new SessionPipeline({
@@ -249,7 +266,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     addresses: { url: publicUrl(config), sshHost: config.hostnames[0]!, sshPort: config.ssh.port },
     timers: new AccessTimers(ctx, scheduler, requests),
     ephemeral,
-    notifier, metrics,
+    notifier, metrics, rotation, rotationTriggers,
     counters: { http: (l) => counters.http(l), authFailures: () => counters.authFailures(), webhookFailures: () => counters.webhookFailures() },
     close: async () => {
       loopDelay.disable();

@@ -38,6 +38,8 @@ export interface AccessEvents {
   'ephemeral.drop_failing': EphemeralAlert & { attempts: number; error: string };
   /** Portcullis gave up an ephemeral account that may still exist on its target (target removed with --force). */
   'ephemeral.abandoned': EphemeralAlert & { by: string; reason: string };
+  /** Rotating a target's static credential failed (provision/rotation.ts); `outcome` stuck needs an admin. Never a secret. */
+  'credential.rotation_failed': RotationFailure;
 }
 
 /** Which account an ephemeral alert is about (never its secret). */
@@ -45,6 +47,15 @@ export interface EphemeralAlert {
   target: string;
   account: string;
   grant: string;
+}
+
+export interface RotationFailure {
+  target: string;
+  trigger: string;
+  step: string;
+  reason: string;
+  outcome: 'kept-old' | 'committed-new' | 'stuck';
+  at: string;
 }
 
 export interface RecordingsSpace {

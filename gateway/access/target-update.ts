@@ -120,7 +120,12 @@ export async function updateTarget(ctx: AccessContext, creds: CredentialVault, a
     await refuseWhileEphemeralLive(ctx, cur, next, rebound);
     if (tlsChanged && next.kind === 'ssh') throw new PortcullisError('bad-request', 'TLS settings are for database targets; ssh targets pin a host key (--host-key)');
     // Sealed inside the transaction (a key rotation runs wholly before or after), for the new record.
-    const rec: TargetRecord = { ...next, credentialSealed: secret === undefined ? cur.credentialSealed : creds.sealFor(next, secret) };
+    // A credential entered again ends any rotation left pending (one that could not be settled):
+    // the admin's value is the truth now.
+    const rec: TargetRecord = {
+      ...next, credentialSealed: secret === undefined ? cur.credentialSealed : creds.sealFor(next, secret),
+      pendingCredentialSealed: secret === undefined ? cur.pendingCredentialSealed : null,
+    };
     await ctx.store.targets.update(rec);
     const show = (t: TargetRecord): Record<string, Shown> => Object.fromEntries(SHOWN.filter(([f]) => changed.includes(f)).map(([f, v]) => [f, v(t)]));
     const credential = secret === undefined ? 'kept' as const : 'replaced' as const;

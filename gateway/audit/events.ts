@@ -60,6 +60,18 @@ export interface AuditEventMap {
   'session.statements': { session: string; count: number };
   'session.gated': { session: string; verdict: 'deny' | 'flag'; rule: string; command: string };
   'credential.revoke_failed': { session: string; target: string; source: string; error: string };
+  /**
+   * A target's static credential was replaced on the target, verified by a fresh login, and
+   * committed to the vault (gateway/provision/rotation.ts). `trigger` recovery: a rotation a crash
+   * interrupted was found done at start and committed. `oldKeyRetired`: keys only.
+   */
+  'credential.rotated': { target: string; trigger: 'manual' | 'after-session' | 'daily' | 'recovery'; verified: boolean; oldKeyRetired?: boolean };
+  /**
+   * A rotation failed at `step`; `outcome` says what the vault holds now: kept-old (the change never
+   * happened or was undone), committed-new (the new secret works and was kept), stuck (neither logs in:
+   * both kept, no rotation until an admin enters the credential again). `reason` is never a secret.
+   */
+  'credential.rotation_failed': { target: string; trigger: string; step: string; reason: string; outcome: 'kept-old' | 'committed-new' | 'stuck' };
   'recording.viewed': { session: string; file: string; by: string };
   /** An admin decrypted a sealed masked-input span; never the text itself. */
   'session.revealed': { session: string; channel: number; span: number; t: number; by: string; reason: string | null };
@@ -97,7 +109,7 @@ export const AUDIT_CODES = [
   'target.created', 'target.removed', 'target.updated', 'target.tested', 'policy.created', 'policy.removed', 'policy.updated', 'request.created',
   'request.approved', 'request.denied', 'request.expired', 'request.refused', 'grant.created', 'grant.revoked',
   'grant.extended', 'grant.shortened', 'grant.expired', 'grant.reviewed', 'grant.db_password', 'breakglass.used', 'approval.refused', 'access.denied',
-  'session.started', 'session.ended', 'session.killed', 'session.upstream_failed', 'upstream.weak_auth', 'session.forward', 'session.statements', 'session.gated', 'credential.revoke_failed', 'recording.viewed', 'session.revealed', 'vault.rotated', 'vault.credentials_bound', 'api.denied',
+  'session.started', 'session.ended', 'session.killed', 'session.upstream_failed', 'upstream.weak_auth', 'session.forward', 'session.statements', 'session.gated', 'credential.revoke_failed', 'credential.rotated', 'credential.rotation_failed', 'recording.viewed', 'session.revealed', 'vault.rotated', 'vault.credentials_bound', 'api.denied',
   'http.origin_refused',
   'link.created', 'link.approved', 'link.revoked', 'link.opened', 'link.refused',
   'recordings.space_low', 'recordings.space_restored',

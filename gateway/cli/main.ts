@@ -29,7 +29,7 @@ const HELP = `portcullis: just-in-time privileged access gateway
   init   [--data DIR] [--if-missing]       create DIR: store, master key, CA, host key, admin token
   serve  [--data DIR] [--config FILE]      run every listener; SIGTERM drains and closes cleanly
   user   add|list|remove|passwd|totp|ssh-key|disable|enable|token
-  target add|update|list|remove|test|fetch-cert --kind postgres|mysql --host H [--port P]
+  target add|update|list|remove|test|fetch-cert|rotate --kind postgres|mysql --host H [--port P]
   policy add|replace|list|remove
   request TARGET --for DUR --reason TEXT [--ticket ID]
   requests [--pending]    approve ID    deny ID --reason TEXT

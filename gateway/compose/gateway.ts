@@ -49,7 +49,8 @@ function composeForApi(app: App): Composed {
 
 export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: Logger): Promise<Running> {
   const adminLogins = Object.fromEntries(Object.entries(PROTOCOLS).flatMap(([kind, p]) => (p.admin ? [[kind, p.admin]] : [])));
-  const app = buildApp(config, { clock: systemClock, env, log, adminLogins });
+  const loginProbes = Object.fromEntries(Object.entries(PROTOCOLS).map(([kind, p]) => [kind, p.probe]));
+  const app = buildApp(config, { clock: systemClock, env, log, adminLogins, loginProbes });
   const certs = ensureCerts(config.data, config.hostnames);
   const tls = { cert: readFileSync(certs.serverCert, 'utf8'), key: readFileSync(certs.serverKey, 'utf8') };
   // Before anything is appended: fixes where keying begins (first start of an older data dir) and
@@ -70,6 +71,10 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   // Before any listener accepts: ephemeral accounts of grants that ended while we were down, and
   // intents left `creating` by a run that died mid-creation (the account may exist), are dropped.
   await app.ephemeral.start();
+  // Before any listener: a rotation a crash interrupted is finished or undone, so the first
+  // session checks out a credential that logs in; then the daily rotations are armed.
+  await app.rotation.recoverAll();
+  app.rotationTriggers.start();
   app.postClose.recover();
   await app.recordingSpace.start();
   await app.timers.start();

@@ -9,6 +9,7 @@ import type { PolicyService } from '../access/policies.js';
 import type { RequestService } from '../access/requests.js';
 import type { TargetService } from '../access/targets.js';
 import type { UserService } from '../access/users.js';
+import type { RotationService } from '../provision/rotation.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Config } from '../config/config.js';
 import type { DataPaths } from '../config/data-dir.js';
@@ -30,6 +31,8 @@ export interface ApiServices {
   readonly users: UserService;
   readonly authn: Authenticator;
   readonly targets: TargetService;
+  /** `target rotate`: replaces a static credential on the target now. */
+  readonly rotation: Pick<RotationService, 'rotate'>;
   readonly policies: PolicyService;
   readonly requests: RequestService;
   readonly grants: GrantService;

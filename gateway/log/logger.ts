@@ -62,6 +62,11 @@ export const LOG = {
   ephemeralDropFailed: 'ephemeral.drop_failed',
   ephemeralAbandoned: 'ephemeral.abandoned',
   ephemeralReconcileFailed: 'ephemeral.reconcile_failed',
+  // Rotation of static credentials (gateway/provision/rotation.ts).
+  credentialRotated: 'credential.rotated',
+  credentialRotationFailed: 'credential.rotation_failed',
+  credentialRotationRecovered: 'credential.rotation_recovered',
+  credentialRotationSkipped: 'credential.rotation_skipped',
 } as const;
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {

@@ -48,6 +48,9 @@ export function webhookText<K extends WebhookEvent>(event: K, p: AccessEvents[K]
       `(${String(d.attempts)} attempts; last: ${String(d.error)}): the grant has ended at the gateway, but the account still exists on the target; it is retried [${String(d.grant)}]`;
     case 'ephemeral.abandoned': return `:rotating_light: ${String(d.by)} abandoned ephemeral account ${String(d.account)} on ${String(d.target)} (${String(d.reason)}): ` +
       `it may still exist on the target; remove it there by hand [${String(d.grant)}]`;
+    case 'credential.rotation_failed': return d.outcome === 'stuck'
+      ? `:rotating_light: rotating the credential of ${String(d.target)} failed at ${String(d.step)} (${String(d.reason)}) and neither the old nor the new secret logs in: enter it again with portcullis target update ${String(d.target)}`
+      : `:warning: rotating the credential of ${String(d.target)} failed at ${String(d.step)} (${String(d.reason)}); the vault holds the ${d.outcome === 'committed-new' ? 'new' : 'old'} secret, which logs in`;
     case 'auth.locked': {
       // The name is whatever the client sent: shown only when it is a valid name (no Slack markup).
       const who = typeof d.user === 'string' && LOGIN_NAME.test(d.user) ? d.user : 'a name that is not valid';

@@ -40,6 +40,7 @@ const ALL_EVENTS: WebhookEvent[] = [
   'grant.revoked', 'grant.expiring', 'grant.expired', 'breakglass.used', 'breakglass.reviewed',
   'recordings.space_low', 'recordings.space_restored', 'audit.checkpoint', 'auth.locked',
   'ephemeral.drop_failing', 'ephemeral.abandoned',
+  'credential.rotation_failed',
 ];
 
 export class WebhookNotifier {

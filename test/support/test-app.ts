@@ -20,7 +20,17 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function testApp(opts: { config?: (c: Config) => void; poster?: Poster; adminLogins?: AppOptions['adminLogins']; log?: Logger } = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  config?: (c: Config) => void;
+  poster?: Poster;
+  /** Fake provisioner logins and login probes (rotation, ephemeral accounts, discovery). */
+  adminLogins?: AppOptions['adminLogins'];
+  loginProbes?: AppOptions['loginProbes'];
+  /** A logger to capture (default: silent). */
+  log?: Logger;
+}
+
+export async function testApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-unit-'));
   createMasterKeyFile(dir);
   const config = defaultConfig(dir);
@@ -28,7 +38,7 @@ export async function testApp(opts: { config?: (c: Config) => void; poster?: Pos
   const clock = new FakeClock();
   const app = buildApp(config, {
     clock, env: {}, log: opts.log ?? createLogger('silent'), ...(opts.poster ? { poster: opts.poster } : {}),
-    ...(opts.adminLogins ? { adminLogins: opts.adminLogins } : {}),
+    ...(opts.adminLogins ? { adminLogins: opts.adminLogins } : {}), ...(opts.loginProbes ? { loginProbes: opts.loginProbes } : {}),
   });
   await app.checkpoints.start();
   await app.timers.start();

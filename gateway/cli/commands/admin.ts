@@ -143,8 +143,14 @@ export const targetCmd: Command = async (c) => {
       printOne(c.out, c.json, r);
       return r.ok ? 0 : 1;
     }
+    case 'rotate': {
+      // Prints when it was rotated and that the new secret was verified; a failure is the API's error.
+      if (!name) usage('portcullis target rotate NAME');
+      printOne(c.out, c.json, await api.post<Record<string, unknown>>(`/api/v1/targets/${enc(name)}/rotate`));
+      return 0;
+    }
     default:
-      usage('portcullis target add|update|show|list|remove|test|fetch-cert');
+      usage('portcullis target add|update|show|list|remove|test|fetch-cert|rotate');
   }
 };
 

@@ -89,6 +89,14 @@ export const catalogRoutes: Route[] = [
     if (!Number.isInteger(limit) || limit < 1) throw new PortcullisError('bad-request', 'limit must be a whole number');
     return c.services.ephemeral.list({ target: c.query.get('target') ?? undefined, limit: Math.min(limit, 1000) });
   }),
+  // Rotates the target's static credential now; the answer says when and that it was verified, never the secret.
+  route('POST', '/api/v1/targets/:name/rotate', ['admin'], async (c) => {
+    const r = await c.services.rotation.rotate(c.params.name!, 'manual', me(c).name);
+    return {
+      target: r.target, rotated_at: new Date(r.rotatedAt).toISOString(), verified: r.verified,
+      ...(r.oldKeyRetired !== undefined ? { old_key_retired: r.oldKeyRetired } : {}), ...(r.recovered ? { recovered: r.recovered } : {}),
+    };
+  }),
   route('GET', '/api/v1/policies', ['approver'], async (c) => (await c.services.policies.list()).map(policyView)),
   route('POST', '/api/v1/policies', ['admin'], async (c) => policyView(await c.services.policies.add(me(c).name, policyFromInput(c.body)))),
   // Replaces the named policy whole (same body as creating one); grants standing on it are held to it at once.
