@@ -62,6 +62,7 @@ export const LOG = {
   ephemeralDropFailed: 'ephemeral.drop_failed',
   ephemeralAbandoned: 'ephemeral.abandoned',
   ephemeralReconcileFailed: 'ephemeral.reconcile_failed',
+  ephemeralExtendFailed: 'ephemeral.extend_failed',
 } as const;
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {

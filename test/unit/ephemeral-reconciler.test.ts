@@ -88,12 +88,13 @@ describe('the ephemeral reconciler', () => {
     await eventually(async () => (await f.t.app.store.ephemeral.byId('eph_elsewhere'))?.state === 'dropped');
   });
 
-  it('keeps the account of an extended grant until its new end', async () => {
+  it('keeps the account of an extended grant until its new end, and moves its expiry on the target', async () => {
     f = await ephemeralFixture();
     const g = await f.grant({ ms: 60_000 });
     const a = (await f.t.app.ephemeral.credentials.issue(g, f.target)).account;
     await f.t.app.grants.extend(f.t.admin, g.id, 60_000);
-    await new Promise((r) => setTimeout(r, 30));
+    await eventually(async () => (await f.t.app.store.ephemeral.forGrant(g.id))?.expiresAt === g.expiresAt + 60_000);
+    expect(f.fake.calls.filter((c) => c.op === 'extend')).toEqual([{ op: 'extend', account: a, validUntil: g.expiresAt + 60_000 }]);
     f.t.clock.advance(61_000);
     await new Promise((r) => setTimeout(r, 50));
     expect(await stateOf(a)).toBe('active');
