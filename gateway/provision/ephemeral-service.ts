@@ -74,7 +74,7 @@ export class EphemeralService {
     return this.reconciler.start();
   }
 
-  /** Stops the schedule; drops already running may finish within `ms`. */
+  /** Stops the schedule; drops already running may finish within `ms` (wall time on purpose: shutdown waits for I/O, it decides nothing). */
   async stop(ms = 5000): Promise<void> {
     this.reconciler.stop();
     await Promise.race([this.dropper.idle(), new Promise((r) => setTimeout(r, ms).unref())]);

@@ -103,7 +103,8 @@ export class EphemeralReconciler {
       if (this.d.creating.has(row.id)) continue;
       const standing = await accountStanding(this.d.store, row, now);
       const reason = standing.end
-        ?? (row.state === 'dropping' ? 'retry'
+        // Left `dropping` while its grant holds: a failed creation, or a refused target removal.
+        ?? (row.state === 'dropping' ? 'cleanup'
           : row.state === 'creating' && (atStart || now - row.createdAt >= stale) ? 'stale-intent' : null);
       if (reason === null) {
         if (row.state === 'active') this.armDeadline(row.id, standing.endsAt);
