@@ -12,6 +12,7 @@ export const BOOLEAN_FLAGS = new Set([
   'no-reason', 'auto-approve', 'breakglass', 'no-record-keystrokes', 'allow-port-forwarding', 'print-config', 'help',
   'full-capture', 'recording-optional', 'skip-idle', 'allow-links', 'full', 'keep-old', 'no-tags', 'allow-weak-upstream-auth', 'refuse-weak-upstream-auth', 'mysql-native-password', 'no-mysql-native-password',
   'keep-home', 'remove-home',
+  'force',
 ]);
 
 export function parseArgs(argv: string[]): Args {

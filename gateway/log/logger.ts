@@ -67,6 +67,7 @@ export const LOG = {
   credentialRotationFailed: 'credential.rotation_failed',
   credentialRotationRecovered: 'credential.rotation_recovered',
   credentialRotationSkipped: 'credential.rotation_skipped',
+  ephemeralExtendFailed: 'ephemeral.extend_failed',
 } as const;
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {

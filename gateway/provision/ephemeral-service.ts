@@ -57,7 +57,7 @@ export class EphemeralService {
     });
     this.reconciler = new EphemeralReconciler({
       store: d.store, clock: d.clock, scheduler: d.scheduler, events: d.events, log: d.log, dropper: this.dropper,
-      creating: this.creating, intervalMs: d.reconcileIntervalMs,
+      creating: this.creating, intervalMs: d.reconcileIntervalMs, extend: (row, until) => this.extend(row, until),
     });
     this.credentials = new EphemeralCredentials({
       store: d.store, vault: d.vault, audit: d.audit, clock: d.clock, log: d.log, admin: this.admin, creating: this.creating,
@@ -74,7 +74,7 @@ export class EphemeralService {
     return this.reconciler.start();
   }
 
-  /** Stops the schedule; drops already running may finish within `ms`. */
+  /** Stops the schedule; drops already running may finish within `ms` (wall time on purpose: shutdown waits for I/O, it decides nothing). */
   async stop(ms = 5000): Promise<void> {
     this.reconciler.stop();
     await Promise.race([this.dropper.idle(), new Promise((r) => setTimeout(r, ms).unref())]);
@@ -84,6 +84,18 @@ export class EphemeralService {
   beforeTargetRemoval(actor: string, target: TargetRecord, force: boolean): Promise<void> {
     return dropBeforeRemoval({ store: this.d.store, clock: this.d.clock, credentials: this.credentials, dropper: this.dropper, creating: this.creating },
       actor, target, force);
+  }
+
+  /**
+   * After a grant extension: the account's expiry on the target follows (where the provisioner has
+   * one), then its row's expiresAt, so it is done once. A failure is retried by the next pass.
+   */
+  private async extend(row: EphemeralAccountRecord, until: number): Promise<void> {
+    const target = await this.d.store.targets.byId(row.targetId);
+    if (!target) return;
+    await withAdmin(this.admin, target, async (s) => { if (s.extendAccount) await s.extendAccount(row.account, until); });
+    const cur = await this.d.store.ephemeral.byId(row.id);
+    if (cur?.state === 'active') await this.d.store.ephemeral.update({ ...cur, expiresAt: until });
   }
 
   /** What the target's provisioner lacks for its levels (empty: nothing); `target test` of ephemeral targets. */

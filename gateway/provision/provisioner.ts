@@ -60,6 +60,11 @@ export interface AdminSession {
    */
   dropAccount(account: string, opts: { reassignTo: string | null; keepHome: boolean }): Promise<void>;
   /**
+   * Optional: moves the account's own expiry (PostgreSQL VALID UNTIL, an SSH user's expiry date) to
+   * `validUntil` after its grant was extended. Targets without one leave it out.
+   */
+  extendAccount?(account: string, validUntil: number): Promise<void>;
+  /**
    * What the vaulted account lacks to manage ephemeral accounts at these levels, in words an admin
    * acts on ("CREATEROLE", "role pc_write does not exist", "sudo: /usr/sbin/useradd not allowed");
    * empty when nothing is missing.

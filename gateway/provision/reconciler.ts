@@ -24,6 +24,8 @@ export interface ReconcilerDeps {
   events: EventBus<AccessEvents>;
   log: Logger;
   dropper: EphemeralDropper;
+  /** Moves an account's expiry on the target to its extended grant's end, and records it in its row. */
+  extend(row: EphemeralAccountRecord, until: number): Promise<void>;
   /** Rows being created by this process now: never stale. */
   creating: ReadonlySet<string>;
   /** Between scheduled passes; 0 = only at start, at deadlines and on events. */
@@ -101,10 +103,16 @@ export class EphemeralReconciler {
       if (this.d.creating.has(row.id)) continue;
       const standing = await accountStanding(this.d.store, row, now);
       const reason = standing.end
-        ?? (row.state === 'dropping' ? 'retry'
+        // Left `dropping` while its grant holds: a failed creation, or a refused target removal.
+        ?? (row.state === 'dropping' ? 'cleanup'
           : row.state === 'creating' && (atStart || now - row.createdAt >= stale) ? 'stale-intent' : null);
       if (reason === null) {
         if (row.state === 'active') this.armDeadline(row.id, standing.endsAt);
+        // An extended grant: the account's own expiry on the target (VALID UNTIL) must follow it.
+        if (row.state === 'active' && standing.endsAt > row.expiresAt) {
+          drops.push(this.d.extend(row, standing.endsAt).catch((err: unknown) =>
+            this.d.log.warn({ account: row.account, err: adminErrorText(err) }, LOG.ephemeralExtendFailed)));
+        }
         continue;
       }
       this.d.scheduler.delete(deadlineKey(row.id));

@@ -8,12 +8,13 @@ import type { AccessLevel, EphemeralState } from '../../gateway/store/records.js
 import type { Store } from '../../gateway/store/store.js';
 
 export interface FakeCall {
-  op: 'login' | 'create' | 'drop' | 'check' | 'close';
+  op: 'login' | 'create' | 'drop' | 'check' | 'close' | 'extend';
   account?: string;
   /** create: the state of the account's intent row in the store when createAccount was called. */
   rowState?: EphemeralState | 'missing';
   reassignTo?: string | null;
   keepHome?: boolean;
+  validUntil?: number;
 }
 
 export class FakeProvisioner {
@@ -72,6 +73,10 @@ export class FakeProvisioner {
       dropAccount: (account: string, opts: { reassignTo: string | null; keepHome: boolean }): Promise<void> => {
         this.calls.push({ op: 'drop', account, reassignTo: opts.reassignTo, keepHome: opts.keepHome });
         this.accounts.delete(account);
+        return Promise.resolve();
+      },
+      extendAccount: (account: string, validUntil: number): Promise<void> => {
+        this.calls.push({ op: 'extend', account, validUntil });
         return Promise.resolve();
       },
       checkProvisioner: (_levels: readonly AccessLevel[]): Promise<string[]> => {

@@ -75,6 +75,33 @@ describe('the ephemeral reconciler', () => {
     expect(c.account).not.toBe('pcx_crashedabcde');
   });
 
+  it('leaves a creating row alone while it may still be in progress, and drops it once older than the bound', async () => {
+    f = await ephemeralFixture();
+    const g = await f.grant({ ms: 3_600_000 });
+    await f.t.app.store.ephemeral.insert({
+      id: 'eph_elsewhere', targetId: f.target.id, grantId: g.id, account: 'pcx_elsewhereabc', level: 'read', state: 'creating', secretSealed: null,
+      createdAt: f.t.clock.now(), expiresAt: g.expiresAt, dropAttempts: 0, lastError: null, droppedAt: null,
+    });
+    for (let i = 0; i < 7; i++) { f.t.clock.advance(15_000); await new Promise((r) => setTimeout(r, 30)); }
+    expect(f.fake.count('drop')).toBe(0);
+    f.t.clock.advance(15_000);
+    await eventually(async () => (await f.t.app.store.ephemeral.byId('eph_elsewhere'))?.state === 'dropped');
+  });
+
+  it('keeps the account of an extended grant until its new end, and moves its expiry on the target', async () => {
+    f = await ephemeralFixture();
+    const g = await f.grant({ ms: 60_000 });
+    const a = (await f.t.app.ephemeral.credentials.issue(g, f.target)).account;
+    await f.t.app.grants.extend(f.t.admin, g.id, 60_000);
+    await eventually(async () => (await f.t.app.store.ephemeral.forGrant(g.id))?.expiresAt === g.expiresAt + 60_000);
+    expect(f.fake.calls.filter((c) => c.op === 'extend')).toEqual([{ op: 'extend', account: a, validUntil: g.expiresAt + 60_000 }]);
+    f.t.clock.advance(61_000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await stateOf(a)).toBe('active');
+    f.t.clock.advance(60_000);
+    await eventually(async () => (await stateOf(a)) === 'dropped');
+  });
+
   it('retries a target that is down with backoff, alerts once after N failures, and the grant has ended at the gateway anyway', async () => {
     f = await ephemeralFixture();
     const alerts: Array<AccessEvents['ephemeral.drop_failing']> = [];
