@@ -28,8 +28,8 @@ export function ident(name: string): string {
   return '`' + name.replaceAll('`', '``') + '`';
 }
 
-/** `user`@`host`. */
-export const account = (user: string, host: string): string => `${ident(user)}@${ident(host)}`;
+/** `user`@`host`; the host may be empty (roles, and the anonymous account's ''@''). */
+export const account = (user: string, host: string): string => `${ident(user)}@${host === '' ? '``' : ident(host)}`;
 
 /**
  * A string literal: quotes doubled (valid in every mode); backslashes doubled unless the session runs

@@ -338,7 +338,7 @@ class MyAdminSession implements AdminSession {
     for (const [user, host, isRole, locked] of users) {
       if (user === null || user === undefined || host === null || host === undefined || user === '') continue;
       // Roles cannot log in; nor can locked accounts (system accounts such as mariadb.sys are locked).
-      if (isRole === 'true' || locked === 'true' || locked === '1') continue;
+      if (isTrue(isRole) || isTrue(locked)) continue;
       const words = await this.privilegesOf(account(user, host), new Set(), roleCache);
       if (words.length === 0) continue;
       const set = byUser.get(user) ?? new Set<string>();
@@ -395,6 +395,9 @@ class MyAdminSession implements AdminSession {
     return this.conn.close();
   }
 }
+
+/** JSON_VALUE renders a JSON true as 1 (MariaDB 10.11); the other branches say 'true'. */
+const isTrue = (v: string | null | undefined): boolean => v === 'true' || v === '1';
 
 /** A level's role name: something MySQL can name, and never one of ours (an account or a combining role). */
 function checkName(role: string): void {
