@@ -86,8 +86,9 @@ export class AdminQueryConnection {
       this.socket.write(packet(0, Buffer.concat([Buffer.from([COM_QUERY]), Buffer.from(sql, 'utf8')])));
       return await this.readAnswer();
     } catch (e) {
-      if (e instanceof ServerError || e instanceof ProvisionError) throw e;
-      this.fail(new ProvisionError('protocol', `${this.targetName} sent an answer that could not be read`));
+      // A refusal ends its answer; anything else leaves the stream mid-answer: the connection goes.
+      if (e instanceof ServerError) throw e;
+      this.fail(e instanceof ProvisionError ? e : new ProvisionError('protocol', `${this.targetName} sent an answer that could not be read`));
       throw this.failure ?? e;
     } finally {
       clearTimeout(timer);
@@ -116,8 +117,11 @@ export class AdminQueryConnection {
     const eof = await this.next();
     if (eof[0] !== 0xfe) throw new ProvisionError('protocol', `${this.targetName}: no EOF after the column definitions`);
     const rows: (string | null)[][] = [];
+    let bytes = 0;
     for (;;) {
       const p = await this.next();
+      bytes += p.length;
+      if (bytes > MAX_RESULT_BYTES) throw new ProvisionError('protocol', `${this.targetName} sent an oversized result`);
       if (p[0] === 0xfe && p.length < 9) break;
       if (p[0] === 0xff) {
         const e = parseErr(p);
