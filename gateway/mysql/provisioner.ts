@@ -45,6 +45,8 @@ const COMBINING_PREFIX = 'pcx_lvl_';
 const ER_CANNOT_USER = 1396; // CREATE USER of an existing one, ALTER USER of a missing one
 const ER_NO_SUCH_THREAD = 1094;
 const DENIED = new Set([1044, 1045, 1142, 1143, 1227, 1370, 1698]);
+/** MariaDB ER_INVALID_ROLE, MySQL ER_UNKNOWN_AUTHID: a level names a role the server does not have. */
+const NO_SUCH_ROLE = new Set([1959, 3523]);
 
 export interface MyAdminOptions {
   maxUserConnections?: number;
@@ -74,7 +76,8 @@ async function login(target: TargetRecord, cred: UpstreamCredential): Promise<{ 
   } catch (e) {
     cred.wipe();
     if (e instanceof UpstreamFailure) {
-      throw new ProvisionError(e.kind === 'unreachable' ? 'unreachable' : e.kind === 'auth-failed' ? 'refused' : 'refused', e.message);
+      // Its message names the target and the fix (TLS, the vaulted credential), never the secret.
+      throw new ProvisionError(e.kind === 'unreachable' ? 'unreachable' : 'refused', e.message);
     }
     throw new ProvisionError('protocol', `unexpected failure logging in to ${target.name}`);
   }
@@ -89,7 +92,8 @@ function asProvisionError(e: unknown, target: TargetRecord, secret = false): Pro
   if (e instanceof ProvisionError) return e;
   if (e instanceof ServerError) {
     const words = secret ? `error ${e.code}` : `${e.message} (${e.code})`;
-    return new ProvisionError(DENIED.has(e.code) ? 'missing-right' : 'refused', `${target.name}: ${words}`);
+    const kind = DENIED.has(e.code) ? 'missing-right' : NO_SUCH_ROLE.has(e.code) ? 'no-such-level-grant' : 'refused';
+    return new ProvisionError(kind, `${target.name}: ${words}`);
   }
   return new ProvisionError('protocol', `${target.name}: unexpected failure`);
 }

@@ -202,6 +202,7 @@ describe('hostile role names', () => {
       for (const role of hostile) {
         const err = await admin.createAccount(spec({ name: 'evil', grants: [role] })).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(ProvisionError);
+        expect((err as ProvisionError).kind).toBe('no-such-level-grant');
         expect((await admin.checkProvisioner([{ name: 'evil', grants: [role] }]))[0]).toBe(`role ${role} does not exist`);
       }
       await admin.close();
