@@ -9,18 +9,19 @@ export interface Flavor {
   mariadb: boolean;
   /** major.minor, e.g. [10, 11] or [8, 0]. */
   version: [number, number];
+  patch: number;
 }
 
 /** MariaDB announces itself as "5.5.5-10.11.6-MariaDB-..." (or "11.4.2-MariaDB" from 11.0); MySQL as "8.0.36". */
 export function flavorOf(serverVersion: string): Flavor {
   const mariadb = /mariadb/i.test(serverVersion);
   const v = serverVersion.replace(/^5\.5\.5-/, '');
-  const m = /^(\d+)\.(\d+)/.exec(v);
-  return { mariadb, version: m ? [Number(m[1]), Number(m[2])] : [0, 0] };
+  const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(v);
+  return { mariadb, version: m ? [Number(m[1]), Number(m[2])] : [0, 0], patch: Number(m?.[3] ?? 0) };
 }
 
-export const atLeast = (f: Flavor, major: number, minor: number): boolean =>
-  f.version[0] > major || (f.version[0] === major && f.version[1] >= minor);
+export const atLeast = (f: Flavor, major: number, minor: number, patch = 0): boolean =>
+  f.version[0] !== major ? f.version[0] > major : f.version[1] !== minor ? f.version[1] > minor : f.patch >= patch;
 
 /** A role, user or host name: refused when empty, over 128 characters, or holding NUL (no quoting makes NUL safe in every client). */
 export function ident(name: string): string {

@@ -44,6 +44,14 @@ const COMBINING_PREFIX = 'pcx_lvl_';
 // Server error codes the provisioner reads.
 const ER_CANNOT_USER = 1396; // CREATE USER of an existing one, ALTER USER of a missing one
 const ER_NO_SUCH_THREAD = 1094;
+const ER_KILL_DENIED = 1095;
+/**
+ * With a password validation plugin and strict_password_validation, MariaDB refuses a password given
+ * as a hash (1290, "running with the --strict-password-validation option"); 1819 where a plugin
+ * judges the statement. Only the server's words tell 1290 apart from --read-only; they are not echoed.
+ */
+const isHashRefusal = (e: ServerError): boolean => e.code === 1819 || (e.code === 1290 && /strict.password.validation/i.test(e.message));
+const HASH_REFUSED = 'the server\'s password validation refuses passwords given as a hash (strict_password_validation=ON with a validation plugin); Portcullis never sends them in clear: set strict_password_validation=OFF';
 const DENIED = new Set([1044, 1045, 1142, 1143, 1227, 1370, 1698]);
 /** MariaDB ER_INVALID_ROLE, MySQL ER_UNKNOWN_AUTHID: a level names a role the server does not have. */
 const NO_SUCH_ROLE = new Set([1959, 3523]);
@@ -91,6 +99,7 @@ function rowsOf(r: QueryResult): (string | null)[][] {
 function asProvisionError(e: unknown, target: TargetRecord, secret = false): ProvisionError {
   if (e instanceof ProvisionError) return e;
   if (e instanceof ServerError) {
+    if (isHashRefusal(e)) return new ProvisionError('refused', `${target.name}: ${HASH_REFUSED}`);
     const words = secret ? `error ${e.code}` : `${e.message} (${e.code})`;
     const kind = DENIED.has(e.code) ? 'missing-right' : NO_SUCH_ROLE.has(e.code) ? 'no-such-level-grant' : 'refused';
     return new ProvisionError(kind, `${target.name}: ${words}`);
@@ -139,15 +148,25 @@ class MyAdminSession implements AdminSession {
     const password = Buffer.from(randomBytes(32).toString('base64url'), 'ascii');
     try {
       const create = this.createUserSql(spec, password);
-      let code = await this.attempt(create, true);
-      if (code === ER_CANNOT_USER) {
+      const tryCreate = async (): Promise<ServerError | null> => {
+        try {
+          await this.conn.query(create);
+          return null;
+        } catch (e) {
+          if (e instanceof ServerError) return e;
+          throw asProvisionError(e, this.target, true);
+        }
+      };
+      let refused = await tryCreate();
+      if (refused?.code === ER_CANNOT_USER) {
         // Left by a crash between creating it and recording so: start again from nothing.
         await this.dropAccount(spec.account);
-        code = await this.attempt(create, true);
+        refused = await tryCreate();
       }
-      if (code !== 0) {
-        if (DENIED.has(code)) throw new ProvisionError('missing-right', `${this.target.name}: the provisioner may not create users (CREATE USER) (error ${code})`);
-        throw new ProvisionError('refused', `${this.target.name}: creating ${spec.account} failed (error ${code})`);
+      if (refused) {
+        if (isHashRefusal(refused)) throw new ProvisionError('refused', `${this.target.name}: ${HASH_REFUSED}`);
+        if (DENIED.has(refused.code)) throw new ProvisionError('missing-right', `${this.target.name}: the provisioner may not create users (CREATE USER) (error ${refused.code})`);
+        throw new ProvisionError('refused', `${this.target.name}: creating ${spec.account} failed (error ${refused.code})`);
       }
       try {
         await this.grantLevel(spec.account, roles, password);
@@ -167,7 +186,8 @@ class MyAdminSession implements AdminSession {
     const limit = `WITH MAX_USER_CONNECTIONS ${this.opts.maxUserConnections ?? EPHEMERAL_MAX_CONNECTIONS}`;
     if (this.flavor.mariadb) return `CREATE USER ${who} IDENTIFIED BY PASSWORD ${this.lit(nativeHash(password))} ${limit}`;
     // MySQL has a comment; MariaDB's mark is the name prefix alone.
-    const comment = `COMMENT ${this.lit(`portcullis ephemeral account of grant ${spec.grantId}`)}`;
+    // COMMENT came with MySQL 8.0.21.
+    const comment = atLeast(this.flavor, 8, 0, 21) ? `COMMENT ${this.lit(`portcullis ephemeral account of grant ${spec.grantId}`)}` : '';
     if (!atLeast(this.flavor, 8, 4)) return `CREATE USER ${who} IDENTIFIED WITH mysql_native_password AS ${this.lit(nativeHash(password))} ${limit} ${comment}`;
     return `CREATE USER ${who} IDENTIFIED BY ${this.lit(password.toString('ascii'))} ${limit} ${comment}`;
   }
@@ -241,7 +261,7 @@ class MyAdminSession implements AdminSession {
       if (!id || !/^\d+$/.test(id)) continue;
       const code = await this.attempt(`KILL CONNECTION ${id}`);
       if (code !== 0 && code !== ER_NO_SUCH_THREAD) {
-        throw new ProvisionError(DENIED.has(code) ? 'missing-right' : 'refused', `${this.target.name}: cannot end ${user}'s connection ${id} (error ${code}): the provisioner needs CONNECTION ADMIN or SUPER`);
+        throw new ProvisionError(DENIED.has(code) || code === ER_KILL_DENIED ? 'missing-right' : 'refused', `${this.target.name}: cannot end ${user}'s connection ${id} (error ${code}): the provisioner needs CONNECTION ADMIN or SUPER`);
       }
     }
   }

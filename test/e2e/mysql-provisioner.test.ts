@@ -185,6 +185,21 @@ describe('the provisioner itself', () => {
     expect(readFileSync(join(db.dir, 'general.log'), 'utf8')).not.toContain('Static-New-Canary-9');
   });
 
+  it('a server whose password validation refuses hashes is a clear refusal: the password is never sent in clear instead', async () => {
+    db.sql("INSTALL SONAME 'simple_password_check'");
+    try {
+      const admin = await open();
+      const s = spec(read);
+      const err = await admin.createAccount(s).catch((e: unknown) => e);
+      await admin.close();
+      expect(err).toBeInstanceOf(ProvisionError);
+      expect((err as Error).message).toMatch(/refuses passwords given as a hash .*strict_password_validation=OFF/);
+      expect(userExists(s.account)).toBe(false);
+    } finally {
+      db.sql("UNINSTALL SONAME 'simple_password_check'");
+    }
+  });
+
   it('a wrong provisioner password is a refusal that names no secret', async () => {
     const err = await openMyAdmin(provTarget(db), provCredential('wrong-password-x')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProvisionError);

@@ -4,7 +4,7 @@
 import { type AddressInfo, type Server, type Socket, connect, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AdminQueryConnection, ServerError } from '../../gateway/mysql/admin-query.js';
-import { account, flavorOf, globalGrant, ident, literal, nativeHash } from '../../gateway/mysql/admin-sql.js';
+import { account, atLeast, flavorOf, globalGrant, ident, literal, nativeHash } from '../../gateway/mysql/admin-sql.js';
 import { ProvisionError } from '../../gateway/provision/provisioner.js';
 import { errPacket, lenenc, packet } from '../../gateway/mysql/wire/packets.js';
 
@@ -88,9 +88,13 @@ describe('admin SQL pieces', () => {
 
   it('hashes like mysql_native_password and reads the flavor from the greeting', () => {
     expect(nativeHash(Buffer.from('provpw'))).toBe('*800A9B3E98C38C417E68F6B24582117CCE1C2DE7');
-    expect(flavorOf('5.5.5-10.11.19-MariaDB-0+deb12u1')).toEqual({ mariadb: true, version: [10, 11] });
-    expect(flavorOf('11.4.2-MariaDB')).toEqual({ mariadb: true, version: [11, 4] });
-    expect(flavorOf('8.0.36')).toEqual({ mariadb: false, version: [8, 0] });
+    expect(flavorOf('5.5.5-10.11.19-MariaDB-0+deb12u1')).toEqual({ mariadb: true, version: [10, 11], patch: 19 });
+    expect(flavorOf('11.4.2-MariaDB')).toEqual({ mariadb: true, version: [11, 4], patch: 2 });
+    expect(flavorOf('8.0.36')).toEqual({ mariadb: false, version: [8, 0], patch: 36 });
+    expect(atLeast(flavorOf('8.0.20'), 8, 0, 21)).toBe(false);
+    expect(atLeast(flavorOf('8.0.21'), 8, 0, 21)).toBe(true);
+    expect(atLeast(flavorOf('8.4.0'), 8, 0, 21)).toBe(true);
+    expect(atLeast(flavorOf('5.5.5-10.3.39-MariaDB'), 10, 4)).toBe(false);
   });
 
   it('reads global grants from SHOW GRANTS lines and nothing from role grants with look-alike names', () => {
