@@ -19,6 +19,11 @@ export type QueryResult =
   | { kind: 'ok'; affected: number }
   | { kind: 'rows'; columns: string[]; rows: (string | null)[][] };
 
+/** The rows of a result; none for an OK. */
+export function rowsOf(r: QueryResult): (string | null)[][] {
+  return r.kind === 'rows' ? r.rows : [];
+}
+
 /** The server's refusal of one statement: its code and message (the statements here carry no secret in clear). */
 export class ServerError extends Error {
   constructor(readonly code: number, readonly sqlstate: string, message: string) {

@@ -2,7 +2,8 @@
 // the static account's own password, the provisioner's rights check and discovery of privileged
 // users. Logs in with connectMyUpstream (a session's TLS, RSA pin and weak-auth rules), then runs
 // statements it builds itself over admin-query.ts. What is created when is decided by the services
-// in gateway/provision; this module only translates.
+// in gateway/provision; this module only translates. The rights check and discovery, which change
+// nothing, are admin-inspect.ts.
 //
 // Choices (see the report of issue 15):
 // - Passwords never travel in clear where the server can take a hash: MariaDB writes CREATE USER and
@@ -25,8 +26,10 @@ import {
   type AdminLogin, type AdminSession, type CreatedAccount, type EphemeralAccountSpec, type PrivilegedAccount,
   ProvisionError, isEphemeralAccountName,
 } from '../provision/provisioner.js';
-import { AdminQueryConnection, type QueryResult, ServerError } from './admin-query.js';
-import { type Flavor, account, atLeast, flavorOf, globalGrant, ident, literal, nativeHash, roleSetHash } from './admin-sql.js';
+import { AdminQueryConnection, type QueryResult, ServerError, rowsOf } from './admin-query.js';
+import { DENIED, HASH_REFUSED, asProvisionError, checkName, isHashRefusal } from './admin-errors.js';
+import { type AdminContext, MyInspection } from './admin-inspect.js';
+import { type Flavor, account, atLeast, flavorOf, ident, literal, nativeHash, roleSetHash } from './admin-sql.js';
 import { connectMyUpstream } from './upstream.js';
 import { CAP } from './wire/capabilities.js';
 
@@ -45,16 +48,6 @@ const COMBINING_PREFIX = 'pcx_lvl_';
 const ER_CANNOT_USER = 1396; // CREATE USER of an existing one, ALTER USER of a missing one
 const ER_NO_SUCH_THREAD = 1094;
 const ER_KILL_DENIED = 1095;
-/**
- * With a password validation plugin and strict_password_validation, MariaDB refuses a password given
- * as a hash (1290, "running with the --strict-password-validation option"); 1819 where a plugin
- * judges the statement. Only the server's words tell 1290 apart from --read-only; they are not echoed.
- */
-const isHashRefusal = (e: ServerError): boolean => e.code === 1819 || (e.code === 1290 && /strict.password.validation/i.test(e.message));
-const HASH_REFUSED = 'the server\'s password validation refuses passwords given as a hash (strict_password_validation=ON with a validation plugin); Portcullis never sends them in clear: set strict_password_validation=OFF';
-const DENIED = new Set([1044, 1045, 1142, 1143, 1227, 1370, 1698]);
-/** MariaDB ER_INVALID_ROLE, MySQL ER_UNKNOWN_AUTHID: a level names a role the server does not have. */
-const NO_SUCH_ROLE = new Set([1959, 3523]);
 
 export interface MyAdminOptions {
   maxUserConnections?: number;
@@ -89,22 +82,6 @@ async function login(target: TargetRecord, cred: UpstreamCredential): Promise<{ 
     }
     throw new ProvisionError('protocol', `unexpected failure logging in to ${target.name}`);
   }
-}
-
-function rowsOf(r: QueryResult): (string | null)[][] {
-  return r.kind === 'rows' ? r.rows : [];
-}
-
-/** A server refusal as the admin reads it; `secret` statements never echo the server's words (a syntax error quotes the statement). */
-function asProvisionError(e: unknown, target: TargetRecord, secret = false): ProvisionError {
-  if (e instanceof ProvisionError) return e;
-  if (e instanceof ServerError) {
-    if (isHashRefusal(e)) return new ProvisionError('refused', `${target.name}: ${HASH_REFUSED}`);
-    const words = secret ? `error ${e.code}` : `${e.message} (${e.code})`;
-    const kind = DENIED.has(e.code) ? 'missing-right' : NO_SUCH_ROLE.has(e.code) ? 'no-such-level-grant' : 'refused';
-    return new ProvisionError(kind, `${target.name}: ${words}`);
-  }
-  return new ProvisionError('protocol', `${target.name}: unexpected failure`);
 }
 
 class MyAdminSession implements AdminSession {
@@ -266,144 +243,19 @@ class MyAdminSession implements AdminSession {
     }
   }
 
-  async checkProvisioner(levels: readonly AccessLevel[]): Promise<string[]> {
-    const missing: string[] = [];
-    const privs = new Set(rowsOf(await this.run('SELECT PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES')).map((r) => (r[0] ?? '').toUpperCase()));
-    if (!privs.has('CREATE USER')) missing.push(`CREATE USER (GRANT CREATE USER ON *.* TO ${this.self})`);
-    if (!privs.has('PROCESS')) missing.push(`PROCESS, to see the connections of ephemeral accounts (GRANT PROCESS ON *.* TO ${this.self})`);
-    const killRight = this.flavor.mariadb ? 'CONNECTION ADMIN' : 'CONNECTION_ADMIN';
-    const canKill = privs.has('SUPER') || privs.has(killRight);
-    if (!canKill) missing.push(`${killRight}, to end the connections of ephemeral accounts (GRANT ${killRight} ON *.* TO ${this.self})`);
-    const applicable = new Map(rowsOf(await this.run('SELECT ROLE_NAME, IS_GRANTABLE FROM information_schema.APPLICABLE_ROLES')).map((r) => [r[0] ?? '', r[1] === 'YES']));
-    const roles = [...new Set(levels.flatMap((l) => l.grants))];
-    for (const role of roles) {
-      try {
-        checkName(role);
-      } catch (e) {
-        missing.push((e as Error).message);
-        continue;
-      }
-      const grantable = applicable.get(role);
-      if (grantable === undefined) {
-        const exists = await this.roleExists(role);
-        missing.push(exists === false ? `role ${role} does not exist`
-          : exists === true ? `role ${role} is not granted to the provisioner (GRANT ${ident(role)} TO ${this.self} WITH ADMIN OPTION)`
-            : `role ${role} does not exist or is not granted to the provisioner WITH ADMIN OPTION`);
-        continue;
-      }
-      if (!grantable) {
-        missing.push(`role ${role} is granted to the provisioner without ADMIN OPTION (GRANT ${ident(role)} TO ${this.self} WITH ADMIN OPTION)`);
-        continue;
-      }
-      const global = await this.roleGlobalPrivileges(role);
-      if (global.length > 0) missing.push(`role ${role} carries global privileges (${global.join(', ')}): a level should grant database or table privileges only`);
-    }
-    return missing;
+  private context(): AdminContext {
+    return {
+      target: this.target, conn: this.conn, flavor: this.flavor, self: this.self,
+      lit: (s) => this.lit(s), run: (sql) => this.run(sql), attempt: (sql) => this.attempt(sql),
+    };
   }
 
-  /** true / false, or null when the provisioner may not read the grant tables. */
-  private async roleExists(role: string): Promise<boolean | null> {
-    const sql = this.flavor.mariadb
-      ? `SELECT COUNT(*) FROM mysql.user WHERE User = ${this.lit(role)} AND is_role = 'Y'`
-      : `SELECT COUNT(*) FROM mysql.user WHERE User = ${this.lit(role)}`;
-    try {
-      const r = rowsOf(await this.conn.query(sql));
-      return (r[0]?.[0] ?? '0') !== '0';
-    } catch (e) {
-      if (e instanceof ServerError) return null;
-      throw asProvisionError(e, this.target);
-    }
+  checkProvisioner(levels: readonly AccessLevel[]): Promise<string[]> {
+    return new MyInspection(this.context()).checkProvisioner(levels);
   }
 
-  /** Global privileges a role brings (with the roles it holds), read as the role itself. */
-  private async roleGlobalPrivileges(role: string): Promise<string[]> {
-    let lines: string[];
-    if (this.flavor.mariadb) {
-      await this.run(`SET ROLE ${ident(role)}`);
-      try {
-        lines = rowsOf(await this.run('SHOW GRANTS FOR CURRENT_ROLE')).map((r) => r[0] ?? '');
-      } finally {
-        await this.attempt('SET ROLE NONE');
-      }
-    } else {
-      try {
-        lines = rowsOf(await this.conn.query(`SHOW GRANTS FOR ${ident(role)}`)).map((r) => r[0] ?? '');
-      } catch {
-        return [];
-      }
-    }
-    const out = new Set<string>();
-    for (const l of lines) {
-      const g = globalGrant(l);
-      if (!g) continue;
-      for (const p of g.privileges) if (p !== 'USAGE') out.add(p);
-      if (g.grantOption) out.add('GRANT OPTION');
-    }
-    return [...out];
-  }
-
-  async discover(): Promise<PrivilegedAccount[]> {
-    const sql = this.flavor.mariadb && atLeast(this.flavor, 10, 4)
-      ? "SELECT User, Host, JSON_VALUE(Priv, '$.is_role'), JSON_VALUE(Priv, '$.account_locked') FROM mysql.global_priv"
-      : this.flavor.mariadb
-        ? "SELECT User, Host, IF(is_role = 'Y', 'true', 'false'), 'false' FROM mysql.user"
-        : "SELECT User, Host, 'false', IF(account_locked = 'Y', 'true', 'false') FROM mysql.user";
-    let users: (string | null)[][];
-    try {
-      users = rowsOf(await this.conn.query(sql));
-    } catch (e) {
-      if (e instanceof ServerError && DENIED.has(e.code)) {
-        throw new ProvisionError('missing-right', `${this.target.name}: discovery reads the grant tables: GRANT SELECT ON mysql.* TO ${this.self}`);
-      }
-      throw asProvisionError(e, this.target);
-    }
-    const byUser = new Map<string, Set<string>>();
-    const roleCache = new Map<string, string[]>();
-    for (const [user, host, isRole, locked] of users) {
-      if (user === null || user === undefined || host === null || host === undefined || user === '') continue;
-      // Roles cannot log in; nor can locked accounts (system accounts such as mariadb.sys are locked).
-      if (isTrue(isRole) || isTrue(locked)) continue;
-      const words = await this.privilegesOf(account(user, host), new Set(), roleCache);
-      if (words.length === 0) continue;
-      const set = byUser.get(user) ?? new Set<string>();
-      for (const w of words) set.add(w);
-      byUser.set(user, set);
-    }
-    return [...byUser].map(([a, s]) => ({ account: a, privileges: [...s].sort() }));
-  }
-
-  /** The privilege words of a user or role (`who` already quoted), roles it holds included. */
-  private async privilegesOf(who: string, seen: Set<string>, cache: Map<string, string[]>): Promise<string[]> {
-    const cached = cache.get(who);
-    if (cached) return cached;
-    if (seen.has(who)) return [];
-    seen.add(who);
-    const lines = rowsOf(await this.run(`SHOW GRANTS FOR ${who}`)).map((r) => r[0] ?? '');
-    const out = new Set<string>();
-    for (const l of lines) {
-      const g = globalGrant(l);
-      if (g) {
-        if (g.grantOption) out.add('grant-option');
-        for (const p of g.privileges) {
-          if (p === 'USAGE') continue;
-          out.add(p === 'ALL PRIVILEGES' || p === 'ALL' ? 'all-privileges' : p === 'SUPER' ? 'super' : `global:${p}`);
-        }
-        continue;
-      }
-      if (/^GRANT .+ ON .+ TO .+ WITH GRANT OPTION/s.test(l) && !/^GRANT PROXY ON /.test(l)) out.add('grant-option');
-      // Roles the account holds: their privileges are one SET ROLE away.
-      const held = /^GRANT ((?:`(?:[^`]|``)*`(?:@`(?:[^`]|``)*`)?(?:, )?)+) TO /s.exec(l);
-      if (held) {
-        for (const m of held[1]!.matchAll(/`((?:[^`]|``)*)`(?:@`((?:[^`]|``)*)`)?/g)) {
-          const roleName = m[1]!.replaceAll('``', '`');
-          const role = m[2] !== undefined ? account(roleName, m[2].replaceAll('``', '`')) : ident(roleName);
-          for (const w of await this.privilegesOf(role, seen, cache)) out.add(w);
-        }
-      }
-    }
-    const words = [...out];
-    cache.set(who, words);
-    return words;
+  discover(): Promise<PrivilegedAccount[]> {
+    return new MyInspection(this.context()).discover();
   }
 
   async setOwnSecret(next: Buffer): Promise<void> {
@@ -418,17 +270,4 @@ class MyAdminSession implements AdminSession {
   close(): Promise<void> {
     return this.conn.close();
   }
-}
-
-/** JSON_VALUE renders a JSON true as 1 (MariaDB 10.11); the other branches say 'true'. */
-const isTrue = (v: string | null | undefined): boolean => v === 'true' || v === '1';
-
-/** A level's role name: something MySQL can name, and never one of ours (an account or a combining role). */
-function checkName(role: string): void {
-  try {
-    ident(role);
-  } catch {
-    throw new ProvisionError('no-such-level-grant', `role ${JSON.stringify(role)} is not a valid MySQL role name`);
-  }
-  if (role.startsWith('pcx_')) throw new ProvisionError('no-such-level-grant', `role ${role}: names starting with pcx_ are Portcullis's own`);
 }
