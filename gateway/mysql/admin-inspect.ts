@@ -33,7 +33,9 @@ async checkProvisioner(levels: readonly AccessLevel[]): Promise<string[]> {
     const privs = new Set(rowsOf(await this.ctx.run('SELECT PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES')).map((r) => (r[0] ?? '').toUpperCase()));
     if (!privs.has('CREATE USER')) missing.push(`CREATE USER (GRANT CREATE USER ON *.* TO ${this.ctx.self})`);
     if (!privs.has('PROCESS')) missing.push(`PROCESS, to see the connections of ephemeral accounts (GRANT PROCESS ON *.* TO ${this.ctx.self})`);
-    const killRight = this.ctx.flavor.mariadb ? 'CONNECTION ADMIN' : 'CONNECTION_ADMIN';
+    // CONNECTION ADMIN split off SUPER in MariaDB 10.5.2; MySQL spells its dynamic privilege with an underscore.
+    const f = this.ctx.flavor;
+    const killRight = !f.mariadb ? 'CONNECTION_ADMIN' : atLeast(f, 10, 5, 2) ? 'CONNECTION ADMIN' : 'SUPER';
     const canKill = privs.has('SUPER') || privs.has(killRight);
     if (!canKill) missing.push(`${killRight}, to end the connections of ephemeral accounts (GRANT ${killRight} ON *.* TO ${this.ctx.self})`);
     const applicable = new Map(rowsOf(await this.ctx.run('SELECT ROLE_NAME, IS_GRANTABLE FROM information_schema.APPLICABLE_ROLES')).map((r) => [r[0] ?? '', r[1] === 'YES']));
