@@ -5,6 +5,7 @@
 // any account with the mariadb client, the password in a defaults file (never on the command line).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { nativeHash } from '../../gateway/mysql/admin-sql.js';
 import type { TargetRecord } from '../../gateway/store/records.js';
 import { aTarget } from '../contract/store-fixtures.js';
 import { run, tempDir } from './common.js';
@@ -15,13 +16,13 @@ export const PROV_ACCOUNT = 'pcprov';
 export const PROV_PASSWORD = 'Prov-Vaulted-Canary-7';
 export const LEVELS = [{ name: 'read', grants: ['pc_read'] }, { name: 'write', grants: ['pc_read', 'pc_write'] }];
 
-/** Creates database `shop` with table `items`, the level roles and the provisioner account. */
+/** Creates database `shop` with table `items`, the level roles and the provisioner account (its password given as a hash: no clear password in mariadb's argv). */
 export function setupMyLevels(db: MariadbPeer): void {
   db.sql(`CREATE DATABASE IF NOT EXISTS shop; CREATE TABLE IF NOT EXISTS shop.items (id INT PRIMARY KEY, name VARCHAR(64));
     INSERT IGNORE INTO shop.items VALUES (1, 'apple');
     CREATE ROLE IF NOT EXISTS pc_read; GRANT SELECT ON shop.* TO pc_read;
     CREATE ROLE IF NOT EXISTS pc_write; GRANT INSERT, UPDATE ON shop.* TO pc_write;
-    CREATE USER IF NOT EXISTS '${PROV_ACCOUNT}'@'%' IDENTIFIED BY '${PROV_PASSWORD}';
+    CREATE USER IF NOT EXISTS '${PROV_ACCOUNT}'@'%' IDENTIFIED BY PASSWORD '${nativeHash(Buffer.from(PROV_PASSWORD))}';
     GRANT CREATE USER, PROCESS, CONNECTION ADMIN ON *.* TO '${PROV_ACCOUNT}'@'%'; GRANT SELECT ON mysql.* TO '${PROV_ACCOUNT}'@'%';
     GRANT pc_read TO '${PROV_ACCOUNT}'@'%' WITH ADMIN OPTION; GRANT pc_write TO '${PROV_ACCOUNT}'@'%' WITH ADMIN OPTION;`);
 }
