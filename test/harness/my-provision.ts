@@ -3,7 +3,7 @@
 // provisioner asks for (gateway/mysql/provisioner.ts): CREATE USER, PROCESS, CONNECTION ADMIN,
 // SELECT on the mysql schema (discovery), and both roles WITH ADMIN OPTION. Also direct logins as
 // any account with the mariadb client, the password in a defaults file (never on the command line).
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nativeHash } from '../../gateway/mysql/admin-sql.js';
 import type { TargetRecord } from '../../gateway/store/records.js';
@@ -46,5 +46,9 @@ export function directSql(db: MariadbPeer, user: string, password: string, sql: 
   const dir = tempDir('mycnf');
   const cnf = join(dir, 'client.cnf');
   writeFileSync(cnf, `[client]\nuser=${user}\npassword=${password.replace(/[\\"]/g, (c) => '\\' + c)}\n`, { mode: 0o600 });
-  return run('mariadb', [`--defaults-file=${cnf}`, '-h', '127.0.0.1', '-P', String(db.port), '-N', '-B', '-r', '-e', sql]);
+  try {
+    return run('mariadb', [`--defaults-file=${cnf}`, '-h', '127.0.0.1', '-P', String(db.port), '-N', '-B', '-r', '-e', sql]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
