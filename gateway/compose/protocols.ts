@@ -13,6 +13,7 @@ import { GreetingCache } from '../mysql/greeting-cache.js';
 import { createMyListener } from '../mysql/listener.js';
 import { fetchMyCertificate } from '../mysql/cert-fetch.js';
 import { probeMysqlLogin } from '../mysql/probe.js';
+import { mysqlAdminLogin } from '../mysql/provisioner.js';
 import type { CertificateInfo } from '../net/upstream-tls.js';
 import { fetchPgCertificate } from '../postgres/cert-fetch.js';
 import { CancelKeys } from '../postgres/cancel-keys.js';
@@ -70,6 +71,7 @@ export const PROTOCOLS: { readonly [K in TargetKind]: ProtocolEntry } = {
       rsa: mysqlRsaKey(), handshakeTimeoutMs: parseDuration(app.config.mysql.handshakeTimeout),
     }, { host: app.config.listen, port: app.config.mysql.port, maxHandshakes: app.config.mysql.maxHandshakes, targets: () => app.store.targets.list() }),
     probe: probeMysqlLogin,
+    admin: mysqlAdminLogin,
     fetchCertificate: fetchMyCertificate,
   },
 };
