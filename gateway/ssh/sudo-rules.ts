@@ -50,7 +50,9 @@ export const cmd = {
   useradd(account: string, grantId: string, groups: readonly string[], expireDay: string | null): string[] {
     if (!GRANT_ID_RE.test(grantId)) throw new ProvisionError('protocol', 'the grant id has characters an account comment may not carry');
     if (expireDay !== null && !/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(expireDay)) throw new ProvisionError('protocol', 'bad expiry date');
-    return sudo(BIN.useradd, '--create-home', '--shell', '/bin/bash', '--comment', `portcullis-ephemeral grant ${grantId}`,
+    // --password '*': no password can match, yet the account is not "locked" ("!"), which sshd without
+    // PAM would refuse even for a key. '*' is not a secret.
+    return sudo(BIN.useradd, '--create-home', '--shell', '/bin/bash', '--password', '*', '--comment', `portcullis-ephemeral grant ${grantId}`,
       ...(groups.length > 0 ? ['--groups', groups.map(checkGroup).join(',')] : []),
       ...(expireDay !== null ? ['--expiredate', expireDay] : []), checkAccount(account));
   },
@@ -90,7 +92,7 @@ export function sudoersLines(provisioner: string, groups: readonly string[], dis
   const groupsPart = g === '' ? '' : `( --groups (${g})(\\,(${g}))*)?`;
   const p = `${provisioner} ALL=(root) NOPASSWD:`;
   return [
-    `${p} ${BIN.useradd} ^--create-home --shell /bin/bash --comment portcullis-ephemeral grant [A-Za-z0-9_-]{1,64}${groupsPart}( --expiredate [0-9]{4}-[0-9]{2}-[0-9]{2})? ${PCX}$`,
+    `${p} ${BIN.useradd} ^--create-home --shell /bin/bash --password [*] --comment portcullis-ephemeral grant [A-Za-z0-9_-]{1,64}${groupsPart}( --expiredate [0-9]{4}-[0-9]{2}-[0-9]{2})? ${PCX}$`,
     `${p} ${BIN.install} ^-d -m 0700 -o ${PCX} -g ${PCX} /home/${PCX}/[.]ssh$`,
     `${p} ${BIN.install} ^-m 0600 -o ${PCX} -g ${PCX} /dev/stdin /home/${PCX}/[.]ssh/authorized_keys$`,
     `${p} ${BIN.usermod} ^-L -e 1 ${PCX}$`,
