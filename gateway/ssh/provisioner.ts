@@ -28,9 +28,12 @@ const PROBE_ACCOUNT = 'pcx_aaaaaaaaaaaa';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** sudo's refusals (no rule, or a rule that wants a password): the provisioner lacks a right. */
+/**
+ * sudo's refusals (no rule, a rule that wants a password, no sudo at all): the provisioner lacks a
+ * right. Not any "sudo: " line: sudo warns (e.g. "unable to resolve host") and still runs the command.
+ */
 const sudoRefused = (r: ExecResult): boolean =>
-  r.code !== 0 && /^sudo: |is not allowed to execute|a password is required|may not run sudo|not in the sudoers file/m.test(r.stderr);
+  r.code !== 0 && /is not allowed to execute|a password is required|may not run sudo|not in the sudoers file|sudo: (command )?not found/.test(r.stderr);
 
 export class SshAdminSession implements AdminSession {
   /** The vaulted password, kept only for setOwnSecret (passwd asks for it); wiped on close. */
@@ -68,6 +71,7 @@ export class SshAdminSession implements AdminSession {
   async createAccount(spec: EphemeralAccountSpec): Promise<CreatedAccount> {
     const { account } = spec;
     if (!isEphemeralAccountName(account)) throw new ProvisionError('refused', 'not an ephemeral account name');
+    if (!Number.isFinite(spec.validUntil)) throw new ProvisionError('protocol', 'the grant has no valid end');
     const groups = spec.level.grants;
     const missing = await this.missingGroups(groups);
     if (missing.length > 0) throw new ProvisionError('no-such-level-grant', `group ${missing.join(', ')} of level ${spec.level.name} does not exist on ${this.targetName}`);
