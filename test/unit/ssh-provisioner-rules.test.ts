@@ -2,6 +2,7 @@
 // matches (sudo joins the arguments with spaces and matches the anchored regex; JavaScript's regex
 // agrees with POSIX ERE on these patterns), hostile words never reach a command line, and the
 // discovery parsers read getent, sudoers, `passwd -S -a` and stat output into discovery's words.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ProvisionError } from '../../gateway/provision/provisioner.js';
 import { classify, parseGroups, parsePasswd, parseSudoersPrincipals } from '../../gateway/ssh/linux-discovery.js';
@@ -39,6 +40,13 @@ describe('sudo argvs and the documented sudoers lines', () => {
     expect(allowed(cmd.catSudoers(['90-cloud-init-users', 'README']))).toBe(true);
     expect(allowed(cmd.passwdStatus())).toBe(true);
     expect(allowed(cmd.statKeys(['/root', '/home/a.b', '/var/lib/x']))).toBe(true);
+  });
+
+  it('the README documents exactly these lines', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## SSH ephemeral users and rotation: what the provisioner needs'));
+    const block = /```\n([\s\S]*?)```/.exec(section)![1]!.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    expect(block).toEqual(sudoersLines('portcullis', ['pcgrp_user', 'pcgrp_admin']));
   });
 
   it('the lines allow no group outside the levels, no uid, no other user', () => {
