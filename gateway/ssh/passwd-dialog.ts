@@ -46,6 +46,8 @@ export function changeOwnPassword(client: ssh2.Client, oldSecret: Buffer, next: 
         // Answer each prompt once, in passwd's order: current, new, retype.
         const before = out.split(/password:/i);
         const prompts = before.length - 1;
+        // A fourth prompt is passwd asking again after refusing the new one (PAM's quality rules): say why, do not wait.
+        if (prompts > 3) return finish(new ProvisionError('refused', `passwd refused the new password: ${safeTail(out, [oldSecret, next]) || 'no message'}`));
         while (answered < prompts && answered < 3) {
           if (answered === 0 && !/current|old/i.test(before[0]!.split('\n').pop() ?? '')) {
             // Asked for a new password first: passwd runs as root or the account has none; not a rotation.

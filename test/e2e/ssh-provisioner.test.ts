@@ -31,7 +31,9 @@ const cred = (account: string, secret: string, kind: UpstreamCredential['kind'] 
 };
 
 async function withAdmin<T>(account: string, secret: string, kind: TargetRecord['credentialKind'], f: (s: AdminSession) => Promise<T>): Promise<T> {
-  const s = await sshAdminLogin(target(account, kind), cred(account, secret, kind));
+  const c = cred(account, secret, kind);
+  const s = await sshAdminLogin(target(account, kind), c);
+  expect(c.buf.every((b) => b === 0), 'the credential is wiped once logged in').toBe(true);
   try { return await f(s); } finally { await s.close(); }
 }
 const asProvisioner = <T>(f: (s: AdminSession) => Promise<T>): Promise<T> => withAdmin(host.provisioner.user, host.provisioner.password, 'password', f);
@@ -160,6 +162,13 @@ describe('ephemeral SSH users', () => {
 describe('rotation as the account itself', () => {
   it('a password account: passwd in a pty; the old password no longer logs in', async () => {
     const { user, password } = host.passwordAccount;
+    // A new password PAM refuses (the same one): passwd's words, at once, and the old one still works.
+    const t0 = Date.now();
+    const refused = await withAdmin(user, password, 'password', (s) => s.setOwnSecret(Buffer.from(password))).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ProvisionError);
+    expect((refused as Error).message).not.toContain(password);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(await login(user, 'password', password)).toBe(true);
     const next = Buffer.from(`Rot-${Math.random().toString(36).slice(2)}-${Date.now().toString(36)}-Zq9`);
     const nextText = next.toString();
     await withAdmin(user, password, 'password', (s) => s.setOwnSecret(next));
