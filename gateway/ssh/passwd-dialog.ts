@@ -13,7 +13,7 @@ const MAX_OUTPUT = 64 * 1024;
 function safeTail(out: string, secrets: readonly Buffer[]): string {
   const lines = out.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !/password:\s*$/i.test(l));
   const safe = lines.filter((l) => secrets.every((s) => s.length === 0 || !l.includes(s.toString('utf8'))));
-  return safe.slice(-2).join(' ').slice(0, 300);
+  return safe.slice(-3).join(' ').slice(0, 300);
 }
 
 export function changeOwnPassword(client: ssh2.Client, oldSecret: Buffer, next: Buffer): Promise<void> {
@@ -36,7 +36,7 @@ export function changeOwnPassword(client: ssh2.Client, oldSecret: Buffer, next: 
       channel?.write(secret);
       channel?.write('\n');
     };
-    client.exec('LC_ALL=C passwd', { pty: { term: 'dumb', rows: 24, cols: 200 } }, (err, ch) => {
+    const onChannel = (err: Error | undefined, ch: ssh2.ClientChannel): void => {
       if (err) return finish(new ProvisionError('protocol', `the target refused to run passwd (${err.message})`));
       channel = ch;
       let code: number | null = null;
@@ -64,6 +64,11 @@ export function changeOwnPassword(client: ssh2.Client, oldSecret: Buffer, next: 
         if (code === 0 && answered >= 3) return finish();
         finish(new ProvisionError('refused', `passwd failed${code !== null ? ` (exit ${code})` : ''}: ${safeTail(out, [oldSecret, next]) || 'no message'}`));
       });
-    });
+    };
+    try {
+      client.exec('LC_ALL=C passwd', { pty: { term: 'dumb', rows: 24, cols: 200 } }, onChannel);
+    } catch {
+      finish(new ProvisionError('unreachable', 'the connection to the target was lost'));
+    }
   });
 }

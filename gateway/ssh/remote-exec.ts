@@ -47,7 +47,7 @@ export function execRemote(client: ssh2.Client, argv: readonly string[], opts: E
       channel?.close();
       reject(e);
     };
-    client.exec(line, (err, ch) => {
+    const onChannel = (err: Error | undefined, ch: ssh2.ClientChannel): void => {
       if (err) return fail(new ProvisionError('protocol', `the target refused to run a command (${err.message})`));
       channel = ch;
       let code: number | null = null;
@@ -65,7 +65,13 @@ export function execRemote(client: ssh2.Client, argv: readonly string[], opts: E
       });
       if (opts.stdin) ch.write(opts.stdin);
       ch.end();
-    });
+    };
+    try {
+      client.exec(line, onChannel);
+    } catch {
+      // ssh2 throws "Not connected" at once when the connection already went away.
+      fail(new ProvisionError('unreachable', 'the connection to the target was lost'));
+    }
   });
 }
 

@@ -14,6 +14,8 @@ import type { TargetRecord } from '../../gateway/store/records.js';
 import { newHostKeyPair } from '../../gateway/ssh/host-key.js';
 import { probeSshLogin } from '../../gateway/ssh/probe.js';
 import { publicKeyLine, sshAdminLogin } from '../../gateway/ssh/provisioner.js';
+import { execRemote } from '../../gateway/ssh/remote-exec.js';
+import { connectUpstream } from '../../gateway/ssh/upstream.js';
 import { homeExists, type ProvisionerHost, startProvisionerHost, userExists } from '../harness/ssh-provisioner-host.js';
 import { run, runOk } from '../harness/common.js';
 
@@ -156,6 +158,24 @@ describe('ephemeral SSH users', () => {
     expect(of(host.provisioner.user)).toEqual(expect.arrayContaining(['sudo', 'password']));
     expect(of(host.keyAccount.user)).toContain('authorized-keys');
     expect(of(host.passwordAccount.user)).toContain('password');
+  });
+});
+
+describe('commands on the target', () => {
+  it('are bounded in time and output, and a closed session fails cleanly', async () => {
+    const client = await connectUpstream(target(host.provisioner.user), cred(host.provisioner.user, host.provisioner.password));
+    try {
+      await expect(execRemote(client, ['sleep', '20'], { timeoutMs: 500 })).rejects.toThrow(/did not finish in time/);
+      await expect(execRemote(client, ['head', '-c', '3000000', '/dev/zero'], { maxStdout: 1_000_000 })).rejects.toThrow(/more than 1000000 bytes/);
+      const r = await execRemote(client, ['cat'], { stdin: Buffer.from("it's $HOME `id`") });
+      expect(r).toEqual({ code: 0, stdout: "it's $HOME `id`", stderr: '' });
+      const quoted = await execRemote(client, ['printf', '%s|', "a'b", '$(id)', '; true']);
+      expect(quoted.stdout).toBe("a'b|$(id)|; true|");
+    } finally {
+      client.end();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    await expect(execRemote(client, ['true'])).rejects.toThrow(ProvisionError);
   });
 });
 
