@@ -77,10 +77,13 @@ export class SshAdminSession implements AdminSession {
     if (missing.length > 0) throw new ProvisionError('no-such-level-grant', `group ${missing.join(', ')} of level ${spec.level.name} does not exist on ${this.targetName}`);
     // A user of that name is a leftover of a crash between creating it and recording so: start over.
     if (await this.userExists(account)) await this.dropAccount(account, { reassignTo: null, keepHome: false });
-    await this.must(cmd.useradd(account, spec.grantId, groups, expiryDay(spec.validUntil)), `useradd ${account}`);
+    // ssh2 hands the private key back as a string, which cannot be wiped: it lives until collected.
+    // The Buffer returned is the caller's to seal and wipe.
     const kp = newHostKeyPair();
     const pub = Buffer.from(kp.public.trim() + '\n');
     try {
+      // Inside: useradd can fail half way (user made, home not) and that must not stay behind.
+      await this.must(cmd.useradd(account, spec.grantId, groups, expiryDay(spec.validUntil)), `useradd ${account}`);
       const home = (await this.must(['getent', 'passwd', account], 'getent passwd')).stdout.split(':')[5];
       if (home !== ephemeralHome(account)) {
         throw new ProvisionError('refused', `useradd on ${this.targetName} made the home ${JSON.stringify(home)}, not ${ephemeralHome(account)} (HOME in /etc/default/useradd): the sudoers lines only cover /home`);
