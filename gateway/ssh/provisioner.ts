@@ -33,7 +33,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * right. Not any "sudo: " line: sudo warns (e.g. "unable to resolve host") and still runs the command.
  */
 const sudoRefused = (r: ExecResult): boolean =>
-  r.code !== 0 && /is not allowed to execute|a password is required|may not run sudo|not in the sudoers file|sudo: (command )?not found/.test(r.stderr);
+  r.code !== 0 && /is not allowed to execute|a password is required|may not run sudo|not in the sudoers file|must have a tty|sudo: (command )?not found/.test(r.stderr);
 
 export class SshAdminSession implements AdminSession {
   /** The vaulted password, kept only for setOwnSecret (passwd asks for it); wiped on close. */
