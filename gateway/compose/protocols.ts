@@ -22,6 +22,7 @@ import { probePostgresLogin } from '../postgres/probe.js';
 import { postgresAdminLogin } from '../postgres/provisioner.js';
 import { createSshListener } from '../ssh/listener.js';
 import { probeSshLogin } from '../ssh/probe.js';
+import { sshAdminLogin } from '../ssh/provisioner.js';
 import type { TargetKind } from '../store/records.js';
 import type { AdminLogin } from '../provision/provisioner.js';
 import type { LoginProbe } from '../targets/target-check.js';
@@ -51,6 +52,7 @@ export const PROTOCOLS: { readonly [K in TargetKind]: ProtocolEntry } = {
       authTimeoutMs: parseDuration(app.config.ssh.authTimeout),
     }, { hostKeyFile: app.paths.hostKey, host: app.config.listen, port: app.config.ssh.port, maxPreAuth: app.config.ssh.maxPreAuth }),
     probe: probeSshLogin,
+    admin: sshAdminLogin,
   },
   postgres: {
     listener: ({ app, tls }) => createPgListener({
