@@ -34,6 +34,10 @@ export interface AccessEvents {
   'recordings.space_restored': RecordingsSpace;
   /** A signed checkpoint of the audit chain's head was written (audit/checkpoints.ts): the off-host copy. */
   'audit.checkpoint': CheckpointNotice;
+  /** Discovery found a privileged account nobody manages, new since the last run (gateway/provision/discovery.ts). */
+  'discovery.unmanaged_found': { target: string; account: string; privileges: string[]; found_at: string };
+  /** Scheduled discovery of a target failed: once per failure streak (discovery-schedule.ts). */
+  'discovery.failed': { target: string; error: string; at: string };
 }
 
 export interface RecordingsSpace {

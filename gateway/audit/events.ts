@@ -75,6 +75,12 @@ export interface AuditEventMap {
   'link.refused': { link: string | null; addr: string; code: string };
   'recordings.space_low': { dir: string; free: number; total: number; watermark: number; error?: string };
   'recordings.space_restored': { dir: string; free: number; total: number; watermark: number };
+  /** Discovery listed a target's privileged accounts (gateway/provision/discovery.ts); counts only. */
+  'discovery.ran': { target: string; by: string; trigger: 'admin' | 'schedule'; accounts: number; unmanaged: number; new_unmanaged: number; gone: number };
+  /** A privileged account Portcullis does not manage, not seen before (or gone and back): a standing account to remove. */
+  'discovery.unmanaged_found': { target: string; account: string; privileges: string[]; trigger: 'admin' | 'schedule' };
+  /** Discovery could not log in or list the accounts; `error` is the admin-facing why (never a secret). */
+  'discovery.failed': { target: string; by: string; trigger: 'admin' | 'schedule'; error: string };
 }
 
 export type AuditCode = keyof AuditEventMap;
@@ -88,4 +94,5 @@ export const AUDIT_CODES = [
   'http.origin_refused',
   'link.created', 'link.approved', 'link.revoked', 'link.opened', 'link.refused',
   'recordings.space_low', 'recordings.space_restored',
+  'discovery.ran', 'discovery.unmanaged_found', 'discovery.failed',
 ] as const satisfies readonly AuditCode[];

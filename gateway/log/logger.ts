@@ -55,6 +55,10 @@ export const LOG = {
   sessionJournalFailed: 'session.journal_failed',
   sessionPipelineError: 'session.pipeline_error',
   sessionRefuseFailed: 'session.refuse_failed',
+  // Discovery of privileged accounts (gateway/provision/discovery*.ts).
+  discoveryFailed: 'discovery.failed',
+  discoveryUnmanagedFound: 'discovery.unmanaged_found',
+  discoveryCloseFailed: 'discovery.close_failed',
 } as const;
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {

@@ -9,6 +9,8 @@ import { createLogger } from '../../gateway/log/logger.js';
 import type { UserRecord } from '../../gateway/store/records.js';
 import { createMasterKeyFile } from '../../gateway/vault/master-key.js';
 import type { Poster } from '../../gateway/webhooks/notifier.js';
+import type { AdminLogin } from '../../gateway/provision/provisioner.js';
+import type { TargetKind } from '../../gateway/store/records.js';
 import { FakeClock } from './fake-clock.js';
 
 export interface TestApp {
@@ -20,13 +22,14 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function testApp(opts: { config?: (c: Config) => void; poster?: Poster } = {}): Promise<TestApp> {
+export async function testApp(opts: { config?: (c: Config) => void; poster?: Poster; adminLogins?: Partial<Record<TargetKind, AdminLogin>> } = {}): Promise<TestApp> {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-unit-'));
   createMasterKeyFile(dir);
   const config = defaultConfig(dir);
   opts.config?.(config);
   const clock = new FakeClock();
-  const app = buildApp(config, { clock, env: {}, log: createLogger('silent'), ...(opts.poster ? { poster: opts.poster } : {}) });
+  const app = buildApp(config, { clock, env: {}, log: createLogger('silent'), ...(opts.poster ? { poster: opts.poster } : {}),
+    ...(opts.adminLogins ? { adminLogins: opts.adminLogins } : {}) });
   await app.checkpoints.start();
   await app.timers.start();
   const admin = await app.users.add('test', { name: 'admin', roles: ['admin'], kind: 'service' });
