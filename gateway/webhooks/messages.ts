@@ -12,6 +12,11 @@ export interface WebhookBody {
 
 const LOGIN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
+// Names read from a target (accounts, groups) are whatever its admin (or an intruder) chose: shown
+// only when they hold nothing a chat client would render as markup or a link.
+const TARGET_WORD = /^[A-Za-z0-9][A-Za-z0-9._@'%:$-]{0,99}$/;
+const targetWord = (v: unknown): string => (typeof v === 'string' && TARGET_WORD.test(v) ? `\`${v}\`` : '(a name with unusual characters; see the console)');
+
 function mib(bytes: unknown): string {
   return `${(Number(bytes) / 2 ** 20).toFixed(1)} MiB`;
 }
@@ -37,6 +42,11 @@ export function webhookText<K extends WebhookEvent>(event: K, p: AccessEvents[K]
       : `:rotating_light: Portcullis recordings volume ${String(d.dir)} is below its watermark (${mib(d.free_bytes)} free, needs ${mib(d.watermark_bytes)}): new sessions are refused and sessions that must be recorded were ended; free space to let users back in`;
     case 'recordings.space_restored': return `:white_check_mark: Portcullis recordings volume ${String(d.dir)} has room again (${mib(d.free_bytes)} free): sessions start again`;
     case 'audit.checkpoint': return `:lock: audit checkpoint on ${String(d.node)}: seq ${String(d.seq)}, head ${String(d.hash).slice(0, 16)}… (${String(d.reason)})`;
+    case 'discovery.unmanaged_found': {
+      const privs = Array.isArray(d.privileges) ? d.privileges.map(targetWord).join(', ') : '';
+      return `:rotating_light: unmanaged privileged account ${targetWord(d.account)} on ${String(d.target)} (${privs}): a standing account Portcullis does not manage; remove it or bring it under management`;
+    }
+    case 'discovery.failed': return `:warning: discovery of privileged accounts on ${String(d.target)} failed: ${String(d.error).replace(/[<>&`*_~|]/g, ' ').slice(0, 300)} (no further alert until it succeeds again)`;
     case 'auth.locked': {
       // The name is whatever the client sent: shown only when it is a valid name (no Slack markup).
       const who = typeof d.user === 'string' && LOGIN_NAME.test(d.user) ? d.user : 'a name that is not valid';

@@ -39,6 +39,7 @@ const ALL_EVENTS: WebhookEvent[] = [
   'request.created', 'request.approved', 'request.denied', 'request.expired', 'grant.created', 'grant.extended',
   'grant.revoked', 'grant.expiring', 'grant.expired', 'breakglass.used', 'breakglass.reviewed',
   'recordings.space_low', 'recordings.space_restored', 'audit.checkpoint', 'auth.locked',
+  'discovery.unmanaged_found', 'discovery.failed',
 ];
 
 export class WebhookNotifier {
