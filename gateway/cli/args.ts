@@ -11,6 +11,7 @@ export const BOOLEAN_FLAGS = new Set([
   'json', 'password-stdin', 'pending', 'active', 'live', 'service', 'if-missing', 'remove', 'accept', 'deny',
   'no-reason', 'auto-approve', 'breakglass', 'no-record-keystrokes', 'allow-port-forwarding', 'print-config', 'help',
   'full-capture', 'recording-optional', 'skip-idle', 'allow-links', 'full', 'keep-old', 'no-tags', 'allow-weak-upstream-auth', 'refuse-weak-upstream-auth', 'mysql-native-password', 'no-mysql-native-password',
+  'stored',
 ]);
 
 export function parseArgs(argv: string[]): Args {

@@ -5,6 +5,7 @@ import { Flags, parseArgs } from './args.js';
 import { type Command, type CommandContext, makeApi } from './command.js';
 import { policyCmd, targetCmd, userCmd } from './commands/admin.js';
 import { linkCmd } from './commands/links.js';
+import { discoverCmd } from './commands/discover.js';
 import { initCmd, serveCmd } from './commands/node.js';
 import { auditCmd } from './commands/audit.js';
 import { sessionCmd, vaultCmd } from './commands/oversight.js';
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, Command> = {
   'db-password': dbPasswordCmd, audit: auditCmd, session: sessionCmd, play: playCmd, export: exportCmd, vault: vaultCmd, login: loginCmd, logout: logoutCmd, whoami: whoamiCmd,
   passwd: passwdCmd,
   link: linkCmd,
+  discover: discoverCmd,
 };
 
 const HELP = `portcullis: just-in-time privileged access gateway
@@ -39,6 +41,7 @@ const HELP = `portcullis: just-in-time privileged access gateway
   play ID [--speed X] [--skip-idle]        export ID > session.cast
   audit  list|verify [--checkpoints FILE]|export
   vault  rotate-key [--keep-old]
+  discover TARGET [--json]                privileged accounts on the target, managed or not (--stored: earlier findings)
   login  --server URL --user U --password-stdin    logout    whoami
   passwd --password-stdin                 change your password (stdin: current, new, then the one-time code if enrolled)
 

@@ -18,6 +18,7 @@ import type { SessionCatalog } from '../session/session-catalog.js';
 import type { MaskedInputReveals } from '../session/masked-reveal.js';
 import type { Clock } from '../util/clock.js';
 import type { CredentialVault } from '../vault/credential-vault.js';
+import type { DiscoveryService } from '../provision/discovery.js';
 
 export interface ApiServices {
   readonly config: Pick<Config, 'api' | 'http' | 'publicUrl'>;
@@ -42,5 +43,7 @@ export interface ApiServices {
   /** Where users reach the gateway; read per request because serve sets it once the ports are bound. */
   readonly addresses: { url: string; sshHost: string; sshPort: number };
   readonly metrics: { render(): string };
+  /** Privileged accounts on targets: run discovery, read stored findings. */
+  readonly discovery: Pick<DiscoveryService, 'discover' | 'findings'>;
   readonly counters: { http: (l: Record<string, string>) => void; authFailures: () => void };
 }
