@@ -2,22 +2,17 @@
 // and the real services, run in this process so the target can be a fake AdminSession (the real
 // per-protocol listings have their own tests): the JSON contract (`managed`), the human table
 // (unmanaged first), the stored findings, errors an admin acts on, and admins only (403 otherwise).
-import { readFileSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureCerts } from '../../certs/ca.js';
 import { spawn } from 'node:child_process';
 import { BIN } from '../harness/gateway.js';
 import type { DiscoveryFindingView } from '../../gateway/api-types.js';
-import type { Composed } from '../../gateway/http/router.js';
-import { createApiServer } from '../../gateway/http/server.js';
 import { type AdminLogin, type PrivilegedAccount, ProvisionError } from '../../gateway/provision/provisioner.js';
+import { type ApiFixture, startApi } from '../support/api-fixture.js';
 import { type TestApp, addSshTarget, testApp } from '../support/test-app.js';
 
 let t: TestApp;
-let server: Server;
+let api: ApiFixture;
 let env: NodeJS.ProcessEnv;
 let opsEnv: NodeJS.ProcessEnv;
 let accounts: PrivilegedAccount[] = [];
@@ -36,24 +31,17 @@ const login: AdminLogin = (_t, cred) => {
 
 beforeAll(async () => {
   t = await testApp({ adminLogins: { ssh: login } });
-  const certs = ensureCerts(t.dir, ['127.0.0.1']);
-  const composed = { vendorTerminals: {}, checkTarget: () => Promise.reject(new Error('unused')), fetchCertificate: () => Promise.reject(new Error('unused')) } as unknown as Composed;
-  server = createApiServer(t.app, composed, { cert: readFileSync(certs.serverCert, 'utf8'), key: readFileSync(certs.serverKey, 'utf8') });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const ca = join(t.dir, 'ca-for-cli.pem');
-  writeFileSync(ca, readFileSync(certs.caCert, 'utf8'));
+  api = await startApi(t);
   const adminToken = (await t.app.authn.issueToken('test', t.admin, 'cli', null)).token;
   const ops = await t.user('ops', ['ops']);
   const opsToken = (await t.app.authn.issueToken('test', ops, 'cli', null)).token;
-  env = { PORTCULLIS_URL: url, PORTCULLIS_TOKEN: adminToken, PORTCULLIS_CA: ca, PORTCULLIS_HOME: t.dir };
+  env = { PORTCULLIS_URL: api.url, PORTCULLIS_TOKEN: adminToken, PORTCULLIS_CA: api.caFile, PORTCULLIS_HOME: t.dir };
   opsEnv = { ...env, PORTCULLIS_TOKEN: opsToken };
   await addSshTarget(t.app);
 }, 60_000);
 
 afterAll(async () => {
-  server?.closeAllConnections();
-  await new Promise((r) => server?.close(r));
+  await api?.close();
   await t?.close();
 });
 
@@ -126,10 +114,9 @@ describe('portcullis discover', () => {
   });
 });
 
-async function fetchStatus(method: string, path: string, token: string): Promise<number> {
-  const { request } = await import('node:https');
+function fetchStatus(method: string, path: string, token: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request(new URL(path, env.PORTCULLIS_URL), { method, ca: readFileSync(env.PORTCULLIS_CA!, 'utf8'), headers: { authorization: `Bearer ${token}` } }, (res) => {
+    const req = request(new URL(path, env.PORTCULLIS_URL), { method, ca: api.caPem, headers: { authorization: `Bearer ${token}` } }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
