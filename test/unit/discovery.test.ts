@@ -3,7 +3,7 @@
 // accounts count as managed, what is kept across runs, what the schedule alerts on and how often.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../../gateway/app.js';
-import { discoveryInterval } from '../../gateway/config/config.js';
+import { defaultConfig, discoveryInterval, loadConfig } from '../../gateway/config/config.js';
 import { type AdminLogin, type AdminSession, type PrivilegedAccount, ProvisionError } from '../../gateway/provision/provisioner.js';
 import type { EphemeralAccountRecord, TargetRecord } from '../../gateway/store/records.js';
 import { PortcullisError } from '../../gateway/util/errors.js';
@@ -118,6 +118,26 @@ describe('discovery', () => {
     expect(run.accounts.slice(0, 2).every((a) => !a.managed)).toBe(true);
   });
 
+  it('matches MySQL accounts by user name whatever host part the listing gives', async () => {
+    target = new FakeTarget();
+    posts = [];
+    t = await testApp({ adminLogins: { mysql: target.login } });
+    const db = await t.app.targets.add('admin', { name: 'shop-db', kind: 'mysql', host: '127.0.0.1', account: 'pc_admin', password: 'pw-1', tls: 'disable' });
+    await t.user('dba', ['dba']);
+    const g = await t.app.grants.adminGrant(t.admin, 'dba', 'shop-db', HOUR, 'migration', null);
+    await ephemeralFor(t.app, db, g.id, 'pcx_dddddddddddd');
+    target.accounts = [
+      { account: "'pc_admin'@'%'", privileges: ['all-privileges'] },
+      { account: "'pcx_dddddddddddd'@'%'", privileges: ['global:SELECT'] },
+      { account: "'root'@'localhost'", privileges: ['all-privileges', 'grant-option'] },
+      { account: "'pc_admin_old'@'%'", privileges: ['super'] },
+    ];
+    const run = await t.app.discovery.discover('admin', 'shop-db');
+    expect(run.accounts.map((a) => [a.account, a.managed])).toEqual([
+      ["'pc_admin_old'@'%'", false], ["'root'@'localhost'", false], ["'pc_admin'@'%'", true], ["'pcx_dddddddddddd'@'%'", true],
+    ]);
+  });
+
   it('keeps first seen across runs, marks an account gone, and alerts again when it comes back', async () => {
     await setup();
     const web = await addSshTarget(t.app);
@@ -197,6 +217,9 @@ describe('discovery', () => {
     expect(() => discoveryInterval({ discovery: { interval: '10s' } })).toThrow(/at least 1m/);
     expect(discoveryInterval({ discovery: { interval: '0' } })).toBe(0);
     expect(discoveryInterval({ discovery: { interval: '2h' } })).toBe(2 * HOUR);
+    expect(loadConfig({ data: t.dir, env: { PORTCULLIS_DISCOVERY_INTERVAL: '6h' } }).discovery.interval).toBe('6h');
+    expect(() => loadConfig({ data: t.dir, env: { PORTCULLIS_DISCOVERY_INTERVAL: '30s' } })).toThrow(/discovery.interval must be at least 1m/);
+    expect(defaultConfig(t.dir).discovery.interval).toBe('1h');
   });
 
   it('says clearly why a run failed, audits it, and never leaks the credential', async () => {
