@@ -235,6 +235,8 @@ export function buildApp(config: Config, opts: AppOptions): App {
     store, audit, clock, events, creds, adminLogins: opts.adminLogins ?? {},
     onCloseError: (target, err) => log.warn({ target, err }, LOG.discoveryCloseFailed),
   });
+  // A standing privileged account is worth a line in the log as well as the audit entry and the webhook.
+  events.on('discovery.unmanaged_found', (e) => log.warn({ target: e.target, account: e.account, privileges: e.privileges }, LOG.discoveryUnmanagedFound));
   const discoverySchedule = new DiscoverySchedule({
     discovery, store, clock, scheduler, events, intervalMs: discoveryInterval(config),
     onFailure: (target, err) => log.warn({ target, error: err instanceof Error ? err.message : String(err) }, LOG.discoveryFailed),
