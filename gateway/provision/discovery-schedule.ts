@@ -88,6 +88,8 @@ export class DiscoverySchedule {
         this.failing.delete(t.id);
         result.discovered.push(t.name);
       } catch (err) {
+        // Stopped under it (shutdown closes the store next): not the target's failure.
+        if (this.halted) break;
         result.failed.push(t.name);
         this.d.onFailure(t.name, err);
         if (!this.failing.has(t.id)) {
