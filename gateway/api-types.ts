@@ -135,6 +135,26 @@ export interface LinkView {
 /** POST /api/v1/links: the link and, this once, its URL. */
 export interface LinkCreated extends LinkView { url: string }
 
+// ---- Discovery of privileged accounts (POST /api/v1/targets/:name/discover, GET /api/v1/discovery) ----
+
+/**
+ * A privileged account on a target. `managed`: Portcullis manages it (DESIGN.md 3b contract);
+ * `managed_as` says why (or, for an ephemeral account whose grant is over, why no longer). `new`
+ * (discover runs only): not seen before, or seen gone and back. `gone_at` (stored findings only):
+ * the latest run no longer found it.
+ */
+export interface DiscoveryFindingView {
+  target: string;
+  account: string;
+  privileges: string[];
+  managed: boolean;
+  managed_as: string | null;
+  first_seen_at: string;
+  last_seen_at: string;
+  gone_at: string | null;
+  new?: boolean;
+}
+
 // ---- The web console's sign-in (POST /api/v1/web/login, GET /api/v1/web/me) ----
 
 /** Who is signed in, and the CSRF token the page must send with every state change. */

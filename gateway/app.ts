@@ -24,7 +24,7 @@ import { AuditKey } from './audit/audit-key.js';
 import { AuditLog } from './audit/audit-log.js';
 import { auditFiles, ensureSigningKey, loadVerifyKey, publicKeyText, readLines } from './audit/checkpoint-file.js';
 import { AuditCheckpoints } from './audit/checkpoints.js';
-import { type Config, optionalDuration, publicUrl } from './config/config.js';
+import { type Config, discoveryInterval, optionalDuration, publicUrl } from './config/config.js';
 import { type DataPaths, dataPaths } from './config/data-dir.js';
 import { Metrics } from './util/metrics.js';
 import { LOG, type Logger } from './log/logger.js';
@@ -49,6 +49,8 @@ import { RotationService } from './provision/rotation.js';
 import { TargetLocks } from './provision/rotation-lock.js';
 import { RotationTriggers } from './provision/rotation-triggers.js';
 import type { LoginProbe } from './targets/target-check.js';
+import { DiscoveryService } from './provision/discovery.js';
+import { DiscoverySchedule } from './provision/discovery-schedule.js';
 import type { Clock } from './util/clock.js';
 import { DeadlineScheduler } from './util/deadline-scheduler.js';
 import { parseDuration } from './util/duration.js';
@@ -107,6 +109,10 @@ export interface App {
   rotation: RotationService;
   /** after-session and daily rotation; serve starts it after rotation.recoverAll(). */
   rotationTriggers: RotationTriggers;
+  /** Privileged accounts on targets, managed or not (gateway/provision/discovery.ts). */
+  discovery: DiscoveryService;
+  /** Scheduled discovery (`discovery.interval`); serve starts it. */
+  discoverySchedule: DiscoverySchedule;
   counters: { http: (l: Record<string, string>) => void; authFailures: () => void; webhookFailures: () => void };
   /** Stops the timers, then closes the store once its running transaction has finished. */
   close(): Promise<void>;
@@ -249,6 +255,16 @@ export function buildApp(config: Config, opts: AppOptions): App {
       recheckMs: optionalDuration(config.session.recheckInterval),
     },
   });
+  const discovery = new DiscoveryService({
+    store, audit, clock, events, creds, adminLogins: opts.adminLogins ?? {},
+    onCloseError: (target, err) => log.warn({ target, err }, LOG.discoveryCloseFailed),
+  });
+  // A standing privileged account is worth a line in the log as well as the audit entry and the webhook.
+  events.on('discovery.unmanaged_found', (e) => log.warn({ target: e.target, account: e.account, privileges: e.privileges }, LOG.discoveryUnmanagedFound));
+  const discoverySchedule = new DiscoverySchedule({
+    discovery, store, clock, scheduler, events, intervalMs: discoveryInterval(config),
+    onFailure: (target, err) => log.warn({ target, error: err instanceof Error ? err.message : String(err) }, LOG.discoveryFailed),
+  });
   const app: App = {
     config, paths, clock, log, store, audit, checkpoints, events, scheduler, vault, creds, recordingKeys,
     reveals: new MaskedInputReveals(store, paths.recordings, recordingKeys, audit),
@@ -266,11 +282,12 @@ export function buildApp(config: Config, opts: AppOptions): App {
     addresses: { url: publicUrl(config), sshHost: config.hostnames[0]!, sshPort: config.ssh.port },
     timers: new AccessTimers(ctx, scheduler, requests),
     ephemeral,
-    notifier, metrics, rotation, rotationTriggers,
+    notifier, metrics, rotation, rotationTriggers, discovery, discoverySchedule,
     counters: { http: (l) => counters.http(l), authFailures: () => counters.authFailures(), webhookFailures: () => counters.webhookFailures() },
     close: async () => {
       loopDelay.disable();
       recordingSpace.stop();
+      discoverySchedule.stop();
       // The last checkpoint goes out before the timers stop and the store closes under it.
       await checkpoints.stop();
       await ephemeral.stop();

@@ -40,6 +40,10 @@ export interface AccessEvents {
   'ephemeral.abandoned': EphemeralAlert & { by: string; reason: string };
   /** Rotating a target's static credential failed (provision/rotation.ts); `outcome` stuck needs an admin. Never a secret. */
   'credential.rotation_failed': RotationFailure;
+  /** Discovery found a privileged account nobody manages, new since the last run (gateway/provision/discovery.ts). */
+  'discovery.unmanaged_found': { target: string; account: string; privileges: string[]; found_at: string };
+  /** Scheduled discovery of a target failed: once per failure streak (discovery-schedule.ts). */
+  'discovery.failed': { target: string; error: string; at: string };
 }
 
 /** Which account an ephemeral alert is about (never its secret). */

@@ -128,6 +128,8 @@ export class TargetService {
     for (const hook of this.removalHooks) await hook(actor, t, opts.force ?? false);
     const revoked = await this.ctx.store.transaction(async () => {
       await this.ctx.store.targets.remove(t.id);
+      // What discovery found there goes with it: a target added again under the name starts clean.
+      await this.ctx.store.findings.removeForTarget(t.id);
       await this.ctx.audit.append('target.removed', actor, { target: name });
       return revokeInTx(this.ctx, actor, await activeGrants(this.ctx.store, this.ctx.clock.now(), { targetId: t.id }), `target ${name} removed`, 'target-removed');
     });

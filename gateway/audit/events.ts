@@ -100,6 +100,12 @@ export interface AuditEventMap {
   'ephemeral.drop_failed': { target: string; grant: string; account: string; attempts: number; error: string };
   /** Portcullis stopped trying to drop the account (its target was removed with --force, or is gone): it may still exist there. */
   'ephemeral.abandoned': { target: string; grant: string; account: string; by: string; reason: string };
+  /** Discovery listed a target's privileged accounts (gateway/provision/discovery.ts); counts only. */
+  'discovery.ran': { target: string; by: string; trigger: 'admin' | 'schedule'; accounts: number; unmanaged: number; new_unmanaged: number; gone: number };
+  /** A privileged account Portcullis does not manage, not seen before (or gone and back): a standing account to remove. */
+  'discovery.unmanaged_found': { target: string; account: string; privileges: string[]; trigger: 'admin' | 'schedule' };
+  /** Discovery could not log in or list the accounts; `error` is the admin-facing why (never a secret). */
+  'discovery.failed': { target: string; by: string; trigger: 'admin' | 'schedule'; error: string };
 }
 
 export type AuditCode = keyof AuditEventMap;
@@ -114,4 +120,5 @@ export const AUDIT_CODES = [
   'link.created', 'link.approved', 'link.revoked', 'link.opened', 'link.refused',
   'recordings.space_low', 'recordings.space_restored',
   'ephemeral.created', 'ephemeral.create_failed', 'ephemeral.dropped', 'ephemeral.drop_failed', 'ephemeral.abandoned',
+  'discovery.ran', 'discovery.unmanaged_found', 'discovery.failed',
 ] as const satisfies readonly AuditCode[];

@@ -13,6 +13,7 @@ export const BOOLEAN_FLAGS = new Set([
   'full-capture', 'recording-optional', 'skip-idle', 'allow-links', 'full', 'keep-old', 'no-tags', 'allow-weak-upstream-auth', 'refuse-weak-upstream-auth', 'mysql-native-password', 'no-mysql-native-password',
   'keep-home', 'remove-home',
   'force',
+  'stored',
 ]);
 
 export function parseArgs(argv: string[]): Args {

@@ -6,6 +6,7 @@ import { type Command, type CommandContext, makeApi } from './command.js';
 import { policyCmd, targetCmd, userCmd } from './commands/admin.js';
 import { linkCmd } from './commands/links.js';
 import { ephemeralCmd } from './commands/ephemeral.js';
+import { discoverCmd } from './commands/discover.js';
 import { initCmd, serveCmd } from './commands/node.js';
 import { auditCmd } from './commands/audit.js';
 import { sessionCmd, vaultCmd } from './commands/oversight.js';
@@ -22,6 +23,7 @@ const COMMANDS: Record<string, Command> = {
   passwd: passwdCmd,
   link: linkCmd,
   ephemeral: ephemeralCmd,
+  discover: discoverCmd,
 };
 
 const HELP = `portcullis: just-in-time privileged access gateway
@@ -42,6 +44,7 @@ const HELP = `portcullis: just-in-time privileged access gateway
   audit  list|verify [--checkpoints FILE]|export
   vault  rotate-key [--keep-old]
   ephemeral list [--target T]             per-grant accounts on ephemeral targets, their state and drop failures
+  discover TARGET [--json]                privileged accounts on the target, managed or not (--stored: earlier findings)
   login  --server URL --user U --password-stdin    logout    whoami
   passwd --password-stdin                 change your password (stdin: current, new, then the one-time code if enrolled)
 

@@ -78,6 +78,7 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   app.postClose.recover();
   await app.recordingSpace.start();
   await app.timers.start();
+  app.discoverySchedule.start();
   const composed = composeForApi(app);
   const origins = originGuard(app);
   const api = createApiServer(app, composed, tls, origins);

@@ -63,6 +63,12 @@ export interface Config {
    */
   audit: { checkpointInterval: string };
   /**
+   * Discovery of privileged accounts on targets (gateway/provision/discovery.ts). `interval`: how
+   * often every target whose kind has a provisioner is listed, one at a time ("off" or 0 = never;
+   * `portcullis discover` still works); each new unmanaged privileged account raises an alert.
+   */
+  discovery: { interval: string };
+  /**
    * Logins on every front end. `hashConcurrency`: password hashes at once, process-wide (each in a
    * worker thread of its own at the lowest CPU priority; libuv's thread pool is left to file
    * writes). `hashQueue`: logins waiting for a hash; more are refused at once. `addressHashRate` /
@@ -108,6 +114,7 @@ export function defaultConfig(data: string): Config {
     recordings: { sessionBudget: '1GiB', minFree: '256MiB', minFreePercent: 1, postCloseConcurrency: 1 },
     audit: { checkpointInterval: '60s' },
     ephemeral: { reconcileInterval: '15s', dropAlertAfter: 3 },
+    discovery: { interval: '1h' },
     logins: {
       hashConcurrency: 2, hashQueue: 64, addressHashRate: 10, addressHashBurst: 20, addressConnectRate: 20, addressConnectBurst: 100,
       connectRate: 100,
@@ -148,6 +155,7 @@ const ENV: Array<[string, (c: Config, v: string) => void]> = [
   ['PORTCULLIS_AUDIT_CHECKPOINT_INTERVAL', (c, v) => { c.audit.checkpointInterval = v; }],
   ['PORTCULLIS_EPHEMERAL_RECONCILE_INTERVAL', (c, v) => { c.ephemeral.reconcileInterval = v; }],
   ['PORTCULLIS_EPHEMERAL_DROP_ALERT_AFTER', (c, v) => { c.ephemeral.dropAlertAfter = Number(v); }],
+  ['PORTCULLIS_DISCOVERY_INTERVAL', (c, v) => { c.discovery.interval = v; }],
   ['PORTCULLIS_LOGIN_HASH_CONCURRENCY', (c, v) => { c.logins.hashConcurrency = Number(v); }],
   ['PORTCULLIS_LOGIN_ADDRESS_HASH_RATE', (c, v) => { c.logins.addressHashRate = Number(v); }],
   ['PORTCULLIS_LOGIN_ADDRESS_CONNECT_RATE', (c, v) => { c.logins.addressConnectRate = Number(v); }],
@@ -212,6 +220,7 @@ function merge(c: Config, raw: unknown, where: string): void {
 function validate(c: Config): void {
   for (const d of [c.expiry.warnBefore, c.requests.pendingTtl, c.breakglass.max, c.api.tokenTtl, c.ssh.authTimeout, c.postgres.handshakeTimeout, c.mysql.handshakeTimeout]) parseDuration(String(d));
   for (const d of [c.ssh.idleTimeout, c.postgres.idleTimeout, c.mysql.idleTimeout, c.webTerminal.idleTimeout, c.session.maxLength, c.session.recheckInterval, c.audit.checkpointInterval]) optionalDuration(String(d));
+  discoveryInterval(c);
   const connect = parseDuration(String(c.session.connectTimeout));
   if (connect < 1000 || connect > 60_000) throw new PortcullisError('bad-request', 'session.connectTimeout must be between 1s and 60s');
   const maxStatement = c.statements.maxBytes;
@@ -276,6 +285,14 @@ export function publicUrl(c: Config): string {
   if (c.publicUrl) return c.publicUrl;
   const host = c.hostnames[0]!;
   return `https://${host.includes(':') ? `[${host}]` : host}:${c.http.port}`;
+}
+
+/** discovery.interval in ms (0 = off): "0" counts as off too, and a run more often than every minute is refused. */
+export function discoveryInterval(c: Pick<Config, 'discovery'>): number {
+  const text = String(c.discovery.interval);
+  const ms = text === '0' ? 0 : optionalDuration(text);
+  if (ms !== 0 && ms < 60_000) throw new PortcullisError('bad-request', 'discovery.interval must be at least 1m (or off)');
+  return ms;
 }
 
 /** A duration, or "off" (0). */

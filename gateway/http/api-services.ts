@@ -20,6 +20,7 @@ import type { MaskedInputReveals } from '../session/masked-reveal.js';
 import type { Clock } from '../util/clock.js';
 import type { CredentialVault } from '../vault/credential-vault.js';
 import type { EphemeralService } from '../provision/ephemeral-service.js';
+import type { DiscoveryService } from '../provision/discovery.js';
 
 export interface ApiServices {
   readonly config: Pick<Config, 'api' | 'http' | 'publicUrl'>;
@@ -48,5 +49,7 @@ export interface ApiServices {
   readonly metrics: { render(): string };
   /** Ephemeral accounts, for the admin's listing. */
   readonly ephemeral: Pick<EphemeralService, 'list'>;
+  /** Privileged accounts on targets: run discovery, read stored findings. */
+  readonly discovery: Pick<DiscoveryService, 'discover' | 'findings'>;
   readonly counters: { http: (l: Record<string, string>) => void; authFailures: () => void };
 }

@@ -13,6 +13,7 @@ import { type OriginGuard, originGuard } from './origin-guard.js';
 import { requestUrl } from './request-url.js';
 import { type Composed, type Route, allowed, isRaw, match } from './router.js';
 import { catalogRoutes } from './routes/catalog.js';
+import { discoveryRoutes } from './routes/discovery.js';
 import { identityRoutes } from './routes/identity.js';
 import { oversightRoutes } from './routes/oversight.js';
 import { workflowRoutes } from './routes/workflow.js';
@@ -23,7 +24,7 @@ import { serveAsset } from './static-assets.js';
 import { cookieToken, cookieValue, csrfOk } from './web-auth.js';
 
 const MAX_BODY = 256 * 1024;
-export const API_ROUTES: Route[] = [...identityRoutes, ...passwordRoutes, ...catalogRoutes, ...workflowRoutes, ...oversightRoutes, ...webRoutes, ...linkRoutes];
+export const API_ROUTES: Route[] = [...identityRoutes, ...passwordRoutes, ...catalogRoutes, ...workflowRoutes, ...oversightRoutes, ...webRoutes, ...linkRoutes, ...discoveryRoutes];
 
 /** `origins`: the guard the upgrade handler shares (one per listener, so its audit rate limit is one). */
 export function createApiServer(app: ApiServices, composed: Composed, tls: { cert: string; key: string }, origins: OriginGuard = originGuard(app)): Server {

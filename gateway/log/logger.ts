@@ -68,6 +68,10 @@ export const LOG = {
   credentialRotationRecovered: 'credential.rotation_recovered',
   credentialRotationSkipped: 'credential.rotation_skipped',
   ephemeralExtendFailed: 'ephemeral.extend_failed',
+  // Discovery of privileged accounts (gateway/provision/discovery*.ts).
+  discoveryFailed: 'discovery.failed',
+  discoveryUnmanagedFound: 'discovery.unmanaged_found',
+  discoveryCloseFailed: 'discovery.close_failed',
 } as const;
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {

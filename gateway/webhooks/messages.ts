@@ -15,6 +15,10 @@ const LOGIN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 function atLevel(target: string, level: string | undefined): string {
   return level === undefined || level === 'default' ? target : `${target} at level ${level}`;
 }
+// Names read from a target (accounts, groups) are whatever its admin (or an intruder) chose: shown
+// only when they hold nothing a chat client would render as markup or a link.
+const TARGET_WORD = /^[A-Za-z0-9][A-Za-z0-9._@'%:$-]{0,99}$/;
+const targetWord = (v: unknown): string => (typeof v === 'string' && TARGET_WORD.test(v) ? `\`${v}\`` : '(a name with unusual characters; see the console)');
 
 function mib(bytes: unknown): string {
   return `${(Number(bytes) / 2 ** 20).toFixed(1)} MiB`;
@@ -51,6 +55,11 @@ export function webhookText<K extends WebhookEvent>(event: K, p: AccessEvents[K]
     case 'credential.rotation_failed': return d.outcome === 'stuck'
       ? `:rotating_light: rotating the credential of ${String(d.target)} failed at ${String(d.step)} (${String(d.reason)}) and neither the old nor the new secret logs in: enter it again with portcullis target update ${String(d.target)}`
       : `:warning: rotating the credential of ${String(d.target)} failed at ${String(d.step)} (${String(d.reason)}); the vault holds the ${d.outcome === 'committed-new' ? 'new' : 'old'} secret, which logs in`;
+    case 'discovery.unmanaged_found': {
+      const privs = Array.isArray(d.privileges) ? d.privileges.map(targetWord).join(', ') : '';
+      return `:rotating_light: unmanaged privileged account ${targetWord(d.account)} on ${String(d.target)} (${privs}): a standing account Portcullis does not manage; remove it or bring it under management`;
+    }
+    case 'discovery.failed': return `:warning: discovery of privileged accounts on ${String(d.target)} failed: ${String(d.error).replace(/[<>&`*_~|]/g, ' ').slice(0, 300)} (no further alert until it succeeds again)`;
     case 'auth.locked': {
       // The name is whatever the client sent: shown only when it is a valid name (no Slack markup).
       const who = typeof d.user === 'string' && LOGIN_NAME.test(d.user) ? d.user : 'a name that is not valid';

@@ -41,6 +41,7 @@ const ALL_EVENTS: WebhookEvent[] = [
   'recordings.space_low', 'recordings.space_restored', 'audit.checkpoint', 'auth.locked',
   'ephemeral.drop_failing', 'ephemeral.abandoned',
   'credential.rotation_failed',
+  'discovery.unmanaged_found', 'discovery.failed',
 ];
 
 export class WebhookNotifier {

@@ -4,6 +4,7 @@
 import type { GrantView, LinkCreated, LinkView, PolicyView, TargetView, UserView } from '../../../gateway/api-types.js';
 import { apiFor, ApiError, el } from '../api.js';
 import type { PageLifecycle } from '../lifecycle.js';
+import { discoverySection } from './discovery-panel.js';
 
 const table = (heads: string[], rows: HTMLElement[]): HTMLTableElement =>
   el('table', {}, el('thead', {}, el('tr', {}, ...heads.map((h) => el('th', {}, h)))), el('tbody', {}, ...rows));
@@ -49,6 +50,7 @@ export async function adminPage(root: HTMLElement, page: PageLifecycle): Promise
     page.listen(revoke, 'click', () => act(api.post(`/api/v1/grants/${g.id}/revoke`, { reason: 'revoked from the web console' })));
     return el('tr', { 'data-grant': g.id }, td(g.user), td(g.target), td(g.source), td(new Date(g.expires_at).toLocaleString()), td(g.reason), el('td', {}, revoke));
   });
+  const discovery = await discoverySection(page, api, targets, act);
   root.replaceChildren(el('h2', {}, 'Administration'), error,
     el('h3', {}, 'Active grants'), table(['User', 'Target', 'Source', 'Expires', 'Reason', ''], grantRows),
     el('h3', {}, 'One-time links'), el('div', { class: 'filters' }, linkTarget, linkTtl, linkLabel, linkCreate), linkUrl,
@@ -58,5 +60,6 @@ export async function adminPage(root: HTMLElement, page: PageLifecycle): Promise
       targets.map((t) => el('tr', { 'data-target': t.name }, td(t.name), td(t.kind), td(`${t.host}:${t.port}`), td(t.account), td(t.tags.join(', '))))),
     el('h3', {}, 'Policies'), table(['Name', 'Roles', 'Targets', 'Max', 'Approvals', 'Break-glass'],
       policies.map((p) => el('tr', { 'data-policy': p.name }, td(p.name), td(p.roles.join(', ')), td([...p.targets, ...p.target_tags.map((x) => `tag:${x}`)].join(', ')),
-        td(`${Math.round(p.max_duration_s / 60)} min`), td(String(p.approvals_required)), td(p.breakglass ? 'yes' : 'no')))));
+        td(`${Math.round(p.max_duration_s / 60)} min`), td(String(p.approvals_required)), td(p.breakglass ? 'yes' : 'no')))),
+    ...discovery);
 }
