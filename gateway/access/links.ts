@@ -221,6 +221,8 @@ export class LinkService {
 
   private async consume(l: LinkRecord, via: 'browser' | 'ssh', addr: string): Promise<LinkOpening> {
     const { target, issuer } = await this.describe(l);
+    // The target's levels changed since the link was made: what it was issued for no longer exists.
+    if (!target.levels.some((x) => x.name === l.level)) throw new PortcullisError('link-invalid', `this link was for a level ${target.name} no longer has; ask for a new link`);
     const now = this.ctx.clock.now();
     const grant = await this.ctx.store.transaction(async (): Promise<GrantRecord | null> => {
       if (!(await this.ctx.store.links.consume(l.id, now))) return null;

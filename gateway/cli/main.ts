@@ -31,14 +31,15 @@ const HELP = `portcullis: just-in-time privileged access gateway
   init   [--data DIR] [--if-missing]       create DIR: store, master key, CA, host key, admin token
   serve  [--data DIR] [--config FILE]      run every listener; SIGTERM drains and closes cleanly
   user   add|list|remove|passwd|totp|ssh-key|disable|enable|token
-  target add|update|list|remove|test|fetch-cert|rotate --kind postgres|mysql --host H [--port P]
-  policy add|replace|list|remove
-  request TARGET --for DUR --reason TEXT [--ticket ID]
+  target add|update|show|list|remove|test|fetch-cert|rotate --kind postgres|mysql --host H [--port P]
+         [--credential static|ephemeral] [--level NAME=SPEC]... [--rotate after-session|daily|off]
+  policy add|replace|list|remove          [--levels L1,L2]
+  request TARGET --for DUR --reason TEXT [--ticket ID] [--level L]
   requests [--pending]    approve ID    deny ID --reason TEXT
   grant  add|list [--active]|revoke ID|extend ID --by DUR|review ID --accept|--deny
-  breakglass TARGET --reason TEXT
-  link   create TARGET --ttl DUR [--uses N] [--label TEXT] [--session-max DUR]|list|approve ID|revoke ID
-  db-password TARGET                      one-time database password for your grant (users with TOTP)
+  breakglass TARGET --reason TEXT [--level L]      (grant add takes --level L too)
+  link   create TARGET --ttl DUR [--uses N] [--label TEXT] [--session-max DUR] [--level L]|list|approve ID|revoke ID
+  db-password TARGET [--level L]                  one-time database password for your grant (users with TOTP)
   session list [--live] | show ID [--full] | kill ID | reveal ID [--at T | --span N] [--channel N] [--reason TEXT]
   play ID [--speed X] [--skip-idle]        export ID > session.cast
   audit  list|verify [--checkpoints FILE]|export

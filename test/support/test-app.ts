@@ -9,8 +9,6 @@ import { createLogger, type Logger } from '../../gateway/log/logger.js';
 import type { UserRecord } from '../../gateway/store/records.js';
 import { createMasterKeyFile } from '../../gateway/vault/master-key.js';
 import type { Poster } from '../../gateway/webhooks/notifier.js';
-import type { AdminLogin } from '../../gateway/provision/provisioner.js';
-import type { TargetKind } from '../../gateway/store/records.js';
 import { FakeClock } from './fake-clock.js';
 
 export interface TestApp {

@@ -127,7 +127,7 @@ export const targetCmd: Command = async (c) => {
       const whole = (rows as Array<TargetView | TargetSummaryView>).some((r) => 'host' in r);
       if (c.json) printList(c.out, true, rows as unknown as Array<Record<string, unknown>>, []);
       else if (!whole) printList(c.out, false, rows as unknown as Array<Record<string, unknown>>, ['name', 'kind', 'levels', 'tags', 'requestable', 'breakglass', 'granted']);
-      else printList(c.out, false, withShortPin(rows as TargetView[]).map(withLevelsText), ['name', 'kind', 'host', 'port', 'account', 'credential', 'credential_mode', 'levels', 'rotate', 'tls', 'tls_pin', 'allow_weak_upstream_auth', 'tags']);
+      else printList(c.out, false, withShortPin(rows as TargetView[]).map(withLevelsText), ['name', 'kind', 'host', 'port', 'account', 'credential', 'tls', 'tls_pin', 'allow_weak_upstream_auth', 'credential_mode', 'levels', 'rotate', 'tags']);
       return 0;
     }
     case 'fetch-cert':

@@ -48,18 +48,19 @@ export async function adminPage(root: HTMLElement, page: PageLifecycle): Promise
   const grantRows = grants.map((g) => {
     const revoke = el('button', { class: 'danger', 'data-revoke': g.id }, 'Revoke');
     page.listen(revoke, 'click', () => act(api.post(`/api/v1/grants/${g.id}/revoke`, { reason: 'revoked from the web console' })));
-    return el('tr', { 'data-grant': g.id }, td(g.user), td(g.target), td(g.source), td(new Date(g.expires_at).toLocaleString()), td(g.reason), el('td', {}, revoke));
+    return el('tr', { 'data-grant': g.id }, td(g.user), td(g.target), td(g.level), td(g.source), td(new Date(g.expires_at).toLocaleString()), td(g.reason), el('td', {}, revoke));
   });
   const discovery = await discoverySection(page, api, targets, act);
   root.replaceChildren(el('h2', {}, 'Administration'), error,
-    el('h3', {}, 'Active grants'), table(['User', 'Target', 'Source', 'Expires', 'Reason', ''], grantRows),
+    el('h3', {}, 'Active grants'), table(['User', 'Target', 'Level', 'Source', 'Expires', 'Reason', ''], grantRows),
     el('h3', {}, 'One-time links'), el('div', { class: 'filters' }, linkTarget, linkTtl, linkLabel, linkCreate), linkUrl,
     table(['Target', 'Label', 'Issuer', 'Status', 'Uses left', 'Expires', ''], linkRows),
     el('h3', {}, 'Users'), table(['Name', 'Kind', 'Roles', 'TOTP', 'SSH keys', 'State', ''], userRows),
-    el('h3', {}, 'Targets'), table(['Name', 'Kind', 'Address', 'Account', 'Tags'],
-      targets.map((t) => el('tr', { 'data-target': t.name }, td(t.name), td(t.kind), td(`${t.host}:${t.port}`), td(t.account), td(t.tags.join(', '))))),
-    el('h3', {}, 'Policies'), table(['Name', 'Roles', 'Targets', 'Max', 'Approvals', 'Break-glass'],
+    el('h3', {}, 'Targets'), table(['Name', 'Kind', 'Address', 'Account', 'Credential', 'Levels', 'Rotate', 'Tags'],
+      targets.map((t) => el('tr', { 'data-target': t.name }, td(t.name), td(t.kind), td(`${t.host}:${t.port}`), td(t.account),
+        td(t.credential_mode), td(t.levels.map((l) => `${l.name}=${l.grants.join(',')}`).join(' ')), td(t.rotate), td(t.tags.join(', '))))),
+    el('h3', {}, 'Policies'), table(['Name', 'Roles', 'Targets', 'Levels', 'Max', 'Approvals', 'Break-glass'],
       policies.map((p) => el('tr', { 'data-policy': p.name }, td(p.name), td(p.roles.join(', ')), td([...p.targets, ...p.target_tags.map((x) => `tag:${x}`)].join(', ')),
-        td(`${Math.round(p.max_duration_s / 60)} min`), td(String(p.approvals_required)), td(p.breakglass ? 'yes' : 'no')))),
+        td(p.levels.join(', ') || 'all'), td(`${Math.round(p.max_duration_s / 60)} min`), td(String(p.approvals_required)), td(p.breakglass ? 'yes' : 'no')))),
     ...discovery);
 }

@@ -1,5 +1,6 @@
-// Pending access requests for approvers: approve, or deny with a reason.
-import type { RequestView } from '../../../gateway/api-types.js';
+// Pending access requests for approvers: approve, or deny with a reason. Above them, a form to
+// request access: the level select is filled from the chosen target's levels (least privileged first).
+import type { RequestView, TargetSummaryView, TargetView } from '../../../gateway/api-types.js';
 import { apiFor, ApiError, el } from '../api.js';
 import type { PageLifecycle } from '../lifecycle.js';
 
@@ -16,12 +17,40 @@ export async function requestsPage(root: HTMLElement, page: PageLifecycle): Prom
       const act = (p: Promise<unknown>): void => { error.textContent = ''; p.then(() => load(), (e: unknown) => { error.textContent = e instanceof ApiError ? e.message : 'failed'; }); };
       page.listen(approve, 'click', () => act(api.post(`/api/v1/requests/${r.id}/approve`)));
       page.listen(deny, 'click', () => act(api.post(`/api/v1/requests/${r.id}/deny`, { reason: why.value })));
-      return el('tr', { 'data-request': r.id }, el('td', {}, r.user), el('td', {}, r.target), el('td', {}, `${Math.round(r.duration_s / 60)} min`),
+      return el('tr', { 'data-request': r.id }, el('td', {}, r.user), el('td', {}, r.target), el('td', {}, r.level), el('td', {}, `${Math.round(r.duration_s / 60)} min`),
         el('td', {}, r.reason), el('td', {}, r.ticket ?? '-'), el('td', {}, r.policy), el('td', {}, r.approvals.join(', ') || '-'),
         el('td', {}, approve, ' ', why, deny));
     }));
   };
   await load();
-  root.replaceChildren(el('h2', {}, 'Pending requests'), error,
-    el('table', {}, el('thead', {}, el('tr', {}, ...['User', 'Target', 'For', 'Reason', 'Ticket', 'Policy', 'Approved by', ''].map((h) => el('th', {}, h)))), tbody));
+  const form = await requestForm(page, api, error);
+  root.replaceChildren(el('h2', {}, 'Request access'), form, el('h2', {}, 'Pending requests'), error,
+    el('table', {}, el('thead', {}, el('tr', {}, ...['User', 'Target', 'Level', 'For', 'Reason', 'Ticket', 'Policy', 'Approved by', ''].map((h) => el('th', {}, h)))), tbody));
+}
+
+/** Target, level (from the target's levels), duration, reason, ticket; the API decides and words refusals. */
+async function requestForm(page: PageLifecycle, api: ReturnType<typeof apiFor>, error: HTMLElement): Promise<HTMLElement> {
+  const targets = await api.get<Array<TargetView | TargetSummaryView>>('/api/v1/targets');
+  const levelsOf = (t: TargetView | TargetSummaryView | undefined): string[] =>
+    !t ? [] : t.levels.map((l: string | { name: string }) => (typeof l === 'string' ? l : l.name));
+  const target = el('select', { name: 'request-target' }, ...targets.map((t) => el('option', { value: t.name }, t.name)));
+  const level = el('select', { name: 'request-level' });
+  const fillLevels = (): void => {
+    level.replaceChildren(...levelsOf(targets.find((t) => t.name === target.value)).map((l) => el('option', { value: l }, l)));
+  };
+  fillLevels();
+  page.listen(target, 'change', fillLevels);
+  const dur = el('input', { name: 'request-for', value: '30m', size: '5' });
+  const reason = el('input', { name: 'request-reason', placeholder: 'reason' });
+  const ticket = el('input', { name: 'request-ticket', placeholder: 'ticket (optional)' });
+  const done = el('span', { class: 'note' });
+  const submit = el('button', { 'data-request-submit': '' }, 'Request');
+  page.listen(submit, 'click', () => {
+    error.textContent = '';
+    done.textContent = '';
+    api.post<RequestView>('/api/v1/requests', { target: target.value, level: level.value, for: dur.value, reason: reason.value, ticket: ticket.value || undefined })
+      .then((r) => { done.textContent = r.status === 'approved' ? `approved: grant ${r.grant ?? ''} at level ${r.level}` : `request ${r.id} is pending approval`; },
+        (e: unknown) => { error.textContent = e instanceof ApiError ? e.message : 'request failed'; });
+  });
+  return el('div', { class: 'filters' }, target, level, dur, reason, ticket, submit, done);
 }

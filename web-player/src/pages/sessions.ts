@@ -42,7 +42,7 @@ export async function sessionsPage(root: HTMLElement, page: PageLifecycle, me: M
       }
       return el('tr', { class: r.live ? 'live' : '', 'data-session': r.id },
         el('td', {}, el('a', { href: open }, r.id)), el('td', {}, r.protocol), el('td', {}, r.user ?? '-'), el('td', {}, r.target),
-        el('td', {}, new Date(r.started_at).toLocaleString()), el('td', {}, r.end_reason ?? 'live'), actions);
+        el('td', {}, r.level ?? '-'), el('td', {}, new Date(r.started_at).toLocaleString()), el('td', {}, r.end_reason ?? 'live'), actions);
     }));
   };
   const load = async (append: boolean): Promise<void> => {
@@ -80,5 +80,5 @@ export async function sessionsPage(root: HTMLElement, page: PageLifecycle, me: M
     }, 250);
   });
   root.replaceChildren(el('h2', {}, 'Sessions'), el('div', { class: 'filters' }, search), hits, el('div', { class: 'filters' }, ...Object.values(f)), error,
-    el('table', {}, el('thead', {}, el('tr', {}, ...['Session', 'Protocol', 'User', 'Target', 'Started', 'Ended', ''].map((h) => el('th', {}, h)))), tbody), more);
+    el('table', {}, el('thead', {}, el('tr', {}, ...['Session', 'Protocol', 'User', 'Target', 'Level', 'Started', 'Ended', ''].map((h) => el('th', {}, h)))), tbody), more);
 }
