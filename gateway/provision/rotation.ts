@@ -156,7 +156,12 @@ export class RotationService {
       const failedAt = err instanceof StepFailed ? err.step : step;
       let outcome: RotationOutcome = 'kept-old';
       if (after?.pendingCredentialSealed && changeSent) {
-        outcome = await this.settle(after, trigger, failedAt, reason, actor);
+        // Settling can itself fail (the admin re-entered the credential meanwhile): say so plainly.
+        try {
+          outcome = await this.settle(after, trigger, failedAt, reason, actor);
+        } catch (e) {
+          throw new PortcullisError('conflict', `rotating the credential of ${t.name} failed at ${failedAt}: ${reason}; settling it failed too: ${redact(errText(e), next.secret)}`);
+        }
       } else {
         // Nothing pending (the failure came before (a) was stored), or the change was never sent.
         if (after?.pendingCredentialSealed) await this.dropPending(after);
