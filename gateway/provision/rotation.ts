@@ -9,8 +9,10 @@
 //   (d) commit: credentialSealed = pending, pending = null, rotatedAt = now; audited.
 // Any failure, and any pending secret found later (a crash), is settled by the recovery rules: the
 // pending secret logs in → it is committed (the target changed); else the current one logs in →
-// pending is cleared (the change never happened); neither → both are kept, an alert goes out, and
-// rotation is refused until an admin enters the credential again (`target update` clears pending).
+// pending is cleared (the change never happened); neither → both are kept, an alert goes out (once),
+// and rotation is refused while that lasts: each later attempt settles again first (a target that
+// was unreachable settles when it is back), or an admin enters the credential (`target update`
+// clears pending). A failure before the change was even sent just drops pending.
 // Ephemeral targets rotate the provisioner's own credential the same way. The per-target lock
 // (rotation-lock.ts) keeps rotations single and out of sessions' logins. Does not decide when to
 // rotate: rotation-triggers.ts does. No secret reaches audit, logs, events or errors.
@@ -65,8 +67,9 @@ class StepFailed extends Error {
 
 export class RotationService {
   /**
-   * Pending secrets already found stuck, so a refused rotation does not probe and alert again on
-   * every trigger; a credential entered again replaces the pending value and so leaves this set.
+   * Pending secrets already found stuck and alerted: settling one again (each rotation attempt
+   * does, so a target that was down and is back settles) does not alert again. A credential
+   * entered again replaces the pending value and so leaves this set.
    */
   private readonly stuck = new Set<string>();
 
@@ -105,7 +108,6 @@ export class RotationService {
     let t = await this.current(id);
     let recovered: RotationOutcome | undefined;
     if (t.pendingCredentialSealed !== null) {
-      if (this.stuck.has(t.pendingCredentialSealed)) throw stuckError(t);
       // An earlier rotation was interrupted: settled as at start (quiet when it resolves cleanly).
       recovered = await this.settle(t, 'recovery', 'recover', 'a previous rotation had not finished', actor);
       if (recovered === 'stuck') throw stuckError(t);
@@ -115,6 +117,10 @@ export class RotationService {
     const next = newSecretLike(t.credentialKind);
     let step: RotationStep = 'generate';
     let oldKeyRetired: boolean | undefined;
+    // Until the change is sent, a failure (the target down, the admin login refused) certainly
+    // left the target as it was: pending is dropped without probing, so a target that is down is
+    // not mistaken for one whose secret is lost.
+    let changeSent = false;
     try {
       // (a) Sealed inside the transaction that stores it, like any credential (key rotation safety).
       t = await this.d.store.transaction(async () => {
@@ -128,6 +134,7 @@ export class RotationService {
       try {
         // A copy: the implementation may keep or wipe what it gets; `next` is wiped below.
         const copy = Buffer.from(next.secret);
+        changeSent = true;
         try { await admin.setOwnSecret(copy); } finally { copy.fill(0); }
       } finally {
         await admin.close().catch(() => {});
@@ -146,10 +153,21 @@ export class RotationService {
     } catch (err) {
       const reason = redact(err instanceof StepFailed ? err.message : errText(err), next.secret);
       const after = await this.current(id).catch(() => null);
-      // Nothing pending: the failure came before (a) was stored, and the vault was never touched.
-      const outcome = after?.pendingCredentialSealed ? await this.settle(after, trigger, err instanceof StepFailed ? err.step : step, reason, actor) : 'kept-old';
-      if (!after?.pendingCredentialSealed) await this.failed(t, trigger, step, reason, outcome, actor);
-      throw new PortcullisError('conflict', failureMessage(t.name, err instanceof StepFailed ? err.step : step, reason, outcome));
+      const failedAt = err instanceof StepFailed ? err.step : step;
+      let outcome: RotationOutcome = 'kept-old';
+      if (after?.pendingCredentialSealed && changeSent) {
+        // Settling can itself fail (the admin re-entered the credential meanwhile): say so plainly.
+        try {
+          outcome = await this.settle(after, trigger, failedAt, reason, actor);
+        } catch (e) {
+          throw new PortcullisError('conflict', `rotating the credential of ${t.name} failed at ${failedAt}: ${reason}; settling it failed too: ${redact(errText(e), next.secret)}`);
+        }
+      } else {
+        // Nothing pending (the failure came before (a) was stored), or the change was never sent.
+        if (after?.pendingCredentialSealed) await this.dropPending(after);
+        await this.failed(t, trigger, failedAt, reason, outcome, actor);
+      }
+      throw new PortcullisError('conflict', failureMessage(t.name, failedAt, reason, outcome));
     } finally {
       next.secret.fill(0);
     }
@@ -183,18 +201,23 @@ export class RotationService {
   private async settleCurrent(t: TargetRecord, trigger: RotationTrigger | 'recovery', step: RotationStep, reason: string, actor: string): Promise<RotationOutcome> {
     const { probe } = this.tools(t);
     if (await this.logsIn(t, probe, 'current')) {
-      await this.d.store.transaction(async () => {
-        const cur = await this.d.store.targets.byId(t.id);
-        // Cleared only if still ours: an admin may have entered a credential meanwhile.
-        if (cur && cur.pendingCredentialSealed === t.pendingCredentialSealed) await this.d.store.targets.update({ ...cur, pendingCredentialSealed: null });
-      });
+      await this.dropPending(t);
       if (trigger === 'recovery') this.d.log.warn({ target: t.name, outcome: 'kept-old' }, LOG.credentialRotationRecovered);
       else await this.failed(t, trigger, step, reason, 'kept-old', actor);
       return 'kept-old';
     }
+    const known = t.pendingCredentialSealed !== null && this.stuck.has(t.pendingCredentialSealed);
     if (t.pendingCredentialSealed !== null) this.stuck.add(t.pendingCredentialSealed);
-    await this.failed(t, trigger, step, `${reason}; neither the new nor the current secret logs in`, 'stuck', actor);
+    if (!known) await this.failed(t, trigger, step, `${reason}; neither the new nor the current secret logs in`, 'stuck', actor);
     return 'stuck';
+  }
+
+  private async dropPending(t: TargetRecord): Promise<void> {
+    await this.d.store.transaction(async () => {
+      const cur = await this.d.store.targets.byId(t.id);
+      // Cleared only if still ours: an admin may have entered a credential meanwhile.
+      if (cur && cur.pendingCredentialSealed === t.pendingCredentialSealed) await this.d.store.targets.update({ ...cur, pendingCredentialSealed: null });
+    });
   }
 
   private async commit(t: TargetRecord, trigger: RotationTrigger | 'recovery', actor: string, oldKeyRetired: boolean | undefined): Promise<number> {

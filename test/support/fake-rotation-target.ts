@@ -19,6 +19,8 @@ export class FakeRotationTarget {
   probeRefuses: ((secret: string) => boolean) | null = null;
   /** Resolved by the test to let a held setOwnSecret go on. */
   holdSet: Promise<void> | null = null;
+  /** The target cannot be reached: logins and probes fail. */
+  down = false;
   setCalls = 0;
   retireCalls = 0;
   logins = 0;
@@ -35,6 +37,7 @@ export class FakeRotationTarget {
     const s = cred.secret.toString();
     cred.wipe();
     this.logins++;
+    if (this.down) return Promise.reject(new ProvisionError('unreachable', 'connection refused'));
     if (!this.logsIn(s)) return Promise.reject(new ProvisionError('refused', 'authentication failed'));
     const session: AdminSession = {
       createAccount: () => Promise.reject(new Error('not used')),
@@ -64,7 +67,7 @@ export class FakeRotationTarget {
 
   readonly probe: LoginProbe = (_t, cred) => {
     const s = cred.secret.toString();
-    const ok = this.logsIn(s) && !(this.probeRefuses?.(s) ?? false);
+    const ok = !this.down && this.logsIn(s) && !(this.probeRefuses?.(s) ?? false);
     return Promise.resolve({ ok, detail: ok ? 'logged in' : 'authentication failed' });
   };
 }

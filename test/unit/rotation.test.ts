@@ -129,6 +129,18 @@ describe('rotating a static credential', () => {
     await expectNoSecret([OLD, ...f.received], [err.message]);
   });
 
+  it('a target that is down before the change is sent: pending dropped without probing, old kept, alerted; works once it is back', async () => {
+    await setup();
+    const f = await passwordTarget();
+    f.down = true;
+    await expect(t.app.rotation.rotate('web01', 'manual', 'admin')).rejects.toThrow(/failed at set: connection refused; the vault holds the old secret/);
+    expect((await t.app.targets.get('web01')).pendingCredentialSealed).toBeNull();
+    expect(await audit('credential.rotation_failed')).toEqual([expect.objectContaining({ step: 'set', outcome: 'kept-old' })]);
+    f.down = false;
+    await t.app.rotation.rotate('web01', 'manual', 'admin');
+    expect(f.logsIn(await vaulted())).toBe(true);
+  });
+
   it('a verify that fails while the target ignored the change rolls back: old kept, pending cleared', async () => {
     await setup();
     const f = await passwordTarget();
@@ -139,7 +151,7 @@ describe('rotating a static credential', () => {
     expect(await audit('credential.rotation_failed')).toEqual([expect.objectContaining({ step: 'verify', outcome: 'kept-old' })]);
   });
 
-  it('a verify that fails although the change happened: neither logs in through the probe → both kept, alert, rotation refused until the credential is entered again', async () => {
+  it('a verify that fails although the change happened: neither logs in through the probe → both kept, one alert, rotation refused while that lasts, settled once the fault heals', async () => {
     await setup();
     const f = await passwordTarget();
     f.probeRefuses = () => true;
@@ -148,18 +160,17 @@ describe('rotating a static credential', () => {
     expect(rec.pendingCredentialSealed).not.toBeNull();
     expect(await vaulted()).toBe(OLD);
     expect(await audit('credential.rotation_failed')).toEqual([expect.objectContaining({ step: 'verify', outcome: 'stuck' })]);
-    // Refused without touching the target or alerting again.
-    f.probeRefuses = null;
+    // Refused without touching the target or alerting again while neither logs in.
     const calls = f.setCalls;
     await expect(t.app.rotation.rotate('web01', 'manual', 'admin')).rejects.toThrow(/no rotation until an admin enters the credential again: portcullis target update web01 --password-stdin/);
     expect(f.setCalls).toBe(calls);
     expect(await audit('credential.rotation_failed')).toHaveLength(1);
-    // The admin enters the credential the target has now: pending is gone and rotation works again.
-    const real = f.accepted[0]!;
-    await t.app.targets.update('admin', 'web01', { password: real });
-    expect((await t.app.targets.get('web01')).pendingCredentialSealed).toBeNull();
-    await t.app.rotation.rotate('web01', 'manual', 'admin');
+    // The fault heals: the next rotation settles the pending secret first (it logs in), then rotates.
+    f.probeRefuses = null;
+    const r = await t.app.rotation.rotate('web01', 'manual', 'admin');
+    expect(r.recovered).toBe('committed-new');
     expect(f.logsIn(await vaulted())).toBe(true);
+    expect(f.accepted).toHaveLength(1);
     await expectNoSecret([OLD, ...f.received]);
   });
 
