@@ -9,6 +9,7 @@ import type { EphemeralAccountRecord, TargetRecord } from '../../gateway/store/r
 import { PortcullisError } from '../../gateway/util/errors.js';
 import { webhookText } from '../../gateway/webhooks/messages.js';
 import { type TestApp, addSshTarget, testApp } from '../support/test-app.js';
+import { rebind } from '../support/rebind.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -97,7 +98,7 @@ describe('discovery', () => {
   it('calls the vaulted account of an ephemeral target the provisioner, and an ended grant\'s account unmanaged until dropped', async () => {
     await setup();
     const web = await addSshTarget(t.app);
-    await t.app.store.targets.update({ ...web, credentialMode: 'ephemeral' });
+    await rebind(t.app, { ...web, credentialMode: 'ephemeral' });
     await t.user('ops', ['ops']);
     const ended = await t.app.grants.adminGrant(t.admin, 'ops', 'web01', 10 * MIN, 'short', null);
     await ephemeralFor(t.app, web, ended.id, 'pcx_bbbbbbbbbbbb');

@@ -7,6 +7,7 @@ import { ProvisionError } from '../../gateway/provision/provisioner.js';
 import { UpstreamFailure } from '../../gateway/session/upstream-failure.js';
 import { aadFor } from '../../gateway/vault/vault.js';
 import { type EphemeralFixture, ephemeralFixture, eventually } from '../support/ephemeral-fixture.js';
+import { rebind } from '../support/rebind.js';
 
 let f: EphemeralFixture;
 afterEach(async () => { await f.close(); });
@@ -104,7 +105,7 @@ describe('ephemeral credentials', () => {
 
   it('keeps the vaulted credential for static targets', async () => {
     f = await ephemeralFixture();
-    await f.t.app.store.targets.update({ ...f.target, credentialMode: 'static' });
+    await rebind(f.t.app, { ...f.target, credentialMode: 'static' });
     const target = await f.t.app.targets.get('db1');
     const c = await f.t.app.ephemeral.credentials.issue(await f.grant(), target);
     expect(c).toMatchObject({ source: 'static', account: 'provisioner' });

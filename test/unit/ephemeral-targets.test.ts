@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AccessEvents } from '../../gateway/access/events.js';
 import { checkTarget } from '../../gateway/targets/target-check.js';
 import { type EphemeralFixture, ephemeralFixture, eventually } from '../support/ephemeral-fixture.js';
+import { rebind } from '../support/rebind.js';
 
 let f: EphemeralFixture;
 let server: Server | null = null;
@@ -90,7 +91,7 @@ describe('ephemeral accounts and target administration', () => {
     expect((await checkTarget(target, f.t.app.creds, probe, check)).detail).toContain('the provisioner lacks: the provisioner check failed: connect ECONNREFUSED');
     // A static target is not asked.
     const before = f.fake.count('check');
-    await f.t.app.store.targets.update({ ...target, credentialMode: 'static' });
+    await rebind(f.t.app, { ...target, credentialMode: 'static' });
     expect((await checkTarget(await f.t.app.targets.get('db1'), f.t.app.creds, probe, check)).ok).toBe(true);
     expect(f.fake.count('check')).toBe(before);
   });

@@ -149,8 +149,9 @@ describe('a session recording', () => {
 
 describe('user names with a target', () => {
   it.each([
-    ['ops+web01', { user: 'ops', target: 'web01' }], ['ops', { user: 'ops', target: null }],
-    ['ops+', null], ['+web01', null], ['a+b+c', null], ['', null], ['x'.repeat(201), null],
+    ['ops+web01', { user: 'ops', target: 'web01', level: null }], ['ops', { user: 'ops', target: null, level: null }],
+    ['ops+web01+admin', { user: 'ops', target: 'web01', level: 'admin' }],
+    ['ops+', null], ['+web01', null], ['a+b+', null], ['a+b+c+d', null], ['', null], ['x'.repeat(201), null],
   ])('parses "%s"', (name, want) => {
     expect(parsePrincipal(name)).toEqual(want);
   });

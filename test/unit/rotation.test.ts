@@ -12,6 +12,7 @@ import type { GrantRecord, TargetRecord } from '../../gateway/store/records.js';
 import { addSshTarget, testApp, type TestApp } from '../support/test-app.js';
 import { FakeRotationTarget } from '../support/fake-rotation-target.js';
 import ssh2 from 'ssh2';
+import { rebind } from '../support/rebind.js';
 
 const OLD = 'Old-Target-Secret-1';
 const MIN = 60_000;
@@ -178,7 +179,7 @@ describe('rotating a static credential', () => {
     await setup();
     const f = await passwordTarget();
     const cur = await t.app.targets.get('web01');
-    await t.app.store.targets.update({ ...cur, credentialMode: 'ephemeral' });
+    await rebind(t.app, { ...cur, credentialMode: 'ephemeral' });
     await t.app.rotation.rotate('web01', 'manual', 'admin');
     expect(f.logsIn(await vaulted())).toBe(true);
     expect(f.logsIn(OLD)).toBe(false);

@@ -55,16 +55,14 @@ describe('migrations 8 to 10', () => {
   it('keeps the TLS mode of targets from an older database and adds no pin and no opt-in', () => {
     const file = join(t.dir, 'old.db');
     const raw = new Database(file);
-    migrate(raw);
+    migrate(raw, 7);
     raw.exec(`INSERT INTO targets (id, name, kind, host, port, account, credential_kind, credential_sealed, host_key, database, tls_mode, tls_ca_pem, tags, created_at)
       VALUES ('tgt_old', 'legacy-db', 'postgres', '10.0.0.5', 5432, 'app', 'password', 'sealed', NULL, NULL, 'require', NULL, '[]', 1)`);
-    // Back to the schema before this migration, as an older gateway left it.
-    raw.exec('ALTER TABLE targets DROP COLUMN tls_fingerprint; ALTER TABLE targets DROP COLUMN allow_weak_upstream_auth; ALTER TABLE targets DROP COLUMN rsa_key_fingerprint; ALTER TABLE users DROP COLUMN mysql_native;');
-    raw.pragma('user_version = 7');
+    // The schema an older gateway (migration 7) left; opening the store runs 8 onwards.
     raw.close();
     const store = openSqliteStore(file);
     return store.targets.byName('legacy-db').then(async (rec) => {
-      expect(rec).toMatchObject({ tlsMode: 'require', tlsCaPem: null, tlsFingerprint: null, allowWeakUpstreamAuth: false });
+      expect(rec).toMatchObject({ tlsMode: 'require', tlsCaPem: null, tlsFingerprint: null, allowWeakUpstreamAuth: false, credentialMode: 'static', levels: [{ name: 'default', grants: [] }], rotate: 'off' });
       await store.close();
     });
   });
