@@ -52,6 +52,8 @@ describe('an SSH target with ephemeral users', () => {
     const sampler = setInterval(() => { samples.push(spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout); }, 15);
     const b = await w.ssh('bob', 'bob+web+admin', 'whoami; id -Gn').finally(() => clearInterval(sampler));
     expect(samples.length).toBeGreaterThan(5);
+    // The samples did overlap the login (the client's own command line is in them).
+    expect(samples.some((x) => x.includes('bob+web+admin@127.0.0.1'))).toBe(true);
     const ps = samples.join('\n');
     expect(ps).not.toContain(w.host.provisioner.password);
     expect(ps).not.toMatch(/PRIVATE KEY|b3BlbnNzaC1rZXktdjE/);

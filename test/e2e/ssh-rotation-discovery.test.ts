@@ -65,6 +65,7 @@ describe('rotation of static SSH credentials', () => {
     const r = w.gw.admin(['target', 'rotate', 'rotk']);
     expect(r.code, r.stderr).toBe(0);
     expect(directKey(user, privateKey)).not.toBe(0);
+    expect(r.stdout + r.stderr + w.gw.log()).not.toMatch(/PRIVATE KEY|b3BlbnNzaC1rZXktdjE/);
     w.grant('alice', 'rotk', '10m');
     const s = await w.ssh('alice', 'alice+rotk', 'whoami');
     expect(s.status, s.stderr).toBe(0);
