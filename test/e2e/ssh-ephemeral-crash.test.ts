@@ -39,5 +39,9 @@ describe('an ephemeral SSH user across a gateway crash', () => {
     await waitFor('the account to be booked as dropped', () =>
       w.ephemeral('web').find((e) => e.account === account)?.state === 'dropped', 10_000);
     expect(w.ephemeral('web').find((e) => e.account === account)?.grant).toBe(grantId);
+    // Both ends are in the audit log, the drop by the restarted gateway.
+    const audit = w.gw.admin(['audit', 'export']).stdout;
+    expect(audit).toMatch(new RegExp(`"code":"ephemeral.created".*"account":"${account}"`));
+    expect(audit).toMatch(new RegExp(`"code":"ephemeral.dropped".*"account":"${account}"`));
   });
 });
