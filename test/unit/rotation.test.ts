@@ -177,8 +177,8 @@ describe('rotating a static credential', () => {
   it('an ephemeral target rotates its provisioner credential the same way', async () => {
     await setup();
     const f = await passwordTarget();
-    const cur = await t.app.targets.get('web01');
-    await t.app.store.targets.update({ ...cur, credentialMode: 'ephemeral' });
+    // The mode is bound to the credential: switched through the service, with the credential.
+    await t.app.targets.update('admin', 'web01', { credentialMode: 'ephemeral', password: OLD });
     await t.app.rotation.rotate('web01', 'manual', 'admin');
     expect(f.logsIn(await vaulted())).toBe(true);
     expect(f.logsIn(OLD)).toBe(false);
