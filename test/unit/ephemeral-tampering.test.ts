@@ -4,6 +4,7 @@
 // account alive. The fake provisioner stands for the target (reconciler decisions only).
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EphemeralAccountRecord } from '../../gateway/store/records.js';
+import { aadFor } from '../../gateway/vault/vault.js';
 import { type EphemeralFixture, ephemeralFixture, eventually } from '../support/ephemeral-fixture.js';
 
 let f: EphemeralFixture;
@@ -48,5 +49,16 @@ describe('ephemeral rows edited in the store', () => {
     await f.t.app.store.ephemeral.insert(row({ id: 'eph_otherlevel', grantId: readGrant.id, account: 'pcx_otherlevelab', level: 'write' }));
     await f.t.app.ephemeral.start();
     expect(f.fake.calls.filter((c) => c.op === 'drop').map((c) => c.account).sort()).toEqual(['pcx_otherlevelab', 'pcx_othertargeta']);
+  });
+
+  it('a session never uses an account row of another level moved onto its grant', async () => {
+    f = await ephemeralFixture();
+    const readGrant = await f.grant({ ms: 3_600_000, level: 'read' });
+    const id = 'eph_movedwrite';
+    await f.t.app.store.ephemeral.insert(row({
+      id, grantId: readGrant.id, account: 'pcx_movedwriteab', level: 'write',
+      secretSealed: f.t.app.vault.seal('write-account-secret', aadFor.ephemeral(id, f.target.id, 'pcx_movedwriteab')),
+    }));
+    await expect(f.t.app.ephemeral.credentials.issue(readGrant, f.target)).rejects.toThrow(/does not match the grant/);
   });
 });
