@@ -1,4 +1,5 @@
 // Printing results: --json prints the value as is; otherwise a plain aligned table.
+import { terminalSafe } from '../util/terminal-safe.js';
 
 export interface Out {
   write(text: string): void;
@@ -34,10 +35,11 @@ export function printOne(out: Out, json: boolean, value: unknown): void {
   for (const [k, v] of Object.entries(value)) out.write(`${k}: ${cellText(v)}\n`);
 }
 
+// Cells carry names read from targets and the store: control characters are shown, never sent.
 function cellText(v: unknown): string {
   if (v === null || v === undefined) return '-';
-  if (Array.isArray(v)) return v.join(',') || '-';
-  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) return terminalSafe(v.join(',')) || '-';
+  if (typeof v === 'string') return terminalSafe(v);
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return v.toString();
   return JSON.stringify(v) ?? '-';
 }

@@ -87,6 +87,11 @@ export class EphemeralCredentials implements Credentials {
     if (!canProvision(this.d.admin.logins, target.kind)) return refuse(`Portcullis cannot create accounts on ${target.kind} targets`);
     for (let attempt = 0; attempt < 3; attempt++) {
       const row = await this.d.store.ephemeral.forGrant(grant.id);
+      // Rows are written with the grant's target and level: another one means the store was edited
+      // (an account of more privilege moved onto this grant). Never used; the reconciler drops it.
+      if (row && (row.targetId !== grant.targetId || row.level !== grant.level)) {
+        return refuse('the grant\'s account record does not match the grant; an admin must look at "portcullis ephemeral list"', row.account);
+      }
       if (row?.state === 'active') return this.open(row, target).catch((err: unknown) => refuse(adminErrorText(err), row.account));
       if (row?.state === 'dropping') {
         // A failed creation (or an earlier grant end) left it to be dropped: drop it now, then create.

@@ -13,6 +13,7 @@ import type { Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 import type { EventBus } from '../util/event-bus.js';
 import { type AdminTaskDeps, adminErrorText, withAdmin } from './admin-task.js';
+import { accountStanding } from './grant-end.js';
 
 export interface DropDeps {
   store: Store;
@@ -82,6 +83,7 @@ export class EphemeralDropper {
       await this.d.store.ephemeral.update(cur);
     }
     try {
+      await this.refuseLiveTwin(cur);
       await withAdmin(this.d.admin, target, (s) => s.dropAccount(row.account, { reassignTo: target.ephemeralReassignTo, keepHome: target.ephemeralKeepHome }));
     } catch (err) {
       const error = adminErrorText(err);
@@ -104,6 +106,21 @@ export class EphemeralDropper {
     });
     this.d.log.info({ target: target.name, account: row.account, reason }, LOG.ephemeralDropped);
     return 'dropped';
+  }
+
+  /**
+   * Account names are random, so two rows never share one unless the store was edited: a row of an
+   * ended grant pointed at the account of someone's live grant would have us drop that account. Its
+   * drop fails (retried, audited, alerted) until no live grant holds the name.
+   */
+  private async refuseLiveTwin(row: EphemeralAccountRecord): Promise<void> {
+    const now = this.d.clock.now();
+    for (const other of await this.d.store.ephemeral.live({ targetId: row.targetId })) {
+      if (other.id === row.id || other.account !== row.account) continue;
+      if ((await accountStanding(this.d.store, other, now)).end === null) {
+        throw new Error(`not dropped: ${row.account} is also the account of a live grant (${other.grantId}); the store was edited`);
+      }
+    }
   }
 
   /** Runs fn when one of the `concurrency` slots is free. */

@@ -16,7 +16,8 @@ export interface AccountStanding {
 
 export async function accountStanding(store: Store, row: EphemeralAccountRecord, now: number): Promise<AccountStanding> {
   const grant = await store.grants.byId(row.grantId);
-  if (!grant) return { end: 'grant-gone', endsAt: row.expiresAt };
+  // A grant of another target or level is not this account's (the store was edited): as good as gone.
+  if (!grant || grant.targetId !== row.targetId || grant.level !== row.level) return { end: 'grant-gone', endsAt: row.expiresAt };
   const endsAt = grant.expiresAt;
   if (!(await store.targets.byId(row.targetId))) return { end: 'target-removed', endsAt };
   // The user before the grant: a grant revoked because its user was disabled says user-disabled.

@@ -25,10 +25,11 @@ export async function ephemeralFixture(opts: { start?: boolean; port?: number; c
   const fake = new FakeProvisioner(() => app!.app.store);
   const t = await testApp({ adminLogins: { postgres: fake.login }, log: createLogger('debug', sink), ...(opts.config ? { config: opts.config } : {}) });
   app = t;
-  // Mode, levels and the reassign role are bound to the vaulted credential: set when it is entered.
+  // Through the service: credential mode, levels and reassign-to are bound to the vaulted credential
+  // (target-binding.ts), so writing them into the record afterwards would leave it unopenable.
   const target: TargetRecord = await t.app.targets.add('admin', {
     name: 'db1', kind: 'postgres', host: '127.0.0.1', port: opts.port ?? 5432, account: 'provisioner', password: 'provisioner-secret-1',
-    tls: 'disable', credentialMode: 'ephemeral', ephemeralReassignTo: 'pc_owner',
+    credentialMode: 'ephemeral', ephemeralReassignTo: 'pc_owner',
     levels: [{ name: 'read', grants: ['pc_read'] }, { name: 'write', grants: ['pc_read', 'pc_write'] }],
   });
   const alice = await t.user('alice', ['dev']);

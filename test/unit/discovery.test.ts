@@ -9,7 +9,6 @@ import type { EphemeralAccountRecord, TargetRecord } from '../../gateway/store/r
 import { PortcullisError } from '../../gateway/util/errors.js';
 import { webhookText } from '../../gateway/webhooks/messages.js';
 import { type TestApp, addSshTarget, testApp } from '../support/test-app.js';
-import { rebind } from '../support/rebind.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -97,8 +96,9 @@ describe('discovery', () => {
 
   it('calls the vaulted account of an ephemeral target the provisioner, and an ended grant\'s account unmanaged until dropped', async () => {
     await setup();
-    const web = await addSshTarget(t.app);
-    await rebind(t.app, { ...web, credentialMode: 'ephemeral' });
+    await addSshTarget(t.app);
+    // The mode is bound to the credential: switched through the service, with the credential.
+    const web = (await t.app.targets.update('admin', 'web01', { credentialMode: 'ephemeral', password: 'target-secret-1' })).target;
     await t.user('ops', ['ops']);
     const ended = await t.app.grants.adminGrant(t.admin, 'ops', 'web01', 10 * MIN, 'short', null);
     await ephemeralFor(t.app, web, ended.id, 'pcx_bbbbbbbbbbbb');

@@ -7,7 +7,6 @@ import { ProvisionError } from '../../gateway/provision/provisioner.js';
 import { UpstreamFailure } from '../../gateway/session/upstream-failure.js';
 import { aadFor } from '../../gateway/vault/vault.js';
 import { type EphemeralFixture, ephemeralFixture, eventually } from '../support/ephemeral-fixture.js';
-import { rebind } from '../support/rebind.js';
 
 let f: EphemeralFixture;
 afterEach(async () => { await f.close(); });
@@ -105,8 +104,10 @@ describe('ephemeral credentials', () => {
 
   it('keeps the vaulted credential for static targets', async () => {
     f = await ephemeralFixture();
-    await rebind(f.t.app, { ...f.target, credentialMode: 'static' });
-    const target = await f.t.app.targets.get('db1');
+    // The mode is bound to the credential: changing it goes through the service with the credential.
+    const target = (await f.t.app.targets.update('admin', 'db1', {
+      credentialMode: 'static', levels: [{ name: 'read', grants: [] }, { name: 'write', grants: [] }], ephemeralReassignTo: null, password: 'provisioner-secret-1',
+    })).target;
     const c = await f.t.app.ephemeral.credentials.issue(await f.grant(), target);
     expect(c).toMatchObject({ source: 'static', account: 'provisioner' });
     expect(c.secret.toString()).toBe('provisioner-secret-1');

@@ -8,7 +8,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AccessEvents } from '../../gateway/access/events.js';
 import { checkTarget } from '../../gateway/targets/target-check.js';
 import { type EphemeralFixture, ephemeralFixture, eventually } from '../support/ephemeral-fixture.js';
-import { rebind } from '../support/rebind.js';
 
 let f: EphemeralFixture;
 let server: Server | null = null;
@@ -91,8 +90,11 @@ describe('ephemeral accounts and target administration', () => {
     expect((await checkTarget(target, f.t.app.creds, probe, check)).detail).toContain('the provisioner lacks: the provisioner check failed: connect ECONNREFUSED');
     // A static target is not asked.
     const before = f.fake.count('check');
-    await rebind(f.t.app, { ...target, credentialMode: 'static' });
-    expect((await checkTarget(await f.t.app.targets.get('db1'), f.t.app.creds, probe, check)).ok).toBe(true);
+    // The mode is bound to the credential: changing it goes through the service with the credential.
+    const asStatic = (await f.t.app.targets.update('admin', 'db1', {
+      credentialMode: 'static', levels: [{ name: 'read', grants: [] }, { name: 'write', grants: [] }], ephemeralReassignTo: null, password: 'provisioner-secret-1',
+    })).target;
+    expect((await checkTarget(asStatic, f.t.app.creds, probe, check)).ok).toBe(true);
     expect(f.fake.count('check')).toBe(before);
   });
 

@@ -12,7 +12,6 @@ import type { GrantRecord, TargetRecord } from '../../gateway/store/records.js';
 import { addSshTarget, testApp, type TestApp } from '../support/test-app.js';
 import { FakeRotationTarget } from '../support/fake-rotation-target.js';
 import ssh2 from 'ssh2';
-import { rebind } from '../support/rebind.js';
 
 const OLD = 'Old-Target-Secret-1';
 const MIN = 60_000;
@@ -178,8 +177,8 @@ describe('rotating a static credential', () => {
   it('an ephemeral target rotates its provisioner credential the same way', async () => {
     await setup();
     const f = await passwordTarget();
-    const cur = await t.app.targets.get('web01');
-    await rebind(t.app, { ...cur, credentialMode: 'ephemeral' });
+    // The mode is bound to the credential: switched through the service, with the credential.
+    await t.app.targets.update('admin', 'web01', { credentialMode: 'ephemeral', password: OLD });
     await t.app.rotation.rotate('web01', 'manual', 'admin');
     expect(f.logsIn(await vaulted())).toBe(true);
     expect(f.logsIn(OLD)).toBe(false);
