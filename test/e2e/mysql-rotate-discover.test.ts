@@ -1,6 +1,7 @@
 // Issue 15 on MariaDB through the built gateway, the static half and discovery: `target rotate` and
 // `--rotate after-session` on a static mysql target (the old password no longer logs in directly,
-// sessions through the gateway keep working), `discover` finding a superuser created behind the
+// sessions through the gateway keep working), an account dropped within seconds of its grant's
+// expiry, `discover` finding a superuser created behind the
 // gateway's back next to the managed provisioner and a live ephemeral account, and MariaDB's general
 // log (on for the whole file) never holding a password in clear for account creation or rotation.
 import { readFileSync } from 'node:fs';
@@ -19,7 +20,7 @@ let fx: MyEphemeral;
 let generalLog = '';
 
 beforeAll(async () => {
-  fx = await startMyEphemeral({}, ['carol']);
+  fx = await startMyEphemeral({ PORTCULLIS_EPHEMERAL_RECONCILE_INTERVAL: '1s' }, ['carol', 'dave']);
   generalLog = join(fx.db.dir, 'general.log');
   fx.db.sql(`SET GLOBAL general_log_file = '${generalLog}'; SET GLOBAL general_log = ON;`);
   // The static account as a hash: the test's own setup leaves no clear password in the log either.
@@ -88,6 +89,26 @@ describe('discovery on MariaDB', () => {
     const table = fx.gw.admin(['discover', 'shop']).stdout;
     expect(table).toMatch(/sneaky.* NO /);
     expect(table).toMatch(/NOT managed by Portcullis/);
+  }, 30_000);
+});
+
+describe('the end of a grant by expiry', () => {
+  it('cuts the session at the grant\'s end and drops its account within seconds', async () => {
+    const end = Date.now() + 5000;
+    fx.grant('dave', 'shop', '5s', 'read');
+    const c = await fx.connect('dave+shop');
+    c.on('error', () => {});
+    try {
+      const [[row]] = await c.query('SELECT CURRENT_USER() AS u') as unknown as [[{ u: string }]];
+      const account = row.u.split('@')[0]!;
+      expect(fx.userExists(account)).toBe(true);
+      await waitFor('the session cut at expiry', async () => c.query('SELECT 1').then(() => false, () => true), 15_000);
+      await waitFor(`${account} dropped`, () => !fx.userExists(account), 15_000);
+      // Within seconds of the end (reconcile every second; slack for a loaded machine).
+      expect(Date.now() - end).toBeLessThan(10_000);
+    } finally {
+      c.destroy();
+    }
   }, 30_000);
 });
 
