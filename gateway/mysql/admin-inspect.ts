@@ -22,6 +22,12 @@ export interface AdminContext {
   attempt(sql: string): Promise<number>;
 }
 
+/** USER_PRIVILEGES' GRANTEE for CURRENT_USER()'s "user@host" ('user'@'host'; a host has no '@', a user name may). */
+function grantee(self: string): string {
+  const at = self.lastIndexOf('@');
+  return `'${self.slice(0, at)}'@'${self.slice(at + 1)}'`;
+}
+
 /** JSON_VALUE renders a JSON true as 1 (MariaDB 10.11); the other branches say 'true'. */
 const isTrue = (v: string | null | undefined): boolean => v === 'true' || v === '1';
 
@@ -30,7 +36,10 @@ export class MyInspection {
 
 async checkProvisioner(levels: readonly AccessLevel[]): Promise<string[]> {
     const missing: string[] = [];
-    const privs = new Set(rowsOf(await this.ctx.run('SELECT PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES')).map((r) => (r[0] ?? '').toUpperCase()));
+    // USER_PRIVILEGES lists every account's privileges to a reader of the mysql schema (which
+    // discovery needs): without the filter, root's SUPER would pass for the provisioner's own.
+    const privs = new Set(rowsOf(await this.ctx.run(`SELECT PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = ${this.ctx.lit(grantee(this.ctx.self))}`))
+      .map((r) => (r[0] ?? '').toUpperCase()));
     if (!privs.has('CREATE USER')) missing.push(`CREATE USER (GRANT CREATE USER ON *.* TO ${this.ctx.self})`);
     if (!privs.has('PROCESS')) missing.push(`PROCESS, to see the connections of ephemeral accounts (GRANT PROCESS ON *.* TO ${this.ctx.self})`);
     // CONNECTION ADMIN split off SUPER in MariaDB 10.5.2; MySQL spells its dynamic privilege with an underscore.

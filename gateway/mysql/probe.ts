@@ -24,7 +24,11 @@ export async function probeMysqlLogin(t: TargetRecord, cred: UpstreamCredential)
   const weak: WeakUpstreamAuth[] = [];
   const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
   try {
-    const up = await connectMyUpstream(t, cred, { caps: PROBE_CAPS, extCaps: 0, charset: UTF8MB4_GENERAL_CI, database: t.database }, {
+    // An ephemeral target's vaulted account is its provisioner, which logs in without a database
+    // (provisioner.ts) and need not have any right on the target's: asking for it would make MariaDB
+    // refuse a provisioner that has every right it needs (error 1044).
+    const database = t.credentialMode === 'ephemeral' ? null : t.database;
+    const up = await connectMyUpstream(t, cred, { caps: PROBE_CAPS, extCaps: 0, charset: UTF8MB4_GENERAL_CI, database }, {
       signal, onWeakAuth: (m) => weak.push(m),
     });
     up.socket.end(COM_QUIT);
