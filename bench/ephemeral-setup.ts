@@ -7,7 +7,7 @@
 //   npm run bench:ephemeral
 import { spawnSync } from 'node:child_process';
 import { requireBinary } from '../test/harness/common.js';
-import { startGateway } from '../test/harness/gateway.js';
+import { type CliResult, startGateway } from '../test/harness/gateway.js';
 import { startPostgres } from '../test/harness/postgres.js';
 import { testTls } from '../test/harness/test-ca.js';
 
@@ -17,31 +17,41 @@ const psql = requireBinary('postgresql-client-15', 'psql');
 
 const pg = await startPostgres();
 pg.sql(`CREATE ROLE app LOGIN PASSWORD '${PASSWORD}'`);
-pg.sql(`CREATE ROLE provisioner LOGIN CREATEROLE PASSWORD '${PASSWORD}'`);
-pg.sql('GRANT pg_signal_backend TO provisioner');
+// The provisioner as the PostgreSQL provisioner documents it: CREATEROLE (and INHERIT), nothing else
+// (pg_signal_backend is not needed: it is a member of each account it creates).
+pg.sql(`CREATE ROLE portcullis_prov LOGIN CREATEROLE PASSWORD '${PASSWORD}'`);
 pg.sql('CREATE ROLE pc_read NOLOGIN');
 pg.sql('CREATE DATABASE bench OWNER app');
 pg.sql('GRANT CONNECT ON DATABASE bench TO pc_read');
 const gw = await startGateway({ env: { PORTCULLIS_LOG_LEVEL: 'warn' } });
-gw.admin(['user', 'add', 'dba', '--role', 'dba', '--password-stdin'], `${PASSWORD}\n`);
+// Every setup step must succeed: a silently failed one would time the wrong thing.
+function must(r: CliResult): string {
+  if (r.code !== 0) throw new Error(`CLI failed (${r.code}): ${r.stderr}`);
+  return r.stdout;
+}
+must(gw.admin(['user', 'add', 'dba', '--role', 'dba', '--password-stdin'], `${PASSWORD}\n`));
 const tls = ['--tls', 'verify-full', '--tls-ca', testTls().caFile];
-gw.admin(['target', 'add', 'static-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(pg.port), '--account', 'app',
-  '--database', 'bench', ...tls, '--password-stdin'], `${PASSWORD}\n`);
-gw.admin(['target', 'add', 'zsp-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(pg.port), '--account', 'provisioner',
-  '--database', 'bench', ...tls, '--credential', 'ephemeral', '--level', 'read=pc_read', '--password-stdin'], `${PASSWORD}\n`);
-gw.admin(['grant', 'add', '--user', 'dba', '--target', 'static-db', '--for', '2h', '--reason', 'bench']);
+must(gw.admin(['target', 'add', 'static-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(pg.port), '--account', 'app',
+  '--database', 'bench', ...tls, '--password-stdin'], `${PASSWORD}\n`));
+must(gw.admin(['target', 'add', 'zsp-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(pg.port), '--account', 'portcullis_prov',
+  '--database', 'bench', ...tls, '--credential', 'ephemeral', '--level', 'read=pc_read', '--password-stdin'], `${PASSWORD}\n`));
+must(gw.admin(['target', 'test', 'zsp-db']));
+must(gw.admin(['grant', 'add', '--user', 'dba', '--target', 'static-db', '--for', '2h', '--reason', 'bench']));
 
 const env: NodeJS.ProcessEnv = { ...process.env, PGPASSWORD: PASSWORD, PGSSLMODE: 'require', PGCONNECT_TIMEOUT: '20' };
-function once(port: number, user: string): number {
+function once(port: number, user: string, expect = /^app$/): number {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(psql, ['-X', '-tAc', 'select current_user', '-h', '127.0.0.1', '-p', String(port), '-U', user, 'bench'], { env, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${user}: ${r.stderr}`);
+  // The ephemeral rows must really run as a per-grant account, the others as the static one.
+  if (!expect.test(r.stdout.trim())) throw new Error(`${user}: current_user is ${r.stdout.trim()}, not ${expect}`);
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
+const PCX = /^pcx_[a-z2-7]{12}$/;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 function grantId(): string {
-  const r = gw.admin(['grant', 'add', '--user', 'dba', '--target', 'zsp-db', '--for', '2h', '--reason', 'bench', '--json']);
-  return (JSON.parse(r.stdout) as { id: string }).id;
+  const r = must(gw.admin(['grant', 'add', '--user', 'dba', '--target', 'zsp-db', '--level', 'read', '--for', '2h', '--reason', 'bench', '--json']));
+  return (JSON.parse(r) as { id: string }).id;
 }
 
 const rows: Array<[string, number[]]> = [];
@@ -50,12 +60,12 @@ rows.push(['static credential', Array.from({ length: RUNS }, () => once(gw.ports
 const first: number[] = [];
 let last = '';
 for (let i = 0; i < RUNS; i++) {
-  if (last) gw.admin(['grant', 'revoke', last, '--reason', 'bench']);
+  if (last) must(gw.admin(['grant', 'revoke', last, '--reason', 'bench']));
   last = grantId();
-  first.push(once(gw.ports.postgres, 'dba+zsp-db'));
+  first.push(once(gw.ports.postgres, 'dba+zsp-db', PCX));
 }
 rows.push(['ephemeral, first session', first]);
-rows.push(['ephemeral, later session', Array.from({ length: RUNS }, () => once(gw.ports.postgres, 'dba+zsp-db'))]);
+rows.push(['ephemeral, later session', Array.from({ length: RUNS }, () => once(gw.ports.postgres, 'dba+zsp-db', PCX))]);
 
 const base = median(rows[1]![1]);
 console.log(`\nSession setup, psql "select current_user" over TLS, PostgreSQL 15, median of ${RUNS} (2 cores, loopback)\n`);

@@ -140,6 +140,18 @@ export class PgAdminSession implements AdminSession {
     }
   }
 
+  /**
+   * Moves the account's VALID UNTIL to a grant's new end, so an extended grant keeps logging in past
+   * its original end (VALID UNTIL is only a backstop; the reconciler is what drops the account).
+   */
+  async extendAccount(account: string, validUntil: number): Promise<void> {
+    const name = ephemeralIdent(account);
+    if (!Number.isFinite(validUntil) || validUntil < 0 || validUntil > LAST_VALID_UNTIL) throw new ProvisionError('refused', 'the account needs an end between 1970 and 9999 (validUntil)');
+    // Gone already (dropped, or never created): nothing to extend, and the service retries a failure every pass.
+    if (!(await this.roleOf(account))) return;
+    await this.run(`ALTER ROLE ${name} VALID UNTIL ${quoteLiteral(new Date(validUntil).toISOString())}`, `extend ${account}`);
+  }
+
   async checkProvisioner(levels: readonly AccessLevel[]): Promise<string[]> {
     const problems: string[] = [];
     const me = (await this.run('SELECT current_user, rolsuper, rolcreaterole, rolinherit FROM pg_catalog.pg_roles WHERE rolname = current_user', 'check')).rows[0];

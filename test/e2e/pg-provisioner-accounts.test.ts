@@ -146,6 +146,21 @@ describe('PostgreSQL provisioner: ephemeral accounts', () => {
     await expect(c.query("INSERT INTO items (name) VALUES ('x')")).rejects.toThrow(/permission denied/);
   });
 
+  it('extends an account past its end (VALID UNTIL follows the grant), refuses a bad end, and takes a missing account as nothing to do', async () => {
+    // Created with an end already past: PostgreSQL refuses its password, as after a grant's original end.
+    const s = { ...spec(read), validUntil: Date.now() - 60_000 };
+    const created = await admin.createAccount(s);
+    await expect(pgDirect(peer, s.account, created.secret.toString('utf8'))).rejects.toThrow(/password authentication failed/);
+    const until = Date.now() + 7200_000;
+    await admin.extendAccount(s.account, until);
+    expect(Number(peer.sql(`SELECT extract(epoch FROM rolvaliduntil) FROM pg_roles WHERE rolname = '${s.account}'`).trim())).toBeCloseTo(until / 1000, 0);
+    const c = await direct(s.account, created);
+    expect((await c.query('SELECT current_user AS u')).rows[0]).toEqual({ u: s.account });
+    await expect(admin.extendAccount(s.account, Number.NaN)).rejects.toThrow(/needs an end between 1970 and 9999/);
+    await expect(admin.extendAccount('pcx_aaaaaaaaaaaa"; DROP ROLE postgres; --', until)).rejects.toThrow(/is not an ephemeral account name/);
+    await expect(admin.extendAccount(ephemeralAccountName(), until)).resolves.toBeUndefined();
+  });
+
   it('refuses to create or drop anything but an ephemeral account name', async () => {
     for (const bad of ['postgres', PROVISIONER, 'pcx_AAAAAAAAAAAA', 'pcx_aaaaaaaaaaaa"; DROP ROLE postgres; --']) {
       await expect(admin.dropAccount(bad, { reassignTo: null, keepHome: false })).rejects.toThrow(/is not an ephemeral account name/);
