@@ -130,7 +130,10 @@ async checkProvisioner(levels: readonly AccessLevel[]): Promise<string[]> {
       }
       throw asProvisionError(e, this.ctx.target);
     }
-    const byUser = new Map<string, Set<string>>();
+    // One row per account ('user'@'host'): a twin of the vaulted user at another host is another
+    // account, with its own password, and must not pass for the managed one.
+    const byAccount = new Map<string, { privileges: Set<string>; self: boolean }>();
+    const me = grantee(this.ctx.self);
     const roleCache = new Map<string, string[]>();
     for (const [user, host, isRole, locked] of users) {
       if (user === null || user === undefined || host === null || host === undefined || user === '') continue;
@@ -138,11 +141,12 @@ async checkProvisioner(levels: readonly AccessLevel[]): Promise<string[]> {
       if (isTrue(isRole) || isTrue(locked)) continue;
       const words = await this.privilegesOf(account(user, host), new Set(), roleCache);
       if (words.length === 0) continue;
-      const set = byUser.get(user) ?? new Set<string>();
-      for (const w of words) set.add(w);
-      byUser.set(user, set);
+      const name = `'${user}'@'${host}'`;
+      const entry = byAccount.get(name) ?? { privileges: new Set<string>(), self: name === me };
+      for (const w of words) entry.privileges.add(w);
+      byAccount.set(name, entry);
     }
-    return [...byUser].map(([a, s]) => ({ account: a, privileges: [...s].sort() }));
+    return [...byAccount].map(([a, e]) => ({ account: a, privileges: [...e.privileges].sort(), ...(e.self ? { self: true } : {}) }));
   }
 
   /** The privilege words of a user or role (`who` already quoted), roles it holds included. */

@@ -162,7 +162,7 @@ export class DiscoveryService {
     const run = await store.transaction(async () => {
       const accounts: DiscoveredAccount[] = [];
       for (const a of found) {
-        const mark = markAccount(target, a.account, owners, now);
+        const mark = markAccount(target, a.account, owners, now, a.self);
         const prev = await store.findings.byAccount(target.id, a.account);
         const isNew = !prev || prev.goneAt !== null;
         const firstSeenAt = prev?.firstSeenAt ?? now;
@@ -210,18 +210,20 @@ export class DiscoveryService {
 function sanitize(found: unknown): PrivilegedAccount[] {
   if (!Array.isArray(found)) throw new ProvisionError('protocol', 'the provisioner returned no account list');
   const byName = new Map<string, Set<string>>();
+  const selves = new Set<string>();
   for (const a of found as unknown[]) {
     if (typeof a !== 'object' || a === null) continue;
-    const { account, privileges } = a as { account?: unknown; privileges?: unknown };
+    const { account, privileges, self } = a as { account?: unknown; privileges?: unknown; self?: unknown };
     if (typeof account !== 'string' || account.length === 0 || account.length > MAX_NAME) continue;
     const privs = byName.get(account) ?? new Set<string>();
     if (Array.isArray(privileges)) {
       for (const p of privileges as unknown[]) if (typeof p === 'string' && p.length > 0 && p.length <= MAX_NAME && privs.size < MAX_PRIVILEGES) privs.add(p);
     }
     byName.set(account, privs);
+    if (self === true) selves.add(account);
     if (byName.size > MAX_ACCOUNTS) throw new ProvisionError('protocol', `the target reported more than ${MAX_ACCOUNTS} privileged accounts; refusing to store them`);
   }
-  return [...byName].map(([account, privs]) => ({ account, privileges: [...privs].sort() }));
+  return [...byName].map(([account, privs]) => ({ account, privileges: [...privs].sort(), ...(selves.has(account) ? { self: true } : {}) }));
 }
 
 /** A failure as an admin reads it: which target, what went wrong, never a secret (provisioner errors carry none). */

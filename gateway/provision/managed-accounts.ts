@@ -31,8 +31,26 @@ export function accountUser(kind: TargetKind, account: string): string {
   return m ? m[1]! : account;
 }
 
-export function markAccount(target: TargetRecord, account: string, owners: readonly EphemeralOwner[], now: number): Managed {
+/** The host part of a MySQL account name ('user'@'host'), or null when the name has none. */
+function accountHost(account: string): string | null {
+  const m = /@'([^']*)'$/.exec(account) ?? /@`([^`]*)`$/.exec(account);
+  return m ? m[1]! : null;
+}
+
+/**
+ * `self`: the provisioner said this is the account it logged in as. For MySQL a user name is several
+ * accounts, one per host: only the login's own row is the vaulted account, and only the '%' row of
+ * an ephemeral user is the one Portcullis created; a twin at another host is a standing account.
+ */
+export function markAccount(target: TargetRecord, account: string, owners: readonly EphemeralOwner[], now: number, self?: boolean): Managed {
   const user = accountUser(target.kind, account);
+  const host = target.kind === 'mysql' ? accountHost(account) : null;
+  if (target.kind === 'mysql' && host !== null) {
+    if (user === target.account) {
+      return self === true ? { managed: true, managedAs: target.credentialMode === 'ephemeral' ? 'provisioner' : 'vaulted account' } : { managed: false, managedAs: null };
+    }
+    if (host !== '%') return { managed: false, managedAs: null };
+  }
   if (user === target.account) {
     return { managed: true, managedAs: target.credentialMode === 'ephemeral' ? 'provisioner' : 'vaulted account' };
   }

@@ -39,6 +39,12 @@ export interface PrivilegedAccount {
    * "global:<PRIVILEGE>", "super"; linux "uid-0", "sudo", "sudo-group:<g>", "authorized-keys", "password".
    */
   privileges: string[];
+  /**
+   * The account this discovery logged in as, where one name can be several accounts (MySQL
+   * 'user'@'host': only the exact CURRENT_USER() row is the vaulted one; a 'user'@'elsewhere' twin is
+   * a standing account). Unset elsewhere: the name alone says it.
+   */
+  self?: boolean;
 }
 
 /**

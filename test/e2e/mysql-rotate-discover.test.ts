@@ -81,7 +81,7 @@ describe('discovery on MariaDB', () => {
     expect(account).toMatch(/^pcx_[a-z2-7]{12}$/);
     fx.db.sql(`CREATE USER 'sneaky'@'%' IDENTIFIED BY PASSWORD '${nativeHash(Buffer.from('Sneaky-Pw-1'))}'; GRANT ALL ON *.* TO 'sneaky'@'%' WITH GRANT OPTION;`);
     const rows = json<DiscoveryFindingView[]>(fx.gw.admin(['discover', 'shop', '--json']));
-    const row = (name: string): DiscoveryFindingView | undefined => rows.find((r) => r.account.split('@')[0] === name);
+    const row = (name: string): DiscoveryFindingView | undefined => rows.find((r) => r.account === `'${name}'@'%'`);
     expect(row('sneaky')).toMatchObject({ managed: false });
     expect(row('sneaky')?.privileges.length).toBeGreaterThan(0);
     expect(row('pcprov')).toMatchObject({ managed: true });

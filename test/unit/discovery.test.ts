@@ -119,7 +119,7 @@ describe('discovery', () => {
     expect(run.accounts.slice(0, 2).every((a) => !a.managed)).toBe(true);
   });
 
-  it('matches MySQL accounts by user name whatever host part the listing gives', async () => {
+  it('matches MySQL accounts by user and host: only the login\'s own row is the vaulted account, only the \'%\' row of a live ephemeral user is managed', async () => {
     target = new FakeTarget();
     posts = [];
     t = await testApp({ adminLogins: { mysql: target.login } });
@@ -128,15 +128,19 @@ describe('discovery', () => {
     const g = await t.app.grants.adminGrant(t.admin, 'dba', 'shop-db', HOUR, 'migration', null);
     await ephemeralFor(t.app, db, g.id, 'pcx_dddddddddddd');
     target.accounts = [
-      { account: "'pc_admin'@'%'", privileges: ['all-privileges'] },
+      { account: "'pc_admin'@'%'", privileges: ['all-privileges'], self: true },
+      { account: "'pc_admin'@'10.6.6.6'", privileges: ['all-privileges'] },
       { account: "'pcx_dddddddddddd'@'%'", privileges: ['global:SELECT'] },
+      { account: "'pcx_dddddddddddd'@'evil'", privileges: ['super'] },
       { account: "'root'@'localhost'", privileges: ['all-privileges', 'grant-option'] },
       { account: "'pc_admin_old'@'%'", privileges: ['super'] },
     ];
     const run = await t.app.discovery.discover('admin', 'shop-db');
-    expect(run.accounts.map((a) => [a.account, a.managed])).toEqual([
-      ["'pc_admin_old'@'%'", false], ["'root'@'localhost'", false], ["'pc_admin'@'%'", true], ["'pcx_dddddddddddd'@'%'", true],
-    ]);
+    const marks = Object.fromEntries(run.accounts.map((a) => [a.account, a.managed]));
+    expect(marks).toEqual({
+      "'pc_admin'@'%'": true, "'pc_admin'@'10.6.6.6'": false, "'pcx_dddddddddddd'@'%'": true, "'pcx_dddddddddddd'@'evil'": false,
+      "'root'@'localhost'": false, "'pc_admin_old'@'%'": false,
+    });
   });
 
   it('keeps first seen across runs, marks an account gone, and alerts again when it comes back', async () => {
