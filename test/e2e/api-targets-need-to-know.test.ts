@@ -92,8 +92,8 @@ describe('GET /api/v1/targets is need-to-know', () => {
     expect(gw.login('ops', 'ops-Password-1').code).toBe(0);
     const text = gw.as('ops', ['target', 'list']);
     expect(text.code, text.stderr).toBe(0);
-    expect(text.stdout).toMatch(/^NAME\s+KIND\s+TAGS\s+REQUESTABLE\s+BREAKGLASS\s+GRANTED/);
-    expect(text.stdout).toMatch(/web01\s+ssh\s+web\s+true\s+false\s+false/);
+    expect(text.stdout).toMatch(/^NAME\s+KIND\s+LEVELS\s+TAGS\s+REQUESTABLE\s+BREAKGLASS\s+GRANTED/);
+    expect(text.stdout).toMatch(/web01\s+ssh\s+default\s+web\s+true\s+false\s+false/);
     noDetails(text.stdout);
     expect(json<TargetView[]>(gw.admin(['target', 'list', '--json']))).toHaveLength(3);
   });

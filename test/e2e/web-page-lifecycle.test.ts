@@ -73,7 +73,7 @@ describe('leaving a page in the web console', () => {
     await page.waitForTimeout(AFTER_LEAVING_MS);
 
     expect(new URL(page.url()).hash).toBe('#/requests');
-    expect(await page.locator('h2').innerText()).toBe('Pending requests');
+    expect(await page.locator('h2').allInnerTexts()).toEqual(['Request access', 'Pending requests']);
     expect(await page.locator('#terminal').count()).toBe(0);
     expect(await seen.hashChanges()).toBe(0);
     expect(seen.requests()).toBe(0);
