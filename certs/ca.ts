@@ -1,6 +1,10 @@
 // The gateway's own certificate authority (node-forge): create or load a CA, and issue server
 // certificates for the TLS listeners with the configured host names and IP addresses as SANs.
-// Imports nothing from gateway/. Keys are RSA-2048 (forge uses Node's native keygen when present).
+// Imports nothing from gateway/. Keys are RSA-2048 made by Node's crypto and written as Node (OpenSSL)
+// encodes them: forge's own PEM of a private key now and then carries an integer with a superfluous
+// leading zero, which OpenSSL 3 refuses ("asn1 encoding routines::illegal padding"): a gateway that
+// could not start on one key in a few hundred. forge only signs the certificates.
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
@@ -13,13 +17,36 @@ export interface KeyPairPem {
 
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 
+interface RsaKeys {
+  privateKey: forge.pki.rsa.PrivateKey;
+  publicKey: forge.pki.rsa.PublicKey;
+  /** The private key as Node encodes it (PKCS#1 PEM): what is written to disk and loaded by TLS. */
+  pem: string;
+}
+
+function rsaKeys(): RsaKeys {
+  const k = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+  });
+  return {
+    privateKey: forge.pki.privateKeyFromPem(k.privateKey),
+    publicKey: forge.pki.publicKeyFromPem(k.publicKey),
+    pem: k.privateKey,
+  };
+}
+
 function serial(): string {
-  // Positive 16-byte serial (leading nibble < 8 keeps the DER integer positive).
-  return '0' + forge.util.bytesToHex(forge.random.getBytesSync(15));
+  // 16 random bytes whose first is 0x40-0x7f: positive, and minimal in DER. A leading 0x00 followed
+  // by a byte below 0x80 is a non-minimal INTEGER that OpenSSL 3 refuses ("illegal padding").
+  const bytes = forge.random.getBytesSync(16);
+  const first = String.fromCharCode(0x40 | (bytes.charCodeAt(0) & 0x3f));
+  return forge.util.bytesToHex(first + bytes.slice(1));
 }
 
 export function createCa(commonName: string, now = new Date()): KeyPairPem {
-  const keys = forge.pki.rsa.generateKeyPair({ bits: 2048 });
+  const keys = rsaKeys();
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
   cert.serialNumber = serial();
@@ -34,14 +61,14 @@ export function createCa(commonName: string, now = new Date()): KeyPairPem {
     { name: 'subjectKeyIdentifier' },
   ]);
   cert.sign(keys.privateKey, forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+  return { certPem: forge.pki.certificateToPem(cert), keyPem: keys.pem };
 }
 
 export function issueServerCert(ca: KeyPairPem, names: string[], now = new Date(), validMs = 2 * YEAR_MS): KeyPairPem {
   if (names.length === 0) throw new Error('a server certificate needs at least one host name or IP address');
   const caCert = forge.pki.certificateFromPem(ca.certPem);
   const caKey = forge.pki.privateKeyFromPem(ca.keyPem);
-  const keys = forge.pki.rsa.generateKeyPair({ bits: 2048 });
+  const keys = rsaKeys();
   const cert = forge.pki.createCertificate();
   cert.publicKey = keys.publicKey;
   cert.serialNumber = serial();
@@ -56,7 +83,7 @@ export function issueServerCert(ca: KeyPairPem, names: string[], now = new Date(
     { name: 'subjectAltName', altNames: names.map((n) => (isIP(n) ? { type: 7, ip: n } : { type: 2, value: n })) },
   ]);
   cert.sign(caKey, forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+  return { certPem: forge.pki.certificateToPem(cert), keyPem: keys.pem };
 }
 
 export interface CertPaths {
