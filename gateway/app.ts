@@ -55,6 +55,7 @@ import type { Clock } from './util/clock.js';
 import { DeadlineScheduler } from './util/deadline-scheduler.js';
 import { parseDuration } from './util/duration.js';
 import { EventBus } from './util/event-bus.js';
+import { ClusterBus } from './cluster/bus.js';
 import { CredentialVault } from './vault/credential-vault.js';
 import { loadMasterKeys } from './vault/master-key.js';
 import { RecordingKeys } from './vault/recording-keys.js';
@@ -71,6 +72,8 @@ export interface App {
   /** Signed checkpoints of the audit chain's head; serve and init start it, close writes the last. */
   checkpoints: AuditCheckpoints;
   events: EventBus<AccessEvents>;
+  /** Messages to and from the other nodes sharing the store (gateway/cluster/bus.ts); serve starts it. */
+  bus: ClusterBus;
   scheduler: DeadlineScheduler;
   vault: Vault;
   creds: CredentialVault;
@@ -133,16 +136,25 @@ export interface AppOptions {
   adminLogins?: Partial<Record<TargetKind, AdminLogin>>;
   /** Each target kind's login probe: rotation verifies a new secret with a fresh login. */
   loginProbes?: Partial<Record<TargetKind, LoginProbe>>;
+  /**
+   * The store, opened by the caller (store/open-store.ts: a PostgreSQL store is opened
+   * asynchronously). Default: SQLite in the data dir. The app owns it from here and closes it.
+   */
+  store?: Store;
 }
 
 export function buildApp(config: Config, opts: AppOptions): App {
   const paths = dataPaths(config.data);
   mkdirSync(paths.recordings, { recursive: true, mode: 0o700 });
   const { clock, log } = opts;
-  const store = openSqliteStore(paths.store);
+  const store = opts.store ?? openSqliteStore(paths.store);
   const keys = loadMasterKeys(paths.root, opts.env);
   const vault = new Vault(keys.keys);
   const events = new EventBus<AccessEvents>((event, err) => log.error({ event, err }, LOG.eventHandlerFailed));
+  const bus = new ClusterBus(store.notifications, config.node, {
+    dropped: (reason) => log.warn({ reason }, LOG.clusterMessageDropped),
+    handlerFailed: (type, err) => log.error({ type, err }, LOG.clusterHandlerFailed),
+  });
   const scheduler = new DeadlineScheduler(clock, (key, err) => log.error({ key, err }, LOG.timerFailed));
   const { audit, checkpoints, auditKey } = buildAudit(config, paths, { store, vault, master: keys.keys[0]!, clock, log, events, scheduler, env: opts.env });
   const settings = {
@@ -242,7 +254,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
   });
   pipeline = new SessionPipeline({
     recordingSpace, postClose, recordingBudgetBytes: parseSize(config.recordings.sessionBudget, 'recordings.sessionBudget'),
-    authorizer: decidingAuthorizer(decider, store, clock), journal: storeJournal(store, audit, log), credentials: ephemeral.credentials,
+    authorizer: decidingAuthorizer(decider, store, clock), journal: storeJournal(store, audit, log, config.node), credentials: ephemeral.credentials,
     spanSealer: () => recordingKeys.ready(), live, scheduler, clock, log, recordingsDir: paths.recordings, liveRecordings, gateRules: [],
     limits: {
       idleMs: {
@@ -266,7 +278,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     onFailure: (target, err) => log.warn({ target, error: err instanceof Error ? err.message : String(err) }, LOG.discoveryFailed),
   });
   const app: App = {
-    config, paths, clock, log, store, audit, checkpoints, events, scheduler, vault, creds, recordingKeys,
+    config, paths, clock, log, store, audit, checkpoints, events, bus, scheduler, vault, creds, recordingKeys,
     reveals: new MaskedInputReveals(store, paths.recordings, recordingKeys, audit),
     users: new UserService(ctx, vault),
     authn: new Authenticator(ctx, vault, throttle, (reason) => loginRefusals({ reason })),
@@ -293,6 +305,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
       await ephemeral.stop();
       await notifier.drain(3000);
       scheduler.stop();
+      await bus.close();
       await store.close();
     },
   };

@@ -1,6 +1,7 @@
 // Configuration: defaults, then <data>/portcullis.yaml (or --config FILE), then PORTCULLIS_* env,
 // then flags, in that order. Every key is typed here; unknown keys are an error so typos surface.
 import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseDuration } from '../util/duration.js';
@@ -55,7 +56,19 @@ export interface Config {
    * policy requires recording). `postCloseConcurrency`: keyframe/search-index jobs run at once after
    * sessions close (the rest wait in a queue).
    */
-  recordings: { sessionBudget: string | number; minFree: string | number; minFreePercent: number; postCloseConcurrency: number };
+  recordings: { sessionBudget: string | number; minFree: string | number; minFreePercent: number; postCloseConcurrency: number; dir: string | null };
+  /**
+   * Where the state lives: null = SQLite in the data dir (one node); a postgres:// URL = a
+   * PostgreSQL shared by every node of a cluster (DESIGN.md 3c).
+   */
+  store: string | null;
+  /** This node's name in the cluster (unique among live nodes); default PORTCULLIS_NODE or the host name. */
+  node: string;
+  /**
+   * Several nodes. `heartbeatInterval`: how often this node beats in the store. `nodeLostAfter`: a
+   * node silent that long is lost; another node ends its sessions (node-lost) and raises an alert.
+   */
+  cluster: { heartbeatInterval: string; nodeLostAfter: string };
   /**
    * The audit log. `checkpointInterval`: how often a signed checkpoint of the chain's head is written
    * (to <data>/audit-checkpoints.ndjson and the webhooks) when the head moved; 'off' = only at start
@@ -111,7 +124,10 @@ export function defaultConfig(data: string): Config {
     webhooks: [],
     log: { level: 'info' },
     api: { tokenTtl: '12h' },
-    recordings: { sessionBudget: '1GiB', minFree: '256MiB', minFreePercent: 1, postCloseConcurrency: 1 },
+    recordings: { sessionBudget: '1GiB', minFree: '256MiB', minFreePercent: 1, postCloseConcurrency: 1, dir: null },
+    store: null,
+    node: hostname(),
+    cluster: { heartbeatInterval: '1s', nodeLostAfter: '6s' },
     audit: { checkpointInterval: '60s' },
     ephemeral: { reconcileInterval: '15s', dropAlertAfter: 3 },
     discovery: { interval: '1h' },
@@ -149,6 +165,9 @@ const ENV: Array<[string, (c: Config, v: string) => void]> = [
   ['PORTCULLIS_PUBLIC_URL', (c, v) => { c.publicUrl = v; }],
   ['PORTCULLIS_WARN_BEFORE', (c, v) => { c.expiry.warnBefore = v; }],
   ['PORTCULLIS_WEBHOOK_URL', (c, v) => { c.webhooks = [{ url: v, events: [] }]; }],
+  ['PORTCULLIS_STORE', (c, v) => { c.store = v; }],
+  ['PORTCULLIS_NODE', (c, v) => { c.node = v; }],
+  ['PORTCULLIS_RECORDINGS_DIR', (c, v) => { c.recordings.dir = v; }],
   ['PORTCULLIS_RECORDINGS_SESSION_BUDGET', (c, v) => { c.recordings.sessionBudget = v; }],
   ['PORTCULLIS_RECORDINGS_MIN_FREE', (c, v) => { c.recordings.minFree = v; }],
   ['PORTCULLIS_RECORDINGS_MIN_FREE_PERCENT', (c, v) => { c.recordings.minFreePercent = Number(v); }],
@@ -175,7 +194,7 @@ export interface ConfigSources {
   data: string;
   file?: string | undefined;
   env: NodeJS.ProcessEnv;
-  flags?: Partial<Record<'listen' | 'http-port' | 'ssh-port' | 'postgres-port' | 'mysql-port', string>>;
+  flags?: Partial<Record<'listen' | 'http-port' | 'ssh-port' | 'postgres-port' | 'mysql-port' | 'store' | 'node', string>>;
 }
 
 export function loadConfig(src: ConfigSources): Config {
@@ -194,6 +213,8 @@ export function loadConfig(src: ConfigSources): Config {
   if (f['ssh-port']) c.ssh.port = port(f['ssh-port']);
   if (f['postgres-port']) c.postgres.port = port(f['postgres-port']);
   if (f['mysql-port']) c.mysql.port = port(f['mysql-port']);
+  if (f.store) c.store = f.store;
+  if (f.node) c.node = f.node;
   validate(c);
   return c;
 }
@@ -221,6 +242,7 @@ function validate(c: Config): void {
   for (const d of [c.expiry.warnBefore, c.requests.pendingTtl, c.breakglass.max, c.api.tokenTtl, c.ssh.authTimeout, c.postgres.handshakeTimeout, c.mysql.handshakeTimeout]) parseDuration(String(d));
   for (const d of [c.ssh.idleTimeout, c.postgres.idleTimeout, c.mysql.idleTimeout, c.webTerminal.idleTimeout, c.session.maxLength, c.session.recheckInterval, c.audit.checkpointInterval]) optionalDuration(String(d));
   discoveryInterval(c);
+  validateCluster(c);
   const connect = parseDuration(String(c.session.connectTimeout));
   if (connect < 1000 || connect > 60_000) throw new PortcullisError('bad-request', 'session.connectTimeout must be between 1s and 60s');
   const maxStatement = c.statements.maxBytes;
@@ -259,6 +281,20 @@ function isOrigin(v: unknown): boolean {
   } catch {
     return false;
   }
+}
+
+function validateCluster(c: Config): void {
+  if (c.store !== null && (typeof c.store !== 'string' || !/^postgres(ql)?:\/\//.test(c.store))) {
+    throw new PortcullisError('bad-request', 'store must be a postgres:// URL (leave it out for SQLite in the data dir)');
+  }
+  if (typeof c.node !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(c.node)) {
+    throw new PortcullisError('bad-request', 'node must be 1-63 letters, digits, dots, dashes or underscores, starting with a letter or digit');
+  }
+  if (c.recordings.dir !== null && (typeof c.recordings.dir !== 'string' || c.recordings.dir === '')) throw new PortcullisError('bad-request', 'recordings.dir must be a directory path');
+  const beat = parseDuration(String(c.cluster.heartbeatInterval));
+  const lost = parseDuration(String(c.cluster.nodeLostAfter));
+  if (beat < 100 || beat > 10_000) throw new PortcullisError('bad-request', 'cluster.heartbeatInterval must be between 100ms and 10s');
+  if (lost < 3 * beat) throw new PortcullisError('bad-request', 'cluster.nodeLostAfter must be at least three heartbeat intervals');
 }
 
 function validateLogins(l: Config['logins']): void {

@@ -20,6 +20,8 @@ export const LOG = {
   webhookFailed: 'webhook.failed',
   timerFailed: 'timer.failed',
   eventHandlerFailed: 'event.handler_failed',
+  clusterMessageDropped: 'cluster.message_dropped',
+  clusterHandlerFailed: 'cluster.handler_failed',
   auditFailed: 'audit.append_failed',
   auditCheckpointFailed: 'audit.checkpoint_failed',
   auditCheckpointTornTail: 'audit.checkpoint_torn_tail_cut',

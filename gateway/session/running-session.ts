@@ -417,7 +417,7 @@ function endedWhileStarting(reason: TerminationReason, target: string): Portcull
       return new PortcullisError('user-disabled', describeTermination(reason, target));
     case 'closed-by-client': case 'upstream-closed': case 'killed-by-admin': case 'idle-timeout': case 'recording-failed': case 'recording-budget':
     case 'gateway-shutdown': case 'gateway-crashed': case 'protocol-error': case 'upstream-failed': case 'credential-failed': case 'max-session-length': case 'adapter-error':
-    case 'input-cap-exceeded': case 'statement-too-large':
+    case 'input-cap-exceeded': case 'statement-too-large': case 'node-lost':
       return new PortcullisError('unavailable', describeTermination(reason, target));
   }
 }

@@ -25,14 +25,15 @@ export function decidingAuthorizer(decider: AccessDecider, store: Store, clock: 
   };
 }
 
-export function storeJournal(store: Store, audit: AuditLog, log: Logger): SessionJournal {
+/** `node`: this gateway node's name, stored with each session it brokers. */
+export function storeJournal(store: Store, audit: AuditLog, log: Logger, node: string | null = null): SessionJournal {
   const actor = (s: SessionStart): string => s.auth.user.name;
   return {
     started: (s) => store.transaction(async () => {
       const { auth } = s;
       await store.sessions.insert({
         id: s.id, protocol: s.protocol, userId: auth.user.id, targetId: auth.target.id, grantId: auth.grant.id, level: auth.grant.level, clientAddr: s.clientAddr,
-        startedAt: s.startedAt, endedAt: null, endReason: null, recording: s.recordingDir,
+        startedAt: s.startedAt, endedAt: null, endReason: null, recording: s.recordingDir, node,
       });
       await audit.append('session.started', actor(s), {
         session: s.id, user: auth.user.name, target: auth.target.name, protocol: s.protocol, grant: auth.grant.id, addr: s.clientAddr,

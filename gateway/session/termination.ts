@@ -31,7 +31,9 @@ export type TerminationReason =
   /** A channel without a terminal sent more input than the session records whole (ssh.pipeInputCap). */
   | 'input-cap-exceeded'
   /** A database statement longer than `statements.maxBytes` was refused (never run) and the session ended. */
-  | 'statement-too-large';
+  | 'statement-too-large'
+  /** The node that brokered the session stopped beating; another node ended it (several nodes, DESIGN.md 3c). */
+  | 'node-lost';
 
 export function describeTermination(r: TerminationReason, target: string): string {
   switch (r) {
@@ -58,6 +60,7 @@ export function describeTermination(r: TerminationReason, target: string): strin
     case 'max-session-length': return 'session closed after reaching the maximum session length';
     case 'statement-too-large': return 'session ended: a statement over the gateway\'s size limit was refused and not run';
     case 'adapter-error': return 'session ended after an internal error in the gateway';
+    case 'node-lost': return 'the Portcullis node that carried this session stopped; connect again (another node takes over)';
     case 'input-cap-exceeded': return 'session ended: input sent without a terminal passed the size Portcullis records whole (ssh.pipeInputCap); send files with scp, sftp or rsync';
   }
 }
@@ -73,7 +76,7 @@ export function closesAdapter(r: TerminationReason): boolean {
     case 'upstream-closed': case 'grant-expired': case 'grant-revoked': case 'breakglass-denied': case 'killed-by-admin':
     case 'user-disabled': case 'user-removed': case 'target-removed': case 'target-changed': case 'policy-removed': case 'policy-narrowed':
     case 'idle-timeout': case 'recording-failed': case 'recording-budget': case 'gateway-shutdown': case 'gateway-crashed': case 'protocol-error': case 'upstream-failed':
-    case 'credential-failed': case 'max-session-length': case 'adapter-error': case 'input-cap-exceeded': case 'statement-too-large':
+    case 'credential-failed': case 'max-session-length': case 'adapter-error': case 'input-cap-exceeded': case 'statement-too-large': case 'node-lost':
       return true;
   }
 }

@@ -239,6 +239,36 @@ export interface SessionRecord {
   endedAt: number | null;
   endReason: string | null;
   recording: string | null;
+  /** The gateway node that brokers (brokered) the session; null for sessions from before several nodes. */
+  node: string | null;
+}
+
+/**
+ * A gateway node of the cluster (one row per node name). `incarnation` is new at every start: a node
+ * that was marked lost and comes back under the same name is a new incarnation, and the old one's
+ * heartbeats stop counting.
+ */
+export interface NodeRecord {
+  name: string;
+  incarnation: string;
+  state: 'up' | 'left' | 'lost';
+  /** The software version it runs (rolling upgrades show here). */
+  version: string;
+  startedAt: number;
+  heartbeatAt: number;
+  /** When it left or was found lost. */
+  endedAt: number | null;
+}
+
+/** A gateway-made MySQL connection id of a live session, so a KILL on any node finds its thread. */
+export interface MysqlConnectionRecord {
+  id: number;
+  node: string;
+  sessionId: string;
+  userId: string;
+  targetId: string;
+  /** The target's thread id. */
+  upstreamId: number;
 }
 
 /**

@@ -19,8 +19,8 @@
 //   or several.
 // It does not: cache, retry, or decide anything; the services in access/ decide.
 import type {
-  ApiTokenRecord, ApprovalRecord, AuditRow, DiscoveryFindingRecord, EphemeralAccountRecord, GrantRecord, PolicyRecord,
-  RequestRecord, LinkRecord, SessionRecord, TargetRecord, UserRecord,
+  ApiTokenRecord, ApprovalRecord, AuditRow, DiscoveryFindingRecord, EphemeralAccountRecord, GrantRecord, MysqlConnectionRecord,
+  NodeRecord, PolicyRecord, RequestRecord, LinkRecord, SessionRecord, TargetRecord, UserRecord,
 } from './records.js';
 
 export interface UserRepo {
@@ -126,6 +126,8 @@ export interface SessionRepo {
   byId(id: string): Promise<SessionRecord | undefined>;
   /** Newest first (started_at, then id, descending). */
   list(filter: SessionFilter): Promise<SessionRecord[]>;
+  /** Ends every live session of `node` (a node found lost); returns their ids. */
+  endForNode(node: string, endedAt: number, reason: string): Promise<string[]>;
 }
 
 export interface SearchEntry {
@@ -203,6 +205,74 @@ export interface DiscoveryRepo {
   removeForTarget(targetId: string): Promise<void>;
 }
 
+/** The gateway nodes of a cluster (records.ts NodeRecord). */
+export interface NodeRepo {
+  /**
+   * Takes the name for this incarnation: inserts the row, or replaces it when the node holding the
+   * name has left, was lost, or last beat before `staleBefore`. False when a live node holds it.
+   * Atomic across nodes.
+   */
+  join(n: NodeRecord, staleBefore: number): Promise<boolean>;
+  /** Records a heartbeat; false when this incarnation no longer holds the name (found lost, or replaced). */
+  heartbeat(name: string, incarnation: string, now: number): Promise<boolean>;
+  /**
+   * Marks the node lost if this incarnation is still up and last beat before `staleBefore`; true
+   * for exactly one caller however many nodes race (the one that then ends its sessions).
+   */
+  markLost(name: string, incarnation: string, staleBefore: number, now: number): Promise<boolean>;
+  /** A clean shutdown: the name is free at once. */
+  leave(name: string, incarnation: string, now: number): Promise<void>;
+  byName(name: string): Promise<NodeRecord | undefined>;
+  /** By name. */
+  list(): Promise<NodeRecord[]>;
+}
+
+/** Once-per-cluster work: the first node to claim a key does the work (grant expiry, webhooks of timers). */
+export interface ClaimRepo {
+  /** True for exactly one caller per key, on any number of nodes. */
+  claim(key: string, node: string, now: number): Promise<boolean>;
+  /** Forgets claims made before `before`; returns how many. */
+  prune(before: number): Promise<number>;
+}
+
+/**
+ * Cluster-wide settings and shared files (the CA, the SSH host key and the audit key, each sealed
+ * by the master key, and the master key check). Small values only.
+ */
+export interface MetaRepo {
+  get(key: string): Promise<string | undefined>;
+  /** Stores the value unless the key has one; resolves to what is stored now (the first writer wins). */
+  putIfAbsent(key: string, value: string): Promise<string>;
+  /** Inserts or replaces. */
+  put(key: string, value: string): Promise<void>;
+}
+
+/** Live MySQL connection ids of every node (records.ts MysqlConnectionRecord). */
+export interface MysqlConnectionRepo {
+  /** Rejects with `conflict` when the id is taken (on any node). */
+  insert(c: MysqlConnectionRecord): Promise<void>;
+  byId(id: number): Promise<MysqlConnectionRecord | undefined>;
+  remove(id: number): Promise<void>;
+  /** Forgets every id of a node (it was lost, or it starts again). */
+  removeForNode(node: string): Promise<void>;
+}
+
+/**
+ * Messages between the nodes sharing this store (PostgreSQL LISTEN/NOTIFY; SQLite: the stores open
+ * on the same file in this process). Best effort and at most once: a listener that was
+ * disconnected misses what was published meanwhile, so every user also reconciles from the store.
+ */
+export interface StoreNotifications {
+  /** Delivers `payload` (at most 7,000 bytes of text) to every listener, the publisher's own included. */
+  publish(payload: string): Promise<void>;
+  /**
+   * Calls `fn` for each payload until the returned stop function is called. `onState(false)` when
+   * the connection that listens is lost (messages may be missed from then on), `onState(true)` when
+   * listening again: the moment to reconcile.
+   */
+  listen(fn: (payload: string) => void, onState?: (listening: boolean) => void): Promise<() => Promise<void>>;
+}
+
 export interface SealedValue {
   /** target_pending: a target's pendingCredentialSealed (a rotation under way). */
   table: 'targets' | 'target_pending' | 'users' | 'recording_keys' | 'ephemeral_accounts';
@@ -225,6 +295,13 @@ export interface Store {
   readonly recordingKeys: RecordingKeyRepo;
   readonly ephemeral: EphemeralAccountRepo;
   readonly findings: DiscoveryRepo;
+  readonly nodes: NodeRepo;
+  readonly claims: ClaimRepo;
+  readonly meta: MetaRepo;
+  readonly mysqlConnections: MysqlConnectionRepo;
+  readonly notifications: StoreNotifications;
+  /** 'sqlite': one node, embedded; 'postgres': shared by several nodes. */
+  readonly kind: 'sqlite' | 'postgres';
   /** Every vault-sealed value (target credentials and pending rotations, TOTP secrets, recording keys, ephemeral secrets), for key rotation. */
   sealedValues(): Promise<SealedValue[]>;
   replaceSealed(v: SealedValue): Promise<void>;

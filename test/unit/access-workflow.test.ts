@@ -201,7 +201,7 @@ describe('the session list', () => {
       for (let i = 0; i < 10_000; i++) {
         await t.app.store.sessions.insert({
           id: `ses_${String(i).padStart(5, '0')}`, protocol: i % 3 === 0 ? 'postgres' : 'ssh', userId: ops.id, targetId: target.id, grantId: null, level: null,
-          clientAddr: '127.0.0.1', startedAt: 1_000_000 + Math.floor(i / 2), endedAt: 1_000_500 + i, endReason: i % 10 === 0 ? 'grant-expired' : 'closed-by-client', recording: null,
+          clientAddr: '127.0.0.1', startedAt: 1_000_000 + Math.floor(i / 2), endedAt: 1_000_500 + i, endReason: i % 10 === 0 ? 'grant-expired' : 'closed-by-client', recording: null, node: null,
         });
       }
     });

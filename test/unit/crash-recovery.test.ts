@@ -26,7 +26,7 @@ async function orphan(id: string, opts: { recording?: boolean; endedAt?: number 
   const dir = join(t.app.paths.recordings, id);
   const rec: SessionRecord = {
     id, protocol: 'postgres', userId: ops.id, targetId: 'tgt_x', grantId: 'gr_x', level: 'default', clientAddr: '127.0.0.1',
-    startedAt: t.clock.now(), endedAt: null, endReason: null, recording: opts.recording === false ? null : dir,
+    startedAt: t.clock.now(), endedAt: null, endReason: null, recording: opts.recording === false ? null : dir, node: null,
   };
   await t.app.store.sessions.insert(rec);
   if (opts.endedAt !== undefined) await t.app.store.sessions.end(id, opts.endedAt, 'closed-by-client');

@@ -236,7 +236,7 @@ describe('the recording keys and the audited reveal', () => {
 
   async function sessionWithSpans(): Promise<string> {
     const id = 'ses_reveal1';
-    await t.app.store.sessions.insert({ id, protocol: 'ssh', userId: t.admin.id, targetId: 'tgt_x', grantId: null, level: null, clientAddr: '127.0.0.1', startedAt: 0, endedAt: null, endReason: null, recording: null });
+    await t.app.store.sessions.insert({ id, protocol: 'ssh', userId: t.admin.id, targetId: 'tgt_x', grantId: null, level: null, clientAddr: '127.0.0.1', startedAt: 0, endedAt: null, endReason: null, recording: null, node: null });
     const layout = RecordingLayout.of(t.app.paths.recordings, id);
     const { mkdirSync } = await import('node:fs');
     mkdirSync(layout.dir, { recursive: true });
@@ -268,7 +268,7 @@ describe('the recording keys and the audited reveal', () => {
 
   it('lists at most 5,000 spans and says there are more; a reveal by time still reaches the last', async () => {
     const id = 'ses_many';
-    await t.app.store.sessions.insert({ id, protocol: 'ssh', userId: t.admin.id, targetId: 'tgt_x', grantId: null, level: null, clientAddr: '127.0.0.1', startedAt: 0, endedAt: null, endReason: null, recording: null });
+    await t.app.store.sessions.insert({ id, protocol: 'ssh', userId: t.admin.id, targetId: 'tgt_x', grantId: null, level: null, clientAddr: '127.0.0.1', startedAt: 0, endedAt: null, endReason: null, recording: null, node: null });
     const layout = RecordingLayout.of(t.app.paths.recordings, id);
     const { mkdirSync } = await import('node:fs');
     mkdirSync(layout.dir, { recursive: true });

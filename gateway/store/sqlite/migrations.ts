@@ -1,6 +1,7 @@
 // Schema migrations, applied in order and recorded in PRAGMA user_version. Append only: a shipped
 // migration is never edited, a change is a new entry.
 import type Database from 'better-sqlite3';
+import { PortcullisError } from '../../util/errors.js';
 
 const MIGRATIONS: string[] = [
   `
@@ -111,11 +112,33 @@ const MIGRATIONS: string[] = [
      managed_as TEXT, first_seen_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL, gone_at INTEGER
    );
    CREATE UNIQUE INDEX discovery_account ON discovery_findings(target_id, account);`,
+  // 12: several nodes. Which node brokers each session; the nodes and their heartbeats; claims of
+  // once-per-cluster work; cluster settings and shared sealed files; MySQL connection ids of every node.
+  `ALTER TABLE sessions ADD COLUMN node TEXT;
+   CREATE INDEX sessions_node_live ON sessions(node) WHERE ended_at IS NULL;
+   CREATE TABLE nodes (
+     name TEXT PRIMARY KEY, incarnation TEXT NOT NULL, state TEXT NOT NULL, version TEXT NOT NULL,
+     started_at INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL, ended_at INTEGER
+   );
+   CREATE TABLE claims (key TEXT PRIMARY KEY, node TEXT NOT NULL, at INTEGER NOT NULL);
+   CREATE INDEX claims_at ON claims(at);
+   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE mysql_connections (
+     id INTEGER PRIMARY KEY, node TEXT NOT NULL, session_id TEXT NOT NULL, user_id TEXT NOT NULL,
+     target_id TEXT NOT NULL, upstream_id INTEGER NOT NULL
+   );`,
 ];
+
+/** The schema version this build writes and reads. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Applies every migration not applied yet; `upTo` stops at that version (tests of one migration). */
 export function migrate(db: Database.Database, upTo = MIGRATIONS.length): void {
   const current = db.pragma('user_version', { simple: true }) as number;
+  // A newer build's schema: its columns mean things this build does not know; writing it would lose them.
+  if (current > MIGRATIONS.length) {
+    throw new PortcullisError('conflict', `the store's schema is version ${current}, newer than this build's ${MIGRATIONS.length}: upgrade portcullis before starting this node`);
+  }
   for (let v = current; v < Math.min(upTo, MIGRATIONS.length); v++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[v]!);

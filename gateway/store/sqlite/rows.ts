@@ -1,6 +1,6 @@
 // Row <-> record mapping. SQLite has no arrays or booleans: lists are JSON text, flags are 0/1.
 import type {
-  AccessLevel, ApiTokenRecord, DiscoveryFindingRecord, EphemeralAccountRecord, GrantRecord, LinkRecord, PolicyRecord, RequestRecord, SessionRecord, TargetRecord, UserRecord,
+  AccessLevel, ApiTokenRecord, MysqlConnectionRecord, NodeRecord, DiscoveryFindingRecord, EphemeralAccountRecord, GrantRecord, LinkRecord, PolicyRecord, RequestRecord, SessionRecord, TargetRecord, UserRecord,
 } from '../records.js';
 
 export type Row = Record<string, unknown>;
@@ -102,6 +102,17 @@ export const sessionFromRow = (r: Row): SessionRecord => ({
   id: str(r.id), protocol: str(r.protocol), userId: strOrNull(r.user_id), targetId: str(r.target_id),
   grantId: strOrNull(r.grant_id), level: strOrNull(r.level), clientAddr: str(r.client_addr), startedAt: num(r.started_at),
   endedAt: numOrNull(r.ended_at), endReason: strOrNull(r.end_reason), recording: strOrNull(r.recording),
+  node: strOrNull(r.node),
+});
+
+export const nodeFromRow = (r: Row): NodeRecord => ({
+  name: str(r.name), incarnation: str(r.incarnation), state: str(r.state) as NodeRecord['state'], version: str(r.version),
+  startedAt: num(r.started_at), heartbeatAt: num(r.heartbeat_at), endedAt: numOrNull(r.ended_at),
+});
+
+export const mysqlConnectionFromRow = (r: Row): MysqlConnectionRecord => ({
+  id: num(r.id), node: str(r.node), sessionId: str(r.session_id), userId: str(r.user_id), targetId: str(r.target_id),
+  upstreamId: num(r.upstream_id),
 });
 
 export const linkToRow = (l: LinkRecord): Row => ({

@@ -11,8 +11,9 @@ import { migrate } from './migrations.js';
 import {
   type Row, grantFromRow, grantToRow, linkFromRow, linkToRow, policyFromRow, policyToRow, requestFromRow, requestToRow,
   sessionFromRow, targetFromRow, targetToRow, tokenFromRow, userFromRow, userToRow,
-  ephemeralFromRow, ephemeralToRow, findingFromRow, findingToRow,
+  ephemeralFromRow, ephemeralToRow, findingFromRow, findingToRow, mysqlConnectionFromRow, nodeFromRow,
 } from './rows.js';
+import { localNotifications } from './local-notifications.js';
 
 export function openSqliteStore(file: string): Store {
   const db = new Database(file);
@@ -21,15 +22,16 @@ export function openSqliteStore(file: string): Store {
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   migrate(db);
-  return new SqliteStore(db);
+  return new SqliteStore(db, file);
 }
 
 class SqliteStore implements Store {
   private readonly cache = new Map<string, Database.Statement>();
   private readonly tx: SerialTransactions;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(private readonly db: Database.Database, file: string) {
     this.tx = new SerialTransactions(db);
+    this.notifications = localNotifications(file);
   }
 
   private st(sql: string): Database.Statement {
@@ -185,7 +187,12 @@ class SqliteStore implements Store {
   readonly sessions: Store['sessions'] = {
     insert: (s) => this.insertRow('sessions', {
       id: s.id, protocol: s.protocol, user_id: s.userId, target_id: s.targetId, grant_id: s.grantId, level: s.level,
-      client_addr: s.clientAddr, started_at: s.startedAt, ended_at: s.endedAt, end_reason: s.endReason, recording: s.recording,
+      client_addr: s.clientAddr, started_at: s.startedAt, ended_at: s.endedAt, end_reason: s.endReason, recording: s.recording, node: s.node,
+    }),
+    endForNode: (node, endedAt, reason) => this.tx.run(() => {
+      const ids = (this.st('SELECT id FROM sessions WHERE node=? AND ended_at IS NULL ORDER BY started_at, id').all(node) as Row[]).map((r) => String(r.id));
+      this.st('UPDATE sessions SET ended_at=?, end_reason=? WHERE node=? AND ended_at IS NULL').run(endedAt, reason, node);
+      return ids;
     }),
     end: (id, endedAt, reason) => this.none(this.write('UPDATE sessions SET ended_at=?, end_reason=? WHERE id=? AND ended_at IS NULL', endedAt, reason, id)),
     byId: (id) => this.one(sessionFromRow, 'SELECT * FROM sessions WHERE id=?', id),
@@ -270,6 +277,53 @@ class SqliteStore implements Store {
     }),
     removeForTarget: (targetId) => this.none(this.write('DELETE FROM discovery_findings WHERE target_id=?', targetId)),
   };
+
+  readonly kind = 'sqlite' as const;
+
+  readonly nodes: Store['nodes'] = {
+    join: (n, staleBefore) => this.tx.run(() => {
+      const r = this.st(
+        `INSERT INTO nodes (name, incarnation, state, version, started_at, heartbeat_at, ended_at)
+           VALUES (@name, @incarnation, 'up', @version, @startedAt, @heartbeatAt, NULL)
+         ON CONFLICT(name) DO UPDATE SET incarnation=excluded.incarnation, state='up', version=excluded.version,
+           started_at=excluded.started_at, heartbeat_at=excluded.heartbeat_at, ended_at=NULL
+         WHERE nodes.state<>'up' OR nodes.heartbeat_at<@staleBefore`,
+      ).run({ name: n.name, incarnation: n.incarnation, version: n.version, startedAt: n.startedAt, heartbeatAt: n.heartbeatAt, staleBefore });
+      return r.changes === 1;
+    }),
+    heartbeat: async (name, incarnation, now) =>
+      (await this.write("UPDATE nodes SET heartbeat_at=MAX(heartbeat_at, ?) WHERE name=? AND incarnation=? AND state='up'", now, name, incarnation)) === 1,
+    markLost: async (name, incarnation, staleBefore, now) =>
+      (await this.write("UPDATE nodes SET state='lost', ended_at=? WHERE name=? AND incarnation=? AND state='up' AND heartbeat_at<?", now, name, incarnation, staleBefore)) === 1,
+    leave: (name, incarnation, now) => this.none(this.write("UPDATE nodes SET state='left', ended_at=? WHERE name=? AND incarnation=? AND state='up'", now, name, incarnation)),
+    byName: (name) => this.one(nodeFromRow, 'SELECT * FROM nodes WHERE name=?', name),
+    list: () => this.all(nodeFromRow, 'SELECT * FROM nodes ORDER BY name'),
+  };
+
+  readonly claims: Store['claims'] = {
+    claim: async (key, node, now) => (await this.write('INSERT INTO claims (key, node, at) VALUES (?, ?, ?) ON CONFLICT(key) DO NOTHING', key, node, now)) === 1,
+    prune: (before) => this.write('DELETE FROM claims WHERE at<?', before),
+  };
+
+  readonly meta: Store['meta'] = {
+    get: async (key) => (await this.one((r) => String(r.value), 'SELECT value FROM meta WHERE key=?', key)),
+    putIfAbsent: (key, value) => this.tx.run(() => {
+      this.st('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING').run(key, value);
+      return String((this.st('SELECT value FROM meta WHERE key=?').get(key) as Row).value);
+    }),
+    put: (key, value) => this.none(this.write('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value', key, value)),
+  };
+
+  readonly mysqlConnections: Store['mysqlConnections'] = {
+    insert: (c) => this.insertRow('mysql_connections', {
+      id: c.id, node: c.node, session_id: c.sessionId, user_id: c.userId, target_id: c.targetId, upstream_id: c.upstreamId,
+    }),
+    byId: (id) => this.one(mysqlConnectionFromRow, 'SELECT * FROM mysql_connections WHERE id=?', id),
+    remove: (id) => this.none(this.write('DELETE FROM mysql_connections WHERE id=?', id)),
+    removeForNode: (node) => this.none(this.write('DELETE FROM mysql_connections WHERE node=?', node)),
+  };
+
+  readonly notifications: Store['notifications'];
 
   sealedValues(): Promise<SealedValue[]> {
     return this.tx.run(() => {
