@@ -3,7 +3,6 @@
 // no front end: the protocol listeners, the vendor browser terminals and the HTTP server are built
 // around it by the composition root (compose/gateway.ts). `serve`, `init` and tests go through here.
 import { mkdirSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { AccessTimers } from './access/access-timers.js';
@@ -144,7 +143,7 @@ export interface AppOptions {
 }
 
 export function buildApp(config: Config, opts: AppOptions): App {
-  const paths = dataPaths(config.data);
+  const paths = dataPaths(config.data, config.recordings.dir);
   mkdirSync(paths.recordings, { recursive: true, mode: 0o700 });
   const { clock, log } = opts;
   const store = opts.store ?? openSqliteStore(paths.store);
@@ -254,7 +253,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
   });
   pipeline = new SessionPipeline({
     recordingSpace, postClose, recordingBudgetBytes: parseSize(config.recordings.sessionBudget, 'recordings.sessionBudget'),
-    authorizer: decidingAuthorizer(decider, store, clock), journal: storeJournal(store, audit, log, config.node), credentials: ephemeral.credentials,
+    authorizer: decidingAuthorizer(decider, store, clock), journal: storeJournal(store, audit, log, config.node, paths.recordings), credentials: ephemeral.credentials,
     spanSealer: () => recordingKeys.ready(), live, scheduler, clock, log, recordingsDir: paths.recordings, liveRecordings, gateRules: [],
     limits: {
       idleMs: {
@@ -331,7 +330,7 @@ function buildAudit(config: Config, paths: DataPaths, d: AuditDeps): { audit: Au
   });
   const checkpoints = new AuditCheckpoints({
     store: d.store, key: auditKey, signingKey, file: files.checkpoints, clock: d.clock, scheduler: d.scheduler,
-    node: d.env.PORTCULLIS_NODE || hostname(), intervalMs: optionalDuration(config.audit.checkpointInterval), persistKey,
+    node: config.node, intervalMs: optionalDuration(config.audit.checkpointInterval), persistKey,
     notify: (n) => d.events.emit('audit.checkpoint', n),
     onError: (err) => d.log.error({ err }, LOG.auditCheckpointFailed),
     onTornTail: (bytes) => d.log.warn({ bytes }, LOG.auditCheckpointTornTail),

@@ -28,8 +28,9 @@ const COMMANDS: Record<string, Command> = {
 
 const HELP = `portcullis: just-in-time privileged access gateway
 
-  init   [--data DIR] [--if-missing]       create DIR: store, master key, CA, host key, admin token
-  serve  [--data DIR] [--config FILE]      run every listener; SIGTERM drains and closes cleanly
+  init   [--data DIR] [--if-missing] [--store URL]   create DIR: store, master key, CA, host key, admin token
+         (--store postgres://...: the first node makes the cluster; another node joins it with master.key copied in first)
+  serve  [--data DIR] [--config FILE] [--store URL] [--node NAME]   run every listener; SIGTERM drains and closes cleanly
   user   add|list|remove|passwd|totp|ssh-key|disable|enable|token
   target add|update|show|list|remove|test|fetch-cert|rotate --kind postgres|mysql --host H [--port P]
          [--credential static|ephemeral] [--level NAME=SPEC]... [--rotate after-session|daily|off]

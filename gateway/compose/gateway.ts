@@ -24,6 +24,8 @@ import { PortcullisError } from '../util/errors.js';
 import { VendorTerminals } from '../web-terminal/vendor-terminals.js';
 import { migrateBindings } from '../vault/binding-migration.js';
 import { PROTOCOLS } from './protocols.js';
+import { openServeStore } from '../cluster/serve-store.js';
+import { ownsAtStart } from '../cluster/node-ownership.js';
 
 /** How long a reloaded vendor page may take to re-attach to its running terminal. */
 const VENDOR_RECONNECT_GRACE_MS = 30_000;
@@ -50,7 +52,9 @@ function composeForApi(app: App): Composed {
 export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: Logger): Promise<Running> {
   const adminLogins = Object.fromEntries(Object.entries(PROTOCOLS).flatMap(([kind, p]) => (p.admin ? [[kind, p.admin]] : [])));
   const loginProbes = Object.fromEntries(Object.entries(PROTOCOLS).map(([kind, p]) => [kind, p.probe]));
-  const app = buildApp(config, { clock: systemClock, env, log, adminLogins, loginProbes });
+  // The store first: unreachable, or a node that may not join, stops here with one clear sentence.
+  const store = await openServeStore(config, env);
+  const app = buildApp(config, { clock: systemClock, env, log, adminLogins, loginProbes, store });
   const certs = ensureCerts(config.data, config.hostnames);
   const tls = { cert: readFileSync(certs.serverCert, 'utf8'), key: readFileSync(certs.serverKey, 'utf8') };
   // Before anything is appended: fixes where keying begins (first start of an older data dir) and
@@ -58,9 +62,13 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   // `audit verify` names what is wrong with it, and the gateway keeps serving.
   await app.checkpoints.start().catch((err: unknown) => log.error({ err }, LOG.auditCheckpointFailed));
   // Before any listener accepts: every session live in the store now was left open by a previous
-  // run that died without draining. One node on its own store owns every one of them; a later
-  // multi-node store must narrow `owns` to this node's sessions.
-  await closeOrphanedSessions({ store: app.store, audit: app.audit, clock: app.clock, log, owns: () => true, running: (id) => app.live.get(id) !== undefined });
+  // run that died without draining. One node on its own store owns every one of them; on a shared
+  // store only this node's own (the others may be running on their nodes, or are the lost-node
+  // sweeper's to end).
+  await closeOrphanedSessions({
+    store: app.store, audit: app.audit, clock: app.clock, log, recordingsDir: app.paths.recordings,
+    owns: ownsAtStart(app.store.kind, config.node), running: (id) => app.live.get(id) !== undefined,
+  });
   // Jobs a previous run queued but never ran (keyframes, search index) go first in the pool; then
   // the recordings volume is measured once, so a full volume refuses the very first login.
   // Target credentials sealed before they were bound to their target are bound now, once (the
