@@ -13,7 +13,7 @@ import { PortcullisError } from '../util/errors.js';
 import { markBound } from '../vault/binding-migration.js';
 import { createMasterKeyFile } from '../vault/master-key.js';
 import { redactStoreUrl } from '../cluster/node-store.js';
-import { initClusterNode } from './init-cluster.js';
+import { initClusterNode } from '../cluster/cluster-init.js';
 
 export interface InitResult {
   created: boolean;

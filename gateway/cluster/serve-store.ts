@@ -12,11 +12,14 @@ import { checkSameCluster, checkStoreMatchesDataDir, readClusterMarker } from '.
 import { verifyClusterKey } from './master-key-check.js';
 import { openNodeStore } from './node-store.js';
 
-export async function openServeStore(config: Config, env: NodeJS.ProcessEnv): Promise<Store> {
+export async function openServeStore(
+  config: Config, env: NodeJS.ProcessEnv,
+  open: (where: { url: string | null; sqliteFile: string }) => Promise<Store> = openNodeStore,
+): Promise<Store> {
   const paths = dataPaths(config.data);
   const marker = readClusterMarker(paths.clusterMarker);
   checkStoreMatchesDataDir(marker, config.store, paths.root);
-  const store = await openNodeStore({ url: config.store, sqliteFile: paths.store });
+  const store = await open({ url: config.store, sqliteFile: paths.store });
   if (marker === null) return store;
   try {
     const id = await verifyClusterKey(store, new Vault(loadMasterKeys(paths.root, env).keys));

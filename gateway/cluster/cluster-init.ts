@@ -1,4 +1,4 @@
-// `portcullis init --store URL`: make a data dir for a node of a cluster on a shared PostgreSQL.
+// `portcullis init --store URL` (called by cli/init.ts): make a data dir for a node of a cluster on a shared PostgreSQL.
 // First node (the store holds no cluster yet): as a single node's init — master key unless
 // PORTCULLIS_MASTER_KEY, CA, SSH host key, audit signing key, admin user and admin.token — plus, in
 // the store, the master-key check and the files every node must share (cluster/shared-files.ts).
@@ -11,10 +11,10 @@
 import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { certPaths, ensureCerts } from '../../certs/ca.js';
 import { buildApp } from '../app.js';
-import { writeClusterMarker } from '../cluster/cluster-marker.js';
-import { claimCluster, clusterExists, verifyClusterKey } from '../cluster/master-key-check.js';
-import { openNodeStore } from '../cluster/node-store.js';
-import { publishSharedFiles, pullSharedFiles } from '../cluster/shared-files.js';
+import { writeClusterMarker } from './cluster-marker.js';
+import { claimCluster, clusterExists, verifyClusterKey } from './master-key-check.js';
+import { openNodeStore } from './node-store.js';
+import { publishSharedFiles, pullSharedFiles } from './shared-files.js';
 import type { Config } from '../config/config.js';
 import { dataPaths } from '../config/data-dir.js';
 import { createLogger } from '../log/logger.js';
@@ -35,7 +35,13 @@ export interface ClusterInitResult {
 
 const ADMIN = 'admin';
 
-export async function initClusterNode(config: Config, storeUrl: string, env: NodeJS.ProcessEnv, ifMissing: boolean): Promise<ClusterInitResult> {
+/** Opens the shared store (tests pass another, e.g. two data dirs on one SQLite file). */
+export type StoreOpener = (url: string) => Promise<Store>;
+
+export async function initClusterNode(
+  config: Config, storeUrl: string, env: NodeJS.ProcessEnv, ifMissing: boolean,
+  open: StoreOpener = (url) => openNodeStore({ url, sqliteFile: dataPaths(config.data).store }),
+): Promise<ClusterInitResult> {
   const paths = dataPaths(config.data);
   if (existsSync(paths.clusterMarker)) {
     if (ifMissing) return { created: false, dataDir: paths.root, joined: false };
@@ -44,7 +50,7 @@ export async function initClusterNode(config: Config, storeUrl: string, env: Nod
   if (existsSync(paths.store)) {
     throw new PortcullisError('conflict', `${paths.root} is already initialized for a single node (SQLite in ${paths.store}); a cluster node needs a data dir of its own`);
   }
-  const store = await openNodeStore({ url: storeUrl, sqliteFile: paths.store });
+  const store = await open(storeUrl);
   let handedOver = false;
   try {
     const joining = await clusterExists(store);
