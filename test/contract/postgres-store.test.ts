@@ -17,6 +17,7 @@ function server(): Promise<{ pg: PostgresPeer; admin: pg.Client }> {
   peer ??= (async () => {
     const p = await startPostgres();
     const admin = new pg.Client({ connectionString: urlOf(p, 'postgres') });
+    admin.on('error', () => undefined);
     await admin.connect();
     await admin.query('CREATE DATABASE contract_template');
     const s = await openPostgresStore(urlOf(p, 'contract_template'), { poolSize: 2 });

@@ -3,8 +3,11 @@
 // `unavailable`. Messages name the server (host:port) and never the URL, which may carry a password.
 import { PortcullisError } from '../../util/errors.js';
 
-/** SQLSTATE classes and codes that mean "the server is not there for us right now". */
-const UNAVAILABLE_SQLSTATE = /^(08|53|57P0[1-3])/;
+/**
+ * SQLSTATE classes and codes that mean "the server is not there for us right now": connection
+ * exceptions, resources, shutdown, and a login the server refuses (bad password, no such database).
+ */
+const UNAVAILABLE_SQLSTATE = /^(08|28|53|57P0[1-3]|3D000)/;
 const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
 const UNAVAILABLE_TEXT = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended|not queryable|Cannot use a pool after calling end/i;
 

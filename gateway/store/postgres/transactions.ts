@@ -121,10 +121,16 @@ export class PgTransactions {
     }
     const tx: Tx = { client, done: false, writes: Promise.resolve() };
     let broken: Error | undefined;
+    // The pool listens for errors only on idle clients. A checked-out client whose connection
+    // drops between queries (fn awaiting something else) emits 'error': without this listener the
+    // process would crash. Its next query rejects, and the client is discarded on release.
+    const onError = (err: Error): void => { broken = err; };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock($1)', [TX_LOCK]);
     } catch (err) {
+      client.removeListener('error', onError);
       client.release(err instanceof Error ? err : true);
       throw storeError(err, this.server);
     }
@@ -148,6 +154,7 @@ export class PgTransactions {
       // fn's own error is what the caller sees (the contract: "rejects with the same error").
       throw err;
     } finally {
+      client.removeListener('error', onError);
       client.release(broken ?? undefined);
     }
   }
