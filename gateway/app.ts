@@ -55,6 +55,7 @@ import { DeadlineScheduler } from './util/deadline-scheduler.js';
 import { parseDuration } from './util/duration.js';
 import { EventBus } from './util/event-bus.js';
 import { ClusterBus } from './cluster/bus.js';
+import { NodeDirectory } from './cluster/node-directory.js';
 import { CredentialVault } from './vault/credential-vault.js';
 import { loadMasterKeys } from './vault/master-key.js';
 import { RecordingKeys } from './vault/recording-keys.js';
@@ -73,6 +74,8 @@ export interface App {
   events: EventBus<AccessEvents>;
   /** Messages to and from the other nodes sharing the store (gateway/cluster/bus.ts); serve starts it. */
   bus: ClusterBus;
+  /** The cluster's nodes as the API lists them. */
+  nodeDirectory: NodeDirectory;
   scheduler: DeadlineScheduler;
   vault: Vault;
   creds: CredentialVault;
@@ -277,7 +280,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     onFailure: (target, err) => log.warn({ target, error: err instanceof Error ? err.message : String(err) }, LOG.discoveryFailed),
   });
   const app: App = {
-    config, paths, clock, log, store, audit, checkpoints, events, bus, scheduler, vault, creds, recordingKeys,
+    config, paths, clock, log, store, audit, checkpoints, events, bus, nodeDirectory: new NodeDirectory(store, clock, config.node), scheduler, vault, creds, recordingKeys,
     reveals: new MaskedInputReveals(store, paths.recordings, recordingKeys, audit),
     users: new UserService(ctx, vault),
     authn: new Authenticator(ctx, vault, throttle, (reason) => loginRefusals({ reason })),

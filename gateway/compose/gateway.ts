@@ -97,7 +97,7 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   const host = config.listen === '0.0.0.0' || config.listen === '::' ? config.hostnames[0]! : config.listen;
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${bound.https}`;
   app.addresses = { url: config.publicUrl ?? url, sshHost: host, sshPort: bound.ssh ?? config.ssh.port };
-  writeFileSync(app.paths.serveInfo, JSON.stringify({ url, pid: process.pid, ports: bound, ca: certPaths(config.data).caCert }, null, 2) + '\n');
+  writeFileSync(app.paths.serveInfo, JSON.stringify({ url, pid: process.pid, ports: bound, ca: certPaths(config.data).caCert, node: config.node, store: app.store.kind }, null, 2) + '\n');
   log.info({ url, ports: bound }, LOG.serveStarted);
 
   let stopping: Promise<void> | null = null;
