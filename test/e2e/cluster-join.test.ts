@@ -7,11 +7,14 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, type Proc, startProc, tempDir, waitFor } from '../harness/common.js';
+import { freePort, type Proc, requireBinary, run as runPeer, startProc, tempDir, waitFor } from '../harness/common.js';
 import { BIN, type CliResult, cli, json } from '../harness/gateway.js';
 import { type PostgresPeer, startPostgres } from '../harness/postgres.js';
+import { tlsCaArgs } from '../harness/test-ca.js';
 
 const STORE_PASSWORD = 'Store-Pw-7x';
+const DB_PASSWORD = 'Db-Vaulted-Canary-42';
+const DBA_PASSWORD = 'dba-Password-1';
 let pg: PostgresPeer;
 let dir: string;
 let store: string;
@@ -89,6 +92,29 @@ describe('two nodes on one PostgreSQL store', () => {
     for (const n of ['n1', 'n2']) expect(json<{ ok: boolean }>(run(['audit', 'verify', '--json', '--data', dataDir(n)])).ok).toBe(true);
     expect(n1.output() + n2.output()).not.toContain(STORE_PASSWORD);
   }, 120_000);
+
+  it('records a session of node 2 in the shared recordings dir, readable from node 1, its record naming node and relative path', () => {
+    pg.sql(`CREATE ROLE app LOGIN PASSWORD '${DB_PASSWORD}'`);
+    pg.sql('CREATE DATABASE orders OWNER app');
+    must(cli(['user', 'add', 'dba', '--role', 'dba', '--password-stdin', '--data', dataDir('n1')], { env: baseEnv(), stdin: `${DBA_PASSWORD}\n` }));
+    must(cli(['target', 'add', 'orders-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(pg.port), '--account', 'app', '--database', 'orders',
+      ...tlsCaArgs(), '--password-stdin', '--data', dataDir('n1')], { env: baseEnv(), stdin: `${DB_PASSWORD}\n` }));
+    must(run(['grant', 'add', '--user', 'dba', '--target', 'orders-db', '--for', '30m', '--reason', 'cluster test', '--data', dataDir('n2')]));
+    const port = (JSON.parse(readFileSync(join(dataDir('n2'), 'serve.json'), 'utf8')) as { ports: { postgres: number } }).ports.postgres;
+    const psql = runPeer(requireBinary('postgresql-client-15', 'psql'), ['-X', '-tA', '-c', "select 'through-node-2'",
+      `host=127.0.0.1 port=${port} user=dba+orders-db dbname=orders sslmode=require connect_timeout=10`], { env: { ...process.env, PGPASSWORD: DBA_PASSWORD } });
+    expect(psql.status, psql.stderr).toBe(0);
+    expect(psql.stdout.trim()).toBe('through-node-2');
+    const rows = pg.sql('SELECT id, node, recording FROM sessions', 'portcullis').trim().split('\n');
+    expect(rows).toHaveLength(1);
+    const [id, node, recording] = rows[0]!.split('|');
+    expect(node).toBe('n2');
+    // Relative to the recordings root: valid on every node whatever its mount point.
+    expect(recording).toBe(id);
+    expect(existsSync(join(dir, 'recordings', id!, 'statements.ndjson'))).toBe(true);
+    const shown = json<{ node?: string; recording: Array<{ file: string }> }>(run(['session', 'show', id!, '--json', '--data', dataDir('n1')]));
+    expect(shown.recording.map((f) => f.file)).toContain('statements.ndjson');
+  }, 60_000);
 
   it('lists the nodes from either node', () => {
     const nodes = json<Array<{ name: string; state: string; self: boolean }>>(run(['node', 'list', '--json', '--data', dataDir('n2')]));
