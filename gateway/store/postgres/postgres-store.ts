@@ -351,7 +351,10 @@ class PostgresStore implements Store {
   }
 
   replaceSealed(v: SealedValue): Promise<void> {
-    const [table, col] = SEALED_COLUMNS[v.table];
+    const where = SEALED_COLUMNS[v.table] as readonly [string, string] | undefined;
+    // The table and column come from this fixed map only, never from the caller's text.
+    if (!where) return Promise.reject(new PortcullisError('bad-request', `no sealed values in "${String(v.table)}"`));
+    const [table, col] = where;
     return this.none(this.change(`UPDATE ${table} SET ${col}=$1 WHERE id=$2`, v.sealed, v.id));
   }
 
