@@ -34,6 +34,11 @@ export class SessionPipeline {
     });
   }
 
+  /** Rechecks every relaying session now (the cluster's safety net when bus messages may have been missed). */
+  async recheckAll(): Promise<void> {
+    for (const s of [...this.running]) await s.recheck();
+  }
+
   /**
    * Gateway shutdown: refuses new sessions, ends every running one with `gateway-shutdown` — also
    * those still logging in, which the live registry does not know yet — and resolves once each has
