@@ -42,6 +42,7 @@ import { SessionCatalog } from './session/session-catalog.js';
 import { MaskedInputReveals } from './session/masked-reveal.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
+import { withUnreachableWording } from './store/unreachable.js';
 import type { TargetKind } from './store/records.js';
 import type { AdminLogin } from './provision/provisioner.js';
 import { EphemeralService } from './provision/ephemeral-service.js';
@@ -150,7 +151,8 @@ export function buildApp(config: Config, opts: AppOptions): App {
   const paths = dataPaths(config.data);
   mkdirSync(paths.recordings, { recursive: true, mode: 0o700 });
   const { clock, log } = opts;
-  const store = opts.store ?? openSqliteStore(paths.store);
+  // A store that cannot be reached says so in one clear sentence to every client (store/unreachable.ts).
+  const store = withUnreachableWording(opts.store ?? openSqliteStore(paths.store));
   const keys = loadMasterKeys(paths.root, opts.env);
   const vault = new Vault(keys.keys);
   const events = new EventBus<AccessEvents>((event, err) => log.error({ event, err }, LOG.eventHandlerFailed));
