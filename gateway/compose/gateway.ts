@@ -55,6 +55,14 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   // The store first: unreachable, or a node that may not join, stops here with one clear sentence.
   const store = await openServeStore(config, env);
   const app = buildApp(config, { clock: systemClock, env, log, adminLogins, loginProbes, store });
+  // First: take this node's name in the cluster (refused while a live node holds it, before this
+  // process touches any session), listen to the other nodes and look for lost ones.
+  try {
+    await app.cluster.start();
+  } catch (err) {
+    await app.close().catch(() => {});
+    throw err;
+  }
   const certs = ensureCerts(config.data, config.hostnames);
   const tls = { cert: readFileSync(certs.serverCert, 'utf8'), key: readFileSync(certs.serverKey, 'utf8') };
   // Before anything is appended: fixes where keying begins (first start of an older data dir) and
