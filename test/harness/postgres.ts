@@ -3,7 +3,7 @@
 // TLS on (a certificate from the per-process test CA, test-ca.ts).
 import { chmodSync, chownSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { withFreshPort, portOpen, requireBinary, runOk, startProc, tempDir, waitFor } from './common.js';
+import { withFreshPort, portOpen, requireBinary, runOk, startProc, tempDir, waitFor, type Proc } from './common.js';
 import { testTls } from './test-ca.js';
 
 const BIN = '/usr/lib/postgresql/15/bin';
@@ -15,10 +15,18 @@ export interface PostgresPeer {
   dir: string;
   /** Runs SQL as the superuser through psql over TCP (a real password login). */
   sql(query: string, database?: string): string;
+  /** Stops the server, keeping its data (the store-down case); resume() starts it again on the same port. */
+  halt(): Promise<void>;
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startPostgres(): Promise<PostgresPeer> {
+export interface PostgresOptions {
+  /** max_connections (default 100; a benchmark with 1,000 sessions needs more). */
+  maxConnections?: number;
+}
+
+export async function startPostgres(opts: PostgresOptions = {}): Promise<PostgresPeer> {
   const initdb = requireBinary('postgresql-15', `${BIN}/initdb`);
   const postgres = requireBinary('postgresql-15', `${BIN}/postgres`);
   const psql = requireBinary('postgresql-client-15', 'psql');
@@ -38,14 +46,25 @@ export async function startPostgres(): Promise<PostgresPeer> {
   writeFileSync(certFile, server.certPem, { mode: 0o644 });
   writeFileSync(keyFile, server.keyPem, { mode: 0o600 });
   chownSync(keyFile, uid, gid);
+  const maxConnections = opts.maxConnections ?? 100;
   return withFreshPort(async (port) => {
-    const proc = startProc('runuser', ['-u', 'postgres', '--', postgres, '-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1',
-      '-c', `unix_socket_directories=${dir}`, '-c', 'ssl=on', '-c', `ssl_cert_file=${certFile}`, '-c', `ssl_key_file=${keyFile}`, '-c', 'fsync=off', '-c', 'max_connections=100', '-c', 'password_encryption=scram-sha-256']);
-    await waitFor('postgres to listen', () => portOpen(port), 30_000, proc);
+    const launch = async (): Promise<Proc> => {
+      const p = startProc('runuser', ['-u', 'postgres', '--', postgres, '-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1',
+        '-c', `unix_socket_directories=${dir}`, '-c', 'ssl=on', '-c', `ssl_cert_file=${certFile}`, '-c', `ssl_key_file=${keyFile}`, '-c', 'fsync=off',
+        '-c', `max_connections=${maxConnections}`, '-c', 'password_encryption=scram-sha-256']);
+      await waitFor('postgres to listen', () => portOpen(port), 30_000, p);
+      await waitFor('postgres to accept logins', () => { try { sql('SELECT 1'); return true; } catch { return false; } }, 30_000, p);
+      return p;
+    };
     const env = { ...process.env, PGPASSWORD: password };
     const sql = (query: string, database = 'postgres'): string =>
       runOk(psql, ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', database, '-c', query], { env });
-    await waitFor('postgres to accept logins', () => { try { sql('SELECT 1'); return true; } catch { return false; } }, 30_000, proc);
-    return { port, superuser: 'postgres', password, dir, sql, stop: () => proc.stop() };
+    let proc = await launch();
+    return {
+      port, superuser: 'postgres', password, dir, sql,
+      halt: () => proc.stop(),
+      resume: async () => { if (proc.child.exitCode === null && proc.child.signalCode === null) return; proc = await launch(); },
+      stop: () => proc.stop(),
+    };
   });
 }
