@@ -41,7 +41,7 @@ export interface ClusterNode extends GatewayPeer {
 export interface ClusterStore {
   /** postgres://portcullis:...@127.0.0.1:PORT/portcullis (holds the password: keep it out of logs). */
   url: string;
-  /** The PostgreSQL server itself (halt()/resume() for store-down tests). */
+  /** The PostgreSQL server itself (stopFast()/start() for store-down tests). */
   pg: PostgresPeer;
   /** SQL as the superuser in the store database (what someone who can write the database can do). */
   sql(query: string): string;

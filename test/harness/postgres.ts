@@ -3,7 +3,7 @@
 // TLS on (a certificate from the per-process test CA, test-ca.ts).
 import { chmodSync, chownSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { withFreshPort, portOpen, requireBinary, runOk, startProc, tempDir, waitFor, type Proc } from './common.js';
+import { withFreshPort, portOpen, requireBinary, runOk, startProc, tempDir, waitFor } from './common.js';
 import { testTls } from './test-ca.js';
 
 const BIN = '/usr/lib/postgresql/15/bin';
@@ -15,10 +15,11 @@ export interface PostgresPeer {
   dir: string;
   /** Runs SQL as the superuser through psql over TCP (a real password login). */
   sql(query: string, database?: string): string;
-  /** Stops the server, keeping its data (the store-down case); resume() starts it again on the same port. */
-  halt(): Promise<void>;
-  resume(): Promise<void>;
   stop(): Promise<void>;
+  /** Stops the server as `pg_ctl stop -m fast` does (clients are disconnected); start() brings it back on the same port. */
+  stopFast(): Promise<void>;
+  /** Starts the server again after stopFast(), same port and data. */
+  start(): Promise<void>;
 }
 
 export interface PostgresOptions {
@@ -46,25 +47,28 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
   writeFileSync(certFile, server.certPem, { mode: 0o644 });
   writeFileSync(keyFile, server.keyPem, { mode: 0o600 });
   chownSync(keyFile, uid, gid);
-  const maxConnections = opts.maxConnections ?? 100;
   return withFreshPort(async (port) => {
-    const launch = async (): Promise<Proc> => {
-      const p = startProc('runuser', ['-u', 'postgres', '--', postgres, '-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1',
-        '-c', `unix_socket_directories=${dir}`, '-c', 'ssl=on', '-c', `ssl_cert_file=${certFile}`, '-c', `ssl_key_file=${keyFile}`, '-c', 'fsync=off',
-        '-c', `max_connections=${maxConnections}`, '-c', 'password_encryption=scram-sha-256']);
-      await waitFor('postgres to listen', () => portOpen(port), 30_000, p);
-      await waitFor('postgres to accept logins', () => { try { sql('SELECT 1'); return true; } catch { return false; } }, 30_000, p);
-      return p;
-    };
+    const launch = (): ReturnType<typeof startProc> => startProc('runuser', ['-u', 'postgres', '--', postgres, '-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1',
+      '-c', `unix_socket_directories=${dir}`, '-c', 'ssl=on', '-c', `ssl_cert_file=${certFile}`, '-c', `ssl_key_file=${keyFile}`, '-c', 'fsync=off', '-c', `max_connections=${opts.maxConnections ?? 100}`, '-c', 'password_encryption=scram-sha-256']);
+    let proc = launch();
+    await waitFor('postgres to listen', () => portOpen(port), 30_000, proc);
     const env = { ...process.env, PGPASSWORD: password };
     const sql = (query: string, database = 'postgres'): string =>
       runOk(psql, ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', database, '-c', query], { env });
-    let proc = await launch();
-    return {
-      port, superuser: 'postgres', password, dir, sql,
-      halt: () => proc.stop(),
-      resume: async () => { if (proc.child.exitCode === null && proc.child.signalCode === null) return; proc = await launch(); },
-      stop: () => proc.stop(),
+    await waitFor('postgres to accept logins', () => { try { sql('SELECT 1'); return true; } catch { return false; } }, 30_000, proc);
+    const stopFast = async (): Promise<void> => {
+      const exited = new Promise<void>((resolve) => {
+        if (proc.child.exitCode !== null || proc.child.signalCode !== null) resolve();
+        else proc.child.once('exit', () => resolve());
+      });
+      runOk('runuser', ['-u', 'postgres', '--', `${BIN}/pg_ctl`, 'stop', '-D', data, '-m', 'fast', '-w']);
+      await exited;
     };
+    const start = async (): Promise<void> => {
+      proc = launch();
+      await waitFor('postgres to listen again', () => portOpen(port), 30_000, proc);
+      await waitFor('postgres to accept logins again', () => { try { sql('SELECT 1'); return true; } catch { return false; } }, 30_000, proc);
+    };
+    return { port, superuser: 'postgres', password, dir, sql, stop: () => proc.stop(), stopFast, start };
   });
 }
