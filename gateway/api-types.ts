@@ -86,6 +86,8 @@ export interface SessionView {
   link: { id: string; label: string; issuer: string } | null;
   /** The access level the session ran at (null: recorded before levels existed). */
   level: string | null;
+  /** The gateway node that brokers (brokered) it; null: recorded before several nodes. */
+  node: string | null;
 }
 
 /** GET /api/v1/sessions/:id: the session and the files of its recording. */

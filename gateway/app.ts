@@ -42,6 +42,7 @@ import { SessionCatalog } from './session/session-catalog.js';
 import { MaskedInputReveals } from './session/masked-reveal.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
+import { withUnreachableWording } from './store/unreachable.js';
 import type { TargetKind } from './store/records.js';
 import type { AdminLogin } from './provision/provisioner.js';
 import { EphemeralService } from './provision/ephemeral-service.js';
@@ -56,6 +57,7 @@ import { DeadlineScheduler } from './util/deadline-scheduler.js';
 import { parseDuration } from './util/duration.js';
 import { EventBus } from './util/event-bus.js';
 import { ClusterBus } from './cluster/bus.js';
+import { Cluster } from './cluster/cluster.js';
 import { CredentialVault } from './vault/credential-vault.js';
 import { loadMasterKeys } from './vault/master-key.js';
 import { RecordingKeys } from './vault/recording-keys.js';
@@ -74,6 +76,8 @@ export interface App {
   events: EventBus<AccessEvents>;
   /** Messages to and from the other nodes sharing the store (gateway/cluster/bus.ts); serve starts it. */
   bus: ClusterBus;
+  /** Membership, lost-node sweeps, session control across nodes, once-per-cluster claims (gateway/cluster/); serve starts it. */
+  cluster: Cluster;
   scheduler: DeadlineScheduler;
   vault: Vault;
   creds: CredentialVault;
@@ -147,7 +151,8 @@ export function buildApp(config: Config, opts: AppOptions): App {
   const paths = dataPaths(config.data);
   mkdirSync(paths.recordings, { recursive: true, mode: 0o700 });
   const { clock, log } = opts;
-  const store = opts.store ?? openSqliteStore(paths.store);
+  // A store that cannot be reached says so in one clear sentence to every client (store/unreachable.ts).
+  const store = withUnreachableWording(opts.store ?? openSqliteStore(paths.store));
   const keys = loadMasterKeys(paths.root, opts.env);
   const vault = new Vault(keys.keys);
   const events = new EventBus<AccessEvents>((event, err) => log.error({ event, err }, LOG.eventHandlerFailed));
@@ -264,8 +269,12 @@ export function buildApp(config: Config, opts: AppOptions): App {
       maxSessionMs: optionalDuration(config.session.maxLength),
       pipeInputCap: config.ssh.pipeInputCap, pipeOutputCap: config.ssh.pipeOutputCap,
       connectMs: parseDuration(config.session.connectTimeout),
-      recheckMs: optionalDuration(config.session.recheckInterval),
+      recheckMs: recheckInterval(config, store),
     },
+  });
+  const cluster = new Cluster({
+    store, audit, clock, scheduler, log, events, bus, live, throttle, recheckAll: () => pipeline?.recheckAll() ?? Promise.resolve(),
+    node: config.node, heartbeatMs: parseDuration(config.cluster.heartbeatInterval), lostAfterMs: parseDuration(config.cluster.nodeLostAfter),
   });
   const discovery = new DiscoveryService({
     store, audit, clock, events, creds, adminLogins: opts.adminLogins ?? {},
@@ -278,7 +287,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     onFailure: (target, err) => log.warn({ target, error: err instanceof Error ? err.message : String(err) }, LOG.discoveryFailed),
   });
   const app: App = {
-    config, paths, clock, log, store, audit, checkpoints, events, bus, scheduler, vault, creds, recordingKeys,
+    config, paths, clock, log, store, audit, checkpoints, events, bus, cluster, scheduler, vault, creds, recordingKeys,
     reveals: new MaskedInputReveals(store, paths.recordings, recordingKeys, audit),
     users: new UserService(ctx, vault),
     authn: new Authenticator(ctx, vault, throttle, (reason) => loginRefusals({ reason })),
@@ -292,7 +301,8 @@ export function buildApp(config: Config, opts: AppOptions): App {
     sessions: new SessionCatalog(store),
     liveRecordings, recordingSpace, postClose,
     addresses: { url: publicUrl(config), sshHost: config.hostnames[0]!, sshPort: config.ssh.port },
-    timers: new AccessTimers(ctx, scheduler, requests),
+    // With a shared store every node reloads the grants others made, and one node sends each notice.
+    timers: new AccessTimers(ctx, scheduler, requests, { claim: (key) => cluster.claim(key), reloadMs: store.kind === 'postgres' ? TIMER_RELOAD_MS : 0 }),
     ephemeral,
     notifier, metrics, rotation, rotationTriggers, discovery, discoverySchedule,
     counters: { http: (l) => counters.http(l), authFailures: () => counters.authFailures(), webhookFailures: () => counters.webhookFailures() },
@@ -304,6 +314,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
       await checkpoints.stop();
       await ephemeral.stop();
       await notifier.drain(3000);
+      await cluster.stop();
       scheduler.stop();
       await bus.close();
       await store.close();
@@ -338,6 +349,22 @@ function buildAudit(config: Config, paths: DataPaths, d: AuditDeps): { audit: Au
     onBehind: (at) => d.log.error(at, LOG.auditStoreBehindCheckpoint),
   });
   return { audit, checkpoints, auditKey };
+}
+
+/** Access timers reload the store's grants this often when several nodes share it. */
+const TIMER_RELOAD_MS = 30_000;
+/**
+ * With several nodes the periodic recheck is the safety net for a cut announced on the bus but not
+ * received (a NOTIFY lost without the listening connection dropping; a drop triggers a recheck at
+ * once): at most 5 s, so a missed revoke still cuts within seconds. Each round reads the user,
+ * target, grant and policy of every live session: 1,000 sessions cost ~1,000 light reads/s.
+ */
+const CLUSTER_RECHECK_MS = 5_000;
+
+function recheckInterval(config: Config, store: Store): number {
+  const configured = optionalDuration(config.session.recheckInterval);
+  if (store.kind !== 'postgres' || configured === 0) return configured;
+  return Math.min(configured, CLUSTER_RECHECK_MS);
 }
 
 /** Targets whose removal first drops their ephemeral accounts. */

@@ -51,6 +51,14 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   const adminLogins = Object.fromEntries(Object.entries(PROTOCOLS).flatMap(([kind, p]) => (p.admin ? [[kind, p.admin]] : [])));
   const loginProbes = Object.fromEntries(Object.entries(PROTOCOLS).map(([kind, p]) => [kind, p.probe]));
   const app = buildApp(config, { clock: systemClock, env, log, adminLogins, loginProbes });
+  // First: take this node's name in the cluster (refused while a live node holds it, before this
+  // process touches any session), listen to the other nodes and look for lost ones.
+  try {
+    await app.cluster.start();
+  } catch (err) {
+    await app.close().catch(() => {});
+    throw err;
+  }
   const certs = ensureCerts(config.data, config.hostnames);
   const tls = { cert: readFileSync(certs.serverCert, 'utf8'), key: readFileSync(certs.serverKey, 'utf8') };
   // Before anything is appended: fixes where keying begins (first start of an older data dir) and
@@ -58,9 +66,11 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   // `audit verify` names what is wrong with it, and the gateway keeps serving.
   await app.checkpoints.start().catch((err: unknown) => log.error({ err }, LOG.auditCheckpointFailed));
   // Before any listener accepts: every session live in the store now was left open by a previous
-  // run that died without draining. One node on its own store owns every one of them; a later
-  // multi-node store must narrow `owns` to this node's sessions.
-  await closeOrphanedSessions({ store: app.store, audit: app.audit, clock: app.clock, log, owns: () => true, running: (id) => app.live.get(id) !== undefined });
+  // run that died without draining. A node owns the sessions its rows name (and, with one node,
+  // those from before several nodes); another node's live sessions are its own, or its sweeper's.
+  await closeOrphanedSessions({
+    store: app.store, audit: app.audit, clock: app.clock, log, owns: (s) => s.node === config.node || s.node === null, running: (id) => app.live.get(id) !== undefined,
+  });
   // Jobs a previous run queued but never ran (keyframes, search index) go first in the pool; then
   // the recordings volume is measured once, so a full volume refuses the very first login.
   // Target credentials sealed before they were bound to their target are bound now, once (the

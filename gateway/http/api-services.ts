@@ -21,6 +21,7 @@ import type { Clock } from '../util/clock.js';
 import type { CredentialVault } from '../vault/credential-vault.js';
 import type { EphemeralService } from '../provision/ephemeral-service.js';
 import type { DiscoveryService } from '../provision/discovery.js';
+import type { ClusterSessions } from '../cluster/cluster-sessions.js';
 
 export interface ApiServices {
   readonly config: Pick<Config, 'api' | 'http' | 'publicUrl'>;
@@ -40,6 +41,8 @@ export interface ApiServices {
   readonly breakglass: BreakglassService;
   readonly links: LinkService;
   readonly live: LiveSessions;
+  /** Sessions of every node: the live list, and killing a session that runs on another node. */
+  readonly cluster: { readonly sessions: Pick<ClusterSessions, 'listLive' | 'kill'> };
   /** Recorded sessions: list, search, lookup. */
   readonly sessions: SessionCatalog;
   /** Sealed masked input, decrypted for an admin and audited. */

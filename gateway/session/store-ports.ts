@@ -41,6 +41,9 @@ export function storeJournal(store: Store, audit: AuditLog, log: Logger, node: s
       });
     }),
     ended: (s, at, reason) => store.transaction(async () => {
+      // Already ended by another node (this one was found lost): that node audited the end.
+      const cur = await store.sessions.byId(s.id);
+      if (cur && cur.endedAt !== null) return;
       await store.sessions.end(s.id, at, reason);
       await audit.append('session.ended', actor(s), { session: s.id, reason });
     }),

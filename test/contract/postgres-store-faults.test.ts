@@ -73,6 +73,19 @@ describe('PostgreSQL store faults', () => {
     expect(bad.message).not.toContain('Wrong-Pw-43');
   });
 
+  it('refuses a malformed store URL without echoing it (the password stays out of the error)', async () => {
+    for (const url of ['postgres://u:Secret-Pw-45@[bad/db', 'postgres://u:Secret-Pw-45@127.0.0.1:99999/db', 'mysql://u:Secret-Pw-45@h/db', 'Secret-Pw-45']) {
+      let caught: unknown;
+      try {
+        await openPostgresStore(url);
+      } catch (err) {
+        caught = err;
+      }
+      expect(isPortcullisError(caught) && caught.code).toBe('bad-request');
+      expect(JSON.stringify(caught, Object.getOwnPropertyNames(caught))).not.toContain('Secret-Pw-45');
+    }
+  });
+
   it('gives up within ~10 s on a server that accepts but never answers', async () => {
     const sockets: Socket[] = [];
     const silent: Server = createServer((s) => { sockets.push(s); });

@@ -37,7 +37,7 @@ afterAll(async () => {
 describeStoreContract('PostgreSQL', async () => {
   const { pg: p, admin } = await server();
   const db = `contract_${++count}`;
-  await admin.query(`CREATE DATABASE ${db} TEMPLATE contract_template`);
+  await admin.query(`CREATE DATABASE ${db} TEMPLATE contract_template STRATEGY FILE_COPY`);
   const url = urlOf(p, db);
   const store = await openPostgresStore(url, { poolSize: 4 });
   return {

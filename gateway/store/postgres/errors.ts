@@ -13,14 +13,23 @@ const UNAVAILABLE_TEXT = /Connection terminated|timeout exceeded when trying to 
 
 interface PgLikeError { code?: unknown; constraint?: unknown; message?: unknown }
 
-/** host:port of a postgres:// URL, for messages (never the user or password). */
+/**
+ * host:port of a postgres:// URL, for messages (never the user or password). Rejects anything
+ * else with a message that does not echo the URL: the driver's own URL error carries the whole
+ * string, password included, in a property a logger would print.
+ */
 export function serverName(url: string): string {
+  let u: URL;
   try {
-    const u = new URL(url);
-    return `${u.hostname || 'localhost'}:${u.port || '5432'}`;
+    u = new URL(url);
   } catch {
-    return 'the configured server';
+    throw new PortcullisError('bad-request', 'the store is not a valid URL: expected postgres://USER:PASSWORD@HOST:PORT/DATABASE');
   }
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') {
+    throw new PortcullisError('bad-request', 'the store URL must start with postgres:// or postgresql://');
+  }
+  if (!u.hostname) throw new PortcullisError('bad-request', 'the store URL names no host: expected postgres://USER:PASSWORD@HOST:PORT/DATABASE');
+  return `${u.hostname}:${u.port || '5432'}`;
 }
 
 export function isUnavailable(err: unknown): boolean {

@@ -34,6 +34,11 @@ export interface PostgresStoreOptions {
  */
 export async function openPostgresStore(url: string, opts: PostgresStoreOptions = {}): Promise<Store> {
   const server = serverName(url);
+  // Whatever else goes wrong while opening, the error must not carry the URL (see serverName).
+  const clean = (err: unknown): Error => {
+    const e = storeError(err, server);
+    return e instanceof PortcullisError ? e : new PortcullisError('unavailable', `cannot open the PostgreSQL store at ${server}: ${e.message}`);
+  };
   const connectTimeoutMs = opts.connectTimeoutMs ?? 5_000;
   const tx = new PgTransactions(url, server, { poolSize: opts.poolSize ?? 10, connectTimeoutMs, onError: opts.onError });
   try {
@@ -41,14 +46,14 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
     try {
       client = await tx.pool.connect();
     } catch (err) {
-      throw storeError(err, server);
+      throw clean(err);
     }
     try {
       await migrate(client);
       client.release();
     } catch (err) {
       client.release(true);
-      throw storeError(err, server);
+      throw clean(err);
     }
   } catch (err) {
     await tx.pool.end().catch(() => undefined);
@@ -351,7 +356,10 @@ class PostgresStore implements Store {
   }
 
   replaceSealed(v: SealedValue): Promise<void> {
-    const [table, col] = SEALED_COLUMNS[v.table];
+    const where = SEALED_COLUMNS[v.table] as readonly [string, string] | undefined;
+    // The table and column come from this fixed map only, never from the caller's text.
+    if (!where) return Promise.reject(new PortcullisError('bad-request', `no sealed values in "${String(v.table)}"`));
+    const [table, col] = where;
     return this.none(this.change(`UPDATE ${table} SET ${col}=$1 WHERE id=$2`, v.sealed, v.id));
   }
 

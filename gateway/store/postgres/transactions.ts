@@ -16,6 +16,7 @@ import { storeError } from './errors.js';
 
 /** The advisory lock every transaction takes (any constant other than the migration lock's). */
 const TX_LOCK = 0x70637801;
+const IDLE_IN_TX_TIMEOUT_MS = 30_000;
 
 type Params = readonly unknown[];
 export type Row = Record<string, unknown>;
@@ -52,8 +53,14 @@ export class PgTransactions {
   constructor(readonly url: string, readonly server: string, opts: PgTransactionsOptions) {
     this.pool = new pg.Pool({
       connectionString: url, max: opts.poolSize, connectionTimeoutMillis: opts.connectTimeoutMs, types,
-      // A dead server must not hang a call forever; the pool drops idle clients after a while.
-      idleTimeoutMillis: 30_000, keepAlive: true,
+      application_name: 'portcullis', idleTimeoutMillis: 30_000,
+      // TCP keepalive notices a server gone without a word (a partition) sooner than the OS default.
+      keepAlive: true, keepAliveInitialDelayMillis: 10_000,
+      // Every transaction holds the cluster-wide lock: a node that vanishes mid-transaction (power
+      // loss, partition: no RST) must not hold it for the hours TCP takes to notice. The server ends
+      // such a session after this long idle in its transaction, rolling it back and freeing the
+      // lock. Transactions never wait on peers, so a live one is never idle that long.
+      idle_in_transaction_session_timeout: IDLE_IN_TX_TIMEOUT_MS,
     });
     // An idle client whose connection drops (server restart) emits here; without a listener the
     // process would crash. The pool discards that client and connects a new one when asked.
