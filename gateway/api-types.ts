@@ -223,3 +223,17 @@ export interface EphemeralAccountView {
   state: 'creating' | 'active' | 'dropping' | 'dropped' | 'abandoned';
   created_at: string; expires_at: string; dropped_at: string | null; drop_attempts: number; last_error: string | null;
 }
+
+/** A gateway node of the cluster (`GET /api/v1/nodes`, `portcullis node list`). */
+export interface NodeView {
+  name: string;
+  state: 'up' | 'left' | 'lost';
+  version: string;
+  started_at: string;
+  last_heartbeat: string;
+  /** Seconds since the last heartbeat, as the answering node's clock sees it. */
+  heartbeat_age_s: number;
+  ended_at: string | null;
+  /** Whether this is the node that answered. */
+  self: boolean;
+}

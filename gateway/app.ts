@@ -3,7 +3,6 @@
 // no front end: the protocol listeners, the vendor browser terminals and the HTTP server are built
 // around it by the composition root (compose/gateway.ts). `serve`, `init` and tests go through here.
 import { mkdirSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { AccessTimers } from './access/access-timers.js';
@@ -58,6 +57,7 @@ import { parseDuration } from './util/duration.js';
 import { EventBus } from './util/event-bus.js';
 import { ClusterBus } from './cluster/bus.js';
 import { Cluster } from './cluster/cluster.js';
+import { NodeDirectory } from './cluster/node-directory.js';
 import { CredentialVault } from './vault/credential-vault.js';
 import { loadMasterKeys } from './vault/master-key.js';
 import { RecordingKeys } from './vault/recording-keys.js';
@@ -78,6 +78,8 @@ export interface App {
   bus: ClusterBus;
   /** Membership, lost-node sweeps, session control across nodes, once-per-cluster claims (gateway/cluster/); serve starts it. */
   cluster: Cluster;
+  /** The cluster's nodes as the API lists them. */
+  nodeDirectory: NodeDirectory;
   scheduler: DeadlineScheduler;
   vault: Vault;
   creds: CredentialVault;
@@ -148,7 +150,7 @@ export interface AppOptions {
 }
 
 export function buildApp(config: Config, opts: AppOptions): App {
-  const paths = dataPaths(config.data);
+  const paths = dataPaths(config.data, config.recordings.dir);
   mkdirSync(paths.recordings, { recursive: true, mode: 0o700 });
   const { clock, log } = opts;
   // A store that cannot be reached says so in one clear sentence to every client (store/unreachable.ts).
@@ -261,7 +263,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
   });
   pipeline = new SessionPipeline({
     recordingSpace, postClose, recordingBudgetBytes: parseSize(config.recordings.sessionBudget, 'recordings.sessionBudget'),
-    authorizer: decidingAuthorizer(decider, store, clock), journal: storeJournal(store, audit, log, config.node), credentials: ephemeral.credentials,
+    authorizer: decidingAuthorizer(decider, store, clock), journal: storeJournal(store, audit, log, config.node, paths.recordings), credentials: ephemeral.credentials,
     spanSealer: () => recordingKeys.ready(), live, scheduler, clock, log, recordingsDir: paths.recordings, liveRecordings, gateRules: [],
     limits: {
       idleMs: {
@@ -289,7 +291,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     onFailure: (target, err) => log.warn({ target, error: err instanceof Error ? err.message : String(err) }, LOG.discoveryFailed),
   });
   const app: App = {
-    config, paths, clock, log, store, audit, checkpoints, events, bus, cluster, scheduler, vault, creds, recordingKeys,
+    config, paths, clock, log, store, audit, checkpoints, events, bus, cluster, nodeDirectory: new NodeDirectory(store, clock, config.node), scheduler, vault, creds, recordingKeys,
     reveals: new MaskedInputReveals(store, paths.recordings, recordingKeys, audit),
     users: new UserService(ctx, vault),
     authn: new Authenticator(ctx, vault, throttle, (reason) => loginRefusals({ reason })),
@@ -344,7 +346,7 @@ function buildAudit(config: Config, paths: DataPaths, d: AuditDeps): { audit: Au
   });
   const checkpoints = new AuditCheckpoints({
     store: d.store, key: auditKey, signingKey, file: files.checkpoints, clock: d.clock, scheduler: d.scheduler,
-    node: d.env.PORTCULLIS_NODE || hostname(), intervalMs: optionalDuration(config.audit.checkpointInterval), persistKey,
+    node: config.node, intervalMs: optionalDuration(config.audit.checkpointInterval), persistKey,
     notify: (n) => d.events.emit('audit.checkpoint', n),
     onError: (err) => d.log.error({ err }, LOG.auditCheckpointFailed),
     onTornTail: (bytes) => d.log.warn({ bytes }, LOG.auditCheckpointTornTail),

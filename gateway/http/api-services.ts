@@ -22,6 +22,7 @@ import type { CredentialVault } from '../vault/credential-vault.js';
 import type { EphemeralService } from '../provision/ephemeral-service.js';
 import type { DiscoveryService } from '../provision/discovery.js';
 import type { ClusterSessions } from '../cluster/cluster-sessions.js';
+import type { NodeDirectory } from '../cluster/node-directory.js';
 
 export interface ApiServices {
   readonly config: Pick<Config, 'api' | 'http' | 'publicUrl'>;
@@ -54,5 +55,7 @@ export interface ApiServices {
   readonly ephemeral: Pick<EphemeralService, 'list'>;
   /** Privileged accounts on targets: run discovery, read stored findings. */
   readonly discovery: Pick<DiscoveryService, 'discover' | 'findings'>;
+  /** The cluster's nodes (store.nodes), for `node list`. */
+  readonly nodeDirectory: Pick<NodeDirectory, 'list'>;
   readonly counters: { http: (l: Record<string, string>) => void; authFailures: () => void };
 }
