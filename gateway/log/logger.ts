@@ -22,6 +22,10 @@ export const LOG = {
   eventHandlerFailed: 'event.handler_failed',
   clusterMessageDropped: 'cluster.message_dropped',
   clusterHandlerFailed: 'cluster.handler_failed',
+  // Protocol paths across nodes (gateway/cluster/pg-cancels.ts, mysql-connection-directory.ts, http/live-view-remote.ts).
+  pgCancelRelayLimited: 'pg.cancel_relay_limited',
+  pgCancelRelayFailed: 'pg.cancel_relay_failed',
+  pgCancelRelayForwarded: 'pg.cancel_relay_forwarded',
   auditFailed: 'audit.append_failed',
   auditCheckpointFailed: 'audit.checkpoint_failed',
   auditCheckpointTornTail: 'audit.checkpoint_torn_tail_cut',
