@@ -7,7 +7,9 @@
 // not start it.
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { App } from '../app.js';
+import { storeConnectionDirectory } from '../cluster/mysql-connections.js';
 import { busCancelRelay, receiveCancels } from '../cluster/pg-cancels.js';
+import { LOG } from '../log/logger.js';
 import type { Listener } from '../net/listener.js';
 import { ConnectionIds } from '../mysql/connection-ids.js';
 import { GreetingCache } from '../mysql/greeting-cache.js';
@@ -73,12 +75,18 @@ export const PROTOCOLS: { readonly [K in TargetKind]: ProtocolEntry } = {
     fetchCertificate: fetchPgCertificate,
   },
   mysql: {
-    listener: ({ app, tls }) => createMyListener({
-      authn: app.authn, pipeline: app.pipeline, clock: app.clock, log: app.log.child({ listener: 'mysql' }), tls,
-      allowPlaintext: app.config.mysql.allowPlaintext, ids: new ConnectionIds(), greetings: new GreetingCache(), maxPacket: app.config.mysql.maxPacketBytes,
-      statementMax: app.config.statements.maxBytes,
-      rsa: mysqlRsaKey(), handshakeTimeoutMs: parseDuration(app.config.mysql.handshakeTimeout),
-    }, { host: app.config.listen, port: app.config.mysql.port, maxHandshakes: app.config.mysql.maxHandshakes, targets: () => app.store.targets.list() }),
+    listener: ({ app, tls }) => {
+      const log = app.log.child({ listener: 'mysql' });
+      // Connection ids are recorded for the cluster, so a KILL landing on another node finds its thread.
+      const ids = new ConnectionIds(storeConnectionDirectory(app.store, app.config.node, log),
+        (id, why) => log.warn({ id, reason: why }, LOG.mysqlConnectionIdUnshared));
+      return createMyListener({
+        authn: app.authn, pipeline: app.pipeline, clock: app.clock, log, tls,
+        allowPlaintext: app.config.mysql.allowPlaintext, ids, greetings: new GreetingCache(), maxPacket: app.config.mysql.maxPacketBytes,
+        statementMax: app.config.statements.maxBytes,
+        rsa: mysqlRsaKey(), handshakeTimeoutMs: parseDuration(app.config.mysql.handshakeTimeout),
+      }, { host: app.config.listen, port: app.config.mysql.port, maxHandshakes: app.config.mysql.maxHandshakes, targets: () => app.store.targets.list() });
+    },
     probe: probeMysqlLogin,
     admin: mysqlAdminLogin,
     fetchCertificate: fetchMyCertificate,

@@ -26,6 +26,8 @@ export const LOG = {
   pgCancelRelayLimited: 'pg.cancel_relay_limited',
   pgCancelRelayFailed: 'pg.cancel_relay_failed',
   pgCancelRelayForwarded: 'pg.cancel_relay_forwarded',
+  mysqlConnectionIdUnshared: 'mysql.connection_id_unshared',
+  mysqlConnectionIdsNotCleared: 'mysql.connection_ids_not_cleared',
   auditFailed: 'audit.append_failed',
   auditCheckpointFailed: 'audit.checkpoint_failed',
   auditCheckpointTornTail: 'audit.checkpoint_torn_tail_cut',
