@@ -32,6 +32,12 @@ export const LOG = {
   clusterResync: 'cluster.resync',
   clusterPublishFailed: 'cluster.publish_failed',
   clusterClaimFailed: 'cluster.claim_failed',
+  // Protocol paths across nodes (gateway/cluster/pg-cancels.ts, mysql-connection-directory.ts, http/live-view-remote.ts).
+  pgCancelRelayLimited: 'pg.cancel_relay_limited',
+  pgCancelRelayFailed: 'pg.cancel_relay_failed',
+  pgCancelRelayForwarded: 'pg.cancel_relay_forwarded',
+  mysqlConnectionIdUnshared: 'mysql.connection_id_unshared',
+  mysqlConnectionIdsNotCleared: 'mysql.connection_ids_not_cleared',
   auditFailed: 'audit.append_failed',
   auditCheckpointFailed: 'audit.checkpoint_failed',
   auditCheckpointTornTail: 'audit.checkpoint_torn_tail_cut',
