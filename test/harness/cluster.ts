@@ -32,7 +32,10 @@ export interface ClusterNode extends GatewayPeer {
   name: string;
   /** Whether its serve process is running. */
   alive(): boolean;
-  /** Starts serve again after crash() or halt(), on the same ports. */
+  /**
+   * Starts serve again after crash() or halt(), on the same ports. After a crash it waits (bounded)
+   * until the cluster has marked the old process lost: until then the name is refused.
+   */
   restart(): Promise<void>;
   /** As halt(): the data dir is removed by Cluster.stop(). */
   stop(): Promise<void>;
@@ -214,7 +217,18 @@ async function serveNode(ctx: NodeContext, d: NodeDir): Promise<ClusterNode> {
     halt: () => proc.stop(),
     restart: async () => {
       await proc.stop();
-      proc = await serve();
+      // After a crash the store still holds the node's last heartbeat, and a name held by a live
+      // node is refused: retry until the cluster has marked it lost (cluster.nodeLostAfter, 6 s).
+      const until = Date.now() + ctx.startTimeoutMs;
+      for (;;) {
+        try {
+          proc = await serve();
+          return;
+        } catch (err) {
+          if (!/is already running/.test(String(err)) || Date.now() > until) throw err;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
     },
     stop: () => proc.stop(),
   };
