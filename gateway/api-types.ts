@@ -86,6 +86,8 @@ export interface SessionView {
   link: { id: string; label: string; issuer: string } | null;
   /** The access level the session ran at (null: recorded before levels existed). */
   level: string | null;
+  /** The gateway node that brokers (brokered) it; null: recorded before several nodes. */
+  node: string | null;
 }
 
 /** GET /api/v1/sessions/:id: the session and the files of its recording. */
@@ -220,4 +222,18 @@ export interface EphemeralAccountView {
   id: string; account: string; target: string; grant: string; user: string; level: string;
   state: 'creating' | 'active' | 'dropping' | 'dropped' | 'abandoned';
   created_at: string; expires_at: string; dropped_at: string | null; drop_attempts: number; last_error: string | null;
+}
+
+/** A gateway node of the cluster (`GET /api/v1/nodes`, `portcullis node list`). */
+export interface NodeView {
+  name: string;
+  state: 'up' | 'left' | 'lost';
+  version: string;
+  started_at: string;
+  last_heartbeat: string;
+  /** Seconds since the last heartbeat, as the answering node's clock sees it. */
+  heartbeat_age_s: number;
+  ended_at: string | null;
+  /** Whether this is the node that answered. */
+  self: boolean;
 }

@@ -3,7 +3,6 @@
 // no front end: the protocol listeners, the vendor browser terminals and the HTTP server are built
 // around it by the composition root (compose/gateway.ts). `serve`, `init` and tests go through here.
 import { mkdirSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { AccessTimers } from './access/access-timers.js';
@@ -42,6 +41,7 @@ import { SessionCatalog } from './session/session-catalog.js';
 import { MaskedInputReveals } from './session/masked-reveal.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
+import { withUnreachableWording } from './store/unreachable.js';
 import type { TargetKind } from './store/records.js';
 import type { AdminLogin } from './provision/provisioner.js';
 import { EphemeralService } from './provision/ephemeral-service.js';
@@ -56,6 +56,8 @@ import { DeadlineScheduler } from './util/deadline-scheduler.js';
 import { parseDuration } from './util/duration.js';
 import { EventBus } from './util/event-bus.js';
 import { ClusterBus } from './cluster/bus.js';
+import { Cluster } from './cluster/cluster.js';
+import { NodeDirectory } from './cluster/node-directory.js';
 import { CredentialVault } from './vault/credential-vault.js';
 import { loadMasterKeys } from './vault/master-key.js';
 import { RecordingKeys } from './vault/recording-keys.js';
@@ -74,6 +76,10 @@ export interface App {
   events: EventBus<AccessEvents>;
   /** Messages to and from the other nodes sharing the store (gateway/cluster/bus.ts); serve starts it. */
   bus: ClusterBus;
+  /** Membership, lost-node sweeps, session control across nodes, once-per-cluster claims (gateway/cluster/); serve starts it. */
+  cluster: Cluster;
+  /** The cluster's nodes as the API lists them. */
+  nodeDirectory: NodeDirectory;
   scheduler: DeadlineScheduler;
   vault: Vault;
   creds: CredentialVault;
@@ -144,10 +150,11 @@ export interface AppOptions {
 }
 
 export function buildApp(config: Config, opts: AppOptions): App {
-  const paths = dataPaths(config.data);
+  const paths = dataPaths(config.data, config.recordings.dir);
   mkdirSync(paths.recordings, { recursive: true, mode: 0o700 });
   const { clock, log } = opts;
-  const store = opts.store ?? openSqliteStore(paths.store);
+  // A store that cannot be reached says so in one clear sentence to every client (store/unreachable.ts).
+  const store = withUnreachableWording(opts.store ?? openSqliteStore(paths.store));
   const keys = loadMasterKeys(paths.root, opts.env);
   const vault = new Vault(keys.keys);
   const events = new EventBus<AccessEvents>((event, err) => log.error({ event, err }, LOG.eventHandlerFailed));
@@ -217,7 +224,9 @@ export function buildApp(config: Config, opts: AppOptions): App {
   const rotation = new RotationService({
     store, audit, creds, clock, events, log, locks, adminLogins: opts.adminLogins ?? {}, probes: opts.loginProbes ?? {},
   });
-  const rotationTriggers = new RotationTriggers({ store, scheduler, clock, log, locks, rotation });
+  // Once-per-cluster work (cluster/cluster.ts); the cluster is built below, claims run only later.
+  const claim = (key: string): Promise<boolean> => cluster.claim(key);
+  const rotationTriggers = new RotationTriggers({ store, scheduler, clock, log, locks, rotation, claim });
   const postClose = new PostCloseWork({
     markerDir: join(paths.root, POST_CLOSE_DIR), concurrency: config.recordings.postCloseConcurrency, log,
     // Below the watermark what is left is kept for sealing: keyframes are then built on first open.
@@ -254,7 +263,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
   });
   pipeline = new SessionPipeline({
     recordingSpace, postClose, recordingBudgetBytes: parseSize(config.recordings.sessionBudget, 'recordings.sessionBudget'),
-    authorizer: decidingAuthorizer(decider, store, clock), journal: storeJournal(store, audit, log, config.node), credentials: ephemeral.credentials,
+    authorizer: decidingAuthorizer(decider, store, clock), journal: storeJournal(store, audit, log, config.node, paths.recordings), credentials: ephemeral.credentials,
     spanSealer: () => recordingKeys.ready(), live, scheduler, clock, log, recordingsDir: paths.recordings, liveRecordings, gateRules: [],
     limits: {
       idleMs: {
@@ -264,8 +273,12 @@ export function buildApp(config: Config, opts: AppOptions): App {
       maxSessionMs: optionalDuration(config.session.maxLength),
       pipeInputCap: config.ssh.pipeInputCap, pipeOutputCap: config.ssh.pipeOutputCap,
       connectMs: parseDuration(config.session.connectTimeout),
-      recheckMs: optionalDuration(config.session.recheckInterval),
+      recheckMs: recheckInterval(config, store),
     },
+  });
+  const cluster = new Cluster({
+    store, audit, clock, scheduler, log, events, bus, live, throttle, recheckAll: (): Promise<void> => pipeline?.recheckAll() ?? Promise.resolve(),
+    node: config.node, heartbeatMs: parseDuration(config.cluster.heartbeatInterval), lostAfterMs: parseDuration(config.cluster.nodeLostAfter),
   });
   const discovery = new DiscoveryService({
     store, audit, clock, events, creds, adminLogins: opts.adminLogins ?? {},
@@ -274,11 +287,11 @@ export function buildApp(config: Config, opts: AppOptions): App {
   // A standing privileged account is worth a line in the log as well as the audit entry and the webhook.
   events.on('discovery.unmanaged_found', (e) => log.warn({ target: e.target, account: e.account, privileges: e.privileges }, LOG.discoveryUnmanagedFound));
   const discoverySchedule = new DiscoverySchedule({
-    discovery, store, clock, scheduler, events, intervalMs: discoveryInterval(config),
+    discovery, store, clock, scheduler, events, intervalMs: discoveryInterval(config), claim,
     onFailure: (target, err) => log.warn({ target, error: err instanceof Error ? err.message : String(err) }, LOG.discoveryFailed),
   });
   const app: App = {
-    config, paths, clock, log, store, audit, checkpoints, events, bus, scheduler, vault, creds, recordingKeys,
+    config, paths, clock, log, store, audit, checkpoints, events, bus, cluster, nodeDirectory: new NodeDirectory(store, clock, config.node), scheduler, vault, creds, recordingKeys,
     reveals: new MaskedInputReveals(store, paths.recordings, recordingKeys, audit),
     users: new UserService(ctx, vault),
     authn: new Authenticator(ctx, vault, throttle, (reason) => loginRefusals({ reason })),
@@ -292,7 +305,8 @@ export function buildApp(config: Config, opts: AppOptions): App {
     sessions: new SessionCatalog(store),
     liveRecordings, recordingSpace, postClose,
     addresses: { url: publicUrl(config), sshHost: config.hostnames[0]!, sshPort: config.ssh.port },
-    timers: new AccessTimers(ctx, scheduler, requests),
+    // With a shared store every node reloads the grants others made, and one node sends each notice.
+    timers: new AccessTimers(ctx, scheduler, requests, { claim, reloadMs: store.kind === 'postgres' ? TIMER_RELOAD_MS : 0 }),
     ephemeral,
     notifier, metrics, rotation, rotationTriggers, discovery, discoverySchedule,
     counters: { http: (l) => counters.http(l), authFailures: () => counters.authFailures(), webhookFailures: () => counters.webhookFailures() },
@@ -304,6 +318,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
       await checkpoints.stop();
       await ephemeral.stop();
       await notifier.drain(3000);
+      await cluster.stop();
       scheduler.stop();
       await bus.close();
       await store.close();
@@ -331,13 +346,29 @@ function buildAudit(config: Config, paths: DataPaths, d: AuditDeps): { audit: Au
   });
   const checkpoints = new AuditCheckpoints({
     store: d.store, key: auditKey, signingKey, file: files.checkpoints, clock: d.clock, scheduler: d.scheduler,
-    node: d.env.PORTCULLIS_NODE || hostname(), intervalMs: optionalDuration(config.audit.checkpointInterval), persistKey,
+    node: config.node, intervalMs: optionalDuration(config.audit.checkpointInterval), persistKey,
     notify: (n) => d.events.emit('audit.checkpoint', n),
     onError: (err) => d.log.error({ err }, LOG.auditCheckpointFailed),
     onTornTail: (bytes) => d.log.warn({ bytes }, LOG.auditCheckpointTornTail),
     onBehind: (at) => d.log.error(at, LOG.auditStoreBehindCheckpoint),
   });
   return { audit, checkpoints, auditKey };
+}
+
+/** Access timers reload the store's grants this often when several nodes share it. */
+const TIMER_RELOAD_MS = 30_000;
+/**
+ * With several nodes the periodic recheck is the safety net for a cut announced on the bus but not
+ * received (a NOTIFY lost without the listening connection dropping; a drop triggers a recheck at
+ * once): at most 5 s, so a missed revoke still cuts within seconds. Each round reads the user,
+ * target, grant and policy of every live session: 1,000 sessions cost ~1,000 light reads/s.
+ */
+const CLUSTER_RECHECK_MS = 5_000;
+
+function recheckInterval(config: Config, store: Store): number {
+  const configured = optionalDuration(config.session.recheckInterval);
+  if (store.kind !== 'postgres' || configured === 0) return configured;
+  return Math.min(configured, CLUSTER_RECHECK_MS);
 }
 
 /** Targets whose removal first drops their ephemeral accounts. */

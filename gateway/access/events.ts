@@ -44,6 +44,8 @@ export interface AccessEvents {
   'discovery.unmanaged_found': { target: string; account: string; privileges: string[]; found_at: string };
   /** Scheduled discovery of a target failed: once per failure streak (discovery-schedule.ts). */
   'discovery.failed': { target: string; error: string; at: string };
+  /** A gateway node stopped beating; another node ended its live sessions as node-lost (once per cluster). */
+  'node.lost': { node: string; by: string; sessions: number; last_heartbeat: string };
 }
 
 /** Which account an ephemeral alert is about (never its secret). */

@@ -11,6 +11,8 @@
 // A success clears only the pair: clearing the account or address budget would let an attacker
 // with one valid login reset his budget between guesses. In memory, per node, bounded (see
 // FailureBudget); a restart clears it. It audits nothing: the authenticator reports the locks.
+// Several nodes: each node's failures are published and counted by every node (failElsewhere), so
+// guesses spread over the nodes behind a load balancer hit the same budgets. Rates stay per node.
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Clock } from '../util/clock.js';
@@ -60,6 +62,7 @@ export class LoginThrottle {
   private readonly hashes: KeyedRate;
   private readonly connections: KeyedRate;
   private readonly allConnections: KeyedRate;
+  private readonly failureHooks: Array<(user: string, addr: string) => void> = [];
 
   constructor(private readonly clock: Clock, opts: Partial<ThrottleOptions> = {}) {
     const o = { ...DEFAULT_THROTTLE, ...opts };
@@ -107,6 +110,32 @@ export class LoginThrottle {
 
   /** Records a failure against every budget; returns the locks it started (each reported once). */
   fail(user: string, addr: string): Lock[] {
+    const started = this.count(user, addr);
+    for (const fn of this.failureHooks) {
+      try {
+        fn(user, addr);
+      } catch {
+        // Telling the other nodes is best effort; the local count stands.
+      }
+    }
+    return started;
+  }
+
+  /**
+   * A failure another node saw (several nodes share one set of budgets this way): counted like a
+   * local one, but not reported again. Locks it starts refuse logins here; the node that saw the
+   * failure reports them.
+   */
+  failElsewhere(user: string, addr: string): void {
+    this.count(user, addr);
+  }
+
+  /** Called with every local failure (the cluster publishes it to the other nodes). */
+  onFailure(fn: (user: string, addr: string) => void): void {
+    this.failureHooks.push(fn);
+  }
+
+  private count(user: string, addr: string): Lock[] {
     const started: Lock[] = [];
     const add = (scope: LockScope, until: number | null): void => { if (until !== null) started.push({ scope, until }); };
     add('pair', this.pair.fail(pairKey(user, addr)));

@@ -98,7 +98,7 @@ export async function sessionView(store: Store, s: SessionRecord): Promise<Sessi
     link: l ? { id: l.id, label: l.label, issuer: await nameOfUser(store, l.issuerId) } : null,
     id: s.id, protocol: s.protocol, user: s.userId && (await nameOfUser(store, s.userId)), target: await nameOfTarget(store, s.targetId),
     grant: s.grantId, client_addr: s.clientAddr, started_at: iso(s.startedAt)!, ended_at: iso(s.endedAt), end_reason: s.endReason,
-    live: s.endedAt === null, level: s.level,
+    live: s.endedAt === null, level: s.level, node: s.node,
   };
 }
 

@@ -106,6 +106,8 @@ export interface AuditEventMap {
   'discovery.unmanaged_found': { target: string; account: string; privileges: string[]; trigger: 'admin' | 'schedule' };
   /** Discovery could not log in or list the accounts; `error` is the admin-facing why (never a secret). */
   'discovery.failed': { target: string; by: string; trigger: 'admin' | 'schedule'; error: string };
+  /** A node stopped beating (several nodes): `by`, the node that found it, ended its `sessions` live sessions as node-lost. */
+  'node.lost': { node: string; by: string; sessions: number; lastHeartbeat: number };
 }
 
 export type AuditCode = keyof AuditEventMap;
@@ -121,4 +123,5 @@ export const AUDIT_CODES = [
   'recordings.space_low', 'recordings.space_restored',
   'ephemeral.created', 'ephemeral.create_failed', 'ephemeral.dropped', 'ephemeral.drop_failed', 'ephemeral.abandoned',
   'discovery.ran', 'discovery.unmanaged_found', 'discovery.failed',
+  'node.lost',
 ] as const satisfies readonly AuditCode[];

@@ -12,13 +12,27 @@ import { systemClock } from '../util/clock.js';
 import { PortcullisError } from '../util/errors.js';
 import { markBound } from '../vault/binding-migration.js';
 import { createMasterKeyFile } from '../vault/master-key.js';
+import { redactStoreUrl } from '../cluster/node-store.js';
+import { initClusterNode } from '../cluster/cluster-init.js';
 
 export interface InitResult {
   created: boolean;
   dataDir: string;
+  /** With a shared store: whether this node joined a cluster another node's init made (false: it made it). */
+  joined?: boolean;
+  /** The store URL without its password, with a shared store. */
+  store?: string;
 }
 
-export async function initDataDir(dataDir: string, env: NodeJS.ProcessEnv, opts: { ifMissing: boolean; configFile?: string | undefined }): Promise<InitResult> {
+export async function initDataDir(
+  dataDir: string, env: NodeJS.ProcessEnv, opts: { ifMissing: boolean; configFile?: string | undefined; store?: string | undefined },
+): Promise<InitResult> {
+  // A shared store (--store, store: in the config, PORTCULLIS_STORE): a cluster node (init-cluster.ts).
+  const clustered = loadConfig({ data: dataDir, file: opts.configFile, env, flags: { store: opts.store } });
+  if (clustered.store !== null) {
+    const r = await initClusterNode(clustered, clustered.store, env, opts.ifMissing);
+    return { ...r, store: redactStoreUrl(clustered.store) };
+  }
   const paths = dataPaths(dataDir);
   if (existsSync(paths.store)) {
     if (opts.ifMissing) return { created: false, dataDir: paths.root };

@@ -8,6 +8,7 @@ import { linkCmd } from './commands/links.js';
 import { ephemeralCmd } from './commands/ephemeral.js';
 import { discoverCmd } from './commands/discover.js';
 import { initCmd, serveCmd } from './commands/node.js';
+import { nodeCmd } from './commands/cluster.js';
 import { auditCmd } from './commands/audit.js';
 import { sessionCmd, vaultCmd } from './commands/oversight.js';
 import { loginCmd, logoutCmd, passwdCmd, whoamiCmd } from './commands/session-login.js';
@@ -24,12 +25,14 @@ const COMMANDS: Record<string, Command> = {
   link: linkCmd,
   ephemeral: ephemeralCmd,
   discover: discoverCmd,
+  node: nodeCmd,
 };
 
 const HELP = `portcullis: just-in-time privileged access gateway
 
-  init   [--data DIR] [--if-missing]       create DIR: store, master key, CA, host key, admin token
-  serve  [--data DIR] [--config FILE]      run every listener; SIGTERM drains and closes cleanly
+  init   [--data DIR] [--if-missing] [--store URL]   create DIR: store, master key, CA, host key, admin token
+         (--store postgres://...: the first node makes the cluster; another node joins it with master.key copied in first)
+  serve  [--data DIR] [--config FILE] [--store URL] [--node NAME]   run every listener; SIGTERM drains and closes cleanly
   user   add|list|remove|passwd|totp|ssh-key|disable|enable|token
   target add|update|show|list|remove|test|fetch-cert|rotate --kind postgres|mysql --host H [--port P]
          [--credential static|ephemeral] [--level NAME=SPEC]... [--rotate after-session|daily|off]
@@ -46,6 +49,7 @@ const HELP = `portcullis: just-in-time privileged access gateway
   vault  rotate-key [--keep-old]
   ephemeral list [--target T]             per-grant accounts on ephemeral targets, their state and drop failures
   discover TARGET [--json]                privileged accounts on the target, managed or not (--stored: earlier findings)
+  node   list                             the cluster's nodes: state, version, last heartbeat (admins; * = the node answering)
   login  --server URL --user U --password-stdin    logout    whoami
   passwd --password-stdin                 change your password (stdin: current, new, then the one-time code if enrolled)
 

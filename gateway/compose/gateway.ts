@@ -24,6 +24,8 @@ import { PortcullisError } from '../util/errors.js';
 import { VendorTerminals } from '../web-terminal/vendor-terminals.js';
 import { migrateBindings } from '../vault/binding-migration.js';
 import { PROTOCOLS } from './protocols.js';
+import { openServeStore } from '../cluster/serve-store.js';
+import { ownsAtStart } from '../cluster/node-ownership.js';
 
 /** How long a reloaded vendor page may take to re-attach to its running terminal. */
 const VENDOR_RECONNECT_GRACE_MS = 30_000;
@@ -50,7 +52,17 @@ function composeForApi(app: App): Composed {
 export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: Logger): Promise<Running> {
   const adminLogins = Object.fromEntries(Object.entries(PROTOCOLS).flatMap(([kind, p]) => (p.admin ? [[kind, p.admin]] : [])));
   const loginProbes = Object.fromEntries(Object.entries(PROTOCOLS).map(([kind, p]) => [kind, p.probe]));
-  const app = buildApp(config, { clock: systemClock, env, log, adminLogins, loginProbes });
+  // The store first: unreachable, or a node that may not join, stops here with one clear sentence.
+  const store = await openServeStore(config, env);
+  const app = buildApp(config, { clock: systemClock, env, log, adminLogins, loginProbes, store });
+  // First: take this node's name in the cluster (refused while a live node holds it, before this
+  // process touches any session), listen to the other nodes and look for lost ones.
+  try {
+    await app.cluster.start();
+  } catch (err) {
+    await app.close().catch(() => {});
+    throw err;
+  }
   const certs = ensureCerts(config.data, config.hostnames);
   const tls = { cert: readFileSync(certs.serverCert, 'utf8'), key: readFileSync(certs.serverKey, 'utf8') };
   // Before anything is appended: fixes where keying begins (first start of an older data dir) and
@@ -58,9 +70,13 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   // `audit verify` names what is wrong with it, and the gateway keeps serving.
   await app.checkpoints.start().catch((err: unknown) => log.error({ err }, LOG.auditCheckpointFailed));
   // Before any listener accepts: every session live in the store now was left open by a previous
-  // run that died without draining. One node on its own store owns every one of them; a later
-  // multi-node store must narrow `owns` to this node's sessions.
-  await closeOrphanedSessions({ store: app.store, audit: app.audit, clock: app.clock, log, owns: () => true, running: (id) => app.live.get(id) !== undefined });
+  // run that died without draining. One node on its own store owns every one of them; on a shared
+  // store only this node's own (the others may be running on their nodes, or are the lost-node
+  // sweeper's to end).
+  await closeOrphanedSessions({
+    store: app.store, audit: app.audit, clock: app.clock, log, recordingsDir: app.paths.recordings,
+    owns: ownsAtStart(app.store.kind, config.node), running: (id) => app.live.get(id) !== undefined,
+  });
   // Jobs a previous run queued but never ran (keyframes, search index) go first in the pool; then
   // the recordings volume is measured once, so a full volume refuses the very first login.
   // Target credentials sealed before they were bound to their target are bound now, once (the
@@ -89,7 +105,7 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   const host = config.listen === '0.0.0.0' || config.listen === '::' ? config.hostnames[0]! : config.listen;
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${bound.https}`;
   app.addresses = { url: config.publicUrl ?? url, sshHost: host, sshPort: bound.ssh ?? config.ssh.port };
-  writeFileSync(app.paths.serveInfo, JSON.stringify({ url, pid: process.pid, ports: bound, ca: certPaths(config.data).caCert }, null, 2) + '\n');
+  writeFileSync(app.paths.serveInfo, JSON.stringify({ url, pid: process.pid, ports: bound, ca: certPaths(config.data).caCert, node: config.node, store: app.store.kind }, null, 2) + '\n');
   log.info({ url, ports: bound }, LOG.serveStarted);
 
   let stopping: Promise<void> | null = null;

@@ -10,17 +10,24 @@ export interface DataPaths {
   recordings: string;
   /** Written by `serve` once listening: the URL and CA the CLI uses. */
   serveInfo: string;
+  /** Written by `init --store`: this data dir belongs to a cluster on a shared store (cluster-marker.ts). */
+  clusterMarker: string;
 }
 
-export function dataPaths(root: string): DataPaths {
+/**
+ * `recordingsDir` (config `recordings.dir`, PORTCULLIS_RECORDINGS_DIR): a directory shared by the
+ * nodes of a cluster instead of `<data>/recordings`. Everything else stays in the node's data dir.
+ */
+export function dataPaths(root: string, recordingsDir: string | null = null): DataPaths {
   const r = resolve(root);
   return {
     root: r,
     store: join(r, 'state.db'),
     adminToken: join(r, 'admin.token'),
     hostKey: join(r, 'ssh_host_ed25519_key'),
-    recordings: recordingsRoot(r),
+    recordings: recordingsDir === null ? recordingsRoot(r) : resolve(recordingsDir),
     serveInfo: join(r, 'serve.json'),
+    clusterMarker: join(r, 'cluster.json'),
   };
 }
 

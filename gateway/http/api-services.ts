@@ -21,6 +21,8 @@ import type { Clock } from '../util/clock.js';
 import type { CredentialVault } from '../vault/credential-vault.js';
 import type { EphemeralService } from '../provision/ephemeral-service.js';
 import type { DiscoveryService } from '../provision/discovery.js';
+import type { ClusterSessions } from '../cluster/cluster-sessions.js';
+import type { NodeDirectory } from '../cluster/node-directory.js';
 
 export interface ApiServices {
   readonly config: Pick<Config, 'api' | 'http' | 'publicUrl'>;
@@ -40,6 +42,8 @@ export interface ApiServices {
   readonly breakglass: BreakglassService;
   readonly links: LinkService;
   readonly live: LiveSessions;
+  /** Sessions of every node: the live list, and killing a session that runs on another node. */
+  readonly cluster: { readonly sessions: Pick<ClusterSessions, 'listLive' | 'kill'> };
   /** Recorded sessions: list, search, lookup. */
   readonly sessions: SessionCatalog;
   /** Sealed masked input, decrypted for an admin and audited. */
@@ -51,5 +55,7 @@ export interface ApiServices {
   readonly ephemeral: Pick<EphemeralService, 'list'>;
   /** Privileged accounts on targets: run discovery, read stored findings. */
   readonly discovery: Pick<DiscoveryService, 'discover' | 'findings'>;
+  /** The cluster's nodes (store.nodes), for `node list`. */
+  readonly nodeDirectory: Pick<NodeDirectory, 'list'>;
   readonly counters: { http: (l: Record<string, string>) => void; authFailures: () => void };
 }

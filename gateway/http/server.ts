@@ -16,6 +16,7 @@ import { catalogRoutes } from './routes/catalog.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { identityRoutes } from './routes/identity.js';
 import { oversightRoutes } from './routes/oversight.js';
+import { clusterRoutes } from './routes/cluster.js';
 import { workflowRoutes } from './routes/workflow.js';
 import { linkRoutes } from './routes/links.js';
 import { passwordRoutes } from './routes/password.js';
@@ -24,7 +25,7 @@ import { serveAsset } from './static-assets.js';
 import { cookieToken, cookieValue, csrfOk } from './web-auth.js';
 
 const MAX_BODY = 256 * 1024;
-export const API_ROUTES: Route[] = [...identityRoutes, ...passwordRoutes, ...catalogRoutes, ...workflowRoutes, ...oversightRoutes, ...webRoutes, ...linkRoutes, ...discoveryRoutes];
+export const API_ROUTES: Route[] = [...identityRoutes, ...passwordRoutes, ...catalogRoutes, ...workflowRoutes, ...oversightRoutes, ...webRoutes, ...linkRoutes, ...discoveryRoutes, ...clusterRoutes];
 
 /** `origins`: the guard the upgrade handler shares (one per listener, so its audit rate limit is one). */
 export function createApiServer(app: ApiServices, composed: Composed, tls: { cert: string; key: string }, origins: OriginGuard = originGuard(app)): Server {

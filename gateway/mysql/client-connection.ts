@@ -198,6 +198,8 @@ class MyAdapter implements ProtocolAdapter<MyUpstream> {
       : err instanceof MyProtocolError ? new Refusal(1043, '08S01', `Bad handshake: ${err.message}`)
       // ER_DISK_FULL: the gateway cannot record, so it does not let the session start.
       : isPortcullisError(err) && err.code === 'storage-full' ? new Refusal(1021, 'HY000', err.message)
+      // Not an access denial: the gateway's store is unreachable (the message says so; retry later).
+      : isPortcullisError(err) && err.code === 'store-unavailable' ? new Refusal(1105, 'HY000', err.message)
       : isPortcullisError(err) ? new Refusal(1045, '28000', err.message)
       : new Refusal(1105, 'HY000', 'internal error in the gateway; see its log');
     if (err instanceof Refusal || err instanceof MyProtocolError || isPortcullisError(err)) this.log.info({ code: r.code, reason: r.message }, 'mysql.refused');

@@ -151,6 +151,8 @@ class PgAdapter implements ProtocolAdapter<UpstreamReady> {
           : err instanceof PgProtocolError ? new Refusal('08P01', err.message)
           // disk_full: the gateway cannot record, so it does not let the session start.
           : isPortcullisError(err) && err.code === 'storage-full' ? new Refusal('53100', err.message)
+          // cannot_connect_now: the gateway's store is unreachable (the message says so; retry later).
+          : isPortcullisError(err) && err.code === 'store-unavailable' ? new Refusal('57P03', err.message)
           : isPortcullisError(err) ? new Refusal(err.code === 'invalid-credentials' ? '28P01' : '28000', err.message)
           : new Refusal('XX000', 'internal error in the gateway; see its log');
         if (!(err instanceof Refusal) && !(err instanceof PgProtocolError) && !isPortcullisError(err)) this.log.error({ err }, 'pg.handshake_error');

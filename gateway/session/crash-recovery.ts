@@ -16,6 +16,7 @@ import { readRecordingMeta, writeRecordingMeta } from '../../recorder/meta.js';
 import type { SessionRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
+import { recordingDirOf } from './recording-ref.js';
 import { indexRecording } from './search-index.js';
 import type { TerminationReason } from './termination.js';
 
@@ -37,6 +38,8 @@ export interface CrashRecoveryDeps {
   owns(s: SessionRecord): boolean;
   /** Ids of sessions running in this process now; never closed (empty at serve start). */
   running(id: string): boolean;
+  /** The recordings root that relative recording references are under (recording-ref.ts); default: none are. */
+  recordingsDir?: string;
 }
 
 export interface RecoveredSession {
@@ -64,11 +67,12 @@ export async function closeOrphanedSessions(deps: CrashRecoveryDeps): Promise<Re
 
 async function closeOne(deps: CrashRecoveryDeps, s: SessionRecord): Promise<RecoveredSession> {
   const { store, audit, clock } = deps;
-  const metaPath = s.recording === null ? null : join(s.recording, META_FILE);
+  const dir = recordingDir(deps, s);
+  const metaPath = dir === null ? null : join(dir, META_FILE);
   const meta = metaPath === null ? null : readRecordingMeta(metaPath);
   // The moment of the crash is unknown; the last write to the recording is the best bound on when
   // the session stopped (within the sink's 1 s flush). Without a recording: when we noticed.
-  const endedAt = lastActivity(s) ?? clock.now();
+  const endedAt = lastActivity(s, dir) ?? clock.now();
   // The actor of a normal end is the session's user; the name is in meta.json, or in the store.
   const actor = meta?.user ?? (s.userId === null ? null : (await store.users.byId(s.userId))?.name) ?? 'system';
   await store.transaction(async () => {
@@ -82,17 +86,24 @@ async function closeOne(deps: CrashRecoveryDeps, s: SessionRecord): Promise<Reco
   }
   // A normal end indexes the recording for search; the dead run never got to. The indexer logs and
   // swallows its own failures (a torn last line is skipped by the readers it uses).
-  if (s.recording !== null) await indexRecording(store, s.recording, s.id, deps.log);
+  if (dir !== null) await indexRecording(store, dir, s.id, deps.log);
   return { id: s.id, endedAt };
 }
 
+/** The session's recording directory: relative references are under the recordings root; one that escapes it is ignored. */
+function recordingDir(deps: CrashRecoveryDeps, s: SessionRecord): string | null {
+  if (s.recording === null) return null;
+  if (deps.recordingsDir === undefined) return s.recording;
+  return recordingDirOf(deps.recordingsDir, s.recording);
+}
+
 /** The newest modification time among the recording's files, never before the session's start. */
-function lastActivity(s: SessionRecord): number | null {
-  if (s.recording === null || !existsSync(s.recording)) return null;
+function lastActivity(s: SessionRecord, dir: string | null): number | null {
+  if (dir === null || !existsSync(dir)) return null;
   let newest: number | null = null;
-  for (const name of readdirSync(s.recording)) {
+  for (const name of readdirSync(dir)) {
     if (name === META_FILE || name.endsWith('.tmp')) continue;
-    const st = statSync(join(s.recording, name), { throwIfNoEntry: false });
+    const st = statSync(join(dir, name), { throwIfNoEntry: false });
     if (st?.isFile() && (newest === null || st.mtimeMs > newest)) newest = st.mtimeMs;
   }
   return newest === null ? null : Math.max(s.startedAt, Math.floor(newest));

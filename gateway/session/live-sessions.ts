@@ -34,6 +34,8 @@ export interface LiveSessionHandle {
 export interface LiveSessionInfo {
   id: string; protocol: string; user: string; target: string; grant: string | null; client_addr: string;
   started_at: string; expires_at: string; level: string | null;
+  /** The gateway node that brokers it (cluster listings fill it in; the registry itself is one node's). */
+  node?: string | null;
 }
 
 export class LiveSessions {
@@ -111,7 +113,8 @@ export class LiveSessions {
     for (const id of [...this.sessions.keys()]) this.close(id, reason);
   }
 
-  private extendGrant(grantId: string, expiresAt: number): void {
+  /** Moves the end of every session of the grant (extended, or shortened) and re-arms its warning and cut. */
+  extendGrant(grantId: string, expiresAt: number): void {
     for (const id of this.byGrant.get(grantId) ?? []) {
       const s = this.sessions.get(id);
       if (!s) continue;

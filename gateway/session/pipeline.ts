@@ -5,7 +5,7 @@
 // Does not know any protocol, and does not touch sockets.
 import type { Authorization } from '../access/decider.js';
 import { LOG } from '../log/logger.js';
-import { PortcullisError } from '../util/errors.js';
+import { isPortcullisError, PortcullisError } from '../util/errors.js';
 import type { Identity, ProtocolAdapter } from './adapter.js';
 import type { Authorizer } from './ports.js';
 import { type PipelineDeps, refuseSafely, type SessionHandle } from './pipeline-deps.js';
@@ -32,6 +32,11 @@ export class SessionPipeline {
       for (const s of [...this.running]) await s.recheck();
       this.armRecheck();
     });
+  }
+
+  /** Rechecks every relaying session now (the cluster's safety net when bus messages may have been missed). */
+  async recheckAll(): Promise<void> {
+    for (const s of [...this.running]) await s.recheck();
   }
 
   /**
@@ -113,7 +118,11 @@ export class SessionPipeline {
   private async authorize<U>(adapter: ProtocolAdapter<U>, identity: Identity): Promise<Authorization | null> {
     if (identity.kind === 'authorized') return identity.auth;
     const d = await this.deps.authorizer.authorize(identity.user, identity.target, adapter.protocol, adapter.clientAddr, identity.level)
-      .catch(() => ({ ok: false as const, error: new PortcullisError('no-active-grant', 'access check failed; try again or ask an admin') }));
+      .catch((err: unknown) => ({
+        ok: false as const,
+        // The store down says so (store/unreachable.ts words it); anything else stays vague to the client.
+        error: isPortcullisError(err) && err.code === 'store-unavailable' ? err : new PortcullisError('no-active-grant', 'access check failed; try again or ask an admin'),
+      }));
     if (d.ok) return d.auth;
     refuseSafely(adapter, { kind: 'access', error: d.error }, this.deps.log);
     return null;

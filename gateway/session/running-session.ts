@@ -10,7 +10,7 @@ import type { SpanSealer } from '../../recorder/masked-spans.js';
 import type { SessionTaps } from '../../recorder/taps.js';
 import type { Authorization } from '../access/decider.js';
 import { LOG, type Logger } from '../log/logger.js';
-import { PortcullisError } from '../util/errors.js';
+import { isPortcullisError, PortcullisError } from '../util/errors.js';
 import { newId } from '../util/ids.js';
 import type { ForwardRecord, ObservedEnd, ProtocolAdapter, SessionContext, SessionPolicy, SessionRefusal } from './adapter.js';
 import type { IssuedCredential } from './credentials.js';
@@ -72,13 +72,16 @@ export class RunningSession<U> implements SessionHandle {
   /** Runs the session up to relaying; null when it ended before (the client was refused). */
   async run(): Promise<SessionHandle | null> {
     const { deps, adapter } = this;
+    let storeDown: PortcullisError | null = null;
     this.booked = deps.journal.started(this.start).then(() => true, (err: unknown) => {
       this.log.error({ err: errText(err) }, LOG.sessionStartFailed);
+      // The store unreachable is worded for the client by the store wrapper (store/unreachable.ts).
+      if (isPortcullisError(err) && err.code === 'store-unavailable') storeDown = err;
       return false;
     });
     if (!(await this.booked)) {
       // No books, no session: fail closed before anything reaches the target.
-      this.refuse({ kind: 'access', error: new PortcullisError('unavailable', 'the gateway could not start the session; try again') });
+      this.refuse({ kind: 'access', error: storeDown ?? new PortcullisError('unavailable', 'the gateway could not start the session; try again') });
       this.phase = 'ended';
       this.endReason ??= 'adapter-error';
       this.resolveSettled('adapter-error');

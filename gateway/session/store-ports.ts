@@ -8,6 +8,7 @@ import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 import type { Authorizer, SessionJournal, SessionStart } from './ports.js';
+import { recordingRef } from './recording-ref.js';
 import { indexRecording } from './search-index.js';
 
 export function decidingAuthorizer(decider: AccessDecider, store: Store, clock: Clock): Authorizer {
@@ -25,15 +26,18 @@ export function decidingAuthorizer(decider: AccessDecider, store: Store, clock: 
   };
 }
 
-/** `node`: this gateway node's name, stored with each session it brokers. */
-export function storeJournal(store: Store, audit: AuditLog, log: Logger, node: string | null = null): SessionJournal {
+/**
+ * `node`: this gateway node's name, stored with each session it brokers. `recordingsRoot`: the
+ * recording directory is stored relative to it (valid on every node sharing the directory).
+ */
+export function storeJournal(store: Store, audit: AuditLog, log: Logger, node: string | null = null, recordingsRoot: string | null = null): SessionJournal {
   const actor = (s: SessionStart): string => s.auth.user.name;
   return {
     started: (s) => store.transaction(async () => {
       const { auth } = s;
       await store.sessions.insert({
         id: s.id, protocol: s.protocol, userId: auth.user.id, targetId: auth.target.id, grantId: auth.grant.id, level: auth.grant.level, clientAddr: s.clientAddr,
-        startedAt: s.startedAt, endedAt: null, endReason: null, recording: s.recordingDir, node,
+        startedAt: s.startedAt, endedAt: null, endReason: null, recording: recordingRef(recordingsRoot, s.recordingDir), node,
       });
       await audit.append('session.started', actor(s), {
         session: s.id, user: auth.user.name, target: auth.target.name, protocol: s.protocol, grant: auth.grant.id, addr: s.clientAddr,
@@ -41,6 +45,9 @@ export function storeJournal(store: Store, audit: AuditLog, log: Logger, node: s
       });
     }),
     ended: (s, at, reason) => store.transaction(async () => {
+      // Already ended by another node (this one was found lost): that node audited the end.
+      const cur = await store.sessions.byId(s.id);
+      if (cur && cur.endedAt !== null) return;
       await store.sessions.end(s.id, at, reason);
       await audit.append('session.ended', actor(s), { session: s.id, reason });
     }),

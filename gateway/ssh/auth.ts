@@ -98,7 +98,7 @@ export class SshAuthFlow {
         return !(key instanceof Error) && key.verify(signed, signature, ctx.hashAlgo) === true;
       }, this.addr);
     } catch (err) {
-      if (isPortcullisError(err) && err.code === 'user-disabled') return this.refuse(ctx, err.message);
+      if (isPortcullisError(err) && (err.code === 'user-disabled' || err.code === 'store-unavailable')) return this.refuse(ctx, err.message);
       return ctx.reject(METHODS);
     }
     // The key is proven: from here on the user is known, and a code is asked only if enrolled.
@@ -147,7 +147,8 @@ export class SshAuthFlow {
     try {
       return await this.authn.passwordStep(user, password, this.addr, method);
     } catch (err) {
-      if (isPortcullisError(err) && (err.code === 'user-disabled' || err.code === 'locked')) {
+      // Disabled, locked, or the store unreachable: said in words instead of a silent "denied".
+      if (isPortcullisError(err) && (err.code === 'user-disabled' || err.code === 'locked' || err.code === 'store-unavailable')) {
         this.refusal = err.message;
       }
       return null;
@@ -158,6 +159,7 @@ export class SshAuthFlow {
   private finish(ctx: ssh2.AuthContext, p: Principal, user: UserRecord | null): void {
     void this.authorizeUser(ctx, p, user).catch((err: unknown) => {
       this.log.warn({ err: isPortcullisError(err) ? err.code : String(err) }, 'ssh.auth_error');
+      if (isPortcullisError(err) && err.code === 'store-unavailable') return this.refuse(ctx, err.message);
       ctx.reject();
     });
   }

@@ -29,6 +29,8 @@ export const ERROR_STATUS = {
   'locked': 429,
   'payload-too-large': 413,
   'unavailable': 503,
+  /** The gateway's store (database) cannot be reached: nothing new can be decided; retry shortly. */
+  'store-unavailable': 503,
   'storage-full': 507,
   'internal': 500,
 } as const;

@@ -59,6 +59,7 @@ export function webhookText<K extends WebhookEvent>(event: K, p: AccessEvents[K]
       const privs = Array.isArray(d.privileges) ? d.privileges.map(targetWord).join(', ') : '';
       return `:rotating_light: unmanaged privileged account ${targetWord(d.account)} on ${String(d.target)} (${privs}): a standing account Portcullis does not manage; remove it or bring it under management`;
     }
+    case 'node.lost': return `:rotating_light: Portcullis node ${targetWord(d.node)} stopped (last heartbeat ${String(d.last_heartbeat)}): ${Number(d.sessions)} live sessions on it were ended (node-lost); its users can connect again through another node`;
     case 'discovery.failed': return `:warning: discovery of privileged accounts on ${String(d.target)} failed: ${String(d.error).replace(/[<>&`*_~|]/g, ' ').slice(0, 300)} (no further alert until it succeeds again)`;
     case 'auth.locked': {
       // The name is whatever the client sent: shown only when it is a valid name (no Slack markup).

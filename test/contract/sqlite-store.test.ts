@@ -7,9 +7,11 @@ import { describeStoreContract } from './store-contract.js';
 
 describeStoreContract('SQLite', () => {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-store-'));
-  const store = openSqliteStore(join(dir, 'state.db'));
+  const file = join(dir, 'state.db');
+  const store = openSqliteStore(file);
   return Promise.resolve({
     store,
+    openAnother: () => Promise.resolve(openSqliteStore(file)),
     destroy: async () => {
       await store.close();
       rmSync(dir, { recursive: true, force: true });

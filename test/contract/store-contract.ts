@@ -11,11 +11,14 @@ import { rejectionCode } from './store-contract-errors.js';
 import { aGrant, aPolicy, aRequest, aTarget, aUser } from './store-fixtures.js';
 import { describeTransactionContract } from './store-contract-tx.js';
 import { describeProvisionContract } from './store-contract-provision.js';
+import { describeClusterContract } from './store-contract-cluster.js';
 
 export interface OpenedStore {
   store: Store;
   /** Closes the store and removes whatever it created. */
   destroy(): Promise<void>;
+  /** Opens a second Store on the same database (another node); the caller closes it. */
+  openAnother(): Promise<Store>;
 }
 
 export type OpenStore = () => Promise<OpenedStore>;
@@ -291,5 +294,6 @@ export function describeStoreContract(name: string, open: OpenStore): void {
 
     describeTransactionContract(() => s);
     describeProvisionContract(() => s);
+    describeClusterContract(() => s, () => opened.openAnother());
   });
 }

@@ -16,9 +16,18 @@ export interface PostgresPeer {
   /** Runs SQL as the superuser through psql over TCP (a real password login). */
   sql(query: string, database?: string): string;
   stop(): Promise<void>;
+  /** Stops the server as `pg_ctl stop -m fast` does (clients are disconnected); start() brings it back on the same port. */
+  stopFast(): Promise<void>;
+  /** Starts the server again after stopFast(), same port and data. */
+  start(): Promise<void>;
 }
 
-export async function startPostgres(): Promise<PostgresPeer> {
+export interface PostgresOptions {
+  /** max_connections (default 100; a benchmark with 1,000 sessions needs more). */
+  maxConnections?: number;
+}
+
+export async function startPostgres(opts: PostgresOptions = {}): Promise<PostgresPeer> {
   const initdb = requireBinary('postgresql-15', `${BIN}/initdb`);
   const postgres = requireBinary('postgresql-15', `${BIN}/postgres`);
   const psql = requireBinary('postgresql-client-15', 'psql');
@@ -39,13 +48,27 @@ export async function startPostgres(): Promise<PostgresPeer> {
   writeFileSync(keyFile, server.keyPem, { mode: 0o600 });
   chownSync(keyFile, uid, gid);
   return withFreshPort(async (port) => {
-    const proc = startProc('runuser', ['-u', 'postgres', '--', postgres, '-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1',
-      '-c', `unix_socket_directories=${dir}`, '-c', 'ssl=on', '-c', `ssl_cert_file=${certFile}`, '-c', `ssl_key_file=${keyFile}`, '-c', 'fsync=off', '-c', 'max_connections=100', '-c', 'password_encryption=scram-sha-256']);
+    const launch = (): ReturnType<typeof startProc> => startProc('runuser', ['-u', 'postgres', '--', postgres, '-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1',
+      '-c', `unix_socket_directories=${dir}`, '-c', 'ssl=on', '-c', `ssl_cert_file=${certFile}`, '-c', `ssl_key_file=${keyFile}`, '-c', 'fsync=off', '-c', `max_connections=${opts.maxConnections ?? 100}`, '-c', 'password_encryption=scram-sha-256']);
+    let proc = launch();
     await waitFor('postgres to listen', () => portOpen(port), 30_000, proc);
     const env = { ...process.env, PGPASSWORD: password };
     const sql = (query: string, database = 'postgres'): string =>
       runOk(psql, ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', database, '-c', query], { env });
     await waitFor('postgres to accept logins', () => { try { sql('SELECT 1'); return true; } catch { return false; } }, 30_000, proc);
-    return { port, superuser: 'postgres', password, dir, sql, stop: () => proc.stop() };
+    const stopFast = async (): Promise<void> => {
+      const exited = new Promise<void>((resolve) => {
+        if (proc.child.exitCode !== null || proc.child.signalCode !== null) resolve();
+        else proc.child.once('exit', () => resolve());
+      });
+      runOk('runuser', ['-u', 'postgres', '--', `${BIN}/pg_ctl`, 'stop', '-D', data, '-m', 'fast', '-w']);
+      await exited;
+    };
+    const start = async (): Promise<void> => {
+      proc = launch();
+      await waitFor('postgres to listen again', () => portOpen(port), 30_000, proc);
+      await waitFor('postgres to accept logins again', () => { try { sql('SELECT 1'); return true; } catch { return false; } }, 30_000, proc);
+    };
+    return { port, superuser: 'postgres', password, dir, sql, stop: () => proc.stop(), stopFast, start };
   });
 }

@@ -5,15 +5,28 @@ import { createLogger } from '../../log/logger.js';
 import { type Command } from '../command.js';
 import { initDataDir } from '../init.js';
 import { startGateway } from '../../compose/gateway.js';
+import { redactStoreUrl } from '../../cluster/node-store.js';
 
 export const initCmd: Command = async (c) => {
   const dir = c.data ?? defaultDataDir(c.env);
-  const r = await initDataDir(dir, c.env, { ifMissing: c.flags.bool('if-missing'), configFile: c.flags.opt('config') });
+  const r = await initDataDir(dir, c.env, { ifMissing: c.flags.bool('if-missing'), configFile: c.flags.opt('config'), store: c.flags.opt('store') });
   if (!r.created) {
     c.out.write(`${r.dataDir} is already initialized\n`);
     return 0;
   }
   const p = dataPaths(dir);
+  if (r.store !== undefined) {
+    c.out.write([
+      r.joined ? `initialized ${r.dataDir}: joined the cluster on ${r.store}` : `initialized ${r.dataDir}: the first node of a new cluster on ${r.store}`,
+      `  CA cert:      ${r.dataDir}/certs/ca.crt   (the cluster's: the same on every node)`,
+      `  SSH host key: ${p.hostKey}   (the cluster's: the same on every node)`,
+      `  admin token:  ${p.adminToken}   (this node's, for the cluster's admin user; mode 0600)`,
+      r.joined ? '' : `  master key:   copy ${r.dataDir}/master.key into each other node's data dir before its init (or set PORTCULLIS_MASTER_KEY)`,
+      `next: portcullis serve --data ${dir} --store URL --node NAME`,
+      '',
+    ].filter((line, i, all) => line !== '' || i === all.length - 1).join('\n'));
+    return 0;
+  }
   c.out.write([
     `initialized ${r.dataDir}`,
     `  store:        ${p.store}`,
@@ -30,10 +43,17 @@ export const serveCmd: Command = async (c) => {
   const dir = c.data ?? defaultDataDir(c.env);
   const config = loadConfig({
     data: dir, file: c.flags.opt('config'), env: c.env,
-    flags: { listen: c.flags.opt('listen'), 'http-port': c.flags.opt('http-port'), 'ssh-port': c.flags.opt('ssh-port'), 'postgres-port': c.flags.opt('postgres-port'), 'mysql-port': c.flags.opt('mysql-port') },
+    flags: { listen: c.flags.opt('listen'), 'http-port': c.flags.opt('http-port'), 'ssh-port': c.flags.opt('ssh-port'), 'postgres-port': c.flags.opt('postgres-port'), 'mysql-port': c.flags.opt('mysql-port'),
+      store: c.flags.opt('store'), node: c.flags.opt('node') },
   });
   if (c.flags.bool('print-config')) {
-    c.out.write(JSON.stringify(config, (k, v: unknown) => (k === 'url' && typeof v === 'string' ? v.replace(/\/\/([^/]+)\/.*/, '//$1/…') : v), 2) + '\n');
+    // Webhook URLs and the store URL carry secrets (a path token, a password): never printed whole.
+    const shown = (k: string, v: unknown): unknown => {
+      if (k === 'url' && typeof v === 'string') return v.replace(/\/\/([^/]+)\/.*/, '//$1/…');
+      if (k === 'store' && typeof v === 'string') return redactStoreUrl(v);
+      return v;
+    };
+    c.out.write(JSON.stringify(config, shown, 2) + '\n');
     return 0;
   }
   const log = createLogger(config.log.level);

@@ -9,7 +9,7 @@ export const sessionCmd: Command = async (c) => {
   switch (sub) {
     case 'list': {
       const rows = await c.api().get<Array<Record<string, unknown>>>(`/api/v1/sessions${c.flags.bool('live') ? '?live=1' : ''}`);
-      printList(c.out, c.json, rows, c.flags.bool('live') ? ['id', 'protocol', 'user', 'target', 'level', 'started_at', 'expires_at'] : ['id', 'protocol', 'user', 'target', 'level', 'started_at', 'ended_at', 'end_reason']);
+      printList(c.out, c.json, rows, c.flags.bool('live') ? ['id', 'protocol', 'user', 'target', 'level', 'started_at', 'expires_at', 'node'] : ['id', 'protocol', 'user', 'target', 'level', 'started_at', 'ended_at', 'end_reason', 'node']);
       return 0;
     }
     case 'show':

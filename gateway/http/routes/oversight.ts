@@ -27,7 +27,8 @@ export const oversightRoutes: Route[] = [
     return { key_id: r.keyId, resealed: r.resealed, verified: r.verified, old_key: oldKey };
   }),
   route('GET', '/api/v1/sessions', ['investigator'], (c) => {
-    if (c.query.get('live') === '1') return c.services.live.list();
+    // Every node's live sessions (this node's from its registry, the others' from the store).
+    if (c.query.get('live') === '1') return c.services.cluster.sessions.listLive();
     const q = c.query;
     const time = (name: string): number | undefined => (q.get(name) ? Date.parse(q.get(name)!) : undefined);
     return c.services.sessions.list({
@@ -91,7 +92,11 @@ export const oversightRoutes: Route[] = [
   }),
   route('POST', '/api/v1/sessions/:id/kill', ['admin'], async (c) => {
     const id = c.params.id!;
-    if (!c.services.live.close(id, 'killed-by-admin')) throw new PortcullisError('not-found', `no live session "${id}"; see "portcullis session list --live"`);
+    // Live here: closed now. Live on another node: its owner closes it (bounded wait for the record).
+    if (!c.services.live.close(id, 'killed-by-admin')) {
+      const remote = await c.services.cluster.sessions.kill(id, me(c).name);
+      if (remote.outcome === 'not-live') throw new PortcullisError('not-found', `no live session "${id}"; see "portcullis session list --live"`);
+    }
     await c.services.audit.append('session.killed', me(c).name, { session: id, by: me(c).name });
     return { killed: id };
   }),

@@ -1,0 +1,207 @@
+// The PostgreSQL store when things go wrong, on a real PostgreSQL 15: a server that is not there
+// (or does not answer), one that stops under a live store and comes back, a schema newer than this
+// build, two nodes migrating at once, and the audit log's append-only trigger.
+import { createServer, type Server, type Socket } from 'node:net';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPostgresStore } from '../../gateway/store/postgres/postgres-store.js';
+import type { Store } from '../../gateway/store/store.js';
+import { isPortcullisError } from '../../gateway/util/errors.js';
+import { freePort } from '../harness/common.js';
+import { startPostgres, type PostgresPeer } from '../harness/postgres.js';
+import { aUser } from './store-fixtures.js';
+
+let peer: PostgresPeer;
+let admin: pg.Client;
+let dbs = 0;
+
+const urlOf = (db: string, port = peer.port, password = peer.password): string =>
+  `postgres://${peer.superuser}:${encodeURIComponent(password)}@127.0.0.1:${port}/${db}`;
+
+async function freshDb(): Promise<string> {
+  const db = `faults_${++dbs}`;
+  await admin.query(`CREATE DATABASE ${db}`);
+  return db;
+}
+
+async function failure(p: Promise<unknown>): Promise<{ code: string; message: string; ms: number }> {
+  const t0 = Date.now();
+  try {
+    await p;
+  } catch (err) {
+    if (!isPortcullisError(err)) throw err;
+    return { code: err.code, message: err.message, ms: Date.now() - t0 };
+  }
+  throw new Error('expected a rejection');
+}
+
+async function eventually<T>(what: string, fn: () => Promise<T>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > end) throw new Error(`${what}: ${String(err)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+beforeAll(async () => {
+  peer = await startPostgres();
+  admin = new pg.Client({ connectionString: urlOf('postgres') });
+  // The restart test drops this connection too; it is not used after that.
+  admin.on('error', () => undefined);
+  await admin.connect();
+});
+
+afterAll(async () => {
+  await admin?.end().catch(() => undefined);
+  await peer?.stop();
+}, 30_000);
+
+describe('PostgreSQL store faults', () => {
+  it('refuses to open when the server is not there: unavailable, naming host:port, never the password', async () => {
+    const port = await freePort();
+    const f = await failure(openPostgresStore(`postgres://portcullis:Secret-Pw-42@127.0.0.1:${port}/gw`));
+    expect(f.code).toBe('unavailable');
+    expect(f.message).toContain(`127.0.0.1:${port}`);
+    expect(f.message).not.toContain('Secret-Pw-42');
+    const bad = await failure(openPostgresStore(urlOf('postgres', peer.port, 'Wrong-Pw-43')));
+    expect(bad.code).toBe('unavailable');
+    expect(bad.message).toMatch(/password authentication failed/);
+    expect(bad.message).not.toContain('Wrong-Pw-43');
+  });
+
+  it('refuses a malformed store URL without echoing it (the password stays out of the error)', async () => {
+    for (const url of ['postgres://u:Secret-Pw-45@[bad/db', 'postgres://u:Secret-Pw-45@127.0.0.1:99999/db', 'mysql://u:Secret-Pw-45@h/db', 'Secret-Pw-45']) {
+      let caught: unknown;
+      try {
+        await openPostgresStore(url);
+      } catch (err) {
+        caught = err;
+      }
+      expect(isPortcullisError(caught) && caught.code).toBe('bad-request');
+      expect(JSON.stringify(caught, Object.getOwnPropertyNames(caught))).not.toContain('Secret-Pw-45');
+    }
+  });
+
+  it('gives up within ~10 s on a server that accepts but never answers', async () => {
+    const sockets: Socket[] = [];
+    const silent: Server = createServer((s) => { sockets.push(s); });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const f = await failure(openPostgresStore(`postgres://u:Secret-Pw-44@127.0.0.1:${port}/gw`));
+      expect(f.code).toBe('unavailable');
+      expect(f.message).toContain(`127.0.0.1:${port}`);
+      expect(f.message).not.toContain('Secret-Pw-44');
+      expect(f.ms).toBeLessThan(10_000);
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
+  });
+
+  it('refuses a schema newer than this build with a clear conflict', async () => {
+    const db = await freshDb();
+    await (await openPostgresStore(urlOf(db))).close();
+    const c = new pg.Client({ connectionString: urlOf(db) });
+    await c.connect();
+    await c.query('UPDATE schema_version SET version = 99');
+    await c.end();
+    const f = await failure(openPostgresStore(urlOf(db)));
+    expect(f.code).toBe('conflict');
+    expect(f.message).toMatch(/the store's schema is version 99, newer than this build's \d+: upgrade portcullis before starting this node/);
+  });
+
+  it('migrates once when several nodes start at once, and keeps the audit log append-only', async () => {
+    const db = await freshDb();
+    const stores = await Promise.all(Array.from({ length: 4 }, () => openPostgresStore(urlOf(db), { poolSize: 2 })));
+    try {
+      const c = new pg.Client({ connectionString: urlOf(db) });
+      await c.connect();
+      try {
+        expect((await c.query('SELECT version FROM schema_version')).rows).toHaveLength(1);
+        await stores[0]!.audit.append(() => ({ seq: 1, ts: 1, code: 'x', actor: 'a', data: '{}', prevHash: '0'.repeat(64), hash: 'h' }));
+        await expect(c.query("UPDATE audit SET code='y'")).rejects.toThrow(/append-only/);
+        await expect(c.query('DELETE FROM audit')).rejects.toThrow(/append-only/);
+        await expect(c.query('TRUNCATE audit')).rejects.toThrow(/append-only/);
+        expect(await stores[1]!.audit.last()).toMatchObject({ seq: 1, code: 'x' });
+      } finally {
+        await c.end();
+      }
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  it('waits for a running transaction on close', async () => {
+    const s = await openPostgresStore(urlOf(await freshDb()));
+    const u = aUser();
+    let release = (): void => undefined;
+    const held = new Promise<void>((r) => { release = r; });
+    const tx = s.transaction(async () => { await s.users.insert(u); await held; });
+    await new Promise((r) => setTimeout(r, 50));
+    let closed = false;
+    const closing = s.close().then(() => { closed = true; });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(closed).toBe(false);
+    release();
+    await tx;
+    await closing;
+    const c = new pg.Client({ connectionString: urlOf(`faults_${dbs}`) });
+    await c.connect();
+    expect((await c.query('SELECT id FROM users')).rows).toEqual([{ id: u.id }]);
+    await c.end();
+  });
+
+  it('rejects calls clearly while the server is down, never crashes, and works again once it is back', async () => {
+    const errors: Error[] = [];
+    const s: Store = await openPostgresStore(urlOf(await freshDb()), { onError: (e) => errors.push(e) });
+    const got: string[] = [];
+    const states: boolean[] = [];
+    const stop = await s.notifications.listen((p) => got.push(p), (up) => states.push(up));
+    try {
+      await s.users.insert(aUser());
+      await s.notifications.publish('before');
+      await eventually('the first message', () => (got.includes('before') ? Promise.resolve() : Promise.reject(new Error('not yet'))));
+
+      // A transaction open when the server goes: its connection drops while fn awaits something else.
+      let release = (): void => undefined;
+      const held = new Promise<void>((r) => { release = r; });
+      const open = s.transaction(async () => { await s.users.list(); await held; return s.users.list(); });
+      await new Promise((r) => setTimeout(r, 100));
+
+      await peer.stopFast();
+      try {
+        release();
+        expect((await failure(open)).code).toBe('unavailable');
+        const calls: Array<() => Promise<unknown>> = [() => s.users.list(), () => s.users.insert(aUser()), () => s.transaction(() => s.users.list()),
+          () => s.notifications.publish('lost'), () => s.audit.append(() => ({ seq: 1, ts: 1, code: 'x', actor: 'a', data: '{}', prevHash: '0', hash: 'h' }))];
+        for (const call of calls) {
+          const f = await failure(call());
+          expect(f.code).toBe('unavailable');
+          expect(f.message).toContain(`127.0.0.1:${peer.port}`);
+          expect(f.message).not.toContain(peer.password);
+        }
+        await eventually('the listener to report the loss', () => (states.includes(false) ? Promise.resolve() : Promise.reject(new Error('not yet'))));
+      } finally {
+        await peer.start();
+      }
+
+      const u = aUser();
+      await eventually('the store to work again', () => s.users.insert(u));
+      expect(await s.users.byId(u.id)).toEqual(u);
+      await s.transaction(async () => { await s.users.update({ ...u, roles: ['back'] }); });
+      expect((await s.users.byId(u.id))?.roles).toEqual(['back']);
+      await eventually('the listener to listen again', () => (states.at(-1) === true ? Promise.resolve() : Promise.reject(new Error('not yet'))));
+      expect(states).toEqual([true, false, true]);
+      await s.notifications.publish('after');
+      await eventually('a message after the restart', () => (got.includes('after') ? Promise.resolve() : Promise.reject(new Error('not yet'))), 5_000);
+    } finally {
+      await stop();
+      await s.close();
+    }
+  });
+});
