@@ -22,6 +22,8 @@ command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || need+=(pgb
 command -v sudo >/dev/null 2>&1 || need+=(sudo)
 # The plain TCP relay bench/mysql.ts compares against.
 command -v socat >/dev/null 2>&1 || need+=(socat)
+# Several nodes: the cluster e2e tests and `npm run demo:ha` put HAProxy (TCP mode) in front of three nodes.
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -22,7 +22,12 @@ export interface PostgresPeer {
   start(): Promise<void>;
 }
 
-export async function startPostgres(): Promise<PostgresPeer> {
+export interface PostgresOptions {
+  /** max_connections (default 100; a benchmark with 1,000 sessions needs more). */
+  maxConnections?: number;
+}
+
+export async function startPostgres(opts: PostgresOptions = {}): Promise<PostgresPeer> {
   const initdb = requireBinary('postgresql-15', `${BIN}/initdb`);
   const postgres = requireBinary('postgresql-15', `${BIN}/postgres`);
   const psql = requireBinary('postgresql-client-15', 'psql');
@@ -44,7 +49,7 @@ export async function startPostgres(): Promise<PostgresPeer> {
   chownSync(keyFile, uid, gid);
   return withFreshPort(async (port) => {
     const launch = (): ReturnType<typeof startProc> => startProc('runuser', ['-u', 'postgres', '--', postgres, '-D', data, '-p', String(port), '-c', 'listen_addresses=127.0.0.1',
-      '-c', `unix_socket_directories=${dir}`, '-c', 'ssl=on', '-c', `ssl_cert_file=${certFile}`, '-c', `ssl_key_file=${keyFile}`, '-c', 'fsync=off', '-c', 'max_connections=100', '-c', 'password_encryption=scram-sha-256']);
+      '-c', `unix_socket_directories=${dir}`, '-c', 'ssl=on', '-c', `ssl_cert_file=${certFile}`, '-c', `ssl_key_file=${keyFile}`, '-c', 'fsync=off', '-c', `max_connections=${opts.maxConnections ?? 100}`, '-c', 'password_encryption=scram-sha-256']);
     let proc = launch();
     await waitFor('postgres to listen', () => portOpen(port), 30_000, proc);
     const env = { ...process.env, PGPASSWORD: password };
