@@ -224,7 +224,9 @@ export function buildApp(config: Config, opts: AppOptions): App {
   const rotation = new RotationService({
     store, audit, creds, clock, events, log, locks, adminLogins: opts.adminLogins ?? {}, probes: opts.loginProbes ?? {},
   });
-  const rotationTriggers = new RotationTriggers({ store, scheduler, clock, log, locks, rotation });
+  // Once-per-cluster work (cluster/cluster.ts); the cluster is built below, claims run only later.
+  const claim = (key: string): Promise<boolean> => cluster.claim(key);
+  const rotationTriggers = new RotationTriggers({ store, scheduler, clock, log, locks, rotation, claim });
   const postClose = new PostCloseWork({
     markerDir: join(paths.root, POST_CLOSE_DIR), concurrency: config.recordings.postCloseConcurrency, log,
     // Below the watermark what is left is kept for sealing: keyframes are then built on first open.
@@ -275,7 +277,8 @@ export function buildApp(config: Config, opts: AppOptions): App {
     },
   });
   const cluster = new Cluster({
-    store, audit, clock, scheduler, log, events, bus, live, throttle, recheckAll: () => pipeline?.recheckAll() ?? Promise.resolve(),
+    store, audit, clock, scheduler, log, events, bus, live, throttle, recheckAll: (): Promise<void> => pipeline?.recheckAll() ?? Promise.resolve(),
+    endAll: (reason): void => pipeline?.endAll(reason),
     node: config.node, heartbeatMs: parseDuration(config.cluster.heartbeatInterval), lostAfterMs: parseDuration(config.cluster.nodeLostAfter),
   });
   const discovery = new DiscoveryService({
@@ -285,7 +288,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
   // A standing privileged account is worth a line in the log as well as the audit entry and the webhook.
   events.on('discovery.unmanaged_found', (e) => log.warn({ target: e.target, account: e.account, privileges: e.privileges }, LOG.discoveryUnmanagedFound));
   const discoverySchedule = new DiscoverySchedule({
-    discovery, store, clock, scheduler, events, intervalMs: discoveryInterval(config),
+    discovery, store, clock, scheduler, events, intervalMs: discoveryInterval(config), claim,
     onFailure: (target, err) => log.warn({ target, error: err instanceof Error ? err.message : String(err) }, LOG.discoveryFailed),
   });
   const app: App = {
@@ -304,7 +307,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     liveRecordings, recordingSpace, postClose,
     addresses: { url: publicUrl(config), sshHost: config.hostnames[0]!, sshPort: config.ssh.port },
     // With a shared store every node reloads the grants others made, and one node sends each notice.
-    timers: new AccessTimers(ctx, scheduler, requests, { claim: (key) => cluster.claim(key), reloadMs: store.kind === 'postgres' ? TIMER_RELOAD_MS : 0 }),
+    timers: new AccessTimers(ctx, scheduler, requests, { claim, reloadMs: store.kind === 'postgres' ? TIMER_RELOAD_MS : 0 }),
     ephemeral,
     notifier, metrics, rotation, rotationTriggers, discovery, discoverySchedule,
     counters: { http: (l) => counters.http(l), authFailures: () => counters.authFailures(), webhookFailures: () => counters.webhookFailures() },

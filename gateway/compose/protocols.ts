@@ -7,6 +7,9 @@
 // not start it.
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { App } from '../app.js';
+import { storeConnectionDirectory } from '../cluster/mysql-connections.js';
+import { busCancelRelay, receiveCancels } from '../cluster/pg-cancels.js';
+import { LOG } from '../log/logger.js';
 import type { Listener } from '../net/listener.js';
 import { ConnectionIds } from '../mysql/connection-ids.js';
 import { GreetingCache } from '../mysql/greeting-cache.js';
@@ -55,23 +58,35 @@ export const PROTOCOLS: { readonly [K in TargetKind]: ProtocolEntry } = {
     admin: sshAdminLogin,
   },
   postgres: {
-    listener: ({ app, tls }) => createPgListener({
-      authn: app.authn, pipeline: app.pipeline, clock: app.clock, log: app.log.child({ listener: 'postgres' }), tls,
-      allowPlaintext: app.config.postgres.allowPlaintext, cancelKeys: new CancelKeys(), maxMessage: app.config.postgres.maxMessageBytes,
-      statementMax: app.config.statements.maxBytes,
-      handshakeTimeoutMs: parseDuration(app.config.postgres.handshakeTimeout),
-    }, { host: app.config.listen, port: app.config.postgres.port, maxHandshakes: app.config.postgres.maxHandshakes }),
+    listener: ({ app, tls }) => {
+      const log = app.log.child({ listener: 'postgres' });
+      // Cancels for keys of other nodes go through the cluster bus, and theirs come back here.
+      const cancelKeys = new CancelKeys(busCancelRelay(app.bus, app.clock, log));
+      receiveCancels(app.bus, cancelKeys, app.clock, log);
+      return createPgListener({
+        authn: app.authn, pipeline: app.pipeline, clock: app.clock, log, tls,
+        allowPlaintext: app.config.postgres.allowPlaintext, cancelKeys, maxMessage: app.config.postgres.maxMessageBytes,
+        statementMax: app.config.statements.maxBytes,
+        handshakeTimeoutMs: parseDuration(app.config.postgres.handshakeTimeout),
+      }, { host: app.config.listen, port: app.config.postgres.port, maxHandshakes: app.config.postgres.maxHandshakes });
+    },
     probe: probePostgresLogin,
     admin: postgresAdminLogin,
     fetchCertificate: fetchPgCertificate,
   },
   mysql: {
-    listener: ({ app, tls }) => createMyListener({
-      authn: app.authn, pipeline: app.pipeline, clock: app.clock, log: app.log.child({ listener: 'mysql' }), tls,
-      allowPlaintext: app.config.mysql.allowPlaintext, ids: new ConnectionIds(), greetings: new GreetingCache(), maxPacket: app.config.mysql.maxPacketBytes,
-      statementMax: app.config.statements.maxBytes,
-      rsa: mysqlRsaKey(), handshakeTimeoutMs: parseDuration(app.config.mysql.handshakeTimeout),
-    }, { host: app.config.listen, port: app.config.mysql.port, maxHandshakes: app.config.mysql.maxHandshakes, targets: () => app.store.targets.list() }),
+    listener: ({ app, tls }) => {
+      const log = app.log.child({ listener: 'mysql' });
+      // Connection ids are recorded for the cluster, so a KILL landing on another node finds its thread.
+      const ids = new ConnectionIds(storeConnectionDirectory(app.store, app.config.node, log),
+        (id, why) => log.warn({ id, reason: why }, LOG.mysqlConnectionIdUnshared));
+      return createMyListener({
+        authn: app.authn, pipeline: app.pipeline, clock: app.clock, log, tls,
+        allowPlaintext: app.config.mysql.allowPlaintext, ids, greetings: new GreetingCache(), maxPacket: app.config.mysql.maxPacketBytes,
+        statementMax: app.config.statements.maxBytes,
+        rsa: mysqlRsaKey(), handshakeTimeoutMs: parseDuration(app.config.mysql.handshakeTimeout),
+      }, { host: app.config.listen, port: app.config.mysql.port, maxHandshakes: app.config.mysql.maxHandshakes, targets: () => app.store.targets.list() });
+    },
     probe: probeMysqlLogin,
     admin: mysqlAdminLogin,
     fetchCertificate: fetchMyCertificate,

@@ -223,13 +223,14 @@ class MyAdapter implements ProtocolAdapter<MyUpstream> {
     const { auth } = ctx;
     const clientCaps = this.hello!.caps;
     deps.greetings.learn(up.greeting);
-    deps.ids.bind(id, { userId: auth.user.id, targetId: auth.target.id, upstreamId: up.greeting.connectionId });
+    deps.ids.bind(id, { sessionId: ctx.id, userId: auth.user.id, targetId: auth.target.id, upstreamId: up.greeting.connectionId });
     ctx.signal.addEventListener('abort', () => deps.ids.release(id), { once: true });
     this.socket.write(okPacket(++this.seq, up.status, has(clientCaps, CAP.SESSION_TRACK)));
     clearTimeout(this.timer);
     const statements = new MyStatementLog(() => clientCaps, () => deps.clock.now(), (rec) => ctx.taps.statement(rec));
     this.relayer = new MyRelay(this.socket, up.socket, statements, deps.maxPacket, {
       killTarget: (gatewayId) => deps.ids.resolve(gatewayId, auth.user.id, auth.target.id),
+      killTargetElsewhere: (gatewayId) => deps.ids.resolveElsewhere(gatewayId, auth.user.id, auth.target.id),
       clientClosed: () => ctx.ended('closed-by-client'),
       upstreamClosed: (afterQuit) => ctx.ended(afterQuit ? 'closed-by-client' : 'upstream-closed'),
       protocolError: (side, detail) => ctx.ended('protocol-error', `${side}: ${detail}`),

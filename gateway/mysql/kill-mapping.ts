@@ -58,3 +58,15 @@ export function mapKills(payload: Buffer, resolve: ResolveThread): KillDecision 
 function refuse(code: number, message: string, at: number): KillDecision {
   return { kind: 'refuse', code, sqlstate: 'HY000', message, at };
 }
+
+/**
+ * The gateway connection ids a command would kill (empty when it kills nothing or would be refused
+ * whatever they map to): what must be resolved, possibly on other nodes, before mapKills decides.
+ */
+export function killIds(payload: Buffer): number[] {
+  const cmd = payload[0];
+  if (cmd === COM_PROCESS_KILL) return payload.length === 5 ? [payload.readUInt32LE(1)] : [];
+  if (cmd !== COM.QUERY && cmd !== COM.STMT_PREPARE) return [];
+  const scan = scanKills(payload.subarray(1));
+  return scan.kind === 'kills' ? scan.targets.map((t) => t.id) : [];
+}

@@ -18,7 +18,7 @@ import type { Logger } from '../log/logger.js';
 import type { SessionContext } from '../session/adapter.js';
 import type { GateCommand } from '../session/gate.js';
 import { endLegs, writeOrPause } from '../util/relay-sockets.js';
-import { COM_PROCESS_KILL, mapKills } from './kill-mapping.js';
+import { COM_PROCESS_KILL, killIds, mapKills } from './kill-mapping.js';
 import { COM, type MyStatementLog } from './statement-log.js';
 import { ClientCommands, framePayload } from './wire/client-commands.js';
 import { MyPacketReader, MyProtocolError, errPacket } from './wire/packets.js';
@@ -26,6 +26,11 @@ import { MyPacketReader, MyProtocolError, errPacket } from './wire/packets.js';
 export interface MyRelayHooks {
   /** The target's thread id for a gateway connection id this user's session owns on this target, or null. */
   killTarget(gatewayId: number): number | null;
+  /**
+   * The same for an id this node does not know: a session of this user on this target on another
+   * node of the cluster (its KILL then runs on this session's own upstream connection). Absent: one node.
+   */
+  killTargetElsewhere?(gatewayId: number): Promise<number | null>;
   clientClosed(): void;
   /** `afterQuit`: the client had said COM_QUIT, so the target closing is the client's doing. */
   upstreamClosed(afterQuit: boolean): void;
@@ -45,6 +50,8 @@ export interface MyStatementRefusal {
 }
 
 const STREAM_AT = 1024 * 1024;
+/** ER_NO_SUCH_THREAD: what mapKills answers for an id this node does not know. */
+const UNKNOWN_THREAD = 1094;
 const HEAD = 64 * 1024;
 
 /** MariaDB's COM_STMT_BULK_EXECUTE: a prepared statement run once per row of parameters. */
@@ -72,6 +79,13 @@ export class MyRelay {
   private readonly statementLimit: number;
   /** Set once a statement over the cap was refused: the client already has its error. */
   private refusedStatement = false;
+  /**
+   * While a KILL waits for ids resolved on other nodes: what the client sent after it, in order,
+   * run once the KILL is decided (the client is paused meanwhile). Null when nothing waits.
+   */
+  private held: Array<() => void> | null = null;
+  /** While running held work: the held streamed packet being passed on was refused (its bytes are dropped). */
+  private heldStreamDropped = false;
 
   constructor(
     private readonly client: Socket,
@@ -88,12 +102,21 @@ export class MyRelay {
     // A statement is held whole (command byte + text), so the hold limit is also the statement cap.
     const maxHeld = Math.min(maxPacket, statementMax + 1);
     this.statementLimit = maxHeld - 1;
+    // Everything the client sends passes `inOrder`: it runs now, or after a KILL waiting on other nodes.
     this.commands = new ClientCommands({
-      whole: (_seq, payload, raw) => this.whole(payload, raw),
-      tooBig: (seq, cmd, length) => this.tooBig(seq, cmd, length),
-      tooBigEnd: (lastSeq, cmd, length) => this.tooBigEnd(lastSeq, cmd, length),
-      streamStart: (_seq, head, length) => this.streamStart(head, length),
-      streamBytes: (bytes) => this.forward(bytes),
+      whole: (_seq, payload, raw) => this.inOrder(() => this.whole(payload, raw)),
+      tooBig: (seq, cmd, length) => this.inOrder(() => this.tooBig(seq, cmd, length)),
+      tooBigEnd: (lastSeq, cmd, length) => this.inOrder(() => this.tooBigEnd(lastSeq, cmd, length)),
+      streamStart: (_seq, head, length) => {
+        if (!this.held) return this.streamStart(head, length);
+        // Decided when its turn comes; its bytes wait behind it and follow that decision.
+        this.held.push(() => { this.heldStreamDropped = !this.streamStart(head, length); });
+        return true;
+      },
+      streamBytes: (bytes) => {
+        if (!this.held) { this.forward(bytes); return; }
+        this.held.push(() => { if (!this.heldStreamDropped) this.forward(bytes); });
+      },
     }, (cmd) => HELD.has(cmd), { maxPacket, maxHeld, streamAt: STREAM_AT, headBytes: HEAD });
   }
 
@@ -119,8 +142,14 @@ export class MyRelay {
     writeOrPause(this.upstream, bytes, this.client);
   }
 
+  private inOrder(fn: () => void): void {
+    if (this.held) this.held.push(fn);
+    else fn();
+  }
+
   private fromClient(chunk: Buffer): void {
     this.session.activity();
+    if (this.held) this.client.pause();
     try {
       this.commands.push(chunk);
     } catch (e) {
@@ -129,7 +158,7 @@ export class MyRelay {
   }
 
   /** A whole command (or a small non-command packet): answered here, or forwarded as sent or rewritten. */
-  private whole(payload: Buffer, raw: readonly Buffer[]): void {
+  private whole(payload: Buffer, raw: readonly Buffer[], elsewhere?: ReadonlyMap<number, number>): void {
     // Every packet that starts a payload is read as a command, whatever its sequence id: a server
     // may take one that is out of order, and no client packet outside a command is expected here
     // (LOCAL INFILE is never offered; COM_CHANGE_USER, which would continue, is refused).
@@ -138,7 +167,11 @@ export class MyRelay {
     const cmd = payload[0]!;
     let out = payload;
     if (KILL_SCANNED.has(cmd)) {
-      const k = mapKills(payload, (id) => this.hooks.killTarget(id));
+      const k = mapKills(payload, (id) => this.hooks.killTarget(id) ?? elsewhere?.get(id) ?? null);
+      if (k.kind === 'refuse' && k.code === UNKNOWN_THREAD && !elsewhere && this.hooks.killTargetElsewhere) {
+        this.resolveElsewhere(payload, raw);
+        return;
+      }
       if (k.kind === 'refuse') {
         // Recorded and audited as gated; refused whatever the gate says.
         this.session.check({ kind: 'thread-kill', protocol: 'mysql', text: commandText(payload, k.at), refusal: k.message });
@@ -156,6 +189,38 @@ export class MyRelay {
     this.handleStart(out, out.length);
     if (out === payload) for (const r of raw) this.forward(r);
     else for (const p of framePayload(out)) this.forward(p);
+  }
+
+  /**
+   * A KILL names ids this node does not know: they may be sessions of this user on other nodes.
+   * The lookup is asynchronous, so what the client sends meanwhile waits behind it, in order.
+   */
+  private resolveElsewhere(payload: Buffer, raw: readonly Buffer[]): void {
+    const hooks = this.hooks;
+    const ids = killIds(payload).filter((id) => this.hooks.killTarget(id) === null);
+    this.held = [];
+    this.client.pause();
+    const lookup = (id: number): Promise<number | null> => hooks.killTargetElsewhere?.(id) ?? Promise.resolve(null);
+    void Promise.all(ids.map(async (id) => [id, await lookup(id).catch(() => null)] as const)).then((found) => {
+      if (this.closed) return;
+      const elsewhere = new Map<number, number>();
+      for (const [id, thread] of found) if (thread !== null) elsewhere.set(id, thread);
+      const waiting = this.held ?? [];
+      this.held = null;
+      try {
+        this.whole(payload, raw, elsewhere);
+        for (let fn = waiting.shift(); fn; fn = waiting.shift()) {
+          fn();
+          // Another KILL went asynchronous: the rest waits behind it.
+          if (this.held) { (this.held as Array<() => void>).push(...waiting); return; }
+        }
+      } catch (e) {
+        this.hooks.protocolError('client', e instanceof Error ? e.message : String(e));
+        return;
+      }
+      this.heldStreamDropped = false;
+      this.client.resume();
+    });
   }
 
   /** Refusals that need only the command's first bytes; true when answered here. */

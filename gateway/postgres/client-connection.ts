@@ -14,7 +14,7 @@ import { parsePrincipal } from '../session/principal.js';
 import type { TerminationReason } from '../session/termination.js';
 import type { Clock } from '../util/clock.js';
 import { isPortcullisError } from '../util/errors.js';
-import type { CancelKeys } from './cancel-keys.js';
+import type { CancelKeys, CancelOutcome } from './cancel-keys.js';
 import { HandshakeReader } from './handshake-reader.js';
 import { PgRelay } from './relay.js';
 import { StatementLog } from './statement-log.js';
@@ -42,6 +42,12 @@ export interface PgDeps {
 
 // Startup parameters passed on to the target; anything else (e.g. `options`) is dropped.
 const PASS_PARAMS = ['application_name', 'client_encoding', 'DateStyle', 'TimeZone', 'IntervalStyle', 'extra_float_digits'];
+
+const CANCEL_REASONS: Record<CancelOutcome, string> = {
+  forwarded: 'cancel request forwarded',
+  relayed: 'cancel request for a key of another node: passed to the cluster',
+  unknown: 'cancel request for an unknown key',
+};
 
 class Refusal extends Error {
   constructor(readonly sqlstate: string, message: string, readonly hint?: string) {
@@ -97,9 +103,9 @@ class PgAdapter implements ProtocolAdapter<UpstreamReady> {
       } else if (packet.kind === 'gssenc') {
         this.socket.write('N');
       } else if (packet.kind === 'cancel') {
-        const known = deps.cancelKeys.forward(packet.pid, packet.key);
+        const outcome = deps.cancelKeys.forward(packet.pid, packet.key, this.clientAddr);
         // Dropped silently towards the client, as PostgreSQL does; the log says which it was.
-        this.log.info({ reason: known ? 'cancel request forwarded' : 'cancel request for an unknown key' }, 'pg.cancel');
+        this.log.info({ reason: CANCEL_REASONS[outcome] }, 'pg.cancel');
         this.socket.end();
         clearTimeout(this.timer);
         return null;

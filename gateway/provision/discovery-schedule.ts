@@ -22,6 +22,11 @@ export interface DiscoveryScheduleDeps {
   intervalMs: number;
   /** A target's run failed (logged by the caller; the alert is decided here). */
   onFailure: (target: string, err: unknown) => void;
+  /**
+   * True for exactly one node per key (store.claims); default: always (one node). With several
+   * nodes one pass runs per interval (the first node whose timer fires claims the interval).
+   */
+  claim?: (key: string) => Promise<boolean>;
 }
 
 export interface PassResult {
@@ -62,6 +67,8 @@ export class DiscoverySchedule {
     if (this.stopped) return;
     this.d.scheduler.set(TIMER_KEY, this.d.clock.now() + this.d.intervalMs, async () => {
       try {
+        const period = Math.floor(this.d.clock.now() / this.d.intervalMs);
+        if (this.d.claim && !(await this.d.claim(`discovery-pass:${period}`))) return;
         await this.runPass();
       } finally {
         this.arm();

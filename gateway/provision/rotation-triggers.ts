@@ -5,6 +5,10 @@
 // (or from this start), on the DeadlineScheduler; an hourly sweep arms targets whose mode changed
 // and retries failed ones. `off`: only `portcullis target rotate`. The rotation itself, its audit
 // and its alert are rotation.ts's; a failed automatic rotation is only logged again here.
+// Several nodes: every node arms every daily target; the one that claims the target's rotation
+// (keyed by its last rotation and the sweep period, so a failed one can be claimed again at the
+// next retry) rotates, and the others find the new rotatedAt and re-arm from it. after-session
+// rotations stay with the node whose sessions ended.
 import { LOG, type Logger } from '../log/logger.js';
 import type { CheckoutGate } from '../session/credentials.js';
 import { UpstreamFailure } from '../session/upstream-failure.js';
@@ -34,6 +38,8 @@ export interface TriggerDeps {
   log: Logger;
   locks: TargetLocks;
   rotation: RotationService;
+  /** True for exactly one node per key (store.claims); default: always (one node). */
+  claim?: (key: string) => Promise<boolean>;
 }
 
 export class RotationTriggers implements CheckoutGate {
@@ -88,6 +94,13 @@ export class RotationTriggers implements CheckoutGate {
   private async fire(id: string, trigger: Exclude<RotationTrigger, 'manual'>): Promise<void> {
     const t = await this.d.store.targets.byId(id);
     if (!t || t.rotate !== trigger) return;
+    if (trigger === 'daily') {
+      const now = this.d.clock.now();
+      // Another node rotated it since this timer was armed: count the day from there.
+      if (t.rotatedAt !== null && t.rotatedAt + DAY_MS > now) return this.armDaily(id, t.rotatedAt + DAY_MS);
+      const key = `rotation-daily:${id}:${t.rotatedAt ?? 'never'}:${Math.floor(now / this.timing.sweepMs)}`;
+      if (this.d.claim && !(await this.d.claim(key))) return this.armDaily(id, now + this.timing.sweepMs);
+    }
     try {
       const r = await this.d.rotation.rotate(t.name, trigger, 'portcullis');
       if (trigger === 'daily') this.armDaily(id, r.rotatedAt + DAY_MS);

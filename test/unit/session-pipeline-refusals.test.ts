@@ -194,15 +194,16 @@ describe('the session pipeline: refusals, the gate and access taken away', () =>
     expect(await t.app.grants.list({ active: true })).toEqual([]);
     await t.app.grants.adminGrant(t.admin, 'ops', 'db01', 30 * MIN, 'maintenance', null);
     steps = pipelineState.steps = [];
-    let release: () => void = () => {};
+    let release: (() => void) | null = null;
     const inner = tracingJournal(storeJournal(t.app.store, t.app.audit, t.app.log), steps);
     const journal: SessionJournal = { ...inner, started: async (s) => { await new Promise<void>((r) => { release = r; }); await inner.started(s); } };
     const { p, creds } = pipeline({ journal });
     const started = p.start(new TestAdapter(steps, ops));
-    await waitUntil(() => steps.includes('adapter.identify'));
+    // Authorized, and the session row is being written (not before: the authorization would refuse).
+    await waitUntil(() => release !== null);
     // Disabled while the session row is being written: the live registry does not know it yet.
     await t.app.users.setDisabled('admin', 'ops', true);
-    release();
+    (release as (() => void) | null)?.();
     expect(await started).toBeNull();
     await waitUntil(() => steps.includes('journal.index'));
     expect(steps).toContain('adapter.release');
