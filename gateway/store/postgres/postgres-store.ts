@@ -26,6 +26,8 @@ export interface PostgresStoreOptions {
   onError?: (err: Error) => void;
   /** How long one connection attempt may take (default 5 s). */
   connectTimeoutMs?: number;
+  /** How often each LISTEN connection is checked (and how long it may take to answer); default 5 s. */
+  listenerPingMs?: number;
 }
 
 /**
@@ -59,7 +61,7 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
     await tx.pool.end().catch(() => undefined);
     throw err;
   }
-  return new PostgresStore(tx, pgNotifications(tx, connectTimeoutMs));
+  return new PostgresStore(tx, pgNotifications(tx, { connectTimeoutMs, pingMs: opts.listenerPingMs ?? 5_000 }));
 }
 
 /** `users` → `user "alice"`: the subject of a conflict message, as the SQLite store words it. */
