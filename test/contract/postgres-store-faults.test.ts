@@ -237,11 +237,11 @@ describe('PostgreSQL store faults', () => {
     }
   });
 
-  it('finds a listening connection gone silent (a partition), reports it, and listens again once the server answers', async () => {
+  it('finds a server gone silent (a partition): calls time out as unavailable, the listener reports it, and both work again once it answers', async () => {
     const db = await freshDb();
     const direct = await openPostgresStore(urlOf(db));
     const relay = await freezableRelay(peer.port);
-    const viaRelay = await openPostgresStore(urlOf(db, relay.port), { listenerPingMs: 300, connectTimeoutMs: 1_000 });
+    const viaRelay = await openPostgresStore(urlOf(db, relay.port), { listenerPingMs: 300, connectTimeoutMs: 1_000, queryTimeoutMs: 1_000 });
     const got: string[] = [];
     const states: boolean[] = [];
     const stop = await viaRelay.notifications.listen((p) => got.push(p), (up) => states.push(up));
@@ -254,7 +254,14 @@ describe('PostgreSQL store faults', () => {
       const frozenAt = Date.now();
       await until('the listener to report the silence', () => states.includes(false));
       expect(Date.now() - frozenAt).toBeLessThan(3_000);
+      // Calls do not hang on the silent server either.
+      for (const call of [() => viaRelay.users.list(), () => viaRelay.transaction(() => viaRelay.users.list())]) {
+        const f = await failure(call());
+        expect(f.code).toBe('unavailable');
+        expect(f.ms).toBeLessThan(3_000);
+      }
       relay.thaw();
+      await eventually('calls to work again', () => viaRelay.users.list());
       await until('the listener to listen again', () => states.at(-1) === true);
       expect(states).toEqual([true, false, true]);
       await direct.notifications.publish('c');

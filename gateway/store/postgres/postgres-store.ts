@@ -26,6 +26,8 @@ export interface PostgresStoreOptions {
   onError?: (err: Error) => void;
   /** How long one connection attempt may take (default 5 s). */
   connectTimeoutMs?: number;
+  /** How long one statement may go unanswered before it rejects as unavailable (default 60 s). */
+  queryTimeoutMs?: number;
   /** How often each LISTEN connection is checked (and how long it may take to answer); default 5 s. */
   listenerPingMs?: number;
 }
@@ -42,7 +44,7 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
     return e instanceof PortcullisError ? e : new PortcullisError('unavailable', `cannot open the PostgreSQL store at ${server}: ${e.message}`);
   };
   const connectTimeoutMs = opts.connectTimeoutMs ?? 5_000;
-  const tx = new PgTransactions(url, server, { poolSize: opts.poolSize ?? 10, connectTimeoutMs, onError: opts.onError });
+  const tx = new PgTransactions(url, server, { poolSize: opts.poolSize ?? 10, connectTimeoutMs, queryTimeoutMs: opts.queryTimeoutMs ?? 60_000, onError: opts.onError });
   try {
     let client: pg.PoolClient;
     try {

@@ -41,6 +41,7 @@ const types = {
 export interface PgTransactionsOptions {
   poolSize: number;
   connectTimeoutMs: number;
+  queryTimeoutMs: number;
   onError?: ((err: Error) => void) | undefined;
 }
 
@@ -61,6 +62,10 @@ export class PgTransactions {
       // such a session after this long idle in its transaction, rolling it back and freeing the
       // lock. Transactions never wait on peers, so a live one is never idle that long.
       idle_in_transaction_session_timeout: IDLE_IN_TX_TIMEOUT_MS,
+      // A server gone silent (a partition) would hold a call for as long as TCP takes to give up:
+      // minutes. Past this the call rejects as unavailable and its client is discarded. Generous,
+      // since a transaction's first statement may queue for the lock behind other nodes'.
+      query_timeout: opts.queryTimeoutMs,
     });
     // An idle client whose connection drops (server restart) emits here; without a listener the
     // process would crash. The pool discards that client and connects a new one when asked.
