@@ -12,7 +12,7 @@
 // appends in call order.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
-import { storeError } from './errors.js';
+import { isUnavailable, storeError } from './errors.js';
 
 /** The advisory lock every transaction takes (any constant other than the migration lock's). */
 const TX_LOCK = 0x70637801;
@@ -106,10 +106,6 @@ export class PgTransactions {
     return run;
   }
 
-  inTransaction(): boolean {
-    return this.current() !== undefined;
-  }
-
   /** BEGIN, the advisory lock, fn, COMMIT; ROLLBACK when fn or COMMIT fails. Nested calls join. */
   transaction<T>(fn: () => Promise<T>): Promise<T> {
     if (this.current()) return (async () => fn())();
@@ -157,11 +153,15 @@ export class PgTransactions {
       return result;
     } catch (err) {
       tx.done = true;
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackErr) {
-        // The connection is gone: the server rolls back by itself. Do not reuse the client.
-        broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
+      if (broken === undefined && isUnavailable(err)) broken = err instanceof Error ? err : new Error(String(err));
+      // A lost or silent connection: the server rolls back by itself (a silent one after the idle
+      // timeout); a ROLLBACK would only queue behind the stuck query. Do not reuse the client.
+      if (broken === undefined) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackErr) {
+          broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
+        }
       }
       // fn's own error is what the caller sees (the contract: "rejects with the same error").
       throw err;
