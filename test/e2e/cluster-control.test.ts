@@ -8,12 +8,14 @@
 // The PostgreSQL target is a database of its own (role `app`, database `orders`) on the store's
 // server: one server fewer on a 2-core machine, and the gateways reach it as any other target.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, requireBinary, run, runOk, tempDir, waitFor } from '../harness/common.js';
 import { type Cluster, type ClusterNode, startCluster } from '../harness/cluster.js';
-import { json } from '../harness/gateway.js';
+import { BIN, type CliResult } from '../harness/gateway.js';
+import { apiRequest } from '../harness/https-api.js';
 import { type MariadbPeer, startMariadb } from '../harness/mariadb.js';
 import { DB_PASSWORD } from '../harness/pg-fixture.js';
 import { SHOP_PASSWORD } from '../harness/my-fixture.js';
@@ -57,43 +59,78 @@ beforeAll(async () => {
   await new Promise<void>((r) => receiver.listen(hookPort, '127.0.0.1', r));
   // Every node has the same webhook: a notice sent by every node would arrive three times.
   const env = { PORTCULLIS_WEBHOOK_URL: `http://127.0.0.1:${hookPort}/hooks/cluster`, PORTCULLIS_WARN_BEFORE: `${WARN_BEFORE_S}s` };
+  const t0 = Date.now();
   [c, sshd, my] = await Promise.all([startCluster({ haproxy: true, env }), startSshd(), startMariadb()]);
+  const t1 = Date.now();
   dir = tempDir('cluster-control');
   key = join(dir, 'id_ed25519');
   runOk(requireBinary('openssh-client', 'ssh-keygen'), ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
   c.store.sql(`CREATE ROLE app LOGIN PASSWORD '${DB_PASSWORD}'`);
   c.store.pg.sql('CREATE DATABASE orders OWNER app');
   my.createUser('shopapp', SHOP_PASSWORD, 'shop');
-  const admin = n('n1');
-  for (const u of ['u-cut', 'u-kill', 'u-ext', 'u-exp', 'dba', 'u-lock']) {
-    must(admin.admin(['user', 'add', u, '--role', 'ops', '--password-stdin', '--ssh-key', `${key}.pub`], `${password(u)}\n`));
-  }
-  must(admin.admin(['target', 'add', 'web01', '--kind', 'ssh', '--host', '127.0.0.1', '--port', String(sshd.port), '--account', sshd.user,
-    '--password-stdin', '--host-key', sshd.hostKeyFingerprint], `${sshd.password}\n`));
-  must(admin.admin(['target', 'add', 'orders-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(c.store.pg.port), '--account', 'app',
-    '--database', 'orders', ...tlsCaArgs(), '--password-stdin'], `${DB_PASSWORD}\n`));
-  must(admin.admin(['target', 'add', 'shop-db', '--kind', 'mysql', '--host', '127.0.0.1', '--port', String(my.port), '--account', 'shopapp',
-    '--database', 'shop', ...tlsPinArgs(), '--password-stdin'], `${SHOP_PASSWORD}\n`));
+  // The users through the API of every node in turn (any node answers for the cluster); the targets
+  // with the CLI, their vaulted passwords on stdin, all at once (each CLI start costs seconds here).
+  const pub = readFileSync(`${key}.pub`, 'utf8').trim();
+  const users = ['u-cut', 'u-kill', 'u-ext', 'u-exp', 'dba', 'u-lock'];
+  await Promise.all([
+    ...users.map((u, i) => api(c.nodes[i % 3]!, 'POST', '/api/v1/users', { name: u, roles: ['ops'], password: password(u), ssh_keys: [pub] })),
+    cliAsync(n('n1'), ['target', 'add', 'web01', '--kind', 'ssh', '--host', '127.0.0.1', '--port', String(sshd.port), '--account', sshd.user,
+      '--password-stdin', '--host-key', sshd.hostKeyFingerprint], `${sshd.password}\n`).then(must),
+    cliAsync(n('n2'), ['target', 'add', 'orders-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(c.store.pg.port), '--account', 'app',
+      '--database', 'orders', ...tlsCaArgs(), '--password-stdin'], `${DB_PASSWORD}\n`).then(must),
+    cliAsync(n('n3'), ['target', 'add', 'shop-db', '--kind', 'mysql', '--host', '127.0.0.1', '--port', String(my.port), '--account', 'shopapp',
+      '--database', 'shop', ...tlsPinArgs(), '--password-stdin'], `${SHOP_PASSWORD}\n`).then(must),
+  ]);
+  figures.push(`setup: cluster, sshd and MariaDB started in ${t1 - t0} ms; users and targets added in ${Date.now() - t1} ms`);
 }, 180_000);
 
 afterAll(async () => {
   if (figures.length) console.log(`cluster control, measured:\n  ${figures.join('\n  ')}`);
+  const t0 = Date.now();
   await Promise.all([c?.stop(), sshd?.stop(), my?.stop()]);
   receiver?.close();
+  console.log(`cluster control: stopped in ${Date.now() - t0} ms`);
 });
 
-function grant(via: ClusterNode, user: string, target: string, duration: string): string {
-  return json<{ id: string }>(via.admin(['grant', 'add', '--user', user, '--target', target, '--for', duration, '--reason', 'cluster test', '--json'])).id;
+/**
+ * The admin API of one node, straight over HTTPS with its admin token: for setup and for reading
+ * state while waiting (a CLI start costs ~3 s of a loaded 2-core machine). What a test is about
+ * (revoke, kill, extend, verify) goes through the CLI.
+ */
+async function api<T>(node: ClusterNode, method: string, path: string, body?: unknown): Promise<T> {
+  const token = readFileSync(join(node.dataDir, 'admin.token'), 'utf8').trim();
+  const r = await apiRequest(node, method, path, { token, body });
+  if (r.status !== 200) throw new Error(`${method} ${path} on ${node.name}: ${r.status} ${r.body}`);
+  return JSON.parse(r.body) as T;
+}
+
+/** The CLI as the admin of a node, without blocking the test's event loop (node.admin() does). */
+function cliAsync(node: ClusterNode, args: string[], stdin = ''): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args, '--data', node.dataDir], {
+      env: { ...process.env, ...c.env, PORTCULLIS_NODE: node.name, PORTCULLIS_HOME: join(dir, 'home') },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdin.end(stdin);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+async function grant(via: ClusterNode, user: string, target: string, duration: string): Promise<{ id: string; expires_at: string }> {
+  return api(via, 'POST', '/api/v1/grants', { user, target, for: duration, reason: 'cluster test' });
 }
 
 interface SessionRow { id: string; user: string; target: string; node: string | null; ended_at: string | null; end_reason: string | null; live: boolean }
-const sessions = (via: ClusterNode = n('n1')): SessionRow[] => json<SessionRow[]>(via.admin(['session', 'list', '--json']));
+const sessions = (via: ClusterNode = n('n1')): Promise<SessionRow[]> => api(via, 'GET', '/api/v1/sessions?limit=1000');
 
 /** Waits until `user` has a live session on `target` (any node answers), and returns it. */
 async function liveSession(user: string, target: string): Promise<SessionRow> {
   let found: SessionRow | undefined;
-  await waitFor(`a live session of ${user} on ${target}`, () => {
-    found = sessions().find((s) => s.user === user && s.target === target && s.live);
+  await waitFor(`a live session of ${user} on ${target}`, async () => {
+    found = (await sessions()).find((s) => s.user === user && s.target === target && s.live);
     return found !== undefined;
   }, 30_000);
   // Let the client's long command or statement reach the target.
@@ -137,12 +174,12 @@ async function exitOf(r: Running, ms = 10_000): Promise<{ code: number; out: str
 }
 
 interface AuditRow { seq: number; ts: number; code: string; actor: string; data: Record<string, unknown> }
-const audit = (via: ClusterNode = n('n1')): AuditRow[] => must(via.admin(['audit', 'export'])).split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditRow);
+const audit = (via: ClusterNode = n('n1')): Promise<AuditRow[]> => api(via, 'GET', '/api/v1/audit?after=0&limit=5000');
 
 describe('three nodes on one PostgreSQL store act as one', () => {
   it('cuts an SSH session through node 3 within 1 s of a revoke issued to node 1', async () => {
     await c.lb!.route(['n3']);
-    const id = grant(n('n1'), 'u-cut', 'web01', '10m');
+    const { id } = await grant(n('n1'), 'u-cut', 'web01', '10m');
     const client = ssh('u-cut+web01', ['sleep', '60']);
     const s = await liveSession('u-cut', 'web01');
     expect(s.node).toBe('n3');
@@ -150,9 +187,9 @@ describe('three nodes on one PostgreSQL store act as one', () => {
     const cliDone = Date.now();
     const r = await exitOf(client);
     const clientMs = r.at - cliDone;
-    const ended = sessions().find((x) => x.id === s.id)!;
+    const ended = (await sessions()).find((x) => x.id === s.id)!;
     expect(ended.end_reason).toBe('grant-revoked');
-    const revoked = audit().filter((e) => e.code === 'grant.revoked' && e.data.grant === id);
+    const revoked = (await audit()).filter((e) => e.code === 'grant.revoked' && e.data.grant === id);
     expect(revoked).toHaveLength(1);
     const gatewayMs = Date.parse(ended.ended_at!) - revoked[0]!.ts;
     figures.push(`revoke on n1 → SSH session on n3 cut: ssh exited ${clientMs} ms after the revoke command returned; the session ended ${gatewayMs} ms after the revoke's audit entry (gateway clocks)`);
@@ -163,7 +200,7 @@ describe('three nodes on one PostgreSQL store act as one', () => {
 
   it('cancels a psql query on node 2 with a Ctrl-C whose CancelRequest the balancer sends to node 1', async () => {
     await c.lb!.route(['n2']);
-    grant(n('n1'), 'dba', 'orders-db', '10m');
+    await grant(n('n1'), 'dba', 'orders-db', '10m');
     const psql = start(requireBinary('postgresql-client-15', 'psql'), ['-X',
       `host=127.0.0.1 port=${c.lb!.ports.postgres} user=dba+orders-db dbname=orders sslmode=require connect_timeout=10`, '-c', 'SELECT pg_sleep(30)'],
     { PGPASSWORD: password('dba') });
@@ -183,7 +220,7 @@ describe('three nodes on one PostgreSQL store act as one', () => {
 
   it('kills a mariadb query on node 2 with a Ctrl-C whose KILL QUERY the balancer sends to node 3', async () => {
     await c.lb!.route(['n2']);
-    grant(n('n1'), 'dba', 'shop-db', '10m');
+    await grant(n('n2'), 'dba', 'shop-db', '10m');
     const mariadb = start(requireBinary('mariadb-client', 'mariadb'), ['--no-defaults', '-h', '127.0.0.1', '-P', String(c.lb!.ports.mysql),
       '-u', 'dba+shop-db', `-p${password('dba')}`, '--ssl', '--batch', '-e', 'SELECT SLEEP(30) AS slept']);
     const s = await liveSession('dba', 'shop-db');
@@ -199,13 +236,13 @@ describe('three nodes on one PostgreSQL store act as one', () => {
     // SLEEP() interrupted by KILL QUERY returns 1 instead of 0 (MariaDB) or fails with 1317.
     expect(r.out).toMatch(/Query execution was interrupted|slept\s+1/);
     expect(r.at - t0).toBeLessThan(5000);
-    const killer = sessions().filter((x) => x.user === 'dba' && x.target === 'shop-db' && x.id !== s.id);
+    const killer = (await sessions()).filter((x) => x.user === 'dba' && x.target === 'shop-db' && x.id !== s.id);
     expect(killer.map((x) => x.node)).toContain('n3');
   }, 60_000);
 
   it('ends a session on node 3 when an admin kills it through node 1', async () => {
     await c.lb!.route(['n3']);
-    grant(n('n2'), 'u-kill', 'web01', '10m');
+    await grant(n('n2'), 'u-kill', 'web01', '10m');
     const client = ssh('u-kill+web01', ['sleep', '60']);
     const s = await liveSession('u-kill', 'web01');
     expect(s.node).toBe('n3');
@@ -214,14 +251,15 @@ describe('three nodes on one PostgreSQL store act as one', () => {
     const r = await exitOf(client);
     figures.push(`admin kill on n1 → SSH session on n3: ssh exited ${r.at - cliDone} ms after the kill command returned`);
     expect(r.out).toMatch(/session ended by a Portcullis admin/);
-    expect(sessions().find((x) => x.id === s.id)!.end_reason).toBe('killed-by-admin');
-    expect(audit().filter((e) => e.code === 'session.killed' && e.data.session === s.id)).toHaveLength(1);
+    expect((await sessions()).find((x) => x.id === s.id)!.end_reason).toBe('killed-by-admin');
+    expect((await audit()).filter((e) => e.code === 'session.killed' && e.data.session === s.id)).toHaveLength(1);
   }, 60_000);
 
   it('keeps a session on node 3 past its old end when node 2 extends the grant', async () => {
     await c.lb!.route(['n3']);
-    const id = grant(n('n1'), 'u-ext', 'web01', '12s');
-    const oldEnd = Date.parse(json<Array<{ id: string; expires_at: string }>>(n('n1').admin(['grant', 'list', '--json'])).find((g) => g.id === id)!.expires_at);
+    const g = await grant(n('n1'), 'u-ext', 'web01', '10s');
+    const id = g.id;
+    const oldEnd = Date.parse(g.expires_at);
     const client = ssh('u-ext+web01', ['sleep', '60']);
     const s = await liveSession('u-ext', 'web01');
     expect(s.node).toBe('n3');
@@ -230,7 +268,7 @@ describe('three nodes on one PostgreSQL store act as one', () => {
     // Well past the old end: the session on node 3 is still there.
     await new Promise((r) => setTimeout(r, Math.max(0, oldEnd + 2000 - Date.now())));
     expect(client.child.exitCode).toBeNull();
-    const now = sessions().find((x) => x.id === s.id)!;
+    const now = (await sessions()).find((x) => x.id === s.id)!;
     expect(now.live).toBe(true);
     expect(now.end_reason).toBeNull();
     // Cleaned up by a revoke (issued to node 2 this time).
@@ -240,7 +278,7 @@ describe('three nodes on one PostgreSQL store act as one', () => {
   }, 60_000);
 
   it('sends one grant.expiring and one grant.expired webhook for a grant, though all three nodes have the webhook', async () => {
-    const id = grant(n('n2'), 'u-exp', 'web01', `${WARN_BEFORE_S + 3}s`);
+    const { id } = await grant(n('n2'), 'u-exp', 'web01', `${WARN_BEFORE_S + 3}s`);
     await waitFor(`the grant.expired webhook of ${id}`, () => deliveries.some((d) => d.event === 'grant.expired' && d.grant === id), 30_000);
     // Give a second or third node time to deliver a duplicate.
     await new Promise((r) => setTimeout(r, 3000));
@@ -249,11 +287,11 @@ describe('three nodes on one PostgreSQL store act as one', () => {
     expect(mine.filter((e) => e === 'grant.expired')).toHaveLength(1);
     expect(mine.filter((e) => e === 'grant.expiring')).toHaveLength(1);
     expect(mine.filter((e) => e === 'grant.created')).toHaveLength(1);
-    expect(audit().filter((e) => e.code === 'grant.expired' && e.data.grant === id)).toHaveLength(1);
+    expect((await audit()).filter((e) => e.code === 'grant.expired' && e.data.grant === id)).toHaveLength(1);
   }, 60_000);
 
   it('locks a name after 5 wrong passwords spread over nodes 1-3 (the failure budget is shared)', async () => {
-    grant(n('n1'), 'u-lock', 'orders-db', '10m');
+    await grant(n('n3'), 'u-lock', 'orders-db', '10m');
     const psql = requireBinary('postgresql-client-15', 'psql');
     const attempt = (node: ClusterNode, pw: string): { status: number; stdout: string; stderr: string } => run(psql, ['-X',
       `host=127.0.0.1 port=${node.ports.postgres} user=u-lock+orders-db dbname=orders sslmode=require connect_timeout=10`, '-c', 'SELECT 1'],
@@ -271,7 +309,7 @@ describe('three nodes on one PostgreSQL store act as one', () => {
       expect(r.status, `${node.name}: ${r.stdout}`).not.toBe(0);
       expect(r.stderr).toMatch(/too many failed logins for u-lock/);
     }
-    const locks = audit().filter((e) => e.code === 'auth.locked' && e.data.user === 'u-lock');
+    const locks = (await audit()).filter((e) => e.code === 'auth.locked' && e.data.user === 'u-lock');
     expect(locks).toHaveLength(1);
     expect(locks[0]!.data.scope).toBe('pair');
   }, 60_000);
