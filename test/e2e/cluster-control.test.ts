@@ -257,14 +257,21 @@ describe('three nodes on one PostgreSQL store act as one', () => {
 
   it('keeps a session on node 3 past its old end when node 2 extends the grant', async () => {
     await c.lb!.route(['n3']);
-    const g = await grant(n('n1'), 'u-ext', 'web01', '10s');
-    const id = g.id;
+    // Long enough for the CLI's start (~3 s on this machine) to land before the old end.
+    const g = await grant(n('n1'), 'u-ext', 'web01', '14s');
     const oldEnd = Date.parse(g.expires_at);
     const client = ssh('u-ext+web01', ['sleep', '60']);
     const s = await liveSession('u-ext', 'web01');
     expect(s.node).toBe('n3');
-    expect(Date.now()).toBeLessThan(oldEnd - 1000);
-    must(n('n2').admin(['grant', 'extend', id, '--by', '5m']));
+    const extended = await cliAsync(n('n2'), ['grant', 'extend', g.id, '--by', '5m', '--json']);
+    expect(Date.now(), 'the extension came after the old end: the test proves nothing').toBeLessThan(oldEnd);
+    const newEnd = Date.parse((JSON.parse(must(extended)) as { expires_at: string }).expires_at);
+    expect(newEnd - oldEnd).toBe(5 * 60_000);
+    // Node 3's own registry holds the new end (its timer was re-armed from the store).
+    await waitFor('node 3 to re-arm the session', async () => {
+      const live = await api<Array<{ id: string; expires_at: string }>>(n('n3'), 'GET', '/api/v1/sessions?live=1');
+      return live.some((x) => x.id === s.id && Date.parse(x.expires_at) === newEnd);
+    }, 5000);
     // Well past the old end: the session on node 3 is still there.
     await new Promise((r) => setTimeout(r, Math.max(0, oldEnd + 2000 - Date.now())));
     expect(client.child.exitCode).toBeNull();
@@ -272,7 +279,7 @@ describe('three nodes on one PostgreSQL store act as one', () => {
     expect(now.live).toBe(true);
     expect(now.end_reason).toBeNull();
     // Cleaned up by a revoke (issued to node 2 this time).
-    must(n('n2').admin(['grant', 'revoke', id, '--reason', 'done']));
+    must(n('n2').admin(['grant', 'revoke', g.id, '--reason', 'done']));
     const r = await exitOf(client);
     expect(r.out).toMatch(/your access to web01 was revoked/);
   }, 60_000);
