@@ -8,7 +8,7 @@
 // The PostgreSQL target is a database of its own (role `app`, database `orders`) on the store's
 // server: one server fewer on a 2-core machine, and the gateways reach it as any other target.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +23,11 @@ import { type SshdPeer, startSshd } from '../harness/sshd.js';
 import { tlsCaArgs, tlsPinArgs } from '../harness/test-ca.js';
 
 const WARN_BEFORE_S = 4;
+/**
+ * The expiring grant lives longer than a node's reload of the active grants (app.ts, 30 s), so every
+ * node has armed its warning and its end, not only the node that made it: all three compete.
+ */
+const EXPIRING_GRANT_S = 38;
 
 let c: Cluster;
 let sshd: SshdPeer;
@@ -30,6 +35,9 @@ let my: MariadbPeer;
 let receiver: Server;
 let dir: string;
 let key: string;
+let logDir: string;
+/** The grant made at the start that expires during the file (the webhook test). */
+let expiring: { id: string; expires_at: string };
 const figures: string[] = [];
 /** Every webhook delivery the receiver got, from any node. */
 const deliveries: Array<{ event: string; grant: string | undefined }> = [];
@@ -60,9 +68,12 @@ beforeAll(async () => {
   // Every node has the same webhook: a notice sent by every node would arrive three times.
   const env = { PORTCULLIS_WEBHOOK_URL: `http://127.0.0.1:${hookPort}/hooks/cluster`, PORTCULLIS_WARN_BEFORE: `${WARN_BEFORE_S}s` };
   const t0 = Date.now();
-  [c, sshd, my] = await Promise.all([startCluster({ haproxy: true, env }), startSshd(), startMariadb()]);
-  const t1 = Date.now();
   dir = tempDir('cluster-control');
+  // Each node's whole log (serve keeps only the last 200 KB in memory, and debug level is chatty).
+  logDir = join(dir, 'logs');
+  mkdirSync(logDir);
+  [c, sshd, my] = await Promise.all([startCluster({ haproxy: true, env, logDir }), startSshd(), startMariadb()]);
+  const t1 = Date.now();
   key = join(dir, 'id_ed25519');
   runOk(requireBinary('openssh-client', 'ssh-keygen'), ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
   c.store.sql(`CREATE ROLE app LOGIN PASSWORD '${DB_PASSWORD}'`);
@@ -81,6 +92,7 @@ beforeAll(async () => {
     cliAsync(n('n3'), ['target', 'add', 'shop-db', '--kind', 'mysql', '--host', '127.0.0.1', '--port', String(my.port), '--account', 'shopapp',
       '--database', 'shop', ...tlsPinArgs(), '--password-stdin'], `${SHOP_PASSWORD}\n`).then(must),
   ]);
+  expiring = await grant(n('n2'), 'u-exp', 'web01', `${EXPIRING_GRANT_S}s`);
   figures.push(`setup: cluster, sshd and MariaDB started in ${t1 - t0} ms; users and targets added in ${Date.now() - t1} ms`);
 }, 180_000);
 
@@ -138,6 +150,16 @@ async function liveSession(user: string, target: string): Promise<SessionRow> {
   return found!;
 }
 
+/** The session's record once its end is booked (bounded). */
+async function endedSession(id: string): Promise<SessionRow> {
+  let row: SessionRow | undefined;
+  await waitFor(`session ${id} to be booked as ended`, async () => {
+    row = (await sessions()).find((x) => x.id === id);
+    return row?.ended_at != null;
+  }, 5000);
+  return row!;
+}
+
 /** A client process; `exited` resolves with its status, everything it printed and when it exited. */
 interface Running { child: ChildProcessWithoutNullStreams; exited: Promise<{ code: number; out: string; at: number }> }
 
@@ -176,6 +198,15 @@ async function exitOf(r: Running, ms = 10_000): Promise<{ code: number; out: str
 interface AuditRow { seq: number; ts: number; code: string; actor: string; data: Record<string, unknown> }
 const audit = (via: ClusterNode = n('n1')): Promise<AuditRow[]> => api(via, 'GET', '/api/v1/audit?after=0&limit=5000');
 
+/** Outcomes of `cluster.claimed` log lines of a node whose key starts with `prefix`. */
+function claimsIn(node: string, prefix: string): boolean[] {
+  return readFileSync(join(logDir, `${node}.log`), 'utf8').split('\n').flatMap((line) => {
+    if (!line.includes('"cluster.claimed"')) return [];
+    const e = JSON.parse(line) as { key?: string; won?: boolean };
+    return e.key?.startsWith(prefix) ? [e.won === true] : [];
+  });
+}
+
 describe('three nodes on one PostgreSQL store act as one', () => {
   it('cuts an SSH session through node 3 within 1 s of a revoke issued to node 1', async () => {
     await c.lb!.route(['n3']);
@@ -187,7 +218,8 @@ describe('three nodes on one PostgreSQL store act as one', () => {
     const cliDone = Date.now();
     const r = await exitOf(client);
     const clientMs = r.at - cliDone;
-    const ended = (await sessions()).find((x) => x.id === s.id)!;
+    // Node 3 books the end in the store just after cutting the client.
+    const ended = await endedSession(s.id);
     expect(ended.end_reason).toBe('grant-revoked');
     const revoked = (await audit()).filter((e) => e.code === 'grant.revoked' && e.data.grant === id);
     expect(revoked).toHaveLength(1);
@@ -251,7 +283,7 @@ describe('three nodes on one PostgreSQL store act as one', () => {
     const r = await exitOf(client);
     figures.push(`admin kill on n1 → SSH session on n3: ssh exited ${r.at - cliDone} ms after the kill command returned`);
     expect(r.out).toMatch(/session ended by a Portcullis admin/);
-    expect((await sessions()).find((x) => x.id === s.id)!.end_reason).toBe('killed-by-admin');
+    expect((await endedSession(s.id)).end_reason).toBe('killed-by-admin');
     expect((await audit()).filter((e) => e.code === 'session.killed' && e.data.session === s.id)).toHaveLength(1);
   }, 60_000);
 
@@ -284,19 +316,6 @@ describe('three nodes on one PostgreSQL store act as one', () => {
     expect(r.out).toMatch(/your access to web01 was revoked/);
   }, 60_000);
 
-  it('sends one grant.expiring and one grant.expired webhook for a grant, though all three nodes have the webhook', async () => {
-    const { id } = await grant(n('n2'), 'u-exp', 'web01', `${WARN_BEFORE_S + 3}s`);
-    await waitFor(`the grant.expired webhook of ${id}`, () => deliveries.some((d) => d.event === 'grant.expired' && d.grant === id), 30_000);
-    // Give a second or third node time to deliver a duplicate.
-    await new Promise((r) => setTimeout(r, 3000));
-    const mine = deliveries.filter((d) => d.grant === id).map((d) => d.event).sort();
-    figures.push(`webhooks for one expired grant, from three nodes: ${mine.join(', ')}`);
-    expect(mine.filter((e) => e === 'grant.expired')).toHaveLength(1);
-    expect(mine.filter((e) => e === 'grant.expiring')).toHaveLength(1);
-    expect(mine.filter((e) => e === 'grant.created')).toHaveLength(1);
-    expect((await audit()).filter((e) => e.code === 'grant.expired' && e.data.grant === id)).toHaveLength(1);
-  }, 60_000);
-
   it('locks a name after 5 wrong passwords spread over nodes 1-3 (the failure budget is shared)', async () => {
     await grant(n('n3'), 'u-lock', 'orders-db', '10m');
     const psql = requireBinary('postgresql-client-15', 'psql');
@@ -319,6 +338,28 @@ describe('three nodes on one PostgreSQL store act as one', () => {
     const locks = (await audit()).filter((e) => e.code === 'auth.locked' && e.data.user === 'u-lock');
     expect(locks).toHaveLength(1);
     expect(locks[0]!.data.scope).toBe('pair');
+  }, 60_000);
+
+  it('sends one grant.expiring and one grant.expired webhook for a grant, though all three nodes have the webhook and compete', async () => {
+    const id = expiring.id;
+    const end = Date.parse(expiring.expires_at);
+    await waitFor(`the grant.expired webhook of ${id}`, () => deliveries.some((d) => d.event === 'grant.expired' && d.grant === id),
+      Math.max(0, end - Date.now()) + 15_000);
+    // Every node's timer fires at the same moment: a duplicate would be here within a second or two.
+    await new Promise((r) => setTimeout(r, 2000));
+    const mine = deliveries.filter((d) => d.grant === id).map((d) => d.event).sort();
+    figures.push(`webhooks for one expired grant, from three nodes: ${mine.join(', ')}`);
+    expect(mine.filter((e) => e === 'grant.expired')).toHaveLength(1);
+    expect(mine.filter((e) => e === 'grant.expiring')).toHaveLength(1);
+    expect(mine.filter((e) => e === 'grant.created')).toHaveLength(1);
+    expect((await audit()).filter((e) => e.code === 'grant.expired' && e.data.grant === id)).toHaveLength(1);
+    // Every node armed the warning and the end, and claimed each: one node won each claim.
+    for (const what of ['grant-warn', 'grant-end']) {
+      const claims = c.nodes.flatMap((node) => claimsIn(node.name, `${what}:${id}:`).map((won) => ({ node: node.name, won })));
+      figures.push(`${what} claims: ${claims.map((x) => `${x.node} ${x.won ? 'won' : 'lost'}`).join(', ')}`);
+      expect(claims.map((x) => x.node).sort(), what).toEqual(['n1', 'n2', 'n3']);
+      expect(claims.filter((x) => x.won), what).toHaveLength(1);
+    }
   }, 60_000);
 
   it('verifies the one audit chain on every node afterwards', () => {
