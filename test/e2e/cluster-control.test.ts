@@ -3,8 +3,8 @@
 // real targets. A revoke, an admin kill or an extension issued to one node reaches the session on
 // another; a psql Ctrl-C and a mariadb Ctrl-C that the balancer sends to another node than the
 // session's still cancel its query; grant expiry and its warning go to the webhook once, not once
-// per node; wrong passwords spread over the nodes lock the name; the one audit chain verifies on
-// every node afterwards.
+// per node (all three arm and claim it, one wins); wrong passwords spread over the nodes lock the
+// name; the one audit chain verifies on every node afterwards, and no node's log holds a secret.
 // The PostgreSQL target is a database of its own (role `app`, database `orders`) on the store's
 // server: one server fewer on a 2-core machine, and the gateways reach it as any other target.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
@@ -369,4 +369,14 @@ describe('three nodes on one PostgreSQL store act as one', () => {
       expect(r.stdout).toMatch(/audit chain intact/);
     }
   }, 60_000);
+
+  it('leaves no secret in any node\'s log: vaulted credentials, user passwords, the store\'s password', () => {
+    const secrets = [DB_PASSWORD, SHOP_PASSWORD, sshd.password, decodeURIComponent(new URL(c.store.url).password),
+      ...['u-cut', 'u-kill', 'u-ext', 'u-exp', 'dba', 'u-lock'].map(password)];
+    for (const node of c.nodes) {
+      const log = readFileSync(join(logDir, `${node.name}.log`), 'utf8');
+      expect(log.length, node.name).toBeGreaterThan(0);
+      for (const secret of secrets) expect(log.includes(secret), `${node.name}'s log holds a secret`).toBe(false);
+    }
+  });
 });
