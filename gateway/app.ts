@@ -57,6 +57,7 @@ import { parseDuration } from './util/duration.js';
 import { EventBus } from './util/event-bus.js';
 import { ClusterBus } from './cluster/bus.js';
 import { Cluster } from './cluster/cluster.js';
+import { lastRunFile } from './cluster/last-run.js';
 import { NodeDirectory } from './cluster/node-directory.js';
 import { CredentialVault } from './vault/credential-vault.js';
 import { loadMasterKeys } from './vault/master-key.js';
@@ -279,6 +280,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
   const cluster = new Cluster({
     store, audit, clock, scheduler, log, events, bus, live, throttle, recheckAll: (): Promise<void> => pipeline?.recheckAll() ?? Promise.resolve(),
     node: config.node, heartbeatMs: parseDuration(config.cluster.heartbeatInterval), lostAfterMs: parseDuration(config.cluster.nodeLostAfter),
+    lastRun: lastRunFile(paths.lastRun),
   });
   const discovery = new DiscoveryService({
     store, audit, clock, events, creds, adminLogins: opts.adminLogins ?? {},

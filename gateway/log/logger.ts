@@ -32,6 +32,8 @@ export const LOG = {
   clusterResync: 'cluster.resync',
   clusterPublishFailed: 'cluster.publish_failed',
   clusterClaimFailed: 'cluster.claim_failed',
+  clusterPredecessorLost: 'cluster.predecessor_lost',
+  clusterLastRunUnwritten: 'cluster.last_run_unwritten',
   // Protocol paths across nodes (gateway/cluster/pg-cancels.ts, mysql-connection-directory.ts, http/live-view-remote.ts).
   pgCancelRelayLimited: 'pg.cancel_relay_limited',
   pgCancelRelayFailed: 'pg.cancel_relay_failed',
