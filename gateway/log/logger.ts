@@ -73,6 +73,7 @@ export const LOG = {
   sessionGated: 'session.gated',
   sessionReauthorizeFailed: 'session.reauthorize_failed',
   sessionJournalFailed: 'session.journal_failed',
+  sessionEndBookedLate: 'session.end_booked_late',
   sessionPipelineError: 'session.pipeline_error',
   sessionRefuseFailed: 'session.refuse_failed',
   // Ephemeral accounts (gateway/provision/).
