@@ -13,7 +13,7 @@
 //   - at the end `audit verify` passes on every node.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, requireBinary, run, runOk, startProc, tempDir, waitFor, type Proc } from '../harness/common.js';
@@ -156,6 +156,7 @@ afterAll(async () => {
   await c?.stop();
   await Promise.all([target?.stop(), sshd?.stop()]);
   receiver?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('a node killed with -9', () => {
