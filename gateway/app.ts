@@ -57,6 +57,7 @@ import { parseDuration } from './util/duration.js';
 import { EventBus } from './util/event-bus.js';
 import { ClusterBus } from './cluster/bus.js';
 import { Cluster } from './cluster/cluster.js';
+import { lastRunFile } from './cluster/last-run.js';
 import { NodeDirectory } from './cluster/node-directory.js';
 import { CredentialVault } from './vault/credential-vault.js';
 import { loadMasterKeys } from './vault/master-key.js';
@@ -263,7 +264,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
   });
   pipeline = new SessionPipeline({
     recordingSpace, postClose, recordingBudgetBytes: parseSize(config.recordings.sessionBudget, 'recordings.sessionBudget'),
-    authorizer: decidingAuthorizer(decider, store, clock), journal: storeJournal(store, audit, log, config.node, paths.recordings), credentials: ephemeral.credentials,
+    authorizer: decidingAuthorizer(decider, store, clock), journal: storeJournal(store, audit, log, config.node, paths.recordings, { scheduler, clock }), credentials: ephemeral.credentials,
     spanSealer: () => recordingKeys.ready(), live, scheduler, clock, log, recordingsDir: paths.recordings, liveRecordings, gateRules: [],
     limits: {
       idleMs: {
@@ -280,6 +281,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     store, audit, clock, scheduler, log, events, bus, live, throttle, recheckAll: (): Promise<void> => pipeline?.recheckAll() ?? Promise.resolve(),
     endAll: (reason): void => pipeline?.endAll(reason),
     node: config.node, heartbeatMs: parseDuration(config.cluster.heartbeatInterval), lostAfterMs: parseDuration(config.cluster.nodeLostAfter),
+    lastRun: lastRunFile(paths.lastRun),
   });
   const discovery = new DiscoveryService({
     store, audit, clock, events, creds, adminLogins: opts.adminLogins ?? {},

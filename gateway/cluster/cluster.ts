@@ -17,6 +17,7 @@ import type { DeadlineScheduler } from '../util/deadline-scheduler.js';
 import type { EventBus } from '../util/event-bus.js';
 import type { ClusterBus } from './bus.js';
 import { ClusterSessions } from './cluster-sessions.js';
+import type { LastRunPort } from './last-run.js';
 import { Membership } from './membership.js';
 import { NodeSweeper } from './node-sweeper.js';
 import { SessionRelay, type ThrottlePort } from './session-relay.js';
@@ -38,6 +39,8 @@ export interface ClusterDeps {
   node: string;
   heartbeatMs: number;
   lostAfterMs: number;
+  /** This data dir's record of its last run: lets a restart after a crash take over at once. */
+  lastRun?: LastRunPort;
 }
 
 export class Cluster {
@@ -50,7 +53,7 @@ export class Cluster {
   constructor(private readonly d: ClusterDeps) {
     this.membership = new Membership({
       nodes: d.store.nodes, clock: d.clock, scheduler: d.scheduler, log: d.log, node: d.node, version: packageVersion(),
-      heartbeatMs: d.heartbeatMs, lostAfterMs: d.lostAfterMs,
+      heartbeatMs: d.heartbeatMs, lostAfterMs: d.lostAfterMs, lastRun: d.lastRun,
       // The peers found us lost and ended our sessions' records: end the sessions themselves.
       // Sessions still logging in too (the pipeline's), then anything registered by other means.
       fenced: () => {

@@ -5,9 +5,16 @@
 // users were told they are gone, and nobody else would ever cut them — and the node joins again as
 // a new incarnation. A heartbeat that fails because the store is unreachable changes nothing: the
 // sessions keep their known deadlines (the peers cannot mark anyone lost without the store either).
+// A node restarted on the same data dir right after a crash takes over its own dead predecessor at
+// once (last-run.ts): the store row still says `up` with a recent heartbeat, but when its
+// incarnation is the one this data dir's last run took and that process is certainly gone, it is
+// marked lost now (only that incarnation, only if still up) and the name is taken; crash recovery
+// at serve start then ends its orphaned sessions. Another live process with the name, on this data
+// dir or elsewhere, is still refused.
 // It does not find other nodes lost (node-sweeper.ts) or route messages (bus.ts).
 import { randomUUID } from 'node:crypto';
 import { LOG, type Logger } from '../log/logger.js';
+import type { LastRunPort } from './last-run.js';
 import type { NodeRepo } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 import type { DeadlineScheduler } from '../util/deadline-scheduler.js';
@@ -26,7 +33,12 @@ export interface MembershipDeps {
   lostAfterMs: number;
   /** Ends every session brokered here with node-lost (the peers already ended their records). */
   fenced(): void;
+  /** This data dir's record of its last run (absent: a restart waits until the old run is found lost). */
+  lastRun?: LastRunPort;
 }
+
+/** Incarnations held by memberships in this process (several apps share one process in tests and tools). */
+const heldHere = new Set<string>();
 
 export class Membership {
   private current: string | null = null;
@@ -41,7 +53,7 @@ export class Membership {
 
   /** Takes the name, or refuses (a `conflict` error that says which node and how to go on); then beats. */
   async join(): Promise<void> {
-    if (!(await this.take())) {
+    if (!(await this.take()) && !((await this.takeOverPredecessor()) && (await this.take()))) {
       const holder = await this.d.nodes.byName(this.d.node);
       const ago = holder ? Math.max(0, Math.round((this.d.clock.now() - holder.heartbeatAt) / 1000)) : 0;
       throw new PortcullisError('conflict', `node ${this.d.node} is already running (last heartbeat ${ago}s ago); pick another --node name or stop it`);
@@ -57,6 +69,7 @@ export class Membership {
     const inc = this.current;
     this.current = null;
     if (inc === null) return;
+    heldHere.delete(inc);
     try {
       await this.d.nodes.leave(this.d.node, inc, this.d.clock.now());
       this.d.log.info({ node: this.d.node }, LOG.clusterLeft);
@@ -64,6 +77,24 @@ export class Membership {
       // The store is gone: the peers will find this node lost after nodeLostAfter; nothing runs here by then.
       this.d.log.warn({ node: this.d.node, err: errText(err) }, LOG.clusterHeartbeatFailed);
     }
+  }
+
+  /**
+   * True when the live row is this data dir's own last run, dead: it is then marked lost (a
+   * `staleBefore` in the future, so its recent heartbeat does not save it; conditional on that
+   * incarnation, so a node that took the name meanwhile is untouched).
+   */
+  private async takeOverPredecessor(): Promise<boolean> {
+    const last = this.d.lastRun?.read() ?? null;
+    if (last === null || last.node !== this.d.node) return false;
+    const holder = await this.d.nodes.byName(this.d.node);
+    if (!holder || holder.state !== 'up' || holder.incarnation !== last.incarnation) return false;
+    // Same pid as ours (a restarted container) is the dead one only if nothing in this process holds it.
+    if (heldHere.has(last.incarnation) || this.d.lastRun?.mayBeRunning(last) !== false) return false;
+    const now = this.d.clock.now();
+    if (!(await this.d.nodes.markLost(this.d.node, last.incarnation, now + this.d.lostAfterMs, now))) return false;
+    this.d.log.warn({ node: this.d.node, incarnation: last.incarnation, pid: last.pid, lastHeartbeat: new Date(holder.heartbeatAt).toISOString() }, LOG.clusterPredecessorLost);
+    return true;
   }
 
   private async take(): Promise<boolean> {
@@ -75,6 +106,13 @@ export class Membership {
     );
     if (!ok) return false;
     this.current = incarnation;
+    heldHere.add(incarnation);
+    try {
+      this.d.lastRun?.write({ node: this.d.node, incarnation });
+    } catch (err) {
+      // Only a quick restart after a crash needs it: without it that restart waits for nodeLostAfter.
+      this.d.log.warn({ node: this.d.node, err: errText(err) }, LOG.clusterLastRunUnwritten);
+    }
     this.d.log.info({ node: this.d.node, incarnation, version: this.d.version }, LOG.clusterJoined);
     return true;
   }
@@ -104,6 +142,7 @@ export class Membership {
     }
     if (held || !this.running) return;
     this.current = null;
+    heldHere.delete(inc);
     this.d.log.error({ node: this.d.node, incarnation: inc }, LOG.clusterNodeFenced);
     this.d.fenced();
     await this.rejoin();

@@ -5,6 +5,11 @@
 // then it forgets the node's MySQL connection ids, tells the other nodes, raises the alert (the
 // webhook) and logs an error. If the winner dies mid-way the transaction rolls back and the node
 // is still `up` and stale: the next sweep by anyone finds it again.
+// A heartbeat's age is evidence only while the store could take heartbeats: after an outage every
+// peer looks silent for as long as the store was down, and judging them then would mark every
+// node lost and cut every session in the cluster for a store blip. So a node judges nobody until
+// it has reached the store without a failure for `nodeLostAfter` (since its start, or since the
+// store came back); a node that really died during the outage is found lost that much later.
 // Also prunes old claims once a day (claims are keyed by their deadline; they only need to outlive
 // the race between nodes for it). Decides nothing about sessions of live nodes.
 import type { AccessEvents } from '../access/events.js';
@@ -45,6 +50,8 @@ export interface LostNode {
 export class NodeSweeper {
   private running = false;
   private sweeping: Promise<LostNode[]> | null = null;
+  /** Since when every sweep reached the store (null: the last one failed, or none ran yet). */
+  private reachableSince: number | null = null;
 
   constructor(private readonly d: SweeperDeps) {}
 
@@ -86,9 +93,12 @@ export class NodeSweeper {
       nodes = await this.d.store.nodes.list();
     } catch (err) {
       // The store is unreachable: nobody can be judged lost now (nor can anyone judge us).
+      this.reachableSince = null;
       this.d.log.warn({ err: errText(err) }, LOG.clusterSweepFailed);
       return [];
     }
+    this.reachableSince ??= now;
+    if (now - this.reachableSince < this.d.lostAfterMs) return [];
     const lost: LostNode[] = [];
     for (const n of nodes) {
       if (n.name === this.d.node || n.state !== 'up' || n.heartbeatAt >= staleBefore) continue;

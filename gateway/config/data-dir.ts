@@ -12,6 +12,8 @@ export interface DataPaths {
   serveInfo: string;
   /** Written by `init --store`: this data dir belongs to a cluster on a shared store (cluster-marker.ts). */
   clusterMarker: string;
+  /** Written by `serve` on joining: this node's incarnation and pid, for a quick restart after a crash (cluster/last-run.ts). */
+  lastRun: string;
 }
 
 /**
@@ -28,6 +30,7 @@ export function dataPaths(root: string, recordingsDir: string | null = null): Da
     recordings: recordingsDir === null ? recordingsRoot(r) : resolve(recordingsDir),
     serveInfo: join(r, 'serve.json'),
     clusterMarker: join(r, 'cluster.json'),
+    lastRun: join(r, 'node-run.json'),
   };
 }
 

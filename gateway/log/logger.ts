@@ -34,6 +34,8 @@ export const LOG = {
   clusterPublishFailed: 'cluster.publish_failed',
   clusterClaimFailed: 'cluster.claim_failed',
   clusterClaimed: 'cluster.claimed',
+  clusterPredecessorLost: 'cluster.predecessor_lost',
+  clusterLastRunUnwritten: 'cluster.last_run_unwritten',
   // Protocol paths across nodes (gateway/cluster/pg-cancels.ts, mysql-connection-directory.ts, http/live-view-remote.ts).
   pgCancelRelayLimited: 'pg.cancel_relay_limited',
   pgCancelRelayFailed: 'pg.cancel_relay_failed',
@@ -73,6 +75,7 @@ export const LOG = {
   sessionGated: 'session.gated',
   sessionReauthorizeFailed: 'session.reauthorize_failed',
   sessionJournalFailed: 'session.journal_failed',
+  sessionEndBookedLate: 'session.end_booked_late',
   sessionPipelineError: 'session.pipeline_error',
   sessionRefuseFailed: 'session.refuse_failed',
   // Ephemeral accounts (gateway/provision/).

@@ -4,9 +4,11 @@
 import type { AccessDecider, Authorization } from '../access/decider.js';
 import { accessLoss } from '../access/revocation.js';
 import type { AuditLog } from '../audit/audit-log.js';
-import type { Logger } from '../log/logger.js';
+import { LOG, type Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
+import { isStoreUnreachable } from '../store/unreachable.js';
 import type { Clock } from '../util/clock.js';
+import type { DeadlineScheduler } from '../util/deadline-scheduler.js';
 import type { Authorizer, SessionJournal, SessionStart } from './ports.js';
 import { recordingRef } from './recording-ref.js';
 import { indexRecording } from './search-index.js';
@@ -26,12 +28,39 @@ export function decidingAuthorizer(decider: AccessDecider, store: Store, clock: 
   };
 }
 
+/** How often an end the store could not take is tried again, while the store stays unreachable. */
+export const END_RETRY_MS = 2000;
+
 /**
  * `node`: this gateway node's name, stored with each session it brokers. `recordingsRoot`: the
  * recording directory is stored relative to it (valid on every node sharing the directory).
+ * `retry`: an end the store could not take because it was unreachable (a session cut at its grant's
+ * expiry during a store outage) is booked again every END_RETRY_MS until the store takes it;
+ * otherwise its row would stay live in the store, listed live on every node, until this node
+ * restarts. Kept in memory: if the node dies first, crash recovery or the lost-node sweep ends it.
  */
-export function storeJournal(store: Store, audit: AuditLog, log: Logger, node: string | null = null, recordingsRoot: string | null = null): SessionJournal {
+export function storeJournal(store: Store, audit: AuditLog, log: Logger, node: string | null = null, recordingsRoot: string | null = null,
+  retry: { scheduler: DeadlineScheduler; clock: Clock } | null = null): SessionJournal {
   const actor = (s: SessionStart): string => s.auth.user.name;
+  const bookEnd = (s: SessionStart, at: number, reason: Parameters<SessionJournal['ended']>[2]): Promise<void> => store.transaction(async () => {
+    // Already ended by another node (this one was found lost): that node audited the end.
+    const cur = await store.sessions.byId(s.id);
+    if (cur && cur.endedAt !== null) return;
+    await store.sessions.end(s.id, at, reason);
+    await audit.append('session.ended', actor(s), { session: s.id, reason });
+  });
+  const retryEnd = (s: SessionStart, at: number, reason: Parameters<SessionJournal['ended']>[2]): void => {
+    if (!retry) return;
+    retry.scheduler.set(`session:end-retry:${s.id}`, retry.clock.now() + END_RETRY_MS, async () => {
+      try {
+        await bookEnd(s, at, reason);
+        log.info({ session: s.id, reason }, LOG.sessionEndBookedLate);
+      } catch (err) {
+        if (isStoreUnreachable(err)) retryEnd(s, at, reason);
+        else log.error({ session: s.id, err: err instanceof Error ? err.message : String(err) }, LOG.sessionJournalFailed);
+      }
+    });
+  };
   return {
     started: (s) => store.transaction(async () => {
       const { auth } = s;
@@ -44,13 +73,14 @@ export function storeJournal(store: Store, audit: AuditLog, log: Logger, node: s
         ...(auth.link ? { link: auth.link } : {}), level: auth.grant.level,
       });
     }),
-    ended: (s, at, reason) => store.transaction(async () => {
-      // Already ended by another node (this one was found lost): that node audited the end.
-      const cur = await store.sessions.byId(s.id);
-      if (cur && cur.endedAt !== null) return;
-      await store.sessions.end(s.id, at, reason);
-      await audit.append('session.ended', actor(s), { session: s.id, reason });
-    }),
+    ended: async (s, at, reason) => {
+      try {
+        await bookEnd(s, at, reason);
+      } catch (err) {
+        if (isStoreUnreachable(err)) retryEnd(s, at, reason);
+        throw err;
+      }
+    },
     upstreamFailed: async (s, kind, detail) => {
       await audit.append('session.upstream_failed', actor(s), { session: s.id, target: s.auth.target.name, reason: kind, ...(detail ? { detail } : {}) });
     },

@@ -33,8 +33,9 @@ export interface ClusterNode extends GatewayPeer {
   /** Whether its serve process is running. */
   alive(): boolean;
   /**
-   * Starts serve again after crash() or halt(), on the same ports. After a crash it waits (bounded)
-   * until the cluster has marked the old process lost: until then the name is refused.
+   * Starts serve again after crash() or halt(), on the same ports. After a crash the new process
+   * takes over its dead predecessor at once (membership.ts, node-run.json in the data dir); should
+   * the name still be refused, it retries (bounded) until the cluster has marked the old one lost.
    */
   restart(): Promise<void>;
   /** As halt(): the data dir is removed by Cluster.stop(). */
