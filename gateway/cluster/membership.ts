@@ -5,6 +5,8 @@
 // users were told they are gone, and nobody else would ever cut them — and the node joins again as
 // a new incarnation. A heartbeat that fails because the store is unreachable changes nothing: the
 // sessions keep their known deadlines (the peers cannot mark anyone lost without the store either).
+// Times written to the store are the store's clock when it has one (NodeRepo.now): node clocks
+// may differ, and the sweepers compare this node's heartbeat with their own idea of now.
 // It does not find other nodes lost (node-sweeper.ts) or route messages (bus.ts).
 import { randomUUID } from 'node:crypto';
 import { LOG, type Logger } from '../log/logger.js';
@@ -43,7 +45,7 @@ export class Membership {
   async join(): Promise<void> {
     if (!(await this.take())) {
       const holder = await this.d.nodes.byName(this.d.node);
-      const ago = holder ? Math.max(0, Math.round((this.d.clock.now() - holder.heartbeatAt) / 1000)) : 0;
+      const ago = holder ? Math.max(0, Math.round(((await this.now()) - holder.heartbeatAt) / 1000)) : 0;
       throw new PortcullisError('conflict', `node ${this.d.node} is already running (last heartbeat ${ago}s ago); pick another --node name or stop it`);
     }
     this.running = true;
@@ -58,7 +60,7 @@ export class Membership {
     this.current = null;
     if (inc === null) return;
     try {
-      await this.d.nodes.leave(this.d.node, inc, this.d.clock.now());
+      await this.d.nodes.leave(this.d.node, inc, await this.now());
       this.d.log.info({ node: this.d.node }, LOG.clusterLeft);
     } catch (err) {
       // The store is gone: the peers will find this node lost after nodeLostAfter; nothing runs here by then.
@@ -66,8 +68,13 @@ export class Membership {
     }
   }
 
+  /** The store's clock, or this node's when the store has none. */
+  private now(): Promise<number> {
+    return this.d.nodes.now ? this.d.nodes.now() : Promise.resolve(this.d.clock.now());
+  }
+
   private async take(): Promise<boolean> {
-    const now = this.d.clock.now();
+    const now = await this.now();
     const incarnation = randomUUID();
     const ok = await this.d.nodes.join(
       { name: this.d.node, incarnation, state: 'up', version: this.d.version, startedAt: now, heartbeatAt: now, endedAt: null },
@@ -97,7 +104,7 @@ export class Membership {
     if (inc === null) return this.rejoin();
     let held: boolean;
     try {
-      held = await this.d.nodes.heartbeat(this.d.node, inc, this.d.clock.now());
+      held = await this.d.nodes.heartbeat(this.d.node, inc, await this.now());
     } catch (err) {
       this.d.log.warn({ node: this.d.node, err: errText(err) }, LOG.clusterHeartbeatFailed);
       return;

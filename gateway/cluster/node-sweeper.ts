@@ -5,6 +5,8 @@
 // then it forgets the node's MySQL connection ids, tells the other nodes, raises the alert (the
 // webhook) and logs an error. If the winner dies mid-way the transaction rolls back and the node
 // is still `up` and stale: the next sweep by anyone finds it again.
+// Judged in the store's clock when it has one (NodeRepo.now), so a node whose clock runs ahead
+// does not find healthy peers lost.
 // Also prunes old claims once a day (claims are keyed by their deadline; they only need to outlive
 // the race between nodes for it). Decides nothing about sessions of live nodes.
 import type { AccessEvents } from '../access/events.js';
@@ -79,16 +81,18 @@ export class NodeSweeper {
   }
 
   private async pass(): Promise<LostNode[]> {
-    const now = this.d.clock.now();
-    const staleBefore = now - this.d.lostAfterMs;
+    const { nodes: repo } = this.d.store;
+    let now: number;
     let nodes: NodeRecord[];
     try {
-      nodes = await this.d.store.nodes.list();
+      now = repo.now ? await repo.now() : this.d.clock.now();
+      nodes = await repo.list();
     } catch (err) {
       // The store is unreachable: nobody can be judged lost now (nor can anyone judge us).
       this.d.log.warn({ err: errText(err) }, LOG.clusterSweepFailed);
       return [];
     }
+    const staleBefore = now - this.d.lostAfterMs;
     const lost: LostNode[] = [];
     for (const n of nodes) {
       if (n.name === this.d.node || n.state !== 'up' || n.heartbeatAt >= staleBefore) continue;
