@@ -6,7 +6,9 @@
 // webhook) and logs an error. If the winner dies mid-way the transaction rolls back and the node
 // is still `up` and stale: the next sweep by anyone finds it again.
 // Judged in the store's clock when it has one (NodeRepo.now), so a node whose clock runs ahead
-// does not find healthy peers lost.
+// does not find healthy peers lost. And only by a node that has itself reached the store for the
+// whole of `nodeLostAfter`: after a store outage every heartbeat is stale, and the first node back
+// would otherwise mark all the others lost (and cut their sessions) before they could beat once.
 // Also prunes old claims once a day (claims are keyed by their deadline; they only need to outlive
 // the race between nodes for it). Decides nothing about sessions of live nodes.
 import type { AccessEvents } from '../access/events.js';
@@ -47,6 +49,8 @@ export interface LostNode {
 export class NodeSweeper {
   private running = false;
   private sweeping: Promise<LostNode[]> | null = null;
+  /** Since when every pass reached the store (store clock); null after a pass that did not. */
+  private reachableSince: number | null = null;
 
   constructor(private readonly d: SweeperDeps) {}
 
@@ -89,9 +93,13 @@ export class NodeSweeper {
       nodes = await repo.list();
     } catch (err) {
       // The store is unreachable: nobody can be judged lost now (nor can anyone judge us).
+      this.reachableSince = null;
       this.d.log.warn({ err: errText(err) }, LOG.clusterSweepFailed);
       return [];
     }
+    this.reachableSince ??= now;
+    // Blind until lately: the peers' silence may have been the store's.
+    if (now - this.reachableSince < this.d.lostAfterMs) return [];
     const staleBefore = now - this.d.lostAfterMs;
     const lost: LostNode[] = [];
     for (const n of nodes) {
