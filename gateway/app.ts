@@ -280,6 +280,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
   });
   const cluster = new Cluster({
     store, audit, clock, scheduler, log, events, bus, live, throttle, recheckAll: (): Promise<void> => pipeline?.recheckAll() ?? Promise.resolve(),
+    endAll: (reason): void => pipeline?.endAll(reason),
     node: config.node, heartbeatMs: parseDuration(config.cluster.heartbeatInterval), lostAfterMs: parseDuration(config.cluster.nodeLostAfter),
   });
   const discovery = new DiscoveryService({

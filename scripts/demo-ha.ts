@@ -46,6 +46,7 @@ ${c.nodes.map(nodeLine).join('\n')}
 Store: PostgreSQL 15 on 127.0.0.1:${c.store.pg.port}, database "portcullis".   Shared recordings: ${c.recordingsDir}
 
 Any node answers for the whole cluster:
+  ${cli} node list --data ${n1.dataDir}
   ${cli} session list --data ${c.node('n2').dataDir}
   ${cli} grant list --data ${c.node('n3').dataDir}
 

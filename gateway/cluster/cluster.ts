@@ -33,6 +33,8 @@ export interface ClusterDeps {
   throttle: ThrottlePort;
   /** The pipeline's recheck of every running session. */
   recheckAll(): Promise<void>;
+  /** The pipeline's end of every running session, logging in or relaying. */
+  endAll(reason: 'node-lost'): void;
   node: string;
   heartbeatMs: number;
   lostAfterMs: number;
@@ -50,7 +52,11 @@ export class Cluster {
       nodes: d.store.nodes, clock: d.clock, scheduler: d.scheduler, log: d.log, node: d.node, version: packageVersion(),
       heartbeatMs: d.heartbeatMs, lostAfterMs: d.lostAfterMs,
       // The peers found us lost and ended our sessions' records: end the sessions themselves.
-      fenced: () => d.live.closeAll('node-lost'),
+      // Sessions still logging in too (the pipeline's), then anything registered by other means.
+      fenced: () => {
+        d.endAll('node-lost');
+        d.live.closeAll('node-lost');
+      },
     });
     this.sweeper = new NodeSweeper({
       store: d.store, audit: d.audit, clock: d.clock, scheduler: d.scheduler, log: d.log, events: d.events, bus: d.bus,

@@ -4,6 +4,7 @@
 // lines end up in terminals, logs and CI output.
 // It does not decide whether the node may join the cluster (cluster-membership.ts does).
 import { openStore } from '../store/open-store.js';
+import type { PostgresStoreOptions } from '../store/postgres/postgres-store.js';
 import type { Store } from '../store/store.js';
 import { PortcullisError, isPortcullisError } from '../util/errors.js';
 
@@ -34,9 +35,9 @@ export function scrubSecret(text: string, url: string): string {
   return out;
 }
 
-export async function openNodeStore(where: { url: string | null; sqliteFile: string }): Promise<Store> {
+export async function openNodeStore(where: { url: string | null; sqliteFile: string }, opts: PostgresStoreOptions = {}): Promise<Store> {
   try {
-    return await openStore(where);
+    return await openStore(where, opts);
   } catch (err) {
     if (where.url === null) throw err;
     const reason = scrubSecret(err instanceof Error ? err.message : String(err), where.url);

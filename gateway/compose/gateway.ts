@@ -25,6 +25,7 @@ import { VendorTerminals } from '../web-terminal/vendor-terminals.js';
 import { migrateBindings } from '../vault/binding-migration.js';
 import { PROTOCOLS } from './protocols.js';
 import { openServeStore } from '../cluster/serve-store.js';
+import { openNodeStore, scrubSecret } from '../cluster/node-store.js';
 import { ownsAtStart } from '../cluster/node-ownership.js';
 
 /** How long a reloaded vendor page may take to re-attach to its running terminal. */
@@ -53,7 +54,10 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   const adminLogins = Object.fromEntries(Object.entries(PROTOCOLS).flatMap(([kind, p]) => (p.admin ? [[kind, p.admin]] : [])));
   const loginProbes = Object.fromEntries(Object.entries(PROTOCOLS).map(([kind, p]) => [kind, p.probe]));
   // The store first: unreachable, or a node that may not join, stops here with one clear sentence.
-  const store = await openServeStore(config, env);
+  // A pooled connection the store server dropped (restart, failover) is replaced by the pool; say so.
+  const store = await openServeStore(config, env, (where) => openNodeStore(where, {
+    onError: (err) => log.warn({ err: config.store ? scrubSecret(err.message, config.store) : err.message }, LOG.storeConnectionLost),
+  }));
   const app = buildApp(config, { clock: systemClock, env, log, adminLogins, loginProbes, store });
   // First: take this node's name in the cluster (refused while a live node holds it, before this
   // process touches any session), listen to the other nodes and look for lost ones.

@@ -4,7 +4,8 @@
 // (learning each file's byte position at that instant), then the recording is flushed and read up
 // to that position; events that arrive meanwhile are held and sent after the file's. A viewer that falls behind is disconnected rather than buffered without bound.
 // The token the viewer came with is checked again every few seconds: signing out, a password
-// change or a disabled account ends the stream, not only new ones.
+// change or a disabled account ends the stream, not only new ones. A session live on another node
+// of the cluster is streamed from its files in the shared recordings directory (live-view-remote.ts).
 import { WebSocketServer, type WebSocket } from 'ws';
 import { type CastEvent, openCast } from '../../recorder/asciicast-reader.js';
 import { displayFor } from '../../recorder/cast-display.js';
@@ -12,6 +13,7 @@ import { SEALED_INPUT } from '../../recorder/masked-spans.js';
 import type { SessionRecording } from '../../recorder/session-recording.js';
 import type { LiveFrame } from '../api-types.js';
 import type { ApiServices } from './api-services.js';
+import { streamRemote } from './live-view-remote.js';
 import { allowed } from './router.js';
 import { logRefusedHandshakes, type UpgradeRoute } from './upgrade.js';
 import { cookieToken } from './web-auth.js';
@@ -34,7 +36,9 @@ export function liveViewRoute(app: ApiServices, live: Map<string, SessionRecordi
       if (!allowed(['investigator'], user)) return refuse(403, 'Forbidden');
       const id = m[1]!;
       const recording = live.get(id);
-      if (!recording) return refuse(404, 'No live session with that id');
+      // Not recorded here: live on another node (its record says so), read from the shared files.
+      const remote = !recording && !app.live.get(id) && (await app.sessions.get(id))?.ended_at === null;
+      if (!recording && !remote) return refuse(404, 'No live session with that id');
       wss.handleUpgrade(req, socket, head, (ws) => {
         // Oversized frames make ws close the socket and emit an error: log it, never crash.
         ws.on('error', (err: Error) => app.log.info({ session: id, reason: err.message }, 'live.socket_error'));
@@ -42,7 +46,8 @@ export function liveViewRoute(app: ApiServices, live: Map<string, SessionRecordi
         // stream to that browser really stopped.
         ws.on('close', (code: number) => app.log.info({ session: id, by: user.name, code }, 'live.viewer_left'));
         app.audit.record('recording.viewed', user.name, { session: id, file: 'live', by: user.name });
-        void stream(ws, recording, app, id, token);
+        if (recording) void stream(ws, recording, app, id, token);
+        else streamRemote(ws, app, id, token);
       });
     })().catch((err: unknown) => {
       app.log.error({ err }, 'live.upgrade_failed');

@@ -21,6 +21,7 @@ export const LOG = {
   timerFailed: 'timer.failed',
   eventHandlerFailed: 'event.handler_failed',
   clusterMessageDropped: 'cluster.message_dropped',
+  storeConnectionLost: 'store.connection_lost',
   clusterHandlerFailed: 'cluster.handler_failed',
   clusterJoined: 'cluster.joined',
   clusterLeft: 'cluster.left',

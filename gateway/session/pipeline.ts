@@ -10,6 +10,7 @@ import type { Identity, ProtocolAdapter } from './adapter.js';
 import type { Authorizer } from './ports.js';
 import { type PipelineDeps, refuseSafely, type SessionHandle } from './pipeline-deps.js';
 import { RunningSession } from './running-session.js';
+import type { TerminationReason } from './termination.js';
 
 export type { PipelineDeps, SessionHandle, SessionLimitsConfig, RecordingOpener } from './pipeline-deps.js';
 
@@ -32,6 +33,14 @@ export class SessionPipeline {
       for (const s of [...this.running]) await s.recheck();
       this.armRecheck();
     });
+  }
+
+  /**
+   * Ends every session of this node with `reason`, those still logging in included (the live
+   * registry does not know them yet): this node was found lost, and their records already ended.
+   */
+  endAll(reason: TerminationReason): void {
+    for (const s of [...this.running]) s.terminate(reason);
   }
 
   /** Rechecks every relaying session now (the cluster's safety net when bus messages may have been missed). */

@@ -90,6 +90,12 @@ export class CredentialVault {
   }
 
   private async rotateNow(keepOld: boolean): Promise<Rotation> {
+    // On a shared store every node holds the master key and the cluster's check value and shared
+    // files (store.meta) are sealed under it: rotating on one node would lock the others (and this
+    // one, at its next start) out. Refused until a cluster-wide rotation exists.
+    if (this.store.kind === 'postgres') {
+      throw new PortcullisError('conflict', 'vault rotate-key is not supported on a cluster of several nodes yet: every node shares the master key');
+    }
     const keyFile = this.keyFile;
     if (!keyFile) {
       throw new PortcullisError('conflict',

@@ -117,17 +117,20 @@ describe('two nodes on one PostgreSQL store', () => {
   }, 60_000);
 
   it('lists the nodes from either node', () => {
-    const nodes = json<Array<{ name: string; state: string; self: boolean }>>(run(['node', 'list', '--json', '--data', dataDir('n2')]));
-    // Membership (nodes.join at serve start) registers each node; with it both are up.
-    for (const n of nodes) expect(['n1', 'n2']).toContain(n.name);
-    expect(nodes.filter((n) => n.self).map((n) => n.name)).toEqual(nodes.some((n) => n.name === 'n2') ? ['n2'] : []);
+    for (const [asked, other] of [['n2', 'n1'], ['n1', 'n2']] as const) {
+      const nodes = json<Array<{ name: string; state: string; self: boolean; version: string; heartbeat_age_s: number }>>(run(['node', 'list', '--json', '--data', dataDir(asked)]));
+      expect(nodes.map((n) => [n.name, n.state, n.self])).toEqual([[asked, 'up', true], [other, 'up', false]].sort());
+      for (const n of nodes) {
+        expect(n.version).toMatch(/^\d+\.\d+\.\d+/);
+        expect(n.heartbeat_age_s).toBeLessThan(6);
+      }
+    }
+    const table = must(run(['node', 'list', '--data', dataDir('n1')])).stdout;
+    expect(table).toMatch(/^NAME\s+STATE\s+VERSION\s+LAST_HEARTBEAT/);
+    expect(table).toMatch(/\nn1 \*\s+up\s/);
   });
 
-  it('refuses a second serve with a --node name that is already running', async ({ skip }) => {
-    // The refusal is membership's (nodes.join at serve start, gateway/cluster/membership.ts, the
-    // cluster part): until it is wired no node is registered, and this cannot hold yet.
-    const registered = json<unknown[]>(run(['node', 'list', '--json', '--data', dataDir('n1')]));
-    if (registered.length === 0) skip('membership is not wired into serve yet: no node registers');
+  it('refuses a second serve with a --node name that is already running', async () => {
     mkdirSync(dataDir('n1b'), { mode: 0o700 });
     copyFileSync(join(dataDir('n1'), 'master.key'), join(dataDir('n1b'), 'master.key'));
     must(run(['init', '--data', dataDir('n1b'), '--store', store]));
@@ -167,6 +170,13 @@ describe('two nodes on one PostgreSQL store', () => {
     expect(i.stderr).toContain('cannot reach the store at');
     expect(i.stderr).not.toContain(STORE_PASSWORD);
   }, 60_000);
+
+  it('refuses a master key rotation on a cluster (every node shares the key)', () => {
+    const r = run(['vault', 'rotate-key', '--data', dataDir('n1')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('vault rotate-key is not supported on a cluster of several nodes yet');
+    expect(existsSync(join(dataDir('n1'), 'master.key.new'))).toBe(false);
+  });
 
   it('refuses to serve a cluster data dir without --store', () => {
     const r = run(['serve', '--data', dataDir('n2'), '--node', 'n2']);

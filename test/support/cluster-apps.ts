@@ -43,23 +43,31 @@ export interface ClusterAppsOptions {
   log?: Logger;
   /** Start timers and join the cluster (default true); false: the test starts what it needs. */
   start?: boolean;
+  /**
+   * Each node opens its own store with this (a real PostgreSQL: its own pool and LISTEN
+   * connection, as separate processes would); default: one shared SQLite store. `storeDown` then
+   * does nothing.
+   */
+  openStore?: () => Promise<Store>;
 }
 
 export async function clusterApps(names: string[], opts: ClusterAppsOptions = {}): Promise<ClusterApps> {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-cluster-'));
   createMasterKeyFile(dir);
   const clock = new FakeClock();
-  const real = openSqliteStore(dataPaths(dir).store);
   const posts: Post[] = [];
   const state = { down: false };
-  const shared = failable(real, () => state.down);
-  const nodes = names.map((node) => {
+  const own: Store[] = [];
+  for (const _ of names) if (opts.openStore) own.push(await opts.openStore());
+  const real = opts.openStore ? null : openSqliteStore(dataPaths(dir).store);
+  const shared = real && failable(real, () => state.down);
+  const nodes = names.map((node, i) => {
     const config = defaultConfig(dir);
     config.node = node;
     config.webhooks = [{ url: 'http://hooks.invalid/portcullis', events: [] }];
     opts.config?.(config);
     return buildApp(config, {
-      clock, env: {}, log: opts.log ?? createLogger('silent'), store: shared,
+      clock, env: {}, log: opts.log ?? createLogger('silent'), store: shared ?? own[i]!,
       poster: (_url, body) => {
         const b = JSON.parse(body) as Post['body'];
         posts.push({ node, event: b.event, body: b });
@@ -74,8 +82,10 @@ export async function clusterApps(names: string[], opts: ClusterAppsOptions = {}
       await app.cluster.start();
     }
   }
+  // A real database answers over sockets: give it real time as well.
   const settle = async (): Promise<void> => {
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    if (opts.openStore) await new Promise((r) => setTimeout(r, 40));
   };
   return {
     nodes, clock, dir, posts, admin, settle,
@@ -84,7 +94,7 @@ export async function clusterApps(names: string[], opts: ClusterAppsOptions = {}
     close: async () => {
       state.down = false;
       for (const app of nodes) await app.close();
-      await real.close();
+      await real?.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -93,6 +93,20 @@ describe('crash recovery at serve start', () => {
     expect(readRecordingMeta(join(t.app.paths.recordings, 'ses_other_node', 'meta.json'))?.end_reason).toBeUndefined();
   });
 
+  it('finds a recording stored relative to the recordings root (a shared recordings dir)', async () => {
+    await orphan('ses_rel');
+    const rel: SessionRecord = { ...(await t.app.store.sessions.byId('ses_rel'))! };
+    // The record as a cluster node writes it: the path relative to the recordings root.
+    await t.app.store.sessions.end('ses_rel', t.clock.now(), 'closed-by-client');
+    await t.app.store.sessions.insert({ ...rel, id: 'ses_rel2', recording: 'ses_rel' });
+    const closed = await closeOrphanedSessions({
+      store: t.app.store, audit: t.app.audit, clock: t.app.clock, log: t.app.log, recordingsDir: t.app.paths.recordings,
+      owns: (s) => s.id === 'ses_rel2', running: () => false,
+    });
+    expect(closed.map((c) => c.id)).toEqual(['ses_rel2']);
+    expect(readRecordingMeta(join(t.app.paths.recordings, 'ses_rel', 'meta.json'))?.end_reason).toBe('gateway-crashed');
+  });
+
   it('is idempotent: a second start finds nothing to close', async () => {
     await orphan('ses_a');
     expect(await recover()).toHaveLength(1);
