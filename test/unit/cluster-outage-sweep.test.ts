@@ -2,7 +2,8 @@
 // reaches the store again must not mark the others lost (ending their sessions' records, and making
 // them cut their live sessions as node-lost when their next heartbeat is refused): it was as blind
 // as they were. A node that really stays silent is still found once the sweeper has seen the store
-// for nodeLostAfter. Two Apps on one SQLite file with one fake clock.
+// for nodeLostAfter. And a partition (one node cut off, the others not): documented behaviour.
+// Two Apps on one SQLite file with one fake clock.
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ClusterApps, clusterApps, liveSession } from '../support/cluster-apps.js';
 import { addSshTarget } from '../support/test-app.js';
@@ -42,5 +43,30 @@ describe('sweeping after a store outage', () => {
     await run(8_000);
     expect((await a.store.nodes.byName('n1'))!.state).toBe('lost');
     expect((await a.store.sessions.byId(s.id))!.endReason).toBe('node-lost');
+  });
+
+  it('a node partitioned from the store keeps its sessions (it cannot tell a partition from an outage) and cuts them at its first beat back', async () => {
+    c = await clusterApps(['n1', 'n2']);
+    const [a, b] = [c.nodes[0]!, c.nodes[1]!];
+    await addSshTarget(a, 'web01');
+    await a.users.add('admin', { name: 'ops', roles: ['ops'], password: 'ops-password-1' });
+    const g = await a.grants.adminGrant(c.admin, 'ops', 'web01', 60 * MIN, 'work', null);
+    const s = await liveSession(b, g, 'ops', 'web01');
+    await run(8_000);
+    c.partition('n2', true);
+    await a.grants.revoke(c.admin, g.id, 'incident');
+    await run(8_000);
+    // n1 found n2 lost and ended the record; n2 does not know and still relays.
+    expect((await a.store.nodes.byName('n2'))!.state).toBe('lost');
+    expect((await a.store.sessions.byId(s.id))!.endReason).toBe('node-lost');
+    expect(s.closed).toEqual([]);
+    await run(60_000);
+    expect(s.closed).toEqual([]);
+    c.partition('n2', false);
+    await run(1_000);
+    // The first beat back is refused: n2 cuts what it holds and joins anew; and it does not find n1 lost.
+    expect(s.closed).toEqual(['node-lost']);
+    await run(3_000);
+    expect((await a.store.nodes.list()).map((n) => n.state)).toEqual(['up', 'up']);
   });
 });
