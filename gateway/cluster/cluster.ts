@@ -86,7 +86,12 @@ export class Cluster {
 
   /** True for exactly one node per key: timer-driven work that alerts or audits runs once per cluster. */
   claim(key: string): Promise<boolean> {
-    return this.d.store.claims.claim(key, this.d.node, this.d.clock.now()).catch((err: unknown) => {
+    return this.d.store.claims.claim(key, this.d.node, this.d.clock.now()).then((won) => {
+      // At debug level each node's log shows it competed, and whether it did the work (keys name a
+      // grant, a target or an interval, never a secret).
+      this.d.log.debug({ key, won }, LOG.clusterClaimed);
+      return won;
+    }, (err: unknown) => {
       // Without the store the work itself cannot be done either; the next run claims again.
       this.d.log.warn({ key, err: err instanceof Error ? err.message : String(err) }, LOG.clusterClaimFailed);
       return false;

@@ -33,6 +33,7 @@ export const LOG = {
   clusterResync: 'cluster.resync',
   clusterPublishFailed: 'cluster.publish_failed',
   clusterClaimFailed: 'cluster.claim_failed',
+  clusterClaimed: 'cluster.claimed',
   // Protocol paths across nodes (gateway/cluster/pg-cancels.ts, mysql-connection-directory.ts, http/live-view-remote.ts).
   pgCancelRelayLimited: 'pg.cancel_relay_limited',
   pgCancelRelayFailed: 'pg.cancel_relay_failed',

@@ -1,7 +1,7 @@
 // The PostgreSQL store when things go wrong, on a real PostgreSQL 15: a server that is not there
 // (or does not answer), one that stops under a live store and comes back, a schema newer than this
 // build, two nodes migrating at once, and the audit log's append-only trigger.
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresStore } from '../../gateway/store/postgres/postgres-store.js';
@@ -12,7 +12,6 @@ import { startPostgres, type PostgresPeer } from '../harness/postgres.js';
 import { aUser } from './store-fixtures.js';
 
 let peer: PostgresPeer;
-let admin: pg.Client;
 let dbs = 0;
 
 const urlOf = (db: string, port = peer.port, password = peer.password): string =>
@@ -20,7 +19,14 @@ const urlOf = (db: string, port = peer.port, password = peer.password): string =
 
 async function freshDb(): Promise<string> {
   const db = `faults_${++dbs}`;
-  await admin.query(`CREATE DATABASE ${db}`);
+  // A client of its own each time: the restart test drops every connection.
+  const c = new pg.Client({ connectionString: urlOf('postgres') });
+  await c.connect();
+  try {
+    await c.query(`CREATE DATABASE ${db}`);
+  } finally {
+    await c.end();
+  }
   return db;
 }
 
@@ -49,16 +55,42 @@ async function eventually<T>(what: string, fn: () => Promise<T>, ms = 20_000): P
 
 beforeAll(async () => {
   peer = await startPostgres();
-  admin = new pg.Client({ connectionString: urlOf('postgres') });
-  // The restart test drops this connection too; it is not used after that.
-  admin.on('error', () => undefined);
-  await admin.connect();
 });
 
 afterAll(async () => {
-  await admin?.end().catch(() => undefined);
   await peer?.stop();
 }, 30_000);
+
+/**
+ * A TCP relay to PostgreSQL that can go silent like a partition: while frozen it drops every byte
+ * both ways and connects nothing, without closing anything.
+ */
+async function freezableRelay(targetPort: number): Promise<{ port: number; freeze(): void; thaw(): void; close(): void }> {
+  let frozen = false;
+  const sockets = new Set<Socket>();
+  const server = createServer((a) => {
+    sockets.add(a);
+    a.on('error', () => undefined);
+    a.on('close', () => sockets.delete(a));
+    if (frozen) return;
+    const b = connect(targetPort, '127.0.0.1');
+    sockets.add(b);
+    b.on('error', () => a.destroy());
+    b.on('close', () => { sockets.delete(b); a.destroy(); });
+    a.on('close', () => b.destroy());
+    a.on('data', (d) => { if (!frozen) b.write(d); });
+    b.on('data', (d) => { if (!frozen) a.write(d); });
+    a.on('end', () => b.end());
+    b.on('end', () => a.end());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as { port: number }).port,
+    freeze: () => { frozen = true; },
+    thaw: () => { frozen = false; },
+    close: () => { for (const s of sockets) s.destroy(); server.close(); },
+  };
+}
 
 describe('PostgreSQL store faults', () => {
   it('refuses to open when the server is not there: unavailable, naming host:port, never the password', async () => {
@@ -202,6 +234,43 @@ describe('PostgreSQL store faults', () => {
     } finally {
       await stop();
       await s.close();
+    }
+  });
+
+  it('finds a server gone silent (a partition): calls time out as unavailable, the listener reports it, and both work again once it answers', async () => {
+    const db = await freshDb();
+    const direct = await openPostgresStore(urlOf(db));
+    const relay = await freezableRelay(peer.port);
+    const viaRelay = await openPostgresStore(urlOf(db, relay.port), { listenerPingMs: 300, connectTimeoutMs: 1_000, queryTimeoutMs: 1_000 });
+    const got: string[] = [];
+    const states: boolean[] = [];
+    const stop = await viaRelay.notifications.listen((p) => got.push(p), (up) => states.push(up));
+    const until = (what: string, check: () => boolean, ms = 8_000): Promise<void> =>
+      eventually(what, () => (check() ? Promise.resolve() : Promise.reject(new Error('not yet'))), ms);
+    try {
+      await direct.notifications.publish('a');
+      await until('the first message', () => got.includes('a'));
+      relay.freeze();
+      const frozenAt = Date.now();
+      await until('the listener to report the silence', () => states.includes(false));
+      expect(Date.now() - frozenAt).toBeLessThan(3_000);
+      // Calls do not hang on the silent server either.
+      for (const call of [() => viaRelay.users.list(), () => viaRelay.transaction(() => viaRelay.users.list())]) {
+        const f = await failure(call());
+        expect(f.code).toBe('unavailable');
+        expect(f.ms).toBeLessThan(3_000);
+      }
+      relay.thaw();
+      await eventually('calls to work again', () => viaRelay.users.list());
+      await until('the listener to listen again', () => states.at(-1) === true);
+      expect(states).toEqual([true, false, true]);
+      await direct.notifications.publish('c');
+      await until('a message after the silence', () => got.includes('c'));
+    } finally {
+      await stop();
+      relay.close();
+      await viaRelay.close();
+      await direct.close();
     }
   });
 });

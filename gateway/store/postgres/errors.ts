@@ -9,7 +9,7 @@ import { PortcullisError } from '../../util/errors.js';
  */
 const UNAVAILABLE_SQLSTATE = /^(08|28|53|57P0[1-3]|3D000)/;
 const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
-const UNAVAILABLE_TEXT = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended|not queryable|Cannot use a pool after calling end/i;
+const UNAVAILABLE_TEXT = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended|not queryable|Cannot use a pool after calling end|Query read timeout/i;
 
 interface PgLikeError { code?: unknown; constraint?: unknown; message?: unknown }
 

@@ -16,12 +16,23 @@ export const CHANNEL = 'portcullis';
 export const MAX_PAYLOAD = 7000;
 const MAX_BACKOFF_MS = 2000;
 
+export interface ListenerTiming {
+  connectTimeoutMs: number;
+  /**
+   * How often a listening connection is checked with a query, which must answer within the same
+   * time. An idle LISTEN connection to a server that vanished without a word (a partition) looks
+   * fine to TCP for a long time while messages (a revoke on another node) are silently lost; this
+   * finds it out and reports onState(false) so users fall back to the store.
+   */
+  pingMs: number;
+}
+
 export interface PgNotifications extends StoreNotifications {
   /** Stops every listener (store close). */
   closeAll(): Promise<void>;
 }
 
-export function pgNotifications(tx: PgTransactions, connectTimeoutMs: number): PgNotifications {
+export function pgNotifications(tx: PgTransactions, timing: ListenerTiming): PgNotifications {
   const listeners = new Set<Listener>();
   return {
     publish: async (payload) => {
@@ -37,7 +48,7 @@ export function pgNotifications(tx: PgTransactions, connectTimeoutMs: number): P
       }
     },
     listen: async (fn, onState) => {
-      const l = new Listener(tx, connectTimeoutMs, fn, onState);
+      const l = new Listener(tx, timing, fn, onState);
       await l.start();
       listeners.add(l);
       return async () => {
@@ -58,11 +69,12 @@ class Listener {
   private stopped = false;
   private listening = false;
   private retry: NodeJS.Timeout | null = null;
+  private ping: NodeJS.Timeout | null = null;
   private attempt = 0;
 
   constructor(
     private readonly tx: PgTransactions,
-    private readonly connectTimeoutMs: number,
+    private readonly timing: ListenerTiming,
     private readonly fn: (payload: string) => void,
     private readonly onState?: (listening: boolean) => void,
   ) {}
@@ -80,13 +92,21 @@ class Listener {
     this.stopped = true;
     if (this.retry) clearTimeout(this.retry);
     this.retry = null;
+    this.stopPing();
     const c = this.client;
     this.client = null;
-    if (c) await c.end().catch(() => undefined);
+    if (!c) return;
+    // A clean goodbye when the server answers; a server that does not must not hang close().
+    const ended = c.end().catch(() => undefined);
+    const gaveUp = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 1_000).unref());
+    if ((await Promise.race([ended, gaveUp])) === 'timeout') destroy(c);
   }
 
   private async connect(): Promise<void> {
-    const c = new pg.Client({ connectionString: this.tx.url, connectionTimeoutMillis: this.connectTimeoutMs, keepAlive: true });
+    const c = new pg.Client({
+      connectionString: this.tx.url, connectionTimeoutMillis: this.timing.connectTimeoutMs, application_name: 'portcullis-listen',
+      keepAlive: true, keepAliveInitialDelayMillis: 10_000,
+    });
     // Without an 'error' listener a dropped connection would crash the process.
     c.on('error', () => this.lost(c));
     c.on('end', () => this.lost(c));
@@ -112,13 +132,33 @@ class Listener {
     this.client = c;
     this.attempt = 0;
     this.listening = true;
+    this.startPing(c);
     this.onState?.(true);
+  }
+
+  private startPing(c: pg.Client): void {
+    this.stopPing();
+    this.ping = setInterval(() => {
+      const timeout = new Promise<never>((_, reject) => {
+        const t = setTimeout(() => reject(new Error('no answer')), this.timing.pingMs);
+        t.unref();
+      });
+      Promise.race([c.query('SELECT 1'), timeout]).catch(() => this.lost(c));
+    }, this.timing.pingMs);
+    this.ping.unref();
+  }
+
+  private stopPing(): void {
+    if (this.ping) clearInterval(this.ping);
+    this.ping = null;
   }
 
   private lost(c: pg.Client): void {
     if (this.stopped || this.client !== c) return;
     this.client = null;
-    c.end().catch(() => undefined);
+    this.stopPing();
+    // end() on a connection that hangs would wait forever: drop the socket instead.
+    destroy(c);
     if (this.listening) {
       this.listening = false;
       this.onState?.(false);
@@ -135,4 +175,11 @@ class Listener {
     }, delay);
     this.retry.unref();
   }
+}
+
+/** Drops a client's socket at once (end() waits for the server, which may never answer). */
+function destroy(c: pg.Client): void {
+  const conn = (c as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection;
+  conn?.stream?.destroy?.();
+  c.end().catch(() => undefined);
 }

@@ -26,6 +26,10 @@ export interface PostgresStoreOptions {
   onError?: (err: Error) => void;
   /** How long one connection attempt may take (default 5 s). */
   connectTimeoutMs?: number;
+  /** How long one statement may go unanswered before it rejects as unavailable (default 60 s). */
+  queryTimeoutMs?: number;
+  /** How often each LISTEN connection is checked (and how long it may take to answer); default 5 s. */
+  listenerPingMs?: number;
 }
 
 /**
@@ -40,7 +44,7 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
     return e instanceof PortcullisError ? e : new PortcullisError('unavailable', `cannot open the PostgreSQL store at ${server}: ${e.message}`);
   };
   const connectTimeoutMs = opts.connectTimeoutMs ?? 5_000;
-  const tx = new PgTransactions(url, server, { poolSize: opts.poolSize ?? 10, connectTimeoutMs, onError: opts.onError });
+  const tx = new PgTransactions(url, server, { poolSize: opts.poolSize ?? 10, connectTimeoutMs, queryTimeoutMs: opts.queryTimeoutMs ?? 60_000, onError: opts.onError });
   try {
     let client: pg.PoolClient;
     try {
@@ -59,7 +63,7 @@ export async function openPostgresStore(url: string, opts: PostgresStoreOptions 
     await tx.pool.end().catch(() => undefined);
     throw err;
   }
-  return new PostgresStore(tx, pgNotifications(tx, connectTimeoutMs));
+  return new PostgresStore(tx, pgNotifications(tx, { connectTimeoutMs, pingMs: opts.listenerPingMs ?? 5_000 }));
 }
 
 /** `users` → `user "alice"`: the subject of a conflict message, as the SQLite store words it. */

@@ -12,7 +12,7 @@
 // appends in call order.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
-import { storeError } from './errors.js';
+import { isUnavailable, storeError } from './errors.js';
 
 /** The advisory lock every transaction takes (any constant other than the migration lock's). */
 const TX_LOCK = 0x70637801;
@@ -41,6 +41,7 @@ const types = {
 export interface PgTransactionsOptions {
   poolSize: number;
   connectTimeoutMs: number;
+  queryTimeoutMs: number;
   onError?: ((err: Error) => void) | undefined;
 }
 
@@ -61,6 +62,10 @@ export class PgTransactions {
       // such a session after this long idle in its transaction, rolling it back and freeing the
       // lock. Transactions never wait on peers, so a live one is never idle that long.
       idle_in_transaction_session_timeout: IDLE_IN_TX_TIMEOUT_MS,
+      // A server gone silent (a partition) would hold a call for as long as TCP takes to give up:
+      // minutes. Past this the call rejects as unavailable and its client is discarded. Generous,
+      // since a transaction's first statement may queue for the lock behind other nodes'.
+      query_timeout: opts.queryTimeoutMs,
     });
     // An idle client whose connection drops (server restart) emits here; without a listener the
     // process would crash. The pool discards that client and connects a new one when asked.
@@ -99,10 +104,6 @@ export class PgTransactions {
     });
     tx.writes = run.then(() => undefined, () => undefined);
     return run;
-  }
-
-  inTransaction(): boolean {
-    return this.current() !== undefined;
   }
 
   /** BEGIN, the advisory lock, fn, COMMIT; ROLLBACK when fn or COMMIT fails. Nested calls join. */
@@ -152,11 +153,15 @@ export class PgTransactions {
       return result;
     } catch (err) {
       tx.done = true;
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackErr) {
-        // The connection is gone: the server rolls back by itself. Do not reuse the client.
-        broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
+      if (broken === undefined && isUnavailable(err)) broken = err instanceof Error ? err : new Error(String(err));
+      // A lost or silent connection: the server rolls back by itself (a silent one after the idle
+      // timeout); a ROLLBACK would only queue behind the stuck query. Do not reuse the client.
+      if (broken === undefined) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackErr) {
+          broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
+        }
       }
       // fn's own error is what the caller sees (the contract: "rejects with the same error").
       throw err;
