@@ -56,6 +56,7 @@ import { DeadlineScheduler } from './util/deadline-scheduler.js';
 import { parseDuration } from './util/duration.js';
 import { EventBus } from './util/event-bus.js';
 import { ClusterBus } from './cluster/bus.js';
+import { BusSeal, deriveBusKey } from './cluster/bus-seal.js';
 import { Cluster } from './cluster/cluster.js';
 import { lastRunFile } from './cluster/last-run.js';
 import { NodeDirectory } from './cluster/node-directory.js';
@@ -159,12 +160,13 @@ export function buildApp(config: Config, opts: AppOptions): App {
   const keys = loadMasterKeys(paths.root, opts.env);
   const vault = new Vault(keys.keys);
   const events = new EventBus<AccessEvents>((event, err) => log.error({ event, err }, LOG.eventHandlerFailed));
+  const scheduler = new DeadlineScheduler(clock, (key, err) => log.error({ key, err }, LOG.timerFailed));
+  const { audit, checkpoints, auditKey } = buildAudit(config, paths, { store, vault, master: keys.keys[0]!, clock, log, events, scheduler, env: opts.env });
+  // Signed with a key derived from the cluster's audit key: a database role cannot forge or replay.
   const bus = new ClusterBus(store.notifications, config.node, {
     dropped: (reason) => log.warn({ reason }, LOG.clusterMessageDropped),
     handlerFailed: (type, err) => log.error({ type, err }, LOG.clusterHandlerFailed),
-  });
-  const scheduler = new DeadlineScheduler(clock, (key, err) => log.error({ key, err }, LOG.timerFailed));
-  const { audit, checkpoints, auditKey } = buildAudit(config, paths, { store, vault, master: keys.keys[0]!, clock, log, events, scheduler, env: opts.env });
+  }, new BusSeal(deriveBusKey(auditKey.key), clock), clock);
   const settings = {
     pendingTtlMs: parseDuration(config.requests.pendingTtl),
     breakglassMaxMs: parseDuration(config.breakglass.max),

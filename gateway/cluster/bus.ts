@@ -4,9 +4,13 @@
 // effort: every receiver also reconciles from the store (pipeline recheck, node sweeper), and the
 // bus reports when it stopped and started listening so a receiver can reconcile at once.
 // Incoming payloads are untrusted text (anyone who can NOTIFY on the database can send one):
-// parsed with a size limit, checked field by field, dropped with a log line when malformed.
+// parsed with a size limit, signature, freshness and replay checked (bus-seal.ts; the app always
+// seals), checked field by field, dropped when anything is wrong. Drops are logged at most once per
+// DROP_LOG_MS with their count, so a NOTIFY flood cannot fill the disk with log lines.
 import type { StoreNotifications } from '../store/store.js';
 import type { TerminationReason } from '../session/termination.js';
+import { type Clock, systemClock } from '../util/clock.js';
+import type { BusSeal } from './bus-seal.js';
 
 /** What one node tells the others. `t` names the kind; every field is a plain string or number. */
 export type ClusterMessage =
@@ -31,6 +35,7 @@ export type ClusterMessageType = ClusterMessage['t'];
 type Of<T extends ClusterMessageType> = Extract<ClusterMessage, { t: T }>;
 
 const MAX_PAYLOAD = 7000;
+const DROP_LOG_MS = 10_000;
 
 export interface BusLog {
   dropped(reason: string): void;
@@ -42,8 +47,17 @@ export class ClusterBus {
   private readonly stateHandlers: Array<(listening: boolean) => void> = [];
   private stop: (() => Promise<void>) | null = null;
   private listeningNow = false;
+  private dropsUnlogged = 0;
+  private dropLoggedAt = -Infinity;
 
-  constructor(private readonly notifications: StoreNotifications, readonly node: string, private readonly log: BusLog) {}
+  /** Without a seal messages go unsigned (tests of the parsing only; buildApp always passes one). */
+  constructor(
+    private readonly notifications: StoreNotifications,
+    readonly node: string,
+    private readonly log: BusLog,
+    private readonly seal?: BusSeal,
+    private readonly clock: Clock = systemClock,
+  ) {}
 
   /** Starts listening; messages published before this resolves may be missed (reconcile after). */
   async start(): Promise<void> {
@@ -67,7 +81,8 @@ export class ClusterBus {
 
   /** Sends to every other node. Rejects when the store cannot take it (callers decide whether that matters). */
   publish(m: ClusterMessage): Promise<void> {
-    return this.notifications.publish(JSON.stringify({ from: this.node, m }));
+    const body = JSON.stringify(m);
+    return this.notifications.publish(this.seal ? this.seal.seal(this.node, body) : JSON.stringify({ from: this.node, m }));
   }
 
   /** Handles messages of one kind from other nodes. */
@@ -83,24 +98,45 @@ export class ClusterBus {
   }
 
   private receive(payload: string): void {
-    if (payload.length > MAX_PAYLOAD) return this.log.dropped('payload too large');
-    let o: unknown;
-    try {
-      o = JSON.parse(payload);
-    } catch {
-      return this.log.dropped('not JSON');
-    }
-    if (!isRecord(o) || typeof o.from !== 'string') return this.log.dropped('no sender');
+    if (payload.length > MAX_PAYLOAD) return this.dropped('payload too large');
+    const o = parseJson(payload);
+    if (!isRecord(o) || typeof o.from !== 'string') return this.dropped('not a message');
     if (o.from === this.node) return;
-    const m = parseMessage(o.m);
-    if (!m) return this.log.dropped('malformed message');
+    let from = o.from;
+    let raw = o.m;
+    if (this.seal) {
+      const opened = this.seal.open(o);
+      if (!opened.ok) return this.dropped(opened.reason);
+      from = opened.from;
+      raw = parseJson(opened.body);
+    }
+    const m = parseMessage(raw);
+    if (!m) return this.dropped('malformed message');
     for (const h of this.handlers.get(m.t) ?? []) {
       try {
-        h(m, o.from);
+        h(m, from);
       } catch (err) {
         this.log.handlerFailed(m.t, err);
       }
     }
+  }
+
+  private dropped(reason: string): void {
+    this.dropsUnlogged++;
+    const now = this.clock.now();
+    if (now - this.dropLoggedAt < DROP_LOG_MS) return;
+    const n = this.dropsUnlogged;
+    this.dropsUnlogged = 0;
+    this.dropLoggedAt = now;
+    this.log.dropped(n === 1 ? reason : `${reason} (and ${n - 1} more dropped since the last line)`);
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 

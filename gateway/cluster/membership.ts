@@ -11,6 +11,8 @@
 // marked lost now (only that incarnation, only if still up) and the name is taken; crash recovery
 // at serve start then ends its orphaned sessions. Another live process with the name, on this data
 // dir or elsewhere, is still refused.
+// Times written to the store are the store's clock when it has one (NodeRepo.now): node clocks
+// may differ, and the sweepers compare this node's heartbeat with their own idea of now.
 // It does not find other nodes lost (node-sweeper.ts) or route messages (bus.ts).
 import { randomUUID } from 'node:crypto';
 import { LOG, type Logger } from '../log/logger.js';
@@ -55,7 +57,7 @@ export class Membership {
   async join(): Promise<void> {
     if (!(await this.take()) && !((await this.takeOverPredecessor()) && (await this.take()))) {
       const holder = await this.d.nodes.byName(this.d.node);
-      const ago = holder ? Math.max(0, Math.round((this.d.clock.now() - holder.heartbeatAt) / 1000)) : 0;
+      const ago = holder ? Math.max(0, Math.round(((await this.now()) - holder.heartbeatAt) / 1000)) : 0;
       throw new PortcullisError('conflict', `node ${this.d.node} is already running (last heartbeat ${ago}s ago); pick another --node name or stop it`);
     }
     this.running = true;
@@ -71,7 +73,7 @@ export class Membership {
     if (inc === null) return;
     heldHere.delete(inc);
     try {
-      await this.d.nodes.leave(this.d.node, inc, this.d.clock.now());
+      await this.d.nodes.leave(this.d.node, inc, await this.now());
       this.d.log.info({ node: this.d.node }, LOG.clusterLeft);
     } catch (err) {
       // The store is gone: the peers will find this node lost after nodeLostAfter; nothing runs here by then.
@@ -91,14 +93,21 @@ export class Membership {
     if (!holder || holder.state !== 'up' || holder.incarnation !== last.incarnation) return false;
     // Same pid as ours (a restarted container) is the dead one only if nothing in this process holds it.
     if (heldHere.has(last.incarnation) || this.d.lastRun?.mayBeRunning(last) !== false) return false;
-    const now = this.d.clock.now();
+    const now = await this.now();
     if (!(await this.d.nodes.markLost(this.d.node, last.incarnation, now + this.d.lostAfterMs, now))) return false;
     this.d.log.warn({ node: this.d.node, incarnation: last.incarnation, pid: last.pid, lastHeartbeat: new Date(holder.heartbeatAt).toISOString() }, LOG.clusterPredecessorLost);
     return true;
   }
 
+
+
+  /** The store's clock, or this node's when the store has none. */
+  private now(): Promise<number> {
+    return this.d.nodes.now ? this.d.nodes.now() : Promise.resolve(this.d.clock.now());
+  }
+
   private async take(): Promise<boolean> {
-    const now = this.d.clock.now();
+    const now = await this.now();
     const incarnation = randomUUID();
     const ok = await this.d.nodes.join(
       { name: this.d.node, incarnation, state: 'up', version: this.d.version, startedAt: now, heartbeatAt: now, endedAt: null },
@@ -135,7 +144,7 @@ export class Membership {
     if (inc === null) return this.rejoin();
     let held: boolean;
     try {
-      held = await this.d.nodes.heartbeat(this.d.node, inc, this.d.clock.now());
+      held = await this.d.nodes.heartbeat(this.d.node, inc, await this.now());
     } catch (err) {
       this.d.log.warn({ node: this.d.node, err: errText(err) }, LOG.clusterHeartbeatFailed);
       return;

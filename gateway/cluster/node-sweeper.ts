@@ -5,11 +5,10 @@
 // then it forgets the node's MySQL connection ids, tells the other nodes, raises the alert (the
 // webhook) and logs an error. If the winner dies mid-way the transaction rolls back and the node
 // is still `up` and stale: the next sweep by anyone finds it again.
-// A heartbeat's age is evidence only while the store could take heartbeats: after an outage every
-// peer looks silent for as long as the store was down, and judging them then would mark every
-// node lost and cut every session in the cluster for a store blip. So a node judges nobody until
-// it has reached the store without a failure for `nodeLostAfter` (since its start, or since the
-// store came back); a node that really died during the outage is found lost that much later.
+// Judged in the store's clock when it has one (NodeRepo.now), so a node whose clock runs ahead
+// does not find healthy peers lost. And only by a node that has itself reached the store for the
+// whole of `nodeLostAfter`: after a store outage every heartbeat is stale, and the first node back
+// would otherwise mark all the others lost (and cut their sessions) before they could beat once.
 // Also prunes old claims once a day (claims are keyed by their deadline; they only need to outlive
 // the race between nodes for it). Decides nothing about sessions of live nodes.
 import type { AccessEvents } from '../access/events.js';
@@ -50,7 +49,7 @@ export interface LostNode {
 export class NodeSweeper {
   private running = false;
   private sweeping: Promise<LostNode[]> | null = null;
-  /** Since when every sweep reached the store (null: the last one failed, or none ran yet). */
+  /** Since when every pass reached the store (store clock); null after a pass that did not. */
   private reachableSince: number | null = null;
 
   constructor(private readonly d: SweeperDeps) {}
@@ -86,11 +85,12 @@ export class NodeSweeper {
   }
 
   private async pass(): Promise<LostNode[]> {
-    const now = this.d.clock.now();
-    const staleBefore = now - this.d.lostAfterMs;
+    const { nodes: repo } = this.d.store;
+    let now: number;
     let nodes: NodeRecord[];
     try {
-      nodes = await this.d.store.nodes.list();
+      now = repo.now ? await repo.now() : this.d.clock.now();
+      nodes = await repo.list();
     } catch (err) {
       // The store is unreachable: nobody can be judged lost now (nor can anyone judge us).
       this.reachableSince = null;
@@ -98,7 +98,9 @@ export class NodeSweeper {
       return [];
     }
     this.reachableSince ??= now;
+    // Blind until lately: the peers' silence may have been the store's.
     if (now - this.reachableSince < this.d.lostAfterMs) return [];
+    const staleBefore = now - this.d.lostAfterMs;
     const lost: LostNode[] = [];
     for (const n of nodes) {
       if (n.name === this.d.node || n.state !== 'up' || n.heartbeatAt >= staleBefore) continue;

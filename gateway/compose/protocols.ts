@@ -78,7 +78,7 @@ export const PROTOCOLS: { readonly [K in TargetKind]: ProtocolEntry } = {
     listener: ({ app, tls }) => {
       const log = app.log.child({ listener: 'mysql' });
       // Connection ids are recorded for the cluster, so a KILL landing on another node finds its thread.
-      const ids = new ConnectionIds(storeConnectionDirectory(app.store, app.config.node, log),
+      const ids = new ConnectionIds(storeConnectionDirectory(app.store, app.config.node, log, { clock: app.clock, lostAfterMs: parseDuration(app.config.cluster.nodeLostAfter) }),
         (id, why) => log.warn({ id, reason: why }, LOG.mysqlConnectionIdUnshared));
       return createMyListener({
         authn: app.authn, pipeline: app.pipeline, clock: app.clock, log, tls,

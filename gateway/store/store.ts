@@ -225,6 +225,12 @@ export interface NodeRepo {
   byName(name: string): Promise<NodeRecord | undefined>;
   /** By name. */
   list(): Promise<NodeRecord[]>;
+  /**
+   * The store's own clock (ms), when it has one every node shares (PostgreSQL: the server's). Node
+   * clocks may differ: heartbeats and staleness are then all written and judged in this one clock,
+   * so a node whose clock runs ahead cannot find healthy peers lost. Absent: the caller's clock.
+   */
+  now?(): Promise<number>;
 }
 
 /** Once-per-cluster work: the first node to claim a key does the work (grant expiry, webhooks of timers). */

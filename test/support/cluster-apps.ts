@@ -33,6 +33,11 @@ export interface ClusterApps {
   admin: UserRecord;
   /** While true, every store call of every node rejects as an unreachable PostgreSQL would. */
   storeDown: boolean;
+  /**
+   * Cuts one node off the store (a partition) or reconnects it: its store calls reject, its
+   * notifications are neither sent nor delivered; the other nodes go on. SQLite only.
+   */
+  partition(node: string, cut: boolean): void;
   /** Lets pending bus deliveries (setImmediate) and the promises they start run. */
   settle(): Promise<void>;
   close(): Promise<void>;
@@ -56,12 +61,12 @@ export async function clusterApps(names: string[], opts: ClusterAppsOptions = {}
   createMasterKeyFile(dir);
   const clock = new FakeClock();
   const posts: Post[] = [];
-  const state = { down: false };
+  const state = { down: false, cut: new Set<string>() };
   const own: Store[] = [];
   for (const _ of names) if (opts.openStore) own.push(await opts.openStore());
   const real = opts.openStore ? null : openSqliteStore(dataPaths(dir).store);
-  const shared = real && failable(real, () => state.down);
   const nodes = names.map((node, i) => {
+    const shared = real && failable(real, () => state.down || state.cut.has(node), () => state.cut.has(node));
     const config = defaultConfig(dir);
     config.node = node;
     config.webhooks = [{ url: 'http://hooks.invalid/portcullis', events: [] }];
@@ -89,6 +94,7 @@ export async function clusterApps(names: string[], opts: ClusterAppsOptions = {}
   };
   return {
     nodes, clock, dir, posts, admin, settle,
+    partition: (node, cut) => { if (cut) state.cut.add(node); else state.cut.delete(node); },
     get storeDown() { return state.down; },
     set storeDown(v: boolean) { state.down = v; },
     close: async () => {
@@ -101,14 +107,14 @@ export async function clusterApps(names: string[], opts: ClusterAppsOptions = {}
 }
 
 /** The store, except that while `down()` every call rejects (close never closes: the harness does). */
-function failable(inner: Store, down: () => boolean): Store {
+function failable(inner: Store, down: () => boolean, deaf: () => boolean = () => false): Store {
   const refuse = (): Promise<never> => Promise.reject(new PortcullisError('unavailable', 'cannot reach the store at db.internal:5432: connection refused'));
   const repos = new Map<PropertyKey, unknown>();
   return new Proxy(inner, {
     get(target, prop) {
       const v: unknown = Reflect.get(target, prop);
       if (prop === 'close') return () => Promise.resolve();
-      if (prop === 'notifications') return v;
+      if (prop === 'notifications') return deafened(inner.notifications, deaf, refuse);
       if (typeof v === 'function') return (...a: unknown[]) => (down() ? refuse() : (v as (...x: unknown[]) => unknown).apply(target, a));
       if (v === null || typeof v !== 'object') return v;
       if (!repos.has(prop)) {
@@ -122,6 +128,14 @@ function failable(inner: Store, down: () => boolean): Store {
       return repos.get(prop);
     },
   });
+}
+
+/** Notifications that, while `deaf()`, are neither sent nor delivered (the node is cut off). */
+function deafened(inner: Store['notifications'], deaf: () => boolean, refuse: () => Promise<never>): Store['notifications'] {
+  return {
+    publish: (payload) => (deaf() ? refuse() : inner.publish(payload)),
+    listen: (fn, onState) => inner.listen((p) => { if (!deaf()) fn(p); }, onState),
+  };
 }
 
 /** A session as an adapter registers it, and its row in the store (as the pipeline's journal writes it). */

@@ -98,7 +98,8 @@ describe('a PostgreSQL cancel that lands on another node', () => {
       await new Promise((r) => setTimeout(r, 200));
       await cancel(portA, processID, secretKey);
       expect((await sleeping)?.message).toBe('canceling statement due to user request');
-      const relayed = seen.map((p) => JSON.parse(p) as { m: { t: string; key?: string } }).filter((p) => p.m.t === 'pg.cancel');
+      // Bus messages are signed envelopes (cluster/bus-seal.ts) whose body is the message as JSON.
+      const relayed = seen.map((p) => ({ m: JSON.parse((JSON.parse(p) as { body: string }).body) as { t: string; key?: string } })).filter((p) => p.m.t === 'pg.cancel');
       expect(relayed).toHaveLength(1);
       expect(relayed[0]!.m.key).toMatch(/^[0-9a-f]{64}$/);
       const keyHex = (secretKey >>> 0).toString(16).padStart(8, '0');

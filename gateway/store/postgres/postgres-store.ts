@@ -313,6 +313,12 @@ class PostgresStore implements Store {
     leave: (name, incarnation, now) => this.none(this.change("UPDATE nodes SET state='left', ended_at=$1 WHERE name=$2 AND incarnation=$3 AND state='up'", now, name, incarnation)),
     byName: (name) => this.one(nodeFromRow, 'SELECT * FROM nodes WHERE name=$1', name),
     list: () => this.all(nodeFromRow, 'SELECT * FROM nodes ORDER BY name COLLATE "C"'),
+    // clock_timestamp(), not now(): now() is the transaction's start, which may be long ago.
+    now: async () => {
+      const ms = Number(await this.one((r) => r.ms, 'SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS ms'));
+      if (!Number.isFinite(ms)) throw new PortcullisError('internal', 'the store did not tell its time');
+      return ms;
+    },
   };
 
   readonly claims: Store['claims'] = {
