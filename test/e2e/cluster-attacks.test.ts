@@ -134,7 +134,12 @@ describe('attacks on a real three-node cluster', () => {
       stop = true;
       await killer;
     }
-    const ended = (await sessions()).find((x) => x.id === s.id)!;
-    expect(ended.end_reason).toBe('grant-revoked');
+    // The client sees the cut before the node's end record reaches the store: wait for the record.
+    let ended: SessionRow | undefined;
+    await waitFor('the session end record', async () => {
+      ended = (await sessions()).find((x) => x.id === s.id);
+      return ended?.end_reason != null;
+    }, 10_000);
+    expect(ended!.end_reason).toBe('grant-revoked');
   }, 90_000);
 });
