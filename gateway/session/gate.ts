@@ -32,6 +32,10 @@ export interface GateSubject {
   target: string;
   protocol: string;
   allowPortForwarding: boolean;
+  /** For rule scopes (rules/rule-spec.ts inScope): the user's roles, the target's tags, the grant's level. */
+  roles: readonly string[];
+  targetTags: readonly string[];
+  level: string;
 }
 
 export interface GateRule {

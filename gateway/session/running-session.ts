@@ -57,6 +57,7 @@ export class RunningSession<U> implements SessionHandle {
     this.limits = new SessionLimits(deps.scheduler, deps.clock, this.id, deps.limits.idleMs[adapter.frontEnd], deps.limits.maxSessionMs, (r) => this.end(r));
     this.gate = new Gate(deps.gateRules, {
       user: auth.user.name, target: auth.target.name, protocol: adapter.protocol, allowPortForwarding: this.policy.allowPortForwarding,
+      roles: auth.user.roles, targetTags: auth.target.tags, level: auth.grant.level,
     });
     this.settled = new Promise((r) => { this.resolveSettled = r; });
   }

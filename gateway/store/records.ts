@@ -241,6 +241,54 @@ export interface SessionRecord {
   recording: string | null;
   /** The gateway node that brokers (brokered) the session; null for sessions from before several nodes. */
   node: string | null;
+  /** Sum of the weights of the session's flags (SessionFlagRecord); read back always, 0 when absent at insert. */
+  riskScore?: number;
+}
+
+/** What a guardrail rule looks at: SQL statements (parse trees) or SSH commands and typed lines. */
+export type RuleKind = 'sql' | 'command';
+export type RuleAction = 'deny' | 'flag';
+
+/** A guardrail rule (DESIGN 3d). Exactly one of `class` and `match` is set. */
+export interface RuleRecord {
+  id: string;
+  name: string;
+  kind: RuleKind;
+  /** A built-in class (sql: ddl, drop, truncate, unbounded-write, grant, copy-program, alter-system, function:NAME). */
+  class: string | null;
+  /** A regex (sql: on the normalized statement; command: a regex or a shell-word glob, see rules/command-matcher.ts). */
+  match: string | null;
+  action: RuleAction;
+  /** Target names and `tag:NAME` entries; empty: every target. */
+  targets: string[];
+  /** Roles the rule applies to (any of them); empty: everyone. */
+  roles: string[];
+  /** Access levels it applies to; empty: every level. */
+  levels: string[];
+  /** Shown to the user on deny (a default naming the rule when null). */
+  message: string | null;
+  /** What a statement the parser cannot read does under this rule (sql rules). */
+  unparsable: 'deny' | 'allow';
+  createdAt: number;
+  createdBy: string;
+}
+
+/**
+ * Why a session is flagged. `rule`: a deny or flag rule matched; the rest are computed from the
+ * session and the user's history (rules/risk).
+ */
+export type SessionFlagKind = 'rule' | 'off-hours' | 'first-use' | 'new-address' | 'mass-export' | 'break-glass' | 'failed-logins' | 'vendor-link';
+
+export interface SessionFlagRecord {
+  id: string;
+  sessionId: string;
+  kind: SessionFlagKind;
+  /** Dedupe key within the kind (e.g. the rule's name): one flag per (session, kind, key). */
+  key: string;
+  /** Human-readable: what was seen. Never a secret (a masked line never reaches a rule). */
+  detail: string;
+  weight: number;
+  at: number;
 }
 
 /**

@@ -20,7 +20,7 @@
 // It does not: cache, retry, or decide anything; the services in access/ decide.
 import type {
   ApiTokenRecord, ApprovalRecord, AuditRow, DiscoveryFindingRecord, EphemeralAccountRecord, GrantRecord, MysqlConnectionRecord,
-  NodeRecord, PolicyRecord, RequestRecord, LinkRecord, SessionRecord, TargetRecord, UserRecord,
+  NodeRecord, PolicyRecord, RequestRecord, LinkRecord, RuleRecord, SessionFlagRecord, SessionRecord, TargetRecord, UserRecord,
 } from './records.js';
 
 export interface UserRepo {
@@ -113,6 +113,15 @@ export interface SessionFilter {
   endReason?: string | undefined;
   since?: number | undefined;
   until?: number | undefined;
+  /** Only sessions with at least one flag. */
+  flagged?: boolean | undefined;
+  /** Only sessions whose risk score is at least this. */
+  minScore?: number | undefined;
+  /**
+   * 'started' (default): newest first. 'score': highest risk score first, then newest; paging with
+   * `before` is by start time only and is not combined with this order.
+   */
+  order?: 'started' | 'score' | undefined;
   /** Sessions started before this one (keyset paging by start time, then id). */
   before?: { startedAt: number; id: string } | undefined;
   /** Default 100, at most 1000. */
@@ -128,6 +137,23 @@ export interface SessionRepo {
   list(filter: SessionFilter): Promise<SessionRecord[]>;
   /** Ends every live session of `node` (a node found lost); returns their ids. */
   endForNode(node: string, endedAt: number, reason: string): Promise<string[]>;
+  /**
+   * Adds a flag and its weight to the session's risk score, atomically and once per
+   * (session, kind, key): returns false (and changes nothing) for a flag the session already has.
+   */
+  addFlag(f: SessionFlagRecord): Promise<boolean>;
+  /** The session's flags, oldest first. */
+  flags(sessionId: string): Promise<SessionFlagRecord[]>;
+}
+
+export interface RuleRepo {
+  /** Throws PortcullisError 'conflict' for a name in use. */
+  insert(r: RuleRecord): Promise<void>;
+  byName(name: string): Promise<RuleRecord | undefined>;
+  /** Oldest first: the order rules are checked in. */
+  list(): Promise<RuleRecord[]>;
+  /** True when a rule was removed. */
+  remove(name: string): Promise<boolean>;
 }
 
 export interface SearchEntry {
@@ -305,6 +331,7 @@ export interface Store {
   readonly claims: ClaimRepo;
   readonly meta: MetaRepo;
   readonly mysqlConnections: MysqlConnectionRepo;
+  readonly rules: RuleRepo;
   readonly notifications: StoreNotifications;
   /** 'sqlite': one node, embedded; 'postgres': shared by several nodes. */
   readonly kind: 'sqlite' | 'postgres';

@@ -30,7 +30,7 @@ async function relay(): Promise<{ client: Socket; toTarget: () => Buffer; toClie
   vi.spyOn(log, 'command').mockImplementation((p) => { logged.push(p.length); real(p); });
   const gated: GateCommand[] = [];
   // The real gate with no rules: its built-in rule records the relay's KILL refusals.
-  const gate = new Gate([], { user: 'a', target: 't', protocol: 'mysql', allowPortForwarding: false });
+  const gate = new Gate([], { user: 'a', target: 't', protocol: 'mysql', allowPortForwarding: false, roles: [], targetTags: [], level: 'default' });
   const r = new MyRelay(gatewayClient, gatewayUpstream, log, 64 * 1024 * 1024, {
     killTarget: (id) => (id === OWN ? UPSTREAM : null), clientClosed: () => {}, upstreamClosed: () => {},
     protocolError: (side, detail) => { throw new Error(`${side}: ${detail}`); },

@@ -11,7 +11,7 @@ import type { SealedValue, SearchEntry, Store } from '../store.js';
 import {
   grantFromRow, grantToRow, linkFromRow, linkToRow, policyFromRow, policyToRow, requestFromRow, requestToRow,
   sessionFromRow, targetFromRow, targetToRow, tokenFromRow, userFromRow, userToRow,
-  ephemeralFromRow, ephemeralToRow, findingFromRow, findingToRow, mysqlConnectionFromRow, nodeFromRow,
+  ephemeralFromRow, ephemeralToRow, findingFromRow, findingToRow, mysqlConnectionFromRow, nodeFromRow, ruleFromRow, ruleToRow, flagFromRow, flagToRow,
 } from '../sqlite/rows.js';
 import { serverName, storeError } from './errors.js';
 import { migrate } from './migrations.js';
@@ -211,6 +211,19 @@ class PostgresStore implements Store {
     )).sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((r) => r.id),
     end: (id, endedAt, reason) => this.none(this.change('UPDATE sessions SET ended_at=$1, end_reason=$2 WHERE id=$3 AND ended_at IS NULL', endedAt, reason, id)),
     byId: (id) => this.one(sessionFromRow, 'SELECT * FROM sessions WHERE id=$1', id),
+    // One statement: the flag and its weight land together, once, whoever races.
+    addFlag: async (f) => {
+      const r = flagToRow(f);
+      const rows = await this.all((x) => Number(x.n),
+        `WITH ins AS (
+           INSERT INTO session_flags (id, session_id, kind, key, detail, weight, at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (session_id, kind, key) DO NOTHING RETURNING session_id, weight
+         ), upd AS (UPDATE sessions s SET risk_score = s.risk_score + ins.weight FROM ins WHERE s.id = ins.session_id)
+         SELECT count(*) AS n FROM ins`,
+        r.id, r.session_id, r.kind, r.key, r.detail, r.weight, r.at);
+      return (rows[0] ?? 0) === 1;
+    },
+    flags: (sessionId) => this.all(flagFromRow, 'SELECT * FROM session_flags WHERE session_id=$1 ORDER BY at, id COLLATE "C"', sessionId),
     // Keyset paging over the started_at index: page N costs the same as page 1.
     list: (f) =>
       this.all(
@@ -220,9 +233,12 @@ class PostgresStore implements Store {
            AND ($4::text IS NULL OR protocol = $4) AND ($5::text IS NULL OR end_reason = $5)
            AND ($6::bigint IS NULL OR started_at >= $6) AND ($7::bigint IS NULL OR started_at < $7)
            AND ($8::bigint IS NULL OR started_at < $8 OR (started_at = $8 AND id COLLATE "C" < $9::text))
-         ORDER BY started_at DESC, id COLLATE "C" DESC LIMIT $10`,
+           AND ($11::boolean IS NULL OR EXISTS (SELECT 1 FROM session_flags WHERE session_id = sessions.id))
+           AND ($12::integer IS NULL OR risk_score >= $12)
+         ORDER BY ${f.order === 'score' ? 'risk_score DESC, ' : ''}started_at DESC, id COLLATE "C" DESC LIMIT $10`,
         f.live ?? null, f.userId ?? null, f.targetId ?? null, f.protocol ?? null, f.endReason ?? null, f.since ?? null, f.until ?? null,
         f.before?.startedAt ?? null, f.before?.id ?? null, Math.max(0, Math.min(f.limit ?? 100, 1000)),
+        f.flagged ? true : null, f.minScore ?? null,
       ),
   };
 
@@ -336,6 +352,13 @@ class PostgresStore implements Store {
       return r;
     },
     put: (key, value) => this.none(this.change('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value=excluded.value', key, value)),
+  };
+
+  readonly rules: Store['rules'] = {
+    insert: (r) => this.insertRow('rules', ruleToRow(r)),
+    byName: (name) => this.one(ruleFromRow, 'SELECT * FROM rules WHERE name=$1', name),
+    list: () => this.all(ruleFromRow, 'SELECT * FROM rules ORDER BY created_at, id COLLATE "C"'),
+    remove: async (name) => (await this.change('DELETE FROM rules WHERE name=$1', name)) === 1,
   };
 
   readonly mysqlConnections: Store['mysqlConnections'] = {

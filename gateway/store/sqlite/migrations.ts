@@ -127,6 +127,20 @@ const MIGRATIONS: string[] = [
      id INTEGER PRIMARY KEY, node TEXT NOT NULL, session_id TEXT NOT NULL, user_id TEXT NOT NULL,
      target_id TEXT NOT NULL, upstream_id INTEGER NOT NULL
    );`,
+  // 13: guardrails and risk. Rules (deny or flag SQL statements and commands); each session's
+  // flags (one row per flag) and the risk score they add up to, kept on the session for sorting.
+  `CREATE TABLE rules (
+     id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, class TEXT, match TEXT, action TEXT NOT NULL,
+     targets TEXT NOT NULL, roles TEXT NOT NULL, levels TEXT NOT NULL, message TEXT, unparsable TEXT NOT NULL,
+     created_at INTEGER NOT NULL, created_by TEXT NOT NULL
+   );
+   ALTER TABLE sessions ADD COLUMN risk_score INTEGER NOT NULL DEFAULT 0;
+   CREATE INDEX sessions_risk ON sessions(risk_score) WHERE risk_score > 0;
+   CREATE TABLE session_flags (
+     id TEXT PRIMARY KEY, session_id TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, detail TEXT NOT NULL,
+     weight INTEGER NOT NULL, at INTEGER NOT NULL
+   );
+   CREATE UNIQUE INDEX session_flags_once ON session_flags(session_id, kind, key);`,
 ];
 
 /** The schema version this build writes and reads. */

@@ -1,6 +1,6 @@
 // Row <-> record mapping. SQLite has no arrays or booleans: lists are JSON text, flags are 0/1.
 import type {
-  AccessLevel, ApiTokenRecord, MysqlConnectionRecord, NodeRecord, DiscoveryFindingRecord, EphemeralAccountRecord, GrantRecord, LinkRecord, PolicyRecord, RequestRecord, SessionRecord, TargetRecord, UserRecord,
+  AccessLevel, ApiTokenRecord, MysqlConnectionRecord, NodeRecord, DiscoveryFindingRecord, EphemeralAccountRecord, GrantRecord, LinkRecord, PolicyRecord, RequestRecord, RuleRecord, SessionFlagRecord, SessionRecord, TargetRecord, UserRecord,
 } from '../records.js';
 
 export type Row = Record<string, unknown>;
@@ -102,7 +102,28 @@ export const sessionFromRow = (r: Row): SessionRecord => ({
   id: str(r.id), protocol: str(r.protocol), userId: strOrNull(r.user_id), targetId: str(r.target_id),
   grantId: strOrNull(r.grant_id), level: strOrNull(r.level), clientAddr: str(r.client_addr), startedAt: num(r.started_at),
   endedAt: numOrNull(r.ended_at), endReason: strOrNull(r.end_reason), recording: strOrNull(r.recording),
-  node: strOrNull(r.node),
+  node: strOrNull(r.node), riskScore: num(r.risk_score ?? 0),
+});
+
+export const ruleToRow = (r: RuleRecord): Row => ({
+  id: r.id, name: r.name, kind: r.kind, class: r.class, match: r.match, action: r.action, targets: JSON.stringify(r.targets),
+  roles: JSON.stringify(r.roles), levels: JSON.stringify(r.levels), message: r.message, unparsable: r.unparsable,
+  created_at: r.createdAt, created_by: r.createdBy,
+});
+
+export const ruleFromRow = (r: Row): RuleRecord => ({
+  id: str(r.id), name: str(r.name), kind: str(r.kind) === 'command' ? 'command' : 'sql', class: strOrNull(r.class), match: strOrNull(r.match),
+  action: str(r.action) === 'flag' ? 'flag' : 'deny', targets: list(r.targets), roles: list(r.roles), levels: list(r.levels),
+  message: strOrNull(r.message), unparsable: str(r.unparsable) === 'allow' ? 'allow' : 'deny', createdAt: num(r.created_at), createdBy: str(r.created_by),
+});
+
+export const flagToRow = (f: SessionFlagRecord): Row => ({
+  id: f.id, session_id: f.sessionId, kind: f.kind, key: f.key, detail: f.detail, weight: f.weight, at: f.at,
+});
+
+export const flagFromRow = (r: Row): SessionFlagRecord => ({
+  id: str(r.id), sessionId: str(r.session_id), kind: str(r.kind) as SessionFlagRecord['kind'], key: str(r.key), detail: str(r.detail),
+  weight: num(r.weight), at: num(r.at),
 });
 
 export const nodeFromRow = (r: Row): NodeRecord => ({

@@ -11,7 +11,7 @@ import { migrate } from './migrations.js';
 import {
   type Row, grantFromRow, grantToRow, linkFromRow, linkToRow, policyFromRow, policyToRow, requestFromRow, requestToRow,
   sessionFromRow, targetFromRow, targetToRow, tokenFromRow, userFromRow, userToRow,
-  ephemeralFromRow, ephemeralToRow, findingFromRow, findingToRow, mysqlConnectionFromRow, nodeFromRow,
+  ephemeralFromRow, ephemeralToRow, findingFromRow, findingToRow, mysqlConnectionFromRow, nodeFromRow, ruleFromRow, ruleToRow, flagFromRow, flagToRow,
 } from './rows.js';
 import { localNotifications } from './local-notifications.js';
 
@@ -196,6 +196,12 @@ class SqliteStore implements Store {
     }),
     end: (id, endedAt, reason) => this.none(this.write('UPDATE sessions SET ended_at=?, end_reason=? WHERE id=? AND ended_at IS NULL', endedAt, reason, id)),
     byId: (id) => this.one(sessionFromRow, 'SELECT * FROM sessions WHERE id=?', id),
+    addFlag: (f) => this.tx.run(() => {
+      const added = this.st('INSERT OR IGNORE INTO session_flags (id, session_id, kind, key, detail, weight, at) VALUES (@id, @session_id, @kind, @key, @detail, @weight, @at)').run(flagToRow(f)).changes === 1;
+      if (added) this.st('UPDATE sessions SET risk_score = risk_score + ? WHERE id=?').run(f.weight, f.sessionId);
+      return added;
+    }),
+    flags: (sessionId) => this.all(flagFromRow, 'SELECT * FROM session_flags WHERE session_id=? ORDER BY at, id', sessionId),
     // Keyset paging over the started_at index: page N costs the same as page 1 with 10,000+ sessions.
     list: (f) =>
       this.all(
@@ -205,11 +211,14 @@ class SqliteStore implements Store {
            AND (@protocol IS NULL OR protocol = @protocol) AND (@reason IS NULL OR end_reason = @reason)
            AND (@since IS NULL OR started_at >= @since) AND (@until IS NULL OR started_at < @until)
            AND (@beforeAt IS NULL OR started_at < @beforeAt OR (started_at = @beforeAt AND id < @beforeId))
-         ORDER BY started_at DESC, id DESC LIMIT @limit`,
+           AND (@flagged IS NULL OR EXISTS (SELECT 1 FROM session_flags WHERE session_id = sessions.id))
+           AND (@minScore IS NULL OR risk_score >= @minScore)
+         ORDER BY ${f.order === 'score' ? 'risk_score DESC, ' : ''}started_at DESC, id DESC LIMIT @limit`,
         {
           live: f.live === undefined ? null : f.live ? 1 : 0, user: f.userId ?? null, target: f.targetId ?? null, protocol: f.protocol ?? null,
           reason: f.endReason ?? null, since: f.since ?? null, until: f.until ?? null, beforeAt: f.before?.startedAt ?? null,
           beforeId: f.before?.id ?? null, limit: Math.max(0, Math.min(f.limit ?? 100, 1000)),
+          flagged: f.flagged ? 1 : null, minScore: f.minScore ?? null,
         },
       ),
   };
@@ -312,6 +321,13 @@ class SqliteStore implements Store {
       return String((this.st('SELECT value FROM meta WHERE key=?').get(key) as Row).value);
     }),
     put: (key, value) => this.none(this.write('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value', key, value)),
+  };
+
+  readonly rules: Store['rules'] = {
+    insert: (r) => this.insertRow('rules', ruleToRow(r)),
+    byName: (name) => this.one(ruleFromRow, 'SELECT * FROM rules WHERE name=?', name),
+    list: () => this.all(ruleFromRow, 'SELECT * FROM rules ORDER BY created_at, id'),
+    remove: async (name) => (await this.write('DELETE FROM rules WHERE name=?', name)) === 1,
   };
 
   readonly mysqlConnections: Store['mysqlConnections'] = {
