@@ -2,6 +2,8 @@
 // vault, store, the session broker and live-session registry, timers, webhooks, metrics. It builds
 // no front end: the protocol listeners, the vendor browser terminals and the HTTP server are built
 // around it by the composition root (compose/gateway.ts). `serve`, `init` and tests go through here.
+import { RuleBook } from './rules/rule-book.js';
+import { RuleGate } from './rules/rule-gate.js';
 import { mkdirSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
@@ -120,6 +122,8 @@ export interface App {
   rotation: RotationService;
   /** after-session and daily rotation; serve starts it after rotation.recoverAll(). */
   rotationTriggers: RotationTriggers;
+  /** Guardrail rules every session's gate checks (gateway/rules/); serve loads them before the listeners. */
+  rules: RuleBook;
   /** Privileged accounts on targets, managed or not (gateway/provision/discovery.ts). */
   discovery: DiscoveryService;
   /** Scheduled discovery (`discovery.interval`); serve starts it. */
@@ -264,10 +268,11 @@ export function buildApp(config: Config, opts: AppOptions): App {
     store, vault, creds, audit, clock, log, events, scheduler, adminLogins: opts.adminLogins ?? {}, statics: new StaticCredentials(creds, rotationTriggers),
     reconcileIntervalMs: parseDuration(config.ephemeral.reconcileInterval), dropAlertAfter: config.ephemeral.dropAlertAfter,
   });
+  const rules = new RuleBook(store);
   pipeline = new SessionPipeline({
     recordingSpace, postClose, recordingBudgetBytes: parseSize(config.recordings.sessionBudget, 'recordings.sessionBudget'),
     authorizer: decidingAuthorizer(decider, store, clock), journal: storeJournal(store, audit, log, config.node, paths.recordings, { scheduler, clock }), credentials: ephemeral.credentials,
-    spanSealer: () => recordingKeys.ready(), live, scheduler, clock, log, recordingsDir: paths.recordings, liveRecordings, gateRules: [],
+    spanSealer: () => recordingKeys.ready(), live, scheduler, clock, log, recordingsDir: paths.recordings, liveRecordings, gateRules: [new RuleGate(rules)],
     limits: {
       idleMs: {
         ssh: optionalDuration(config.ssh.idleTimeout), postgres: optionalDuration(config.postgres.idleTimeout),
@@ -313,7 +318,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     // With a shared store every node reloads the grants others made, and one node sends each notice.
     timers: new AccessTimers(ctx, scheduler, requests, { claim, reloadMs: store.kind === 'postgres' ? TIMER_RELOAD_MS : 0 }),
     ephemeral,
-    notifier, metrics, rotation, rotationTriggers, discovery, discoverySchedule,
+    notifier, metrics, rotation, rotationTriggers, discovery, discoverySchedule, rules,
     counters: { http: (l) => counters.http(l), authFailures: () => counters.authFailures(), webhookFailures: () => counters.webhookFailures() },
     close: async () => {
       loopDelay.disable();

@@ -18,6 +18,7 @@ import { vendorTerminalRoute } from '../http/vendor-socket.js';
 import { LOG, type Logger } from '../log/logger.js';
 import type { Listener } from '../net/listener.js';
 import { closeOrphanedSessions } from '../session/crash-recovery.js';
+import { loadSqlParsers } from '../rules/sql-matcher.js';
 import { checkTarget, PROBE_TIMEOUT_MS } from '../targets/target-check.js';
 import { systemClock } from '../util/clock.js';
 import { PortcullisError } from '../util/errors.js';
@@ -96,6 +97,11 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   await app.rotation.recoverAll();
   app.rotationTriggers.start();
   app.postClose.recover();
+  // Before any listener: the SQL parsers (WASM) and the guardrail rules, so the first session is
+  // checked like every other; then reloaded periodically in case a change notice was missed.
+  await loadSqlParsers();
+  await app.rules.reload();
+  armRuleReload(app);
   await app.recordingSpace.start();
   await app.timers.start();
   app.discoverySchedule.start();
@@ -147,4 +153,16 @@ function httpsListener(api: Server, config: Config): Listener {
       api.closeIdleConnections();
     }),
   };
+}
+
+/** Every RULE_RELOAD_MS the rules are read again: the safety net for a missed change notice (another node, or the store written directly). */
+const RULE_RELOAD_MS = 5000;
+function armRuleReload(app: App): void {
+  const again = (): void => {
+    app.scheduler.set('rules:reload', app.clock.now() + RULE_RELOAD_MS, async () => {
+      await app.rules.reload().catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, LOG.rulesReloadFailed));
+      again();
+    });
+  };
+  again();
 }

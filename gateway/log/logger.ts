@@ -22,6 +22,7 @@ export const LOG = {
   eventHandlerFailed: 'event.handler_failed',
   clusterMessageDropped: 'cluster.message_dropped',
   storeConnectionLost: 'store.connection_lost',
+  rulesReloadFailed: 'rules.reload_failed',
   clusterHandlerFailed: 'cluster.handler_failed',
   clusterJoined: 'cluster.joined',
   clusterLeft: 'cluster.left',

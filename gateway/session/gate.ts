@@ -42,6 +42,12 @@ export interface GateRule {
   readonly name: string;
   /** Returns null when the rule has nothing to say about this command. Must be synchronous and cheap. */
   check(cmd: GateCommand, subject: GateSubject): GateVerdict | null;
+  /**
+   * Whether this rule may look at statements, exec commands or lines of a session like this one,
+   * asked once when the session starts; false lets its adapter relay without framing (pass-through).
+   * Absent: yes.
+   */
+  watches?(subject: GateSubject): boolean;
 }
 
 /**
@@ -67,7 +73,7 @@ export class Gate {
   readonly passThrough: boolean;
 
   constructor(private readonly rules: readonly GateRule[], private readonly subject: GateSubject) {
-    this.passThrough = rules.length === 0;
+    this.passThrough = rules.every((r) => r.watches !== undefined && !r.watches(subject));
   }
 
   /** First non-null verdict wins; deny beats flag only by order (rules are ordered by the caller). */

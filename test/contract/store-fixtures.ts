@@ -52,7 +52,7 @@ export function aGrant(userId: string, targetId: string, over: Partial<GrantReco
 export function aSession(targetId: string, over: Partial<SessionRecord> = {}): SessionRecord {
   return {
     id: next('ses'), protocol: 'ssh', userId: null, targetId, grantId: null, level: null, clientAddr: '127.0.0.1', startedAt: 1_000,
-    endedAt: null, endReason: null, recording: null, node: null, ...over,
+    endedAt: null, endReason: null, recording: null, node: null, riskScore: 0, ...over,
   };
 }
 

@@ -1,0 +1,68 @@
+// Guardrail rules as one gate rule: for a session's command, the first deny rule that matches
+// denies (with its message), else the first flag rule that matches flags. Which rules a session
+// sees is decided per check from the current rule book (scope: targets and tags, roles, levels),
+// so adding or removing a rule reaches running sessions. The one exception is a session that
+// started when no rule of its kind existed: its adapter relays bytes without framing them
+// (pass-through), and rules added later apply from its next session (`watches`).
+import type { GateCommand, GateRule, GateSubject, GateVerdict } from '../session/gate.js';
+import type { RuleRecord } from '../store/records.js';
+import { commandMatcher } from './command-matcher.js';
+import type { KindMatcher, RuleHit } from './matcher.js';
+import type { RuleBook } from './rule-book.js';
+import { denyMessage, inScope } from './rule-spec.js';
+import { sqlMatcher } from './sql-matcher.js';
+
+interface Compiled {
+  version: number;
+  sql: KindMatcher | null;
+  command: KindMatcher | null;
+}
+
+const SQL_PROTOCOLS = new Set(['postgres', 'mysql']);
+
+export class RuleGate implements GateRule {
+  readonly name = 'rules';
+  // Per session (the gate passes its subject object every time): matchers for its rules in scope.
+  private readonly compiled = new WeakMap<GateSubject, Compiled>();
+
+  constructor(private readonly book: RuleBook) {}
+
+  watches(subject: GateSubject): boolean {
+    const kind = SQL_PROTOCOLS.has(subject.protocol) ? 'sql' : 'command';
+    return this.book.current.rules.some((r) => r.kind === kind);
+  }
+
+  check(cmd: GateCommand, subject: GateSubject): GateVerdict | null {
+    const matcher = cmd.kind === 'sql' ? this.matchers(subject).sql : cmd.kind === 'exec' || cmd.kind === 'line' ? this.matchers(subject).command : null;
+    if (!matcher) return null;
+    const hits = matcher.hits(cmd).filter(counts);
+    if (hits.length === 0) return null;
+    const deny = hits.find((h) => h.rule.action === 'deny');
+    if (deny) return { verdict: 'deny', message: denyMessage(deny.rule), rule: deny.rule.name };
+    const flag = hits[0]!;
+    return { verdict: 'flag', label: flag.why === 'unparsable' ? `unparsable statement (rule ${flag.rule.name})` : flag.what, rule: flag.rule.name };
+  }
+
+  private matchers(subject: GateSubject): Compiled {
+    const snap = this.book.current;
+    const have = this.compiled.get(subject);
+    if (have && have.version === snap.version) return have;
+    const scope = { target: subject.target, targetTags: subject.targetTags, roles: subject.roles, level: subject.level };
+    const mine = snap.rules.filter((r) => inScope(r, scope));
+    const of = (kind: RuleRecord['kind']): RuleRecord[] => mine.filter((r) => r.kind === kind);
+    const sql = of('sql');
+    const command = of('command');
+    const c: Compiled = {
+      version: snap.version,
+      sql: sql.length > 0 && SQL_PROTOCOLS.has(subject.protocol) ? sqlMatcher(sql, subject.protocol === 'mysql' ? 'mysql' : 'postgres') : null,
+      command: command.length > 0 ? commandMatcher(command) : null,
+    };
+    this.compiled.set(subject, c);
+    return c;
+  }
+}
+
+/** An unparsable statement counts against a rule only when the rule says so (`--unparsable deny`). */
+function counts(h: RuleHit): boolean {
+  return h.why === 'matched' || h.rule.unparsable === 'deny';
+}
