@@ -68,11 +68,14 @@ export class RuleService {
     const levels = scopeList('--levels', input.levels, (l) => checkWord('level', l));
     const known = await this.d.store.targets.list();
     const warnings = [...checkTargets(input.kind, targets, known), ...(await this.roleWarnings(roles)), ...levelWarnings(levels, targets, known)];
+    const existing = await this.d.store.rules.list();
     const rec: RuleRecord = {
       id: newId('rul'), name: input.name, kind: input.kind, action: input.action, targets, roles, levels, ...fields,
-      createdAt: this.d.clock.now(), createdBy: actor,
+      // Rules are listed (and checked) oldest first, ties by random id: a rule added in the same
+      // millisecond as the last one goes after it, so the order is the order they were added.
+      createdAt: Math.max(this.d.clock.now(), ...existing.map((r) => r.createdAt + 1)), createdBy: actor,
     };
-    const first = !(await this.d.store.rules.list()).some((r) => r.kind === rec.kind);
+    const first = !existing.some((r) => r.kind === rec.kind);
     // The store's unique name decides between two adds of one name at once (conflict for the second).
     await this.d.store.transaction(async () => {
       await this.d.store.rules.insert(rec);

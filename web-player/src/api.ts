@@ -34,12 +34,14 @@ async function call<T>(method: string, path: string, body?: unknown, signal?: Ab
 export interface PageApi {
   get<T>(path: string): Promise<T>;
   post<T>(path: string, body?: unknown): Promise<T>;
+  del<T>(path: string): Promise<T>;
 }
 
 export function apiFor(page: PageLifecycle): PageApi {
   return {
     get: <T>(path: string): Promise<T> => page.guard(call<T>('GET', path, undefined, page.signal)),
     post: <T>(path: string, body: unknown = {}): Promise<T> => page.guard(call<T>('POST', path, body, page.signal)),
+    del: <T>(path: string): Promise<T> => page.guard(call<T>('DELETE', path, undefined, page.signal)),
   };
 }
 

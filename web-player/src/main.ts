@@ -11,6 +11,7 @@ import { loginPage } from './pages/login.js';
 import { passwordPage } from './pages/password.js';
 import { playerPage } from './pages/player.js';
 import { requestsPage } from './pages/requests.js';
+import { rulesPage } from './pages/rules.js';
 import { sessionsPage } from './pages/sessions.js';
 import { statementsPage } from './pages/statements.js';
 import { vendorPage } from './pages/vendor.js';
@@ -26,7 +27,7 @@ function renderNav(): void {
   const links: Array<[string, string]> = [];
   if (me.roles.some((r) => r === 'admin' || r === 'investigator')) links.push(['#/sessions', 'Sessions']);
   links.push(['#/requests', 'Requests']);
-  if (me.roles.includes('admin')) links.push(['#/admin', 'Admin']);
+  if (me.roles.includes('admin')) links.push(['#/admin', 'Admin'], ['#/rules', 'Rules']);
   links.push(['#/password', 'Password']);
   nav.replaceChildren(...links.map(([href, text]) => el('a', { href }, text)));
   const out = el('a', { href: '#/logout' }, 'Sign out');
@@ -67,6 +68,7 @@ async function route(): Promise<void> {
     }
     if (parts[0] === 'requests') return await requestsPage(app, page);
     if (parts[0] === 'admin') return await adminPage(app, page);
+    if (parts[0] === 'rules') return await rulesPage(app, page);
     if (parts[0] === 'password') return passwordPage(app, page, me);
     if (parts[0] === 'live' && parts[1]) return livePage(app, page, parts[1], me);
     if (parts[0] === 'session' && parts[1]) return await sessionPage(page, parts[1], params, me);
