@@ -12,6 +12,7 @@ import { aGrant, aPolicy, aRequest, aTarget, aUser } from './store-fixtures.js';
 import { describeTransactionContract } from './store-contract-tx.js';
 import { describeProvisionContract } from './store-contract-provision.js';
 import { describeClusterContract } from './store-contract-cluster.js';
+import { describeRuleContract } from './store-contract-rules.js';
 
 export interface OpenedStore {
   store: Store;
@@ -242,6 +243,7 @@ export function describeStoreContract(name: string, open: OpenStore): void {
     });
 
     describeSessionContract(() => s);
+    describeRuleContract(() => s);
 
     describe('search', () => {
       it('finds entries containing every word (as word prefixes), with no query syntax from users', async () => {

@@ -1,7 +1,7 @@
 // Record builders for the store contract suite: complete, valid records with unique ids and names,
 // overridable per test. They hold no secrets (sealed fields are placeholders) and touch no store.
 import type {
-  GrantRecord, LinkRecord, PolicyRecord, RequestRecord, SessionRecord, TargetRecord, UserRecord,
+  GrantRecord, LinkRecord, PolicyRecord, RequestRecord, RuleRecord, SessionFlagRecord, SessionRecord, TargetRecord, UserRecord,
 } from '../../gateway/store/records.js';
 
 let n = 0;
@@ -63,4 +63,17 @@ export function aLink(targetId: string, issuerId: string, over: Partial<LinkReco
     createdAt: 1_000, expiresAt: 100_000, usesLeft: 1, uses: 0, sessionMaxMs: 3_600_000, level: 'default', status: 'active', approvedBy: null,
     revokedAt: null, revokedBy: null, ...over,
   };
+}
+
+export function aRule(over: Partial<RuleRecord> = {}): RuleRecord {
+  const id = next('rul');
+  return {
+    id, name: `rule-${id}`, kind: 'sql', class: 'drop', match: null, action: 'deny', targets: [], roles: [], levels: [], message: null,
+    unparsable: 'deny', createdAt: 1_000, createdBy: 'admin', ...over,
+  };
+}
+
+export function aFlag(sessionId: string, over: Partial<SessionFlagRecord> = {}): SessionFlagRecord {
+  const id = next('flg');
+  return { id, sessionId, kind: 'rule', key: `key-${id}`, detail: 'DROP TABLE orders', weight: 10, at: 1_500, ...over };
 }
