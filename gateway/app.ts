@@ -4,6 +4,9 @@
 // around it by the composition root (compose/gateway.ts). `serve`, `init` and tests go through here.
 import { RuleBook } from './rules/rule-book.js';
 import { RuleGate } from './rules/rule-gate.js';
+import { FlagSink } from './risk/flag-sink.js';
+import { RiskService } from './risk/risk-service.js';
+import { riskSettings } from './risk/risk-settings.js';
 import { mkdirSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
@@ -269,10 +272,14 @@ export function buildApp(config: Config, opts: AppOptions): App {
     reconcileIntervalMs: parseDuration(config.ephemeral.reconcileInterval), dropAlertAfter: config.ephemeral.dropAlertAfter,
   });
   const rules = new RuleBook(store);
+  const risk = new RiskService({
+    store, sink: new FlagSink({ store, audit, events, log, clock }), settings: riskSettings(config), log,
+    recentFailures: (user) => throttle.recentFailures(user), failureWindowMs: parseDuration(config.logins.failureWindow),
+  });
   pipeline = new SessionPipeline({
     recordingSpace, postClose, recordingBudgetBytes: parseSize(config.recordings.sessionBudget, 'recordings.sessionBudget'),
     authorizer: decidingAuthorizer(decider, store, clock), journal: storeJournal(store, audit, log, config.node, paths.recordings, { scheduler, clock }), credentials: ephemeral.credentials,
-    spanSealer: () => recordingKeys.ready(), live, scheduler, clock, log, recordingsDir: paths.recordings, liveRecordings, gateRules: [new RuleGate(rules)],
+    spanSealer: () => recordingKeys.ready(), live, scheduler, clock, log, recordingsDir: paths.recordings, liveRecordings, gateRules: [new RuleGate(rules)], risk,
     limits: {
       idleMs: {
         ssh: optionalDuration(config.ssh.idleTimeout), postgres: optionalDuration(config.postgres.idleTimeout),
