@@ -21,6 +21,8 @@ export class SessionWatch implements RiskWatch {
   private rows = 0;
   private bytes = 0;
   private exported = false;
+  /** Flags are booked one after the other, so each audit entry's score is the score with it. */
+  private booking: Promise<unknown> = Promise.resolve();
   readonly taps: SessionTaps;
 
   constructor(private readonly start: SessionStart, private readonly raw: SessionTaps, private readonly sink: FlagSink, private readonly s: RiskSettings) {
@@ -52,7 +54,7 @@ export class SessionWatch implements RiskWatch {
     this.labels.push(label);
     this.raw.marker(label);
     this.raw.event('flag', { flag: f.kind, key: f.key, detail: f.detail, weight });
-    void this.sink.raise(this.start, f, weight);
+    this.booking = this.booking.then(() => this.sink.raise(this.start, f, weight));
   }
 
   /** Flags raised before a stream opened, written at its start so its timeline shows them. */
