@@ -192,6 +192,9 @@ const ENV: Array<[string, (c: Config, v: string) => void]> = [
   ['PORTCULLIS_LOGIN_CONNECT_RATE', (c, v) => { c.logins.connectRate = Number(v); }],
   ['PORTCULLIS_LOGIN_ACCOUNT_FAILURES', (c, v) => { c.logins.accountFailures = Number(v); }],
   ['PORTCULLIS_LOGIN_ADDRESS_FAILURES', (c, v) => { c.logins.addressFailures = Number(v); }],
+  ['PORTCULLIS_RISK_BUSINESS_HOURS', (c, v) => { c.risk.businessHours = v; }],
+  ['PORTCULLIS_RISK_EXPORT_ROWS', (c, v) => { c.risk.exportRows = Number(v); }],
+  ['PORTCULLIS_RISK_EXPORT_BYTES', (c, v) => { c.risk.exportBytes = v; }],
   ['PORTCULLIS_LOG_LEVEL', (c, v) => { c.log.level = v as Config['log']['level']; }],
 ];
 
