@@ -107,6 +107,14 @@ export interface SessionView {
   level: string | null;
   /** The gateway node that brokers (brokered) it; null: recorded before several nodes. */
   node: string | null;
+  /** Sum of its flags' weights (gateway/risk/); 0 when it has none. */
+  risk_score: number;
+  /** Why it is risky, oldest first (empty when the score is 0). */
+  flags: SessionFlagView[];
+}
+
+export interface SessionFlagView {
+  kind: string; key: string; detail: string; weight: number; at: string;
 }
 
 /** GET /api/v1/sessions/:id: the session and the files of its recording. */

@@ -2,6 +2,9 @@
 // vault, store, the session broker and live-session registry, timers, webhooks, metrics. It builds
 // no front end: the protocol listeners, the vendor browser terminals and the HTTP server are built
 // around it by the composition root (compose/gateway.ts). `serve`, `init` and tests go through here.
+import { FlagSink } from './risk/flag-sink.js';
+import { RiskService } from './risk/risk-service.js';
+import { riskSettings } from './risk/risk-settings.js';
 import { mkdirSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
@@ -275,10 +278,14 @@ export function buildApp(config: Config, opts: AppOptions): App {
   const ruleBook = new RuleBook(store);
   const rules = new RuleService({ store, audit, clock, book: ruleBook, bus, log });
   rules.attach();
+  const risk = new RiskService({
+    store, sink: new FlagSink({ store, audit, events, log, clock }), settings: riskSettings(config), log,
+    recentFailures: (user) => throttle.recentFailures(user), failureWindowMs: parseDuration(config.logins.failureWindow),
+  });
   pipeline = new SessionPipeline({
     recordingSpace, postClose, recordingBudgetBytes: parseSize(config.recordings.sessionBudget, 'recordings.sessionBudget'),
     authorizer: decidingAuthorizer(decider, store, clock), journal: storeJournal(store, audit, log, config.node, paths.recordings, { scheduler, clock }), credentials: ephemeral.credentials,
-    spanSealer: () => recordingKeys.ready(), live, scheduler, clock, log, recordingsDir: paths.recordings, liveRecordings, gateRules: [new RuleGate(ruleBook)],
+    spanSealer: () => recordingKeys.ready(), live, scheduler, clock, log, recordingsDir: paths.recordings, liveRecordings, gateRules: [new RuleGate(ruleBook)], risk,
     limits: {
       idleMs: {
         ssh: optionalDuration(config.ssh.idleTimeout), postgres: optionalDuration(config.postgres.idleTimeout),

@@ -44,8 +44,24 @@ export interface AccessEvents {
   'discovery.unmanaged_found': { target: string; account: string; privileges: string[]; found_at: string };
   /** Scheduled discovery of a target failed: once per failure streak (discovery-schedule.ts). */
   'discovery.failed': { target: string; error: string; at: string };
+  /** A session got a risk flag (gateway/risk/flag-sink.ts), once per (session, flag, key). */
+  'session.flagged': SessionFlagged;
   /** A gateway node stopped beating; another node ended its live sessions as node-lost (once per cluster). */
   'node.lost': { node: string; by: string; sessions: number; last_heartbeat: string };
+}
+
+export interface SessionFlagged {
+  session: string;
+  user: string;
+  target: string;
+  protocol: string;
+  flag: string;
+  key: string;
+  /** What was seen, bounded, control characters removed; may hold a command the user typed. */
+  detail: string;
+  weight: number;
+  score: number;
+  at: string;
 }
 
 /** Which account an ephemeral alert is about (never its secret). */

@@ -61,6 +61,21 @@ export class FailureBudget {
     return e.lockedUntil;
   }
 
+  /**
+   * Failures of the key in the window ending now, without touching it (risk: failed logins before a
+   * success). A key locked now counts as its full budget: the lock reset its count.
+   */
+  recent(key: string): number {
+    const e = this.entries.get(key);
+    if (!e) return 0;
+    const now = this.clock.now();
+    if (e.lockedUntil > now) return this.opts.failures;
+    const passed = Math.floor((now - e.start) / this.opts.windowMs);
+    if (passed >= 2) return 0;
+    const view = passed === 1 ? { ...e, previous: e.current, current: 0, start: e.start + this.opts.windowMs } : e;
+    return Math.round(this.inLastWindow(view, now));
+  }
+
   /** Forgets the key (a success where that is the right answer). */
   clear(key: string): void {
     this.entries.delete(key);

@@ -144,6 +144,11 @@ export class LoginThrottle {
     return started;
   }
 
+  /** Failed logins of this name from any address within the failure window (every node's, see failElsewhere). */
+  recentFailures(user: string): number {
+    return this.account.recent(userKey(user));
+  }
+
   succeed(user: string, addr: string): void {
     this.pair.clear(pairKey(user, addr));
   }

@@ -98,7 +98,11 @@ export async function sessionView(store: Store, s: SessionRecord): Promise<Sessi
     link: l ? { id: l.id, label: l.label, issuer: await nameOfUser(store, l.issuerId) } : null,
     id: s.id, protocol: s.protocol, user: s.userId && (await nameOfUser(store, s.userId)), target: await nameOfTarget(store, s.targetId),
     grant: s.grantId, client_addr: s.clientAddr, started_at: iso(s.startedAt)!, ended_at: iso(s.endedAt), end_reason: s.endReason,
-    live: s.endedAt === null, level: s.level, node: s.node,
+    live: s.endedAt === null, level: s.level, node: s.node, risk_score: s.riskScore ?? 0,
+    // Only a session with a score has flags: the common case costs no extra read.
+    flags: (s.riskScore ?? 0) > 0
+      ? (await store.sessions.flags(s.id)).map((f) => ({ kind: f.kind, key: f.key, detail: f.detail, weight: f.weight, at: iso(f.at)! }))
+      : [],
   };
 }
 

@@ -69,6 +69,11 @@ export interface AuditEventMap {
   'upstream.weak_auth': { session: string; target: string; method: string };
   'session.statements': { session: string; count: number };
   'session.gated': { session: string; verdict: 'deny' | 'flag'; rule: string; command: string };
+  /**
+   * The session got a risk flag (gateway/risk/), once per (session, flag, key): `detail` is what was
+   * seen, bounded and never a masked line; `score` the session's risk score with it.
+   */
+  'session.flagged': { session: string; flag: string; key: string; detail: string; weight: number; score: number };
   'credential.revoke_failed': { session: string; target: string; source: string; error: string };
   /**
    * A target's static credential was replaced on the target, verified by a fresh login, and
@@ -127,7 +132,7 @@ export const AUDIT_CODES = [
   'target.created', 'target.removed', 'target.updated', 'target.tested', 'policy.created', 'policy.removed', 'policy.updated', 'rule.added', 'rule.removed', 'request.created',
   'request.approved', 'request.denied', 'request.expired', 'request.refused', 'grant.created', 'grant.revoked',
   'grant.extended', 'grant.shortened', 'grant.expired', 'grant.reviewed', 'grant.db_password', 'breakglass.used', 'approval.refused', 'access.denied',
-  'session.started', 'session.ended', 'session.killed', 'session.upstream_failed', 'upstream.weak_auth', 'session.forward', 'session.statements', 'session.gated', 'credential.revoke_failed', 'credential.rotated', 'credential.rotation_failed', 'recording.viewed', 'session.revealed', 'vault.rotated', 'vault.credentials_bound', 'api.denied',
+  'session.started', 'session.ended', 'session.killed', 'session.upstream_failed', 'upstream.weak_auth', 'session.forward', 'session.statements', 'session.gated', 'session.flagged', 'credential.revoke_failed', 'credential.rotated', 'credential.rotation_failed', 'recording.viewed', 'session.revealed', 'vault.rotated', 'vault.credentials_bound', 'api.denied',
   'http.origin_refused',
   'link.created', 'link.approved', 'link.revoked', 'link.opened', 'link.refused',
   'recordings.space_low', 'recordings.space_restored',

@@ -14,6 +14,7 @@ export const BOOLEAN_FLAGS = new Set([
   'keep-home', 'remove-home',
   'force',
   'stored',
+  'flagged',
 ]);
 
 export function parseArgs(argv: string[]): Args {

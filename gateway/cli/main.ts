@@ -45,7 +45,7 @@ const HELP = `portcullis: just-in-time privileged access gateway
   breakglass TARGET --reason TEXT [--level L]      (grant add takes --level L too)
   link   create TARGET --ttl DUR [--uses N] [--label TEXT] [--session-max DUR] [--level L]|list|approve ID|revoke ID
   db-password TARGET [--level L]                  one-time database password for your grant (users with TOTP)
-  session list [--live] | show ID [--full] | kill ID | reveal ID [--at T | --span N] [--channel N] [--reason TEXT]
+  session list [--live | --flagged] [--min-score N] [--order score] | show ID [--full] | kill ID | reveal ID [--at T | --span N] [--channel N] [--reason TEXT]
   play ID [--speed X] [--skip-idle]        export ID > session.cast
   audit  list|verify [--checkpoints FILE]|export
   vault  rotate-key [--keep-old]

@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { parseDuration } from '../util/duration.js';
 import { PortcullisError } from '../util/errors.js';
 import { parseSize } from '../util/size.js';
+import { type RiskConfig, riskSettings } from '../risk/risk-settings.js';
 
 export interface Config {
   data: string;
@@ -99,6 +100,15 @@ export interface Config {
    * `ephemeral.drop_failing` alert (once per account).
    */
   ephemeral: { reconcileInterval: string; dropAlertAfter: number };
+  /**
+   * Session risk (gateway/risk/): each flag kind's `weights` (0 turns the kind off; unnamed kinds
+   * keep their default), `businessHours` ("mon-fri 08-19", UTC hours; "off" by default so a fresh
+   * install flags nothing for the time of day), the user's usual hours learnt from their sessions
+   * of the last `historyDays` once there are `historyMinSessions` of them, mass export over
+   * `exportRows` rows returned or `exportBytes` sent to the client in one session, and
+   * `failedLogins` failures of the user's name within logins.failureWindow before a session.
+   */
+  risk: RiskConfig;
   logins: {
     hashConcurrency: number; hashQueue: number; addressHashRate: number; addressHashBurst: number;
     addressConnectRate: number; addressConnectBurst: number; connectRate: number; pairFailures: number; accountFailures: number; addressFailures: number; failureWindow: string; lockout: string;
@@ -131,6 +141,7 @@ export function defaultConfig(data: string): Config {
     audit: { checkpointInterval: '60s' },
     ephemeral: { reconcileInterval: '15s', dropAlertAfter: 3 },
     discovery: { interval: '1h' },
+    risk: { weights: {}, businessHours: 'off', historyDays: 30, historyMinSessions: 10, exportRows: 100_000, exportBytes: '256MiB', failedLogins: 3 },
     logins: {
       hashConcurrency: 2, hashQueue: 64, addressHashRate: 10, addressHashBurst: 20, addressConnectRate: 20, addressConnectBurst: 100,
       connectRate: 100,
@@ -181,6 +192,9 @@ const ENV: Array<[string, (c: Config, v: string) => void]> = [
   ['PORTCULLIS_LOGIN_CONNECT_RATE', (c, v) => { c.logins.connectRate = Number(v); }],
   ['PORTCULLIS_LOGIN_ACCOUNT_FAILURES', (c, v) => { c.logins.accountFailures = Number(v); }],
   ['PORTCULLIS_LOGIN_ADDRESS_FAILURES', (c, v) => { c.logins.addressFailures = Number(v); }],
+  ['PORTCULLIS_RISK_BUSINESS_HOURS', (c, v) => { c.risk.businessHours = v; }],
+  ['PORTCULLIS_RISK_EXPORT_ROWS', (c, v) => { c.risk.exportRows = Number(v); }],
+  ['PORTCULLIS_RISK_EXPORT_BYTES', (c, v) => { c.risk.exportBytes = v; }],
   ['PORTCULLIS_LOG_LEVEL', (c, v) => { c.log.level = v as Config['log']['level']; }],
 ];
 
@@ -262,6 +276,7 @@ function validate(c: Config): void {
     throw new PortcullisError('bad-request', 'http.origins must list origins like "https://pam.example.com:8443" (scheme, host and port only)');
   }
   validateLogins(c.logins);
+  riskSettings(c);
   const reconcile = parseDuration(String(c.ephemeral.reconcileInterval));
   if (reconcile < 1000 || reconcile > 3_600_000) throw new PortcullisError('bad-request', 'ephemeral.reconcileInterval must be between 1s and 1h');
   const alertAfter = c.ephemeral.dropAlertAfter;

@@ -74,6 +74,8 @@ export const LOG = {
   sessionCredentialFailed: 'session.credential_failed',
   sessionSealerUnavailable: 'session.sealer_unavailable',
   sessionGated: 'session.gated',
+  sessionFlagged: 'session.flagged',
+  riskFailed: 'risk.failed',
   sessionReauthorizeFailed: 'session.reauthorize_failed',
   sessionJournalFailed: 'session.journal_failed',
   sessionEndBookedLate: 'session.end_booked_late',

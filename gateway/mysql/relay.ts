@@ -94,7 +94,7 @@ export class MyRelay {
     maxPacket: number,
     private readonly hooks: MyRelayHooks,
     private readonly logger: Logger,
-    private readonly session: Pick<SessionContext, 'activity' | 'check' | 'gatePassThrough' | 'guard'>,
+    private readonly session: Pick<SessionContext, 'activity' | 'check' | 'gatePassThrough' | 'guard' | 'sentToClient'>,
     /** statements.maxBytes: longer statements are refused. */
     statementMax = 16 * 1024 * 1024,
   ) {
@@ -294,6 +294,7 @@ export class MyRelay {
 
   private fromServer(d: Buffer): void {
     this.session.activity();
+    this.session.sentToClient?.(d.length);
     try {
       this.serverFrames.push(d);
     } catch (e) {

@@ -48,7 +48,7 @@ export class PgRelay {
     limits: { maxMessage: number; statementMax: number },
     private readonly events: RelayEvents,
     private readonly logger: Logger,
-    private readonly session: Pick<SessionContext, 'activity' | 'check' | 'gatePassThrough' | 'guard'>,
+    private readonly session: Pick<SessionContext, 'activity' | 'check' | 'gatePassThrough' | 'guard' | 'sentToClient'>,
     /** The transaction status of the target's ReadyForQuery at login. */
     initialStatus: 'I' | 'T' | 'E' = 'I',
   ) {
@@ -133,6 +133,7 @@ export class PgRelay {
 
   private fromServer(d: Buffer): void {
     this.session.activity();
+    this.session.sentToClient?.(d.length);
     try {
       this.serverFrames.push(d);
     } catch (e) {

@@ -83,6 +83,11 @@ export interface SessionContext {
   reauthorize(what: 'channel' | 'forward'): Promise<string | null>;
   /** The gate: call before forwarding a command; deny and flag verdicts are recorded and audited here. */
   check(cmd: GateCommand): GateVerdict;
+  /**
+   * Bytes sent to the client (risk: mass export). Called per chunk on the relay path: one addition
+   * and a comparison. Optional so adapters' test contexts need not provide it.
+   */
+  sentToClient?(bytes: number): void;
   /** Something happened on either leg (idle timeout). Cheap: one clock read, no allocation. */
   activity(): void;
   /**

@@ -11,6 +11,7 @@ import type { Credentials } from './credentials.js';
 import type { GateRule } from './gate.js';
 import type { LiveSessions } from './live-sessions.js';
 import type { Authorizer, SessionJournal } from './ports.js';
+import type { SessionRisk } from './risk-port.js';
 import type { TerminationReason } from './termination.js';
 
 export type RecordingOpener = (dir: string, meta: RecordingMeta, now: () => number, onFailure: (err: Error) => void, opts: RecordingOptions) => SessionRecording;
@@ -69,6 +70,8 @@ export interface PipelineDeps {
   recordingBudgetBytes?: number;
   /** Free space on the recordings volume (recording-space.ts); absent: not watched. */
   recordingSpace?: RecordingSpaceView;
+  /** Session flags and risk score (gateway/risk/); absent: no flags. */
+  risk?: SessionRisk;
   /** Where sealed recordings get their keyframes and search index (post-close.ts); absent: indexed at the end, inline. */
   postClose?: { enqueue(job: { session: string; dir: string }): void };
 }

@@ -17,6 +17,7 @@ import type { IssuedCredential } from './credentials.js';
 import { describeCommand, Gate, type GateCommand, type GateVerdict } from './gate.js';
 import { DEFAULT_CONNECT_MS, defaultOpener, NO_TAPS, type PipelineDeps, refuseSafely, type SessionHandle } from './pipeline-deps.js';
 import type { SessionStart } from './ports.js';
+import type { RiskWatch } from './risk-port.js';
 import { SessionLimits } from './session-limits.js';
 import { closesAdapter, describeTermination, type TerminationReason } from './termination.js';
 import { UpstreamFailure } from './upstream-failure.js';
@@ -38,6 +39,7 @@ export class RunningSession<U> implements SessionHandle {
   private refused = false;
   private unregister: (() => void) | null = null;
   private recording: SessionRecording | null = null;
+  private risk: RiskWatch | null = null;
   private issuing: Promise<IssuedCredential | null> = Promise.resolve(null);
   /** Whether the session row and session.started were written; the end is booked only after them. */
   private booked: Promise<boolean> = Promise.resolve(false);
@@ -102,8 +104,12 @@ export class RunningSession<U> implements SessionHandle {
       return undefined;
     });
     if (this.endReason) return null;
-    const taps = this.openRecording(sealer);
+    const recorded = this.openRecording(sealer);
     if (this.endReason) return null;
+    // Booked: the risk watch's session-start detectors run from here, beside the upstream login.
+    const watched = deps.risk?.watch(this.start, recorded);
+    this.risk = watched?.watch ?? null;
+    const taps = watched?.taps ?? recorded;
 
     // A credential source that says why in words the client may see (an UpstreamFailure) is
     // passed on; anything else is logged and refused in general terms.
@@ -219,12 +225,14 @@ export class RunningSession<U> implements SessionHandle {
 
   private context(taps: SessionTaps): SessionContext {
     const limits = this.limits;
+    const risk = this.risk;
     return {
       id: this.id, auth: this.auth, policy: this.policy, log: this.log, signal: this.abort.signal, taps,
       gatePassThrough: this.gate.passThrough,
       check: (cmd) => this.check(cmd, taps),
       reauthorize: (what) => this.reauthorize(what),
       activity: () => limits.touch(),
+      ...(risk ? { sentToClient: (n: number) => risk.sent(n) } : {}),
       clientAway: (graceMs) => { if (!this.endReason) limits.away(graceMs); },
       clientBack: () => limits.back(),
       ended: (reason: ObservedEnd, detail?: string) => {
@@ -291,6 +299,7 @@ export class RunningSession<U> implements SessionHandle {
     taps.event('gate', { verdict: v.verdict, rule: v.rule, command });
     this.log.info({ verdict: v.verdict, rule: v.rule, command }, LOG.sessionGated);
     void this.deps.journal.gated(this.start, { verdict: v.verdict, rule: v.rule, command }).catch((e: unknown) => this.logBooks(e));
+    this.risk?.gated(v.verdict, v.rule, command);
     return v;
   }
 

@@ -14,6 +14,10 @@ export interface SessionQuery {
   endReason?: string | undefined;
   since?: number | undefined;
   until?: number | undefined;
+  /** Only sessions with a flag; only those scoring at least minScore; highest score first. */
+  flagged?: boolean | undefined;
+  minScore?: number | undefined;
+  order?: 'started' | 'score' | undefined;
   /** Id of the last session of the previous page: the page continues after it. */
   before?: string | undefined;
   limit?: number | undefined;
@@ -30,6 +34,7 @@ export class SessionCatalog {
     const sessions = await this.store.sessions.list({
       userId: user?.id, targetId: target?.id, protocol: q.protocol, endReason: q.endReason, since: q.since, until: q.until,
       before: cursor ? { startedAt: cursor.startedAt, id: cursor.id } : undefined, limit: q.limit,
+      flagged: q.flagged, minScore: q.minScore, order: q.order,
     });
     return Promise.all(sessions.map((s) => sessionView(this.store, s)));
   }

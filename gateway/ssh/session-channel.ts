@@ -166,6 +166,12 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
       upCh.on('data', active);
       upCh.stderr.on('data', active);
     }
+    // Mass export (risk): what reaches the client, a terminal's output, a command's, a transfer's.
+    if (ctx.sentToClient) {
+      const sent = (d: Buffer): void => ctx.sentToClient?.(d.length);
+      upCh.on('data', sent);
+      upCh.stderr.on('data', sent);
+    }
     const label = what.kind === 'exec' ? what.command : what.kind === 'subsystem' ? `subsystem:${what.name}` : 'shell';
     let exit: { code: number } | { signal: string; core: boolean; message: string } | null = null;
     const digests = terminal ? null : { stdin: new StreamDigest(), stdout: new StreamDigest(), stderr: new StreamDigest() };

@@ -60,6 +60,9 @@ export function webhookText<K extends WebhookEvent>(event: K, p: AccessEvents[K]
       return `:rotating_light: unmanaged privileged account ${targetWord(d.account)} on ${String(d.target)} (${privs}): a standing account Portcullis does not manage; remove it or bring it under management`;
     }
     case 'node.lost': return `:rotating_light: Portcullis node ${targetWord(d.node)} stopped (last heartbeat ${String(d.last_heartbeat)}): ${Number(d.sessions)} live sessions on it were ended (node-lost); its users can connect again through another node`;
+    // The detail can be a statement or command the user chose: no chat markup, bounded.
+    case 'session.flagged': return `:triangular_flag_on_post: session ${String(d.session)} of ${targetWord(d.user)} on ${targetWord(d.target)} flagged ${String(d.flag)}: `
+      + `${String(d.detail).replace(/[<>&`*_~|]/g, ' ').slice(0, 300)} (+${Number(d.weight)}, score ${Number(d.score)})`;
     case 'discovery.failed': return `:warning: discovery of privileged accounts on ${String(d.target)} failed: ${String(d.error).replace(/[<>&`*_~|]/g, ' ').slice(0, 300)} (no further alert until it succeeds again)`;
     case 'auth.locked': {
       // The name is whatever the client sent: shown only when it is a valid name (no Slack markup).

@@ -42,7 +42,7 @@ const ALL_EVENTS: WebhookEvent[] = [
   'ephemeral.drop_failing', 'ephemeral.abandoned',
   'credential.rotation_failed',
   'discovery.unmanaged_found', 'discovery.failed',
-  'node.lost',
+  'node.lost', 'session.flagged',
 ];
 
 export class WebhookNotifier {

@@ -82,7 +82,7 @@ async function route(): Promise<void> {
 async function sessionPage(page: PageLifecycle, id: string, params: URLSearchParams, who: Me): Promise<void> {
   const detail = await apiFor(page).get<SessionDetail>(`/api/v1/sessions/${id}`);
   if (detail.protocol === 'ssh') return playerPage(app, page, id, Number(params.get('t') ?? 0), who);
-  return statementsPage(app, page, id, detail.started_at, params.has('t') ? Number(params.get('t')) : null, params.get('q') ?? '');
+  return statementsPage(app, page, id, detail.started_at, params.has('t') ? Number(params.get('t')) : null, params.get('q') ?? '', detail.flags);
 }
 
 // The player rewrites the hash as it plays (#…?t=12.3); only a change of page re-routes.

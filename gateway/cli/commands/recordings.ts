@@ -7,6 +7,7 @@ import { castChannel, castFile, STATEMENTS_FILE } from '../../../recorder/layout
 import type { StatementFileSummary, StatementPage, StatementRecord } from '../../../recorder/statement-record.js';
 import { type Command, type CommandContext, enc, usage } from '../command.js';
 import { printList, printOne } from '../output.js';
+import { flagsInWords } from './session-flags.js';
 
 interface SessionDetail { id: string; started_at: string; recording: Array<{ file: string; bytes: number }> }
 
@@ -52,7 +53,7 @@ export const sessionShowCmd: Command = async (c) => {
   const full = c.flags.bool('full');
   const detail = await c.api().get<SessionDetail>(`/api/v1/sessions/${enc(id)}`);
   if (!detail.recording.some((f) => f.file === STATEMENTS_FILE)) {
-    printOne(c.out, c.json, detail);
+    printOne(c.out, c.json, c.json ? detail : flagsInWords(detail as unknown as Record<string, unknown>));
     return 0;
   }
   const { statements, read } = await allStatements(c, id);
@@ -68,7 +69,7 @@ export const sessionShowCmd: Command = async (c) => {
     printOne(c.out, true, { ...detail, statements, statements_read: read });
     return 0;
   }
-  printOne(c.out, false, detail);
+  printOne(c.out, false, flagsInWords(detail as unknown as Record<string, unknown>));
   c.out.write('\n');
   printList(c.out, false, statements.map((s) => statementRow(s, Date.parse(detail.started_at))), ['at', 'ms', 'path', 'returned', 'affected', 'result', 'sql']);
   if (read.truncated) c.out.error('note: the statement log ends with a line cut short (the gateway stopped while recording)\n');

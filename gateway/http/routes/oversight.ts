@@ -12,6 +12,17 @@ const MAX_STATEMENTS_PAGE = 50_000;
 import { type RawResponse, type Route, route } from '../router.js';
 import { me } from './identity.js';
 
+/** `flagged=1`, `min_score=N`, `order=score|started` (risk, gateway/risk/). */
+function riskQuery(q: URLSearchParams): { flagged?: boolean; minScore?: number; order?: 'started' | 'score' } {
+  const flagged = q.get('flagged');
+  if (flagged !== null && flagged !== '0' && flagged !== '1') throw new PortcullisError('bad-request', 'flagged must be 1 or 0');
+  const min = q.get('min_score');
+  if (min !== null && !/^\d{1,9}$/.test(min)) throw new PortcullisError('bad-request', 'min_score must be a whole number');
+  const order = q.get('order');
+  if (order !== null && order !== 'score' && order !== 'started') throw new PortcullisError('bad-request', 'order must be score or started');
+  return { ...(flagged === '1' ? { flagged: true } : {}), ...(min !== null ? { minScore: Number(min) } : {}), ...(order ? { order } : {}) };
+}
+
 export const oversightRoutes: Route[] = [
   route('GET', '/api/v1/audit', ['investigator'], (c) => {
     const after = Number(c.query.get('after') ?? 0);
@@ -34,7 +45,7 @@ export const oversightRoutes: Route[] = [
     return c.services.sessions.list({
       user: q.get('user') ?? undefined, target: q.get('target') ?? undefined, protocol: q.get('protocol') ?? undefined,
       endReason: q.get('reason') ?? undefined, since: time('since'), until: time('until'), before: q.get('before') ?? undefined,
-      limit: Number(q.get('limit') ?? 1000),
+      limit: Number(q.get('limit') ?? 1000), ...riskQuery(q),
     });
   }),
   route('GET', '/api/v1/search', ['investigator'], (c): Promise<SearchHit[]> => {

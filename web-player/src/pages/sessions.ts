@@ -11,7 +11,11 @@ export async function sessionsPage(root: HTMLElement, page: PageLifecycle, me: M
     protocol: el('select', { name: 'protocol' }, el('option', { value: '' }, 'any protocol'), el('option', {}, 'ssh'), el('option', {}, 'postgres'), el('option', {}, 'mysql')),
     reason: el('select', { name: 'reason' }, ...['', 'closed-by-client', 'grant-expired', 'grant-revoked', 'user-disabled', 'user-removed', 'target-removed', 'target-changed', 'policy-removed', 'policy-narrowed', 'killed-by-admin', 'upstream-closed', 'recording-failed', 'recording-budget', 'gateway-shutdown', 'gateway-crashed', 'protocol-error', 'upstream-failed', 'idle-timeout', 'breakglass-denied', 'max-session-length', 'credential-failed', 'adapter-error', 'input-cap-exceeded', 'statement-too-large']
       .map((r) => el('option', { value: r }, r || 'any end'))),
-    since: el('input', { type: 'date', name: 'since' }) };
+    since: el('input', { type: 'date', name: 'since' }),
+    // Risk (gateway/risk/): flagged sessions only, a minimum score, and the riskiest first.
+    flagged: el('input', { type: 'checkbox', name: 'flagged', id: 'flagged', title: 'flagged only' }),
+    minScore: el('input', { type: 'number', min: '0', placeholder: 'min score', name: 'min_score', size: '6' }),
+    order: el('select', { name: 'order' }, el('option', { value: 'started' }, 'newest first'), el('option', { value: 'score' }, 'highest score first')) };
   const tbody = el('tbody');
   const error = el('div', { class: 'error' });
   const more = el('button', { id: 'more' }, 'Older sessions');
@@ -25,6 +29,9 @@ export async function sessionsPage(root: HTMLElement, page: PageLifecycle, me: M
     if (f.protocol.value) q.set('protocol', f.protocol.value);
     if (f.reason.value) q.set('reason', f.reason.value);
     if (f.since.value) q.set('since', f.since.value);
+    if (f.flagged.checked) q.set('flagged', '1');
+    if (/^\d{1,9}$/.test(f.minScore.value)) q.set('min_score', f.minScore.value);
+    if (f.order.value === 'score') q.set('order', 'score');
     if (before) q.set('before', before);
     return `/api/v1/sessions?${q.toString()}`;
   };
@@ -42,18 +49,22 @@ export async function sessionsPage(root: HTMLElement, page: PageLifecycle, me: M
       }
       return el('tr', { class: r.live ? 'live' : '', 'data-session': r.id },
         el('td', {}, el('a', { href: open }, r.id)), el('td', {}, r.protocol), el('td', {}, r.user ?? '-'), el('td', {}, r.target),
-        el('td', {}, r.level ?? '-'), el('td', {}, new Date(r.started_at).toLocaleString()), el('td', {}, r.end_reason ?? 'live'), actions);
+        el('td', {}, r.level ?? '-'), el('td', {}, new Date(r.started_at).toLocaleString()), el('td', {}, r.end_reason ?? 'live'),
+        el('td', { class: 'risk', 'data-score': String(r.risk_score) }, r.risk_score > 0 ? String(r.risk_score) : '',
+          ...r.flags.map((fl) => el('span', { class: `badge flag-${fl.kind}`, title: `${fl.detail} (+${fl.weight})` }, fl.kind))),
+        actions);
     }));
   };
   const load = async (append: boolean): Promise<void> => {
     const batch = await api.get<SessionView[]>(query(append ? rows[rows.length - 1]?.id : undefined));
     rows = append ? [...rows, ...batch] : batch;
-    more.hidden = batch.length < PAGE;
+    // Paging is by start time; sorted by score the first page is the riskiest PAGE sessions.
+    more.hidden = batch.length < PAGE || f.order.value === 'score';
     render();
   };
   let filterTimer: number | null = null;
   for (const input of Object.values(f)) {
-    page.listen(input, 'input', () => {
+    page.listen(input, input === f.flagged ? 'change' : 'input', () => {
       page.clearTimeout(filterTimer);
       filterTimer = page.setTimeout(() => { void load(false); }, 250);
     });
@@ -79,6 +90,6 @@ export async function sessionsPage(root: HTMLElement, page: PageLifecycle, me: M
       }, (e: unknown) => { error.textContent = e instanceof ApiError ? e.message : 'search failed'; });
     }, 250);
   });
-  root.replaceChildren(el('h2', {}, 'Sessions'), el('div', { class: 'filters' }, search), hits, el('div', { class: 'filters' }, ...Object.values(f)), error,
-    el('table', {}, el('thead', {}, el('tr', {}, ...['Session', 'Protocol', 'User', 'Target', 'Level', 'Started', 'Ended', ''].map((h) => el('th', {}, h)))), tbody), more);
+  root.replaceChildren(el('h2', {}, 'Sessions'), el('div', { class: 'filters' }, search), hits, el('div', { class: 'filters' }, ...Object.values(f).map((i) => (i === f.flagged ? el('label', {}, i, ' flagged only') : i))), error,
+    el('table', {}, el('thead', {}, el('tr', {}, ...['Session', 'Protocol', 'User', 'Target', 'Level', 'Started', 'Ended', 'Risk', ''].map((h) => el('th', {}, h)))), tbody), more);
 }

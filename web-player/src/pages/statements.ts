@@ -4,6 +4,7 @@
 // server hands out the recorder's one statement schema (older recordings upgraded), in pages. A
 // statement over 64 KiB shows its start and end inline and a button that fetches its whole text
 // from its side file (`sql_file`; every fetch is audited as a recording view).
+import type { SessionFlagView } from '../../../gateway/api-types.js';
 import type { StatementPage, StatementRecord as Statement } from '../../../recorder/statement-record.js';
 import { apiFor, el } from '../api.js';
 import type { PageLifecycle } from '../lifecycle.js';
@@ -21,7 +22,8 @@ function result(r: Statement): string {
   return `${r.error.sqlstate || 'error'}${r.error.code === null ? '' : ` (${r.error.code})`}: ${r.error.message}`;
 }
 
-export async function statementsPage(root: HTMLElement, page: PageLifecycle, id: string, startedAt: string, at: number | null, query = ''): Promise<void> {
+export async function statementsPage(root: HTMLElement, page: PageLifecycle, id: string, startedAt: string, at: number | null, query = '',
+  flags: readonly SessionFlagView[] = []): Promise<void> {
   const api = apiFor(page);
   const rows: Statement[] = [];
   for (let from: number | null = 0; from !== null;) {
@@ -75,11 +77,30 @@ export async function statementsPage(root: HTMLElement, page: PageLifecycle, id:
     });
     return el('td', {}, pre, more);
   };
+  // Risk flags as marker rows among the statements, at the time each was raised.
+  const flagRow = (f: SessionFlagView): HTMLElement => {
+    const t = Math.max(0, (Date.parse(f.at) - zero) / 1000);
+    return el('tr', { class: 'flag', 'data-flag': f.kind },
+      el('td', {}, `+${t.toFixed(1)} s`, ' ', new Date(f.at).toLocaleTimeString()), el('td', {}, ''),
+      el('td', { colspan: '4' }, el('span', { class: `badge flag-${f.kind}` }, `flagged ${f.kind}`), ` ${f.detail} (+${f.weight})`));
+  };
+  const withFlags = (list: HTMLElement[], shown: Statement[]): HTMLElement[] => {
+    const out: HTMLElement[] = [];
+    let i = 0;
+    const sorted = [...flags].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+    shown.forEach((r, n) => {
+      while (i < sorted.length && Date.parse(sorted[i]!.at) < Date.parse(r.t)) out.push(flagRow(sorted[i++]!));
+      out.push(list[n]!);
+    });
+    while (i < sorted.length) out.push(flagRow(sorted[i++]!));
+    return out;
+  };
   const render = (): void => {
-    tbody.replaceChildren(...rows.filter((r) => r.sql.toLowerCase().includes(q.value.toLowerCase())).map((r) => el('tr', { class: `${r.error ? 'failed' : ''} ${r === target ? 'at' : ''}` },
+    const shown = rows.filter((r) => r.sql.toLowerCase().includes(q.value.toLowerCase()));
+    tbody.replaceChildren(...withFlags(shown.map((r) => el('tr', { class: `${r.error ? 'failed' : ''} ${r === target ? 'at' : ''}` },
       el('td', {}, el('a', { href: `#/session/${id}?t=${offset(r).toFixed(1)}`, title: new Date(r.t).toLocaleString() }, `+${offset(r).toFixed(1)} s`), ' ', new Date(r.t).toLocaleTimeString()), el('td', {}, `${r.duration_ms} ms`), sqlCell(r),
       paramsCell(r), el('td', {}, rowCounts(r)),
-      el('td', {}, result(r)))));
+      el('td', {}, result(r)))), shown));
   };
   page.listen(q, 'input', render);
   render();
