@@ -20,12 +20,20 @@ interface Compiled {
 
 const SQL_PROTOCOLS = new Set(['postgres', 'mysql']);
 
+/** How a kind's matcher is built from its rules in scope (the real ones by default; tests pass their own). */
+export interface MatcherFactories {
+  sql: (rules: readonly RuleRecord[], protocol: 'postgres' | 'mysql') => KindMatcher;
+  command: (rules: readonly RuleRecord[]) => KindMatcher;
+}
+
+const REAL: MatcherFactories = { sql: sqlMatcher, command: commandMatcher };
+
 export class RuleGate implements GateRule {
   readonly name = 'rules';
   // Per session (the gate passes its subject object every time): matchers for its rules in scope.
   private readonly compiled = new WeakMap<GateSubject, Compiled>();
 
-  constructor(private readonly book: RuleBook) {}
+  constructor(private readonly book: RuleBook, private readonly make: MatcherFactories = REAL) {}
 
   watches(subject: GateSubject): boolean {
     const kind = SQL_PROTOCOLS.has(subject.protocol) ? 'sql' : 'command';
@@ -54,8 +62,8 @@ export class RuleGate implements GateRule {
     const command = of('command');
     const c: Compiled = {
       version: snap.version,
-      sql: sql.length > 0 && SQL_PROTOCOLS.has(subject.protocol) ? sqlMatcher(sql, subject.protocol === 'mysql' ? 'mysql' : 'postgres') : null,
-      command: command.length > 0 ? commandMatcher(command) : null,
+      sql: sql.length > 0 && SQL_PROTOCOLS.has(subject.protocol) ? this.make.sql(sql, subject.protocol === 'mysql' ? 'mysql' : 'postgres') : null,
+      command: command.length > 0 ? this.make.command(command) : null,
     };
     this.compiled.set(subject, c);
     return c;

@@ -2,7 +2,8 @@
 // forwarded (an SQL statement or function call, an SSH exec command, a channel or forward request,
 // a line submitted at an interactive prompt where the adapter can tell). It answers allow, deny
 // (with a message the adapter says in protocol words) or flag (forwarded, but recorded as flagged).
-// Rules come from later issues (guardrails); today the rule list is empty and every command passes.
+// The guardrail rules (gateway/rules/rule-gate.ts: one GateRule over the rule book) come first after
+// the built-in policy rules; with no rule configured every command passes.
 // Hot path: adapters read `passThrough` once per chunk and skip the per-command call entirely when
 // no rule is configured, so the byte relay pays nothing; `check` itself allocates nothing on allow.
 // Does not record or audit: the pipeline's session context does that with the verdict.
