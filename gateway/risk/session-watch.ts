@@ -24,9 +24,11 @@ export class SessionWatch implements RiskWatch {
   /** Flags are booked one after the other, so each audit entry's score is the score with it. */
   private booking: Promise<unknown> = Promise.resolve();
   readonly taps: SessionTaps;
+  readonly countsBytes: boolean;
 
   constructor(private readonly start: SessionStart, private readonly raw: SessionTaps, private readonly sink: FlagSink, private readonly s: RiskSettings) {
     this.taps = new WatchedTaps(raw, this);
+    this.countsBytes = s.exportBytes > 0 && s.weights['mass-export'] > 0;
   }
 
   gated(verdict: 'deny' | 'flag', rule: string, command: string): void {

@@ -9,6 +9,8 @@ export interface RiskWatch {
   gated(verdict: 'deny' | 'flag', rule: string, command: string): void;
   /** Bytes the gateway sent to the client: one addition, called per chunk on the relay path. */
   sent(bytes: number): void;
+  /** False when bytes are not scored (risk.exportBytes off, or its weight 0): adapters then get no counter. */
+  readonly countsBytes: boolean;
 }
 
 export interface SessionRisk {

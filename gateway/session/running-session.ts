@@ -232,7 +232,7 @@ export class RunningSession<U> implements SessionHandle {
       check: (cmd) => this.check(cmd, taps),
       reauthorize: (what) => this.reauthorize(what),
       activity: () => limits.touch(),
-      ...(risk ? { sentToClient: (n: number) => risk.sent(n) } : {}),
+      ...(risk?.countsBytes ? { sentToClient: (n: number) => risk.sent(n) } : {}),
       clientAway: (graceMs) => { if (!this.endReason) limits.away(graceMs); },
       clientBack: () => limits.back(),
       ended: (reason: ObservedEnd, detail?: string) => {

@@ -216,6 +216,14 @@ describe('the session watch and the flag sink', () => {
     expect((await store.sessions.byId('ses_s'))?.riskScore).toBe(15);
   });
 
+  it('details leave out passwords in statements and command lines (they travel to chat webhooks)', () => {
+    expect(flagDetail("deny by no-grant: simple: ALTER ROLE bob PASSWORD 'hunter2' VALID UNTIL 'x'")).toBe("deny by no-grant: simple: ALTER ROLE bob PASSWORD '…' VALID UNTIL 'x'");
+    expect(flagDetail("CREATE USER 'u'@'%' IDENTIFIED BY 's3cret'")).toBe("CREATE USER 'u'@'%' IDENTIFIED BY '…'");
+    expect(flagDetail('mysql -uroot -pS3cret -e "drop database x"')).toBe('mysql -uroot -p… -e "drop database x"');
+    expect(flagDetail('psql --password=abc')).toBe('psql --password=…');
+    expect(flagDetail('select * from users where password_hash is null')).toBe('select * from users where password_hash is null');
+  });
+
   it('details are bounded and lose control characters (a terminal escape in a command)', () => {
     const d = flagDetail(`rm -rf /\u001b]0;pwned\u0007${'x'.repeat(5000)}`);
     expect(d.length).toBeLessThanOrEqual(200);

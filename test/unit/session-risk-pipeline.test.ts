@@ -66,10 +66,12 @@ describe('risk in the session pipeline', () => {
     await settled;
   });
 
-  it('without a risk scorer adapters get no byte counter (nothing on the relay path)', async () => {
-    const { adapter, settled } = await begin();
-    expect('sentToClient' in adapter.ctx!).toBe(false);
-    adapter.ctx!.ended('closed-by-client');
-    await settled;
+  it('without a risk scorer, or with bytes not scored, adapters get no byte counter (nothing on the relay path)', async () => {
+    for (const over of [{}, { risk: risk({ exportBytes: 0 }) }]) {
+      const { adapter, settled } = await begin(over);
+      expect('sentToClient' in adapter.ctx!).toBe(false);
+      adapter.ctx!.ended('closed-by-client');
+      await settled;
+    }
   });
 });

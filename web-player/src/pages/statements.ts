@@ -84,7 +84,9 @@ export async function statementsPage(root: HTMLElement, page: PageLifecycle, id:
       el('td', {}, `+${t.toFixed(1)} s`, ' ', new Date(f.at).toLocaleTimeString()), el('td', {}, ''),
       el('td', { colspan: '4' }, el('span', { class: `badge flag-${f.kind}` }, `flagged ${f.kind}`), ` ${f.detail} (+${f.weight})`));
   };
+  // A search shows matching statements only; the flags come back with the whole list.
   const withFlags = (list: HTMLElement[], shown: Statement[]): HTMLElement[] => {
+    if (q.value) return list;
     const out: HTMLElement[] = [];
     let i = 0;
     const sorted = [...flags].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
