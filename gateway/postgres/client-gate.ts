@@ -98,6 +98,9 @@ function commandOf(type: string, body: Buffer): GateCommand {
     case 'P': { r.cstring(); return { kind: 'sql', protocol: 'postgres', path: 'parse', text: r.cstring() }; }
     case 'B': { const portal = r.cstring(); return { kind: 'sql', protocol: 'postgres', path: 'bind', text: `portal "${portal}" statement "${r.cstring()}"` }; }
     case 'E': return { kind: 'sql', protocol: 'postgres', path: 'execute', text: `portal "${r.cstring()}"` };
-    default: return { kind: 'sql', protocol: 'postgres', path: 'function-call', text: `function ${r.remaining >= 4 ? r.int32() : 0}` };
+    default: {
+      const oid = r.remaining >= 4 ? r.int32() >>> 0 : undefined;
+      return { kind: 'sql', protocol: 'postgres', path: 'function-call', text: `function ${oid ?? '?'}`, ...(oid === undefined ? {} : { functionOid: oid }) };
+    }
   }
 }
