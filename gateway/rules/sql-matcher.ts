@@ -27,11 +27,13 @@ export interface SqlParseLimits {
 }
 
 /**
- * Measured on this machine (2 cores): libpg-query ~0.2 ms per KiB of INSERT VALUES (1 MiB: 180-400
- * ms), pathological nesting fails fast (`SELECT ((((...` 10k deep: 5 ms, memory exhausted); the
- * MySQL lexer is linear. 256 KiB keeps the worst case near 100 ms.
+ * Measured on this machine (2 cores, shared): libpg-query on 250 KiB of INSERT VALUES takes 90 ms
+ * warm (up to 470 ms cold or under load) plus ~30 ms to walk the tree; 1 MiB 180-400 ms;
+ * pathological nesting fails fast (`SELECT ((((...` 10k deep: 5 ms, "memory exhausted"; `1+1+...`
+ * 20k: stack overflow in ~60 ms, caught). The MySQL path (lexer; node-sql-parser only up to 4 KiB)
+ * took 120 ms on 250 KiB. 128 KiB keeps the warm worst case near 60 ms.
  */
-const limits: SqlParseLimits = { maxParseBytes: 256 * 1024 };
+const limits: SqlParseLimits = { maxParseBytes: 128 * 1024 };
 const caches: Record<Protocol, AnalysisCache> = { postgres: new AnalysisCache(), mysql: new AnalysisCache() };
 
 /** Loads the parsers (libpg-query is WASM, loaded once, asynchronously) before the first session. */

@@ -3,7 +3,8 @@
 // collapse to one space, the ends are trimmed. Quoted text ('...', E'...' with backslash escapes,
 // "...", $tag$...$tag$) is kept as written. A lexer, not a parser: it needs no grammar and never fails.
 
-const WS = /\s/;
+/** PostgreSQL's whitespace (scan.l: space, \t, \n, \r, \f, \v). */
+const isSpace = (c: string): boolean => c === ' ' || c === '\n' || c === '\t' || c === '\r' || c === '\f' || c === '\v';
 
 export function normalizePg(sql: string): string {
   let out = '';
@@ -17,7 +18,7 @@ export function normalizePg(sql: string): string {
   const n = sql.length;
   while (i < n) {
     const c = sql[i]!;
-    if (WS.test(c)) { space = true; i++; continue; }
+    if (isSpace(c)) { space = true; i++; continue; }
     if (c === '-' && sql[i + 1] === '-') {
       while (i < n && sql[i] !== '\n' && sql[i] !== '\r') i++;
       space = true;
@@ -50,7 +51,7 @@ export function normalizePg(sql: string): string {
       }
     }
     let j = i + 1;
-    while (j < n && !WS.test(sql[j]!) && !"'\"$-/".includes(sql[j]!)) j++;
+    while (j < n && !isSpace(sql[j]!) && !"'\"$-/".includes(sql[j]!)) j++;
     put(sql.slice(i, j));
     i = j;
   }
