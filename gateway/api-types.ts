@@ -66,6 +66,25 @@ export interface PolicyView {
   levels: string[];
 }
 
+/** GET /api/v1/rules: a guardrail rule (DESIGN 3d). Exactly one of `class` and `match` is set. */
+export interface RuleView {
+  id: string; name: string; kind: 'sql' | 'command'; class: string | null; match: string | null; action: 'deny' | 'flag';
+  /** Target names and `tag:NAME` entries; empty: every target of the rule's kind. */
+  targets: string[];
+  /** Empty: every role. */
+  roles: string[];
+  /** Empty: every level. */
+  levels: string[];
+  /** Shown to the user on deny; null: "blocked by rule NAME". */
+  message: string | null;
+  /** What a statement the parser cannot read does under this rule. */
+  unparsable: 'deny' | 'allow';
+  created_at: string; created_by: string;
+}
+
+/** POST /api/v1/rules: the rule as stored, and what was accepted but may not be what was meant. */
+export interface RuleAddedView extends RuleView { warnings: string[] }
+
 export interface RequestView {
   id: string; user: string; target: string; policy: string; duration_s: number; reason: string; ticket: string | null;
   status: string; created_at: string; pending_until: string; decided_at: string | null; decided_by: string | null;

@@ -2,8 +2,6 @@
 // vault, store, the session broker and live-session registry, timers, webhooks, metrics. It builds
 // no front end: the protocol listeners, the vendor browser terminals and the HTTP server are built
 // around it by the composition root (compose/gateway.ts). `serve`, `init` and tests go through here.
-import { RuleBook } from './rules/rule-book.js';
-import { RuleGate } from './rules/rule-gate.js';
 import { mkdirSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
@@ -28,6 +26,9 @@ import { AuditCheckpoints } from './audit/checkpoints.js';
 import { type Config, discoveryInterval, optionalDuration, publicUrl } from './config/config.js';
 import { type DataPaths, dataPaths } from './config/data-dir.js';
 import { Metrics } from './util/metrics.js';
+import { RuleBook } from './rules/rule-book.js';
+import { RuleGate } from './rules/rule-gate.js';
+import { RuleService } from './rules/rule-service.js';
 import { LOG, type Logger } from './log/logger.js';
 import type { SessionRecording } from '../recorder/session-recording.js';
 import { StaticCredentials } from './session/credentials.js';
@@ -122,8 +123,11 @@ export interface App {
   rotation: RotationService;
   /** after-session and daily rotation; serve starts it after rotation.recoverAll(). */
   rotationTriggers: RotationTriggers;
-  /** Guardrail rules every session's gate checks (gateway/rules/); serve loads them before the listeners. */
-  rules: RuleBook;
+  /**
+   * Guardrail rules (gateway/rules/): `rules.book` is what every session's gate checks; serve loads
+   * it before the listeners (`rules.reload()`); add and remove reload it and tell the other nodes.
+   */
+  rules: RuleService;
   /** Privileged accounts on targets, managed or not (gateway/provision/discovery.ts). */
   discovery: DiscoveryService;
   /** Scheduled discovery (`discovery.interval`); serve starts it. */
@@ -268,11 +272,13 @@ export function buildApp(config: Config, opts: AppOptions): App {
     store, vault, creds, audit, clock, log, events, scheduler, adminLogins: opts.adminLogins ?? {}, statics: new StaticCredentials(creds, rotationTriggers),
     reconcileIntervalMs: parseDuration(config.ephemeral.reconcileInterval), dropAlertAfter: config.ephemeral.dropAlertAfter,
   });
-  const rules = new RuleBook(store);
+  const ruleBook = new RuleBook(store);
+  const rules = new RuleService({ store, audit, clock, book: ruleBook, bus, log });
+  rules.attach();
   pipeline = new SessionPipeline({
     recordingSpace, postClose, recordingBudgetBytes: parseSize(config.recordings.sessionBudget, 'recordings.sessionBudget'),
     authorizer: decidingAuthorizer(decider, store, clock), journal: storeJournal(store, audit, log, config.node, paths.recordings, { scheduler, clock }), credentials: ephemeral.credentials,
-    spanSealer: () => recordingKeys.ready(), live, scheduler, clock, log, recordingsDir: paths.recordings, liveRecordings, gateRules: [new RuleGate(rules)],
+    spanSealer: () => recordingKeys.ready(), live, scheduler, clock, log, recordingsDir: paths.recordings, liveRecordings, gateRules: [new RuleGate(ruleBook)],
     limits: {
       idleMs: {
         ssh: optionalDuration(config.ssh.idleTimeout), postgres: optionalDuration(config.postgres.idleTimeout),

@@ -29,6 +29,16 @@ export interface AuditEventMap {
   'target.updated': { target: string; changed: string[]; credential: 'replaced' | 'kept'; from: Record<string, string | number | null>; to: Record<string, string | number | null> };
   'target.tested': { target: string; ok: boolean; detail: string; tls?: string };
   'policy.created': { policy: string };
+  /**
+   * A guardrail rule was added (gateway/rules/rule-service.ts): the whole rule as checked, so the
+   * audit alone says what was enforced from when. `class` or `match` is null (exactly one is set).
+   */
+  'rule.added': {
+    rule: string; kind: string; action: string; class: string | null; match: string | null; targets: string[]; roles: string[]; levels: string[];
+    message: string | null; unparsable: string;
+  };
+  /** A rule was removed; its kind, action and class or pattern, so a removed guardrail stays readable in the audit. */
+  'rule.removed': { rule: string; kind: string; action: string; class: string | null; match: string | null };
   'policy.removed': { policy: string };
   /** Replaced in place (same id); `revoked` and `shortened` count the grants it narrowed. */
   'policy.updated': { policy: string; revoked: number; shortened: number };
@@ -114,7 +124,7 @@ export type AuditCode = keyof AuditEventMap;
 
 export const AUDIT_CODES = [
   'user.created', 'user.removed', 'user.updated', 'auth.succeeded', 'auth.failed', 'auth.locked', 'token.created', 'token.revoked_all',
-  'target.created', 'target.removed', 'target.updated', 'target.tested', 'policy.created', 'policy.removed', 'policy.updated', 'request.created',
+  'target.created', 'target.removed', 'target.updated', 'target.tested', 'policy.created', 'policy.removed', 'policy.updated', 'rule.added', 'rule.removed', 'request.created',
   'request.approved', 'request.denied', 'request.expired', 'request.refused', 'grant.created', 'grant.revoked',
   'grant.extended', 'grant.shortened', 'grant.expired', 'grant.reviewed', 'grant.db_password', 'breakglass.used', 'approval.refused', 'access.denied',
   'session.started', 'session.ended', 'session.killed', 'session.upstream_failed', 'upstream.weak_auth', 'session.forward', 'session.statements', 'session.gated', 'credential.revoke_failed', 'credential.rotated', 'credential.rotation_failed', 'recording.viewed', 'session.revealed', 'vault.rotated', 'vault.credentials_bound', 'api.denied',

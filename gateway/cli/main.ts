@@ -7,6 +7,7 @@ import { policyCmd, targetCmd, userCmd } from './commands/admin.js';
 import { linkCmd } from './commands/links.js';
 import { ephemeralCmd } from './commands/ephemeral.js';
 import { discoverCmd } from './commands/discover.js';
+import { ruleCmd } from './commands/rules.js';
 import { initCmd, serveCmd } from './commands/node.js';
 import { nodeCmd } from './commands/cluster.js';
 import { auditCmd } from './commands/audit.js';
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, Command> = {
   ephemeral: ephemeralCmd,
   discover: discoverCmd,
   node: nodeCmd,
+  rule: ruleCmd,
 };
 
 const HELP = `portcullis: just-in-time privileged access gateway
@@ -47,6 +49,9 @@ const HELP = `portcullis: just-in-time privileged access gateway
   play ID [--speed X] [--skip-idle]        export ID > session.cast
   audit  list|verify [--checkpoints FILE]|export
   vault  rotate-key [--keep-old]
+  rule   add NAME --kind sql|command (--class CLASS | --match PATTERN) --action deny|flag
+         [--targets T,..] [--roles R,..] [--levels L,..] [--message TEXT] [--unparsable deny|allow] | list | remove NAME
+         guardrails: deny or flag SQL statements and SSH commands before they run (see README "Guardrails")
   ephemeral list [--target T]             per-grant accounts on ephemeral targets, their state and drop failures
   discover TARGET [--json]                privileged accounts on the target, managed or not (--stored: earlier findings)
   node   list                             the cluster's nodes: state, version, last heartbeat (admins; * = the node answering)

@@ -29,7 +29,9 @@ export type ClusterMessage =
   /** A PostgreSQL CancelRequest landed on another node: the key's SHA-256 (hex), never the key itself. */
   | { t: 'pg.cancel'; key: string }
   /** A node was found lost and its sessions ended (for consoles and caches). */
-  | { t: 'node.lost'; node: string };
+  | { t: 'node.lost'; node: string }
+  /** The guardrail rules changed: read them again from the store (the message says nothing else, so a forged one costs one read). */
+  | { t: 'rules.changed' };
 
 export type ClusterMessageType = ClusterMessage['t'];
 type Of<T extends ClusterMessageType> = Extract<ClusterMessage, { t: T }>;
@@ -159,6 +161,8 @@ function parseMessage(v: unknown): ClusterMessage | null {
     case 'login.failed': return str(v.user) && str(v.addr) ? { t: v.t, user: v.user, addr: v.addr } : null;
     case 'pg.cancel': return str(v.key) && /^[0-9a-f]{64}$/.test(v.key) ? { t: v.t, key: v.key } : null;
     case 'node.lost': return str(v.node) ? { t: v.t, node: v.node } : null;
+    // No fields: anything else on it is dropped with the message, not ignored.
+    case 'rules.changed': return Object.keys(v).length === 1 ? { t: v.t } : null;
     default: return null;
   }
 }

@@ -23,6 +23,7 @@ import type { EphemeralService } from '../provision/ephemeral-service.js';
 import type { DiscoveryService } from '../provision/discovery.js';
 import type { ClusterSessions } from '../cluster/cluster-sessions.js';
 import type { NodeDirectory } from '../cluster/node-directory.js';
+import type { RuleService } from '../rules/rule-service.js';
 
 export interface ApiServices {
   readonly config: Pick<Config, 'api' | 'http' | 'publicUrl'>;
@@ -37,6 +38,8 @@ export interface ApiServices {
   /** `target rotate`: replaces a static credential on the target now. */
   readonly rotation: Pick<RotationService, 'rotate'>;
   readonly policies: PolicyService;
+  /** Guardrail rules: checked, stored, audited, and every node told. */
+  readonly rules: Pick<RuleService, 'add' | 'remove' | 'list'>;
   readonly requests: RequestService;
   readonly grants: GrantService;
   readonly breakglass: BreakglassService;

@@ -14,6 +14,7 @@ export interface RuleSnapshot {
 export class RuleBook {
   private snapshot: RuleSnapshot = { version: 0, rules: [] };
   private loading: Promise<void> | null = null;
+  private next: Promise<void> | null = null;
 
   constructor(private readonly store: Pick<Store, 'rules'>) {}
 
@@ -21,12 +22,27 @@ export class RuleBook {
     return this.snapshot;
   }
 
-  /** Reads the rules again; concurrent calls share one read. Throws when the store cannot be read (the old rules stay). */
+  /**
+   * Reads the rules again; resolves once a read that started after this call has been applied
+   * (a read already under way may predate the change the caller just committed, so the caller
+   * then waits for the one after it; every caller in the meantime shares that one). Throws when
+   * the store cannot be read (the old rules stay).
+   */
   reload(): Promise<void> {
-    this.loading ??= this.store.rules.list().then((rules) => {
-      if (!sameRules(rules, this.snapshot.rules)) this.snapshot = { version: this.snapshot.version + 1, rules };
-    }).finally(() => { this.loading = null; });
-    return this.loading;
+    if (this.loading === null) {
+      this.loading = this.read().finally(() => { this.loading = null; });
+      return this.loading;
+    }
+    this.next ??= this.loading.catch(() => undefined).then(() => {
+      this.next = null;
+      return this.reload();
+    });
+    return this.next;
+  }
+
+  private async read(): Promise<void> {
+    const rules = await this.store.rules.list();
+    if (!sameRules(rules, this.snapshot.rules)) this.snapshot = { version: this.snapshot.version + 1, rules };
   }
 }
 

@@ -53,9 +53,10 @@ export function checkRule(r: RuleInput): Pick<RuleRecord, 'class' | 'match' | 'u
     }
   }
   if (match !== null) checkPattern(match, r.kind);
-  if (r.message && r.message.length > 500) throw invalid('--message is limited to 500 characters');
+  const message = r.message == null ? null : cleanMessage(r.message);
+  if (message !== null && message.length > 500) throw invalid('--message is limited to 500 characters');
   const unparsable = r.unparsable ?? (r.action === 'deny' ? 'deny' : 'allow');
-  return { class: cls === null ? null : cls.toLowerCase(), match, unparsable, message: r.message ?? null };
+  return { class: cls === null ? null : cls.toLowerCase(), match, unparsable, message };
 }
 
 /** A pattern a rule may carry: compiles, bounded, and no nested quantifiers (a regex that can take exponential time). */
@@ -99,9 +100,23 @@ export function inScope(r: Pick<RuleRecord, 'targets' | 'roles' | 'levels'>, s: 
   return true;
 }
 
-/** What the user is told when the rule denies. */
+// C0 controls, DEL, C1 controls, line and paragraph separators, bidi embeddings/overrides/isolates.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]+/g;
+
+/**
+ * A rule's message as it may reach a user's terminal (SSH stderr, the interactive prompt, a psql
+ * error line): one line, no control characters, so a message cannot carry an escape sequence that
+ * drives the terminal, forge a prompt or hide text. Runs of them become one space; empty is null.
+ */
+export function cleanMessage(text: string): string | null {
+  const clean = text.replace(CONTROL, ' ').replace(/ {2,}/g, ' ').trim();
+  return clean.length > 0 ? clean : null;
+}
+
+/** What the user is told when the rule denies. Cleaned again here: a rule written to the store by other means must not reach a terminal raw. */
 export function denyMessage(r: Pick<RuleRecord, 'name' | 'message'>): string {
-  return r.message ?? `blocked by rule ${r.name}`;
+  return (r.message === null ? null : cleanMessage(r.message)) ?? `blocked by rule ${cleanMessage(r.name) ?? 'without a name'}`;
 }
 
 function invalid(message: string): PortcullisError {
