@@ -60,7 +60,10 @@ export function sqlMatcher(rules: readonly RuleRecord[], protocol: Protocol): Ki
       if (cmd.kind !== 'sql') return [];
       switch (cmd.path) {
         case 'bind': case 'execute': return [];
-        case 'function-call': return functionCallHits(compiled, cmd.functionOid);
+        case 'function-call':
+          // A built-in's call is read as the SQL it amounts to (its arguments may be SQL text).
+          if (cmd.functionOid === undefined || builtinFunctionName(cmd.functionOid) === undefined) return unnamedCallHits(compiled, cmd.functionOid);
+          break;
         default: break;
       }
       const text = cmd.text;
@@ -112,14 +115,11 @@ function matched(c: CompiledRule, raw: string, a: QueryAnalysis): string | null 
   return null;
 }
 
-function functionCallHits(rules: readonly CompiledRule[], oid: number | undefined): RuleHit[] {
-  const full = oid === undefined ? undefined : builtinFunctionName(oid);
-  const name = full?.slice(0, full.indexOf('('));
+/** A FunctionCall of a function the gateway cannot name (a user's, OID >= 16384): unparsable for function: rules. */
+function unnamedCallHits(rules: readonly CompiledRule[], oid: number | undefined): RuleHit[] {
   const out: RuleHit[] = [];
   for (const c of rules) {
-    if (c.fn === null) continue;
-    if (name === c.fn) out.push({ rule: c.rule, why: 'matched', what: `FunctionCall ${full} (oid ${oid})` });
-    else if (name === undefined) out.push({ rule: c.rule, why: 'unparsable', what: `FunctionCall of oid ${oid ?? '?'}: a function the gateway cannot name` });
+    if (c.fn !== null) out.push({ rule: c.rule, why: 'unparsable', what: `FunctionCall of oid ${oid ?? '?'}: a function the gateway cannot name` });
   }
   return out;
 }

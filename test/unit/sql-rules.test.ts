@@ -4,6 +4,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analysis, loadSqlParsers, sqlMatcher } from '../../gateway/rules/sql-matcher.js';
 import { prefilterFor } from '../../gateway/rules/sql/prefilter.js';
+import { functionCallText } from '../../gateway/postgres/function-names.js';
 import type { RuleRecord } from '../../gateway/store/records.js';
 
 beforeAll(async () => { await loadSqlParsers(); });
@@ -203,10 +204,12 @@ describe('the matcher', () => {
   });
   it('a FunctionCall is named by OID; an unknown one is unparsable for function rules only', () => {
     const m = sqlMatcher(rules, 'postgres');
-    const fc = (oid: number) => m.hits({ kind: 'sql', protocol: 'postgres', path: 'function-call', text: `function ${oid}`, functionOid: oid }).map((h) => `${h.rule.name}:${h.why}`);
-    expect(fc(2096)).toEqual(['no-kill:matched']);
-    expect(fc(964)).toEqual([]);
+    const fc = (oid: number, args: string[] = []) => m.hits({ kind: 'sql', protocol: 'postgres', path: 'function-call', text: functionCallText(oid, args), functionOid: oid }).map((h) => `${h.rule.name}:${h.why}`);
+    expect(fc(2096, ["'123'", "'0'"])).toEqual(['no-kill:matched']);
+    expect(fc(964, ["'16400'"])).toEqual([]);
     expect(fc(16500)).toEqual(['no-kill:unparsable']);
+    // query_to_xml (2924) runs its first argument: SQL inside a FunctionCall is read too.
+    expect(fc(2924, ["'select pg_terminate_backend(1)'", "'true'", "'false'", "''"])).toEqual(['no-kill:matched']);
   });
   it('a 10 MB statement is unparsable within bounded time, never parsed', () => {
     const m = sqlMatcher([rule('no-drop', { class: 'drop' })], 'mysql');
