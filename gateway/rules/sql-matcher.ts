@@ -14,9 +14,10 @@ import type { RuleRecord } from '../store/records.js';
 import type { KindMatcher, RuleHit } from './matcher.js';
 import { functionOfClass, patternSource } from './rule-spec.js';
 import { AnalysisCache } from './sql/analysis-cache.js';
-import type { QueryAnalysis } from './sql/facts.js';
-import { analyzeMy } from './sql/my-analyze.js';
+import { type QueryAnalysis, newFacts } from './sql/facts.js';
+import { analyzeMy, normalizeMy } from './sql/my-analyze.js';
 import { analyzePg, loadPgParser } from './sql/pg-analyze.js';
+import { normalizePg } from './sql/pg-normalize.js';
 import { prefilterFor } from './sql/prefilter.js';
 
 type Protocol = 'postgres' | 'mysql';
@@ -55,6 +56,7 @@ export function sqlMatcher(rules: readonly RuleRecord[], protocol: Protocol): Ki
     re: r.match ? new RegExp(patternSource(r.match, 'sql').source, 'iu') : null,
   }));
   const prefilter = prefilterFor(rules, protocol);
+  const matchOnly = compiled.filter((c) => c.re !== null);
   return {
     hits: (cmd) => {
       if (cmd.kind !== 'sql') return [];
@@ -67,8 +69,9 @@ export function sqlMatcher(rules: readonly RuleRecord[], protocol: Protocol): Ki
         default: break;
       }
       const text = cmd.text;
-      if (prefilter !== null && !prefilter.test(text)) return [];
-      return hitsOf(compiled, text, analysis(text, protocol));
+      if (prefilter.test(text)) return hitsOf(compiled, text, analysis(text, protocol));
+      // No word any class rule needs: only --match rules can hit, on the normalized text (no parse).
+      return matchOnly.length === 0 ? [] : hitsOf(matchOnly, text, normalizedOnly(text, protocol));
     },
   };
 }
@@ -90,6 +93,13 @@ export function analysis(text: string, protocol: Protocol): QueryAnalysis {
   }
   cache.set(text, a);
   return a;
+}
+
+/** For --match rules alone: the text normalized (comments out, whitespace collapsed), never unparsable. */
+function normalizedOnly(text: string, protocol: Protocol): QueryAnalysis {
+  if (text.length > limits.maxParseBytes) return { statements: [], unparsable: null };
+  const norm = protocol === 'postgres' ? normalizePg(text) : normalizeMy(text);
+  return { statements: [newFacts(norm)], unparsable: null };
 }
 
 function hitsOf(rules: readonly CompiledRule[], raw: string, a: QueryAnalysis): RuleHit[] {

@@ -6,7 +6,7 @@
 // it fails on valid statements (SET NAMES), so its facts are added to the lexer's, never needed.
 // Literal dynamic SQL is read recursively (bounded).
 import { createRequire } from 'node:module';
-import { dialectsFor } from '../../mysql/sql/dialects.js';
+import { DIALECTS, dialectsFor } from '../../mysql/sql/dialects.js';
 import type { SqlClass } from '../rule-spec.js';
 import { type QueryAnalysis, type StatementFacts, newFacts } from './facts.js';
 import { classifyMy } from './my-classify.js';
@@ -28,6 +28,11 @@ export function analyzeMy(text: string): QueryAnalysis {
   const out: QueryAnalysis = { statements: [], unparsable: null };
   read(Buffer.from(text, 'utf8'), out, 0);
   return out;
+}
+
+/** The statements' normalized texts in the default reading, joined by `; ` (for --match rules alone). */
+export function normalizeMy(text: string): string {
+  return myStatements(Buffer.from(text, 'utf8'), DIALECTS[0]!).map((s) => s.normalized).join('; ');
 }
 
 function read(bytes: Buffer, out: QueryAnalysis, depth: number): void {

@@ -5,7 +5,7 @@
 // E'\x44ROP' inside a DO block or EXECUTE): a backslash or U& always parses, and so does anything
 // that runs code kept in strings (DO, EXECUTE, function bodies, query_to_xml, dblink). MySQL cannot
 // escape a keyword, its executable comments are plain text, and its dynamic SQL needs PREPARE or
-// EXECUTE. A --match rule needs every statement (null: no prefilter).
+// EXECUTE. --match rules are not in it: they need the normalized text, not a parse (sql-matcher.ts).
 import type { RuleRecord } from '../../store/records.js';
 import { functionOfClass } from '../rule-spec.js';
 
@@ -39,11 +39,11 @@ const ALWAYS: Record<Protocol, readonly string[]> = {
   mysql: ['prepare', 'execute', 'execute_prepared_stmt'],
 };
 
-/** The prefilter for these rules, or null when every statement must be analysed (a --match rule). */
-export function prefilterFor(rules: readonly RuleRecord[], protocol: Protocol): RegExp | null {
+/** The prefilter for these rules' classes (a regex that never matches when none has a class). */
+export function prefilterFor(rules: readonly RuleRecord[], protocol: Protocol): RegExp {
   const words = new Set<string>();
   for (const r of rules) {
-    if (r.match !== null || r.class === null) return null;
+    if (r.class === null) continue;
     const fn = functionOfClass(r.class);
     if (fn !== null) { words.add(escape(fn)); continue; }
     for (const w of WORDS[protocol][r.class] ?? []) words.add(w);
