@@ -95,9 +95,10 @@ export function analysis(text: string, protocol: Protocol): QueryAnalysis {
   return a;
 }
 
-/** For --match rules alone: the text normalized (comments out, whitespace collapsed), never unparsable. */
+/** For --match rules alone: the text normalized (comments out, whitespace collapsed); unparsable only over the cap. */
 function normalizedOnly(text: string, protocol: Protocol): QueryAnalysis {
-  if (text.length > limits.maxParseBytes) return { statements: [], unparsable: null };
+  // Over the cap the raw text is still searched (hitsOf), but what comments could hide is not.
+  if (text.length > limits.maxParseBytes) return { statements: [], unparsable: `statement of ${text.length} characters is over the parse limit of ${limits.maxParseBytes}` };
   const norm = protocol === 'postgres' ? normalizePg(text) : normalizeMy(text);
   return { statements: [newFacts(norm)], unparsable: null };
 }
