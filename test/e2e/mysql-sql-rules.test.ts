@@ -1,8 +1,9 @@
 // SQL rules against a real MariaDB, rules added with `portcullis rule add`: the mariadb client's
-// TRUNCATE denied with error 1142 and the table still there (also behind a first statement, in an
-// executable comment, and as literal dynamic SQL; dynamic SQL from a variable is already refused by the KILL scanner); DELETE without WHERE denied while DELETE ...
-// WHERE id = 1 runs; a prepared statement (COM_STMT_PREPARE, mysql2) denied; SET NAMES (which the
-// MariaDB grammar of node-sql-parser cannot parse) still runs; the session goes on after each denial.
+// TRUNCATE denied with error 1142 and the table still there (also behind a first statement, in
+// executable comments, and as literal dynamic SQL; dynamic SQL from a variable is refused already
+// by the KILL scanner); DELETE without WHERE denied while DELETE ... WHERE id = 1 runs; a prepared
+// statement (COM_STMT_PREPARE, mysql2) denied; SET NAMES (which node-sql-parser cannot parse) still
+// runs; the session goes on after each denial.
 import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
