@@ -67,6 +67,7 @@ function byLead(word: string, rest: readonly string[], after: readonly MyToken[]
       add(f, 'ddl');
       if (roleOrUser) add(f, 'grant');
       if (word === 'alter' && rest.includes('drop') && (rest.includes('column') || rest[0] === 'table')) add(f, 'drop');
+      if (word === 'alter' && rest.includes('truncate')) add(f, 'truncate'); // ALTER TABLE ... TRUNCATE PARTITION
       break;
     case 'grant': case 'revoke': add(f, 'grant'); break;
     case 'set':
@@ -74,9 +75,11 @@ function byLead(word: string, rest: readonly string[], after: readonly MyToken[]
       if (after.some((t) => t.kind === 'word' && t.depth === 0 && (t.text === 'global' || t.text === 'persist' || t.text === 'persist_only'))) add(f, 'alter-system');
       break;
     case 'load': if (rest[0] === 'data' || rest[0] === 'xml') add(f, 'copy-program'); break;
-    case 'update': case 'delete':
-      if (!after.some((t) => t.kind === 'word' && t.depth === 0 && t.text === 'where')) add(f, 'unbounded-write');
+    case 'update': case 'delete': {
+      const where = after.findIndex((t) => t.kind === 'word' && t.depth === 0 && t.text === 'where');
+      if (where < 0 || !after.slice(where + 1).some(isIdentifier)) add(f, 'unbounded-write');
       break;
+    }
   }
 }
 
@@ -134,6 +137,15 @@ function dynamicSql(tokens: readonly MyToken[], f: MyFacts): void {
     }
   }
 }
+
+/**
+ * Words in a WHERE that are not column names. Without the parser (over its size limit) a WHERE
+ * bounds a write only when it names something else: `WHERE 1 OR 'x...'` does not.
+ */
+const NOT_COLUMNS = new Set(['and', 'or', 'not', 'xor', 'is', 'null', 'true', 'false', 'unknown', 'in', 'like', 'between', 'exists', 'div', 'mod',
+  'binary', 'collate', 'interval', 'case', 'when', 'then', 'else', 'end', 'regexp', 'rlike', 'sounds', 'escape', 'any', 'all', 'some', 'limit', 'order', 'by',
+  'asc', 'desc', 'returning']);
+const isIdentifier = (t: MyToken): boolean => t.kind === 'qident' || (t.kind === 'word' && !NOT_COLUMNS.has(t.text) && !/^[0-9]/.test(t.text) && !t.text.startsWith('_'));
 
 function add(f: MyFacts, ...classes: SqlClass[]): void {
   for (const c of classes) f.classes.add(c);
