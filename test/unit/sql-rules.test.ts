@@ -81,6 +81,11 @@ describe('PostgreSQL statement facts', () => {
     pg('CREATE RULE r AS ON INSERT TO t DO ALSO DELETE FROM u', ['ddl', 'unbounded-write']);
     pg('select 1; drop table t', ['drop']);
     pg('select 1 /* ; */ ; -- x\n DrOp /* c */ TaBlE "t"', ['drop']);
+    pg('COPY (DELETE FROM t RETURNING *) TO STDOUT', ['unbounded-write'], ['copy-program']);
+    pg("SELECT * FROM dblink('dbname=x', 'DROP TABLE t') AS r(a text)", ['drop']);
+    pg("SELECT dblink_exec(current_setting('x'))", ['unparsable']);
+    pg("CREATE PROCEDURE p() LANGUAGE plpgsql AS $$ BEGIN TRUNCATE t; END $$", ['truncate']);
+    pg("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS E'SELECT pg_terminate_backend(1)'", ['fn:pg_terminate_backend']);
   });
   it('function calls anywhere, schema dropped, lower case', () => {
     pg('SELECT pg_catalog.pg_terminate_backend(123)', ['fn:pg_terminate_backend']);
