@@ -3,7 +3,8 @@
 // DELETE ... WHERE id = 1 runs; pg_terminate_backend denied through SQL (also spelled with a schema,
 // U& escapes and a DO block) and through a FunctionCall message; psql's \lo_unlink (libpq's fastpath
 // FunctionCall) denied by function:lo_unlink; node-postgres extended protocol (pipelined with Sync)
-// and a named prepared statement denied; the session goes on after every denial.
+// and a named prepared statement denied; a 10 MB statement denied as unparsable at once; the
+// session goes on after every denial.
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import pg from 'pg';
@@ -104,6 +105,20 @@ describe('SQL rules with node-postgres', () => {
       await c.end();
     }
     expect(count()).toBe('2');
+  });
+
+  it('denies a 10 MB statement as unparsable without parsing it, at once, and the session goes on', async () => {
+    const c = await client();
+    try {
+      const t0 = Date.now();
+      const err = await failure(c.query(`select length('${'x'.repeat(10_000_000)}') -- drop`));
+      expect(err).toMatchObject({ code: '42501', message: 'Portcullis: no drops on orders-db' });
+      expect(Date.now() - t0).toBeLessThan(5000);
+      // Without a word any class rule needs, a long statement is not parsed and runs.
+      expect((await c.query(`select length('${'y'.repeat(1_000_000)}') as n`)).rows).toEqual([{ n: 1_000_000 }]);
+    } finally {
+      await c.end();
+    }
   });
 
   it('denies a FunctionCall message of pg_terminate_backend (OID 2096) and the session goes on', async () => {
