@@ -99,7 +99,7 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   app.postClose.recover();
   // Before any listener: the SQL parsers (WASM) and the guardrail rules, so the first session is
   // checked like every other; then reloaded periodically in case a change notice was missed.
-  await loadSqlParsers();
+  await loadSqlParsers({ maxParseBytes: config.rules.maxParseBytes });
   await app.rules.reload();
   armRuleReload(app);
   await app.recordingSpace.start();

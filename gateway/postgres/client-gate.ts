@@ -7,6 +7,7 @@
 // verbatim without it. Translates verdicts; does not make them.
 import type { GateCommand, GateVerdict } from '../session/gate.js';
 import { PgFrameReader, type PgMessage, PgReader } from './wire/frames.js';
+import { argumentLiteral, functionCallText } from './function-names.js';
 import { errorOrNotice } from './wire/server-messages.js';
 
 const COMMANDS = new Set(['Q', 'P', 'B', 'E', 'F']);
@@ -98,6 +99,31 @@ function commandOf(type: string, body: Buffer): GateCommand {
     case 'P': { r.cstring(); return { kind: 'sql', protocol: 'postgres', path: 'parse', text: r.cstring() }; }
     case 'B': { const portal = r.cstring(); return { kind: 'sql', protocol: 'postgres', path: 'bind', text: `portal "${portal}" statement "${r.cstring()}"` }; }
     case 'E': return { kind: 'sql', protocol: 'postgres', path: 'execute', text: `portal "${r.cstring()}"` };
-    default: return { kind: 'sql', protocol: 'postgres', path: 'function-call', text: `function ${r.remaining >= 4 ? r.int32() : 0}` };
+    default: return functionCall(r);
   }
 }
+
+/**
+ * A FunctionCall as the SQL it amounts to (postgres/function-names.ts), arguments as literals: an
+ * argument can itself be SQL that runs (query_to_xml), so rules read it like a statement. A
+ * malformed body is left to the server to refuse; the rules see what could be read.
+ */
+function functionCall(r: PgReader): GateCommand {
+  if (r.remaining < 4) return { kind: 'sql', protocol: 'postgres', path: 'function-call', text: 'function ?' };
+  const oid = r.int32() >>> 0;
+  const args: string[] = [];
+  try {
+    const formats = Array.from({ length: r.int16() }, () => r.int16());
+    const n = r.int16();
+    for (let i = 0; i < n; i++) {
+      const len = r.int32();
+      const binary = (formats.length === 1 ? formats[0] : formats[i]) === 1;
+      args.push(argumentLiteral(len < 0 ? null : r.bytes(len), binary));
+    }
+  } catch {
+    args.push('/* malformed arguments */');
+  }
+  return { kind: 'sql', protocol: 'postgres', path: 'function-call', text: functionCallText(oid, args), functionOid: oid };
+}
+
+

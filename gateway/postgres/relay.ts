@@ -103,10 +103,15 @@ export class PgRelay {
   }
 
   private fromClientGated(d: Buffer, gate: PgClientGate): void {
+    // The gate forwards message by message: one write to the target per chunk, not per message
+    // (a prepared statement's Bind/Execute/Sync would otherwise cost three writes).
+    this.upstream.cork();
     try {
       gate.push(d);
     } catch (e) {
       this.clientError(e, d);
+    } finally {
+      this.upstream.uncork();
     }
   }
 

@@ -9,7 +9,11 @@
 // Does not record or audit: the pipeline's session context does that with the verdict.
 
 export type GateCommand =
-  | { kind: 'sql'; protocol: 'postgres' | 'mysql'; path: 'simple' | 'parse' | 'bind' | 'execute' | 'function-call' | 'prepare'; text: string }
+  | {
+    kind: 'sql'; protocol: 'postgres' | 'mysql'; path: 'simple' | 'parse' | 'bind' | 'execute' | 'function-call' | 'prepare'; text: string;
+    /** A PostgreSQL FunctionCall's function (by OID: the message names it no other way). */
+    functionOid?: number;
+  }
   | { kind: 'exec'; command: string }
   | { kind: 'channel'; type: 'shell' | 'exec' | 'subsystem' | 'x11' | 'agent' | 'tcpip-forward'; name?: string }
   | { kind: 'forward'; host: string; port: number }
