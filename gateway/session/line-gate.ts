@@ -19,6 +19,8 @@ import { TypedLines, type TypedLine } from './typed-lines.js';
 export const QUIET_MS = 40;
 export const MAX_HOLD_MS = 300;
 const POLL_MS = 10;
+/** Longest run of continued lines (`r\` Enter `m -rf x`) kept to check with the next one. */
+const MAX_CONTINUED = 16 * 1024;
 const CTRL_C = Buffer.from([0x03]);
 
 export interface LineGateIO {
@@ -56,6 +58,8 @@ export class LineGate {
   private timer: unknown = null;
   private closed = false;
   private onIdle: (() => void) | null = null;
+  /** An allowed line the shell would continue (trailing backslash, open quote): checked again joined with the next. */
+  private continued = '';
 
   constructor(private readonly io: LineGateIO, cols: number, rows: number, private readonly timers: Timers = REAL_TIMERS) {
     this.screen = new TerminalScreen(cols, rows);
@@ -146,6 +150,7 @@ export class LineGate {
     this.lineStarted = false;
     const verdict = this.screen.fullScreen ? null : this.verdict(typed);
     if (verdict?.verdict === 'deny') {
+      this.continued = '';
       this.io.say(verdict.message);
       this.send(CTRL_C);
       this.idle();
@@ -176,7 +181,11 @@ export class LineGate {
   /** First deny among the line's readings; else the first flag; null when all are allowed. */
   private verdict(typed: TypedLine): GateVerdict | null {
     const s = this.screen.readLine();
-    const texts = [s.searched, s.afterPrompt, s.afterSamePrompt, s.whole, typed.kind === 'line' ? typed.text : null];
+    const line = s.searched ?? s.afterSamePrompt ?? s.afterPrompt;
+    // The shell joins a continued line with this one: `r\` then `m -rf x` runs `rm -rf x`.
+    const joined = this.continued === '' ? null : this.continued.endsWith('\\') ? this.continued.slice(0, -1) + line : `${this.continued}\n${line}`;
+    this.continued = continues(joined ?? line) ? (joined ?? line).slice(-MAX_CONTINUED) : '';
+    const texts = [joined, s.searched, s.afterPrompt, s.afterSamePrompt, s.whole, typed.kind === 'line' ? typed.text : null];
     let flagged: GateVerdict | null = null;
     const seen = new Set<string>();
     for (const t of texts) {
@@ -188,4 +197,18 @@ export class LineGate {
     }
     return flagged;
   }
+}
+
+/** Whether a shell would ask for more after this line: a trailing backslash or an open quote (a quick count, not a parse). */
+function continues(text: string): boolean {
+  if (text.endsWith('\\')) return true;
+  let single = false;
+  let double = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\\' && !single) { i++; continue; }
+    if (c === "'" && !double) single = !single;
+    else if (c === '"' && !single) double = !double;
+  }
+  return single || double;
 }

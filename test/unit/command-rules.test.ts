@@ -148,3 +148,11 @@ describe('command rules', () => {
     expect(printable('a\x00b\x1bc\u202ed\n')).toBe('a\\x00b\\x1bc\\u{202e}d\\n');
   });
 });
+
+describe('records of commands', () => {
+  it('show control characters of exec commands and lines escaped', async () => {
+    const { describeCommand } = await import('../../gateway/session/gate.js');
+    expect(describeCommand({ kind: 'exec', command: 'rm\x00 -rf\x1b[2J /' })).toBe('rm\\u{0} -rf\\u{1b}[2J /');
+    expect(describeCommand({ kind: 'line', text: 'a\u202eb' })).toBe('a\\u{202e}b');
+  });
+});

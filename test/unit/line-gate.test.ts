@@ -152,6 +152,23 @@ describe('line gate', () => {
     expect(r.sent()).toBe('rm -rf hunter2\rrm -rf x\r');
   });
 
+  it('checks a continued line joined with the next (r\\ Enter m -rf x runs rm -rf x)', async () => {
+    const r = rig();
+    r.output(PROMPT);
+    await settle(20);
+    r.input('r\\\r');
+    r.output('r\\');
+    await r.idle();
+    expect(r.sent()).toBe('r\\\r');
+    r.output('\r\n> ');
+    await settle(20);
+    r.input('m -rf /x\r');
+    r.output('m -rf /x');
+    await r.idle();
+    expect(r.checked).toContain('rm -rf /x');
+    expect(r.said).toEqual(['not here']);
+  });
+
   it('bounds the hold when the target never answers', async () => {
     const r = rig();
     r.output(PROMPT);
