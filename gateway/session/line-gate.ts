@@ -22,6 +22,9 @@ const POLL_MS = 10;
 /** Longest run of continued lines (`r\` Enter `m -rf x`) kept to check with the next one. */
 const MAX_CONTINUED = 16 * 1024;
 const CTRL_C = Buffer.from([0x03]);
+// Keys that can run the line: Enter (CR, and LF = Ctrl-J), bash's Ctrl-O (operate-and-get-next)
+// and Ctrl-D (a cooked-mode shell such as dash runs a partial line it reads at EOF).
+const SUBMITS = new Set([0x0d, 0x0a, 0x0f, 0x04]);
 
 export interface LineGateIO {
   /** Input to the target (the caller respects backpressure). */
@@ -54,6 +57,7 @@ export class LineGate {
   private lineStarted = false;
   private outputSinceForward = true;
   private lastOutputAt = 0;
+  private lastForwardAt = 0;
   private holdStart = 0;
   private timer: unknown = null;
   private closed = false;
@@ -113,7 +117,7 @@ export class LineGate {
         this.screen.settled(() => { if (!this.closed) this.screen.markLineStart(); });
       }
       if (c === 0x03) { this.lineStarted = false; continue; }
-      if (c !== 0x0d && c !== 0x0a) continue;
+      if (!SUBMITS.has(c)) continue;
       this.send(bytes.subarray(from, i));
       const typed = this.typed.input(bytes.subarray(from, i + 1)).at(-1) ?? { kind: 'unknown', enterAt: 0 };
       this.held = [bytes.subarray(i)];
@@ -128,7 +132,9 @@ export class LineGate {
 
   private send(b: Buffer): void {
     if (b.length === 0) return;
-    this.outputSinceForward = false;
+    // Keys that only move the cursor may draw nothing (End at the end): no answer is waited for.
+    if (!cursorOnly(b)) this.outputSinceForward = false;
+    this.lastForwardAt = this.timers.now();
     this.io.forward(b);
   }
 
@@ -138,8 +144,14 @@ export class LineGate {
       this.timer = null;
       if (this.closed) return;
       const now = this.timers.now();
-      const quiet = this.outputSinceForward && now - this.lastOutputAt >= QUIET_MS;
-      if (!quiet && now - this.holdStart < MAX_HOLD_MS) { this.wait(typed); return; }
+      // Keys sent just before the Enter whose answer has not been drawn yet (an older key that
+      // drew nothing, like End at the end of the line, is not waited for).
+      const echoPending = !this.outputSinceForward && this.holdStart - this.lastForwardAt < MAX_HOLD_MS;
+      const ready = !echoPending && now - this.lastOutputAt >= QUIET_MS;
+      if (!ready && now - this.holdStart < MAX_HOLD_MS) { this.wait(typed); return; }
+      // Keys went out whose effect never showed and the keys alone do not tell the line (arrows,
+      // completion): the screen may be stale, so the line is not run on a guess; the user retries.
+      if (echoPending && typed.kind === 'unknown') { this.unreadable(); return; }
       this.screen.settled(() => { if (!this.closed) this.decide(typed); });
     }, POLL_MS);
   }
@@ -168,6 +180,13 @@ export class LineGate {
       const again = this.held as Buffer[] | null;
       if (again) { again.push(...held.slice(k + 1)); return; }
     }
+    this.idle();
+  }
+
+  /** The held Enter (and what followed) is dropped, the line left as it is: pressing Enter again reads it again. */
+  private unreadable(): void {
+    this.held = null;
+    this.io.say('the line could not be read from the terminal in time; press Enter again');
     this.idle();
   }
 
@@ -211,4 +230,12 @@ function continues(text: string): boolean {
     else if (c === '"' && !single) double = !double;
   }
   return single || double;
+}
+
+// Cursor moves: arrows left/right, Home/End in their CSI, SS3 and tilde forms, Ctrl-A/B/E/F.
+// eslint-disable-next-line no-control-regex -- terminal key sequences are the point
+const CURSOR_KEYS = /\x1b\[[CDHF]|\x1bO[CDHF]|\x1b\[[14]~|[\x01\x02\x05\x06]/g;
+
+function cursorOnly(b: Buffer): boolean {
+  return b.toString('latin1').replace(CURSOR_KEYS, '') === '';
 }

@@ -83,7 +83,14 @@ describe('line gate', () => {
     // Ctrl-U clears, Ctrl-W deletes a word: the screen is what counts.
     r.input('echo a b\x17');
     r.output('echo a b\b \b');
-    r.input('\x01\x05\r');
+    // Ctrl-A then Ctrl-E a moment later (readline draws the cursor moves), Enter.
+    r.input('\x01');
+    r.output('\r\x1b[13C');
+    await settle(60);
+    r.input('\x05');
+    r.output('\x1b[6C');
+    await settle(60);
+    r.input('\x05\r');
     await r.idle();
     expect(r.checked).toContain('echo a');
     expect(r.sent().endsWith('\r')).toBe(true);
@@ -167,6 +174,37 @@ describe('line gate', () => {
     await r.idle();
     expect(r.checked).toContain('rm -rf /x');
     expect(r.said).toEqual(['not here']);
+  });
+
+  it('treats Ctrl-O and Ctrl-D as keys that can run the line', async () => {
+    const r = rig();
+    r.output(PROMPT);
+    await settle(20);
+    r.input('rm -rf /x\x0f');
+    r.output('rm -rf /x');
+    await r.idle();
+    expect(r.sent()).toBe('rm -rf /x\x03');
+    r.output('^C\r\n' + PROMPT);
+    await settle(20);
+    r.input('shutdown\x04');
+    r.output('shutdown');
+    await r.idle();
+    expect(r.sent()).toBe('rm -rf /x\x03shutdown\x03');
+  });
+
+  it('does not run a line on a guess when history keys got no answer in time (press Enter again)', async () => {
+    const r = rig();
+    r.output(PROMPT);
+    await settle(20);
+    r.input('\x1b[A\r');
+    await r.idle();
+    expect(r.sent()).toBe('\x1b[A');
+    expect(r.said[0]).toMatch(/press Enter again/);
+    r.output('rm -rf /x');
+    await settle(20);
+    r.input('\r');
+    await r.idle();
+    expect(r.said[1]).toBe('not here');
   });
 
   it('bounds the hold when the target never answers', async () => {
