@@ -2,14 +2,17 @@
 // now` is refused with a non-zero exit and the rule's message on stderr, an allowed exec runs; at
 // an interactive bash (tmux driving `ssh -tt`) a `rm -rf` made by editing a history line (Up,
 // Home, Delete, typing) or finished with tab completion is stopped before its Enter reaches the
-// target: the directory survives, the user sees the message and the shell goes on.
+// target: the directory survives, the user sees the message and the shell goes on. The same in a
+// vendor's browser terminal (real Chromium), where the message is the page's notice.
 // Rules are written into the gateway's store directly (the CLI for rules is built elsewhere) and
 // the gateway restarted so its rule book has them.
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, chownSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../harness/common.js';
+import { run, waitFor } from '../harness/common.js';
+import { launchChromium, newContext } from '../harness/browser.js';
+import { json } from '../harness/gateway.js';
 import { type SshFixture, Tmux, startSshFixture } from '../harness/ssh-fixture.js';
 
 let fx: SshFixture;
@@ -87,5 +90,32 @@ describe('command rules on SSH', () => {
       t.kill();
     }
     expect(existsSync(dir)).toBe(true);
+  }, 60_000);
+});
+
+describe('command rules in the vendor browser terminal', () => {
+  it('stops a typed rm -rf, shows the message and keeps the shell', async () => {
+    const link = json<{ url: string }>(fx.gw.admin(['link', 'create', 'web01', '--ttl', '1h', '--label', 'guardrail test', '--json']));
+    const browser = await launchChromium();
+    try {
+      const page = await (await newContext(browser)).newPage();
+      const screen = (): Promise<string> => page.locator('#terminal .xterm-rows').innerText();
+      await page.goto(link.url);
+      await page.waitForSelector('#link-card');
+      await page.click('#open');
+      await page.waitForSelector('#terminal .xterm-rows');
+      await waitFor('the shell prompt', async () => /\$\s*$/m.test(await screen()), 20_000);
+      await page.click('#terminal');
+      await page.keyboard.type(`rm -r -f ${dir}`);
+      await page.keyboard.press('Enter');
+      await waitFor('the refusal', async () => (await page.locator('#vendor-notice').innerText()).includes(`Portcullis: ${RM_MESSAGE}`), 20_000);
+      expect(existsSync(dir)).toBe(true);
+      await page.keyboard.type('echo "vendor-$((3*3))"');
+      await page.keyboard.press('Enter');
+      await waitFor('the next command', async () => /^vendor-9/m.test(await screen()), 20_000);
+      expect(existsSync(dir)).toBe(true);
+    } finally {
+      await browser.close();
+    }
   }, 60_000);
 });
