@@ -33,6 +33,14 @@ export function commandMatcher(rules: readonly RuleRecord[]): KindMatcher {
       const text = cmd.kind === 'exec' ? cmd.command : cmd.kind === 'line' ? cmd.text : null;
       if (text === null || !needsWords) return [];
       const line = readCommandLine(text);
+      // sshd hands the command to the shell as a C string: what runs stops at the first NUL, so
+      // `rm -rf /x\0junk` runs `rm -rf /x`. Both readings are matched.
+      const nul = text.indexOf('\0');
+      if (nul >= 0) {
+        const cut = readCommandLine(text.slice(0, nul));
+        line.commands.push(...cut.commands);
+        line.unparsable ||= cut.unparsable;
+      }
       const simple = line.commands.map(commandText);
       const out: RuleHit[] = [];
       for (const { rule, re, glob } of compiled) {

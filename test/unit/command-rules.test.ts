@@ -128,6 +128,11 @@ describe('command rules', () => {
     expect(hit('glob:reboot', '$EDITOR notes')).toBe(false);
   });
 
+  it('matches an exec command as it runs up to a NUL (sshd passes a C string)', () => {
+    expect(hit('glob:rm -rf /x', 'rm -rf /x\x00junk')).toBe(true);
+    expect(hit('glob:rm -rf /x', 'rm -rf /y')).toBe(false);
+  });
+
   it('regex: unanchored, case-sensitive, on the raw line and on each normalized command', () => {
     expect(hit('re:shutdown', 'sudo shutdown -h now')).toBe(true);
     expect(hit('re:SHUTDOWN', 'shutdown -h now')).toBe(false);
