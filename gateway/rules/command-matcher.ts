@@ -41,6 +41,9 @@ export function commandMatcher(rules: readonly RuleRecord[]): KindMatcher {
         line.commands.push(...cut.commands);
         line.unparsable ||= cut.unparsable;
       }
+      // At a prompt, bash expands history (`!!`, `!rm`, `^a^b`) before it runs the line: what it
+      // becomes is not on the screen, so a glob rule cannot tell (unparsable: deny rules refuse).
+      if (cmd.kind === 'line' && historyExpansion(text)) line.unparsable = true;
       const simple = line.commands.map(commandText);
       const out: RuleHit[] = [];
       for (const { rule, re, glob } of compiled) {
@@ -67,4 +70,11 @@ function safeRegExp(source: string): RegExp | null {
   } catch {
     return null;
   }
+}
+
+/** Whether bash would expand history in this line: `!` followed by a word character outside single quotes, or a leading `^`. */
+function historyExpansion(text: string): boolean {
+  if (text.trimStart().startsWith('^')) return true;
+  const unquoted = text.replace(/'[^']*'/g, '');
+  return /(?:^|[^\\])![^\s=("]/.test(unquoted);
 }

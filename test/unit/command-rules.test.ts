@@ -128,6 +128,18 @@ describe('command rules', () => {
     expect(hit('glob:reboot', '$EDITOR notes')).toBe(false);
   });
 
+  it('sees through $IFS splitting, group braces, and commands run over ssh', () => {
+    for (const l of ['rm${IFS}-rf${IFS}x', 'function f { rm -rf x; }', 'ssh -p 22 h rm -rf x']) expect(hit('glob:rm -rf *', l), l).toBe(true);
+  });
+
+  it('refuses history expansion at a prompt under deny rules (what it becomes is not on the screen)', () => {
+    const m = commandMatcher([rule('r', 'glob:rm -rf *')]);
+    expect(m.hits({ kind: 'line', text: '!rm -f' })).toMatchObject([{ why: 'unparsable' }]);
+    expect(m.hits({ kind: 'line', text: 'sudo !!' })).toMatchObject([{ why: 'unparsable' }]);
+    expect(m.hits({ kind: 'line', text: "if ! true; then echo '!x'; fi" })).toEqual([]);
+    expect(m.hits({ kind: 'exec', command: '!rm' })).toEqual([]);
+  });
+
   it('matches an exec command as it runs up to a NUL (sshd passes a C string)', () => {
     expect(hit('glob:rm -rf /x', 'rm -rf /x\x00junk')).toBe(true);
     expect(hit('glob:rm -rf /x', 'rm -rf /y')).toBe(false);

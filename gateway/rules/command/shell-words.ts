@@ -31,6 +31,7 @@ const MAX_BRACE_WORDS = 256;
 const B_OPEN = '\uE000';
 const B_COMMA = '\uE001';
 const B_CLOSE = '\uE002';
+const SPLIT = '\uE003';
 
 export function splitCommands(src: string): Split {
   const s = new Scanner(src);
@@ -58,6 +59,11 @@ class Scanner {
       const built = w;
       w = null;
       if (dropNext) { dropNext = false; return; }
+      if (built.isGroupBrace()) {
+        if (cur.length > 0) this.out.push(cur);
+        cur = [];
+        return;
+      }
       for (const x of built.finish(this)) cur.push(x);
     };
     const endCommand = (): void => {
@@ -187,6 +193,12 @@ class Scanner {
         w.expands = true;
         return;
       }
+      if (!dq && /^\$(?:IFS\b|\{IFS\})/.test(src.slice(this.i, this.i + 6))) {
+        // Unquoted $IFS splits the word where it stands (`rm${IFS}-rf${IFS}x` runs `rm -rf x`).
+        this.i += src[this.i + 1] === '{' ? 6 : 4;
+        w.raw(SPLIT);
+        return;
+      }
       if (n !== undefined && /[A-Za-z0-9_{@*#?$!-]/.test(n)) {
         w.expands = true;
         w.raw('$');
@@ -271,8 +283,13 @@ class WordBuilder {
   }
 
   finish(sc: Scanner): Word[] {
-    const texts = this.braces ? expandBraces(this.text, sc) : [this.text];
+    const texts = (this.braces ? expandBraces(this.text, sc) : [this.text]).flatMap((t) => t.split(SPLIT)).filter((t, i) => t !== '' || i === 0);
     return texts.map((t) => ({ text: t, glob: this.glob, expands: this.expands }));
+  }
+
+  /** A lone unquoted `{` or `}`: a group's brace, which separates commands (`function f { rm x; }`). */
+  isGroupBrace(): boolean {
+    return this.text === B_OPEN || this.text === B_CLOSE;
   }
 }
 

@@ -71,6 +71,11 @@ export function normalize(words: readonly Word[]): Normalized {
   commands.push({ name, unknownName: basenameExpands(w), nameIsGlob: w.glob && !basenameExpands(w), args });
   if (SHELLS.has(name) || name === 'su') code.push(...shellCode(name, args));
   if (name === 'eval') code.push(args.join(' '));
+  if (name === 'ssh') {
+    // `ssh [options] host CMD...`: CMD runs (on the next hop, still a command someone runs from here).
+    const rest = sshCommand(args);
+    if (rest) code.push(rest);
+  }
   if (name === 'find') {
     // find ... -exec CMD ARGS ; (or +): CMD runs; its words are already words.
     for (let k = 0; k < args.length; k++) {
@@ -160,4 +165,18 @@ export function basename(text: string): string {
 /** The command word's last path part holds an expansion (`$X`, `$(...)`), so its name is unknown. */
 function basenameExpands(w: Word): boolean {
   return w.expands && /[$`]/.test(basename(w.text));
+}
+
+/** The remote command of `ssh [options] destination command...`, or null. */
+function sshCommand(args: readonly string[]): string | null {
+  let k = 0;
+  while (k < args.length && args[k]!.startsWith('-')) {
+    const opt = args[k]!;
+    k++;
+    // A valued option letter as the last of its cluster takes the next word (`-p 22`, `-o X=y`).
+    const letter = opt[opt.length - 1]!;
+    if (opt.length === 2 && 'BbcDEeFIiJLlmOoPpQRSWw'.includes(letter)) k++;
+  }
+  const rest = args.slice(k + 1);
+  return rest.length > 0 ? rest.join(' ') : null;
 }
