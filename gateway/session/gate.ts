@@ -113,5 +113,11 @@ export function describeCommand(cmd: GateCommand): string {
       case 'thread-kill': return `${cmd.text} — ${cmd.refusal}`;
     }
   })();
-  return text.length > 200 ? text.slice(0, 200) + '…' : text;
+  // Control characters (NUL, ESC) and invisible or direction-changing Unicode are escaped: a command
+  // must not rewrite the terminal of whoever reads the records, nor hide part of itself.
+  const shown = cmd.kind !== 'exec' && cmd.kind !== 'line' ? text : text.replace(UNSAFE, (c) => `\\u{${c.charCodeAt(0).toString(16)}}`);
+  return shown.length > 200 ? shown.slice(0, 200) + '…' : shown;
 }
+
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/gu;

@@ -1,13 +1,11 @@
-// Where a terminal adapter can tell which line the user submitted at an interactive prompt, so it
-// can pass the line through the gate before the Enter reaches the target. Fed the terminal's
-// input and output bytes; for each Enter in an input chunk it says where the Enter is and what was
+// The keys side of a submitted line (line-gate.ts reads the screen side): fed the terminal's input
+// and output bytes; for each Enter in an input chunk it says where the Enter is and what was
 // typed. It can tell only for plain typing with backspace and Ctrl-U: after an escape sequence
 // (arrow keys, history) or a tab (completion) the shell's idea of the line is unknown, and the
 // line is reported as `unknown` rather than guessed. A line typed at a password-like prompt is
 // never reported (`masked`), so no rule, log or audit entry ever sees it.
 // Used only when gate rules are configured; the pass-through path never builds one.
 import { InputMasker } from '../../recorder/input-masker.js';
-import type { GateCommand, GateVerdict } from './gate.js';
 
 export type TypedLine =
   | { kind: 'line'; text: string; enterAt: number }
@@ -60,29 +58,4 @@ export class TypedLines {
     this.uncertain = false;
     this.masked = false;
   }
-}
-
-const CTRL_C = Buffer.from([0x03]);
-
-/**
- * Passes each line submitted in `input` through the gate. Returns the byte runs to forward, in
- * order, where a denied line's Enter is replaced by Ctrl-C (the shell abandons the line), and the
- * refusal messages to say to the user.
- */
-export function gateTypedInput(
-  lines: TypedLines, input: Buffer, check: (cmd: GateCommand) => GateVerdict,
-): { forward: Buffer[]; refusals: string[] } {
-  const forward: Buffer[] = [];
-  const refusals: string[] = [];
-  let from = 0;
-  for (const l of lines.input(input)) {
-    if (l.kind !== 'line') continue;
-    const v = check({ kind: 'line', text: l.text });
-    if (v.verdict !== 'deny') continue;
-    forward.push(input.subarray(from, l.enterAt), CTRL_C);
-    refusals.push(v.message);
-    from = l.enterAt + 1;
-  }
-  forward.push(input.subarray(from));
-  return { forward: forward.filter((b) => b.length > 0), refusals };
 }

@@ -15,7 +15,7 @@ import { StreamDigest } from '../../recorder/stream-digest.js';
 import type { Logger } from '../log/logger.js';
 import type { SessionContext } from '../session/adapter.js';
 import type { GateCommand } from '../session/gate.js';
-import { gateTypedInput, TypedLines } from '../session/typed-lines.js';
+import { LineGate } from '../session/line-gate.js';
 import { writeOrPause } from '../util/relay-sockets.js';
 import { relayPipe } from './pipe-channel.js';
 import { changedSize, DEFAULT_TERMINAL_SIZE, requestedSize, type TerminalSize } from './wire/pty-size.js';
@@ -58,6 +58,8 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
   const env: Record<string, string> = {};
   let up: ssh2.ClientChannel | null = null;
   let writer: TerminalTap | null = null;
+  // Lines typed on a terminal, read from a headless terminal before their Enter goes (gate rules only).
+  let lineGate: LineGate | null = null;
   let started = false;
   // A signal the client sends acts on the target (it can stop what runs): recorded once relaying.
   let signalled: (name: string) => void = () => {};
@@ -81,6 +83,7 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
     if (next) {
       recordedSize = next;
       writer?.resize(next.cols, next.rows);
+      lineGate?.resize(next.cols, next.rows);
     }
     accept?.();
   });
@@ -220,7 +223,7 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
     }
     // Every terminal, not only `shell`: `ssh -t host bash` is an exec whose command passes the gate
     // once, then an interactive shell whose lines must pass it too.
-    if (!ctx.gatePassThrough && terminal) gateShellInput(ch, upCh, ctx, (text) => ch.write(`\r\n${text}\r\n`));
+    if (!ctx.gatePassThrough && terminal) lineGate = gateShellInput(ch, upCh, ctx, recordedSize);
     else if (pipe) relayPipe(ch, upCh, pipe, ctx);
     else ch.pipe(upCh);
     upCh.pipe(ch, { end: false });
@@ -243,6 +246,7 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
     });
     upCh.once('close', () => {
       untrack();
+      lineGate?.close();
       sftp?.end();
       finishClient(ch, exit ?? { code: 0 });
       writer?.end();
@@ -263,18 +267,23 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
 }
 
 /**
- * Gate rules are configured: lines typed at the shell's prompt pass the gate before their Enter is
- * forwarded (a denied line is abandoned with Ctrl-C and the user told why). Backpressure as pipe.
+ * Gate rules are configured: lines submitted on the terminal pass the gate before their Enter is
+ * forwarded (session/line-gate.ts); a denied line is abandoned and the user told why. The terminal
+ * reads the target's output after the recorder's tap (registered first). Backpressure as pipe.
  */
-function gateShellInput(ch: ssh2.ServerChannel, upCh: ssh2.ClientChannel, ctx: SessionContext, say: (text: string) => void): void {
-  const lines = new TypedLines();
-  upCh.on('data', (d: Buffer) => lines.output(d));
-  ch.on('data', ctx.guard((d: Buffer) => {
-    const { forward, refusals } = gateTypedInput(lines, d, (cmd) => ctx.check(cmd));
-    for (const b of forward) writeOrPause(upCh, b, ch);
-    for (const m of refusals) say(`Portcullis: ${m}`);
-  }));
-  ch.once('end', () => upCh.end());
+function gateShellInput(ch: ssh2.ServerChannel, upCh: ssh2.ClientChannel, ctx: SessionContext, size: TerminalSize): LineGate {
+  const gate = new LineGate({
+    forward: (b) => writeOrPause(upCh, b, ch),
+    say: (text) => ch.write(`\r\nPortcullis: ${text}\r\n`),
+    pause: () => ch.pause(),
+    resume: () => ch.resume(),
+    check: (cmd) => ctx.check(cmd),
+  }, size.cols, size.rows);
+  upCh.on('data', ctx.guard((d: Buffer) => gate.output(d)));
+  upCh.stderr.on('data', ctx.guard((d: Buffer) => gate.output(d)));
+  ch.on('data', ctx.guard((d: Buffer) => gate.input(d)));
+  ch.once('end', () => gate.whenIdle(() => upCh.end()));
+  return gate;
 }
 
 /**

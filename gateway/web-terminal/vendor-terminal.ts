@@ -14,7 +14,7 @@ import type { Identity, ProtocolAdapter, SessionContext, SessionRefusal } from '
 import type { UpstreamCredential } from '../session/credentials.js';
 import type { SessionHandle, SessionPipeline } from '../session/pipeline.js';
 import type { TerminationReason } from '../session/termination.js';
-import { gateTypedInput, TypedLines } from '../session/typed-lines.js';
+import { LineGate } from '../session/line-gate.js';
 import { UpstreamFailure } from '../session/upstream-failure.js';
 import { connectUpstream } from '../ssh/upstream.js';
 import { PortcullisError } from '../util/errors.js';
@@ -55,8 +55,9 @@ export class VendorTerminal implements ProtocolAdapter<Shell> {
   private drainPoll: NodeJS.Timeout | null = null;
   /** Input waiting for the shell's channel to drain (bounded: the socket is paused meanwhile). */
   private inputQueue: Buffer[] | null = null;
-  /** Lines typed at the prompt, tracked only when gate rules are configured. */
-  private lines: TypedLines | null = null;
+  /** Lines submitted at the prompt pass the gate before their Enter goes: only when gate rules are configured. */
+  private lines: LineGate | null = null;
+
 
   constructor(
     private readonly deps: VendorTerminalDeps,
@@ -119,8 +120,17 @@ export class VendorTerminal implements ProtocolAdapter<Shell> {
     this.upstream = upstream;
     this.stream = stream;
     this.writer = ctx.taps.terminal({ width: this.cols, height: this.rows, env: { TERM: 'xterm-256color' } });
-    if (!ctx.gatePassThrough) this.lines = new TypedLines();
+    if (!ctx.gatePassThrough) {
+      this.lines = new LineGate({
+        forward: (b) => { if (this.ws) this.input(this.ws, stream, b); else stream.write(b); },
+        say: (message) => this.send({ type: 'notice', message: `Portcullis: ${message}` }),
+        pause: () => this.ws?.pause(),
+        resume: () => this.ws?.resume(),
+        check: (cmd) => ctx.check(cmd),
+      }, this.cols, this.rows);
+    }
     ctx.signal.addEventListener('abort', () => {
+      this.lines?.close();
       for (const t of [this.resizeTimer, this.drainPoll]) if (t) clearTimeout(t);
       // Whatever ended the session (a browser that never came back too), the shell goes.
       upstream.end();
@@ -239,12 +249,9 @@ export class VendorTerminal implements ProtocolAdapter<Shell> {
     if (m.type === 'input') {
       const bytes = Buffer.from(m.data, 'utf8');
       this.writer.input(bytes);
-      if (!this.lines || !this.ctx) { this.input(ws, stream, bytes); return; }
       // Gate rules are configured: a submitted line passes the gate before its Enter is sent.
-      const ctx = this.ctx;
-      const { forward, refusals } = gateTypedInput(this.lines, bytes, (cmd) => ctx.check(cmd));
-      for (const b of forward) this.input(ws, stream, b);
-      for (const message of refusals) this.send({ type: 'notice', message: `Portcullis: ${message}` });
+      if (this.lines) this.lines.input(bytes);
+      else this.input(ws, stream, bytes);
       return;
     }
     // Resize storms are coalesced: the last size wins, applied at most every RESIZE_EVERY_MS.
@@ -257,6 +264,7 @@ export class VendorTerminal implements ProtocolAdapter<Shell> {
       if (!s || this.ended) return;
       stream.setWindow(s.rows, s.cols, 0, 0);
       this.writer?.resize(s.cols, s.rows);
+      this.lines?.resize(s.cols, s.rows);
       this.resizeTimer = setTimeout(apply, RESIZE_EVERY_MS);
     };
     apply();
