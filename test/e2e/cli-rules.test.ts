@@ -1,12 +1,15 @@
 // Guardrail rules through the real CLI and API against a running `portcullis serve`: add, list and
 // remove; every bad input refused with a clear error and a non-zero exit, changing nothing; only
 // admins may change or read rules; a message cannot carry terminal control characters; two adds of
-// one name at once leave one rule; each change is in the audit.
+// one name at once leave one rule; each change is in the audit. The CLI runs in process (main() of
+// dist/, the same argv parsing, wording and exit codes) except for a few spawned calls that prove
+// the binary's own exit status: a spawned CLI costs ~1 s of CPU each, and this file makes ~90 calls.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RuleAddedView, RuleView } from '../../gateway/api-types.js';
-import { type GatewayPeer, json, startGateway } from '../harness/gateway.js';
+import { type CliResult, type GatewayPeer, json, startGateway } from '../harness/gateway.js';
+import { adminIn, adminSpawned, asIn, loginIn } from '../harness/cli-in-process.js';
 import { apiLogin, apiRequest } from '../harness/https-api.js';
 
 const HOST_KEY = 'SHA256:' + 'B'.repeat(43);
@@ -14,45 +17,48 @@ let gw: GatewayPeer;
 
 beforeAll(async () => {
   gw = await startGateway();
-  const must = (r: { code: number; stderr: string }): void => { if (r.code !== 0) throw new Error(r.stderr); };
-  must(gw.admin(['user', 'add', 'ops', '--role', 'ops', '--password-stdin'], 'ops-Password-1\n'));
-  must(gw.admin(['user', 'add', 'alice', '--role', 'approver', '--password-stdin'], 'alice-Password-1\n'));
-  must(gw.admin(['target', 'add', 'web01', '--kind', 'ssh', '--host', '127.0.0.1', '--port', '22', '--account', 'root', '--password-stdin', '--host-key', HOST_KEY, '--tag', 'web'], 'x-secret\n'));
-  must(gw.admin(['target', 'add', 'db01', '--kind', 'postgres', '--host', '127.0.0.1', '--port', '5432', '--account', 'app', '--tls', 'disable', '--password-stdin', '--tag', 'prod'], 'x-secret\n'));
-  for (const u of ['ops', 'alice']) must(gw.login(u, `${u}-Password-1`));
+  const must = async (r: Promise<{ code: number; stderr: string }>): Promise<void> => { const x = await r; if (x.code !== 0) throw new Error(x.stderr); };
+  await Promise.all([
+    must(admin(['user', 'add', 'ops', '--role', 'ops', '--password-stdin'], 'ops-Password-1\n')),
+    must(admin(['user', 'add', 'alice', '--role', 'approver', '--password-stdin'], 'alice-Password-1\n')),
+    must(admin(['target', 'add', 'web01', '--kind', 'ssh', '--host', '127.0.0.1', '--port', '22', '--account', 'root', '--password-stdin', '--host-key', HOST_KEY, '--tag', 'web'], 'x-secret\n')),
+    must(admin(['target', 'add', 'db01', '--kind', 'postgres', '--host', '127.0.0.1', '--port', '5432', '--account', 'app', '--tls', 'disable', '--password-stdin', '--tag', 'prod'], 'x-secret\n')),
+  ]);
+  await Promise.all(['ops', 'alice'].map((u) => must(loginIn(gw, u, `${u}-Password-1`))));
 }, 120_000);
 
 afterAll(async () => { await gw?.stop(); });
 
-const rules = (): RuleView[] => json<RuleView[]>(gw.admin(['rule', 'list', '--json']));
+const admin = (args: string[], stdin?: string): Promise<CliResult> => adminIn(gw, args, stdin);
+const rules = async (): Promise<RuleView[]> => json<RuleView[]>(await admin(['rule', 'list', '--json']));
 
 describe('portcullis rule', () => {
-  it('adds, lists and removes SQL and command rules', () => {
-    const sql = json<RuleAddedView>(gw.admin(['rule', 'add', 'no-drop', '--kind', 'sql', '--class', 'DROP', '--action', 'deny', '--targets', 'db01,tag:prod',
+  it('adds, lists and removes SQL and command rules', async () => {
+    const sql = json<RuleAddedView>(await admin(['rule', 'add', 'no-drop', '--kind', 'sql', '--class', 'DROP', '--action', 'deny', '--targets', 'db01,tag:prod',
       '--roles', 'ops', '--message', 'no drops in production', '--json']));
     expect(sql).toMatchObject({ name: 'no-drop', kind: 'sql', class: 'drop', match: null, action: 'deny', targets: ['db01', 'tag:prod'], roles: ['ops'],
       levels: [], message: 'no drops in production', unparsable: 'deny', created_by: 'admin' });
-    const cmd = gw.admin(['rule', 'add', 'no-shutdown', '--kind', 'command', '--match', 'glob:shutdown*', '--action', 'flag', '--targets', 'web01']);
+    const cmd = await admin(['rule', 'add', 'no-shutdown', '--kind', 'command', '--match', 'glob:shutdown*', '--action', 'flag', '--targets', 'web01']);
     expect(cmd.code, cmd.stderr).toBe(0);
     expect(cmd.stdout).toMatch(/^name: no-shutdown$/m);
-    const fn = json<RuleAddedView>(gw.admin(['rule', 'add', 'no-kill', '--kind', 'sql', '--class', 'function:pg_terminate_backend', '--action', 'deny', '--json']));
+    const fn = json<RuleAddedView>(await admin(['rule', 'add', 'no-kill', '--kind', 'sql', '--class', 'function:pg_terminate_backend', '--action', 'deny', '--json']));
     // A flag rule reads unparsable statements as allowed unless told otherwise.
     expect(fn).toMatchObject({ class: 'function:pg_terminate_backend', unparsable: 'deny' });
-    const flag = json<RuleAddedView>(gw.admin(['rule', 'add', 'watch-writes', '--kind', 'sql', '--class', 'unbounded-write', '--action', 'flag', '--json']));
+    const flag = json<RuleAddedView>(await admin(['rule', 'add', 'watch-writes', '--kind', 'sql', '--class', 'unbounded-write', '--action', 'flag', '--json']));
     expect(flag.unparsable).toBe('allow');
-    expect(rules().map((r) => r.name)).toEqual(['no-drop', 'no-shutdown', 'no-kill', 'watch-writes']);
-    const table = gw.admin(['rule', 'list']);
+    expect((await rules()).map((r) => r.name)).toEqual(['no-drop', 'no-shutdown', 'no-kill', 'watch-writes']);
+    const table = await admin(['rule', 'list']);
     expect(table.code).toBe(0);
     expect(table.stdout).toMatch(/^NAME\s+KIND\s+RULE\s+ACTION/);
     expect(table.stdout).toMatch(/no-shutdown\s+command\s+match glob:shutdown\*\s+flag\s+web01/);
-    for (const n of ['no-drop', 'no-shutdown', 'no-kill', 'watch-writes']) expect(gw.admin(['rule', 'remove', n]).code).toBe(0);
-    expect(rules()).toEqual([]);
-    const again = gw.admin(['rule', 'remove', 'no-drop']);
+    for (const n of ['no-drop', 'no-shutdown', 'no-kill', 'watch-writes']) expect((await admin(['rule', 'remove', n])).code).toBe(0);
+    expect((await rules())).toEqual([]);
+    const again = await admin(['rule', 'remove', 'no-drop']);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/no rule "no-drop".*\(not-found\)/);
   });
 
-  it('refuses every bad rule with a clear error and a non-zero exit, and stores nothing', () => {
+  it('refuses every bad rule with a clear error and a non-zero exit, and stores nothing', async () => {
     const base = ['rule', 'add', 'r1'];
     const cases: Array<[string[], RegExp, number?]> = [
       [[...base, '--kind', 'sql', '--match', 'drop (table', '--action', 'deny'], /is not a valid regular expression.*\(bad-request\)/],
@@ -78,36 +84,45 @@ describe('portcullis rule', () => {
       [['rule', 'remove'], /usage: portcullis rule remove NAME/, 2],
       [['rule'], /usage: portcullis rule add\|list\|remove/, 2],
     ];
-    for (const [args, re, code] of cases) {
-      const r = gw.admin(args);
-      expect(r.code, args.join(' ')).toBe(code ?? 1);
-      expect(r.stderr, args.join(' ')).toMatch(re);
-    }
-    expect(rules()).toEqual([]);
+    const replies = await Promise.all(cases.map(([args]) => admin(args)));
+    cases.forEach(([args, re, code], i) => {
+      expect(replies[i]!.code, args.join(' ')).toBe(code ?? 1);
+      expect(replies[i]!.stderr, args.join(' ')).toMatch(re);
+    });
+    expect((await rules())).toEqual([]);
+    // The spawned binary exits with the code main() returned: refused 1, usage 2, done 0.
+    const spawned = await Promise.all([cases[0]!, cases[17]!, cases[21]!].map(([args]) => adminSpawned(gw, args)));
+    expect(spawned.map((r) => r.code)).toEqual([1, 2, 2]);
+    expect(spawned[0]!.stderr).toMatch(cases[0]![1]);
+    expect(spawned[1]!.stderr).toMatch(cases[17]![1]);
+    expect(spawned[2]!.stderr).toMatch(cases[21]![1]);
+    const list = await adminSpawned(gw, ['rule', 'list', '--json']);
+    expect(list.code, list.stderr).toBe(0);
+    expect(JSON.parse(list.stdout)).toEqual([]);
   });
 
-  it('accepts an unknown role, tag or level with a note, and a duplicate name is a conflict', () => {
-    const r = gw.admin(['rule', 'add', 'scoped', '--kind', 'sql', '--class', 'truncate', '--action', 'deny', '--roles', 'dba', '--targets', 'tag:nowhere', '--levels', 'write']);
+  it('accepts an unknown role, tag or level with a note, and a duplicate name is a conflict', async () => {
+    const r = await admin(['rule', 'add', 'scoped', '--kind', 'sql', '--class', 'truncate', '--action', 'deny', '--roles', 'dba', '--targets', 'tag:nowhere', '--levels', 'write']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/note: no user has role "dba" yet/);
     expect(r.stderr).toMatch(/note: no target has tag "nowhere" yet/);
     expect(r.stderr).toMatch(/note: no target has level "write"/);
-    const dup = gw.admin(['rule', 'add', 'scoped', '--kind', 'sql', '--class', 'drop', '--action', 'deny']);
+    const dup = await admin(['rule', 'add', 'scoped', '--kind', 'sql', '--class', 'drop', '--action', 'deny']);
     expect(dup.code).toBe(1);
     expect(dup.stderr).toMatch(/already exists.*\(conflict\)/);
-    expect(rules().map((x) => x.class)).toEqual(['truncate']);
-    expect(gw.admin(['rule', 'remove', 'scoped']).code).toBe(0);
+    expect((await rules()).map((x) => x.class)).toEqual(['truncate']);
+    expect((await admin(['rule', 'remove', 'scoped'])).code).toBe(0);
   });
 
-  it('strips control characters from a message (no escape sequence reaches a terminal)', () => {
+  it('strips control characters from a message (no escape sequence reaches a terminal)', async () => {
     const evil = 'denied\x1b]0;pwned\x07 \x1b[2J\r\nroot# \u202eok\x7f';
-    const r = json<RuleAddedView>(gw.admin(['rule', 'add', 'evil-msg', '--kind', 'command', '--match', 'rm', '--action', 'deny', '--message', evil, '--json']));
+    const r = json<RuleAddedView>(await admin(['rule', 'add', 'evil-msg', '--kind', 'command', '--match', 'rm', '--action', 'deny', '--message', evil, '--json']));
     // eslint-disable-next-line no-control-regex
     expect(r.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/);
     expect(r.message).toBe('denied ]0;pwned [2J root# ok');
-    const only = json<RuleAddedView>(gw.admin(['rule', 'add', 'empty-msg', '--kind', 'command', '--match', 'rm', '--action', 'deny', '--message', '\x1b\x07', '--json']));
+    const only = json<RuleAddedView>(await admin(['rule', 'add', 'empty-msg', '--kind', 'command', '--match', 'rm', '--action', 'deny', '--message', '\x1b\x07', '--json']));
     expect(only.message).toBeNull();
-    for (const n of ['evil-msg', 'empty-msg']) expect(gw.admin(['rule', 'remove', n]).code).toBe(0);
+    for (const n of ['evil-msg', 'empty-msg']) expect((await admin(['rule', 'remove', n])).code).toBe(0);
   });
 
   it('strips a NUL and a C1 control sent through the API too', async () => {
@@ -115,14 +130,14 @@ describe('portcullis rule', () => {
     const r = await apiRequest(gw, 'POST', '/api/v1/rules', { token, body: { name: 'nul-msg', kind: 'sql', class: 'drop', action: 'deny', message: 'a\u0000b\u009bc' } });
     expect(r.status).toBe(200);
     expect((JSON.parse(r.body) as RuleView).message).toBe('a b c');
-    expect(gw.admin(['rule', 'remove', 'nul-msg']).code).toBe(0);
+    expect((await admin(['rule', 'remove', 'nul-msg'])).code).toBe(0);
   });
 
   it('lets only admins read, add or remove rules (approver and requester get 403, audited)', async () => {
-    expect(gw.admin(['rule', 'add', 'guard', '--kind', 'sql', '--class', 'drop', '--action', 'deny']).code).toBe(0);
+    expect((await admin(['rule', 'add', 'guard', '--kind', 'sql', '--class', 'drop', '--action', 'deny'])).code).toBe(0);
     for (const u of ['ops', 'alice']) {
       for (const args of [['rule', 'list'], ['rule', 'remove', 'guard'], ['rule', 'add', 'mine', '--kind', 'sql', '--class', 'ddl', '--action', 'flag']]) {
-        const r = gw.as(u, args);
+        const r = await asIn(gw, u, args);
         expect(r.code, `${u} ${args.join(' ')}`).toBe(1);
         expect(r.stderr).toMatch(/\(forbidden\)/);
       }
@@ -130,8 +145,8 @@ describe('portcullis rule', () => {
     const token = await apiLogin(gw, 'ops', 'ops-Password-1');
     expect((await apiRequest(gw, 'DELETE', '/api/v1/rules/guard', { token })).status).toBe(403);
     expect((await apiRequest(gw, 'GET', '/api/v1/rules')).status).toBe(401);
-    expect(rules().map((r) => r.name)).toEqual(['guard']);
-    expect(gw.admin(['rule', 'remove', 'guard']).code).toBe(0);
+    expect((await rules()).map((r) => r.name)).toEqual(['guard']);
+    expect((await admin(['rule', 'remove', 'guard'])).code).toBe(0);
   });
 
   it('keeps one rule when two adds of one name race, and bounds a huge scope list', async () => {
@@ -140,7 +155,7 @@ describe('portcullis rule', () => {
     const replies = await Promise.all(Array.from({ length: 8 }, (_, i) => apiRequest(gw, 'POST', '/api/v1/rules', { token, body: body(i) })));
     expect(replies.filter((r) => r.status === 200)).toHaveLength(1);
     expect(replies.filter((r) => r.status === 409)).toHaveLength(7);
-    expect(rules().filter((r) => r.name === 'race')).toHaveLength(1);
+    expect((await rules()).filter((r) => r.name === 'race')).toHaveLength(1);
     const huge = await apiRequest(gw, 'POST', '/api/v1/rules', {
       token, body: { name: 'huge', kind: 'sql', class: 'drop', action: 'deny', roles: Array.from({ length: 5000 }, (_, i) => `r${i}`) },
     });
@@ -149,11 +164,11 @@ describe('portcullis rule', () => {
     const wrongType = await apiRequest(gw, 'POST', '/api/v1/rules', { token, body: { name: 'x', kind: 'sql', class: 7, action: 'deny' } });
     expect(wrongType.status).toBe(400);
     expect((JSON.parse(wrongType.body) as { error: { message: string } }).error.message).toBe('"class" must be a string');
-    expect(gw.admin(['rule', 'remove', 'race']).code).toBe(0);
+    expect((await admin(['rule', 'remove', 'race'])).code).toBe(0);
   });
 
-  it('writes rule.added and rule.removed to the audit', () => {
-    const audit = json<Array<{ code: string; actor: string; data: Record<string, unknown> }>>(gw.admin(['audit', 'list', '--json']));
+  it('writes rule.added and rule.removed to the audit', async () => {
+    const audit = json<Array<{ code: string; actor: string; data: Record<string, unknown> }>>(await admin(['audit', 'list', '--json']));
     const added = audit.filter((e) => e.code === 'rule.added');
     const removed = audit.filter((e) => e.code === 'rule.removed');
     expect(added.find((e) => e.data.rule === 'no-drop')).toMatchObject({ actor: 'admin', data: { kind: 'sql', class: 'drop', action: 'deny', targets: ['db01', 'tag:prod'], roles: ['ops'] } });

@@ -4,7 +4,9 @@
 // another; a psql Ctrl-C and a mariadb Ctrl-C that the balancer sends to another node than the
 // session's still cancel its query; grant expiry and its warning go to the webhook once, not once
 // per node (all three arm and claim it, one wins); wrong passwords spread over the nodes lock the
-// name; the one audit chain verifies on every node afterwards, and no node's log holds a secret.
+// name; a rule added with the CLI on one node denies on another at once (the bus, not the periodic
+// reload), and its removal there releases it; the one audit chain verifies on every node
+// afterwards, and no node's log holds a secret.
 // The PostgreSQL target is a database of its own (role `app`, database `orders`) on the store's
 // server: one server fewer on a 2-core machine, and the gateways reach it as any other target.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
@@ -338,6 +340,39 @@ describe('three nodes on one PostgreSQL store act as one', () => {
     const locks = (await audit()).filter((e) => e.code === 'auth.locked' && e.data.user === 'u-lock');
     expect(locks).toHaveLength(1);
     expect(locks[0]!.data.scope).toBe('pair');
+  }, 60_000);
+
+  // Was cluster-rules.test.ts (its own store and two nodes cost ~60 s of CI); here it runs while the
+  // next test's grant is still on its way to expiry.
+  it('a rule added on node 1 denies on node 2 at once, and its removal on node 2 lets node 1 run it', async () => {
+    const sql = (node: ClusterNode, q: string): ReturnType<typeof run> => run(requireBinary('postgresql-client-15', 'psql'), ['-X', '-v', 'ON_ERROR_STOP=1', '-v', 'VERBOSITY=verbose',
+      `host=127.0.0.1 port=${node.ports.postgres} user=dba+orders-db dbname=orders sslmode=require connect_timeout=10`, '-c', q],
+    { env: { ...process.env, PGPASSWORD: password('dba') } });
+    /** Runs `q` through `node` until `done` holds or `ms` pass; the time it took. */
+    const until = async (node: ClusterNode, q: string, done: (r: ReturnType<typeof run>) => boolean, ms: number): Promise<{ r: ReturnType<typeof run>; ms: number }> => {
+      const t0 = Date.now();
+      for (;;) {
+        const r = sql(node, q);
+        if (done(r) || Date.now() - t0 > ms) return { r, ms: Date.now() - t0 };
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    };
+    await grant(n('n1'), 'dba', 'orders-db', '10m');
+    const made = sql(n('n1'), 'create table rules_t1(id int); create table rules_t2(id int)');
+    expect(made.status, made.stderr).toBe(0);
+    must(await cliAsync(n('n1'), ['rule', 'add', 'no-drop', '--kind', 'sql', '--match', 'drop\\s+table', '--action', 'deny', '--message', 'no drops here']));
+    const denied = await until(n('n2'), 'drop table rules_t1', (r) => r.status !== 0, 3000);
+    expect(denied.r.stderr).toMatch(/ERROR:\s+42501: Portcullis: no drops here/);
+    // Well under the 5 s periodic reload: node 2 heard of it on the bus.
+    expect(denied.ms).toBeLessThan(2500);
+    figures.push(`rule added on n1 enforced on n2 after ${denied.ms} ms (first psql after the CLI returned)`);
+    expect(c.store.pg.sql("select count(*) from pg_tables where tablename = 'rules_t1'", 'orders').trim()).toBe('1');
+
+    must(await cliAsync(n('n2'), ['rule', 'remove', 'no-drop']));
+    const ran = await until(n('n1'), 'drop table rules_t2', (r) => r.status === 0, 3000);
+    expect(ran.r.status, ran.r.stderr).toBe(0);
+    expect(ran.ms).toBeLessThan(2500);
+    figures.push(`rule removed on n2 released on n1 after ${ran.ms} ms`);
   }, 60_000);
 
   it('sends one grant.expiring and one grant.expired webhook for a grant, though all three nodes have the webhook and compete', async () => {

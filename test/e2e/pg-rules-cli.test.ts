@@ -2,10 +2,12 @@
 // afterwards is denied with SQLSTATE 42501 and the rule's message (the table survives), and after
 // `rule remove` the same statement runs. A node-postgres session already open when a rule is added
 // (with another SQL rule in place, so it is framed) is held to the new rule on its next statement,
-// and released on removal, without waiting for the periodic reload.
+// and released on removal, without waiting for the periodic reload. The CLI is its main() in process
+// (a spawned one costs ~1 s of CPU; cli-rules proves the spawned binary).
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminIn } from '../harness/cli-in-process.js';
 import { DBA_PASSWORD, type PgFixture, startPgFixture } from '../harness/pg-fixture.js';
 
 let fx: PgFixture;
@@ -19,14 +21,14 @@ beforeAll(async () => {
 
 afterAll(async () => { await fx?.stop(); });
 
-const addRule = (args: string[]): void => {
-  const r = fx.gw.admin(['rule', 'add', ...args]);
+const addRule = async (args: string[]): Promise<void> => {
+  const r = await adminIn(fx.gw, ['rule', 'add', ...args]);
   expect(r.code, r.stderr).toBe(0);
 };
 
 describe('rules from the CLI on live PostgreSQL sessions', () => {
-  it('denies DROP TABLE with 42501 and the message on a psql session started after rule add, and allows it after rule remove', () => {
-    addRule(['no-drop-orders', '--kind', 'sql', '--match', 'drop\\s+table\\s+orders', '--action', 'deny', '--targets', 'orders-db', '--message', 'dropping orders needs a change ticket']);
+  it('denies DROP TABLE with 42501 and the message on a psql session started after rule add, and allows it after rule remove', async () => {
+    await addRule(['no-drop-orders', '--kind', 'sql', '--match', 'drop\\s+table\\s+orders', '--action', 'deny', '--targets', 'orders-db', '--message', 'dropping orders needs a change ticket']);
     const denied = fx.psql(['-c', '\\set VERBOSITY verbose', '-c', 'drop table orders']);
     expect(denied.status).not.toBe(0);
     expect(denied.stderr).toMatch(/ERROR:\s+42501: Portcullis: dropping orders needs a change ticket/);
@@ -35,14 +37,14 @@ describe('rules from the CLI on live PostgreSQL sessions', () => {
     expect(goesOn.stderr).toMatch(/Portcullis: dropping orders needs a change ticket/);
     expect(goesOn.stdout.trim()).toBe('2');
     expect(fx.pg.sql('select count(*) from orders', 'orders').trim()).toBe('2');
-    expect(fx.gw.admin(['rule', 'remove', 'no-drop-orders']).code).toBe(0);
+    expect((await adminIn(fx.gw, ['rule', 'remove', 'no-drop-orders'])).code).toBe(0);
     const allowed = fx.psql(['-c', 'drop table scratch']);
     expect(allowed.status, allowed.stderr).toBe(0);
   });
 
   it('holds a session that is already running to a rule added mid-session, and releases it on removal', async () => {
     // A first SQL rule before the session starts: the session frames statements (no pass-through).
-    addRule(['flag-truncate', '--kind', 'sql', '--match', '^\\s*truncate', '--action', 'flag']);
+    await addRule(['flag-truncate', '--kind', 'sql', '--match', '^\\s*truncate', '--action', 'flag']);
     const c = new pg.Client({
       host: '127.0.0.1', port: fx.gw.ports.postgres, user: 'dba+orders-db', password: DBA_PASSWORD, database: 'orders',
       ssl: { ca: readFileSync(fx.gw.caFile, 'utf8'), servername: 'localhost' },
@@ -50,17 +52,17 @@ describe('rules from the CLI on live PostgreSQL sessions', () => {
     await c.connect();
     try {
       expect((await c.query('select total from orders where id = 1')).rows).toEqual([{ total: 10 }]);
-      addRule(['no-updates', '--kind', 'sql', '--match', '^\\s*update\\b', '--action', 'deny', '--message', 'read only today']);
+      await addRule(['no-updates', '--kind', 'sql', '--match', '^\\s*update\\b', '--action', 'deny', '--message', 'read only today']);
       // Right after the CLI returns: the adding node enforces before it answers.
       const err = await c.query('update orders set total = 0').then(() => null, (e: unknown) => e as { code?: string; message?: string });
       expect(err).toMatchObject({ code: '42501', message: 'Portcullis: read only today' });
       expect((await c.query('select total from orders where id = 1')).rows).toEqual([{ total: 10 }]);
-      expect(fx.gw.admin(['rule', 'remove', 'no-updates']).code).toBe(0);
+      expect((await adminIn(fx.gw, ['rule', 'remove', 'no-updates'])).code).toBe(0);
       await c.query('update orders set total = 11 where id = 1');
       expect((await c.query('select total from orders where id = 1')).rows).toEqual([{ total: 11 }]);
     } finally {
       await c.end();
     }
-    expect(fx.gw.admin(['rule', 'remove', 'flag-truncate']).code).toBe(0);
+    expect((await adminIn(fx.gw, ['rule', 'remove', 'flag-truncate'])).code).toBe(0);
   });
 });

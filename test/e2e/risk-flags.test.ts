@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../harness/common.js';
+import { adminIn } from '../harness/cli-in-process.js';
+import type { CliResult } from '../harness/gateway.js';
 import { launchChromium, newContext, screenshotPath, signIn } from '../harness/browser.js';
 import { type PgFixture, startPgFixture } from '../harness/pg-fixture.js';
 
@@ -29,6 +31,10 @@ function hoursAway(): string {
   return `${String((h + 2) % 24).padStart(2, '0')}-${String((h + 4) % 24).padStart(2, '0')}`;
 }
 
+// The CLI's main() in process: polls and listings here would spawn a ~1 s CLI each (cli-rules
+// proves the spawned binary).
+const admin = (args: string[], stdin?: string): Promise<CliResult> => adminIn(fx.gw, args, stdin);
+
 const json = <T>(r: { code: number; stdout: string; stderr: string }): T => {
   if (r.code !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout) as T;
@@ -42,29 +48,28 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const port = (receiver.address() as { port: number }).port;
-  fx = await startPgFixture();
+  // Chromium starts while the peers do (it is only needed by the last two tests).
+  const chromium = launchChromium().then((b) => { browser = b; });
   const config = (businessHours: string): string => `webhooks:\n  - url: http://127.0.0.1:${port}/hook\n    events: [session.flagged]\n`
     + `risk:\n  businessHours: "${businessHours}"\n  exportRows: 500\n`;
   // Serve reads <data>/portcullis.yaml at start: business hours that exclude now for the risky session.
-  await fx.gw.halt();
-  writeFileSync(join(fx.gw.dataDir, 'portcullis.yaml'), config(hoursAway()));
-  await fx.gw.restart();
+  fx = await startPgFixture({}, { prepare: (dataDir) => writeFileSync(join(dataDir, 'portcullis.yaml'), config(hoursAway())) });
   fx.grant('30m');
-  fx.gw.admin(['user', 'add', 'ivy', '--role', 'investigator', '--password-stdin'], 'ivy-Password-1\n');
+  expect((await admin(['user', 'add', 'ivy', '--role', 'investigator', '--password-stdin'], 'ivy-Password-1\n')).code).toBe(0);
   const r = fx.psql(['-c', 'select g, md5(g::text) from generate_series(1, 1000) g', '-c', 'select pg_sleep(0.3)']);
   expect(r.status, r.stderr).toBe(0);
-  const list = (): SessionRow[] => json<SessionRow[]>(fx.gw.admin(['session', 'list', '--json']));
-  await waitFor('the risky session and its flags', () => (list()[0]?.flags.length ?? 0) >= 3, 10_000);
-  risky = list()[0]!.id;
+  const list = async (): Promise<SessionRow[]> => json<SessionRow[]>(await admin(['session', 'list', '--json']));
+  await waitFor('the risky session and its flags', async () => ((await list())[0]?.flags.length ?? 0) >= 3, 10_000);
+  risky = (await list())[0]!.id;
   // Then business hours that include every hour: the next session of the same user is not off-hours.
   await fx.gw.halt();
   writeFileSync(join(fx.gw.dataDir, 'portcullis.yaml'), config('off'));
   await fx.gw.restart();
   const r2 = fx.psql(['-c', 'select 1']);
   expect(r2.status, r2.stderr).toBe(0);
-  await waitFor('the calm session listed', () => list().length === 2, 10_000);
-  calm = list().find((s) => s.id !== risky)!.id;
-  browser = await launchChromium();
+  await waitFor('the calm session listed', async () => (await list()).length === 2, 10_000);
+  calm = (await list()).find((s) => s.id !== risky)!.id;
+  await chromium;
 }, 240_000);
 
 afterAll(async () => {
@@ -74,19 +79,19 @@ afterAll(async () => {
 });
 
 describe('session risk with real psql, a webhook receiver and Chromium', () => {
-  it('flags the session for mass export and off-hours (and first use) and scores it', () => {
-    const s = json<SessionRow>(fx.gw.admin(['session', 'show', risky, '--json']));
+  it('flags the session for mass export and off-hours (and first use) and scores it', async () => {
+    const s = json<SessionRow>(await admin(['session', 'show', risky, '--json']));
     const kinds = s.flags.map((f) => f.kind).sort();
     expect(kinds).toEqual(['first-use', 'mass-export', 'off-hours']);
     expect(s.flags.find((f) => f.kind === 'mass-export')?.detail).toMatch(/^\d+ rows returned \(threshold 500\)$/);
     expect(s.flags.find((f) => f.kind === 'off-hours')?.detail).toContain('outside business hours');
     expect(s.risk_score).toBe(40 + 10 + 5);
-    const calmRow = json<SessionRow>(fx.gw.admin(['session', 'show', calm, '--json']));
+    const calmRow = json<SessionRow>(await admin(['session', 'show', calm, '--json']));
     expect(calmRow).toMatchObject({ risk_score: 0, flags: [] });
   });
 
   it('audits each flag once as session.flagged and sends the webhook', async () => {
-    const audit = json<Array<{ code: string; data: Record<string, unknown> }>>(fx.gw.admin(['audit', 'list', '--limit', '10000', '--json']));
+    const audit = json<Array<{ code: string; data: Record<string, unknown> }>>(await admin(['audit', 'list', '--limit', '10000', '--json']));
     const flagged = audit.filter((a) => a.code === 'session.flagged');
     expect(flagged.map((a) => a.data.flag).sort()).toEqual(['first-use', 'mass-export', 'off-hours']);
     expect(flagged.every((a) => a.data.session === risky)).toBe(true);
@@ -96,11 +101,11 @@ describe('session risk with real psql, a webhook receiver and Chromium', () => {
     expect(hooks.find((h) => h.data.flag === 'mass-export')?.text).toContain(`session ${risky} of \`dba\` on \`orders-db\` flagged mass-export`);
   });
 
-  it('lists flagged sessions and filters by score from the CLI', () => {
-    expect(json<SessionRow[]>(fx.gw.admin(['session', 'list', '--flagged', '--json'])).map((s) => s.id)).toEqual([risky]);
-    expect(json<SessionRow[]>(fx.gw.admin(['session', 'list', '--min-score', '50', '--json'])).map((s) => s.id)).toEqual([risky]);
-    expect(json<SessionRow[]>(fx.gw.admin(['session', 'list', '--min-score', '56', '--json']))).toEqual([]);
-    const table = fx.gw.admin(['session', 'list', '--order', 'score']).stdout.split('\n');
+  it('lists flagged sessions and filters by score from the CLI', async () => {
+    expect(json<SessionRow[]>(await admin(['session', 'list', '--flagged', '--json'])).map((s) => s.id)).toEqual([risky]);
+    expect(json<SessionRow[]>(await admin(['session', 'list', '--min-score', '50', '--json'])).map((s) => s.id)).toEqual([risky]);
+    expect(json<SessionRow[]>(await admin(['session', 'list', '--min-score', '56', '--json']))).toEqual([]);
+    const table = (await admin(['session', 'list', '--order', 'score'])).stdout.split('\n');
     expect(table[1]).toContain(risky);
     expect(table[1]).toMatch(/55\s+first-use\+5,mass-export\+40,off-hours\+10|55\s+\S*mass-export\+40/);
   });

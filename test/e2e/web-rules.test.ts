@@ -14,12 +14,14 @@ let api: ApiFixture;
 let browser: Browser;
 
 beforeAll(async () => {
+  // Chromium starts while the app does (neither needs the other until the first page).
+  const chromium = launchChromium().then((b) => { browser = b; });
   t = await testApp();
   api = await startApi(t);
   await t.app.users.add('admin', { name: 'boss', roles: ['admin'], password: 'boss-Password-1' });
   await t.app.users.add('admin', { name: 'ivy', roles: ['investigator'], password: 'ivy-Password-1' });
   await addSshTarget(t.app);
-  browser = await launchChromium();
+  await chromium;
 }, 120_000);
 
 afterAll(async () => {

@@ -5,7 +5,7 @@ import { RecordingLayout, recordingsRoot } from '../../recorder/layout.js';
 import { parseStatementLine } from '../../recorder/statement-reader.js';
 import type { StatementRecord } from '../../recorder/statement-record.js';
 import { requireBinary, run } from './common.js';
-import { type GatewayPeer, startGateway } from './gateway.js';
+import { type GatewayOptions, type GatewayPeer, startGateway } from './gateway.js';
 import { type PostgresPeer, startPostgres } from './postgres.js';
 import { tlsCaArgs } from './test-ca.js';
 
@@ -25,9 +25,10 @@ export interface PgFixture {
   stop(): Promise<void>;
 }
 
-export async function startPgFixture(env: NodeJS.ProcessEnv = {}): Promise<PgFixture> {
+/** gateway: more startGateway options (prepare writes a config before serve starts: no restart). */
+export async function startPgFixture(env: NodeJS.ProcessEnv = {}, gateway: Omit<GatewayOptions, 'env'> = {}): Promise<PgFixture> {
   const psql = requireBinary('postgresql-client-15', 'psql');
-  const [gw, pg] = await Promise.all([startGateway({ env }), startPostgres()]);
+  const [gw, pg] = await Promise.all([startGateway({ ...gateway, env }), startPostgres()]);
   pg.sql(`CREATE ROLE app LOGIN PASSWORD '${DB_PASSWORD}'`);
   pg.sql('CREATE DATABASE orders OWNER app');
   const must = (r: { code: number; stderr: string }): void => { if (r.code !== 0) throw new Error(r.stderr); };

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireBinary, run, runOk, tempDir, waitFor } from './common.js';
+import { adminIn } from './cli-in-process.js';
 import { type GatewayPeer, json, startGateway } from './gateway.js';
 import { type SshdPeer, startSshd } from './sshd.js';
 import { RecordingLayout, recordingsRoot } from '../../recorder/layout.js';
@@ -113,8 +114,9 @@ export class Tmux {
 /** Waits until the latest session's recording is closed (meta.json gets its end last). */
 export async function latestClosedSession(gw: GatewayPeer): Promise<string> {
   let id = '';
-  await waitFor('the recording to close', () => {
-    const list = JSON.parse(gw.admin(['session', 'list', '--json']).stdout) as Array<{ id: string; end_reason: string | null }>;
+  // The CLI in process: a spawned one per poll costs ~1 s and blocks the test's event loop.
+  await waitFor('the recording to close', async () => {
+    const list = JSON.parse((await adminIn(gw, ['session', 'list', '--json'])).stdout) as Array<{ id: string; end_reason: string | null }>;
     const s = list.find((x) => x.end_reason);
     if (!s) return false;
     id = s.id;
