@@ -14,6 +14,7 @@ import { isPortcullisError, PortcullisError } from '../util/errors.js';
 import { newId } from '../util/ids.js';
 import type { ForwardRecord, ObservedEnd, ProtocolAdapter, SessionContext, SessionPolicy, SessionRefusal } from './adapter.js';
 import type { IssuedCredential } from './credentials.js';
+import { redactSecrets } from '../risk/flag-detail.js';
 import { GatedAudit } from './gated-audit.js';
 import { describeCommand, Gate, type GateCommand, type GateVerdict } from './gate.js';
 import { DEFAULT_CONNECT_MS, defaultOpener, NO_TAPS, type PipelineDeps, refuseSafely, type SessionHandle } from './pipeline-deps.js';
@@ -302,8 +303,11 @@ export class RunningSession<U> implements SessionHandle {
     // The recording keeps every verdict; the audit chain and the log get the first few per rule
     // and a count at the end (gated-audit.ts): a loop of denied statements must not flood them.
     if (this.gatedAudit.admit(v.verdict, v.rule)) {
-      this.log.info({ verdict: v.verdict, rule: v.rule, command }, LOG.sessionGated);
-      void this.deps.journal.gated(this.start, { verdict: v.verdict, rule: v.rule, command }).catch((e: unknown) => this.logBooks(e));
+      // Passwords (ALTER ROLE ... PASSWORD '...') stay in the recording only: logs and the audit
+      // chain are read, exported and shipped by more people than the session's recording.
+      const shown = redactSecrets(command);
+      this.log.info({ verdict: v.verdict, rule: v.rule, command: shown }, LOG.sessionGated);
+      void this.deps.journal.gated(this.start, { verdict: v.verdict, rule: v.rule, command: shown }).catch((e: unknown) => this.logBooks(e));
     }
     this.risk?.gated(v.verdict, v.rule, command);
     return v;

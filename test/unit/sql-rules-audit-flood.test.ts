@@ -13,6 +13,7 @@ usePipelineApp();
 const RULES: GateRule[] = [{
   name: 'no-drop',
   check: (cmd) => (cmd.kind === 'sql' && /drop/i.test(cmd.text) ? { verdict: 'deny', message: 'DROP is not allowed', rule: 'no-drop' }
+    : cmd.kind === 'sql' && /password/i.test(cmd.text) ? { verdict: 'deny', message: 'no role changes', rule: 'no-grant' }
     : cmd.kind === 'sql' && /delete/i.test(cmd.text) ? { verdict: 'flag', label: 'delete', rule: 'no-drop' } : null),
 }];
 
@@ -35,5 +36,17 @@ describe('gated audit entries under a flood', () => {
     const events = readFileSync(join(app.paths.recordings, id, 'events.ndjson'), 'utf8');
     expect(events.match(/"kind":"gate","verdict":"deny"/g)).toHaveLength(500);
     expect(events.match(/"kind":"gate","verdict":"flag"/g)).toHaveLength(3);
+  });
+
+  it("a denied statement's password stays in the recording, out of the audit entry", async () => {
+    const { app } = pipelineState.t;
+    const { adapter, id, settled } = await begin({ gateRules: RULES });
+    expect(adapter.statement("ALTER ROLE bob PASSWORD 'hunter2 two'")).toBe('deny');
+    adapter.ctx!.ended('closed-by-client');
+    await settled;
+    const gated = (await app.store.audit.page(0, 10_000)).filter((a) => a.code === 'session.gated');
+    expect(JSON.stringify(gated)).toContain("PASSWORD '…'");
+    expect(JSON.stringify(gated)).not.toContain('hunter2');
+    expect(readFileSync(join(app.paths.recordings, id, 'events.ndjson'), 'utf8')).toContain('hunter2');
   });
 });
