@@ -19,6 +19,7 @@ import { type QueryAnalysis, newFacts } from './sql/facts.js';
 import { analyzeMy, normalizeMy } from './sql/my-analyze.js';
 import { analyzePg, loadPgParser } from './sql/pg-analyze.js';
 import { normalizePg } from './sql/pg-normalize.js';
+import type { PreparedSql } from './sql/prepared-sql.js';
 import { prefilterFor } from './sql/prefilter.js';
 
 type Protocol = 'postgres' | 'mysql';
@@ -50,7 +51,11 @@ interface CompiledRule {
   re: RegExp | null;
 }
 
-export function sqlMatcher(rules: readonly RuleRecord[], protocol: Protocol): KindMatcher {
+/**
+ * `memory`: the session's SQL-level prepared statements (kept across rule changes by the rule gate);
+ * without it an EXECUTE is read on its own.
+ */
+export function sqlMatcher(rules: readonly RuleRecord[], protocol: Protocol, memory?: PreparedSql): KindMatcher {
   const compiled: CompiledRule[] = rules.map((r) => ({
     rule: r,
     fn: r.class ? functionOfClass(r.class) : null,
@@ -69,6 +74,33 @@ export function sqlMatcher(rules: readonly RuleRecord[], protocol: Protocol): Ki
     // No word any class rule needs: only --match rules can hit, on the normalized text (no parse).
     return onlyMatch.length === 0 ? [] : hitsOf(onlyMatch, text, normalizedOnly(text, protocol));
   };
+  const runOf = (text: string): RuleHit[] => {
+    let h = runHits.get(text);
+    if (!h) {
+      h = textHits(text, denying, denyingMatch);
+      if (runHits.size >= 1024) runHits.clear();
+      runHits.set(text, h);
+    }
+    return h;
+  };
+  /** PREPARE texts remembered; each EXECUTE read again as the PREPARE it runs (deny rules only, as for Bind). */
+  const withPrepared = (text: string, hits: RuleHit[], mem: PreparedSql): RuleHit[] => {
+    const prep = /prepare/i.test(text);
+    if (!prep && (mem.empty || !/execute/i.test(text))) return hits;
+    const a = analysis(text, protocol);
+    for (const p of a.prepares ?? []) mem.prepared(p.name, p.text);
+    if (denying.length === 0 || !a.executes) return hits;
+    const extra: RuleHit[] = [];
+    for (const name of a.executes) {
+      const texts = mem.texts(name);
+      if (texts === null) {
+        for (const c of denying) extra.push({ rule: c.rule, why: 'unparsable', what: `EXECUTE ${name}: a prepared statement the gateway no longer holds` });
+      } else {
+        for (const t of texts) extra.push(...runOf(t));
+      }
+    }
+    return extra.length === 0 ? hits : [...hits, ...extra];
+  };
   return {
     hits: (cmd) => {
       if (cmd.kind !== 'sql') return [];
@@ -78,13 +110,7 @@ export function sqlMatcher(rules: readonly RuleRecord[], protocol: Protocol): Ki
           // COM_STMT_EXECUTE), read again under the rules of now: a deny rule added since it was
           // prepared stops it. Flag rules flagged it when it was prepared; each run is not a new flag.
           if (denying.length === 0 || cmd.text === '') return [];
-          let h = runHits.get(cmd.text);
-          if (!h) {
-            h = textHits(cmd.text, denying, denyingMatch);
-            if (runHits.size >= 1024) runHits.clear();
-            runHits.set(cmd.text, h);
-          }
-          return h;
+          return runOf(cmd.text);
         }
         case 'function-call':
           // A built-in's call is read as the SQL it amounts to (its arguments may be SQL text).
@@ -92,7 +118,8 @@ export function sqlMatcher(rules: readonly RuleRecord[], protocol: Protocol): Ki
           break;
         default: break;
       }
-      return textHits(cmd.text, compiled, matchOnly);
+      const hits = textHits(cmd.text, compiled, matchOnly);
+      return memory && protocol === 'postgres' ? withPrepared(cmd.text, hits, memory) : hits;
     },
   };
 }

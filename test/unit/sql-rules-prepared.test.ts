@@ -6,6 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PgClientGate } from '../../gateway/postgres/client-gate.js';
 import { loadSqlParsers, sqlMatcher } from '../../gateway/rules/sql-matcher.js';
+import { PreparedSql } from '../../gateway/rules/sql/prepared-sql.js';
 import type { GateCommand, GateVerdict } from '../../gateway/session/gate.js';
 import type { RuleRecord } from '../../gateway/store/records.js';
 import { PgFrameReader } from '../../gateway/postgres/wire/frames.js';
@@ -117,5 +118,20 @@ describe('statements prepared before a deny rule', () => {
     expect(hits.map((h) => h.rule.name)).toEqual(['no-truncate']);
     expect(m.hits({ kind: 'sql', protocol: 'mysql', path: 'execute', text: 'CREATE TABLE x(a int)' })).toEqual([]);
     expect(m.hits({ kind: 'sql', protocol: 'mysql', path: 'execute', text: '' })).toEqual([]);
+  });
+
+  it('PostgreSQL SQL PREPARE before the rule: EXECUTE (also in EXPLAIN ANALYZE, CREATE TABLE AS) is read as the PREPARE', () => {
+    const memory = new PreparedSql();
+    const q = (text: string): GateCommand => ({ kind: 'sql', protocol: 'postgres', path: 'simple', text });
+    const before = sqlMatcher([rule('watch', { class: 'ddl', action: 'flag' })], 'postgres', memory);
+    expect(before.hits(q('PREPARE wipe AS DELETE FROM orders'))).toEqual([]);
+    expect(before.hits(q('prepare "Kill"(int) as select pg_terminate_backend($1)'))).toEqual([]);
+    const after = sqlMatcher([rule('no-unbounded', { class: 'unbounded-write' }), rule('no-kill', { class: 'function:pg_terminate_backend' })], 'postgres', memory);
+    expect(after.hits(q('EXECUTE wipe')).map((h) => h.rule.name)).toEqual(['no-unbounded']);
+    expect(after.hits(q('explain analyze execute WIPE')).map((h) => h.rule.name)).toEqual(['no-unbounded']);
+    expect(after.hits(q('create table x as execute wipe')).map((h) => h.rule.name)).toContain('no-unbounded');
+    expect(after.hits(q('execute "Kill"(1)')).map((h) => h.rule.name)).toEqual(['no-kill']);
+    expect(after.hits(q('execute kill(1)'))).toEqual([]);
+    expect(after.hits(q('select 1'))).toEqual([]);
   });
 });
