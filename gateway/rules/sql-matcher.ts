@@ -119,7 +119,7 @@ export function sqlMatcher(rules: readonly RuleRecord[], protocol: Protocol, mem
         default: break;
       }
       const hits = textHits(cmd.text, compiled, matchOnly);
-      return memory && protocol === 'postgres' ? withPrepared(cmd.text, hits, memory) : hits;
+      return memory ? withPrepared(cmd.text, hits, memory) : hits;
     },
   };
 }

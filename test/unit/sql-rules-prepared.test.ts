@@ -134,4 +134,16 @@ describe('statements prepared before a deny rule', () => {
     expect(after.hits(q('execute kill(1)'))).toEqual([]);
     expect(after.hits(q('select 1'))).toEqual([]);
   });
+
+  it("MySQL SQL PREPARE ... FROM 'literal' before the rule: EXECUTE is read as the prepared text", () => {
+    const memory = new PreparedSql();
+    const q = (text: string): GateCommand => ({ kind: 'sql', protocol: 'mysql', path: 'simple', text });
+    const before = sqlMatcher([rule('watch', { class: 'grant', action: 'flag' })], 'mysql', memory);
+    expect(before.hits(q("PREPARE Wipe FROM 'truncate table items'"))).toEqual([]);
+    expect(before.hits(q("prepare `del` from 'delete from items'"))).toEqual([]);
+    const after = sqlMatcher([rule('no-truncate', { class: 'truncate' }), rule('no-unbounded', { class: 'unbounded-write' })], 'mysql', memory);
+    expect(after.hits(q('EXECUTE wipe')).map((h) => h.rule.name)).toEqual(['no-truncate']);
+    expect(after.hits(q('execute `DEL`')).map((h) => h.rule.name)).toEqual(['no-unbounded']);
+    expect(after.hits(q('execute other'))).toEqual([]);
+  });
 });

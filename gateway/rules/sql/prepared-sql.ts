@@ -1,4 +1,5 @@
-// One session's SQL-level prepared statements (PostgreSQL `PREPARE name AS ...`), as the rules saw
+// One session's SQL-level prepared statements (PostgreSQL `PREPARE name AS ...`, MySQL `PREPARE
+// name FROM 'literal'`), as the rules saw
 // them: an `EXECUTE name` is read again as its PREPARE under the rules of now, so a deny rule added
 // after the PREPARE still stops it (the protocol-level equivalent is postgres/prepared-texts.ts).
 // Every text prepared under a name is kept (a failed re-PREPARE leaves the old one at the server;
