@@ -284,9 +284,11 @@ export class MyRelay {
   /** Passes a statement through the gate; on deny the client gets error 1142 and true is returned. */
   private denied(payload: Buffer): boolean {
     if (this.session.gatePassThrough) return false;
-    const cmd = gateCommand(payload);
+    const cmd = gateCommand(payload, (id) => this.log.preparedSql(id));
     if (!cmd) return false;
-    const v = this.session.check(cmd);
+    const v = cmd === 'unknown'
+      ? { verdict: 'deny' as const, message: 'this prepared statement was not held by the gateway (too many prepared); prepare it again' }
+      : this.session.check(cmd);
     if (v.verdict !== 'deny') return false;
     this.client.write(errPacket(1, 1142, '42000', `Portcullis: ${v.message}`));
     return true;
@@ -342,11 +344,20 @@ function commandText(payload: Buffer, at: number): string {
 
 const SNIPPET = 120;
 
-function gateCommand(payload: Buffer): GateCommand | null {
+/**
+ * The gate's view of a command; a prepared statement's run carries the text it was prepared with
+ * (read again under the rules of now: a rule added since must stop it); 'unknown' when the log may
+ * not hold that text.
+ */
+function gateCommand(payload: Buffer, preparedSql: (id: number) => string | null): GateCommand | 'unknown' | null {
   switch (payload[0]) {
     case COM.QUERY: return { kind: 'sql', protocol: 'mysql', path: 'simple', text: payload.toString('utf8', 1) };
     case COM.STMT_PREPARE: return { kind: 'sql', protocol: 'mysql', path: 'prepare', text: payload.toString('utf8', 1) };
-    case COM.STMT_EXECUTE: return { kind: 'sql', protocol: 'mysql', path: 'execute', text: `statement ${payload.length >= 5 ? payload.readUInt32LE(1) : 0}` };
+    case COM.STMT_EXECUTE: case COM_STMT_BULK_EXECUTE: {
+      if (payload.length < 5) return null;
+      const text = preparedSql(payload.readUInt32LE(1));
+      return text === null ? 'unknown' : { kind: 'sql', protocol: 'mysql', path: 'execute', text };
+    }
     default: return null;
   }
 }

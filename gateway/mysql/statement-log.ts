@@ -40,8 +40,21 @@ export class MyStatementLog {
    */
   private readonly longData = new Map<number, Map<number, Buffer[]>>();
   private longBytes = 0;
+  /** A prepared statement was not held (over MAX_STATEMENTS): an id not held may be one of those. */
+  private overflowed = false;
+  private lastPrepared = -1;
 
   constructor(private readonly caps: () => number, private readonly now: () => number, private readonly onRecord: (r: StatementRecord) => void) {}
+
+  /**
+   * The text a COM_STMT_EXECUTE of `id` runs, for the gate (MariaDB's id 0xffffffff is the last one
+   * prepared); '' for an id the target never gave; null when it may be one the log did not hold.
+   */
+  preparedSql(id: number): string | null {
+    const s = this.prepared.get(id === 0xffffffff ? this.lastPrepared : id);
+    if (s) return s.sql;
+    return this.overflowed ? null : '';
+  }
 
   /** A command packet from the client (sequence id 0). */
   command(p: MyPacket): void {
@@ -138,6 +151,8 @@ export class MyStatementLog {
           const columns = r.u16();
           const params = r.u16();
           if (this.prepared.size < MAX_STATEMENTS) this.prepared.set(id, { sql: ph.sql, params, types: [] });
+          else this.overflowed = true;
+          this.lastPrepared = id;
           ph.got = true;
           ph.skip = params + columns + (deprecateEof ? 0 : (params > 0 ? 1 : 0) + (columns > 0 ? 1 : 0));
           if (ph.skip === 0) this.done();

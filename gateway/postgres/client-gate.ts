@@ -8,6 +8,7 @@
 import type { GateCommand, GateVerdict } from '../session/gate.js';
 import { PgFrameReader, type PgMessage, PgReader } from './wire/frames.js';
 import { argumentLiteral, functionCallText } from './function-names.js';
+import { PreparedTexts } from './prepared-texts.js';
 import { errorOrNotice } from './wire/server-messages.js';
 
 const COMMANDS = new Set(['Q', 'P', 'B', 'E', 'F']);
@@ -27,6 +28,7 @@ export interface ClientGateIo {
 
 export class PgClientGate {
   private held: Buffer[] = [];
+  private readonly prepared = new PreparedTexts();
   private skipToSync = false;
   private readonly frames: PgFrameReader;
   private chunk: Buffer = Buffer.alloc(0);
@@ -56,14 +58,43 @@ export class PgClientGate {
       if (m.type !== 'S') return;
       this.skipToSync = false;
     }
-    if (COMMANDS.has(m.type)) {
+    const body = bytes.subarray(5);
+    if (m.type === 'B' || m.type === 'E') {
+      // Checked again with the text it runs, under the rules of now (prepared-texts.ts).
+      const refusal = this.runs(m.type, body);
+      if (refusal !== null) return this.deny(m.type, refusal);
+    } else if (COMMANDS.has(m.type)) {
       // The gate reads the whole held message, never the framer's head: a statement padded past
       // the head limit would otherwise hide its end (the part a rule looks for) from the rules.
-      const v = this.io.check(commandOf(m.type, bytes.subarray(5)));
+      const v = this.io.check(commandOf(m.type, body));
       if (v.verdict === 'deny') return this.deny(m.type, v.message);
     }
+    this.remember(m.type, body);
     this.io.logged(m);
     this.io.forward(bytes, m.type);
+  }
+
+  /** A Bind's statement or an Execute's portal, each candidate text through the gate: a refusal, or null. */
+  private runs(type: 'B' | 'E', body: Buffer): string | null {
+    const r = new PgReader(body);
+    const portal = r.cstring();
+    const texts = type === 'B' ? this.prepared.statement(r.cstring()) : this.prepared.portal(portal);
+    if (texts === null) return 'this prepared statement was dropped from the gateway\'s memory (too many held); prepare it again';
+    for (const text of texts) {
+      const v = this.io.check({ kind: 'sql', protocol: 'postgres', path: type === 'B' ? 'bind' : 'execute', text });
+      if (v.verdict === 'deny') return v.message;
+    }
+    return null;
+  }
+
+  /** What a forwarded Parse, Bind or Close changes in the statements and portals the target holds. */
+  private remember(type: string, body: Buffer): void {
+    if ((type !== 'P' && type !== 'B' && type !== 'C') || body.length === 0) return;
+    const r = new PgReader(body);
+    if (type === 'P') { const name = r.cstring(); this.prepared.parsed(name, r.cstring()); return; }
+    if (type === 'B') { const portal = r.cstring(); this.prepared.bound(portal, r.cstring()); return; }
+    const kind = r.bytes(1).toString('latin1');
+    if (kind === 'S' || kind === 'P') this.prepared.closed(kind, r.cstring());
   }
 
   /** At the end of a chunk: a partial non-command message streams on; a partial command waits. */
@@ -97,8 +128,6 @@ function commandOf(type: string, body: Buffer): GateCommand {
   switch (type) {
     case 'Q': return { kind: 'sql', protocol: 'postgres', path: 'simple', text: r.cstring() };
     case 'P': { r.cstring(); return { kind: 'sql', protocol: 'postgres', path: 'parse', text: r.cstring() }; }
-    case 'B': { const portal = r.cstring(); return { kind: 'sql', protocol: 'postgres', path: 'bind', text: `portal "${portal}" statement "${r.cstring()}"` }; }
-    case 'E': return { kind: 'sql', protocol: 'postgres', path: 'execute', text: `portal "${r.cstring()}"` };
     default: return functionCall(r);
   }
 }

@@ -8,14 +8,22 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u20
 
 /**
  * A password in a statement or command (`ALTER ROLE x PASSWORD '...'`, `IDENTIFIED BY '...'`,
- * `mysql -pSECRET`, `--password=...`): the recording keeps the statement, but a flag's detail
- * travels further (chat webhooks, logs), so the value is left out there.
+ * `SET PASSWORD FOR u = PASSWORD('...')`, `mysql -pSECRET`, `--password=...`): the recording keeps
+ * the statement, but a flag's detail, a gated statement's audit entry and log line travel further
+ * (chat webhooks, logs, the audit export), so the value is left out there. A value is the whole
+ * literal however it is quoted (E'..', U&'..', $tag$..$tag$, "..", PASSWORD('..')): a space inside
+ * it must not leave its second half in plain sight.
  */
-const SECRET = /\b(password|identified\s+(?:with\s+\S+\s+)?by)\b(\s*=?\s*)('(?:[^']|'')*'?|"[^"]*"?|\S+)|(\s-p)(\S+)|(--password[= ])(\S+)/gi;
+const LITERAL = String.raw`(?:[EeUuBbXxNn]&?)?'(?:[^'\\]|''|\\[\s\S])*'?|"[^"]*"?|\$(?:[A-Za-z_]\w*)?\$[\s\S]*?(?:\$(?:[A-Za-z_]\w*)?\$|$)`;
+const SECRET = new RegExp(
+  String.raw`\b(password\b(?:\s+for\s+[^=;]+?(?=\s*=))?|identified\s+(?:(?:with|via)\s+\S+\s+)?(?:by|as|using)\b(?:\s+password\b)?)(\s*=?\s*)` +
+  `(${LITERAL}|\\w*\\(\\s*(?:${LITERAL})?\\s*\\)?|\\S+)|(\\s-p)(\\S+)|(--password[= ])(\\S+)`, 'gi');
 
 export function redactSecrets(text: string): string {
-  return text.replace(SECRET, (_m, kw?: string, sep?: string, _v?: string, p?: string, _pv?: string, lp?: string) =>
-    kw !== undefined ? `${kw}${sep ?? ' '}'…'` : p !== undefined ? `${p}…` : `${lp ?? ''}…`);
+  return text.replace(SECRET, (...m: unknown[]) => {
+    const [, kw, sep, , p, , lp] = m as Array<string | undefined>;
+    return kw !== undefined ? `${kw}${sep ?? ' '}'…'` : p !== undefined ? `${p}…` : `${lp ?? ''}…`;
+  });
 }
 
 export function flagDetail(text: string, max = MAX_DETAIL): string {

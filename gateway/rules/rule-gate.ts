@@ -11,6 +11,7 @@ import type { KindMatcher, RuleHit } from './matcher.js';
 import type { RuleBook } from './rule-book.js';
 import { denyMessage, inScope } from './rule-spec.js';
 import { sqlMatcher } from './sql-matcher.js';
+import { PreparedSql } from './sql/prepared-sql.js';
 
 interface Compiled {
   version: number;
@@ -22,7 +23,7 @@ const SQL_PROTOCOLS = new Set(['postgres', 'mysql']);
 
 /** How a kind's matcher is built from its rules in scope (the real ones by default; tests pass their own). */
 export interface MatcherFactories {
-  sql: (rules: readonly RuleRecord[], protocol: 'postgres' | 'mysql') => KindMatcher;
+  sql: (rules: readonly RuleRecord[], protocol: 'postgres' | 'mysql', memory: PreparedSql) => KindMatcher;
   command: (rules: readonly RuleRecord[]) => KindMatcher;
 }
 
@@ -32,6 +33,8 @@ export class RuleGate implements GateRule {
   readonly name = 'rules';
   // Per session (the gate passes its subject object every time): matchers for its rules in scope.
   private readonly compiled = new WeakMap<GateSubject, Compiled>();
+  // Per session, across rule changes: SQL-level PREPAREs, so an EXECUTE is read as what it runs.
+  private readonly prepared = new WeakMap<GateSubject, PreparedSql>();
 
   constructor(private readonly book: RuleBook, private readonly make: MatcherFactories = REAL) {}
 
@@ -60,9 +63,11 @@ export class RuleGate implements GateRule {
     const of = (kind: RuleRecord['kind']): RuleRecord[] => mine.filter((r) => r.kind === kind);
     const sql = of('sql');
     const command = of('command');
+    let memory = this.prepared.get(subject);
+    if (!memory) this.prepared.set(subject, memory = new PreparedSql());
     const c: Compiled = {
       version: snap.version,
-      sql: sql.length > 0 && SQL_PROTOCOLS.has(subject.protocol) ? this.make.sql(sql, subject.protocol === 'mysql' ? 'mysql' : 'postgres') : null,
+      sql: sql.length > 0 && SQL_PROTOCOLS.has(subject.protocol) ? this.make.sql(sql, subject.protocol === 'mysql' ? 'mysql' : 'postgres', memory) : null,
       command: command.length > 0 ? this.make.command(command) : null,
     };
     this.compiled.set(subject, c);

@@ -5,8 +5,9 @@
 // text. A class rule hits when any statement is in the class (function:NAME: calls NAME); a --match
 // rule when its regex finds a statement's normalized text or the raw text. A text that cannot be
 // analysed (or is over the parse cap) is an `unparsable` hit for every rule it did not match; the
-// rule gate applies each rule's --unparsable. Bind and Execute (and MySQL COM_STMT_EXECUTE) refer to
-// statements checked when prepared: no hits. A PostgreSQL FunctionCall names its function by OID:
+// rule gate applies each rule's --unparsable. Bind and Execute (and MySQL COM_STMT_EXECUTE) carry
+// the text of the statement they run, read again for deny rules only (a rule added since it was
+// prepared must stop it; flag rules flagged it when prepared). A PostgreSQL FunctionCall names its function by OID:
 // built-ins are named from PostgreSQL's catalog (postgres/function-names.ts); a user's function
 // cannot be named, which is `unparsable` for function: rules.
 import { builtinFunctionName } from '../postgres/function-names.js';
@@ -18,6 +19,7 @@ import { type QueryAnalysis, newFacts } from './sql/facts.js';
 import { analyzeMy, normalizeMy } from './sql/my-analyze.js';
 import { analyzePg, loadPgParser } from './sql/pg-analyze.js';
 import { normalizePg } from './sql/pg-normalize.js';
+import type { PreparedSql } from './sql/prepared-sql.js';
 import { prefilterFor } from './sql/prefilter.js';
 
 type Protocol = 'postgres' | 'mysql';
@@ -49,7 +51,11 @@ interface CompiledRule {
   re: RegExp | null;
 }
 
-export function sqlMatcher(rules: readonly RuleRecord[], protocol: Protocol): KindMatcher {
+/**
+ * `memory`: the session's SQL-level prepared statements (kept across rule changes by the rule gate);
+ * without it an EXECUTE is read on its own.
+ */
+export function sqlMatcher(rules: readonly RuleRecord[], protocol: Protocol, memory?: PreparedSql): KindMatcher {
   const compiled: CompiledRule[] = rules.map((r) => ({
     rule: r,
     fn: r.class ? functionOfClass(r.class) : null,
@@ -57,21 +63,63 @@ export function sqlMatcher(rules: readonly RuleRecord[], protocol: Protocol): Ki
   }));
   const prefilter = prefilterFor(rules, protocol);
   const matchOnly = compiled.filter((c) => c.re !== null);
+  const denying = compiled.filter((c) => c.rule.action === 'deny');
+  const denyingMatch = denying.filter((c) => c.re !== null);
+  // Runs of a prepared statement repeat one text (often thousands of times): its hits are kept for
+  // this rule set (a new matcher is built when the rules change), so no run parses again, even a
+  // text too long for the shared analysis cache.
+  const runHits = new Map<string, RuleHit[]>();
+  const textHits = (text: string, all: readonly CompiledRule[], onlyMatch: readonly CompiledRule[]): RuleHit[] => {
+    if (prefilter.test(text)) return hitsOf(all, text, analysis(text, protocol));
+    // No word any class rule needs: only --match rules can hit, on the normalized text (no parse).
+    return onlyMatch.length === 0 ? [] : hitsOf(onlyMatch, text, normalizedOnly(text, protocol));
+  };
+  const runOf = (text: string): RuleHit[] => {
+    let h = runHits.get(text);
+    if (!h) {
+      h = textHits(text, denying, denyingMatch);
+      if (runHits.size >= 1024) runHits.clear();
+      runHits.set(text, h);
+    }
+    return h;
+  };
+  /** PREPARE texts remembered; each EXECUTE read again as the PREPARE it runs (deny rules only, as for Bind). */
+  const withPrepared = (text: string, hits: RuleHit[], mem: PreparedSql): RuleHit[] => {
+    const prep = /prepare/i.test(text);
+    if (!prep && (mem.empty || !/execute/i.test(text))) return hits;
+    const a = analysis(text, protocol);
+    for (const p of a.prepares ?? []) mem.prepared(p.name, p.text);
+    if (denying.length === 0 || !a.executes) return hits;
+    const extra: RuleHit[] = [];
+    for (const name of a.executes) {
+      const texts = mem.texts(name);
+      if (texts === null) {
+        for (const c of denying) extra.push({ rule: c.rule, why: 'unparsable', what: `EXECUTE ${name}: a prepared statement the gateway no longer holds` });
+      } else {
+        for (const t of texts) extra.push(...runOf(t));
+      }
+    }
+    return extra.length === 0 ? hits : [...hits, ...extra];
+  };
   return {
     hits: (cmd) => {
       if (cmd.kind !== 'sql') return [];
       switch (cmd.path) {
-        case 'bind': case 'execute': return [];
+        case 'bind': case 'execute': {
+          // The text of a statement prepared earlier (PostgreSQL Bind/Execute, MySQL
+          // COM_STMT_EXECUTE), read again under the rules of now: a deny rule added since it was
+          // prepared stops it. Flag rules flagged it when it was prepared; each run is not a new flag.
+          if (denying.length === 0 || cmd.text === '') return [];
+          return runOf(cmd.text);
+        }
         case 'function-call':
           // A built-in's call is read as the SQL it amounts to (its arguments may be SQL text).
           if (cmd.functionOid === undefined || builtinFunctionName(cmd.functionOid) === undefined) return unnamedCallHits(compiled, cmd.functionOid);
           break;
         default: break;
       }
-      const text = cmd.text;
-      if (prefilter.test(text)) return hitsOf(compiled, text, analysis(text, protocol));
-      // No word any class rule needs: only --match rules can hit, on the normalized text (no parse).
-      return matchOnly.length === 0 ? [] : hitsOf(matchOnly, text, normalizedOnly(text, protocol));
+      const hits = textHits(cmd.text, compiled, matchOnly);
+      return memory ? withPrepared(cmd.text, hits, memory) : hits;
     },
   };
 }

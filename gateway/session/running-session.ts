@@ -14,6 +14,8 @@ import { isPortcullisError, PortcullisError } from '../util/errors.js';
 import { newId } from '../util/ids.js';
 import type { ForwardRecord, ObservedEnd, ProtocolAdapter, SessionContext, SessionPolicy, SessionRefusal } from './adapter.js';
 import type { IssuedCredential } from './credentials.js';
+import { redactSecrets } from '../risk/flag-detail.js';
+import { GatedAudit } from './gated-audit.js';
 import { describeCommand, Gate, type GateCommand, type GateVerdict } from './gate.js';
 import { DEFAULT_CONNECT_MS, defaultOpener, NO_TAPS, type PipelineDeps, refuseSafely, type SessionHandle } from './pipeline-deps.js';
 import type { SessionStart } from './ports.js';
@@ -34,6 +36,7 @@ export class RunningSession<U> implements SessionHandle {
   private readonly abort = new AbortController();
   private readonly limits: SessionLimits;
   private readonly gate: Gate;
+  private readonly gatedAudit = new GatedAudit();
   private phase: Phase = 'starting';
   private endReason: TerminationReason | null = null;
   private refused = false;
@@ -297,8 +300,15 @@ export class RunningSession<U> implements SessionHandle {
     if (v.verdict === 'allow') return v;
     const command = describeCommand(cmd);
     taps.event('gate', { verdict: v.verdict, rule: v.rule, command });
-    this.log.info({ verdict: v.verdict, rule: v.rule, command }, LOG.sessionGated);
-    void this.deps.journal.gated(this.start, { verdict: v.verdict, rule: v.rule, command }).catch((e: unknown) => this.logBooks(e));
+    // The recording keeps every verdict; the audit chain and the log get the first few per rule
+    // and a count at the end (gated-audit.ts): a loop of denied statements must not flood them.
+    if (this.gatedAudit.admit(v.verdict, v.rule)) {
+      // Passwords (ALTER ROLE ... PASSWORD '...') stay in the recording only: logs and the audit
+      // chain are read, exported and shipped by more people than the session's recording.
+      const shown = redactSecrets(command);
+      this.log.info({ verdict: v.verdict, rule: v.rule, command: shown }, LOG.sessionGated);
+      void this.deps.journal.gated(this.start, { verdict: v.verdict, rule: v.rule, command: shown }).catch((e: unknown) => this.logBooks(e));
+    }
     this.risk?.gated(v.verdict, v.rule, command);
     return v;
   }
@@ -391,6 +401,10 @@ export class RunningSession<U> implements SessionHandle {
     // An end that raced the start (shutdown while the row was being written) books after it, so
     // there is exactly one session.ended, after its session.started; no row, no end to book.
     if (!(await this.booked)) { this.resolveSettled(reason); return; }
+    for (const g of this.gatedAudit.summaries()) {
+      const command = `${g.more} more ${g.verdict === 'deny' ? 'denials' : 'flags'} by this rule in the session, not audited one by one (each is in the recording)`;
+      await journal.gated(this.start, { verdict: g.verdict, rule: g.rule, command }).catch((e: unknown) => this.logBooks(e));
+    }
     if (this.adapter.protocol !== 'ssh') await journal.statements(this.start, this.recording?.statements ?? 0).catch((e: unknown) => this.logBooks(e));
     await journal.ended(this.start, endedAt, reason).catch((e: unknown) => this.logBooks(e));
     const credential = await this.issuing;

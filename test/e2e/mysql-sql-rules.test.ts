@@ -74,4 +74,28 @@ describe('SQL rules with mysql2', () => {
       await c.end();
     }
   });
+
+  it('a statement prepared before a deny rule was added is refused at its next COM_STMT_EXECUTE', async () => {
+    const opts = { host: '127.0.0.1', port: fx.gw.ports.mysql, user: 'dba+shop-db', password: DBA_PASSWORD, database: 'shop', ssl: { ca: readFileSync(fx.gw.caFile, 'utf8') } };
+    const c = await mysql.createConnection(opts);
+    const probe = await mysql.createConnection(opts);
+    try {
+      await c.query('create table scratch(id int)');
+      // mysql2 prepares once per text and connection, then sends only COM_STMT_EXECUTE.
+      await c.execute('insert into scratch values (?)', [1]);
+      const a = fx.gw.admin(['rule', 'add', 'no-scratch', '--kind', 'sql', '--match', 'insert into scratch', '--action', 'deny', '--message', 'scratch is frozen']);
+      if (a.code !== 0) throw new Error(a.stderr);
+      for (let i = 0; i < 50; i++) {
+        if (await probe.query("select 'insert into scratch'").then(() => false, () => true)) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await expect(c.execute('insert into scratch values (?)', [2])).rejects.toMatchObject({ errno: 1142, message: 'Portcullis: scratch is frozen' });
+      const [rows] = await c.query('select count(*) as n from scratch');
+      expect(rows).toEqual([{ n: 1 }]);
+    } finally {
+      fx.gw.admin(['rule', 'remove', 'no-scratch']);
+      await c.end();
+      await probe.end();
+    }
+  });
 });

@@ -107,6 +107,26 @@ describe('SQL rules with node-postgres', () => {
     expect(count()).toBe('2');
   });
 
+  it('a named prepared statement that ran before a deny rule was added is refused at its next run', async () => {
+    const c = await client();
+    const probe = await client();
+    try {
+      await c.query('create table scratch(id int)');
+      const ins = { name: 'ins', text: 'insert into scratch values ($1)', values: [1] };
+      await c.query(ins);
+      addRule(['no-scratch', '--kind', 'sql', '--match', 'insert into scratch', '--action', 'deny', '--message', 'scratch is frozen']);
+      // Another session sees the rule once the book has it (no side effect: the text is a string).
+      for (let i = 0; i < 50 && (await failure(probe.query("select 'insert into scratch'"))) === null; i++) await new Promise((r) => setTimeout(r, 100));
+      // node-postgres sends only Bind and Execute for a name it prepared: the gate reads the text again.
+      expect(await failure(c.query({ ...ins, values: [2] }))).toMatchObject({ code: '42501', message: 'Portcullis: scratch is frozen' });
+      expect((await c.query('select count(*)::int as n from scratch')).rows).toEqual([{ n: 1 }]);
+    } finally {
+      fx.gw.admin(['rule', 'remove', 'no-scratch']);
+      await c.end();
+      await probe.end();
+    }
+  });
+
   it('denies a 10 MB statement as unparsable without parsing it, at once, and the session goes on', async () => {
     const c = await client();
     try {

@@ -62,7 +62,7 @@ describe('the PostgreSQL client gate', () => {
       expect(said.toString('latin1')).toContain('42501');
       expect(said.toString('latin1')).toContain('Portcullis: DROP is not allowed here');
       expect(r.checked).toEqual([
-        'simple:select 1', 'simple:DROP TABLE orders', 'parse:select $1::int', 'bind:portal "" statement "s1"', 'execute:portal ""', 'parse:drop table t',
+        'simple:select 1', 'simple:DROP TABLE orders', 'parse:select $1::int', 'bind:select $1::int', 'execute:select $1::int', 'parse:drop table t',
       ]);
     }
   });

@@ -17,6 +17,10 @@ export interface QueryAnalysis {
   statements: StatementFacts[];
   /** Why some part could not be analysed (null: all of it was). */
   unparsable: string | null;
+  /** SQL-level PREPARE name AS ...: the name (as the server folds it) and the PREPARE statement's text. */
+  prepares?: Array<{ name: string; text: string }>;
+  /** SQL-level EXECUTE name (also inside EXPLAIN or CREATE TABLE AS). */
+  executes?: string[];
 }
 
 export function newFacts(text: string): StatementFacts {
@@ -30,6 +34,8 @@ export function unparsableQuery(why: string): QueryAnalysis {
 /** Rough retained size of an analysis, for the cache's byte bound. */
 export function analysisBytes(a: QueryAnalysis): number {
   let n = 64 + (a.unparsable?.length ?? 0) * 2;
+  for (const p of a.prepares ?? []) n += 64 + (p.name.length + p.text.length) * 2;
+  for (const e of a.executes ?? []) n += 32 + e.length * 2;
   for (const s of a.statements) {
     n += 96 + s.text.length * 2 + s.classes.size * 16;
     for (const f of s.functions) n += 32 + f.length * 2;

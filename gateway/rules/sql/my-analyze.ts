@@ -46,6 +46,10 @@ function read(bytes: Buffer, out: QueryAnalysis, depth: number): void {
       for (const k of c.classes) f.classes.add(k);
       for (const fn of c.functions) f.functions.add(fn);
       if (c.unparsable) out.unparsable ??= c.unparsable;
+      if (depth === 0) {
+        for (const p of c.prepares) (out.prepares ??= []).push(p);
+        for (const e of c.executes) if (!(out.executes ??= []).includes(e)) out.executes.push(e);
+      }
       else if (!compound && st.normalized.length <= PARSER_MAX) fromParser(st.normalized, f);
       out.statements.push(f);
       for (const n of c.nested) read(Buffer.from(n, 'utf8'), out, depth + 1);

@@ -17,6 +17,9 @@ export interface MyFacts {
   nested: string[];
   /** Why this statement cannot be read (null: it can). */
   unparsable: string | null;
+  /** PREPARE name FROM 'literal' (name in lower case: MySQL's are case-insensitive), EXECUTE name: for the session's memory. */
+  prepares: Array<{ name: string; text: string }>;
+  executes: string[];
 }
 
 /** The first words the server starts a statement with (those in a class are classified by byLead). */
@@ -31,7 +34,7 @@ const ROUTINES = new Set(['procedure', 'function', 'trigger', 'event']);
 const DML = new Set(['select', 'insert', 'replace', 'update', 'delete', 'table', 'values']);
 
 export function classifyMy(tokens: readonly MyToken[], compound: boolean): MyFacts & { opensCompound: boolean } {
-  const f: MyFacts = { classes: new Set(), functions: new Set(), nested: [], unparsable: null };
+  const f: MyFacts = { classes: new Set(), functions: new Set(), nested: [], unparsable: null, prepares: [], executes: [] };
   callsAndOutfile(tokens, f);
   dynamicSql(tokens, f);
   if (compound) { anywhere(tokens, f); return { ...f, opensCompound: false }; }
@@ -125,6 +128,10 @@ function dynamicSql(tokens: readonly MyToken[], f: MyFacts): void {
       if (src === 0) continue;
     } else if (t.kind === 'word' && t.text === 'execute' && tokens[k + 1]?.text === 'immediate') {
       src = k + 2;
+    } else if (t.kind === 'word' && t.text === 'execute' && k === 0) {
+      const name = statementName(tokens[k + 1]);
+      if (name !== null) f.executes.push(name);
+      continue;
     } else if (t.kind === 'word' && t.text === 'execute_prepared_stmt' && tokens[k + 1]?.text === '(') {
       src = k + 2;
     } else continue;
@@ -132,10 +139,18 @@ function dynamicSql(tokens: readonly MyToken[], f: MyFacts): void {
     const next = tokens[src + 1];
     if (s?.kind === 'string' && s.value !== undefined && (next === undefined || next.text === ')' || next.text === 'using' || (next.kind === 'word' && next.text !== 'collate'))) {
       f.nested.push(s.value);
+      const name = t.text === 'prepare' ? statementName(tokens[k + 1]) : null;
+      if (name !== null) f.prepares.push({ name, text: s.value });
     } else {
       f.unparsable = 'dynamic SQL (PREPARE or EXECUTE IMMEDIATE of a computed string) cannot be seen';
     }
   }
+}
+
+function statementName(t: MyToken | undefined): string | null {
+  if (t?.kind === 'word') return t.text;
+  if (t?.kind === 'qident') return t.text.slice(1, -1).replace(/``/g, '`').toLowerCase();
+  return null;
 }
 
 /**

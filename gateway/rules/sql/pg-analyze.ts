@@ -39,12 +39,17 @@ export function analyzePg(text: string): QueryAnalysis {
   if (!ready) return { statements: [], unparsable: 'the PostgreSQL parser is not loaded' };
   const a = new PgAnalysis();
   a.text(text, null, 0);
-  return { statements: a.statements, unparsable: a.unparsable };
+  const out: QueryAnalysis = { statements: a.statements, unparsable: a.unparsable };
+  if (a.prepares.length > 0) out.prepares = a.prepares;
+  if (a.executes.length > 0) out.executes = a.executes;
+  return out;
 }
 
 class PgAnalysis {
   statements: StatementFacts[] = [];
   unparsable: string | null = null;
+  prepares: Array<{ name: string; text: string }> = [];
+  executes: string[] = [];
 
   private fail(why: string): void {
     this.unparsable ??= why;
@@ -130,6 +135,9 @@ class PgAnalysis {
         break;
       case 'CreateFunctionStmt': this.functionBody(n, f, stmtText, depth); break;
       case 'DoStmt': this.doBlock(n, f, stmtText, depth); break;
+      // Remembered per session by the matcher: a rule added after the PREPARE still stops its EXECUTE.
+      case 'PrepareStmt': if (typeof n.name === 'string') this.prepares.push({ name: n.name, text: stmtText }); break;
+      case 'ExecuteStmt': if (typeof n.name === 'string') this.executes.push(n.name); break;
     }
   }
 
