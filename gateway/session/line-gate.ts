@@ -219,7 +219,7 @@ export class LineGate {
 }
 
 /** Whether a shell would ask for more after this line: a trailing backslash or an open quote (a quick count, not a parse). */
-function continues(text: string): boolean {
+export function continues(text: string): boolean {
   if (text.endsWith('\\')) return true;
   let single = false;
   let double = false;

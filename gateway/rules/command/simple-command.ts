@@ -42,7 +42,7 @@ const WRAPPERS: Record<string, WrapperSyntax> = {
   proxychains: { valued: 'f' }, torsocks: { valued: 'aPiud' }, firejail: { valued: '' }, 'systemd-run': { valued: 'pEuMH', long: ['unit', 'property', 'uid', 'gid', 'setenv', 'description', 'slice', 'machine', 'host'] },
   script: { valued: 'cEIOBTmo', long: ['command', 'echo', 'log-in', 'log-out', 'log-io', 'log-timing'] },
 };
-const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'fish', 'rbash', 'tcsh', 'csh', 'busybox']);
+export const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'fish', 'rbash', 'tcsh', 'csh', 'busybox']);
 const MAX_WRAPPERS = 32;
 
 export function normalize(words: readonly Word[]): Normalized {
