@@ -105,6 +105,28 @@ describe('command rules on SSH', () => {
     }
     expect(existsSync(dir)).toBe(true);
   }, 60_000);
+  it('stops a line typed with echo off at dash and edited by the tty (Ctrl-W), also when Enter is pressed again', async () => {
+    const t = Tmux.start(`ssh ${fx.sshOpts(['-tt', '-i', fx.opsKey, '-o', 'BatchMode=yes']).join(' ')} ops+web01@127.0.0.1 sh`, { cols: 120, rows: 40 });
+    try {
+      await t.waitFor(/\$\s*$/m);
+      t.send('stty -echo');
+      await t.waitFor(/stty -echo\s*\n\$/);
+      // Nothing is drawn: the tty erases `junk` and would hand dash `rm -rf DIR `.
+      t.send(`rm -rf ${dir} junk`, false);
+      t.key('C-w');
+      t.key('Enter');
+      await t.waitFor(/press Enter again/);
+      await new Promise((r) => setTimeout(r, 500));
+      t.key('Enter');
+      await t.waitFor(new RegExp(`Portcullis: ${RM_MESSAGE}`));
+      expect(existsSync(dir)).toBe(true);
+      t.send('stty echo; echo "quiet-$((5+5))"');
+      await t.waitFor(/quiet-10$/m);
+    } finally {
+      t.kill();
+    }
+    expect(existsSync(dir)).toBe(true);
+  }, 60_000);
 });
 
 describe('command rules in the vendor browser terminal', () => {
