@@ -25,7 +25,7 @@ export class TypedLines {
   private literalNext = false;
   private uncertain = false;
   private masked = false;
-  private last: { line: number[]; raw: number[]; uncertain: boolean } | null = null;
+  private last: { line: number[]; raw: number[]; uncertain: boolean; masked: boolean } | null = null;
 
   output(bytes: Buffer): void {
     this.masker.output(bytes.toString('latin1'));
@@ -72,7 +72,7 @@ export class TypedLines {
 
   /** The last Enter did not reach the target (the gate dropped it unread): its line is still being typed. */
   again(): void {
-    if (this.last === null || this.masked) return;
+    if (this.last === null || this.last.masked) return;
     this.line = this.last.line;
     this.raw = this.last.raw;
     this.uncertain = this.last.uncertain;
@@ -96,7 +96,7 @@ export class TypedLines {
   }
 
   private reset(): void {
-    this.last = { line: this.line, raw: this.raw, uncertain: this.uncertain };
+    this.last = { line: this.line, raw: this.raw, uncertain: this.uncertain, masked: this.masked };
     this.line = [];
     this.raw = [];
     this.literalNext = false;
