@@ -222,7 +222,7 @@ export class LineGate {
 }
 
 /** Whether a shell would ask for more after this line: a trailing backslash or an open quote (a quick count, not a parse). */
-export function continues(text: string): boolean {
+function continues(text: string): boolean {
   if (text.endsWith('\\')) return true;
   let single = false;
   let double = false;

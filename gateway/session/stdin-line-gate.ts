@@ -2,7 +2,7 @@
 // `echo 'rm -rf /x' | ssh host`, `ssh host bash -s < script`, `ssh -T host` then typed lines. No
 // terminal means no echo and no line editing: the bytes are the code, so each line (up to its
 // newline, the unit a shell reads and runs) is checked as sent, and also without NULs (bash drops
-// them from its input: `r\0m` runs `rm`), and joined with the lines before it when the shell would
+// them from its input: `r\0m` runs `rm`), joined with the lines before it when the shell would
 // continue them (trailing backslash, open quote). An allowed line goes on at once; a denied one
 // never reaches the target: the rest of the input is dropped, the user is told on stderr and the
 // target's stdin is closed, so the shell ends after the lines that did pass. A line longer than
@@ -10,7 +10,6 @@
 // Used only when the session's gate is not pass-through. Recording is the caller's (tap first).
 import { MAX_LINE } from '../rules/command/command-line.js';
 import type { GateCommand, GateVerdict } from './gate.js';
-import { continues } from './line-gate.js';
 
 const MAX_PENDING = MAX_LINE + 1;
 
@@ -25,7 +24,8 @@ export interface StdinGateIO {
 export class StdinLineGate {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  private continued = '';
+  /** The command so far while the shell waits for the rest of it (open quote, trailing backslash). */
+  private continued: string | null = null;
   private stopped = false;
 
   constructor(private readonly io: StdinGateIO) {}
@@ -75,10 +75,17 @@ export class StdinLineGate {
 
   private allowed(line: Buffer): boolean {
     const text = line.toString('utf8').replace(/\r?\n$/, '');
-    const joined = this.continued === '' ? null : this.continued.endsWith('\\') ? this.continued.slice(0, -1) + text : `${this.continued}\n${text}`;
-    const whole = joined ?? text;
-    this.continued = continues(whole) ? whole.slice(-MAX_LINE) : '';
-    const readings = new Set([whole, text, whole.replace(/\0/g, ''), text.replace(/\0/g, '')]);
+    const joined = this.continued === null ? text : this.backslash ? this.continued.slice(0, -1) + text : `${this.continued}\n${text}`;
+    // Nothing runs while the shell waits for the rest of a command (open quote, trailing
+    // backslash): the whole is checked once it is complete. The quote state is carried from line
+    // to line, never rescanned (a long open quote must not cost a parse per line). Past MAX_LINE
+    // the whole is kept too long on purpose: it reads as unparsable, which deny rules refuse.
+    if (this.scan(text)) {
+      this.continued = joined.length > MAX_LINE ? joined.slice(0, MAX_LINE + 1) : joined;
+      return true;
+    }
+    this.continued = null;
+    const readings = new Set([joined, joined.replace(/\0/g, '')]);
     for (const t of readings) {
       if (t.trim() === '') continue;
       const v = this.io.check({ kind: 'line', text: t });
@@ -86,6 +93,24 @@ export class StdinLineGate {
     }
     return true;
   }
+
+  /** Whether the shell wants more after this line: an open quote (state kept across lines) or a trailing backslash. */
+  private scan(text: string): boolean {
+    let escaped = false;
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i];
+      if (escaped) { escaped = false; continue; }
+      if (c === '\\' && !this.single) { escaped = true; continue; }
+      if (c === "'" && !this.double) this.single = !this.single;
+      else if (c === '"' && !this.single) this.double = !this.double;
+    }
+    this.backslash = escaped && !this.single && !this.double;
+    return escaped || this.single || this.double;
+  }
+
+  private single = false;
+  private double = false;
+  private backslash = false;
 
   private message = '';
 

@@ -73,6 +73,23 @@ describe('stdin line gate', () => {
     expect(r.sent()).toBe('');
   });
 
+  it('an open quote is checked once it closes, without a parse per line (200 KB of quoted lines stay cheap)', () => {
+    const r = rig();
+    const t0 = Date.now();
+    r.gate.input(Buffer.from('echo "\n'));
+    const chunk = Buffer.from('abcdefghi\n'.repeat(1000));
+    for (let i = 0; i < 20; i++) r.gate.input(chunk);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(r.checked).toEqual([]);
+    // Closed: the whole (over 64 KiB) is one command, unparsable, refused by the deny rule.
+    r.gate.input(Buffer.from('"; rm -rf /tmp/x\n'));
+    expect(r.said).toEqual(['no rm']);
+    const small = rig();
+    small.gate.input(Buffer.from('echo "a\nb"; rm -rf /tmp/x\n'));
+    expect(small.said).toEqual(['no rm']);
+    expect(small.sent()).toBe('echo "a\n');
+  });
+
   it('knows which exec commands read shell code from stdin', () => {
     for (const c of ['bash -s', 'sh', 'bash', 'sudo -i', 'sudo -s', 'su -', 'exec bash', 'xargs -I{} sh -c {}', 'bash -c "$(cat)"', '$SHELL', '/bin/ba?h', 'busybox sh', 'env bash', 'cd /tmp && dash']) {
       expect(readsShellStdin(c), c).toBe(true);
