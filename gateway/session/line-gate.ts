@@ -119,7 +119,7 @@ export class LineGate {
       if (c === 0x03) { this.lineStarted = false; continue; }
       if (!SUBMITS.has(c)) continue;
       this.send(bytes.subarray(from, i));
-      const typed = this.typed.input(bytes.subarray(from, i + 1)).at(-1) ?? { kind: 'unknown', enterAt: 0 };
+      const typed = this.typed.input(bytes.subarray(from, i + 1)).at(-1) ?? { kind: 'unknown', enterAt: 0, keys: '' };
       this.held = [bytes.subarray(i)];
       this.io.pause();
       this.holdStart = this.timers.now();
@@ -186,6 +186,9 @@ export class LineGate {
   /** The held Enter (and what followed) is dropped, the line left as it is: pressing Enter again reads it again. */
   private unreadable(): void {
     this.held = null;
+    // The keys of this line stay unknown for the next Enter: with echo off the screen never shows
+    // them, and a retried Enter must not read as an empty line.
+    this.typed.again();
     this.io.say('the line could not be read from the terminal in time; press Enter again');
     this.idle();
   }
@@ -204,7 +207,7 @@ export class LineGate {
     // The shell joins a continued line with this one: `r\` then `m -rf x` runs `rm -rf x`.
     const joined = this.continued === '' ? null : this.continued.endsWith('\\') ? this.continued.slice(0, -1) + line : `${this.continued}\n${line}`;
     this.continued = continues(joined ?? line) ? (joined ?? line).slice(-MAX_CONTINUED) : '';
-    const texts = [joined, s.searched, s.afterPrompt, s.afterSamePrompt, s.whole, typed.kind === 'line' ? typed.text : null];
+    const texts = [joined, s.searched, s.afterPrompt, s.afterSamePrompt, s.whole, typed.kind === 'line' ? typed.text : null, typed.kind === 'unknown' ? typed.keys : null];
     let flagged: GateVerdict | null = null;
     const seen = new Set<string>();
     for (const t of texts) {

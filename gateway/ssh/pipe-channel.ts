@@ -10,7 +10,13 @@ import type { PipeTap } from '../../recorder/taps.js';
 import type { SessionContext } from '../session/adapter.js';
 import { writeOrPause } from '../util/relay-sockets.js';
 
-export function relayPipe(ch: ssh2.ServerChannel, upCh: ssh2.ClientChannel, tap: PipeTap, ctx: SessionContext): void {
+/** Where the client's input goes after the tap: straight to the target, or through a gate (stdin-line-gate.ts). */
+export interface PipeInput {
+  input(d: Buffer): void;
+  end(): void;
+}
+
+export function relayPipe(ch: ssh2.ServerChannel, upCh: ssh2.ClientChannel, tap: PipeTap, ctx: SessionContext, to?: PipeInput): void {
   let refused = false;
   ch.on('data', ctx.guard((d: Buffer) => {
     if (refused) return;
@@ -21,11 +27,13 @@ export function relayPipe(ch: ssh2.ServerChannel, upCh: ssh2.ClientChannel, tap:
       ch.pause();
       return;
     }
-    writeOrPause(upCh, d, ch);
+    if (to) to.input(d);
+    else writeOrPause(upCh, d, ch);
   }));
   ch.once('end', () => {
     if (!refused) tap.marker('end of input');
-    upCh.end();
+    if (to) to.end();
+    else upCh.end();
   });
   upCh.on('data', ctx.guard((d: Buffer) => tap.stdout(d)));
   upCh.stderr.on('data', ctx.guard((d: Buffer) => tap.stderr(d)));

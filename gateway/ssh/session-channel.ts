@@ -16,6 +16,8 @@ import type { Logger } from '../log/logger.js';
 import type { SessionContext } from '../session/adapter.js';
 import type { GateCommand } from '../session/gate.js';
 import { LineGate } from '../session/line-gate.js';
+import { StdinLineGate } from '../session/stdin-line-gate.js';
+import { readsShellStdin } from '../rules/command/command-line.js';
 import { writeOrPause } from '../util/relay-sockets.js';
 import { relayPipe } from './pipe-channel.js';
 import { changedSize, DEFAULT_TERMINAL_SIZE, requestedSize, type TerminalSize } from './wire/pty-size.js';
@@ -224,6 +226,7 @@ export function handleSessionChannel(host: ChannelHost, session: ssh2.Session): 
     // Every terminal, not only `shell`: `ssh -t host bash` is an exec whose command passes the gate
     // once, then an interactive shell whose lines must pass it too.
     if (!ctx.gatePassThrough && terminal) lineGate = gateShellInput(ch, upCh, ctx, recordedSize);
+    else if (pipe && !ctx.gatePassThrough && (what.kind === 'shell' || (what.kind === 'exec' && readsShellStdin(what.command)))) relayPipe(ch, upCh, pipe, ctx, gateStdinLines(ch, upCh, ctx));
     else if (pipe) relayPipe(ch, upCh, pipe, ctx);
     else ch.pipe(upCh);
     upCh.pipe(ch, { end: false });
@@ -284,6 +287,20 @@ function gateShellInput(ch: ssh2.ServerChannel, upCh: ssh2.ClientChannel, ctx: S
   ch.on('data', ctx.guard((d: Buffer) => gate.input(d)));
   ch.once('end', () => gate.whenIdle(() => upCh.end()));
   return gate;
+}
+
+/**
+ * Gate rules are configured and a shell reads its code from stdin without a terminal (`echo cmd |
+ * ssh host`, `ssh host bash -s < script`): each line passes the gate before it is forwarded
+ * (session/stdin-line-gate.ts). A denied line and what follows never reach the target; its stdin is closed.
+ */
+function gateStdinLines(ch: ssh2.ServerChannel, upCh: ssh2.ClientChannel, ctx: SessionContext): StdinLineGate {
+  return new StdinLineGate({
+    forward: (b) => writeOrPause(upCh, b, ch),
+    say: (text) => ch.stderr.write(`Portcullis: ${text}\n`),
+    end: () => upCh.end(),
+    check: (cmd) => ctx.check(cmd),
+  });
 }
 
 /**

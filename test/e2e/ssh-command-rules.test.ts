@@ -59,6 +59,20 @@ describe('command rules on SSH', () => {
     expect(ok.stdout.toString()).toContain('allowed-42');
   });
 
+  it('checks shell code piped to a shell without a terminal: ssh host < lines, ssh host bash -s < script', async () => {
+    // No pty: the shell reads its code from stdin. Lines before the denied one run; it and the rest never reach the target.
+    const shell = await fx.ssh('ops+web01', [], { input: `echo first-$((1+1))\nrm -rf ${dir}\necho never\n` });
+    expect(shell.stdout.toString()).toContain('first-2');
+    expect(shell.stdout.toString()).not.toContain('never');
+    expect(shell.stderr).toContain(`Portcullis: ${RM_MESSAGE}`);
+    expect(existsSync(dir)).toBe(true);
+    const script = await fx.ssh('ops+web01', ['bash', '-s'], { input: `x=${dir}\nr\\\nm -r -f "$x"` });
+    expect(script.stderr).toContain(`Portcullis: ${RM_MESSAGE}`);
+    expect(existsSync(dir)).toBe(true);
+    const ok = await fx.ssh('ops+web01', ['sh'], { input: 'echo piped-$((2*3))\n' });
+    expect(ok.stdout.toString()).toContain('piped-6');
+  });
+
   it('stops an interactive rm -rf made from a history edit and one finished by tab completion; the shell goes on', async () => {
     const t = Tmux.start(`ssh ${fx.sshOpts(['-tt', '-i', fx.opsKey, '-o', 'BatchMode=yes']).join(' ')} ops+web01@127.0.0.1 bash --norc -i`, { cols: 120, rows: 40 });
     try {
@@ -86,6 +100,28 @@ describe('command rules on SSH', () => {
       expect(existsSync(dir)).toBe(true);
       t.send('echo "still-$((2+2))"');
       await t.waitFor(/^still-4$/m);
+    } finally {
+      t.kill();
+    }
+    expect(existsSync(dir)).toBe(true);
+  }, 60_000);
+  it('stops a line typed with echo off at dash and edited by the tty (Ctrl-W), also when Enter is pressed again', async () => {
+    const t = Tmux.start(`ssh ${fx.sshOpts(['-tt', '-i', fx.opsKey, '-o', 'BatchMode=yes']).join(' ')} ops+web01@127.0.0.1 sh`, { cols: 120, rows: 40 });
+    try {
+      await t.waitFor(/\$\s*$/m);
+      t.send('stty -echo');
+      await t.waitFor(/stty -echo\s*\n\$/);
+      // Nothing is drawn: the tty erases `junk` and would hand dash `rm -rf DIR `.
+      t.send(`rm -rf ${dir} junk`, false);
+      t.key('C-w');
+      t.key('Enter');
+      await t.waitFor(/press Enter again/);
+      await new Promise((r) => setTimeout(r, 500));
+      t.key('Enter');
+      await t.waitFor(new RegExp(`Portcullis: ${RM_MESSAGE}`));
+      expect(existsSync(dir)).toBe(true);
+      t.send('stty echo; echo "quiet-$((5+5))"');
+      await t.waitFor(/quiet-10$/m);
     } finally {
       t.kill();
     }

@@ -132,6 +132,16 @@ describe('command rules', () => {
     for (const l of ['rm${IFS}-rf${IFS}x', 'function f { rm -rf x; }', 'ssh -p 22 h rm -rf x']) expect(hit('glob:rm -rf *', l), l).toBe(true);
   });
 
+  it('abbreviated long options (getopt_long) and more wrappers (pkexec, setpriv, unshare, nsenter, fakeroot, sg, parallel)', () => {
+    for (const l of ['rm --rec --f x', 'rm --r --for x', 'rm -r --fo x', 'pkexec --user root rm -rf x', 'setpriv --reuid 0 rm -rf x', 'unshare -r rm -rf x',
+      'nsenter -t 1 -m rm -rf x', 'fakeroot rm -rf x', 'catchsegv rm -rf x', 'sg root "rm -rf x"', 'sg root -c "rm -rf x"', 'parallel -j2 rm -rf ::: x']) {
+      expect(hit('glob:rm -rf *', l), l).toBe(true);
+    }
+    expect(hit('glob:iptables -F', 'iptables --fl')).toBe(true);
+    expect(hit('glob:rm -rf *', 'rm --recursive x')).toBe(false);
+    expect(hit('glob:rm -rf *', 'rm -- -rf')).toBe(false);
+  });
+
   it('refuses history expansion at a prompt under deny rules (what it becomes is not on the screen)', () => {
     const m = commandMatcher([rule('r', 'glob:rm -rf *')]);
     expect(m.hits({ kind: 'line', text: '!rm -f' })).toMatchObject([{ why: 'unparsable' }]);

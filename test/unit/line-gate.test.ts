@@ -4,7 +4,7 @@
 // sequences split across chunks), its Enter held until then, forwarded when allowed, replaced by
 // Ctrl-C and a message when denied. Secrets typed at a password prompt never reach a rule.
 import { describe, expect, it } from 'vitest';
-import { LineGate } from '../../gateway/session/line-gate.js';
+import { LineGate, MAX_HOLD_MS } from '../../gateway/session/line-gate.js';
 import type { GateCommand, GateVerdict } from '../../gateway/session/gate.js';
 
 interface Rig { idle(): Promise<void>; gate: LineGate; sent: () => string; said: string[]; checked: string[]; output(s: string | Buffer): void; input(s: string | Buffer): void }
@@ -218,5 +218,40 @@ describe('line gate', () => {
     expect(r.said).toEqual(['not here']);
     expect(Date.now() - t0).toBeLessThan(1000);
     r.gate.close();
+  });
+
+  it('a tty without echo runs the keys as its line discipline takes them: word erase, literal next, a retried Enter, Ctrl-D', async () => {
+    // dash after `stty -echo`: nothing is drawn; Ctrl-W erases `junk`, so the tty delivers `rm -rf /x `.
+    const werase = rig();
+    werase.output(PROMPT);
+    await settle(20);
+    werase.input('rm -rf /x junk\x17\r');
+    await werase.idle();
+    // Unanswered keys and no plain reading: not run on a guess...
+    expect(werase.said).toEqual(['the line could not be read from the terminal in time; press Enter again']);
+    await settle(MAX_HOLD_MS + 20);
+    // ...and the Enter pressed again still knows those keys (the screen has nothing to read).
+    werase.input('\r');
+    await werase.idle();
+    expect(werase.said[1]).toBe('not here');
+    expect(werase.sent()).not.toContain('\r');
+    // Ctrl-V makes the next key literal; it hides nothing.
+    const lnext = rig();
+    lnext.output(PROMPT);
+    await settle(20);
+    lnext.input('\x16rm -rf /x\r');
+    await lnext.idle();
+    await settle(MAX_HOLD_MS + 20);
+    lnext.input('\r');
+    await lnext.idle();
+    expect(lnext.said.at(-1)).toBe('not here');
+    // Ctrl-D hands a cooked-mode shell its partial line: checked as typed.
+    const eof = rig();
+    eof.output(PROMPT);
+    await settle(20);
+    eof.input('rm -rf /x\x04');
+    await eof.idle();
+    expect(eof.said).toEqual(['not here']);
+    expect(eof.sent()).not.toContain('\x04');
   });
 });

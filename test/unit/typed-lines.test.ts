@@ -19,9 +19,20 @@ describe('typed lines', () => {
 
   it('says it cannot tell after history or completion keys', () => {
     const t = new TypedLines();
-    expect(t.input(b('\x1b[A\r'))).toEqual([{ kind: 'unknown', enterAt: 3 }]);
-    expect(t.input(b('rm -r\t\r'))).toEqual([{ kind: 'unknown', enterAt: 6 }]);
+    expect(t.input(b('\x1b[A\r'))).toEqual([{ kind: 'unknown', enterAt: 3, keys: '\x1b[A' }]);
+    expect(t.input(b('rm -r\t\r'))).toEqual([{ kind: 'unknown', enterAt: 6, keys: 'rm -r\t' }]);
     expect(t.input(b('ls\r'))).toEqual([{ kind: 'line', text: 'ls', enterAt: 2 }]);
+  });
+
+  it('gives an unknown line\'s keys as a tty edits them (word erase, literal next), and again after a dropped Enter', () => {
+    const t = new TypedLines();
+    expect(t.input(b('rm -rf /x junk  \x17\r'))).toEqual([{ kind: 'unknown', enterAt: 17, keys: 'rm -rf /x ' }]);
+    expect(t.input(b('\x16\x15rm\x7f\x7fls\r'))).toEqual([{ kind: 'unknown', enterAt: 8, keys: '\x15ls' }]);
+    t.input(b('rm -rf /y\x1b[D'));
+    expect(t.input(b('\r'))).toMatchObject([{ kind: 'unknown', keys: 'rm -rf /y\x1b[D' }]);
+    t.again();
+    expect(t.input(b('\r'))).toMatchObject([{ kind: 'unknown', keys: 'rm -rf /y\x1b[D' }]);
+    expect(t.input(b('rm -rf /z\x04'))).toEqual([{ kind: 'line', text: 'rm -rf /z', enterAt: 9 }]);
   });
 
   it('never reports a line typed at a password prompt', () => {

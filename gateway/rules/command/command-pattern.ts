@@ -3,7 +3,8 @@
 // options are a set the command must contain, its other words glob the command's operands in
 // order. Chosen so the usual evasions still match:
 // - options as a set of letters, clusters split: `rm -rf *` matches `rm -fr`, `rm -r -f`, `rm -Rf`,
-//   and (aliases below) `rm --recursive --force`; extra options do not matter (`rm -rfv`);
+//   and (aliases below) `rm --recursive --force`, also abbreviated (`rm --rec --f`); extra
+//   options do not matter (`rm -rfv`);
 // - operands in order, others may come between (an option's value, `iptables -t nat -F` has `nat`):
 //   `iptables -F` matches `iptables -F INPUT` and `iptables -t nat -F`. A pattern is a prefix, not
 //   the whole command: write `re:^iptables -F$` to match exactly;
@@ -62,7 +63,7 @@ export function matchesPattern(p: CommandPattern, c: RunCommand): boolean {
   const opts = options(c.args);
   const alias = ALIASES[hasGlob(p.name) ? c.name : p.name] ?? {};
   const letters = new Set(opts.letters.map((l) => alias[l] ?? l));
-  const longs = new Set(opts.longs.map((l) => alias[l] ?? l));
+  const longs = new Set(opts.longs.map((l) => alias[l] ?? abbreviated(l, alias, p.longs)));
   // A long alias may stand for a letter and a letter for a long one: compare in one space.
   const has = (o: string): boolean => letters.has(o) || longs.has(o);
   if (!p.letters.every(has) || !p.longs.every(has)) return false;
@@ -72,6 +73,18 @@ export function matchesPattern(p: CommandPattern, c: RunCommand): boolean {
     if (k < p.operands.length && globMatch(p.operands[k]!, operand)) k++;
   }
   return k === p.operands.length;
+}
+
+/**
+ * getopt_long takes any unambiguous prefix of a long option (`rm --rec --f x` is `rm --recursive
+ * --force`): a prefix of exactly one known long name (the command's aliases, else the pattern's
+ * long options) counts as that name. A prefix the program would find ambiguous only over-matches.
+ */
+function abbreviated(l: string, alias: Record<string, string>, patternLongs: readonly string[]): string {
+  const known = Object.keys(alias).filter((k) => k.length > 1 && k.startsWith(l));
+  if (known.length === 1) return alias[known[0]!]!;
+  const fromPattern = patternLongs.filter((k) => k.startsWith(l));
+  return known.length === 0 && fromPattern.length === 1 ? fromPattern[0]! : l;
 }
 
 function nameMatches(p: CommandPattern, c: RunCommand): boolean {

@@ -22,7 +22,7 @@ export interface Normalized {
   code: string[];
 }
 
-const KEYWORDS = new Set(['!', '{', '}', 'if', 'then', 'else', 'elif', 'fi', 'do', 'done', 'while', 'until', 'coproc', 'time', 'exec', 'command', 'builtin', 'nohup', 'setsid', 'unbuffer', 'caffeinate', 'doas', 'busybox', 'xargs', 'sudo', 'env', 'nice', 'ionice', 'timeout', 'stdbuf', 'chroot', 'taskset', 'chrt', 'flock', 'runuser', 'strace', 'ltrace', 'watch', 'proxychains', 'torsocks', 'firejail', 'systemd-run', 'script']);
+const KEYWORDS = new Set(['!', '{', '}', 'if', 'then', 'else', 'elif', 'fi', 'do', 'done', 'while', 'until', 'coproc', 'time', 'exec', 'command', 'builtin', 'nohup', 'setsid', 'unbuffer', 'caffeinate', 'doas', 'busybox', 'xargs', 'sudo', 'env', 'nice', 'ionice', 'timeout', 'stdbuf', 'chroot', 'taskset', 'chrt', 'flock', 'runuser', 'strace', 'ltrace', 'watch', 'proxychains', 'torsocks', 'firejail', 'systemd-run', 'script', 'pkexec', 'fakeroot', 'catchsegv', 'setpriv', 'unshare', 'nsenter', 'sg', 'parallel']);
 
 /** Per wrapper: options that take a value (short letters and long names), and positional words it consumes before the command. */
 interface WrapperSyntax { valued: string; long?: readonly string[]; positional?: number }
@@ -41,8 +41,16 @@ const WRAPPERS: Record<string, WrapperSyntax> = {
   strace: { valued: 'eoOpPsSuIXbaEU' }, ltrace: { valued: 'eoOpPsSuIXbaEU' }, watch: { valued: 'dnq', long: ['interval', 'differences', 'chgexit'] },
   proxychains: { valued: 'f' }, torsocks: { valued: 'aPiud' }, firejail: { valued: '' }, 'systemd-run': { valued: 'pEuMH', long: ['unit', 'property', 'uid', 'gid', 'setenv', 'description', 'slice', 'machine', 'host'] },
   script: { valued: 'cEIOBTmo', long: ['command', 'echo', 'log-in', 'log-out', 'log-io', 'log-timing'] },
+  pkexec: { valued: 'u', long: ['user'] }, fakeroot: { valued: 'ils', long: ['lib', 'faked'] }, catchsegv: { valued: '' },
+  setpriv: { valued: '', long: ['reuid', 'regid', 'ruid', 'euid', 'rgid', 'egid', 'groups', 'inh-caps', 'ambient-caps', 'bounding-set', 'securebits', 'pdeathsig', 'selinux-label', 'apparmor-profile', 'landlock-access', 'landlock-rule'] },
+  unshare: { valued: 'SGRw', long: ['setgroups', 'map-user', 'map-group', 'map-users', 'map-groups', 'propagation', 'setuid', 'setgid', 'root', 'wd'] },
+  nsenter: { valued: 'tSGRw', long: ['target', 'setuid', 'setgid', 'root', 'wd', 'env'] },
+  // `sg GROUP CMD` / `sg GROUP -c CMD`: the command is a string of shell code (collected below).
+  sg: { valued: 'c', positional: 1 },
+  // `parallel CMD ::: ARGS`: CMD runs (with each argument).
+  parallel: { valued: 'jSdIaE', long: ['jobs', 'sshlogin', 'delimiter', 'arg-file', 'eof', 'joblog', 'results', 'timeout', 'delay'] },
 };
-const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'fish', 'rbash', 'tcsh', 'csh', 'busybox']);
+export const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'fish', 'rbash', 'tcsh', 'csh', 'busybox']);
 const MAX_WRAPPERS = 32;
 
 export function normalize(words: readonly Word[]): Normalized {
@@ -64,6 +72,11 @@ export function normalize(words: readonly Word[]): Normalized {
     if (name === 'command' && words.slice(i).some((x) => /^-[pvV]*[vV]/.test(x.text))) return { commands, code };
     // Some carry a command as a string option (`env -S`, `runuser -c`, `flock -c`, `script -c`): collected as code.
     i = skipOptions(words, i, syntax, name, code);
+    // `sg GROUP "CMD ARGS"`: the rest is a string sg gives to /bin/sh -c.
+    if (name === 'sg') {
+      if (i < words.length) code.push(words.slice(i).map((x) => x.text).join(' '));
+      return { commands, code };
+    }
   }
   const w = words[i]!;
   const name = basename(w.text);
@@ -126,7 +139,7 @@ function skipOptions(words: readonly Word[], i: number, syntax: WrapperSyntax, n
 }
 
 function isCodeOption(wrapper: string, opt: string): boolean {
-  return (wrapper === 'env' && (opt === 'S' || opt === 'split-string'))
+  return (wrapper === 'env' && (opt === 'S' || opt === 'split-string')) || (wrapper === 'sg' && opt === 'c')
     || ((wrapper === 'runuser' || wrapper === 'flock' || wrapper === 'script') && (opt === 'c' || opt === 'command'));
 }
 
