@@ -3,7 +3,7 @@
 // browser terminals, and one listener per protocol from the registry — starts them, and drains them
 // on stop: stop accepting, end live sessions with `gateway-shutdown`, finish in-flight API calls,
 // close the store. It owns no protocol or session logic; it only wires.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:https';
 import { certPaths, ensureCerts } from '../../certs/ca.js';
@@ -115,7 +115,10 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   const host = config.listen === '0.0.0.0' || config.listen === '::' ? config.hostnames[0]! : config.listen;
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${bound.https}`;
   app.addresses = { url: config.publicUrl ?? url, sshHost: host, sshPort: bound.ssh ?? config.ssh.port };
-  writeFileSync(app.paths.serveInfo, JSON.stringify({ url, pid: process.pid, ports: bound, ca: certPaths(config.data).caCert, node: config.node, store: app.store.kind }, null, 2) + '\n');
+  // Written whole then renamed: a CLI or script that sees the file never reads half of it.
+  const infoTmp = `${app.paths.serveInfo}.${process.pid}.tmp`;
+  writeFileSync(infoTmp, JSON.stringify({ url, pid: process.pid, ports: bound, ca: certPaths(config.data).caCert, node: config.node, store: app.store.kind }, null, 2) + '\n');
+  renameSync(infoTmp, app.paths.serveInfo);
   log.info({ url, ports: bound }, LOG.serveStarted);
 
   let stopping: Promise<void> | null = null;

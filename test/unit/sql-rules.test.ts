@@ -228,7 +228,8 @@ describe('the matcher', () => {
     const big = 'INSERT INTO t VALUES ' + '(1, \'drop\'),'.repeat(900_000) + '(1, 2)';
     const t0 = performance.now();
     expect(m.hits({ kind: 'sql', protocol: 'mysql', path: 'simple', text: big }).map((h) => h.why)).toEqual(['unparsable']);
-    expect(performance.now() - t0).toBeLessThan(100);
+    // Not parsed at all (over the cap): milliseconds alone; the bound leaves room for a loaded CI machine.
+    expect(performance.now() - t0).toBeLessThan(1000);
   });
 });
 
