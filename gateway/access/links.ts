@@ -51,7 +51,7 @@ export const sshCodeOf = (token: string): string => createHash('sha256').update(
 export function linkPrincipal(l: LinkRecord): UserRecord {
   return {
     id: l.id, name: `link:${l.id}`, kind: 'link', roles: [], passwordHash: null, scramVerifier: null, nativeVerifier: null, mysqlNative: false,
-    sshKeys: [], totpSealed: null, totpLastStep: 0, disabled: false, createdAt: l.createdAt,
+    sshKeys: [], totpSealed: null, totpLastStep: 0, disabled: false, createdAt: l.createdAt, source: 'local', externalId: null,
   };
 }
 

@@ -12,7 +12,8 @@ import { grantView } from './views.js';
 
 export { policyCovers, policyNarrowing, type Narrowing } from './policy-match.js';
 
-export type NewPolicy = Omit<PolicyRecord, 'id' | 'createdAt'>;
+/** A policy as given; the ticket check and the access window are optional (none). */
+export type NewPolicy = Omit<PolicyRecord, 'id' | 'createdAt' | 'ticketCheck' | 'window'> & Partial<Pick<PolicyRecord, 'ticketCheck' | 'window'>>;
 
 export class PolicyService {
   constructor(private readonly ctx: AccessContext) {}
@@ -20,7 +21,7 @@ export class PolicyService {
   async add(actor: string, p: NewPolicy): Promise<PolicyRecord> {
     checkPolicy(p);
     if (await this.ctx.store.policies.byName(p.name)) throw new PortcullisError('conflict', `policy "${p.name}" already exists`);
-    const rec: PolicyRecord = { ...p, id: newId('pol'), createdAt: this.ctx.clock.now() };
+    const rec: PolicyRecord = { ...p, ticketCheck: p.ticketCheck ?? null, window: p.window ?? null, id: newId('pol'), createdAt: this.ctx.clock.now() };
     await this.ctx.store.transaction(async () => {
       await this.ctx.store.policies.insert(rec);
       await this.ctx.audit.append('policy.created', actor, { policy: rec.name });
@@ -38,7 +39,7 @@ export class PolicyService {
     const out = await this.ctx.store.transaction(async () => {
       const cur = await this.ctx.store.policies.byName(name);
       if (!cur) throw new PortcullisError('not-found', `no policy "${name}"; see "portcullis policy list"`);
-      const rec: PolicyRecord = { ...next, name, id: cur.id, createdAt: cur.createdAt };
+      const rec: PolicyRecord = { ...next, ticketCheck: next.ticketCheck ?? null, window: next.window ?? null, name, id: cur.id, createdAt: cur.createdAt };
       await this.ctx.store.policies.update(rec);
       const now = this.ctx.clock.now();
       const lost: GrantRecord[] = [];

@@ -54,7 +54,7 @@ export class RequestService {
     const req: RequestRecord = {
       id: newId('req'), userId: user.id, targetId: target.id, policyId: policy.id, durationMs: input.durationMs, level, reason, ticket,
       status: 'pending', createdAt: now, pendingUntil: now + this.ctx.settings.pendingTtlMs, decidedAt: null, decidedBy: null,
-      denyReason: null, grantId: null, autoApproved: false,
+      denyReason: null, grantId: null, autoApproved: false, ticketCheck: null,
     };
     let grant: GrantRecord | null = null;
     const final = await this.ctx.store.transaction(async () => {

@@ -41,7 +41,7 @@ export class UserService {
       scramVerifier: input.password === undefined ? null : await makeScramVerifier(input.password),
       nativeVerifier: input.password === undefined || !input.mysqlNative ? null : nativeVerifier(input.password),
       mysqlNative: input.mysqlNative === true,
-      sshKeys: (input.sshKeys ?? []).map(normalizeSshKey), totpSealed: null, totpLastStep: 0, disabled: false,
+      sshKeys: (input.sshKeys ?? []).map(normalizeSshKey), totpSealed: null, totpLastStep: 0, disabled: false, source: 'local', externalId: null,
       createdAt: this.ctx.clock.now(),
     };
     await this.ctx.store.transaction(async () => {

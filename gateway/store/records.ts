@@ -28,7 +28,13 @@ export interface UserRecord {
   totpLastStep: number;
   disabled: boolean;
   createdAt: number;
+  /** Where the account comes from: 'local' (made by an admin or the setup page) or 'oidc' (first single sign-on). */
+  source: UserSource;
+  /** For 'oidc' users: the identity provider's issuer and subject ("ISSUER#SUBJECT"), unique; null otherwise. */
+  externalId: string | null;
 }
+
+export type UserSource = 'local' | 'oidc';
 
 /** Every kind of target; each has one entry in the protocol registry (gateway/compose/protocols.ts). */
 export const TARGET_KINDS = ['ssh', 'postgres', 'mysql'] as const;
@@ -125,6 +131,21 @@ export interface AutoApprove {
   onCall: string[];
 }
 
+/**
+ * A weekly window in a time zone ("mon-fri 09:00-17:00 Europe/Berlin"): the days it opens on and
+ * the minutes of the day it spans, read on the zone's wall clock. from > to crosses midnight (the
+ * part after midnight belongs to the day it started on); null from/to: the whole day.
+ */
+export interface AccessWindow {
+  /** Weekdays 0 (Sunday) to 6; empty: every day. */
+  days: number[];
+  /** Minutes after midnight, [from, to); null: any time of day. */
+  fromMinute: number | null;
+  toMinute: number | null;
+  /** IANA time zone name; "UTC" when none was given. */
+  zone: string;
+}
+
 export interface PolicyRecord {
   id: string;
   name: string;
@@ -148,6 +169,10 @@ export interface PolicyRecord {
   allowLinks: boolean;
   /** Levels this policy covers (names on the targets it names); empty: every level. */
   levels: string[];
+  /** The ticket system's endpoint that must confirm a request's ticket (POST, JSON); null: not checked. */
+  ticketCheck: string | null;
+  /** When grants under this policy may be used; null: any time. Sessions are cut at the window's end. */
+  window: AccessWindow | null;
   createdAt: number;
 }
 
@@ -171,6 +196,16 @@ export interface RequestRecord {
   denyReason: string | null;
   grantId: string | null;
   autoApproved: boolean;
+  /** The ticket system's answer when the policy names a ticket check; null otherwise. */
+  ticketCheck: TicketCheckResult | null;
+}
+
+export interface TicketCheckResult {
+  valid: boolean;
+  /** The endpoint's reason, or ours (timeout, bad answer), cleaned of control characters. */
+  reason: string | null;
+  url: string;
+  checkedAt: number;
 }
 
 export interface ApprovalRecord {

@@ -11,7 +11,7 @@ export function aUser(over: Partial<UserRecord> = {}): UserRecord {
   const id = next('usr');
   return {
     id, name: `user-${id}`, kind: 'human', roles: ['ops'], passwordHash: null, scramVerifier: null, nativeVerifier: null, mysqlNative: false,
-    sshKeys: [], totpSealed: null, totpLastStep: 0, disabled: false, createdAt: 1_000, ...over,
+    sshKeys: [], totpSealed: null, totpLastStep: 0, disabled: false, createdAt: 1_000, source: 'local', externalId: null, ...over,
   };
 }
 
@@ -30,14 +30,14 @@ export function aPolicy(over: Partial<PolicyRecord> = {}): PolicyRecord {
     ticketPattern: null, approvalsRequired: 1, approverRoles: ['approver'],
     autoApprove: { roles: ['ops'], days: [1, 2], fromHour: 9, toHour: 17, onCall: ['alice'] }, breakglass: false,
     recordKeystrokes: true, allowPortForwarding: false, captureFullOutput: false, recordingRequired: true, allowLinks: false, levels: [],
-    createdAt: 1_000, ...over,
+    ticketCheck: null, window: null, createdAt: 1_000, ...over,
   };
 }
 
 export function aRequest(userId: string, targetId: string, policyId: string, over: Partial<RequestRecord> = {}): RequestRecord {
   return {
     id: next('req'), userId, targetId, policyId, durationMs: 1_800_000, level: 'default', reason: 'deploy', ticket: 'INC-1', status: 'pending',
-    createdAt: 1_000, pendingUntil: 10_000, decidedAt: null, decidedBy: null, denyReason: null, grantId: null, autoApproved: false, ...over,
+    createdAt: 1_000, pendingUntil: 10_000, decidedAt: null, decidedBy: null, denyReason: null, grantId: null, autoApproved: false, ticketCheck: null, ...over,
   };
 }
 

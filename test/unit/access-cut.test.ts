@@ -170,7 +170,7 @@ describe('taking access away', () => {
   it('narrowing is judged per grant source: break-glass and links by their switch, admin grants never', () => {
     const target = { id: 't', name: 'web01', tags: [] } as never;
     const grant = (source: GrantRecord['source']): GrantRecord => ({ source, expiresAt: 100 * MIN } as GrantRecord);
-    const p = { ...policy(), id: 'p', createdAt: 0 };
+    const p = { ...policy(), ticketCheck: null, window: null, id: 'p', createdAt: 0 };
     expect(policyNarrowing(p, grant('request'), ops, target, 0)).toBeNull();
     expect(policyNarrowing({ ...p, roles: ['dba'] }, grant('request'), ops, target, 0)).toMatchObject({ kind: 'uncovered' });
     expect(policyNarrowing({ ...p, breakglass: false }, grant('breakglass'), ops, target, 0)).toMatchObject({ kind: 'uncovered' });

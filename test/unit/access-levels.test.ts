@@ -156,7 +156,7 @@ describe('policies and levels', () => {
   it('matches by level purely: no levels means every level; a policy for levels a target lacks covers nothing there', () => {
     const user = { roles: ['ops'] } as UserRecord;
     const target = { name: 'db', tags: [], levels: [{ name: 'read', grants: [] }, { name: 'write', grants: [] }] } as unknown as TargetRecord;
-    const p = (levels: string[]): PolicyRecord => ({ ...policy({ levels }), id: 'pol_1', createdAt: 0 });
+    const p = (levels: string[]): PolicyRecord => ({ ...policy({ levels }), ticketCheck: null, window: null, id: 'pol_1', createdAt: 0 });
     expect(policyCovers(p([]), user, target, 'write')).toBe(true);
     expect(policyCovers(p(['read']), user, target, 'read')).toBe(true);
     expect(policyCovers(p(['read']), user, target, 'write')).toBe(false);

@@ -121,6 +121,24 @@ const MIGRATIONS: string[] = [
   );
   CREATE UNIQUE INDEX session_flags_once ON session_flags(session_id, kind, key);
   `,
+  // 3 (SQLite 14): people (single sign-on, login handoffs, ticket checks).
+  `
+  ALTER TABLE users ADD COLUMN source TEXT NOT NULL DEFAULT 'local';
+  ALTER TABLE users ADD COLUMN external_id TEXT;
+  CREATE UNIQUE INDEX users_external ON users(external_id) WHERE external_id IS NOT NULL;
+  CREATE TABLE sso_sessions (
+    token_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, issuer TEXT NOT NULL, subject TEXT NOT NULL,
+    refresh_sealed TEXT, groups TEXT NOT NULL, refreshed_at BIGINT NOT NULL, expires_at BIGINT NOT NULL
+  );
+  CREATE INDEX sso_sessions_user ON sso_sessions(user_id);
+  CREATE TABLE login_handoffs (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, secret_hash TEXT NOT NULL UNIQUE, state TEXT NOT NULL,
+    user_id TEXT, token_id TEXT, payload TEXT NOT NULL, addr TEXT NOT NULL, created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+  );
+  CREATE INDEX login_handoffs_expiry ON login_handoffs(expires_at);
+  ALTER TABLE requests ADD COLUMN ticket_check TEXT;
+  `,
 ];
 
 /** The schema version this build writes and reads. */

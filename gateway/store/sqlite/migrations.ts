@@ -141,6 +141,25 @@ const MIGRATIONS: string[] = [
      weight INTEGER NOT NULL, at INTEGER NOT NULL
    );
    CREATE UNIQUE INDEX session_flags_once ON session_flags(session_id, kind, key);`,
+  // 14: people. Users signed in through an identity provider (source 'oidc', the issuer+subject
+  // as external_id); each single sign-on's refresh state, keyed by the API token it issued; login
+  // handoffs (a CLI or SSH login approved in a signed-in browser); the ticket system's answer kept
+  // with each request.
+  `ALTER TABLE users ADD COLUMN source TEXT NOT NULL DEFAULT 'local';
+   ALTER TABLE users ADD COLUMN external_id TEXT;
+   CREATE UNIQUE INDEX users_external ON users(external_id) WHERE external_id IS NOT NULL;
+   CREATE TABLE sso_sessions (
+     token_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, issuer TEXT NOT NULL, subject TEXT NOT NULL,
+     refresh_sealed TEXT, groups TEXT NOT NULL, refreshed_at INTEGER NOT NULL, expires_at INTEGER NOT NULL
+   );
+   CREATE INDEX sso_sessions_user ON sso_sessions(user_id);
+   CREATE TABLE login_handoffs (
+     id TEXT PRIMARY KEY, kind TEXT NOT NULL, secret_hash TEXT NOT NULL UNIQUE, state TEXT NOT NULL,
+     user_id TEXT, token_id TEXT, payload TEXT NOT NULL, addr TEXT NOT NULL, created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
+   );
+   CREATE INDEX login_handoffs_expiry ON login_handoffs(expires_at);
+   ALTER TABLE requests ADD COLUMN ticket_check TEXT;`,
 ];
 
 /** The schema version this build writes and reads. */

@@ -1,6 +1,6 @@
 // Row <-> record mapping. SQLite has no arrays or booleans: lists are JSON text, flags are 0/1.
 import type {
-  AccessLevel, ApiTokenRecord, MysqlConnectionRecord, NodeRecord, DiscoveryFindingRecord, EphemeralAccountRecord, GrantRecord, LinkRecord, PolicyRecord, RequestRecord, RuleRecord, SessionFlagRecord, SessionRecord, TargetRecord, UserRecord,
+  AccessLevel, ApiTokenRecord, MysqlConnectionRecord, NodeRecord, DiscoveryFindingRecord, EphemeralAccountRecord, GrantRecord, LinkRecord, PolicyRecord, RequestRecord, RuleRecord, SessionFlagRecord, SessionRecord, TargetRecord, TicketCheckResult, UserRecord,
 } from '../records.js';
 
 export type Row = Record<string, unknown>;
@@ -16,12 +16,13 @@ export const userFromRow = (r: Row): UserRecord => ({
   id: str(r.id), name: str(r.name), kind: str(r.kind) as UserRecord['kind'], roles: list(r.roles),
   passwordHash: strOrNull(r.password_hash), scramVerifier: strOrNull(r.scram_verifier), nativeVerifier: strOrNull(r.native_verifier), mysqlNative: num(r.mysql_native) === 1, sshKeys: list(r.ssh_keys), totpSealed: strOrNull(r.totp_sealed),
   totpLastStep: num(r.totp_last_step), disabled: num(r.disabled) === 1, createdAt: num(r.created_at),
+  source: str(r.source) === 'oidc' ? 'oidc' : 'local', externalId: strOrNull(r.external_id),
 });
 
 export const userToRow = (u: UserRecord): Row => ({
   id: u.id, name: u.name, kind: u.kind, roles: JSON.stringify(u.roles), password_hash: u.passwordHash, scram_verifier: u.scramVerifier, native_verifier: u.nativeVerifier, mysql_native: u.mysqlNative ? 1 : 0,
   ssh_keys: JSON.stringify(u.sshKeys), totp_sealed: u.totpSealed, totp_last_step: u.totpLastStep,
-  disabled: u.disabled ? 1 : 0, created_at: u.createdAt,
+  disabled: u.disabled ? 1 : 0, created_at: u.createdAt, source: u.source, external_id: u.externalId,
 });
 
 export const targetFromRow = (r: Row): TargetRecord => ({
@@ -48,7 +49,7 @@ export const targetToRow = (t: TargetRecord): Row => ({
 
 // A policy has many optional knobs; it is stored as one JSON body so adding a knob needs no migration.
 // Knobs added after a policy was stored take these values.
-const POLICY_DEFAULTS = { captureFullOutput: false, recordingRequired: true, allowLinks: false, levels: [] as string[] };
+const POLICY_DEFAULTS = { captureFullOutput: false, recordingRequired: true, allowLinks: false, levels: [] as string[], ticketCheck: null, window: null };
 
 export const policyFromRow = (r: Row): PolicyRecord => ({
   ...POLICY_DEFAULTS,
@@ -67,13 +68,14 @@ export const requestFromRow = (r: Row): RequestRecord => ({
   status: str(r.status) as RequestRecord['status'], createdAt: num(r.created_at), pendingUntil: num(r.pending_until),
   decidedAt: numOrNull(r.decided_at), decidedBy: strOrNull(r.decided_by), denyReason: strOrNull(r.deny_reason),
   grantId: strOrNull(r.grant_id), autoApproved: num(r.auto_approved) === 1,
+  ticketCheck: r.ticket_check == null ? null : JSON.parse(str(r.ticket_check)) as TicketCheckResult,
 });
 
 export const requestToRow = (q: RequestRecord): Row => ({
   id: q.id, user_id: q.userId, target_id: q.targetId, policy_id: q.policyId, duration_ms: q.durationMs, level: q.level,
   reason: q.reason, ticket: q.ticket, status: q.status, created_at: q.createdAt, pending_until: q.pendingUntil,
   decided_at: q.decidedAt, decided_by: q.decidedBy, deny_reason: q.denyReason, grant_id: q.grantId,
-  auto_approved: q.autoApproved ? 1 : 0,
+  auto_approved: q.autoApproved ? 1 : 0, ticket_check: q.ticketCheck === null ? null : JSON.stringify(q.ticketCheck),
 });
 
 export const grantFromRow = (r: Row): GrantRecord => ({
