@@ -129,6 +129,12 @@ export interface AutoApprove {
   fromHour: number | null;
   toHour: number | null;
   onCall: string[];
+  /**
+   * The window in local time (issue 18; access/windows.ts). When set it is what counts: days and
+   * hours above then only mirror it where they can (whole UTC hours) for older readers. Absent on
+   * policies stored before it: their days and hours are read as UTC.
+   */
+  window?: AccessWindow | null;
 }
 
 /**
