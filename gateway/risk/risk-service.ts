@@ -7,7 +7,7 @@ import type { Store } from '../store/store.js';
 import type { SessionStart } from '../session/ports.js';
 import type { RiskWatch, SessionRisk } from '../session/risk-port.js';
 import type { FlagSink } from './flag-sink.js';
-import { autoApproveWindow, type PolicyWindowOf } from './policy-window.js';
+import { autoApproveWindowOf, type PolicyWindowOf } from './policy-window.js';
 import type { RiskSettings } from './risk-settings.js';
 import { SessionWatch } from './session-watch.js';
 import { hasHistory, readHistory, startFlags, type StartFacts } from './start-detectors.js';
@@ -38,7 +38,7 @@ export class RiskService implements SessionRisk {
     try {
       const facts: StartFacts = {
         sessionId: start.id, auth: start.auth, clientAddr: start.clientAddr, startedAt: start.startedAt,
-        policyWindow: (d.policyWindow ?? autoApproveWindow)(start.auth),
+        policyWindow: (d.policyWindow ?? autoApproveWindowOf)(start.auth),
         recentFailures: start.auth.link ? 0 : d.recentFailures(start.auth.user.name), failureWindowMs: d.failureWindowMs,
       };
       const history = hasHistory(start.auth) ? await readHistory(d.store, facts, d.settings) : null;

@@ -1,10 +1,10 @@
 // The `risk:` configuration read into what the detectors use: weights per flag kind (defaults
-// below, 0 turns a kind off), the business-hours window, the history the usual-hours detector
+// below, 0 turns a kind off), the business-hours window (access/windows.ts syntax, a zone allowed), the history the usual-hours detector
 // learns from, and the mass-export and failed-login thresholds. Checked when the config loads.
 import type { SessionFlagKind } from '../store/records.js';
 import { PortcullisError } from '../util/errors.js';
 import { parseSize } from '../util/size.js';
-import { type HourWindow, parseHourWindow } from './hour-window.js';
+import { type AccessWindow, parseOptionalWindow } from '../access/windows.js';
 
 /**
  * Why these weights: what an investigator should look at first. A deny rule, a mass export and
@@ -19,7 +19,7 @@ export const FLAG_KINDS = Object.keys(DEFAULT_WEIGHTS) as SessionFlagKind[];
 
 export interface RiskSettings {
   weights: Readonly<Record<SessionFlagKind, number>>;
-  businessHours: HourWindow | null;
+  businessHours: AccessWindow | null;
   historyDays: number;
   historyMinSessions: number;
   exportRows: number;
@@ -55,7 +55,7 @@ export function riskSettings(c: { risk: RiskConfig }): RiskSettings {
   };
   return {
     weights,
-    businessHours: parseHourWindow(String(r.businessHours), 'risk.businessHours'),
+    businessHours: parseOptionalWindow(String(r.businessHours), 'risk.businessHours'),
     historyDays: whole('historyDays', 1, 365),
     historyMinSessions: whole('historyMinSessions', 1, 1000),
     exportRows: whole('exportRows', 0, Number.MAX_SAFE_INTEGER),

@@ -8,7 +8,7 @@ import type { SessionRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { FlagDraft } from './flag-sink.js';
 import { flagDetail } from './flag-detail.js';
-import { describeWindow, type HourWindow, inWindow } from './hour-window.js';
+import { type AccessWindow, describeWindow, inWindow } from '../access/windows.js';
 import type { RiskSettings } from './risk-settings.js';
 import { usualHours } from './usual-hours.js';
 
@@ -22,7 +22,7 @@ export interface StartFacts {
   clientAddr: string;
   startedAt: number;
   /** The access window of the session's policy (policy-window.ts), null when it has none. */
-  policyWindow: HourWindow | null;
+  policyWindow: AccessWindow | null;
   /** Failed logins of the user's name within `failureWindowMs` before now (login throttle, every node). */
   recentFailures: number;
   failureWindowMs: number;

@@ -12,7 +12,7 @@ import { defaultConfig } from '../../gateway/config/config.js';
 import { createLogger } from '../../gateway/log/logger.js';
 import { flagDetail } from '../../gateway/risk/flag-detail.js';
 import { type FlagDraft, FlagSink } from '../../gateway/risk/flag-sink.js';
-import { inWindow, parseHourWindow } from '../../gateway/risk/hour-window.js';
+import { inWindow, parseOptionalWindow as parseHourWindow } from '../../gateway/access/windows.js';
 import { RiskService } from '../../gateway/risk/risk-service.js';
 import { type RiskSettings, riskSettings } from '../../gateway/risk/risk-settings.js';
 import { SessionWatch } from '../../gateway/risk/session-watch.js';
@@ -61,7 +61,7 @@ describe('session-start detectors', () => {
     expect(kinds(startFlags(facts(auth(), { startedAt: NOON }), h, bh))).toEqual([]);
     const night = startFlags(facts(auth(), { startedAt: NIGHT }), h, bh);
     expect(kinds(night)).toEqual(['off-hours']);
-    expect(night[0]!.detail).toContain('outside business hours (mon,tue,wed,thu,fri 08-19 UTC)');
+    expect(night[0]!.detail).toContain('outside business hours (mon-fri 08:00-19:00 UTC)');
     expect(night[0]!.detail).toContain("outside the user's usual hours");
     const policy = startFlags(facts(auth(), { startedAt: NOON, policyWindow: parseHourWindow('mon-fri 13-17', 'x') }), h, settings());
     expect(policy[0]?.detail).toContain("outside its policy's window");
@@ -236,7 +236,9 @@ describe('settings, windows and failed logins', () => {
     const c = defaultConfig('/tmp');
     expect(() => riskSettings({ risk: { ...c.risk, weights: { 'typo-kind': 5 } } })).toThrow(/unknown flag kind "typo-kind"/);
     expect(() => riskSettings({ risk: { ...c.risk, weights: { rule: -1 } } })).toThrow(/weights.rule/);
-    expect(() => riskSettings({ risk: { ...c.risk, businessHours: 'weekdays 9 to 5' } })).toThrow(/risk.businessHours: malformed window/);
+    expect(() => riskSettings({ risk: { ...c.risk, businessHours: 'weekdays 9 to 5' } })).toThrow(/risk\.businessHours: unknown time zone or word "weekdays"/);
+    // The same parser as policies' windows: a zone is allowed.
+    expect(riskSettings({ risk: { ...c.risk, businessHours: 'mon-fri 08:00-19:00 America/New_York' } }).businessHours).toMatchObject({ zone: 'America/New_York', fromMinute: 480 });
     expect(riskSettings({ risk: { ...c.risk, weights: { rule: 50 } } }).weights).toMatchObject({ rule: 50, 'mass-export': 40 });
   });
 
