@@ -54,8 +54,14 @@ export interface TargetSummaryView {
   levels: string[];
 }
 
-/** A policy's auto-approval rule, as stored (UTC hours, weekdays 0 = Sunday). */
-export interface AutoApproveView { roles: string[]; days: number[]; fromHour: number | null; toHour: number | null; onCall: string[] }
+/**
+ * A policy's auto-approval rule, as stored (weekdays 0 = Sunday). `window` is the time condition as
+ * written ("mon-fri 09:00-17:00 Europe/Berlin"; null: any time); days and UTC hours mirror it where they can.
+ */
+export interface AutoApproveView { roles: string[]; days: number[]; fromHour: number | null; toHour: number | null; onCall: string[]; window: string | null }
+
+/** The ticket system's answer kept with a request (issue 18). */
+export interface TicketCheckView { valid: boolean; reason: string | null; url: string; checked_at: string }
 
 export interface PolicyView {
   id: string; name: string; roles: string[]; targets: string[]; target_tags: string[]; max_duration_s: number;
@@ -64,6 +70,10 @@ export interface PolicyView {
   capture_full_output: boolean; recording_required: boolean; allow_links: boolean;
   /** Levels covered; empty: every level. */
   levels: string[];
+  /** The ticket system's endpoint that must confirm each request's ticket; null: none. */
+  ticket_check: string | null;
+  /** When grants under it may be used ("mon-fri 09:00-17:00 Europe/Berlin"); null: any time. */
+  window: string | null;
 }
 
 /** GET /api/v1/rules: a guardrail rule (DESIGN 3d). Exactly one of `class` and `match` is set. */
@@ -89,6 +99,8 @@ export interface RequestView {
   id: string; user: string; target: string; policy: string; duration_s: number; reason: string; ticket: string | null;
   status: string; created_at: string; pending_until: string; decided_at: string | null; decided_by: string | null;
   deny_reason: string | null; grant: string | null; auto_approved: boolean; approvals: string[]; level: string;
+  /** The ticket system's answer when the policy checks tickets; null otherwise. */
+  ticket_check: TicketCheckView | null;
 }
 
 export interface GrantView {

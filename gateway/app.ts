@@ -13,6 +13,7 @@ import { Authenticator } from './access/authn.js';
 import { BreakglassService } from './access/breakglass.js';
 import { LinkService } from './access/links.js';
 import { type AccessContext } from './access/context.js';
+import { TicketChecker, type TicketHttp } from './access/ticket-check.js';
 import { AccessDecider } from './access/decider.js';
 import type { AccessEvents } from './access/events.js';
 import { GrantService } from './access/grants.js';
@@ -160,6 +161,8 @@ export interface AppOptions {
    * asynchronously). Default: SQLite in the data dir. The app owns it from here and closes it.
    */
   store?: Store;
+  /** How policies' ticket checks reach the ticket system, and within how long (tests: no sockets, a short limit). */
+  tickets?: { http: TicketHttp; timeoutMs?: number };
 }
 
 export function buildApp(config: Config, opts: AppOptions): App {
@@ -190,7 +193,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
   const recordingKeys = new RecordingKeys(store, vault, clock);
   const policies = new PolicyService(ctx);
   const grants = new GrantService(ctx);
-  const requests = new RequestService(ctx, policies, grants);
+  const requests = new RequestService(ctx, policies, grants, opts.tickets && new TicketChecker(opts.tickets.http, () => clock.now(), opts.tickets.timeoutMs));
   const live = new LiveSessions(clock, scheduler, settings.warnBeforeMs);
   live.watch(events);
   const metrics = new Metrics();

@@ -8,6 +8,8 @@ import type { AccessContext } from './context.js';
 import { checkName } from './names.js';
 import { policyCovers, policyNarrowing } from './policy-match.js';
 import { activeGrants, publishRevoked, revokeInTx } from './revocation.js';
+import { checkTicketUrl } from './ticket-check.js';
+import { autoApproveWindow, checkWindow, inWindow, parseWindow } from './windows.js';
 import { grantView } from './views.js';
 
 export { policyCovers, policyNarrowing, type Narrowing } from './policy-match.js';
@@ -107,6 +109,9 @@ function checkPolicy(p: NewPolicy): void {
   if (p.approvalsRequired > 0 && p.approverRoles.length === 0) {
     throw new PortcullisError('bad-request', 'a policy that needs approvals must name approver roles (--approver-roles)');
   }
+  if (p.ticketCheck != null) checkTicketUrl(p.ticketCheck);
+  if (p.window != null) checkWindow(p.window);
+  if (p.autoApprove?.window != null) checkWindow(p.autoApprove.window);
   if (p.ticketPattern !== null) {
     try {
       new RegExp(p.ticketPattern);
@@ -116,48 +121,25 @@ function checkPolicy(p: NewPolicy): void {
   }
 }
 
-/** Whether the auto-approval conditions hold for this user at this time (UTC). */
+/** Whether the auto-approval conditions hold for this user at this time (its window read on its zone's clock). */
 export function autoApproves(a: AutoApprove | null, user: UserRecord, now: number): boolean {
   if (!a) return false;
   if (a.roles.length > 0 && !a.roles.some((r) => user.roles.includes(r))) return false;
   if (a.onCall.length > 0 && !a.onCall.includes(user.name)) return false;
-  const d = new Date(now);
-  if (a.days.length > 0 && !a.days.includes(d.getUTCDay())) return false;
-  if (a.fromHour !== null && a.toHour !== null) {
-    const h = d.getUTCHours();
-    const inWindow = a.fromHour <= a.toHour ? h >= a.fromHour && h < a.toHour : h >= a.fromHour || h < a.toHour;
-    if (!inWindow) return false;
-  }
-  return true;
+  const w = autoApproveWindow(a);
+  return w === null || inWindow(w, now);
 }
 
-const DAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
-
-/** Parses "mon-fri 09-17" (UTC), "sat,sun", or "08-20" into days and an hour window. */
-export function parseWindow(text: string): Pick<AutoApprove, 'days' | 'fromHour' | 'toHour'> {
-  const bad = (): never => { throw new PortcullisError('bad-request', `malformed window "${text}"; write e.g. "mon-fri 09-17" (UTC hours)`); };
-  let days: number[] = [];
-  let fromHour: number | null = null;
-  let toHour: number | null = null;
-  for (const part of text.trim().toLowerCase().split(/\s+/)) {
-    const hours = /^(\d{1,2})-(\d{1,2})$/.exec(part);
-    if (hours) {
-      fromHour = Number(hours[1]);
-      toHour = Number(hours[2]);
-      if (fromHour > 23 || toHour > 24) bad();
-      continue;
-    }
-    for (const piece of part.split(',')) {
-      const range = /^([a-z]{3})(?:-([a-z]{3}))?$/.exec(piece) ?? bad();
-      const a = DAY_NAMES.indexOf(range[1]!);
-      const b = range[2] ? DAY_NAMES.indexOf(range[2]) : a;
-      if (a < 0 || b < 0) bad();
-      for (let i = a; ; i = (i + 1) % 7) {
-        days.push(i);
-        if (i === b) break;
-      }
-    }
-  }
-  days = [...new Set(days)].sort();
-  return { days, fromHour, toHour };
+/**
+ * The auto-approval conditions from the API's words: a window in any syntax windows.ts reads. The
+ * stored days and hours mirror it where they can (whole hours in UTC), for readers that predate zones.
+ */
+export function autoApproveFrom(roles: string[], onCall: string[], windowText: string | undefined): AutoApprove {
+  if (windowText === undefined || windowText.trim() === '') return { roles, onCall, days: [], fromHour: null, toHour: null };
+  const w = parseWindow(windowText, 'auto-approve window');
+  const whole = w.zone === 'UTC' && (w.fromMinute ?? 0) % 60 === 0 && (w.toMinute ?? 0) % 60 === 0;
+  return {
+    roles, onCall, days: w.days, window: w,
+    fromHour: whole && w.fromMinute !== null ? w.fromMinute / 60 : null, toHour: whole && w.toMinute !== null ? w.toMinute / 60 : null,
+  };
 }

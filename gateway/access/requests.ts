@@ -1,7 +1,7 @@
 // Access requests: create (validated against the covering policies), approve (N distinct approvers,
 // never the requester), deny, and expiry of pending requests. Approval creates the grant, whose
 // clock starts then.
-import { type GrantRecord, type PolicyRecord, type RequestRecord, type TargetRecord, type UserRecord } from '../store/records.js';
+import { type GrantRecord, type PolicyRecord, type RequestRecord, type TargetRecord, type TicketCheckResult, type UserRecord } from '../store/records.js';
 import { formatDuration } from '../util/duration.js';
 import { PortcullisError } from '../util/errors.js';
 import { newId } from '../util/ids.js';
@@ -10,7 +10,24 @@ import { type GrantService, isPrivileged } from './grants.js';
 import { levelNames, resolveLevel } from './levels.js';
 import { requireText } from './names.js';
 import { autoApproves, policyCovers, type PolicyService } from './policies.js';
+import { TicketChecker } from './ticket-check.js';
+import { ticketHttp } from './ticket-http.js';
 import { type RequestView, requestView } from './views.js';
+
+/** A request refused by the ticket check; carries the answer for the audit entry. */
+class TicketRefusal extends PortcullisError {
+  constructor(code: 'ticket-invalid' | 'ticket-check-failed', message: string, readonly result: TicketCheckResult) {
+    super(code, message);
+  }
+}
+
+const hostOf = (url: string): string => {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'its URL';
+  }
+};
 
 export interface NewRequest {
   target: string;
@@ -22,15 +39,19 @@ export interface NewRequest {
 }
 
 export class RequestService {
-  constructor(private readonly ctx: AccessContext, private readonly policies: PolicyService, private readonly grants: GrantService) {}
+  constructor(
+    private readonly ctx: AccessContext, private readonly policies: PolicyService, private readonly grants: GrantService,
+    private readonly tickets: TicketChecker = new TicketChecker(ticketHttp, () => ctx.clock.now()),
+  ) {}
 
   async create(user: UserRecord, input: NewRequest): Promise<RequestRecord> {
     try {
       return await this.createUnchecked(user, input);
     } catch (err) {
       if (err instanceof PortcullisError) {
+        const check = err instanceof TicketRefusal ? { ticketCheck: { valid: err.result.valid, reason: err.result.reason, url: err.result.url } } : {};
         await this.ctx.audit.append('request.refused', user.name, {
-          user: user.name, target: input.target, code: err.code, message: err.message, ...(input.level ? { level: input.level } : {}),
+          user: user.name, target: input.target, code: err.code, message: err.message, ...(input.level ? { level: input.level } : {}), ...check,
         });
       }
       throw err;
@@ -49,18 +70,22 @@ export class RequestService {
         throw new PortcullisError('ticket-invalid', `policy ${policy.name} needs a ticket matching /${policy.ticketPattern}/ (--ticket)`);
       }
     }
+    // Asked before anything is written (no transaction is held open across the network), and
+    // before auto-approval: a policy that auto-approves still needs the ticket system's yes.
+    const ticketCheck = policy.ticketCheck === null ? null : await this.checkTicket(policy, policy.ticketCheck, { ticket, user, target, level, reason });
     const now = this.ctx.clock.now();
     const auto = policy.approvalsRequired === 0 || autoApproves(policy.autoApprove, user, now);
     const req: RequestRecord = {
       id: newId('req'), userId: user.id, targetId: target.id, policyId: policy.id, durationMs: input.durationMs, level, reason, ticket,
       status: 'pending', createdAt: now, pendingUntil: now + this.ctx.settings.pendingTtlMs, decidedAt: null, decidedBy: null,
-      denyReason: null, grantId: null, autoApproved: false, ticketCheck: null,
+      denyReason: null, grantId: null, autoApproved: false, ticketCheck,
     };
     let grant: GrantRecord | null = null;
     const final = await this.ctx.store.transaction(async () => {
       await this.ctx.store.requests.insert(req);
       await this.ctx.audit.append('request.created', user.name, {
         request: req.id, user: user.name, target: target.name, duration: req.durationMs, reason, ticket, policy: policy.name, level,
+        ...(ticketCheck ? { ticketCheck: { valid: ticketCheck.valid, reason: ticketCheck.reason, url: ticketCheck.url } } : {}),
       });
       if (!auto) return req;
       grant = await this.grants.createInTx('policy:' + policy.name, {
@@ -73,6 +98,18 @@ export class RequestService {
     this.ctx.events.emit('request.created', { request: await requestView(this.ctx.store, final) });
     if (grant) await this.grants.publishCreated(grant);
     return final;
+  }
+
+  private async checkTicket(
+    policy: PolicyRecord, url: string, q: { ticket: string | null; user: UserRecord; target: TargetRecord; level: string; reason: string },
+  ): Promise<TicketCheckResult> {
+    if (!q.ticket) {
+      throw new PortcullisError('ticket-invalid', `policy ${policy.name} checks tickets with the ticket system at ${hostOf(url)}: give the ticket with --ticket`);
+    }
+    const v = await this.tickets.check(url, { ticket: q.ticket, requester: q.user.name, target: q.target.name, level: q.level, reason: q.reason });
+    if (v.ok) return v.result;
+    // The system said no (ticket-invalid) or gave no usable answer (ticket-check-failed): both refuse.
+    throw new TicketRefusal(v.code ?? 'ticket-check-failed', v.message, v.result);
   }
 
   /** The covering policy that allows this request, preferring auto-approval, then fewest approvals. */

@@ -11,6 +11,7 @@ import type {
 import type { Store } from '../store/store.js';
 
 import type { VisibleTarget } from './target-visibility.js';
+import { autoApproveWindow, describeWindow } from './windows.js';
 
 export type { CertificateView, GrantView, LinkView, PolicyView, RequestView, SessionView, TargetSummaryView, TargetView, UserView };
 
@@ -62,10 +63,14 @@ export function policyView(p: PolicyRecord): PolicyView {
   return {
     id: p.id, name: p.name, roles: p.roles, targets: p.targets, target_tags: p.targetTags, max_duration_s: p.maxDurationMs / 1000,
     require_reason: p.requireReason, ticket_pattern: p.ticketPattern, approvals_required: p.approvalsRequired,
-    approver_roles: p.approverRoles, auto_approve: p.autoApprove, breakglass: p.breakglass,
+    approver_roles: p.approverRoles, breakglass: p.breakglass,
+    auto_approve: p.autoApprove && {
+      roles: p.autoApprove.roles, days: p.autoApprove.days, fromHour: p.autoApprove.fromHour, toHour: p.autoApprove.toHour, onCall: p.autoApprove.onCall,
+      window: ((w) => (w ? describeWindow(w) : null))(autoApproveWindow(p.autoApprove)),
+    },
     record_keystrokes: p.recordKeystrokes, allow_port_forwarding: p.allowPortForwarding,
     capture_full_output: p.captureFullOutput, recording_required: p.recordingRequired, allow_links: p.allowLinks,
-    levels: p.levels,
+    levels: p.levels, ticket_check: p.ticketCheck, window: p.window && describeWindow(p.window),
   };
 }
 
@@ -77,6 +82,7 @@ export async function requestView(store: Store, r: RequestRecord): Promise<Reque
     ticket: r.ticket, status: r.status, created_at: iso(r.createdAt)!, pending_until: iso(r.pendingUntil)!,
     decided_at: iso(r.decidedAt), decided_by: r.decidedBy && (await nameOfUser(store, r.decidedBy)), deny_reason: r.denyReason,
     grant: r.grantId, auto_approved: r.autoApproved, level: r.level,
+    ticket_check: r.ticketCheck && { valid: r.ticketCheck.valid, reason: r.ticketCheck.reason, url: r.ticketCheck.url, checked_at: iso(r.ticketCheck.checkedAt)! },
     approvals: await Promise.all(approvals.map((a) => nameOfUser(store, a.approverId))),
   };
 }

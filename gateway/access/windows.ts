@@ -52,6 +52,20 @@ export function parseWindow(text: string, what = 'window'): AccessWindow {
   return { days: days ?? [], fromMinute: hours?.from ?? null, toMinute: hours?.to ?? null, zone: zone ?? 'UTC' };
 }
 
+/**
+ * A window given whole (API callers and the store hand over records, not text): the same rules as
+ * the parser, so nothing reaches the clock that the parser would have refused.
+ */
+export function checkWindow(w: AccessWindow): void {
+  const bad = (why: string): never => { throw new PortcullisError('bad-request', `window: ${why}`); };
+  if (!Array.isArray(w.days) || w.days.length > 7 || !w.days.every((d) => Number.isInteger(d) && d >= 0 && d <= 6)) bad('days must be weekdays 0-6');
+  const minute = (m: unknown): boolean => Number.isInteger(m) && (m as number) >= 0 && (m as number) <= 1440;
+  if ((w.fromMinute === null) !== (w.toMinute === null)) bad('give both ends of the hours or neither');
+  if (w.fromMinute !== null && (!minute(w.fromMinute) || !minute(w.toMinute) || w.fromMinute === 1440 || w.fromMinute === w.toMinute)) bad('hours out of range or empty');
+  if (typeof w.zone !== 'string' || canonicalZone(w.zone) === null) bad(`unknown time zone ${JSON.stringify(String(w.zone).slice(0, 64))}`);
+  if (w.days.length === 0 && w.fromMinute === null) bad('no days or hours');
+}
+
 /** For settings where "off" or "" means no window (risk.businessHours). */
 export function parseOptionalWindow(text: string, what: string): AccessWindow | null {
   const t = String(text).trim().toLowerCase();

@@ -1,6 +1,9 @@
 // Typed audit events with stable codes. The code string is the contract (exports, SIEM rules);
 // each code has one data shape. No shape has a field for a secret, so none can be logged by mistake.
 
+/** A ticket system's answer as audited (access/ticket-check.ts); `reason` is ours when it gave none usable. */
+export interface TicketCheckAudit { valid: boolean; reason: string | null; url: string }
+
 export interface AuditEventMap {
   'user.created': { user: string; roles: string[]; kind: string };
   'user.removed': { user: string };
@@ -42,11 +45,12 @@ export interface AuditEventMap {
   'policy.removed': { policy: string };
   /** Replaced in place (same id); `revoked` and `shortened` count the grants it narrowed. */
   'policy.updated': { policy: string; revoked: number; shortened: number };
-  'request.created': { request: string; user: string; target: string; duration: number; reason: string; ticket: string | null; policy: string; level?: string };
+  'request.created': { request: string; user: string; target: string; duration: number; reason: string; ticket: string | null; policy: string; level?: string; ticketCheck?: TicketCheckAudit };
   'request.approved': { request: string; approver: string; approvals: number; needed: number };
   'request.denied': { request: string; approver: string; reason: string };
   'request.expired': { request: string };
-  'request.refused': { user: string; target: string; code: string; message: string; level?: string };
+  /** `ticketCheck`: the ticket system's answer (or why there was none) when that is what refused it. */
+  'request.refused': { user: string; target: string; code: string; message: string; level?: string; ticketCheck?: TicketCheckAudit };
   'grant.created': { grant: string; user: string; target: string; source: string; expiresAt: number; reason: string; ticket: string | null; approvers: string[]; level?: string };
   /** `cause` says what took the access away when it was not a plain revoke (user-disabled, target-removed, ...). */
   'grant.revoked': { grant: string; by: string; reason: string; cause?: string };

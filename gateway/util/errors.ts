@@ -6,6 +6,8 @@ export const ERROR_STATUS = {
   'bad-duration': 400,
   'reason-required': 400,
   'ticket-invalid': 400,
+  /** The policy's ticket system did not give a usable answer (down, slow, garbage): the request was not made. */
+  'ticket-check-failed': 502,
   'duration-too-long': 400,
   'unauthenticated': 401,
   'invalid-credentials': 401,
@@ -16,6 +18,8 @@ export const ERROR_STATUS = {
   'self-approval': 403,
   'not-approver': 403,
   'no-active-grant': 403,
+  /** The grant's policy has an access window and it is shut now (access/windows.ts). */
+  'outside-window': 403,
   'not-found': 404,
   'conflict': 409,
   'duplicate-approval': 409,

@@ -28,6 +28,8 @@ export interface TestAppOptions {
   loginProbes?: AppOptions['loginProbes'];
   /** A logger to capture (default: silent). */
   log?: Logger;
+  /** The ticket system policies' ticket checks reach (default: real HTTP). */
+  tickets?: AppOptions['tickets'];
 }
 
 export async function testApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -39,6 +41,7 @@ export async function testApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const app = buildApp(config, {
     clock, env: {}, log: opts.log ?? createLogger('silent'), ...(opts.poster ? { poster: opts.poster } : {}),
     ...(opts.adminLogins ? { adminLogins: opts.adminLogins } : {}), ...(opts.loginProbes ? { loginProbes: opts.loginProbes } : {}),
+    ...(opts.tickets ? { tickets: opts.tickets } : {}),
   });
   await app.checkpoints.start();
   await app.timers.start();

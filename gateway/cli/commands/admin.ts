@@ -183,7 +183,7 @@ async function targetChange(c: CommandContext): Promise<Record<string, unknown>>
   };
 }
 
-const POLICY_FLAGS = '--roles R --targets T|--tags TAG [--max DUR] [--approvals N --approver-roles R] [--ticket-pattern RE] [--no-reason] [--auto-approve] [--auto-approve-roles R] [--auto-approve-window "mon-fri 09-17"] [--on-call U] [--breakglass] [--no-record-keystrokes] [--allow-port-forwarding] [--full-capture] [--recording-optional] [--allow-links] [--levels L1,L2]';
+const POLICY_FLAGS = '--roles R --targets T|--tags TAG [--max DUR] [--approvals N --approver-roles R] [--ticket-pattern RE] [--no-reason] [--auto-approve] [--auto-approve-roles R] [--auto-approve-window "mon-fri 09:00-17:00 Europe/Berlin"] [--on-call U] [--breakglass] [--no-record-keystrokes] [--allow-port-forwarding] [--full-capture] [--recording-optional] [--allow-links] [--levels L1,L2] [--window "mon-fri 09:00-17:00 Europe/Berlin"] [--ticket-check URL]';
 
 export const policyCmd: Command = async (c) => {
   const [sub, name] = c.flags.positionals;
@@ -203,6 +203,7 @@ export const policyCmd: Command = async (c) => {
         allow_port_forwarding: c.flags.bool('allow-port-forwarding'),
         capture_full_output: c.flags.bool('full-capture'), recording_required: !c.flags.bool('recording-optional'),
         allow_links: c.flags.bool('allow-links'), levels: c.flags.list('levels'),
+        window: c.flags.opt('window'), ticket_check: c.flags.opt('ticket-check'),
       };
       // replace: the whole policy is the flags given (like add), under the same id; grants standing
       // on it that it no longer covers are revoked, those with more time left than --max cut short.
@@ -211,7 +212,7 @@ export const policyCmd: Command = async (c) => {
       return 0;
     }
     case 'list':
-      printList(c.out, c.json, await api.get<PolicyView[]>('/api/v1/policies') as unknown as Array<Record<string, unknown>>, ['name', 'roles', 'targets', 'target_tags', 'levels', 'max_duration_s', 'approvals_required', 'approver_roles', 'breakglass']);
+      printList(c.out, c.json, await api.get<PolicyView[]>('/api/v1/policies') as unknown as Array<Record<string, unknown>>, ['name', 'roles', 'targets', 'target_tags', 'levels', 'max_duration_s', 'approvals_required', 'approver_roles', 'breakglass', 'window', 'ticket_check']);
       return 0;
     case 'remove':
       if (!name) usage('portcullis policy remove NAME');

@@ -3,7 +3,12 @@ import type { GrantView, RequestView } from '../../access/views.js';
 import { type Command, enc, usage } from '../command.js';
 import { printList, printOne } from '../output.js';
 
-const REQUEST_COLUMNS = ['id', 'user', 'target', 'level', 'duration_s', 'status', 'reason', 'ticket', 'approvals', 'grant'];
+const REQUEST_COLUMNS = ['id', 'user', 'target', 'level', 'duration_s', 'status', 'reason', 'ticket', 'ticket_check', 'approvals', 'grant'];
+
+/** The table's ticket_check cell: what the ticket system said, in a word and its reason (--json keeps the whole answer). */
+const ticketCell = (r: RequestView): Record<string, unknown> => ({
+  ...r, ticket_check: r.ticket_check ? `${r.ticket_check.valid ? 'valid' : 'invalid'}${r.ticket_check.reason ? ` (${r.ticket_check.reason})` : ''}` : '',
+});
 const GRANT_COLUMNS = ['id', 'user', 'target', 'level', 'source', 'status', 'expires_at', 'reason', 'needs_review'];
 
 export const requestCmd: Command = async (c) => {
@@ -44,7 +49,7 @@ export const requestsCmd: Command = async (c) => {
   }
   if (sub !== undefined) usage(`portcullis requests [--pending] | approve ID | deny ID --reason TEXT (got "${sub}${id ? ' ' + id : ''}")`);
   const list = await c.api().get<RequestView[]>(`/api/v1/requests${c.flags.bool('pending') ? '?pending=1' : ''}`);
-  printList(c.out, c.json, list as unknown as Array<Record<string, unknown>>, REQUEST_COLUMNS);
+  printList(c.out, c.json, c.json ? list as unknown as Array<Record<string, unknown>> : list.map(ticketCell), REQUEST_COLUMNS);
   return 0;
 };
 

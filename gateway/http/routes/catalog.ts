@@ -1,5 +1,6 @@
 // Targets and policies.
-import { parseWindow } from '../../access/policies.js';
+import { autoApproveFrom } from '../../access/policies.js';
+import { parseWindow } from '../../access/windows.js';
 import { audienceOf, visibleTargets } from '../../access/target-visibility.js';
 import { certificateView, policyView, targetSummaryView, targetView } from '../../access/views.js';
 import type { EphemeralAccountView, TargetSummaryView, TargetView } from '../../api-types.js';
@@ -170,9 +171,10 @@ function policyFromInput(b: Input, name?: string): Parameters<import('../../acce
   const autoRoles = b.strList('auto_approve_roles');
   const onCall = b.strList('on_call');
   const auto = b.optBool('auto_approve') || window !== undefined || autoRoles.length > 0 || onCall.length > 0;
-  const autoApprove: AutoApprove | null = auto
-    ? { roles: autoRoles, onCall, ...(window ? parseWindow(window) : { days: [], fromHour: null, toHour: null }) }
-    : null;
+  const autoApprove: AutoApprove | null = auto ? autoApproveFrom(autoRoles, onCall, window) : null;
+  // The access window and the ticket check: absent or "" (or null) is none. The URL is checked by the policy service.
+  const accessWindow = b.optStr('window');
+  const ticketCheck = b.raw('ticket_check') === null ? undefined : b.optStr('ticket_check');
   return {
     name: name ?? b.str('name'), roles: b.strList('roles'), targets: b.strList('targets'), targetTags: b.strList('tags'),
     maxDurationMs: parseDuration(b.optStr('max') ?? '1h'), requireReason: b.optBool('require_reason') ?? true,
@@ -181,5 +183,7 @@ function policyFromInput(b: Input, name?: string): Parameters<import('../../acce
     recordKeystrokes: b.optBool('record_keystrokes') ?? true, allowPortForwarding: b.optBool('allow_port_forwarding') ?? false,
     captureFullOutput: b.optBool('capture_full_output') ?? false, recordingRequired: b.optBool('recording_required') ?? true,
     allowLinks: b.optBool('allow_links') ?? false, levels: b.strList('levels'),
+    window: accessWindow === undefined || accessWindow.trim() === '' ? null : parseWindow(accessWindow, 'window'),
+    ticketCheck: ticketCheck === undefined || ticketCheck.trim() === '' ? null : ticketCheck.trim(),
   };
 }
