@@ -2,11 +2,14 @@
 // user and a target name, finds the active grant or refuses with a message saying what to do.
 // Fails closed: any unexpected error is a refusal, never an allow. Levels: the grant at the level
 // named (USER+TARGET+LEVEL), or else the least privileged level the user holds a grant at; the
-// authorization carries that grant, whose level is the session's.
+// authorization carries that grant, whose level is the session's. Access windows: a grant whose
+// policy's window is shut is not usable now (refused saying when it opens); the authorization
+// carries when the window shuts, which the session's deadline takes (live-sessions.ts).
 import type { GrantRecord, PolicyRecord, TargetKind, TargetRecord, UserRecord } from '../store/records.js';
 import { PortcullisError } from '../util/errors.js';
 import type { AccessContext } from './context.js';
 import { levelNames, levelRank } from './levels.js';
+import { closesAt, describeOpening, describeWindow, inWindow } from './windows.js';
 
 export interface Authorization {
   user: UserRecord;
@@ -15,6 +18,11 @@ export interface Authorization {
   policy: PolicyRecord | null;
   /** Set when the authorization comes from opening a one-time link rather than a user's grant. */
   link?: { id: string; label: string; issuer: string };
+  /**
+   * When the grant's policy's access window shuts (windows.ts closesAt); absent or null: it has
+   * none, or it never shuts. The session is warned and cut then, like at the grant's expiry.
+   */
+  windowEndsAt?: number | null;
 }
 
 export type Decision = { ok: true; auth: Authorization } | { ok: false; error: PortcullisError };
@@ -60,8 +68,24 @@ export class AccessDecider {
       throw new PortcullisError('not-found', `${target.name} has no level "${level.slice(0, 64)}"; its levels are: ${levelNames(target)}`);
     }
     // Grants at a level the target no longer has are not used (target-update revokes them too).
-    const held = (await this.ctx.store.grants.active(this.ctx.clock.now(), { userId: user.id, targetId: target.id }))
+    const now = this.ctx.clock.now();
+    const active = (await this.ctx.store.grants.active(now, { userId: user.id, targetId: target.id }))
       .filter((g) => levelRank(target, g.level) < Number.MAX_SAFE_INTEGER);
+    // A grant whose policy has an access window is usable only inside it. The grant's own policy
+    // governs (grant.policyId): admin grants, break-glass and links have none unless made under one.
+    const policies = new Map<string, PolicyRecord | null>();
+    for (const g of active) if (g.policyId && !policies.has(g.policyId)) policies.set(g.policyId, (await this.ctx.store.policies.byId(g.policyId)) ?? null);
+    const policyOf = (g: GrantRecord): PolicyRecord | null => (g.policyId ? policies.get(g.policyId) ?? null : null);
+    const shut = active.filter((g) => { const w = policyOf(g)?.window; return w ? !inWindow(w, now) : false; });
+    const held = active.filter((g) => !shut.includes(g));
+    const usable = level !== null ? held.some((g) => g.level === level) : held.length > 0;
+    if (!usable) {
+      const wanted = level !== null ? shut.find((g) => g.level === level) : shut[0];
+      const w = wanted ? policyOf(wanted)?.window : undefined;
+      if (w) {
+        throw new PortcullisError('outside-window', `${target.name} is usable ${describeWindow(w)}; next from ${describeOpening(w, now)}`);
+      }
+    }
     const grant = level !== null
       ? held.find((g) => g.level === level)
       : [...held].sort((a, b) => levelRank(target, a.level) - levelRank(target, b.level) || a.startsAt - b.startsAt)[0];
@@ -72,7 +96,7 @@ export class AccessDecider {
         `no active grant for ${user.name} on ${target.name}${at}${others}; request one with: portcullis request ${target.name}` +
         `${level !== null ? ` --level ${level}` : ''} --for 30m --reason "..."`);
     }
-    const policy = grant.policyId ? (await this.ctx.store.policies.byId(grant.policyId)) ?? null : null;
-    return { user: fresh, target, grant, policy };
+    const policy = policyOf(grant);
+    return { user: fresh, target, grant, policy, windowEndsAt: policy?.window ? closesAt(policy.window, now) : null };
   }
 }

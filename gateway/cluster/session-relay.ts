@@ -21,7 +21,7 @@ import type { ClusterBus, ClusterMessage } from './bus.js';
 
 /** Every termination reason, checked by the compiler to be complete: an unknown reason is dropped. */
 const REASONS: Record<TerminationReason, true> = {
-  'closed-by-client': true, 'upstream-closed': true, 'grant-expired': true, 'grant-revoked': true, 'breakglass-denied': true,
+  'closed-by-client': true, 'upstream-closed': true, 'grant-expired': true, 'window-closed': true, 'grant-revoked': true, 'breakglass-denied': true,
   'killed-by-admin': true, 'user-disabled': true, 'user-removed': true, 'target-removed': true, 'target-changed': true,
   'policy-removed': true, 'policy-narrowed': true, 'idle-timeout': true, 'recording-failed': true, 'recording-budget': true,
   'gateway-shutdown': true, 'gateway-crashed': true, 'protocol-error': true, 'upstream-failed': true, 'credential-failed': true,

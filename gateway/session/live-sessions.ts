@@ -1,6 +1,7 @@
 // The live-session registry and its expiry watch. A protocol adapter registers each brokered session
 // with two callbacks (warn, close); this module decides when to call them:
 //   - warn at expires_at - warnBefore, close('grant-expired') at expires_at (one DeadlineScheduler);
+//     or, when the grant's policy's access window shuts first, warn before and close('window-closed') then;
 //   - close at once when the grant is revoked, with the reason its revocation carries
 //     (grant-revoked, breakglass-denied, user-disabled, target-removed, policy-narrowed, ...),
 //     and close('user-disabled' | 'user-removed') for every session of a user disabled or removed,
@@ -25,6 +26,8 @@ export interface LiveSessionHandle {
   clientAddr: string;
   startedAt: number;
   expiresAt: number;
+  /** When the grant's policy's access window shuts (access/decider.ts); absent/null: no such end. */
+  windowEndsAt?: number | null;
   /** Shows a one-line notice to the user (terminal line, NoticeResponse, ...). */
   warn(message: string): void;
   /** Ends the session with this reason. Must be idempotent. */
@@ -123,17 +126,20 @@ export class LiveSessions {
     }
   }
 
+  /** The session's end: the grant's expiry or its access window's close, whichever comes first. */
   private arm(s: LiveSessionHandle): void {
-    const warnAt = s.expiresAt - this.warnBeforeMs;
+    const windowFirst = s.windowEndsAt != null && s.windowEndsAt < s.expiresAt;
+    const endAt = windowFirst ? s.windowEndsAt! : s.expiresAt;
+    const warnAt = endAt - this.warnBeforeMs;
     if (warnAt > this.clock.now()) {
       this.scheduler.set(`session-warn:${s.id}`, warnAt, () => {
-        const secs = Math.max(0, Math.round((s.expiresAt - this.clock.now()) / 1000));
-        s.warn(`Portcullis: your access to ${s.target} ends in ${secs} s`);
+        const secs = Math.max(0, Math.round((endAt - this.clock.now()) / 1000));
+        s.warn(`Portcullis: your access to ${s.target} ends in ${secs} s${windowFirst ? ' (its access window closes)' : ''}`);
       });
     } else {
       this.scheduler.delete(`session-warn:${s.id}`);
     }
-    this.scheduler.set(`session-end:${s.id}`, s.expiresAt, () => this.close(s.id, 'grant-expired'));
+    this.scheduler.set(`session-end:${s.id}`, endAt, () => this.close(s.id, windowFirst ? 'window-closed' : 'grant-expired'));
   }
 
   private unregister(id: string): void {

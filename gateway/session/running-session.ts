@@ -98,7 +98,7 @@ export class RunningSession<U> implements SessionHandle {
     if (this.endReason) return null;
     this.unregister = deps.live.register({
       id: this.id, protocol: adapter.protocol, user: this.auth.user.name, target: this.auth.target.name, grantId: this.auth.grant.id, level: this.auth.grant.level,
-      clientAddr: adapter.clientAddr, startedAt: this.start.startedAt, expiresAt: this.auth.grant.expiresAt,
+      clientAddr: adapter.clientAddr, startedAt: this.start.startedAt, expiresAt: this.auth.grant.expiresAt, windowEndsAt: this.auth.windowEndsAt ?? null,
       warn: (m) => this.warn(m),
       close: (reason) => this.end(reason),
     });
@@ -438,6 +438,8 @@ export class RunningSession<U> implements SessionHandle {
 /** What a client that is still logging in is told when its session ends before relaying. */
 function endedWhileStarting(reason: TerminationReason, target: string): PortcullisError {
   switch (reason) {
+    case 'window-closed':
+      return new PortcullisError('outside-window', `access to ${target} ended during login: ${describeTermination(reason, target)}`);
     case 'grant-expired': case 'grant-revoked': case 'breakglass-denied': case 'target-removed': case 'target-changed': case 'policy-removed': case 'policy-narrowed':
       return new PortcullisError('no-active-grant', `access to ${target} ended during login: ${describeTermination(reason, target)}`);
     case 'user-disabled': case 'user-removed':

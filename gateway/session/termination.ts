@@ -5,6 +5,8 @@ export type TerminationReason =
   | 'closed-by-client'
   | 'upstream-closed'
   | 'grant-expired'
+  /** The grant's policy's access window shut (access/windows.ts): cut like at expiry; the grant stays for the next opening. */
+  | 'window-closed'
   | 'grant-revoked'
   | 'breakglass-denied'
   /** Access taken away at its root: the grant was revoked because of it (gateway/access/revocation.ts). */
@@ -40,6 +42,7 @@ export function describeTermination(r: TerminationReason, target: string): strin
     case 'closed-by-client': return 'session closed by the client';
     case 'upstream-closed': return `${target} closed the connection`;
     case 'grant-expired': return `your access to ${target} has ended (grant expired); request more with: portcullis request ${target} --for 30m --reason "..."`;
+    case 'window-closed': return `your access window for ${target} has closed; your grant stays and works again when the window opens`;
     case 'grant-revoked': return `your access to ${target} was revoked`;
     case 'breakglass-denied': return `break-glass access to ${target} was denied on review`;
     case 'user-disabled': return 'your Portcullis account was disabled; ask a Portcullis admin';
@@ -73,7 +76,7 @@ export function closesAdapter(r: TerminationReason): boolean {
   switch (r) {
     case 'closed-by-client':
       return false;
-    case 'upstream-closed': case 'grant-expired': case 'grant-revoked': case 'breakglass-denied': case 'killed-by-admin':
+    case 'upstream-closed': case 'grant-expired': case 'window-closed': case 'grant-revoked': case 'breakglass-denied': case 'killed-by-admin':
     case 'user-disabled': case 'user-removed': case 'target-removed': case 'target-changed': case 'policy-removed': case 'policy-narrowed':
     case 'idle-timeout': case 'recording-failed': case 'recording-budget': case 'gateway-shutdown': case 'gateway-crashed': case 'protocol-error': case 'upstream-failed':
     case 'credential-failed': case 'max-session-length': case 'adapter-error': case 'input-cap-exceeded': case 'statement-too-large': case 'node-lost':

@@ -9,7 +9,7 @@ export async function sessionsPage(root: HTMLElement, page: PageLifecycle, me: M
   const api = apiFor(page);
   const f = { user: el('input', { placeholder: 'user', name: 'user' }), target: el('input', { placeholder: 'target', name: 'target' }),
     protocol: el('select', { name: 'protocol' }, el('option', { value: '' }, 'any protocol'), el('option', {}, 'ssh'), el('option', {}, 'postgres'), el('option', {}, 'mysql')),
-    reason: el('select', { name: 'reason' }, ...['', 'closed-by-client', 'grant-expired', 'grant-revoked', 'user-disabled', 'user-removed', 'target-removed', 'target-changed', 'policy-removed', 'policy-narrowed', 'killed-by-admin', 'upstream-closed', 'recording-failed', 'recording-budget', 'gateway-shutdown', 'gateway-crashed', 'protocol-error', 'upstream-failed', 'idle-timeout', 'breakglass-denied', 'max-session-length', 'credential-failed', 'adapter-error', 'input-cap-exceeded', 'statement-too-large']
+    reason: el('select', { name: 'reason' }, ...['', 'closed-by-client', 'grant-expired', 'window-closed', 'grant-revoked', 'user-disabled', 'user-removed', 'target-removed', 'target-changed', 'policy-removed', 'policy-narrowed', 'killed-by-admin', 'upstream-closed', 'recording-failed', 'recording-budget', 'gateway-shutdown', 'gateway-crashed', 'protocol-error', 'upstream-failed', 'idle-timeout', 'breakglass-denied', 'max-session-length', 'credential-failed', 'adapter-error', 'input-cap-exceeded', 'statement-too-large']
       .map((r) => el('option', { value: r }, r || 'any end'))),
     since: el('input', { type: 'date', name: 'since' }),
     // Risk (gateway/risk/): flagged sessions only, a minimum score, and the riskiest first.
