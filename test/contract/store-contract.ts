@@ -160,6 +160,28 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         expect(await s.requests.byId(r1.id)).toMatchObject({ status: 'denied', denyReason: 'no' });
       });
 
+      it('keeps the ticket system\'s answer with a request (issue 18), and a policy\'s ticket check, access window and zoned auto-approval window', async () => {
+        const [u, t] = [aUser(), aTarget()];
+        const window = { days: [1, 2, 3, 4, 5], fromMinute: 540, toMinute: 1020, zone: 'Europe/Berlin' };
+        const p = aPolicy({
+          ticketCheck: 'https://tickets.example/check?team=ops', window,
+          autoApprove: { roles: [], onCall: [], days: [0, 6], fromHour: null, toHour: null, window: { days: [0, 6], fromMinute: 1320, toMinute: 360, zone: 'America/New_York' } },
+        });
+        await s.policies.insert(p);
+        expect(await s.policies.byId(p.id)).toEqual(p);
+        const checked = aRequest(u.id, t.id, p.id, { ticketCheck: { valid: true, reason: 'open — assigned to ops ✓', url: 'https://tickets.example/check?team=ops', checkedAt: 1_234 } });
+        const unchecked = aRequest(u.id, t.id, p.id);
+        await s.requests.insert(checked);
+        await s.requests.insert(unchecked);
+        expect(await s.requests.byId(checked.id)).toEqual(checked);
+        expect((await s.requests.byId(unchecked.id))!.ticketCheck).toBeNull();
+        await s.requests.update({ ...checked, status: 'approved' });
+        expect((await s.requests.byId(checked.id))!.ticketCheck).toEqual(checked.ticketCheck);
+        // Stored before these knobs existed: none.
+        await s.policies.update({ ...p, ticketCheck: null, window: null });
+        expect(await s.policies.byId(p.id)).toMatchObject({ ticketCheck: null, window: null });
+      });
+
       it('finds overdue requests: pending with pendingUntil at or before now, nothing else', async () => {
         const [u, t, p] = [aUser(), aTarget(), aPolicy()];
         const due = aRequest(u.id, t.id, p.id, { pendingUntil: 5_000 });
