@@ -15,8 +15,9 @@ let tickets: Server;
 let ticketUrl: string;
 const received: unknown[] = [];
 
-/** HH:MM in UTC, `minutes` from now. */
-const hhmm = (minutes: number): string => new Date(Date.now() + minutes * 60_000).toISOString().slice(11, 16);
+/** HH:MM on a zone's clock (default UTC), `minutes` from now. */
+const hhmm = (minutes: number, zone = 'UTC'): string =>
+  new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(Date.now() + minutes * 60_000));
 
 beforeAll(async () => {
   tickets = createServer((req, res) => {
@@ -48,7 +49,7 @@ describe('ticket checks and access windows through the CLI, OpenSSH and a ticket
   it('policy add takes --ticket-check and --window, and policy list shows both', async () => {
     // Spawned once: the real binary's argv, exit status and output.
     const add = await adminSpawned(fx.gw, ['policy', 'add', 'ops-web', '--roles', 'ops', '--targets', 'web01', '--max', '1h', '--approvals', '0',
-      '--ticket-check', ticketUrl, '--window', `${hhmm(120)}-${hhmm(180)} Europe/Berlin`, '--json']);
+      '--ticket-check', ticketUrl, '--window', `${hhmm(120, 'Europe/Berlin')}-${hhmm(180, 'Europe/Berlin')} Europe/Berlin`, '--json']);
     expect(add.stderr).toBe('');
     expect(json<PolicyView>(add)).toMatchObject({ name: 'ops-web', ticket_check: ticketUrl, window: expect.stringMatching(/ Europe\/Berlin$/) as unknown });
     const list = await adminIn(fx.gw, ['policy', 'list']);
