@@ -12,6 +12,7 @@ import { PortcullisError } from '../util/errors.js';
 import { newId, sha256Hex } from '../util/ids.js';
 import type { Authorization } from './decider.js';
 import type { AccessContext } from './context.js';
+import { closesAt, describeOpening, describeWindow, inWindow } from './windows.js';
 import type { GrantService } from './grants.js';
 import { isPrivileged } from './grants.js';
 import { resolveLevel } from './levels.js';
@@ -224,6 +225,12 @@ export class LinkService {
     // The target's levels changed since the link was made: what it was issued for no longer exists.
     if (!target.levels.some((x) => x.name === l.level)) throw new PortcullisError('link-invalid', `this link was for a level ${target.name} no longer has; ask for a new link`);
     const now = this.ctx.clock.now();
+    // A link made under a policy with an access window opens only inside it; refused before its use is spent.
+    const governing = l.policyId ? (await this.ctx.store.policies.byId(l.policyId)) ?? null : null;
+    if (governing?.window && !inWindow(governing.window, now)) {
+      await this.ctx.audit.append('link.refused', 'anonymous', { link: l.id, addr, code: 'outside-window' });
+      throw new PortcullisError('outside-window', `${target.name} is usable ${describeWindow(governing.window)}; next from ${describeOpening(governing.window, now)}`);
+    }
     const grant = await this.ctx.store.transaction(async (): Promise<GrantRecord | null> => {
       if (!(await this.ctx.store.links.consume(l.id, now))) return null;
       const g = await this.grants.createInTx(`link:${l.id}`, {
@@ -242,6 +249,7 @@ export class LinkService {
     await this.grants.publishCreated(grant);
     const link = await this.get(l.id);
     const policy = l.policyId ? (await this.ctx.store.policies.byId(l.policyId)) ?? null : null;
-    return { auth: { user: linkPrincipal(link), target, grant, policy, link: { id: link.id, label: link.label, issuer } }, link, issuer };
+    const windowEndsAt = policy?.window ? closesAt(policy.window, this.ctx.clock.now()) : null;
+    return { auth: { user: linkPrincipal(link), target, grant, policy, link: { id: link.id, label: link.label, issuer }, windowEndsAt }, link, issuer };
   }
 }

@@ -116,3 +116,16 @@ describe('access windows', () => {
     expect(s.closed).toEqual(['window-closed']);
   });
 });
+
+describe('one-time links under a policy with an access window', () => {
+  it('open only inside it, refused before their use is spent, and carry the window\'s close', async () => {
+    await t.app.policies.add('admin', policy({ allowLinks: true }));
+    const { token, link } = await t.app.links.create(vendor, { target: 'web01', ttlMs: 24 * H, label: 'vendor visit' });
+    t.clock.advance(7 * H); // 18:00 Berlin
+    await expect(t.app.links.open(token, '127.0.0.1')).rejects.toMatchObject({ code: 'outside-window', message: expect.stringMatching(/^web01 is usable mon-fri 09:00-17:00 Europe\/Berlin; next from Tue 09:00 CET/) as unknown });
+    expect((await t.app.links.get(link.id)).usesLeft).toBe(1);
+    t.clock.advance(15 * H); // Tue 09:00 Berlin
+    const opened = await t.app.links.open(token, '127.0.0.1');
+    expect(opened.auth.windowEndsAt).toBe(t.clock.now() + 8 * H);
+  });
+});
