@@ -116,6 +116,18 @@ describe('self-service access in the browser', () => {
         return (await me.locator('tr.live[data-session]').count()) === 1;
       }, 15_000);
 
+      // Attacks from a browser: a request carrying the cookie but no CSRF token (what another site
+      // could send), and another signed-in user giving back someone else's grant. Neither ends it.
+      const forged = await me.evaluate(async (g) => (await fetch(`/api/v1/grants/${g}/give-back`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status, grantId);
+      expect(forged).toBe(403);
+      const stranger = await approver.evaluate(async (g) => {
+        const csrf = ((await (await fetch('/api/v1/web/me')).json()) as { csrf: string }).csrf;
+        return (await fetch(`/api/v1/grants/${g}/give-back`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: '{}' })).status;
+      }, grantId);
+      expect(stranger).toBe(404);
+      t.send('echo "still-$((6*7))"');
+      await t.waitFor(/^still-42/m);
+
       await me.click(`button[data-give-back="${grantId}"]`);
       await me.click(`button[data-give-back-confirm="${grantId}"]`);
       await t.waitFor(/your access to web01 was revoked/, 10_000);
