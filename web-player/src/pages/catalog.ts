@@ -27,7 +27,7 @@ export async function catalogPage(root: HTMLElement, page: PageLifecycle): Promi
   page.listen(kind, 'change', render);
   page.listen(quick, 'change', render);
   render();
-  root.replaceChildren(el('h2', {}, 'Request access'),
+  root.replaceChildren(el('h2', {}, 'Catalog: what you may request'),
     el('div', { class: 'filters' }, text, kind, el('label', {}, quick, ' granted at once')),
     el('table', { class: 'catalog' }, el('thead', {}, el('tr', {}, ...['Target', 'Kind', 'Tags', 'Level', 'At most', 'Approval', 'Ticket', 'Usable', ''].map((h) => el('th', {}, h)))), tbody),
     empty);

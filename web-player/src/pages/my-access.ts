@@ -29,8 +29,8 @@ export async function myAccessPage(root: HTMLElement, page: PageLifecycle): Prom
     ends = [];
     grants.replaceChildren(...(v.grants.length === 0 ? [el('p', { class: 'note' }, 'You hold no access right now. ', el('a', { href: '#/catalog' }, 'Request some.'))]
       : v.grants.map((g) => grantCard(g, readAt))));
-    pending.replaceChildren(...v.pending.map(pendingRow));
-    sessions.replaceChildren(...v.sessions.map(sessionRow));
+    pending.replaceChildren(...(v.pending.length ? v.pending.map(pendingRow) : [none(7, 'No request of yours is waiting.')]));
+    sessions.replaceChildren(...(v.sessions.length ? v.sessions.map(sessionRow) : [none(6, 'No sessions yet.')]));
     tick();
   };
   const tick = (): void => {
@@ -92,6 +92,8 @@ export async function myAccessPage(root: HTMLElement, page: PageLifecycle): Prom
     el('h2', {}, 'My recent sessions'),
     el('table', {}, el('thead', {}, el('tr', {}, ...['Started', 'Target', 'Protocol', 'Level', 'Ended', 'Why'].map((h) => el('th', {}, h)))), sessions));
 }
+
+const none = (cols: number, text: string): HTMLElement => el('tr', { class: 'none' }, el('td', { colspan: String(cols), class: 'note' }, text));
 
 function pendingRow(r: MyPendingRequestView): HTMLElement {
   const who = `${r.approvers.needed} more from ${r.approvers.roles.join(' or ') || 'an admin'}${r.approvers.names.length ? ` (e.g. ${r.approvers.names.join(', ')})` : ''}`;
