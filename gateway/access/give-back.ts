@@ -9,7 +9,11 @@ import type { GrantService } from './grants.js';
 export const GIVEN_BACK = 'given back';
 
 export async function giveBack(grants: Pick<GrantService, 'get' | 'revoke'>, user: UserRecord, id: string, now: number): Promise<GrantRecord> {
-  const g = await grants.get(id).catch(() => null);
+  // Only "no such grant" becomes the answer below; a store that fails stays a failure (500), not a 404.
+  const g = await grants.get(id).catch((e: unknown) => {
+    if (e instanceof PortcullisError && e.code === 'not-found') return null;
+    throw e;
+  });
   // The grant's owner never changes, so checking before the revoke's own transaction is enough.
   if (!g || g.userId !== user.id) throw new PortcullisError('not-found', `you hold no grant "${id}"; see "My access"`);
   if (g.revokedAt !== null || g.expiresAt <= now) throw new PortcullisError('grant-inactive', `grant ${id} has already ended`);
