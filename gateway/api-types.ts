@@ -276,3 +276,63 @@ export interface NodeView {
   /** Whether this is the node that answered. */
   self: boolean;
 }
+
+// ---- Self-service (GET /api/v1/catalog, GET /api/v1/me/access, POST /api/v1/grants/:id/give-back) ----
+
+/** A policy's access window as stored (the tickets part formats and enforces it): weekdays 0-6, minutes of the day, IANA zone. */
+export interface CatalogWindowView { days: number[]; from_minute: number | null; to_minute: number | null; zone: string }
+
+/** One covering policy of a catalog entry, as a request would meet it. Never the ticket check's URL (it may hold a key). */
+export interface CatalogPolicyView {
+  name: string;
+  max_duration_s: number;
+  require_reason: boolean;
+  /** A request needs a ticket matching `ticket_pattern` (a regular expression) when it is not null. */
+  ticket_pattern: string | null;
+  /** The ticket is also confirmed with the ticket system when the request is made. */
+  ticket_check: boolean;
+  /** When grants under this policy may be used; null: any time. */
+  window: CatalogWindowView | null;
+  /** Granted without an approver if requested now (no approvals needed, or the auto-approval conditions hold now). */
+  auto_now: boolean;
+  approvals_required: number;
+  approver_roles: string[];
+  /** The auto-approval conditions as written on the policy (roles, days, hours, on call); null: none. */
+  auto_approve: AutoApproveView | null;
+}
+
+/**
+ * A (target, level) the caller may request. `policies` are in the order a request tries them: the
+ * first whose max_duration_s is at least the duration asked for is the one the request stands on.
+ */
+export interface CatalogEntryView {
+  target: string; kind: string; tags: string[]; level: string;
+  /** The level is the target's first (least privileged): `USER+TARGET` without a level reaches it. */
+  default_level: boolean;
+  max_duration_s: number;
+  policies: CatalogPolicyView[];
+}
+
+/** How to connect with an active grant: the line to copy, and where its password comes from. */
+export interface ConnectLineView { command: string; password: string }
+
+export interface MyGrantView extends GrantView {
+  kind: string;
+  seconds_left: number;
+  connect: ConnectLineView;
+  /** Who may extend it (an extension is a new approval, never the grantee's own). */
+  extend: { approver_roles: string[]; max_s: number | null };
+}
+
+export interface MyPendingRequestView extends RequestView {
+  /** Who must approve: the policy's approver roles (admins too), how many, and some names. */
+  approvers: { roles: string[]; needed: number; names: string[] };
+}
+
+export interface MyAccessView {
+  user: string;
+  now: string;
+  grants: MyGrantView[];
+  pending: MyPendingRequestView[];
+  sessions: SessionView[];
+}

@@ -117,7 +117,7 @@ export interface App {
   /** Keyframes and search indexing of closed recordings, in a bounded pool; serve recovers and stops it. */
   postClose: PostCloseWork;
   /** Where users reach the gateway (links print these); serve sets the bound ports. */
-  addresses: { url: string; sshHost: string; sshPort: number };
+  addresses: { url: string; sshHost: string; sshPort: number; pgPort: number; mysqlPort: number };
   timers: AccessTimers;
   /** Ephemeral per-grant accounts: credentials, reconciler, listing; serve starts it before the listeners. */
   ephemeral: EphemeralService;
@@ -225,13 +225,15 @@ export function buildApp(config: Config, opts: AppOptions): App {
     loopDelay.reset();
     return v;
   });
+  // Links in webhooks: the configured URL until the App exists, then the one serve sets once bound.
+  let consoleUrl = (): string => publicUrl(config);
   const notifier = new WebhookNotifier(config.webhooks, clock, scheduler, {
     delivered: (url, event) => log.info({ url: redactUrl(url), event }, LOG.webhookDelivered),
     failed: (url, event, attempt, error, final) => {
       counters.webhookFailures();
       log.warn({ url: redactUrl(url), event, attempt, error, final }, LOG.webhookFailed);
     },
-  }, opts.poster);
+  }, opts.poster, () => consoleUrl());
   notifier.subscribe(events);
   const liveRecordings = new Map<string, SessionRecording>();
   const decider = new AccessDecider(ctx);
@@ -330,7 +332,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     pipeline,
     sessions: new SessionCatalog(store),
     liveRecordings, recordingSpace, postClose,
-    addresses: { url: publicUrl(config), sshHost: config.hostnames[0]!, sshPort: config.ssh.port },
+    addresses: { url: publicUrl(config), sshHost: config.hostnames[0]!, sshPort: config.ssh.port, pgPort: config.postgres.port, mysqlPort: config.mysql.port },
     // With a shared store every node reloads the grants others made, and one node sends each notice.
     timers: new AccessTimers(ctx, scheduler, requests, { claim, reloadMs: store.kind === 'postgres' ? TIMER_RELOAD_MS : 0 }),
     ephemeral,
@@ -350,6 +352,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
       await store.close();
     },
   };
+  consoleUrl = (): string => app.addresses.url;
   return app;
 }
 

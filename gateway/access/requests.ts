@@ -8,6 +8,7 @@ import { newId } from '../util/ids.js';
 import type { AccessContext } from './context.js';
 import { type GrantService, isPrivileged } from './grants.js';
 import { levelNames, resolveLevel } from './levels.js';
+import { chooseFor } from './policy-choice.js';
 import { requireText } from './names.js';
 import { autoApproves, policyCovers, type PolicyService } from './policies.js';
 import { TicketChecker } from './ticket-check.js';
@@ -126,14 +127,13 @@ export class RequestService {
       }
       throw new PortcullisError('no-policy', `no policy lets ${user.name} request ${target.name}${target.levels.length > 1 ? ` (levels: ${levelNames(target)})` : ''}; ask an admin to add one (portcullis policy add)`);
     }
-    const fits = covering.filter((p) => input.durationMs <= p.maxDurationMs);
-    if (fits.length === 0) {
+    // policy-choice.ts: the self-service catalog lists policies in this same order.
+    const chosen = chooseFor(covering, user, this.ctx.clock.now(), input.durationMs);
+    if (!chosen) {
       const max = Math.max(...covering.map((p) => p.maxDurationMs));
       throw new PortcullisError('duration-too-long', `at most ${formatDuration(max)} may be requested for ${target.name}; ask for --for ${formatDuration(max)} or less`);
     }
-    const now = this.ctx.clock.now();
-    const rank = (p: PolicyRecord): number => (p.approvalsRequired === 0 || autoApproves(p.autoApprove, user, now) ? -1 : p.approvalsRequired);
-    return [...fits].sort((a, b) => rank(a) - rank(b))[0]!;
+    return chosen;
   }
 
   /** The outward shape (names, approvals so far) for the API and webhooks. */

@@ -114,7 +114,10 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   for (const l of listeners) bound[l.name] = (await l.start()).port;
   const host = config.listen === '0.0.0.0' || config.listen === '::' ? config.hostnames[0]! : config.listen;
   const url = `https://${host.includes(':') ? `[${host}]` : host}:${bound.https}`;
-  app.addresses = { url: config.publicUrl ?? url, sshHost: host, sshPort: bound.ssh ?? config.ssh.port };
+  app.addresses = {
+    url: config.publicUrl ?? url, sshHost: host, sshPort: bound.ssh ?? config.ssh.port,
+    pgPort: bound.postgres ?? config.postgres.port, mysqlPort: bound.mysql ?? config.mysql.port,
+  };
   // Written whole then renamed: a CLI or script that sees the file never reads half of it.
   const infoTmp = `${app.paths.serveInfo}.${process.pid}.tmp`;
   writeFileSync(infoTmp, JSON.stringify({ url, pid: process.pid, ports: bound, ca: certPaths(config.data).caCert, node: config.node, store: app.store.kind }, null, 2) + '\n');

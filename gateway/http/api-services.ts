@@ -52,7 +52,7 @@ export interface ApiServices {
   /** Sealed masked input, decrypted for an admin and audited. */
   readonly reveals: Pick<MaskedInputReveals, 'reveal' | 'list'>;
   /** Where users reach the gateway; read per request because serve sets it once the ports are bound. */
-  readonly addresses: { url: string; sshHost: string; sshPort: number };
+  readonly addresses: { url: string; sshHost: string; sshPort: number; pgPort: number; mysqlPort: number };
   readonly metrics: { render(): string };
   /** Ephemeral accounts, for the admin's listing. */
   readonly ephemeral: Pick<EphemeralService, 'list'>;

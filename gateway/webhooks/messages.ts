@@ -8,6 +8,20 @@ export interface WebhookBody {
   event: WebhookEvent;
   at: string;
   data: AccessEvents[WebhookEvent];
+  /** Where to act on it in the web console (a pending request: the page that approves it). */
+  url?: string;
+}
+
+/**
+ * The console page an event asks someone to act on: a pending request opens on the requests page
+ * an approver approves it from. `consoleUrl` is the gateway's own public URL (config), never a
+ * value from the event, so a request cannot point approvers elsewhere.
+ */
+export function webhookLink<K extends WebhookEvent>(event: K, p: AccessEvents[K], consoleUrl: string | null): string | undefined {
+  if (!consoleUrl || event !== 'request.created') return undefined;
+  const r = (p as AccessEvents['request.created']).request;
+  if (r.status !== 'pending') return undefined;
+  return `${consoleUrl.replace(/\/+$/, '')}/#/requests/${encodeURIComponent(r.id)}`;
 }
 
 const LOGIN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -24,7 +38,7 @@ function mib(bytes: unknown): string {
   return `${(Number(bytes) / 2 ** 20).toFixed(1)} MiB`;
 }
 
-export function webhookText<K extends WebhookEvent>(event: K, p: AccessEvents[K]): string {
+export function webhookText<K extends WebhookEvent>(event: K, p: AccessEvents[K], consoleUrl: string | null = null): string {
   const d = p as Partial<AccessEvents[WebhookEvent]> & Record<string, unknown>;
   const g0 = 'grant' in d ? (d as { grant: { user: string; target: string; expires_at: string; reason: string; id: string; level?: string } }).grant : null;
   const r0 = 'request' in d ? (d as { request: { user: string; target: string; duration_s: number; reason: string; ticket: string | null; id: string; level?: string } }).request : null;
@@ -32,7 +46,10 @@ export function webhookText<K extends WebhookEvent>(event: K, p: AccessEvents[K]
   const g = g0 && { ...g0, target: atLevel(g0.target, g0.level) };
   const r = r0 && { ...r0, target: atLevel(r0.target, r0.level) };
   switch (event) {
-    case 'request.created': return `:key: ${r!.user} requests ${r!.target} for ${r!.duration_s}s: "${r!.reason}"${r!.ticket ? ` (${r!.ticket})` : ''} [${r!.id}]`;
+    case 'request.created': {
+      const link = webhookLink(event, p, consoleUrl);
+      return `:key: ${r!.user} requests ${r!.target} for ${r!.duration_s}s: "${r!.reason}"${r!.ticket ? ` (${r!.ticket})` : ''} [${r!.id}]${link ? ` — approve or deny: ${link}` : ''}`;
+    }
     case 'request.approved': return `:white_check_mark: ${String(d.approver)} approved ${r!.user} on ${r!.target} [${r!.id}]`;
     case 'request.denied': return `:no_entry: ${String(d.approver)} denied ${r!.user} on ${r!.target}: "${String(d.reason)}" [${r!.id}]`;
     case 'request.expired': return `:hourglass: request by ${r!.user} for ${r!.target} expired unanswered [${r!.id}]`;

@@ -7,7 +7,7 @@ import type { Clock } from '../util/clock.js';
 import type { DeadlineScheduler } from '../util/deadline-scheduler.js';
 import type { EventBus } from '../util/event-bus.js';
 import { newId } from '../util/ids.js';
-import { type WebhookBody, type WebhookEvent, webhookText } from './messages.js';
+import { type WebhookBody, type WebhookEvent, webhookLink, webhookText } from './messages.js';
 
 export interface WebhookConfig {
   url: string;
@@ -54,6 +54,8 @@ export class WebhookNotifier {
     private readonly scheduler: DeadlineScheduler,
     private readonly report: NotifierHooks,
     private readonly post: Poster = fetchPoster,
+    /** The web console's base URL, read when an event is sent (serve learns its bound port late); null: no links. */
+    private readonly consoleUrl: () => string | null = () => null,
   ) {}
 
   subscribe(events: EventBus<AccessEvents>): void {
@@ -77,7 +79,11 @@ export class WebhookNotifier {
   }
 
   private enqueue<K extends WebhookEvent>(event: K, payload: AccessEvents[K]): void {
-    const body: WebhookBody = { text: webhookText(event, payload), event, at: new Date(this.clock.now()).toISOString(), data: payload };
+    const consoleUrl = this.consoleUrl();
+    const url = webhookLink(event, payload, consoleUrl);
+    const body: WebhookBody = {
+      text: webhookText(event, payload, consoleUrl), event, at: new Date(this.clock.now()).toISOString(), data: payload, ...(url ? { url } : {}),
+    };
     const json = JSON.stringify(body);
     for (const h of this.hooks) {
       if (h.events.length > 0 && !h.events.includes(event)) continue;

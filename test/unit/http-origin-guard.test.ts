@@ -15,7 +15,7 @@ function setup(): { guard: ReturnType<typeof originGuard>; logs: unknown[]; audi
   const user = { name: 'inv', roles: ['investigator'] } as unknown as UserRecord;
   const guard = originGuard({
     config: { api: { tokenTtl: '12h' }, http: { port: 8443, origins: ['https://pam.example.com'] }, publicUrl: null },
-    addresses: { url: GW, sshHost: '127.0.0.1', sshPort: 2222 },
+    addresses: { url: GW, sshHost: '127.0.0.1', sshPort: 2222, pgPort: 15432, mysqlPort: 13306 },
     log: { info: (o: unknown) => logs.push(o) } as never,
     audit: { record: (code: string, actor: string, data: unknown) => audits.push({ code, actor, data }) } as never,
     authn: { byToken: (t: string) => Promise.resolve(t === 'pcat_good' ? user : undefined) } as never,

@@ -6,10 +6,13 @@ import { api, apiFor, ApiError, el, type Me } from './api.js';
 import type { SessionDetail } from '../../gateway/api-types.js';
 import { PageLifecycle } from './lifecycle.js';
 import { adminPage } from './pages/admin.js';
+import { catalogPage } from './pages/catalog.js';
 import { livePage } from './pages/live.js';
 import { loginPage } from './pages/login.js';
+import { myAccessPage } from './pages/my-access.js';
 import { passwordPage } from './pages/password.js';
 import { playerPage } from './pages/player.js';
+import { requestFormPage } from './pages/request-form.js';
 import { requestsPage } from './pages/requests.js';
 import { rulesPage } from './pages/rules.js';
 import { sessionsPage } from './pages/sessions.js';
@@ -24,7 +27,7 @@ let current: PageLifecycle | null = null;
 
 function renderNav(): void {
   if (!me) { nav.replaceChildren(); who.textContent = ''; return; }
-  const links: Array<[string, string]> = [];
+  const links: Array<[string, string]> = [['#/my-access', 'My access'], ['#/catalog', 'Catalog']];
   if (me.roles.some((r) => r === 'admin' || r === 'investigator')) links.push(['#/sessions', 'Sessions']);
   links.push(['#/requests', 'Requests']);
   if (me.roles.includes('admin')) links.push(['#/admin', 'Admin'], ['#/rules', 'Rules']);
@@ -33,6 +36,15 @@ function renderNav(): void {
   const out = el('a', { href: '#/logout' }, 'Sign out');
   who.replaceChildren(`${me.user} · `, out);
 }
+
+/** A hash part as text; one that is not valid percent-encoding is kept as it is (the page then finds nothing by it). */
+function decoded(s: string): string {
+  try { return decodeURIComponent(s); } catch { return s; }
+}
+
+/** Admins and investigators read sessions; everyone else starts on what they hold. */
+const seesSessions = (m: Me): boolean => m.roles.some((r) => r === 'admin' || r === 'investigator');
+const home = (m: Me): string => (seesSessions(m) ? '#/sessions' : '#/my-access');
 
 /** The page part of a hash ("#/session/ID"), without the query a page may rewrite as it runs. */
 const pageOf = (hash: string): string => hash.split('?')[0] ?? '';
@@ -50,8 +62,11 @@ async function route(): Promise<void> {
   if (!me) {
     loginPage(app, page, (m) => {
       me = m;
-      if (pageOf(location.hash) === '#/sessions') void route();
-      else location.hash = '#/sessions';
+      // Where the sign-in was going (a webhook's link to a request), else the user's home page.
+      const want = pageOf(location.hash);
+      const next = want && want !== '#/' && want !== '#/logout' ? location.hash : home(m);
+      if (next === location.hash) void route();
+      else location.hash = next;
     });
     return;
   }
@@ -66,12 +81,16 @@ async function route(): Promise<void> {
       location.hash = '';
       return;
     }
-    if (parts[0] === 'requests') return await requestsPage(app, page);
+    if (parts[0] === 'requests') return await requestsPage(app, page, parts[1] ?? null);
+    if (parts[0] === 'my-access') return await myAccessPage(app, page);
+    if (parts[0] === 'catalog') return await catalogPage(app, page);
+    if (parts[0] === 'request' && parts[1]) return await requestFormPage(app, page, decoded(parts[1]), params.get('level'));
     if (parts[0] === 'admin') return await adminPage(app, page);
     if (parts[0] === 'rules') return await rulesPage(app, page);
     if (parts[0] === 'password') return passwordPage(app, page, me);
     if (parts[0] === 'live' && parts[1]) return livePage(app, page, parts[1], me);
     if (parts[0] === 'session' && parts[1]) return await sessionPage(page, parts[1], params, me);
+    if (!seesSessions(me)) return await myAccessPage(app, page);
     return await sessionsPage(app, page, me);
   } catch (e) {
     if (page.alive) app.replaceChildren(el('div', { class: 'error', role: 'alert' }, e instanceof ApiError ? `${e.message} (${e.code})` : 'something went wrong'));
