@@ -123,10 +123,25 @@ async function refused<T>(run: () => Promise<T>): Promise<T> {
       const desc = err.error_description ? `: ${oneLine(err.error_description)}` : '';
       throw new PortcullisError('invalid-credentials', `the identity provider refused: ${oneLine(err.error)}${desc}`);
     }
-    if (err instanceof TypeError && /fetch failed/i.test(err.message)) throw new PortcullisError('unavailable', 'the identity provider did not answer; try again');
-    const msg = err instanceof Error ? oneLine(err.message) : 'unknown error';
+    if (isNetworkError(err)) throw new PortcullisError('unavailable', 'the identity provider did not answer; try again');
+    // "something went wrong" from the library: the cause says what (a network error, a bad answer).
+    const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+    const msg = err instanceof Error ? oneLine(err.message + cause) : 'unknown error';
     throw new PortcullisError('invalid-credentials', `the identity provider's answer was refused: ${msg}`);
   }
+}
+
+/**
+ * The provider could not be reached or hung up: not its answer. A refresh that meets this keeps the
+ * sign-in for the next round instead of ending it (a network blip must not sign everyone out).
+ */
+function isNetworkError(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && /^(ECONN|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|UND_ERR|OAUTH_TIMEOUT|OAUTH_ABORT)/.test(code)) return true;
+    if (/fetch failed|no answer from the identity provider|socket hang up/i.test(e.message)) return true;
+  }
+  return false;
 }
 
 function usernameOf(c: Record<string, unknown>): string | null {

@@ -9,7 +9,8 @@ const TIMEOUT_MS = 10_000;
 
 export function fetchWithCa(caPem: string): CustomFetch {
   return (url, options) => new Promise<Response>((resolve, reject) => {
-    const req = request(url, { method: options.method, headers: options.headers, ca: caPem, timeout: TIMEOUT_MS, ...(options.signal ? { signal: options.signal } : {}) }, (res) => {
+    // agent false: no kept-alive socket, which the provider may close just as it is reused (ECONNRESET).
+    const req = request(url, { method: options.method, headers: options.headers, ca: caPem, timeout: TIMEOUT_MS, agent: false, ...(options.signal ? { signal: options.signal } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {

@@ -63,7 +63,8 @@ describe('single sign-on', () => {
 
     // Groups changed at the provider: the refresh (every 1s here) changes the roles.
     idp.accounts.set('sub-alice', { username: 'alice', groups: ['ops-team', 'security'] });
-    await waitFor('roles from the refreshed groups', () => rolesOf('alice')?.join(',') === 'approver,investigator,ops', 15_000);
+    await waitFor('roles from the refreshed groups', () => rolesOf('alice')?.join(',') === 'approver,investigator,ops', 15_000)
+      .catch((e: unknown) => { throw new Error(`${String(e)}\n${gw.admin(['audit', 'list', '--json']).stdout.split('\n').filter((l) => /detail|reason/.test(l)).join('\n')}`); });
 
     // Removed at the provider: the refresh is refused, the console session ends, the roles go.
     idp.accounts.delete('sub-alice');

@@ -3,7 +3,7 @@
 // the provider's pages run in the top window. With local passwords off the password form stays, one
 // step down, for the break-glass admins. The page holds no secret after a sign-in: the gateway
 // answers with an HttpOnly cookie and the CSRF token.
-import { api, ApiError, el, type Me } from '../api.js';
+import { api, ApiError, apiFor, el, type Me } from '../api.js';
 import type { PageLifecycle } from '../lifecycle.js';
 
 interface SsoInfo { enabled: boolean; label: string | null; local_passwords: boolean }
@@ -24,8 +24,8 @@ export function loginPage(root: HTMLElement, page: PageLifecycle, done: (me: Me)
     });
   });
   root.replaceChildren(form);
-  page.guard(fetch('/api/v1/sso', { credentials: 'same-origin' }).then((r) => (r.ok ? r.json() as Promise<SsoInfo> : null))).then((info) => {
-    if (!info?.enabled || !page.alive) return;
+  apiFor(page).get<SsoInfo>('/api/v1/sso').then((info) => {
+    if (!info.enabled || !page.alive) return;
     // Back to the page the person was on (the hash route) once signed in.
     const back = encodeURIComponent('/' + (location.hash || '#/sessions'));
     const sso = el('a', { class: 'button sso', href: `/api/v1/sso/start?return_to=${back}`, id: 'sso-sign-in' }, `Sign in with ${info.label ?? 'single sign-on'}`);
