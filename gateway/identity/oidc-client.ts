@@ -57,6 +57,7 @@ export class OidcClient {
     }, { redirect_uri: redirectUri }));
     const claims = tokens.claims();
     if (!claims) throw new PortcullisError('invalid-credentials', 'the identity provider sent no ID token');
+    checkIssuedAt(claims.iat);
     return this.identity(cfg, claims, tokens.access_token, tokens.refresh_token ?? null);
   }
 
@@ -65,6 +66,7 @@ export class OidcClient {
     const cfg = await this.configuration();
     const tokens = await refused(() => client.refreshTokenGrant(cfg, refreshToken));
     const claims = tokens.claims();
+    if (claims) checkIssuedAt(claims.iat);
     if (claims && claims.sub !== subject) throw new PortcullisError('invalid-credentials', 'the identity provider refreshed a sign-in for another subject');
     const base = claims ?? { iss: this.settings.issuer, sub: subject };
     return this.identity(cfg, base, tokens.access_token, tokens.refresh_token ?? refreshToken);
@@ -100,6 +102,10 @@ export class OidcClient {
         timeout: TIMEOUT_S, ...(ca === null ? {} : { [client.customFetch]: fetchWithCa(ca) }),
       });
       cfg.timeout = TIMEOUT_S;
+      // Check the ID token's signature against the provider's keys even though it came straight
+      // from the token endpoint over TLS (the library would skip it there, as OIDC Core allows):
+      // a mis-issued certificate or a compromised proxy must not be enough to sign anyone in.
+      client.enableNonRepudiationChecks(cfg);
       if (ca !== null) cfg[client.customFetch] = fetchWithCa(ca);
       return cfg;
     } catch (err) {
@@ -111,6 +117,11 @@ export class OidcClient {
 export function unreachable(issuer: string, err: unknown): PortcullisError {
   const why = err instanceof Error ? ` (${oneLine(err.message)})` : '';
   return new PortcullisError('unavailable', `the identity provider at ${issuer} is unreachable${why}; local administrators can still sign in with their password`);
+}
+
+/** The library checks exp but not an iat in the future: a token "issued" later than now (beyond a minute of clock skew) is forged or from a broken clock. */
+function checkIssuedAt(iat: number): void {
+  if (iat > Date.now() / 1000 + 60) throw new PortcullisError('invalid-credentials', 'the identity provider\'s ID token is issued in the future (iat); check the clocks');
 }
 
 /** Runs a library call; its errors become `invalid-credentials` with the library's (secret-free) words. */

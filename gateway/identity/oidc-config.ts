@@ -55,7 +55,12 @@ export function oidcSettings(raw: unknown): OidcConfig | null {
     if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw bad(`ca_file ${caFile} holds no PEM certificate`);
   }
   const refresh = o.refresh_every === undefined ? '5m' : text(o, 'refresh_every');
-  const ms = parseDuration(refresh);
+  let ms = 0;
+  try {
+    ms = parseDuration(refresh);
+  } catch {
+    throw bad(`refresh_every "${refresh.slice(0, 40)}" is not a duration like 5m`);
+  }
   if (ms < 1000 || ms > 24 * 3_600_000) throw bad('refresh_every must be between 1s and 24h');
   const local = o.local_passwords === undefined ? true : o.local_passwords;
   if (typeof local !== 'boolean') throw bad('local_passwords must be true or false');
