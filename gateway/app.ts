@@ -23,6 +23,9 @@ import { TargetService } from './access/targets.js';
 import { hashing } from './access/hash-runner.js';
 import { LoginThrottle } from './access/throttle.js';
 import { UserService } from './access/users.js';
+import { readClientSecret } from './identity/oidc-config.js';
+import { passwordPolicy } from './identity/sso-password-policy.js';
+import { SsoService } from './identity/sso-service.js';
 import { AuditKey } from './audit/audit-key.js';
 import { AuditLog } from './audit/audit-log.js';
 import { auditFiles, ensureSigningKey, loadVerifyKey, publicKeyText, readLines } from './audit/checkpoint-file.js';
@@ -98,6 +101,8 @@ export interface App {
   reveals: MaskedInputReveals;
   users: UserService;
   authn: Authenticator;
+  /** Single sign-on (oidc: in the config): the console's sign-in through the identity provider, and the refresh job serve starts. */
+  sso: SsoService;
   targets: TargetService;
   policies: PolicyService;
   requests: RequestService;
@@ -318,11 +323,15 @@ export function buildApp(config: Config, opts: AppOptions): App {
     discovery, store, clock, scheduler, events, intervalMs: discoveryInterval(config), claim,
     onFailure: (target, err) => log.warn({ target, error: err instanceof Error ? err.message : String(err) }, LOG.discoveryFailed),
   });
+  const users = new UserService(ctx, vault);
+  const authn = new Authenticator(ctx, vault, throttle, (reason) => loginRefusals({ reason }), passwordPolicy(config.oidc));
+  const sso = new SsoService(config.oidc, config.oidc ? readClientSecret(config.oidc.client_secret_file) : null, {
+    ctx, users, authn, vault, log, scheduler, claim, tokenTtlMs: parseDuration(config.api.tokenTtl),
+  });
   const app: App = {
     config, paths, clock, log, store, audit, checkpoints, events, bus, cluster, nodeDirectory: new NodeDirectory(store, clock, config.node), scheduler, vault, creds, recordingKeys,
     reveals: new MaskedInputReveals(store, paths.recordings, recordingKeys, audit),
-    users: new UserService(ctx, vault),
-    authn: new Authenticator(ctx, vault, throttle, (reason) => loginRefusals({ reason })),
+    users, authn, sso,
     targets: targetService(ctx, creds, ephemeral),
     policies, requests, grants,
     breakglass: new BreakglassService(ctx, policies, grants),
@@ -342,6 +351,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
       loopDelay.disable();
       recordingSpace.stop();
       discoverySchedule.stop();
+      sso.stop();
       // The last checkpoint goes out before the timers stop and the store closes under it.
       await checkpoints.stop();
       await ephemeral.stop();

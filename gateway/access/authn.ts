@@ -47,6 +47,12 @@ const TOKEN_PREFIX = 'pcat';
 const ALERT_BURST = 20;
 const ALERTS_PER_SECOND = 1 / 60;
 
+/**
+ * Whether a proven password may sign this user in by `method` (single sign-on can switch local
+ * passwords off: identity/sso-password-policy.ts): null = yes, else the refusal's words.
+ */
+export type PasswordPolicy = (user: UserRecord, method: string) => string | null;
+
 /** Told about refusals that are not audited one by one (locked, over rate, hashing saturated). */
 export type RefusalCounter = (reason: 'locked' | 'rate' | 'busy') => void;
 
@@ -63,6 +69,7 @@ export class Authenticator {
     private readonly vault: Vault,
     private readonly throttle: LoginThrottle,
     private readonly counted: RefusalCounter = () => undefined,
+    private readonly passwordPolicy: PasswordPolicy = () => null,
   ) {
     this.decoys = new LoginDecoys(vault.deriveKey('login-decoys'));
     this.alerts = new KeyedRate(ctx.clock, ALERTS_PER_SECOND, ALERT_BURST, 1);
@@ -104,6 +111,7 @@ export class Authenticator {
       await this.ctx.audit.append('auth.failed', a.user, { user: a.user, method: a.method, addr: a.addr, reason: 'disabled' });
       throw new PortcullisError('user-disabled', `account ${a.user} is disabled; ask a Portcullis admin to enable it`);
     }
+    await this.checkPasswordPolicy(user, a.method, a.addr);
     this.throttle.succeed(a.user, a.addr);
     await this.ctx.audit.append('auth.succeeded', user.name, { user: user.name, method: a.method, addr: a.addr });
     // Users created before database logins existed get their SCRAM verifier at their next login.
@@ -173,6 +181,7 @@ export class Authenticator {
       await this.ctx.audit.append('auth.failed', fresh.name, { user: fresh.name, method: pending.method, addr, reason: 'disabled' });
       throw new PortcullisError('user-disabled', `account ${fresh.name} is disabled; ask a Portcullis admin to enable it`);
     }
+    await this.checkPasswordPolicy(fresh, pending.method, addr);
     this.throttle.succeed(fresh.name, addr);
     await this.ctx.audit.append('auth.succeeded', fresh.name, { user: fresh.name, method: pending.method + '+totp', addr });
     return { ...fresh, totpLastStep: step };
@@ -306,6 +315,14 @@ export class Authenticator {
     const t = await this.ctx.store.targets.byName(targetName);
     if (!t) return undefined;
     return (await this.ctx.store.grants.active(this.ctx.clock.now(), { userId: user.id, targetId: t.id })).find((g) => g.dbVerifier);
+  }
+
+  /** After the password was proven (so the refusal tells nothing about who exists): password sign-in may be off for this user. */
+  private async checkPasswordPolicy(user: UserRecord, method: string, addr: string): Promise<void> {
+    const refusal = this.passwordPolicy(user, method);
+    if (refusal === null) return;
+    await this.ctx.audit.append('auth.failed', user.name, { user: user.name, method, addr, reason: 'sso-only' });
+    throw new PortcullisError('forbidden', refusal);
   }
 
   private async reject(a: LoginAttempt, reason: string): Promise<never> {

@@ -5,7 +5,8 @@
 export interface TicketCheckAudit { valid: boolean; reason: string | null; url: string }
 
 export interface AuditEventMap {
-  'user.created': { user: string; roles: string[]; kind: string };
+  /** `source`: 'oidc' for a user made at their first single sign-on (absent: local, made by an admin). */
+  'user.created': { user: string; roles: string[]; kind: string; source?: 'local' | 'oidc' };
   'user.removed': { user: string };
   'user.updated': { user: string; change: 'password' | 'totp-enrolled' | 'totp-removed' | 'ssh-key-added' | 'disabled' | 'enabled' | 'roles'
     | 'mysql-native-enabled' | 'mysql-native-disabled' };
@@ -127,6 +128,14 @@ export interface AuditEventMap {
   'discovery.failed': { target: string; by: string; trigger: 'admin' | 'schedule'; error: string };
   /** A node stopped beating (several nodes): `by`, the node that found it, ended its `sessions` live sessions as node-lost. */
   'node.lost': { node: string; by: string; sessions: number; lastHeartbeat: number };
+  /** A single sign-on through the identity provider `issuer` (subject `subject`) ended signed in as `user` with `roles`. */
+  'sso.signed_in': { user: string; issuer: string; subject: string; roles: string[]; addr: string };
+  /**
+   * A single sign-on or its refresh was refused: `reason` is a stable word (missing-groups,
+   * no-mapped-group, name-taken, bad-name, no-username, disabled, provider-refused, refresh-refused,
+   * state-reused, flow-missing, sso-only), `detail` the words the person saw.
+   */
+  'sso.refused': { user: string | null; issuer: string; subject: string | null; reason: string; detail: string; addr: string };
 }
 
 export type AuditCode = keyof AuditEventMap;
@@ -143,4 +152,5 @@ export const AUDIT_CODES = [
   'ephemeral.created', 'ephemeral.create_failed', 'ephemeral.dropped', 'ephemeral.drop_failed', 'ephemeral.abandoned',
   'discovery.ran', 'discovery.unmanaged_found', 'discovery.failed',
   'node.lost',
+  'sso.signed_in', 'sso.refused',
 ] as const satisfies readonly AuditCode[];

@@ -105,6 +105,7 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
   await app.recordingSpace.start();
   await app.timers.start();
   app.discoverySchedule.start();
+  app.sso.startRefresh();
   const composed = composeForApi(app);
   const origins = originGuard(app);
   const api = createApiServer(app, composed, tls, origins);

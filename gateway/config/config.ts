@@ -8,6 +8,7 @@ import { parseDuration } from '../util/duration.js';
 import { PortcullisError } from '../util/errors.js';
 import { parseSize } from '../util/size.js';
 import { type RiskConfig, riskSettings } from '../risk/risk-settings.js';
+import { type OidcConfig, oidcSettings } from '../identity/oidc-config.js';
 
 export interface Config {
   data: string;
@@ -114,6 +115,8 @@ export interface Config {
    * `failedLogins` failures of the user's name within logins.failureWindow before a session.
    */
   risk: RiskConfig;
+  /** Single sign-on through an OpenID Connect provider (gateway/identity/oidc-config.ts); null: off. */
+  oidc: OidcConfig | null;
   logins: {
     hashConcurrency: number; hashQueue: number; addressHashRate: number; addressHashBurst: number;
     addressConnectRate: number; addressConnectBurst: number; connectRate: number; pairFailures: number; accountFailures: number; addressFailures: number; failureWindow: string; lockout: string;
@@ -148,6 +151,7 @@ export function defaultConfig(data: string): Config {
     ephemeral: { reconcileInterval: '15s', dropAlertAfter: 3 },
     discovery: { interval: '1h' },
     risk: { weights: {}, businessHours: 'off', historyDays: 30, historyMinSessions: 10, exportRows: 100_000, exportBytes: '256MiB', failedLogins: 3 },
+    oidc: null,
     logins: {
       hashConcurrency: 2, hashQueue: 64, addressHashRate: 10, addressHashBurst: 20, addressConnectRate: 20, addressConnectBurst: 100,
       connectRate: 100,
@@ -288,6 +292,7 @@ function validate(c: Config): void {
   }
   validateLogins(c.logins);
   riskSettings(c);
+  c.oidc = oidcSettings(c.oidc);
   const reconcile = parseDuration(String(c.ephemeral.reconcileInterval));
   if (reconcile < 1000 || reconcile > 3_600_000) throw new PortcullisError('bad-request', 'ephemeral.reconcileInterval must be between 1s and 1h');
   const alertAfter = c.ephemeral.dropAlertAfter;

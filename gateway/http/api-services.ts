@@ -24,6 +24,7 @@ import type { DiscoveryService } from '../provision/discovery.js';
 import type { ClusterSessions } from '../cluster/cluster-sessions.js';
 import type { NodeDirectory } from '../cluster/node-directory.js';
 import type { RuleService } from '../rules/rule-service.js';
+import type { SsoService } from '../identity/sso-service.js';
 
 export interface ApiServices {
   readonly config: Pick<Config, 'api' | 'http' | 'publicUrl'>;
@@ -34,6 +35,8 @@ export interface ApiServices {
   readonly creds: CredentialVault;
   readonly users: UserService;
   readonly authn: Authenticator;
+  /** Single sign-on through the identity provider (routes/sso.ts). */
+  readonly sso: Pick<SsoService, 'info' | 'start' | 'finish'>;
   readonly targets: TargetService;
   /** `target rotate`: replaces a static credential on the target now. */
   readonly rotation: Pick<RotationService, 'rotate'>;

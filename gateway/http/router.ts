@@ -40,7 +40,8 @@ export interface RawResponse {
   status: number;
   contentType: string;
   body: string;
-  headers?: Record<string, string>;
+  /** A list sends the header once per value (several Set-Cookie). */
+  headers?: Record<string, string | string[]>;
 }
 
 export type Handler = (c: RouteContext) => unknown;

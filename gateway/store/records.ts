@@ -248,6 +248,24 @@ export interface GrantRecord {
   createdAt: number;
 }
 
+/**
+ * One single sign-on, keyed by the API token (console session) it issued: what the periodic
+ * refresh needs to ask the identity provider again and to end the sign-in when it says no.
+ */
+export interface SsoSessionRecord {
+  tokenId: string;
+  userId: string;
+  issuer: string;
+  subject: string;
+  /** The refresh token, sealed by the vault (bound to tokenId); null when the provider gave none. */
+  refreshSealed: string | null;
+  /** The groups the provider last said the user is in. */
+  groups: string[];
+  refreshedAt: number;
+  /** The issued token's expiry: the row is useless after it. */
+  expiresAt: number;
+}
+
 export interface ApiTokenRecord {
   id: string;
   userId: string;

@@ -20,13 +20,15 @@
 // It does not: cache, retry, or decide anything; the services in access/ decide.
 import type {
   ApiTokenRecord, ApprovalRecord, AuditRow, DiscoveryFindingRecord, EphemeralAccountRecord, GrantRecord, MysqlConnectionRecord,
-  NodeRecord, PolicyRecord, RequestRecord, LinkRecord, RuleRecord, SessionFlagRecord, SessionRecord, TargetRecord, UserRecord,
+  NodeRecord, PolicyRecord, RequestRecord, LinkRecord, RuleRecord, SessionFlagRecord, SessionRecord, SsoSessionRecord, TargetRecord, UserRecord,
 } from './records.js';
 
 export interface UserRepo {
   insert(u: UserRecord): Promise<void>;
   byName(name: string): Promise<UserRecord | undefined>;
   byId(id: string): Promise<UserRecord | undefined>;
+  /** A single sign-on user by "ISSUER#SUBJECT" (unique). */
+  byExternalId(externalId: string): Promise<UserRecord | undefined>;
   list(): Promise<UserRecord[]>;
   /** Writes every field, except that totpLastStep never goes down (only advanceTotpStep moves it). */
   update(u: UserRecord): Promise<void>;
@@ -89,7 +91,23 @@ export interface TokenRepo {
   /** Removes every token of the user (API tokens and web sessions alike); returns how many there were. */
   removeForUser(userId: string): Promise<number>;
   removeByHash(hash: string): Promise<void>;
+  /** Removes one token by id; true if it existed. */
+  removeById(id: string): Promise<boolean>;
+  byId(id: string): Promise<ApiTokenRecord | undefined>;
   removeExpired(now: number): Promise<void>;
+}
+
+/** Single sign-ons and their refresh state (records.ts SsoSessionRecord). */
+export interface SsoSessionRepo {
+  insert(s: SsoSessionRecord): Promise<void>;
+  byTokenId(tokenId: string): Promise<SsoSessionRecord | undefined>;
+  /** Sign-ins last refreshed before `before` and not yet expired at `now`, oldest first, at most `limit`. */
+  due(before: number, now: number, limit: number): Promise<SsoSessionRecord[]>;
+  forUser(userId: string): Promise<SsoSessionRecord[]>;
+  update(s: SsoSessionRecord): Promise<void>;
+  remove(tokenId: string): Promise<void>;
+  /** Forgets rows expired at `now`; returns how many. */
+  removeExpired(now: number): Promise<number>;
 }
 
 export interface AuditRepo {
@@ -320,6 +338,7 @@ export interface Store {
   readonly approvals: ApprovalRepo;
   readonly grants: GrantRepo;
   readonly tokens: TokenRepo;
+  readonly ssoSessions: SsoSessionRepo;
   readonly audit: AuditRepo;
   readonly sessions: SessionRepo;
   readonly search: SearchRepo;

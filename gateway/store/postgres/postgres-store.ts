@@ -10,7 +10,7 @@ import type { AuditRow, GrantRecord } from '../records.js';
 import type { SealedValue, SearchEntry, Store } from '../store.js';
 import {
   grantFromRow, grantToRow, linkFromRow, linkToRow, policyFromRow, policyToRow, requestFromRow, requestToRow,
-  sessionFromRow, targetFromRow, targetToRow, tokenFromRow, userFromRow, userToRow,
+  sessionFromRow, targetFromRow, targetToRow, tokenFromRow, ssoSessionFromRow, ssoSessionToRow, userFromRow, userToRow,
   ephemeralFromRow, ephemeralToRow, findingFromRow, findingToRow, mysqlConnectionFromRow, nodeFromRow, ruleFromRow, ruleToRow, flagFromRow, flagToRow,
 } from '../sqlite/rows.js';
 import { serverName, storeError } from './errors.js';
@@ -113,6 +113,7 @@ class PostgresStore implements Store {
     insert: (u) => this.insertRow('users', userToRow(u)),
     byName: (name) => this.one(userFromRow, 'SELECT * FROM users WHERE name=$1', name),
     byId: (id) => this.one(userFromRow, 'SELECT * FROM users WHERE id=$1', id),
+    byExternalId: (externalId) => this.one(userFromRow, 'SELECT * FROM users WHERE external_id=$1', externalId),
     list: () => this.all(userFromRow, 'SELECT * FROM users ORDER BY name COLLATE "C"'),
     // The TOTP step only moves forward, through advanceTotpStep: a copy of the user read before a
     // login took a step can never write the older step back and reopen that code.
@@ -183,7 +184,19 @@ class PostgresStore implements Store {
     byHash: (hash) => this.one(tokenFromRow, 'SELECT * FROM api_tokens WHERE hash=$1', hash),
     removeForUser: (userId) => this.change('DELETE FROM api_tokens WHERE user_id=$1', userId),
     removeByHash: (hash) => this.none(this.change('DELETE FROM api_tokens WHERE hash=$1', hash)),
+    removeById: async (id) => (await this.change('DELETE FROM api_tokens WHERE id=$1', id)) === 1,
+    byId: (id) => this.one(tokenFromRow, 'SELECT * FROM api_tokens WHERE id=$1', id),
     removeExpired: (now) => this.none(this.change('DELETE FROM api_tokens WHERE expires_at IS NOT NULL AND expires_at<=$1', now)),
+  };
+
+  readonly ssoSessions: Store['ssoSessions'] = {
+    insert: (x) => this.insertRow('sso_sessions', ssoSessionToRow(x)),
+    byTokenId: (tokenId) => this.one(ssoSessionFromRow, 'SELECT * FROM sso_sessions WHERE token_id=$1', tokenId),
+    due: (before, now, limit) => this.all(ssoSessionFromRow, 'SELECT * FROM sso_sessions WHERE refreshed_at<$1 AND expires_at>$2 ORDER BY refreshed_at, token_id COLLATE "C" LIMIT $3', before, now, limit),
+    forUser: (userId) => this.all(ssoSessionFromRow, 'SELECT * FROM sso_sessions WHERE user_id=$1 ORDER BY refreshed_at, token_id COLLATE "C"', userId),
+    update: (x) => this.none(this.change('UPDATE sso_sessions SET refresh_sealed=$1, groups=$2, refreshed_at=$3, expires_at=$4 WHERE token_id=$5', x.refreshSealed, JSON.stringify(x.groups), x.refreshedAt, x.expiresAt, x.tokenId)),
+    remove: (tokenId) => this.none(this.change('DELETE FROM sso_sessions WHERE token_id=$1', tokenId)),
+    removeExpired: (now) => this.change('DELETE FROM sso_sessions WHERE expires_at<=$1', now),
   };
 
   readonly audit: Store['audit'] = {

@@ -1,6 +1,6 @@
 // Row <-> record mapping. SQLite has no arrays or booleans: lists are JSON text, flags are 0/1.
 import type {
-  AccessLevel, ApiTokenRecord, MysqlConnectionRecord, NodeRecord, DiscoveryFindingRecord, EphemeralAccountRecord, GrantRecord, LinkRecord, PolicyRecord, RequestRecord, RuleRecord, SessionFlagRecord, SessionRecord, TargetRecord, TicketCheckResult, UserRecord,
+  AccessLevel, ApiTokenRecord, MysqlConnectionRecord, NodeRecord, DiscoveryFindingRecord, EphemeralAccountRecord, GrantRecord, LinkRecord, PolicyRecord, RequestRecord, RuleRecord, SessionFlagRecord, SessionRecord, SsoSessionRecord, TargetRecord, TicketCheckResult, UserRecord,
 } from '../records.js';
 
 export type Row = Record<string, unknown>;
@@ -171,4 +171,14 @@ export const findingFromRow = (r: Row): DiscoveryFindingRecord => ({
 export const findingToRow = (f: DiscoveryFindingRecord): Row => ({
   id: f.id, target_id: f.targetId, account: f.account, privileges: JSON.stringify(f.privileges), managed: f.managed ? 1 : 0,
   managed_as: f.managedAs, first_seen_at: f.firstSeenAt, last_seen_at: f.lastSeenAt, gone_at: f.goneAt,
+});
+
+export const ssoSessionFromRow = (r: Row): SsoSessionRecord => ({
+  tokenId: str(r.token_id), userId: str(r.user_id), issuer: str(r.issuer), subject: str(r.subject), refreshSealed: strOrNull(r.refresh_sealed),
+  groups: list(r.groups), refreshedAt: num(r.refreshed_at), expiresAt: num(r.expires_at),
+});
+
+export const ssoSessionToRow = (s: SsoSessionRecord): Row => ({
+  token_id: s.tokenId, user_id: s.userId, issuer: s.issuer, subject: s.subject, refresh_sealed: s.refreshSealed,
+  groups: JSON.stringify(s.groups), refreshed_at: s.refreshedAt, expires_at: s.expiresAt,
 });

@@ -10,7 +10,7 @@ import { SerialTransactions } from './serial-transactions.js';
 import { migrate } from './migrations.js';
 import {
   type Row, grantFromRow, grantToRow, linkFromRow, linkToRow, policyFromRow, policyToRow, requestFromRow, requestToRow,
-  sessionFromRow, targetFromRow, targetToRow, tokenFromRow, userFromRow, userToRow,
+  sessionFromRow, targetFromRow, targetToRow, tokenFromRow, ssoSessionFromRow, ssoSessionToRow, userFromRow, userToRow,
   ephemeralFromRow, ephemeralToRow, findingFromRow, findingToRow, mysqlConnectionFromRow, nodeFromRow, ruleFromRow, ruleToRow, flagFromRow, flagToRow,
 } from './rows.js';
 import { localNotifications } from './local-notifications.js';
@@ -98,6 +98,7 @@ class SqliteStore implements Store {
     insert: (u) => this.insertRow('users', userToRow(u)),
     byName: (name) => this.one(userFromRow, 'SELECT * FROM users WHERE name=?', name),
     byId: (id) => this.one(userFromRow, 'SELECT * FROM users WHERE id=?', id),
+    byExternalId: (externalId) => this.one(userFromRow, 'SELECT * FROM users WHERE external_id=?', externalId),
     list: () => this.all(userFromRow, 'SELECT * FROM users ORDER BY name'),
     // The TOTP step only moves forward, through advanceTotpStep: a copy of the user read before a
     // login took a step can never write the older step back and reopen that code.
@@ -168,7 +169,19 @@ class SqliteStore implements Store {
     byHash: (hash) => this.one(tokenFromRow, 'SELECT * FROM api_tokens WHERE hash=?', hash),
     removeForUser: (userId) => this.write('DELETE FROM api_tokens WHERE user_id=?', userId),
     removeByHash: (hash) => this.none(this.write('DELETE FROM api_tokens WHERE hash=?', hash)),
+    removeById: async (id) => (await this.write('DELETE FROM api_tokens WHERE id=?', id)) === 1,
+    byId: (id) => this.one(tokenFromRow, 'SELECT * FROM api_tokens WHERE id=?', id),
     removeExpired: (now) => this.none(this.write('DELETE FROM api_tokens WHERE expires_at IS NOT NULL AND expires_at<=?', now)),
+  };
+
+  readonly ssoSessions: Store['ssoSessions'] = {
+    insert: (x) => this.insertRow('sso_sessions', ssoSessionToRow(x)),
+    byTokenId: (tokenId) => this.one(ssoSessionFromRow, 'SELECT * FROM sso_sessions WHERE token_id=?', tokenId),
+    due: (before, now, limit) => this.all(ssoSessionFromRow, 'SELECT * FROM sso_sessions WHERE refreshed_at<? AND expires_at>? ORDER BY refreshed_at, token_id LIMIT ?', before, now, limit),
+    forUser: (userId) => this.all(ssoSessionFromRow, 'SELECT * FROM sso_sessions WHERE user_id=? ORDER BY refreshed_at, token_id', userId),
+    update: (x) => this.none(this.write('UPDATE sso_sessions SET refresh_sealed=?, groups=?, refreshed_at=?, expires_at=? WHERE token_id=?', x.refreshSealed, JSON.stringify(x.groups), x.refreshedAt, x.expiresAt, x.tokenId)),
+    remove: (tokenId) => this.none(this.write('DELETE FROM sso_sessions WHERE token_id=?', tokenId)),
+    removeExpired: (now) => this.write('DELETE FROM sso_sessions WHERE expires_at<=?', now),
   };
 
   readonly audit: Store['audit'] = {
