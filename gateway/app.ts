@@ -12,6 +12,7 @@ import { AccessTimers } from './access/access-timers.js';
 import { Authenticator } from './access/authn.js';
 import { BreakglassService } from './access/breakglass.js';
 import { LinkService } from './access/links.js';
+import { HandoffService } from './identity/handoffs.js';
 import { type AccessContext } from './access/context.js';
 import { AccessDecider } from './access/decider.js';
 import type { AccessEvents } from './access/events.js';
@@ -103,6 +104,8 @@ export interface App {
   grants: GrantService;
   breakglass: BreakglassService;
   links: LinkService;
+  /** Logins approved in a signed-in browser: `login --sso`, SSH keyboard-interactive (identity/handoffs.ts). */
+  handoffs: HandoffService;
   decider: AccessDecider;
   live: LiveSessions;
   /** THE session pipeline every front end runs its sessions through. */
@@ -313,15 +316,17 @@ export function buildApp(config: Config, opts: AppOptions): App {
     discovery, store, clock, scheduler, events, intervalMs: discoveryInterval(config), claim,
     onFailure: (target, err) => log.warn({ target, error: err instanceof Error ? err.message : String(err) }, LOG.discoveryFailed),
   });
+  const authn = new Authenticator(ctx, vault, throttle, (reason) => loginRefusals({ reason }));
   const app: App = {
     config, paths, clock, log, store, audit, checkpoints, events, bus, cluster, nodeDirectory: new NodeDirectory(store, clock, config.node), scheduler, vault, creds, recordingKeys,
     reveals: new MaskedInputReveals(store, paths.recordings, recordingKeys, audit),
     users: new UserService(ctx, vault),
-    authn: new Authenticator(ctx, vault, throttle, (reason) => loginRefusals({ reason })),
+    authn,
     targets: targetService(ctx, creds, ephemeral),
     policies, requests, grants,
     breakglass: new BreakglassService(ctx, policies, grants),
     links: new LinkService(ctx, policies, grants),
+    handoffs: new HandoffService({ store, audit, clock, authn, tokenTtlMs: () => parseDuration(config.api.tokenTtl) }),
     decider,
     live,
     pipeline,
