@@ -149,7 +149,8 @@ export class HandoffService {
     } catch (err) {
       if (!(err instanceof LostRace)) throw err;
       const now = await this.d.store.handoffs.byId(h.id);
-      return { state: now ? this.stateOf(now) as Exclude<PollResult['state'], 'approved'> : 'expired' };
+      const state = now ? this.stateOf(now) : 'expired';
+      return { state: state === 'approved' ? 'consumed' : state };
     }
   }
 
