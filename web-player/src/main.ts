@@ -6,6 +6,7 @@ import { api, apiFor, ApiError, el, type Me } from './api.js';
 import type { SessionDetail } from '../../gateway/api-types.js';
 import { PageLifecycle } from './lifecycle.js';
 import { adminPage } from './pages/admin.js';
+import { approveLoginPage } from './pages/approve-login.js';
 import { livePage } from './pages/live.js';
 import { loginPage } from './pages/login.js';
 import { passwordPage } from './pages/password.js';
@@ -50,7 +51,8 @@ async function route(): Promise<void> {
   if (!me) {
     loginPage(app, page, (m) => {
       me = m;
-      if (pageOf(location.hash) === '#/sessions') void route();
+      // Back to the page that asked for the sign-in (a login waiting for approval), else the sessions.
+      if (pageOf(location.hash) === '#/sessions' || pageOf(location.hash).startsWith('#/approve/')) void route();
       else location.hash = '#/sessions';
     });
     return;
@@ -66,6 +68,7 @@ async function route(): Promise<void> {
       location.hash = '';
       return;
     }
+    if (parts[0] === 'approve' && parts[1]) return await approveLoginPage(app, page, parts[1]);
     if (parts[0] === 'requests') return await requestsPage(app, page);
     if (parts[0] === 'admin') return await adminPage(app, page);
     if (parts[0] === 'rules') return await rulesPage(app, page);
