@@ -27,6 +27,9 @@ const KEEP_EXPIRED_MS = 3_600_000;
 const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789';
 const SECRET_PREFIX = 'pcl_';
 
+/** The console page that approves handoff `id` (`base`: the gateway's public URL). */
+export const approvalUrl = (base: string, id: string): string => `${base}/#/approve/${encodeURIComponent(id)}`;
+
 export interface HandoffBegun {
   id: string;
   /** For whoever began it only (poll); never shown in a URL or a log. */

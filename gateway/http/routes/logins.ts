@@ -4,7 +4,7 @@
 // API token cannot approve, so a script holding one cannot mint more sign-ins for its user.
 // SSH handoffs are begun by the SSH listener only; here they can be looked at and decided.
 import type { LoginBegun, LoginPoll, LoginView } from '../../api-types.js';
-import type { HandoffView } from '../../identity/handoffs.js';
+import { approvalUrl, type HandoffView } from '../../identity/handoffs.js';
 import { PortcullisError } from '../../util/errors.js';
 import { type Route, type RouteContext, route } from '../router.js';
 import { COOKIE } from '../web-auth.js';
@@ -12,8 +12,6 @@ import { me } from './identity.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** The console page that approves handoff `id`. */
-export const approvalUrl = (base: string, id: string): string => `${base}/#/approve/${encodeURIComponent(id)}`;
 
 function view(v: HandoffView, c: RouteContext): LoginView {
   return {
