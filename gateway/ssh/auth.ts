@@ -33,9 +33,10 @@ const TITLE = 'Portcullis';
 // "wrong password" at this round instead of waiting forever for an answer it will never give.
 const CODE_PROMPT = 'Verification code (one-time password): ';
 const CODE_HINT = 'Leave the code empty if your account has none.';
-// Still says "assword": sshpass answers it with the password, as before. An empty answer asks for
-// the browser instead (the same for every name: it begins a handoff whoever the name is).
-const PASSWORD_PROMPT = 'Password (or press Enter to approve this login in your browser): ';
+// The prompt stays "Password: " (sshpass and scripts answer it as before); the way to the browser
+// is the instruction text above it (OpenSSH prints it at its default LogLevel). An empty answer asks
+// for the browser (the same for every name: it begins a handoff whoever the name is).
+const BROWSER_HINT = 'Password, or press Enter with none to approve this login in your browser where you are signed in.';
 const APPROVED_PROMPT = 'Press Enter once approved: ';
 /** How long a login waiting for the browser may stay unauthenticated (the handoff lives 10 min). */
 const BROWSER_WAIT_MS = 5 * 60_000;
@@ -140,7 +141,7 @@ export class SshAuthFlow {
       });
       return;
     }
-    ctx.prompt([{ prompt: this.browser ? PASSWORD_PROMPT : 'Password: ', echo: false }], TITLE, (answers) => {
+    ctx.prompt([{ prompt: 'Password: ', echo: false }], TITLE, this.browser ? BROWSER_HINT : '', (answers) => {
       if (this.browser && (answers[0] ?? '') === '') return this.browserRound(ctx, p, this.browser);
       void this.passwordStep(p.user, answers[0] ?? '', 'ssh-keyboard-interactive').then((step) => {
         if (step === null) return this.finish(ctx, p, null);

@@ -33,7 +33,7 @@ function sshAt(login: string): Tmux {
 
 /** Enter at the password prompt; the instructions carry the approval link and the code. */
 async function askForBrowser(t: Tmux): Promise<{ url: string; code: string }> {
-  await t.waitFor(/Password \(or press Enter to approve this login in your browser\):/);
+  await t.waitFor(/press Enter with none to approve this login in your browser[^\n]*\n.*Password:/);
   t.send('');
   const screen = await t.waitFor(/Press Enter once approved:/);
   const url = /Open (https:\/\/\S+#\/approve\/\S+) in the browser/.exec(screen)?.[1];
