@@ -176,6 +176,23 @@ export interface LinkView {
 /** POST /api/v1/links: the link and, this once, its URL. */
 export interface LinkCreated extends LinkView { url: string }
 
+// ---- Logins approved in the browser (gateway/http/routes/logins.ts) ----
+
+/** POST /api/v1/logins: the approval URL and code to show, and the secret to poll with (this once). */
+export interface LoginBegun { id: string; url: string; code: string; poll_secret: string; expires_at: string }
+
+/** POST /api/v1/logins/:id/poll: the API token once approved (to the first poll only). */
+export type LoginPoll =
+  | { state: 'pending' | 'denied' | 'expired' | 'consumed' }
+  | { state: 'approved'; token: string; user: string; roles: string[]; expires_at: string | null };
+
+/** GET /api/v1/logins/:id: what the approver is asked. `from`: the address it was begun from. */
+export interface LoginView {
+  id: string; kind: 'cli' | 'ssh'; state: 'pending' | 'approved' | 'denied' | 'consumed' | 'expired'; code: string; from: string;
+  /** Begun from the address this browser comes from (a phished link usually is not). */
+  same_address: boolean; expires_at: string; ssh_user: string | null; ssh_target: string | null;
+}
+
 // ---- Discovery of privileged accounts (POST /api/v1/targets/:name/discover, GET /api/v1/discovery) ----
 
 /**

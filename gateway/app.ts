@@ -12,6 +12,7 @@ import { AccessTimers } from './access/access-timers.js';
 import { Authenticator } from './access/authn.js';
 import { BreakglassService } from './access/breakglass.js';
 import { LinkService } from './access/links.js';
+import { HandoffService } from './identity/handoffs.js';
 import { type AccessContext } from './access/context.js';
 import { TicketChecker, type TicketHttp } from './access/ticket-check.js';
 import { AccessDecider } from './access/decider.js';
@@ -109,6 +110,8 @@ export interface App {
   grants: GrantService;
   breakglass: BreakglassService;
   links: LinkService;
+  /** Logins approved in a signed-in browser: `login --sso`, SSH keyboard-interactive (identity/handoffs.ts). */
+  handoffs: HandoffService;
   decider: AccessDecider;
   live: LiveSessions;
   /** THE session pipeline every front end runs its sessions through. */
@@ -336,6 +339,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     policies, requests, grants,
     breakglass: new BreakglassService(ctx, policies, grants),
     links: new LinkService(ctx, policies, grants),
+    handoffs: new HandoffService({ store, audit, clock, authn, tokenTtlMs: () => parseDuration(config.api.tokenTtl) }),
     decider,
     live,
     pipeline,

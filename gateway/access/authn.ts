@@ -404,7 +404,8 @@ export class Authenticator {
   }
 
 
-  async issueToken(actor: string, user: UserRecord, label: string, ttlMs: number | null): Promise<{ token: string; expiresAt: number | null }> {
+  /** `id`: the token's record id (never the token), for whoever must point at it (a login handoff). */
+  async issueToken(actor: string, user: UserRecord, label: string, ttlMs: number | null): Promise<{ token: string; expiresAt: number | null; id: string }> {
     const token = newToken(TOKEN_PREFIX);
     const now = this.ctx.clock.now();
     const expiresAt = ttlMs === null ? null : now + ttlMs;
@@ -413,7 +414,7 @@ export class Authenticator {
       await this.ctx.store.tokens.insert({ id, userId: user.id, hash: sha256Hex(token), label, expiresAt, createdAt: now });
       await this.ctx.audit.append('token.created', actor, { user: user.name, label, tokenId: id });
     });
-    return { token, expiresAt };
+    return { token, expiresAt, id };
   }
 
   revokeToken(token: string): Promise<void> {

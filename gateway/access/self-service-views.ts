@@ -9,6 +9,7 @@ import type {
 import type { AccessWindow, PolicyRecord, TargetKind, TargetRecord, UserRecord } from '../store/records.js';
 import { approvesAtOnce, requestOrder } from './policy-choice.js';
 import { policyCovers } from './policy-match.js';
+import { autoApproveView } from './views.js';
 
 /** Every (target, level) some policy lets `user` request, target by target in name order, levels least privileged first. */
 export function catalogFor(user: UserRecord, targets: readonly TargetRecord[], policies: readonly PolicyRecord[], now: number): CatalogEntryView[] {
@@ -32,7 +33,7 @@ function catalogPolicyView(p: PolicyRecord, user: UserRecord, now: number): Cata
   return {
     name: p.name, max_duration_s: p.maxDurationMs / 1000, require_reason: p.requireReason, ticket_pattern: p.ticketPattern,
     ticket_check: p.ticketCheck !== null, window: p.window && windowView(p.window), auto_now: approvesAtOnce(p, user, now),
-    approvals_required: p.approvalsRequired, approver_roles: p.approverRoles, auto_approve: p.autoApprove,
+    approvals_required: p.approvalsRequired, approver_roles: p.approverRoles, auto_approve: p.autoApprove && autoApproveView(p.autoApprove),
   };
 }
 

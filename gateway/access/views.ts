@@ -4,9 +4,9 @@
 // ../api-types.ts, which the browser bundle reads too; this file builds them from records.
 import { X509Certificate } from 'node:crypto';
 import type { CertificateInfo } from '../net/upstream-tls.js';
-import type { CertificateView, GrantView, LinkView, PolicyView, RequestView, SessionView, TargetSummaryView, TargetView, UserView } from '../api-types.js';
+import type { AutoApproveView, CertificateView, GrantView, LinkView, PolicyView, RequestView, SessionView, TargetSummaryView, TargetView, UserView } from '../api-types.js';
 import type {
-  GrantRecord, LinkRecord, PolicyRecord, RequestRecord, SessionRecord, TargetRecord, UserRecord,
+  AutoApprove, GrantRecord, LinkRecord, PolicyRecord, RequestRecord, SessionRecord, TargetRecord, UserRecord,
 } from '../store/records.js';
 import type { Store } from '../store/store.js';
 
@@ -59,15 +59,18 @@ export function targetSummaryView(v: VisibleTarget): TargetSummaryView {
   };
 }
 
+/** Auto-approval conditions as the API shows them: the window in local-time words (windows.ts). */
+export function autoApproveView(a: AutoApprove): AutoApproveView {
+  const w = autoApproveWindow(a);
+  return { roles: a.roles, days: a.days, fromHour: a.fromHour, toHour: a.toHour, onCall: a.onCall, window: w ? describeWindow(w) : null };
+}
+
 export function policyView(p: PolicyRecord): PolicyView {
   return {
     id: p.id, name: p.name, roles: p.roles, targets: p.targets, target_tags: p.targetTags, max_duration_s: p.maxDurationMs / 1000,
     require_reason: p.requireReason, ticket_pattern: p.ticketPattern, approvals_required: p.approvalsRequired,
     approver_roles: p.approverRoles, breakglass: p.breakglass,
-    auto_approve: p.autoApprove && {
-      roles: p.autoApprove.roles, days: p.autoApprove.days, fromHour: p.autoApprove.fromHour, toHour: p.autoApprove.toHour, onCall: p.autoApprove.onCall,
-      window: ((w) => (w ? describeWindow(w) : null))(autoApproveWindow(p.autoApprove)),
-    },
+    auto_approve: p.autoApprove && autoApproveView(p.autoApprove),
     record_keystrokes: p.recordKeystrokes, allow_port_forwarding: p.allowPortForwarding,
     capture_full_output: p.captureFullOutput, recording_required: p.recordingRequired, allow_links: p.allowLinks,
     levels: p.levels, ticket_check: p.ticketCheck, window: p.window && describeWindow(p.window),

@@ -108,6 +108,18 @@ export interface AuditEventMap {
   'link.revoked': { link: string; by: string };
   'link.opened': { link: string; target: string; label: string; issuer: string; via: 'browser' | 'ssh'; grant: string; addr: string };
   'link.refused': { link: string | null; addr: string; code: string };
+  /**
+   * A login to be approved in a signed-in browser (gateway/identity/handoffs.ts): begun by the CLI
+   * (`login --sso`) or an SSH keyboard-interactive login; `addr` where it was begun. Never the secret.
+   */
+  'login.handoff_begun': { handoff: string; kind: 'cli' | 'ssh'; addr: string; code: string; ssh_user?: string; ssh_target?: string | null };
+  /** Approved or denied by `by`, signed in to the console at `addr`. */
+  'login.handoff_approved': { handoff: string; kind: 'cli' | 'ssh'; by: string; addr: string; from: string };
+  'login.handoff_denied': { handoff: string; kind: 'cli' | 'ssh'; by: string; addr: string; from: string };
+  /** An approval refused: the signed-in user is not the SSH login's user, or the handoff is no longer pending. */
+  'login.handoff_refused': { handoff: string; kind: 'cli' | 'ssh'; by: string; addr: string; code: string };
+  /** The approved login was taken by whoever began it: an API token (`token`, its id) for the CLI, an SSH login. */
+  'login.handoff_consumed': { handoff: string; kind: 'cli' | 'ssh'; user: string; addr: string; token: string | null };
   'recordings.space_low': { dir: string; free: number; total: number; watermark: number; error?: string };
   'recordings.space_restored': { dir: string; free: number; total: number; watermark: number };
   /** An ephemeral account was created on the target for a grant (never its secret). */
@@ -148,6 +160,7 @@ export const AUDIT_CODES = [
   'session.started', 'session.ended', 'session.killed', 'session.upstream_failed', 'upstream.weak_auth', 'session.forward', 'session.statements', 'session.gated', 'session.flagged', 'credential.revoke_failed', 'credential.rotated', 'credential.rotation_failed', 'recording.viewed', 'session.revealed', 'vault.rotated', 'vault.credentials_bound', 'api.denied',
   'http.origin_refused',
   'link.created', 'link.approved', 'link.revoked', 'link.opened', 'link.refused',
+  'login.handoff_begun', 'login.handoff_approved', 'login.handoff_denied', 'login.handoff_refused', 'login.handoff_consumed',
   'recordings.space_low', 'recordings.space_restored',
   'ephemeral.created', 'ephemeral.create_failed', 'ephemeral.dropped', 'ephemeral.drop_failed', 'ephemeral.abandoned',
   'discovery.ran', 'discovery.unmanaged_found', 'discovery.failed',

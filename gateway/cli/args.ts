@@ -15,6 +15,7 @@ export const BOOLEAN_FLAGS = new Set([
   'force',
   'stored',
   'flagged',
+  'sso', 'no-browser',
 ]);
 
 export function parseArgs(argv: string[]): Args {

@@ -56,6 +56,7 @@ const HELP = `portcullis: just-in-time privileged access gateway
   discover TARGET [--json]                privileged accounts on the target, managed or not (--stored: earlier findings)
   node   list                             the cluster's nodes: state, version, last heartbeat (admins; * = the node answering)
   login  --server URL --user U --password-stdin    logout    whoami
+  login  --sso [--server URL] [--no-browser]       (approve the sign-in in the browser)
   passwd --password-stdin                 change your password (stdin: current, new, then the one-time code if enrolled)
 
 Listings take --json. Secrets are read from standard input, never from arguments.

@@ -5,6 +5,7 @@
 // does not compile until it has one). It lives at the composition level: it imports the protocol
 // folders and the services root; no protocol folder imports it. Building an entry's listener does
 // not start it.
+import { approvalUrl } from '../identity/handoffs.js';
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { App } from '../app.js';
 import { storeConnectionDirectory } from '../cluster/mysql-connections.js';
@@ -52,6 +53,8 @@ export const PROTOCOLS: { readonly [K in TargetKind]: ProtocolEntry } = {
   ssh: {
     listener: ({ app }) => createSshListener({
       authn: app.authn, links: app.links, pipeline: app.pipeline, log: app.log.child({ listener: 'ssh' }),
+      // app.addresses is replaced once the ports are bound: read it per login.
+      handoffs: { service: app.handoffs, approvalUrl: (id) => approvalUrl(app.addresses.url, id) },
       authTimeoutMs: parseDuration(app.config.ssh.authTimeout),
     }, { hostKeyFile: app.paths.hostKey, host: app.config.listen, port: app.config.ssh.port, maxPreAuth: app.config.ssh.maxPreAuth }),
     probe: probeSshLogin,

@@ -5,6 +5,7 @@ import type { Authenticator } from '../access/authn.js';
 import type { BreakglassService } from '../access/breakglass.js';
 import type { GrantService } from '../access/grants.js';
 import type { LinkService } from '../access/links.js';
+import type { HandoffService } from '../identity/handoffs.js';
 import type { PolicyService } from '../access/policies.js';
 import type { RequestService } from '../access/requests.js';
 import type { TargetService } from '../access/targets.js';
@@ -47,6 +48,8 @@ export interface ApiServices {
   readonly grants: GrantService;
   readonly breakglass: BreakglassService;
   readonly links: LinkService;
+  /** Logins approved in a signed-in browser (CLI `login --sso`, SSH keyboard-interactive). */
+  readonly handoffs: Pick<HandoffService, 'begin' | 'view' | 'approve' | 'deny' | 'poll'>;
   readonly live: LiveSessions;
   /** Sessions of every node: the live list, and killing a session that runs on another node. */
   readonly cluster: { readonly sessions: Pick<ClusterSessions, 'listLive' | 'kill'> };

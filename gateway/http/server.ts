@@ -19,6 +19,7 @@ import { oversightRoutes } from './routes/oversight.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { workflowRoutes } from './routes/workflow.js';
 import { linkRoutes } from './routes/links.js';
+import { loginRoutes } from './routes/logins.js';
 import { passwordRoutes } from './routes/password.js';
 import { ruleRoutes } from './routes/rules.js';
 import { selfServiceRoutes } from './routes/self-service.js';
@@ -28,7 +29,7 @@ import { serveAsset } from './static-assets.js';
 import { cookieToken, cookieValue, csrfOk } from './web-auth.js';
 
 const MAX_BODY = 256 * 1024;
-export const API_ROUTES: Route[] = [...identityRoutes, ...passwordRoutes, ...catalogRoutes, ...workflowRoutes, ...oversightRoutes, ...webRoutes, ...ssoRoutes, ...linkRoutes, ...discoveryRoutes, ...clusterRoutes, ...ruleRoutes, ...selfServiceRoutes];
+export const API_ROUTES: Route[] = [...identityRoutes, ...passwordRoutes, ...catalogRoutes, ...workflowRoutes, ...oversightRoutes, ...webRoutes, ...ssoRoutes, ...linkRoutes, ...loginRoutes, ...discoveryRoutes, ...clusterRoutes, ...ruleRoutes, ...selfServiceRoutes];
 
 /** `origins`: the guard the upgrade handler shares (one per listener, so its audit rate limit is one). */
 export function createApiServer(app: ApiServices, composed: Composed, tls: { cert: string; key: string }, origins: OriginGuard = originGuard(app)): Server {

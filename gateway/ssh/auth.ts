@@ -1,7 +1,8 @@
 // SSH authentication, translated: each ssh2 auth request becomes a call to the shared
 // Authenticator and the pipeline's Authorizer (the AccessDecider). Methods: publickey (registered
 // keys), password, and keyboard-interactive (a password, then a "Verification code" round unless the
-// password alone authenticated; after a key, just the code when the user has one). Before
+// password alone authenticated; after a key, just the code when the user has one; an empty password
+// instead asks for approval in the browser, see browserRound). Before
 // authentication every name sees the same: one method list, the same prompts in the same order
 // (a wrong password, an unknown name and a user with a code all get the code round, and fail at its
 // end), so nothing tells who exists or who has a code. Authorization happens here too, so a wrong
@@ -10,12 +11,14 @@
 // anything: ssh2 rejects what we don't accept.
 import ssh2 from 'ssh2';
 import type { Authenticator, PendingCode } from '../access/authn.js';
+import type { HandoffService } from '../identity/handoffs.js';
 import { LINK_SSH_USER, type LinkService } from '../access/links.js';
 import type { Logger } from '../log/logger.js';
 import type { Authorization, GrantRecord, TargetRecord, UserRecord } from '../session/adapter.js';
 import type { Authorizer } from '../session/ports.js';
 import { parsePrincipal, type Principal } from '../session/principal.js';
 import { isPortcullisError } from '../util/errors.js';
+import { terminalSafe } from '../util/terminal-safe.js';
 
 export type SshAuthResult =
   | { kind: 'authorized'; auth: Authorization }
@@ -30,6 +33,23 @@ const TITLE = 'Portcullis';
 // "wrong password" at this round instead of waiting forever for an answer it will never give.
 const CODE_PROMPT = 'Verification code (one-time password): ';
 const CODE_HINT = 'Leave the code empty if your account has none.';
+// The prompt stays "Password: " (sshpass and scripts answer it as before); the way to the browser
+// is the instruction text above it (OpenSSH prints it at its default LogLevel). An empty answer asks
+// for the browser (the same for every name: it begins a handoff whoever the name is).
+const BROWSER_HINT = 'Password, or press Enter with none to approve this login in your browser where you are signed in.';
+const APPROVED_PROMPT = 'Press Enter once approved: ';
+/** How long a login waiting for the browser may stay unauthenticated (the handoff lives 10 min). */
+const BROWSER_WAIT_MS = 5 * 60_000;
+/** Enter pressed before the approval: asked again, this many times at most. */
+const BROWSER_ROUNDS = 20;
+
+/** The keyboard-interactive login approved in the browser (identity/handoffs.ts). */
+export interface BrowserApproval {
+  service: Pick<HandoffService, 'begin' | 'claimSsh'>;
+  approvalUrl: (id: string) => string;
+  /** Gives this connection longer than the auth timeout while the person approves. */
+  extendAuth: (ms: number) => void;
+}
 
 export class SshAuthFlow {
   result: SshAuthResult | null = null;
@@ -45,6 +65,7 @@ export class SshAuthFlow {
     private readonly log: Logger,
     /** Called once the refusal was shown: the connection ends instead of inviting retries. */
     private readonly onRefused: () => void,
+    private readonly browser: BrowserApproval | null = null,
   ) {}
 
   handle(ctx: ssh2.AuthContext): void {
@@ -120,12 +141,41 @@ export class SshAuthFlow {
       });
       return;
     }
-    ctx.prompt([{ prompt: 'Password: ', echo: false }], TITLE, (answers) => {
+    ctx.prompt([{ prompt: 'Password: ', echo: false }], TITLE, this.browser ? BROWSER_HINT : '', (answers) => {
+      if (this.browser && (answers[0] ?? '') === '') return this.browserRound(ctx, p, this.browser);
       void this.passwordStep(p.user, answers[0] ?? '', 'ssh-keyboard-interactive').then((step) => {
         if (step === null) return this.finish(ctx, p, null);
         if (step.kind === 'authenticated') return this.finish(ctx, p, step.user);
         this.codeRound(ctx, p, step.pending);
       }).catch(() => ctx.reject(METHODS));
+    });
+  }
+
+  /**
+   * An empty password: the login is approved in the browser where the person is signed in. The
+   * link and code go out as instruction text (OpenSSH prints it); Enter checks the approval. Only
+   * an approval by the user the SSH name names authenticates; the usual authorization follows.
+   */
+  private browserRound(ctx: ssh2.KeyboardAuthContext, p: Principal, b: BrowserApproval): void {
+    void b.service.begin('ssh', { user: p.user, target: p.target }, this.addr).then((h) => {
+      b.extendAuth(BROWSER_WAIT_MS);
+      const who = terminalSafe(p.user);
+      const text = `Open ${b.approvalUrl(h.id)} in the browser where you are signed in as ${who}, check code ${h.code}, approve, then press Enter.`;
+      const ask = (round: number, note: string): void => {
+        ctx.prompt([{ prompt: APPROVED_PROMPT, echo: false }], TITLE, note + text, () => {
+          void b.service.claimSsh(h.id, h.secret, p.user, this.addr).then((claim) => {
+            if (claim.state === 'approved') return this.finish(ctx, p, claim.user);
+            if (claim.state === 'pending' && round < BROWSER_ROUNDS) return ask(round + 1, 'Not approved yet. ');
+            this.refusal = claim.state === 'refused' ? `login not approved in the browser: ${claim.reason}` : 'login not approved in the browser in time';
+            this.finish(ctx, p, null);
+          }).catch(() => ctx.reject(METHODS));
+        });
+      };
+      ask(1, '');
+    }, (err: unknown) => {
+      // Too many begun from this address, or the store down: said in words, like a lock.
+      this.refusal = isPortcullisError(err) ? err.message : 'cannot begin a browser approval now';
+      this.finish(ctx, p, null);
     });
   }
 

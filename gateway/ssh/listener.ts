@@ -23,6 +23,8 @@ export interface SshListenerOptions {
 /** A socket that has not logged in yet. */
 interface PreAuth {
   timer: NodeJS.Timeout;
+  /** What the timer does: close the socket as an auth timeout. */
+  expire: () => void;
   /** Why it is closing, once known (ssh2's error, or the timeout). */
   reason: string | null;
   identified: boolean;
@@ -44,7 +46,14 @@ export function createSshListener(deps: SshDeps, opts: SshListenerOptions): List
       p.identified = true;
       client.on('error', (err: Error) => { p.reason ??= err.message; });
     }
-    void deps.pipeline.start(new SshAdapter(deps, client, info.ip, () => settle(key)));
+    // A login waiting for approval in the browser gets longer than the usual auth timeout (once).
+    const extendAuth = (ms: number): void => {
+      const q = preAuth.get(key);
+      if (!q) return;
+      clearTimeout(q.timer);
+      q.timer = setTimeout(q.expire, ms);
+    };
+    void deps.pipeline.start(new SshAdapter(deps, client, info.ip, () => settle(key), extendAuth));
   });
   const sockets = new Set<Socket>();
   const tcp = createServer((socket) => {
@@ -60,14 +69,12 @@ export function createSshListener(deps: SshDeps, opts: SshListenerOptions): List
       socket.destroy();
       return;
     }
-    const p: PreAuth = {
-      timer: setTimeout(() => {
-        deps.log.info({ addr }, 'ssh.auth_timeout');
-        p.reason ??= 'auth timeout';
-        socket.destroy();
-      }, deps.authTimeoutMs),
-      reason: null, identified: false, endedByGateway: false,
+    const expire = (): void => {
+      deps.log.info({ addr }, 'ssh.auth_timeout');
+      p.reason ??= 'auth timeout';
+      socket.destroy();
     };
+    const p: PreAuth = { timer: setTimeout(expire, deps.authTimeoutMs), expire, reason: null, identified: false, endedByGateway: false };
     preAuth.set(key, p);
     // Runs before Node's own 'end' handling (which ends our side too): tells who closed first.
     socket.prependListener('end', () => { if (socket.writableEnded) p.endedByGateway = true; });

@@ -275,6 +275,40 @@ export interface ApiTokenRecord {
   createdAt: number;
 }
 
+/**
+ * A login approved in a signed-in browser (issue 18): the CLI's `login --sso`, or an SSH
+ * keyboard-interactive login. Whoever began it holds the secret (only its hash is here); the id is
+ * what the browser's URL carries; the code is shown on both sides. State moves pending → approved
+ * | denied, then approved → consumed, each step once; expired is read from expiresAt.
+ */
+export interface LoginHandoffRecord {
+  id: string;
+  kind: LoginHandoffKind;
+  /** SHA-256 (hex) of the 256-bit secret the beginner polls with. */
+  secretHash: string;
+  state: LoginHandoffState;
+  /** The user who approved or denied it; null while pending. */
+  userId: string | null;
+  /** The API token a consumed CLI handoff issued (its id, never the token). */
+  tokenId: string | null;
+  payload: LoginHandoffPayload;
+  /** Where it was begun from (shown to the approver). */
+  addr: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export type LoginHandoffKind = 'cli' | 'ssh';
+export type LoginHandoffState = 'pending' | 'approved' | 'denied' | 'consumed';
+
+export interface LoginHandoffPayload {
+  /** The short code shown where the login began and on the approval page (not a secret). */
+  code: string;
+  /** SSH: the account and target named in the SSH user name; null for the CLI. */
+  sshUser: string | null;
+  sshTarget: string | null;
+}
+
 export interface AuditRow {
   seq: number;
   ts: number;

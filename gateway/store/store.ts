@@ -20,7 +20,7 @@
 // It does not: cache, retry, or decide anything; the services in access/ decide.
 import type {
   ApiTokenRecord, ApprovalRecord, AuditRow, DiscoveryFindingRecord, EphemeralAccountRecord, GrantRecord, MysqlConnectionRecord,
-  NodeRecord, PolicyRecord, RequestRecord, LinkRecord, RuleRecord, SessionFlagRecord, SessionRecord, SsoSessionRecord, TargetRecord, UserRecord,
+  LoginHandoffRecord, NodeRecord, PolicyRecord, RequestRecord, LinkRecord, RuleRecord, SessionFlagRecord, SessionRecord, SsoSessionRecord, TargetRecord, UserRecord,
 } from './records.js';
 
 export interface UserRepo {
@@ -197,6 +197,25 @@ export interface LinkRepo {
   consume(id: string, now: number): Promise<boolean>;
 }
 
+/** Logins approved in a browser (records.ts LoginHandoffRecord). */
+export interface LoginHandoffRepo {
+  /** Rejects with `conflict` for a taken id or secret hash. */
+  insert(h: LoginHandoffRecord): Promise<void>;
+  byId(id: string): Promise<LoginHandoffRecord | undefined>;
+  /**
+   * Moves a pending, unexpired (expiresAt > now) handoff to approved or denied by `userId`; true if
+   * it did. Atomic: of any number of concurrent decisions, on any node, exactly one wins.
+   */
+  decide(id: string, state: 'approved' | 'denied', userId: string, now: number): Promise<boolean>;
+  /**
+   * Moves an approved, unexpired handoff whose secret hash is `secretHash` to consumed, recording
+   * the token it issued (null: none); true if it did. Atomic: of concurrent pollers one wins.
+   */
+  consume(id: string, secretHash: string, now: number, tokenId: string | null): Promise<boolean>;
+  /** Forgets handoffs that expired at or before `before`; returns how many. */
+  removeExpired(before: number): Promise<number>;
+}
+
 export interface SearchRepo {
   /** All entries or none. */
   add(entries: SearchEntry[]): Promise<void>;
@@ -343,6 +362,7 @@ export interface Store {
   readonly sessions: SessionRepo;
   readonly search: SearchRepo;
   readonly links: LinkRepo;
+  readonly handoffs: LoginHandoffRepo;
   readonly recordingKeys: RecordingKeyRepo;
   readonly ephemeral: EphemeralAccountRepo;
   readonly findings: DiscoveryRepo;

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../gateway/store/store.js';
 import { describeLinkContract } from './store-contract-links.js';
 import { describeSsoContract } from './store-contract-sso.js';
+import { describeHandoffContract } from './store-contract-handoffs.js';
 import { describeSessionContract } from './store-contract-sessions.js';
 import { rejectionCode } from './store-contract-errors.js';
 import { aGrant, aPolicy, aRequest, aTarget, aUser } from './store-fixtures.js';
@@ -288,6 +289,7 @@ export function describeStoreContract(name: string, open: OpenStore): void {
 
     describeLinkContract(() => s);
     describeSsoContract(() => s);
+    describeHandoffContract(() => s);
 
     describe('sealed values', () => {
       it('lists every target credential and every enrolled TOTP secret, and replaces one at a time', async () => {

@@ -7,6 +7,7 @@ import type { SessionDetail } from '../../gateway/api-types.js';
 import { PageLifecycle } from './lifecycle.js';
 import { adminPage } from './pages/admin.js';
 import { catalogPage } from './pages/catalog.js';
+import { approveLoginPage } from './pages/approve-login.js';
 import { livePage } from './pages/live.js';
 import { loginPage } from './pages/login.js';
 import { myAccessPage } from './pages/my-access.js';
@@ -81,6 +82,7 @@ async function route(): Promise<void> {
       location.hash = '';
       return;
     }
+    if (parts[0] === 'approve' && parts[1]) return await approveLoginPage(app, page, parts[1]);
     if (parts[0] === 'requests') return await requestsPage(app, page, parts[1] ?? null);
     if (parts[0] === 'my-access') return await myAccessPage(app, page);
     if (parts[0] === 'catalog') return await catalogPage(app, page);

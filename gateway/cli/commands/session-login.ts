@@ -8,8 +8,10 @@ import { type Command, enc, usage } from '../command.js';
 import { removeLogin, saveLogin, serverInfo, storedLoginInUse } from '../connection.js';
 import { printOne } from '../output.js';
 import { readStdinLines } from '../stdin.js';
+import { ssoLoginCmd } from './sso-login.js';
 
 export const loginCmd: Command = async (c) => {
+  if (c.flags.bool('sso')) return ssoLoginCmd(c);
   const user = c.flags.opt('user');
   if (!user) usage('portcullis login --server URL --user NAME [--ca FILE] --password-stdin  (stdin: password, then the one-time code if enrolled)');
   const dataDir = c.data ?? defaultDataDir(c.env);

@@ -9,7 +9,7 @@ import { PortcullisError } from '../../util/errors.js';
 import type { AuditRow, GrantRecord } from '../records.js';
 import type { SealedValue, SearchEntry, Store } from '../store.js';
 import {
-  grantFromRow, grantToRow, linkFromRow, linkToRow, policyFromRow, policyToRow, requestFromRow, requestToRow,
+  grantFromRow, grantToRow, handoffFromRow, handoffToRow, linkFromRow, linkToRow, policyFromRow, policyToRow, requestFromRow, requestToRow,
   sessionFromRow, targetFromRow, targetToRow, tokenFromRow, ssoSessionFromRow, ssoSessionToRow, userFromRow, userToRow,
   ephemeralFromRow, ephemeralToRow, findingFromRow, findingToRow, mysqlConnectionFromRow, nodeFromRow, ruleFromRow, ruleToRow, flagFromRow, flagToRow,
 } from '../sqlite/rows.js';
@@ -291,6 +291,20 @@ class PostgresStore implements Store {
          WHERE id=$1 AND status='active' AND revoked_at IS NULL AND expires_at>$2 AND uses_left>0`,
       id, now,
     )) === 1,
+  };
+
+  readonly handoffs: Store['handoffs'] = {
+    insert: (h) => this.insertRow('login_handoffs', handoffToRow(h)),
+    byId: (id) => this.one(handoffFromRow, 'SELECT * FROM login_handoffs WHERE id=$1', id),
+    // Single conditional statements (the row lock serializes racers): one decision, one consumer.
+    decide: async (id, state, userId, now) => (await this.change(
+      "UPDATE login_handoffs SET state=$1, user_id=$2 WHERE id=$3 AND state='pending' AND expires_at>$4", state, userId, id, now,
+    )) === 1,
+    consume: async (id, secretHash, now, tokenId) => (await this.change(
+      "UPDATE login_handoffs SET state='consumed', token_id=$1 WHERE id=$2 AND secret_hash=$3 AND state='approved' AND expires_at>$4",
+      tokenId, id, secretHash, now,
+    )) === 1,
+    removeExpired: (before) => this.change('DELETE FROM login_handoffs WHERE expires_at<=$1', before),
   };
 
   readonly recordingKeys: Store['recordingKeys'] = {

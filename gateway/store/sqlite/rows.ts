@@ -1,6 +1,6 @@
 // Row <-> record mapping. SQLite has no arrays or booleans: lists are JSON text, flags are 0/1.
 import type {
-  AccessLevel, ApiTokenRecord, MysqlConnectionRecord, NodeRecord, DiscoveryFindingRecord, EphemeralAccountRecord, GrantRecord, LinkRecord, PolicyRecord, RequestRecord, RuleRecord, SessionFlagRecord, SessionRecord, SsoSessionRecord, TargetRecord, TicketCheckResult, UserRecord,
+  AccessLevel, ApiTokenRecord, MysqlConnectionRecord, NodeRecord, DiscoveryFindingRecord, EphemeralAccountRecord, GrantRecord, LinkRecord, LoginHandoffRecord, PolicyRecord, RequestRecord, RuleRecord, SessionFlagRecord, SessionRecord, SsoSessionRecord, TargetRecord, TicketCheckResult, UserRecord,
 } from '../records.js';
 
 export type Row = Record<string, unknown>;
@@ -181,4 +181,19 @@ export const ssoSessionFromRow = (r: Row): SsoSessionRecord => ({
 export const ssoSessionToRow = (s: SsoSessionRecord): Row => ({
   token_id: s.tokenId, user_id: s.userId, issuer: s.issuer, subject: s.subject, refresh_sealed: s.refreshSealed,
   groups: JSON.stringify(s.groups), refreshed_at: s.refreshedAt, expires_at: s.expiresAt,
+});
+
+export const handoffFromRow = (r: Row): LoginHandoffRecord => {
+  const p = JSON.parse(str(r.payload)) as Partial<LoginHandoffRecord['payload']>;
+  return {
+    id: str(r.id), kind: str(r.kind) === 'ssh' ? 'ssh' : 'cli', secretHash: str(r.secret_hash), state: str(r.state) as LoginHandoffRecord['state'],
+    userId: strOrNull(r.user_id), tokenId: strOrNull(r.token_id),
+    payload: { code: typeof p.code === 'string' ? p.code : '', sshUser: p.sshUser ?? null, sshTarget: p.sshTarget ?? null },
+    addr: str(r.addr), createdAt: num(r.created_at), expiresAt: num(r.expires_at),
+  };
+};
+
+export const handoffToRow = (h: LoginHandoffRecord): Row => ({
+  id: h.id, kind: h.kind, secret_hash: h.secretHash, state: h.state, user_id: h.userId, token_id: h.tokenId,
+  payload: JSON.stringify(h.payload), addr: h.addr, created_at: h.createdAt, expires_at: h.expiresAt,
 });

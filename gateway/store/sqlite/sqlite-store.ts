@@ -9,7 +9,7 @@ import type { SealedValue, SearchEntry, Store } from '../store.js';
 import { SerialTransactions } from './serial-transactions.js';
 import { migrate } from './migrations.js';
 import {
-  type Row, grantFromRow, grantToRow, linkFromRow, linkToRow, policyFromRow, policyToRow, requestFromRow, requestToRow,
+  type Row, grantFromRow, grantToRow, handoffFromRow, handoffToRow, linkFromRow, linkToRow, policyFromRow, policyToRow, requestFromRow, requestToRow,
   sessionFromRow, targetFromRow, targetToRow, tokenFromRow, ssoSessionFromRow, ssoSessionToRow, userFromRow, userToRow,
   ephemeralFromRow, ephemeralToRow, findingFromRow, findingToRow, mysqlConnectionFromRow, nodeFromRow, ruleFromRow, ruleToRow, flagFromRow, flagToRow,
 } from './rows.js';
@@ -266,6 +266,20 @@ class SqliteStore implements Store {
          WHERE id=? AND status='active' AND revoked_at IS NULL AND expires_at>? AND uses_left>0`,
       id, now,
     )) === 1,
+  };
+
+  readonly handoffs: Store['handoffs'] = {
+    insert: (h) => this.insertRow('login_handoffs', handoffToRow(h)),
+    byId: (id) => this.one(handoffFromRow, 'SELECT * FROM login_handoffs WHERE id=?', id),
+    // Single conditional statements: the state a racer reads is the state it changes.
+    decide: async (id, state, userId, now) => (await this.write(
+      "UPDATE login_handoffs SET state=?, user_id=? WHERE id=? AND state='pending' AND expires_at>?", state, userId, id, now,
+    )) === 1,
+    consume: async (id, secretHash, now, tokenId) => (await this.write(
+      "UPDATE login_handoffs SET state='consumed', token_id=? WHERE id=? AND secret_hash=? AND state='approved' AND expires_at>?",
+      tokenId, id, secretHash, now,
+    )) === 1,
+    removeExpired: (before) => this.write('DELETE FROM login_handoffs WHERE expires_at<=?', before),
   };
 
   readonly recordingKeys: Store['recordingKeys'] = {
