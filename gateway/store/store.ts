@@ -86,6 +86,8 @@ export interface GrantRepo {
 export interface TokenRepo {
   insert(t: ApiTokenRecord): Promise<void>;
   byHash(hash: string): Promise<ApiTokenRecord | undefined>;
+  /** By the token's id (not secret: audit entries and SSH certificates' key ids name it). */
+  byId(id: string): Promise<ApiTokenRecord | undefined>;
   /** Removes every token of the user (API tokens and web sessions alike); returns how many there were. */
   removeForUser(userId: string): Promise<number>;
   removeByHash(hash: string): Promise<void>;
