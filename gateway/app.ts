@@ -22,6 +22,7 @@ import { TargetService } from './access/targets.js';
 import { hashing } from './access/hash-runner.js';
 import { LoginThrottle } from './access/throttle.js';
 import { UserService } from './access/users.js';
+import { SshCertificateService } from './access/ssh-certificates.js';
 import { AuditKey } from './audit/audit-key.js';
 import { AuditLog } from './audit/audit-log.js';
 import { auditFiles, ensureSigningKey, loadVerifyKey, publicKeyText, readLines } from './audit/checkpoint-file.js';
@@ -97,6 +98,8 @@ export interface App {
   reveals: MaskedInputReveals;
   users: UserService;
   authn: Authenticator;
+  /** SSH user certificates from a sign-in: issued by the API, checked by the SSH listener. */
+  sshCerts: SshCertificateService;
   targets: TargetService;
   policies: PolicyService;
   requests: RequestService;
@@ -318,6 +321,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     reveals: new MaskedInputReveals(store, paths.recordings, recordingKeys, audit),
     users: new UserService(ctx, vault),
     authn: new Authenticator(ctx, vault, throttle, (reason) => loginRefusals({ reason })),
+    sshCerts: new SshCertificateService(ctx, { dataDir: paths.root, hostKeyPath: paths.hostKey, ttlMs: parseDuration(config.ssh.certificateTtl) }, log),
     targets: targetService(ctx, creds, ephemeral),
     policies, requests, grants,
     breakglass: new BreakglassService(ctx, policies, grants),
