@@ -51,7 +51,7 @@ export interface ProtocolEntry {
 export const PROTOCOLS: { readonly [K in TargetKind]: ProtocolEntry } = {
   ssh: {
     listener: ({ app }) => createSshListener({
-      authn: app.authn, links: app.links, pipeline: app.pipeline, log: app.log.child({ listener: 'ssh' }),
+      authn: app.authn, certs: app.sshCerts, links: app.links, pipeline: app.pipeline, log: app.log.child({ listener: 'ssh' }),
       authTimeoutMs: parseDuration(app.config.ssh.authTimeout),
     }, { hostKeyFile: app.paths.hostKey, host: app.config.listen, port: app.config.ssh.port, maxPreAuth: app.config.ssh.maxPreAuth }),
     probe: probeSshLogin,
