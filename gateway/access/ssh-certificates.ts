@@ -102,11 +102,12 @@ export class SshCertificateService {
 
   /**
    * The "would you accept this key?" probe: yes only for a certificate that would log in now
-   * (everything but the client's signature, which the probe does not carry).
+   * (everything but the client's signature, which the probe does not carry). OpenSSH probes before
+   * it signs, so a refused certificate of ours is audited here: most never get to a signed request.
    */
-  async probe(name: string, blob: Buffer): Promise<boolean> {
+  async probe(name: string, blob: Buffer, addr: string): Promise<boolean> {
     try {
-      return (await this.check(name, blob, null)) !== null;
+      return (await this.check(name, blob, addr, false)) !== null;
     } catch {
       return false;
     }
@@ -118,7 +119,7 @@ export class SshCertificateService {
    * `invalid-credentials`.
    */
   async login(name: string, blob: Buffer, signed: Buffer, signature: Buffer, addr: string): Promise<UserRecord> {
-    const user = await this.check(name, blob, addr);
+    const user = await this.check(name, blob, addr, true);
     if (!user) throw new PortcullisError('invalid-credentials', 'certificate refused');
     if (!verifyClientSignature(readCertificate(blob), signed, signature)) {
       await this.refused(name, addr, 'bad-signature');
@@ -128,14 +129,14 @@ export class SshCertificateService {
     return user;
   }
 
-  /** The user the certificate logs in as, or null; `addr` null for a probe (nothing audited). */
-  private async check(name: string, blob: Buffer, addr: string | null): Promise<UserRecord | null> {
+  /** The user the certificate logs in as, or null. `signed`: a login attempt, not a probe. */
+  private async check(name: string, blob: Buffer, addr: string, signed: boolean): Promise<UserRecord | null> {
     const v = verifyUserCertificate({ blob, caBlob: this.ca().publicBlob, user: name, nowMs: this.ctx.clock.now() });
     if (!v.ok) {
       // Ours (signed by our CA, readable): audited. Anything else: a log line only (see the header).
       const ours = v.reason !== 'malformed' && v.reason !== 'unknown-ca' && v.reason !== 'bad-ca-signature';
-      if (addr !== null && ours) await this.refused(name, addr, v.reason);
-      else if (addr !== null) this.log.info({ user: name, addr, reason: v.reason }, 'ssh.certificate_refused');
+      if (ours) await this.refused(name, addr, v.reason);
+      else this.log.info({ user: name, addr, reason: v.reason }, 'ssh.certificate_refused');
       return null;
     }
     const token = await this.ctx.store.tokens.byId(v.tokenId);
@@ -145,11 +146,11 @@ export class SshCertificateService {
         : !user || token.userId !== user.id ? 'sign-in-of-another-user'
           : user.kind !== 'human' ? 'service-account' : null;
     if (why !== null || !user) {
-      if (addr !== null) await this.refused(name, addr, why ?? 'unknown-user');
+      await this.refused(name, addr, why ?? 'unknown-user');
       return null;
     }
     if (user.disabled) {
-      if (addr !== null) {
+      if (signed) {
         await this.refused(name, addr, 'disabled');
         throw new PortcullisError('user-disabled', `account ${name} is disabled; ask a Portcullis admin to enable it`);
       }

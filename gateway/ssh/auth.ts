@@ -122,7 +122,7 @@ export class SshAuthFlow {
    * request is checked whole (certificate, sign-in, signature) and needs no second factor.
    */
   private async certificate(ctx: ssh2.PublicKeyAuthContext, p: Principal): Promise<void> {
-    if (!ctx.signature || !ctx.blob) return (await this.certs.probe(p.user, ctx.key.data)) ? ctx.accept() : ctx.reject(METHODS);
+    if (!ctx.signature || !ctx.blob) return (await this.certs.probe(p.user, ctx.key.data, this.addr)) ? ctx.accept() : ctx.reject(METHODS);
     let user: UserRecord;
     try {
       user = await this.certs.login(p.user, ctx.key.data, ctx.blob, ctx.signature, this.addr);
