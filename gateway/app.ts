@@ -27,6 +27,7 @@ import { UserService } from './access/users.js';
 import { readClientSecret } from './identity/oidc-config.js';
 import { passwordPolicy } from './identity/sso-password-policy.js';
 import { SsoService } from './identity/sso-service.js';
+import { SshCertificateService } from './access/ssh-certificates.js';
 import { AuditKey } from './audit/audit-key.js';
 import { AuditLog } from './audit/audit-log.js';
 import { auditFiles, ensureSigningKey, loadVerifyKey, publicKeyText, readLines } from './audit/checkpoint-file.js';
@@ -104,6 +105,8 @@ export interface App {
   authn: Authenticator;
   /** Single sign-on (oidc: in the config): the console's sign-in through the identity provider, and the refresh job serve starts. */
   sso: SsoService;
+  /** SSH user certificates from a sign-in: issued by the API, checked by the SSH listener. */
+  sshCerts: SshCertificateService;
   targets: TargetService;
   policies: PolicyService;
   requests: RequestService;
@@ -335,6 +338,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     config, paths, clock, log, store, audit, checkpoints, events, bus, cluster, nodeDirectory: new NodeDirectory(store, clock, config.node), scheduler, vault, creds, recordingKeys,
     reveals: new MaskedInputReveals(store, paths.recordings, recordingKeys, audit),
     users, authn, sso,
+    sshCerts: new SshCertificateService(ctx, { dataDir: paths.root, hostKeyPath: paths.hostKey, ttlMs: parseDuration(config.ssh.certificateTtl) }, log),
     targets: targetService(ctx, creds, ephemeral),
     policies, requests, grants,
     breakglass: new BreakglassService(ctx, policies, grants),

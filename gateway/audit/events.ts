@@ -21,6 +21,8 @@ export interface AuditEventMap {
   'token.created': { user: string; label: string; tokenId: string };
   /** Every API token and web session of the user ended (a password change or reset); `count` of them. */
   'token.revoked_all': { user: string; by: string; count: number; reason: 'password-changed' | 'password-reset' };
+  /** An SSH user certificate for a signed-in user's key (issue 18): `keyId` names the sign-in (token id); `serial` as a decimal string (uint64); `validBefore` in ms. */
+  'ssh_certificate.issued': { user: string; serial: string; keyId: string; fingerprint: string; validBefore: number };
   /** Database targets also say how their TLS is verified; `allowWeakUpstreamAuth`: the named opt-in (upstream.weak_auth per use). */
   'target.created': {
     target: string; kind: string; host: string; port: number; allowWeakUpstreamAuth: boolean; rsaKeyFingerprint?: string;
@@ -153,7 +155,7 @@ export interface AuditEventMap {
 export type AuditCode = keyof AuditEventMap;
 
 export const AUDIT_CODES = [
-  'user.created', 'user.removed', 'user.updated', 'auth.succeeded', 'auth.failed', 'auth.locked', 'token.created', 'token.revoked_all',
+  'user.created', 'user.removed', 'user.updated', 'auth.succeeded', 'auth.failed', 'auth.locked', 'token.created', 'token.revoked_all', 'ssh_certificate.issued',
   'target.created', 'target.removed', 'target.updated', 'target.tested', 'policy.created', 'policy.removed', 'policy.updated', 'rule.added', 'rule.removed', 'request.created',
   'request.approved', 'request.denied', 'request.expired', 'request.refused', 'grant.created', 'grant.revoked',
   'grant.extended', 'grant.shortened', 'grant.expired', 'grant.reviewed', 'grant.db_password', 'breakglass.used', 'approval.refused', 'access.denied',

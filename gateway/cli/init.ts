@@ -1,5 +1,5 @@
 // `portcullis init`: create a data directory with everything a node owns: store, master key, CA and
-// listener certificate, SSH host key, the audit signing key and first checkpoint, and the admin service account whose token is written to
+// listener certificate, SSH host key, SSH user CA, the audit signing key and first checkpoint, and the admin service account whose token is written to
 // admin.token (mode 0600). Opens the store directly: there is no server yet.
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { newHostKeyPair } from '../ssh/host-key.js';
@@ -14,6 +14,7 @@ import { markBound } from '../vault/binding-migration.js';
 import { createMasterKeyFile } from '../vault/master-key.js';
 import { redactStoreUrl } from '../cluster/node-store.js';
 import { initClusterNode } from '../cluster/cluster-init.js';
+import { prepareSshUserCa } from '../cluster/ssh-user-ca.js';
 
 export interface InitResult {
   created: boolean;
@@ -50,6 +51,7 @@ export async function initDataDir(
     writeFileSync(paths.hostKey, kp.private, { mode: 0o600 });
     writeFileSync(paths.hostKey + '.pub', kp.public + '\n', { mode: 0o644 });
   }
+  await prepareSshUserCa(paths.root, null);
   const app = buildApp(config, { clock: systemClock, env, log: createLogger('silent') });
   try {
     // The first checkpoint: keying begins at seq 1 of a new data dir.

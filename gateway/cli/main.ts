@@ -13,6 +13,7 @@ import { nodeCmd } from './commands/cluster.js';
 import { auditCmd } from './commands/audit.js';
 import { sessionCmd, vaultCmd } from './commands/oversight.js';
 import { loginCmd, logoutCmd, passwdCmd, whoamiCmd } from './commands/session-login.js';
+import { sshConfigCmd } from './commands/ssh-config.js';
 import { exportCmd, playCmd } from './commands/recordings.js';
 import { approveCmd, breakglassCmd, dbPasswordCmd, denyCmd, grantCmd, requestCmd, requestsCmd } from './commands/workflow.js';
 import { type Out, stdio } from './output.js';
@@ -28,6 +29,7 @@ const COMMANDS: Record<string, Command> = {
   discover: discoverCmd,
   node: nodeCmd,
   rule: ruleCmd,
+  'ssh-config': sshConfigCmd,
 };
 
 const HELP = `portcullis: just-in-time privileged access gateway
@@ -57,6 +59,8 @@ const HELP = `portcullis: just-in-time privileged access gateway
   node   list                             the cluster's nodes: state, version, last heartbeat (admins; * = the node answering)
   login  --server URL --user U --password-stdin    logout    whoami
   login  --sso [--server URL] [--no-browser]       (approve the sign-in in the browser)
+         (login also leaves an SSH key and a short-lived certificate for plain ssh; logout ends both)
+  ssh-config [--alias NAME]               an OpenSSH Host block using that certificate: ssh you+TARGET@portcullis
   passwd --password-stdin                 change your password (stdin: current, new, then the one-time code if enrolled)
 
 Listings take --json. Secrets are read from standard input, never from arguments.

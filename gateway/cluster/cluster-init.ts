@@ -15,6 +15,7 @@ import { writeClusterMarker } from './cluster-marker.js';
 import { claimCluster, clusterExists, verifyClusterKey } from './master-key-check.js';
 import { openNodeStore } from './node-store.js';
 import { publishSharedFiles, pullSharedFiles } from './shared-files.js';
+import { prepareSshUserCa } from './ssh-user-ca.js';
 import type { Config } from '../config/config.js';
 import { dataPaths } from '../config/data-dir.js';
 import { createLogger } from '../log/logger.js';
@@ -85,6 +86,7 @@ export async function initClusterNode(
       rmSync(c.serverKey, { force: true });
       ensureCerts(paths.root, config.hostnames);
     }
+    await prepareSshUserCa(paths.root, { store, vault });
     handedOver = true;
     await withApp(config, env, store, async (app) => {
       // The first checkpoint of this node's own file; with the cluster's audit.key in place it

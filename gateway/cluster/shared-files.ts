@@ -3,7 +3,7 @@
 // swap one for another): the CA certificate and key (clients verify every node's listener
 // certificate against one CA), the SSH host key (clients behind a load balancer must see one host
 // key), and audit.key (one audit chain, keyed from the same seq, on every node, also after the
-// master key that derived it is gone).
+// master key that derived it is gone), and the SSH user CA (a certificate from one node logs in on every node).
 // The first writer wins: `publish` stores what this node has unless the store has one already, and
 // both directions leave the data dir holding what the store holds.
 // It does not create the files (init does: certs/, ssh/host-key.ts, the audit log) or check the
@@ -14,11 +14,12 @@ import { certPaths } from '../../certs/ca.js';
 import { writeFileAtomic } from '../../recorder/atomic-file.js';
 import { auditKeyPath } from '../audit/audit-key.js';
 import { dataPaths } from '../config/data-dir.js';
+import { userCaPath } from '../ssh/certs/user-ca.js';
 import type { Store } from '../store/store.js';
 import { PortcullisError } from '../util/errors.js';
 import type { Vault } from '../vault/vault.js';
 
-export type SharedFileName = 'ca.crt' | 'ca.key' | 'ssh_host_ed25519_key' | 'ssh_host_ed25519_key.pub' | 'audit.key';
+export type SharedFileName = 'ca.crt' | 'ca.key' | 'ssh_host_ed25519_key' | 'ssh_host_ed25519_key.pub' | 'audit.key' | 'ssh_user_ca.key';
 
 interface SharedFile {
   name: SharedFileName;
@@ -32,6 +33,7 @@ export const SHARED_FILES: readonly SharedFile[] = [
   { name: 'ssh_host_ed25519_key', path: (r) => dataPaths(r).hostKey, mode: 0o600 },
   { name: 'ssh_host_ed25519_key.pub', path: (r) => dataPaths(r).hostKey + '.pub', mode: 0o644 },
   { name: 'audit.key', path: (r) => auditKeyPath(r), mode: 0o600 },
+  { name: 'ssh_user_ca.key', path: (r) => userCaPath(r), mode: 0o600 },
 ];
 
 export function sharedFileKey(name: SharedFileName): string {

@@ -28,6 +28,7 @@ import { PROTOCOLS } from './protocols.js';
 import { openServeStore } from '../cluster/serve-store.js';
 import { openNodeStore, scrubSecret } from '../cluster/node-store.js';
 import { ownsAtStart } from '../cluster/node-ownership.js';
+import { prepareSshUserCa } from '../cluster/ssh-user-ca.js';
 
 /** How long a reloaded vendor page may take to re-attach to its running terminal. */
 const VENDOR_RECONNECT_GRACE_MS = 30_000;
@@ -69,6 +70,8 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
     throw err;
   }
   const certs = ensureCerts(config.data, config.hostnames);
+  // Before the SSH listener and the API: the user CA that signs and checks SSH certificates (made, or the cluster's pulled).
+  await prepareSshUserCa(app.paths.root, config.store === null ? null : { store: app.store, vault: app.vault });
   const tls = { cert: readFileSync(certs.serverCert, 'utf8'), key: readFileSync(certs.serverKey, 'utf8') };
   // Before anything is appended: fixes where keying begins (first start of an older data dir) and
   // writes the start checkpoint. A checkpoint file that does not verify is logged, not fatal:

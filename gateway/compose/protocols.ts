@@ -52,7 +52,7 @@ export interface ProtocolEntry {
 export const PROTOCOLS: { readonly [K in TargetKind]: ProtocolEntry } = {
   ssh: {
     listener: ({ app }) => createSshListener({
-      authn: app.authn, links: app.links, pipeline: app.pipeline, log: app.log.child({ listener: 'ssh' }),
+      authn: app.authn, certs: app.sshCerts, links: app.links, pipeline: app.pipeline, log: app.log.child({ listener: 'ssh' }),
       // app.addresses is replaced once the ports are bound: read it per login.
       handoffs: { service: app.handoffs, approvalUrl: (id) => approvalUrl(app.addresses.url, id) },
       authTimeoutMs: parseDuration(app.config.ssh.authTimeout),

@@ -24,7 +24,8 @@ export interface Config {
    * whole; more ends the session (input-cap-exceeded). pipeOutputCap: bytes of their casts' output
    * events (as stored); past it only byte counts and SHA-256. File transfers (sftp, scp, rsync) count for neither.
    */
-  ssh: { port: number; idleTimeout: string; authTimeout: string; maxPreAuth: number; pipeInputCap: number; pipeOutputCap: number };
+  /** `certificateTtl`: the longest life of an SSH certificate `portcullis login` gets (never beyond the sign-in's own expiry). */
+  ssh: { port: number; idleTimeout: string; authTimeout: string; maxPreAuth: number; pipeInputCap: number; pipeOutputCap: number; certificateTtl: string };
   postgres: { port: number; allowPlaintext: boolean; maxMessageBytes: number; handshakeTimeout: string; maxHandshakes: number; idleTimeout: string };
   mysql: { port: number; allowPlaintext: boolean; maxPacketBytes: number; handshakeTimeout: string; maxHandshakes: number; idleTimeout: string };
   /** The vendor browser terminal (one-time links). */
@@ -128,7 +129,7 @@ export function defaultConfig(data: string): Config {
     data,
     listen: '127.0.0.1',
     http: { port: 8443, origins: [] },
-    ssh: { port: 2222, idleTimeout: 'off', authTimeout: '30s', maxPreAuth: 256, pipeInputCap: 16 * 1024 * 1024, pipeOutputCap: 8 * 1024 * 1024 },
+    ssh: { port: 2222, idleTimeout: 'off', authTimeout: '30s', maxPreAuth: 256, pipeInputCap: 16 * 1024 * 1024, pipeOutputCap: 8 * 1024 * 1024, certificateTtl: '8h' },
     postgres: { port: 15432, allowPlaintext: false, maxMessageBytes: 256 * 1024 * 1024, handshakeTimeout: '30s', maxHandshakes: 256, idleTimeout: 'off' },
     mysql: { port: 13306, allowPlaintext: false, maxPacketBytes: 64 * 1024 * 1024, handshakeTimeout: '30s', maxHandshakes: 256, idleTimeout: 'off' },
     webTerminal: { idleTimeout: 'off' },
@@ -170,6 +171,7 @@ const ENV: Array<[string, (c: Config, v: string) => void]> = [
   ['PORTCULLIS_SSH_AUTH_TIMEOUT', (c, v) => { c.ssh.authTimeout = v; }],
   ['PORTCULLIS_SSH_PIPE_INPUT_CAP', (c, v) => { c.ssh.pipeInputCap = Number(v); }],
   ['PORTCULLIS_SSH_PIPE_OUTPUT_CAP', (c, v) => { c.ssh.pipeOutputCap = Number(v); }],
+  ['PORTCULLIS_SSH_CERTIFICATE_TTL', (c, v) => { c.ssh.certificateTtl = v; }],
   ['PORTCULLIS_POSTGRES_PORT', (c, v) => { c.postgres.port = port(v); }],
   // Development only: lets clients connect without TLS (sslmode=disable).
   ['PORTCULLIS_POSTGRES_ALLOW_PLAINTEXT', (c, v) => { c.postgres.allowPlaintext = v === 'true' || v === '1'; }],
@@ -264,7 +266,7 @@ function merge(c: Config, raw: unknown, where: string): void {
 }
 
 function validate(c: Config): void {
-  for (const d of [c.expiry.warnBefore, c.requests.pendingTtl, c.breakglass.max, c.api.tokenTtl, c.ssh.authTimeout, c.postgres.handshakeTimeout, c.mysql.handshakeTimeout]) parseDuration(String(d));
+  for (const d of [c.expiry.warnBefore, c.requests.pendingTtl, c.breakglass.max, c.api.tokenTtl, c.ssh.authTimeout, c.ssh.certificateTtl, c.postgres.handshakeTimeout, c.mysql.handshakeTimeout]) parseDuration(String(d));
   for (const d of [c.ssh.idleTimeout, c.postgres.idleTimeout, c.mysql.idleTimeout, c.webTerminal.idleTimeout, c.session.maxLength, c.session.recheckInterval, c.audit.checkpointInterval]) optionalDuration(String(d));
   discoveryInterval(c);
   validateCluster(c);

@@ -10,6 +10,7 @@ import type { PolicyService } from '../access/policies.js';
 import type { RequestService } from '../access/requests.js';
 import type { TargetService } from '../access/targets.js';
 import type { UserService } from '../access/users.js';
+import type { SshCertificateService } from '../access/ssh-certificates.js';
 import type { RotationService } from '../provision/rotation.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Config } from '../config/config.js';
@@ -38,6 +39,8 @@ export interface ApiServices {
   readonly authn: Authenticator;
   /** Single sign-on through the identity provider (routes/sso.ts). */
   readonly sso: Pick<SsoService, 'info' | 'start' | 'finish'>;
+  /** SSH user certificates for a signed-in user's key; the user CA's and host key's public lines. */
+  readonly sshCerts: Pick<SshCertificateService, 'issue' | 'userCaLine' | 'hostKeyLine'>;
   readonly targets: TargetService;
   /** `target rotate`: replaces a static credential on the target now. */
   readonly rotation: Pick<RotationService, 'rotate'>;

@@ -25,11 +25,12 @@ import { ruleRoutes } from './routes/rules.js';
 import { selfServiceRoutes } from './routes/self-service.js';
 import { webRoutes } from './routes/web.js';
 import { ssoRoutes } from './routes/sso.js';
+import { sshCertRoutes } from './routes/ssh-certs.js';
 import { serveAsset } from './static-assets.js';
 import { cookieToken, cookieValue, csrfOk } from './web-auth.js';
 
 const MAX_BODY = 256 * 1024;
-export const API_ROUTES: Route[] = [...identityRoutes, ...passwordRoutes, ...catalogRoutes, ...workflowRoutes, ...oversightRoutes, ...webRoutes, ...ssoRoutes, ...linkRoutes, ...loginRoutes, ...discoveryRoutes, ...clusterRoutes, ...ruleRoutes, ...selfServiceRoutes];
+export const API_ROUTES: Route[] = [...identityRoutes, ...passwordRoutes, ...catalogRoutes, ...workflowRoutes, ...oversightRoutes, ...webRoutes, ...ssoRoutes, ...linkRoutes, ...loginRoutes, ...discoveryRoutes, ...clusterRoutes, ...ruleRoutes, ...selfServiceRoutes, ...sshCertRoutes];
 
 /** `origins`: the guard the upgrade handler shares (one per listener, so its audit rate limit is one). */
 export function createApiServer(app: ApiServices, composed: Composed, tls: { cert: string; key: string }, origins: OriginGuard = originGuard(app)): Server {

@@ -9,9 +9,15 @@
 // target or a missing grant is refused at auth; its message reaches the user as the instruction
 // text of a keyboard-interactive request with no prompts, which OpenSSH prints. No listener decides
 // anything: ssh2 rejects what we don't accept.
+// A publickey request may carry an OpenSSH certificate from `portcullis login` instead of a
+// registered key (issue 18): the SshCertificateService checks it, the sign-in it came from and
+// the client's signature. No one-time code is asked after a certificate: the sign-in that got it
+// already required the code (password logins of users with one) or the identity provider's.
 import ssh2 from 'ssh2';
 import type { Authenticator, PendingCode } from '../access/authn.js';
 import type { HandoffService } from '../identity/handoffs.js';
+import type { SshCertificateService } from '../access/ssh-certificates.js';
+import { CERT_TYPE } from './certs/certificate.js';
 import { LINK_SSH_USER, type LinkService } from '../access/links.js';
 import type { Logger } from '../log/logger.js';
 import type { Authorization, GrantRecord, TargetRecord, UserRecord } from '../session/adapter.js';
@@ -59,6 +65,7 @@ export class SshAuthFlow {
 
   constructor(
     private readonly authn: Authenticator,
+    private readonly certs: Pick<SshCertificateService, 'probe' | 'login'>,
     private readonly authorizer: Authorizer,
     private readonly links: LinkService,
     private readonly addr: string,
@@ -99,6 +106,7 @@ export class SshAuthFlow {
   }
 
   private async publicKey(ctx: ssh2.PublicKeyAuthContext, p: Principal): Promise<void> {
+    if (ctx.key.algo === CERT_TYPE) return this.certificate(ctx, p);
     const blob = ctx.key.data;
     const matches = (line: string): boolean => {
       const [, b64] = line.split(' ');
@@ -126,6 +134,22 @@ export class SshAuthFlow {
     if (user.totpSealed !== null) {
       this.firstFactor = user;
       return ctx.reject(['keyboard-interactive'], true);
+    }
+    return this.finish(ctx, p, user);
+  }
+
+  /**
+   * A certificate of ours. The probe is answered yes only for one that would log in now; the signed
+   * request is checked whole (certificate, sign-in, signature) and needs no second factor.
+   */
+  private async certificate(ctx: ssh2.PublicKeyAuthContext, p: Principal): Promise<void> {
+    if (!ctx.signature || !ctx.blob) return (await this.certs.probe(p.user, ctx.key.data, this.addr)) ? ctx.accept() : ctx.reject(METHODS);
+    let user: UserRecord;
+    try {
+      user = await this.certs.login(p.user, ctx.key.data, ctx.blob, ctx.signature, this.addr);
+    } catch (err) {
+      if (isPortcullisError(err) && (err.code === 'user-disabled' || err.code === 'store-unavailable')) return this.refuse(ctx, err.message);
+      return ctx.reject(METHODS);
     }
     return this.finish(ctx, p, user);
   }

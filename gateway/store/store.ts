@@ -88,12 +88,13 @@ export interface GrantRepo {
 export interface TokenRepo {
   insert(t: ApiTokenRecord): Promise<void>;
   byHash(hash: string): Promise<ApiTokenRecord | undefined>;
+  /** By the token's id (not secret: audit entries and SSH certificates' key ids name it). */
+  byId(id: string): Promise<ApiTokenRecord | undefined>;
   /** Removes every token of the user (API tokens and web sessions alike); returns how many there were. */
   removeForUser(userId: string): Promise<number>;
   removeByHash(hash: string): Promise<void>;
   /** Removes one token by id; true if it existed. */
   removeById(id: string): Promise<boolean>;
-  byId(id: string): Promise<ApiTokenRecord | undefined>;
   removeExpired(now: number): Promise<void>;
 }
 

@@ -252,6 +252,8 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         await s.tokens.insert(tok('tok_2', u.id, 5_000));
         await s.tokens.insert(tok('tok_3', v.id, 9_000));
         expect(await s.tokens.byHash('hash-tok_1')).toEqual(tok('tok_1', u.id, null));
+        expect(await s.tokens.byId('tok_1')).toEqual(tok('tok_1', u.id, null));
+        expect(await s.tokens.byId('tok_nope')).toBeUndefined();
         expect(await rejectionCode(s.tokens.insert({ ...tok('tok_4', v.id, null), hash: 'hash-tok_1' }))).toBe('conflict');
         await s.tokens.removeExpired(5_000);
         expect(await s.tokens.byHash('hash-tok_2')).toBeUndefined();
@@ -259,6 +261,7 @@ export function describeStoreContract(name: string, open: OpenStore): void {
         expect(await s.tokens.byHash('hash-tok_3')).toBeDefined();
         await s.tokens.removeByHash('hash-tok_3');
         expect(await s.tokens.byHash('hash-tok_3')).toBeUndefined();
+        expect(await s.tokens.byId('tok_3')).toBeUndefined();
         // How many it removed: the password change audits the count of sessions it ended.
         expect(await s.tokens.removeForUser(u.id)).toBe(1);
         expect(await s.tokens.byHash('hash-tok_1')).toBeUndefined();

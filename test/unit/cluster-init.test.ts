@@ -54,6 +54,8 @@ describe('init --store', () => {
     expect(read(d2.hostKey)).toBe(read(d1.hostKey));
     expect(read(d2.hostKey + '.pub')).toBe(read(d1.hostKey + '.pub'));
     expect(read(join(d2.root, 'audit.key'))).toBe(read(join(d1.root, 'audit.key')));
+    // One SSH user CA: a certificate issued by one node logs in on every node.
+    expect(read(join(d2.root, 'certs/ssh_user_ca.key'))).toBe(read(join(d1.root, 'certs/ssh_user_ca.key')));
     // Each node's own: its listener certificate, its audit signing key, its admin token.
     expect(read(c2.serverCert)).not.toBe(read(c1.serverCert));
     const t1 = read(d1.adminToken).trim();
@@ -66,7 +68,7 @@ describe('init --store', () => {
       expect((await store.tokens.byHash(sha256Hex(t1)))?.userId).toBe(admin!.id);
       expect((await store.tokens.byHash(sha256Hex(t2)))?.userId).toBe(admin!.id);
       // Nothing in the store is the plain key or file: every shared value is sealed.
-      for (const key of [MASTER_KEY_CHECK, sharedFileKey('ca.key'), sharedFileKey('ssh_host_ed25519_key')]) {
+      for (const key of [MASTER_KEY_CHECK, sharedFileKey('ca.key'), sharedFileKey('ssh_host_ed25519_key'), sharedFileKey('ssh_user_ca.key')]) {
         const v = await store.meta.get(key);
         expect(v).toMatch(/^v2\./);
         expect(v).not.toContain('PRIVATE KEY');

@@ -6,6 +6,9 @@ import { ApiClient } from '../api-client.js';
 import type { PasswordChanged } from '../../api-types.js';
 import { type Command, enc, usage } from '../command.js';
 import { removeLogin, saveLogin, serverInfo, storedLoginInUse } from '../connection.js';
+import { afterSignIn } from '../after-sign-in.js';
+import { removeSshFiles } from '../ssh-files.js';
+import { isPortcullisError } from '../../util/errors.js';
 import { printOne } from '../output.js';
 import { readStdinLines } from '../stdin.js';
 import { ssoLoginCmd } from './sso-login.js';
@@ -26,16 +29,36 @@ export const loginCmd: Command = async (c) => {
   const r = await api.post<{ token: string; user: string; roles: string[]; expires_at: string }>('/api/v1/login', {
     user, password, totp: totp?.trim() || c.flags.opt('totp') || undefined,
   });
-  const file = saveLogin(c.env, { url, token: r.token, caPem, user: r.user, expiresAt: r.expires_at });
+  const login = { url, token: r.token, caPem, user: r.user, expiresAt: r.expires_at };
+  const file = saveLogin(c.env, login);
   if (c.json) printOne(c.out, true, { user: r.user, roles: r.roles, expires_at: r.expires_at });
   else c.out.write(`logged in to ${url} as ${r.user} until ${r.expires_at} (token saved in ${file})\n`);
+  await afterSignIn(c, login);
   return 0;
 };
 
-export const logoutCmd: Command = (c) => {
+/**
+ * Ends the stored sign-in on the gateway (its token is revoked, so the SSH certificates issued
+ * from it stop working on every node), then removes the saved login, the SSH key and certificate.
+ * An unreachable gateway does not keep the files: they go, and the warning says the token lives
+ * on until it expires.
+ */
+export const logoutCmd: Command = async (c) => {
+  const stored = storedLoginInUse(c.env, undefined);
+  let revoked = true;
+  if (stored) {
+    revoked = await new ApiClient({ url: stored.url, token: stored.token, caPem: stored.caPem })
+      .post('/api/v1/web/logout').then(() => true, (err: unknown) => {
+        // Already ended on the gateway (expired, revoked, password changed): nothing left to revoke.
+        if (isPortcullisError(err) && err.code === 'unauthenticated') return true;
+        c.out.error(`portcullis: warning: could not end the sign-in on the gateway (${isPortcullisError(err) ? err.message : String(err)}); its token stays valid until ${stored.expiresAt}\n`);
+        return false;
+      });
+  }
   removeLogin(c.env);
+  removeSshFiles(c.env);
   if (!c.json) c.out.write('logged out\n');
-  return Promise.resolve(0);
+  return revoked ? 0 : 1;
 };
 
 export const whoamiCmd: Command = async (c) => {

@@ -182,10 +182,10 @@ class PostgresStore implements Store {
       id: t.id, user_id: t.userId, hash: t.hash, label: t.label, expires_at: t.expiresAt, created_at: t.createdAt,
     }),
     byHash: (hash) => this.one(tokenFromRow, 'SELECT * FROM api_tokens WHERE hash=$1', hash),
+    byId: (id) => this.one(tokenFromRow, 'SELECT * FROM api_tokens WHERE id=$1', id),
     removeForUser: (userId) => this.change('DELETE FROM api_tokens WHERE user_id=$1', userId),
     removeByHash: (hash) => this.none(this.change('DELETE FROM api_tokens WHERE hash=$1', hash)),
     removeById: async (id) => (await this.change('DELETE FROM api_tokens WHERE id=$1', id)) === 1,
-    byId: (id) => this.one(tokenFromRow, 'SELECT * FROM api_tokens WHERE id=$1', id),
     removeExpired: (now) => this.none(this.change('DELETE FROM api_tokens WHERE expires_at IS NOT NULL AND expires_at<=$1', now)),
   };
 

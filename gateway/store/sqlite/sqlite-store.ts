@@ -167,10 +167,10 @@ class SqliteStore implements Store {
       id: t.id, user_id: t.userId, hash: t.hash, label: t.label, expires_at: t.expiresAt, created_at: t.createdAt,
     }),
     byHash: (hash) => this.one(tokenFromRow, 'SELECT * FROM api_tokens WHERE hash=?', hash),
+    byId: (id) => this.one(tokenFromRow, 'SELECT * FROM api_tokens WHERE id=?', id),
     removeForUser: (userId) => this.write('DELETE FROM api_tokens WHERE user_id=?', userId),
     removeByHash: (hash) => this.none(this.write('DELETE FROM api_tokens WHERE hash=?', hash)),
     removeById: async (id) => (await this.write('DELETE FROM api_tokens WHERE id=?', id)) === 1,
-    byId: (id) => this.one(tokenFromRow, 'SELECT * FROM api_tokens WHERE id=?', id),
     removeExpired: (now) => this.none(this.write('DELETE FROM api_tokens WHERE expires_at IS NOT NULL AND expires_at<=?', now)),
   };
 
