@@ -22,6 +22,7 @@ import { TargetService } from './access/targets.js';
 import { hashing } from './access/hash-runner.js';
 import { LoginThrottle } from './access/throttle.js';
 import { UserService } from './access/users.js';
+import { SetupService } from './access/setup.js';
 import { AuditKey } from './audit/audit-key.js';
 import { AuditLog } from './audit/audit-log.js';
 import { auditFiles, ensureSigningKey, loadVerifyKey, publicKeyText, readLines } from './audit/checkpoint-file.js';
@@ -97,6 +98,7 @@ export interface App {
   reveals: MaskedInputReveals;
   users: UserService;
   authn: Authenticator;
+  setup: SetupService;
   targets: TargetService;
   policies: PolicyService;
   requests: RequestService;
@@ -313,10 +315,12 @@ export function buildApp(config: Config, opts: AppOptions): App {
     discovery, store, clock, scheduler, events, intervalMs: discoveryInterval(config), claim,
     onFailure: (target, err) => log.warn({ target, error: err instanceof Error ? err.message : String(err) }, LOG.discoveryFailed),
   });
+  const users = new UserService(ctx, vault);
   const app: App = {
     config, paths, clock, log, store, audit, checkpoints, events, bus, cluster, nodeDirectory: new NodeDirectory(store, clock, config.node), scheduler, vault, creds, recordingKeys,
     reveals: new MaskedInputReveals(store, paths.recordings, recordingKeys, audit),
-    users: new UserService(ctx, vault),
+    users,
+    setup: new SetupService(ctx, users),
     authn: new Authenticator(ctx, vault, throttle, (reason) => loginRefusals({ reason })),
     targets: targetService(ctx, creds, ephemeral),
     policies, requests, grants,

@@ -123,6 +123,8 @@ export interface AuditEventMap {
   'discovery.failed': { target: string; by: string; trigger: 'admin' | 'schedule'; error: string };
   /** A node stopped beating (several nodes): `by`, the node that found it, ended its `sessions` live sessions as node-lost. */
   'node.lost': { node: string; by: string; sessions: number; lastHeartbeat: number };
+  /** First run: the setup link created the first human admin `user` (from the browser at `addr`). */
+  'setup.completed': { user: string; addr: string };
 }
 
 export type AuditCode = keyof AuditEventMap;
@@ -139,4 +141,5 @@ export const AUDIT_CODES = [
   'ephemeral.created', 'ephemeral.create_failed', 'ephemeral.dropped', 'ephemeral.drop_failed', 'ephemeral.abandoned',
   'discovery.ran', 'discovery.unmanaged_found', 'discovery.failed',
   'node.lost',
+  'setup.completed',
 ] as const satisfies readonly AuditCode[];

@@ -9,6 +9,7 @@ import type { PolicyService } from '../access/policies.js';
 import type { RequestService } from '../access/requests.js';
 import type { TargetService } from '../access/targets.js';
 import type { UserService } from '../access/users.js';
+import type { SetupService } from '../access/setup.js';
 import type { RotationService } from '../provision/rotation.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Config } from '../config/config.js';
@@ -34,6 +35,8 @@ export interface ApiServices {
   readonly creds: CredentialVault;
   readonly users: UserService;
   readonly authn: Authenticator;
+  /** First run: the one-time setup link that creates the first human admin. */
+  readonly setup: Pick<SetupService, 'check' | 'otpauth' | 'complete'>;
   readonly targets: TargetService;
   /** `target rotate`: replaces a static credential on the target now. */
   readonly rotation: Pick<RotationService, 'rotate'>;

@@ -22,11 +22,12 @@ import { linkRoutes } from './routes/links.js';
 import { passwordRoutes } from './routes/password.js';
 import { ruleRoutes } from './routes/rules.js';
 import { webRoutes } from './routes/web.js';
+import { setupRoutes } from './routes/setup.js';
 import { serveAsset } from './static-assets.js';
 import { cookieToken, cookieValue, csrfOk } from './web-auth.js';
 
 const MAX_BODY = 256 * 1024;
-export const API_ROUTES: Route[] = [...identityRoutes, ...passwordRoutes, ...catalogRoutes, ...workflowRoutes, ...oversightRoutes, ...webRoutes, ...linkRoutes, ...discoveryRoutes, ...clusterRoutes, ...ruleRoutes];
+export const API_ROUTES: Route[] = [...identityRoutes, ...passwordRoutes, ...catalogRoutes, ...workflowRoutes, ...oversightRoutes, ...webRoutes, ...linkRoutes, ...discoveryRoutes, ...clusterRoutes, ...ruleRoutes, ...setupRoutes];
 
 /** `origins`: the guard the upgrade handler shares (one per listener, so its audit rate limit is one). */
 export function createApiServer(app: ApiServices, composed: Composed, tls: { cert: string; key: string }, origins: OriginGuard = originGuard(app)): Server {
@@ -123,8 +124,8 @@ async function authenticate(app: ApiServices, req: IncomingMessage): Promise<{ u
   return user && token ? { user, token, viaCookie: true } : null;
 }
 
-/** A link's path is its secret: never log it. */
-const safePath = (path: string): string => (path.startsWith('/l/') ? '/l/…' : path);
+/** A link's path is its secret: never log it (vendor links, and first-run setup links and their API). */
+const safePath = (path: string): string => (path.startsWith('/l/') ? '/l/…' : path.startsWith('/setup/') ? '/setup/…' : path.startsWith('/api/v1/setup/') ? '/api/v1/setup/…' : path);
 
 function readJson(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
