@@ -14,6 +14,7 @@ import type { APIRequestContext, Browser } from 'playwright-core';
 import { totpAt } from '../../gateway/access/totp.js';
 import { launchChromium, newContext, screenshotPath } from '../harness/browser.js';
 import { BIN, type GatewayPeer, startGateway } from '../harness/gateway.js';
+import { adminIn } from '../harness/cli-in-process.js';
 
 let gw: GatewayPeer;
 let browser: Browser;
@@ -136,4 +137,13 @@ describe('first run', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 40_000);
+
+  it('a misspelt flag stops the command before anything is stored (the CLI the newcomer uses next)', async () => {
+    const r = await adminIn(gw, ['target', 'add', 'web01', '--kind', 'ssh', '--host', '127.0.0.1', '--account', 'ops', '--credental', 'ephemeral']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown flag --credental for `target add`; did you mean --credential?');
+    expect((await adminIn(gw, ['target', 'list', '--json'])).stdout.trim()).toBe('[]');
+    expect((await adminIn(gw, ['user', 'add', 'x', '--rol', 'admin'])).code).toBe(2);
+    expect(JSON.parse((await adminIn(gw, ['user', 'list', '--json'])).stdout)).not.toContainEqual(expect.objectContaining({ name: 'x' }));
+  });
 });
