@@ -88,7 +88,9 @@ export class SetupService {
       if (!(await this.ctx.store.claims.claim(`setup:${hash}`, 'setup', this.ctx.clock.now()))) {
         throw new PortcullisError('conflict', 'this setup link has just been used; sign in instead');
       }
-      if (await this.done()) throw refusal('already-set-up');
+      // Again inside the transaction: an admin made meanwhile, or a restart that replaced the token.
+      const now = await this.state(token);
+      if (now !== 'ready') throw refusal(now);
       const user = await this.users.add('setup', { name: input.name, roles: ['admin'], kind: 'human', password: input.password, totpSecret: input.totpSecret });
       // The code just typed cannot sign in again (the same rule as every TOTP login).
       await this.ctx.store.users.advanceTotpStep(user.id, step);
