@@ -28,6 +28,7 @@ import { readClientSecret } from './identity/oidc-config.js';
 import { passwordPolicy } from './identity/sso-password-policy.js';
 import { SsoService } from './identity/sso-service.js';
 import { SshCertificateService } from './access/ssh-certificates.js';
+import { SetupService } from './access/setup.js';
 import { AuditKey } from './audit/audit-key.js';
 import { AuditLog } from './audit/audit-log.js';
 import { auditFiles, ensureSigningKey, loadVerifyKey, publicKeyText, readLines } from './audit/checkpoint-file.js';
@@ -107,6 +108,7 @@ export interface App {
   sso: SsoService;
   /** SSH user certificates from a sign-in: issued by the API, checked by the SSH listener. */
   sshCerts: SshCertificateService;
+  setup: SetupService;
   targets: TargetService;
   policies: PolicyService;
   requests: RequestService;
@@ -339,6 +341,7 @@ export function buildApp(config: Config, opts: AppOptions): App {
     reveals: new MaskedInputReveals(store, paths.recordings, recordingKeys, audit),
     users, authn, sso,
     sshCerts: new SshCertificateService(ctx, { dataDir: paths.root, hostKeyPath: paths.hostKey, ttlMs: parseDuration(config.ssh.certificateTtl) }, log),
+    setup: new SetupService(ctx, users),
     targets: targetService(ctx, creds, ephemeral),
     policies, requests, grants,
     breakglass: new BreakglassService(ctx, policies, grants),

@@ -8,9 +8,17 @@ const targets = await startDemoTargets();
 const { sshd, pg, maria } = targets;
 const gw = await startGateway({ env: { PORTCULLIS_WARN_BEFORE: '60s' } });
 addDemoAccess(targets, (args, stdin) => gw.admin(args, stdin));
+// A human admin for the web console (the CLI's admin is a token, not an account one can sign in as).
+const CONSOLE_ADMIN = 'demo-admin';
+const CONSOLE_PASSWORD = 'demo-admin-password-1';
+const added = gw.admin(['user', 'add', CONSOLE_ADMIN, '--role', 'admin', '--password-stdin'], `${CONSOLE_PASSWORD}\n`);
+if (added.code !== 0) throw new Error(`demo: could not add ${CONSOLE_ADMIN}: ${added.stderr}`);
 
 process.stdout.write(`
 Portcullis demo is running.
+
+  Console:  ${gw.url}/   (the gateway's own CA: your browser warns once; CA cert ${gw.dataDir}/certs/ca.crt)
+            sign in as ${CONSOLE_ADMIN} / ${CONSOLE_PASSWORD} (admin), or demo / demo-password-1 (the requester)
 
   ssh -p ${gw.ports.ssh} -o StrictHostKeyChecking=no demo+web01@127.0.0.1      (password: demo-password-1)
   psql "host=127.0.0.1 port=${gw.ports.postgres} user=demo+orders-db dbname=orders sslmode=require"   (same password)

@@ -19,6 +19,8 @@ export interface NewUser {
   roles: string[];
   kind?: UserRecord['kind'];
   password?: string;
+  /** A TOTP secret (base32) the user has already proven (first-run setup): sealed with the user. */
+  totpSecret?: string;
   sshKeys?: string[];
   /** Allow mysql_native_password logins (and so keep the unsalted SHA1(SHA1(password)) they need). */
   mysqlNative?: boolean;
@@ -44,6 +46,7 @@ export class UserService {
       sshKeys: (input.sshKeys ?? []).map(normalizeSshKey), totpSealed: null, totpLastStep: 0, disabled: false, source: 'local', externalId: null,
       createdAt: this.ctx.clock.now(),
     };
+    if (input.totpSecret !== undefined) user.totpSealed = this.vault.seal(input.totpSecret, aadFor.totp(user.id));
     await this.ctx.store.transaction(async () => {
       await this.ctx.store.users.insert(user);
       await this.ctx.audit.append('user.created', actor, { user: user.name, roles: user.roles, kind: user.kind });

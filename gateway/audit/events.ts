@@ -150,6 +150,8 @@ export interface AuditEventMap {
    * state-reused, flow-missing, sso-only), `detail` the words the person saw.
    */
   'sso.refused': { user: string | null; issuer: string; subject: string | null; reason: string; detail: string; addr: string };
+  /** First run: the setup link created the first human admin `user` (from the browser at `addr`). */
+  'setup.completed': { user: string; addr: string };
 }
 
 export type AuditCode = keyof AuditEventMap;
@@ -168,4 +170,5 @@ export const AUDIT_CODES = [
   'discovery.ran', 'discovery.unmanaged_found', 'discovery.failed',
   'node.lost',
   'sso.signed_in', 'sso.refused',
+  'setup.completed',
 ] as const satisfies readonly AuditCode[];

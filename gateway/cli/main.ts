@@ -1,7 +1,8 @@
 // The `portcullis` command: parses argv, dispatches, prints errors as "portcullis: message (code)".
 // Exit codes: 0 ok, 1 refused or failed, 2 usage.
 import { isPortcullisError } from '../util/errors.js';
-import { Flags, parseArgs } from './args.js';
+import { checkFlags, FlagError, Flags, parseArgs } from './args.js';
+import { COMMAND_SPECS, specFor, subcommandsOf, usageLine } from './flag-specs.js';
 import { type Command, type CommandContext, makeApi } from './command.js';
 import { policyCmd, targetCmd, userCmd } from './commands/admin.js';
 import { linkCmd } from './commands/links.js';
@@ -70,9 +71,15 @@ export async function main(argv: string[], io: { out?: Out; env?: NodeJS.Process
   const out = io.out ?? stdio;
   const env = io.env ?? process.env;
   try {
-    const args = parseArgs(argv);
+    let args;
+    try {
+      args = parseArgs(argv);
+    } catch (err) {
+      if (err instanceof FlagError) return refuse(out, err.message, guessCommand(argv));
+      throw err;
+    }
     const [name, ...rest] = args.positionals;
-    if (!name || name === 'help' || args.flags.has('help')) {
+    if (!name || name === 'help') {
       out.write(HELP);
       return name ? 0 : 2;
     }
@@ -81,13 +88,24 @@ export async function main(argv: string[], io: { out?: Out; env?: NodeJS.Process
       out.error(`portcullis: unknown command "${name}"; see "portcullis help"\n`);
       return 2;
     }
+    // Every flag is checked against the command's table BEFORE it runs (flag-specs.ts): an unknown
+    // or misspelt one stops here, with nothing read, sent or stored.
+    const found = specFor(name, rest[0]);
+    if (!found) throw new Error(`no flag table for "${name}" in gateway/cli/flag-specs.ts`);
+    if (args.flags.has('help')) {
+      out.write(usageOf(name, rest[0]) + '\n');
+      return 0;
+    }
+    try {
+      checkFlags(args, found.key, found.spec);
+    } catch (err) {
+      if (err instanceof FlagError) return refuse(out, err.message, [name, rest[0]]);
+      throw err;
+    }
     const flags = new Flags({ positionals: rest, flags: args.flags });
     const data = flags.opt('data');
     const ctx: CommandContext = { flags, env, out, json: flags.bool('json'), stdin: io.stdin ?? process.stdin, data, ask: io.ask ?? askAtTerminal, api: makeApi(env, data) };
-    const code = await cmd(ctx);
-    const unknown = flags.unknown();
-    if (unknown.length > 0) out.error(`portcullis: warning: ignored unknown flag(s) ${unknown.map((f) => '--' + f).join(' ')}\n`);
-    return code;
+    return await cmd(ctx);
   } catch (err) {
     if (isPortcullisError(err)) {
       out.error(`portcullis: ${err.message} (${err.code})\n`);
@@ -96,4 +114,28 @@ export async function main(argv: string[], io: { out?: Out; env?: NodeJS.Process
     out.error(`portcullis: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
+}
+
+/** The usage of `cmd sub`, or of each subcommand when none (or an unknown one) is given. */
+function usageOf(cmd: string, sub: string | undefined): string {
+  const exact = specFor(cmd, sub);
+  if (exact && exact.key !== cmd) return `usage: ${usageLine(exact.key, exact.spec)}`;
+  const subs = subcommandsOf(cmd);
+  if (subs.length === 0 && exact) return `usage: ${usageLine(cmd, exact.spec)}`;
+  return ['usage:', ...subs.map((s) => `  ${usageLine(`${cmd} ${s}`, COMMAND_SPECS[`${cmd} ${s}`]!)}`)].join('\n');
+}
+
+/** Exit 2 with the mistake and the command's usage (or the general help when the command is unknown). */
+function refuse(out: Out, message: string, [cmd, sub]: Array<string | undefined>): number {
+  out.error(`portcullis: ${message}\n`);
+  out.error(cmd !== undefined && COMMANDS[cmd] ? `${usageOf(cmd, sub)}\n` : 'see "portcullis help"\n');
+  return 2;
+}
+
+/** The command words of an argv that did not parse: the first word naming a command, and the word after it. */
+function guessCommand(argv: string[]): Array<string | undefined> {
+  const i = argv.findIndex((a) => COMMANDS[a] !== undefined);
+  if (i < 0) return [];
+  const next = argv[i + 1];
+  return [argv[i], next !== undefined && !next.startsWith('-') ? next : undefined];
 }

@@ -36,6 +36,8 @@ const VENDOR_RECONNECT_GRACE_MS = 30_000;
 export interface Running {
   app: App;
   url: string;
+  /** The bound port of each listener, by name (https, ssh, postgres, mysql). */
+  ports: Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -148,7 +150,7 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
     })();
     return stopping;
   };
-  return { app, url, stop };
+  return { app, url, ports: bound, stop };
 }
 
 function httpsListener(api: Server, config: Config): Listener {

@@ -11,6 +11,7 @@ import type { RequestService } from '../access/requests.js';
 import type { TargetService } from '../access/targets.js';
 import type { UserService } from '../access/users.js';
 import type { SshCertificateService } from '../access/ssh-certificates.js';
+import type { SetupService } from '../access/setup.js';
 import type { RotationService } from '../provision/rotation.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Config } from '../config/config.js';
@@ -41,6 +42,8 @@ export interface ApiServices {
   readonly sso: Pick<SsoService, 'info' | 'start' | 'finish'>;
   /** SSH user certificates for a signed-in user's key; the user CA's and host key's public lines. */
   readonly sshCerts: Pick<SshCertificateService, 'issue' | 'userCaLine' | 'hostKeyLine'>;
+  /** First run: the one-time setup link that creates the first human admin. */
+  readonly setup: Pick<SetupService, 'check' | 'otpauth' | 'complete'>;
   readonly targets: TargetService;
   /** `target rotate`: replaces a static credential on the target now. */
   readonly rotation: Pick<RotationService, 'rotate'>;

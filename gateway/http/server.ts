@@ -26,11 +26,12 @@ import { selfServiceRoutes } from './routes/self-service.js';
 import { webRoutes } from './routes/web.js';
 import { ssoRoutes } from './routes/sso.js';
 import { sshCertRoutes } from './routes/ssh-certs.js';
+import { setupRoutes } from './routes/setup.js';
 import { serveAsset } from './static-assets.js';
 import { cookieToken, cookieValue, csrfOk } from './web-auth.js';
 
 const MAX_BODY = 256 * 1024;
-export const API_ROUTES: Route[] = [...identityRoutes, ...passwordRoutes, ...catalogRoutes, ...workflowRoutes, ...oversightRoutes, ...webRoutes, ...ssoRoutes, ...linkRoutes, ...loginRoutes, ...discoveryRoutes, ...clusterRoutes, ...ruleRoutes, ...selfServiceRoutes, ...sshCertRoutes];
+export const API_ROUTES: Route[] = [...identityRoutes, ...passwordRoutes, ...catalogRoutes, ...workflowRoutes, ...oversightRoutes, ...webRoutes, ...ssoRoutes, ...linkRoutes, ...loginRoutes, ...discoveryRoutes, ...clusterRoutes, ...ruleRoutes, ...selfServiceRoutes, ...sshCertRoutes, ...setupRoutes];
 
 /** `origins`: the guard the upgrade handler shares (one per listener, so its audit rate limit is one). */
 export function createApiServer(app: ApiServices, composed: Composed, tls: { cert: string; key: string }, origins: OriginGuard = originGuard(app)): Server {
@@ -127,8 +128,8 @@ async function authenticate(app: ApiServices, req: IncomingMessage): Promise<{ u
   return user && token ? { user, token, viaCookie: true } : null;
 }
 
-/** A link's path is its secret: never log it. */
-const safePath = (path: string): string => (path.startsWith('/l/') ? '/l/…' : path);
+/** A link's path is its secret: never log it (vendor links, and first-run setup links and their API). */
+const safePath = (path: string): string => (path.startsWith('/l/') ? '/l/…' : path.startsWith('/setup/') ? '/setup/…' : path.startsWith('/api/v1/setup/') ? '/api/v1/setup/…' : path);
 
 function readJson(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {

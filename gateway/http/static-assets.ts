@@ -23,7 +23,7 @@ const cache = new Map<string, Buffer>();
 /** Serves / and /assets/*; returns false when the path is not an asset. */
 export function serveAsset(path: string, res: ServerResponse): boolean {
   // A vendor's link (/l/TOKEN) is the same page; it reads the token from its own address.
-  const page = path === '/' || path === '/index.html' || /^\/l\/[A-Za-z0-9_-]{0,100}$/.test(path);
+  const page = path === '/' || path === '/index.html' || /^\/(l|setup)\/[A-Za-z0-9_-]{0,100}$/.test(path);
   const name = page ? 'index.html' : /^\/assets\/([a-z0-9-]+\.(js|css))$/.exec(path)?.[1];
   if (!name) return false;
   let body = cache.get(name);

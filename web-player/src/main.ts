@@ -17,6 +17,7 @@ import { requestFormPage } from './pages/request-form.js';
 import { requestsPage } from './pages/requests.js';
 import { rulesPage } from './pages/rules.js';
 import { sessionsPage } from './pages/sessions.js';
+import { setupPage } from './pages/setup.js';
 import { statementsPage } from './pages/statements.js';
 import { vendorPage } from './pages/vendor.js';
 
@@ -58,6 +59,8 @@ async function route(): Promise<void> {
   lastPage = pageOf(location.hash);
   // A one-time link's page: no account, no navigation.
   if (location.pathname.startsWith('/l/')) return vendorPage(app, page);
+  // First run: the setup link; when it has signed the new admin in, route again from '/'.
+  if (location.pathname.startsWith('/setup/')) return setupPage(app, page, () => { void route(); });
   if (!me) me = await page.guard(api.me());
   renderNav();
   if (!me) {

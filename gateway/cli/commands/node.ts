@@ -2,6 +2,7 @@
 import { dataPaths, defaultDataDir } from '../../config/data-dir.js';
 import { loadConfig } from '../../config/config.js';
 import { createLogger } from '../../log/logger.js';
+import { humanDestination } from '../../log/human.js';
 import { type Command } from '../command.js';
 import { initDataDir } from '../init.js';
 import { startGateway } from '../../compose/gateway.js';
@@ -56,8 +57,12 @@ export const serveCmd: Command = async (c) => {
     c.out.write(JSON.stringify(config, shown, 2) + '\n');
     return 0;
   }
-  const log = createLogger(config.log.level);
+  // A person at a terminal reads lines; anything else (a pipe, a collector) gets JSON lines.
+  const tty = process.stdout.isTTY === true && c.env.PORTCULLIS_LOG_FORMAT !== 'json';
+  const log = createLogger(config.log.level, tty ? humanDestination(process.stdout) : undefined);
   const running = await startGateway(config, c.env, log);
+  const setup = await running.app.setup.start();
+  c.out.write(startBanner(running.url, running.ports, setup && { url: `${running.app.addresses.url}/setup/${setup.token}`, expiresAt: setup.expiresAt }, tty));
   await new Promise<void>((resolve) => {
     const onSignal = (): void => { void running.stop().then(resolve); };
     process.once('SIGTERM', onSignal);
@@ -65,3 +70,24 @@ export const serveCmd: Command = async (c) => {
   });
   return 0;
 };
+
+/**
+ * What `serve` prints once it listens: the console's address, each listener, and, while no human
+ * admin exists, the one-time setup link. Written straight to stdout, never through the logger: the
+ * link's token is a credential and the log (and its collector) must never hold it.
+ */
+export function startBanner(url: string, ports: Record<string, number>, setup: { url: string; expiresAt: number } | null, tty: boolean): string {
+  if (!tty) {
+    const at = new Date().toISOString();
+    const lines: Array<Record<string, unknown>> = [{ level: 30, time: at, app: 'portcullis', msg: 'serve.console', url: `${url}/`, ports }];
+    if (setup) lines.push({ level: 30, time: at, app: 'portcullis', msg: 'serve.setup_link', url: setup.url, expires_at: new Date(setup.expiresAt).toISOString() });
+    return lines.map((l) => JSON.stringify(l)).join('\n') + '\n';
+  }
+  const host = new URL(url).hostname;
+  const out = ['', 'Portcullis is running.', '', `  console    ${url}/`];
+  for (const [name, port] of Object.entries(ports)) if (name !== 'https') out.push(`  ${name.padEnd(10)} ${host}:${port}`);
+  if (setup) {
+    out.push('', 'First run: there is no admin account to sign in with yet. Open this link within the hour to create one', '(it works once; a restart makes a new one):', '', `  ${setup.url}`);
+  }
+  return out.join('\n') + '\n\n';
+}
