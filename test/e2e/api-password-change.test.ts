@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpAt } from '../../gateway/access/totp.js';
 import type { PasswordChanged } from '../../gateway/api-types.js';
 import { launchChromium, newContext, screenshotPath, signIn } from '../harness/browser.js';
-import { type GatewayPeer, json, startGateway } from '../harness/gateway.js';
+import { adminIn } from '../harness/cli-in-process.js';
+import { type CliResult, type GatewayPeer, json, startGateway } from '../harness/gateway.js';
 import { apiLogin, apiRequest } from '../harness/https-api.js';
 
 let gw: GatewayPeer;
@@ -16,12 +17,15 @@ let browser: Browser;
 const OLD = 'ops-Old-Password-1';
 const NEW = 'ops-New-Password-2';
 const RESET = 'ops-Reset-Password-3';
+// The admin's CLI runs in process (test/harness/cli-in-process.ts): same argv, wording and exit
+// codes without ~1.2 s of Node start-up a call; `portcullis passwd` below stays a real process.
+const admin = (args: string[], stdin?: string): Promise<CliResult> => adminIn(gw, args, stdin);
 const passwordsSeen = [OLD, NEW, RESET, 'guess-Password-0', 'web-New-Password-4', 'cli-New-Password-5', 'mfa-New-Password-6'];
 
 beforeAll(async () => {
   gw = await startGateway();
   for (const [name, role, pw] of [['ops', 'ops', OLD], ['other', 'ops', 'other-Password-1'], ['mfa', 'ops', 'mfa-Password-1'], ['webby', 'ops', 'webby-Password-1'], ['clio', 'ops', 'clio-Password-1']] as const) {
-    const r = gw.admin(['user', 'add', name, '--role', role, '--password-stdin'], `${pw}\n`);
+    const r = await admin(['user', 'add', name, '--role', role, '--password-stdin'], `${pw}\n`);
     if (r.code !== 0) throw new Error(r.stderr);
   }
   browser = await launchChromium();
@@ -34,7 +38,7 @@ afterAll(async () => {
 
 const whoami = async (token: string): Promise<number> => (await apiRequest(gw, 'GET', '/api/v1/whoami', { token })).status;
 const change = (token: string, name: string, body: Record<string, unknown>) => apiRequest(gw, 'POST', `/api/v1/users/${name}/password`, { token, body });
-const audit = (): Array<{ code: string; actor: string; data: Record<string, unknown> }> => json(gw.admin(['audit', 'list', '--limit', '10000', '--json']));
+const audit = async (): Promise<Array<{ code: string; actor: string; data: Record<string, unknown> }>> => json(await admin(['audit', 'list', '--limit', '10000', '--json']));
 
 /** A browser sign-in's session cookie, taken the way a browser gets it. */
 async function webSession(user: string, password: string): Promise<string> {
@@ -52,7 +56,7 @@ describe('changing one\'s own password', () => {
     expect(wrong.status).toBe(401);
     expect(wrong.body).toContain('invalid-credentials');
     expect(await whoami(a)).toBe(200);
-    expect(audit().some((e) => e.code === 'auth.failed' && e.data.user === 'ops' && e.data.method === 'password-change')).toBe(true);
+    expect((await audit()).some((e) => e.code === 'auth.failed' && e.data.user === 'ops' && e.data.method === 'password-change')).toBe(true);
     expect(await apiLogin(gw, 'ops', OLD)).toMatch(/^pcat_/);
   });
 
@@ -72,9 +76,9 @@ describe('changing one\'s own password', () => {
     expect(await whoami(body.token!)).toBe(200);
     expect((await apiRequest(gw, 'POST', '/api/v1/login', { body: { user: 'ops', password: OLD } })).status).toBe(401);
     expect(await apiLogin(gw, 'ops', NEW)).toMatch(/^pcat_/);
-    const revoked = audit().filter((e) => e.code === 'token.revoked_all');
+    const revoked = (await audit()).filter((e) => e.code === 'token.revoked_all');
     expect(revoked.at(-1)).toMatchObject({ actor: 'ops', data: { user: 'ops', by: 'ops', count: 5, reason: 'password-changed' } });
-    expect(audit().some((e) => e.code === 'user.updated' && e.data.user === 'ops' && e.data.change === 'password')).toBe(true);
+    expect((await audit()).some((e) => e.code === 'user.updated' && e.data.user === 'ops' && e.data.change === 'password')).toBe(true);
   });
 
   it('lets a stolen session guess the current password no faster than a login', async () => {
@@ -87,29 +91,28 @@ describe('changing one\'s own password', () => {
   });
 
   it('asks for the one-time code too when one is enrolled', async () => {
-    const uri = gw.admin(['user', 'totp', 'mfa', '--json']).stdout;
+    const uri = (await admin(['user', 'totp', 'mfa', '--json'])).stdout;
     const secret = /secret=([A-Z2-7]+)/.exec(uri)![1]!;
     const login = await apiRequest(gw, 'POST', '/api/v1/login', { body: { user: 'mfa', password: 'mfa-Password-1', totp: totpAt(secret, Date.now()) } });
     const token = (JSON.parse(login.body) as { token: string }).token;
     const noCode = await change(token, 'mfa', { password: 'mfa-New-Password-6', current_password: 'mfa-Password-1' });
     expect(noCode.body).toContain('totp-required');
-    // A code works once: wait for the next 30 s step (a failed guess would count toward a lockout).
-    const step = Math.floor(Date.now() / 30_000);
-    while (Math.floor(Date.now() / 30_000) === step) await new Promise((r) => setTimeout(r, 250));
-    const ok = await change(token, 'mfa', { password: 'mfa-New-Password-6', current_password: 'mfa-Password-1', totp: totpAt(secret, Date.now()) });
+    // A code works once, so not the login's again: the next 30 s step's code, which the gateway
+    // takes (current step ±1) and which is after the login's step (no wait for the clock to turn).
+    const ok = await change(token, 'mfa', { password: 'mfa-New-Password-6', current_password: 'mfa-Password-1', totp: totpAt(secret, Date.now() + 30_000) });
     expect(ok.status, ok.body).toBe(200);
   }, 90_000);
 });
 
 describe('service accounts and admins', () => {
   it('refuses a password for a service account, its own or set by an admin', async () => {
-    expect(gw.admin(['user', 'add', 'ci-bot', '--role', 'investigator', '--service']).code).toBe(0);
-    const token = json<{ token: string }>(gw.admin(['user', 'token', 'ci-bot', '--json'])).token;
+    expect((await admin(['user', 'add', 'ci-bot', '--role', 'investigator', '--service'])).code).toBe(0);
+    const token = json<{ token: string }>(await admin(['user', 'token', 'ci-bot', '--json'])).token;
     const own = await change(token, 'ci-bot', { password: 'bot-Password-1', current_password: 'anything-1' });
     expect(own.status).toBe(400);
     expect(own.body).toContain('service account');
-    expect(gw.admin(['user', 'passwd', 'ci-bot', '--password-stdin'], 'bot-Password-1\n').stderr).toMatch(/service account.*\(bad-request\)/);
-    expect(gw.admin(['user', 'add', 'ci-bot2', '--role', 'ops', '--service', '--password-stdin'], 'bot-Password-1\n').stderr).toMatch(/service accounts authenticate with API tokens only/);
+    expect((await admin(['user', 'passwd', 'ci-bot', '--password-stdin'], 'bot-Password-1\n')).stderr).toMatch(/service account.*\(bad-request\)/);
+    expect((await admin(['user', 'add', 'ci-bot2', '--role', 'ops', '--service', '--password-stdin'], 'bot-Password-1\n')).stderr).toMatch(/service accounts authenticate with API tokens only/);
     expect(await whoami(token)).toBe(200);
   });
 
@@ -117,12 +120,12 @@ describe('service accounts and admins', () => {
     const t = await apiLogin(gw, 'ops', NEW);
     const other = await apiLogin(gw, 'clio', 'clio-Password-1');
     expect((await change(other, 'ops', { password: RESET })).status).toBe(403);
-    const r = gw.admin(['user', 'passwd', 'ops', '--password-stdin', '--json'], `${RESET}\n`);
+    const r = await admin(['user', 'passwd', 'ops', '--password-stdin', '--json'], `${RESET}\n`);
     expect(r.code, r.stderr).toBe(0);
     expect(json<PasswordChanged>(r).tokens_revoked).toBeGreaterThanOrEqual(2);
     expect(await whoami(t)).toBe(401);
     expect(await apiLogin(gw, 'ops', RESET)).toMatch(/^pcat_/);
-    expect(audit().filter((e) => e.code === 'token.revoked_all').at(-1)).toMatchObject({ actor: 'admin', data: { user: 'ops', reason: 'password-reset' } });
+    expect((await audit()).filter((e) => e.code === 'token.revoked_all').at(-1)).toMatchObject({ actor: 'admin', data: { user: 'ops', reason: 'password-reset' } });
   });
 });
 
@@ -161,8 +164,8 @@ describe('the CLI and the web console', () => {
     expect(await apiLogin(gw, 'webby', 'web-New-Password-4')).toMatch(/^pcat_/);
   });
 
-  it('never writes a password into the gateway log, the audit log or an answer', () => {
-    const seen = gw.log() + '\n' + gw.admin(['audit', 'export']).stdout;
+  it('never writes a password into the gateway log, the audit log or an answer', async () => {
+    const seen = gw.log() + '\n' + (await admin(['audit', 'export'])).stdout;
     for (const p of passwordsSeen) expect(seen).not.toContain(p);
   });
 });

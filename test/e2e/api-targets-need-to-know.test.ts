@@ -4,7 +4,8 @@
 // A target one may not see answers exactly like one that does not exist.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TargetSummaryView, TargetView } from '../../gateway/api-types.js';
-import { type GatewayPeer, json, startGateway } from '../harness/gateway.js';
+import { adminIn } from '../harness/cli-in-process.js';
+import { type CliResult, type GatewayPeer, json, startGateway } from '../harness/gateway.js';
 import { apiLogin, apiRequest } from '../harness/https-api.js';
 
 let gw: GatewayPeer;
@@ -13,20 +14,23 @@ const HOST = 'hidden-host-7781.internal';
 const ACCOUNT = 'svc-hidden-account';
 const FINGERPRINT = 'SHA256:' + 'Q'.repeat(42) + 'k';
 const tokens: Record<string, string> = {};
+// The admin CLI in process (test/harness/cli-in-process.ts): the same code and output without
+// ~1.2 s of Node start-up a call; the non-admin's login and target list stay real processes.
+const admin = (args: string[], stdin?: string): Promise<CliResult> => adminIn(gw, args, stdin);
 
 beforeAll(async () => {
   gw = await startGateway();
   const ok = (r: { code: number; stderr: string }): void => { if (r.code !== 0) throw new Error(r.stderr); };
   for (const [name, tags] of [['web01', 'web'], ['web02', 'web'], ['vault01', 'secret']] as const) {
-    ok(gw.admin(['target', 'add', name, '--kind', 'ssh', '--host', HOST, '--port', '2022', '--account', ACCOUNT, '--password-stdin', '--host-key', FINGERPRINT, '--tag', tags], 'upstream-Password-1\n'));
+    ok(await admin(['target', 'add', name, '--kind', 'ssh', '--host', HOST, '--port', '2022', '--account', ACCOUNT, '--password-stdin', '--host-key', FINGERPRINT, '--tag', tags], 'upstream-Password-1\n'));
   }
-  ok(gw.admin(['policy', 'add', 'ops-web', '--roles', 'ops', '--tags', 'web', '--approvals', '1', '--approver-roles', 'approver', '--breakglass']));
+  ok(await admin(['policy', 'add', 'ops-web', '--roles', 'ops', '--tags', 'web', '--approvals', '1', '--approver-roles', 'approver', '--breakglass']));
   for (const [name, role] of [['boss', 'admin'], ['ops', 'ops'], ['inv', 'investigator'], ['appr', 'approver'], ['guest', 'guest']] as const) {
-    ok(gw.admin(['user', 'add', name, '--role', role, '--password-stdin'], `${name}-Password-1\n`));
+    ok(await admin(['user', 'add', name, '--role', role, '--password-stdin'], `${name}-Password-1\n`));
     tokens[name] = await apiLogin(gw, name, `${name}-Password-1`);
   }
   // A direct grant needs no policy: the guest must still learn the name of what it may use.
-  ok(gw.admin(['grant', 'add', '--user', 'guest', '--target', 'vault01', '--for', '30m', '--reason', 'test']));
+  ok(await admin(['grant', 'add', '--user', 'guest', '--target', 'vault01', '--for', '30m', '--reason', 'test']));
 }, 120_000);
 
 afterAll(async () => { await gw?.stop(); });
@@ -82,19 +86,19 @@ describe('GET /api/v1/targets is need-to-know', () => {
   });
 
   it('follows policy changes at once: a policy removed hides its targets', async () => {
-    expect(gw.admin(['policy', 'remove', 'ops-web']).code).toBe(0);
+    expect((await admin(['policy', 'remove', 'ops-web'])).code).toBe(0);
     expect(JSON.parse((await list('ops')).body)).toEqual([]);
-    expect(gw.admin(['policy', 'add', 'ops-web', '--roles', 'ops', '--targets', 'web01', '--approvals', '1', '--approver-roles', 'approver']).code).toBe(0);
+    expect((await admin(['policy', 'add', 'ops-web', '--roles', 'ops', '--targets', 'web01', '--approvals', '1', '--approver-roles', 'approver'])).code).toBe(0);
     expect((JSON.parse((await list('ops')).body) as TargetSummaryView[]).map((t) => t.name)).toEqual(['web01']);
   });
 
-  it('prints the summary in `portcullis target list` for a non-admin', () => {
+  it('prints the summary in `portcullis target list` for a non-admin', async () => {
     expect(gw.login('ops', 'ops-Password-1').code).toBe(0);
     const text = gw.as('ops', ['target', 'list']);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/^NAME\s+KIND\s+LEVELS\s+TAGS\s+REQUESTABLE\s+BREAKGLASS\s+GRANTED/);
     expect(text.stdout).toMatch(/web01\s+ssh\s+default\s+web\s+true\s+false\s+false/);
     noDetails(text.stdout);
-    expect(json<TargetView[]>(gw.admin(['target', 'list', '--json']))).toHaveLength(3);
+    expect(json<TargetView[]>(await admin(['target', 'list', '--json']))).toHaveLength(3);
   });
 });

@@ -4,9 +4,14 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpAt } from '../../gateway/access/totp.js';
 import Database from 'better-sqlite3';
-import { type GatewayPeer, cli, json, startGateway } from '../harness/gateway.js';
+import { adminIn, loginIn } from '../harness/cli-in-process.js';
+import { type CliResult, type GatewayPeer, cli, json, startGateway } from '../harness/gateway.js';
 
 let gw: GatewayPeer;
+// The admin's calls and the failed logins of the lockout run in process
+// (test/harness/cli-in-process.ts): the same argv, wording and exit codes without ~1.2 s of Node
+// start-up each. The other logins, whoami and the token in the environment stay real processes.
+const admin = (args: string[], stdin?: string): Promise<CliResult> => adminIn(gw, args, stdin);
 
 function raw(method: string, path: string, token?: string, body?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -26,9 +31,9 @@ function raw(method: string, path: string, token?: string, body?: string): Promi
 
 beforeAll(async () => {
   gw = await startGateway();
-  expect(gw.admin(['user', 'add', 'ops', '--role', 'ops', '--password-stdin'], 'ops-Password-1\n').code).toBe(0);
-  expect(gw.admin(['user', 'add', 'mfa', '--role', 'ops', '--password-stdin'], 'mfa-Password-1\n').code).toBe(0);
-  expect(gw.admin(['user', 'add', 'victim', '--role', 'ops', '--password-stdin'], 'victim-Password-1\n').code).toBe(0);
+  expect((await admin(['user', 'add', 'ops', '--role', 'ops', '--password-stdin'], 'ops-Password-1\n')).code).toBe(0);
+  expect((await admin(['user', 'add', 'mfa', '--role', 'ops', '--password-stdin'], 'mfa-Password-1\n')).code).toBe(0);
+  expect((await admin(['user', 'add', 'victim', '--role', 'ops', '--password-stdin'], 'victim-Password-1\n')).code).toBe(0);
 }, 120_000);
 
 afterAll(async () => { await gw?.stop(); });
@@ -41,7 +46,7 @@ describe('authentication and the API', () => {
     const r = gw.as('ops', ['user', 'list']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/ops may not do this \(needs role: admin\) \(forbidden\)/);
-    const audit = gw.admin(['audit', 'export']).stdout;
+    const audit = (await admin(['audit', 'export'])).stdout;
     expect(audit).toMatch(/"code":"api.denied"/);
   });
 
@@ -53,15 +58,15 @@ describe('authentication and the API', () => {
     expect(await raw('POST', '/api/v1/users', token, JSON.stringify({ name: 'bad+name', roles: [] }))).toMatchObject({ status: 400, body: expect.stringContaining('no \\"+\\"') as string });
   });
 
-  it('locks a user and address after five failures in ten minutes, and audits it', () => {
+  it('locks a user and address after five failures in ten minutes, and audits it', async () => {
     for (let i = 0; i < 5; i++) {
-      const r = gw.login('victim', 'wrong-password');
+      const r = await loginIn(gw, 'victim', 'wrong-password');
       expect(r.stderr).toMatch(/invalid user name, password or one-time code \(invalid-credentials\)/);
     }
-    const locked = gw.login('victim', 'victim-Password-1');
+    const locked = await loginIn(gw, 'victim', 'victim-Password-1');
     expect(locked.code).toBe(1);
     expect(locked.stderr).toMatch(/too many failed logins for victim.*\(locked\)/);
-    const codes = gw.admin(['audit', 'export']).stdout.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { code: string }).code);
+    const codes = (await admin(['audit', 'export'])).stdout.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { code: string }).code);
     expect(codes).toContain('auth.locked');
     expect(gw.login('ops', 'ops-Password-1').code).toBe(0);
   });
@@ -70,8 +75,8 @@ describe('authentication and the API', () => {
     expect(gw.login('nobody-here', 'whatever-1').stderr).toMatch(/\(invalid-credentials\)/);
   });
 
-  it('requires the one-time code once TOTP is enrolled, and refuses its replay', () => {
-    const enrol = gw.admin(['user', 'totp', 'mfa']);
+  it('requires the one-time code once TOTP is enrolled, and refuses its replay', async () => {
+    const enrol = await admin(['user', 'totp', 'mfa']);
     expect(enrol.code).toBe(0);
     const uri = enrol.stdout.split('\n')[0]!;
     expect(uri).toMatch(/^otpauth:\/\/totp\/Portcullis%3Amfa\?secret=[A-Z2-7]+/);
@@ -83,9 +88,9 @@ describe('authentication and the API', () => {
     expect(gw.login('mfa', 'mfa-Password-1', code).stderr).toMatch(/invalid-credentials/);
   });
 
-  it('issues service-account tokens usable as PORTCULLIS_TOKEN, stored only hashed', () => {
-    expect(gw.admin(['user', 'add', 'ci-bot', '--role', 'investigator', '--service']).code).toBe(0);
-    const t = json<{ token: string }>(gw.admin(['user', 'token', 'ci-bot', '--ttl', '1h', '--json']));
+  it('issues service-account tokens usable as PORTCULLIS_TOKEN, stored only hashed', async () => {
+    expect((await admin(['user', 'add', 'ci-bot', '--role', 'investigator', '--service'])).code).toBe(0);
+    const t = json<{ token: string }>(await admin(['user', 'token', 'ci-bot', '--ttl', '1h', '--json']));
     expect(t.token).toMatch(/^pcat_/);
     const env = { PORTCULLIS_URL: gw.url, PORTCULLIS_TOKEN: t.token, PORTCULLIS_CA: gw.caFile, PORTCULLIS_HOME: `${gw.dataDir}/../nobody` };
     expect(json<{ name: string; roles: string[] }>(cli(['whoami', '--json'], { env }))).toMatchObject({ name: 'ci-bot', roles: ['investigator'] });

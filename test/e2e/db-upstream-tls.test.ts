@@ -10,8 +10,9 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CertificateView, TargetView } from '../../gateway/api-types.js';
+import { adminIn } from '../harness/cli-in-process.js';
 import { requireBinary, run, waitFor } from '../harness/common.js';
-import { BIN, json } from '../harness/gateway.js';
+import { BIN, type CliResult, json } from '../harness/gateway.js';
 import { startMysqlTlsImpostor } from '../harness/impostors/mysql-tls-impostor.js';
 import { startPgTlsImpostor } from '../harness/impostors/pg-tls-impostor.js';
 import type { TlsImpostor } from '../harness/impostors/tls-impostor.js';
@@ -29,11 +30,16 @@ let mariadbBin: string;
 
 const must = (r: { code: number; stdout: string; stderr: string }): string => { if (r.code !== 0) throw new Error(r.stderr || r.stdout); return r.stdout; };
 
-function addTarget(name: string, kind: 'postgres' | 'mysql', port: number, tls: string[]): void {
+// The admin CLI runs in process (test/harness/cli-in-process.ts): the same argv, code and output
+// as a spawned `portcullis` without its ~1.3 s start-up per call; it does not block the event loop
+// the impostors live in. The pin question on a terminal (atTerminal) stays a real process.
+const admin = (args: string[], stdin?: string): Promise<CliResult> => adminIn(fx.gw, args, stdin);
+
+async function addTarget(name: string, kind: 'postgres' | 'mysql', port: number, tls: string[]): Promise<void> {
   const [account, db, password] = kind === 'postgres' ? ['app', 'orders', DB_PASSWORD] : ['shopapp', 'shop', SHOP_PASSWORD];
-  must(fx.gw.admin(['target', 'add', name, '--kind', kind, '--host', '127.0.0.1', '--port', String(port), '--account', account,
+  must(await admin(['target', 'add', name, '--kind', kind, '--host', '127.0.0.1', '--port', String(port), '--account', account,
     '--database', db, ...tls, '--password-stdin'], `${password}\n`));
-  must(fx.gw.admin(['grant', 'add', '--user', 'dba', '--target', name, '--for', '1h', '--reason', 'tls test']));
+  must(await admin(['grant', 'add', '--user', 'dba', '--target', name, '--for', '1h', '--reason', 'tls test']));
 }
 
 function psql(target: string, sql: string): { status: number; stdout: string; stderr: string } {
@@ -83,20 +89,19 @@ const psqlAsync = (target: string, sql: string): ReturnType<typeof runAsync> =>
   runAsync(requireBinary('postgresql-client-15', 'psql'), ['-X', fx.conninfo().replace('dba+orders-db', `dba+${target}`), '-tAc', sql], { PGPASSWORD: DBA_PASSWORD });
 const mariadbAsync = (target: string, sql: string): ReturnType<typeof runAsync> =>
   runAsync(mariadbBin, ['--no-defaults', '-h', '127.0.0.1', '-P', String(fx.gw.ports.mysql), '-u', `dba+${target}`, `-p${DBA_PASSWORD}`, '--ssl', '--batch', '-N', '-e', sql]);
-const adminAsync = (args: string[]): ReturnType<typeof runAsync> => runAsync(process.execPath, [BIN, ...args, '--data', fx.gw.dataDir], { PORTCULLIS_DATA: '' });
 
-function auditLines(): Array<{ code: string; data: Record<string, unknown> }> {
-  return must(fx.gw.admin(['audit', 'export'])).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { code: string; data: Record<string, unknown> });
+async function auditLines(): Promise<Array<{ code: string; data: Record<string, unknown> }>> {
+  return must(await admin(['audit', 'export'])).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { code: string; data: Record<string, unknown> });
 }
 
 beforeAll(async () => {
   mariadbBin = requireBinary('mariadb-client', 'mariadb');
   [fx, maria] = await Promise.all([startPgFixture(), startMariadb()]);
   maria.createUser('shopapp', SHOP_PASSWORD, 'shop');
-  must(fx.gw.admin(['grant', 'add', '--user', 'dba', '--target', 'orders-db', '--for', '1h', '--reason', 'tls test']));
-  addTarget('orders-pin', 'postgres', fx.pg.port, tlsPinArgs());
-  addTarget('shop-ca', 'mysql', maria.port, tlsCaArgs());
-  addTarget('shop-pin', 'mysql', maria.port, tlsPinArgs());
+  must(await admin(['grant', 'add', '--user', 'dba', '--target', 'orders-db', '--for', '1h', '--reason', 'tls test']));
+  await addTarget('orders-pin', 'postgres', fx.pg.port, tlsPinArgs());
+  await addTarget('shop-ca', 'mysql', maria.port, tlsCaArgs());
+  await addTarget('shop-pin', 'mysql', maria.port, tlsPinArgs());
 }, 180_000);
 
 afterAll(async () => {
@@ -121,51 +126,51 @@ describe('the genuine servers, verified', () => {
     }
   });
 
-  it('target test reports how TLS was verified; target list shows the mode and the pin in short', () => {
-    const byCa = json<{ ok: boolean; tls: string }>(fx.gw.admin(['target', 'test', 'orders-db', '--json']));
+  it('target test reports how TLS was verified; target list shows the mode and the pin in short', async () => {
+    const byCa = json<{ ok: boolean; tls: string }>(await admin(['target', 'test', 'orders-db', '--json']));
     expect(byCa).toMatchObject({ ok: true, tls: "chain verified against the target's CA (--tls-ca) and name 127.0.0.1 matches" });
-    expect(json<{ ok: boolean; tls: string }>(fx.gw.admin(['target', 'test', 'shop-pin', '--json']))).toMatchObject({ ok: true, tls: expect.stringMatching(/^certificate matches the pinned sha256:[0-9a-f]{16}…$/) as unknown });
-    expect(json<{ ok: boolean; tls: string }>(fx.gw.admin(['target', 'test', 'shop-ca', '--json']))).toMatchObject({ ok: true, tls: expect.stringMatching(/chain verified/) as unknown });
-    const list = must(fx.gw.admin(['target', 'list']));
+    expect(json<{ ok: boolean; tls: string }>(await admin(['target', 'test', 'shop-pin', '--json']))).toMatchObject({ ok: true, tls: expect.stringMatching(/^certificate matches the pinned sha256:[0-9a-f]{16}…$/) as unknown });
+    expect(json<{ ok: boolean; tls: string }>(await admin(['target', 'test', 'shop-ca', '--json']))).toMatchObject({ ok: true, tls: expect.stringMatching(/chain verified/) as unknown });
+    const list = must(await admin(['target', 'list']));
     expect(list).toMatch(/^NAME\s+KIND\s+HOST\s+PORT\s+ACCOUNT\s+CREDENTIAL\s+TLS\s+TLS_PIN\s+ALLOW_WEAK_UPSTREAM_AUTH/m);
     expect(list).toMatch(new RegExp(`^orders-pin\\s+postgres.*verify-full\\s+${testTls().fingerprint.slice(0, 23)}…\\s+false`, 'm'));
-    const views = json<TargetView[]>(fx.gw.admin(['target', 'list', '--json']));
+    const views = json<TargetView[]>(await admin(['target', 'list', '--json']));
     expect(views.find((v) => v.name === 'orders-db')).toMatchObject({ tls: 'verify-full', tls_ca: expect.stringMatching(/Portcullis Test CA/) as unknown, tls_fingerprint: null });
     expect(views.find((v) => v.name === 'shop-pin')).toMatchObject({ tls_fingerprint: testTls().fingerprint, tls_ca: null });
   });
 
-  it('fetch-cert shows the certificate each protocol presents, with the fingerprint to pin', () => {
+  it('fetch-cert shows the certificate each protocol presents, with the fingerprint to pin', async () => {
     for (const [kind, port] of [['postgres', fx.pg.port], ['mysql', maria.port]] as const) {
-      const c = json<CertificateView>(fx.gw.admin(['target', 'fetch-cert', '--kind', kind, '--host', '127.0.0.1', '--port', String(port), '--json']));
+      const c = json<CertificateView>(await admin(['target', 'fetch-cert', '--kind', kind, '--host', '127.0.0.1', '--port', String(port), '--json']));
       expect(c).toMatchObject({ subject: 'CN=127.0.0.1', issuer: expect.stringMatching(/CN=Portcullis Test CA/) as unknown, sans: ['IP Address:127.0.0.1', 'DNS:localhost'], fingerprint: testTls().fingerprint, trusted: false });
-      const withCa = json<CertificateView>(fx.gw.admin(['target', 'fetch-cert', '--kind', kind, '--host', '127.0.0.1', '--port', String(port), ...tlsCaArgs(), '--json']));
+      const withCa = json<CertificateView>(await admin(['target', 'fetch-cert', '--kind', kind, '--host', '127.0.0.1', '--port', String(port), ...tlsCaArgs(), '--json']));
       expect(withCa).toMatchObject({ trusted: true, name_matches: true, chain_error: null });
-      const text = must(fx.gw.admin(['target', 'fetch-cert', '--kind', kind, '--host', '127.0.0.1', '--port', String(port)]));
+      const text = must(await admin(['target', 'fetch-cert', '--kind', kind, '--host', '127.0.0.1', '--port', String(port)]));
       expect(text).toContain(`fingerprint: ${testTls().fingerprint}`);
       expect(text).toMatch(/valid: +\d{4}-.* to \d{4}-/);
     }
-    const none = fx.gw.admin(['target', 'fetch-cert', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(fx.gw.ports.mysql)]);
+    const none = await admin(['target', 'fetch-cert', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(fx.gw.ports.mysql)]);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/does not accept TLS/);
   });
 });
 
 describe('target add without a way to verify', () => {
-  it('is refused without a terminal, naming the options', () => {
-    const r = fx.gw.admin(['target', 'add', 'no-tls-choice', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(fx.pg.port), '--account', 'app', '--password-stdin'], `${DB_PASSWORD}\n`);
+  it('is refused without a terminal, naming the options', async () => {
+    const r = await admin(['target', 'add', 'no-tls-choice', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(fx.pg.port), '--account', 'app', '--password-stdin'], `${DB_PASSWORD}\n`);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/needs a way to verify its server's TLS certificate: give --tls-fingerprint sha256:\.\.\. \(see: portcullis target fetch-cert --kind postgres --host 127\.0\.0\.1 --port \d+\), --tls-ca FILE.*--tls verify-full.*--tls disable/);
-    expect(json<TargetView[]>(fx.gw.admin(['target', 'list', '--json'])).map((t) => t.name)).not.toContain('no-tls-choice');
+    expect(json<TargetView[]>(await admin(['target', 'list', '--json'])).map((t) => t.name)).not.toContain('no-tls-choice');
   });
 
-  it('refuses tls require without CA or pin unless opted in by name', () => {
-    const r = fx.gw.admin(['target', 'add', 'weak', '--kind', 'mysql', '--host', '127.0.0.1', '--port', String(maria.port), '--account', 'shopapp', '--tls', 'require', '--password-stdin'], `${SHOP_PASSWORD}\n`);
+  it('refuses tls require without CA or pin unless opted in by name', async () => {
+    const r = await admin(['target', 'add', 'weak', '--kind', 'mysql', '--host', '127.0.0.1', '--port', String(maria.port), '--account', 'shopapp', '--tls', 'require', '--password-stdin'], `${SHOP_PASSWORD}\n`);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/--allow-weak-upstream-auth/);
-    addTarget('weak', 'mysql', maria.port, ['--tls', 'require', '--allow-weak-upstream-auth']);
+    await addTarget('weak', 'mysql', maria.port, ['--tls', 'require', '--allow-weak-upstream-auth']);
     expect(mariadb('weak', 'SELECT 1').stdout.trim()).toBe('1');
-    expect(json<{ tls: string }>(fx.gw.admin(['target', 'test', 'weak', '--json'])).tls).toMatch(/encrypted but NOT verified/);
-    expect(auditLines().find((e) => e.code === 'target.created' && e.data.target === 'weak')?.data).toMatchObject({ tls: 'require', allowWeakUpstreamAuth: true });
+    expect(json<{ tls: string }>(await admin(['target', 'test', 'weak', '--json'])).tls).toMatch(/encrypted but NOT verified/);
+    expect((await auditLines()).find((e) => e.code === 'target.created' && e.data.target === 'weak')?.data).toMatchObject({ tls: 'require', allowWeakUpstreamAuth: true });
   });
 
   it('on a terminal: fetches the certificate, shows it, pins it on yes and adds nothing on no', async () => {
@@ -178,10 +183,10 @@ describe('target add without a way to verify', () => {
     expect(yes.code, yes.output).toBe(0);
     expect(yes.output).toContain(`fingerprint: ${testTls().fingerprint}`);
     expect(yes.output).toMatch(/subject: +CN=127\.0\.0\.1[\s\S]*names: +IP Address:127\.0\.0\.1, DNS:localhost[\s\S]*Pin this certificate for 127\.0\.0\.1\? .*\[y\/N\]/);
-    const views = json<TargetView[]>(fx.gw.admin(['target', 'list', '--json']));
+    const views = json<TargetView[]>(await admin(['target', 'list', '--json']));
     expect(views.map((v) => v.name)).not.toContain('asked-no');
     expect(views.find((v) => v.name === 'asked-yes')).toMatchObject({ tls: 'verify-full', tls_fingerprint: testTls().fingerprint });
-    must(fx.gw.admin(['grant', 'add', '--user', 'dba', '--target', 'asked-yes', '--for', '1h', '--reason', 'tls test']));
+    must(await admin(['grant', 'add', '--user', 'dba', '--target', 'asked-yes', '--for', '1h', '--reason', 'tls test']));
     expect(psql('asked-yes', 'select 1').stdout.trim()).toBe('1');
   });
 });
@@ -199,7 +204,7 @@ describe('impostors receive nothing usable', () => {
         const imp = await (kind === 'postgres' ? startPgTlsImpostor : startMysqlTlsImpostor)(c.cert());
         impostors.push(imp);
         const name = `${kind === 'postgres' ? 'pg' : 'my'}-impostor-${i}`;
-        addTarget(name, kind, imp.port, c.tls());
+        await addTarget(name, kind, imp.port, c.tls());
         const r = await (kind === 'postgres' ? psqlAsync(name, 'select 1') : mariadbAsync(name, 'SELECT 1'));
         expect(r.status).not.toBe(0);
         // The user's refusal says what happened and who can fix it.
@@ -216,12 +221,12 @@ describe('impostors receive nothing usable', () => {
         else expect(imp.clear().length).toBe(36);
         for (const secret of [DB_PASSWORD, SHOP_PASSWORD, 'shopapp', 'app\0']) expect(imp.clear().includes(secret)).toBe(false);
         // target test takes the same path: refused, and the impostor still has nothing.
-        const test = JSON.parse((await adminAsync(['target', 'test', name, '--json'])).stdout) as { ok: boolean; detail: string; tls: string };
+        const test = JSON.parse((await admin(['target', 'test', name, '--json'])).stdout) as { ok: boolean; detail: string; tls: string };
         expect(test).toMatchObject({ ok: false, detail: 'TLS not verified: the credential was not sent', tls: expect.stringMatching(c.why) as unknown });
         expect(imp.insideTls().length).toBe(0);
         // The admin's log and the audit trail name the reason.
-        await waitFor('the audit entry', () => auditLines().some((e) => e.code === 'session.upstream_failed' && e.data.target === name), 10_000);
-        const failed = auditLines().find((e) => e.code === 'session.upstream_failed' && e.data.target === name);
+        await waitFor('the audit entry', async () => (await auditLines()).some((e) => e.code === 'session.upstream_failed' && e.data.target === name), 10_000);
+        const failed = (await auditLines()).find((e) => e.code === 'session.upstream_failed' && e.data.target === name);
         expect(failed?.data).toMatchObject({ reason: 'tls', detail: expect.stringMatching(c.why) as unknown });
         expect(fx.gw.log()).toMatch(c.why);
       }, 60_000);
@@ -237,7 +242,7 @@ describe('the impostors themselves', () => {
       const imp = await (kind === 'postgres' ? startPgTlsImpostor : startMysqlTlsImpostor)(selfSigned());
       impostors.push(imp);
       const name = `${kind === 'postgres' ? 'pg' : 'my'}-control`;
-      addTarget(name, kind, imp.port, ['--tls', 'require', '--allow-weak-upstream-auth']);
+      await addTarget(name, kind, imp.port, ['--tls', 'require', '--allow-weak-upstream-auth']);
       const client = kind === 'postgres' ? psqlAsync(name, 'select 1') : mariadbAsync(name, 'SELECT 1');
       await waitFor('the login inside TLS', () => imp.insideTls().includes(kind === 'postgres' ? 'app\0' : 'shopapp\0'), 15_000);
       // Hang up rather than let the client wait out the connect timeout.
@@ -250,9 +255,10 @@ describe('the impostors themselves', () => {
 
 describe('secrets', () => {
   it('no vaulted password in the gateway log, the audit trail, target list/test or fetch-cert output', async () => {
-    const tests = await Promise.all(['orders-db', 'shop-pin', 'pg-impostor-0', 'my-impostor-3'].map((t) => adminAsync(['target', 'test', t, '--json'])));
+    const tests: CliResult[] = [];
+    for (const t of ['orders-db', 'shop-pin', 'pg-impostor-0', 'my-impostor-3']) tests.push(await admin(['target', 'test', t, '--json']));
     const seen = [
-      ...tests.map((r) => r.stdout + r.stderr), fx.gw.log(), must(fx.gw.admin(['audit', 'export'])), must(fx.gw.admin(['target', 'list', '--json'])),
+      ...tests.map((r) => r.stdout + r.stderr), fx.gw.log(), must(await admin(['audit', 'export'])), must(await admin(['target', 'list', '--json'])),
     ].join('\n');
     for (const s of [DB_PASSWORD, SHOP_PASSWORD]) expect(seen).not.toContain(s);
   });

@@ -5,8 +5,9 @@
 // dropped after a kill -9 of the gateway once its grant ended while the gateway was down.
 import type mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminIn } from '../harness/cli-in-process.js';
 import { waitFor } from '../harness/common.js';
-import { json } from '../harness/gateway.js';
+import { type CliResult, json } from '../harness/gateway.js';
 import { type MyEphemeral, startMyEphemeral } from '../harness/my-ephemeral.js';
 import { nativeHash } from '../../gateway/mysql/admin-sql.js';
 import { tlsPinArgs } from '../harness/test-ca.js';
@@ -21,8 +22,13 @@ beforeAll(async () => {
 afterAll(async () => { await fx?.stop(); });
 
 const ACCOUNT = /^pcx_[a-z2-7]{12}$/;
-const accounts = (): EphemeralAccountView[] => json<EphemeralAccountView[]>(fx.gw.admin(['ephemeral', 'list', '--json']));
-const audit = (): Array<{ code: string; data: Record<string, unknown> }> => json(fx.gw.admin(['audit', 'list', '--json', '--limit', '1000']));
+// The admin CLI in process (test/harness/cli-in-process.ts): the same code without ~1.2 s of Node
+// start-up a call, so the short grants below are extended or listed well before their end.
+const admin = (args: string[], stdin?: string): Promise<CliResult> => adminIn(fx.gw, args, stdin);
+const grantIn = async (user: string, target: string, duration: string, level: string): Promise<string> =>
+  json<{ id: string }>(await admin(['grant', 'add', '--user', user, '--target', target, '--for', duration, '--reason', 'test', '--level', level, '--json'])).id;
+const accounts = async (): Promise<EphemeralAccountView[]> => json<EphemeralAccountView[]>(await admin(['ephemeral', 'list', '--json']));
+const audit = async (): Promise<Array<{ code: string; data: Record<string, unknown> }>> => json(await admin(['audit', 'list', '--json', '--limit', '1000']));
 const currentUser = async (c: mysql.Connection): Promise<string> => {
   const [rows] = await c.query('SELECT CURRENT_USER() AS u');
   return (rows as Array<{ u: string }>)[0]!.u.split('@')[0]!;
@@ -30,16 +36,16 @@ const currentUser = async (c: mysql.Connection): Promise<string> => {
 const closeQuietly = async (c: mysql.Connection | undefined): Promise<void> => { await c?.end().catch(() => c.destroy()); };
 
 describe('ephemeral MariaDB accounts through the gateway', () => {
-  it('target test passes for pcprov, and names the right a weaker provisioner lacks', () => {
-    const ok = fx.gw.admin(['target', 'test', 'shop']);
+  it('target test passes for pcprov, and names the right a weaker provisioner lacks', async () => {
+    const ok = await admin(['target', 'test', 'shop']);
     expect(ok.code, ok.stderr + ok.stdout).toBe(0);
     // A provisioner that may create users but not end other connections nor hand out the write role.
     fx.db.sql(`CREATE USER 'weakprov'@'%' IDENTIFIED BY PASSWORD '${nativeHash(Buffer.from('Weak-Prov-9'))}';
       GRANT CREATE USER, PROCESS ON *.* TO 'weakprov'@'%'; GRANT SELECT ON mysql.* TO 'weakprov'@'%'; GRANT pc_read TO 'weakprov'@'%' WITH ADMIN OPTION;`);
-    const add = fx.gw.admin(['target', 'add', 'shopweak', '--kind', 'mysql', '--host', '127.0.0.1', '--port', String(fx.db.port), '--account', 'weakprov',
+    const add = await admin(['target', 'add', 'shopweak', '--kind', 'mysql', '--host', '127.0.0.1', '--port', String(fx.db.port), '--account', 'weakprov',
       '--database', 'shop', ...tlsPinArgs(), '--credential', 'ephemeral', '--level', 'read=pc_read', '--level', 'write=pc_read,pc_write', '--password-stdin'], 'Weak-Prov-9\n');
     expect(add.code, add.stderr).toBe(0);
-    const weak = fx.gw.admin(['target', 'test', 'shopweak']);
+    const weak = await admin(['target', 'test', 'shopweak']);
     expect(weak.code).not.toBe(0);
     const said = weak.stderr + weak.stdout;
     expect(said).toMatch(/CONNECTION ADMIN|SUPER/);
@@ -47,9 +53,9 @@ describe('ephemeral MariaDB accounts through the gateway', () => {
     expect(said).not.toContain('Weak-Prov-9');
   }, 30_000);
 
-  it('gives alice (read) a pcx_ account that cannot INSERT, and bob (+write) one that can', () => {
-    fx.grant('alice', 'shop', '30m', 'read');
-    fx.grant('bob', 'shop', '30m', 'write');
+  it('gives alice (read) a pcx_ account that cannot INSERT, and bob (+write) one that can', async () => {
+    await grantIn('alice', 'shop', '30m', 'read');
+    await grantIn('bob', 'shop', '30m', 'write');
     const who = fx.client('alice+shop', 'SELECT CURRENT_USER(); SELECT name FROM shop.items WHERE id = 1');
     expect(who.stderr).toBe('');
     const [user, name] = who.stdout.trim().split('\n');
@@ -63,7 +69,7 @@ describe('ephemeral MariaDB accounts through the gateway', () => {
     expect(ins.stdout.trim()).toMatch(/^pcx_[a-z2-7]{12}@%$/);
     expect(ins.stdout.trim()).not.toBe(user);
     expect(fx.db.sql('SELECT name FROM shop.items WHERE id = 3').trim()).toBe('plum');
-    const rows = accounts();
+    const rows = await accounts();
     expect(rows.filter((r) => r.state === 'active').map((r) => [r.user, r.level]).sort()).toEqual([['alice', 'read'], ['bob', 'write']]);
   }, 40_000);
 
@@ -99,18 +105,18 @@ describe('ephemeral MariaDB accounts through the gateway', () => {
   }, 40_000);
 
   it('revoking alice\'s grant cuts her session and drops her account within seconds', async () => {
-    const grant = json<Array<{ id: string; user: string; status: string }>>(fx.gw.admin(['grant', 'list', '--active', '--json'])).find((g) => g.user === 'alice')!;
+    const grant = json<Array<{ id: string; user: string; status: string }>>(await admin(['grant', 'list', '--active', '--json'])).find((g) => g.user === 'alice')!;
     const a = await fx.connect('alice+shop');
     a.on('error', () => {});
     try {
       const account = await currentUser(a);
       expect(fx.userExists(account)).toBe(true);
-      const r = fx.gw.admin(['grant', 'revoke', grant.id]);
+      const r = await admin(['grant', 'revoke', grant.id]);
       expect(r.code, r.stderr).toBe(0);
       await waitFor('alice\'s session cut', async () => a.query('SELECT 1').then(() => false, () => true), 10_000);
       await waitFor(`${account} dropped on the server`, () => !fx.userExists(account), 10_000);
-      await waitFor('listed as dropped', () => accounts().some((x) => x.account === account && x.state === 'dropped'), 10_000);
-      const events = audit();
+      await waitFor('listed as dropped', async () => (await accounts()).some((x) => x.account === account && x.state === 'dropped'), 10_000);
+      const events = await audit();
       expect(events.some((e) => e.code === 'ephemeral.created' && e.data.account === account && e.data.level === 'read')).toBe(true);
       expect(events.some((e) => e.code === 'ephemeral.dropped' && e.data.account === account)).toBe(true);
     } finally {
@@ -120,28 +126,28 @@ describe('ephemeral MariaDB accounts through the gateway', () => {
 
   it('an extended grant keeps its account past the original end (MariaDB accounts carry no expiry)', async () => {
     const originalEnd = Date.now() + 6000;
-    const grant = fx.grant('alice', 'shop', '6s', 'read');
+    const grant = await grantIn('alice', 'shop', '6s', 'read');
     const first = fx.client('alice+shop', 'SELECT CURRENT_USER()');
     expect(first.stderr).toBe('');
     const account = first.stdout.trim().split('@')[0]!;
-    const ext = fx.gw.admin(['grant', 'extend', grant, '--by', '5m']);
+    const ext = await admin(['grant', 'extend', grant, '--by', '5m']);
     expect(ext.code, ext.stderr).toBe(0);
     // Past the original end and a few reconcile passes (1 s each): still there and still usable.
     await waitFor('the original end and three reconcile passes', () => Date.now() > originalEnd + 3000, 15_000);
     expect(fx.userExists(account)).toBe(true);
-    expect(accounts().find((x) => x.account === account)?.state).toBe('active');
+    expect((await accounts()).find((x) => x.account === account)?.state).toBe('active');
     const again = fx.client('alice+shop', 'SELECT CURRENT_USER()');
     expect(again.stdout.trim().split('@')[0]).toBe(account);
-    expect(fx.gw.admin(['grant', 'revoke', grant]).code).toBe(0);
+    expect((await admin(['grant', 'revoke', grant])).code).toBe(0);
     await waitFor(`${account} dropped after revoke`, () => !fx.userExists(account), 10_000);
   }, 45_000);
 
   it('kill -9 with a live session: the grant ends while the gateway is down, and a restart drops the account', async () => {
-    const grant = fx.grant('alice', 'shop', '5s', 'read');
+    const grant = await grantIn('alice', 'shop', '5s', 'read');
     const a = await fx.connect('alice+shop');
     a.on('error', () => {});
     const account = await currentUser(a);
-    const row = accounts().find((x) => x.grant === grant)!;
+    const row = (await accounts()).find((x) => x.grant === grant)!;
     expect(row.account).toBe(account);
     await fx.gw.crash();
     a.destroy();
@@ -149,6 +155,6 @@ describe('ephemeral MariaDB accounts through the gateway', () => {
     await waitFor('the grant to end while down', () => Date.now() > Date.parse(row.expires_at) + 500, 10_000);
     await fx.gw.restart();
     await waitFor(`${account} dropped after the restart`, () => !fx.userExists(account), 15_000);
-    await waitFor('listed as dropped', () => accounts().some((x) => x.account === account && x.state === 'dropped'), 10_000);
+    await waitFor('listed as dropped', async () => (await accounts()).some((x) => x.account === account && x.state === 'dropped'), 10_000);
   }, 50_000);
 });

@@ -11,7 +11,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, newContext, screenshotPath, signIn } from '../harness/browser.js';
 import { requireBinary, runOk } from '../harness/common.js';
-import { json } from '../harness/gateway.js';
+import { adminIn, asIn } from '../harness/cli-in-process.js';
+import { type CliResult, json } from '../harness/gateway.js';
 import { type SshFixture, Tmux, latestClosedSession, startSshFixture } from '../harness/ssh-fixture.js';
 import { RecordingLayout } from '../../recorder/layout.js';
 
@@ -26,14 +27,18 @@ const FIRST = `touch /tmp/${tag} && echo done-$((6*7))`;
 const SECOND = `rm /tmp/${tag}; echo gone-$((7*7))`;
 
 interface AuditEntry { code: string; actor: string; data: Record<string, unknown> }
-const revealedEvents = (): AuditEntry[] => json<AuditEntry[]>(fx.gw.admin(['audit', 'list', '--json'])).filter((e) => e.code === 'session.revealed');
+// The CLI in process (test/harness/cli-in-process.ts): the same code without ~1.2 s of Node start-up
+// a call; the investigator's login and the key rotation stay real processes.
+const admin = (args: string[], stdin?: string): Promise<CliResult> => adminIn(fx.gw, args, stdin);
+const asIvy = (args: string[]): Promise<CliResult> => asIn(fx.gw, 'ivy', args);
+const revealedEvents = async (): Promise<AuditEntry[]> => json<AuditEntry[]>(await admin(['audit', 'list', '--json'])).filter((e) => e.code === 'session.revealed');
 const maskedAt = (): number[] => events.filter((e) => e[1] === 'm' && e[2] === 'masked input').map((e) => e[0]);
 
 beforeAll(async () => {
   fx = await startSshFixture();
   fx.grant('ops', 'web01', '30m');
-  fx.gw.admin(['user', 'add', 'ivy', '--role', 'investigator', '--password-stdin'], 'ivy-Password-1\n');
-  fx.gw.admin(['user', 'add', 'root-admin', '--role', 'admin', '--password-stdin'], 'admin-Password-1\n');
+  await admin(['user', 'add', 'ivy', '--role', 'investigator', '--password-stdin'], 'ivy-Password-1\n');
+  await admin(['user', 'add', 'root-admin', '--role', 'admin', '--password-stdin'], 'admin-Password-1\n');
   const login = fx.gw.login('ivy', 'ivy-Password-1');
   if (login.code !== 0) throw new Error(login.stderr);
   const t = Tmux.start(`ssh ${fx.sshOpts(['-tt', '-i', fx.opsKey, '-o', 'BatchMode=yes']).join(' ')} ops+web01@127.0.0.1`);
@@ -78,43 +83,43 @@ describe('masked input through real OpenSSH', () => {
     expect(out).not.toContain(tag);
   });
 
-  it('reveals each hidden command to an admin, and the audit log records who, which span and why', () => {
-    const before = revealedEvents().length;
+  it('reveals each hidden command to an admin, and the audit log records who, which span and why', async () => {
+    const before = (await revealedEvents()).length;
     const [first, second, third] = maskedAt();
-    const r = fx.gw.admin(['session', 'reveal', sessionId, '--at', String(first), '--reason', 'INC-13 review']);
+    const r = await admin(['session', 'reveal', sessionId, '--at', String(first), '--reason', 'INC-13 review']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`${FIRST}\\r`);
     expect(r.stderr).toMatch(/masked input 1 of channel 1/);
-    const j = json<{ text: string; span: number; channel: number }>(fx.gw.admin(['session', 'reveal', sessionId, '--at', ((second! + third!) / 2).toFixed(4), '--json']));
+    const j = json<{ text: string; span: number; channel: number }>(await admin(['session', 'reveal', sessionId, '--at', ((second! + third!) / 2).toFixed(4), '--json']));
     expect(j).toMatchObject({ text: `${SECOND}\r`, span: 2, channel: 1 });
-    expect(json<{ text: string }>(fx.gw.admin(['session', 'reveal', sessionId, '--span', '3', '--json'])).text).toBe('exit\r');
-    const audited = revealedEvents();
+    expect(json<{ text: string }>(await admin(['session', 'reveal', sessionId, '--span', '3', '--json'])).text).toBe('exit\r');
+    const audited = await revealedEvents();
     expect(audited).toHaveLength(before + 3);
     expect(audited[before]).toMatchObject({ code: 'session.revealed', data: { session: sessionId, channel: 1, span: 1, reason: 'INC-13 review' } });
     expect(audited[before + 1]!.data).toMatchObject({ span: 2, reason: null });
     expect(JSON.stringify(audited)).not.toContain(tag);
   });
 
-  it('refuses an investigator (403) without revealing or auditing a reveal, and never logs the text', () => {
-    const before = revealedEvents().length;
-    const r = fx.gw.as('ivy', ['session', 'reveal', sessionId, '--at', String(maskedAt()[0])]);
+  it('refuses an investigator (403) without revealing or auditing a reveal, and never logs the text', async () => {
+    const before = (await revealedEvents()).length;
+    const r = await asIvy(['session', 'reveal', sessionId, '--at', String(maskedAt()[0])]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/forbidden|403/i);
     expect(r.stdout).not.toContain(tag);
-    expect(revealedEvents()).toHaveLength(before);
+    expect(await revealedEvents()).toHaveLength(before);
     expect(fx.gw.log()).not.toContain(tag);
-    expect(fx.gw.admin(['audit', 'export']).stdout).not.toContain(tag);
+    expect((await admin(['audit', 'export'])).stdout).not.toContain(tag);
   });
 
-  it('lists where the masked spans are without revealing anything, and says so when asked for a time before any', () => {
-    const before = revealedEvents().length;
-    const l = json<{ channel: number; spans: Array<{ span: number; t: number; pieces: number }> }>(fx.gw.as('ivy', ['session', 'reveal', sessionId, '--json']));
+  it('lists where the masked spans are without revealing anything, and says so when asked for a time before any', async () => {
+    const before = (await revealedEvents()).length;
+    const l = json<{ channel: number; spans: Array<{ span: number; t: number; pieces: number }> }>(await asIvy(['session', 'reveal', sessionId, '--json']));
     expect(l.channel).toBe(1);
     expect(l.spans.map((s) => s.t)).toEqual(maskedAt());
     expect(l.spans.every((s) => s.pieces >= 1)).toBe(true);
     expect(JSON.stringify(l)).not.toContain(tag);
-    expect(revealedEvents()).toHaveLength(before);
-    const r = fx.gw.admin(['session', 'reveal', sessionId, '--at', '0']);
+    expect(await revealedEvents()).toHaveLength(before);
+    const r = await admin(['session', 'reveal', sessionId, '--at', '0']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/masked input starts at/);
   });
@@ -134,7 +139,7 @@ describe('the reveal button in the web player', () => {
   };
 
   it('shows an admin the hidden command after a click, audited with the reason typed; the screen itself never shows it', async () => {
-    const before = revealedEvents().length;
+    const before = (await revealedEvents()).length;
     const page = await open('root-admin', 'admin-Password-1');
     await page.waitForSelector('#reveal-panel button.reveal');
     expect(await page.locator('#reveal-panel button.reveal').count()).toBeGreaterThanOrEqual(3);
@@ -144,7 +149,7 @@ describe('the reveal button in the web player', () => {
     const shown = await page.waitForSelector('pre.revealed[data-span="1"]:not([hidden])');
     expect(await shown.innerText()).toContain(FIRST);
     await page.screenshot({ path: screenshotPath('player-reveal') });
-    const audited = revealedEvents();
+    const audited = await revealedEvents();
     expect(audited).toHaveLength(before + 1);
     expect(audited[before]).toMatchObject({ actor: 'root-admin', data: { session: sessionId, span: 1, reason: 'checked from the player' } });
   });

@@ -4,19 +4,25 @@
 import { spawn } from 'node:child_process';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminIn, asIn, loginIn } from '../harness/cli-in-process.js';
 import { waitFor } from '../harness/common.js';
+import { type CliResult, json } from '../harness/gateway.js';
 import { launchChromium, newContext, screenshotPath, signIn } from '../harness/browser.js';
 import { type SshFixture, Tmux, startSshFixture } from '../harness/ssh-fixture.js';
 
 let fx: SshFixture;
 let browser: Browser;
+// The CLI in process (test/harness/cli-in-process.ts): the same code and output without ~1.2 s of
+// Node start-up a call.
+const admin = (args: string[], stdin?: string): Promise<CliResult> => adminIn(fx.gw, args, stdin);
+const as = (user: string, args: string[]): Promise<CliResult> => asIn(fx.gw, user, args);
 
 beforeAll(async () => {
   fx = await startSshFixture();
-  fx.gw.admin(['user', 'add', 'boss', '--role', 'admin', '--password-stdin'], 'boss-Password-1\n');
-  fx.gw.admin(['user', 'add', 'alice', '--role', 'approver', '--password-stdin'], 'alice-Password-1\n');
-  fx.gw.admin(['user', 'add', 'ops2', '--role', 'ops', '--role', 'approver', '--password-stdin'], 'ops2-Password-1\n');
-  fx.gw.admin(['policy', 'add', 'ops-web', '--roles', 'ops', '--targets', 'web01', '--approvals', '1', '--approver-roles', 'approver']);
+  await admin(['user', 'add', 'boss', '--role', 'admin', '--password-stdin'], 'boss-Password-1\n');
+  await admin(['user', 'add', 'alice', '--role', 'approver', '--password-stdin'], 'alice-Password-1\n');
+  await admin(['user', 'add', 'ops2', '--role', 'ops', '--role', 'approver', '--password-stdin'], 'ops2-Password-1\n');
+  await admin(['policy', 'add', 'ops-web', '--roles', 'ops', '--targets', 'web01', '--approvals', '1', '--approver-roles', 'approver']);
   browser = await launchChromium();
 }, 180_000);
 
@@ -28,7 +34,7 @@ afterAll(async () => {
 
 describe('live view and approvals in the browser', () => {
   it('shows a running session as it happens, and an admin kills it', async () => {
-    const grantId = fx.grant('ops', 'web01', '30m');
+    const grantId = json<{ id: string }>(await admin(['grant', 'add', '--user', 'ops', '--target', 'web01', '--for', '30m', '--reason', 'test', '--json'])).id;
     const t = Tmux.start(`ssh ${fx.sshOpts(['-tt', '-i', fx.opsKey, '-o', 'BatchMode=yes', '-o', 'LogLevel=INFO']).join(' ')} ops+web01@127.0.0.1`);
     try {
       await t.waitFor(/\$\s*$/m);
@@ -46,22 +52,22 @@ describe('live view and approvals in the browser', () => {
       await page.screenshot({ path: screenshotPath('live-view') });
       await page.click('#kill');
       await t.waitFor(/session ended by a Portcullis admin/, 10_000);
-      await waitFor('session end', () => (JSON.parse(fx.gw.admin(['session', 'list', '--json']).stdout) as Array<{ end_reason: string | null }>).some((s) => s.end_reason === 'killed-by-admin'), 10_000);
+      await waitFor('session end', async () => (JSON.parse((await admin(['session', 'list', '--json'])).stdout) as Array<{ end_reason: string | null }>).some((s) => s.end_reason === 'killed-by-admin'), 10_000);
       await page.waitForSelector('#live-status:has-text("session")');
       await page.screenshot({ path: screenshotPath('live-killed') });
     } finally {
       t.kill();
-      fx.gw.admin(['grant', 'revoke', grantId]);
+      await admin(['grant', 'revoke', grantId]);
     }
-    const sessions = JSON.parse(fx.gw.admin(['session', 'list', '--json']).stdout) as Array<{ end_reason: string }>;
+    const sessions = JSON.parse((await admin(['session', 'list', '--json'])).stdout) as Array<{ end_reason: string }>;
     expect(sessions[0]!.end_reason).toBe('killed-by-admin');
   });
 
   it('lets an approver approve a pending request, and nobody approve their own', async () => {
-    fx.gw.login('ops2', 'ops2-Password-1');
-    const own = JSON.parse(fx.gw.as('ops2', ['request', 'web01', '--for', '10m', '--reason', 'my own', '--json']).stdout) as { id: string };
-    fx.gw.login('ops', 'ops-Password-1');
-    const theirs = JSON.parse(fx.gw.as('ops', ['request', 'web01', '--for', '10m', '--reason', 'disk full', '--json']).stdout) as { id: string };
+    await loginIn(fx.gw, 'ops2', 'ops2-Password-1');
+    const own = JSON.parse((await as('ops2', ['request', 'web01', '--for', '10m', '--reason', 'my own', '--json'])).stdout) as { id: string };
+    await loginIn(fx.gw, 'ops', 'ops-Password-1');
+    const theirs = JSON.parse((await as('ops', ['request', 'web01', '--for', '10m', '--reason', 'disk full', '--json'])).stdout) as { id: string };
 
     const mine = await (await newContext(browser)).newPage();
     await signIn(mine, fx.gw.url, 'ops2', 'ops2-Password-1');
@@ -78,7 +84,7 @@ describe('live view and approvals in the browser', () => {
     await page.screenshot({ path: screenshotPath('requests') });
     await page.click(`button[data-approve="${theirs.id}"]`);
     await page.waitForSelector(`tr[data-request="${theirs.id}"]`, { state: 'detached' });
-    const grants = JSON.parse(fx.gw.as('ops', ['grant', 'list', '--active', '--json']).stdout) as Array<{ approvers: string[]; reason: string }>;
+    const grants = JSON.parse((await as('ops', ['grant', 'list', '--active', '--json'])).stdout) as Array<{ approvers: string[]; reason: string }>;
     expect(grants.find((g) => g.reason === 'disk full')?.approvers).toEqual(['alice']);
   });
 
