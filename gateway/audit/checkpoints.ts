@@ -50,6 +50,12 @@ export class AuditCheckpoints {
   private loaded = false;
   private queue: Promise<unknown> = Promise.resolve();
   private stopped = false;
+  /**
+   * Set by start(): only a checkpointer that started owns the file. A process that built the app
+   * and gave up before starting (a second `serve` refused because the node is running) must not
+   * append a shutdown line to the running node's file.
+   */
+  private started = false;
   private readonly pub: KeyObject;
 
   constructor(private readonly d: CheckpointDeps) {
@@ -61,6 +67,7 @@ export class AuditCheckpoints {
    * when the file has none, a start line when the head moved since the last, and arms the schedule.
    */
   async start(): Promise<void> {
+    this.started = true;
     // Armed even when this first write fails: every scheduled attempt logs again until it works.
     try {
       await this.startNow();
@@ -104,6 +111,7 @@ export class AuditCheckpoints {
   async stop(): Promise<void> {
     this.stopped = true;
     this.d.scheduler.delete(TIMER_KEY);
+    if (!this.started) return;
     await this.checkpoint('shutdown').catch((err: unknown) => this.d.onError(err));
   }
 

@@ -67,6 +67,19 @@ describe('audit checkpoints', () => {
     expect(await verifyDataDir(dir, {})).toMatchObject({ ok: true, entries: 2, checkpoints: 3, uncovered: 0 });
   });
 
+  it('leaves the file alone when the app is closed without having started (a second serve refused on a running node)', async () => {
+    const t = await testApp();
+    dir = t.dir;
+    const before = lines();
+    expect(before.length).toBeGreaterThan(0);
+    // What serve does when the cluster refuses its node name: build, fail to start, close.
+    const refused = app();
+    await refused.close();
+    expect(lines()).toEqual(before);
+    await t.app.close();
+    expect(lines().length).toBe(before.length + 1);
+  });
+
   it('never signs a head behind its last checkpoint when the store is cut under a running gateway', async () => {
     const t = await testApp();
     dir = t.dir;
