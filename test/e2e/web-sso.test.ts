@@ -121,4 +121,19 @@ describe('single sign-on', () => {
     expect(bob.stderr).toContain('single sign-on');
     expect(gw.login('root', 'root-Password-1').code).toBe(0);
   });
+
+  it('with the provider down: the sign-in says so clearly, and a local admin still signs in with a password', async () => {
+    const ctx = await newContext(browser);
+    const start = await ctx.request.get(`${gw.url}/api/v1/sso/start?return_to=%2F`, { maxRedirects: 0 });
+    expect(start.status()).toBe(303);
+    const state = new URL(start.headers().location!).searchParams.get('state')!;
+    await idp.stop();
+    // The provider's redirect back arrives, but its token endpoint no longer answers.
+    const cb = await ctx.request.get(`${gw.url}/api/v1/sso/callback?code=abc&state=${encodeURIComponent(state)}`, { maxRedirects: 0 });
+    expect(cb.status()).toBe(503);
+    expect(await cb.text()).toMatch(/identity provider did not answer/);
+    expect(cb.headers()['set-cookie'] ?? '').not.toMatch(/pc_session=[^;]/);
+    await ctx.close();
+    expect(gw.login('root', 'root-Password-1').code).toBe(0);
+  });
 });

@@ -99,4 +99,19 @@ describe('the OIDC client against an impostor provider', () => {
     const settings = oidcSettings({ issuer, client_id: 'portcullis', client_secret_file: secretFile, groups_claim: 'groups', roles: { 'ops-team': 'ops' } })!;
     expect(() => mappedRoles(id.groups, settings)).toThrow(/"groups" claim/);
   });
+
+  it('says the provider is unreachable (and that local admins still sign in) when nothing answers at the issuer', async () => {
+    const secretFile = join(tempDir('impostor'), 'secret');
+    writeFileSync(secretFile, 'sekrit\n');
+    // A port that was just free: nothing listens there.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const down = new OidcClient(oidcSettings({ issuer: `https://127.0.0.1:${port}`, client_id: 'portcullis', client_secret_file: secretFile, roles: { 'ops-team': 'ops' } })!, 'sekrit');
+    const err = await down.authorizationUrl(OidcClient.newFlow(), REDIRECT).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'unavailable' });
+    expect((err as Error).message).toMatch(/unreachable.*local administrators can still sign in/);
+    expect((err as Error).message).not.toContain('sekrit');
+  });
 });

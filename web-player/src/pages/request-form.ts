@@ -46,11 +46,14 @@ export async function requestFormPage(root: HTMLElement, page: PageLifecycle, ta
     if (!Number.isInteger(m) || m < 1) { preview.textContent = 'Give a whole number of minutes.'; return false; }
     if (!p) { preview.textContent = `At most ${duration(e.max_duration_s)} may be requested for ${e.target}.`; return false; }
     reason.placeholder = p.require_reason ? 'reason (required)' : 'reason (optional)';
-    ticket.placeholder = p.ticket_pattern === null ? 'ticket (optional)' : 'ticket (required)';
+    // A ticket check needs a ticket to ask the ticket system about, pattern or not.
+    const ticketRequired = p.ticket_pattern !== null || p.ticket_check;
+    ticket.placeholder = ticketRequired ? 'ticket (required)' : 'ticket (optional)';
     ticketNote.textContent = `Ticket: ${ticketText(p)}`;
     const problems: string[] = [];
     if (p.require_reason && reason.value.trim() === '') problems.push('a reason is required');
     if (p.ticket_pattern !== null && !ticketMatches(p.ticket_pattern, ticket.value.trim())) problems.push(`the ticket must match /${p.ticket_pattern}/`);
+    else if (p.ticket_check && ticket.value.trim() === '') problems.push('a ticket is required (the ticket system checks it)');
     preview.replaceChildren(
       el('strong', { 'data-approval': p.auto_now ? 'auto' : 'approval' }, p.auto_now ? 'Granted at once (auto-approved).' : `${cap(approvalText(p))}.`),
       el('div', {}, `Policy ${p.name}; usable ${windowText(p.window)}.`),
