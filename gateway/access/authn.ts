@@ -261,7 +261,7 @@ export class Authenticator {
   async dbPasswordLogin(name: string, target: string, password: string, addr: string, method: string): Promise<UserRecord> {
     const user = await this.ctx.store.users.byName(name);
     // Accounts from before SCRAM verifiers existed: scrypt, which also backfills the verifiers.
-    if (user && !user.totpSealed && user.scramVerifier === null) {
+    if (user && !usesGrantPasswords(user) && user.scramVerifier === null) {
       return this.login({ user: name, password, addr, method }).catch((err: unknown) => {
         // A database refusal is the same for every failure (see proofFinish); the audit has the reason.
         throw isPortcullisError(err) && err.code === 'user-disabled' ? invalidCredentials() : err;
@@ -306,7 +306,7 @@ export class Authenticator {
   /** What a database login checks against: the user's verifier, or the grant's for users with a code. */
   private async dbVerifier(user: UserRecord | undefined, target: string): Promise<string | null> {
     if (!user) return null;
-    if (user.totpSealed === null) return user.scramVerifier;
+    if (!usesGrantPasswords(user)) return user.scramVerifier;
     return (await this.dbPasswordGrant(user, target))?.dbVerifier ?? null;
   }
 
@@ -432,6 +432,15 @@ export class Authenticator {
   }
 }
 
+/**
+ * Database logins of users with a one-time code (which SCRAM cannot carry) or without a password of
+ * their own (single sign-on users, key-only users) use the grant's one-time database password
+ * (`portcullis db-password`); everyone else their account password.
+ */
+function usesGrantPasswords(user: UserRecord): boolean {
+  return user.totpSealed !== null || user.passwordHash === null;
+}
+
 function invalidCredentials(): PortcullisError {
   return new PortcullisError('invalid-credentials', 'invalid user name, password or one-time code');
 }
@@ -440,6 +449,6 @@ function invalidCredentials(): PortcullisError {
 function failureReason(user: UserRecord | undefined, method: string): string {
   if (!user) return 'unknown-user';
   if (method === 'mysql-native' && !user.mysqlNative) return 'native-not-enabled';
-  if (user.totpSealed !== null) return 'bad-db-password';
+  if (usesGrantPasswords(user)) return 'bad-db-password';
   return 'bad-password';
 }

@@ -270,7 +270,7 @@ function accessDenied(login: string, target: string, native: boolean): Refusal {
   const hint = native
     ? 'mysql_native_password works only for accounts an admin enabled it for (portcullis user update NAME --mysql-native-password); '
       + 'otherwise use caching_sha2_password over TLS (mysql/mariadb --ssl --default-auth=caching_sha2_password)'
-    : `check the user name and password; an account with a one-time code uses a database password from: portcullis db-password ${target}`;
+    : `check the user name and password; an account with a one-time code or single sign-on uses a database password from: portcullis db-password ${target}`;
   return new Refusal(1045, '28000', `Access denied for user '${login}' (using password: YES); ${hint}`);
 }
 

@@ -229,7 +229,7 @@ async function scramLogin(deps: PgDeps, socket: Socket, reader: HandshakeReader,
     // for a user with a code, disabled): PostgreSQL's own words, and a hint that fits all of them.
     if (isPortcullisError(err) && err.code === 'invalid-credentials') {
       throw new Refusal('28P01', `password authentication failed for user "${name}"`,
-        `check the user name and password; an account with a one-time code uses a database password from: portcullis db-password ${target}`);
+        `check the user name and password; an account with a one-time code or single sign-on uses a database password from: portcullis db-password ${target}`);
     }
     throw err;
   }

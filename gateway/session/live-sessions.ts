@@ -126,6 +126,14 @@ export class LiveSessions {
     }
   }
 
+  /** The policy's access window changed under a running session (pipeline recheck): re-arm its warning and cut. */
+  retimeWindow(id: string, windowEndsAt: number | null): void {
+    const s = this.sessions.get(id);
+    if (!s) return;
+    s.windowEndsAt = windowEndsAt;
+    this.arm(s);
+  }
+
   /** The session's end: the grant's expiry or its access window's close, whichever comes first. */
   private arm(s: LiveSessionHandle): void {
     const windowFirst = s.windowEndsAt != null && s.windowEndsAt < s.expiresAt;

@@ -16,7 +16,7 @@ export interface Authorizer {
    * policy; the most specific reason it ended otherwise. Asked before relaying and again for every
    * new SSH channel and forward on a running connection.
    */
-  stillValid(auth: Authorization): Promise<{ ok: true; policy: PolicyRecord | null } | { ok: false; reason: AccessEnd }>;
+  stillValid(auth: Authorization): Promise<{ ok: true; policy: PolicyRecord | null; windowEndsAt: number | null } | { ok: false; reason: AccessEnd }>;
 }
 
 export interface SessionStart {

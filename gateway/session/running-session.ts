@@ -48,7 +48,11 @@ export class RunningSession<U> implements SessionHandle {
   private booked: Promise<boolean> = Promise.resolve(false);
   private resolveSettled: (r: TerminationReason) => void = () => {};
 
+  /** When the policy's access window shuts, as last read (login, then each recheck). */
+  private windowEndsAt: number | null;
+
   constructor(private readonly deps: PipelineDeps, private readonly adapter: ProtocolAdapter<U>, readonly auth: Authorization) {
+    this.windowEndsAt = auth.windowEndsAt ?? null;
     const startedAt = deps.clock.now();
     this.recordingDir = join(deps.recordingsDir, this.id);
     this.start = { id: this.id, protocol: adapter.protocol, auth, clientAddr: adapter.clientAddr, startedAt, recordingDir: this.recordingDir };
@@ -271,6 +275,11 @@ export class RunningSession<U> implements SessionHandle {
       return null;
     });
     if (valid && !valid.ok) this.end(valid.reason);
+    // A changed access window moves the cut (and its warning) either way.
+    else if (valid && valid.windowEndsAt !== this.windowEndsAt) {
+      this.windowEndsAt = valid.windowEndsAt;
+      this.deps.live.retimeWindow(this.id, valid.windowEndsAt);
+    }
   }
 
   private async reauthorize(what: 'channel' | 'forward'): Promise<string | null> {

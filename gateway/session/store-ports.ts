@@ -3,6 +3,7 @@
 // several nodes) changes nothing here but what the store itself does.
 import type { AccessDecider, Authorization } from '../access/decider.js';
 import { accessLoss } from '../access/revocation.js';
+import { closesAt, inWindow } from '../access/windows.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { LOG, type Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
@@ -23,7 +24,12 @@ export function decidingAuthorizer(decider: AccessDecider, store: Store, clock: 
       const loss = await accessLoss(store, clock.now(), { user: auth.user, target: auth.target, grant: auth.grant, link: Boolean(auth.link) });
       if (loss) return { ok: false, reason: loss } as const;
       const policy = auth.grant.policyId ? (await store.policies.byId(auth.grant.policyId)) ?? null : null;
-      return { ok: true, policy } as const;
+      // The policy's access window as it is now (an admin may have narrowed or widened it since
+      // the login): closed now ends the session; open gives the time it closes next.
+      if (!policy?.window) return { ok: true, policy, windowEndsAt: null } as const;
+      const now = clock.now();
+      if (!inWindow(policy.window, now)) return { ok: false, reason: 'window-closed' } as const;
+      return { ok: true, policy, windowEndsAt: closesAt(policy.window, now) } as const;
     },
   };
 }

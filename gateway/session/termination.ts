@@ -86,4 +86,4 @@ export function closesAdapter(r: TerminationReason): boolean {
 
 /** The reasons access itself ended (the grant or what it stands on), as the access layer reports them. */
 export type AccessEnd = Extract<TerminationReason,
-  'grant-expired' | 'grant-revoked' | 'breakglass-denied' | 'user-disabled' | 'user-removed' | 'target-removed' | 'target-changed' | 'policy-removed' | 'policy-narrowed'>;
+  'grant-expired' | 'grant-revoked' | 'breakglass-denied' | 'user-disabled' | 'user-removed' | 'target-removed' | 'target-changed' | 'policy-removed' | 'policy-narrowed' | 'window-closed'>;

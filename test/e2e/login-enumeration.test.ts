@@ -76,7 +76,7 @@ describe('PostgreSQL before authentication', () => {
     };
     const unknown = attempt('ghost', 'whatever-1');
     expect(unknown).toMatch(/FATAL: {2}password authentication failed for user "NAME"/);
-    expect(unknown).toMatch(/HINT: {2}check the user name and password; an account with a one-time code uses a database password from: portcullis db-password orders-db/);
+    expect(unknown).toMatch(/HINT: {2}check the user name and password; an account with a one-time code or single sign-on uses a database password from: portcullis db-password orders-db/);
     expect(attempt('ops', 'wrong-password')).toBe(unknown);
     expect(attempt('mfa', MFA)).toBe(unknown);
     expect(attempt('off', OFF)).toBe(unknown);

@@ -114,7 +114,7 @@ describe('database logins for users with a second factor', () => {
     const { totpAt } = await import('../../gateway/access/totp.js');
     const secret = /secret=([A-Z2-7]+)/.exec(fx.gw.admin(['user', 'totp', 'dba', '--json']).stdout)![1]!;
     expect(fx.gw.login('dba', DBA_PASSWORD, totpAt(secret, Date.now())).code).toBe(0);
-    expect(fx.client('select 1').stderr).toMatch(/Access denied .*; check the user name and password; an account with a one-time code uses a database password from: portcullis db-password shop-db/);
+    expect(fx.client('select 1').stderr).toMatch(/Access denied .*; check the user name and password; an account with a one-time code or single sign-on uses a database password from: portcullis db-password shop-db/);
     const password = fx.gw.as('dba', ['db-password', 'shop-db']).stdout.trim();
     const r = fx.client('select current_user()', { password });
     expect(r.status, r.stderr).toBe(0);

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { totpAt } from '../../gateway/access/totp.js';
 import { DBA_PASSWORD, type PgFixture, startPgFixture } from '../harness/pg-fixture.js';
+import { cli } from '../harness/gateway.js';
 import { tlsCaArgs } from '../harness/test-ca.js';
 
 let fx: PgFixture;
@@ -22,7 +23,7 @@ describe('database logins for users with a second factor', () => {
     const r = fx.psql(['-c', 'select 1']);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/password authentication failed for user "dba"/);
-    expect(r.stderr).toMatch(/an account with a one-time code uses a database password from: portcullis db-password orders-db/);
+    expect(r.stderr).toMatch(/an account with a one-time code or single sign-on uses a database password from: portcullis db-password orders-db/);
   });
 
   it('logs in with the one-time database password, which a new one replaces', () => {
@@ -42,5 +43,18 @@ describe('database logins for users with a second factor', () => {
   it('issues none without an active grant', () => {
     fx.gw.admin(['target', 'add', 'spare-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(fx.pg.port), '--account', 'app', ...tlsCaArgs(), '--password-stdin'], 'x\n');
     expect(fx.gw.as('dba', ['db-password', 'spare-db']).stderr).toMatch(/no active grant for dba on spare-db/);
+  });
+
+  it('gives a user without a password of their own (single sign-on, keys only, services) the grant\'s one-time database password', () => {
+    expect(fx.gw.admin(['user', 'add', 'nopass', '--service', '--role', 'dba']).code).toBe(0);
+    const tok = fx.gw.admin(['user', 'token', 'nopass', '--json']);
+    expect(tok.code, tok.stderr).toBe(0);
+    const env = { PORTCULLIS_URL: fx.gw.url, PORTCULLIS_TOKEN: (JSON.parse(tok.stdout) as { token: string }).token, PORTCULLIS_CA: fx.gw.caFile };
+    expect(fx.gw.admin(['grant', 'add', '--user', 'nopass', '--target', 'orders-db', '--for', '10m', '--reason', 'test']).code).toBe(0);
+    const pw = cli(['db-password', 'orders-db'], { env });
+    expect(pw.code, pw.stderr).toBe(0);
+    const as = (password: string): ReturnType<typeof fx.psql> => fx.psql(['-tAc', 'select current_user'], { password, conninfo: fx.conninfo().replace('user=dba+orders-db', 'user=nopass+orders-db') });
+    expect(as(pw.stdout.trim()).stdout.trim()).toBe('app');
+    expect(as('not-it').stderr).toMatch(/password authentication failed for user "nopass\+orders-db"|password authentication failed/);
   });
 });

@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewPolicy } from '../../gateway/access/policies.js';
 import { parseWindow } from '../../gateway/access/windows.js';
+import { decidingAuthorizer } from '../../gateway/session/store-ports.js';
 import type { LiveSessionHandle } from '../../gateway/session/live-sessions.js';
 import type { TerminationReason } from '../../gateway/session/termination.js';
 import type { UserRecord } from '../../gateway/store/records.js';
@@ -114,6 +115,48 @@ describe('access windows', () => {
     expect(s.closed).toEqual([]);
     t.clock.advance(5 * H);
     expect(s.closed).toEqual(['window-closed']);
+  });
+});
+
+describe('an access window changed under running sessions', () => {
+  it('a narrowed window moves the cut closer, a widened one later, and a window closed now ends the session (the pipeline\'s recheck)', async () => {
+    await t.app.policies.add('admin', policy());
+    await t.app.requests.create(vendor, { target: 'web01', durationMs: 20 * H, reason: 'maintenance' });
+    const d = await t.app.decider.authorize(vendor, 'web01', 'ssh', '127.0.0.1');
+    if (!d.ok) throw new Error(d.error.message);
+    const s = await connect();
+    if (typeof s === 'string') throw new Error(s);
+    const id = t.app.live.list()[0]!.id;
+    const authorizer = decidingAuthorizer(t.app.decider, t.app.store, t.clock);
+    /** What running-session.ts recheck() does: ask the store, then end or re-time. */
+    const recheck = async (): Promise<string> => {
+      const v = await authorizer.stillValid(d.auth);
+      if (!v.ok) { t.app.live.close(id, v.reason); return v.reason; }
+      t.app.live.retimeWindow(id, v.windowEndsAt);
+      return 'ok';
+    };
+    const rewindow = (w: string): Promise<unknown> => t.app.policies.replace('admin', 'vendor-hours', policy({ window: parseWindow(w) }));
+    // 11:00 Berlin: narrowed to noon; then, at 11:30, widened to 18:00: the session runs past noon.
+    await rewindow('mon-fri 09:00-12:00 Europe/Berlin');
+    expect(await recheck()).toBe('ok');
+    t.clock.advance(30 * MIN);
+    await rewindow('mon-fri 09:00-18:00 Europe/Berlin');
+    expect(await recheck()).toBe('ok');
+    t.clock.advance(H);
+    expect(s.closed).toEqual([]);
+    // 12:30: narrowed again to end at 13:00: warned and cut then.
+    await rewindow('mon-fri 09:00-13:00 Europe/Berlin');
+    expect(await recheck()).toBe('ok');
+    t.clock.advance(30 * MIN);
+    expect(s.warned.at(-1)).toMatch(/ends in \d+ s \(its access window closes\)/);
+    expect(s.closed).toEqual(['window-closed']);
+    // A second session, and a window closed at this hour: the recheck ends it at once.
+    await rewindow('mon-fri 09:00-18:00 Europe/Berlin');
+    const s2 = await connect();
+    if (typeof s2 === 'string') throw new Error(s2);
+    await rewindow('sat 09:00-10:00 Europe/Berlin');
+    const v = await authorizer.stillValid(d.auth);
+    expect(v).toEqual({ ok: false, reason: 'window-closed' });
   });
 });
 
