@@ -4,33 +4,36 @@ import { isPortcullisError } from '../util/errors.js';
 import { checkFlags, FlagError, Flags, parseArgs } from './args.js';
 import { COMMAND_SPECS, specFor, subcommandsOf, usageLine } from './flag-specs.js';
 import { type Command, type CommandContext, makeApi } from './command.js';
-import { policyCmd, targetCmd, userCmd } from './commands/admin.js';
-import { linkCmd } from './commands/links.js';
-import { ephemeralCmd } from './commands/ephemeral.js';
-import { discoverCmd } from './commands/discover.js';
-import { ruleCmd } from './commands/rules.js';
-import { initCmd, serveCmd } from './commands/node.js';
-import { nodeCmd } from './commands/cluster.js';
-import { auditCmd } from './commands/audit.js';
-import { sessionCmd, vaultCmd } from './commands/oversight.js';
-import { loginCmd, logoutCmd, passwdCmd, whoamiCmd } from './commands/session-login.js';
-import { sshConfigCmd } from './commands/ssh-config.js';
-import { exportCmd, playCmd } from './commands/recordings.js';
-import { approveCmd, breakglassCmd, dbPasswordCmd, denyCmd, grantCmd, requestCmd, requestsCmd } from './commands/workflow.js';
 import { type Out, stdio } from './output.js';
 import { type Ask, askAtTerminal } from './terminal.js';
 
-const COMMANDS: Record<string, Command> = {
-  init: initCmd, serve: serveCmd, user: userCmd, target: targetCmd, policy: policyCmd, request: requestCmd,
-  requests: requestsCmd, approve: approveCmd, deny: denyCmd, grant: grantCmd, breakglass: breakglassCmd,
-  'db-password': dbPasswordCmd, audit: auditCmd, session: sessionCmd, play: playCmd, export: exportCmd, vault: vaultCmd, login: loginCmd, logout: logoutCmd, whoami: whoamiCmd,
-  passwd: passwdCmd,
-  link: linkCmd,
-  ephemeral: ephemeralCmd,
-  discover: discoverCmd,
-  node: nodeCmd,
-  rule: ruleCmd,
-  'ssh-config': sshConfigCmd,
+// Each command's module is loaded only when that command runs: `serve` and `init` pull in the whole
+// gateway, and loading every module for every call made each CLI call cost about a second of CPU
+// (scripts and tests run the CLI thousands of times).
+type Lazy = () => Promise<Command>;
+const admin = (): Promise<typeof import('./commands/admin.js')> => import('./commands/admin.js');
+const workflow = (): Promise<typeof import('./commands/workflow.js')> => import('./commands/workflow.js');
+const nodeCmds = (): Promise<typeof import('./commands/node.js')> => import('./commands/node.js');
+const oversight = (): Promise<typeof import('./commands/oversight.js')> => import('./commands/oversight.js');
+const sessionLogin = (): Promise<typeof import('./commands/session-login.js')> => import('./commands/session-login.js');
+const recordings = (): Promise<typeof import('./commands/recordings.js')> => import('./commands/recordings.js');
+const COMMANDS: Record<string, Lazy> = {
+  init: async () => (await nodeCmds()).initCmd, serve: async () => (await nodeCmds()).serveCmd,
+  user: async () => (await admin()).userCmd, target: async () => (await admin()).targetCmd, policy: async () => (await admin()).policyCmd,
+  request: async () => (await workflow()).requestCmd, requests: async () => (await workflow()).requestsCmd,
+  approve: async () => (await workflow()).approveCmd, deny: async () => (await workflow()).denyCmd, grant: async () => (await workflow()).grantCmd,
+  breakglass: async () => (await workflow()).breakglassCmd, 'db-password': async () => (await workflow()).dbPasswordCmd,
+  audit: async () => (await import('./commands/audit.js')).auditCmd,
+  session: async () => (await oversight()).sessionCmd, vault: async () => (await oversight()).vaultCmd,
+  play: async () => (await recordings()).playCmd, export: async () => (await recordings()).exportCmd,
+  login: async () => (await sessionLogin()).loginCmd, logout: async () => (await sessionLogin()).logoutCmd,
+  whoami: async () => (await sessionLogin()).whoamiCmd, passwd: async () => (await sessionLogin()).passwdCmd,
+  link: async () => (await import('./commands/links.js')).linkCmd,
+  ephemeral: async () => (await import('./commands/ephemeral.js')).ephemeralCmd,
+  discover: async () => (await import('./commands/discover.js')).discoverCmd,
+  node: async () => (await import('./commands/cluster.js')).nodeCmd,
+  rule: async () => (await import('./commands/rules.js')).ruleCmd,
+  'ssh-config': async () => (await import('./commands/ssh-config.js')).sshConfigCmd,
 };
 
 const HELP = `portcullis: just-in-time privileged access gateway
@@ -105,7 +108,7 @@ export async function main(argv: string[], io: { out?: Out; env?: NodeJS.Process
     const flags = new Flags({ positionals: rest, flags: args.flags });
     const data = flags.opt('data');
     const ctx: CommandContext = { flags, env, out, json: flags.bool('json'), stdin: io.stdin ?? process.stdin, data, ask: io.ask ?? askAtTerminal, api: makeApi(env, data) };
-    return await cmd(ctx);
+    return await (await cmd())(ctx);
   } catch (err) {
     if (isPortcullisError(err)) {
       out.error(`portcullis: ${err.message} (${err.code})\n`);

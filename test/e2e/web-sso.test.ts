@@ -129,8 +129,8 @@ describe('single sign-on', () => {
     const state = new URL(start.headers().location!).searchParams.get('state')!;
     await idp.stop();
     // The provider's redirect back arrives, but its token endpoint no longer answers.
-    const cb = await ctx.request.get(`${gw.url}/api/v1/sso/callback?code=abc&state=${encodeURIComponent(state)}`, { maxRedirects: 0 });
-    expect(cb.status()).toBe(503);
+    const cb = await ctx.request.get(`${gw.url}/api/v1/sso/callback?code=abc&state=${encodeURIComponent(state)}&iss=${encodeURIComponent(idp.issuer)}`, { maxRedirects: 0 });
+    expect(cb.status(), await cb.text()).toBe(503);
     expect(await cb.text()).toMatch(/identity provider did not answer/);
     expect(cb.headers()['set-cookie'] ?? '').not.toMatch(/pc_session=[^;]/);
     await ctx.close();

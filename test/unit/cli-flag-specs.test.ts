@@ -18,17 +18,15 @@ type Main = (argv: string[], io: { out: { write(t: string): void; error(t: strin
 const CLI = resolve(import.meta.dirname, '../../gateway/cli');
 const load = async <T>(file: string): Promise<T> => (await import(pathToFileURL(join(CLI, file)).href)) as T;
 
-/** Command name → the file that defines it, read from main.ts's imports and its COMMANDS table. */
+/** Command name → the file that defines it, read from main.ts's lazy COMMANDS table (and the loaders it names). */
 function commandFiles(): Map<string, string[]> {
   const main = readFileSync(join(CLI, 'main.ts'), 'utf8');
-  const fnFile = new Map<string, string>();
-  for (const m of main.matchAll(/import \{([^}]+)\} from '\.\/commands\/([a-z-]+)\.js'/g)) {
-    for (const fn of m[1]!.split(',').map((s) => s.trim())) fnFile.set(fn, `${m[2]}.ts`);
-  }
+  const loaders = new Map<string, string>();
+  for (const m of main.matchAll(/const (\w+) = \(\): [^\n]*=> import\('\.\/commands\/([a-z-]+)\.js'\)/g)) loaders.set(m[1]!, `${m[2]}.ts`);
   const table = /const COMMANDS[^{]*\{([\s\S]*?)\n\};/.exec(main)![1]!;
   const files = new Map<string, string[]>();
-  for (const m of table.matchAll(/'?([a-z-]+)'?: (\w+)/g)) {
-    const file = fnFile.get(m[2]!);
+  for (const m of table.matchAll(/'?([a-z-]+)'?: async \(\) => \(await (?:(\w+)\(\)|import\('\.\/commands\/([a-z-]+)\.js'\))\)\.\w+/g)) {
+    const file = m[3] ? `${m[3]}.ts` : loaders.get(m[2]!);
     if (file) files.set(file, [...(files.get(file) ?? []), m[1]!]);
   }
   // Helper files (target-tls.ts, reveal.ts, ...) serve the commands of the files that import them.
