@@ -10,7 +10,8 @@ export interface ApiErrorBody { error: { code: string; message: string } }
 
 // ---- Resources (GET /api/v1/users, targets, policies, requests, grants, sessions, links) ----
 
-export interface UserView { id: string; name: string; kind: string; roles: string[]; totp: boolean; mysql_native_password: boolean; ssh_keys: number; disabled: boolean; created_at: string }
+/** `source`: 'local' (made by an admin or setup) or 'oidc' (made by a single sign-on, roles from the provider's groups). */
+export interface UserView { id: string; name: string; kind: string; source: string; roles: string[]; totp: boolean; mysql_native_password: boolean; ssh_keys: number; disabled: boolean; created_at: string }
 
 /**
  * POST /api/v1/users/:name/password. An admin's reset of another user: `updated` and how many of

@@ -18,7 +18,7 @@ export type { CertificateView, GrantView, LinkView, PolicyView, RequestView, Ses
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 export function userView(u: UserRecord): UserView {
-  return { id: u.id, name: u.name, kind: u.kind, roles: u.roles, totp: u.totpSealed !== null, mysql_native_password: u.mysqlNative, ssh_keys: u.sshKeys.length, disabled: u.disabled, created_at: iso(u.createdAt)! };
+  return { id: u.id, name: u.name, kind: u.kind, source: u.source, roles: u.roles, totp: u.totpSealed !== null, mysql_native_password: u.mysqlNative, ssh_keys: u.sshKeys.length, disabled: u.disabled, created_at: iso(u.createdAt)! };
 }
 
 export function targetView(t: TargetRecord): TargetView {

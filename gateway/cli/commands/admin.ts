@@ -44,7 +44,7 @@ export const userCmd: Command = async (c) => {
       return 0;
     }
     case 'list':
-      printList(c.out, c.json, await api.get<UserView[]>('/api/v1/users') as unknown as Array<Record<string, unknown>>, ['name', 'kind', 'roles', 'totp', 'mysql_native_password', 'ssh_keys', 'disabled']);
+      printList(c.out, c.json, await api.get<UserView[]>('/api/v1/users') as unknown as Array<Record<string, unknown>>, ['name', 'kind', 'source', 'roles', 'totp', 'mysql_native_password', 'ssh_keys', 'disabled']);
       return 0;
     case 'remove':
       if (!name) usage('portcullis user remove NAME');
