@@ -421,6 +421,16 @@ export class Authenticator {
     return this.ctx.store.tokens.removeByHash(sha256Hex(token));
   }
 
+  /**
+   * Whether this token is a console session made by a browser sign-in (password, setup or single
+   * sign-on), not an API token: the label is set by the gateway at sign-in, never by the holder.
+   */
+  async isBrowserSession(token: string): Promise<boolean> {
+    if (!token.startsWith(TOKEN_PREFIX + '_') || token.length > 200) return false;
+    const rec = await this.ctx.store.tokens.byHash(sha256Hex(token));
+    return !!rec && BROWSER_SESSION_LABELS.has(rec.label) && (rec.expiresAt === null || rec.expiresAt > this.ctx.clock.now());
+  }
+
   /** Resolves a bearer token to its user; undefined when unknown, expired, or the user is disabled. */
   async byToken(token: string): Promise<UserRecord | undefined> {
     if (!token.startsWith(TOKEN_PREFIX + '_') || token.length > 200) return undefined;
@@ -437,6 +447,9 @@ export class Authenticator {
  * their own (single sign-on users, key-only users) use the grant's one-time database password
  * (`portcullis db-password`); everyone else their account password.
  */
+/** Labels of the tokens a browser sign-in issues (web.ts, setup.ts, password.ts, sso-service.ts). */
+const BROWSER_SESSION_LABELS = new Set(['web', 'sso']);
+
 function usesGrantPasswords(user: UserRecord): boolean {
   return user.totpSealed !== null || user.passwordHash === null;
 }
