@@ -249,7 +249,7 @@ export class Authenticator {
   async nativeBegin(name: string, addr: string): Promise<NativeVerifier> {
     this.refuseIfLocked(name, addr);
     const user = await this.ctx.store.users.byName(name);
-    const v = user && user.mysqlNative && user.totpSealed === null ? user.nativeVerifier : null;
+    const v = user && user.mysqlNative && !this.grantPasswordsOnly(user) ? user.nativeVerifier : null;
     return v !== null ? { verifier: v, genuine: true } : { verifier: this.decoys.nativeVerifier(name), genuine: false };
   }
 
@@ -261,7 +261,7 @@ export class Authenticator {
   async dbPasswordLogin(name: string, target: string, password: string, addr: string, method: string): Promise<UserRecord> {
     const user = await this.ctx.store.users.byName(name);
     // Accounts from before SCRAM verifiers existed: scrypt, which also backfills the verifiers.
-    if (user && !usesGrantPasswords(user) && user.scramVerifier === null) {
+    if (user && !this.grantPasswordsOnly(user) && user.scramVerifier === null) {
       return this.login({ user: name, password, addr, method }).catch((err: unknown) => {
         // A database refusal is the same for every failure (see proofFinish); the audit has the reason.
         throw isPortcullisError(err) && err.code === 'user-disabled' ? invalidCredentials() : err;
@@ -306,8 +306,17 @@ export class Authenticator {
   /** What a database login checks against: the user's verifier, or the grant's for users with a code. */
   private async dbVerifier(user: UserRecord | undefined, target: string): Promise<string | null> {
     if (!user) return null;
-    if (!usesGrantPasswords(user)) return user.scramVerifier;
+    if (!this.grantPasswordsOnly(user)) return user.scramVerifier;
     return (await this.dbPasswordGrant(user, target))?.dbVerifier ?? null;
+  }
+
+  /**
+   * Whether this user's database logins take only the grant's one-time password: users with a code
+   * or without a password (usesGrantPasswords), and users whose account password may not sign in
+   * (`oidc.local_passwords: false` and not a break-glass admin): a database login is a sign-in too.
+   */
+  private grantPasswordsOnly(user: UserRecord): boolean {
+    return usesGrantPasswords(user) || this.passwordPolicy(user, 'database-password') !== null;
   }
 
   /** The active grant of this user on this target that has a one-time database password, if any. */
@@ -421,6 +430,16 @@ export class Authenticator {
     return this.ctx.store.tokens.removeByHash(sha256Hex(token));
   }
 
+  /**
+   * Whether this token is a console session made by a browser sign-in (password, setup or single
+   * sign-on), not an API token: the label is set by the gateway at sign-in, never by the holder.
+   */
+  async isBrowserSession(token: string): Promise<boolean> {
+    if (!token.startsWith(TOKEN_PREFIX + '_') || token.length > 200) return false;
+    const rec = await this.ctx.store.tokens.byHash(sha256Hex(token));
+    return !!rec && BROWSER_SESSION_LABELS.has(rec.label) && (rec.expiresAt === null || rec.expiresAt > this.ctx.clock.now());
+  }
+
   /** Resolves a bearer token to its user; undefined when unknown, expired, or the user is disabled. */
   async byToken(token: string): Promise<UserRecord | undefined> {
     if (!token.startsWith(TOKEN_PREFIX + '_') || token.length > 200) return undefined;
@@ -437,6 +456,9 @@ export class Authenticator {
  * their own (single sign-on users, key-only users) use the grant's one-time database password
  * (`portcullis db-password`); everyone else their account password.
  */
+/** Labels of the tokens a browser sign-in issues (web.ts, setup.ts, password.ts, sso-service.ts). */
+const BROWSER_SESSION_LABELS = new Set(['web', 'sso']);
+
 function usesGrantPasswords(user: UserRecord): boolean {
   return user.totpSealed !== null || user.passwordHash === null;
 }

@@ -55,5 +55,9 @@ export function safeReturnTo(raw: string | null | undefined): string {
   const base = 'https://gateway.invalid';
   const u = new URL(raw, base);
   if (u.origin !== base) return bad();
-  return u.pathname + u.search + u.hash;
+  // Checked again after the URL parser normalised dot segments: "/.//evil", "/a/..//evil" and
+  // "/%2e//evil" all come out as "//evil", which a browser follows to another host.
+  const out = u.pathname + u.search + u.hash;
+  if (!out.startsWith('/') || out.startsWith('//') || out.includes('\\')) return bad();
+  return out;
 }

@@ -34,6 +34,17 @@ describe('login handoffs', () => {
     expect(text).not.toContain(got.token);
   });
 
+  it('counts only browser sign-ins as console sessions that may approve (an API token sent as the cookie does not)', async () => {
+    t = await testApp();
+    const ops = await t.user('ops', ['ops']);
+    const issue = async (label: string): Promise<string> => (await t.app.authn.issueToken('ops', ops, label, 60_000)).token;
+    expect(await t.app.authn.isBrowserSession(await issue('web'))).toBe(true);
+    expect(await t.app.authn.isBrowserSession(await issue('sso'))).toBe(true);
+    expect(await t.app.authn.isBrowserSession(await issue('login'))).toBe(false);
+    expect(await t.app.authn.isBrowserSession(await issue('sso-cli'))).toBe(false);
+    expect(await t.app.authn.isBrowserSession('pc_nope')).toBe(false);
+  });
+
   it('gives a token to exactly one of many concurrent pollers', async () => {
     t = await testApp();
     const ops = await t.user('ops', ['ops']);

@@ -14,7 +14,7 @@ describe('return_to', () => {
     expect(safeReturnTo(null)).toBe('/');
     expect(safeReturnTo('/#/requests')).toBe('/#/requests');
     expect(safeReturnTo('/approve/abc?x=1')).toBe('/approve/abc?x=1');
-    for (const bad of ['//evil.example', '/\\evil.example', 'https://evil.example/', 'javascript:alert(1)', 'evil', '/\t/evil.example', ' /x']) {
+    for (const bad of ['//evil.example', '/\\evil.example', 'https://evil.example/', 'javascript:alert(1)', 'evil', '/\t/evil.example', ' /x', '/.//evil.example', '/a/..//evil.example', '/%2e//evil.example', '/%2e%2e//evil.example/x?y']) {
       expect(() => safeReturnTo(bad), bad).toThrow(/return_to/);
     }
   });

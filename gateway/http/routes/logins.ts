@@ -20,8 +20,13 @@ function view(v: HandoffView, c: RouteContext): LoginView {
   };
 }
 
-function fromConsole(c: RouteContext): void {
-  if (c.token === '' || c.cookie(COOKIE) !== c.token) {
+/**
+ * The request carries a console session: the cookie alone cannot tell (an API token holder can send
+ * its token as the cookie too, with the CSRF token derived from it), so the token's own record must
+ * be a browser sign-in's, of a person.
+ */
+async function fromConsole(c: RouteContext): Promise<void> {
+  if (c.token === '' || c.cookie(COOKIE) !== c.token || me(c).kind !== 'human' || !(await c.services.authn.isBrowserSession(c.token))) {
     throw new PortcullisError('forbidden', 'approve or deny a sign-in in the web console, where you are signed in');
   }
 }
@@ -40,11 +45,11 @@ export const loginRoutes: Route[] = [
   }),
   route('GET', '/api/v1/logins/:id', 'any', async (c) => view(await c.services.handoffs.view(c.params.id!), c)),
   route('POST', '/api/v1/logins/:id/approve', 'any', async (c) => {
-    fromConsole(c);
+    await fromConsole(c);
     return view(await c.services.handoffs.approve(c.params.id!, me(c), c.addr), c);
   }),
   route('POST', '/api/v1/logins/:id/deny', 'any', async (c) => {
-    fromConsole(c);
+    await fromConsole(c);
     return view(await c.services.handoffs.deny(c.params.id!, me(c), c.addr), c);
   }),
 ];

@@ -36,11 +36,13 @@ async function changeOwn(c: RouteContext, password: string): Promise<PasswordCha
   // change the password, nor guess the current one faster than a login could.
   await c.services.authn.login({ user: self.name, password: current, totp: c.body.optStr('totp'), addr: c.addr, method: 'password-change' })
     .catch((err: unknown) => { c.services.counters.authFailures(); throw err; });
+  // Read before the change ends the caller's token: a console session stays one, and an API token
+  // sent as the cookie too does not become one (see logins.ts).
+  const browser = c.cookie(COOKIE) === c.token && (await c.services.authn.isBrowserSession(c.token));
   const r = await c.services.users.setPassword(self.name, self.name, password, 'password-changed');
   // The caller's own token was among them (it authenticated this request); a new one replaces it.
   const others = Math.max(0, r.tokensRevoked - 1);
   const ttlMs = parseDuration(c.services.config.api.tokenTtl);
-  const browser = c.cookie(COOKIE) === c.token;
   const fresh = await c.services.authn.issueToken(self.name, self, browser ? 'web' : 'login', ttlMs);
   if (browser) {
     // The cookie stays HttpOnly: the page gets only the CSRF token that goes with the new session.
