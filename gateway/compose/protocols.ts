@@ -31,6 +31,7 @@ import type { TargetKind } from '../store/records.js';
 import type { AdminLogin } from '../provision/provisioner.js';
 import type { LoginProbe } from '../targets/target-check.js';
 import { parseDuration } from '../util/duration.js';
+import { BrowserWaits } from '../ssh/browser-waits.js';
 
 /** What an entry needs to build its listener: the services and the gateway's TLS certificate. */
 export interface ListenerContext {
@@ -54,7 +55,7 @@ export const PROTOCOLS: { readonly [K in TargetKind]: ProtocolEntry } = {
     listener: ({ app }) => createSshListener({
       authn: app.authn, certs: app.sshCerts, links: app.links, pipeline: app.pipeline, log: app.log.child({ listener: 'ssh' }),
       // app.addresses is replaced once the ports are bound: read it per login.
-      handoffs: { service: app.handoffs, approvalUrl: (id) => approvalUrl(app.addresses.url, id) },
+      handoffs: { service: app.handoffs, approvalUrl: (id) => approvalUrl(app.addresses.url, id), waits: new BrowserWaits(3, Math.max(1, Math.floor(app.config.ssh.maxPreAuth / 4))) },
       authTimeoutMs: parseDuration(app.config.ssh.authTimeout),
     }, { hostKeyFile: app.paths.hostKey, host: app.config.listen, port: app.config.ssh.port, maxPreAuth: app.config.ssh.maxPreAuth }),
     probe: probeSshLogin,

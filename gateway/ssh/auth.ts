@@ -16,6 +16,7 @@
 import ssh2 from 'ssh2';
 import type { Authenticator, PendingCode } from '../access/authn.js';
 import type { HandoffService } from '../identity/handoffs.js';
+import type { BrowserWaits } from './browser-waits.js';
 import type { SshCertificateService } from '../access/ssh-certificates.js';
 import { CERT_TYPE } from './certs/certificate.js';
 import { LINK_SSH_USER, type LinkService } from '../access/links.js';
@@ -55,6 +56,10 @@ export interface BrowserApproval {
   approvalUrl: (id: string) => string;
   /** Gives this connection longer than the auth timeout while the person approves. */
   extendAuth: (ms: number) => void;
+  /** The cap on connections waiting at once (browser-waits.ts). */
+  waits: BrowserWaits;
+  /** Called once when this connection closes (a wait's slot is given back then at the latest). */
+  onClose: (fn: () => void) => void;
 }
 
 export class SshAuthFlow {
@@ -181,6 +186,12 @@ export class SshAuthFlow {
    * an approval by the user the SSH name names authenticates; the usual authorization follows.
    */
   private browserRound(ctx: ssh2.KeyboardAuthContext, p: Principal, b: BrowserApproval): void {
+    const release = b.waits.take(this.addr);
+    if (!release) {
+      this.refusal = 'too many logins from this address are waiting for approval in the browser; finish or close those first';
+      return this.finish(ctx, p, null);
+    }
+    b.onClose(release);
     void b.service.begin('ssh', { user: p.user, target: p.target }, this.addr).then((h) => {
       b.extendAuth(BROWSER_WAIT_MS);
       const who = terminalSafe(p.user);
@@ -188,8 +199,9 @@ export class SshAuthFlow {
       const ask = (round: number, note: string): void => {
         ctx.prompt([{ prompt: APPROVED_PROMPT, echo: false }], TITLE, note + text, () => {
           void b.service.claimSsh(h.id, h.secret, p.user, this.addr).then((claim) => {
-            if (claim.state === 'approved') return this.finish(ctx, p, claim.user);
             if (claim.state === 'pending' && round < BROWSER_ROUNDS) return ask(round + 1, 'Not approved yet. ');
+            release();
+            if (claim.state === 'approved') return this.finish(ctx, p, claim.user);
             this.refusal = claim.state === 'refused' ? `login not approved in the browser: ${claim.reason}` : 'login not approved in the browser in time';
             this.finish(ctx, p, null);
           }).catch(() => ctx.reject(METHODS));
@@ -198,6 +210,7 @@ export class SshAuthFlow {
       ask(1, '');
     }, (err: unknown) => {
       // Too many begun from this address, or the store down: said in words, like a lock.
+      release();
       this.refusal = isPortcullisError(err) ? err.message : 'cannot begin a browser approval now';
       this.finish(ctx, p, null);
     });

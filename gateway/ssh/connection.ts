@@ -8,6 +8,7 @@ import type ssh2 from 'ssh2';
 import type { Authenticator } from '../access/authn.js';
 import type { LinkService } from '../access/links.js';
 import type { HandoffService } from '../identity/handoffs.js';
+import type { BrowserWaits } from './browser-waits.js';
 import type { SshCertificateService } from '../access/ssh-certificates.js';
 import type { Logger } from '../log/logger.js';
 import type { Identity, ProtocolAdapter, SessionContext, SessionRefusal } from '../session/adapter.js';
@@ -26,7 +27,7 @@ export interface SshDeps {
   certs: Pick<SshCertificateService, 'probe' | 'login'>;
   links: LinkService;
   /** Keyboard-interactive logins approved in the browser; `approvalUrl`: the console page for a handoff id. */
-  handoffs?: { service: Pick<HandoffService, 'begin' | 'claimSsh'>; approvalUrl: (id: string) => string };
+  handoffs?: { service: Pick<HandoffService, 'begin' | 'claimSsh'>; approvalUrl: (id: string) => string; waits: BrowserWaits };
   pipeline: SessionPipeline;
   log: Logger;
   authTimeoutMs: number;
@@ -64,7 +65,7 @@ export class SshAdapter implements ProtocolAdapter<ssh2.Client> {
     // Channels that never get an upstream must not leave an unhandled rejection behind.
     this.relaying.catch(() => {});
     this.flow = new SshAuthFlow(deps.authn, deps.certs, deps.pipeline.authorizer, deps.links, clientAddr, this.log, () => setTimeout(() => client.end(), 20),
-      deps.handoffs ? { ...deps.handoffs, extendAuth } : null);
+      deps.handoffs ? { ...deps.handoffs, extendAuth, onClose: (fn) => { client.once('close', fn); } } : null);
     client.on('authentication', (ctx) => this.flow.handle(ctx));
     client.on('ready', () => {
       onAuthenticated();
