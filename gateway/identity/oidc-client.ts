@@ -157,7 +157,8 @@ function isNetworkError(err: unknown): boolean {
 
 function usernameOf(c: Record<string, unknown>): string | null {
   if (typeof c.preferred_username === 'string' && c.preferred_username !== '') return c.preferred_username;
-  if (typeof c.email === 'string' && c.email.includes('@')) return c.email.slice(0, c.email.indexOf('@'));
+  // Only a verified address names anyone: an unverified one is whatever the person typed.
+  if (typeof c.email === 'string' && c.email.includes('@') && c.email_verified === true) return c.email.slice(0, c.email.indexOf('@'));
   return null;
 }
 

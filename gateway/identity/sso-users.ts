@@ -74,6 +74,10 @@ async function create(ctx: AccessContext, id: OidcIdentity, externalId: string, 
   try {
     await ctx.store.transaction(async () => {
       if (await ctx.store.users.byName(name)) throw nameTaken(name);
+      // "Admin" beside "admin" would read as the same person to an approver: refused like the same name.
+      const lower = name.toLowerCase();
+      const lookalike = (await ctx.store.users.list()).find((u) => u.name.toLowerCase() === lower);
+      if (lookalike) throw nameTaken(lookalike.name);
       await ctx.store.users.insert(user);
       await ctx.audit.append('user.created', SSO_ACTOR, { user: name, roles, kind: 'human', source: 'oidc' });
     });

@@ -91,6 +91,12 @@ describe('the OIDC client against an impostor provider', () => {
     await expect(signIn({}, { state: 'forged-state' })).rejects.toMatchObject({ code: 'invalid-credentials' });
   });
 
+  it('takes a name from the email only when the provider says it is verified', async () => {
+    expect(await signIn({ preferred_username: undefined, email: 'bob@example.com' })).toMatchObject({ username: null });
+    expect(await signIn({ preferred_username: undefined, email: 'bob@example.com', email_verified: false })).toMatchObject({ username: null });
+    expect(await signIn({ preferred_username: undefined, email: 'bob@example.com', email_verified: true })).toMatchObject({ username: 'bob' });
+  });
+
   it('refuses a token without the groups claim, naming the claim', async () => {
     const id = await signIn({ groups: undefined }) as { groups: string[] | null };
     expect(id.groups).toBeNull();

@@ -35,7 +35,9 @@ export const ssoLoginCmd: Command = async (c) => {
   const code = terminalSafe(begun.code);
   c.out.error(`To sign in, open this page in the browser where you are signed in to Portcullis:\n\n  ${page}\n\n`
     + `Check that it shows the code ${code}, then approve. Waiting (until ${terminalSafe(begun.expires_at)}; Ctrl-C stops)...\n`);
-  if (!noBrowser) openBrowser(c.env, begun.url);
+  // Only a web address is handed to the browser opener: xdg-open runs whatever handler a scheme
+  // names, and the address comes from the server.
+  if (!noBrowser && /^https?:\/\/\S+$/.test(begun.url) && begun.url === terminalSafe(begun.url)) openBrowser(c.env, begun.url);
 
   const r = await waitForApproval(c, api, begun);
   if (r === 'cancelled') {
