@@ -30,6 +30,24 @@ const hostOf = (url: string): string => {
   }
 };
 
+const REASON_MAX = 1000;
+const TICKET_MAX = 200;
+// eslint-disable-next-line no-control-regex
+const TICKET_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/;
+
+/**
+ * A ticket is an id (INC-1234), not text: bounded before the policy's pattern runs on it (an
+ * unanchored pattern such as [A-Z]+-\d+ is quadratic, and a 256 KiB ticket blocked the event loop
+ * for minutes) and before it is sent to the ticket system, stored, audited and shown.
+ */
+function checkTicket(raw: string | undefined): string | null {
+  const t = raw?.trim() || null;
+  if (t === null) return null;
+  if (t.length > TICKET_MAX) throw new PortcullisError('ticket-invalid', `the ticket is longer than ${TICKET_MAX} characters`);
+  if (TICKET_UNSAFE.test(t)) throw new PortcullisError('ticket-invalid', 'the ticket contains control or invisible characters');
+  return t;
+}
+
 export interface NewRequest {
   target: string;
   durationMs: number;
@@ -65,7 +83,8 @@ export class RequestService {
     const level = resolveLevel(target, input.level);
     const policy = await this.choosePolicy(user, target, input, level);
     const reason = policy.requireReason ? requireText('reason', input.reason) : (input.reason ?? '').trim();
-    const ticket = input.ticket?.trim() || null;
+    if (reason.length > REASON_MAX) throw new PortcullisError('bad-request', `reason is longer than ${REASON_MAX} characters`);
+    const ticket = checkTicket(input.ticket);
     if (policy.ticketPattern !== null) {
       if (!ticket || !new RegExp(policy.ticketPattern).test(ticket)) {
         throw new PortcullisError('ticket-invalid', `policy ${policy.name} needs a ticket matching /${policy.ticketPattern}/ (--ticket)`);

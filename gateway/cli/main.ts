@@ -101,6 +101,7 @@ export async function main(argv: string[], io: { out?: Out; env?: NodeJS.Process
     }
     try {
       checkFlags(args, found.key, found.spec);
+      checkPositionals(args.positionals, found.key);
     } catch (err) {
       if (err instanceof FlagError) return refuse(out, err.message, [name, rest[0]]);
       throw err;
@@ -116,6 +117,22 @@ export async function main(argv: string[], io: { out?: Out; env?: NodeJS.Process
     }
     out.error(`portcullis: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
+  }
+}
+
+/**
+ * More words than the command takes are a mistake, not something to drop: an unquoted
+ * `--window mon-fri 09:00-17:00 Europe/Berlin` made a whole-day UTC window and ignored the rest, and
+ * `-- --ticket-check URL` made a policy without its check. (A command whose subcommand is unknown
+ * has no table entry of its own; it names its subcommands itself.)
+ */
+function checkPositionals(positionals: string[], key: string): void {
+  const spec = COMMAND_SPECS[key];
+  if (!spec) return;
+  const max = key.split(' ').length + spec.args.split(/\s+/).filter(Boolean).length;
+  const extra = positionals[max];
+  if (extra !== undefined) {
+    throw new FlagError(`unexpected argument "${extra.slice(0, 80)}" for \`${key}\` (a value with spaces is quoted: --window "mon-fri 09:00-17:00 Europe/Berlin")`);
   }
 }
 

@@ -121,6 +121,16 @@ describe('strict flags, before the command runs', () => {
     for (const argv of [['grant', 'list', '--active=no'], ['request', 'web01', '--for'], ['target', 'list', '--host', 'x']]) expect((await run(argv)).code).toBe(2);
   });
 
+  it('refuses words the command does not take (an unquoted window, flags after --), before it runs', async () => {
+    const w = await run(['policy', 'add', 'p1', '--roles', 'ops', '--targets', 'db1', '--window', 'mon-fri', '09:00-17:00', 'Europe/Berlin']);
+    expect({ code: w.code, err: w.err.split('\n')[0] }).toEqual({ code: 2, err: 'portcullis: unexpected argument "09:00-17:00" for `policy add` (a value with spaces is quoted: --window "mon-fri 09:00-17:00 Europe/Berlin")' });
+    expect((await run(['policy', 'add', 'p1', '--roles', 'ops', '--', '--ticket-check', 'https://t.example/x'])).code).toBe(2);
+    expect((await run(['request', 'web01', '--for', '30m', '--reason', 'fix', 'the', 'disk'])).err).toContain('unexpected argument "the" for `request`');
+    // The words a command does take still reach it (and fail on the closed port, exit 1).
+    expect((await run(['user', 'ssh-key', 'ops', '/nonexistent.pub'])).code).toBe(1);
+    expect((await run(['requests', 'approve', 'req_1'])).code).toBe(1);
+  });
+
   it('prints a command\'s usage for --help, without running it', async () => {
     const r = await run(['target', 'add', '--help']);
     expect(r.code).toBe(0);

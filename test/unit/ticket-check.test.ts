@@ -110,6 +110,21 @@ describe('requests under a policy with a ticket check', () => {
     ]);
   });
 
+  it('a ticket over 200 characters or with control characters is refused before the pattern, the ticket system or the store see it', async () => {
+    let asked = 0;
+    await setup((u, j, l) => { asked++; return json({ valid: true })(u, j, l); });
+    await t.app.policies.replace('admin', 'ops-web', policy({ ticketPattern: '[A-Z]+-[0-9]+' }));
+    const ops = await t.user('ops', ['ops']);
+    const ask = (ticket: string): Promise<unknown> => t.app.requests.create(ops, { target: 'web01', durationMs: 30 * MIN, reason: 'deploy', ticket });
+    const started = Date.now();
+    await expect(ask('A'.repeat(256 * 1024))).rejects.toMatchObject({ code: 'ticket-invalid', message: 'the ticket is longer than 200 characters' });
+    expect(Date.now() - started).toBeLessThan(1000);
+    await expect(ask('INC-1\u001b]2;x\u0007')).rejects.toMatchObject({ code: 'ticket-invalid' });
+    await expect(ask('INC-1\u202e')).rejects.toMatchObject({ code: 'ticket-invalid' });
+    expect(asked).toBe(0);
+    expect(await t.app.store.requests.list({})).toEqual([]);
+  });
+
   it('a policy refuses a ticket check URL that is not http(s) or carries credentials, through add and replace', async () => {
     await setup(json({ valid: true }));
     await expect(t.app.policies.add('admin', policy({ name: 'p2', ticketCheck: 'gopher://x/' }))).rejects.toThrow(/http/);

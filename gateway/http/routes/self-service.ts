@@ -63,8 +63,12 @@ async function myPending(c: RouteContext, u: UserRecord): Promise<MyPendingReque
   }));
 }
 
-function mySessions(c: RouteContext, u: UserRecord): Promise<SessionView[]> {
-  return c.services.sessions.list({ user: u.name, limit: RECENT_SESSIONS });
+/**
+ * Without risk scores and flags: those are for investigators (GET /api/v1/sessions); shown to the
+ * user they would say which of their commands a silent "flag" rule or a risk detector caught.
+ */
+async function mySessions(c: RouteContext, u: UserRecord): Promise<SessionView[]> {
+  return (await c.services.sessions.list({ user: u.name, limit: RECENT_SESSIONS })).map((s) => ({ ...s, risk_score: 0, flags: [] }));
 }
 
 /** The public URL's host when one is configured (what users reach), else the listeners' address. */
