@@ -1,4 +1,6 @@
 // init and serve: the two commands that run on the gateway host itself.
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { dataPaths, defaultDataDir } from '../../config/data-dir.js';
 import { loadConfig } from '../../config/config.js';
 import { createLogger } from '../../log/logger.js';
@@ -62,7 +64,12 @@ export const serveCmd: Command = async (c) => {
   const log = createLogger(config.log.level, tty ? humanDestination(process.stdout) : undefined);
   const running = await startGateway(config, c.env, log);
   const setup = await running.app.setup.start();
-  c.out.write(startBanner(running.url, running.ports, setup && { url: `${running.app.addresses.url}/setup/${setup.token}`, expiresAt: setup.expiresAt }, tty));
+  const link = setup && { url: `${running.app.addresses.url}/setup/${setup.token}`, expiresAt: setup.expiresAt, file: join(running.app.paths.root, SETUP_LINK_FILE) };
+  // Off a terminal, stdout is a log collector's: the link (which makes the first admin) goes to a
+  // file only the gateway's user can read, and the log line says where. A stale one goes.
+  rmSync(join(running.app.paths.root, SETUP_LINK_FILE), { force: true });
+  if (link && !tty) writeFileSync(link.file, link.url + '\n', { mode: 0o600 });
+  c.out.write(startBanner(running.url, running.ports, link, tty));
   await new Promise<void>((resolve) => {
     const onSignal = (): void => { void running.stop().then(resolve); };
     process.once('SIGTERM', onSignal);
@@ -73,14 +80,17 @@ export const serveCmd: Command = async (c) => {
 
 /**
  * What `serve` prints once it listens: the console's address, each listener, and, while no human
- * admin exists, the one-time setup link. Written straight to stdout, never through the logger: the
- * link's token is a credential and the log (and its collector) must never hold it.
+ * admin exists, the one-time setup link: on a terminal the link itself, otherwise the file that
+ * holds it (setup-link.txt, 0600, in the data dir). Written straight to stdout, never through the
+ * logger: the link's token is a credential and the log (and its collector) must never hold it.
  */
-export function startBanner(url: string, ports: Record<string, number>, setup: { url: string; expiresAt: number } | null, tty: boolean): string {
+export const SETUP_LINK_FILE = 'setup-link.txt';
+
+export function startBanner(url: string, ports: Record<string, number>, setup: { url: string; expiresAt: number; file: string } | null, tty: boolean): string {
   if (!tty) {
     const at = new Date().toISOString();
     const lines: Array<Record<string, unknown>> = [{ level: 30, time: at, app: 'portcullis', msg: 'serve.console', url: `${url}/`, ports }];
-    if (setup) lines.push({ level: 30, time: at, app: 'portcullis', msg: 'serve.setup_link', url: setup.url, expires_at: new Date(setup.expiresAt).toISOString() });
+    if (setup) lines.push({ level: 30, time: at, app: 'portcullis', msg: 'serve.setup_link', file: setup.file, expires_at: new Date(setup.expiresAt).toISOString() });
     return lines.map((l) => JSON.stringify(l)).join('\n') + '\n';
   }
   const host = new URL(url).hostname;
