@@ -28,12 +28,13 @@ const must = (r: CliResult): CliResult => {
   return r;
 };
 
-function serve(node: string, extra: string[] = []): Proc {
+/** serve on node's data dir, as `name` (the node's own name unless told). */
+function serve(node: string, extra: string[] = [], name = node): Proc {
   const env = {
     ...process.env, ...baseEnv(), PORTCULLIS_LOG_LEVEL: 'info', PORTCULLIS_HTTP_PORT: '0', PORTCULLIS_SSH_PORT: '0', PORTCULLIS_POSTGRES_PORT: '0', PORTCULLIS_MYSQL_PORT: '0',
     PORTCULLIS_RECORDINGS_DIR: join(dir, 'recordings'),
   };
-  const p = startProc(process.execPath, [BIN, 'serve', '--data', dataDir(node), '--store', store, '--node', node, ...extra], { env });
+  const p = startProc(process.execPath, [BIN, 'serve', '--data', dataDir(node), '--store', store, '--node', name, ...extra], { env });
   procs.push(p);
   return p;
 }
@@ -134,7 +135,7 @@ describe('two nodes on one PostgreSQL store', () => {
     mkdirSync(dataDir('n1b'), { mode: 0o700 });
     copyFileSync(join(dataDir('n1'), 'master.key'), join(dataDir('n1b'), 'master.key'));
     must(run(['init', '--data', dataDir('n1b'), '--store', store]));
-    const dup = serve('n1b', ['--node', 'n1']);
+    const dup = serve('n1b', [], 'n1');
     expect(await exited(dup, 30_000)).not.toBe(0);
     expect(dup.output()).toMatch(/node n1 is already running/);
   }, 60_000);

@@ -1,7 +1,8 @@
 // Shared pieces of the peer harness: free loopback ports, temp dirs, processes that are always
 // stopped, and a clear failure when a peer binary is missing (never a skip).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, createWriteStream, existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,24 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * `dest` as a copy (owners and modes kept: cp -a) of a directory `make` builds once per machine for
+ * this key: a database's initdb or install-db costs about a second of CPU, the copy a tenth of that.
+ * The key must change whenever what make() builds would (it names the command line).
+ */
+export function fromTemplate(key: string, dest: string, make: (dir: string) => void): void {
+  const template = join(tmpdir(), `portcullis-template-${createHash('sha256').update(key).digest('hex').slice(0, 16)}`);
+  if (!existsSync(join(template, 'complete'))) {
+    const fresh = tempDir('template-new');
+    chmodSync(fresh, 0o755);
+    make(join(fresh, 'made'));
+    writeFileSync(join(fresh, 'complete'), key);
+    // Another worker may have made it meanwhile: theirs stays, ours goes.
+    try { renameSync(fresh, template); } catch { rmSync(fresh, { recursive: true, force: true }); }
+  }
+  runOk('cp', ['-a', join(template, 'made'), dest]);
 }
 
 export function tempDir(prefix: string): string {
@@ -48,8 +67,9 @@ export interface Proc {
 }
 
 /** `logFile`: also append everything the process prints there, whole (output() keeps the last 200 KB). */
-export function startProc(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; logFile?: string } = {}): Proc {
-  const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `stopSignal`: what stop() sends first (SIGTERM unless told; a peer whose data is thrown away may take a faster one). */
+export function startProc(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; logFile?: string; stopSignal?: NodeJS.Signals; uid?: number; gid?: number } = {}): Proc {
+  const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'], ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.gid }) });
   let out = '';
   const file = opts.logFile ? createWriteStream(opts.logFile, { flags: 'a' }) : null;
   const keep = (d: Buffer): void => { out = (out + d.toString()).slice(-200_000); file?.write(d); };
@@ -62,7 +82,7 @@ export function startProc(cmd: string, args: string[], opts: { env?: NodeJS.Proc
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
       const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
       child.once('exit', () => { clearTimeout(t); resolve(); });
-      child.kill('SIGTERM');
+      child.kill(opts.stopSignal ?? 'SIGTERM');
     }),
   };
 }

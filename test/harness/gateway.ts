@@ -1,6 +1,7 @@
 // A real `portcullis serve` for end-to-end tests: `init` into a temp data dir, then the built CLI
 // as a child process on free loopback ports, with its JSON log captured for secret scans.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { run, startProc, tempDir, waitFor, type Proc } from './common.js';
 
@@ -59,13 +60,37 @@ export interface GatewayOptions {
   cleanup?: (dataDir: string) => void;
 }
 
+/**
+ * `portcullis init` into dataDir. A plain init (nothing in the caller's env that init reads: a
+ * master key, a store, a config) is made once per build and copied: each init spawns the CLI and
+ * generates keys (about 1.5 s of CPU), and the e2e files start well over a hundred gateways. Each
+ * copy is a whole data dir of its own; gateways of one file never share one (two copies would hold
+ * the same keys, which no test of two independent gateways may rely on: those pass an env).
+ */
+function initDataDir(dataDir: string, env: NodeJS.ProcessEnv, callerEnv: NodeJS.ProcessEnv): void {
+  const init = (dir: string): void => {
+    const r = cli(['init', '--data', dir], { env });
+    if (r.code !== 0) throw new Error(`portcullis init failed: ${r.stderr}`);
+  };
+  if (Object.keys(callerEnv).some((k) => /MASTER_KEY|STORE|CONFIG|DATA/.test(k))) return init(dataDir);
+  const stamp = Math.round(statSync(join(ROOT, 'dist/gateway/cli/main.js')).mtimeMs);
+  const template = join(tmpdir(), `portcullis-gw-template-${stamp}`);
+  if (!existsSync(join(template, 'complete'))) {
+    const fresh = tempDir('gw-template-new');
+    init(join(fresh, 'data'));
+    writeFileSync(join(fresh, 'complete'), '');
+    // Another worker may have made it meanwhile: theirs stays, ours goes.
+    try { renameSync(fresh, template); } catch { rmSync(fresh, { recursive: true, force: true }); }
+  }
+  cpSync(join(template, 'data'), dataDir, { recursive: true });
+}
+
 export async function startGateway(opts: GatewayOptions = {}): Promise<GatewayPeer> {
   const dir = tempDir('gw');
   const dataDir = join(dir, 'data');
   const homes = join(dir, 'homes');
   const baseEnv: NodeJS.ProcessEnv = { ...opts.env, PORTCULLIS_HOME: join(homes, '_admin'), PORTCULLIS_DATA: '' };
-  const init = cli(['init', '--data', dataDir], { env: baseEnv });
-  if (init.code !== 0) throw new Error(`portcullis init failed: ${init.stderr}`);
+  initDataDir(dataDir, baseEnv, opts.env ?? {});
   opts.prepare?.(dataDir);
   // Port 0 everywhere: serve binds what the kernel gives and writes the real ports to serve.json.
   // Picking "free" ports up front races with other test workers doing the same.

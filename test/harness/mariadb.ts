@@ -4,7 +4,7 @@
 // test CA (test-ca.ts).
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { withFreshPort, portOpen, requireBinary, runOk, startProc, tempDir, waitFor } from './common.js';
+import { fromTemplate, withFreshPort, portOpen, requireBinary, runOk, startProc, tempDir, waitFor } from './common.js';
 import { testTls } from './test-ca.js';
 
 export interface MariadbPeer {
@@ -33,8 +33,12 @@ export async function startMariadb(): Promise<MariadbPeer> {
   const tmp = join(dir, 'tmp');
   mkdirSync(tmp);
   chownSync(tmp, uid, gid);
-  runOk(install, ['--no-defaults', '--user=mysql', `--datadir=${data}`, '--auth-root-authentication-method=socket', '--skip-test-db', `--tmpdir=${tmp}`],
-    { env: { ...process.env, TMPDIR: tmp } });
+  const installArgs = ['--no-defaults', '--user=mysql', '--auth-root-authentication-method=socket', '--skip-test-db'];
+  fromTemplate(`mariadb install-db ${installArgs.join(' ')}`, data, (made) => {
+    mkdirSync(made, { mode: 0o755 });
+    chownSync(made, uid, gid);
+    runOk(install, [...installArgs, `--datadir=${made}`, `--tmpdir=${tmp}`], { env: { ...process.env, TMPDIR: tmp } });
+  });
   const socket = join(dir, 'mysqld.sock');
   const { server } = testTls();
   const certFile = join(dir, 'server.crt');

@@ -12,6 +12,7 @@ describe('human log lines', () => {
 
   it('escape ESC, C1 controls (CSI U+009B) and bidi marks in values, keys and the message', () => {
     const out = line({ origin: '\u001b]2;pwned\u0007', host: 'a\u009b2J', why: 'x y\u009b31m', ['k\u001b']: 1, n: { s: '\u202e' } });
+    // eslint-disable-next-line no-control-regex -- the point is that none of these reach the terminal
     expect(out).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
     expect(out).toContain('origin="\\u001b]2;pwned\\u0007"');
     expect(out).toContain('host="a\\u009b2J"');
