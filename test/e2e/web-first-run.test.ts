@@ -32,10 +32,11 @@ function setupLink(log: string): string | null {
   for (const line of log.split('\n')) {
     try {
       const rec = JSON.parse(line) as { msg?: string; file?: string; url?: string };
-      expect(rec.url).toBeUndefined();
-      if (rec.msg === 'serve.setup_link' && rec.file) {
-        expect(statSync(rec.file).mode & 0o777).toBe(0o600);
-        return readFileSync(rec.file, 'utf8').trim();
+      if (rec.msg === 'serve.setup_link') {
+        expect(rec.url).toBeUndefined();
+        const file = String(rec.file);
+        expect(statSync(file).mode & 0o777).toBe(0o600);
+        return readFileSync(file, 'utf8').trim();
       }
     } catch (e) { if (!(e instanceof SyntaxError)) throw e; }
   }

@@ -62,7 +62,7 @@ export interface GatewayOptions {
 
 /**
  * `portcullis init` into dataDir. A plain init (nothing in the caller's env that init reads: a
- * master key, a store, a config) is made once per build and copied: each init spawns the CLI and
+ * master key, a store, a config, a webhook) is made once per build and copied: each init spawns the CLI and
  * generates keys (about 1.5 s of CPU), and the e2e files start well over a hundred gateways. Each
  * copy is a whole data dir of its own; gateways of one file never share one (two copies would hold
  * the same keys, which no test of two independent gateways may rely on: those pass an env).
@@ -72,7 +72,8 @@ function initDataDir(dataDir: string, env: NodeJS.ProcessEnv, callerEnv: NodeJS.
     const r = cli(['init', '--data', dir], { env });
     if (r.code !== 0) throw new Error(`portcullis init failed: ${r.stderr}`);
   };
-  if (Object.keys(callerEnv).some((k) => /MASTER_KEY|STORE|CONFIG|DATA/.test(k))) return init(dataDir);
+  // What init reads or acts on (a webhook gets init's first checkpoint): those inits run for real.
+  if (Object.keys(callerEnv).some((k) => /MASTER_KEY|STORE|CONFIG|DATA|WEBHOOK|AUDIT|RECORDINGS|NODE/.test(k))) return init(dataDir);
   const stamp = Math.round(statSync(join(ROOT, 'dist/gateway/cli/main.js')).mtimeMs);
   const template = join(tmpdir(), `portcullis-gw-template-${stamp}`);
   if (!existsSync(join(template, 'complete'))) {
