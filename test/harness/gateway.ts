@@ -102,7 +102,9 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<GatewayPe
   };
   const info = join(dataDir, 'serve.json');
   const serve = async (): Promise<{ proc: Proc; url: string; ports: GatewayPeer['ports'] }> => {
-    const proc = startProc(process.execPath, [BIN, 'serve', '--data', dataDir, ...(opts.config ? ['--config', opts.config] : [])], { env, logFile: opts.logFile });
+    // PORTCULLIS_SERVE_NODE_ARGS: node flags for serve alone (benchmarks: --cpu-prof --cpu-prof-dir=DIR).
+    const nodeArgs = (process.env.PORTCULLIS_SERVE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const proc = startProc(process.execPath, [...nodeArgs, BIN, 'serve', '--data', dataDir, ...(opts.config ? ['--config', opts.config] : [])], { env, logFile: opts.logFile });
     await waitFor('portcullis serve', () => existsSync(info), 30_000, proc);
     const served = JSON.parse(readFileSync(info, 'utf8')) as { url: string; ports: Partial<GatewayPeer['ports']> };
     const ports = { https: served.ports.https ?? 0, ssh: served.ports.ssh ?? 0, postgres: served.ports.postgres ?? 0, mysql: served.ports.mysql ?? 0 };
