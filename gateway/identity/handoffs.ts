@@ -132,6 +132,19 @@ export class HandoffService {
   }
 
   /**
+   * How long the CLI's token may live: api.tokenTtl, and for a single sign-on user no longer than
+   * their latest sign-in through the provider (the provider's word governs every token such a user
+   * holds: SsoService ends them all when it stops vouching). null: no live sign-in vouches now.
+   */
+  private async ttlFor(user: UserRecord): Promise<number | null> {
+    const ttl = this.d.tokenTtlMs();
+    if (user.source !== 'oidc') return ttl;
+    const now = this.d.clock.now();
+    const latest = Math.max(0, ...(await this.d.store.ssoSessions.forUser(user.id)).map((s) => s.expiresAt));
+    return latest > now ? Math.min(ttl, latest - now) : null;
+  }
+
+  /**
    * The CLI's poll: with the secret it began with. Approved: the one poll that consumes it gets an
    * API token for the approving user (label 'sso-cli'); any other poll reads "consumed".
    */
@@ -141,9 +154,11 @@ export class HandoffService {
     if (state !== 'approved') return { state };
     const user = await this.approver(h);
     if (!user) return { state: 'denied' };
+    const ttl = await this.ttlFor(user);
+    if (ttl === null) return { state: 'denied' };
     try {
       return await this.d.store.transaction(async () => {
-        const t = await this.d.authn.issueToken(user.name, user, 'sso-cli', this.d.tokenTtlMs());
+        const t = await this.d.authn.issueToken(user.name, user, 'sso-cli', ttl);
         // Consumed in the same transaction as the token is made: a poll that loses the race leaves no token behind.
         if (!(await this.d.store.handoffs.consume(h.id, h.secretHash, this.d.clock.now(), t.id))) throw new LostRace();
         await this.d.audit.append('login.handoff_consumed', user.name, { handoff: h.id, kind: h.kind, user: user.name, addr, token: t.id });

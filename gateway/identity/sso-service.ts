@@ -165,6 +165,9 @@ export class SsoService {
     await store.tokens.removeById(s.tokenId);
     await store.ssoSessions.remove(s.tokenId);
     const user = await store.users.byId(s.userId);
+    // Every token of a single sign-on user stands on the provider's word (CLI logins approved in
+    // the browser, and the SSH certificates made from them): none outlives its refusal.
+    if (user?.source === 'oidc') await store.tokens.removeForUser(user.id);
     if (user && roles !== null && !sameRoles(user.roles, roles)) await this.d.users.setRoles(SSO_ACTOR, user.name, roles);
     await this.d.ctx.audit.append('sso.refused', user?.name ?? SSO_ACTOR, {
       user: user?.name ?? null, issuer: s.issuer, subject: s.subject, reason: 'refresh-refused', detail: why.slice(0, 300), addr: '',

@@ -45,6 +45,25 @@ describe('login handoffs', () => {
     expect(await t.app.authn.isBrowserSession('pc_nope')).toBe(false);
   });
 
+  it('gives a single sign-on user a CLI token no longer-lived than their sign-in through the provider, and none without one', async () => {
+    t = await testApp();
+    const carol = await t.user('carol', ['ops']);
+    await t.app.store.users.update({ ...carol, source: 'oidc', externalId: 'https://idp.test#carol' });
+    const sso = await t.app.authn.issueToken('sso', carol, 'sso', 60 * 60_000);
+    const now = t.clock.now();
+    await t.app.store.ssoSessions.insert({ tokenId: sso.id, userId: carol.id, issuer: 'https://idp.test', subject: 'carol', refreshSealed: null, groups: [], refreshedAt: now, expiresAt: now + 60 * 60_000 });
+    const fresh = (await t.app.store.users.byId(carol.id))!;
+    const take = async (): Promise<Awaited<ReturnType<typeof t.app.handoffs.poll>>> => {
+      const h = await t.app.handoffs.begin('cli', null, '10.0.0.7');
+      await t.app.handoffs.approve(h.id, fresh, '10.0.0.8');
+      return t.app.handoffs.poll(h.id, h.secret, '10.0.0.7');
+    };
+    const got = await take();
+    expect(got).toMatchObject({ state: 'approved', expiresAt: now + 60 * 60_000 });
+    t.clock.advance(61 * 60_000);
+    expect((await take()).state).toBe('denied');
+  });
+
   it('gives a token to exactly one of many concurrent pollers', async () => {
     t = await testApp();
     const ops = await t.user('ops', ['ops']);
