@@ -18,13 +18,7 @@ export function publicKeyBlob(raw: Buffer): Buffer {
 
 /** The raw 32-byte key of an Ed25519 public key blob; throws on anything else. */
 export function readPublicKeyBlob(blob: Buffer, what = 'public key'): Buffer {
-  const r = new WireReader(blob, what);
-  const algo = r.text('key type', 64);
-  if (algo !== ED25519) throw new CertificateFormatError(`${what}: key type ${algo} is not ${ED25519}`);
-  const raw = r.bytes('key', KEY_BYTES);
-  if (raw.length !== KEY_BYTES) throw new CertificateFormatError(`${what}: an Ed25519 key is ${KEY_BYTES} bytes`);
-  r.end();
-  return raw;
+  return readEd25519Blob(blob, what, 'key', KEY_BYTES);
 }
 
 export function signatureBlob(sig: Buffer): Buffer {
@@ -33,13 +27,18 @@ export function signatureBlob(sig: Buffer): Buffer {
 
 /** The 64 signature bytes of an Ed25519 signature blob; throws on anything else. */
 export function readSignatureBlob(blob: Buffer, what = 'signature'): Buffer {
+  return readEd25519Blob(blob, what, 'signature', SIG_BYTES);
+}
+
+/** string "ssh-ed25519", then exactly `size` bytes (a key or a signature), then nothing. */
+function readEd25519Blob(blob: Buffer, what: string, field: 'key' | 'signature', size: number): Buffer {
   const r = new WireReader(blob, what);
-  const algo = r.text('signature type', 64);
-  if (algo !== ED25519) throw new CertificateFormatError(`${what}: signature type ${algo} is not ${ED25519}`);
-  const sig = r.bytes('signature', SIG_BYTES);
-  if (sig.length !== SIG_BYTES) throw new CertificateFormatError(`${what}: an Ed25519 signature is ${SIG_BYTES} bytes`);
+  const algo = r.text(`${field} type`, 64);
+  if (algo !== ED25519) throw new CertificateFormatError(`${what}: ${field} type ${algo} is not ${ED25519}`);
+  const value = r.bytes(field, size);
+  if (value.length !== size) throw new CertificateFormatError(`${what}: an Ed25519 ${field} is ${size} bytes`);
   r.end();
-  return sig;
+  return value;
 }
 
 export function nodePublicKey(raw: Buffer): KeyObject {
