@@ -9,21 +9,12 @@ import { readFileSync } from 'node:fs';
 import { requireBinary } from '../test/harness/common.js';
 import { startGateway } from '../test/harness/gateway.js';
 import { startPostgres } from '../test/harness/postgres.js';
+import { SQL_RULES } from './lib/rules.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const PASSWORD = 'bench-App-Password-1';
 const pgbench = requireBinary('postgresql-15', '/usr/lib/postgresql/15/bin/pgbench');
 
-const RULES: string[][] = [
-  ...['ddl', 'drop', 'truncate', 'unbounded-write', 'grant', 'copy-program', 'alter-system'].map((c) => ['--class', c, '--action', 'deny']),
-  ...['pg_terminate_backend', 'pg_cancel_backend', 'pg_read_file', 'pg_ls_dir', 'lo_import', 'lo_export', 'lo_unlink', 'dblink_exec', 'pg_reload_conf']
-    .map((f) => ['--class', `function:${f}`, '--action', 'deny']),
-  ['--class', 'function:set_config', '--action', 'flag'],
-  ['--match', '\\bsalary\\b', '--action', 'flag'],
-  ['--match', 'pg_shadow|pg_authid', '--action', 'deny'],
-  ['--match', 'credit_card', '--action', 'flag'],
-  ['--match', '^\\s*vacuum\\s+full', '--action', 'deny'],
-];
 
 const pg = await startPostgres();
 pg.sql(`CREATE ROLE app LOGIN PASSWORD '${PASSWORD}'`);
@@ -62,7 +53,7 @@ for (const mode of modes) {
   results.direct![mode] = run(direct, mode);
   results['no rules']![mode] = run(gateway, mode);
 }
-RULES.forEach((r, i) => {
+SQL_RULES.forEach((r, i) => {
   const a = gw.admin(['rule', 'add', `bench-${i}`, '--kind', 'sql', ...r]);
   if (a.code !== 0) throw new Error(a.stderr);
 });
