@@ -45,6 +45,11 @@ export class StatementWriter {
   write(record: StatementRecord): void {
     const n = ++this.count;
     const sink = this.sink ??= this.openSink(STATEMENTS_FILE);
+    // Most statements are far under the inline limit: sized by a bound first, not serialized twice.
+    if (record.sql.length * 3 <= INLINE_SQL_BYTES && paramsJsonBound(record.params) <= INLINE_SQL_BYTES) {
+      this.line(sink, record);
+      return;
+    }
     const sqlBytes = Buffer.byteLength(record.sql);
     const paramsJson = record.params ? JSON.stringify(record.params) : '';
     const paramsBytes = Buffer.byteLength(paramsJson);
@@ -104,6 +109,17 @@ export class StatementWriter {
     this.queued++;
     this.tail = this.tail.then(() => { this.queued--; sink.write(text); });
   }
+}
+
+/**
+ * An upper bound of the parameters' size as JSON in UTF-8 bytes, without serializing them: a UTF-16
+ * unit is at most 6 bytes escaped (`\u001f`) or 3 in UTF-8; a null is 4; brackets, quotes, commas.
+ */
+export function paramsJsonBound(params: ReadonlyArray<string | null> | undefined): number {
+  if (!params) return 0;
+  let n = 2;
+  for (const p of params) n += p === null ? 5 : p.length * 6 + 3;
+  return n;
 }
 
 /**

@@ -62,6 +62,14 @@ export class PgFrameReader {
     private readonly headMax = 64 * 1024,
     /** Client streams: the cap on statement text, kept whole up to it (null: heads only). */
     private readonly statementMax: number | null = null,
+    /** Types whose body is kept (up to `headMax`); null: all. Others are counted and skipped, never copied (a server's DataRow). */
+    private readonly bodiesKept: ReadonlySet<string> | null = null,
+    /**
+     * false: a head lying whole in one pushed chunk is handed over as a view of that chunk, not a
+     * copy. Only for a consumer that reads the head during the callback and keeps none of it
+     * (the relay's statement log keeps strings), over chunks that are never reused.
+     */
+    private readonly copyHeads = true,
   ) {}
 
   /** True when no message is partially read: a place where another message may be inserted. */
@@ -92,7 +100,7 @@ export class PgFrameReader {
         }
         this.type = type;
         this.bodyLen = len - 4;
-        this.keep = overhead === undefined ? Math.min(this.bodyLen, this.headMax) : this.bodyLen;
+        this.keep = overhead !== undefined ? this.bodyLen : this.bodiesKept === null || this.bodiesKept.has(type) ? Math.min(this.bodyLen, this.headMax) : 0;
         this.head = [];
         this.headHave = 0;
         this.skipLeft = this.bodyLen - this.keep;
@@ -111,7 +119,7 @@ export class PgFrameReader {
         off += take;
         if (this.skipLeft > 0) return;
       }
-      const head = this.head.length === 0 ? EMPTY : this.head.length === 1 ? Buffer.from(this.head[0]!) : Buffer.concat(this.head);
+      const head = this.head.length === 0 ? EMPTY : this.head.length > 1 ? Buffer.concat(this.head) : this.copyHeads ? Buffer.from(this.head[0]!) : this.head[0]!;
       const m: PgMessage = { type: this.type, length: this.bodyLen, head };
       this.bodyLen = -1;
       this.hdrHave = 0;
