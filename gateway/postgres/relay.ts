@@ -7,6 +7,13 @@
 // no client byte reaches the target (the part of it already streamed is an unfinished message the
 // target never runs). The rest of that message is read and dropped, so the client has finished
 // writing and reads the refusal; then the adapter ends the session with it in protocol words.
+// Server bytes are written to the client first and framed for the statement log after, in a batch
+// at setImmediate (one for every relay of the process): the log's work (framing the answers,
+// building and writing each record) is off the path a reply takes. Client bytes are still framed
+// and logged before they are forwarded (the cap and the gate decide before the target sees a
+// byte), and any server bytes still waiting are framed first, so the log sees both streams in the
+// order they crossed. Every record is made before the session ends: close, cut and an injection
+// (which needs the server stream's message boundary) frame what waits at once.
 import type { Socket } from 'node:net';
 import type { Logger } from '../log/logger.js';
 import type { SessionContext } from '../session/adapter.js';
@@ -26,6 +33,19 @@ export interface RelayEvents {
   statementTooLarge(refusal: PgStatementTooLarge): void;
 }
 
+/** Relays with server bytes waiting for the log, framed together at the next setImmediate. */
+const waitingRelays: PgRelay[] = [];
+let drainScheduled = false;
+
+function drainWaitingRelays(): void {
+  drainScheduled = false;
+  const relays = waitingRelays.splice(0);
+  for (const r of relays) r.frameServerBytes();
+}
+
+/** Server message types whose bodies the statement log reads (statement-log.ts fromServer); others are only counted. */
+const SERVER_BODIES_READ: ReadonlySet<string> = new Set(['C', 'E', 'V']);
+
 export class PgRelay {
   private readonly clientFrames: PgFrameReader;
   private readonly serverFrames: PgFrameReader;
@@ -40,6 +60,15 @@ export class PgRelay {
   /** Both null on the fast path (no gate rules). */
   private readonly gate: PgClientGate | null;
   private readonly order: PgAnswerOrder | null;
+  /** Server chunks already written to the client, not yet framed for the log, and when each came. */
+  private readonly unframed: Buffer[] = [];
+  private readonly unframedAt: number[] = [];
+  private waiting = false;
+  /** When the server chunk being framed arrived: the end time of the records it completes. */
+  private framingAt = 0;
+  private readonly clock: () => number;
+  /** frameNow, where a throw (the log, the recording) ends this session only, as on the byte path. */
+  private readonly frameGuarded: (arg: undefined) => void;
 
   constructor(
     private readonly client: Socket,
@@ -52,6 +81,8 @@ export class PgRelay {
     /** The transaction status of the target's ReadyForQuery at login. */
     initialStatus: 'I' | 'T' | 'E' = 'I',
   ) {
+    this.clock = log.now;
+    this.frameGuarded = session.guard<undefined>(() => this.frameNow());
     const order = session.gatePassThrough ? null : new PgAnswerOrder((b) => writeOrPause(this.client, b, this.upstream), initialStatus);
     this.order = order;
     this.gate = order === null ? null : new PgClientGate({
@@ -69,8 +100,8 @@ export class PgRelay {
     this.clientFrames = new PgFrameReader((m) => {
       if (m.type === 'X') this.clientTerminated = true;
       log.fromClient(m);
-    }, limits.maxMessage, undefined, limits.statementMax);
-    this.serverFrames = new PgFrameReader((m) => log.fromServer(m), limits.maxMessage);
+    }, limits.maxMessage, undefined, limits.statementMax, null, false);
+    this.serverFrames = new PgFrameReader((m) => log.fromServer(m, this.framingAt), limits.maxMessage, undefined, null, SERVER_BODIES_READ, false);
   }
 
   start(clientPipelined: Buffer, upstreamEarly: Buffer): void {
@@ -89,6 +120,8 @@ export class PgRelay {
 
   private fromClient(d: Buffer): void {
     this.session.activity();
+    // The answers so far go into the log before this chunk's messages (order, statement times).
+    if (this.unframed.length > 0) this.frameServerBytes();
     if (this.clientStopped) return this.drain(d.length);
     if (this.gate) return this.fromClientGated(d, this.gate);
     try {
@@ -137,17 +170,49 @@ export class PgRelay {
   }
 
   private fromServer(d: Buffer): void {
+    if (this.closed) return;
     this.session.activity();
     this.session.sentToClient?.(d.length);
-    try {
-      this.serverFrames.push(d);
-    } catch (e) {
-      this.events.protocolError('server', e instanceof PgProtocolError ? e.message : String(e));
-      return;
+    // The server is trusted: bytes its framing later refuses have reached the client already, and
+    // the session then ends (protocolError) as it did when they were framed first.
+    if (this.order) {
+      try {
+        this.order.server(d);
+      } catch (e) {
+        this.events.protocolError('server', e instanceof PgProtocolError ? e.message : String(e));
+        return;
+      }
+    } else {
+      writeOrPause(this.client, d, this.upstream);
     }
-    if (this.order) this.order.server(d);
-    else writeOrPause(this.client, d, this.upstream);
-    this.flushInjections();
+    this.unframed.push(d);
+    this.unframedAt.push(this.clock());
+    if (this.pendingInjections.length > 0) this.flushInjections();
+    else if (!this.waiting) {
+      this.waiting = true;
+      waitingRelays.push(this);
+      if (!drainScheduled) { drainScheduled = true; setImmediate(drainWaitingRelays); }
+    }
+  }
+
+  /** Frames the server bytes written so far for the statement log (the batch, or at once when needed). */
+  frameServerBytes(): void {
+    this.waiting = false;
+    if (this.unframed.length > 0) this.frameGuarded(undefined);
+  }
+
+  private frameNow(): void {
+    // Taken out first: a failure below ends the session, which frames what waits (re-entering here).
+    const chunks = this.unframed.splice(0), times = this.unframedAt.splice(0);
+    for (let i = 0; i < chunks.length; i++) {
+      this.framingAt = times[i]!;
+      try {
+        this.serverFrames.push(chunks[i]!);
+      } catch (e) {
+        this.events.protocolError('server', e instanceof PgProtocolError ? e.message : String(e));
+        return;
+      }
+    }
   }
 
   /** Sends a gateway-made message at the next message boundary. */
@@ -157,6 +222,8 @@ export class PgRelay {
   }
 
   private flushInjections(): void {
+    if (this.closed) return;
+    if (this.unframed.length > 0) this.frameServerBytes();
     if (!this.serverFrames.atBoundary || this.closed) return;
     while (this.pendingInjections.length > 0) this.client.write(this.pendingInjections.shift()!);
   }
@@ -164,11 +231,16 @@ export class PgRelay {
   /** Ends both legs, with a FATAL first when the client's stream is at a message boundary. */
   cut(code: string, message: string): void {
     if (this.closed) return;
+    if (this.unframed.length > 0) this.frameServerBytes();
+    if (this.closed) return;
     if (this.serverFrames.atBoundary) this.client.write(fatal(code, message));
     this.close();
   }
 
   private close(): void {
+    if (this.closed) return;
+    // Every answer that reached the client is in the log before the session's record closes.
+    if (this.unframed.length > 0) this.frameServerBytes();
     if (this.closed) return;
     this.closed = true;
     endLegs(this.client, this.upstream);

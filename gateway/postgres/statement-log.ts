@@ -46,7 +46,7 @@ export class StatementLog {
   private copy: CopyTransfer | null = null;
   private queryStart = 0;
 
-  constructor(private readonly now: () => number, private readonly onRecord: (r: StatementRecord) => void) {}
+  constructor(readonly now: () => number, private readonly onRecord: (r: StatementRecord) => void) {}
 
   fromClient(m: PgMessage): void {
     const r = new PgReader(m.head);
@@ -98,7 +98,8 @@ export class StatementLog {
     }
   }
 
-  fromServer(m: PgMessage): void {
+  /** `at`: when the message arrived (the relay frames server bytes after writing them). */
+  fromServer(m: PgMessage, at = this.now()): void {
     const head = this.queue[0];
     switch (m.type) {
       case 'D': this.rows++; return;
@@ -113,17 +114,17 @@ export class StatementLog {
         return;
       case 'V':
         // The call stays queued until its ReadyForQuery, like a simple Query.
-        if (head?.kind === 'call') this.emitCall(head, { resultBytes: resultSize(m) });
+        if (head?.kind === 'call') this.emitCall(head, at, { resultBytes: resultSize(m) });
         return;
       case 'C': case 's': case 'I': {
         if (!head) return;
         const tag = m.type === 'C' ? new PgReader(m.head).cstring() : undefined;
         if (head.kind === 'query') {
-          if (m.type !== 'I') this.emit(head.sql, 'simple', this.queryStart, { command: tag });
-          this.queryStart = this.now();
+          if (m.type !== 'I') this.emit(head.sql, 'simple', this.queryStart, at, { command: tag });
+          this.queryStart = at;
         } else if (head.kind === 'execute') {
           this.queue.shift();
-          this.emit(head.sql, 'extended', head.start, {
+          this.emit(head.sql, 'extended', head.start, at, {
             command: tag, statement: head.statement, portal: head.portal, params: head.params, ...(m.type === 's' ? { suspended: true } : {}),
           });
         }
@@ -133,15 +134,15 @@ export class StatementLog {
         const f = parseErrorFields(m.head);
         const error: StatementError = { sqlstate: f.C ?? '', code: null, message: f.M ?? '' };
         if (head?.kind === 'query') {
-          this.emit(head.sql, 'simple', this.queryStart, { error });
+          this.emit(head.sql, 'simple', this.queryStart, at, { error });
         } else if (head?.kind === 'call') {
-          this.emitCall(head, { error });
+          this.emitCall(head, at, { error });
           return;
         } else if (head?.kind === 'execute' || head?.kind === 'bind') {
           // A Bind can fail too: an unnamed statement is planned with its parameter values there.
-          this.emit(head.sql, 'extended', head.start, { error, statement: head.statement, portal: head.portal, params: head.params });
+          this.emit(head.sql, 'extended', head.start, at, { error, statement: head.statement, portal: head.portal, params: head.params });
         } else if (head?.kind === 'parse') {
-          this.emit(head.sql, 'extended', head.start, { error, statement: head.name });
+          this.emit(head.sql, 'extended', head.start, at, { error, statement: head.name });
         }
         // Until Sync the server ignores the rest; so does the queue.
         if (head && head.kind !== 'query') {
@@ -180,10 +181,10 @@ export class StatementLog {
     }));
   }
 
-  private emit(sql: string, path: StatementRecord['path'], start: number, o: Outcome): void {
+  private emit(sql: string, path: StatementRecord['path'], start: number, end: number, o: Outcome): void {
     const counts = pgRowCounts(o.command, this.rows, this.copy?.direction);
     this.onRecord(statementRecord({
-      protocol: 'postgres', start, end: this.now(), sql, path, statement: o.statement, portal: o.portal, params: o.params,
+      protocol: 'postgres', start, end, sql, path, statement: o.statement, portal: o.portal, params: o.params,
       functionOid: o.functionOid, functionName: o.functionOid === undefined ? undefined : builtinFunctionName(o.functionOid),
       resultBytes: o.resultBytes, command: o.command, rowsReturned: counts.returned, rowsAffected: counts.affected,
       suspended: o.suspended, error: o.error, copy: this.copy,
@@ -192,8 +193,8 @@ export class StatementLog {
     this.copy = null;
   }
 
-  private emitCall(call: Extract<Pending, { kind: 'call' }>, o: Outcome): void {
-    this.emit(functionCallText(call.oid, call.literals), 'function-call', call.start, { ...o, functionOid: call.oid, params: call.params });
+  private emitCall(call: Extract<Pending, { kind: 'call' }>, end: number, o: Outcome): void {
+    this.emit(functionCallText(call.oid, call.literals), 'function-call', call.start, end, { ...o, functionOid: call.oid, params: call.params });
   }
 }
 
