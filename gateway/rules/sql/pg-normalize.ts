@@ -6,7 +6,19 @@
 /** PostgreSQL's whitespace (scan.l: space, \t, \n, \r, \f, \v). */
 const isSpace = (c: string): boolean => c === ' ' || c === '\n' || c === '\t' || c === '\r' || c === '\f' || c === '\v';
 
+/**
+ * What normalizing could change: whitespace other than single spaces, a comment's start, a space at
+ * either end. A text with none of these is its own normalized form, quoted or not (most
+ * application statements): no need to lex it.
+ */
+const CHANGES = /[\n\t\r\f\v]| {2}|--|\/\*|^ | $/;
+
 export function normalizePg(sql: string): string {
+  return CHANGES.test(sql) ? normalizePgLexed(sql) : sql;
+}
+
+/** The lexer itself (exported for the test that holds the shortcut above to it). */
+export function normalizePgLexed(sql: string): string {
   let out = '';
   let space = false;
   const put = (s: string): void => {
