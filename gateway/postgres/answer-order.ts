@@ -82,12 +82,16 @@ export class PgAnswerOrder {
       this.hdrHave = 0;
       if (this.type === 'Z') {
         this.readySeen++;
-        if (off > from) this.write(chunk.subarray(from, off));
-        from = off;
-        this.flushAfter();
+        // With no refusal waiting, the chunk is written whole (one write, one TLS record).
+        if (this.pending.length > 0) {
+          if (off > from) this.write(chunk.subarray(from, off));
+          from = off;
+          this.flushAfter();
+        }
       }
     }
-    if (off > from) this.write(chunk.subarray(from, off));
+    if (from === 0) this.write(chunk);
+    else if (off > from) this.write(chunk.subarray(from, off));
   }
 
   private get atBoundary(): boolean {
