@@ -45,7 +45,8 @@ const FLUSH_AT = 256 * 1024;
 export const FLUSH_MS = 500;
 
 export class FileSink {
-  private pending: Buffer[] = [];
+  /** Lines as given: text is turned into bytes once per flush, not once per line. */
+  private pending: Array<string | Buffer> = [];
   private pendingBytes = 0;
   private writing: Promise<void> = Promise.resolve();
   /** Opened with the first write that reaches the disk: a sink nothing was written to leaves no empty file. */
@@ -82,11 +83,11 @@ export class FileSink {
    */
   write(data: string | Buffer, metered = true): void {
     if (this.failed || this.closed) return;
-    const b = typeof data === 'string' ? Buffer.from(data) : data;
-    if (metered && this.opts.meter && !this.opts.meter.take(b.length)) return;
-    this.pending.push(b);
-    this.pendingBytes += b.length;
-    this.written += b.length;
+    const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    if (metered && this.opts.meter && !this.opts.meter.take(bytes)) return;
+    this.pending.push(data);
+    this.pendingBytes += bytes;
+    this.written += bytes;
     if (this.pendingBytes > this.maxPending) {
       this.fail(new Error(`recording ${this.path} fell more than ${this.maxPending} bytes behind`));
       return;
@@ -100,7 +101,7 @@ export class FileSink {
 
   flush(): Promise<void> {
     if (this.pending.length === 0 || this.failed) return this.writing;
-    const chunk = Buffer.concat(this.pending);
+    const chunk = joined(this.pending);
     this.pending = [];
     this.pendingBytes = 0;
     this.writing = this.writing.then(async () => {
@@ -150,4 +151,17 @@ export class FileSink {
     this.pending = [];
     this.opts.onError(e instanceof Error ? e : new Error(String(e)));
   }
+}
+
+/** The pending lines as one buffer: each run of text joined and encoded at once. */
+function joined(parts: ReadonlyArray<string | Buffer>): Buffer {
+  const out: Buffer[] = [];
+  let text: string[] = [];
+  for (const p of parts) {
+    if (typeof p === 'string') { text.push(p); continue; }
+    if (text.length > 0) { out.push(Buffer.from(text.join(''))); text = []; }
+    out.push(p);
+  }
+  if (text.length > 0) out.push(Buffer.from(text.join('')));
+  return out.length === 1 ? out[0]! : Buffer.concat(out);
 }
