@@ -4,6 +4,7 @@
 // removed (a full disk must not keep a 0-byte leftover) and the error is thrown to the caller.
 // It does not create directories and does not decide what a failure means.
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
 
 /** The temporary name a sidecar is written under before the rename. */
 export function tempPathOf(path: string): string {
@@ -25,6 +26,28 @@ export function writeFileAtomic(path: string, data: string | Buffer, mode = 0o60
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * The same, off the event loop: a sync (several ms on a plain disk) must not stall every session's
+ * relay while one session opens or closes its recording.
+ */
+export async function writeFileAtomicAsync(path: string, data: string | Buffer, mode = 0o600): Promise<void> {
+  const tmp = tempPathOf(path);
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+  try {
+    const h = await open(tmp, 'w', mode);
+    try {
+      for (let off = 0; off < bytes.length;) off += (await h.write(bytes, off, bytes.length - off)).bytesWritten;
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
     throw err;
   }
 }

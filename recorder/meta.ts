@@ -3,7 +3,7 @@
 // tolerant reader. It does not know where the file lives (layout.ts) or when it is written
 // (session-recording.ts).
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic, writeFileAtomicAsync } from './atomic-file.js';
 
 /**
  * Version of the recording directory as a whole (which files, meta.json's fields). Absent in
@@ -39,6 +39,11 @@ export interface RecordingMeta {
  */
 export function writeRecordingMeta(path: string, meta: RecordingMeta): void {
   writeFileAtomic(path, JSON.stringify(meta, null, 2) + '\n');
+}
+
+/** The same, off the event loop (a recording that opens or closes while others relay). */
+export function writeRecordingMetaAsync(path: string, meta: RecordingMeta): Promise<void> {
+  return writeFileAtomicAsync(path, JSON.stringify(meta, null, 2) + '\n');
 }
 
 /** The metadata, or null when the file is missing or not a recording's metadata. */

@@ -14,7 +14,7 @@ import type { SpanSealer } from './masked-spans.js';
 import { FileSink } from './file-sink.js';
 import { castFile, EVENTS_FILE, execCaptureFile, RecordingLayout } from './layout.js';
 import { PipeBudget, PipeCastWriter } from './pipe-cast-writer.js';
-import { RECORDING_FORMAT_VERSION, type RecordingMeta, writeRecordingMeta } from './meta.js';
+import { RECORDING_FORMAT_VERSION, type RecordingMeta, writeRecordingMetaAsync } from './meta.js';
 import { RecordingBudget, RecordingBudgetExceeded, type RecordingStop } from './recording-budget.js';
 import type { StatementRecord } from './statement-record.js';
 import { StatementWriter } from './statement-writer.js';
@@ -68,6 +68,7 @@ export class SessionRecording implements SessionTaps {
   private failed = false;
   private readonly listeners = new Set<(channel: number, e: [number, string, string]) => void>();
   private readonly meta: RecordingMeta;
+  private metaWritten: Promise<void> = Promise.resolve();
   private readonly budget: RecordingBudget;
   readonly layout: RecordingLayout;
 
@@ -86,7 +87,7 @@ export class SessionRecording implements SessionTaps {
       this.fail(new RecordingBudgetExceeded(limit));
     }, options.tally);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    this.writeMeta();
+    void this.writeMeta();
     this.events = this.sink(EVENTS_FILE);
     // Side files are charged to the same budget as every other file (their record line through its sink).
     this.statementWriter = new StatementWriter(this.layout, (name) => this.sink(name), (e) => this.fail(e), this.budget);
@@ -261,14 +262,17 @@ export class SessionRecording implements SessionTaps {
     this.meta.ended_at = new Date(this.now()).toISOString();
     this.meta.end_reason = reason;
     this.meta.channels = this.channels;
-    this.writeMeta();
+    await this.writeMeta();
   }
 
-  private writeMeta(): void {
-    try {
-      writeRecordingMeta(this.layout.meta, this.meta);
-    } catch (e) {
-      this.fail(e instanceof Error ? e : new Error(String(e)));
-    }
+  /**
+   * Written off the event loop, one after another (the end never overtaken by the start). A crash
+   * before the first lands leaves no meta.json: crash recovery goes by the store's session row.
+   */
+  private writeMeta(): Promise<void> {
+    const meta = { ...this.meta };
+    this.metaWritten = this.metaWritten.then(() => writeRecordingMetaAsync(this.layout.meta, meta))
+      .catch((e: unknown) => this.fail(e instanceof Error ? e : new Error(String(e))));
+    return this.metaWritten;
   }
 }
