@@ -186,9 +186,11 @@ export class MyRelay {
       this.refuse(1, this.log.longDataBytes + out.length - 7, 'prepared');
       return;
     }
-    this.handleStart(out, out.length);
+    // Decided (KILL mapped, gate passed, caps held): forward, then log what was forwarded. The reply
+    // cannot come before the log has the command: it is read on a later turn of the event loop.
     if (out === payload) for (const r of raw) this.forward(r);
     else for (const p of framePayload(out)) this.forward(p);
+    this.handleStart(out, out.length);
   }
 
   /**
