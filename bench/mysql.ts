@@ -8,7 +8,7 @@
 // mariadb-slap connection per query (handshake, TLS, login, one select).
 //   npm run bench:mysql       (BENCH_SLAP_QUERIES=20000 per run by default, BENCH_CONNECT_QUERIES=200; BENCH_SECONDS=5 for mysql2)
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import { freePort, portOpen, requireBinary, startProc, waitFor, type Proc } from '../test/harness/common.js';
 import { startGateway } from '../test/harness/gateway.js';
@@ -138,6 +138,8 @@ export async function run(): Promise<SuiteResult> {
   } finally {
     for (const p of procs) await p.stop();
     await Promise.all([gw.stop(), db.stop()]);
+    // The harness leaves MariaDB's data dir (114 MB) behind; a few runs filled the shared disk.
+    rmSync(db.dir, { recursive: true, force: true });
   }
 }
 
