@@ -130,7 +130,8 @@ export class MyReplyHeads {
       if (this.want < 0) this.want = Math.min(this.len, chunk[off] === 0xff ? this.headMax : REPLY_HEAD);
       if (this.have < this.want) {
         const take = Math.min(this.want - this.have, n - off);
-        this.parts.push(chunk.subarray(off, off + take));
+        // Copied: the chunk is the caller's (forwarded already, and a reused read buffer would be overwritten).
+        this.parts.push(Buffer.from(chunk.subarray(off, off + take)));
         this.have += take;
         off += take;
         if (this.have < this.want) return;
@@ -154,7 +155,7 @@ export class MyReplyHeads {
   }
 
   private endPacket(): void {
-    // Parts are views of chunks already forwarded; joined (copied) only here, a head split across chunks.
+    // A head split across chunks (its parts are copies); otherwise the one part.
     const head = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
     const len = this.len;
     this.parts = [];
