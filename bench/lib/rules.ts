@@ -10,3 +10,15 @@ export const SQL_RULES: string[][] = [
   ['--match', 'credit_card', '--action', 'flag'],
   ['--match', '^\\s*vacuum\\s+full', '--action', 'deny'],
 ];
+
+/** The same mix for MySQL: every class, MySQL's own dangerous functions, --match rules. */
+export const MY_SQL_RULES: string[][] = [
+  ...['ddl', 'drop', 'truncate', 'unbounded-write', 'grant', 'copy-program', 'alter-system'].map((c) => ['--class', c, '--action', 'deny']),
+  ...['load_file', 'sys_exec', 'sys_eval', 'benchmark', 'get_lock', 'master_pos_wait', 'des_decrypt', 'aes_decrypt']
+    .map((f) => ['--class', `function:${f}`, '--action', 'deny']),
+  ['--class', 'function:sleep', '--action', 'flag'],
+  ['--match', '\\bsalary\\b', '--action', 'flag'],
+  ['--match', 'mysql\\.user|mysql\\.global_priv', '--action', 'deny'],
+  ['--match', 'credit_card', '--action', 'flag'],
+  ['--match', '^\\s*optimize\\s+table', '--action', 'deny'],
+];

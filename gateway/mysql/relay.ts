@@ -1,5 +1,5 @@
-// The MySQL command-phase relay. Server→client bytes pass through verbatim while a framer feeds
-// the statement log. Client→server bytes are read as whole commands (wire/client-commands.ts),
+// The MySQL command-phase relay. Server→client bytes are forwarded verbatim, then a header reader
+// (MyReplyHeads: no copy of rows) feeds the statement log from the same chunk. Client→server bytes are read as whole commands (wire/client-commands.ts),
 // however they are segmented and however many 16 MiB packets one spans, because some must not pass
 // as sent: COM_CHANGE_USER (it would switch identity without the gateway), any KILL (mapped to a
 // thread this user's session owns, or refused: kill-mapping.ts), command bytes the gateway does not
@@ -21,7 +21,7 @@ import { endLegs, writeOrPause } from '../util/relay-sockets.js';
 import { COM_PROCESS_KILL, killIds, mapKills } from './kill-mapping.js';
 import { COM, type MyStatementLog } from './statement-log.js';
 import { ClientCommands, framePayload } from './wire/client-commands.js';
-import { MyPacketReader, MyProtocolError, errPacket } from './wire/packets.js';
+import { MyProtocolError, MyReplyHeads, errPacket } from './wire/packets.js';
 
 export interface MyRelayHooks {
   /** The target's thread id for a gateway connection id this user's session owns on this target, or null. */
@@ -70,7 +70,7 @@ const HELD = new Set<number>([...KILL_SCANNED, ...PARAMETERS]);
 const KNOWN = (cmd: number): boolean => cmd <= 0x1f || cmd === 0xfa;
 
 export class MyRelay {
-  private readonly serverFrames: MyPacketReader;
+  private readonly serverFrames: MyReplyHeads;
   private readonly commands: ClientCommands;
   private warning: string | null = null;
   private closed = false;
@@ -98,7 +98,7 @@ export class MyRelay {
     /** statements.maxBytes: longer statements are refused. */
     statementMax = 16 * 1024 * 1024,
   ) {
-    this.serverFrames = new MyPacketReader((p) => log.reply(p), maxPacket);
+    this.serverFrames = new MyReplyHeads((length, buf, start, end) => log.replyAt(length, buf, start, end), maxPacket);
     // A statement is held whole (command byte + text), so the hold limit is also the statement cap.
     const maxHeld = Math.min(maxPacket, statementMax + 1);
     this.statementLimit = maxHeld - 1;
@@ -186,9 +186,11 @@ export class MyRelay {
       this.refuse(1, this.log.longDataBytes + out.length - 7, 'prepared');
       return;
     }
-    this.handleStart(out, out.length);
+    // Decided (KILL mapped, gate passed, caps held): forward, then log what was forwarded. The reply
+    // cannot come before the log has the command: it is read on a later turn of the event loop.
     if (out === payload) for (const r of raw) this.forward(r);
     else for (const p of framePayload(out)) this.forward(p);
+    this.handleStart(out, out.length);
   }
 
   /**
@@ -297,13 +299,15 @@ export class MyRelay {
   private fromServer(d: Buffer): void {
     this.session.activity();
     this.session.sentToClient?.(d.length);
+    // Forward first, then read the same bytes for the log (headers and reply heads only). The server
+    // is trusted: a framing error found here ends the session after the chunk that carried it was
+    // already passed on. Nothing the gate decides is on this side.
+    writeOrPause(this.client, d, this.upstream);
     try {
       this.serverFrames.push(d);
     } catch (e) {
       this.hooks.protocolError('server', e instanceof MyProtocolError ? e.message : String(e));
-      return;
     }
-    writeOrPause(this.client, d, this.upstream);
   }
 
   /** Ends both legs; when no reply is in flight the client first gets an error saying why. */

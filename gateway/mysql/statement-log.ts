@@ -44,7 +44,12 @@ export class MyStatementLog {
   private overflowed = false;
   private lastPrepared = -1;
 
-  constructor(private readonly caps: () => number, private readonly now: () => number, private readonly onRecord: (r: StatementRecord) => void) {}
+  /** CLIENT_DEPRECATE_EOF: read once, the client's capabilities cannot change after its login (COM_CHANGE_USER is refused). */
+  private readonly deprecateEof: boolean;
+
+  constructor(caps: () => number, private readonly now: () => number, private readonly onRecord: (r: StatementRecord) => void) {
+    this.deprecateEof = has(caps(), CAP.DEPRECATE_EOF);
+  }
 
   /**
    * The text a COM_STMT_EXECUTE of `id` runs, for the gate (MariaDB's id 0xffffffff is the last one
@@ -128,24 +133,35 @@ export class MyStatementLog {
     }
   }
 
+  /** A reply packet from the server. */
   reply(p: MyPacket): void {
-    const first = p.head[0];
+    this.replyAt(p.length, p.head, 0, p.head.length);
+  }
+
+  /**
+   * A reply packet of `length` payload bytes, its head as `buf[start, end)` (MyReplyHeads: at least
+   * REPLY_HEAD bytes, an ERR packet's up to its whole); `buf` is not kept. A row or a column
+   * definition costs its first byte and length: only the packets that end or describe a result
+   * are read.
+   */
+  replyAt(length: number, buf: Buffer, start: number, end: number): void {
     const ph = this.phase;
-    const deprecateEof = has(this.caps(), CAP.DEPRECATE_EOF);
+    if (ph.kind === 'idle') return;
+    const first = end > start ? buf[start] : undefined;
+    const deprecateEof = this.deprecateEof;
     switch (ph.kind) {
-      case 'idle': return;
       case 'simple':
-        if (first === 0x00 && this.current) this.emit({ rowsAffected: okAffected(p.head) });
-        else if (first === 0xff && this.current) this.emit({ error: parseErr(p.head) });
+        if (first === 0x00 && this.current) this.emit({ rowsAffected: okAffected(buf.subarray(start, end)) });
+        else if (first === 0xff && this.current) this.emit({ error: parseErr(buf.subarray(start, end)) });
         this.done();
         return;
       case 'fieldlist':
-        if (first === 0xff || (first === 0xfe && p.length < 9)) this.done();
+        if (first === 0xff || (first === 0xfe && length < 9)) this.done();
         return;
       case 'prepare':
         if (!ph.got) {
-          if (first === 0xff) { this.current = { sql: ph.sql, path: 'prepared', start: this.now() }; this.emit({ error: parseErr(p.head) }); this.done(); return; }
-          const r = new MyReader(p.head);
+          if (first === 0xff) { this.current = { sql: ph.sql, path: 'prepared', start: this.now() }; this.emit({ error: parseErr(buf.subarray(start, end)) }); this.done(); return; }
+          const r = new MyReader(buf.subarray(start, end));
           r.u8();
           const id = r.u32();
           const columns = r.u16();
@@ -164,18 +180,18 @@ export class MyStatementLog {
         switch (ph.step) {
           case 'first':
             if (first === 0x00) {
-              const { affected, status } = okInfo(p.head);
+              const { affected, status } = okInfo(buf.subarray(start, end));
               this.emit({ rowsAffected: affected });
               if (status & STATUS_MORE_RESULTS) return;
               this.done();
             } else if (first === 0xff) {
-              this.emit({ error: parseErr(p.head) });
+              this.emit({ error: parseErr(buf.subarray(start, end)) });
               this.done();
             } else if (first === 0xfb) {
               // LOCAL INFILE request: the client answers with file data, then the server with OK/ERR.
               return;
             } else {
-              ph.columns = new MyReader(p.head).lenenc() ?? 0;
+              ph.columns = new MyReader(buf.subarray(start, end)).lenenc() ?? 0;
               ph.rows = 0;
               ph.step = ph.columns > 0 ? 'columns' : 'rows';
             }
@@ -187,10 +203,10 @@ export class MyStatementLog {
             ph.step = 'rows';
             return;
           case 'rows': {
-            if (first === 0xff) { this.emit({ error: parseErr(p.head), rowsReturned: ph.rows }); this.done(); return; }
-            const terminator = first === 0xfe && (deprecateEof ? p.length < 0xffffff : p.length < 9);
+            if (first === 0xff) { this.emit({ error: parseErr(buf.subarray(start, end)), rowsReturned: ph.rows }); this.done(); return; }
+            const terminator = first === 0xfe && (deprecateEof ? length < 0xffffff : length < 9);
             if (!terminator) { ph.rows++; return; }
-            const status = deprecateEof ? okInfo(p.head).status : eofStatus(p.head);
+            const status = deprecateEof ? okInfo(buf.subarray(start, end)).status : eofStatus(buf.subarray(start, end));
             this.emit({ rowsReturned: ph.rows });
             if (status & STATUS_MORE_RESULTS) { ph.step = 'first'; return; }
             this.done();

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { MyStatementLog } from '../../gateway/mysql/statement-log.js';
 import { CAP } from '../../gateway/mysql/wire/capabilities.js';
 import { encodeGreeting, encodeHandshakeResponse, parseGreeting, parseHandshakeResponse } from '../../gateway/mysql/wire/handshake.js';
-import { type MyPacket, MyPacketReader, MyProtocolError, lenenc, packet } from '../../gateway/mysql/wire/packets.js';
+import { type MyPacket, MyPacketReader, MyProtocolError, MyReplyHeads, lenenc, packet } from '../../gateway/mysql/wire/packets.js';
 import type { StatementRecord } from '../../recorder/statement-record.js';
 
 const u16 = (n: number): Buffer => { const b = Buffer.alloc(2); b.writeUInt16LE(n); return b; };
@@ -54,7 +54,8 @@ type Recorded = Omit<StatementRecord, 't' | 'duration_ms'>;
 function records(timeline: Array<[Side, Buffer]>, caps: number, split?: { side: Side; at: number }): Recorded[] {
   const got: StatementRecord[] = [];
   const log = new MyStatementLog(() => caps, () => 0, (r) => got.push(r));
-  const readers = { client: new MyPacketReader((p: MyPacket) => log.command(p)), server: new MyPacketReader((p: MyPacket) => log.reply(p)) };
+  // The server side as the relay reads it: heads only, views of the chunk (after it was forwarded).
+  const readers = { client: new MyPacketReader((p: MyPacket) => log.command(p)), server: new MyReplyHeads((length, buf, start, end) => log.replyAt(length, buf, start, end)) };
   const offset = { client: 0, server: 0 };
   for (const [side, bytes] of timeline) {
     const start = offset[side];
@@ -96,6 +97,33 @@ describe('the MySQL statement log', () => {
 describe('MySQL framing and handshake codecs', () => {
   it('refuses packets over the limit', () => {
     expect(() => new MyPacketReader(() => {}, 1000).push(Buffer.from([0xff, 0xff, 0xff, 0]))).toThrowError(MyProtocolError);
+    expect(() => new MyReplyHeads(() => {}, 1000).push(Buffer.from([0xff, 0xff, 0xff, 0]))).toThrowError(MyProtocolError);
+    const split = new MyReplyHeads(() => {}, 1000);
+    split.push(Buffer.from([0xff, 0xff]));
+    expect(() => split.push(Buffer.from([0xff, 0]))).toThrowError(MyProtocolError);
+  });
+
+  it('reads reply heads (length, the first REPLY_HEAD bytes, an ERR packet whole) at every split point and in every chunking', () => {
+    const err = Buffer.concat([Buffer.from([0xff, 0x7a, 0x04]), Buffer.from('#42S02'), Buffer.from('x'.repeat(300))]);
+    const payloads = [Buffer.alloc(0), Buffer.from([0x00, 0xfc, 0x10, 0x27, 0xfe, 1, 2, 3, 4, 5, 6, 7, 8, 2, 0, 0, 0]), err, Buffer.alloc(5000, 0x41),
+      Buffer.from([0xfe, 0, 0, 2, 0]), Buffer.from([0x01]), Buffer.alloc(40, 0x03)];
+    const stream = Buffer.concat(payloads.map((p, i) => packet(i, p)));
+    // What the log reads of each packet: its length, the first REPLY_HEAD bytes, or an ERR packet's whole.
+    const want = payloads.map((p) => [p.length, p.subarray(0, p[0] === 0xff ? p.length : 32).toString('hex')]);
+    const read = (chunks: Buffer[]): unknown[] => {
+      const got: unknown[] = [];
+      const r = new MyReplyHeads((length, buf, start, end) => got.push([length, buf.toString('hex', start, end)]));
+      for (const c of chunks) r.push(c);
+      expect(r.atBoundary).toBe(true);
+      return got;
+    };
+    expect(read([stream])).toEqual(want);
+    for (let at = 1; at < stream.length; at++) expect(read([stream.subarray(0, at), stream.subarray(at)]), `at ${at}`).toEqual(want);
+    for (const size of [1, 2, 3, 4, 5, 7, 31, 33]) {
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < stream.length; at += size) chunks.push(stream.subarray(at, at + size));
+      expect(read(chunks), `chunks of ${size}`).toEqual(want);
+    }
   });
 
   it('round-trips a greeting and a handshake response', () => {
@@ -113,10 +141,13 @@ describe('MySQL framing and handshake codecs', () => {
     fc.assert(fc.property(fc.array(fc.uint8Array({ maxLength: 200 }), { maxLength: 6 }), fc.boolean(), (chunks, deprecate) => {
       const log = new MyStatementLog(() => (deprecate ? CAP.DEPRECATE_EOF : 0), () => 0, () => {});
       const r = new MyPacketReader((p) => { try { log.command(p); log.reply(p); } catch (e) { expect(e).toBeInstanceOf(MyProtocolError); } }, 1 << 20);
-      try {
-        for (const ch of chunks) r.push(Buffer.from(ch));
-      } catch (e) {
-        expect(e).toBeInstanceOf(MyProtocolError);
+      const heads = new MyReplyHeads((length, buf, start, end) => { try { log.replyAt(length, buf, start, end); } catch (e) { expect(e).toBeInstanceOf(MyProtocolError); } }, 1 << 20);
+      for (const reader of [r, heads]) {
+        try {
+          for (const ch of chunks) reader.push(Buffer.from(ch));
+        } catch (e) {
+          expect(e).toBeInstanceOf(MyProtocolError);
+        }
       }
       try { parseHandshakeResponse(Buffer.concat(chunks.map((c) => Buffer.from(c)))); } catch (e) { expect(e).toBeInstanceOf(MyProtocolError); }
     }), { numRuns: 3000 });

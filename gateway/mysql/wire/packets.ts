@@ -68,6 +68,102 @@ export class MyPacketReader {
   }
 }
 
+/** Bytes of a reply packet's head the statement log reads, unless it is an ERR packet (OK: 1 + 9 + 9 + 2 + 2). */
+export const REPLY_HEAD = 32;
+
+/**
+ * Server→client packets for the statement log, read after their bytes were forwarded: headers only,
+ * no object and no copy per packet. `onHead(length, buf, start, end)` gets the packet's payload
+ * length and its head as `buf[start, end)`: the chunk itself when the head lies wholly in it (valid
+ * only during the call), a copy only when a head is split across chunks. The head is the first
+ * REPLY_HEAD bytes (what an OK, EOF, column count or prepare reply needs), or up to `headMax` for
+ * an ERR packet (0xff first: its message); rows and column definitions are skipped, never copied.
+ */
+export class MyReplyHeads {
+  private readonly hdr = Buffer.alloc(4);
+  private hdrHave = 0;
+  /** Payload length of the packet being read; -1 between packets. */
+  private len = -1;
+  /** Head bytes wanted for it (-1 until its first byte is here) and those collected so far. */
+  private want = -1;
+  private parts: Buffer[] = [];
+  private have = 0;
+  private skipLeft = 0;
+
+  constructor(private readonly onHead: (length: number, buf: Buffer, start: number, end: number) => void,
+    private readonly maxPacket = 64 * 1024 * 1024, private readonly headMax = 64 * 1024) {}
+
+  get atBoundary(): boolean {
+    return this.len < 0 && this.hdrHave === 0;
+  }
+
+  push(chunk: Buffer): void {
+    const n = chunk.length;
+    let off = 0;
+    while (off < n) {
+      if (this.len < 0) {
+        if (this.hdrHave === 0 && n - off >= 4) {
+          const len = chunk[off]! | (chunk[off + 1]! << 8) | (chunk[off + 2]! << 16);
+          if (len > this.maxPacket) throw new MyProtocolError(`packet length ${len} over the limit ${this.maxPacket}`);
+          off += 4;
+          if (n - off >= len) {
+            // The common case: the whole packet is in this chunk.
+            this.onHead(len, chunk, off, off + (len === 0 ? 0 : Math.min(len, chunk[off] === 0xff ? this.headMax : REPLY_HEAD)));
+            off += len;
+            continue;
+          }
+          this.startPacket(len);
+        } else {
+          const take = Math.min(4 - this.hdrHave, n - off);
+          chunk.copy(this.hdr, this.hdrHave, off, off + take);
+          this.hdrHave += take;
+          off += take;
+          if (this.hdrHave < 4) return;
+          this.hdrHave = 0;
+          const len = this.hdr.readUIntLE(0, 3);
+          if (len > this.maxPacket) throw new MyProtocolError(`packet length ${len} over the limit ${this.maxPacket}`);
+          this.startPacket(len);
+          if (len === 0) { this.endPacket(); continue; }
+        }
+      }
+      if (off === n) return;
+      if (this.want < 0) this.want = Math.min(this.len, chunk[off] === 0xff ? this.headMax : REPLY_HEAD);
+      if (this.have < this.want) {
+        const take = Math.min(this.want - this.have, n - off);
+        // Copied: the chunk is the caller's (forwarded already, and a reused read buffer would be overwritten).
+        this.parts.push(Buffer.from(chunk.subarray(off, off + take)));
+        this.have += take;
+        off += take;
+        if (this.have < this.want) return;
+        this.skipLeft = this.len - this.want;
+      }
+      if (this.skipLeft > 0) {
+        const take = Math.min(this.skipLeft, n - off);
+        this.skipLeft -= take;
+        off += take;
+        if (this.skipLeft > 0) return;
+      }
+      this.endPacket();
+    }
+  }
+
+  private startPacket(len: number): void {
+    this.len = len;
+    this.want = len === 0 ? 0 : -1;
+    this.have = 0;
+    this.skipLeft = 0;
+  }
+
+  private endPacket(): void {
+    // A head split across chunks (its parts are copies); otherwise the one part.
+    const head = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
+    const len = this.len;
+    this.parts = [];
+    this.len = -1;
+    this.onHead(len, head, 0, head.length);
+  }
+}
+
 export function packet(seq: number, payload: Buffer): Buffer {
   const out = Buffer.alloc(4 + payload.length);
   out.writeUIntLE(payload.length, 0, 3);
