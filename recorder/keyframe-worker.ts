@@ -1,7 +1,9 @@
-// Worker thread entry: builds one recording's keyframe sidecar off the gateway's main thread.
-import { parentPort, workerData } from 'node:worker_threads';
+// Worker thread entry (keyframe-workers.ts): builds keyframe sidecars off the gateway's main
+// thread, one recording per message, for as long as the thread lives. A failed build is still
+// answered: its sidecar is then built on first open.
+import { parentPort } from 'node:worker_threads';
 import { writeKeyframes } from './keyframes.js';
 
-const { castPath } = workerData as { castPath: string };
-await writeKeyframes(castPath);
-parentPort?.postMessage('done');
+parentPort?.on('message', (castPath: string) => {
+  writeKeyframes(castPath).then(() => parentPort?.postMessage('done'), () => parentPort?.postMessage('failed'));
+});

@@ -2,7 +2,6 @@
 // terminal (serialized with @xterm/addon-serialize from a headless xterm). Seeking to t restores the
 // nearest keyframe at or before t and replays only the output after it, so a seek anywhere in a
 // long recording costs at most one keyframe interval of replay.
-import { Worker } from 'node:worker_threads';
 // Both packages are CommonJS: Node's ESM loader only gives them a default export.
 import serializePkg from '@xterm/addon-serialize';
 import headlessPkg from '@xterm/headless';
@@ -16,6 +15,7 @@ import { statSync } from 'node:fs';
 import { writeFileAtomic } from './atomic-file.js';
 import { type CastEvent, type CastFile, type CastHeader, openCast } from './asciicast-reader.js';
 import { displayFor } from './cast-display.js';
+import { KeyframeWorkers } from './keyframe-workers.js';
 import { keyframePath } from './layout.js';
 
 export interface Keyframe {
@@ -172,32 +172,20 @@ export const KEYFRAME_WORKER_HEAP_MB = 384;
 /** A worker still running after this is stopped (its sidecar is then built on first open). */
 export const KEYFRAME_WORKER_TIMEOUT_MS = 10 * 60_000;
 
+const workers = new Map<string, KeyframeWorkers>();
+
 /**
  * writeKeyframes in a worker thread: replaying an hour of busy output through a terminal emulator
  * takes tens of seconds of CPU, which on the main thread would stall every live relay. Resolves
- * when done or failed (a missing sidecar only makes the first seek slower). Each call is one
- * worker with a bounded heap and time: how many run at once is the caller's to bound (the gateway
- * runs them in its post-close pool).
+ * when done or failed (a missing sidecar only makes the first seek slower). Two long-lived threads
+ * (keyframe-workers.ts) take the jobs in turn, each with a bounded heap and time; how many are
+ * queued is the caller's to bound (the gateway runs them in its post-close pool).
  */
 export function writeKeyframesOffThread(castPath: string, heapMb = KEYFRAME_WORKER_HEAP_MB, timeoutMs = KEYFRAME_WORKER_TIMEOUT_MS): Promise<void> {
-  return new Promise((resolve) => {
-    let worker: Worker;
-    try {
-      worker = new Worker(new URL('./keyframe-worker.js', import.meta.url), {
-        workerData: { castPath }, resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: 16 },
-      });
-    } catch {
-      resolve();
-      return;
-    }
-    // A worker never keeps the gateway from exiting: a sidecar cut short by the exit is never
-    // renamed into place, and is built again later (post-close marker, or on first open).
-    worker.unref();
-    const timer = setTimeout(() => { void worker.terminate(); }, timeoutMs);
-    timer.unref();
-    worker.once('error', () => { clearTimeout(timer); resolve(); });
-    worker.once('exit', () => { clearTimeout(timer); resolve(); });
-  });
+  const key = `${heapMb}/${timeoutMs}`;
+  let w = workers.get(key);
+  if (!w) workers.set(key, w = new KeyframeWorkers(2, heapMb, timeoutMs));
+  return w.run(castPath);
 }
 
 /** The terminal as it is at time t, built from the nearest keyframe. Caller disposes it. */
