@@ -7,23 +7,14 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { requireBinary } from '../test/harness/common.js';
-import { startGateway } from '../test/harness/gateway.js';
-import { startPostgres } from '../test/harness/postgres.js';
+import { BENCH_PASSWORD, pgBenchDb } from './lib/pg-bench-db.js';
 import { SQL_RULES } from './lib/rules.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
-const PASSWORD = 'bench-App-Password-1';
+const PASSWORD = BENCH_PASSWORD;
 const pgbench = requireBinary('postgresql-15', '/usr/lib/postgresql/15/bin/pgbench');
 
-
-const pg = await startPostgres();
-pg.sql(`CREATE ROLE app LOGIN PASSWORD '${PASSWORD}'`);
-pg.sql('CREATE DATABASE bench OWNER app');
-const gw = await startGateway({ env: { PORTCULLIS_LOG_LEVEL: 'warn' } });
-gw.admin(['user', 'add', 'dba', '--role', 'dba', '--password-stdin'], `${PASSWORD}\n`);
-gw.admin(['target', 'add', 'bench-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(pg.port), '--account', 'app', '--database', 'bench',
-  '--tls', 'disable', '--password-stdin'], `${PASSWORD}\n`);
-gw.admin(['grant', 'add', '--user', 'dba', '--target', 'bench-db', '--for', '2h', '--reason', 'bench']);
+const { pg, gw } = await pgBenchDb();
 
 const base = { ...process.env, PGPASSWORD: PASSWORD, PGSSLMODE: 'require' };
 const direct = ['-h', '127.0.0.1', '-p', String(pg.port), '-U', 'app'];

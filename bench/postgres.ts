@@ -10,32 +10,22 @@ import { spawnSync } from 'node:child_process';
 import { chownSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, portOpen, requireBinary, runOk, startProc, tempDir, waitFor, type Proc } from '../test/harness/common.js';
-import { startGateway } from '../test/harness/gateway.js';
-import { startPostgres } from '../test/harness/postgres.js';
+import { BENCH_PASSWORD, pgBenchDb } from './lib/pg-bench-db.js';
 import { testTls } from '../test/harness/test-ca.js';
 import { cpuMeter, idleMeter } from './lib/proc-cpu.js';
 import { ratioRow, runIfMain, type Row, type SuiteResult } from './lib/results.js';
 import { SQL_RULES } from './lib/rules.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const PASSWORD = 'bench-App-Password-1';
+const PASSWORD = BENCH_PASSWORD;
 const BARS: Record<string, number> = { simple: 0.9, extended: 0.9, prepared: 0.85 };
 
 export async function run(): Promise<SuiteResult> {
   const pgbench = requireBinary('postgresql-15', '/usr/lib/postgresql/15/bin/pgbench');
   const pgbouncerBin = requireBinary('pgbouncer', '/usr/sbin/pgbouncer');
   const procs: Proc[] = [];
-  const pg = await startPostgres();
-  const gw = await startGateway({ env: { PORTCULLIS_LOG_LEVEL: 'warn' } });
+  const { pg, gw } = await pgBenchDb();
   try {
-    pg.sql(`CREATE ROLE app LOGIN PASSWORD '${PASSWORD}'`);
-    pg.sql('CREATE DATABASE bench OWNER app');
-    gw.admin(['user', 'add', 'dba', '--role', 'dba', '--password-stdin'], `${PASSWORD}\n`);
-    // Plaintext behind, as PgBouncer's and the bare relay's upstream leg here.
-    gw.admin(['target', 'add', 'bench-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(pg.port), '--account', 'app', '--database', 'bench',
-      '--tls', 'disable', '--password-stdin'], `${PASSWORD}\n`);
-    gw.admin(['grant', 'add', '--user', 'dba', '--target', 'bench-db', '--for', '2h', '--reason', 'bench']);
-
     const { server } = testTls();
     const bdir = tempDir('pgbouncer');
     const uid = Number(runOk('id', ['-u', 'postgres']).trim());

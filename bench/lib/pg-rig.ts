@@ -4,20 +4,12 @@
 import { join } from 'node:path';
 import { freePort, portOpen, startProc, tempDir, waitFor } from '../../test/harness/common.js';
 import { writeFileSync } from 'node:fs';
-import { startGateway } from '../../test/harness/gateway.js';
-import { startPostgres } from '../../test/harness/postgres.js';
+import { BENCH_PASSWORD, pgBenchDb } from './pg-bench-db.js';
 import { testTls } from '../../test/harness/test-ca.js';
 import { spawnSync } from 'node:child_process';
 
-const PASSWORD = 'bench-App-Password-1';
-const pg = await startPostgres();
-pg.sql(`CREATE ROLE app LOGIN PASSWORD '${PASSWORD}'`);
-pg.sql('CREATE DATABASE bench OWNER app');
-const gw = await startGateway({ env: { PORTCULLIS_LOG_LEVEL: 'warn' } });
-gw.admin(['user', 'add', 'dba', '--role', 'dba', '--password-stdin'], `${PASSWORD}\n`);
-gw.admin(['target', 'add', 'bench-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(pg.port), '--account', 'app', '--database', 'bench',
-  '--tls', 'disable', '--password-stdin'], `${PASSWORD}\n`);
-gw.admin(['grant', 'add', '--user', 'dba', '--target', 'bench-db', '--for', '8h', '--reason', 'bench']);
+const PASSWORD = BENCH_PASSWORD;
+const { pg, gw } = await pgBenchDb();
 const dir = tempDir('rig');
 const { server } = testTls();
 writeFileSync(join(dir, 'c.crt'), server.certPem);
