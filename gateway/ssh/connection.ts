@@ -19,6 +19,7 @@ import { SshAuthFlow, type SshAuthResult } from './auth.js';
 import { handleDirectTcpip } from './forwarding.js';
 import { chooseTarget } from './menu.js';
 import { type ChannelHost, type Relaying, type TrackedChannel, handleSessionChannel } from './session-channel.js';
+import { rawSocket } from './raw-socket.js';
 import { connectUpstream } from './upstream.js';
 
 export interface SshDeps {
@@ -162,9 +163,24 @@ export class SshAdapter implements ProtocolAdapter<ssh2.Client> {
   close(_reason: TerminationReason, message: string): void {
     if (this.closing) return;
     this.closing = true;
+    // Nothing more is read from the client, on any channel (port forwards too), until the target
+    // leg is gone. What the cut says to the target (each channel's close) is held back with it:
+    // sessions that end at one instant (a thousand grants ending together) each tell their client
+    // first, in this turn, and every target leg closes in the next (setImmediate). Writing to a
+    // thousand sshd processes wakes them on the same cores: done first, it made the last clients
+    // hear of their cut seconds late. Each target channel is closed here already (ssh2 sends
+    // nothing more on a closed channel), so nothing reaches a target after its end.
+    const clientSocket = rawSocket(this.client);
+    const upstreamSocket = rawSocket(this.upstreamClient);
+    clientSocket?.pause();
+    upstreamSocket?.cork();
     const cuts = [...this.channels].map((c) => c.cut(message));
-    // The target leg goes now: nothing more from it reaches the client, nothing more reaches it.
-    this.upstreamClient?.end();
+    setImmediate(() => {
+      // end() sends the disconnect and flushes what was held, in order.
+      upstreamSocket?.uncork();
+      this.upstreamClient?.end();
+      clientSocket?.resume();
+    });
     // Then the client: each channel says why, exits and closes. A disconnect sent right behind those
     // words loses them: OpenSSH exits on SSH_MSG_DISCONNECT before writing out channel data it has
     // already read (CI saw an empty "Received disconnect"). So wait until each message left (behind
