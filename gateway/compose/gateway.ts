@@ -54,7 +54,12 @@ function composeForApi(app: App): Composed {
   };
 }
 
-export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: Logger): Promise<Running> {
+/**
+ * `beforeAnnounce` runs once every listener is bound and before serve.json is written: serve.json
+ * is the sign (to the CLI, scripts and tests) that the gateway is up, so anything it settles (the
+ * setup link's file) is settled by the time anyone reads that sign.
+ */
+export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: Logger, beforeAnnounce?: (up: Omit<Running, 'stop'>) => Promise<void>): Promise<Running> {
   const adminLogins = Object.fromEntries(Object.entries(PROTOCOLS).flatMap(([kind, p]) => (p.admin ? [[kind, p.admin]] : [])));
   const loginProbes = Object.fromEntries(Object.entries(PROTOCOLS).map(([kind, p]) => [kind, p.probe]));
   // The store first: unreachable, or a node that may not join, stops here with one clear sentence.
@@ -124,6 +129,7 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
     url: config.publicUrl ?? url, sshHost: host, sshPort: bound.ssh ?? config.ssh.port,
     pgPort: bound.postgres ?? config.postgres.port, mysqlPort: bound.mysql ?? config.mysql.port,
   };
+  await beforeAnnounce?.({ app, url, ports: bound });
   // Written whole then renamed: a CLI or script that sees the file never reads half of it.
   const infoTmp = `${app.paths.serveInfo}.${process.pid}.tmp`;
   writeFileSync(infoTmp, JSON.stringify({ url, pid: process.pid, ports: bound, ca: certPaths(config.data).caCert, node: config.node, store: app.store.kind }, null, 2) + '\n');

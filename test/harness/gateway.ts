@@ -106,6 +106,8 @@ export async function startGateway(opts: GatewayOptions = {}): Promise<GatewayPe
     const nodeArgs = (process.env.PORTCULLIS_SERVE_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const proc = startProc(process.execPath, [...nodeArgs, BIN, 'serve', '--data', dataDir, ...(opts.config ? ['--config', opts.config] : [])], { env, logFile: opts.logFile });
     await waitFor('portcullis serve', () => existsSync(info), 30_000, proc);
+    // serve prints its banner before it writes serve.json; this side may not have read the pipe yet.
+    await waitFor('the serve banner', () => proc.output().includes('"msg":"serve.console"'), 10_000, proc);
     const served = JSON.parse(readFileSync(info, 'utf8')) as { url: string; ports: Partial<GatewayPeer['ports']> };
     const ports = { https: served.ports.https ?? 0, ssh: served.ports.ssh ?? 0, postgres: served.ports.postgres ?? 0, mysql: served.ports.mysql ?? 0 };
     return { proc, url: served.url, ports };

@@ -62,14 +62,16 @@ export const serveCmd: Command = async (c) => {
   // A person at a terminal reads lines; anything else (a pipe, a collector) gets JSON lines.
   const tty = process.stdout.isTTY === true && c.env.PORTCULLIS_LOG_FORMAT !== 'json';
   const log = createLogger(config.log.level, tty ? humanDestination(process.stdout) : undefined);
-  const running = await startGateway(config, c.env, log);
-  const setup = await running.app.setup.start();
-  const link = setup && { url: `${running.app.addresses.url}/setup/${setup.token}`, expiresAt: setup.expiresAt, file: join(running.app.paths.root, SETUP_LINK_FILE) };
-  // Off a terminal, stdout is a log collector's: the link (which makes the first admin) goes to a
-  // file only the gateway's user can read, and the log line says where. A stale one goes.
-  rmSync(join(running.app.paths.root, SETUP_LINK_FILE), { force: true });
-  if (link && !tty) writeFileSync(link.file, link.url + '\n', { mode: 0o600 });
-  c.out.write(startBanner(running.url, running.ports, link, tty));
+  // The link and the banner before serve.json: whoever waits for that file finds both settled.
+  const running = await startGateway(config, c.env, log, async (up) => {
+    const setup = await up.app.setup.start();
+    const link = setup && { url: `${up.app.addresses.url}/setup/${setup.token}`, expiresAt: setup.expiresAt, file: join(up.app.paths.root, SETUP_LINK_FILE) };
+    // Off a terminal, stdout is a log collector's: the link (which makes the first admin) goes to a
+    // file only the gateway's user can read, and the log line says where. A stale one goes.
+    rmSync(join(up.app.paths.root, SETUP_LINK_FILE), { force: true });
+    if (link && !tty) writeFileSync(link.file, link.url + '\n', { mode: 0o600 });
+    c.out.write(startBanner(up.url, up.ports, link, tty));
+  });
   await new Promise<void>((resolve) => {
     const onSignal = (): void => { void running.stop().then(resolve); };
     process.once('SIGTERM', onSignal);
