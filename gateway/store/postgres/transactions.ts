@@ -1,5 +1,5 @@
 // Queries and transactions of the PostgreSQL store over one pg.Pool.
-// A transaction checks out one client and binds it with AsyncLocalStorage, so every store call made
+// A transaction checks out one client and binds it with AsyncLocalStorage (TxContext), so every store call made
 // inside fn (however deep in awaits) runs on it; a nested transaction joins; calls from anywhere
 // else (and stragglers of a transaction that has ended) use the pool.
 // Serializability: every transaction first takes pg_advisory_xact_lock(TX_LOCK), one constant for
@@ -10,8 +10,8 @@
 // Within this process, transactions also queue FIFO before checking out a client: they would wait
 // for the lock anyway, this keeps them from holding idle pool clients meanwhile and keeps audit
 // appends in call order.
-import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
+import { TxContext } from '../tx-context.js';
 import { isUnavailable, storeError } from './errors.js';
 
 /** The advisory lock every transaction takes (any constant other than the migration lock's). */
@@ -47,7 +47,7 @@ export interface PgTransactionsOptions {
 
 export class PgTransactions {
   readonly pool: pg.Pool;
-  private readonly als = new AsyncLocalStorage<Tx>();
+  private readonly ctx = new TxContext<Tx>();
   private tail: Promise<void> = Promise.resolve();
   private closed = false;
 
@@ -143,7 +143,7 @@ export class PgTransactions {
       throw storeError(err, this.server);
     }
     try {
-      const result = await this.als.run(tx, fn);
+      const result = await this.ctx.run(tx, fn);
       tx.done = true;
       try {
         await client.query('COMMIT');
@@ -172,7 +172,7 @@ export class PgTransactions {
   }
 
   private current(): Tx | undefined {
-    const tx = this.als.getStore();
+    const tx = this.ctx.current();
     return tx && !tx.done ? tx : undefined;
   }
 

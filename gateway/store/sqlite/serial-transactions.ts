@@ -2,11 +2,11 @@
 // here, so a transaction is a property of the connection, not of the caller: while one is open,
 // any other statement on the connection would silently become part of it (and be rolled back with
 // it). So transactions run one at a time behind a FIFO async mutex, the running one is tracked
-// with AsyncLocalStorage, and a call is let through only when it belongs to the running
+// with AsyncLocalStorage (TxContext), and a call is let through only when it belongs to the running
 // transaction or none is running; everything else waits its turn.
 // It does not: retry on SQLITE_BUSY from another process (busy_timeout does that), or nest with
 // savepoints (a nested transaction joins the outer one, per the Store contract).
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { TxContext } from '../tx-context.js';
 
 /** The part of a better-sqlite3 Database this needs. */
 export interface TxConnection {
@@ -17,7 +17,7 @@ export interface TxConnection {
 interface Tx { readonly id: number }
 
 export class SerialTransactions {
-  private readonly als = new AsyncLocalStorage<Tx>();
+  private readonly ctx = new TxContext<Tx>();
   /** The transaction that holds the connection right now (its fn has not settled yet). */
   private active: Tx | null = null;
   private busy = false;
@@ -45,7 +45,7 @@ export class SerialTransactions {
       this.db.exec('BEGIN IMMEDIATE');
       this.active = tx;
       try {
-        const result = await this.als.run(tx, fn);
+        const result = await this.ctx.run(tx, fn);
         this.active = null;
         this.db.exec('COMMIT');
         return result;
@@ -77,7 +77,7 @@ export class SerialTransactions {
   }
 
   private inRunningTransaction(): boolean {
-    const tx = this.als.getStore();
+    const tx = this.ctx.current();
     // A task forked inside a transaction that outlives it carries the old context: it must wait.
     return tx !== undefined && tx === this.active;
   }
