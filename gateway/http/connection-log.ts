@@ -5,37 +5,66 @@
 // state past a connection's close; decides nothing about requests.
 import type { IncomingMessage, Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
-import type { Socket } from 'node:net';
+import { Socket as NetSocket, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { LOG, type Logger } from '../log/logger.js';
 import { destroyAfterOwnEnd } from '../net/half-close.js';
 
-interface Conn { logged: boolean; requests: number }
+/** addr and port as taken at accept. */
+interface Conn { logged: boolean; requests: number; errorLogged: boolean; addr: string; port: number | undefined }
 
-const keyOf = (s: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string => `${s.remoteAddress ?? '?'}:${s.remotePort ?? 0}`;
+const keyOf = (s: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string | null =>
+  s.remoteAddress === undefined ? null : `${s.remoteAddress}:${s.remotePort ?? 0}`;
 
 export function logConnectionsWithoutRequest(server: HttpsServer | Server, log: Logger): void {
+  const byRaw = new WeakMap<Socket, Conn>();
   const open = new Map<string, Conn>();
-  const mark = (s: Duplex, request = false): void => {
-    const c = open.get(keyOf(s as Partial<Socket>));
-    if (!c) return;
-    c.logged = true;
-    if (request) c.requests++;
+  // The connection a TLS socket (or a plain one) belongs to. By object first: Node's TLS socket
+  // keeps the raw socket it wraps as _parent. By address otherwise, never for a socket reset so
+  // early it has none: all such sockets would share one key, and one would mark another's
+  // connection as logged, which then closes without a line.
+  const connOf = (s: Duplex): Conn | undefined => {
+    const parent = (s as { _parent?: unknown })._parent;
+    const raw = parent instanceof NetSocket ? parent : s instanceof NetSocket ? s : null;
+    const byObject = raw ? byRaw.get(raw) : undefined;
+    if (byObject) return byObject;
+    const key = keyOf(s as Partial<Socket>);
+    return key === null ? undefined : open.get(key);
+  };
+  /** Marks the connection as logged; returns the address to log it under. */
+  const mark = (s: Duplex, request = false): { addr: string; port: number | undefined; conn: Conn | undefined } => {
+    const c = connOf(s);
+    const own = s as Partial<Socket>;
+    if (c) {
+      c.logged = true;
+      if (request) c.requests++;
+    }
+    return { addr: own.remoteAddress ?? c?.addr ?? 'unknown', port: own.remotePort ?? c?.port, conn: c };
+  };
+  // A failed handshake is reported twice by Node (clientError, then tlsClientError): one line.
+  const logError = (socket: Duplex, err: Error & { code?: string }, msg: string): void => {
+    const { addr, port, conn } = mark(socket);
+    // Or after the raw socket's close already logged the connection (a client that hung up).
+    if (conn?.errorLogged) return;
+    if (conn) conn.errorLogged = true;
+    log.info({ addr, port, reason: err.code ?? err.message }, msg);
   };
   server.on('connection', (raw: Socket) => {
     // A connection reset before it was accepted has no address any more: logged as "unknown".
     const addr = raw.remoteAddress ?? 'unknown';
     const port = raw.remotePort;
     const key = keyOf(raw);
-    const c: Conn = { logged: false, requests: 0 };
-    open.set(key, c);
+    const c: Conn = { logged: false, requests: 0, errorLogged: false, addr, port };
+    byRaw.set(raw, c);
+    if (key !== null) open.set(key, c);
     raw.once('close', () => {
-      if (open.get(key) === c) open.delete(key);
+      if (key !== null && open.get(key) === c) open.delete(key);
       // With the address taken at accept: a request's own line may lack it when the client is
       // already gone by the time it is handled.
       if (c.requests > 0) return log.debug({ addr, port, requests: c.requests }, LOG.httpConnectionClosed);
       if (c.logged) return;
+      c.errorLogged = true;
       const reason = raw.bytesRead === 0 ? 'closed before sending anything' : 'closed before a complete request';
       log.info({ addr, port, bytes: raw.bytesRead, reason }, LOG.httpNoRequest);
     });
@@ -45,14 +74,11 @@ export function logConnectionsWithoutRequest(server: HttpsServer | Server, log: 
   server.on('request', (req: IncomingMessage) => mark(req.socket, true));
   server.on('upgrade', (req: IncomingMessage) => mark(req.socket, true));
   server.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
-    mark(socket);
-    log.info({ addr: socket.remoteAddress, port: socket.remotePort, reason: err.code ?? err.message }, LOG.httpTlsFailed);
+    logError(socket, err, LOG.httpTlsFailed);
     socket.destroy();
   });
   server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
-    const s = socket as Partial<Socket> & Duplex;
-    mark(socket);
-    log.info({ addr: s.remoteAddress, port: s.remotePort, reason: err.code ?? err.message }, LOG.httpBadRequest);
+    logError(socket, err, err.code?.startsWith('ERR_SSL') ? LOG.httpTlsFailed : LOG.httpBadRequest);
     if (err.code !== 'ECONNRESET' && socket.writable) {
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
         : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
