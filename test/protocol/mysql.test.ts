@@ -94,6 +94,40 @@ describe('the MySQL statement log', () => {
   }
 });
 
+describe('a reply of 16 MiB or more (several wire packets)', () => {
+  // One row of 0xffffff + 5 bytes: its continuation packet (5 bytes) is shaped like an EOF. Read
+  // as a reply of its own it would end the result after one row, hiding the rows after it.
+  const L = 0xffffff + 5;
+  const big = Buffer.alloc(L, 0x61);
+  big[0] = 0xfe;
+  big.writeBigUInt64LE(BigInt(L - 9), 1);
+  Buffer.from([0xfe, 0, 0, 2, 0]).copy(big, L - 5);
+  const bigRow = (seq: number): Buffer => Buffer.concat([packet(seq, big.subarray(0, 0xffffff)), packet(seq + 1, big.subarray(0xffffff))]);
+
+  it('the reply heads report the first wire packet and skip its continuation, however it is split', () => {
+    const stream = Buffer.concat([bigRow(0), packet(2, Buffer.from([0x01]))]);
+    const cuts = [1, 3, 4, 5, 100, 4 + 0xffffff - 1, 4 + 0xffffff, 4 + 0xffffff + 1, 4 + 0xffffff + 4, 4 + 0xffffff + 5, stream.length - 2];
+    for (const at of [0, ...cuts]) {
+      const got: Array<[number, string]> = [];
+      const r = new MyReplyHeads((length, buf, start, end) => got.push([length, buf.toString('hex', start, Math.min(end, start + 2))]));
+      if (at === 0) r.push(stream);
+      else { r.push(stream.subarray(0, at)); r.push(stream.subarray(at)); }
+      expect(r.atBoundary).toBe(true);
+      expect(got, `at ${at}`).toEqual([[0xffffff, 'fefb'], [1, '01']]);
+    }
+  });
+
+  for (const deprecateEof of [false, true]) {
+    it(`counts every row of a result holding one (${deprecateEof ? 'OK' : 'EOF'} terminators)`, () => {
+      const caps = CAP.PROTOCOL_41 | (deprecateEof ? CAP.DEPRECATE_EOF : 0);
+      const end = deprecateEof ? okEof(7) : eof(7);
+      const reply = Buffer.concat([packet(1, Buffer.from([1])), col(2), ...(deprecateEof ? [] : [eof(3)]), bigRow(4), row(6, 'b'), end]);
+      const timeline: Array<[Side, Buffer]> = [['client', cmd(0x03, Buffer.from('select c from t'))], ['server', reply]];
+      expect(records(timeline, caps)).toEqual([my({ sql: 'select c from t', path: 'simple', rows_returned: 2 })]);
+    });
+  }
+});
+
 describe('MySQL framing and handshake codecs', () => {
   it('refuses packets over the limit', () => {
     expect(() => new MyPacketReader(() => {}, 1000).push(Buffer.from([0xff, 0xff, 0xff, 0]))).toThrowError(MyProtocolError);

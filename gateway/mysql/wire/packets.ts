@@ -78,6 +78,9 @@ export const REPLY_HEAD = 32;
  * only during the call), a copy only when a head is split across chunks. The head is the first
  * REPLY_HEAD bytes (what an OK, EOF, column count or prepare reply needs), or up to `headMax` for
  * an ERR packet (0xff first: its message); rows and column definitions are skipped, never copied.
+ * A payload of 16 MiB or more spans several wire packets: the first (length 0xffffff) is reported,
+ * its continuations are skipped. Read as replies of their own, a crafted row's continuation could
+ * pass for an OK or EOF and end the result early in the log.
  */
 export class MyReplyHeads {
   private readonly hdr = Buffer.alloc(4);
@@ -89,6 +92,10 @@ export class MyReplyHeads {
   private parts: Buffer[] = [];
   private have = 0;
   private skipLeft = 0;
+  /** The packet being read continues the one before (that one was 0xffffff long): not reported. */
+  private continuation = false;
+  /** The next packet continues this one. */
+  private continues = false;
 
   constructor(private readonly onHead: (length: number, buf: Buffer, start: number, end: number) => void,
     private readonly maxPacket = 64 * 1024 * 1024, private readonly headMax = 64 * 1024) {}
@@ -106,13 +113,16 @@ export class MyReplyHeads {
           const len = chunk[off]! | (chunk[off + 1]! << 8) | (chunk[off + 2]! << 16);
           if (len > this.maxPacket) throw new MyProtocolError(`packet length ${len} over the limit ${this.maxPacket}`);
           off += 4;
+          const continuation = this.continues;
+          this.continues = len === MAX_PAYLOAD;
           if (n - off >= len) {
             // The common case: the whole packet is in this chunk.
+            if (continuation) { off += len; continue; }
             this.onHead(len, chunk, off, off + (len === 0 ? 0 : Math.min(len, chunk[off] === 0xff ? this.headMax : REPLY_HEAD)));
             off += len;
             continue;
           }
-          this.startPacket(len);
+          this.startPacket(len, continuation);
         } else {
           const take = Math.min(4 - this.hdrHave, n - off);
           chunk.copy(this.hdr, this.hdrHave, off, off + take);
@@ -122,7 +132,9 @@ export class MyReplyHeads {
           this.hdrHave = 0;
           const len = this.hdr.readUIntLE(0, 3);
           if (len > this.maxPacket) throw new MyProtocolError(`packet length ${len} over the limit ${this.maxPacket}`);
-          this.startPacket(len);
+          const continuation = this.continues;
+          this.continues = len === MAX_PAYLOAD;
+          this.startPacket(len, continuation);
           if (len === 0) { this.endPacket(); continue; }
         }
       }
@@ -147,14 +159,19 @@ export class MyReplyHeads {
     }
   }
 
-  private startPacket(len: number): void {
+  private startPacket(len: number, continuation: boolean): void {
     this.len = len;
-    this.want = len === 0 ? 0 : -1;
+    this.continuation = continuation;
+    this.want = len === 0 || continuation ? 0 : -1;
     this.have = 0;
-    this.skipLeft = 0;
+    this.skipLeft = continuation ? len : 0;
   }
 
   private endPacket(): void {
+    if (this.continuation) {
+      this.len = -1;
+      return;
+    }
     // A head split across chunks (its parts are copies); otherwise the one part.
     const head = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
     const len = this.len;
