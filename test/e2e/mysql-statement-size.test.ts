@@ -126,6 +126,18 @@ describe('statement size through Portcullis (MySQL)', () => {
     expect(sideFile(session, record)).toBe(sql);
   }, 60_000);
 
+  it('counts every row of a result holding a row of 16 MiB or more, whose continuation packet is shaped like an EOF', async () => {
+    // The row's payload is 2^24 - 1 + 5 bytes (a 9-byte length prefix and the value): the wire
+    // carries a full packet and a 5-byte continuation, which the value's last bytes make look like
+    // an EOF (fe 00 00 02 00). Read as a reply of its own, it would end the result after one row.
+    const value = 0xffffff + 5 - 9;
+    const r = client(`SELECT CONCAT(REPEAT('a', ${value - 5}), x'FE00000200') AS v UNION ALL SELECT 'after the big row';\n`);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('after the big row');
+    const { record } = await recordOf((s) => s.sql.includes("x'FE00000200'"));
+    expect(record).toMatchObject({ rows_returned: 2, error: null });
+  }, 60_000);
+
   it('refuses a 17 MiB statement with error 1153 before the target runs it, records the refusal and ends the session', async () => {
     const sql = `/* ${'z'.repeat(17 * 1024 * 1024)} */ UPDATE salaries SET amount = 0 WHERE id = 2`;
     const before = amount(2);
