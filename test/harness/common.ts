@@ -37,6 +37,11 @@ export function fromTemplate(key: string, dest: string, make: (dir: string) => v
   runOk('cp', ['-a', join(template, 'made'), dest]);
 }
 
+/** A peer's data dir, once the peer has stopped: a database's is 100 MB, and a run starts dozens. */
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+}
+
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `portcullis-${prefix}-`));
 }

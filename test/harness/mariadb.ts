@@ -4,7 +4,7 @@
 // test CA (test-ca.ts).
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromTemplate, withFreshPort, portOpen, requireBinary, runOk, startProc, tempDir, waitFor } from './common.js';
+import { fromTemplate, withFreshPort, portOpen, removeDir, requireBinary, runOk, startProc, tempDir, waitFor } from './common.js';
 import { testTls } from './test-ca.js';
 
 export interface MariadbPeer {
@@ -61,7 +61,7 @@ export async function startMariadb(): Promise<MariadbPeer> {
         sql(`${db}CREATE USER '${name}'@'127.0.0.1' IDENTIFIED BY '${password}'; CREATE USER '${name}'@'localhost' IDENTIFIED BY '${password}'; ` +
           `GRANT ALL ON ${database ? `\`${database}\`` : '*'}.* TO '${name}'@'127.0.0.1'; GRANT ALL ON ${database ? `\`${database}\`` : '*'}.* TO '${name}'@'localhost'; FLUSH PRIVILEGES;`);
       },
-      stop: () => proc.stop(),
+      stop: async () => { await proc.stop(); removeDir(dir); },
     };
   });
 }

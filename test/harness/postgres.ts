@@ -3,7 +3,7 @@
 // TLS on (a certificate from the per-process test CA, test-ca.ts).
 import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fromTemplate, withFreshPort, portOpen, requireBinary, runOk, startProc, tempDir, waitFor } from './common.js';
+import { fromTemplate, withFreshPort, portOpen, removeDir, requireBinary, runOk, startProc, tempDir, waitFor } from './common.js';
 import { testTls } from './test-ca.js';
 
 const BIN = '/usr/lib/postgresql/15/bin';
@@ -77,6 +77,6 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
       await waitFor('postgres to listen again', () => portOpen(port), 30_000, proc);
       await waitFor('postgres to accept logins again', () => { try { sql('SELECT 1'); return true; } catch { return false; } }, 30_000, proc);
     };
-    return { port, superuser: 'postgres', password, dir, sql, stop: () => proc.stop(), stopFast, start };
+    return { port, superuser: 'postgres', password, dir, sql, stop: async () => { await proc.stop(); removeDir(dir); }, stopFast, start };
   });
 }
