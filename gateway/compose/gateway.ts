@@ -76,66 +76,59 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
     await app.close().catch(() => {});
     throw err;
   }
-  const certs = ensureCerts(config.data, config.hostnames);
-  // Before the SSH listener and the API: the user CA that signs and checks SSH certificates (made, or the cluster's pulled).
-  await prepareSshUserCa(app.paths.root, config.store === null ? null : { store: app.store, vault: app.vault });
-  const tls = { cert: readFileSync(certs.serverCert, 'utf8'), key: readFileSync(certs.serverKey, 'utf8') };
-  // Before anything is appended: fixes where keying begins (first start of an older data dir) and
-  // writes the start checkpoint. A checkpoint file that does not verify is logged, not fatal:
-  // `audit verify` names what is wrong with it, and the gateway keeps serving.
-  await app.checkpoints.start().catch((err: unknown) => log.error({ err }, LOG.auditCheckpointFailed));
-  // Before any listener accepts: every session live in the store now was left open by a previous
-  // run that died without draining. One node on its own store owns every one of them; on a shared
-  // store only this node's own (the others may be running on their nodes, or are the lost-node
-  // sweeper's to end).
-  await closeOrphanedSessions({
-    store: app.store, audit: app.audit, clock: app.clock, log, recordingsDir: app.paths.recordings,
-    owns: ownsAtStart(app.store.kind, config.node), running: (id) => app.live.get(id) !== undefined,
-  });
-  // Jobs a previous run queued but never ran (keyframes, search index) go first in the pool; then
-  // the recordings volume is measured once, so a full volume refuses the very first login.
-  // Target credentials sealed before they were bound to their target are bound now, once (the
-  // marker in the data dir says it happened; the store cannot undo it). See binding-migration.ts.
-  const binding = await migrateBindings(app.store, app.vault, app.paths.root);
-  if (binding.ran) await app.audit.append('vault.credentials_bound', 'portcullis', { migrated: binding.migrated, left: binding.left });
-  if (binding.left.length > 0) log.warn({ targets: binding.left }, LOG.vaultCredentialsUnbound);
-  // Before any listener accepts: ephemeral accounts of grants that ended while we were down, and
-  // intents left `creating` by a run that died mid-creation (the account may exist), are dropped.
-  await app.ephemeral.start();
-  // Before any listener: a rotation a crash interrupted is finished or undone, so the first
-  // session checks out a credential that logs in; then the daily rotations are armed.
-  await app.rotation.recoverAll();
-  app.rotationTriggers.start();
-  app.postClose.recover();
-  // Before any listener: the SQL parsers (WASM) and the guardrail rules, so the first session is
-  // checked like every other; then reloaded periodically in case a change notice was missed.
-  await loadSqlParsers({ maxParseBytes: config.rules.maxParseBytes });
-  await app.rules.reload();
-  armRuleReload(app);
-  await app.recordingSpace.start();
-  await app.timers.start();
-  app.discoverySchedule.start();
-  app.sso.startRefresh();
+  // Anything failing from here to the listeners closes what started (the cluster's heartbeat,
+  // timers, the store), so the process exits with the error instead of idling with nothing served.
+  let tls: { cert: string; key: string };
+  try {
+    const certs = ensureCerts(config.data, config.hostnames);
+    // Before the SSH listener and the API: the user CA that signs and checks SSH certificates (made, or the cluster's pulled).
+    await prepareSshUserCa(app.paths.root, config.store === null ? null : { store: app.store, vault: app.vault });
+    tls = { cert: readFileSync(certs.serverCert, 'utf8'), key: readFileSync(certs.serverKey, 'utf8') };
+    // Before anything is appended: fixes where keying begins (first start of an older data dir) and
+    // writes the start checkpoint. A checkpoint file that does not verify is logged, not fatal:
+    // `audit verify` names what is wrong with it, and the gateway keeps serving.
+    await app.checkpoints.start().catch((err: unknown) => log.error({ err }, LOG.auditCheckpointFailed));
+    // Before any listener accepts: every session live in the store now was left open by a previous
+    // run that died without draining. One node on its own store owns every one of them; on a shared
+    // store only this node's own (the others may be running on their nodes, or are the lost-node
+    // sweeper's to end).
+    await closeOrphanedSessions({
+      store: app.store, audit: app.audit, clock: app.clock, log, recordingsDir: app.paths.recordings,
+      owns: ownsAtStart(app.store.kind, config.node), running: (id) => app.live.get(id) !== undefined,
+    });
+    // Jobs a previous run queued but never ran (keyframes, search index) go first in the pool; then
+    // the recordings volume is measured once, so a full volume refuses the very first login.
+    // Target credentials sealed before they were bound to their target are bound now, once (the
+    // marker in the data dir says it happened; the store cannot undo it). See binding-migration.ts.
+    const binding = await migrateBindings(app.store, app.vault, app.paths.root);
+    if (binding.ran) await app.audit.append('vault.credentials_bound', 'portcullis', { migrated: binding.migrated, left: binding.left });
+    if (binding.left.length > 0) log.warn({ targets: binding.left }, LOG.vaultCredentialsUnbound);
+    // Before any listener accepts: ephemeral accounts of grants that ended while we were down, and
+    // intents left `creating` by a run that died mid-creation (the account may exist), are dropped.
+    await app.ephemeral.start();
+    // Before any listener: a rotation a crash interrupted is finished or undone, so the first
+    // session checks out a credential that logs in; then the daily rotations are armed.
+    await app.rotation.recoverAll();
+    app.rotationTriggers.start();
+    app.postClose.recover();
+    // Before any listener: the SQL parsers (WASM) and the guardrail rules, so the first session is
+    // checked like every other; then reloaded periodically in case a change notice was missed.
+    await loadSqlParsers({ maxParseBytes: config.rules.maxParseBytes });
+    await app.rules.reload();
+    armRuleReload(app);
+    await app.recordingSpace.start();
+    await app.timers.start();
+    app.discoverySchedule.start();
+    app.sso.startRefresh();
+  } catch (err) {
+    await app.close().catch(() => {});
+    throw err;
+  }
   const composed = composeForApi(app);
   const origins = originGuard(app);
   const api = createApiServer(app, composed, tls, origins);
   attachUpgrades(api, [liveViewRoute(app, app.liveRecordings), vendorTerminalRoute(composed.vendorTerminals, log)], log, origins);
   const listeners: Listener[] = [httpsListener(api, config), ...Object.values(PROTOCOLS).map((p) => p.listener({ app, tls }))];
-  const bound: Record<string, number> = {};
-  for (const l of listeners) bound[l.name] = (await l.start()).port;
-  const host = config.listen === '0.0.0.0' || config.listen === '::' ? config.hostnames[0]! : config.listen;
-  const url = `https://${host.includes(':') ? `[${host}]` : host}:${bound.https}`;
-  app.addresses = {
-    url: config.publicUrl ?? url, sshHost: host, sshPort: bound.ssh ?? config.ssh.port,
-    pgPort: bound.postgres ?? config.postgres.port, mysqlPort: bound.mysql ?? config.mysql.port,
-  };
-  await beforeAnnounce?.({ app, url, ports: bound });
-  // Written whole then renamed: a CLI or script that sees the file never reads half of it.
-  const infoTmp = `${app.paths.serveInfo}.${process.pid}.tmp`;
-  writeFileSync(infoTmp, JSON.stringify({ url, pid: process.pid, ports: bound, ca: certPaths(config.data).caCert, node: config.node, store: app.store.kind }, null, 2) + '\n');
-  renameSync(infoTmp, app.paths.serveInfo);
-  log.info({ url, ports: bound }, LOG.serveStarted);
-
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
@@ -156,6 +149,29 @@ export async function startGateway(config: Config, env: NodeJS.ProcessEnv, log: 
     })();
     return stopping;
   };
+  const bound: Record<string, number> = {};
+  let url = '';
+  // A listener that cannot bind (the port is taken) or a failing announce ends the start: what
+  // was started stops, and the error reaches the caller. Left running, the bound listeners and
+  // the timers kept the process alive with nothing serving, where a supervisor waits for an exit.
+  try {
+    for (const l of listeners) bound[l.name] = (await l.start()).port;
+    const host = config.listen === '0.0.0.0' || config.listen === '::' ? config.hostnames[0]! : config.listen;
+    url = `https://${host.includes(':') ? `[${host}]` : host}:${bound.https}`;
+    app.addresses = {
+      url: config.publicUrl ?? url, sshHost: host, sshPort: bound.ssh ?? config.ssh.port,
+      pgPort: bound.postgres ?? config.postgres.port, mysqlPort: bound.mysql ?? config.mysql.port,
+    };
+    await beforeAnnounce?.({ app, url, ports: bound });
+    // Written whole then renamed: a CLI or script that sees the file never reads half of it.
+    const infoTmp = `${app.paths.serveInfo}.${process.pid}.tmp`;
+    writeFileSync(infoTmp, JSON.stringify({ url, pid: process.pid, ports: bound, ca: certPaths(config.data).caCert, node: config.node, store: app.store.kind }, null, 2) + '\n');
+    renameSync(infoTmp, app.paths.serveInfo);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  log.info({ url, ports: bound }, LOG.serveStarted);
   return { app, url, ports: bound, stop };
 }
 
