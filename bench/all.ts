@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { markdown, passes, type SuiteResult } from './lib/results.js';
 
 /** Suites in run order: the module under bench/ exporting `run(): Promise<SuiteResult>`. */
-const SUITES = ['postgres', 'mysql', 'ssh', 'ssh-scale'];
+const SUITES = ['postgres', 'mysql', 'ssh', 'ssh-scale', 'ephemeral-setup'];
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const wanted = process.env.BENCH_SUITES ? process.env.BENCH_SUITES.split(',') : SUITES;

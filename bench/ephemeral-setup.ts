@@ -1,78 +1,134 @@
-// Session setup cost of zero standing privilege: psql `select 1` through Portcullis to the same
-// PostgreSQL 15, with the target's static vaulted account vs an ephemeral account per grant. Three
-// rows, median of 20 each: static; ephemeral, first session of a fresh grant (the account is created:
-// CREATE ROLE with a SCRAM verifier, then the login); ephemeral, a later session of the same grant
-// (the account exists: its sealed secret is opened). Direct psql as the baseline. TLS from psql to
-// the gateway and from the gateway to PostgreSQL, as in production.
+// Session setup with and without zero standing privilege: a new client session, login to the first
+// byte of its first answer, through Portcullis with the target's static vaulted account and with an
+// account made for the grant, next to the client going direct. PostgreSQL 15 (psql) and MariaDB
+// (the mariadb client), TLS from the client to the gateway and from the gateway to the server, as
+// in production. Per protocol, median of RUNS sequential sessions each:
+//   - direct;
+//   - static credential;
+//   - ephemeral, first session of a fresh grant (the account is created: CREATE ROLE / CREATE USER
+//     with the level's roles, then the login);
+//   - ephemeral, a later session of the same grant (the account exists: its sealed secret is opened).
+// Sessions per second is 1000 / the median: one client opening sessions one after another.
+// SSH with an ephemeral account needs a host the provisioner may create Linux users on
+// (test/harness/ssh-provisioner-host.ts): not part of this suite.
 //   npm run bench:ephemeral
 import { spawnSync } from 'node:child_process';
 import { requireBinary } from '../test/harness/common.js';
 import { type CliResult, startGateway } from '../test/harness/gateway.js';
+import { startMyEphemeral, USER_PASSWORD } from '../test/harness/my-ephemeral.js';
 import { startPostgres } from '../test/harness/postgres.js';
-import { testTls } from '../test/harness/test-ca.js';
+import { testTls, tlsPinArgs } from '../test/harness/test-ca.js';
+import { median, ratioRow, type Row, runIfMain, type SuiteResult } from './lib/results.js';
 
-const RUNS = 20;
+const RUNS = Number(process.env.BENCH_SETUP_RUNS ?? 20);
 const PASSWORD = 'bench-App-Password-1';
-const psql = requireBinary('postgresql-client-15', 'psql');
+const PCX = /^pcx_[a-z2-7]{12}(@.*)?$/;
 
-const pg = await startPostgres();
-pg.sql(`CREATE ROLE app LOGIN PASSWORD '${PASSWORD}'`);
-// The provisioner as the PostgreSQL provisioner documents it: CREATEROLE (and INHERIT), nothing else
-// (pg_signal_backend is not needed: it is a member of each account it creates).
-pg.sql(`CREATE ROLE portcullis_prov LOGIN CREATEROLE PASSWORD '${PASSWORD}'`);
-pg.sql('CREATE ROLE pc_read NOLOGIN');
-pg.sql('CREATE DATABASE bench OWNER app');
-pg.sql('GRANT CONNECT ON DATABASE bench TO pc_read');
-const gw = await startGateway({ env: { PORTCULLIS_LOG_LEVEL: 'warn' } });
 // Every setup step must succeed: a silently failed one would time the wrong thing.
 function must(r: CliResult): string {
   if (r.code !== 0) throw new Error(`CLI failed (${r.code}): ${r.stderr}`);
   return r.stdout;
 }
-must(gw.admin(['user', 'add', 'dba', '--role', 'dba', '--password-stdin'], `${PASSWORD}\n`));
-const tls = ['--tls', 'verify-full', '--tls-ca', testTls().caFile];
-must(gw.admin(['target', 'add', 'static-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(pg.port), '--account', 'app',
-  '--database', 'bench', ...tls, '--password-stdin'], `${PASSWORD}\n`));
-must(gw.admin(['target', 'add', 'zsp-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(pg.port), '--account', 'portcullis_prov',
-  '--database', 'bench', ...tls, '--credential', 'ephemeral', '--level', 'read=pc_read', '--password-stdin'], `${PASSWORD}\n`));
-must(gw.admin(['target', 'test', 'zsp-db']));
-must(gw.admin(['grant', 'add', '--user', 'dba', '--target', 'static-db', '--for', '2h', '--reason', 'bench']));
 
-const env: NodeJS.ProcessEnv = { ...process.env, PGPASSWORD: PASSWORD, PGSSLMODE: 'require', PGCONNECT_TIMEOUT: '20' };
-function once(port: number, user: string, expect = /^app$/): number {
+/** Times one client session; its output must name the account it ran as (ephemeral rows must really run as a per-grant account). */
+function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv, account: RegExp): number {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(psql, ['-X', '-tAc', 'select current_user', '-h', '127.0.0.1', '-p', String(port), '-U', user, 'bench'], { env, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${user}: ${r.stderr}`);
-  // The ephemeral rows must really run as a per-grant account, the others as the static one.
-  if (!expect.test(r.stdout.trim())) throw new Error(`${user}: current_user is ${r.stdout.trim()}, not ${expect}`);
-  return Number(process.hrtime.bigint() - t0) / 1e6;
-}
-const PCX = /^pcx_[a-z2-7]{12}$/;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-function grantId(): string {
-  const r = must(gw.admin(['grant', 'add', '--user', 'dba', '--target', 'zsp-db', '--level', 'read', '--for', '2h', '--reason', 'bench', '--json']));
-  return (JSON.parse(r) as { id: string }).id;
+  const r = spawnSync(cmd, args, { env, encoding: 'utf8', timeout: 60_000 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
+  if (!account.test(r.stdout.trim())) throw new Error(`ran as ${r.stdout.trim()}, not ${account}`);
+  return ms;
 }
 
-const rows: Array<[string, number[]]> = [];
-rows.push(['direct psql (app)', Array.from({ length: RUNS }, () => once(pg.port, 'app'))]);
-rows.push(['static credential', Array.from({ length: RUNS }, () => once(gw.ports.postgres, 'dba+static-db'))]);
-const first: number[] = [];
-let last = '';
-for (let i = 0; i < RUNS; i++) {
-  if (last) must(gw.admin(['grant', 'revoke', last, '--reason', 'bench']));
-  last = grantId();
-  first.push(once(gw.ports.postgres, 'dba+zsp-db', PCX));
-}
-rows.push(['ephemeral, first session', first]);
-rows.push(['ephemeral, later session', Array.from({ length: RUNS }, () => once(gw.ports.postgres, 'dba+zsp-db', PCX))]);
+type Paths = Record<'direct' | 'static' | 'ephemeral first' | 'ephemeral later', number[]>;
 
-const base = median(rows[1]![1]);
-console.log(`\nSession setup, psql "select current_user" over TLS, PostgreSQL 15, median of ${RUNS} (2 cores, loopback)\n`);
-console.log('path'.padEnd(28), 'median ms'.padStart(10), 'p90 ms'.padStart(8), 'vs static'.padStart(10));
-for (const [name, xs] of rows) {
-  const sorted = [...xs].sort((a, b) => a - b);
-  console.log(name.padEnd(28), median(xs).toFixed(1).padStart(10), sorted[Math.floor(xs.length * 0.9)]!.toFixed(1).padStart(8), (median(xs) / base).toFixed(2).padStart(10));
+function rowsOf(protocol: string, p: Paths): Row[] {
+  const med = Object.fromEntries(Object.entries(p).map(([k, xs]) => [k, median(xs)]));
+  return [
+    ratioRow({ workload: `${protocol}: new session, login to first answer (median of ${RUNS})`, unit: 'ms', values: med }, 'ephemeral first', 'static', undefined, true),
+    ratioRow({ workload: `${protocol}: sessions per second, one client opening them in turn`, unit: 'sessions/s', values: Object.fromEntries(Object.entries(med).map(([k, v]) => [k, 1000 / v])) },
+      'ephemeral later', 'static'),
+  ];
 }
-await Promise.all([gw.stop(), pg.stop()]);
-process.exit(0);
+
+async function postgres(): Promise<Row[]> {
+  const psql = requireBinary('postgresql-client-15', 'psql');
+  const pg = await startPostgres();
+  const gw = await startGateway({ env: { PORTCULLIS_LOG_LEVEL: 'warn' } });
+  try {
+    pg.sql(`CREATE ROLE app LOGIN PASSWORD '${PASSWORD}'`);
+    // The provisioner as the PostgreSQL provisioner documents it: CREATEROLE (and INHERIT), nothing else.
+    pg.sql(`CREATE ROLE portcullis_prov LOGIN CREATEROLE PASSWORD '${PASSWORD}'`);
+    pg.sql('CREATE ROLE pc_read NOLOGIN');
+    pg.sql('CREATE DATABASE bench OWNER app');
+    pg.sql('GRANT CONNECT ON DATABASE bench TO pc_read');
+    must(gw.admin(['user', 'add', 'dba', '--role', 'dba', '--password-stdin'], `${PASSWORD}\n`));
+    const tls = ['--tls', 'verify-full', '--tls-ca', testTls().caFile];
+    must(gw.admin(['target', 'add', 'static-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(pg.port), '--account', 'app',
+      '--database', 'bench', ...tls, '--password-stdin'], `${PASSWORD}\n`));
+    must(gw.admin(['target', 'add', 'zsp-db', '--kind', 'postgres', '--host', '127.0.0.1', '--port', String(pg.port), '--account', 'portcullis_prov',
+      '--database', 'bench', ...tls, '--credential', 'ephemeral', '--level', 'read=pc_read', '--password-stdin'], `${PASSWORD}\n`));
+    must(gw.admin(['target', 'test', 'zsp-db']));
+    must(gw.admin(['grant', 'add', '--user', 'dba', '--target', 'static-db', '--for', '2h', '--reason', 'bench']));
+    const env: NodeJS.ProcessEnv = { ...process.env, PGPASSWORD: PASSWORD, PGSSLMODE: 'require', PGCONNECT_TIMEOUT: '20' };
+    const once = (port: number, user: string, account: RegExp): number =>
+      timed(psql, ['-X', '-tAc', 'select current_user', '-h', '127.0.0.1', '-p', String(port), '-U', user, 'bench'], env, account);
+    const grant = (): string => (JSON.parse(must(gw.admin(['grant', 'add', '--user', 'dba', '--target', 'zsp-db', '--level', 'read', '--for', '2h', '--reason', 'bench', '--json']))) as { id: string }).id;
+    const p: Paths = { direct: [], static: [], 'ephemeral first': [], 'ephemeral later': [] };
+    for (let i = 0; i < RUNS; i++) p.direct.push(once(pg.port, 'app', /^app$/));
+    for (let i = 0; i < RUNS; i++) p.static.push(once(gw.ports.postgres, 'dba+static-db', /^app$/));
+    let last = '';
+    for (let i = 0; i < RUNS; i++) {
+      if (last) must(gw.admin(['grant', 'revoke', last, '--reason', 'bench']));
+      last = grant();
+      p['ephemeral first'].push(once(gw.ports.postgres, 'dba+zsp-db', PCX));
+    }
+    for (let i = 0; i < RUNS; i++) p['ephemeral later'].push(once(gw.ports.postgres, 'dba+zsp-db', PCX));
+    return rowsOf('PostgreSQL (psql)', p);
+  } finally {
+    await Promise.all([gw.stop(), pg.stop()]);
+  }
+}
+
+async function mysql(): Promise<Row[]> {
+  const mariadb = requireBinary('mariadb-client', 'mariadb');
+  const m = await startMyEphemeral({ PORTCULLIS_LOG_LEVEL: 'warn' }, ['dev']);
+  try {
+    m.db.createUser('app', PASSWORD, 'shop');
+    must(m.gw.admin(['target', 'add', 'shop-static', '--kind', 'mysql', '--host', '127.0.0.1', '--port', String(m.db.port), '--account', 'app',
+      '--database', 'shop', ...tlsPinArgs(), '--password-stdin'], `${PASSWORD}\n`));
+    m.grant('dev', 'shop-static', '2h');
+    const once = (port: number, user: string, password: string, account: RegExp): number =>
+      timed(mariadb, ['--no-defaults', '-h', '127.0.0.1', '-P', String(port), '-u', user, '--ssl', '--batch', '-N', '-e', 'SELECT CURRENT_USER()'],
+        { ...process.env, MYSQL_PWD: password }, account);
+    const p: Paths = { direct: [], static: [], 'ephemeral first': [], 'ephemeral later': [] };
+    for (let i = 0; i < RUNS; i++) p.direct.push(once(m.db.port, 'app', PASSWORD, /^app@/));
+    for (let i = 0; i < RUNS; i++) p.static.push(once(m.gw.ports.mysql, 'dev+shop-static', USER_PASSWORD, /^app@/));
+    let last = '';
+    for (let i = 0; i < RUNS; i++) {
+      if (last) must(m.gw.admin(['grant', 'revoke', last, '--reason', 'bench']));
+      last = m.grant('dev', 'shop', '2h', 'read');
+      p['ephemeral first'].push(once(m.gw.ports.mysql, 'dev+shop', USER_PASSWORD, PCX));
+    }
+    for (let i = 0; i < RUNS; i++) p['ephemeral later'].push(once(m.gw.ports.mysql, 'dev+shop', USER_PASSWORD, PCX));
+    return rowsOf('MySQL (mariadb)', p);
+  } finally {
+    await m.stop();
+  }
+}
+
+export async function run(): Promise<SuiteResult> {
+  const rows = [...await postgres(), ...await mysql()];
+  return {
+    suite: 'ephemeral-setup',
+    title: 'Session setup: static vaulted account vs an account made for the grant (zero standing privilege), client TLS and TLS to the server',
+    rows,
+    notes: [
+      'ephemeral first: the first session of a fresh grant (an account not made yet is made at this login, and its creation is in the time); ephemeral later: the account exists.',
+      'ratio of the ms row: ephemeral first / static (lower is better); of the sessions/s row: ephemeral later / static.',
+      'SSH with an ephemeral account needs a host the provisioner may create Linux users on (test/harness/ssh-provisioner-host.ts): not measured here.',
+    ],
+  };
+}
+
+runIfMain(import.meta.url, run);
