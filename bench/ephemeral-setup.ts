@@ -9,13 +9,17 @@
 //     with the level's roles, then the login);
 //   - ephemeral, a later session of the same grant (the account exists: its sealed secret is opened).
 // Sessions per second is 1000 / the median: one client opening sessions one after another.
-// SSH with an ephemeral account needs a host the provisioner may create Linux users on
-// (test/harness/ssh-provisioner-host.ts): not part of this suite.
+// SSH (OpenSSH, `whoami`) runs on the provisioner host of the e2e tests
+// (test/harness/ssh-provisioner-host.ts): a real sshd, sudo, and OS users this run makes and
+// removes; the static account is a key account there.
 //   npm run bench:ephemeral
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { requireBinary } from '../test/harness/common.js';
 import { type CliResult, startGateway } from '../test/harness/gateway.js';
 import { startMyEphemeral, USER_PASSWORD } from '../test/harness/my-ephemeral.js';
+import { startEphemeralSshWorld } from '../test/harness/ssh-ephemeral-gw.js';
 import { startPostgres } from '../test/harness/postgres.js';
 import { testTls, tlsPinArgs } from '../test/harness/test-ca.js';
 import { median, ratioRow, type Row, runIfMain, type SuiteResult } from './lib/results.js';
@@ -38,6 +42,24 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv, account: Reg
   if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
   if (!account.test(r.stdout.trim())) throw new Error(`ran as ${r.stdout.trim()}, not ${account}`);
   return ms;
+}
+
+/** As timed, with the event loop running meanwhile: the SSH host's sshd logs to a pipe this process reads. */
+function timedAsync(cmd: string, args: string[], account: RegExp): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.on('close', (code) => {
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (code !== 0) reject(new Error(`${args.join(' ')}: ${err}`));
+      else if (!account.test(out.trim())) reject(new Error(`ran as ${out.trim()}, not ${account}`));
+      else resolve(ms);
+    });
+  });
 }
 
 type Paths = Record<'direct' | 'static' | 'ephemeral first' | 'ephemeral later', number[]>;
@@ -117,8 +139,39 @@ async function mysql(): Promise<Row[]> {
   }
 }
 
+async function ssh(): Promise<Row[]> {
+  const w = await startEphemeralSshWorld();
+  try {
+    w.addUser('dev');
+    w.addEphemeralTarget('web');
+    const { user, privateKey } = w.host.keyAccount;
+    const keyFile = join(w.dir, 'static_key');
+    writeFileSync(keyFile, privateKey, { mode: 0o600 });
+    must(w.gw.admin(['target', 'add', 'web-static', '--kind', 'ssh', '--host', '127.0.0.1', '--port', String(w.host.port), '--account', user,
+      '--key-file', keyFile, '--host-key', w.host.hostKeyFingerprint, '--rotate', 'off']));
+    w.grant('dev', 'web-static', '2h');
+    const common = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'LogLevel=ERROR'];
+    const once = (port: number, key: string, login: string, account: RegExp): Promise<number> =>
+      timedAsync('ssh', ['-i', key, '-p', String(port), ...common, `${login}@127.0.0.1`, 'whoami'], account);
+    const exact = new RegExp(`^${user}$`);
+    const p: Paths = { direct: [], static: [], 'ephemeral first': [], 'ephemeral later': [] };
+    for (let i = 0; i < RUNS; i++) p.direct.push(await once(w.host.port, keyFile, user, exact));
+    for (let i = 0; i < RUNS; i++) p.static.push(await once(w.gw.ports.ssh, w.keyFile('dev'), 'dev+web-static', exact));
+    let last = '';
+    for (let i = 0; i < RUNS; i++) {
+      if (last) must(w.gw.admin(['grant', 'revoke', last, '--reason', 'bench']));
+      last = w.grant('dev', 'web', '2h');
+      p['ephemeral first'].push(await once(w.gw.ports.ssh, w.keyFile('dev'), 'dev+web', PCX));
+    }
+    for (let i = 0; i < RUNS; i++) p['ephemeral later'].push(await once(w.gw.ports.ssh, w.keyFile('dev'), 'dev+web', PCX));
+    return rowsOf('SSH (OpenSSH)', p);
+  } finally {
+    await w.cleanup();
+  }
+}
+
 export async function run(): Promise<SuiteResult> {
-  const rows = [...await postgres(), ...await mysql()];
+  const rows = [...await postgres(), ...await mysql(), ...await ssh()];
   return {
     suite: 'ephemeral-setup',
     title: 'Session setup: static vaulted account vs an account made for the grant (zero standing privilege), client TLS and TLS to the server',
@@ -126,7 +179,7 @@ export async function run(): Promise<SuiteResult> {
     notes: [
       'ephemeral first: the first session of a fresh grant (an account not made yet is made at this login, and its creation is in the time); ephemeral later: the account exists.',
       'ratio of the ms row: ephemeral first / static (lower is better); of the sessions/s row: ephemeral later / static.',
-      'SSH with an ephemeral account needs a host the provisioner may create Linux users on (test/harness/ssh-provisioner-host.ts): not measured here.',
+      'SSH: the provisioner host of the e2e tests (test/harness/ssh-provisioner-host.ts): real sshd and sudo; the accounts are OS users made with useradd and removed at the grant\'s end.',
     ],
   };
 }
