@@ -40,11 +40,12 @@ describe('TxContext', () => {
     const ctx = new TxContext<string>();
     const seen: Array<string | undefined> = [];
     let straggler!: Promise<void>;
-    await ctx.run('first', async () => {
+    await ctx.run('first', () => {
       straggler = (async () => {
         await tick(20);
         seen.push(ctx.current());
       })();
+      return Promise.resolve();
     });
     // The straggler wakes while a second transaction is open: it still carries the first.
     await ctx.run('second', async () => {
