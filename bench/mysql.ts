@@ -8,13 +8,13 @@
 // mariadb-slap connection per query (handshake, TLS, login, one select).
 //   npm run bench:mysql       (BENCH_SLAP_QUERIES=20000 per run by default, BENCH_CONNECT_QUERIES=200; BENCH_SECONDS=5 for mysql2)
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import { freePort, portOpen, requireBinary, startProc, waitFor, type Proc } from '../test/harness/common.js';
 import { startGateway } from '../test/harness/gateway.js';
 import { startMariadb } from '../test/harness/mariadb.js';
 import { cpuMeter, forkingCpuMeter, idleMeter } from './lib/proc-cpu.js';
-import { ratioRow, runIfMain, type Row, type SuiteResult } from './lib/results.js';
+import { ratioRow, runIfMain, type Row, type SuiteResult, percents } from './lib/results.js';
 import { MY_SQL_RULES } from './lib/rules.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -135,14 +135,12 @@ export async function run(): Promise<SuiteResult> {
         'portcullis plaintext: the client without TLS (PORTCULLIS_MYSQL_ALLOW_PLAINTEXT); an extra, not how clients must connect.',
         'direct: no hop. CPU is of the relay process alone (utime + stime), per query or per session; the gateway\'s includes its 8 session starts and ends (about 20 ms each here) and the recording of every statement.',
         'The gateway was warmed up (4,000 queries, not counted) before the first measured run.',
-        `machine idle during runs: ${idle.map((x) => `${(x * 100).toFixed(0)}%`).join(' ')}`,
+        `machine idle during runs: ${percents(idle)}`,
       ],
     };
   } finally {
     for (const p of procs) await p.stop();
     await Promise.all([gw.stop(), db.stop()]);
-    // The harness leaves MariaDB's data dir (114 MB) behind; a few runs filled the shared disk.
-    rmSync(db.dir, { recursive: true, force: true });
   }
 }
 

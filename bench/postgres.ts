@@ -13,7 +13,7 @@ import { freePort, portOpen, requireBinary, runOk, startProc, tempDir, waitFor, 
 import { BENCH_PASSWORD, pgBenchDb } from './lib/pg-bench-db.js';
 import { testTls } from '../test/harness/test-ca.js';
 import { cpuMeter, idleMeter } from './lib/proc-cpu.js';
-import { ratioRow, runIfMain, type Row, type SuiteResult } from './lib/results.js';
+import { ratioRow, runIfMain, type Row, type SuiteResult, percents } from './lib/results.js';
 import { SQL_RULES } from './lib/rules.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -114,7 +114,7 @@ export async function run(): Promise<SuiteResult> {
       notes: [
         'node relay: the leanest Node relay (bench/lib/bare-relay.ts): terminates client TLS and forwards bytes, nothing else. The ceiling for a relay in JavaScript.',
         'direct: PostgreSQL terminates TLS itself (no hop). CPU is of the relay process alone, from /proc (utime + stime).',
-        `machine idle during runs: ${idle.map((x) => `${(x * 100).toFixed(0)}%`).join(' ')}`,
+        `machine idle during runs: ${percents(idle)}`,
       ],
     };
   } finally {

@@ -11,7 +11,7 @@ import ssh2 from 'ssh2';
 import { freePort, portOpen, requireBinary, runOk, startProc, tempDir, waitFor, type Proc } from '../test/harness/common.js';
 import { startSshFixture } from '../test/harness/ssh-fixture.js';
 import { cpuMeter, idleMeter } from './lib/proc-cpu.js';
-import { median, ratioRow, runIfMain, type Row, type SuiteResult } from './lib/results.js';
+import { median, ratioRow, runIfMain, type Row, type SuiteResult, percents } from './lib/results.js';
 
 const BULK_MB = Number(process.env.BENCH_BULK_MB ?? 1000);
 const SETUPS = 20;
@@ -138,7 +138,7 @@ export async function run(): Promise<SuiteResult> {
       notes: [
         'ssh2 relay: bench/lib/ssh-bare-relay.ts, an ssh2 server that pipes each channel to the same exec on sshd through an ssh2 client, nothing else. The ceiling for an SSH relay in JavaScript.',
         'CPU is of the relay process alone (utime + stime from /proc); sshd and the clients are not counted. Setup CPU is the relay\'s ms per session, connect to close: both handshakes, auth, the channel and, for Portcullis, the books and the post-close pool\'s work on its recording (a keyframe worker thread per recording).',
-        `machine idle during the bulk runs: ${idle.map((x) => `${(x * 100).toFixed(0)}%`).join(' ')}`,
+        `machine idle during the bulk runs: ${percents(idle)}`,
       ],
     };
   } finally {

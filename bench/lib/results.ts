@@ -64,3 +64,6 @@ export function runIfMain(moduleUrl: string, run: () => Promise<SuiteResult>): v
 }
 
 export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+
+/** Idle shares of the machine (0–1) as the notes print them: "17% 15% 12%". */
+export const percents = (xs: number[]): string => xs.map((x) => `${(x * 100).toFixed(0)}%`).join(' ');
