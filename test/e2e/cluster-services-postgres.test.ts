@@ -83,6 +83,8 @@ describe('cluster services on a PostgreSQL store', () => {
     await waitFor(() => s.closed.length > 0, 1000);
     expect(Date.now() - t0).toBeLessThan(1000);
     expect(s.closed).toEqual(['grant-revoked']);
+    // The cut is immediate; the row's end is booked a moment later, and listLive reads rows.
+    await s.ended;
     const k = await liveSession(b, await grant(), 'ops', 'web01');
     expect((await a.cluster.sessions.listLive()).map((x) => [x.id, x.node])).toEqual([[k.id, 'n2']]);
     expect(await a.cluster.sessions.kill(k.id, 'admin')).toEqual({ outcome: 'ended', node: 'n2' });

@@ -143,12 +143,16 @@ export interface FakeSession {
   id: string;
   closed: TerminationReason[];
   warnings: string[];
+  /** Settles once the row's end is booked (close() books it without waiting, as the pipeline does). */
+  ended: Promise<void>;
 }
 
 export async function liveSession(app: App, g: GrantRecord, user: string, target: string): Promise<FakeSession> {
   const id = newId('ses');
   const closed: TerminationReason[] = [];
   const warnings: string[] = [];
+  let booked: () => void = () => undefined;
+  const ended = new Promise<void>((resolve) => { booked = resolve; });
   const now = app.clock.now();
   await app.store.sessions.insert({
     id, protocol: 'ssh', userId: g.userId, targetId: g.targetId, grantId: g.id, level: g.level, clientAddr: '127.0.0.1',
@@ -160,9 +164,9 @@ export async function liveSession(app: App, g: GrantRecord, user: string, target
     close: (r) => {
       closed.push(r);
       // As the pipeline books an end: the row, once.
-      void app.store.sessions.end(id, app.clock.now(), r).catch(() => {});
+      void app.store.sessions.end(id, app.clock.now(), r).catch(() => {}).finally(booked);
     },
   };
   app.live.register(h);
-  return { id, closed, warnings };
+  return { id, closed, warnings, ended };
 }
