@@ -2,10 +2,10 @@
 // whole lines; the byte budget stops a recording once, after the write that reached it; sidecars
 // are replaced whole or not at all; the volume watch reports each crossing of its watermark once,
 // measures early when recordings wrote enough to cross it, and counts an unmeasurable volume as low.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../../recorder/atomic-file.js';
 import { FileSink, type SinkFile } from '../../recorder/file-sink.js';
 import { RecordingBudgetExceeded, SessionRecording } from '../../recorder/session-recording.js';
@@ -31,7 +31,10 @@ function fullDisk(room: number): { file: SinkFile; content: () => Buffer } {
   return { file, content: () => data };
 }
 
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'portcullis-storage-'));
+// One root for the file, removed at its end: the fill-up test alone makes a dir per byte.
+const root = mkdtempSync(join(tmpdir(), 'portcullis-storage-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const tmp = (): string => mkdtempSync(join(root, 'd-'));
 
 describe('a recording sink on a volume that fills up', () => {
   const lines = Array.from({ length: 40 }, (_, i) => `[${i}.000000,"o","line ${i} ${'x'.repeat(i * 3)}"]\n`);
