@@ -31,7 +31,9 @@ describe('init and serve', () => {
   it('drains and exits cleanly on SIGTERM', async () => {
     const data = join(tempDir('drain'), 'data');
     cli(['init', '--data', data]);
-    const proc = startProc(process.execPath, [BIN, 'serve', '--data', data, '--http-port', '0']);
+    // Every port on 0: the defaults (2222, 15432, 13306) may be taken on a shared machine.
+    const proc = startProc(process.execPath, [BIN, 'serve', '--data', data, '--http-port', '0'],
+      { env: { ...process.env, PORTCULLIS_SSH_PORT: '0', PORTCULLIS_POSTGRES_PORT: '0', PORTCULLIS_MYSQL_PORT: '0' } });
     await waitFor('serve', () => existsSync(join(data, 'serve.json')), 20_000, proc);
     expect(cli(['user', 'list', '--data', data]).code).toBe(0);
     proc.child.kill('SIGTERM');

@@ -94,7 +94,7 @@ describe('two nodes on one PostgreSQL store', () => {
     expect(n1.output() + n2.output()).not.toContain(STORE_PASSWORD);
   }, 120_000);
 
-  it('records a session of node 2 in the shared recordings dir, readable from node 1, its record naming node and relative path', () => {
+  it('records a session of node 2 in the shared recordings dir, readable from node 1, its record naming node and relative path', async () => {
     pg.sql(`CREATE ROLE app LOGIN PASSWORD '${DB_PASSWORD}'`);
     pg.sql('CREATE DATABASE orders OWNER app');
     must(cli(['user', 'add', 'dba', '--role', 'dba', '--password-stdin', '--data', dataDir('n1')], { env: baseEnv(), stdin: `${DBA_PASSWORD}\n` }));
@@ -112,7 +112,8 @@ describe('two nodes on one PostgreSQL store', () => {
     expect(node).toBe('n2');
     // Relative to the recordings root: valid on every node whatever its mount point.
     expect(recording).toBe(id);
-    expect(existsSync(join(dir, 'recordings', id!, 'statements.ndjson'))).toBe(true);
+    // Created at the sink's first flush or at the recording's close, which follows node 2's store writes.
+    await waitFor('the statement log', () => existsSync(join(dir, 'recordings', id!, 'statements.ndjson')), 10_000);
     const shown = json<{ node?: string; recording: Array<{ file: string }> }>(run(['session', 'show', id!, '--json', '--data', dataDir('n1')]));
     expect(shown.recording.map((f) => f.file)).toContain('statements.ndjson');
   }, 60_000);

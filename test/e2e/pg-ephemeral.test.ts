@@ -34,8 +34,12 @@ const grantIn = async (user: string, level: string): Promise<string> =>
   json<{ id: string }>(await admin(['grant', 'add', '--user', user, '--target', 'db', '--level', level, '--for', '10m', '--reason', 'e2e', '--json'])).id;
 const ephemeral = async (): Promise<EphemeralRow[]> => json<EphemeralRow[]>(await admin(['ephemeral', 'list', '--json']));
 const accountOf = async (grant: string): Promise<string | undefined> => (await ephemeral()).find((r) => r.grant === grant && r.state === 'active')?.account;
-/** Backend pid of a role's session, as the superuser sees it. */
-const pidOf = (role: string): string => fx.pg.sql(`SELECT pid FROM pg_stat_activity WHERE usename = '${role}' ORDER BY backend_start LIMIT 1`).trim();
+/**
+ * Backend pid of a role's session running the statement marked `marker`, as the superuser sees it
+ * (the marker, because the role's backends of an earlier psql may still be exiting).
+ */
+const pidOf = (role: string, marker: string): string =>
+  fx.pg.sql(`SELECT pid FROM pg_stat_activity WHERE usename = '${role}' AND query LIKE '%${marker}%' ORDER BY backend_start LIMIT 1`).trim();
 
 describe('ephemeral PostgreSQL accounts through the gateway', () => {
   it('tests the provisioner: the good one passes, one without CREATEROLE fails naming it', async () => {
@@ -78,7 +82,7 @@ describe('ephemeral PostgreSQL accounts through the gateway', () => {
       clients.push(c);
       c.type(`select pg_sleep(30) /* marker-of-${other} */;`);
       await waitFor(`${other}'s statement running`, () => fx.pg.sql(`SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%marker-of-${other}%' AND usename = '${roles[other]}'`).trim() === '1', 15_000);
-      const pid = pidOf(roles[other]);
+      const pid = pidOf(roles[other], `marker-of-${other}`);
       const seen = fx.psql(`${me}+db`, `select usename, query from pg_stat_activity where pid = ${pid}`);
       expect(seen.stderr).toBe('');
       expect(seen.stdout).toContain('<insufficient privilege>');
@@ -86,7 +90,7 @@ describe('ephemeral PostgreSQL accounts through the gateway', () => {
       const kill = fx.psql(`${me}+db`, `select pg_terminate_backend(${pid})`);
       expect(kill.status).not.toBe(0);
       expect(kill.stderr).toMatch(/must be a member of the role whose process is being terminated/);
-      expect(pidOf(roles[other])).toBe(pid);
+      expect(pidOf(roles[other], `marker-of-${other}`)).toBe(pid);
       c.kill();
       await c.exited;
     }

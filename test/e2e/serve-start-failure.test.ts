@@ -36,7 +36,8 @@ describe('serve that cannot bind a port', () => {
     child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
     const code = await new Promise<number | null>((resolve) => {
       const t = setTimeout(() => { child.kill('SIGKILL'); resolve(null); }, 30_000);
-      child.once('exit', (c) => { clearTimeout(t); resolve(c); });
+      // 'close', not 'exit': the last stderr line (the error) may arrive after 'exit'.
+      child.once('close', (c) => { clearTimeout(t); resolve(c); });
     });
     expect(code, out).toBe(1);
     expect(Date.now() - t0).toBeLessThan(25_000);
