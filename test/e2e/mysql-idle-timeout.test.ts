@@ -9,7 +9,7 @@ import { PipedClient } from '../harness/piped-client.js';
 let fx: MyFixture;
 
 beforeAll(async () => {
-  fx = await startMyFixture({ PORTCULLIS_MYSQL_IDLE_TIMEOUT: '2s' });
+  fx = await startMyFixture({ PORTCULLIS_MYSQL_IDLE_TIMEOUT: '3s' });
   fx.grant('10m');
 }, 120_000);
 
@@ -26,7 +26,9 @@ describe('the MySQL idle timeout', () => {
     ]);
     client.type('select 40 + 2 as answer;');
     await client.waitFor(/^42$/m);
-    for (let i = 0; i < 3; i++) {
+    // Statements a second apart keep it alive past the timeout (4 s > 3 s, with 2 s to spare for a
+    // stalled machine between two of them).
+    for (let i = 0; i < 4; i++) {
       await new Promise((r) => setTimeout(r, 1000));
       client.type(`select 'still-here-${i}' as s;`);
       await client.waitFor(new RegExp(`still-here-${i}`));

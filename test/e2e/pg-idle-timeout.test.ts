@@ -10,7 +10,7 @@ import { PipedClient } from '../harness/piped-client.js';
 let fx: PgFixture;
 
 beforeAll(async () => {
-  fx = await startPgFixture({ PORTCULLIS_POSTGRES_IDLE_TIMEOUT: '2s' });
+  fx = await startPgFixture({ PORTCULLIS_POSTGRES_IDLE_TIMEOUT: '3s' });
   fx.grant('10m');
 }, 120_000);
 
@@ -24,8 +24,9 @@ describe('the PostgreSQL idle timeout', () => {
     const psql = new PipedClient(requireBinary('postgresql-client-15', 'psql'), ['-X', '-A', '-t', fx.conninfo()], { PGPASSWORD: DBA_PASSWORD });
     psql.type('select 40 + 2;');
     await psql.waitFor(/^42$/m);
-    // Statements keep it alive past the timeout...
-    for (let i = 0; i < 3; i++) {
+    // Statements a second apart keep it alive past the timeout (4 s > 3 s, with 2 s to spare for a
+    // stalled machine between two of them)...
+    for (let i = 0; i < 4; i++) {
       await new Promise((r) => setTimeout(r, 1000));
       psql.type(`select 'still-here-${i}';`);
       await psql.waitFor(new RegExp(`still-here-${i}`));

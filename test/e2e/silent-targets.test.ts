@@ -14,7 +14,8 @@ import { type GatewayPeer, startGateway } from '../harness/gateway.js';
 import { type PostgresPeer, startPostgres } from '../harness/postgres.js';
 import { tlsCaArgs } from '../harness/test-ca.js';
 
-const CONNECT_TIMEOUT_S = 3;
+// 5 s: long enough that a real login through a loaded machine finishes well inside it.
+const CONNECT_TIMEOUT_S = 5;
 const USER = 'dba';
 const PASSWORD = 'dba-Password-1';
 const DB_PASSWORD = 'Db-Vaulted-Canary-11';
@@ -126,10 +127,14 @@ describe('silent targets', () => {
       'silent-ssh': ssh('silent-ssh'), 'banner-ssh': ssh('banner-ssh'), 'silent-pg': psql('silent-pg'), 'silent-pg-tls': psql('silent-pg-tls'),
       'silent-my': mariadb('silent-my'), 'half-my': mariadb('half-my'),
     };
+    const settled: string[] = [];
+    for (const [k, p] of Object.entries(silent)) void p.then(() => settled.push(k));
     // While every one of those waits on its silent target: a real login and statement on a real target.
     await new Promise((r) => setTimeout(r, 500));
     const real = await psql('orders-db', 'select 40 + 2 as answer');
     expect(real.out).toMatch(/\b42\b/);
+    // The property: the real session was not held up behind the silent ones (it finished first).
+    expect(settled, 'silent logins that ended before the real one').toEqual([]);
     expect(Date.now() - started).toBeLessThan(CONNECT_TIMEOUT_S * 1000);
     const results = Object.fromEntries(await Promise.all(Object.entries(silent).map(async ([k, p]) => [k, await p] as const)));
     const lines: string[] = [`a real psql login + statement while six silent logins were pending: ${real.ms} ms`];
@@ -139,7 +144,7 @@ describe('silent targets', () => {
       expect(r.out).toContain(`${name} did not complete the connection within ${CONNECT_TIMEOUT_S} s (connect timeout)`);
       // Within the timeout plus the client's own start, auth and TLS (generous for a loaded machine).
       expect(r.ms).toBeGreaterThanOrEqual(CONNECT_TIMEOUT_S * 1000 - 100);
-      expect(r.ms).toBeLessThan(CONNECT_TIMEOUT_S * 1000 + 3000);
+      expect(r.ms).toBeLessThan(CONNECT_TIMEOUT_S * 1000 + 5000);
     }
     expect(results['silent-pg']!.out).toMatch(/FATAL: .*Portcullis|FATAL: .*silent-pg/);
     expect(results['silent-my']!.out).toMatch(/ERROR 1105 \(HY000\)/);
@@ -156,7 +161,7 @@ describe('silent targets', () => {
       // On the gateway's clock: from the session's start (credential issued, connect begun) to its end.
       const ms = Date.parse(s.ended_at!) - Date.parse(s.started_at);
       held.push(`${name} ${ms} ms`);
-      expect(ms).toBeLessThan(CONNECT_TIMEOUT_S * 1000 + 500);
+      expect(ms).toBeLessThan(CONNECT_TIMEOUT_S * 1000 + 1500);
     }
     console.log(`silent targets: session start to end on the gateway clock: ${held.join(', ')}`);
     const audit = must(gw.admin(['audit', 'export']));
@@ -168,7 +173,7 @@ describe('silent targets', () => {
     await gw.restart();
     const ms = Date.now() - t0;
     console.log(`silent targets: restart with two silent MySQL targets took ${ms} ms (before: up to 15 s per target, one after another)`);
-    expect(ms).toBeLessThan(12_000);
+    expect(ms).toBeLessThan(20_000);
     expect((await psql('orders-db', 'select 1 as up')).out).toMatch(/\bup\b/);
   }, 60_000);
 });
