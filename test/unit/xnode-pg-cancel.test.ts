@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../harness/common.js';
 import { startPostgres, type PostgresPeer } from '../harness/postgres.js';
 import { testTls } from '../harness/test-ca.js';
 import { twoNodes, type TwoNodes } from '../support/two-nodes.js';
@@ -52,6 +53,22 @@ function cancel(port: number, pid: number, key: number): Promise<void> {
 
 interface KeyedClient { processID: number; secretKey: number }
 
+/**
+ * Until `text` runs on the real server. PostgreSQL ignores a cancel that reaches an idle backend, so
+ * the cancel must wait for this, not for a fixed time. Asked through an async client: db.sql blocks
+ * the event loop the in-process gateways run on.
+ */
+async function untilRunning(text: string): Promise<void> {
+  const mon = new pg.Client({ host: '127.0.0.1', port: db.port, user: db.superuser, password: db.password, database: 'postgres' });
+  await mon.connect();
+  try {
+    await waitFor(`${text} running upstream`, async () => (await mon.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'active' AND query = $1", [text])).rows[0]!.n === 1, 10_000);
+  } finally {
+    await mon.end();
+  }
+}
+
 describe('a PostgreSQL cancel that lands on another node', () => {
   it('cancels a pg_sleep(30) on node B when the CancelRequest reaches node A', async () => {
     const c = client(portB);
@@ -60,7 +77,7 @@ describe('a PostgreSQL cancel that lands on another node', () => {
       const { processID, secretKey } = c as unknown as KeyedClient;
       const started = Date.now();
       const sleeping = c.query('SELECT pg_sleep(30)').then(() => null, (e: Error) => e);
-      await new Promise((r) => setTimeout(r, 300));
+      await untilRunning('SELECT pg_sleep(30)');
       await cancel(portA, processID, secretKey);
       const err = await sleeping;
       expect(err?.message).toBe('canceling statement due to user request');
@@ -95,7 +112,7 @@ describe('a PostgreSQL cancel that lands on another node', () => {
     try {
       const { processID, secretKey } = c as unknown as KeyedClient;
       const sleeping = c.query('SELECT pg_sleep(30)').then(() => null, (e: Error) => e);
-      await new Promise((r) => setTimeout(r, 200));
+      await untilRunning('SELECT pg_sleep(30)');
       await cancel(portA, processID, secretKey);
       expect((await sleeping)?.message).toBe('canceling statement due to user request');
       // Bus messages are signed envelopes (cluster/bus-seal.ts) whose body is the message as JSON.
