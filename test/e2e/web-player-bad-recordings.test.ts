@@ -104,7 +104,10 @@ describe('the player with bad recordings', () => {
       await waitFor(`the screen at ${t} s`, async () => (await terminalText(page)).includes(`[at ${t}]`), 10_000);
     }
     await page.click('#play');
-    await waitFor('playing on from 3600 s', async () => (await terminalText(page)).includes('[at 3600.5]'), 10_000);
+    // Each event fills the screen and the next replaces it 0.1 s later: a poll (slower than that on a
+    // loaded machine) can miss any one of them, so any later time just past 3600 s is the proof.
+    const shownAt = async (): Promise<number[]> => [...(await terminalText(page)).matchAll(/\[at (\d+\.\d)\]/g)].map((m) => Number(m[1]));
+    await waitFor('playing on from 3600 s', async () => (await shownAt()).some((t) => t > 3600 && t < 3660), 10_000);
     await page.screenshot({ path: screenshotPath('player-200mb') });
     // The page holds one window at a time, and so does the gateway (plus a small index).
     const heap = await page.evaluate(() => (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? 0);
