@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { openStatements, parseStatementLine, readStatements } from '../../recorder/statement-reader.js';
-import { pgRowCounts, serializeStatement, type StatementRecord, statementRecord } from '../../recorder/statement-record.js';
+import { isoTime, pgRowCounts, serializeStatement, type StatementRecord, statementRecord } from '../../recorder/statement-record.js';
 
 const T0 = Date.parse('2026-12-01T10:00:00.000Z');
 
@@ -126,5 +126,20 @@ describe('PostgreSQL command tags as rows returned and affected', () => {
     expect(pgRowCounts('CREATE TABLE', 0, undefined)).toEqual({ returned: null, affected: null });
     expect(pgRowCounts('SHOW', 1, undefined)).toEqual({ returned: 1, affected: null });
     expect(pgRowCounts(undefined, 2, undefined)).toEqual({ returned: 2, affected: null });
+  });
+});
+
+describe('record times', () => {
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  it('are toISOString\'s text for any time, in any order (the second kept from the call before never leaks)', () => {
+    const edges = [0, -0, 1, 9, 10, 99, 100, 999, 1000, 1001, T0, T0 + 999, T0 + 1000, T0 - 1, 253_402_300_799_999, 253_402_300_800_000,
+      -1, -1000, -62_198_755_200_000, 8.64e15, -8.64e15, 1.5, T0 + 0.25, 8.64e15 - 1];
+    for (const ms of [...edges, ...edges.slice().reverse()]) expect(isoTime(ms)).toBe(iso(ms));
+    fc.assert(fc.property(fc.array(fc.oneof(fc.integer({ min: -8.64e15, max: 8.64e15 }), fc.integer({ min: T0 - 5000, max: T0 + 5000 }), fc.double({ min: -8.64e15, max: 8.64e15, noNaN: true }))), (times) => {
+      for (const ms of times) expect(isoTime(ms)).toBe(iso(ms));
+    }), { numRuns: 300 });
+  });
+  it('throw toISOString\'s RangeError for an invalid time', () => {
+    for (const ms of [Number.NaN, Infinity, -Infinity, 8.64e15 + 1]) expect(() => isoTime(ms)).toThrow(RangeError);
   });
 });
