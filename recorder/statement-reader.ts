@@ -59,7 +59,9 @@ function validateV1(o: Obj): StatementRecord | null {
   const error = e === null ? null : isObj(e) && isString(e.sqlstate) && (e.code === null || typeof e.code === 'number') && isString(e.message)
     ? { sqlstate: e.sqlstate, code: e.code, message: e.message } : undefined;
   const countOrNull = (x: unknown): x is number | null => x === null || isCount(x);
-  if ((o.protocol !== 'postgres' && o.protocol !== 'mysql') || !isTime(o.t) || !isDuration(o.duration_ms)
+  // isTime's check, with the time parsed once (reading a long statement log back is per record).
+  const start = typeof o.t === 'string' ? Date.parse(o.t) : Number.NaN;
+  if ((o.protocol !== 'postgres' && o.protocol !== 'mysql') || Number.isNaN(start) || !isDuration(o.duration_ms)
     || !isString(o.sql) || !STATEMENT_PATHS.includes(o.path as StatementPath) || error === undefined
     || !countOrNull(o.rows_returned) || !countOrNull(o.rows_affected)
     || !optional(o.statement, isString) || !optional(o.portal, isString) || !optional(o.params, isParams)
@@ -68,7 +70,6 @@ function validateV1(o: Obj): StatementRecord | null {
     || !optional(o.sql_file, isSideFile) || !optional(o.sql_bytes, isCount)
     || !optional(o.params_file, isParamsFile) || !optional(o.params_bytes, isCount)
     || !(o.suspended === undefined || o.suspended === true)) return null;
-  const start = Date.parse(o.t);
   return statementRecord({
     protocol: o.protocol, start, end: start + o.duration_ms, sql: o.sql, path: o.path as StatementPath,
     statement: o.statement, portal: o.portal, params: o.params, functionOid: o.function_oid, command: o.command,

@@ -62,8 +62,9 @@ export async function indexRecording(store: Store, dir: string, sessionId: strin
       // Seconds since the session started, the same clock as the player's #t= links.
       let first = session?.startedAt;
       for await (const s of openStatements(layout.statements, protocol).records) {
-        first ??= Date.parse(s.t);
-        add((Date.parse(s.t) - first) / 1000, 'sql', s.sql);
+        const at = Date.parse(s.t);
+        first ??= at;
+        add((at - first) / 1000, 'sql', s.sql);
       }
     }
     await store.search.add(entries);
